@@ -1,0 +1,97 @@
+# mosh-helper: plain Makefile, libraries through pkg-config.
+#   make            build the daemon, the hook and the tools (build/)
+#   make check      install missing packages, then unit + integration tests
+#                   under AddressSanitizer and UndefinedBehaviorSanitizer
+#   make demo       install missing packages, then the netns demo
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       apt-get install everything the project needs
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+CC         ?= cc
+B          ?= build
+
+PKGS       := libnetfilter_queue libmnl libnftnl libcrypto libconfig
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+PCAP_LIBS  := $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
+
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+CFLAGS     ?= -O2 -g
+override CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Iinclude $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+override LDFLAGS += $(EXTRA_LDFLAGS)
+
+LIB_SRCS    := $(sort $(wildcard lib/*.c nft/*.c))
+LIB         := $(B)/libmoshhelper.a
+DAEMON_SRCS := $(sort $(wildcard nfq-helper/*.c))
+HOOK_SRCS   := $(sort $(wildcard hook/*.c))
+UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
+TTOOL_SRCS  := $(sort $(wildcard tests/tools/*.c))
+
+DAEMON := $(B)/mosh-helperd
+HOOK   := $(B)/mosh-helper-hook
+UNITS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+TTOOLS := $(TTOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+.PHONY: all check check-run demo demo-run deps deps-ok install clean tests
+.DELETE_ON_ERROR:
+
+all: $(DAEMON) $(HOOK)
+
+tests: all $(UNITS) $(TTOOLS)
+
+$(B)/%.o: %.c $(wildcard include/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(call obj,$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(DAEMON): $(call obj,$(DAEMON_SRCS)) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(HOOK): $(call obj,$(HOOK_SRCS)) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) $(PCAP_LIBS) -lz
+
+$(B)/tests/%: $(B)/tests/tools/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz
+
+# Packages: installed only when something is missing.
+deps:
+	./tools/deps.sh install
+
+deps-ok:
+	@./tools/deps.sh ensure
+
+check: deps-ok
+	$(MAKE) B=build/san EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" check-run
+
+check-run: tests
+	./tests/run.sh $(B)
+
+demo: deps-ok
+	$(MAKE) demo-run
+
+demo-run: all
+	./tools/demo.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/mosh-helperd
+	install -m 0755 $(HOOK) $(DESTDIR)$(BINDIR)/mosh-helper-hook
+	test -e $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf || \
+		install -m 0644 mosh-helper.conf $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf
+
+clean:
+	rm -rf build

@@ -1,0 +1,46 @@
+/*
+ * mosh-helper.conf: the configuration every program reads (libconfig).
+ * Loading validates every key, refuses unknown ones, and reports the file,
+ * line and reason of the first problem. Pure: no sockets.
+ */
+#ifndef MH_CONFIG_H
+#define MH_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MH_DEFAULT_CONFIG "/etc/mosh-helper.conf"
+#define MH_SUN_PATH_MAX 108
+
+struct mh_config {
+	uint16_t port_low, port_high;      /* ports = "60000-61000"; */
+	unsigned idle_timeout;             /* s: pinhole lifetime without inbound datagrams */
+	unsigned handshake_timeout;        /* s: announced session never contacted */
+	unsigned session_timeout;          /* s: session with no pinhole is forgotten */
+	unsigned candidate_lifetime;       /* s: authentic new source awaits mosh-server's reply */
+	char control_socket[MH_SUN_PATH_MAX];
+	char server_path[PATH_MAX];        /* the real mosh-server, run by the hook */
+	unsigned max_sessions;             /* global quota */
+	unsigned max_sessions_per_user;    /* per-uid quota */
+	unsigned max_pinholes_per_session;
+	uint16_t queue_num;                /* NFQUEUE number */
+	unsigned queue_maxlen;             /* kernel queue length (packets) */
+	unsigned slow_path_rate;           /* datagrams/s admitted to the queue per direction */
+	unsigned hook_timeout;             /* s: the hook waits this long for the daemon */
+	char table[64];                    /* nftables table name (family inet) */
+	int log_level;                     /* MH_LOG_* */
+};
+
+void mh_config_defaults(struct mh_config *c);
+
+/* Load and validate path over the defaults. Returns 0, or -errno with err
+ * holding "FILE:LINE: reason" (or "FILE: reason" without a line). */
+int mh_config_load(const char *path, struct mh_config *c, char *err,
+		   size_t errlen);
+
+/* Print the effective configuration as a valid mosh-helper.conf. */
+void mh_config_print(FILE *f, const struct mh_config *c);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * mosh-helper's nftables table, built with libnftnl. Builders (nft/build.c)
+ * append netlink messages to a caller's mnl batch and touch no socket, so
+ * they are tested without a kernel; nft/nl.c is the thin socket edge that
+ * sends batches, probes the kernel and dumps set elements.
+ * The daemon owns exactly one table (family inet) and nothing else.
+ */
+#ifndef MH_NFT_H
+#define MH_NFT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libmnl/libmnl.h>
+
+#define MH_NFT_DEFAULT_TABLE "mosh_helper"
+
+struct mh_ruleset_params {
+	const char *table;            /* "mosh_helper" */
+	uint16_t port_low, port_high; /* managed range, inclusive */
+	uint32_t idle_timeout_ms;     /* pinhole timeout, refreshed by inbound hits */
+	uint16_t queue_num;
+	uint16_t queue_total;         /* 1 = one queue; >1 = fanout */
+	uint32_t slow_path_rate;      /* packets/s admitted to the queue per chain */
+	bool native_queue;            /* nft `queue` expr, else xt NFQUEUE v3 via compat */
+};
+
+/* A pinhole: client address . client port . server port. */
+struct mh_pinhole {
+	int family;                   /* AF_INET or AF_INET6 */
+	uint8_t addr[16];             /* network order; first 4 bytes for AF_INET */
+	uint16_t client_port;         /* host order */
+	uint16_t server_port;         /* host order */
+};
+
+/* --- builders: each appends to b, using and advancing *seq; 0 or -errno --- */
+
+/* Begin/end markers of a batch (NFNL_MSG_BATCH_BEGIN/END). */
+void mh_nft_batch_begin(struct mnl_nlmsg_batch *b, uint32_t *seq);
+void mh_nft_batch_end(struct mnl_nlmsg_batch *b, uint32_t *seq);
+
+/* The whole table: replaces any existing table of that name in the same
+ * batch (add, delete, add), so the range is never open in between. */
+int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			 const struct mh_ruleset_params *p);
+/* Delete the table (clean stop). */
+int mh_nft_build_table_delete(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			      const char *table);
+/* A probe that adds a scratch table with a queue rule and deletes it again:
+ * the kernel accepts the batch only if it has the requested queue flavour. */
+int mh_nft_build_queue_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			     bool native);
+/* Add (with timeout_ms, 0 = the set's default) or delete one pinhole. */
+int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			 const char *table, const struct mh_pinhole *ph,
+			 bool add, uint32_t timeout_ms);
+/* Add or delete a server port in the `sessions` set. */
+int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			      const char *table, uint16_t port, bool add);
+
+/* --- socket edge (nft/nl.c) --- */
+struct mh_nft;
+
+/* Open a NETLINK_NETFILTER socket. NULL with errno set on failure. */
+struct mh_nft *mh_nft_open(void);
+void mh_nft_close(struct mh_nft *n);
+/* fd for the event loop (errors of unacknowledged batches arrive here). */
+int mh_nft_fd(const struct mh_nft *n);
+/* Send a finished batch and wait for the kernel's answer to every message
+ * (NLM_F_ACK). Returns 0 or the first -errno the kernel reported. */
+int mh_nft_send_sync(struct mh_nft *n, struct mnl_nlmsg_batch *b);
+/* Send without waiting (hot path): errors arrive later on mh_nft_fd();
+ * mh_nft_drain() reads them and returns how many errors it saw (logged). */
+int mh_nft_send_async(struct mh_nft *n, struct mnl_nlmsg_batch *b);
+int mh_nft_drain(struct mh_nft *n);
+/* true if the kernel has the native nft queue expression. */
+bool mh_nft_probe_native_queue(struct mh_nft *n);
+/* Dump a pinhole set ("pinholes4"/"pinholes6" by family): cb once per
+ * element with its remaining time in ms. Returns elements seen or -errno. */
+typedef void (*mh_pinhole_cb)(const struct mh_pinhole *ph, uint64_t expires_ms,
+			      void *arg);
+int mh_nft_dump_pinholes(struct mh_nft *n, const char *table, int family,
+			 mh_pinhole_cb cb, void *arg);
+
+#endif

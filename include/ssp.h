@@ -1,0 +1,78 @@
+/*
+ * SSP datagrams: key decoding, header parsing, AES-128-OCB verification and
+ * decryption with one cached OpenSSL context per session, and the plaintext
+ * fields (timestamps, fragment header). Pure: no sockets, no global state.
+ */
+#ifndef MH_SSP_H
+#define MH_SSP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mh_consts.h"
+
+enum ssp_direction {
+	SSP_TO_SERVER = 0,
+	SSP_TO_CLIENT = 1,
+};
+
+struct ssp_header {
+	enum ssp_direction direction;
+	uint64_t seq;        /* low 63 bits of the header word */
+	uint64_t word;       /* the raw header word, host order (nonce tail) */
+};
+
+/* Plaintext fields of one datagram. frag_data points into the caller's
+ * plaintext buffer. */
+struct ssp_plain {
+	uint16_t timestamp;
+	uint16_t timestamp_reply;
+	uint64_t frag_id;
+	uint16_t frag_num;     /* without the final bit */
+	bool final;
+	const uint8_t *frag_data;
+	size_t frag_len;
+};
+
+/* Decode the 22-character base64 key into 16 bytes. Returns 0, or -EINVAL
+ * with *why set to a static, human-readable reason (wrong length, bad
+ * character, non-canonical trailing bits). why may be NULL. */
+int ssp_key_decode(const char *b64, size_t len, uint8_t key[SSP_KEY_LEN],
+		   const char **why);
+
+/* Parse the 8-byte header. Returns 0, or -EINVAL if len < SSP_MIN_DATAGRAM_LEN. */
+int ssp_parse_header(const uint8_t *dgram, size_t len, struct ssp_header *h);
+
+/* Opaque per-session crypto context (holds the key schedule). */
+struct ssp_ctx;
+
+/* NULL on allocation/OpenSSL failure. */
+struct ssp_ctx *ssp_ctx_new(const uint8_t key[SSP_KEY_LEN]);
+/* Wipes the key material and frees; NULL is a no-op. */
+void ssp_ctx_free(struct ssp_ctx *ctx);
+
+/* Verify and decrypt one datagram. plain must hold len - SSP_MIN_DATAGRAM_LEN
+ * bytes. Returns 0 with *h and *plain_len set; -EINVAL (too short),
+ * -ENOBUFS (plain too small), -EBADMSG (tag does not verify). On failure
+ * nothing of the plaintext may be used. */
+int ssp_open(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
+	     struct ssp_header *h, uint8_t *plain, size_t plain_cap,
+	     size_t *plain_len);
+
+/* Verify only (decrypts into an internal scratch buffer). Same returns. */
+int ssp_verify(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
+	       struct ssp_header *h);
+
+/* Encrypt: builds a datagram with the given direction and sequence number.
+ * out must hold plain_len + SSP_MIN_DATAGRAM_LEN. Returns the datagram
+ * length or -errno. For tests, benchmarks and attack tools. */
+long ssp_seal(struct ssp_ctx *ctx, enum ssp_direction dir, uint64_t seq,
+	      const uint8_t *plain, size_t plain_len, uint8_t *out,
+	      size_t out_cap);
+
+/* Parse decrypted plaintext. Returns 0 or -EINVAL (shorter than the
+ * timestamps and fragment header). */
+int ssp_parse_plain(const uint8_t *plain, size_t len, struct ssp_plain *out);
+
+#endif

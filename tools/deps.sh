@@ -1,0 +1,40 @@
+#!/bin/sh
+# Install the Debian packages mosh-helper needs to build, test and run its
+# demo. "ensure" installs only when something is missing; "install" always.
+set -eu
+
+PKGS="build-essential pkg-config libnetfilter-queue-dev libmnl-dev libnftnl-dev
+libssl-dev libconfig-dev check libpcap-dev zlib1g-dev mosh nftables iproute2
+tcpdump tmux openssh-server openssh-client conntrack procps locales"
+PCS="libnetfilter_queue libmnl libnftnl libcrypto libconfig check libpcap"
+CMDS="mosh-server mosh-client nft ip tcpdump tmux conntrack sshd ssh"
+
+missing() {
+	command -v pkg-config >/dev/null 2>&1 || return 0
+	pkg-config --exists $PCS || return 0
+	for c in $CMDS; do
+		command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || return 0
+	done
+	return 1
+}
+
+install_all() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps.sh: installing packages needs root (apt-get)" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+}
+
+case "${1:-ensure}" in
+install) install_all ;;
+ensure)
+	if missing; then
+		echo "deps.sh: installing missing packages" >&2
+		install_all
+	fi ;;
+*) echo "usage: deps.sh install|ensure" >&2; exit 2 ;;
+esac
