@@ -1,0 +1,92 @@
+/*
+ * The session table: one entry per announced mosh-server port, holding the
+ * session's crypto context, the sequence state the daemon has seen, the
+ * recent authentic sources waiting for mosh-server's reply (candidates) and
+ * the pinholes the daemon opened. Pure: no sockets; time is passed in.
+ */
+#ifndef MH_SESSION_H
+#define MH_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pkt.h"
+#include "ssp.h"
+
+#define MH_MAX_CANDIDATES 4
+#define MH_PINHOLES_CAP   16   /* hard cap; config max_pinholes_per_session <= this */
+
+struct mh_candidate {
+	struct mh_addr src;
+	uint64_t expires_ms;     /* 0: slot free */
+};
+
+struct mh_pinhole_rec {
+	struct mh_addr client;
+	uint64_t added_ms;       /* 0: slot free */
+	uint32_t seen_gen;       /* last kernel read-back that listed it */
+};
+
+struct mh_session {
+	struct mh_session *next, *prev;
+	uint32_t id;
+	uint16_t port;
+	uid_t uid;
+	pid_t pid;
+	int pidfd;               /* owned by the daemon's I/O layer; -1 if none */
+	struct ssp_ctx *ssp;
+	char ssh_client[46];     /* first field of SSH_CONNECTION, may be "" */
+	uint64_t announced_ms;
+	uint64_t last_alive_ms;  /* last authentic inbound datagram or live pinhole seen */
+	bool contacted;          /* an authentic datagram has arrived */
+	bool seen_in;            /* max_seq_in is valid */
+	uint64_t max_seq_in;     /* highest to-server sequence number the daemon saw */
+	struct mh_candidate cand[MH_MAX_CANDIDATES];
+	struct mh_pinhole_rec ph[MH_PINHOLES_CAP];
+	unsigned max_pinholes;
+};
+
+struct mh_table {
+	struct mh_session *by_port[65536];
+	struct mh_session *head;
+	unsigned count;
+	uint32_t next_id;
+};
+
+void mh_table_init(struct mh_table *t);
+/* Frees every session (wiping keys). */
+void mh_table_clear(struct mh_table *t);
+
+/* Creates a session for port; the key is copied into the crypto context
+ * and the caller's copy should be wiped. NULL with errno: EEXIST, ENOMEM. */
+struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
+				  const uint8_t key[SSP_KEY_LEN], uid_t uid,
+				  pid_t pid, uint64_t now_ms,
+				  unsigned max_pinholes);
+/* Unlinks and frees (wiping the key). */
+void mh_session_remove(struct mh_table *t, struct mh_session *s);
+
+static inline struct mh_session *mh_session_by_port(const struct mh_table *t,
+						    uint16_t port)
+{
+	return t->by_port[port];
+}
+unsigned mh_table_count_uid(const struct mh_table *t, uid_t uid);
+
+/* Candidates: authentic sources awaiting mosh-server's reply. */
+void mh_candidate_add(struct mh_session *s, const struct mh_addr *src,
+		      uint64_t expires_ms);
+bool mh_candidate_take(struct mh_session *s, const struct mh_addr *src,
+		       uint64_t now_ms, bool remove);
+
+/* Records a pinhole for client. If the session already holds its maximum,
+ * the oldest record is evicted into *evicted and true is returned (the
+ * caller deletes it from the kernel). An existing record is refreshed. */
+bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
+		       uint64_t now_ms, struct mh_addr *evicted);
+/* Drops a record (the kernel expired or refused it). true if it existed. */
+bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client);
+unsigned mh_pinhole_count(const struct mh_session *s);
+
+#endif

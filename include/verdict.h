@@ -1,0 +1,57 @@
+/*
+ * The slow-path policy: one function decides every queued datagram and
+ * states why. Inbound (client -> server port): authentic to-server datagram,
+ * newer than anything seen -> deliver and remember the source as a
+ * candidate. Outbound (server port -> client): authentic to-client datagram
+ * to a candidate -> open a pinhole and let it out. Everything else is
+ * dropped. Pure: the caller applies the pinhole to the kernel.
+ */
+#ifndef MH_VERDICT_H
+#define MH_VERDICT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pkt.h"
+#include "session.h"
+
+enum mh_reason {
+	MH_R_NEW_SOURCE = 0,  /* accept: authentic, newer; source is a candidate */
+	MH_R_REORDERED,       /* accept: authentic, older, from a candidate */
+	MH_R_CONFIRMED,       /* accept: mosh-server answered a candidate: pinhole */
+	MH_R_MALFORMED,       /* drop: not a whole UDP datagram */
+	MH_R_NO_SESSION,      /* drop: no session on that port */
+	MH_R_SHORT,           /* drop: shorter than an SSP header and tag */
+	MH_R_WRONG_DIRECTION, /* drop: direction bit does not fit the path */
+	MH_R_FORGED,          /* drop: tag does not verify */
+	MH_R_REPLAY,          /* drop: authentic but old, from a non-candidate */
+	MH_R_NOT_CANDIDATE,   /* drop: server datagram to an unconfirmed address */
+	MH_R_COUNT
+};
+
+enum mh_path { MH_INBOUND, MH_OUTBOUND };
+
+struct mh_decision {
+	bool accept;
+	enum mh_reason reason;
+	struct mh_session *session;   /* NULL if none was found */
+	struct mh_pkt pkt;
+	struct ssp_header hdr;        /* valid from MH_R_WRONG_DIRECTION on */
+	bool add_pinhole;             /* open (client = pkt.dst, session port) */
+	bool evict;                   /* and delete the evicted one */
+	struct mh_addr evicted;
+};
+
+struct mh_policy {
+	unsigned candidate_lifetime_ms;
+};
+
+/* Decide one queued layer-3 packet, updating the session state it proves
+ * (sequence, candidates, pinhole records). Never allocates. */
+void mh_decide(struct mh_table *t, const struct mh_policy *pol,
+	       enum mh_path path, const uint8_t *l3, size_t len,
+	       uint64_t now_ms, struct mh_decision *d);
+
+const char *mh_reason_name(enum mh_reason r);
+
+#endif

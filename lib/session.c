@@ -1,0 +1,181 @@
+/*
+ * The session table: sessions indexed by server port and linked for
+ * iteration, each with its candidates and pinhole records in fixed arrays
+ * (bounded memory per session, nothing allocated per packet).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "session.h"
+
+void mh_table_init(struct mh_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->next_id = 1;
+}
+
+void mh_table_clear(struct mh_table *t)
+{
+	while (t->head)
+		mh_session_remove(t, t->head);
+}
+
+struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
+				  const uint8_t key[SSP_KEY_LEN], uid_t uid,
+				  pid_t pid, uint64_t now_ms,
+				  unsigned max_pinholes)
+{
+	struct mh_session *s;
+
+	if (t->by_port[port]) {
+		errno = EEXIST;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->ssp = ssp_ctx_new(key);
+	if (!s->ssp) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->id = t->next_id++;
+	s->port = port;
+	s->uid = uid;
+	s->pid = pid;
+	s->pidfd = -1;
+	s->announced_ms = s->last_alive_ms = now_ms;
+	s->max_pinholes = max_pinholes < 1 ? 1 :
+			  max_pinholes > MH_PINHOLES_CAP ? MH_PINHOLES_CAP :
+			  max_pinholes;
+	s->next = t->head;
+	if (t->head)
+		t->head->prev = s;
+	t->head = s;
+	t->by_port[port] = s;
+	t->count++;
+	return s;
+}
+
+void mh_session_remove(struct mh_table *t, struct mh_session *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		t->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	t->by_port[s->port] = NULL;
+	t->count--;
+	ssp_ctx_free(s->ssp);
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
+unsigned mh_table_count_uid(const struct mh_table *t, uid_t uid)
+{
+	const struct mh_session *s;
+	unsigned n = 0;
+
+	for (s = t->head; s; s = s->next)
+		n += s->uid == uid;
+	return n;
+}
+
+void mh_candidate_add(struct mh_session *s, const struct mh_addr *src,
+		      uint64_t expires_ms)
+{
+	struct mh_candidate *slot = &s->cand[0];
+	int i;
+
+	for (i = 0; i < MH_MAX_CANDIDATES; i++) {
+		struct mh_candidate *c = &s->cand[i];
+
+		if (c->expires_ms && mh_addr_equal(&c->src, src)) {
+			slot = c;
+			break;
+		}
+		if (c->expires_ms < slot->expires_ms)
+			slot = c;   /* free or soonest to expire */
+	}
+	slot->src = *src;
+	slot->expires_ms = expires_ms;
+}
+
+bool mh_candidate_take(struct mh_session *s, const struct mh_addr *src,
+		       uint64_t now_ms, bool remove)
+{
+	int i;
+
+	for (i = 0; i < MH_MAX_CANDIDATES; i++) {
+		struct mh_candidate *c = &s->cand[i];
+
+		if (c->expires_ms > now_ms && mh_addr_equal(&c->src, src)) {
+			if (remove)
+				c->expires_ms = 0;
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct mh_pinhole_rec *pinhole_find(struct mh_session *s,
+					   const struct mh_addr *client)
+{
+	unsigned i;
+
+	for (i = 0; i < s->max_pinholes; i++)
+		if (s->ph[i].added_ms && mh_addr_equal(&s->ph[i].client, client))
+			return &s->ph[i];
+	return NULL;
+}
+
+bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
+		       uint64_t now_ms, struct mh_addr *evicted)
+{
+	struct mh_pinhole_rec *r = pinhole_find(s, client);
+	bool evict = false;
+	unsigned i;
+
+	if (!r) {
+		r = &s->ph[0];
+		for (i = 0; i < s->max_pinholes; i++) {
+			if (!s->ph[i].added_ms) {
+				r = &s->ph[i];
+				break;
+			}
+			if (s->ph[i].added_ms < r->added_ms)
+				r = &s->ph[i];
+		}
+		if (r->added_ms) {
+			*evicted = r->client;
+			evict = true;
+		}
+	}
+	r->client = *client;
+	r->added_ms = now_ms ? now_ms : 1;
+	return evict;
+}
+
+bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client)
+{
+	struct mh_pinhole_rec *r = pinhole_find(s, client);
+
+	if (!r)
+		return false;
+	memset(r, 0, sizeof(*r));
+	return true;
+}
+
+unsigned mh_pinhole_count(const struct mh_session *s)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < s->max_pinholes; i++)
+		n += s->ph[i].added_ms != 0;
+	return n;
+}

@@ -1,0 +1,114 @@
+/*
+ * The slow-path decision (see verdict.h for the policy). Cheap checks come
+ * first (packet shape, session, length, direction), the tag check next,
+ * and state changes only after a datagram is proven authentic.
+ */
+#include <string.h>
+
+#include "verdict.h"
+
+static const char *const reason_names[MH_R_COUNT] = {
+	[MH_R_NEW_SOURCE] = "new_source",
+	[MH_R_REORDERED] = "reordered",
+	[MH_R_CONFIRMED] = "confirmed",
+	[MH_R_MALFORMED] = "malformed",
+	[MH_R_NO_SESSION] = "no_session",
+	[MH_R_SHORT] = "short",
+	[MH_R_WRONG_DIRECTION] = "wrong_direction",
+	[MH_R_FORGED] = "forged",
+	[MH_R_REPLAY] = "replay",
+	[MH_R_NOT_CANDIDATE] = "not_candidate",
+};
+
+const char *mh_reason_name(enum mh_reason r)
+{
+	return (unsigned)r < MH_R_COUNT ? reason_names[r] : "unknown";
+}
+
+static void verdict(struct mh_decision *d, bool accept, enum mh_reason r)
+{
+	d->accept = accept;
+	d->reason = r;
+}
+
+static void decide_inbound(struct mh_session *s, const struct mh_policy *pol,
+			   uint64_t now_ms, struct mh_decision *d)
+{
+	const struct mh_addr *src = &d->pkt.src;
+
+	if (d->hdr.seq > s->max_seq_in || !s->seen_in) {
+		s->max_seq_in = d->hdr.seq;
+		s->seen_in = true;
+		s->contacted = true;
+		s->last_alive_ms = now_ms;
+		mh_candidate_add(s, src, now_ms + pol->candidate_lifetime_ms);
+		verdict(d, true, MH_R_NEW_SOURCE);
+	} else if (mh_candidate_take(s, src, now_ms, false)) {
+		verdict(d, true, MH_R_REORDERED);
+	} else {
+		verdict(d, false, MH_R_REPLAY);
+	}
+}
+
+static void decide_outbound(struct mh_session *s, uint64_t now_ms,
+			    struct mh_decision *d)
+{
+	const struct mh_addr *dst = &d->pkt.dst;
+
+	if (!mh_candidate_take(s, dst, now_ms, true)) {
+		verdict(d, false, MH_R_NOT_CANDIDATE);
+		return;
+	}
+	d->add_pinhole = true;
+	d->evict = mh_pinhole_record(s, dst, now_ms, &d->evicted);
+	s->last_alive_ms = now_ms;
+	verdict(d, true, MH_R_CONFIRMED);
+}
+
+/* The checks every queued datagram passes before its path's rule: returns
+ * the session, or NULL with the drop reason set. */
+static struct mh_session *authenticate(struct mh_table *t, enum mh_path path,
+				       const uint8_t *l3, size_t len,
+				       struct mh_decision *d)
+{
+	enum ssp_direction want = path == MH_INBOUND ? SSP_TO_SERVER : SSP_TO_CLIENT;
+	struct mh_session *s;
+	const char *why;
+
+	d->accept = false;
+	d->reason = MH_R_MALFORMED;
+	if (mh_pkt_parse(l3, len, &d->pkt, &why) < 0)
+		return NULL;
+	s = mh_session_by_port(t, path == MH_INBOUND ? d->pkt.dst.port
+						     : d->pkt.src.port);
+	d->session = s;
+	d->reason = MH_R_NO_SESSION;
+	if (!s)
+		return NULL;
+	d->reason = MH_R_SHORT;
+	if (ssp_parse_header(d->pkt.payload, d->pkt.len, &d->hdr) < 0)
+		return NULL;
+	d->reason = MH_R_WRONG_DIRECTION;
+	if (d->hdr.direction != want)
+		return NULL;
+	d->reason = MH_R_FORGED;
+	if (ssp_verify(s->ssp, d->pkt.payload, d->pkt.len, &d->hdr) < 0)
+		return NULL;
+	return s;
+}
+
+void mh_decide(struct mh_table *t, const struct mh_policy *pol,
+	       enum mh_path path, const uint8_t *l3, size_t len,
+	       uint64_t now_ms, struct mh_decision *d)
+{
+	struct mh_session *s;
+
+	memset(d, 0, sizeof(*d));
+	s = authenticate(t, path, l3, len, d);
+	if (!s)
+		return;
+	if (path == MH_INBOUND)
+		decide_inbound(s, pol, now_ms, d);
+	else
+		decide_outbound(s, now_ms, d);
+}

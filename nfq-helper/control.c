@@ -1,0 +1,228 @@
+/*
+ * The control socket: a SOCK_SEQPACKET unix socket every local user may
+ * connect to. Each connection carries one request, checked by the control
+ * protocol decoder and answered with a status and a reason; the caller's
+ * uid comes from SO_PEERCRED, never from the message.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "daemon.h"
+
+static int socket_dir(const char *path)
+{
+	char tmp[MH_SUN_PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	if (mkdir(dirname(tmp), 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket file left by a daemon that died is removed; a live one is not. */
+static int stale_socket(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), alive;
+
+	if (fd < 0)
+		return -errno;
+	alive = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	if (alive)
+		return -EADDRINUSE;
+	if (unlink(sun->sun_path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int mh_control_open(struct mh_daemon *d)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	mode_t old;
+	int err, i;
+
+	for (i = 0; i < MH_MAX_CONNS; i++)
+		d->conns[i].fd = -1;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->cfg.control_socket);
+	err = socket_dir(sun.sun_path);
+	if (!err)
+		err = stale_socket(&sun);
+	if (err)
+		return err;
+	d->ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->ctl_fd < 0)
+		return -errno;
+	old = umask(0177);
+	err = bind(d->ctl_fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	/* every local user may announce; SO_PEERCRED says who they are */
+	if (err < 0 || chmod(sun.sun_path, 0666) < 0 || listen(d->ctl_fd, 64) < 0)
+		return -errno;
+	return mh_epoll_add(d, d->ctl_fd, EV_TAG(EV_CTL_LISTEN, 0));
+}
+
+static void conn_close(struct mh_daemon *d, unsigned idx)
+{
+	close(d->conns[idx].fd);   /* also leaves the epoll set */
+	d->conns[idx].fd = -1;
+}
+
+void mh_control_close(struct mh_daemon *d)
+{
+	unsigned i;
+
+	for (i = 0; i < MH_MAX_CONNS; i++)
+		if (d->conns[i].fd >= 0)
+			conn_close(d, i);
+	if (d->ctl_fd >= 0) {
+		close(d->ctl_fd);
+		unlink(d->cfg.control_socket);
+		d->ctl_fd = -1;
+	}
+}
+
+void mh_control_accept(struct mh_daemon *d)
+{
+	unsigned i;
+	int fd;
+
+	while ((fd = accept4(d->ctl_fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		for (i = 0; i < MH_MAX_CONNS && d->conns[i].fd >= 0; i++)
+			;
+		if (i == MH_MAX_CONNS) {
+			log_warn("control: too many connections, refusing one");
+			close(fd);
+			continue;
+		}
+		d->conns[i].fd = fd;
+		d->conns[i].opened_ms = mh_now_ms();
+		if (mh_epoll_add(d, fd, EV_TAG(EV_CTL_CONN, i)) < 0)
+			conn_close(d, i);
+	}
+}
+
+void mh_control_expire(struct mh_daemon *d, uint64_t now_ms)
+{
+	unsigned i;
+
+	for (i = 0; i < MH_MAX_CONNS; i++)
+		if (d->conns[i].fd >= 0 &&
+		    now_ms - d->conns[i].opened_ms > MH_CONN_TIMEOUT_MS) {
+			log_info("control: client sent nothing in time, cut off");
+			conn_close(d, i);
+		}
+}
+
+static void reply(int fd, uint8_t status, const char *reason)
+{
+	uint8_t buf[MHC_MAX_MSG];
+	ssize_t n = mhc_encode_reply(status, reason, buf, sizeof(buf));
+
+	if (n > 0 && send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("control reply: %s", strerror(errno));
+}
+
+static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
+			const struct mhc_announce *a, char *why, size_t whylen)
+{
+	uint8_t key[SSP_KEY_LEN];
+	const char *kwhy = NULL;
+	int err;
+
+	if (a->port < d->cfg.port_low || a->port > d->cfg.port_high) {
+		snprintf(why, whylen, "port %u is not in the managed range %u-%u",
+			 a->port, d->cfg.port_low, d->cfg.port_high);
+		return MHC_ERR_RANGE;
+	}
+	if (mh_session_by_port(&d->sessions, a->port)) {
+		snprintf(why, whylen, "port %u already has a session", a->port);
+		return MHC_ERR_EXISTS;
+	}
+	if (ssp_key_decode(a->key, strlen(a->key), key, &kwhy) < 0) {
+		snprintf(why, whylen, "bad session key: %s", kwhy ? kwhy : "invalid");
+		return MHC_ERR_KEY;
+	}
+	if (d->sessions.count >= d->cfg.max_sessions) {
+		snprintf(why, whylen, "the daemon holds its maximum of %u sessions",
+			 d->cfg.max_sessions);
+		err = MHC_ERR_QUOTA;
+	} else if (mh_table_count_uid(&d->sessions, cr->uid) >=
+		   d->cfg.max_sessions_per_user) {
+		snprintf(why, whylen, "uid %u already has %u sessions (max_sessions_per_user)",
+			 (unsigned)cr->uid, d->cfg.max_sessions_per_user);
+		err = MHC_ERR_QUOTA;
+	} else {
+		err = mh_owner_check(d, a->port, cr->uid, a->pid, why, whylen);
+		err = err == -EACCES ? MHC_ERR_NOT_OWNER :
+		      err == -EPERM ? MHC_ERR_PID :
+		      err ? MHC_ERR_INTERNAL : MHC_OK;
+	}
+	if (err == MHC_OK && mh_sessions_start(d, a, cr->uid, key, why, whylen) < 0)
+		err = MHC_ERR_INTERNAL;
+	OPENSSL_cleanse(key, sizeof(key));
+	return err;
+}
+
+static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
+			   size_t len)
+{
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	const char *pwhy = NULL;
+	char why[MHC_REASON_MAX + 1] = "";
+	struct mhc_msg m;
+	uint8_t status;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
+		reply(fd, MHC_ERR_INTERNAL, "cannot read peer credentials");
+		return;
+	}
+	if (mhc_decode(buf, len, &m, &pwhy) < 0 || m.type != MHC_ANNOUNCE) {
+		snprintf(why, sizeof(why), "malformed request: %s",
+			 pwhy ? pwhy : "not an announcement");
+		log_warn("control: uid %u: %s", (unsigned)cr.uid, why);
+		reply(fd, MHC_ERR_PROTOCOL, why);
+		return;
+	}
+	status = announce(d, &cr, &m.u.announce, why, sizeof(why));
+	OPENSSL_cleanse(m.u.announce.key, sizeof(m.u.announce.key));
+	if (status == MHC_OK) {
+		d->stats.announce_ok++;
+		snprintf(why, sizeof(why), "session accepted on port %u",
+			 m.u.announce.port);
+	} else {
+		d->stats.announce_refused++;
+		log_warn("control: refused uid %u pid %u port %u: %s (%s)",
+			 (unsigned)cr.uid, m.u.announce.pid, m.u.announce.port,
+			 why, mhc_status_name(status));
+	}
+	reply(fd, status, why);
+}
+
+void mh_control_conn_input(struct mh_daemon *d, unsigned idx)
+{
+	uint8_t buf[MHC_MAX_MSG];
+	int fd = d->conns[idx].fd;
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > (ssize_t)sizeof(buf))
+		reply(fd, MHC_ERR_PROTOCOL, "request longer than the protocol allows");
+	else if (n > 0)
+		handle_request(d, fd, buf, n);
+	conn_close(d, idx);
+}

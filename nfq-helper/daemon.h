@@ -1,0 +1,100 @@
+/*
+ * mosh-helperd's state and the functions its I/O files share. One event
+ * loop (loop.c) drives the queue (queue.c), the control socket
+ * (control.c, owner.c), the kernel table (kernel.c) and the timers.
+ */
+#ifndef MH_DAEMON_H
+#define MH_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <libmnl/libmnl.h>
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "nft.h"
+#include "session.h"
+#include "verdict.h"
+
+#define MH_MAX_CONNS       64     /* control connections open at once */
+#define MH_CONN_TIMEOUT_MS 2000   /* a client must send its request within this */
+#define MH_TICK_MS         500
+
+/* epoll tags: the kind in the high half, an index or port in the low half */
+enum mh_ev { EV_SIGNAL = 1, EV_TIMER, EV_QUEUE, EV_NFT, EV_CTL_LISTEN,
+	     EV_CTL_CONN, EV_PIDFD };
+#define EV_TAG(kind, n) ((uint64_t)(kind) << 32 | (uint32_t)(n))
+
+struct mh_conn {
+	int fd;              /* -1: free */
+	uint64_t opened_ms;
+};
+
+struct mh_stats {
+	uint64_t verdicts[MH_R_COUNT];
+	uint64_t announce_ok, announce_refused;
+	uint64_t pinholes_opened, pinholes_expired, sessions_ended;
+	uint64_t nft_errors;
+};
+
+struct mh_daemon {
+	struct mh_config cfg;
+	struct mh_policy pol;
+	struct mh_table sessions;
+	struct mh_nft *nft;
+	struct mnl_socket *queue;
+	unsigned queue_portid;
+	struct mnl_socket *diag;
+	int epfd, sigfd, timerfd, ctl_fd;
+	struct mh_conn conns[MH_MAX_CONNS];
+	bool native_queue;
+	bool running;
+	uint32_t sync_gen;
+	uint64_t next_sync_ms;
+	struct mh_stats stats;
+	struct mh_ratelimit drop_log;
+};
+
+uint64_t mh_now_ms(void);
+int mh_loop_open(struct mh_daemon *d);
+int mh_loop_run(struct mh_daemon *d);
+int mh_epoll_add(struct mh_daemon *d, int fd, uint64_t tag);
+
+/* queue.c */
+int mh_queue_open(struct mh_daemon *d);
+void mh_queue_close(struct mh_daemon *d);
+void mh_queue_input(struct mh_daemon *d);
+
+/* control.c */
+int mh_control_open(struct mh_daemon *d);
+void mh_control_close(struct mh_daemon *d);
+void mh_control_accept(struct mh_daemon *d);
+void mh_control_conn_input(struct mh_daemon *d, unsigned idx);
+void mh_control_expire(struct mh_daemon *d, uint64_t now_ms);
+
+/* owner.c: does uid own the UDP socket bound to port, held by pid? */
+int mh_owner_open(struct mh_daemon *d);
+int mh_owner_check(struct mh_daemon *d, uint16_t port, uid_t uid, pid_t pid,
+		   char *why, size_t whylen);
+
+/* kernel.c: the table and its elements */
+int mh_kernel_setup(struct mh_daemon *d);
+void mh_kernel_teardown(struct mh_daemon *d);
+int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add);
+int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
+		      uint16_t server_port, bool add, bool sync);
+void mh_kernel_sync(struct mh_daemon *d, uint64_t now_ms);
+
+/* sessions.c: lifecycle around the pure table */
+int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
+		      uid_t uid, const uint8_t key[SSP_KEY_LEN], char *why,
+		      size_t whylen);
+void mh_sessions_end(struct mh_daemon *d, struct mh_session *s,
+		     const char *why);
+void mh_sessions_pidfd(struct mh_daemon *d, uint16_t port);
+void mh_sessions_expire(struct mh_daemon *d, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,186 @@
+/*
+ * The daemon's side of its nftables table: installs it at start (probing
+ * for the native queue expression), removes it at a clean stop, adds and
+ * deletes session ports and pinholes, and reads the pinhole sets back so
+ * the session table learns which pinholes the kernel has expired.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <libnftnl/common.h>
+
+#include "daemon.h"
+
+#define BATCH_LEN 65536
+#define SYNC_GRACE_MS 2000   /* a pinhole this young may not be in a dump yet */
+
+struct batch {
+	char buf[BATCH_LEN];
+	struct mnl_nlmsg_batch *b;
+	uint32_t seq;
+};
+
+static void batch_start(struct batch *bt)
+{
+	bt->b = mnl_nlmsg_batch_start(bt->buf, sizeof(bt->buf));
+	bt->seq = (uint32_t)mh_now_ms();
+	mh_nft_batch_begin(bt->b, &bt->seq);
+}
+
+static int batch_send(struct mh_daemon *d, struct batch *bt, int err, bool sync)
+{
+	if (!err) {
+		mh_nft_batch_end(bt->b, &bt->seq);
+		err = sync ? mh_nft_send_sync(d->nft, bt->b)
+			   : mh_nft_send_async(d->nft, bt->b);
+	}
+	mnl_nlmsg_batch_stop(bt->b);
+	if (err)
+		d->stats.nft_errors++;
+	return err;
+}
+
+int mh_kernel_setup(struct mh_daemon *d)
+{
+	struct mh_ruleset_params p = {
+		.table = d->cfg.table,
+		.port_low = d->cfg.port_low,
+		.port_high = d->cfg.port_high,
+		.idle_timeout_ms = d->cfg.idle_timeout * 1000,
+		.queue_num = d->cfg.queue_num,
+		.queue_total = 1,
+		.slow_path_rate = d->cfg.slow_path_rate,
+	};
+	struct batch bt;
+	int err;
+
+	d->nft = mh_nft_open();
+	if (!d->nft)
+		return -errno;
+	d->native_queue = mh_nft_probe_native_queue(d->nft);
+	p.native_queue = d->native_queue;
+	log_info("queue rule: %s", d->native_queue ? "native nft queue expression"
+				   : "xt NFQUEUE target through nft compat");
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_ruleset(bt.b, &bt.seq, &p), true);
+	if (err)
+		return err;
+	return mh_epoll_add(d, mh_nft_fd(d->nft), EV_TAG(EV_NFT, 0));
+}
+
+void mh_kernel_teardown(struct mh_daemon *d)
+{
+	struct batch bt;
+	int err;
+
+	if (!d->nft)
+		return;
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_table_delete(bt.b, &bt.seq,
+							  d->cfg.table), true);
+	if (err)
+		log_warn("removing table inet %s: %s", d->cfg.table, strerror(-err));
+	mh_nft_close(d->nft);
+	d->nft = NULL;
+}
+
+int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add)
+{
+	struct batch bt;
+	int err;
+
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_session_port(bt.b, &bt.seq,
+			 d->cfg.table, port, add), true);
+	if (err && !(err == -ENOENT && !add))
+		log_warn("%s session port %u: %s", add ? "adding" : "removing",
+			 port, strerror(-err));
+	return err;
+}
+
+static void to_pinhole(const struct mh_addr *a, uint16_t server_port,
+		       struct mh_pinhole *ph)
+{
+	memset(ph, 0, sizeof(*ph));
+	ph->family = a->family;
+	memcpy(ph->addr, a->ip, a->family == AF_INET ? 4 : 16);
+	ph->client_port = a->port;
+	ph->server_port = server_port;
+}
+
+int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
+		      uint16_t server_port, bool add, bool sync)
+{
+	struct mh_pinhole ph;
+	struct batch bt;
+	int err;
+
+	to_pinhole(client, server_port, &ph);
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_pinhole(bt.b, &bt.seq, d->cfg.table,
+			 &ph, add, add ? d->cfg.idle_timeout * 1000 : 0), sync);
+	if (err && !(err == -ENOENT && !add))
+		log_warn("%s pinhole to port %u: %s", add ? "adding" : "removing",
+			 server_port, strerror(-err));
+	return err == -ENOENT && !add ? 0 : err;
+}
+
+/* --- learning what the kernel expired --- */
+
+static void sync_cb(const struct mh_pinhole *ph, uint64_t expires_ms, void *arg)
+{
+	struct mh_daemon *d = arg;
+	struct mh_session *s = mh_session_by_port(&d->sessions, ph->server_port);
+	unsigned i;
+
+	(void)expires_ms;
+	if (!s)
+		return;
+	for (i = 0; i < s->max_pinholes; i++) {
+		struct mh_pinhole_rec *r = &s->ph[i];
+
+		if (r->added_ms && r->client.family == ph->family &&
+		    r->client.port == ph->client_port &&
+		    !memcmp(r->client.ip, ph->addr, ph->family == AF_INET ? 4 : 16))
+			r->seen_gen = d->sync_gen;
+	}
+}
+
+static void sync_session(struct mh_daemon *d, struct mh_session *s,
+			 uint64_t now_ms)
+{
+	char cl[MH_ADDRSTRLEN];
+	unsigned i;
+
+	for (i = 0; i < s->max_pinholes; i++) {
+		struct mh_pinhole_rec *r = &s->ph[i];
+
+		if (!r->added_ms)
+			continue;
+		if (r->seen_gen == d->sync_gen || now_ms - r->added_ms < SYNC_GRACE_MS) {
+			s->last_alive_ms = now_ms;
+			continue;
+		}
+		log_info("session %u port %u: pinhole for %s expired (idle)", s->id,
+			 s->port, mh_addr_str(&r->client, cl, sizeof(cl)));
+		d->stats.pinholes_expired++;
+		memset(r, 0, sizeof(*r));
+	}
+}
+
+void mh_kernel_sync(struct mh_daemon *d, uint64_t now_ms)
+{
+	struct mh_session *s;
+	int a, b;
+
+	d->sync_gen++;
+	a = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, sync_cb, d);
+	b = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET6, sync_cb, d);
+	if (a < 0 || b < 0) {
+		log_warn("reading pinholes back: %s", strerror(-(a < 0 ? a : b)));
+		return;   /* never forget pinholes on a failed read */
+	}
+	for (s = d->sessions.head; s; s = s->next)
+		sync_session(d, s, now_ms);
+}

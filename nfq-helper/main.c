@@ -1,0 +1,152 @@
+/*
+ * mosh-helperd: command line, configuration, start-up in a fail-closed
+ * order (queue bound before the table that feeds it, control socket last)
+ * and a clean stop that removes the table. A daemon that dies without the
+ * clean stop leaves the table in place, so the range stays closed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mosh-helperd [-c FILE] [-f] [--check-config]\n"
+		"  -c, --config FILE   configuration (default %s)\n"
+		"  -f, --foreground    stay in the foreground, log to stderr\n"
+		"      --check-config  validate FILE, print the effective configuration, exit\n"
+		"  -h, --help          this text\n", MH_DEFAULT_CONFIG);
+}
+
+struct opts {
+	const char *config;
+	bool foreground;
+	bool check;
+};
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	o->config = MH_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:fh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'C': o->check = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mosh-helperd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+}
+
+static void detach(void)
+{
+	int fd;
+
+	if (daemon(0, 1) < 0)
+		fatal("daemon: %s", strerror(errno));
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static void start(struct mh_daemon *d)
+{
+	int err;
+
+	if ((err = mh_loop_open(d)) < 0)
+		fatal("event loop: %s", strerror(-err));
+	if ((err = mh_owner_open(d)) < 0)
+		fatal("sock_diag socket: %s", strerror(-err));
+	if ((err = mh_queue_open(d)) < 0)
+		fatal("binding NFQUEUE %u: %s (is another daemon using it?)",
+		      d->cfg.queue_num, strerror(-err));
+	if ((err = mh_kernel_setup(d)) < 0)
+		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
+	if ((err = mh_control_open(d)) < 0)
+		fatal("control socket %s: %s", d->cfg.control_socket, strerror(-err));
+	log_info("ready: ports %u-%u, idle_timeout %us, control socket %s",
+		 d->cfg.port_low, d->cfg.port_high, d->cfg.idle_timeout,
+		 d->cfg.control_socket);
+}
+
+static void stop(struct mh_daemon *d)
+{
+	mh_control_close(d);
+	mh_kernel_teardown(d);
+	while (d->sessions.head) {
+		struct mh_session *s = d->sessions.head;
+
+		if (s->pidfd >= 0)
+			close(s->pidfd);
+		mh_session_remove(&d->sessions, s);
+	}
+	mh_queue_close(d);
+	if (d->diag)
+		mnl_socket_close(d->diag);
+	log_info("stopped; table removed");
+}
+
+int main(int argc, char **argv)
+{
+	struct mh_daemon *d;
+	char err[512];
+	struct opts o = { 0 };
+	int ret;
+
+	parse_args(argc, argv, &o);
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		perror("mosh-helperd");
+		return 1;
+	}
+	mh_config_defaults(&d->cfg);
+	if (mh_config_load(o.config, &d->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mosh-helperd: %s\n", err);
+		free(d);
+		return 1;
+	}
+	if (o.check) {
+		mh_config_print(stdout, &d->cfg);
+		free(d);
+		return 0;
+	}
+	mh_log_init("mosh-helperd", !o.foreground, d->cfg.log_level);
+	if (!o.foreground)
+		detach();
+	mh_table_init(&d->sessions);
+	d->pol.candidate_lifetime_ms = d->cfg.candidate_lifetime * 1000;
+	mh_ratelimit_init(&d->drop_log, 5, 20);
+	d->ctl_fd = d->epfd = d->sigfd = d->timerfd = -1;
+	start(d);
+	ret = mh_loop_run(d);
+	if (ret < 0)
+		log_err("event loop: %s", strerror(-ret));
+	stop(d);
+	free(d);
+	return ret < 0 ? 1 : 0;
+}

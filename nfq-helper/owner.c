@@ -1,0 +1,164 @@
+/*
+ * Proof of ownership for an announcement: the UDP port must be bound by a
+ * socket of the announcing uid (sock_diag netlink, IPv4 and IPv6), and the
+ * announced pid must belong to that uid and hold that socket (/proc).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+#define OWNER_MAX_INODES 8
+
+struct owner_scan {
+	uint16_t port;
+	uid_t uid;
+	unsigned foreign;                 /* sockets on port of other uids */
+	unsigned n;
+	uint32_t inode[OWNER_MAX_INODES];
+};
+
+int mh_owner_open(struct mh_daemon *d)
+{
+	d->diag = mnl_socket_open(NETLINK_SOCK_DIAG);
+	if (!d->diag)
+		return -errno;
+	if (mnl_socket_bind(d->diag, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	return 0;
+}
+
+static int diag_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct owner_scan *sc = data;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_ERROR;
+	if (ntohs(m->id.idiag_sport) != sc->port)
+		return MNL_CB_OK;
+	if (m->idiag_uid != sc->uid)
+		sc->foreign++;
+	else if (sc->n < OWNER_MAX_INODES)
+		sc->inode[sc->n++] = m->idiag_inode;
+	return MNL_CB_OK;
+}
+
+static int diag_dump(struct mh_daemon *d, int family, struct owner_scan *sc)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct inet_diag_req_v2 *req;
+	struct nlmsghdr *nlh;
+	unsigned seq = (unsigned)mh_now_ms();
+	int ret;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = family;
+	req->sdiag_protocol = IPPROTO_UDP;
+	req->idiag_states = ~0U;
+	if (mnl_socket_sendto(d->diag, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		ret = mnl_socket_recvfrom(d->diag, buf, sizeof(buf));
+		if (ret <= 0)
+			return ret < 0 ? -errno : -EIO;
+		ret = mnl_cb_run(buf, ret, seq, mnl_socket_get_portid(d->diag),
+				 diag_cb, sc);
+	} while (ret > MNL_CB_STOP);
+	return ret < 0 ? -errno : 0;
+}
+
+static int proc_uid(pid_t pid, uid_t *uid)
+{
+	char path[64], line[256];
+	unsigned long real;
+	int ret = -ESRCH;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %lu", &real) == 1) {
+			*uid = (uid_t)real;
+			ret = 0;
+			break;
+		}
+	fclose(f);
+	return ret;
+}
+
+static bool proc_holds_inode(pid_t pid, const struct owner_scan *sc)
+{
+	char dir[64], path[320], link[64];
+	struct dirent *e;
+	bool found = false;
+	unsigned long ino;
+	unsigned i;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	dp = opendir(dir);
+	if (!dp)
+		return false;
+	while (!found && (e = readdir(dp))) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = 0;
+		if (sscanf(link, "socket:[%lu]", &ino) != 1)
+			continue;
+		for (i = 0; i < sc->n; i++)
+			found |= ino == sc->inode[i];
+	}
+	closedir(dp);
+	return found;
+}
+
+int mh_owner_check(struct mh_daemon *d, uint16_t port, uid_t uid, pid_t pid,
+		   char *why, size_t whylen)
+{
+	struct owner_scan sc = { .port = port, .uid = uid };
+	uid_t puid = (uid_t)-1;
+	int err;
+
+	err = diag_dump(d, AF_INET, &sc);
+	if (!err)
+		err = diag_dump(d, AF_INET6, &sc);
+	if (err) {
+		snprintf(why, whylen, "cannot list UDP sockets: %s", strerror(-err));
+		return -EIO;
+	}
+	if (sc.n == 0 || sc.foreign) {
+		snprintf(why, whylen, "UDP port %u is not bound by a socket of uid %u%s",
+			 port, (unsigned)uid,
+			 sc.foreign ? " alone (another user holds a socket on it)" : "");
+		return -EACCES;
+	}
+	if (pid <= 1 || proc_uid(pid, &puid) < 0 || puid != uid) {
+		snprintf(why, whylen, "pid %d is not a process of uid %u",
+			 (int)pid, (unsigned)uid);
+		return -EPERM;
+	}
+	if (!proc_holds_inode(pid, &sc)) {
+		snprintf(why, whylen, "pid %d does not hold the socket bound to UDP port %u",
+			 (int)pid, port);
+		return -EPERM;
+	}
+	return 0;
+}

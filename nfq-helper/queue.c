@@ -1,0 +1,172 @@
+/*
+ * The NFQUEUE edge: binds the queue (copy whole packets, never fail open),
+ * reads queued packets, asks mh_decide() for the verdict, applies a new
+ * pinhole to the kernel before letting mosh-server's reply out, and sends
+ * exactly one verdict per packet.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "daemon.h"
+
+#define QUEUE_BUF_LEN (0xffff + 4096)
+#define QUEUE_RCVBUF  (8 * 1024 * 1024)
+
+static int queue_config(struct mh_daemon *d, uint8_t cmd, bool params)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, d->cfg.queue_num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, cmd);
+	if (params) {
+		nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
+		mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN,
+				 htonl(d->cfg.queue_maxlen));
+		/* fail closed: a full queue drops, it never bypasses us */
+		mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN));
+		mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(0));
+	}
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(d->queue, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	if (mnl_socket_recvfrom(d->queue, buf, sizeof(buf)) < 0)
+		return -errno;
+	if (mnl_cb_run(buf, sizeof(buf), 0, d->queue_portid, NULL, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int mh_queue_open(struct mh_daemon *d)
+{
+	int one = 1, rcvbuf = QUEUE_RCVBUF, err;
+
+	d->queue = mnl_socket_open(NETLINK_NETFILTER);
+	if (!d->queue)
+		return -errno;
+	if (mnl_socket_bind(d->queue, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	d->queue_portid = mnl_socket_get_portid(d->queue);
+	mnl_socket_setsockopt(d->queue, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	if (setsockopt(mnl_socket_get_fd(d->queue), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &rcvbuf, sizeof(rcvbuf)) < 0)
+		log_debug("SO_RCVBUFFORCE: %s", strerror(errno));
+	err = queue_config(d, NFQNL_CFG_CMD_BIND, true);
+	if (err < 0)
+		return err;
+	return mh_epoll_add(d, mnl_socket_get_fd(d->queue), EV_TAG(EV_QUEUE, 0));
+}
+
+void mh_queue_close(struct mh_daemon *d)
+{
+	if (!d->queue)
+		return;
+	queue_config(d, NFQNL_CFG_CMD_UNBIND, false);
+	mnl_socket_close(d->queue);
+	d->queue = NULL;
+}
+
+static void send_verdict(struct mh_daemon *d, uint32_t id, bool accept)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, d->cfg.queue_num);
+	nfq_nlmsg_verdict_put(nlh, id, accept ? NF_ACCEPT : NF_DROP);
+	if (mnl_socket_sendto(d->queue, nlh, nlh->nlmsg_len) < 0)
+		log_warn("verdict for packet %u: %s", id, strerror(errno));
+}
+
+static void log_drop(struct mh_daemon *d, const struct mh_decision *dec,
+		     uint64_t now)
+{
+	char src[MH_ADDRSTRLEN], dst[MH_ADDRSTRLEN];
+
+	if (!mh_ratelimit_ok(&d->drop_log, now))
+		return;
+	log_info("drop %s -> %s: %s (%llu so far)",
+		 mh_addr_str(&dec->pkt.src, src, sizeof(src)),
+		 mh_addr_str(&dec->pkt.dst, dst, sizeof(dst)),
+		 mh_reason_name(dec->reason),
+		 (unsigned long long)d->stats.verdicts[dec->reason]);
+}
+
+/* Opens the pinhole a confirmed decision asks for; false if the kernel
+ * refused it (the datagram is then dropped and mosh-server retries). */
+static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
+{
+	struct mh_session *s = dec->session;
+	char cl[MH_ADDRSTRLEN];
+
+	if (dec->evict)
+		mh_kernel_pinhole(d, &dec->evicted, s->port, false, false);
+	if (mh_kernel_pinhole(d, &dec->pkt.dst, s->port, true, false) < 0) {
+		mh_pinhole_forget(s, &dec->pkt.dst);
+		return false;
+	}
+	d->stats.pinholes_opened++;
+	log_info("session %u port %u: pinhole opened for %s", s->id, s->port,
+		 mh_addr_str(&dec->pkt.dst, cl, sizeof(cl)));
+	return true;
+}
+
+static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
+			  const uint8_t *l3, size_t len)
+{
+	enum mh_path path = hook == NF_INET_LOCAL_OUT ? MH_OUTBOUND : MH_INBOUND;
+	uint64_t now = mh_now_ms();
+	struct mh_decision dec;
+
+	mh_decide(&d->sessions, &d->pol, path, l3, len, now, &dec);
+	if (dec.accept && dec.add_pinhole && !apply_pinhole(d, &dec))
+		dec.accept = false;
+	d->stats.verdicts[dec.reason]++;
+	if (!dec.accept)
+		log_drop(d, &dec, now);
+	send_verdict(d, id, dec.accept);
+}
+
+static int packet_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
+	struct nfqnl_msg_packet_hdr *ph;
+	struct mh_daemon *d = data;
+
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+		return MNL_CB_OK;
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	if (!attr[NFQA_PAYLOAD]) {
+		send_verdict(d, ntohl(ph->packet_id), false);
+		return MNL_CB_OK;
+	}
+	handle_packet(d, ntohl(ph->packet_id), ph->hook,
+		      mnl_attr_get_payload(attr[NFQA_PAYLOAD]),
+		      mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]));
+	return MNL_CB_OK;
+}
+
+void mh_queue_input(struct mh_daemon *d)
+{
+	static uint8_t buf[QUEUE_BUF_LEN];
+	int i;
+
+	/* bounded: let the other event sources in between bursts */
+	for (i = 0; i < 64; i++) {
+		ssize_t n = recv(mnl_socket_get_fd(d->queue), buf, sizeof(buf),
+				 MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ENOBUFS)
+				log_warn("queue: %s", strerror(errno));
+			return;
+		}
+		if (mnl_cb_run(buf, n, 0, d->queue_portid, packet_cb, d) < 0 &&
+		    errno != 0)
+			log_debug("queue message: %s", strerror(errno));
+	}
+}

@@ -1,0 +1,109 @@
+/*
+ * Session lifecycle around the pure table: a session starts when an
+ * announcement passes every check (its port joins the `sessions` set and
+ * its mosh-server is watched through a pidfd) and ends when mosh-server
+ * exits, when it is never contacted, or when it stays dormant too long.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+static void ssh_client_of(const char *ssh_connection, char *out, size_t len)
+{
+	size_t n = strcspn(ssh_connection, " ");
+
+	if (n >= len)
+		n = 0;
+	memcpy(out, ssh_connection, n);
+	out[n] = 0;
+}
+
+/* true if the pidfd says the process has already exited */
+static bool pidfd_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
+int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
+		      uid_t uid, const uint8_t key[SSP_KEY_LEN], char *why,
+		      size_t whylen)
+{
+	struct mh_session *s;
+	int pidfd, err;
+
+	pidfd = pidfd_open(a->pid, 0);
+	if (pidfd < 0 || pidfd_exited(pidfd)) {
+		snprintf(why, whylen, "mosh-server pid %u is gone", a->pid);
+		if (pidfd >= 0)
+			close(pidfd);
+		return -ESRCH;
+	}
+	s = mh_session_add(&d->sessions, a->port, key, uid, a->pid, mh_now_ms(),
+			   d->cfg.max_pinholes_per_session);
+	if (!s) {
+		snprintf(why, whylen, "cannot create session: %s", strerror(errno));
+		close(pidfd);
+		return -ENOMEM;
+	}
+	s->pidfd = pidfd;
+	ssh_client_of(a->ssh_connection, s->ssh_client, sizeof(s->ssh_client));
+	err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, a->port));
+	if (!err)
+		err = mh_kernel_session_port(d, a->port, true);
+	if (err) {
+		snprintf(why, whylen, "cannot open the session in the firewall: %s",
+			 strerror(-err));
+		mh_sessions_end(d, s, NULL);
+		return err;
+	}
+	log_info("session %u port %u: uid %u pid %u ssh client %s", s->id,
+		 s->port, (unsigned)uid, a->pid, s->ssh_client[0] ? s->ssh_client : "-");
+	return 0;
+}
+
+void mh_sessions_end(struct mh_daemon *d, struct mh_session *s, const char *why)
+{
+	unsigned i;
+
+	mh_kernel_session_port(d, s->port, false);
+	for (i = 0; i < s->max_pinholes; i++)
+		if (s->ph[i].added_ms)
+			mh_kernel_pinhole(d, &s->ph[i].client, s->port, false, true);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (why) {
+		log_info("session %u port %u ended: %s", s->id, s->port, why);
+		d->stats.sessions_ended++;
+	}
+	mh_session_remove(&d->sessions, s);
+}
+
+void mh_sessions_pidfd(struct mh_daemon *d, uint16_t port)
+{
+	struct mh_session *s = mh_session_by_port(&d->sessions, port);
+
+	if (s)
+		mh_sessions_end(d, s, "mosh-server exited");
+}
+
+void mh_sessions_expire(struct mh_daemon *d, uint64_t now_ms)
+{
+	uint64_t handshake = (uint64_t)d->cfg.handshake_timeout * 1000;
+	uint64_t dormant = (uint64_t)d->cfg.session_timeout * 1000;
+	struct mh_session *s, *next;
+
+	for (s = d->sessions.head; s; s = next) {
+		next = s->next;
+		if (!s->contacted && now_ms - s->announced_ms >= handshake)
+			mh_sessions_end(d, s, "never contacted (handshake_timeout)");
+		else if (s->contacted && now_ms - s->last_alive_ms >= dormant)
+			mh_sessions_end(d, s, "dormant (session_timeout)");
+	}
+}
