@@ -16,7 +16,7 @@ pass=0 fail=0 skip=0 failed=()
 run_one() { # name, timeout_s, command...
 	local name=$1 t=$2; shift 2
 	local log="$MH_BUILD/logs/$name.log"
-	mkdir -p "$MH_BUILD/logs"
+	mkdir -p "$(dirname "$log")"
 	local start=$SECONDS
 	timeout --kill-after=10 "$t" "$@" >"$log" 2>&1
 	local rc=$?
