@@ -30,11 +30,13 @@ LIB_SRCS    := $(sort $(wildcard lib/*.c nft/*.c))
 LIB         := $(B)/libmoshhelper.a
 DAEMON_SRCS := $(sort $(wildcard nfq-helper/*.c))
 HOOK_SRCS   := $(sort $(wildcard hook/*.c))
+REVIEW_SRCS := $(sort $(wildcard tools/review/*.c))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 TTOOL_SRCS  := $(sort $(wildcard tests/tools/*.c))
 
 DAEMON := $(B)/mosh-helperd
 HOOK   := $(B)/mosh-helper-hook
+REVIEW := $(if $(REVIEW_SRCS),$(B)/mosh-helper-review)
 UNITS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 TTOOLS := $(TTOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
 
@@ -43,7 +45,7 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 .PHONY: all check check-run demo demo-run deps deps-ok install clean tests
 .DELETE_ON_ERROR:
 
-all: $(DAEMON) $(HOOK)
+all: $(DAEMON) $(HOOK) $(REVIEW)
 
 tests: all $(UNITS) $(TTOOLS)
 
@@ -60,6 +62,9 @@ $(DAEMON): $(call obj,$(DAEMON_SRCS)) $(LIB)
 
 $(HOOK): $(call obj,$(HOOK_SRCS)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/mosh-helper-review: $(call obj,$(REVIEW_SRCS)) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) $(PCAP_LIBS) -lz
@@ -90,6 +95,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/mosh-helperd
 	install -m 0755 $(HOOK) $(DESTDIR)$(BINDIR)/mosh-helper-hook
+	$(if $(REVIEW),install -m 0755 $(REVIEW) $(DESTDIR)$(BINDIR)/mosh-helper-review)
 	test -e $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf || \
 		install -m 0644 mosh-helper.conf $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf
 
