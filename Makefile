@@ -49,7 +49,7 @@ all: $(DAEMON) $(HOOK) $(REVIEW)
 
 tests: all $(UNITS) $(TTOOLS)
 
-$(B)/%.o: %.c $(wildcard include/*.h)
+$(B)/%.o: %.c $(wildcard include/*.h */*_int.h hook/*.h nfq-helper/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
