@@ -39,8 +39,10 @@ struct mh_pinhole {
 void mh_nft_batch_begin(struct mnl_nlmsg_batch *b, uint32_t *seq);
 void mh_nft_batch_end(struct mnl_nlmsg_batch *b, uint32_t *seq);
 
-/* The whole table: replaces any existing table of that name in the same
- * batch (add, delete, add), so the range is never open in between. */
+/* The whole table: replaces the contents of any existing table of that
+ * name in the same batch (table, base chains and `ports` set are kept, rules
+ * flushed, sets reset, pinholes and session ports emptied), so the range is
+ * never open in between. */
 int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p);
 /* Delete the table (clean stop). */

@@ -1,0 +1,348 @@
+/*
+ * The nftables socket edge: one NETLINK_NETFILTER socket that sends the
+ * batches nft/build.c builds, either waiting for the kernel's answer to
+ * every message (start-up, reload, stop) or not (hot path, errors read
+ * later from the fd), probes the queue flavour and dumps pinhole sets.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+
+#include "log.h"
+#include "nft.h"
+#include "nft_int.h"
+
+#define MH_NFT_RCVBUF      (4 * 1024 * 1024)
+#define MH_NFT_ACK_WAIT_MS 1000   /* kernel answers within sendmsg; safety net */
+#define MH_NFT_PROBE_BUF   8192
+#define MH_NFT_RECV_BUF    32768
+
+struct mh_nft {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+};
+
+struct mh_nft *mh_nft_open(void)
+{
+	struct mh_nft *n = calloc(1, sizeof(*n));
+	int one = 1, rcv = MH_NFT_RCVBUF, err;
+
+	if (!n)
+		return NULL;
+	n->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!n->nl || mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	/* acks carry only the header of the message they answer */
+	mnl_socket_setsockopt(n->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &rcv, sizeof(rcv)) < 0)
+		setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUF,
+			   &rcv, sizeof(rcv));
+	n->portid = mnl_socket_get_portid(n->nl);
+	n->seq = (uint32_t)time(NULL);
+	return n;
+fail:
+	err = errno;
+	if (n->nl)
+		mnl_socket_close(n->nl);
+	free(n);
+	errno = err;
+	return NULL;
+}
+
+void mh_nft_close(struct mh_nft *n)
+{
+	if (!n)
+		return;
+	mnl_socket_close(n->nl);
+	free(n);
+}
+
+int mh_nft_fd(const struct mh_nft *n)
+{
+	return mnl_socket_get_fd(n->nl);
+}
+
+/* Set or clear NLM_F_ACK on every message between begin and end; returns
+ * how many messages will be answered when set. */
+static int batch_mark_ack(struct mnl_nlmsg_batch *b, bool ack)
+{
+	int len = (int)mnl_nlmsg_batch_size(b), count = 0;
+	struct nlmsghdr *nlh = mnl_nlmsg_batch_head(b);
+
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_BEGIN ||
+		    nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+			continue;
+		if (ack)
+			nlh->nlmsg_flags |= NLM_F_ACK;
+		else
+			nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+		count++;
+	}
+	return count;
+}
+
+static int batch_send(struct mh_nft *n, struct mnl_nlmsg_batch *b)
+{
+	ssize_t r = mnl_socket_sendto(n->nl, mnl_nlmsg_batch_head(b),
+				      mnl_nlmsg_batch_size(b));
+
+	if (r < 0)
+		return -errno;
+	return (size_t)r == mnl_nlmsg_batch_size(b) ? 0 : -EMSGSIZE;
+}
+
+/* Answers read so far: acks and errors, the first error kept. */
+struct answers {
+	int answered, errors, first_err;
+	int log_level;          /* level for each refused message */
+	const char *who;        /* the public function reading them */
+};
+
+/* Name of a message this edge sends, for error logs. */
+static const char *msg_name(uint16_t type)
+{
+	switch (type == NFNL_MSG_BATCH_BEGIN ? UINT16_MAX : type & 0xff) {
+	case NFT_MSG_NEWTABLE:   return "add table";
+	case NFT_MSG_DELTABLE:   return "delete table";
+	case NFT_MSG_NEWCHAIN:   return "add chain";
+	case NFT_MSG_NEWRULE:    return "add rule";
+	case NFT_MSG_DELRULE:    return "flush chain";
+	case NFT_MSG_NEWSET:     return "add set";
+	case NFT_MSG_DELSET:     return "delete set";
+	case NFT_MSG_NEWSETELEM: return "add element";
+	case NFT_MSG_DELSETELEM: return "delete element(s)";
+	case UINT16_MAX:         return "batch commit";
+	default:                 return "message";
+	}
+}
+
+static void scan_answers(const void *buf, int len, struct answers *a)
+{
+	const struct nlmsghdr *nlh = buf;
+
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		const struct nlmsgerr *e;
+
+		if (nlh->nlmsg_type != NLMSG_ERROR ||
+		    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+			continue;
+		e = mnl_nlmsg_get_payload(nlh);
+		a->answered++;
+		if (!e->error)
+			continue;
+		a->errors++;
+		if (!a->first_err)
+			a->first_err = e->error;
+		mh_log(a->log_level, a->who, "nftables %s (seq %u) refused: %s",
+		       msg_name(e->msg.nlmsg_type), e->msg.nlmsg_seq,
+		       strerror(-e->error));
+	}
+}
+
+/* One non-blocking read; 1 if something was read, 0 if nothing is
+ * queued, -errno on a socket error. */
+static int read_once(struct mh_nft *n, struct answers *a)
+{
+	char buf[MH_NFT_RECV_BUF];
+	ssize_t r;
+
+	do
+		r = recv(mh_nft_fd(n), buf, sizeof(buf), MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	scan_answers(buf, (int)r, a);
+	return 1;
+}
+
+/* Read until `want` answers arrived or an error was reported. The kernel
+ * answers a batch inside sendmsg, so one short wait is only a safety net. */
+static int read_answers(struct mh_nft *n, int want, struct answers *a)
+{
+	bool waited = false;
+
+	while (a->answered < want && !a->first_err) {
+		int r = read_once(n, a);
+		struct pollfd pfd = { mh_nft_fd(n), POLLIN, 0 };
+
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
+		if (waited || poll(&pfd, 1, MH_NFT_ACK_WAIT_MS) <= 0)
+			return -ETIMEDOUT;
+		waited = true;
+	}
+	/* after an error, take the rest of this batch's answers too */
+	while (a->first_err && read_once(n, a) > 0)
+		;
+	return 0;
+}
+
+int mh_nft_drain(struct mh_nft *n)
+{
+	struct answers a = { 0, 0, 0, MH_LOG_WARN, __func__ };
+	int r;
+
+	while ((r = read_once(n, &a)) != 0) {
+		if (r == -ENOBUFS) {
+			log_warn("nftables answers lost (receive buffer overrun)");
+			a.errors++;
+		} else if (r < 0) {
+			log_warn("nftables socket: %s", strerror(-r));
+			a.errors++;
+			break;
+		}
+	}
+	return a.errors;
+}
+
+int mh_nft_send_sync(struct mh_nft *n, struct mnl_nlmsg_batch *b)
+{
+	int want = batch_mark_ack(b, true), r;
+	struct answers a = { 0, 0, 0, MH_LOG_DEBUG, __func__ };
+
+	mh_nft_drain(n); /* stale answers of async batches are not ours */
+	r = batch_send(n, b);
+	if (r < 0)
+		return r;
+	r = read_answers(n, want, &a);
+	return a.first_err ? a.first_err : r;
+}
+
+int mh_nft_send_async(struct mh_nft *n, struct mnl_nlmsg_batch *b)
+{
+	batch_mark_ack(b, false);
+	return batch_send(n, b);
+}
+
+bool mh_nft_probe_native_queue(struct mh_nft *n)
+{
+	char buf[2 * MH_NFT_PROBE_BUF];
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, MH_NFT_PROBE_BUF);
+	int err;
+
+	if (!b)
+		return false;
+	mh_nft_batch_begin(b, &n->seq);
+	err = mh_nft_build_queue_probe(b, &n->seq, true);
+	mh_nft_batch_end(b, &n->seq);
+	if (!err)
+		err = mh_nft_send_sync(n, b);
+	mnl_nlmsg_batch_stop(b);
+	if (err)
+		log_debug("native nft queue refused: %s", strerror(-err));
+	return err == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pinhole dump                                                        */
+
+struct dump_ctx {
+	mh_pinhole_cb cb;
+	void *arg;
+	int count;
+	int err;
+};
+
+static int dump_elem(struct nftnl_set_elem *e, void *data)
+{
+	struct dump_ctx *c = data;
+	struct mh_pinhole ph;
+	uint32_t len = 0;
+	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	uint64_t exp = 0;
+
+	if (!key || mh_nft_pinhole_from_key(key, len, &ph) < 0) {
+		c->err = -EPROTO;
+		return 0;
+	}
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		exp = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+	c->count++;
+	if (c->cb)
+		c->cb(&ph, exp, c->arg);
+	return 0;
+}
+
+static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *c = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s) {
+		c->err = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0)
+		c->err = -EPROTO;
+	else
+		nftnl_set_elem_foreach(s, dump_elem, c);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+static int dump_request(struct mh_nft *n, const char *table, const char *set,
+			uint32_t seq)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+				    NLM_F_DUMP, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	return mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+}
+
+int mh_nft_dump_pinholes(struct mh_nft *n, const char *table, int family,
+			 mh_pinhole_cb cb, void *arg)
+{
+	const char *set = mh_nft_pinhole_set(family);
+	struct dump_ctx c = { cb, arg, 0, 0 };
+	char buf[MH_NFT_RECV_BUF];
+	uint32_t seq = n->seq++;
+	int r;
+
+	if (!set || !table)
+		return -EINVAL;
+	mh_nft_drain(n);
+	r = dump_request(n, table, set, seq);
+	while (r == 0) {
+		ssize_t len = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
+
+		if (len < 0) {
+			r = -errno;
+			break;
+		}
+		r = mnl_cb_run(buf, (size_t)len, seq, n->portid, dump_msg_cb, &c);
+		if (r > MNL_CB_STOP)
+			r = 0;
+		else if (r == MNL_CB_STOP)
+			r = 1;
+		else
+			r = c.err ? c.err : -errno;
+	}
+	if (r < 0)
+		return r;
+	return c.err ? c.err : c.count;
+}

@@ -1,0 +1,304 @@
+#!/bin/bash
+# The nftables table on a real kernel, driven by tests/nfttool: queue probe,
+# load (listing equals nft/mosh_helper.nft), pinhole and session elements,
+# element timeouts and the inbound refresh, real UDP over a veth pair between
+# two namespaces (drops are silent, pinholes pass, session ports fail
+# closed), atomic replacement under traffic, and deletion.
+# Needs root; exits 0 pass, 1 fail, 77 skip.
+set -u
+
+SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${MH_BUILD:-$SRC/build}
+NFTTOOL=$BUILD/tests/nfttool
+UDPSEND=$BUILD/tests/udpsend
+REF=$SRC/nft/mosh_helper.nft
+
+P=mhrs$$
+NS_S=$P-srv NS_C=$P-cli
+SRV4=198.18.7.1 CLI4=198.18.7.2 SRV6=fd00:7::1 CLI6=fd00:7::2
+TMP='' PIDS=()
+
+# shellcheck disable=SC2317  # called by the trap
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		[ -n "$pid" ] && wait "$pid" 2>/dev/null
+	done
+	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_C" 2>/dev/null
+	[ -n "$TMP" ] && rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+skip() { echo "skip: $*"; exit 77; }
+ok()   { echo "   ok: $*"; }
+step() { printf '\n== %s\n' "$*"; }
+fail() {
+	echo "   FAIL: $*"
+	echo "---- nft list table inet mosh_helper (server ns)"
+	ip netns exec "$NS_S" nft list table inet mosh_helper 2>/dev/null | sed 's/^/   /'
+	exit 1
+}
+check() { # what, command...
+	local what=$1; shift
+	if "$@"; then ok "$what"; else fail "$what"; fi
+}
+eq() { # what, expected, actual
+	[ "$2" = "$3" ] && ok "$1 ($3)" || fail "$1: expected '$2', got '$3'"
+}
+
+S() { ip netns exec "$NS_S" "$@"; }
+C() { ip netns exec "$NS_C" "$@"; }
+# bg NS OUT ERR command...: start in the background and remember its PID.
+# `ip netns exec` execs the command, so $! is the command itself.
+bg() {
+	local ns=$1 out=$2 err=$3; shift 3
+	ip netns exec "$ns" "$@" >"$out" 2>"$err" &
+	PIDS+=("$!")
+}
+nfttool() { S "$NFTTOOL" "$@"; }
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+for x in "$NFTTOOL" "$UDPSEND"; do
+	[ -x "$x" ] || skip "$x not built"
+done
+for x in nft ip tcpdump; do
+	command -v "$x" >/dev/null || skip "$x not installed"
+done
+TMP=$(mktemp -d)
+
+# ------------------------------------------------------------------ setup
+ip netns add "$NS_S" || fail "netns add"
+ip netns add "$NS_C" || fail "netns add"
+ip link add "$P-s" type veth peer name "$P-c" || fail "veth"
+ip link set "$P-s" netns "$NS_S"
+ip link set "$P-c" netns "$NS_C"
+S ip link set lo up; C ip link set lo up
+S ip addr add $SRV4/24 dev "$P-s"; C ip addr add $CLI4/24 dev "$P-c"
+S ip addr add $SRV6/64 dev "$P-s" nodad; C ip addr add $CLI6/64 dev "$P-c" nodad
+S ip link set "$P-s" up; C ip link set "$P-c" up
+# connectivity before any table: a datagram each way of both families
+bg "$NS_S" "$TMP/link" /dev/null "$UDPSEND" recv 5000 15000
+for _ in $(seq 100); do   # bounded: 10 s
+	C "$UDPSEND" send $SRV4 5000 1 2>/dev/null
+	C "$UDPSEND" send $SRV6 5000 1 2>/dev/null
+	grep -q "^$CLI4 " "$TMP/link" && grep -q "^$CLI6 " "$TMP/link" && break
+	sleep 0.1
+done
+grep -q "^$CLI4 " "$TMP/link" || fail "veth link (IPv4) does not come up"
+grep -q "^$CLI6 " "$TMP/link" || fail "veth link (IPv6) does not come up"
+
+# Listing helpers: drop handles, counter values, trailing blanks and the
+# header comment of the reference file.
+normalize() {
+	sed -E -e '/^#/d' -e 's/ # handle [0-9]+//' \
+		-e 's/counter packets [0-9]+ bytes [0-9]+/counter/' \
+		-e 's/[[:space:]]+$//'
+}
+listing() { S nft list table inet mosh_helper 2>/dev/null; }
+# counter of the rule in CHAIN whose comment contains TEXT
+counter() {
+	S nft list chain inet mosh_helper "$1" 2>/dev/null |
+		grep -F "$2" | sed -nE 's/.*counter packets ([0-9]+) .*/\1/p'
+}
+# remaining ms of a pinhole from nfttool dump, empty if absent
+expires_of() {
+	nfttool dump | awk -v a="$1" -v c="$2" -v s="$3" \
+		'$1 == a && $2 == c && $3 == s { print $5 }'
+}
+in_set() { S nft list set inet mosh_helper "$1" 2>/dev/null | grep -qF -- "$2"; }
+
+# ------------------------------------------------------------------ probe
+step "queue probe"
+flavour=$(nfttool probe) || fail "nfttool probe failed"
+# cross-check with nft itself in a scratch table
+S nft add table inet mhrsprobe
+S nft add chain inet mhrsprobe c
+if S nft add rule inet mhrsprobe c queue num 0 2>/dev/null; then want=native; else want=compat; fi
+S nft delete table inet mhrsprobe
+eq "probe agrees with what nft can load" "$want" "$flavour"
+S nft list tables 2>/dev/null | grep -q mosh_helper_probe && fail "probe left its scratch table"
+ok "probe table removed"
+
+# ------------------------------------------------------------------ load
+step "load with defaults; listing equals nft/mosh_helper.nft"
+nfttool load || fail "load"
+listing | normalize >"$TMP/got"
+normalize <"$REF" >"$TMP/want"
+if [ "$flavour" = native ]; then
+	# the reference shows the compat target (printed as nothing); compare
+	# everything else
+	sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$TMP/got" "$TMP/want"
+fi
+if ! diff -u "$TMP/want" "$TMP/got"; then
+	fail "listing differs from $REF"
+fi
+ok "listing equals the reference"
+listing | grep -q 'flags.*owner' && fail "table has the owner flag"
+ok "no owner flag"
+
+# ------------------------------------------------------------------ elements
+step "pinholes and session ports"
+nfttool add-pinhole $CLI4 40000 60001 || fail "add v4 pinhole"
+nfttool add-pinhole $CLI6 40000 60001 || fail "add v6 pinhole"
+nfttool add-session 60002 || fail "add session"
+check "v4 pinhole listed" in_set pinholes4 "$CLI4 . 40000 . 60001"
+check "v6 pinhole listed" in_set pinholes6 "$CLI6 . 40000 . 60001"
+check "session port listed" in_set sessions "60002"
+e=$(expires_of $CLI4 40000 60001)
+[ -n "$e" ] && [ "$e" -gt 50000 ] && [ "$e" -le 60000 ] || fail "dump v4 expiry '$e' not in (50000, 60000]"
+ok "dump shows the v4 pinhole, $e ms left"
+e=$(expires_of $CLI6 40000 60001)
+[ -n "$e" ] && [ "$e" -gt 50000 ] || fail "dump v6 expiry '$e'"
+ok "dump shows the v6 pinhole, $e ms left"
+nfttool del-pinhole $CLI6 40000 60001 || fail "del v6 pinhole"
+in_set pinholes6 "$CLI6 . 40000" && fail "v6 pinhole still listed after delete"
+ok "v6 pinhole deleted"
+out=$(nfttool del-pinhole $CLI6 40000 60001 2>&1) && fail "deleting a missing pinhole succeeded"
+echo "$out" | grep -q "No such file or directory" || fail "unclear error: $out"
+ok "missing pinhole: $out"
+nfttool del-session 60002 || fail "del session"
+in_set sessions 60002 && fail "session port still listed"
+ok "session port deleted"
+
+step "a pinhole with a 2 s timeout expires"
+nfttool add-pinhole 198.18.7.9 1234 60003 2000 || fail "add short pinhole"
+check "short pinhole listed" in_set pinholes4 "198.18.7.9 . 1234 . 60003"
+sleep 3
+in_set pinholes4 "198.18.7.9 . 1234 . 60003" && fail "short pinhole still listed after 3 s"
+ok "gone after 3 s"
+
+# ------------------------------------------------------------------ traffic
+step "real traffic over veth"
+bg "$NS_S" "$TMP/rx" /dev/null "$UDPSEND" recv 60005 120000
+bg "$NS_S" "$TMP/rx8" /dev/null "$UDPSEND" recv 60008 120000
+bg "$NS_C" "$TMP/crx" /dev/null "$UDPSEND" recv 40008 120000
+bg "$NS_C" "$TMP/crx99" /dev/null "$UDPSEND" recv 40099 120000
+bg "$NS_C" "$TMP/icmp" "$TMP/tcpdump.err" \
+	tcpdump -i "$P-c" -n -l -U 'icmp or (icmp6 and ip6[40] == 1)'
+for _ in $(seq 100); do
+	grep -q ready "$TMP/rx" && grep -q ready "$TMP/rx8" && grep -q ready "$TMP/crx" &&
+		grep -q ready "$TMP/crx99" && grep -q "listening on" "$TMP/tcpdump.err" && break
+	sleep 0.1
+done
+grep -q "listening on" "$TMP/tcpdump.err" || fail "tcpdump did not start"
+rx() { grep -c "$2" "$1" 2>/dev/null; }   # file, pattern: datagrams seen
+
+d0=$(counter mosh_in "nothing else enters")
+C "$UDPSEND" send --from 40005 $SRV4 60005 3 || fail "send"
+C "$UDPSEND" send --from 40006 $SRV4 60006 3 || fail "send"   # nobody listens there
+sleep 0.5
+eq "datagrams without pinhole delivered" 0 "$(rx "$TMP/rx" "^$CLI4 ")"
+d1=$(counter mosh_in "nothing else enters")
+eq "final drop counter increments" $((d0 + 6)) "$d1"
+eq "ICMP sent back for dropped datagrams" 0 "$(wc -l <"$TMP/icmp")"
+# control: outside the range the kernel does answer with port unreachable,
+# so the capture above would have seen it
+C "$UDPSEND" send --from 40006 $SRV4 59999 1 || fail "send"
+for _ in $(seq 20); do [ "$(wc -l <"$TMP/icmp")" -gt 0 ] && break; sleep 0.1; done
+[ "$(wc -l <"$TMP/icmp")" -gt 0 ] || fail "control: no ICMP for a closed port outside the range"
+ok "control: outside the range a closed port answers ICMP ($(head -c 80 "$TMP/icmp"))"
+: >"$TMP/icmp.seen"; cp "$TMP/icmp" "$TMP/icmp.seen"
+
+nfttool add-pinhole $CLI4 40005 60005 || fail "add pinhole"
+C "$UDPSEND" send --from 40005 $SRV4 60005 3 || fail "send"
+sleep 0.5
+eq "datagrams through the v4 pinhole" 3 "$(rx "$TMP/rx" "^$CLI4 40005 ")"
+C "$UDPSEND" send --from 40015 $SRV4 60005 2 || fail "send"
+sleep 0.3
+eq "another client port is not pinholed" 0 "$(rx "$TMP/rx" "^$CLI4 40015 ")"
+
+nfttool add-pinhole $CLI6 40005 60005 || fail "add v6 pinhole"
+C "$UDPSEND" send --from 40016 $SRV6 60005 2 || fail "send"
+C "$UDPSEND" send --from 40005 $SRV6 60005 2 || fail "send"
+sleep 0.5
+eq "v6 datagrams without pinhole delivered" 0 "$(rx "$TMP/rx" "^$CLI6 40016 ")"
+eq "v6 datagrams through the pinhole" 2 "$(rx "$TMP/rx" "^$CLI6 40005 ")"
+diff -q "$TMP/icmp" "$TMP/icmp.seen" >/dev/null || fail "ICMP appeared: $(cat "$TMP/icmp")"
+ok "no further ICMP"
+
+step "an inbound hit refreshes the pinhole timeout"
+nfttool add-pinhole $CLI4 40007 60005 2000 || fail "add short pinhole"
+C "$UDPSEND" send --from 40007 $SRV4 60005 1 || fail "send"
+sleep 0.3
+e=$(expires_of $CLI4 40007 60005)
+[ -n "$e" ] && [ "$e" -gt 50000 ] || fail "pinhole not refreshed to the set timeout (left: '$e' ms)"
+ok "refreshed: $e ms left"
+
+step "an outbound hit does not refresh"
+nfttool add-pinhole $CLI4 40008 60010 5000 || fail "add short pinhole"
+S "$UDPSEND" send --from 60010 $CLI4 40008 1 || fail "send"
+sleep 0.3
+e=$(expires_of $CLI4 40008 60010)
+[ -n "$e" ] && [ "$e" -le 5000 ] || fail "outbound hit changed the timeout (left: '$e' ms)"
+eq "server datagram through the pinhole" 1 "$(rx "$TMP/crx" "^$SRV4 60010 ")"
+ok "not refreshed: $e ms left"
+
+step "session ports fail closed without the daemon; outbound only to pinholes"
+nfttool add-session 60008 || fail "add session"
+nfttool add-pinhole $CLI4 40008 60008 || fail "add pinhole"
+C "$UDPSEND" send --from 40009 $SRV4 60008 2 || fail "send"
+sleep 0.3
+eq "queued datagrams with no reader delivered" 0 "$(rx "$TMP/rx8" "^$CLI4 40009 ")"
+S "$UDPSEND" send --from 60008 $CLI4 40008 2 || fail "send"
+sleep 0.3
+eq "server to its pinholed peer" 2 "$(rx "$TMP/crx" "^$SRV4 60008 ")"
+o0=$(counter mosh_out "nothing else leaves")
+S "$UDPSEND" send --from 60008 $CLI4 40099 2
+S "$UDPSEND" send --from 60009 $CLI4 40008 2   # range port without session: own flow
+sleep 0.3
+eq "session port to an unpinholed peer" 0 "$(rx "$TMP/crx99" "^$SRV4 60008 ")"
+eq "a host flow from a non-session range port passes (ct original)" 2 "$(rx "$TMP/crx" "^$SRV4 60009 ")"
+eq "mosh_out final drop untouched (queue ate them)" "$o0" "$(counter mosh_out "nothing else leaves")"
+
+step "a second load replaces the table atomically, under a flood"
+nfttool add-session 60011 || fail "add session"
+# as fast as it goes; killed after the reloads
+bg "$NS_C" /dev/null /dev/null "$UDPSEND" send --from 40020 $SRV4 60005 5000000 0
+flood=${PIDS[-1]}
+sleep 0.2
+for i in $(seq 50); do   # alternate parameters: sets are re-created each time
+	nfttool load --idle $((30000 + i % 2 * 30000)) --rate $((1000 + i)) >/dev/null 2>&1 ||
+		fail "reload $i"
+done
+kill -0 "$flood" 2>/dev/null || echo "   (note: the flood ended before the reloads did)"
+kill "$flood" 2>/dev/null
+wait "$flood" 2>/dev/null
+PIDS=("${PIDS[@]/#$flood}")   # reaped: never signal a recycled PID
+sleep 0.3
+eq "datagrams delivered during 50 reloads" 0 "$(rx "$TMP/rx" "^$CLI4 40020 ")"
+d=$(counter mosh_in "nothing else enters")
+[ -n "$d" ] && [ "$d" -gt 0 ] || fail "the flood did not reach the final drop after the last reload"
+ok "flood dropped by the last table ($d datagrams since its load)"
+in_set pinholes4 "$CLI4 . 40005" && fail "pinholes survived the replacement"
+in_set sessions 60011 && fail "session ports survived the replacement"
+ok "pinholes and session ports emptied by the replacement"
+nfttool load >/dev/null 2>&1 || fail "reload with defaults"
+listing | normalize >"$TMP/got2"
+[ "$flavour" = native ] &&
+	sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$TMP/got2"
+diff -u "$TMP/want" "$TMP/got2" || fail "listing after reloads differs from $REF"
+ok "listing after reloads equals the reference"
+nfttool load --ports 60000-60500 --idle 30000 --rate 500 || fail "load with other parameters"
+check "new range" bash -c "ip netns exec $NS_S nft list set inet mosh_helper ports 2>/dev/null | grep -qF '60000-60500'"
+check "new timeout" bash -c "ip netns exec $NS_S nft list set inet mosh_helper pinholes4 2>/dev/null | grep -q 'timeout 30s'"
+check "new rate" bash -c "ip netns exec $NS_S nft list chain inet mosh_helper mosh_in 2>/dev/null | grep -q 'limit rate 500/second burst 500 packets'"
+eq "one table" 1 "$(S nft list tables 2>/dev/null | grep -c 'inet mosh_helper$')"
+
+step "delete"
+nfttool delete || fail "delete"
+S nft list table inet mosh_helper >/dev/null 2>&1 && fail "table still there"
+ok "table gone"
+C "$UDPSEND" send --from 40021 $SRV4 60005 1 || fail "send"
+sleep 0.3
+eq "range reachable again without the table" 1 "$(rx "$TMP/rx" "^$CLI4 40021 ")"
+out=$(nfttool delete 2>&1) && fail "second delete succeeded"
+ok "second delete: $out"
+
+echo
+echo "PASS"
+exit 0

@@ -1,0 +1,327 @@
+/*
+ * nfttool: drives nft/ (the library's builders and socket edge) from the
+ * command line for integration tests and benchmarks: probe the queue
+ * flavour, load or delete the table, add/delete pinholes and session
+ * ports, dump pinholes with their remaining time. Run `nfttool` for usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "nft.h"
+
+#define BATCH_LIMIT  (64 * 1024)
+#define BATCH_ELEMS  256    /* pinholes per batch with --count */
+
+enum queue_mode { Q_AUTO, Q_NATIVE, Q_COMPAT };
+
+struct opts {
+	struct mh_ruleset_params p;
+	enum queue_mode mode;
+	unsigned long count;
+	bool async;
+};
+
+static char batch_buf[2 * BATCH_LIMIT];
+
+_Noreturn static void usage(void)
+{
+	fprintf(stderr,
+		"usage: nfttool COMMAND [options]\n"
+		"  probe                          print native or compat\n"
+		"  load [--ports L-H] [--idle MS] [--queue N] [--queues TOTAL]\n"
+		"       [--rate R] [--compat|--native|--auto]\n"
+		"  delete\n"
+		"  add-pinhole ADDR CPORT SPORT [TIMEOUT_MS] [--count N] [--async]\n"
+		"  del-pinhole ADDR CPORT SPORT [--count N] [--async]\n"
+		"  add-session PORT | del-session PORT\n"
+		"  dump                           pinholes with remaining ms\n"
+		"every command takes --table T (default " MH_NFT_DEFAULT_TABLE ")\n");
+	exit(2);
+}
+
+static unsigned long num_arg(const char *s, unsigned long max, const char *what)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max) {
+		fprintf(stderr, "nfttool: bad %s: %s\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+static void parse_ports(const char *s, struct mh_ruleset_params *p)
+{
+	char lo[16], *dash;
+
+	if (strlen(s) >= sizeof(lo) || !(dash = strchr(s, '-')))
+		usage();
+	memcpy(lo, s, (size_t)(dash - s));
+	lo[dash - s] = 0;
+	p->port_low = (uint16_t)num_arg(lo, UINT16_MAX, "port");
+	p->port_high = (uint16_t)num_arg(dash + 1, UINT16_MAX, "port");
+}
+
+/* Options anywhere after the command; returns the index of the first
+ * positional argument (getopt permutes them to the end). */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "table", 1, 0, 't' }, { "ports", 1, 0, 'p' }, { "idle", 1, 0, 'i' },
+		{ "queue", 1, 0, 'q' }, { "queues", 1, 0, 'Q' }, { "rate", 1, 0, 'r' },
+		{ "compat", 0, 0, 'c' }, { "native", 0, 0, 'n' }, { "auto", 0, 0, 'a' },
+		{ "count", 1, 0, 'N' }, { "async", 0, 0, 'A' }, { 0, 0, 0, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 't': o->p.table = optarg; break;
+		case 'p': parse_ports(optarg, &o->p); break;
+		case 'i': o->p.idle_timeout_ms = (uint32_t)num_arg(optarg, UINT32_MAX, "idle"); break;
+		case 'q': o->p.queue_num = (uint16_t)num_arg(optarg, UINT16_MAX, "queue"); break;
+		case 'Q': o->p.queue_total = (uint16_t)num_arg(optarg, UINT16_MAX, "queues"); break;
+		case 'r': o->p.slow_path_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "rate"); break;
+		case 'c': o->mode = Q_COMPAT; break;
+		case 'n': o->mode = Q_NATIVE; break;
+		case 'a': o->mode = Q_AUTO; break;
+		case 'N': o->count = num_arg(optarg, 10000000, "count"); break;
+		case 'A': o->async = true; break;
+		default: usage();
+		}
+	}
+	return optind;
+}
+
+static int fail(const char *what, int err)
+{
+	fprintf(stderr, "nfttool: %s: %s\n", what, strerror(-err));
+	return 1;
+}
+
+static struct mnl_nlmsg_batch *batch_new(uint32_t *seq)
+{
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(batch_buf, BATCH_LIMIT);
+
+	if (!b) {
+		fprintf(stderr, "nfttool: out of memory\n");
+		exit(1);
+	}
+	mh_nft_batch_begin(b, seq);
+	return b;
+}
+
+/* End, send (sync unless async) and free the batch; 0 or -errno. */
+static int batch_send(struct mh_nft *n, struct mnl_nlmsg_batch *b,
+		      uint32_t *seq, int build_err, bool async)
+{
+	int err = build_err;
+
+	mh_nft_batch_end(b, seq);
+	if (!err)
+		err = async ? mh_nft_send_async(n, b) : mh_nft_send_sync(n, b);
+	mnl_nlmsg_batch_stop(b);
+	return err;
+}
+
+static bool probe_compat(struct mh_nft *n, uint32_t *seq)
+{
+	struct mnl_nlmsg_batch *b = batch_new(seq);
+	int err = mh_nft_build_queue_probe(b, seq, false);
+
+	return batch_send(n, b, seq, err, false) == 0;
+}
+
+static int cmd_probe(struct mh_nft *n, uint32_t *seq)
+{
+	if (mh_nft_probe_native_queue(n))
+		puts("native");
+	else if (probe_compat(n, seq))
+		puts("compat");
+	else {
+		puts("none");
+		fprintf(stderr, "nfttool: probe: the kernel refused both queue flavours\n");
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
+{
+	struct mnl_nlmsg_batch *b;
+	int err;
+
+	o->p.native_queue = o->mode == Q_NATIVE ||
+			    (o->mode == Q_AUTO && mh_nft_probe_native_queue(n));
+	b = batch_new(seq);
+	err = mh_nft_build_ruleset(b, seq, &o->p);
+	err = batch_send(n, b, seq, err, false);
+	if (err)
+		return fail("load", err);
+	fprintf(stderr, "nfttool: loaded table inet %s (%s queue)\n", o->p.table,
+		o->p.native_queue ? "native" : "compat");
+	return 0;
+}
+
+static int cmd_delete(struct mh_nft *n, uint32_t *seq, struct opts *o)
+{
+	struct mnl_nlmsg_batch *b = batch_new(seq);
+	int err = mh_nft_build_table_delete(b, seq, o->p.table);
+
+	err = batch_send(n, b, seq, err, false);
+	return err ? fail("delete", err) : 0;
+}
+
+static void parse_addr(const char *s, struct mh_pinhole *ph)
+{
+	memset(ph, 0, sizeof(*ph));
+	if (inet_pton(AF_INET, s, ph->addr) == 1)
+		ph->family = AF_INET;
+	else if (inet_pton(AF_INET6, s, ph->addr) == 1)
+		ph->family = AF_INET6;
+	else {
+		fprintf(stderr, "nfttool: bad address: %s\n", s);
+		exit(2);
+	}
+}
+
+/* The i-th pinhole of a --count run: the address plus i. */
+static void addr_add(struct mh_pinhole *ph, unsigned long i)
+{
+	int last = ph->family == AF_INET ? 3 : 15;
+
+	for (int k = last; k >= 0 && i; k--) {
+		unsigned long v = ph->addr[k] + (i & 0xff);
+
+		ph->addr[k] = (uint8_t)v;
+		i = (i >> 8) + (v >> 8);
+	}
+}
+
+static int cmd_pinhole(struct mh_nft *n, uint32_t *seq, struct opts *o,
+		       char **pos, int npos, bool add)
+{
+	struct mh_pinhole base, ph;
+	uint32_t timeout = 0;
+	unsigned long count = o->count ? o->count : 1;
+	int err = 0;
+
+	if (npos < 3 || npos > 4 || (!add && npos == 4))
+		usage();
+	parse_addr(pos[0], &base);
+	base.client_port = (uint16_t)num_arg(pos[1], UINT16_MAX, "client port");
+	base.server_port = (uint16_t)num_arg(pos[2], UINT16_MAX, "server port");
+	if (npos == 4)
+		timeout = (uint32_t)num_arg(pos[3], UINT32_MAX, "timeout");
+	for (unsigned long i = 0; i < count && !err; i += BATCH_ELEMS) {
+		struct mnl_nlmsg_batch *b = batch_new(seq);
+
+		for (unsigned long k = i; k < count && k < i + BATCH_ELEMS && !err; k++) {
+			ph = base;
+			addr_add(&ph, k);
+			err = mh_nft_build_pinhole(b, seq, o->p.table, &ph, add, timeout);
+		}
+		err = batch_send(n, b, seq, err, o->async);
+	}
+	if (err)
+		return fail(add ? "add-pinhole" : "del-pinhole", err);
+	if (o->async && (err = mh_nft_drain(n)) > 0) {
+		fprintf(stderr, "nfttool: %s: the kernel refused %d message(s)\n",
+			add ? "add-pinhole" : "del-pinhole", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_session(struct mh_nft *n, uint32_t *seq, struct opts *o,
+		       char **pos, int npos, bool add)
+{
+	struct mnl_nlmsg_batch *b;
+	uint16_t port;
+	int err;
+
+	if (npos != 1)
+		usage();
+	port = (uint16_t)num_arg(pos[0], UINT16_MAX, "port");
+	b = batch_new(seq);
+	err = mh_nft_build_session_port(b, seq, o->p.table, port, add);
+	err = batch_send(n, b, seq, err, false);
+	return err ? fail(add ? "add-session" : "del-session", err) : 0;
+}
+
+static void print_pinhole(const struct mh_pinhole *ph, uint64_t expires_ms,
+			  void *arg)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	(void)arg;
+	inet_ntop(ph->family, ph->addr, a, sizeof(a));
+	printf("%s %u %u expires %llu\n", a, ph->client_port, ph->server_port,
+	       (unsigned long long)expires_ms);
+}
+
+static int cmd_dump(struct mh_nft *n, struct opts *o)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+
+	for (size_t i = 0; i < 2; i++) {
+		int r = mh_nft_dump_pinholes(n, o->p.table, fams[i], print_pinhole, NULL);
+
+		if (r < 0)
+			return fail("dump", r);
+	}
+	return 0;
+}
+
+static int run(struct mh_nft *n, const char *cmd, struct opts *o, char **pos,
+	       int npos)
+{
+	uint32_t seq = 1;
+
+	if (!strcmp(cmd, "probe"))
+		return cmd_probe(n, &seq);
+	if (!strcmp(cmd, "load"))
+		return cmd_load(n, &seq, o);
+	if (!strcmp(cmd, "delete"))
+		return cmd_delete(n, &seq, o);
+	if (!strcmp(cmd, "add-pinhole") || !strcmp(cmd, "del-pinhole"))
+		return cmd_pinhole(n, &seq, o, pos, npos, cmd[0] == 'a');
+	if (!strcmp(cmd, "add-session") || !strcmp(cmd, "del-session"))
+		return cmd_session(n, &seq, o, pos, npos, cmd[0] == 'a');
+	if (!strcmp(cmd, "dump"))
+		return cmd_dump(n, o);
+	usage();
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {
+		.p = { MH_NFT_DEFAULT_TABLE, 60000, 61000, 60000, 0, 1, 2000, false },
+		.mode = Q_AUTO,
+	};
+	struct mh_nft *n;
+	int first, rc;
+
+	mh_log_init("nfttool", false,
+		    getenv("NFTTOOL_DEBUG") ? MH_LOG_DEBUG : MH_LOG_INFO);
+	if (argc < 2)
+		usage();
+	first = parse_opts(argc - 1, argv + 1, &o) + 1;
+	n = mh_nft_open();
+	if (!n) {
+		fprintf(stderr, "nfttool: netlink socket: %s\n", strerror(errno));
+		return 1;
+	}
+	rc = run(n, argv[1], &o, argv + first, argc - first);
+	mh_nft_close(n);
+	return rc;
+}

@@ -1,0 +1,896 @@
+/*
+ * Unit tests for nft/build.c: every batch is built into a buffer, then its
+ * messages are parsed back with libnftnl and checked against the ruleset
+ * of the brief: order and types, table, chains, sets, each rule's
+ * expressions, both queue flavours, pinhole and session-port elements.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
+
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "nft.h"
+#include "../../nft/nft_int.h"
+
+#define LIMIT   65536
+#define MAXMSG  64
+#define T(x)    (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (x))
+
+static char buf[2 * LIMIT];
+static const struct nlmsghdr *msgs[MAXMSG];
+static int nmsgs;
+static uint32_t seq0 = 1000;
+
+static const struct mh_ruleset_params defaults = {
+	"mosh_helper", 60000, 61000, 60000, 0, 1, 2000, false,
+};
+
+/* Split a finished batch into its messages. */
+static void collect(struct mnl_nlmsg_batch *b)
+{
+	int len = (int)mnl_nlmsg_batch_size(b);
+	const struct nlmsghdr *nlh = mnl_nlmsg_batch_head(b);
+
+	nmsgs = 0;
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		ck_assert_int_lt(nmsgs, MAXMSG);
+		msgs[nmsgs++] = nlh;
+	}
+	ck_assert_int_eq(len, 0);
+}
+
+typedef int (*build_fn)(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg);
+
+static void build(build_fn fn, const void *arg, int expect)
+{
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, LIMIT);
+	uint32_t seq = seq0;
+
+	ck_assert_ptr_nonnull(b);
+	mh_nft_batch_begin(b, &seq);
+	ck_assert_int_eq(fn(b, &seq, arg), expect);
+	mh_nft_batch_end(b, &seq);
+	collect(b);
+	mnl_nlmsg_batch_stop(b);
+	/* every message numbered in order from the caller's seq */
+	for (int i = 0; i < nmsgs; i++)
+		ck_assert_uint_eq(msgs[i]->nlmsg_seq, seq0 + (uint32_t)i);
+	ck_assert_uint_eq(seq, seq0 + (uint32_t)nmsgs);
+}
+
+static int b_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
+{
+	return mh_nft_build_ruleset(b, seq, arg);
+}
+
+static uint16_t family_of(const struct nlmsghdr *nlh)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+
+	return g->nfgen_family;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsed objects                                                      */
+
+struct prule {
+	struct nftnl_rule *r;
+	struct nftnl_expr *e[24];
+	int n;
+	char names[256];      /* expression names, space separated */
+};
+
+static void parse_rule(const struct nlmsghdr *nlh, struct prule *p)
+{
+	struct nftnl_expr_iter *it;
+	struct nftnl_expr *e;
+
+	ck_assert_uint_eq(nlh->nlmsg_type, T(NFT_MSG_NEWRULE));
+	memset(p, 0, sizeof(*p));
+	p->r = nftnl_rule_alloc();
+	ck_assert_int_eq(nftnl_rule_nlmsg_parse(nlh, p->r), 0);
+	it = nftnl_expr_iter_create(p->r);
+	while ((e = nftnl_expr_iter_next(it))) {
+		ck_assert_int_lt(p->n, 24);
+		p->e[p->n++] = e;
+		if (p->names[0])
+			strcat(p->names, " ");
+		strcat(p->names, nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+	}
+	nftnl_expr_iter_destroy(it);
+}
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT)
+		*(const char **)data = nftnl_udata_get(attr);
+	return 0;
+}
+
+static const char *rule_comment(const struct prule *p)
+{
+	uint32_t len = 0;
+	const void *ud = nftnl_rule_get_data(p->r, NFTNL_RULE_USERDATA, &len);
+	const char *c = NULL;
+
+	if (ud)
+		nftnl_udata_parse(ud, len, comment_cb, &c);
+	return c;
+}
+
+/* libnftnl numbers the element nests it builds 1, 2, ... but its parser
+ * (1.2.4) accepts only NFTA_LIST_ELEM (1); the kernel ignores the number.
+ * Parse a copy with the nests renumbered. */
+static char elem_copy[LIMIT];
+
+static const struct nlmsghdr *renumber_elems(const struct nlmsghdr *nlh)
+{
+	struct nlmsghdr *c = (struct nlmsghdr *)elem_copy;
+	struct nlattr *a, *e;
+
+	ck_assert_uint_le(nlh->nlmsg_len, sizeof(elem_copy));
+	memcpy(c, nlh, nlh->nlmsg_len);
+	mnl_attr_for_each(a, c, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(e, a)
+			e->nla_type = (uint16_t)((e->nla_type & ~NLA_TYPE_MASK) | NFTA_LIST_ELEM);
+	}
+	return c;
+}
+
+static struct nftnl_set *parse_set(const struct nlmsghdr *nlh, bool elems)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (elems)
+		ck_assert_int_eq(nftnl_set_elems_nlmsg_parse(renumber_elems(nlh), s), 0);
+	else
+		ck_assert_int_eq(nftnl_set_nlmsg_parse(nlh, s), 0);
+	return s;
+}
+
+struct elem_list {
+	struct nftnl_set_elem *e[8];
+	int n;
+};
+
+static int elem_collect(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_list *l = data;
+
+	ck_assert_int_lt(l->n, 8);
+	l->e[l->n++] = e;
+	return 0;
+}
+
+/* The n-th element of a parsed set (0-based), NULL past the end. */
+static struct nftnl_set_elem *elem_at(struct nftnl_set *s, int n)
+{
+	struct elem_list l = { { NULL }, 0 };
+
+	nftnl_set_elem_foreach(s, elem_collect, &l);
+	return n < l.n ? l.e[n] : NULL;
+}
+
+static int count_elems(struct nftnl_set *s)
+{
+	struct elem_list l = { { NULL }, 0 };
+
+	nftnl_set_elem_foreach(s, elem_collect, &l);
+	return l.n;
+}
+
+static void assert_payload(struct nftnl_expr *e, uint32_t base, uint32_t off,
+			   uint32_t len, uint32_t dreg)
+{
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "payload");
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE), base);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET), off);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN), len);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_DREG), dreg);
+}
+
+static void assert_cmp_u8(struct nftnl_expr *e, uint8_t val)
+{
+	uint32_t len = 0;
+	const uint8_t *d = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP), NFT_CMP_EQ);
+	ck_assert_uint_eq(len, 1);
+	ck_assert_uint_eq(d[0], val);
+}
+
+static void assert_verdict(struct nftnl_expr *e, int verdict, const char *chain)
+{
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "immediate");
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG), NFT_REG_VERDICT);
+	ck_assert_int_eq((int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT), verdict);
+	if (chain)
+		ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), chain);
+}
+
+static void assert_lookup(struct nftnl_expr *e, const char *set)
+{
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup");
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET), set);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_SREG), NFT_REG_1);
+	ck_assert(!nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS) ||
+		  nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS) == 0); /* not inverted */
+}
+
+/* Indexes of messages in the default ruleset batch. */
+enum {
+	M_BEGIN, M_TABLE,
+	M_ENSURE_PORTS, M_ENSURE_SESSIONS, M_ENSURE_PH4, M_ENSURE_PH6,
+	M_CHAIN_INPUT, M_CHAIN_IN, M_CHAIN_OUTPUT, M_CHAIN_OUT,
+	M_FLUSH_INPUT, M_FLUSH_IN, M_FLUSH_OUTPUT, M_FLUSH_OUT,
+	M_FLUSH_PORTS, M_FLUSH_SESSIONS, M_DEL_PH4, M_DEL_PH6,
+	M_SET_PH4, M_SET_PH6, M_ELEMS_PORTS,
+	M_RULE_INPUT, M_RULES_IN, M_RULE_OUTPUT = M_RULES_IN + 6,
+	M_RULES_OUT, M_END = M_RULES_OUT + 6, M_COUNT,
+};
+
+START_TEST(ruleset_message_order)
+{
+	static const uint16_t want[M_COUNT] = {
+		NFNL_MSG_BATCH_BEGIN, T(NFT_MSG_NEWTABLE),
+		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
+		T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN),
+		T(NFT_MSG_NEWCHAIN),
+		T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE),
+		T(NFT_MSG_DELRULE),
+		T(NFT_MSG_DELSETELEM), T(NFT_MSG_DELSETELEM),
+		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
+		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSETELEM),
+		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
+		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
+		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
+		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
+		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), NFNL_MSG_BATCH_END,
+	};
+
+	build(b_ruleset, &defaults, 0);
+	ck_assert_int_eq(nmsgs, M_COUNT);
+	for (int i = 0; i < nmsgs; i++) {
+		ck_assert_uint_eq(msgs[i]->nlmsg_type, want[i]);
+		ck_assert(msgs[i]->nlmsg_flags & NLM_F_REQUEST);
+		/* objects that exist already are kept, never an error */
+		ck_assert(!(msgs[i]->nlmsg_flags & (NLM_F_EXCL | NLM_F_REPLACE)));
+		if (i != M_BEGIN && i != M_END)
+			ck_assert_uint_eq(family_of(msgs[i]), NFPROTO_INET);
+	}
+	for (int i = M_TABLE; i <= M_CHAIN_OUT; i++)
+		ck_assert(msgs[i]->nlmsg_flags & NLM_F_CREATE);
+	/* the table is never deleted: its base chains keep their hooks */
+	for (int i = 0; i < nmsgs; i++)
+		ck_assert_uint_ne(msgs[i]->nlmsg_type, T(NFT_MSG_DELTABLE));
+	for (int i = M_RULE_INPUT; i < M_END; i++)
+		ck_assert(msgs[i]->nlmsg_flags & NLM_F_APPEND);
+}
+END_TEST
+
+/* The reload part: every chain flushed, ports/sessions emptied in place,
+ * the pinhole sets deleted (and re-created after). */
+START_TEST(ruleset_flushes_before_refill)
+{
+	static const char *chains[] = { "input", "mosh_in", "output", "mosh_out" };
+
+	build(b_ruleset, &defaults, 0);
+	for (int i = 0; i < 4; i++) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		ck_assert_int_eq(nftnl_rule_nlmsg_parse(msgs[M_FLUSH_INPUT + i], r), 0);
+		ck_assert_str_eq(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), "mosh_helper");
+		ck_assert_str_eq(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), chains[i]);
+		ck_assert(!nftnl_rule_is_set(r, NFTNL_RULE_HANDLE));  /* whole chain */
+		nftnl_rule_free(r);
+	}
+	for (int i = M_FLUSH_PORTS; i <= M_DEL_PH6; i++) {
+		static const char *names[] = { "ports", "sessions", "pinholes4", "pinholes6" };
+		struct nftnl_set *s = parse_set(msgs[i], i <= M_FLUSH_SESSIONS);
+
+		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), names[i - M_FLUSH_PORTS]);
+		ck_assert_int_eq(count_elems(s), 0);                  /* whole set */
+		nftnl_set_free(s);
+	}
+}
+END_TEST
+
+START_TEST(ruleset_table_no_owner)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+
+	build(b_ruleset, &defaults, 0);
+	ck_assert_int_eq(nftnl_table_nlmsg_parse(msgs[M_TABLE], t), 0);
+	ck_assert_str_eq(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "mosh_helper");
+	ck_assert_uint_eq(nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), NFPROTO_INET);
+	if (nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
+		ck_assert_uint_eq(nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) &
+				  (NFT_TABLE_F_OWNER | NFT_TABLE_F_DORMANT), 0);
+	nftnl_table_free(t);
+}
+END_TEST
+
+START_TEST(ruleset_table_name_from_params)
+{
+	struct mh_ruleset_params p = defaults;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+
+	p.table = "other_table";
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(nftnl_chain_nlmsg_parse(msgs[M_CHAIN_OUT], c), 0);
+	ck_assert_str_eq(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), "other_table");
+	nftnl_chain_free(c);
+}
+END_TEST
+
+static void check_chain(int idx, const char *name, int hook)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+
+	ck_assert_int_eq(nftnl_chain_nlmsg_parse(msgs[idx], c), 0);
+	ck_assert_str_eq(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), name);
+	ck_assert_str_eq(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), "mosh_helper");
+	if (hook < 0) {
+		ck_assert(!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM));
+		ck_assert(!nftnl_chain_is_set(c, NFTNL_CHAIN_PRIO));
+	} else {
+		ck_assert_uint_eq(nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM), (uint32_t)hook);
+		ck_assert_int_eq(nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO), -10);
+		ck_assert_str_eq(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter");
+		ck_assert_uint_eq(nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY), NF_ACCEPT);
+	}
+	nftnl_chain_free(c);
+}
+
+START_TEST(ruleset_chains)
+{
+	build(b_ruleset, &defaults, 0);
+	check_chain(M_CHAIN_INPUT, "input", NF_INET_LOCAL_IN);
+	check_chain(M_CHAIN_IN, "mosh_in", -1);
+	check_chain(M_CHAIN_OUTPUT, "output", NF_INET_LOCAL_OUT);
+	check_chain(M_CHAIN_OUT, "mosh_out", -1);
+}
+END_TEST
+
+static void check_set(int idx, const char *name, uint32_t flags,
+		      uint32_t key_type, uint32_t key_len, uint64_t timeout)
+{
+	struct nftnl_set *s = parse_set(msgs[idx], false);
+
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), name);
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_TABLE), "mosh_helper");
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), flags);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), key_type);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), key_len);
+	ck_assert(!nftnl_set_is_set(s, NFTNL_SET_DATA_TYPE)); /* sets, not maps */
+	if (timeout)
+		ck_assert_uint_eq(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT), timeout);
+	else
+		ck_assert(!nftnl_set_is_set(s, NFTNL_SET_TIMEOUT));
+	nftnl_set_free(s);
+}
+
+START_TEST(ruleset_sets)
+{
+	struct mh_ruleset_params p = defaults;
+	/* nft datatypes: inet_service 13, ipv4_addr 7, ipv6_addr 8, 6 bits each */
+	const uint32_t k4 = (7u << 12) | (13u << 6) | 13u;
+	const uint32_t k6 = (8u << 12) | (13u << 6) | 13u;
+
+	p.idle_timeout_ms = 45000;
+	build(b_ruleset, &p, 0);
+	check_set(M_ENSURE_PORTS, "ports", NFT_SET_INTERVAL, 13, 2, 0);
+	check_set(M_ENSURE_SESSIONS, "sessions", 0, 13, 2, 0);
+	/* made to exist with the same type, then re-created with the timeout */
+	check_set(M_ENSURE_PH4, "pinholes4", NFT_SET_TIMEOUT | NFT_SET_EVAL, k4, 12, 0);
+	check_set(M_ENSURE_PH6, "pinholes6", NFT_SET_TIMEOUT | NFT_SET_EVAL, k6, 24, 0);
+	check_set(M_SET_PH4, "pinholes4", NFT_SET_TIMEOUT | NFT_SET_EVAL, k4, 12, 45000);
+	check_set(M_SET_PH6, "pinholes6", NFT_SET_TIMEOUT | NFT_SET_EVAL, k6, 24, 45000);
+}
+END_TEST
+
+/* ports set elements for a given range: keys and interval-end flags */
+static void check_port_elems(uint16_t lo, uint16_t hi, int nexp)
+{
+	struct mh_ruleset_params p = defaults;
+	struct nftnl_set *s;
+	uint16_t want[2] = { htons(lo), htons((uint16_t)(hi + 1)) };
+
+	p.port_low = lo;
+	p.port_high = hi;
+	build(b_ruleset, &p, 0);
+	s = parse_set(msgs[M_ELEMS_PORTS], true);
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), "ports");
+	ck_assert_int_eq(count_elems(s), nexp);
+	for (int i = 0; i < nexp; i++) {
+		struct nftnl_set_elem *e = elem_at(s, i);
+		uint32_t len = 0, flags = 0;
+		const void *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+		ck_assert_uint_eq(len, 2);
+		ck_assert_mem_eq(k, &want[i], 2);
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
+			flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
+		ck_assert_uint_eq(flags, i == 1 ? NFT_SET_ELEM_INTERVAL_END : 0);
+	}
+	nftnl_set_free(s);
+}
+
+START_TEST(ruleset_port_interval)
+{
+	check_port_elems(60000, 61000, 2);
+	check_port_elems(1000, 1000, 2);     /* a single port */
+	check_port_elems(60000, 65535, 1);   /* HIGH+1 would overflow: no end */
+}
+END_TEST
+
+/* rule index -> chain, expression names */
+struct rule_want {
+	int idx;
+	const char *chain, *names;
+};
+
+static void check_rule_shapes(bool native)
+{
+	static const char *ph_in = "meta cmp meta cmp payload payload payload lookup dynset immediate";
+	static const char *ph_out = "meta cmp meta cmp payload payload payload lookup immediate";
+	const char *queue = native ? "meta cmp payload lookup limit queue"
+				   : "meta cmp payload lookup limit target";
+	const struct rule_want want[] = {
+		{ M_RULE_INPUT, "input", "meta cmp payload lookup immediate" },
+		{ M_RULES_IN + 0, "mosh_in", ph_in },
+		{ M_RULES_IN + 1, "mosh_in", ph_in },
+		{ M_RULES_IN + 2, "mosh_in", queue },
+		{ M_RULES_IN + 3, "mosh_in", "meta cmp payload lookup counter immediate" },
+		{ M_RULES_IN + 4, "mosh_in", "ct cmp immediate" },
+		{ M_RULES_IN + 5, "mosh_in", "counter immediate" },
+		{ M_RULE_OUTPUT, "output", "meta cmp payload lookup immediate" },
+		{ M_RULES_OUT + 0, "mosh_out", ph_out },
+		{ M_RULES_OUT + 1, "mosh_out", ph_out },
+		{ M_RULES_OUT + 2, "mosh_out", queue },
+		{ M_RULES_OUT + 3, "mosh_out", "meta cmp payload lookup counter immediate" },
+		{ M_RULES_OUT + 4, "mosh_out", "ct cmp immediate" },
+		{ M_RULES_OUT + 5, "mosh_out", "counter immediate" },
+	};
+	struct mh_ruleset_params p = defaults;
+
+	p.native_queue = native;
+	build(b_ruleset, &p, 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct prule r;
+		const char *c;
+
+		parse_rule(msgs[want[i].idx], &r);
+		ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_TABLE), "mosh_helper");
+		ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_CHAIN), want[i].chain);
+		ck_assert_str_eq(r.names, want[i].names);
+		c = rule_comment(&r);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_uint_gt(strlen(c), 10);
+		ck_assert_uint_lt(strlen(c), NFTNL_UDATA_COMMENT_MAXLEN);
+		nftnl_rule_free(r.r);
+	}
+}
+
+START_TEST(rules_compat_shapes)
+{
+	check_rule_shapes(false);
+}
+END_TEST
+
+START_TEST(rules_native_shapes)
+{
+	check_rule_shapes(true);
+}
+END_TEST
+
+START_TEST(rules_jumps)
+{
+	struct prule r;
+
+	build(b_ruleset, &defaults, 0);
+	parse_rule(msgs[M_RULE_INPUT], &r);
+	assert_cmp_u8(r.e[1], IPPROTO_UDP);
+	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1); /* dport */
+	assert_lookup(r.e[3], "ports");
+	assert_verdict(r.e[4], NFT_JUMP, "mosh_in");
+	nftnl_rule_free(r.r);
+	parse_rule(msgs[M_RULE_OUTPUT], &r);
+	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1); /* sport */
+	assert_lookup(r.e[3], "ports");
+	assert_verdict(r.e[4], NFT_JUMP, "mosh_out");
+	nftnl_rule_free(r.r);
+}
+END_TEST
+
+/* The pinhole rule: nfproto, udp, addr . client port . server port in
+ * consecutive 32-bit registers, lookup, (update), accept. */
+static void check_pinhole_rule(int idx, uint8_t nfproto, uint32_t addr_off,
+			       uint32_t alen, uint32_t cport_off,
+			       uint32_t sport_off, const char *set, bool update)
+{
+	uint32_t preg = NFT_REG32_00 + alen / 4;
+	struct prule r;
+
+	parse_rule(msgs[idx], &r);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_META_KEY), NFT_META_NFPROTO);
+	assert_cmp_u8(r.e[1], nfproto);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[2], NFTNL_EXPR_META_KEY), NFT_META_L4PROTO);
+	assert_cmp_u8(r.e[3], IPPROTO_UDP);
+	assert_payload(r.e[4], NFT_PAYLOAD_NETWORK_HEADER, addr_off, alen, NFT_REG_1);
+	assert_payload(r.e[5], NFT_PAYLOAD_TRANSPORT_HEADER, cport_off, 2, preg);
+	assert_payload(r.e[6], NFT_PAYLOAD_TRANSPORT_HEADER, sport_off, 2, preg + 1);
+	assert_lookup(r.e[7], set);
+	if (update) {
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[8], NFTNL_EXPR_DYNSET_OP),
+				  NFT_DYNSET_OP_UPDATE);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[8], NFTNL_EXPR_DYNSET_SREG_KEY),
+				  NFT_REG_1);
+		ck_assert_str_eq(nftnl_expr_get_str(r.e[8], NFTNL_EXPR_DYNSET_SET_NAME), set);
+	}
+	assert_verdict(r.e[update ? 9 : 8], NF_ACCEPT, NULL);
+	nftnl_rule_free(r.r);
+}
+
+START_TEST(rules_pinholes)
+{
+	build(b_ruleset, &defaults, 0);
+	/* inbound: saddr . sport . dport, refreshed */
+	check_pinhole_rule(M_RULES_IN + 0, NFPROTO_IPV4, 12, 4, 0, 2, "pinholes4", true);
+	check_pinhole_rule(M_RULES_IN + 1, NFPROTO_IPV6, 8, 16, 0, 2, "pinholes6", true);
+	/* outbound: daddr . dport . sport, not refreshed */
+	check_pinhole_rule(M_RULES_OUT + 0, NFPROTO_IPV4, 16, 4, 2, 0, "pinholes4", false);
+	check_pinhole_rule(M_RULES_OUT + 1, NFPROTO_IPV6, 24, 16, 2, 0, "pinholes6", false);
+}
+END_TEST
+
+/* Session rules: the queue rule's limit and queue, then counter drop. */
+static void check_session_rules(int base, uint32_t port_off, bool native,
+				uint16_t qnum, uint16_t qtotal, uint32_t rate)
+{
+	uint16_t want_flags = qtotal > 1 ? NFQ_FLAG_CPU_FANOUT : 0;
+	struct prule r;
+
+	parse_rule(msgs[base + 2], &r);
+	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, port_off, 2, NFT_REG_1);
+	assert_lookup(r.e[3], "sessions");
+	ck_assert_uint_eq(nftnl_expr_get_u64(r.e[4], NFTNL_EXPR_LIMIT_RATE), rate);
+	ck_assert_uint_eq(nftnl_expr_get_u64(r.e[4], NFTNL_EXPR_LIMIT_UNIT), 1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[4], NFTNL_EXPR_LIMIT_BURST), rate);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[4], NFTNL_EXPR_LIMIT_TYPE), NFT_LIMIT_PKTS);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[4], NFTNL_EXPR_LIMIT_FLAGS), 0); /* not inverted */
+	if (native) {
+		ck_assert_uint_eq(nftnl_expr_get_u16(r.e[5], NFTNL_EXPR_QUEUE_NUM), qnum);
+		ck_assert_uint_eq(nftnl_expr_get_u16(r.e[5], NFTNL_EXPR_QUEUE_TOTAL), qtotal);
+		ck_assert_uint_eq(nftnl_expr_get_u16(r.e[5], NFTNL_EXPR_QUEUE_FLAGS), want_flags);
+	} else {
+		uint32_t len = 0;
+		const struct xt_NFQ_info_v3 *info =
+			nftnl_expr_get(r.e[5], NFTNL_EXPR_TG_INFO, &len);
+
+		ck_assert_str_eq(nftnl_expr_get_str(r.e[5], NFTNL_EXPR_TG_NAME), "NFQUEUE");
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[5], NFTNL_EXPR_TG_REV), 3);
+		ck_assert_uint_eq(len, sizeof(*info));
+		ck_assert_uint_eq(info->queuenum, qnum);
+		ck_assert_uint_eq(info->queues_total, qtotal);
+		ck_assert_uint_eq(info->flags, want_flags);  /* never NFQ_FLAG_BYPASS */
+	}
+	nftnl_rule_free(r.r);
+	parse_rule(msgs[base + 3], &r);
+	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, port_off, 2, NFT_REG_1);
+	assert_lookup(r.e[3], "sessions");
+	assert_verdict(r.e[5], NF_DROP, NULL);
+	nftnl_rule_free(r.r);
+}
+
+START_TEST(rules_queue_compat_and_native)
+{
+	struct mh_ruleset_params p = defaults;
+
+	for (int native = 0; native < 2; native++) {
+		p.native_queue = native;
+		p.queue_num = 0;
+		p.queue_total = 1;
+		p.slow_path_rate = 2000;
+		build(b_ruleset, &p, 0);
+		check_session_rules(M_RULES_IN, 2, native, 0, 1, 2000);
+		check_session_rules(M_RULES_OUT, 0, native, 0, 1, 2000);
+		p.queue_num = 7;
+		p.queue_total = 4;     /* fanout over queues 7..10 */
+		p.slow_path_rate = 123;
+		build(b_ruleset, &p, 0);
+		check_session_rules(M_RULES_IN, 2, native, 7, 4, 123);
+		check_session_rules(M_RULES_OUT, 0, native, 7, 4, 123);
+	}
+}
+END_TEST
+
+START_TEST(rules_ct_and_final_drop)
+{
+	struct prule r;
+
+	build(b_ruleset, &defaults, 0);
+	parse_rule(msgs[M_RULES_IN + 4], &r);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_CT_KEY), NFT_CT_DIRECTION);
+	assert_cmp_u8(r.e[1], 1);                      /* reply */
+	assert_verdict(r.e[2], NFT_RETURN, NULL);
+	nftnl_rule_free(r.r);
+	parse_rule(msgs[M_RULES_OUT + 4], &r);
+	assert_cmp_u8(r.e[1], 0);                      /* original */
+	assert_verdict(r.e[2], NFT_RETURN, NULL);
+	nftnl_rule_free(r.r);
+	parse_rule(msgs[M_RULES_IN + 5], &r);
+	assert_verdict(r.e[1], NF_DROP, NULL);
+	nftnl_rule_free(r.r);
+	parse_rule(msgs[M_RULES_OUT + 5], &r);
+	assert_verdict(r.e[1], NF_DROP, NULL);
+	nftnl_rule_free(r.r);
+}
+END_TEST
+
+START_TEST(ruleset_rejects_bad_params)
+{
+	struct mh_ruleset_params bad[7];
+
+	for (int i = 0; i < 7; i++)
+		bad[i] = defaults;
+	bad[0].port_low = 61001;        /* low > high */
+	bad[1].slow_path_rate = 0;
+	bad[2].queue_total = 0;
+	bad[3].queue_num = 65535;       /* 65535 + 2 queues overflows */
+	bad[3].queue_total = 2;
+	bad[4].table = "";
+	bad[5].idle_timeout_ms = 0;
+	bad[6].port_low = 0;
+	for (int i = 0; i < 7; i++) {
+		build(b_ruleset, &bad[i], -EINVAL);
+		ck_assert_int_eq(nmsgs, 2);   /* nothing between begin and end */
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Elements                                                            */
+
+struct ph_arg {
+	struct mh_pinhole ph;
+	bool add;
+	uint32_t timeout;
+};
+
+static int b_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
+{
+	const struct ph_arg *a = arg;
+
+	return mh_nft_build_pinhole(b, seq, "mosh_helper", &a->ph, a->add, a->timeout);
+}
+
+static struct nftnl_set *one_elem_msg(uint16_t type, const char *set)
+{
+	struct nftnl_set *s;
+
+	ck_assert_int_eq(nmsgs, 3);
+	ck_assert_uint_eq(msgs[1]->nlmsg_type, T(type));
+	ck_assert_uint_eq(family_of(msgs[1]), NFPROTO_INET);
+	s = parse_set(msgs[1], true);
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_TABLE), "mosh_helper");
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), set);
+	ck_assert_int_eq(count_elems(s), 1);
+	return s;
+}
+
+static void check_key(struct nftnl_set *s, const uint8_t *want, uint32_t wlen)
+{
+	uint32_t len = 0;
+	const void *k = nftnl_set_elem_get(elem_at(s, 0), NFTNL_SET_ELEM_KEY, &len);
+
+	ck_assert_uint_eq(len, wlen);
+	ck_assert_mem_eq(k, want, wlen);
+}
+
+START_TEST(pinhole_ipv4_key)
+{
+	/* 198.18.0.1 . 40000 . 60001, ports padded to 4 bytes */
+	static const uint8_t want[12] = {
+		198, 18, 0, 1, 0x9c, 0x40, 0, 0, 0xea, 0x61, 0, 0,
+	};
+	struct ph_arg a = { { AF_INET, { 198, 18, 0, 1 }, 40000, 60001 }, true, 2500 };
+	struct nftnl_set *s;
+
+	build(b_pinhole, &a, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "pinholes4");
+	check_key(s, want, sizeof(want));
+	ck_assert_uint_eq(nftnl_set_elem_get_u64(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT), 2500);
+	nftnl_set_free(s);
+
+	a.timeout = 0;                  /* the set's default: no attribute */
+	build(b_pinhole, &a, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "pinholes4");
+	ck_assert(!nftnl_set_elem_is_set(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT));
+	nftnl_set_free(s);
+
+	a.add = false;
+	a.timeout = 999;                /* ignored on delete */
+	build(b_pinhole, &a, 0);
+	s = one_elem_msg(NFT_MSG_DELSETELEM, "pinholes4");
+	check_key(s, want, sizeof(want));
+	ck_assert(!nftnl_set_elem_is_set(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT));
+	nftnl_set_free(s);
+}
+END_TEST
+
+START_TEST(pinhole_ipv6_key)
+{
+	static const uint8_t want[24] = {
+		0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34,
+		0x01, 0xbb, 0, 0, 0xee, 0x48, 0, 0,   /* 443 . 61000 */
+	};
+	struct ph_arg a = { { AF_INET6, { 0 }, 443, 61000 }, true, 0 };
+	struct nftnl_set *s;
+	struct mh_pinhole back;
+
+	ck_assert_int_eq(inet_pton(AF_INET6, "fd00::1234", a.ph.addr), 1);
+	build(b_pinhole, &a, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "pinholes6");
+	check_key(s, want, sizeof(want));
+	nftnl_set_free(s);
+	/* and the dump decoder reads the same layout back */
+	ck_assert_int_eq(mh_nft_pinhole_from_key(want, sizeof(want), &back), 0);
+	ck_assert_int_eq(back.family, AF_INET6);
+	ck_assert_mem_eq(back.addr, a.ph.addr, 16);
+	ck_assert_uint_eq(back.client_port, 443);
+	ck_assert_uint_eq(back.server_port, 61000);
+	ck_assert_int_eq(mh_nft_pinhole_from_key(want, 13, &back), -EINVAL);
+}
+END_TEST
+
+START_TEST(pinhole_bad_family)
+{
+	struct ph_arg a = { { AF_UNIX, { 0 }, 1, 2 }, true, 0 };
+
+	build(b_pinhole, &a, -EINVAL);
+	ck_assert_int_eq(nmsgs, 2);
+}
+END_TEST
+
+static int b_session(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
+{
+	const int *v = arg;   /* { port, add } */
+
+	return mh_nft_build_session_port(b, seq, "mosh_helper", (uint16_t)v[0], v[1]);
+}
+
+START_TEST(session_port_elements)
+{
+	static const uint8_t want[2] = { 0xea, 0x62 };  /* 60002 */
+	int add[2] = { 60002, 1 }, del[2] = { 60002, 0 };
+	struct nftnl_set *s;
+
+	build(b_session, add, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "sessions");
+	check_key(s, want, 2);
+	nftnl_set_free(s);
+	build(b_session, del, 0);
+	s = one_elem_msg(NFT_MSG_DELSETELEM, "sessions");
+	check_key(s, want, 2);
+	nftnl_set_free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Probe, delete, limits                                               */
+
+static int b_probe(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
+{
+	return mh_nft_build_queue_probe(b, seq, *(const bool *)arg);
+}
+
+START_TEST(probe_batch)
+{
+	for (int native = 0; native < 2; native++) {
+		bool nat = native;
+		struct nftnl_table *t = nftnl_table_alloc();
+		struct prule r;
+
+		build(b_probe, &nat, 0);
+		ck_assert_int_eq(nmsgs, 6);
+		ck_assert_uint_eq(msgs[1]->nlmsg_type, T(NFT_MSG_NEWTABLE));
+		ck_assert_uint_eq(msgs[2]->nlmsg_type, T(NFT_MSG_NEWCHAIN));
+		ck_assert_uint_eq(msgs[4]->nlmsg_type, T(NFT_MSG_DELTABLE));
+		ck_assert_int_eq(nftnl_table_nlmsg_parse(msgs[4], t), 0);
+		/* a scratch table, never the daemon's own */
+		ck_assert_str_eq(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "mosh_helper_probe");
+		parse_rule(msgs[3], &r);
+		ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_TABLE), "mosh_helper_probe");
+		ck_assert_str_eq(r.names, native ? "queue" : "target");
+		nftnl_rule_free(r.r);
+		nftnl_table_free(t);
+	}
+}
+END_TEST
+
+static int b_delete(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
+{
+	return mh_nft_build_table_delete(b, seq, arg);
+}
+
+START_TEST(table_delete)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+
+	build(b_delete, "mosh_helper", 0);
+	ck_assert_int_eq(nmsgs, 3);
+	ck_assert_uint_eq(msgs[1]->nlmsg_type, T(NFT_MSG_DELTABLE));
+	ck_assert_uint_eq(family_of(msgs[1]), NFPROTO_INET);
+	ck_assert_int_eq(nftnl_table_nlmsg_parse(msgs[1], t), 0);
+	ck_assert_str_eq(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "mosh_helper");
+	nftnl_table_free(t);
+	build(b_delete, "", -EINVAL);
+}
+END_TEST
+
+START_TEST(small_batch_enospc)
+{
+	static char small[2 * 1024];
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(small, 1024);
+	uint32_t seq = 1;
+
+	mh_nft_batch_begin(b, &seq);
+	ck_assert_int_eq(mh_nft_build_ruleset(b, &seq, &defaults), -ENOSPC);
+	ck_assert_uint_le(mnl_nlmsg_batch_size(b), 1024);
+	mnl_nlmsg_batch_stop(b);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("nft_build");
+	TCase *tc = tcase_create("batches");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, ruleset_message_order);
+	tcase_add_test(tc, ruleset_flushes_before_refill);
+	tcase_add_test(tc, ruleset_table_no_owner);
+	tcase_add_test(tc, ruleset_table_name_from_params);
+	tcase_add_test(tc, ruleset_chains);
+	tcase_add_test(tc, ruleset_sets);
+	tcase_add_test(tc, ruleset_port_interval);
+	tcase_add_test(tc, rules_compat_shapes);
+	tcase_add_test(tc, rules_native_shapes);
+	tcase_add_test(tc, rules_jumps);
+	tcase_add_test(tc, rules_pinholes);
+	tcase_add_test(tc, rules_queue_compat_and_native);
+	tcase_add_test(tc, rules_ct_and_final_drop);
+	tcase_add_test(tc, ruleset_rejects_bad_params);
+	tcase_add_test(tc, pinhole_ipv4_key);
+	tcase_add_test(tc, pinhole_ipv6_key);
+	tcase_add_test(tc, pinhole_bad_family);
+	tcase_add_test(tc, session_port_elements);
+	tcase_add_test(tc, probe_batch);
+	tcase_add_test(tc, table_delete);
+	tcase_add_test(tc, small_batch_enospc);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
