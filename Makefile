@@ -101,3 +101,8 @@ install: all
 
 clean:
 	rm -rf build
+
+# Benchmarks (make bench) and fuzzing (make fuzz) keep their rules beside
+# their sources.
+-include bench/bench.mk
+-include tests/fuzz/fuzz.mk
