@@ -1,0 +1,283 @@
+#!/bin/bash
+# mosh-helper-review, no namespaces needed:
+#  1. golden files: for every pcaps/X.review.txt / .json the tool's output on
+#     pcaps/X.pcap with pcaps/X.key must match byte for byte
+#     (REVIEW_UPDATE=1 rewrites them instead; inspect the diff before keeping it);
+#  2. truncated and corrupted captures: an error naming the byte offset of the
+#     broken record, exit status 1, and every datagram before it still reported;
+#  3. key files: a bad line is reported as FILE:LINE, exit status 2;
+#  4. without keys: authentic null, never a verdict of accept;
+#  5. forged captures (tests/tools/pcapforge, sealed with a known key) in every
+#     supported link type, IPv4/IPv6, pcap/pcapng: the verdicts of attacks
+#     (replay, garbage, reflection, stranger), roams, gaps, reordering,
+#     fragments, pinhole expiry and eviction.
+# Uses $MH_BUILD/mosh-helper-review, $MH_BUILD/tests/pcapforge and $MH_SRC.
+set -u
+
+MH_SRC=${MH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+MH_BUILD=${MH_BUILD:-$MH_SRC/build}
+REVIEW=$MH_BUILD/mosh-helper-review
+FORGE=$MH_BUILD/tests/pcapforge
+T0=1700000000          # pcapforge's first packet (epoch seconds)
+TMP=$(mktemp -d "/tmp/t_review.$$.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+FAILED=0
+
+ok()   { printf '   ok: %s\n' "$*"; }
+fail() { printf '   FAIL: %s\n' "$*"; FAILED=1; }
+step() { printf '\n== %s\n' "$*"; }
+
+for b in "$REVIEW" "$FORGE"; do
+	[ -x "$b" ] || { echo "missing $b (build with 'make tests')"; exit 1; }
+done
+cd "$MH_SRC" || exit 1
+
+# ------------------------------------------------------------------ helpers
+
+# The JSON line of event $2 at capture time $3 (seconds after T0) in file $1.
+ev_at() {
+	local t
+	t=$(printf '%d.%06d' $((T0 + ${3%.*})) "$(frac_us "$3")")
+	grep -F "\"event\":\"$2\"" "$1" | grep -F "\"time\":$t,"
+}
+frac_us() { # "3.5" -> 500000
+	local f=0
+	[[ $1 == *.* ]] && f=${1#*.}
+	f=${f}000000
+	echo $((10#${f:0:6}))
+}
+
+# expect WHAT FILE EVENT TIME SUBSTRING...: exactly one event of that kind at
+# that time contains all the substrings.
+expect() {
+	local what=$1 f=$2 e=$3 t=$4 lines n s; shift 4
+	lines=$(ev_at "$f" "$e" "$t")
+	for s in "$@"; do
+		lines=$(printf '%s\n' "$lines" | grep -F -- "$s")
+	done
+	n=$(printf '%s' "$lines" | grep -c .)
+	if [ "$n" = 1 ]; then
+		ok "$what"
+	else
+		fail "$what: $n $e events at +$t with: $*; there are:"
+		ev_at "$f" "$e" "$t" | sed 's/^/      /'
+	fi
+}
+
+# Start offsets of the records of a little-endian pcap file, one per line.
+record_offsets() {
+	local f=$1 size off=24 cap
+	size=$(stat -c %s "$f")
+	[ "$(od -An -tx1 -N4 "$f" | tr -d ' ')" = d4c3b2a1 ] || return 1
+	while [ $((off + 16)) -le "$size" ]; do
+		echo "$off"
+		cap=$(od -An -tu4 -j $((off + 8)) -N4 "$f" | tr -d ' ')
+		off=$((off + 16 + cap))
+	done
+}
+
+datagrams() { grep -F '"event":"datagram"' "$1"; }
+
+# ------------------------------------------------------------ 1. golden files
+
+step "golden outputs of the real captures"
+ngold=0
+for golden in pcaps/*.review.txt; do
+	[ -e "$golden" ] || continue
+	x=${golden%.review.txt}
+	for mode in txt json; do
+		want=$x.review.$mode
+		args=(--keys "$x.key")
+		[ $mode = json ] && args+=(--json)
+		if "$REVIEW" "${args[@]}" "$x.pcap" >"$TMP/out" 2>"$TMP/err"; then
+			if [ "${REVIEW_UPDATE:-0}" = 1 ]; then
+				cp "$TMP/out" "$want"
+				ok "rewrote $want"
+			elif diff -u "$want" "$TMP/out" >"$TMP/diff"; then
+				ok "$want matches"
+			else
+				fail "$want differs:"; head -n 40 "$TMP/diff"
+			fi
+		else
+			fail "$x.pcap: exit status $?: $(cat "$TMP/err")"
+		fi
+		ngold=$((ngold + 1))
+	done
+done
+[ $ngold -ge 4 ] && ok "$ngold golden files compared" || fail "only $ngold golden files found"
+
+step "what the golden IPv4 capture must say (mosh semantics)"
+G=pcaps/ssp-v4.review.json
+first=$(datagrams "$G" | head -n 1)
+reply=$(datagrams "$G" | grep -F '"direction":"to_client"' | head -n 1)
+[[ $first == *'"direction":"to_server","seq":0,'*'"authentic":true'*'"verdict":"accept","reason":"new_source"'* ]] &&
+	ok "first datagram: seq 0 to the server, authentic, accept new_source" || fail "first datagram: $first"
+[[ $reply == *'"seq":0,'*'"verdict":"accept","reason":"confirmed"'* ]] &&
+	ok "first server reply: accept confirmed" || fail "first reply: $reply"
+n=$(datagrams "$G" | tail -n +3 | grep -vc '"verdict":"pinhole"')
+[ "$n" = 0 ] && ok "every later datagram takes the pinhole" || fail "$n later datagrams not on the pinhole"
+grep -q '"protocol_version":2,' "$G" && ok "instructions decode (protocol version 2)" || fail "no decoded instruction"
+
+# ------------------------------------------------------ 2. broken captures
+
+step "truncated copies of a real capture"
+SRC=pcaps/ssp-v4.pcap KEY=pcaps/ssp-v4.key
+"$REVIEW" --json --keys "$KEY" "$SRC" >"$TMP/full.json"
+datagrams "$TMP/full.json" >"$TMP/full.dg"
+mapfile -t offs < <(record_offsets "$SRC")
+[ ${#offs[@]} -ge 8 ] || fail "could not walk the records of $SRC"
+size=$(stat -c %s "$SRC")
+# cut inside the record header of record 1, inside the data of record 2,
+# 5 bytes into record 6, and one byte short of the end
+cuts=("$((offs[0] + 7)) 0" "$((offs[1] + 16 + 10)) 1" "$((offs[5] + 5)) 5" "$((size - 1)) $((${#offs[@]} - 1))")
+for c in "${cuts[@]}"; do
+	read -r cut k <<<"$c"
+	head -c "$cut" "$SRC" >"$TMP/cut.pcap"
+	"$REVIEW" --json --keys "$KEY" "$TMP/cut.pcap" >"$TMP/cut.json" 2>"$TMP/cut.err"
+	rc=$?
+	[ $rc = 1 ] && ok "cut at byte $cut: exit status 1" || fail "cut at byte $cut: exit status $rc"
+	grep -q "truncated or corrupt capture at byte offset ${offs[$k]} (record $((k + 1)))" "$TMP/cut.err" &&
+		ok "cut at byte $cut: error names byte offset ${offs[$k]}" ||
+		fail "cut at byte $cut: stderr: $(cat "$TMP/cut.err")"
+	grep -q "\"event\":\"error\",.*\"offset\":${offs[$k]}," "$TMP/cut.json" &&
+		ok "cut at byte $cut: JSON error event with the offset" || fail "cut at byte $cut: no JSON error event"
+	if datagrams "$TMP/cut.json" | cmp -s - <(head -n "$k" "$TMP/full.dg"); then
+		ok "cut at byte $cut: the $k datagrams before it are reported as in the full capture"
+	else
+		fail "cut at byte $cut: datagrams before the cut differ"
+	fi
+done
+head -c "${offs[3]}" "$SRC" >"$TMP/cut.pcap"
+printf 'garbage' >>"$TMP/cut.pcap"
+"$REVIEW" --keys "$KEY" "$TMP/cut.pcap" >"$TMP/cut.txt" 2>"$TMP/cut.err"
+rc=$?
+{ [ $rc = 1 ] && grep -q "^ERROR: .*byte offset ${offs[3]} " "$TMP/cut.txt" &&
+  grep -q 'seq 0 len .*accept (new_source)' "$TMP/cut.txt"; } &&
+	ok "text output: ERROR line with the offset, and the first datagram still there" ||
+	fail "text output of a truncated capture (rc $rc): $(head -n 3 "$TMP/cut.txt")"
+
+step "a corrupt record length"
+cp "$SRC" "$TMP/bad.pcap"
+printf '\xff\xff\xff\x7f' | dd of="$TMP/bad.pcap" bs=1 seek=$((offs[2] + 8)) conv=notrunc status=none
+"$REVIEW" --json --keys "$KEY" "$TMP/bad.pcap" >"$TMP/bad.json" 2>"$TMP/bad.err"
+rc=$?
+{ [ $rc = 1 ] && grep -q "byte offset ${offs[2]} (record 3)" "$TMP/bad.err" &&
+  [ "$(datagrams "$TMP/bad.json" | wc -l)" = 2 ]; } &&
+	ok "corrupt record 3: offset ${offs[2]}, two datagrams reported" ||
+	fail "corrupt record (rc $rc): $(cat "$TMP/bad.err")"
+
+step "not a capture at all"
+"$REVIEW" pcaps/ssp-v4.key >/dev/null 2>"$TMP/err"
+rc=$?
+{ [ $rc = 1 ] && grep -q 'byte offset 0' "$TMP/err"; } && ok "a text file: exit 1, byte offset 0" ||
+	fail "text file as capture (rc $rc): $(cat "$TMP/err")"
+
+# -------------------------------------------------------------- 3. key files
+
+step "key file errors"
+printf '# keys\n\n60001 CbDLtodmXl7cXbZmj5RVbg\n60002 not-a-key\n' >"$TMP/k"
+"$REVIEW" --keys "$TMP/k" "$SRC" >/dev/null 2>"$TMP/err"
+rc=$?
+{ [ $rc = 2 ] && grep -q "$TMP/k:4: key" "$TMP/err"; } && ok "bad key on line 4: $(cat "$TMP/err")" ||
+	fail "bad key line (rc $rc): $(cat "$TMP/err")"
+printf '60001 CbDLtodmXl7cXbZmj5RVbg\n\n# x\n99999 CbDLtodmXl7cXbZmj5RVbg\n' >"$TMP/k"
+"$REVIEW" --keys "$TMP/k" "$SRC" >/dev/null 2>"$TMP/err"
+rc=$?
+{ [ $rc = 2 ] && grep -q "$TMP/k:4: port" "$TMP/err"; } && ok "bad port on line 4" ||
+	fail "bad port line (rc $rc): $(cat "$TMP/err")"
+grep -q "CbDLtodm" "$TMP/err" && fail "an error message shows key material" || ok "no key material in errors"
+
+# ------------------------------------------------------------- 4. no keys
+
+step "without keys"
+for x in pcaps/ssp-v4 pcaps/ssp-v6; do
+	"$REVIEW" --json "$x.pcap" >"$TMP/nokey.json" || fail "$x without keys: exit status $?"
+	n=$(datagrams "$TMP/nokey.json" | wc -l)
+	a=$(datagrams "$TMP/nokey.json" | grep -c '"authentic":null,')
+	{ [ "$n" -gt 0 ] && [ "$n" = "$a" ]; } && ok "$x: all $n datagrams authentic null" ||
+		fail "$x: $a of $n datagrams authentic null"
+	grep -q '"verdict":"accept"' "$TMP/nokey.json" && fail "$x: a verdict of accept without a key" ||
+		ok "$x: no verdict of accept"
+	[ "$(datagrams "$TMP/nokey.json" | grep -c '"verdict":"no_session","reason":"no_key"')" = "$n" ] &&
+		ok "$x: every datagram no_session (no_key)" || fail "$x: verdicts without a key"
+done
+
+# -------------------------------------------------------- 5. forged captures
+
+step "forged attack capture: verdicts"
+"$FORGE" attack "$TMP/a.pcap" "$TMP/a.key" || fail "pcapforge failed"
+"$REVIEW" --json --keys "$TMP/a.key" "$TMP/a.pcap" >"$TMP/a.json" || fail "review of the forged capture: exit $?"
+A=$TMP/a.json
+expect "ssh login found" "$A" session 1 '"ssh_client":"198.18.0.2:50022","ssh_server":"198.18.0.1:22"' '"ssh_established":true'
+expect "first datagram accepted" "$A" datagram 1 '"direction":"to_server","seq":0,' '"authentic":true' '"verdict":"accept","reason":"new_source"'
+expect "reply confirmed" "$A" datagram 1.005 '"direction":"to_client","seq":0,' '"verdict":"accept","reason":"confirmed"'
+expect "pinhole opened" "$A" pinhole 1.005 '"client":"198.18.0.2:40001","action":"open"'
+expect "duplicate on the pinhole" "$A" datagram 1.010 '"seq_note":"duplicate"' '"verdict":"pinhole"'
+expect "replay from another address dropped" "$A" datagram 3.5 '"client":"198.18.9.9:5555"' '"seq":0,' '"seq_note":"replay"' '"first_seen_client":"198.18.0.2:40001"' '"verdict":"drop","reason":"replay"'
+expect "replay of a fast-path seq: the daemon delivers it, the review flags it" "$A" datagram 3.6 '"seq_note":"replay"' '"verdict":"accept","reason":"new_source"'
+expect "10-byte garbage dropped short" "$A" datagram 4 '"seq":null' '"authentic":false' '"verdict":"drop","reason":"short"'
+expect "100-byte garbage dropped forged" "$A" datagram 4.1 '"authentic":false' '"verdict":"drop","reason":"forged"'
+expect "reflected server datagram dropped" "$A" datagram 4.2 '"ssp_direction":"to_client"' '"verdict":"drop","reason":"wrong_direction"'
+expect "server datagram to a stranger dropped" "$A" datagram 4.3 '"client":"198.18.7.7:7777"' '"verdict":"drop","reason":"not_candidate"'
+expect "roam noticed" "$A" roam 9 '"client":"198.18.0.3:40002","old_client":"198.18.0.2:40001","kind":"roam","last_seq_old":2,"seq":3,'
+expect "roam accepted" "$A" datagram 9 '"verdict":"accept","reason":"new_source"'
+expect "roam confirmed" "$A" datagram 9.002 '"verdict":"accept","reason":"confirmed"'
+expect "reordered datagram" "$A" datagram 10.1 '"seq":5,' '"seq_note":"reordered","behind":1'
+expect "gap over 9 s" "$A" gap 22 '"since":1700000010.100000,"length":11.900000'
+expect "port hop after the gap" "$A" roam 22 '"kind":"port_hop","last_seq_old":6,"seq":7,'
+expect "two-fragment instruction reassembled" "$A" datagram 22.501 '"frag_num":0,' '"fragments":2,' '"new_num":10,' '"diff_len":1500,'
+expect "oldest pinhole evicted at the limit" "$A" pinhole 31.002 '"client":"198.18.0.2:40001","action":"evict"'
+expect "idle pinhole expires" "$A" pinhole 82.003 '"client":"198.18.0.3:40003","action":"expire"'
+expect "old address after expiry: replay dropped" "$A" datagram 95 '"client":"198.18.0.2:40001"' '"verdict":"drop","reason":"replay"'
+grep -q '"event":"verdict",.*"pinhole":9,"accept":13,"drop":6,"no_session":0,' "$A" &&
+	ok "verdict totals" || fail "verdict totals: $(grep '"event":"verdict"' "$A")"
+grep -q '"event":"summary",.*"other_udp":1,' "$A" && ok "non-mosh UDP counted apart" || fail "other UDP"
+
+step "forged capture: --idle-timeout changes the simulated kernel"
+"$REVIEW" --json --idle-timeout 1 --keys "$TMP/a.key" "$TMP/a.pcap" >"$TMP/i.json"
+expect "pinhole expired after 1 s idle" "$TMP/i.json" pinhole 2.01 '"client":"198.18.0.2:40001","action":"expire"'
+expect "next client datagram goes to the daemon again" "$TMP/i.json" datagram 3 '"verdict":"accept","reason":"new_source"'
+
+step "forged capture without keys"
+"$REVIEW" --json "$TMP/a.pcap" >"$TMP/n.json"
+grep -q '"verdict":"accept"\|"authentic":true\|"authentic":false' "$TMP/n.json" &&
+	fail "keyless review judged authenticity" || ok "keyless: no accept, authenticity unknown"
+expect "keyless: garbage is not plausible" "$TMP/n.json" datagram 4.1 '"seq_note":"implausible"'
+expect "keyless: replay still seen" "$TMP/n.json" datagram 3.5 '"seq_note":"replay"'
+
+step "same story in every link type, IPv6 and pcapng"
+"$REVIEW" --keys "$TMP/a.key" "$TMP/a.pcap" | tail -n +2 >"$TMP/ref4.txt"
+for fam in "" --v6; do
+	for link in en10mb vlan sll sll2 raw null; do
+		for ng in "" --ng; do
+			name="${link}${fam:+ v6}${ng:+ pcapng}"
+			"$FORGE" --link $link $fam $ng attack "$TMP/l.cap" "$TMP/l.key" || { fail "$name: pcapforge"; continue; }
+			"$REVIEW" --keys "$TMP/l.key" "$TMP/l.cap" | tail -n +2 | sed "s|$TMP/l.key|$TMP/a.key|" >"$TMP/l.txt"
+			if [ -z "$fam" ]; then
+				cmp -s "$TMP/ref4.txt" "$TMP/l.txt" && ok "$name: same review" ||
+					fail "$name: review differs: $(diff "$TMP/ref4.txt" "$TMP/l.txt" | head -n 5)"
+			else
+				[ -e "$TMP/ref6.txt" ] || cp "$TMP/l.txt" "$TMP/ref6.txt"
+				if cmp -s "$TMP/ref6.txt" "$TMP/l.txt" &&
+				   grep -q 'REPLAY of the seq first seen at +1.000000 from \[fd00:5350::2\]:40001 => drop (replay)' "$TMP/l.txt"; then
+					ok "$name: same review"
+				else
+					fail "$name: review differs"
+				fi
+			fi
+		done
+	done
+done
+
+step "truncated pcapng"
+"$FORGE" --ng attack "$TMP/n.pcapng" "$TMP/n.key"
+head -c 1500 "$TMP/n.pcapng" >"$TMP/nt.pcapng"
+"$REVIEW" --json --keys "$TMP/n.key" "$TMP/nt.pcapng" >"$TMP/nt.json" 2>"$TMP/nt.err"
+rc=$?
+{ [ $rc = 1 ] && grep -q 'at or after byte offset [0-9]' "$TMP/nt.err" &&
+  [ "$(datagrams "$TMP/nt.json" | wc -l)" -gt 3 ]; } &&
+	ok "pcapng cut: $(cat "$TMP/nt.err")" || fail "pcapng cut (rc $rc): $(cat "$TMP/nt.err")"
+
+echo
+[ $FAILED = 0 ] && echo "t_review: all passed" || echo "t_review: FAILED"
+exit $FAILED

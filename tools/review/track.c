@@ -1,0 +1,355 @@
+/*
+ * Session tracking for mosh-helper-review: finds the session (server
+ * address and port) of each UDP datagram, decodes it with the key, asks
+ * judge.c for the daemon's verdict, and follows the story: first contact
+ * and reply, roams and port hops, heartbeat intervals and gaps (the
+ * sequence-number notes come from seq.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "review.h"
+
+void rv_review_init(struct rv_review *r, const struct rv_opts *o,
+		    struct mh_table *keys)
+{
+	const struct mh_session *s;
+
+	memset(r, 0, sizeof(*r));
+	r->o = o;
+	r->keys = keys;
+	r->pol.candidate_lifetime_ms = o->candidate_lifetime_s * 1000;
+	r->tail = &r->head;
+	for (s = keys->head; s; s = s->next)
+		r->key_ports++;
+}
+
+/* ---- storage -------------------------------------------------------------- */
+
+struct rv_event *rv_event_add(struct rv_review *r, struct rv_session *s,
+			      enum rv_ev_type type, rv_time ts)
+{
+	struct rv_event *e;
+
+	if (s->n_ev == s->cap_ev) {
+		size_t cap = s->cap_ev ? s->cap_ev * 2 : 64;
+
+		e = realloc(s->ev, cap * sizeof(*e));
+		if (!e) {
+			r->oom = true;
+			return NULL;
+		}
+		s->ev = e;
+		s->cap_ev = cap;
+	}
+	e = &s->ev[s->n_ev++];
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->ts = ts;
+	return e;
+}
+
+static void add_interval(struct rv_review *r, struct rv_session *s, rv_time dt)
+{
+	if (s->n_intervals == s->cap_intervals) {
+		size_t cap = s->cap_intervals ? s->cap_intervals * 2 : 64;
+		rv_time *v = realloc(s->intervals, cap * sizeof(*v));
+
+		if (!v) {
+			r->oom = true;
+			return;
+		}
+		s->intervals = v;
+		s->cap_intervals = cap;
+	}
+	s->intervals[s->n_intervals++] = dt;
+}
+
+static int time_cmp(const void *a, const void *b)
+{
+	rv_time x = *(const rv_time *)a, y = *(const rv_time *)b;
+
+	return (x > y) - (x < y);
+}
+
+static rv_time session_median(struct rv_session *s)
+{
+	size_t n = s->n_intervals;
+
+	if (n == 0)
+		return 0;
+	qsort(s->intervals, n, sizeof(rv_time), time_cmp);
+	return n % 2 ? s->intervals[n / 2] :
+		       (s->intervals[n / 2 - 1] + s->intervals[n / 2]) / 2;
+}
+
+/* ---- the client's side of the story ------------------------------------- */
+
+static void note_gap(struct rv_review *r, struct rv_session *s,
+		     const struct rv_dgram *d, rv_time ts)
+{
+	rv_time dt = ts - s->last_client_ts;
+	struct rv_event *e;
+
+	add_interval(r, s, dt);
+	if (dt <= (rv_time)RV_GAP_HEARTBEATS * MOSH_HEARTBEAT_MS * 1000)
+		return;
+	e = rv_event_add(r, s, RV_EV_GAP, ts);
+	if (e) {
+		e->u.gap.client = d->peer;
+		e->u.gap.from = s->last_client_ts;
+		e->u.gap.len = dt;
+	}
+	s->gaps++;
+}
+
+static void note_roam(struct rv_review *r, struct rv_session *s,
+		      const struct rv_dgram *d, rv_time ts)
+{
+	struct rv_event *e = rv_event_add(r, s, RV_EV_ROAM, ts);
+
+	if (e) {
+		e->u.roam.from = s->client;
+		e->u.roam.to = d->peer;
+		e->u.roam.port_hop = s->client.family == d->peer.family &&
+			!memcmp(s->client.ip, d->peer.ip, 16);
+		e->u.roam.last_seq = s->last_client_seq;
+		e->u.roam.first_seq = d->hdr.seq;
+		e->u.roam.silent = ts - s->last_client_ts;
+	}
+	s->client = d->peer;
+	s->roams++;
+}
+
+/* A new or reordered client datagram (not a replay or duplicate). Roams
+ * follow what mosh-server does: only a newer datagram moves the client. */
+static void client_datagram(struct rv_review *r, struct rv_session *s,
+			    const struct rv_dgram *d, rv_time ts)
+{
+	bool moved;
+
+	if (!s->have_client) {
+		s->have_client = true;
+		s->first_client = s->client = d->peer;
+		s->first_ts = ts;
+		s->first_seq = d->hdr.seq;
+		s->ssh = rv_ssh_find(&r->ssh, &d->peer, ts);
+	} else {
+		moved = !mh_addr_equal(&d->peer, &s->client);
+		if (moved && d->note != RV_SEQ_NEW)
+			return;   /* late datagram from an earlier address */
+		note_gap(r, s, d, ts);
+		if (moved)
+			note_roam(r, s, d, ts);
+	}
+	s->last_client_ts = ts;
+	if (d->note == RV_SEQ_NEW)
+		s->last_client_seq = d->hdr.seq;
+}
+
+static void server_datagram(struct rv_session *s, const struct rv_dgram *d,
+			    rv_time ts)
+{
+	if (s->have_reply || !s->have_client)
+		return;
+	s->have_reply = true;
+	s->first_reply_ts = ts;
+	s->first_reply_seq = d->hdr.seq;
+}
+
+/* ---- per datagram --------------------------------------------------------- */
+
+static bool in_range(const struct rv_review *r, uint16_t port)
+{
+	return port >= r->o->port_low && port <= r->o->port_high;
+}
+
+/* Which end is the server: a port with a key, else a port in the range
+ * (both in the range: the SSP direction bit decides). -1: not mosh. */
+static int to_server(const struct rv_review *r, const struct mh_pkt *pk)
+{
+	bool dr = in_range(r, pk->dst.port), sr = in_range(r, pk->src.port);
+
+	if (mh_session_by_port(r->keys, pk->dst.port))
+		return 1;
+	if (mh_session_by_port(r->keys, pk->src.port))
+		return 0;
+	if (dr && sr && pk->len >= SSP_HEADER_LEN)
+		return !(pk->payload[0] & 0x80);
+	return dr ? 1 : sr ? 0 : -1;
+}
+
+static struct rv_session *session_get(struct rv_review *r,
+				      const struct mh_addr *server, rv_time ts)
+{
+	struct rv_session *s;
+
+	for (s = r->head; s; s = s->next)
+		if (mh_addr_equal(&s->server, server))
+			return s;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		r->oom = true;
+		return NULL;
+	}
+	s->server = *server;
+	s->mh = mh_session_by_port(r->keys, server->port);
+	s->ssh = -1;
+	s->start_ts = ts;
+	*r->tail = s;
+	r->tail = &s->next;
+	r->n_sessions++;
+	return s;
+}
+
+static void add_pinhole_events(struct rv_review *r, struct rv_session *s,
+			       const struct rv_ph_change *ch, rv_time ts)
+{
+	struct rv_event *e;
+
+	if (ch->evict && (e = rv_event_add(r, s, RV_EV_PINHOLE, ts))) {
+		e->u.ph.client = ch->evicted;
+		e->u.ph.action = RV_PH_EVICT;
+	}
+	if (ch->open && (e = rv_event_add(r, s, RV_EV_PINHOLE, ts))) {
+		e->u.ph.client = ch->client;
+		e->u.ph.action = RV_PH_OPEN;
+	}
+}
+
+static void decode(struct rv_review *r, struct rv_session *s,
+		   const struct mh_pkt *pk, struct rv_dgram *d)
+{
+	struct ssp_header h;
+	int rc;
+
+	d->authentic = -1;
+	d->have_hdr = ssp_parse_header(pk->payload, pk->len, &d->hdr) == 0;
+	if (!s->mh)
+		return;
+	d->authentic = 0;
+	if (!d->have_hdr)
+		return;
+	rc = rv_instr_datagram(s->mh->ssp, &s->reasm[d->hdr.direction],
+			       pk->payload, pk->len, &h, &d->plain);
+	if (rc < 0)
+		r->oom = true;
+	d->authentic = rc == 1;
+}
+
+static void judge(struct rv_review *r, struct rv_session *s,
+		  const struct rv_packet *p, struct rv_dgram *d,
+		  struct rv_ph_change *ch)
+{
+	memset(ch, 0, sizeof(*ch));
+	d->mh_reason = -1;
+	if (s->mh) {
+		rv_judge(r, s, p, d, ch);
+	} else {
+		d->verdict = RV_V_NO_SESSION;
+		d->reason = "no_key";
+	}
+	s->verdicts[d->verdict]++;
+	if (d->mh_reason >= 0)
+		s->reasons[d->mh_reason]++;
+}
+
+static void datagram(struct rv_review *r, const struct rv_packet *p,
+		     const struct mh_pkt *pk, bool ts_side)
+{
+	const struct mh_addr *server = ts_side ? &pk->dst : &pk->src;
+	struct rv_session *s = session_get(r, server, p->ts);
+	struct rv_ph_change ch;
+	struct rv_event *e;
+	struct rv_dgram d;
+
+	if (!s)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.to_server = ts_side;
+	d.peer = ts_side ? pk->src : pk->dst;
+	d.len = pk->len;
+	decode(r, s, pk, &d);
+	judge(r, s, p, &d, &ch);
+	if (d.have_hdr && d.authentic != 0) {
+		if (rv_seq_analyse(&s->sp[d.hdr.direction], s, &d, pk, p->ts) < 0)
+			r->oom = true;
+		if (d.to_server && d.hdr.direction == SSP_TO_SERVER &&
+		    (d.note == RV_SEQ_NEW || d.note == RV_SEQ_REORDERED))
+			client_datagram(r, s, &d, p->ts);
+		else if (!d.to_server && d.hdr.direction == SSP_TO_CLIENT &&
+			 d.note != RV_SEQ_IMPLAUSIBLE)
+			server_datagram(s, &d, p->ts);
+	}
+	s->dgrams[d.to_server]++;
+	s->authentic += d.authentic == 1;
+	s->forged += d.authentic == 0;
+	s->last_ts = p->ts;
+	e = rv_event_add(r, s, RV_EV_DATAGRAM, p->ts);
+	if (e)
+		e->u.d = d;
+	add_pinhole_events(r, s, &ch, p->ts);
+}
+
+void rv_review_packet(void *ctx, const struct rv_packet *p)
+{
+	struct rv_review *r = ctx;
+	struct mh_pkt pk;
+	const char *why;
+	int side;
+
+	if (!r->have_start) {
+		r->have_start = true;
+		r->start = p->ts;
+	}
+	rv_judge_expire(r, p->ts);
+	if (rv_ssh_packet(&r->ssh, p)) {
+		r->tcp++;
+		return;
+	}
+	if (mh_pkt_parse(p->l3, p->l3_len, &pk, &why) < 0) {
+		if (strcmp(why, "not UDP") == 0) {
+			r->not_udp++;
+		} else {
+			if (!r->bad_udp)
+				r->bad_why = p->l3_len < p->wire_len ?
+					"cut short by the capture's snap length" : why;
+			r->bad_udp++;
+		}
+		return;
+	}
+	side = to_server(r, &pk);
+	if (side < 0)
+		r->other_udp++;
+	else
+		datagram(r, p, &pk, side == 1);
+}
+
+void rv_review_finish(struct rv_review *r)
+{
+	struct rv_session *s;
+
+	for (s = r->head; s; s = s->next) {
+		s->median = session_median(s);
+		s->pinholes_open = rv_judge_open(r, s);
+	}
+}
+
+void rv_review_free(struct rv_review *r)
+{
+	struct rv_session *s, *next;
+
+	for (s = r->head; s; s = next) {
+		next = s->next;
+		rv_seq_free(&s->sp[0]);
+		rv_seq_free(&s->sp[1]);
+		rv_reasm_free(&s->reasm[0]);
+		rv_reasm_free(&s->reasm[1]);
+		free(s->intervals);
+		free(s->ev);
+		free(s);
+	}
+	free(r->ph);
+	rv_ssh_free(&r->ssh);
+	memset(r, 0, sizeof(*r));
+}
