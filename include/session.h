@@ -15,6 +15,7 @@
 #include "ssp.h"
 
 #define MH_MAX_CANDIDATES 4
+#define MH_MAX_BOUND      4    /* local addresses a session's sockets are bound to */
 #define MH_PINHOLES_CAP   16   /* hard cap; config max_pinholes_per_session <= this */
 
 struct mh_candidate {
@@ -26,6 +27,14 @@ struct mh_pinhole_rec {
 	struct mh_addr client;
 	uint64_t added_ms;       /* 0: slot free */
 	uint32_t seen_gen;       /* last kernel read-back that listed it */
+};
+
+/* A local address mosh-server's socket is bound to (from sock_diag). */
+struct mh_bound {
+	int family;              /* AF_INET or AF_INET6 */
+	uint8_t ip[16];
+	bool any;                /* wildcard address */
+	bool v6only;             /* AF_INET6 wildcard that refuses IPv4 */
 };
 
 struct mh_session {
@@ -42,6 +51,8 @@ struct mh_session {
 	bool contacted;          /* an authentic datagram has arrived */
 	bool seen_in;            /* max_seq_in is valid */
 	uint64_t max_seq_in;     /* highest to-server sequence number the daemon saw */
+	struct mh_bound bound[MH_MAX_BOUND];
+	unsigned n_bound;        /* 0: unknown, any address accepted */
 	struct mh_candidate cand[MH_MAX_CANDIDATES];
 	struct mh_pinhole_rec ph[MH_PINHOLES_CAP];
 	unsigned max_pinholes;
@@ -73,6 +84,10 @@ static inline struct mh_session *mh_session_by_port(const struct mh_table *t,
 	return t->by_port[port];
 }
 unsigned mh_table_count_uid(const struct mh_table *t, uid_t uid);
+
+/* true if a datagram to dst would reach one of the session's sockets (a
+ * datagram to any other local address would only earn an ICMP error). */
+bool mh_session_bound_to(const struct mh_session *s, const struct mh_addr *dst);
 
 /* Candidates: authentic sources awaiting mosh-server's reply. */
 void mh_candidate_add(struct mh_session *s, const struct mh_addr *src,

@@ -21,6 +21,7 @@ enum mh_reason {
 	MH_R_CONFIRMED,       /* accept: mosh-server answered a candidate: pinhole */
 	MH_R_MALFORMED,       /* drop: not a whole UDP datagram */
 	MH_R_NO_SESSION,      /* drop: no session on that port */
+	MH_R_NOT_BOUND,       /* drop: to a local address mosh-server is not bound to */
 	MH_R_SHORT,           /* drop: shorter than an SSP header and tag */
 	MH_R_WRONG_DIRECTION, /* drop: direction bit does not fit the path */
 	MH_R_FORGED,          /* drop: tag does not verify */

@@ -4,6 +4,7 @@
  * (bounded memory per session, nothing allocated per packet).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,27 @@ unsigned mh_table_count_uid(const struct mh_table *t, uid_t uid)
 	for (s = t->head; s; s = s->next)
 		n += s->uid == uid;
 	return n;
+}
+
+static bool bound_match(const struct mh_bound *b, const struct mh_addr *dst)
+{
+	if (b->family == AF_INET6 && dst->family == AF_INET)
+		return b->any && !b->v6only;   /* dual-stack wildcard */
+	if (b->family != dst->family)
+		return false;
+	return b->any || !memcmp(b->ip, dst->ip, b->family == AF_INET ? 4 : 16);
+}
+
+bool mh_session_bound_to(const struct mh_session *s, const struct mh_addr *dst)
+{
+	unsigned i;
+
+	if (s->n_bound == 0)
+		return true;
+	for (i = 0; i < s->n_bound && i < MH_MAX_BOUND; i++)
+		if (bound_match(&s->bound[i], dst))
+			return true;
+	return false;
 }
 
 void mh_candidate_add(struct mh_session *s, const struct mh_addr *src,

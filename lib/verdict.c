@@ -13,6 +13,7 @@ static const char *const reason_names[MH_R_COUNT] = {
 	[MH_R_CONFIRMED] = "confirmed",
 	[MH_R_MALFORMED] = "malformed",
 	[MH_R_NO_SESSION] = "no_session",
+	[MH_R_NOT_BOUND] = "not_bound",
 	[MH_R_SHORT] = "short",
 	[MH_R_WRONG_DIRECTION] = "wrong_direction",
 	[MH_R_FORGED] = "forged",
@@ -84,6 +85,9 @@ static struct mh_session *authenticate(struct mh_table *t, enum mh_path path,
 	d->session = s;
 	d->reason = MH_R_NO_SESSION;
 	if (!s)
+		return NULL;
+	d->reason = MH_R_NOT_BOUND;
+	if (path == MH_INBOUND && !mh_session_bound_to(s, &d->pkt.dst))
 		return NULL;
 	d->reason = MH_R_SHORT;
 	if (ssp_parse_header(d->pkt.payload, d->pkt.len, &d->hdr) < 0)

@@ -135,6 +135,7 @@ static void reply(int fd, uint8_t status, const char *reason)
 static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 			const struct mhc_announce *a, char *why, size_t whylen)
 {
+	struct mh_proof proof = { .uid = cr->uid };
 	uint8_t key[SSP_KEY_LEN];
 	const char *kwhy = NULL;
 	int err;
@@ -162,12 +163,13 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 			 (unsigned)cr->uid, d->cfg.max_sessions_per_user);
 		err = MHC_ERR_QUOTA;
 	} else {
-		err = mh_owner_check(d, a->port, cr->uid, a->pid, why, whylen);
+		err = mh_owner_check(d, a->port, cr->uid, a->pid, proof.bound,
+				     &proof.n_bound, why, whylen);
 		err = err == -EACCES ? MHC_ERR_NOT_OWNER :
 		      err == -EPERM ? MHC_ERR_PID :
 		      err ? MHC_ERR_INTERNAL : MHC_OK;
 	}
-	if (err == MHC_OK && mh_sessions_start(d, a, cr->uid, key, why, whylen) < 0)
+	if (err == MHC_OK && mh_sessions_start(d, a, &proof, key, why, whylen) < 0)
 		err = MHC_ERR_INTERNAL;
 	OPENSSL_cleanse(key, sizeof(key));
 	return err;

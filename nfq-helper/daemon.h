@@ -78,6 +78,7 @@ void mh_control_expire(struct mh_daemon *d, uint64_t now_ms);
 /* owner.c: does uid own the UDP socket bound to port, held by pid? */
 int mh_owner_open(struct mh_daemon *d);
 int mh_owner_check(struct mh_daemon *d, uint16_t port, uid_t uid, pid_t pid,
+		   struct mh_bound bound[MH_MAX_BOUND], unsigned *n_bound,
 		   char *why, size_t whylen);
 
 /* kernel.c: the table and its elements */
@@ -89,9 +90,14 @@ int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 void mh_kernel_sync(struct mh_daemon *d, uint64_t now_ms);
 
 /* sessions.c: lifecycle around the pure table */
+struct mh_proof {               /* what the announcement checks established */
+	uid_t uid;
+	struct mh_bound bound[MH_MAX_BOUND];
+	unsigned n_bound;
+};
 int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
-		      uid_t uid, const uint8_t key[SSP_KEY_LEN], char *why,
-		      size_t whylen);
+		      const struct mh_proof *proof,
+		      const uint8_t key[SSP_KEY_LEN], char *why, size_t whylen);
 void mh_sessions_end(struct mh_daemon *d, struct mh_session *s,
 		     const char *why);
 void mh_sessions_pidfd(struct mh_daemon *d, uint16_t port);

@@ -23,6 +23,8 @@ struct owner_scan {
 	unsigned foreign;                 /* sockets on port of other uids */
 	unsigned n;
 	uint32_t inode[OWNER_MAX_INODES];
+	struct mh_bound bound[MH_MAX_BOUND];
+	unsigned n_bound;
 };
 
 int mh_owner_open(struct mh_daemon *d)
@@ -35,6 +37,32 @@ int mh_owner_open(struct mh_daemon *d)
 	return 0;
 }
 
+static int v6only_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == INET_DIAG_SKV6ONLY &&
+	    mnl_attr_validate(a, MNL_TYPE_U8) == 0)
+		*(bool *)data = mnl_attr_get_u8(a) != 0;
+	return MNL_CB_OK;
+}
+
+/* Where the socket is bound: the only local address that may receive. */
+static void record_bound(const struct nlmsghdr *nlh,
+			 const struct inet_diag_msg *m, struct owner_scan *sc)
+{
+	static const uint8_t zero[16];
+	struct mh_bound *b;
+
+	if (sc->n_bound >= MH_MAX_BOUND)
+		return;
+	b = &sc->bound[sc->n_bound++];
+	b->family = m->idiag_family;
+	memcpy(b->ip, m->id.idiag_src, b->family == AF_INET ? 4 : 16);
+	b->any = !memcmp(b->ip, zero, b->family == AF_INET ? 4 : 16);
+	b->v6only = false;
+	if (b->family == AF_INET6)
+		mnl_attr_parse(nlh, sizeof(*m), v6only_cb, &b->v6only);
+}
+
 static int diag_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
@@ -44,10 +72,13 @@ static int diag_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	if (ntohs(m->id.idiag_sport) != sc->port)
 		return MNL_CB_OK;
-	if (m->idiag_uid != sc->uid)
+	if (m->idiag_uid != sc->uid) {
 		sc->foreign++;
-	else if (sc->n < OWNER_MAX_INODES)
+		return MNL_CB_OK;
+	}
+	if (sc->n < OWNER_MAX_INODES)
 		sc->inode[sc->n++] = m->idiag_inode;
+	record_bound(nlh, m, sc);
 	return MNL_CB_OK;
 }
 
@@ -131,6 +162,7 @@ static bool proc_holds_inode(pid_t pid, const struct owner_scan *sc)
 }
 
 int mh_owner_check(struct mh_daemon *d, uint16_t port, uid_t uid, pid_t pid,
+		   struct mh_bound bound[MH_MAX_BOUND], unsigned *n_bound,
 		   char *why, size_t whylen)
 {
 	struct owner_scan sc = { .port = port, .uid = uid };
@@ -144,10 +176,14 @@ int mh_owner_check(struct mh_daemon *d, uint16_t port, uid_t uid, pid_t pid,
 		snprintf(why, whylen, "cannot list UDP sockets: %s", strerror(-err));
 		return -EIO;
 	}
-	if (sc.n == 0 || sc.foreign) {
-		snprintf(why, whylen, "UDP port %u is not bound by a socket of uid %u%s",
-			 port, (unsigned)uid,
-			 sc.foreign ? " alone (another user holds a socket on it)" : "");
+	if (sc.foreign && sc.n) {
+		snprintf(why, whylen, "UDP port %u is shared with another user's socket",
+			 port);
+		return -EACCES;
+	}
+	if (sc.n == 0) {
+		snprintf(why, whylen, "UDP port %u is not bound by a socket of uid %u",
+			 port, (unsigned)uid);
 		return -EACCES;
 	}
 	if (pid <= 1 || proc_uid(pid, &puid) < 0 || puid != uid) {
@@ -160,5 +196,7 @@ int mh_owner_check(struct mh_daemon *d, uint16_t port, uid_t uid, pid_t pid,
 			 (int)pid, port);
 		return -EPERM;
 	}
+	memcpy(bound, sc.bound, sizeof(sc.bound));
+	*n_bound = sc.n_bound;
 	return 0;
 }

@@ -32,8 +32,8 @@ static bool pidfd_exited(int pidfd)
 }
 
 int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
-		      uid_t uid, const uint8_t key[SSP_KEY_LEN], char *why,
-		      size_t whylen)
+		      const struct mh_proof *proof,
+		      const uint8_t key[SSP_KEY_LEN], char *why, size_t whylen)
 {
 	struct mh_session *s;
 	int pidfd, err;
@@ -45,14 +45,16 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 			close(pidfd);
 		return -ESRCH;
 	}
-	s = mh_session_add(&d->sessions, a->port, key, uid, a->pid, mh_now_ms(),
-			   d->cfg.max_pinholes_per_session);
+	s = mh_session_add(&d->sessions, a->port, key, proof->uid, a->pid,
+			   mh_now_ms(), d->cfg.max_pinholes_per_session);
 	if (!s) {
 		snprintf(why, whylen, "cannot create session: %s", strerror(errno));
 		close(pidfd);
 		return -ENOMEM;
 	}
 	s->pidfd = pidfd;
+	memcpy(s->bound, proof->bound, sizeof(s->bound));
+	s->n_bound = proof->n_bound;
 	ssh_client_of(a->ssh_connection, s->ssh_client, sizeof(s->ssh_client));
 	err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, a->port));
 	if (!err)
@@ -64,7 +66,7 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 		return err;
 	}
 	log_info("session %u port %u: uid %u pid %u ssh client %s", s->id,
-		 s->port, (unsigned)uid, a->pid, s->ssh_client[0] ? s->ssh_client : "-");
+		 s->port, (unsigned)proof->uid, a->pid, s->ssh_client[0] ? s->ssh_client : "-");
 	return 0;
 }
 

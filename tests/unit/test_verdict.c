@@ -335,6 +335,51 @@ START_TEST(random_packets_never_accepted)
 }
 END_TEST
 
+/* The session socket is bound to 198.18.0.2 only: an authentic datagram
+ * sent to another local address (or over IPv6) must not be delivered, or
+ * the kernel would answer the sender with an ICMP port unreachable. */
+START_TEST(only_bound_addresses_receive)
+{
+	struct mh_session *s = tab->by_port[SPORT];
+	uint8_t p[256];
+	size_t n;
+	struct mh_decision d;
+
+	s->n_bound = 1;
+	s->bound[0].family = AF_INET;
+	inet_pton(AF_INET, SERVER, s->bound[0].ip);
+	n = ssp_pkt(p, key, SSP_TO_SERVER, 0, true, "fd00:2::2", 1, "fd00::2", SPORT);
+	mh_decide(tab, &pol, MH_INBOUND, p, n, 100, &d);
+	ck_assert_int_eq(d.reason, MH_R_NOT_BOUND);
+	n = ssp_pkt(p, key, SSP_TO_SERVER, 0, false, ATTACK, 1, "198.18.0.3", SPORT);
+	mh_decide(tab, &pol, MH_INBOUND, p, n, 100, &d);
+	ck_assert_int_eq(d.reason, MH_R_NOT_BOUND);
+	ck_assert(!s->seen_in);          /* refused before it could move state */
+	ck_assert(in(0, CLIENT, 41000, 100).accept);
+}
+END_TEST
+
+START_TEST(dual_stack_wildcard)
+{
+	struct mh_session *s = tab->by_port[SPORT];
+	const struct mh_addr v4 = { .family = AF_INET, .ip = { 198, 18, 0, 9 } };
+	const struct mh_addr v6 = { .family = AF_INET6, .ip = { 0xfd } };
+
+	s->n_bound = 1;
+	s->bound[0].family = AF_INET6;
+	s->bound[0].any = true;
+	ck_assert(mh_session_bound_to(s, &v4));
+	ck_assert(mh_session_bound_to(s, &v6));
+	s->bound[0].v6only = true;
+	ck_assert(!mh_session_bound_to(s, &v4));
+	ck_assert(mh_session_bound_to(s, &v6));
+	s->bound[0].family = AF_INET;       /* 0.0.0.0 takes IPv4 only */
+	s->bound[0].v6only = false;
+	ck_assert(mh_session_bound_to(s, &v4));
+	ck_assert(!mh_session_bound_to(s, &v6));
+}
+END_TEST
+
 START_TEST(table_quota_and_lookup)
 {
 	ck_assert_ptr_null(mh_session_add(tab, SPORT, key, 1, 1, 1, 4));
@@ -372,6 +417,8 @@ int main(void)
 	tcase_add_test(tc, malformed_packets);
 	tcase_add_test(tc, ipv6_path);
 	tcase_add_test(tc, random_packets_never_accepted);
+	tcase_add_test(tc, only_bound_addresses_receive);
+	tcase_add_test(tc, dual_stack_wildcard);
 	tcase_add_test(tc, table_quota_and_lookup);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
