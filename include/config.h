@@ -31,6 +31,10 @@ struct mh_config {
 	unsigned hook_timeout;             /* s: the hook waits this long for the daemon */
 	char table[64];                    /* nftables table name (family inet) */
 	int log_level;                     /* MH_LOG_* */
+	/* Audit trail: each an absolute path, or "" for off. */
+	char audit_log[PATH_MAX];          /* JSON lines, one event each */
+	char key_log[PATH_MAX];            /* "<port> <key> bound=..." lines, 0600; for review only */
+	char slowpath_pcap[PATH_MAX];      /* every queued datagram, with verdicts in audit_log */
 };
 
 void mh_config_defaults(struct mh_config *c);

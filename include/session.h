@@ -89,6 +89,11 @@ unsigned mh_table_count_uid(const struct mh_table *t, uid_t uid);
  * datagram to any other local address would only earn an ICMP error). */
 bool mh_session_bound_to(const struct mh_session *s, const struct mh_addr *dst);
 
+/* Text form of bound addresses (lib/bound.c): "198.18.0.2,[::]/v6only".
+ * 0, -ENOSPC or -EINVAL. */
+int mh_bound_format(const struct mh_bound *b, unsigned n, char *buf, size_t len);
+int mh_bound_parse(const char *s, struct mh_bound *b, unsigned *n);
+
 /* Candidates: authentic sources awaiting mosh-server's reply. */
 void mh_candidate_add(struct mh_session *s, const struct mh_addr *src,
 		      uint64_t expires_ms);

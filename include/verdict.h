@@ -27,7 +27,8 @@ enum mh_reason {
 	MH_R_FORGED,          /* drop: tag does not verify */
 	MH_R_REPLAY,          /* drop: authentic but old, from a non-candidate */
 	MH_R_NOT_CANDIDATE,   /* drop: server datagram to an unconfirmed address */
-	MH_R_COUNT
+	MH_R_COUNT,
+	MH_R_FIRST_DROP = MH_R_MALFORMED  /* reasons below this one accept */
 };
 
 enum mh_path { MH_INBOUND, MH_OUTBOUND };

@@ -21,7 +21,7 @@
 #define WHY_MAX 256
 #define TABLE_NAME_MAX 32
 
-enum key_kind { K_UINT, K_U16, K_PORTS, K_PATH, K_TABLE, K_LOGLEVEL };
+enum key_kind { K_UINT, K_U16, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL };
 
 struct key_spec {
 	const char *name;
@@ -35,6 +35,10 @@ struct key_spec {
 #define U16_KEY(n, lo, hi)  { #n, K_U16, offsetof(struct mh_config, n), lo, hi, 0 }
 #define PATH_KEY(n) \
 	{ #n, K_PATH, offsetof(struct mh_config, n), 0, 0, \
+	  sizeof(((struct mh_config *)0)->n) }
+/* an absolute path, or "" for off */
+#define OPTPATH_KEY(n) \
+	{ #n, K_OPTPATH, offsetof(struct mh_config, n), 0, 0, \
 	  sizeof(((struct mh_config *)0)->n) }
 
 /* Every key, in the order mh_config_print writes them. */
@@ -55,6 +59,9 @@ static const struct key_spec keys[] = {
 	UINT_KEY(hook_timeout, 1, 60),
 	{ "table", K_TABLE, offsetof(struct mh_config, table), 0, 0, 0 },
 	{ "log_level", K_LOGLEVEL, offsetof(struct mh_config, log_level), 0, 0, 0 },
+	OPTPATH_KEY(audit_log),
+	OPTPATH_KEY(key_log),
+	OPTPATH_KEY(slowpath_pcap),
 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
@@ -79,6 +86,7 @@ void mh_config_defaults(struct mh_config *c)
 	c->hook_timeout = 5;
 	strcpy(c->table, "mosh_helper");
 	c->log_level = MH_LOG_INFO;
+	strcpy(c->audit_log, "/var/log/mosh-helper/audit.log");
 }
 
 static const struct key_spec *key_find(const char *name)
@@ -218,6 +226,12 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 	switch (k->kind) {
 	case K_PORTS:
 		return set_ports(v, c, why);
+	case K_OPTPATH:
+		if (v[0] == '\0') {
+			field[0] = '\0';
+			return 0;
+		}
+		/* fall through */
 	case K_PATH:
 		return set_path(v, k, field, why);
 	case K_TABLE:

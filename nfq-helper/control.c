@@ -171,6 +171,8 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 	}
 	if (err == MHC_OK && mh_sessions_start(d, a, &proof, key, why, whylen) < 0)
 		err = MHC_ERR_INTERNAL;
+	if (err == MHC_OK)
+		mh_audit_key(d, mh_session_by_port(&d->sessions, a->port), a->key);
 	OPENSSL_cleanse(key, sizeof(key));
 	return err;
 }
@@ -198,10 +200,13 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 	}
 	status = announce(d, &cr, &m.u.announce, why, sizeof(why));
 	OPENSSL_cleanse(m.u.announce.key, sizeof(m.u.announce.key));
-	if (status == MHC_OK) {
-		d->stats.announce_ok++;
+	if (status == MHC_OK)
 		snprintf(why, sizeof(why), "session accepted on port %u",
 			 m.u.announce.port);
+	mh_audit_announce(d, cr.uid, &m.u.announce, status, why,
+			  mh_session_by_port(&d->sessions, m.u.announce.port));
+	if (status == MHC_OK) {
+		d->stats.announce_ok++;
 	} else {
 		d->stats.announce_refused++;
 		log_warn("control: refused uid %u pid %u port %u: %s (%s)",

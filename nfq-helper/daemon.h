@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include <libmnl/libmnl.h>
+#include <pcap/pcap.h>
 
 #include "config.h"
 #include "control.h"
@@ -56,6 +57,13 @@ struct mh_daemon {
 	uint64_t next_sync_ms;
 	struct mh_stats stats;
 	struct mh_ratelimit drop_log;
+	/* audit trail (audit.c) */
+	int audit_fd, keylog_fd;
+	pcap_t *pcap;
+	pcap_dumper_t *pcap_out;
+	uint64_t pcap_records;
+	uint64_t next_drops_ms;
+	uint64_t reported[MH_R_COUNT];
 };
 
 uint64_t mh_now_ms(void);
@@ -88,6 +96,28 @@ int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add);
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);
 void mh_kernel_sync(struct mh_daemon *d, uint64_t now_ms);
+
+/* audit.c: the audit trail; each is a no-op when its file is off */
+int mh_audit_open(struct mh_daemon *d);
+void mh_audit_close(struct mh_daemon *d);
+void mh_audit_simple(struct mh_daemon *d, const char *event, const char *k,
+		     const char *v);
+void mh_audit_announce(struct mh_daemon *d, uid_t uid,
+		       const struct mhc_announce *a, uint8_t status,
+		       const char *why, const struct mh_session *s);
+void mh_audit_key(struct mh_daemon *d, const struct mh_session *s,
+		  const char *key);
+void mh_audit_pinhole(struct mh_daemon *d, const struct mh_session *s,
+		      const char *event, const struct mh_addr *client,
+		      const char *why);
+void mh_audit_roam(struct mh_daemon *d, const struct mh_session *s,
+		   const struct mh_addr *from, const struct mh_addr *to);
+void mh_audit_session_end(struct mh_daemon *d, const struct mh_session *s,
+			  const char *why);
+void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
+		       const uint8_t *l3, size_t len,
+		       const struct mh_decision *dec);
+void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms);
 
 /* sessions.c: lifecycle around the pure table */
 struct mh_proof {               /* what the announcement checks established */

@@ -88,6 +88,7 @@ static void on_timer(struct mh_daemon *d)
 		d->next_sync_ms = now + (every < 1000 ? 1000 : every);
 	}
 	mh_sessions_expire(d, now);
+	mh_audit_tick(d, now);
 }
 
 static void dispatch(struct mh_daemon *d, uint64_t tag)

@@ -78,6 +78,8 @@ static void start(struct mh_daemon *d)
 {
 	int err;
 
+	if ((err = mh_audit_open(d)) < 0)
+		fatal("audit files: %s", strerror(-err));
 	if ((err = mh_loop_open(d)) < 0)
 		fatal("event loop: %s", strerror(-err));
 	if ((err = mh_owner_open(d)) < 0)
@@ -89,6 +91,7 @@ static void start(struct mh_daemon *d)
 		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
 	if ((err = mh_control_open(d)) < 0)
 		fatal("control socket %s: %s", d->cfg.control_socket, strerror(-err));
+	mh_audit_simple(d, "start", "queue", d->native_queue ? "native" : "compat");
 	log_info("ready: ports %u-%u, idle_timeout %us, control socket %s",
 		 d->cfg.port_low, d->cfg.port_high, d->cfg.idle_timeout,
 		 d->cfg.control_socket);
@@ -108,6 +111,10 @@ static void stop(struct mh_daemon *d)
 	mh_queue_close(d);
 	if (d->diag)
 		mnl_socket_close(d->diag);
+	d->next_drops_ms = 0;            /* the last drop counts */
+	mh_audit_tick(d, mh_now_ms());
+	mh_audit_simple(d, "stop", NULL, NULL);
+	mh_audit_close(d);
 	log_info("stopped; table removed");
 }
 

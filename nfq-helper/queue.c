@@ -97,15 +97,35 @@ static void log_drop(struct mh_daemon *d, const struct mh_decision *dec,
 		 (unsigned long long)d->stats.verdicts[dec->reason]);
 }
 
+/* The pinhole the session used before this one, if any: a roam. */
+static const struct mh_addr *previous_pinhole(const struct mh_session *s,
+					      const struct mh_addr *now)
+{
+	const struct mh_pinhole_rec *best = NULL;
+	unsigned i;
+
+	for (i = 0; i < s->max_pinholes; i++) {
+		const struct mh_pinhole_rec *r = &s->ph[i];
+
+		if (r->added_ms && !mh_addr_equal(&r->client, now) &&
+		    (!best || r->added_ms > best->added_ms))
+			best = r;
+	}
+	return best ? &best->client : NULL;
+}
+
 /* Opens the pinhole a confirmed decision asks for; false if the kernel
  * refused it (the datagram is then dropped and mosh-server retries). */
 static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 {
 	struct mh_session *s = dec->session;
+	const struct mh_addr *prev;
 	char cl[MH_ADDRSTRLEN];
 
-	if (dec->evict)
+	if (dec->evict) {
 		mh_kernel_pinhole(d, &dec->evicted, s->port, false, false);
+		mh_audit_pinhole(d, s, "pinhole_removed", &dec->evicted, "evicted");
+	}
 	if (mh_kernel_pinhole(d, &dec->pkt.dst, s->port, true, false) < 0) {
 		mh_pinhole_forget(s, &dec->pkt.dst);
 		return false;
@@ -113,6 +133,10 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 	d->stats.pinholes_opened++;
 	log_info("session %u port %u: pinhole opened for %s", s->id, s->port,
 		 mh_addr_str(&dec->pkt.dst, cl, sizeof(cl)));
+	mh_audit_pinhole(d, s, "pinhole_open", &dec->pkt.dst, NULL);
+	prev = previous_pinhole(s, &dec->pkt.dst);
+	if (prev)
+		mh_audit_roam(d, s, prev, &dec->pkt.dst);
 	return true;
 }
 
@@ -127,6 +151,7 @@ static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
 	if (dec.accept && dec.add_pinhole && !apply_pinhole(d, &dec))
 		dec.accept = false;
 	d->stats.verdicts[dec.reason]++;
+	mh_audit_datagram(d, path, l3, len, &dec);
 	if (!dec.accept)
 		log_drop(d, &dec, now);
 	send_verdict(d, id, dec.accept);

@@ -75,13 +75,18 @@ void mh_sessions_end(struct mh_daemon *d, struct mh_session *s, const char *why)
 	unsigned i;
 
 	mh_kernel_session_port(d, s->port, false);
-	for (i = 0; i < s->max_pinholes; i++)
-		if (s->ph[i].added_ms)
-			mh_kernel_pinhole(d, &s->ph[i].client, s->port, false, true);
+	for (i = 0; i < s->max_pinholes; i++) {
+		if (!s->ph[i].added_ms)
+			continue;
+		mh_kernel_pinhole(d, &s->ph[i].client, s->port, false, true);
+		mh_audit_pinhole(d, s, "pinhole_removed", &s->ph[i].client,
+				 "session_end");
+	}
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	if (why) {
 		log_info("session %u port %u ended: %s", s->id, s->port, why);
+		mh_audit_session_end(d, s, why);
 		d->stats.sessions_ended++;
 	}
 	mh_session_remove(&d->sessions, s);

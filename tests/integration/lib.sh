@@ -335,6 +335,7 @@ mh_write_conf() {
 		echo "control_socket = \"$MH_TMP/control.sock\";"
 		echo "server_path = \"/usr/bin/mosh-server\";"
 		echo "log_level = \"${MH_LOGLEVEL:-debug}\";"
+		echo "audit_log = \"$MH_TMP/audit.log\";"
 		local l
 		for l in "$@"; do echo "$l"; done
 	} >"$MH_CONF"

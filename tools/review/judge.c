@@ -99,7 +99,10 @@ static void decided(struct rv_review *r, struct rv_session *s,
 		ch->evicted = dec->evicted;
 		ph_remove(r, old);
 	}
-	if (ph_add(r, s, &dec->pkt.dst, p->ts + idle_us(r))) {
+	if (r->o->slow_path) {       /* the kernel's set is not simulated */
+		ch->open = true;
+		ch->client = dec->pkt.dst;
+	} else if (ph_add(r, s, &dec->pkt.dst, p->ts + idle_us(r))) {
 		ch->open = true;
 		ch->client = dec->pkt.dst;
 	}

@@ -1,6 +1,7 @@
 /*
  * The key file of mosh-helper-review: "<server-port> <22-char key>" per
- * line, '#' comments and blank lines allowed. Each key becomes a session in
+ * line, optionally followed by "bound=ADDR,..." (the daemon's key_log
+ * writes it), '#' comments and blank lines allowed. Each key becomes a session in
  * the daemon's own session table (lib/session.c), so the review judges with
  * the same state the daemon keeps. Key material is wiped after use and never
  * appears in an error message.
@@ -17,7 +18,37 @@
 
 /* Parses one line (comment already cut). 0 for a blank line, 1 for a key,
  * -1 with *why set. */
+/* An optional "bound=ADDR,..." after the key (the daemon's key_log). */
+static int parse_bound(char *p, struct mh_bound *b, unsigned *n,
+		       const char **why)
+{
+	static const char tag[] = "bound=";
+	size_t len = strcspn(p, " \t\r\n\v\f");
+	char *end = p + len;
+
+	*n = 0;
+	if (!*p)
+		return 0;
+	if (strncmp(p, tag, sizeof(tag) - 1) != 0) {
+		*why = "unexpected text after the key";
+		return -1;
+	}
+	*end = '\0';
+	if (mh_bound_parse(p + sizeof(tag) - 1, b, n) < 0) {
+		*why = "bound= wants addresses such as 198.18.0.2,[::]/v6only";
+		return -1;
+	}
+	for (end++; isspace((unsigned char)*end); end++)
+		;
+	if (*end) {
+		*why = "unexpected text after bound=";
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_line(char *line, uint16_t *port, uint8_t key[SSP_KEY_LEN],
+		      struct mh_bound *bound, unsigned *n_bound,
 		      const char **why)
 {
 	char *p = line, *end, *k;
@@ -48,10 +79,8 @@ static int parse_line(char *line, uint16_t *port, uint8_t key[SSP_KEY_LEN],
 	klen = strcspn(k, " \t\r\n\v\f");
 	for (end = k + klen; isspace((unsigned char)*end); end++)
 		;
-	if (*end) {
-		*why = "unexpected text after the key";
+	if (parse_bound(end, bound, n_bound, why) < 0)
 		return -1;
-	}
 	if (ssp_key_decode(k, klen, key, why) < 0)
 		return -1;
 	*port = (uint16_t)v;
@@ -59,10 +88,16 @@ static int parse_line(char *line, uint16_t *port, uint8_t key[SSP_KEY_LEN],
 }
 
 static int add_key(struct mh_table *t, uint16_t port, const uint8_t key[SSP_KEY_LEN],
+		   const struct mh_bound *bound, unsigned n_bound,
 		   unsigned max_pinholes, const char **why)
 {
-	if (mh_session_add(t, port, key, 0, 0, 0, max_pinholes))
+	struct mh_session *s = mh_session_add(t, port, key, 0, 0, 0, max_pinholes);
+
+	if (s) {
+		memcpy(s->bound, bound, sizeof(s->bound));
+		s->n_bound = n_bound;
 		return 0;
+	}
 	*why = errno == EEXIST ? "a key for this port was given before" :
 				 "out of memory for the session";
 	return -1;
@@ -71,6 +106,8 @@ static int add_key(struct mh_table *t, uint16_t port, const uint8_t key[SSP_KEY_
 int rv_keys_load(const char *path, struct mh_table *t, unsigned max_pinholes,
 		 char *err, size_t errlen)
 {
+	struct mh_bound bound[MH_MAX_BOUND];
+	unsigned n_bound = 0;
 	uint8_t key[SSP_KEY_LEN];
 	const char *why = NULL;
 	char *line = NULL;
@@ -88,9 +125,9 @@ int rv_keys_load(const char *path, struct mh_table *t, unsigned max_pinholes,
 	while ((n = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		line[strcspn(line, "#")] = '\0';
-		rc = parse_line(line, &port, key, &why);
+		rc = parse_line(line, &port, key, bound, &n_bound, &why);
 		if (rc == 1)
-			rc = add_key(t, port, key, max_pinholes, &why);
+			rc = add_key(t, port, key, bound, n_bound, max_pinholes, &why);
 		OPENSSL_cleanse(line, (size_t)n);
 		if (rc < 0)
 			break;

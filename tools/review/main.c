@@ -19,7 +19,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: " NAME " [--keys FILE] [--json] [--idle-timeout S] [--config FILE] CAPTURE...\n"
+"usage: " NAME " [--keys FILE] [--json] [--idle-timeout S] [--config FILE]\n"
+"       [--slow-path] CAPTURE...\n"
 "Reads pcap/pcapng captures and tells, per mosh session (server address and\n"
 "port), the SSH login before it, first contact and reply, roams and port\n"
 "hops, heartbeat cadence and gaps, replays, duplicates and reordering, and\n"
@@ -37,6 +38,10 @@ static void usage(FILE *f)
 "                         or idle_timeout from --config)\n"
 "  -c, --config FILE      take idle_timeout, candidate_lifetime, ports and\n"
 "                         max_pinholes_per_session from the daemon's configuration\n"
+"  -s, --slow-path        the capture is the daemon's slowpath_pcap: every datagram\n"
+"                         in it went to the daemon, so none is judged as a pinhole\n"
+"                         hit; the verdicts then match the daemon's audit log line\n"
+"                         for line (use the daemon's key_log as --keys)\n"
 "Exit status: 0 ok, 1 a capture is truncated, corrupt or unreadable (what was\n"
 "read before the error is still reported), 2 bad usage, keys or configuration.\n");
 }
@@ -62,17 +67,19 @@ static int parse_args(int argc, char **argv, struct rv_opts *o, const char **idl
 		{ "json", no_argument, NULL, 'j' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "slow-path", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "k:ji:c:h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:ji:c:sh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->keys_path = optarg; break;
 		case 'j': o->json = true; break;
 		case 'i': *idle = optarg; break;
 		case 'c': o->config_path = optarg; break;
+		case 's': o->slow_path = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}

@@ -37,6 +37,7 @@ struct rv_opts {
 	unsigned candidate_lifetime_s;
 	unsigned max_pinholes;
 	uint16_t port_low, port_high;  /* the managed range */
+	bool slow_path;                /* every datagram went to the daemon */
 };
 
 /* ---- capture.c ---------------------------------------------------------- */

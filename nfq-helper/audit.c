@@ -1,0 +1,270 @@
+/*
+ * The audit trail: JSON lines for every decision an admin or a reviewer
+ * may ask about (announcements, pinholes, roams, session ends, drop counts),
+ * never with key material. Two opt-in files serve a security review: the
+ * key log (0600, "<port> <key> bound=..." lines) and a pcap of every
+ * datagram that took the slow path, whose verdicts the audit log lists in
+ * the same order, so mosh-helper-review can replay the daemon's decisions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <pcap/pcap.h>
+
+#include "daemon.h"
+#include "jsonl.h"
+
+#define DROPS_EVERY_MS 10000
+
+static int open_private(const char *path, mode_t mode)
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (mkdir(dirname(dir), 0750) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, mode) < 0) {   /* an older file may have been wider */
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int open_pcap(struct mh_daemon *d)
+{
+	mode_t old = umask(0077);
+
+	d->pcap = pcap_open_dead(DLT_RAW, 65535);
+	if (d->pcap)
+		d->pcap_out = pcap_dump_open(d->pcap, d->cfg.slowpath_pcap);
+	umask(old);
+	if (!d->pcap_out) {
+		log_err("slowpath_pcap %s: %s", d->cfg.slowpath_pcap,
+			d->pcap ? pcap_geterr(d->pcap) : "pcap_open_dead failed");
+		return -EIO;
+	}
+	return 0;
+}
+
+int mh_audit_open(struct mh_daemon *d)
+{
+	d->audit_fd = d->keylog_fd = -1;
+	if (d->cfg.audit_log[0]) {
+		d->audit_fd = open_private(d->cfg.audit_log, 0640);
+		if (d->audit_fd < 0)
+			return d->audit_fd;
+	}
+	if (d->cfg.key_log[0]) {
+		d->keylog_fd = open_private(d->cfg.key_log, 0600);
+		if (d->keylog_fd < 0)
+			return d->keylog_fd;
+		log_warn("key_log is on: session keys are written to %s (for a "
+			 "security review; turn it off afterwards)", d->cfg.key_log);
+	}
+	if (d->cfg.slowpath_pcap[0])
+		return open_pcap(d);
+	return 0;
+}
+
+void mh_audit_close(struct mh_daemon *d)
+{
+	if (d->pcap_out)
+		pcap_dump_close(d->pcap_out);
+	if (d->pcap)
+		pcap_close(d->pcap);
+	d->pcap_out = NULL;
+	d->pcap = NULL;
+	if (d->audit_fd >= 0)
+		close(d->audit_fd);
+	if (d->keylog_fd >= 0)
+		close(d->keylog_fd);
+	d->audit_fd = d->keylog_fd = -1;
+}
+
+static void begin(struct mh_jsonl *j, const char *event)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	mh_jsonl_begin(j);
+	mh_jsonl_num(j, "time", (double)ts.tv_sec + ts.tv_nsec / 1e9, 6);
+	mh_jsonl_str(j, "event", event);
+}
+
+static void emit(struct mh_daemon *d, struct mh_jsonl *j)
+{
+	size_t n = mh_jsonl_end(j);
+
+	if (write(d->audit_fd, j->buf, n) != (ssize_t)n &&
+	    mh_ratelimit_ok(&d->drop_log, mh_now_ms()))
+		log_warn("audit_log %s: %s", d->cfg.audit_log, strerror(errno));
+}
+
+static void session_fields(struct mh_jsonl *j, const struct mh_session *s)
+{
+	mh_jsonl_u64(j, "session", s->id);
+	mh_jsonl_u64(j, "port", s->port);
+}
+
+void mh_audit_simple(struct mh_daemon *d, const char *event, const char *k,
+		     const char *v)
+{
+	struct mh_jsonl j;
+
+	if (d->audit_fd < 0)
+		return;
+	begin(&j, event);
+	if (k)
+		mh_jsonl_str(&j, k, v);
+	emit(d, &j);
+}
+
+void mh_audit_announce(struct mh_daemon *d, uid_t uid,
+		       const struct mhc_announce *a, uint8_t status,
+		       const char *why, const struct mh_session *s)
+{
+	struct mh_jsonl j;
+
+	if (d->audit_fd < 0)
+		return;
+	begin(&j, status == MHC_OK ? "session_accepted" : "session_refused");
+	if (s)
+		mh_jsonl_u64(&j, "session", s->id);
+	mh_jsonl_u64(&j, "port", a->port);
+	mh_jsonl_u64(&j, "uid", uid);
+	mh_jsonl_u64(&j, "pid", a->pid);
+	mh_jsonl_str(&j, "ssh_connection", a->ssh_connection);
+	mh_jsonl_str(&j, "status", mhc_status_name(status));
+	mh_jsonl_str(&j, "reason", why);
+	emit(d, &j);
+}
+
+void mh_audit_key(struct mh_daemon *d, const struct mh_session *s,
+		  const char *key)
+{
+	char bound[256] = "", line[400];
+	int n;
+
+	if (d->keylog_fd < 0)
+		return;
+	if (s->n_bound)
+		mh_bound_format(s->bound, s->n_bound, bound, sizeof(bound));
+	n = snprintf(line, sizeof(line), "%u %s%s%s\n", s->port, key,
+		     bound[0] ? " bound=" : "", bound);
+	if (n > 0 && write(d->keylog_fd, line, (size_t)n) != n)
+		log_warn("key_log %s: %s", d->cfg.key_log, strerror(errno));
+	OPENSSL_cleanse(line, sizeof(line));
+}
+
+void mh_audit_pinhole(struct mh_daemon *d, const struct mh_session *s,
+		      const char *event, const struct mh_addr *client,
+		      const char *why)
+{
+	struct mh_jsonl j;
+
+	if (d->audit_fd < 0)
+		return;
+	begin(&j, event);
+	session_fields(&j, s);
+	mh_jsonl_addr(&j, "client", client);
+	if (why)
+		mh_jsonl_str(&j, "why", why);
+	emit(d, &j);
+}
+
+void mh_audit_roam(struct mh_daemon *d, const struct mh_session *s,
+		   const struct mh_addr *from, const struct mh_addr *to)
+{
+	struct mh_jsonl j;
+
+	if (d->audit_fd < 0)
+		return;
+	begin(&j, "roam");
+	session_fields(&j, s);
+	mh_jsonl_addr(&j, "from", from);
+	mh_jsonl_addr(&j, "to", to);
+	emit(d, &j);
+}
+
+void mh_audit_session_end(struct mh_daemon *d, const struct mh_session *s,
+			  const char *why)
+{
+	struct mh_jsonl j;
+
+	if (d->audit_fd < 0)
+		return;
+	begin(&j, "session_end");
+	session_fields(&j, s);
+	mh_jsonl_str(&j, "why", why);
+	emit(d, &j);
+}
+
+/* One slow-path datagram: into the pcap, and its verdict into the log. */
+void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
+		       const uint8_t *l3, size_t len,
+		       const struct mh_decision *dec)
+{
+	struct pcap_pkthdr h = { .caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len };
+	struct mh_jsonl j;
+
+	if (!d->pcap_out)
+		return;
+	gettimeofday(&h.ts, NULL);
+	pcap_dump((u_char *)d->pcap_out, &h, l3);
+	d->pcap_records++;
+	if (d->audit_fd < 0)
+		return;
+	begin(&j, "datagram");
+	mh_jsonl_u64(&j, "record", d->pcap_records);
+	mh_jsonl_str(&j, "path", path == MH_INBOUND ? "in" : "out");
+	if (dec->reason != MH_R_MALFORMED) {
+		mh_jsonl_addr(&j, "src", &dec->pkt.src);
+		mh_jsonl_addr(&j, "dst", &dec->pkt.dst);
+	}
+	if (dec->reason >= MH_R_WRONG_DIRECTION)
+		mh_jsonl_u64(&j, "seq", dec->hdr.seq);
+	mh_jsonl_str(&j, "verdict", dec->accept ? "accept" : "drop");
+	mh_jsonl_str(&j, "reason", mh_reason_name(dec->reason));
+	emit(d, &j);
+}
+
+/* Timer: flush the pcap, and report drop counts since the last report. */
+void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms)
+{
+	struct mh_jsonl j;
+	bool any = false;
+	int r;
+
+	if (d->pcap_out)
+		pcap_dump_flush(d->pcap_out);
+	if (d->audit_fd < 0 || now_ms < d->next_drops_ms)
+		return;
+	d->next_drops_ms = now_ms + DROPS_EVERY_MS;
+	begin(&j, "drops");
+	mh_jsonl_open(&j, "counts");
+	for (r = 0; r < MH_R_COUNT; r++) {
+		uint64_t n = d->stats.verdicts[r] - d->reported[r];
+
+		if (r < MH_R_FIRST_DROP || !n)
+			continue;
+		mh_jsonl_u64(&j, mh_reason_name(r), n);
+		d->reported[r] = d->stats.verdicts[r];
+		any = true;
+	}
+	mh_jsonl_close(&j);
+	if (any)
+		emit(d, &j);
+}
