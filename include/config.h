@@ -31,6 +31,9 @@ struct mh_config {
 	unsigned hook_timeout;             /* s: the hook waits this long for the daemon */
 	char table[64];                    /* nftables table name (family inet) */
 	int log_level;                     /* MH_LOG_* */
+	/* single_port = { enable = true; port = 60000; };  (mosh #295) */
+	bool single_port;
+	uint16_t public_port;
 	/* Audit trail: each an absolute path, or "" for off. */
 	char audit_log[PATH_MAX];          /* JSON lines, one event each */
 	char key_log[PATH_MAX];            /* "<port> <key> bound=..." lines, 0600; for review only */

@@ -23,6 +23,9 @@ struct mh_ruleset_params {
 	uint16_t queue_total;         /* 1 = one queue; >1 = fanout */
 	uint32_t slow_path_rate;      /* packets/s admitted to the queue per chain */
 	bool native_queue;            /* nft `queue` expr, else xt NFQUEUE v3 via compat */
+	/* Single-port mode (mosh #295); public_port 0 = off. */
+	uint16_t public_port;
+	uint32_t provisional_timeout_ms; /* unconfirmed mappings die this soon */
 };
 
 /* A pinhole: client address . client port . server port. */
@@ -59,6 +62,15 @@ int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
 /* Add or delete a server port in the `sessions` set. */
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			      const char *table, uint16_t port, bool add);
+
+/* Single-port mode: a mapping client address . client port -> server port
+ * (m->server_port). Confirmed mappings live in mux4/mux6, whose timeout the
+ * client's datagrams refresh in the kernel; provisional ones in
+ * muxp4/muxp6, never refreshed. Add (timeout_ms, 0 = the map's default) or
+ * delete. */
+int mh_nft_build_mux(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		     const char *table, const struct mh_pinhole *m,
+		     bool confirmed, bool add, uint32_t timeout_ms);
 
 /* --- socket edge (nft/nl.c) --- */
 struct mh_nft;
