@@ -1,9 +1,10 @@
 /*
  * mosh-helper-hook's output relay: mosh-server's stdout and stderr pass
  * through byte for byte, except that the "MOSH CONNECT <port> <key>" line
- * (and any stdout after it) is held until the daemon accepts the session.
- * stderr is scanned for "[mosh-server detached, pid = N]". Also the hook's
- * own one-line messages.
+ * (and any stdout after it) is held until the daemon accepts the session,
+ * and that in single-port mode its port becomes the public port. stderr is
+ * scanned for "[mosh-server detached, pid = N]". Also the hook's own
+ * one-line messages.
  */
 #include <errno.h>
 #include <poll.h>
@@ -208,11 +209,36 @@ int hook_out_eof(struct hook_run *h)
 	return 0;
 }
 
+/* The held MOSH CONNECT line as the client gets it. In single-port mode
+ * the public port replaces mosh-server's own (which only the daemon
+ * learns); the key and the line end stay as mosh-server printed them. */
+static void write_connect_line(struct hook_run *h)
+{
+	char buf[HOOK_LINE_MAX + 8];  /* 5 digits replace at least 1 */
+	const char *rest = h->line + PREFIX_LEN, *end = h->line + h->line_len;
+	size_t n, len;
+
+	if (!h->cfg->single_port) {
+		out_write(h, h->line, h->line_len);
+		return;
+	}
+	while (rest < end && *rest >= '0' && *rest <= '9')
+		rest++;               /* the parsed line holds 1-5 digits here */
+	n = (size_t)snprintf(buf, sizeof(buf), "%s%u", CONNECT_PREFIX,
+			     (unsigned)h->cfg->public_port);
+	len = (size_t)(end - rest);
+	if (len > sizeof(buf) - n)
+		len = sizeof(buf) - n;
+	memcpy(buf + n, rest, len);
+	out_write(h, buf, n + len);
+	explicit_bzero(buf, sizeof(buf));
+}
+
 /* The daemon accepted: the held line, then whatever followed it. */
 int hook_out_release(struct hook_run *h)
 {
 	h->accepted = true;
-	out_write(h, h->line, h->line_len);
+	write_connect_line(h);
 	out_write(h, h->pending, h->pending_len);
 	h->pending_len = 0;
 	return h->out_broken ? -EPIPE : 0;

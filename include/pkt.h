@@ -27,6 +27,8 @@ int mh_pkt_parse(const uint8_t *l3, size_t len, struct mh_pkt *p,
 		 const char **why);
 
 int mh_addr_equal(const struct mh_addr *a, const struct mh_addr *b);
+/* Same family and address, ports ignored. */
+int mh_addr_equal_host(const struct mh_addr *a, const struct mh_addr *b);
 /* Writes "198.18.0.2:60001" or "[fd00::2]:60001"; returns buf. */
 char *mh_addr_str(const struct mh_addr *a, char *buf, size_t len);
 #define MH_ADDRSTRLEN 56

@@ -17,6 +17,7 @@
 #define MH_MAX_CANDIDATES 4
 #define MH_MAX_BOUND      4    /* local addresses a session's sockets are bound to */
 #define MH_PINHOLES_CAP   16   /* hard cap; config max_pinholes_per_session <= this */
+#define MH_HINT_BUCKETS   4096 /* SSH client address index (single-port mode) */
 
 struct mh_candidate {
 	struct mh_addr src;
@@ -46,6 +47,8 @@ struct mh_session {
 	int pidfd;               /* owned by the daemon's I/O layer; -1 if none */
 	struct ssp_ctx *ssp;
 	char ssh_client[46];     /* first field of SSH_CONNECTION, may be "" */
+	struct mh_addr ssh_addr; /* the same parsed (port 0); family 0 if none */
+	struct mh_session *hint_next; /* chain of the SSH client address index */
 	uint64_t announced_ms;
 	uint64_t last_alive_ms;  /* last authentic inbound datagram or live pinhole seen */
 	bool contacted;          /* an authentic datagram has arrived */
@@ -60,6 +63,7 @@ struct mh_session {
 
 struct mh_table {
 	struct mh_session *by_port[65536];
+	struct mh_session *hint[MH_HINT_BUCKETS];  /* by SSH client address */
 	struct mh_session *head;
 	unsigned count;
 	uint32_t next_id;
@@ -75,6 +79,18 @@ struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 				  const uint8_t key[SSP_KEY_LEN], uid_t uid,
 				  pid_t pid, uint64_t now_ms,
 				  unsigned max_pinholes);
+/* Records the address the session's SSH login came from ("" or an IPv4 or
+ * IPv6 literal) and indexes it for single-port lookups. -EINVAL if s is
+ * neither empty nor an address (the session is kept without a hint). */
+int mh_session_set_ssh_client(struct mh_table *t, struct mh_session *s,
+			      const char *ssh_client);
+/* First session whose SSH login came from addr (port ignored); iterate with
+ * mh_session_hint_next. */
+struct mh_session *mh_session_hint_first(const struct mh_table *t,
+					 const struct mh_addr *addr);
+struct mh_session *mh_session_hint_next(const struct mh_session *s,
+					const struct mh_addr *addr);
+
 /* Unlinks and frees (wiping the key). */
 void mh_session_remove(struct mh_table *t, struct mh_session *s);
 

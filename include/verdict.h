@@ -19,6 +19,7 @@ enum mh_reason {
 	MH_R_NEW_SOURCE = 0,  /* accept: authentic, newer; source is a candidate */
 	MH_R_REORDERED,       /* accept: authentic, older, from a candidate */
 	MH_R_CONFIRMED,       /* accept: mosh-server answered a candidate: pinhole */
+	MH_R_MAPPED,          /* accept: single port, the session found by its key */
 	MH_R_MALFORMED,       /* drop: not a whole UDP datagram */
 	MH_R_NO_SESSION,      /* drop: no session on that port */
 	MH_R_NOT_BOUND,       /* drop: to a local address mosh-server is not bound to */
@@ -27,6 +28,7 @@ enum mh_reason {
 	MH_R_FORGED,          /* drop: tag does not verify */
 	MH_R_REPLAY,          /* drop: authentic but old, from a non-candidate */
 	MH_R_NOT_CANDIDATE,   /* drop: server datagram to an unconfirmed address */
+	MH_R_NO_MATCH,        /* drop: single port, no session could accept it */
 	MH_R_COUNT,
 	MH_R_FIRST_DROP = MH_R_MALFORMED  /* reasons below this one accept */
 };
@@ -42,10 +44,12 @@ struct mh_decision {
 	bool add_pinhole;             /* open (client = pkt.dst, session port) */
 	bool evict;                   /* and delete the evicted one */
 	struct mh_addr evicted;
+	unsigned trials;              /* single port: sessions tried */
 };
 
 struct mh_policy {
 	unsigned candidate_lifetime_ms;
+	uint16_t public_port;          /* single-port mode; 0 = off */
 };
 
 /* Decide one queued layer-3 packet, updating the session state it proves
@@ -53,6 +57,16 @@ struct mh_policy {
 void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 	       enum mh_path path, const uint8_t *l3, size_t len,
 	       uint64_t now_ms, struct mh_decision *d);
+
+/* Single-port mode: a datagram to the public port from a source with no
+ * mapping. Finds the session it authenticates with (to-server, newer than
+ * that session has seen, sent to an address the session is bound to),
+ * trying first the sessions whose SSH login came from the same address,
+ * then the rest. Accepts with MH_R_MAPPED and d->session set (the caller
+ * adds a provisional mapping); changes no session state, since the same
+ * datagram is decided again on the session's own port after the DNAT. */
+void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
+		   const uint8_t *l3, size_t len, struct mh_decision *d);
 
 const char *mh_reason_name(enum mh_reason r);
 

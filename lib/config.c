@@ -1,8 +1,9 @@
 /*
  * mosh-helper.conf: defaults, loading with libconfig, validation of every
- * key against one table (type, range, format), and printing the effective
- * configuration back as a file that loads to the same values. Errors name
- * the file, the line and the reason; nothing here touches a socket.
+ * key against one table (type, range, format; a group key has a table of its
+ * own members), and printing the effective configuration back as a file
+ * that loads to the same values. Errors name the file, the line and the
+ * reason; nothing here touches a socket.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,31 +20,48 @@
 #include "log.h"
 
 #define WHY_MAX 256
+#define LABEL_MAX 64
 #define TABLE_NAME_MAX 32
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define DEFAULT_PUBLIC_PORT 60000  /* mosh's own first port: familiar to admins */
 
-enum key_kind { K_UINT, K_U16, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL };
+enum key_kind {
+	K_UINT, K_U16, K_BOOL, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL,
+	K_GROUP,
+};
 
 struct key_spec {
 	const char *name;
 	enum key_kind kind;
 	size_t off;          /* field offset in struct mh_config */
 	long long min, max;  /* K_UINT/K_U16: inclusive range */
-	size_t size;         /* K_PATH: size of the char array */
+	size_t size;         /* K_PATH/K_OPTPATH: size of the char array;
+				K_GROUP: number of members */
+	const struct key_spec *members;  /* K_GROUP: its keys, in print order */
 };
 
-#define UINT_KEY(n, lo, hi) { #n, K_UINT, offsetof(struct mh_config, n), lo, hi, 0 }
-#define U16_KEY(n, lo, hi)  { #n, K_U16, offsetof(struct mh_config, n), lo, hi, 0 }
+#define FIELD(n) .off = offsetof(struct mh_config, n)
+#define UINT_KEY(n, lo, hi) { .name = #n, .kind = K_UINT, FIELD(n), .min = lo, .max = hi }
+#define U16_KEY(n, lo, hi)  { .name = #n, .kind = K_U16, FIELD(n), .min = lo, .max = hi }
 #define PATH_KEY(n) \
-	{ #n, K_PATH, offsetof(struct mh_config, n), 0, 0, \
-	  sizeof(((struct mh_config *)0)->n) }
+	{ .name = #n, .kind = K_PATH, FIELD(n), \
+	  .size = sizeof(((struct mh_config *)0)->n) }
 /* an absolute path, or "" for off */
 #define OPTPATH_KEY(n) \
-	{ #n, K_OPTPATH, offsetof(struct mh_config, n), 0, 0, \
-	  sizeof(((struct mh_config *)0)->n) }
+	{ .name = #n, .kind = K_OPTPATH, FIELD(n), \
+	  .size = sizeof(((struct mh_config *)0)->n) }
+#define GROUP_KEY(n, m) \
+	{ .name = #n, .kind = K_GROUP, .size = ARRAY_LEN(m), .members = m }
+
+/* single_port = { enable = true; port = 60000; };  (mosh #295) */
+static const struct key_spec single_port_keys[] = {
+	{ .name = "enable", .kind = K_BOOL, FIELD(single_port) },
+	{ .name = "port", .kind = K_U16, FIELD(public_port), .min = 1, .max = 65535 },
+};
 
 /* Every key, in the order mh_config_print writes them. */
 static const struct key_spec keys[] = {
-	{ "ports", K_PORTS, 0, 1, 65535, 0 },
+	{ .name = "ports", .kind = K_PORTS, .min = 1, .max = 65535 },
 	UINT_KEY(idle_timeout, 5, 86400),
 	UINT_KEY(handshake_timeout, 5, 3600),
 	UINT_KEY(session_timeout, 60, 31536000),
@@ -57,8 +75,9 @@ static const struct key_spec keys[] = {
 	UINT_KEY(queue_maxlen, 1, 65536),
 	UINT_KEY(slow_path_rate, 1, 1000000),
 	UINT_KEY(hook_timeout, 1, 60),
-	{ "table", K_TABLE, offsetof(struct mh_config, table), 0, 0, 0 },
-	{ "log_level", K_LOGLEVEL, offsetof(struct mh_config, log_level), 0, 0, 0 },
+	{ .name = "table", .kind = K_TABLE, FIELD(table) },
+	GROUP_KEY(single_port, single_port_keys),
+	{ .name = "log_level", .kind = K_LOGLEVEL, FIELD(log_level) },
 	OPTPATH_KEY(audit_log),
 	OPTPATH_KEY(key_log),
 	OPTPATH_KEY(slowpath_pcap),
@@ -86,40 +105,70 @@ void mh_config_defaults(struct mh_config *c)
 	c->hook_timeout = 5;
 	strcpy(c->table, "mosh_helper");
 	c->log_level = MH_LOG_INFO;
+	c->single_port = false;
+	c->public_port = DEFAULT_PUBLIC_PORT;
 	strcpy(c->audit_log, "/var/log/mosh-helper/audit.log");
 }
 
-static const struct key_spec *key_find(const char *name)
+static const struct key_spec *key_find(const struct key_spec *tab, size_t n,
+					const char *name)
 {
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(keys[i].name, name) == 0)
-			return &keys[i];
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(tab[i].name, name) == 0)
+			return &tab[i];
 	return NULL;
 }
 
+/* label: the key as errors name it ("idle_timeout", "single_port.port"). */
 static int get_int(const config_setting_t *s, const struct key_spec *k,
-		   long long *v, char *why)
+		   const char *label, long long *v, char *why)
 {
 	int t = config_setting_type(s);
 
 	if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
-		snprintf(why, WHY_MAX, "%s: expected an integer", k->name);
+		snprintf(why, WHY_MAX, "%s: expected an integer", label);
 		return -EINVAL;
 	}
 	*v = config_setting_get_int64(s);
 	if (*v < k->min || *v > k->max) {
 		snprintf(why, WHY_MAX, "%s: %lld is out of range %lld..%lld",
-			 k->name, *v, k->min, k->max);
+			 label, *v, k->min, k->max);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int get_string(const config_setting_t *s, const struct key_spec *k,
+static int set_int(const config_setting_t *s, const struct key_spec *k,
+		   const char *label, struct mh_config *c, char *why)
+{
+	long long v;
+	int r = get_int(s, k, label, &v, why);
+
+	if (r)
+		return r;
+	if (k->kind == K_UINT)
+		*(unsigned *)(void *)((char *)c + k->off) = (unsigned)v;
+	else
+		*(uint16_t *)(void *)((char *)c + k->off) = (uint16_t)v;
+	return 0;
+}
+
+static int set_bool(const config_setting_t *s, const struct key_spec *k,
+		    const char *label, struct mh_config *c, char *why)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		snprintf(why, WHY_MAX, "%s: expected true or false", label);
+		return -EINVAL;
+	}
+	*(bool *)(void *)((char *)c + k->off) = config_setting_get_bool(s) != 0;
+	return 0;
+}
+
+static int get_string(const config_setting_t *s, const char *label,
 		      const char **v, char *why)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		snprintf(why, WHY_MAX, "%s: expected a string", k->name);
+		snprintf(why, WHY_MAX, "%s: expected a string", label);
 		return -EINVAL;
 	}
 	*v = config_setting_get_string(s);
@@ -166,16 +215,16 @@ static int set_ports(const char *s, struct mh_config *c, char *why)
 	return 0;
 }
 
-static int set_path(const char *s, const struct key_spec *k, char *dst,
-		    char *why)
+static int set_path(const char *s, const struct key_spec *k, const char *label,
+		    char *dst, char *why)
 {
 	if (s[0] != '/') {
 		snprintf(why, WHY_MAX, "%s: \"%.64s\" is not an absolute path",
-			 k->name, s);
+			 label, s);
 		return -EINVAL;
 	}
 	if (strlen(s) >= k->size) {
-		snprintf(why, WHY_MAX, "%s: longer than %zu bytes", k->name,
+		snprintf(why, WHY_MAX, "%s: longer than %zu bytes", label,
 			 k->size - 1);
 		return -EINVAL;
 	}
@@ -215,11 +264,11 @@ static int set_level(const char *s, int *dst, char *why)
 }
 
 static int apply_string(const config_setting_t *s, const struct key_spec *k,
-			struct mh_config *c, char *why)
+			const char *label, struct mh_config *c, char *why)
 {
 	char *field = (char *)c + k->off;
 	const char *v;
-	int r = get_string(s, k, &v, why);
+	int r = get_string(s, label, &v, why);
 
 	if (r)
 		return r;
@@ -233,7 +282,7 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 		}
 		/* fall through */
 	case K_PATH:
-		return set_path(v, k, field, why);
+		return set_path(v, k, label, field, why);
 	case K_TABLE:
 		return set_table(v, field, why);
 	default:
@@ -241,26 +290,70 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 	}
 }
 
-static int apply_one(const config_setting_t *s, struct mh_config *c, char *why)
-{
-	const struct key_spec *k = key_find(config_setting_name(s));
-	long long v;
-	int r;
+static int apply_settings(const config_setting_t *g, const struct key_spec *tab,
+			  size_t n, const char *group, struct mh_config *c,
+			  char *why, const config_setting_t **at);
 
+/* A group key: its value must be a group of its own members only. */
+static int apply_group(const config_setting_t *s, const struct key_spec *k,
+		       const char *label, struct mh_config *c, char *why,
+		       const config_setting_t **at)
+{
+	size_t len;
+
+	if (config_setting_type(s) == CONFIG_TYPE_GROUP)
+		return apply_settings(s, k->members, k->size, label, c, why, at);
+	len = (size_t)snprintf(why, WHY_MAX, "%s: expected a group {", label);
+	for (size_t i = 0; i < k->size && len < WHY_MAX; i++)
+		len += (size_t)snprintf(why + len, WHY_MAX - len, " %s = ...;",
+					k->members[i].name);
+	if (len < WHY_MAX)
+		snprintf(why + len, WHY_MAX - len, " }");
+	return -EINVAL;
+}
+
+/* One setting s of a group (group NULL: the top level) whose keys are tab.
+ * *at is s, or the member of s that is wrong. */
+static int apply_one(const config_setting_t *s, const struct key_spec *tab,
+		     size_t n, const char *group, struct mh_config *c, char *why,
+		     const config_setting_t **at)
+{
+	const char *name = config_setting_name(s);
+	const struct key_spec *k = key_find(tab, n, name);
+	char label[LABEL_MAX];
+
+	*at = s;
 	if (!k) {
-		snprintf(why, WHY_MAX, "unknown setting '%.64s'",
-			 config_setting_name(s));
+		snprintf(why, WHY_MAX, "%s%sunknown setting '%.64s'",
+			 group ? group : "", group ? ": " : "", name);
 		return -EINVAL;
 	}
-	if (k->kind != K_UINT && k->kind != K_U16)
-		return apply_string(s, k, c, why);
-	r = get_int(s, k, &v, why);
-	if (r)
-		return r;
-	if (k->kind == K_UINT)
-		*(unsigned *)(void *)((char *)c + k->off) = (unsigned)v;
-	else
-		*(uint16_t *)(void *)((char *)c + k->off) = (uint16_t)v;
+	snprintf(label, sizeof(label), "%s%s%s", group ? group : "",
+		 group ? "." : "", k->name);
+	switch (k->kind) {
+	case K_GROUP:
+		return apply_group(s, k, label, c, why, at);
+	case K_BOOL:
+		return set_bool(s, k, label, c, why);
+	case K_UINT:
+	case K_U16:
+		return set_int(s, k, label, c, why);
+	default:
+		return apply_string(s, k, label, c, why);
+	}
+}
+
+static int apply_settings(const config_setting_t *g, const struct key_spec *tab,
+			  size_t n, const char *group, struct mh_config *c,
+			  char *why, const config_setting_t **at)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		int r = apply_one(config_setting_get_elem(g, (unsigned)i), tab, n,
+				  group, c, why, at);
+
+		if (r)
+			return r;
+	}
 	return 0;
 }
 
@@ -276,18 +369,15 @@ static const char *file_of(const config_setting_t *s, const char *path)
 static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
 		     char *err, size_t errlen)
 {
-	config_setting_t *root = config_root_setting(cf);
+	const config_setting_t *at = NULL;
 	struct mh_config tmp = *c;
 	char why[WHY_MAX];
 
-	for (int i = 0; i < config_setting_length(root); i++) {
-		config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-
-		if (apply_one(s, &tmp, why)) {
-			snprintf(err, errlen, "%s:%u: %s", file_of(s, path),
-				 config_setting_source_line(s), why);
-			return -EINVAL;
-		}
+	if (apply_settings(config_root_setting(cf), keys, ARRAY_LEN(keys), NULL,
+			   &tmp, why, &at)) {
+		snprintf(err, errlen, "%s:%u: %s", file_of(at, path),
+			 config_setting_source_line(at), why);
+		return -EINVAL;
 	}
 	*c = tmp;
 	return 0;
@@ -374,19 +464,21 @@ static void print_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void print_key(FILE *f, const struct key_spec *k,
-		      const struct mh_config *c)
+static void print_value(FILE *f, const struct key_spec *k,
+			const struct mh_config *c)
 {
 	const char *field = (const char *)c + k->off;
 	int level;
 
-	fprintf(f, "%s = ", k->name);
 	switch (k->kind) {
 	case K_UINT:
 		fprintf(f, "%u", *(const unsigned *)(const void *)field);
 		break;
 	case K_U16:
 		fprintf(f, "%u", (unsigned)*(const uint16_t *)(const void *)field);
+		break;
+	case K_BOOL:
+		fputs(*(const bool *)(const void *)field ? "true" : "false", f);
 		break;
 	case K_PORTS:
 		fprintf(f, "\"%u-%u\"", (unsigned)c->port_low,
@@ -398,16 +490,27 @@ static void print_key(FILE *f, const struct key_spec *k,
 			level = MH_LOG_INFO;
 		print_string(f, level_names[level]);
 		break;
+	case K_GROUP:         /* on one line: { a = 1; b = 2; } */
+		fputc('{', f);
+		for (size_t i = 0; i < k->size; i++) {
+			fprintf(f, " %s = ", k->members[i].name);
+			print_value(f, &k->members[i], c);
+			fputc(';', f);
+		}
+		fputs(" }", f);
+		break;
 	default:
 		print_string(f, field);
 		break;
 	}
-	fputs(";\n", f);
 }
 
 void mh_config_print(FILE *f, const struct mh_config *c)
 {
 	fputs("# mosh-helper: effective configuration\n", f);
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		print_key(f, &keys[i], c);
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		fprintf(f, "%s = ", keys[i].name);
+		print_value(f, &keys[i], c);
+		fputs(";\n", f);
+	}
 }

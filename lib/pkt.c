@@ -124,6 +124,12 @@ int mh_addr_equal(const struct mh_addr *a, const struct mh_addr *b)
 	       memcmp(a->ip, b->ip, n) == 0;
 }
 
+int mh_addr_equal_host(const struct mh_addr *a, const struct mh_addr *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->ip, b->ip, a->family == AF_INET ? 4 : 16) == 0;
+}
+
 char *mh_addr_str(const struct mh_addr *a, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";

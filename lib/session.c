@@ -3,8 +3,10 @@
  * iteration, each with its candidates and pinhole records in fixed arrays
  * (bounded memory per session, nothing allocated per packet).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,8 +64,76 @@ struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 	return s;
 }
 
+static unsigned hint_bucket(const struct mh_addr *a)
+{
+	size_t i, n = a->family == AF_INET ? 4 : 16;
+	uint32_t h = 2166136261u;   /* FNV-1a */
+
+	for (i = 0; i < n; i++)
+		h = (h ^ a->ip[i]) * 16777619u;
+	return h % MH_HINT_BUCKETS;
+}
+
+static void hint_unlink(struct mh_table *t, struct mh_session *s)
+{
+	struct mh_session **pp;
+
+	if (!s->ssh_addr.family)
+		return;
+	for (pp = &t->hint[hint_bucket(&s->ssh_addr)]; *pp; pp = &(*pp)->hint_next)
+		if (*pp == s) {
+			*pp = s->hint_next;
+			break;
+		}
+	s->hint_next = NULL;
+}
+
+int mh_session_set_ssh_client(struct mh_table *t, struct mh_session *s,
+			      const char *ssh_client)
+{
+	struct mh_addr a = { 0 };
+	unsigned b;
+
+	hint_unlink(t, s);
+	memset(&s->ssh_addr, 0, sizeof(s->ssh_addr));
+	snprintf(s->ssh_client, sizeof(s->ssh_client), "%s", ssh_client);
+	if (!ssh_client[0])
+		return 0;
+	if (inet_pton(AF_INET, ssh_client, a.ip) == 1)
+		a.family = AF_INET;
+	else if (inet_pton(AF_INET6, ssh_client, a.ip) == 1)
+		a.family = AF_INET6;
+	else
+		return -EINVAL;
+	s->ssh_addr = a;
+	b = hint_bucket(&a);
+	s->hint_next = t->hint[b];
+	t->hint[b] = s;
+	return 0;
+}
+
+struct mh_session *mh_session_hint_next(const struct mh_session *s,
+					const struct mh_addr *addr)
+{
+	for (s = s->hint_next; s; s = s->hint_next)
+		if (mh_addr_equal_host(&s->ssh_addr, addr))
+			return (struct mh_session *)s;
+	return NULL;
+}
+
+struct mh_session *mh_session_hint_first(const struct mh_table *t,
+					 const struct mh_addr *addr)
+{
+	struct mh_session *s = t->hint[hint_bucket(addr)];
+
+	if (s && mh_addr_equal_host(&s->ssh_addr, addr))
+		return s;
+	return s ? mh_session_hint_next(s, addr) : NULL;
+}
+
 void mh_session_remove(struct mh_table *t, struct mh_session *s)
 {
+	hint_unlink(t, s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else

@@ -11,6 +11,7 @@ static const char *const reason_names[MH_R_COUNT] = {
 	[MH_R_NEW_SOURCE] = "new_source",
 	[MH_R_REORDERED] = "reordered",
 	[MH_R_CONFIRMED] = "confirmed",
+	[MH_R_MAPPED] = "mapped",
 	[MH_R_MALFORMED] = "malformed",
 	[MH_R_NO_SESSION] = "no_session",
 	[MH_R_NOT_BOUND] = "not_bound",
@@ -19,6 +20,7 @@ static const char *const reason_names[MH_R_COUNT] = {
 	[MH_R_FORGED] = "forged",
 	[MH_R_REPLAY] = "replay",
 	[MH_R_NOT_CANDIDATE] = "not_candidate",
+	[MH_R_NO_MATCH] = "no_match",
 };
 
 const char *mh_reason_name(enum mh_reason r)
@@ -115,4 +117,52 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 		decide_inbound(s, pol, now_ms, d);
 	else
 		decide_outbound(s, now_ms, d);
+}
+
+/* Could session s take this datagram as a new source? Cheap checks first. */
+static bool mux_try(struct mh_session *s, struct mh_decision *d)
+{
+	if (!mh_session_bound_to(s, &d->pkt.dst))
+		return false;
+	if (s->seen_in && d->hdr.seq <= s->max_seq_in)
+		return false;            /* it would be dropped as a replay */
+	d->trials++;
+	return ssp_verify(s->ssp, d->pkt.payload, d->pkt.len, NULL) == 0;
+}
+
+static struct mh_session *mux_find(struct mh_table *t, struct mh_decision *d)
+{
+	struct mh_session *s;
+
+	for (s = mh_session_hint_first(t, &d->pkt.src); s;
+	     s = mh_session_hint_next(s, &d->pkt.src))
+		if (mux_try(s, d))
+			return s;
+	for (s = t->head; s; s = s->next)
+		if (!mh_addr_equal_host(&s->ssh_addr, &d->pkt.src) && mux_try(s, d))
+			return s;
+	return NULL;
+}
+
+void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
+		   const uint8_t *l3, size_t len, struct mh_decision *d)
+{
+	const char *why;
+
+	memset(d, 0, sizeof(*d));
+	d->reason = MH_R_MALFORMED;
+	if (mh_pkt_parse(l3, len, &d->pkt, &why) < 0)
+		return;
+	d->reason = MH_R_NO_SESSION;
+	if (!pol->public_port || d->pkt.dst.port != pol->public_port)
+		return;
+	d->reason = MH_R_SHORT;
+	if (ssp_parse_header(d->pkt.payload, d->pkt.len, &d->hdr) < 0)
+		return;
+	d->reason = MH_R_WRONG_DIRECTION;
+	if (d->hdr.direction != SSP_TO_SERVER)
+		return;
+	d->session = mux_find(t, d);
+	d->reason = d->session ? MH_R_MAPPED : MH_R_NO_MATCH;
+	d->accept = d->session != NULL;
 }

@@ -47,6 +47,8 @@ static void assert_config_eq(const struct mh_config *a, const struct mh_config *
 	ck_assert_uint_eq(a->hook_timeout, b->hook_timeout);
 	ck_assert_str_eq(a->table, b->table);
 	ck_assert_int_eq(a->log_level, b->log_level);
+	ck_assert_int_eq(a->single_port, b->single_port);
+	ck_assert_uint_eq(a->public_port, b->public_port);
 }
 
 /* Whole file into a malloc'd string; NULL if it cannot be read. */
@@ -131,6 +133,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.hook_timeout, 5);
 	ck_assert_str_eq(c.table, "mosh_helper");
 	ck_assert_int_eq(c.log_level, MH_LOG_INFO);
+	ck_assert(!c.single_port);
+	ck_assert_uint_eq(c.public_port, 60000);
 }
 END_TEST
 
@@ -146,6 +150,8 @@ START_TEST(test_shipped_conf_is_defaults)
 	memset(&c, 0, sizeof(c));
 	c.log_level = MH_LOG_DEBUG;
 	strcpy(c.table, "other");
+	c.single_port = true;
+	c.public_port = 443;
 	ck_assert_msg(mh_config_load(path, &c, err, sizeof(err)) == 0, "%s", err);
 	assert_config_eq(&c, &def);
 }
@@ -206,8 +212,37 @@ START_TEST(test_round_trip_every_field)
 	strcpy(c.table, "abcdefghijklmnopqrstuvwxyz_ABCDE");
 	for (int level = MH_LOG_ERR; level <= MH_LOG_DEBUG; level++) {
 		c.log_level = level;
+		c.single_port = level % 2;
+		c.public_port = level % 2 ? 65535 : 1;
 		assert_round_trip(&c);
 	}
+}
+END_TEST
+
+/* single_port: the group sets both fields, a partial group only its own,
+ * and the printed line is the one the shipped file documents. */
+START_TEST(test_single_port)
+{
+	struct mh_config c;
+	char path[PATH_MAX + 96], err[512] = "", *text;
+
+	find_dirs();
+	snprintf(path, sizeof(path), "%s/good-single-port.conf", golden_dir);
+	mh_config_defaults(&c);
+	ck_assert_msg(mh_config_load(path, &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(c.single_port);
+	ck_assert_uint_eq(c.public_port, 443);
+
+	snprintf(path, sizeof(path), "%s/good-single-port-partial.conf", golden_dir);
+	c.public_port = 4000;              /* not in the file: must survive */
+	c.single_port = false;
+	ck_assert_msg(mh_config_load(path, &c, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(c.single_port);
+	ck_assert_uint_eq(c.public_port, 4000);
+
+	text = print_to_string(&c);
+	ck_assert_ptr_nonnull(strstr(text, "\nsingle_port = { enable = true; port = 4000; };\n"));
+	free(text);
 }
 END_TEST
 
@@ -368,6 +403,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_shipped_conf_names_every_key);
 	tcase_add_test(tc, test_round_trip_defaults);
 	tcase_add_test(tc, test_round_trip_every_field);
+	tcase_add_test(tc, test_single_port);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_failed_load_changes_nothing);
 	tcase_add_test(tc, test_load_keeps_unset_keys);

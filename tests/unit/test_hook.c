@@ -3,7 +3,8 @@
  * prints what mosh-server prints (and leaves a `sleep` behind as its
  * "session server"), and a forked fake mosh-helperd on a SOCK_SEQPACKET
  * socket in a temp dir. Checks pass-through byte for byte, the announce
- * contents, refusal/down/timeout handling, and the mosh-server name.
+ * contents, refusal/down/timeout handling, the mosh-server name, and the
+ * public port in MOSH CONNECT in single-port mode.
  */
 #include <check.h>
 #include <errno.h>
@@ -30,7 +31,7 @@
 
 /* The fake mosh-server. FAKE_MODE: ok (default), crlf, big (100 kB of
  * stdout before MOSH CONNECT), nopid (no "detached" line), fail (exits 3
- * without MOSH CONNECT). */
+ * without MOSH CONNECT), noeol (MOSH CONNECT ends stdout, no line end). */
 static const char fake_server[] =
 	"#!/bin/sh\n"
 	"dir=$(dirname \"$0\")\n"
@@ -46,9 +47,9 @@ static const char fake_server[] =
 	"echo $child > \"$dir/child.pid\"\n"
 	"[ \"$mode\" = big ] && head -c 100000 /dev/zero | tr '\\0' 'x'\n"
 	"printf 'MOSH CONNECTED\\nMOSH\\n'\n"
-	"eol='\\n'; [ \"$mode\" = crlf ] && eol='\\r\\n'\n"
+	"eol='\\n'; [ \"$mode\" = crlf ] && eol='\\r\\n'; [ \"$mode\" = noeol ] && eol=''\n"
 	"printf \"MOSH CONNECT 60005 " KEY "$eol\"\n"
-	"printf 'after \\001\\377 bytes\\n'\n"
+	"[ \"$mode\" != noeol ] && printf 'after \\001\\377 bytes\\n'\n"
 	"printf '\\nmosh-server (mosh 1.4.0) [build mosh 1.4.0]\\n"
 	"Copyright 2012 Keith Winstein <mosh-devel@mit.edu>\\n' >&2\n"
 	"[ \"$mode\" != nopid ] && printf '\\n[mosh-server detached, pid = %d]\\n' $child >&2\n"
@@ -93,14 +94,21 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	close(fd);
 }
 
-static void write_config(const struct env *e, const char *server_path)
+/* extra: more settings appended to the file */
+static void write_config_extra(const struct env *e, const char *server_path,
+			       const char *extra)
 {
 	char text[3 * PATH_MAX];
 
 	snprintf(text, sizeof(text),
-		 "control_socket = \"%s\";\nserver_path = \"%s\";\nhook_timeout = 1;\n",
-		 e->sock, server_path);
+		 "control_socket = \"%s\";\nserver_path = \"%s\";\nhook_timeout = 1;\n%s",
+		 e->sock, server_path, extra);
 	write_file(e->conf, text, 0644);
+}
+
+static void write_config(const struct env *e, const char *server_path)
+{
+	write_config_extra(e, server_path, "");
 }
 
 static void env_init(struct env *e)
@@ -373,7 +381,10 @@ static const char expected_err_ok_fmt[] =
 	"\n[mosh-server detached, pid = %d]\n"
 	"stderr tail \002\n";
 
-static void check_ok_run_ssh(struct env *e, const char *eol, const char *ssh)
+/* An accepted run: the client was told shown_port; the daemon always
+ * learns mosh-server's own port, 60005. */
+static void check_ok_run_port(struct env *e, const char *eol, const char *ssh,
+			      unsigned shown_port)
 {
 	char want_out[256], want_err[512];
 	struct mhc_msg m;
@@ -382,8 +393,8 @@ static void check_ok_run_ssh(struct env *e, const char *eol, const char *ssh)
 	ck_assert_msg(exit_status() == 0, "exit %d, stderr: %s", exit_status(), res.err);
 	child = fake_child(e);
 	snprintf(want_out, sizeof(want_out),
-		 "MOSH CONNECTED\nMOSH\nMOSH CONNECT 60005 %s%s"
-		 "after \001\377 bytes\n", KEY, eol);
+		 "MOSH CONNECTED\nMOSH\nMOSH CONNECT %u %s%s"
+		 "after \001\377 bytes\n", shown_port, KEY, eol);
 	snprintf(want_err, sizeof(want_err), expected_err_ok_fmt, (int)child);
 	ck_assert_uint_eq(res.out_len, strlen(want_out));
 	ck_assert_int_eq(memcmp(res.out, want_out, res.out_len), 0);
@@ -395,6 +406,11 @@ static void check_ok_run_ssh(struct env *e, const char *eol, const char *ssh)
 	ck_assert_uint_eq(m.u.announce.pid, (uint32_t)child);
 	ck_assert_str_eq(m.u.announce.ssh_connection, ssh);
 	ck_assert_msg(alive(child), "an accepted session's server must keep running");
+}
+
+static void check_ok_run_ssh(struct env *e, const char *eol, const char *ssh)
+{
+	check_ok_run_port(e, eol, ssh, 60005);
 }
 
 static void check_ok_run(struct env *e, const char *eol)
@@ -442,6 +458,93 @@ START_TEST(test_ok_odd_ssh_connection)
 		check_ok_run_ssh(&e, "\n", "");
 		env_done(&e);
 	}
+}
+END_TEST
+
+/* Single-port mode: the client is told the public port, with the key and
+ * the line end exactly as printed; the daemon gets the real port. */
+START_TEST(test_single_port_shows_public_port)
+{
+	static const struct { const char *mode, *eol; unsigned port; } cases[] = {
+		{ "ok", "\n", 443 }, { "crlf", "\r\n", 7 }, { "ok", "\n", 65535 },
+		{ "crlf", "\r\n", 60000 },
+	};
+	char extra[128];
+	struct env e;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		env_init(&e);
+		snprintf(extra, sizeof(extra),
+			 "single_port = { enable = true; port = %u; };\n", cases[i].port);
+		write_config_extra(&e, e.server, extra);
+		daemon_start(&e, D_OK);
+		run_plain(&e, cases[i].mode);
+		check_ok_run_port(&e, cases[i].eol, SSH_CONN, cases[i].port);
+		env_done(&e);
+	}
+}
+END_TEST
+
+/* A MOSH CONNECT line that ends stdout without a line end stays so. */
+START_TEST(test_single_port_no_line_end)
+{
+	static const char *const confs[] = {
+		"single_port = { enable = true; port = 443; };\n",
+		"single_port = { enable = false; port = 443; };\n",
+	};
+	static const char *const want[] = {
+		"MOSH CONNECTED\nMOSH\nMOSH CONNECT 443 " KEY,
+		"MOSH CONNECTED\nMOSH\nMOSH CONNECT 60005 " KEY,
+	};
+	struct env e;
+	struct mhc_msg m;
+
+	for (size_t i = 0; i < sizeof(confs) / sizeof(confs[0]); i++) {
+		env_init(&e);
+		write_config_extra(&e, e.server, confs[i]);
+		daemon_start(&e, D_OK);
+		run_plain(&e, "noeol");
+		ck_assert_msg(exit_status() == 0, "exit %d, stderr: %s", exit_status(), res.err);
+		ck_assert_uint_eq(res.out_len, strlen(want[i]));
+		ck_assert_int_eq(memcmp(res.out, want[i], res.out_len), 0);
+		ck_assert(daemon_received(&e, &m));
+		ck_assert_uint_eq(m.u.announce.port, 60005);
+		env_done(&e);
+	}
+}
+END_TEST
+
+/* Off (explicitly, with a port set): mosh-server's own port is shown. */
+START_TEST(test_single_port_off)
+{
+	struct env e;
+
+	env_init(&e);
+	write_config_extra(&e, e.server, "single_port = { enable = false; port = 443; };\n");
+	daemon_start(&e, D_OK);
+	run_plain(&e, "crlf");
+	check_ok_run(&e, "\r\n");
+	env_done(&e);
+}
+END_TEST
+
+/* Refused in single-port mode: neither port nor key reaches the client. */
+START_TEST(test_single_port_refused)
+{
+	struct env e;
+	struct mhc_msg m;
+
+	env_init(&e);
+	write_config_extra(&e, e.server, "single_port = { enable = true; port = 443; };\n");
+	daemon_start(&e, D_REFUSE);
+	run_plain(&e, "ok");
+	ck_assert_int_eq(exit_status(), 1);
+	ck_assert_ptr_null(strstr(res.out, "MOSH CONNECT "));
+	ck_assert_ptr_null(strstr(res.out, KEY));
+	ck_assert(daemon_received(&e, &m));
+	ck_assert_uint_eq(m.u.announce.port, 60005);
+	expect_child_killed(&e);
+	env_done(&e);
 }
 END_TEST
 
@@ -706,6 +809,10 @@ static Suite *hook_suite(void)
 	tcase_add_test(tc, test_ok_passes_everything);
 	tcase_add_test(tc, test_ok_crlf);
 	tcase_add_test(tc, test_ok_odd_ssh_connection);
+	tcase_add_test(tc, test_single_port_shows_public_port);
+	tcase_add_test(tc, test_single_port_no_line_end);
+	tcase_add_test(tc, test_single_port_off);
+	tcase_add_test(tc, test_single_port_refused);
 	tcase_add_test(tc, test_ok_large_output);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_daemon_down);
