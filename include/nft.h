@@ -95,5 +95,10 @@ typedef void (*mh_pinhole_cb)(const struct mh_pinhole *ph, uint64_t expires_ms,
 			      void *arg);
 int mh_nft_dump_pinholes(struct mh_nft *n, const char *table, int family,
 			 mh_pinhole_cb cb, void *arg);
+/* Dump a mux map (mux4/mux6 if confirmed, else muxp4/muxp6, by family):
+ * cb once per mapping (addr, client_port -> server_port) with its remaining
+ * time in ms. Returns mappings seen or -errno. */
+int mh_nft_dump_mux(struct mh_nft *n, const char *table, int family,
+		    bool confirmed, mh_pinhole_cb cb, void *arg);
 
 #endif

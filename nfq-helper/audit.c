@@ -234,7 +234,7 @@ void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
 		mh_jsonl_addr(&j, "src", &dec->pkt.src);
 		mh_jsonl_addr(&j, "dst", &dec->pkt.dst);
 	}
-	if (dec->reason >= MH_R_WRONG_DIRECTION)
+	if (dec->accept || dec->reason >= MH_R_WRONG_DIRECTION)  /* header parsed */
 		mh_jsonl_u64(&j, "seq", dec->hdr.seq);
 	mh_jsonl_str(&j, "verdict", dec->accept ? "accept" : "drop");
 	mh_jsonl_str(&j, "reason", mh_reason_name(dec->reason));

@@ -145,6 +145,11 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 			 a->port, d->cfg.port_low, d->cfg.port_high);
 		return MHC_ERR_RANGE;
 	}
+	if (a->port == d->pol.public_port) {
+		snprintf(why, whylen, "port %u is the public single port; mosh-server "
+			 "must use another one", a->port);
+		return MHC_ERR_RANGE;
+	}
 	if (mh_session_by_port(&d->sessions, a->port)) {
 		snprintf(why, whylen, "port %u already has a session", a->port);
 		return MHC_ERR_EXISTS;

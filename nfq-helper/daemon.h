@@ -96,6 +96,9 @@ int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add);
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);
 void mh_kernel_sync(struct mh_daemon *d, uint64_t now_ms);
+/* single-port mode: a mapping client -> server_port, confirmed or provisional */
+int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
+		  uint16_t server_port, bool confirmed, bool add, bool sync);
 
 /* audit.c: the audit trail; each is a no-op when its file is off */
 int mh_audit_open(struct mh_daemon *d);

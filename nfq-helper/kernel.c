@@ -51,6 +51,8 @@ int mh_kernel_setup(struct mh_daemon *d)
 		.queue_num = d->cfg.queue_num,
 		.queue_total = 1,
 		.slow_path_rate = d->cfg.slow_path_rate,
+		.public_port = d->pol.public_port,
+		.provisional_timeout_ms = d->cfg.candidate_lifetime * 1000,
 	};
 	struct batch bt;
 	int err;
@@ -123,6 +125,24 @@ int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 	if (err && !(err == -ENOENT && !add))
 		log_warn("%s pinhole to port %u: %s", add ? "adding" : "removing",
 			 server_port, strerror(-err));
+	return err == -ENOENT && !add ? 0 : err;
+}
+
+int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
+		  uint16_t server_port, bool confirmed, bool add, bool sync)
+{
+	struct mh_pinhole m;
+	struct batch bt;
+	int err;
+
+	to_pinhole(client, server_port, &m);
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_mux(bt.b, &bt.seq, d->cfg.table, &m,
+			 confirmed, add, 0), sync);
+	if (err && !(err == -ENOENT && !add))
+		log_warn("%s %s mapping to port %u: %s", add ? "adding" : "removing",
+			 confirmed ? "confirmed" : "provisional", server_port,
+			 strerror(-err));
 	return err == -ENOENT && !add ? 0 : err;
 }
 

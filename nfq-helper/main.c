@@ -95,6 +95,9 @@ static void start(struct mh_daemon *d)
 	log_info("ready: ports %u-%u, idle_timeout %us, control socket %s",
 		 d->cfg.port_low, d->cfg.port_high, d->cfg.idle_timeout,
 		 d->cfg.control_socket);
+	if (d->pol.public_port)
+		log_info("single-port mode: every session is reached through UDP port %u",
+			 d->pol.public_port);
 }
 
 static void stop(struct mh_daemon *d)
@@ -147,6 +150,7 @@ int main(int argc, char **argv)
 		detach();
 	mh_table_init(&d->sessions);
 	d->pol.candidate_lifetime_ms = d->cfg.candidate_lifetime * 1000;
+	d->pol.public_port = d->cfg.single_port ? d->cfg.public_port : 0;
 	mh_ratelimit_init(&d->drop_log, 5, 20);
 	d->ctl_fd = d->epfd = d->sigfd = d->timerfd = -1;
 	start(d);

@@ -124,12 +124,19 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 
 	if (dec->evict) {
 		mh_kernel_pinhole(d, &dec->evicted, s->port, false, false);
+		if (d->pol.public_port)
+			mh_kernel_mux(d, &dec->evicted, s->port, true, false, false);
 		mh_audit_pinhole(d, s, "pinhole_removed", &dec->evicted, "evicted");
 	}
 	if (mh_kernel_pinhole(d, &dec->pkt.dst, s->port, true, false) < 0) {
 		mh_pinhole_forget(s, &dec->pkt.dst);
 		return false;
 	}
+	/* single port: mosh-server answered through the provisional mapping,
+	 * which now becomes a lasting one */
+	if (d->pol.public_port &&
+	    mh_kernel_mux(d, &dec->pkt.dst, s->port, true, true, false) == 0)
+		mh_kernel_mux(d, &dec->pkt.dst, s->port, false, false, false);
 	d->stats.pinholes_opened++;
 	log_info("session %u port %u: pinhole opened for %s", s->id, s->port,
 		 mh_addr_str(&dec->pkt.dst, cl, sizeof(cl)));
@@ -140,6 +147,38 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 	return true;
 }
 
+/* Single port: the public port, a source without a mapping. The session
+ * that authenticates it gets a provisional mapping, which the NAT chain
+ * uses for this very datagram: the kernel reinjects an accepted packet
+ * within the verdict's sendmsg, so by the time that returns the flow's
+ * conntrack entry holds the DNAT and the element has done its work. It is
+ * deleted at once; its short timeout only backs that up. A lasting
+ * (confirmed) mapping comes only with mosh-server's reply. */
+static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
+		       size_t len)
+{
+	uint64_t now = mh_now_ms();
+	struct mh_decision dec;
+	char cl[MH_ADDRSTRLEN];
+
+	mh_decide_mux(&d->sessions, &d->pol, l3, len, &dec);
+	if (dec.accept && mh_kernel_mux(d, &dec.pkt.src, dec.session->port,
+					false, true, true) < 0)
+		dec.accept = false;
+	d->stats.verdicts[dec.reason]++;
+	if (dec.accept) {
+		log_info("session %u port %u: %s maps to it (provisional, %u trials)",
+			 dec.session->id, dec.session->port,
+			 mh_addr_str(&dec.pkt.src, cl, sizeof(cl)), dec.trials);
+		mh_audit_pinhole(d, dec.session, "mapping_provisional", &dec.pkt.src, NULL);
+	} else {
+		log_drop(d, &dec, now);
+	}
+	send_verdict(d, id, dec.accept);
+	if (dec.accept)
+		mh_kernel_mux(d, &dec.pkt.src, dec.session->port, false, false, false);
+}
+
 static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
 			  const uint8_t *l3, size_t len)
 {
@@ -147,6 +186,10 @@ static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
 	uint64_t now = mh_now_ms();
 	struct mh_decision dec;
 
+	if (hook == NF_INET_PRE_ROUTING) {
+		handle_mux(d, id, l3, len);
+		return;
+	}
 	mh_decide(&d->sessions, &d->pol, path, l3, len, now, &dec);
 	if (dec.accept && dec.add_pinhole && !apply_pinhole(d, &dec))
 		dec.accept = false;

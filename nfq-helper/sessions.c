@@ -13,6 +13,7 @@
 
 #include "daemon.h"
 
+/* The first field of SSH_CONNECTION: where the user's login came from. */
 static void ssh_client_of(const char *ssh_connection, char *out, size_t len)
 {
 	size_t n = strcspn(ssh_connection, " ");
@@ -36,6 +37,7 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 		      const uint8_t key[SSP_KEY_LEN], char *why, size_t whylen)
 {
 	struct mh_session *s;
+	char client[sizeof(s->ssh_client)];
 	int pidfd, err;
 
 	pidfd = pidfd_open(a->pid, 0);
@@ -55,7 +57,10 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 	s->pidfd = pidfd;
 	memcpy(s->bound, proof->bound, sizeof(s->bound));
 	s->n_bound = proof->n_bound;
-	ssh_client_of(a->ssh_connection, s->ssh_client, sizeof(s->ssh_client));
+	ssh_client_of(a->ssh_connection, client, sizeof(client));
+	if (mh_session_set_ssh_client(&d->sessions, s, client) < 0)
+		log_info("session %u: SSH_CONNECTION does not start with an address; "
+			 "no single-port hint", s->id);
 	err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, a->port));
 	if (!err)
 		err = mh_kernel_session_port(d, a->port, true);
@@ -79,6 +84,8 @@ void mh_sessions_end(struct mh_daemon *d, struct mh_session *s, const char *why)
 		if (!s->ph[i].added_ms)
 			continue;
 		mh_kernel_pinhole(d, &s->ph[i].client, s->port, false, true);
+		if (d->pol.public_port)
+			mh_kernel_mux(d, &s->ph[i].client, s->port, true, false, true);
 		mh_audit_pinhole(d, s, "pinhole_removed", &s->ph[i].client,
 				 "session_end");
 	}

@@ -1,13 +1,18 @@
 /*
- * Internal to nft/: names of the objects in mosh-helper's table and the
- * byte layout of a pinhole set key, shared by the batch builders (build.c)
- * and the dump decoder (nl.c) so both sides agree on one encoding.
+ * Internal to nft/: names of the objects in mosh-helper's table, the byte
+ * layout of pinhole and mux keys (shared by the batch builders and the dump
+ * decoder in nl.c so both sides agree on one encoding), and the message and
+ * expression helpers (msg.c, expr.c) that build.c and mux.c both use.
  */
 #ifndef MH_NFT_INT_H
 #define MH_NFT_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include <libnftnl/rule.h>
 
 #include "nft.h"
 
@@ -16,12 +21,42 @@
 #define MH_SET_PINHOLES4  "pinholes4"
 #define MH_SET_PINHOLES6  "pinholes6"
 #define MH_PROBE_TABLE    "mosh_helper_probe"
+#define MH_CHAIN_MOSH_IN  "mosh_in"
+
+/* Single-port mode (mux.c) */
+#define MH_MAP_MUX4       "mux4"      /* confirmed: refreshed by the client */
+#define MH_MAP_MUX6       "mux6"
+#define MH_MAP_MUXP4      "muxp4"     /* provisional: never refreshed */
+#define MH_MAP_MUXP6      "muxp6"
+#define MH_CHAIN_MUX_PRE  "mux_pre"
+#define MH_CHAIN_MUX_IN   "mux_in"
+#define MH_CHAIN_MUX_NAT  "mux_nat"
 
 /* Concatenated key: address, then client port and server port, each field
  * padded to a multiple of 4 bytes (nft register granularity). */
 #define MH_PH_KEY4_LEN    12
 #define MH_PH_KEY6_LEN    24
 #define MH_PH_KEY_MAX     MH_PH_KEY6_LEN
+/* Mux key: address . client port (padded); data: server port, 2 bytes. */
+#define MH_MUX_KEY4_LEN   8
+#define MH_MUX_KEY6_LEN   20
+#define MH_MUX_KEY_MAX    MH_MUX_KEY6_LEN
+#define MH_MUX_DATA_LEN   2
+
+/* Set ids let later messages of the same batch refer to a new set; each
+ * NEWSET of one batch has its own (a set made to exist, then re-created,
+ * carries a temporary id first). */
+enum {
+	MH_ID_PORTS = 1, MH_ID_SESSIONS, MH_ID_PINHOLES4, MH_ID_PINHOLES6,
+	MH_ID_PINHOLES4_TMP, MH_ID_PINHOLES6_TMP,
+	MH_ID_MUX4 = 16, MH_ID_MUX6, MH_ID_MUXP4, MH_ID_MUXP6,
+	MH_ID_MUX_TMP = 24,   /* + index of the map, 4 of them */
+};
+/* ct direction values (enum ip_conntrack_dir) */
+enum { MH_CT_DIR_ORIGINAL = 0, MH_CT_DIR_REPLY = 1 };
+
+/* nft datatype numbers (as `nft list` decodes set key types). */
+enum { MH_TYPE_BITS = 6, MH_TYPE_IPV4 = 7, MH_TYPE_IPV6 = 8, MH_TYPE_SERVICE = 13 };
 
 /* Set name for a pinhole family, or NULL if the family is not inet. */
 const char *mh_nft_pinhole_set(int family);
@@ -30,5 +65,125 @@ size_t mh_nft_pinhole_key(const struct mh_pinhole *ph, uint8_t *key);
 /* Decode a key of len bytes; 0 or -EINVAL if len fits neither family. */
 int mh_nft_pinhole_from_key(const uint8_t *key, size_t len,
 			    struct mh_pinhole *ph);
+
+/* Map name for a mux mapping, or NULL if the family is not inet. */
+const char *mh_nft_mux_map(int family, bool confirmed);
+/* Encode m's address . client port into key (MH_MUX_KEY_MAX bytes);
+ * returns the key length or 0. */
+size_t mh_nft_mux_key(const struct mh_pinhole *m, uint8_t *key);
+/* Decode a key and its 2-byte data (server port); 0 or -EINVAL. */
+int mh_nft_mux_from_elem(const uint8_t *key, size_t key_len,
+			 const uint8_t *data, size_t data_len,
+			 struct mh_pinhole *m);
+
+/* ------------------------------------------------------------------ */
+/* Messages (msg.c). Each appends one message to b; 0 or -errno
+ * (-ENOSPC past the batch limit). */
+
+int nb_table(struct mnl_nlmsg_batch *b, uint32_t *seq, uint16_t type,
+	     const char *name);
+
+struct nb_chain_def {
+	const char *name;
+	int hook;              /* < 0: a regular chain (no hook) */
+	int prio;
+	const char *type;      /* "filter" or "nat"; base chains only */
+};
+/* type: NFT_MSG_NEWCHAIN (created if missing) or NFT_MSG_DELCHAIN. */
+int nb_chain(struct mnl_nlmsg_batch *b, uint32_t *seq, uint16_t type,
+	     const char *table, const struct nb_chain_def *c);
+/* Empty a chain (a rule delete naming only the chain). */
+int nb_chain_flush(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		   const char *table, const char *chain);
+
+struct nb_set_def {
+	const char *name;
+	uint32_t id, flags, key_type, key_len, size;
+	uint32_t timeout_ms;
+	uint32_t data_type, data_len;   /* maps only (NFT_SET_MAP) */
+};
+int nb_set(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *table,
+	   const struct nb_set_def *d);
+int nb_set_delete(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *table,
+		  const char *name);
+
+/* One element: key, data (maps), flags, timeout (0 = set default). */
+struct nb_elem {
+	const void *key;
+	uint32_t key_len, flags;
+	uint64_t timeout_ms;
+	const void *data;
+	uint32_t data_len;
+};
+/* type: NFT_MSG_NEWSETELEM or NFT_MSG_DELSETELEM; n = 0 with DELSETELEM
+ * empties the whole set. */
+int nb_elems(struct mnl_nlmsg_batch *b, uint32_t *seq, uint16_t type,
+	     const char *table, const char *set, const struct nb_elem *ev,
+	     size_t n);
+
+/* Type of a set key made of nft datatypes t[0] . t[1] ... */
+uint32_t nb_concat_type(const uint32_t *t, size_t n);
+
+/* ------------------------------------------------------------------ */
+/* Rule builder (expr.c): expressions are appended in order; the first failure
+ * sticks in rb->err and makes every later helper a no-op. */
+
+struct nb_rule {
+	struct nftnl_rule *r;
+	int err;
+};
+
+/* Start a rule for table/chain; 0 or -ENOMEM. */
+int nb_rule_begin(struct nb_rule *rb, const char *table, const char *chain);
+/* Append the finished rule to b (unless rb->err) and free it; 0 or -errno. */
+int nb_rule_end(struct mnl_nlmsg_batch *b, uint32_t *seq, struct nb_rule *rb);
+
+void nb_meta(struct nb_rule *rb, uint32_t key);                 /* -> reg 1 */
+void nb_ct(struct nb_rule *rb, uint32_t key);                   /* -> reg 1 */
+/* A directional ct key (e.g. NFT_CT_PROTO_DST) of one tuple -> dreg. */
+void nb_ct_dir(struct nb_rule *rb, uint32_t key, uint8_t dir, uint32_t dreg);
+void nb_cmp(struct nb_rule *rb, uint32_t op, const void *val, uint32_t len); /* reg 1 */
+void nb_cmp_u8(struct nb_rule *rb, uint8_t val);                /* reg 1 == val */
+/* reg 1 = reg 1 & mask (len bytes; xor 0) */
+void nb_bitwise_and(struct nb_rule *rb, const void *mask, uint32_t len);
+void nb_payload(struct nb_rule *rb, uint32_t base, uint32_t off, uint32_t len,
+	       uint32_t dreg);
+/* Lookup of the key in reg 1; dreg 0 = a plain match, else the map's
+ * data is loaded into dreg. */
+void nb_lookup(struct nb_rule *rb, const char *set, uint32_t set_id, uint32_t dreg);
+/* Refresh the timeout of the element whose key is in reg 1; maps need the
+ * data register (sdata != 0) too. */
+void nb_dynset_update(struct nb_rule *rb, const char *set, uint32_t set_id,
+		     uint32_t sdata);
+void nb_limit(struct nb_rule *rb, uint32_t rate);               /* pkts/s, burst = rate */
+void nb_counter(struct nb_rule *rb);
+void nb_verdict(struct nb_rule *rb, int verdict, const char *chain);
+/* Queue verdict: never bypass (fail closed); CPU fanout over >1 queue;
+ * native nft queue or xt NFQUEUE v3 through compat. */
+void nb_queue(struct nb_rule *rb, bool native, uint16_t num, uint16_t total);
+/* Destination NAT of family nfproto to the port in preg (address kept). */
+void nb_dnat_port(struct nb_rule *rb, uint32_t nfproto, uint32_t preg);
+/* The rule's nft comment (shown by `nft list` as comment "..."). */
+void nb_comment(struct nb_rule *rb, const char *text);
+
+/* 0, or -EINVAL if table is not a valid table name (build.c). */
+int nb_check_table_name(const char *table);
+
+/* ------------------------------------------------------------------ */
+/* Single-port mode (mux.c), called by mh_nft_build_ruleset (build.c). */
+
+/* Rules that go first in mosh_in when p->public_port != 0: the servers'
+ * own ports are reachable only through the public port. */
+int nb_mux_input_guard(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		       const struct mh_ruleset_params *p);
+/* Appended after the rest of the table: with p->public_port, the mux maps
+ * and chains (created if missing, flushed, maps re-created, rules added);
+ * without, any left over from an earlier load deleted. */
+int nb_mux_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		const struct mh_ruleset_params *p);
+
+/* Common matches */
+void nb_match_udp(struct nb_rule *rb);                   /* meta l4proto udp */
+void nb_match_nfproto(struct nb_rule *rb, uint8_t nfproto);  /* meta nfproto ipv4/ipv6 */
 
 #endif

@@ -2,7 +2,8 @@
  * The nftables socket edge: one NETLINK_NETFILTER socket that sends the
  * batches nft/build.c builds, either waiting for the kernel's answer to
  * every message (start-up, reload, stop) or not (hot path, errors read
- * later from the fd), probes the queue flavour and dumps pinhole sets.
+ * later from the fd), probes the queue flavour and dumps pinhole sets and
+ * single-port mode's mux maps.
  */
 #include <errno.h>
 #include <poll.h>
@@ -119,6 +120,7 @@ static const char *msg_name(uint16_t type)
 	case NFT_MSG_NEWTABLE:   return "add table";
 	case NFT_MSG_DELTABLE:   return "delete table";
 	case NFT_MSG_NEWCHAIN:   return "add chain";
+	case NFT_MSG_DELCHAIN:   return "delete chain";
 	case NFT_MSG_NEWRULE:    return "add rule";
 	case NFT_MSG_DELRULE:    return "flush chain";
 	case NFT_MSG_NEWSET:     return "add set";
@@ -250,24 +252,45 @@ bool mh_nft_probe_native_queue(struct mh_nft *n)
 }
 
 /* ------------------------------------------------------------------ */
-/* Pinhole dump                                                        */
+/* Pinhole and mux dumps                                               */
+
+/* Element -> mh_pinhole, by the layout of the set being dumped. */
+typedef int (*elem_decode_fn)(struct nftnl_set_elem *e, struct mh_pinhole *ph);
 
 struct dump_ctx {
+	elem_decode_fn decode;
 	mh_pinhole_cb cb;
 	void *arg;
 	int count;
 	int err;
 };
 
+static int decode_pinhole(struct nftnl_set_elem *e, struct mh_pinhole *ph)
+{
+	uint32_t len = 0;
+	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+	return key ? mh_nft_pinhole_from_key(key, len, ph) : -EPROTO;
+}
+
+static int decode_mux(struct nftnl_set_elem *e, struct mh_pinhole *m)
+{
+	uint32_t klen = 0, dlen = 0;
+	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	const void *data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dlen);
+
+	if (!key || !data)
+		return -EPROTO;
+	return mh_nft_mux_from_elem(key, klen, data, dlen, m);
+}
+
 static int dump_elem(struct nftnl_set_elem *e, void *data)
 {
 	struct dump_ctx *c = data;
 	struct mh_pinhole ph;
-	uint32_t len = 0;
-	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
 	uint64_t exp = 0;
 
-	if (!key || mh_nft_pinhole_from_key(key, len, &ph) < 0) {
+	if (c->decode(e, &ph) < 0) {
 		c->err = -EPROTO;
 		return 0;
 	}
@@ -314,11 +337,10 @@ static int dump_request(struct mh_nft *n, const char *table, const char *set,
 	return mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
 }
 
-int mh_nft_dump_pinholes(struct mh_nft *n, const char *table, int family,
-			 mh_pinhole_cb cb, void *arg)
+/* Dump one set: elements seen or -errno. */
+static int dump_set(struct mh_nft *n, const char *table, const char *set,
+		    struct dump_ctx *c)
 {
-	const char *set = mh_nft_pinhole_set(family);
-	struct dump_ctx c = { cb, arg, 0, 0 };
 	char buf[MH_NFT_RECV_BUF];
 	uint32_t seq = n->seq++;
 	int r;
@@ -334,15 +356,31 @@ int mh_nft_dump_pinholes(struct mh_nft *n, const char *table, int family,
 			r = -errno;
 			break;
 		}
-		r = mnl_cb_run(buf, (size_t)len, seq, n->portid, dump_msg_cb, &c);
+		r = mnl_cb_run(buf, (size_t)len, seq, n->portid, dump_msg_cb, c);
 		if (r > MNL_CB_STOP)
 			r = 0;
 		else if (r == MNL_CB_STOP)
 			r = 1;
 		else
-			r = c.err ? c.err : -errno;
+			r = c->err ? c->err : -errno;
 	}
 	if (r < 0)
 		return r;
-	return c.err ? c.err : c.count;
+	return c->err ? c->err : c->count;
+}
+
+int mh_nft_dump_pinholes(struct mh_nft *n, const char *table, int family,
+			 mh_pinhole_cb cb, void *arg)
+{
+	struct dump_ctx c = { decode_pinhole, cb, arg, 0, 0 };
+
+	return dump_set(n, table, mh_nft_pinhole_set(family), &c);
+}
+
+int mh_nft_dump_mux(struct mh_nft *n, const char *table, int family,
+		    bool confirmed, mh_pinhole_cb cb, void *arg)
+{
+	struct dump_ctx c = { decode_mux, cb, arg, 0, 0 };
+
+	return dump_set(n, table, mh_nft_mux_map(family, confirmed), &c);
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The nftables table on a real kernel, driven by tests/nfttool: queue probe,
-# load (listing equals nft/mosh_helper.nft), pinhole and session elements,
+# load (listing equals nft/mosh_helper.nft; in single-port mode
+# nft/mosh_helper-single-port.nft, and back), pinhole and session elements,
 # element timeouts and the inbound refresh, real UDP over a veth pair between
 # two namespaces (drops are silent, pinholes pass, session ports fail
 # closed), atomic replacement under traffic, and deletion.
@@ -12,6 +13,7 @@ BUILD=${MH_BUILD:-$SRC/build}
 NFTTOOL=$BUILD/tests/nfttool
 UDPSEND=$BUILD/tests/udpsend
 REF=$SRC/nft/mosh_helper.nft
+REF_SP=$SRC/nft/mosh_helper-single-port.nft
 
 P=mhrs$$
 NS_S=$P-srv NS_C=$P-cli
@@ -141,6 +143,25 @@ ok "listing equals the reference"
 listing | grep -q 'flags.*owner' && fail "table has the owner flag"
 ok "no owner flag"
 
+step "single-port mode: listing equals nft/mosh_helper-single-port.nft; off again restores the plain one"
+# compare LISTING_FILE with the normalized REFERENCE, native queue aside
+same_as() { # reference, got file, what
+	normalize <"$1" >"$TMP/want.x"
+	if [ "$flavour" = native ]; then
+		sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$2" "$TMP/want.x"
+	fi
+	diff -u "$TMP/want.x" "$2" || fail "$3: listing differs from $1"
+	ok "$3: listing equals $(basename "$1")"
+}
+for round in 1 2; do   # on, off, on, off: leftovers of each mode removed
+	nfttool load --single-port 60000 || fail "load single-port (round $round)"
+	listing | normalize >"$TMP/got.sp"
+	same_as "$REF_SP" "$TMP/got.sp" "single-port on (round $round)"
+	nfttool load || fail "load plain (round $round)"
+	listing | normalize >"$TMP/got.plain"
+	same_as "$REF" "$TMP/got.plain" "single-port off (round $round)"
+done
+
 # ------------------------------------------------------------------ elements
 step "pinholes and session ports"
 nfttool add-pinhole $CLI4 40000 60001 || fail "add v4 pinhole"
@@ -262,8 +283,10 @@ bg "$NS_C" /dev/null /dev/null "$UDPSEND" send --from 40020 $SRV4 60005 5000000 
 flood=${PIDS[-1]}
 sleep 0.2
 for i in $(seq 50); do   # alternate parameters: sets are re-created each time
-	nfttool load --idle $((30000 + i % 2 * 30000)) --rate $((1000 + i)) >/dev/null 2>&1 ||
-		fail "reload $i"
+	sp=()   # single-port mode on and off too; the last load is plain
+	[ $((i % 3)) = 0 ] && sp=(--single-port 60000)
+	nfttool load --idle $((30000 + i % 2 * 30000)) --rate $((1000 + i)) "${sp[@]}" \
+		>/dev/null 2>&1 || fail "reload $i"
 done
 kill -0 "$flood" 2>/dev/null || echo "   (note: the flood ended before the reloads did)"
 kill "$flood" 2>/dev/null

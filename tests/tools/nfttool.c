@@ -1,8 +1,9 @@
 /*
  * nfttool: drives nft/ (the library's builders and socket edge) from the
  * command line for integration tests and benchmarks: probe the queue
- * flavour, load or delete the table, add/delete pinholes and session
- * ports, dump pinholes with their remaining time. Run `nfttool` for usage.
+ * flavour, load or delete the table (optionally in single-port mode),
+ * add/delete pinholes, session ports and mux mappings, dump pinholes and
+ * mappings with their remaining time. Run `nfttool` for usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 
 #define BATCH_LIMIT  (64 * 1024)
 #define BATCH_ELEMS  256    /* pinholes per batch with --count */
+#define DEFAULT_PROVISIONAL_MS 10000   /* the daemon's candidate lifetime */
 
 enum queue_mode { Q_AUTO, Q_NATIVE, Q_COMPAT };
 
@@ -25,6 +27,7 @@ struct opts {
 	enum queue_mode mode;
 	unsigned long count;
 	bool async;
+	bool provisional;
 };
 
 static char batch_buf[2 * BATCH_LIMIT];
@@ -36,11 +39,15 @@ _Noreturn static void usage(void)
 		"  probe                          print native or compat\n"
 		"  load [--ports L-H] [--idle MS] [--queue N] [--queues TOTAL]\n"
 		"       [--rate R] [--compat|--native|--auto]\n"
+		"       [--single-port PORT [--provisional-ms MS]]\n"
 		"  delete\n"
 		"  add-pinhole ADDR CPORT SPORT [TIMEOUT_MS] [--count N] [--async]\n"
 		"  del-pinhole ADDR CPORT SPORT [--count N] [--async]\n"
 		"  add-session PORT | del-session PORT\n"
 		"  dump                           pinholes with remaining ms\n"
+		"  add-mux ADDR CPORT SPORT [TIMEOUT_MS] [--provisional]\n"
+		"  del-mux ADDR CPORT SPORT [--provisional]\n"
+		"  dump-mux                       mappings with remaining ms\n"
 		"every command takes --table T (default " MH_NFT_DEFAULT_TABLE ")\n");
 	exit(2);
 }
@@ -79,7 +86,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "table", 1, 0, 't' }, { "ports", 1, 0, 'p' }, { "idle", 1, 0, 'i' },
 		{ "queue", 1, 0, 'q' }, { "queues", 1, 0, 'Q' }, { "rate", 1, 0, 'r' },
 		{ "compat", 0, 0, 'c' }, { "native", 0, 0, 'n' }, { "auto", 0, 0, 'a' },
-		{ "count", 1, 0, 'N' }, { "async", 0, 0, 'A' }, { 0, 0, 0, 0 },
+		{ "count", 1, 0, 'N' }, { "async", 0, 0, 'A' },
+		{ "single-port", 1, 0, 'S' }, { "provisional-ms", 1, 0, 'P' },
+		{ "provisional", 0, 0, 'v' }, { 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -96,6 +105,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'a': o->mode = Q_AUTO; break;
 		case 'N': o->count = num_arg(optarg, 10000000, "count"); break;
 		case 'A': o->async = true; break;
+		case 'S': o->p.public_port = (uint16_t)num_arg(optarg, UINT16_MAX, "public port"); break;
+		case 'P': o->p.provisional_timeout_ms = (uint32_t)num_arg(optarg, UINT32_MAX, "provisional ms"); break;
+		case 'v': o->provisional = true; break;
 		default: usage();
 		}
 	}
@@ -167,8 +179,11 @@ static int cmd_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
 	err = batch_send(n, b, seq, err, false);
 	if (err)
 		return fail("load", err);
-	fprintf(stderr, "nfttool: loaded table inet %s (%s queue)\n", o->p.table,
+	fprintf(stderr, "nfttool: loaded table inet %s (%s queue", o->p.table,
 		o->p.native_queue ? "native" : "compat");
+	if (o->p.public_port)
+		fprintf(stderr, ", single port %u", o->p.public_port);
+	fprintf(stderr, ")\n");
 	return 0;
 }
 
@@ -282,6 +297,54 @@ static int cmd_dump(struct mh_nft *n, struct opts *o)
 	return 0;
 }
 
+static int cmd_mux(struct mh_nft *n, uint32_t *seq, struct opts *o,
+		   char **pos, int npos, bool add)
+{
+	struct mnl_nlmsg_batch *b;
+	struct mh_pinhole m;
+	uint32_t timeout = 0;
+	int err;
+
+	if (npos < 3 || npos > 4 || (!add && npos == 4))
+		usage();
+	parse_addr(pos[0], &m);
+	m.client_port = (uint16_t)num_arg(pos[1], UINT16_MAX, "client port");
+	m.server_port = (uint16_t)num_arg(pos[2], UINT16_MAX, "server port");
+	if (npos == 4)
+		timeout = (uint32_t)num_arg(pos[3], UINT32_MAX, "timeout");
+	b = batch_new(seq);
+	err = mh_nft_build_mux(b, seq, o->p.table, &m, !o->provisional, add, timeout);
+	err = batch_send(n, b, seq, err, false);
+	return err ? fail(add ? "add-mux" : "del-mux", err) : 0;
+}
+
+static void print_mux(const struct mh_pinhole *m, uint64_t expires_ms, void *arg)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(m->family, m->addr, a, sizeof(a));
+	printf("%s %u %u %s expires %llu\n", a, m->client_port, m->server_port,
+	       (const char *)arg, (unsigned long long)expires_ms);
+}
+
+/* "ADDR CPORT SPORT confirmed|provisional expires MS" per mapping */
+static int cmd_dump_mux(struct mh_nft *n, struct opts *o)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+
+	for (int confirmed = 1; confirmed >= 0; confirmed--) {
+		for (size_t i = 0; i < 2; i++) {
+			int r = mh_nft_dump_mux(n, o->p.table, fams[i], confirmed,
+						print_mux,
+						confirmed ? "confirmed" : "provisional");
+
+			if (r < 0)
+				return fail("dump-mux", r);
+		}
+	}
+	return 0;
+}
+
 static int run(struct mh_nft *n, const char *cmd, struct opts *o, char **pos,
 	       int npos)
 {
@@ -299,13 +362,18 @@ static int run(struct mh_nft *n, const char *cmd, struct opts *o, char **pos,
 		return cmd_session(n, &seq, o, pos, npos, cmd[0] == 'a');
 	if (!strcmp(cmd, "dump"))
 		return cmd_dump(n, o);
+	if (!strcmp(cmd, "add-mux") || !strcmp(cmd, "del-mux"))
+		return cmd_mux(n, &seq, o, pos, npos, cmd[0] == 'a');
+	if (!strcmp(cmd, "dump-mux"))
+		return cmd_dump_mux(n, o);
 	usage();
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {
-		.p = { MH_NFT_DEFAULT_TABLE, 60000, 61000, 60000, 0, 1, 2000, false },
+		.p = { MH_NFT_DEFAULT_TABLE, 60000, 61000, 60000, 0, 1, 2000, false,
+		       0, DEFAULT_PROVISIONAL_MS },
 		.mode = Q_AUTO,
 	};
 	struct mh_nft *n;

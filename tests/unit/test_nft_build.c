@@ -1,8 +1,10 @@
 /*
- * Unit tests for nft/build.c: every batch is built into a buffer, then its
- * messages are parsed back with libnftnl and checked against the ruleset
- * of the brief: order and types, table, chains, sets, each rule's
- * expressions, both queue flavours, pinhole and session-port elements.
+ * Unit tests for nft/ (build.c, mux.c): every batch is built into a buffer,
+ * then its messages are parsed back with libnftnl and checked against the
+ * ruleset of the brief: order and types, table, chains, sets, each rule's
+ * expressions, both queue flavours, pinhole and session-port elements;
+ * single-port mode's maps, chains, rules, guard and mapping elements, and
+ * that with the mode off the batch is the plain one plus a clean-up tail.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -14,6 +16,8 @@
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/xt_NFQUEUE.h>
 
@@ -28,7 +32,7 @@
 #include "../../nft/nft_int.h"
 
 #define LIMIT   65536
-#define MAXMSG  64
+#define MAXMSG  96
 #define T(x)    (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (x))
 
 static char buf[2 * LIMIT];
@@ -37,7 +41,7 @@ static int nmsgs;
 static uint32_t seq0 = 1000;
 
 static const struct mh_ruleset_params defaults = {
-	"mosh_helper", 60000, 61000, 60000, 0, 1, 2000, false,
+	"mosh_helper", 60000, 61000, 60000, 0, 1, 2000, false, 0, 10000,
 };
 
 /* Split a finished batch into its messages. */
@@ -58,8 +62,13 @@ typedef int (*build_fn)(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *ar
 
 static void build(build_fn fn, const void *arg, int expect)
 {
-	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, LIMIT);
+	struct mnl_nlmsg_batch *b;
 	uint32_t seq = seq0;
+
+	/* libnftnl leaves attribute padding unwritten: start from zeros so
+	 * that two batches compare byte for byte */
+	memset(buf, 0, sizeof(buf));
+	b = mnl_nlmsg_batch_start(buf, LIMIT);
 
 	ck_assert_ptr_nonnull(b);
 	mh_nft_batch_begin(b, &seq);
@@ -243,7 +252,11 @@ enum {
 	M_FLUSH_PORTS, M_FLUSH_SESSIONS, M_DEL_PH4, M_DEL_PH6,
 	M_SET_PH4, M_SET_PH6, M_ELEMS_PORTS,
 	M_RULE_INPUT, M_RULES_IN, M_RULE_OUTPUT = M_RULES_IN + 6,
-	M_RULES_OUT, M_END = M_RULES_OUT + 6, M_COUNT,
+	M_RULES_OUT,
+	/* single-port mode off: objects an earlier load may have left */
+	M_OFF_CHAINS = M_RULES_OUT + 6, M_OFF_FLUSH = M_OFF_CHAINS + 3,
+	M_OFF_DELCHAINS = M_OFF_FLUSH + 3, M_OFF_MAPS = M_OFF_DELCHAINS + 3,
+	M_OFF_DELMAPS = M_OFF_MAPS + 4, M_END = M_OFF_DELMAPS + 4, M_COUNT,
 };
 
 START_TEST(ruleset_message_order)
@@ -262,7 +275,13 @@ START_TEST(ruleset_message_order)
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
-		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), NFNL_MSG_BATCH_END,
+		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
+		T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN),
+		T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE),
+		T(NFT_MSG_DELCHAIN), T(NFT_MSG_DELCHAIN), T(NFT_MSG_DELCHAIN),
+		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
+		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
+		NFNL_MSG_BATCH_END,
 	};
 
 	build(b_ruleset, &defaults, 0);
@@ -280,7 +299,7 @@ START_TEST(ruleset_message_order)
 	/* the table is never deleted: its base chains keep their hooks */
 	for (int i = 0; i < nmsgs; i++)
 		ck_assert_uint_ne(msgs[i]->nlmsg_type, T(NFT_MSG_DELTABLE));
-	for (int i = M_RULE_INPUT; i < M_END; i++)
+	for (int i = M_RULE_INPUT; i < M_OFF_CHAINS; i++)
 		ck_assert(msgs[i]->nlmsg_flags & NLM_F_APPEND);
 }
 END_TEST
@@ -647,9 +666,9 @@ END_TEST
 
 START_TEST(ruleset_rejects_bad_params)
 {
-	struct mh_ruleset_params bad[7];
+	struct mh_ruleset_params bad[8];
 
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < 8; i++)
 		bad[i] = defaults;
 	bad[0].port_low = 61001;        /* low > high */
 	bad[1].slow_path_rate = 0;
@@ -659,7 +678,9 @@ START_TEST(ruleset_rejects_bad_params)
 	bad[4].table = "";
 	bad[5].idle_timeout_ms = 0;
 	bad[6].port_low = 0;
-	for (int i = 0; i < 7; i++) {
+	bad[7].public_port = 60000;     /* single-port mode without ... */
+	bad[7].provisional_timeout_ms = 0;  /* ... a provisional lifetime */
+	for (int i = 0; i < 8; i++) {
 		build(b_ruleset, &bad[i], -EINVAL);
 		ck_assert_int_eq(nmsgs, 2);   /* nothing between begin and end */
 	}
@@ -795,6 +816,652 @@ START_TEST(session_port_elements)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Single-port mode                                                    */
+
+/* Public port outside the range, timeouts of their own: nothing in the
+ * checks below can come from the defaults by accident. */
+static const struct mh_ruleset_params sp = {
+	"mosh_helper", 60000, 61000, 45000, 3, 1, 700, false, 443, 7000,
+};
+
+/* Indexes of messages in the single-port batch. */
+enum {
+	S_GUARD = M_RULES_IN, S_RULES_IN = M_RULES_IN + 2,
+	S_RULE_OUTPUT = S_RULES_IN + 6, S_RULES_OUT,
+	S_ENSURE_MAPS = S_RULES_OUT + 6, S_CHAINS = S_ENSURE_MAPS + 4,
+	S_FLUSH = S_CHAINS + 3, S_DELMAPS = S_FLUSH + 3, S_MAPS = S_DELMAPS + 4,
+	S_RULE_PRE = S_MAPS + 4, S_RULES_MUXIN, S_RULES_NAT = S_RULES_MUXIN + 6,
+	S_END = S_RULES_NAT + 4, S_COUNT,
+};
+
+static const char *const map_names[4] = { "mux4", "mux6", "muxp4", "muxp6" };
+
+START_TEST(sp_message_order)
+{
+	build(b_ruleset, &sp, 0);
+	ck_assert_int_eq(nmsgs, S_COUNT);
+	/* the plain table's part, with two more rules in mosh_in */
+	for (int i = M_TABLE; i < M_RULE_INPUT; i++)
+		ck_assert_uint_ne(msgs[i]->nlmsg_type, T(NFT_MSG_NEWRULE));
+	for (int i = M_RULE_INPUT; i < S_ENSURE_MAPS; i++)
+		ck_assert_uint_eq(msgs[i]->nlmsg_type, T(NFT_MSG_NEWRULE));
+	for (int i = 0; i < 4; i++) {
+		ck_assert_uint_eq(msgs[S_ENSURE_MAPS + i]->nlmsg_type, T(NFT_MSG_NEWSET));
+		ck_assert_uint_eq(msgs[S_DELMAPS + i]->nlmsg_type, T(NFT_MSG_DELSET));
+		ck_assert_uint_eq(msgs[S_MAPS + i]->nlmsg_type, T(NFT_MSG_NEWSET));
+	}
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(msgs[S_CHAINS + i]->nlmsg_type, T(NFT_MSG_NEWCHAIN));
+		ck_assert(msgs[S_CHAINS + i]->nlmsg_flags & NLM_F_CREATE);
+		ck_assert_uint_eq(msgs[S_FLUSH + i]->nlmsg_type, T(NFT_MSG_DELRULE));
+	}
+	for (int i = S_RULE_PRE; i < S_END; i++) {
+		ck_assert_uint_eq(msgs[i]->nlmsg_type, T(NFT_MSG_NEWRULE));
+		ck_assert(msgs[i]->nlmsg_flags & NLM_F_APPEND);
+	}
+	ck_assert_uint_eq(msgs[S_END]->nlmsg_type, NFNL_MSG_BATCH_END);
+	for (int i = 0; i < nmsgs; i++) {
+		ck_assert(!(msgs[i]->nlmsg_flags & (NLM_F_EXCL | NLM_F_REPLACE)));
+		ck_assert_uint_ne(msgs[i]->nlmsg_type, T(NFT_MSG_DELTABLE));
+		ck_assert_uint_ne(msgs[i]->nlmsg_type, T(NFT_MSG_DELCHAIN));
+	}
+}
+END_TEST
+
+static void check_map(int idx, const char *name, uint32_t flags, uint32_t key_type,
+		      uint32_t key_len, uint64_t timeout)
+{
+	struct nftnl_set *s = parse_set(msgs[idx], false);
+
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), name);
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_TABLE), "mosh_helper");
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), flags);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), key_type);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), key_len);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE), 13); /* inet_service */
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN), 2);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE), 65535);
+	if (timeout)
+		ck_assert_uint_eq(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT), timeout);
+	else
+		ck_assert(!nftnl_set_is_set(s, NFTNL_SET_TIMEOUT));
+	nftnl_set_free(s);
+}
+
+START_TEST(sp_maps)
+{
+	const uint32_t k4 = (7u << 6) | 13u, k6 = (8u << 6) | 13u;
+	const uint32_t conf = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL;
+	const uint32_t prov = NFT_SET_MAP | NFT_SET_TIMEOUT;
+	const uint32_t flags[4] = { conf, conf, prov, prov };
+	const uint32_t types[4] = { k4, k6, k4, k6 }, lens[4] = { 8, 20, 8, 20 };
+	const uint64_t tmo[4] = { 45000, 45000, 7000, 7000 };
+	uint32_t ids[64];
+	int nids = 0;
+
+	build(b_ruleset, &sp, 0);
+	for (int i = 0; i < 4; i++) {
+		struct nftnl_set *s = parse_set(msgs[S_DELMAPS + i], false);
+
+		/* made to exist with the same type first, without timeout */
+		check_map(S_ENSURE_MAPS + i, map_names[i], flags[i], types[i], lens[i], 0);
+		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), map_names[i]);
+		nftnl_set_free(s);
+		check_map(S_MAPS + i, map_names[i], flags[i], types[i], lens[i], tmo[i]);
+	}
+	/* every new set of the batch has an id of its own */
+	for (int i = 0; i < nmsgs; i++) {
+		struct nftnl_set *s;
+
+		if (msgs[i]->nlmsg_type != T(NFT_MSG_NEWSET))
+			continue;
+		s = parse_set(msgs[i], false);
+		ck_assert(nftnl_set_is_set(s, NFTNL_SET_ID));
+		ids[nids] = nftnl_set_get_u32(s, NFTNL_SET_ID);
+		for (int k = 0; k < nids; k++)
+			ck_assert_uint_ne(ids[k], ids[nids]);
+		nids++;
+		nftnl_set_free(s);
+	}
+	ck_assert_int_eq(nids, 4 + 2 + 4 + 4);
+}
+END_TEST
+
+static void check_chain_full(int idx, const char *name, int hook, int prio,
+			     const char *type)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+
+	ck_assert_int_eq(nftnl_chain_nlmsg_parse(msgs[idx], c), 0);
+	ck_assert_str_eq(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), name);
+	ck_assert_str_eq(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), "mosh_helper");
+	if (hook < 0) {
+		ck_assert(!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM));
+		ck_assert(!nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE));
+	} else {
+		ck_assert_uint_eq(nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM), (uint32_t)hook);
+		ck_assert_int_eq(nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO), prio);
+		ck_assert_str_eq(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), type);
+		ck_assert_uint_eq(nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY), NF_ACCEPT);
+	}
+	nftnl_chain_free(c);
+}
+
+static void check_flush(int idx, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	ck_assert_uint_eq(msgs[idx]->nlmsg_type, T(NFT_MSG_DELRULE));
+	ck_assert_int_eq(nftnl_rule_nlmsg_parse(msgs[idx], r), 0);
+	ck_assert_str_eq(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), chain);
+	ck_assert(!nftnl_rule_is_set(r, NFTNL_RULE_HANDLE));
+	nftnl_rule_free(r);
+}
+
+START_TEST(sp_chains)
+{
+	build(b_ruleset, &sp, 0);
+	/* after conntrack (-200), before the dstnat priority (-100) */
+	check_chain_full(S_CHAINS + 0, "mux_pre", NF_INET_PRE_ROUTING, -150, "filter");
+	check_chain_full(S_CHAINS + 1, "mux_in", -1, 0, NULL);
+	check_chain_full(S_CHAINS + 2, "mux_nat", NF_INET_PRE_ROUTING, -100, "nat");
+	check_flush(S_FLUSH + 0, "mux_pre");
+	check_flush(S_FLUSH + 1, "mux_in");
+	check_flush(S_FLUSH + 2, "mux_nat");
+	/* the plain chains are unchanged */
+	check_chain(M_CHAIN_INPUT, "input", NF_INET_LOCAL_IN);
+	check_chain(M_CHAIN_OUT, "mosh_out", -1);
+}
+END_TEST
+
+static void check_sp_shapes(bool native)
+{
+	static const char *conf = "meta cmp meta cmp payload payload lookup ct dynset immediate";
+	static const char *prov = "meta cmp meta cmp payload payload lookup immediate";
+	static const char *nat = "meta cmp meta cmp payload cmp payload payload lookup nat";
+	const struct rule_want want[] = {
+		{ S_GUARD + 0, "mosh_in", "ct bitwise cmp counter immediate" },
+		{ S_GUARD + 1, "mosh_in", "ct cmp meta cmp ct cmp counter immediate" },
+		{ S_RULES_IN + 0, "mosh_in", "meta cmp meta cmp payload payload payload lookup dynset immediate" },
+		{ S_RULES_IN + 5, "mosh_in", "counter immediate" },
+		{ S_RULE_PRE, "mux_pre", "meta cmp payload cmp immediate" },
+		{ S_RULES_MUXIN + 0, "mux_in", conf },
+		{ S_RULES_MUXIN + 1, "mux_in", conf },
+		{ S_RULES_MUXIN + 2, "mux_in", prov },
+		{ S_RULES_MUXIN + 3, "mux_in", prov },
+		{ S_RULES_MUXIN + 4, "mux_in", native ? "limit queue" : "limit target" },
+		{ S_RULES_MUXIN + 5, "mux_in", "counter immediate" },
+		{ S_RULES_NAT + 0, "mux_nat", nat },
+		{ S_RULES_NAT + 1, "mux_nat", nat },
+		{ S_RULES_NAT + 2, "mux_nat", nat },
+		{ S_RULES_NAT + 3, "mux_nat", nat },
+	};
+	struct mh_ruleset_params p = sp;
+
+	p.native_queue = native;
+	build(b_ruleset, &p, 0);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct prule r;
+		const char *c;
+
+		parse_rule(msgs[want[i].idx], &r);
+		ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_CHAIN), want[i].chain);
+		ck_assert_str_eq(r.names, want[i].names);
+		c = rule_comment(&r);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_uint_gt(strlen(c), 10);
+		ck_assert_uint_lt(strlen(c), NFTNL_UDATA_COMMENT_MAXLEN);
+		nftnl_rule_free(r.r);
+	}
+}
+
+START_TEST(sp_shapes_compat)
+{
+	check_sp_shapes(false);
+}
+END_TEST
+
+START_TEST(sp_shapes_native)
+{
+	check_sp_shapes(true);
+}
+END_TEST
+
+static void assert_cmp16(struct nftnl_expr *e, uint32_t op, uint16_t host)
+{
+	uint32_t len = 0;
+	const void *d = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
+	uint16_t want = htons(host);
+
+	ck_assert_str_eq(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "cmp");
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_SREG), NFT_REG_1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP), op);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_mem_eq(d, &want, 2);
+}
+
+START_TEST(sp_pre_jump)
+{
+	struct prule r;
+
+	build(b_ruleset, &sp, 0);
+	parse_rule(msgs[S_RULE_PRE], &r);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_META_KEY), NFT_META_L4PROTO);
+	assert_cmp_u8(r.e[1], IPPROTO_UDP);
+	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	assert_cmp16(r.e[3], NFT_CMP_EQ, 443);
+	assert_verdict(r.e[4], NFT_JUMP, "mux_in");
+	nftnl_rule_free(r.r);
+}
+END_TEST
+
+/* nfproto and udp matches */
+static void check_mux_matches(struct prule *r, int first, uint8_t nfproto)
+{
+	ck_assert_uint_eq(nftnl_expr_get_u32(r->e[first], NFTNL_EXPR_META_KEY), NFT_META_NFPROTO);
+	assert_cmp_u8(r->e[first + 1], nfproto);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r->e[first + 2], NFTNL_EXPR_META_KEY),
+			  NFT_META_L4PROTO);
+	assert_cmp_u8(r->e[first + 3], IPPROTO_UDP);
+}
+
+/* source address . source port into consecutive registers */
+static void check_key_loads(struct prule *r, int at, uint8_t nfproto)
+{
+	uint32_t alen = nfproto == NFPROTO_IPV4 ? 4 : 16;
+
+	assert_payload(r->e[at], NFT_PAYLOAD_NETWORK_HEADER, alen == 4 ? 12 : 8, alen,
+		       NFT_REG_1);
+	assert_payload(r->e[at + 1], NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2,
+		       NFT_REG32_00 + alen / 4);
+}
+
+/* register r (nft numbering) -> first 32-bit register it covers */
+static uint32_t reg32(uint32_t reg)
+{
+	return reg <= NFT_REG_4 ? NFT_REG32_00 + (reg - NFT_REG_1) * 4 : reg;
+}
+
+START_TEST(sp_mux_in_rules)
+{
+	for (int i = 0; i < 2; i++) {
+		uint8_t nfp = i == 0 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+		uint32_t keyend = NFT_REG32_00 + (i == 0 ? 2 : 5);  /* past the key */
+		const char *conf = i == 0 ? "mux4" : "mux6";
+		const char *prov = i == 0 ? "muxp4" : "muxp6";
+		uint32_t dreg;
+		struct prule r;
+
+		build(b_ruleset, &sp, 0);
+		/* confirmed: match, then refresh with data from the flow */
+		parse_rule(msgs[S_RULES_MUXIN + i], &r);
+		check_mux_matches(&r, 0, nfp);
+		check_key_loads(&r, 4, nfp);
+		assert_lookup(r.e[6], conf);
+		ck_assert(!nftnl_expr_is_set(r.e[6], NFTNL_EXPR_LOOKUP_DREG));
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[7], NFTNL_EXPR_CT_KEY), NFT_CT_PROTO_SRC);
+		ck_assert_uint_eq(nftnl_expr_get_u8(r.e[7], NFTNL_EXPR_CT_DIR), IP_CT_DIR_REPLY);
+		dreg = nftnl_expr_get_u32(r.e[7], NFTNL_EXPR_CT_DREG);
+		ck_assert_uint_ge(reg32(dreg), keyend);       /* the key stays intact */
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[8], NFTNL_EXPR_DYNSET_OP),
+				  NFT_DYNSET_OP_UPDATE);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[8], NFTNL_EXPR_DYNSET_SREG_KEY), NFT_REG_1);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[8], NFTNL_EXPR_DYNSET_SREG_DATA), dreg);
+		ck_assert_str_eq(nftnl_expr_get_str(r.e[8], NFTNL_EXPR_DYNSET_SET_NAME), conf);
+		ck_assert(!nftnl_expr_is_set(r.e[8], NFTNL_EXPR_DYNSET_TIMEOUT)); /* map's */
+		assert_verdict(r.e[9], NF_ACCEPT, NULL);
+		nftnl_rule_free(r.r);
+		/* provisional: a plain match, never refreshed */
+		parse_rule(msgs[S_RULES_MUXIN + 2 + i], &r);
+		check_mux_matches(&r, 0, nfp);
+		check_key_loads(&r, 4, nfp);
+		assert_lookup(r.e[6], prov);
+		ck_assert(!nftnl_expr_is_set(r.e[6], NFTNL_EXPR_LOOKUP_DREG));
+		assert_verdict(r.e[7], NF_ACCEPT, NULL);
+		nftnl_rule_free(r.r);
+	}
+}
+END_TEST
+
+START_TEST(sp_mux_in_queue_and_drop)
+{
+	for (int native = 0; native < 2; native++) {
+		struct mh_ruleset_params p = sp;
+		struct prule r;
+
+		p.native_queue = native;
+		p.queue_total = 2;
+		build(b_ruleset, &p, 0);
+		parse_rule(msgs[S_RULES_MUXIN + 4], &r);
+		ck_assert_uint_eq(nftnl_expr_get_u64(r.e[0], NFTNL_EXPR_LIMIT_RATE), 700);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_LIMIT_BURST), 700);
+		ck_assert_uint_eq(nftnl_expr_get_u64(r.e[0], NFTNL_EXPR_LIMIT_UNIT), 1);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_LIMIT_FLAGS), 0);
+		if (native) {
+			ck_assert_uint_eq(nftnl_expr_get_u16(r.e[1], NFTNL_EXPR_QUEUE_NUM), 3);
+			ck_assert_uint_eq(nftnl_expr_get_u16(r.e[1], NFTNL_EXPR_QUEUE_TOTAL), 2);
+			ck_assert_uint_eq(nftnl_expr_get_u16(r.e[1], NFTNL_EXPR_QUEUE_FLAGS),
+					  NFT_QUEUE_FLAG_CPU_FANOUT);   /* never bypass */
+		} else {
+			uint32_t len = 0;
+			const struct xt_NFQ_info_v3 *info =
+				nftnl_expr_get(r.e[1], NFTNL_EXPR_TG_INFO, &len);
+
+			ck_assert_str_eq(nftnl_expr_get_str(r.e[1], NFTNL_EXPR_TG_NAME), "NFQUEUE");
+			ck_assert_uint_eq(nftnl_expr_get_u32(r.e[1], NFTNL_EXPR_TG_REV), 3);
+			ck_assert_uint_eq(len, sizeof(*info));
+			ck_assert_uint_eq(info->queuenum, 3);
+			ck_assert_uint_eq(info->queues_total, 2);
+			ck_assert_uint_eq(info->flags, NFQ_FLAG_CPU_FANOUT);
+		}
+		nftnl_rule_free(r.r);
+		parse_rule(msgs[S_RULES_MUXIN + 5], &r);
+		assert_verdict(r.e[1], NF_DROP, NULL);
+		nftnl_rule_free(r.r);
+	}
+}
+END_TEST
+
+/* mux_nat: v4 confirmed, v4 provisional, v6 confirmed, v6 provisional */
+START_TEST(sp_nat_rules)
+{
+	static const char *sets[4] = { "mux4", "muxp4", "mux6", "muxp6" };
+
+	build(b_ruleset, &sp, 0);
+	for (int i = 0; i < 4; i++) {
+		uint8_t nfp = i < 2 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+		uint32_t keyend = NFT_REG32_00 + (i < 2 ? 2 : 5), dreg;
+		struct prule r;
+
+		parse_rule(msgs[S_RULES_NAT + i], &r);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_META_KEY), NFT_META_NFPROTO);
+		assert_cmp_u8(r.e[1], nfp);
+		assert_cmp_u8(r.e[3], IPPROTO_UDP);
+		assert_payload(r.e[4], NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+		assert_cmp16(r.e[5], NFT_CMP_EQ, 443);
+		check_key_loads(&r, 6, nfp);
+		ck_assert_str_eq(nftnl_expr_get_str(r.e[8], NFTNL_EXPR_LOOKUP_SET), sets[i]);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[8], NFTNL_EXPR_LOOKUP_SREG), NFT_REG_1);
+		ck_assert(nftnl_expr_is_set(r.e[8], NFTNL_EXPR_LOOKUP_DREG));
+		dreg = nftnl_expr_get_u32(r.e[8], NFTNL_EXPR_LOOKUP_DREG);
+		ck_assert_uint_ge(reg32(dreg), keyend);
+		ck_assert_str_eq(nftnl_expr_get_str(r.e[9], NFTNL_EXPR_NAME), "nat");
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[9], NFTNL_EXPR_NAT_TYPE), NFT_NAT_DNAT);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[9], NFTNL_EXPR_NAT_FAMILY), nfp);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[9], NFTNL_EXPR_NAT_REG_PROTO_MIN), dreg);
+		/* port only: the destination address is kept */
+		ck_assert(!nftnl_expr_is_set(r.e[9], NFTNL_EXPR_NAT_REG_ADDR_MIN));
+		ck_assert(!nftnl_expr_is_set(r.e[9], NFTNL_EXPR_NAT_REG_ADDR_MAX));
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[9], NFTNL_EXPR_NAT_FLAGS),
+				  NF_NAT_RANGE_PROTO_SPECIFIED);
+		nftnl_rule_free(r.r);
+	}
+}
+END_TEST
+
+START_TEST(sp_input_guard)
+{
+	uint32_t len = 0, state_mask = NF_CT_STATE_INVALID_BIT | NF_CT_STATE_UNTRACKED_BIT;
+	const void *d;
+	struct prule r;
+
+	build(b_ruleset, &sp, 0);
+	/* first: no conntrack entry (untracked, invalid) -> drop */
+	parse_rule(msgs[S_GUARD], &r);
+	ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_CHAIN), "mosh_in");
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_CT_KEY), NFT_CT_STATE);
+	d = nftnl_expr_get(r.e[1], NFTNL_EXPR_BITWISE_MASK, &len);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_mem_eq(d, &state_mask, 4);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[2], NFTNL_EXPR_CMP_OP), NFT_CMP_NEQ);
+	assert_verdict(r.e[4], NF_DROP, NULL);
+	nftnl_rule_free(r.r);
+	/* then: original direction whose original destination port is not the
+	 * public port -> drop (replies to the host's own flows pass on) */
+	parse_rule(msgs[S_GUARD + 1], &r);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_CT_KEY), NFT_CT_DIRECTION);
+	assert_cmp_u8(r.e[1], IP_CT_DIR_ORIGINAL);
+	assert_cmp_u8(r.e[3], IPPROTO_UDP);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[4], NFTNL_EXPR_CT_KEY), NFT_CT_PROTO_DST);
+	ck_assert_uint_eq(nftnl_expr_get_u8(r.e[4], NFTNL_EXPR_CT_DIR), IP_CT_DIR_ORIGINAL);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[4], NFTNL_EXPR_CT_DREG), NFT_REG_1);
+	assert_cmp16(r.e[5], NFT_CMP_NEQ, 443);
+	assert_verdict(r.e[7], NF_DROP, NULL);
+	nftnl_rule_free(r.r);
+	/* the pinhole rule follows, and the reply exception is still there */
+	check_pinhole_rule(S_RULES_IN + 0, NFPROTO_IPV4, 12, 4, 0, 2, "pinholes4", true);
+	parse_rule(msgs[S_RULES_IN + 4], &r);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_CT_KEY), NFT_CT_DIRECTION);
+	assert_cmp_u8(r.e[1], IP_CT_DIR_REPLY);
+	assert_verdict(r.e[2], NFT_RETURN, NULL);
+	nftnl_rule_free(r.r);
+}
+END_TEST
+
+/* Copies of one batch's messages, to compare two batches. */
+struct saved {
+	char buf[2 * LIMIT];
+	const struct nlmsghdr *m[MAXMSG];
+	int n;
+};
+
+static void save(struct saved *sv)
+{
+	size_t off = 0;
+
+	sv->n = nmsgs;
+	for (int i = 0; i < nmsgs; i++) {
+		memcpy(sv->buf + off, msgs[i], msgs[i]->nlmsg_len);
+		sv->m[i] = (const struct nlmsghdr *)(sv->buf + off);
+		off += NLMSG_ALIGN(msgs[i]->nlmsg_len);
+	}
+}
+
+/* same message but for the sequence number */
+static bool same_msg(const struct nlmsghdr *a, const struct nlmsghdr *b)
+{
+	return a->nlmsg_len == b->nlmsg_len && a->nlmsg_type == b->nlmsg_type &&
+	       a->nlmsg_flags == b->nlmsg_flags &&
+	       !memcmp((const char *)a + sizeof(*a), (const char *)b + sizeof(*b),
+		       a->nlmsg_len - sizeof(*a));
+}
+
+/* Single-port mode changes nothing of the plain table but the two guard
+ * rules; with the mode off, the plain batch is followed only by the
+ * clean-up of the mode's objects. */
+START_TEST(sp_off_is_plain_batch)
+{
+	static struct saved off, on;
+	struct mh_ruleset_params p = sp;
+
+	p.public_port = 0;
+	build(b_ruleset, &p, 0);
+	save(&off);
+	build(b_ruleset, &sp, 0);
+	save(&on);
+	ck_assert_int_eq(off.n, M_COUNT);
+	for (int i = 0; i < M_OFF_CHAINS; i++) {
+		int k = i < S_GUARD ? i : i + 2;
+
+		ck_assert_msg(same_msg(off.m[i], on.m[k]), "message %d differs", i);
+	}
+	/* and the guard rules really are extra: the on-batch's next message
+	 * after the plain rules is the mode's first map */
+	ck_assert_uint_eq(on.m[M_OFF_CHAINS + 2]->nlmsg_type, T(NFT_MSG_NEWSET));
+}
+END_TEST
+
+START_TEST(sp_off_cleanup_tail)
+{
+	static const char *chains[3] = { "mux_pre", "mux_in", "mux_nat" };
+	const uint32_t k4 = (7u << 6) | 13u, k6 = (8u << 6) | 13u;
+	const uint32_t conf = NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL;
+	const uint32_t prov = NFT_SET_MAP | NFT_SET_TIMEOUT;
+	const uint32_t flags[4] = { conf, conf, prov, prov };
+	const uint32_t types[4] = { k4, k6, k4, k6 }, lens[4] = { 8, 20, 8, 20 };
+
+	build(b_ruleset, &defaults, 0);
+	for (int i = 0; i < 3; i++) {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		/* named as bare chains: no hook registered, no nat module asked */
+		check_chain_full(M_OFF_CHAINS + i, chains[i], -1, 0, NULL);
+		check_flush(M_OFF_FLUSH + i, chains[i]);
+		ck_assert_int_eq(nftnl_chain_nlmsg_parse(msgs[M_OFF_DELCHAINS + i], c), 0);
+		ck_assert_str_eq(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), chains[i]);
+		nftnl_chain_free(c);
+	}
+	for (int i = 0; i < 4; i++) {
+		struct nftnl_set *s = parse_set(msgs[M_OFF_DELMAPS + i], false);
+
+		check_map(M_OFF_MAPS + i, map_names[i], flags[i], types[i], lens[i], 0);
+		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), map_names[i]);
+		nftnl_set_free(s);
+	}
+}
+END_TEST
+
+START_TEST(sp_table_name_from_params)
+{
+	struct mh_ruleset_params p = sp;
+	struct prule r;
+
+	p.table = "other_table";
+	build(b_ruleset, &p, 0);
+	parse_rule(msgs[S_RULES_NAT], &r);
+	ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_TABLE), "other_table");
+	nftnl_rule_free(r.r);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Mux mapping elements                                                */
+
+struct mux_arg {
+	struct mh_pinhole m;
+	bool confirmed, add;
+	uint32_t timeout;
+};
+
+static int b_mux(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
+{
+	const struct mux_arg *a = arg;
+
+	return mh_nft_build_mux(b, seq, "mosh_helper", &a->m, a->confirmed, a->add,
+				a->timeout);
+}
+
+static void check_data(struct nftnl_set *s, uint16_t port)
+{
+	uint32_t len = 0;
+	const void *d = nftnl_set_elem_get(elem_at(s, 0), NFTNL_SET_ELEM_DATA, &len);
+	uint16_t want = htons(port);
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_mem_eq(d, &want, 2);
+}
+
+START_TEST(mux_ipv4_elements)
+{
+	/* 198.18.0.1 . 40000 -> 60005, the port padded to 4 bytes */
+	static const uint8_t want[8] = { 198, 18, 0, 1, 0x9c, 0x40, 0, 0 };
+	struct mux_arg a = { { AF_INET, { 198, 18, 0, 1 }, 40000, 60005 }, true, true, 3000 };
+	struct nftnl_set *s;
+	struct mh_pinhole back;
+
+	build(b_mux, &a, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "mux4");
+	check_key(s, want, sizeof(want));
+	check_data(s, 60005);
+	ck_assert_uint_eq(nftnl_set_elem_get_u64(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT), 3000);
+	nftnl_set_free(s);
+
+	a.confirmed = false;
+	a.timeout = 0;                  /* the map's default: no attribute */
+	build(b_mux, &a, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "muxp4");
+	check_key(s, want, sizeof(want));
+	check_data(s, 60005);
+	ck_assert(!nftnl_set_elem_is_set(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT));
+	nftnl_set_free(s);
+
+	a.add = false;
+	a.timeout = 999;                /* ignored on delete, as is the data */
+	build(b_mux, &a, 0);
+	s = one_elem_msg(NFT_MSG_DELSETELEM, "muxp4");
+	check_key(s, want, sizeof(want));
+	ck_assert(!nftnl_set_elem_is_set(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT));
+	ck_assert(!nftnl_set_elem_is_set(elem_at(s, 0), NFTNL_SET_ELEM_DATA));
+	nftnl_set_free(s);
+
+	/* the dump decoder reads key and data back */
+	{
+		uint16_t data = htons(60005);
+
+		ck_assert_int_eq(mh_nft_mux_from_elem(want, 8, (const uint8_t *)&data, 2,
+						      &back), 0);
+	}
+	ck_assert_int_eq(back.family, AF_INET);
+	ck_assert_mem_eq(back.addr, a.m.addr, 4);
+	ck_assert_uint_eq(back.client_port, 40000);
+	ck_assert_uint_eq(back.server_port, 60005);
+}
+END_TEST
+
+START_TEST(mux_ipv6_elements)
+{
+	static const uint8_t want[20] = {
+		0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34,
+		0x01, 0xbb, 0, 0,                       /* 443 */
+	};
+	static const uint8_t data[2] = { 0xee, 0x48 };  /* 61000 */
+	struct mux_arg a = { { AF_INET6, { 0 }, 443, 61000 }, true, true, 0 };
+	struct nftnl_set *s;
+	struct mh_pinhole back;
+
+	ck_assert_int_eq(inet_pton(AF_INET6, "fd00::1234", a.m.addr), 1);
+	build(b_mux, &a, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "mux6");
+	check_key(s, want, sizeof(want));
+	check_data(s, 61000);
+	nftnl_set_free(s);
+	a.confirmed = false;
+	build(b_mux, &a, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "muxp6");
+	nftnl_set_free(s);
+	ck_assert_int_eq(mh_nft_mux_from_elem(want, 20, data, 2, &back), 0);
+	ck_assert_int_eq(back.family, AF_INET6);
+	ck_assert_mem_eq(back.addr, a.m.addr, 16);
+	ck_assert_uint_eq(back.client_port, 443);
+	ck_assert_uint_eq(back.server_port, 61000);
+	/* lengths of neither family, data of the wrong size */
+	ck_assert_int_eq(mh_nft_mux_from_elem(want, 12, data, 2, &back), -EINVAL);
+	ck_assert_int_eq(mh_nft_mux_from_elem(want, 20, data, 4, &back), -EINVAL);
+	ck_assert_int_eq(mh_nft_mux_from_elem(want, 20, NULL, 0, &back), -EINVAL);
+}
+END_TEST
+
+START_TEST(mux_bad_args)
+{
+	struct mux_arg a = { { AF_UNIX, { 0 }, 1, 2 }, true, true, 0 };
+
+	build(b_mux, &a, -EINVAL);
+	ck_assert_int_eq(nmsgs, 2);
+	a.m.family = AF_INET;
+	a.m.server_port = 0;            /* a mapping needs a destination */
+	build(b_mux, &a, -EINVAL);
+	ck_assert_int_eq(nmsgs, 2);
+	a.add = false;                  /* a delete does not */
+	build(b_mux, &a, 0);
+	ck_assert_int_eq(nmsgs, 3);
+	ck_assert_str_eq(mh_nft_mux_map(AF_INET, true), "mux4");
+	ck_assert_str_eq(mh_nft_mux_map(AF_INET6, false), "muxp6");
+	ck_assert_ptr_null(mh_nft_mux_map(AF_UNIX, true));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Probe, delete, limits                                               */
 
 static int b_probe(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
@@ -887,6 +1554,22 @@ int main(void)
 	tcase_add_test(tc, probe_batch);
 	tcase_add_test(tc, table_delete);
 	tcase_add_test(tc, small_batch_enospc);
+	tcase_add_test(tc, sp_message_order);
+	tcase_add_test(tc, sp_maps);
+	tcase_add_test(tc, sp_chains);
+	tcase_add_test(tc, sp_shapes_compat);
+	tcase_add_test(tc, sp_shapes_native);
+	tcase_add_test(tc, sp_pre_jump);
+	tcase_add_test(tc, sp_mux_in_rules);
+	tcase_add_test(tc, sp_mux_in_queue_and_drop);
+	tcase_add_test(tc, sp_nat_rules);
+	tcase_add_test(tc, sp_input_guard);
+	tcase_add_test(tc, sp_off_is_plain_batch);
+	tcase_add_test(tc, sp_off_cleanup_tail);
+	tcase_add_test(tc, sp_table_name_from_params);
+	tcase_add_test(tc, mux_ipv4_elements);
+	tcase_add_test(tc, mux_ipv6_elements);
+	tcase_add_test(tc, mux_bad_args);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
