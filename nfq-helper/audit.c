@@ -81,6 +81,7 @@ int mh_audit_open(struct mh_daemon *d)
 
 void mh_audit_close(struct mh_daemon *d)
 {
+	mh_audit_flush(d);
 	if (d->pcap_out)
 		pcap_dump_close(d->pcap_out);
 	if (d->pcap)
@@ -104,13 +105,25 @@ static void begin(struct mh_jsonl *j, const char *event)
 	mh_jsonl_str(j, "event", event);
 }
 
+void mh_audit_flush(struct mh_daemon *d)
+{
+	if (d->audit_len && d->audit_fd >= 0 &&
+	    write(d->audit_fd, d->audit_buf, d->audit_len) != (ssize_t)d->audit_len &&
+	    mh_ratelimit_ok(&d->drop_log, mh_now_ms()))
+		log_warn("audit_log %s: %s", d->cfg.audit_log, strerror(errno));
+	d->audit_len = 0;
+}
+
+/* Lines are buffered and written once the event loop has sent the
+ * verdicts of the packets they describe. */
 static void emit(struct mh_daemon *d, struct mh_jsonl *j)
 {
 	size_t n = mh_jsonl_end(j);
 
-	if (write(d->audit_fd, j->buf, n) != (ssize_t)n &&
-	    mh_ratelimit_ok(&d->drop_log, mh_now_ms()))
-		log_warn("audit_log %s: %s", d->cfg.audit_log, strerror(errno));
+	if (d->audit_len + n > sizeof(d->audit_buf))
+		mh_audit_flush(d);
+	memcpy(d->audit_buf + d->audit_len, j->buf, n);
+	d->audit_len += n;
 }
 
 static void session_fields(struct mh_jsonl *j, const struct mh_session *s)
@@ -267,4 +280,41 @@ void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms)
 	mh_jsonl_close(&j);
 	if (any)
 		emit(d, &j);
+}
+
+void mh_audit_stats(struct mh_daemon *d)
+{
+	const struct mh_stats *st = &d->stats;
+	struct mh_jsonl j;
+	int r;
+
+	log_info("stats: %u sessions; announcements %llu accepted, %llu refused; "
+		 "pinholes %llu opened, %llu expired; %llu sessions ended; %llu nft errors",
+		 d->sessions.count, (unsigned long long)st->announce_ok,
+		 (unsigned long long)st->announce_refused,
+		 (unsigned long long)st->pinholes_opened,
+		 (unsigned long long)st->pinholes_expired,
+		 (unsigned long long)st->sessions_ended,
+		 (unsigned long long)st->nft_errors);
+	for (r = 0; r < MH_R_COUNT; r++)
+		if (st->verdicts[r])
+			log_info("stats: verdict %s %s: %llu", r < MH_R_FIRST_DROP ?
+				 "accept" : "drop", mh_reason_name(r),
+				 (unsigned long long)st->verdicts[r]);
+	if (d->audit_fd < 0)
+		return;
+	begin(&j, "stats");
+	mh_jsonl_u64(&j, "sessions", d->sessions.count);
+	mh_jsonl_u64(&j, "announce_accepted", st->announce_ok);
+	mh_jsonl_u64(&j, "announce_refused", st->announce_refused);
+	mh_jsonl_u64(&j, "pinholes_opened", st->pinholes_opened);
+	mh_jsonl_u64(&j, "pinholes_expired", st->pinholes_expired);
+	mh_jsonl_u64(&j, "sessions_ended", st->sessions_ended);
+	mh_jsonl_u64(&j, "nft_errors", st->nft_errors);
+	mh_jsonl_open(&j, "verdicts");
+	for (r = 0; r < MH_R_COUNT; r++)
+		mh_jsonl_u64(&j, mh_reason_name(r), st->verdicts[r]);
+	mh_jsonl_close(&j);
+	emit(d, &j);
+	mh_audit_flush(d);
 }

@@ -23,6 +23,9 @@
 #define MH_MAX_CONNS       64     /* control connections open at once */
 #define MH_CONN_TIMEOUT_MS 2000   /* a client must send its request within this */
 #define MH_TICK_MS         500
+#define MH_VERDICT_BUF     (64 * 1024)  /* verdicts of one wake-up, sent at once */
+#define MH_MUX_DEFER       256          /* provisional mappings to drop after their verdict */
+#define MH_AUDIT_BUF       (32 * 1024)  /* audit lines written after the verdicts */
 
 /* epoll tags: the kind in the high half, an index or port in the low half */
 enum mh_ev { EV_SIGNAL = 1, EV_TIMER, EV_QUEUE, EV_NFT, EV_CTL_LISTEN,
@@ -57,7 +60,14 @@ struct mh_daemon {
 	uint64_t next_sync_ms;
 	struct mh_stats stats;
 	struct mh_ratelimit drop_log;
+	/* verdicts and what must follow them (queue.c) */
+	char vbuf[MH_VERDICT_BUF];
+	struct mnl_nlmsg_batch *vb;
+	struct mh_decision mux_del[MH_MUX_DEFER];
+	unsigned n_mux_del;
 	/* audit trail (audit.c) */
+	char audit_buf[MH_AUDIT_BUF];
+	size_t audit_len;
 	int audit_fd, keylog_fd;
 	pcap_t *pcap;
 	pcap_dumper_t *pcap_out;
@@ -121,6 +131,10 @@ void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
 		       const uint8_t *l3, size_t len,
 		       const struct mh_decision *dec);
 void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms);
+/* Writes the buffered audit lines (after the verdicts they describe). */
+void mh_audit_flush(struct mh_daemon *d);
+/* SIGUSR1: counters into the log and the audit trail. */
+void mh_audit_stats(struct mh_daemon *d);
 
 /* sessions.c: lifecycle around the pure table */
 struct mh_proof {               /* what the announcement checks established */

@@ -23,7 +23,7 @@ struct batch {
 
 static void batch_start(struct batch *bt)
 {
-	bt->b = mnl_nlmsg_batch_start(bt->buf, sizeof(bt->buf));
+	bt->b = mnl_nlmsg_batch_start(bt->buf, sizeof(bt->buf) / 2);  /* libmnl: half */
 	bt->seq = (uint32_t)mh_now_ms();
 	mh_nft_batch_begin(bt->b, &bt->seq);
 }

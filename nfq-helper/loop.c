@@ -47,6 +47,7 @@ int mh_loop_open(struct mh_daemon *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	signal(SIGPIPE, SIG_IGN);
@@ -64,6 +65,10 @@ static void on_signal(struct mh_daemon *d)
 	struct signalfd_siginfo si;
 
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			mh_audit_stats(d);
+			continue;
+		}
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: configuration reload is not supported yet; "
 				 "restart the daemon to apply changes");
@@ -121,6 +126,7 @@ int mh_loop_run(struct mh_daemon *d)
 		}
 		for (i = 0; i < n && d->running; i++)
 			dispatch(d, ev[i].data.u64);
+		mh_audit_flush(d);
 	}
 	return 0;
 }

@@ -18,6 +18,8 @@
 #define QUEUE_BUF_LEN (0xffff + 4096)
 #define QUEUE_RCVBUF  (8 * 1024 * 1024)
 
+static void verdicts_flush(struct mh_daemon *d);
+
 static int queue_config(struct mh_daemon *d, uint8_t cmd, bool params)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -53,6 +55,10 @@ int mh_queue_open(struct mh_daemon *d)
 	if (mnl_socket_bind(d->queue, 0, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
 	d->queue_portid = mnl_socket_get_portid(d->queue);
+	/* libmnl wants a buffer twice the batch limit */
+	d->vb = mnl_nlmsg_batch_start(d->vbuf, sizeof(d->vbuf) / 2);
+	if (!d->vb)
+		return -ENOMEM;
 	mnl_socket_setsockopt(d->queue, NETLINK_NO_ENOBUFS, &one, sizeof(one));
 	if (setsockopt(mnl_socket_get_fd(d->queue), SOL_SOCKET, SO_RCVBUFFORCE,
 		       &rcvbuf, sizeof(rcvbuf)) < 0)
@@ -67,20 +73,49 @@ void mh_queue_close(struct mh_daemon *d)
 {
 	if (!d->queue)
 		return;
+	if (d->vb) {
+		verdicts_flush(d);
+		mnl_nlmsg_batch_stop(d->vb);
+		d->vb = NULL;
+	}
 	queue_config(d, NFQNL_CFG_CMD_UNBIND, false);
 	mnl_socket_close(d->queue);
 	d->queue = NULL;
 }
 
+/* Verdicts are collected for one wake-up and sent in one sendto; whatever
+ * must happen after a verdict (dropping a provisional mapping) follows the
+ * send. Pinholes are installed before, so a reply never precedes its
+ * pinhole. */
+static void verdicts_flush(struct mh_daemon *d)
+{
+	unsigned i;
+
+	if (mnl_nlmsg_batch_size(d->vb) > 0 &&
+	    mnl_socket_sendto(d->queue, mnl_nlmsg_batch_head(d->vb),
+			      mnl_nlmsg_batch_size(d->vb)) < 0)
+		log_warn("sending verdicts: %s", strerror(errno));
+	mnl_nlmsg_batch_reset(d->vb);
+	for (i = 0; i < d->n_mux_del; i++)
+		mh_kernel_mux(d, &d->mux_del[i].pkt.src, d->mux_del[i].session->port,
+			      false, false, false);
+	d->n_mux_del = 0;
+}
+
 static void send_verdict(struct mh_daemon *d, uint32_t id, bool accept)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
 
-	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, d->cfg.queue_num);
+	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(d->vb), NFQNL_MSG_VERDICT,
+			    d->cfg.queue_num);
 	nfq_nlmsg_verdict_put(nlh, id, accept ? NF_ACCEPT : NF_DROP);
-	if (mnl_socket_sendto(d->queue, nlh, nlh->nlmsg_len) < 0)
-		log_warn("verdict for packet %u: %s", id, strerror(errno));
+	if (!mnl_nlmsg_batch_next(d->vb)) {
+		/* full: the last message moves to the front of the next batch */
+		if (mnl_socket_sendto(d->queue, mnl_nlmsg_batch_head(d->vb),
+				      mnl_nlmsg_batch_size(d->vb)) < 0)
+			log_warn("sending verdicts: %s", strerror(errno));
+		mnl_nlmsg_batch_reset(d->vb);
+	}
 }
 
 static void log_drop(struct mh_daemon *d, const struct mh_decision *dec,
@@ -175,8 +210,11 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 		log_drop(d, &dec, now);
 	}
 	send_verdict(d, id, dec.accept);
-	if (dec.accept)
-		mh_kernel_mux(d, &dec.pkt.src, dec.session->port, false, false, false);
+	if (!dec.accept)
+		return;
+	if (d->n_mux_del == MH_MUX_DEFER)
+		verdicts_flush(d);
+	d->mux_del[d->n_mux_del++] = dec;
 }
 
 static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
@@ -231,10 +269,12 @@ void mh_queue_input(struct mh_daemon *d)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ENOBUFS)
 				log_warn("queue: %s", strerror(errno));
-			return;
+			break;
 		}
 		if (mnl_cb_run(buf, n, 0, d->queue_portid, packet_cb, d) < 0 &&
 		    errno != 0)
 			log_debug("queue message: %s", strerror(errno));
 	}
+	verdicts_flush(d);
+	mh_audit_flush(d);
 }

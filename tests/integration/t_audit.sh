@@ -29,6 +29,9 @@ mh_nsx "$NS_S" "$MH_BUILD/tests/mhannounce" "$MH_TMP/control.sock" 59000 1 \
 mh_type c1 "exit"
 gone() { ! mh_has_session "$port"; }
 mh_assert "the session ends" mh_wait 10 gone
+kill -USR1 "$MH_DAEMON_PID"
+stats_written() { grep -q '"event":"stats"' "$MH_TMP/audit.log"; }
+mh_assert "SIGUSR1 writes the counters" mh_wait 5 stats_written
 kill -TERM "$MH_DAEMON_PID"
 mh_assert "the daemon stops cleanly" mh_wait 10 mh_pid_gone "$MH_DAEMON_PID"
 MH_DAEMON_PID=
@@ -53,6 +56,12 @@ mh_assert "its remaining pinholes removed with it" \
 mh_assert "drop counts by reason" grep -q '"event":"drops","counts":{.*"forged":' "$AUDIT"
 mh_assert_not "the key is not in the audit log" grep -qF "$key" "$AUDIT"
 mh_assert_not "the key is not in the daemon's log" grep -qF "$key" "$MH_DAEMON_LOG"
+
+stat_of() { grep '"event":"stats"' "$AUDIT" | sed -n "s/.*\"verdicts\":{.*\"$1\":\([0-9]*\).*/\1/p"; }
+logged() { grep '"event":"datagram"' "$AUDIT" | grep -c "\"reason\":\"$1\""; }
+for r in new_source confirmed forged wrong_direction not_bound; do
+	mh_assert_eq "the $r counter agrees with the datagrams logged" "$(logged $r)" "$(stat_of $r)"
+done
 
 mh_step "audit: the key log"
 mh_assert_eq "key log mode" 600 "$(stat -c %a "$MH_TMP/keys.log")"
