@@ -49,9 +49,12 @@ all: $(DAEMON) $(HOOK) $(REVIEW)
 
 tests: all $(UNITS) $(TTOOLS)
 
-$(B)/%.o: %.c $(wildcard include/*.h */*_int.h hook/*.h nfq-helper/*.h)
+# -MMD -MP: the compiler lists each object's headers in a .d file beside it
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 $(LIB): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)

@@ -37,6 +37,7 @@ const char *rv_ph_action_name(enum rv_ph_action a)
 	switch (a) {
 	case RV_PH_OPEN: return "open";
 	case RV_PH_EXPIRE: return "expire";
+	case RV_PH_END: return "session_end";
 	default: return "evict";
 	}
 }

@@ -83,6 +83,26 @@ void rv_judge_expire(struct rv_review *r, rv_time now)
 	}
 }
 
+void rv_judge_end(struct rv_review *r, struct rv_session *s, rv_time now)
+{
+	struct rv_event *e;
+	size_t i = 0;
+
+	s->ended = true;
+	while (i < r->n_ph) {
+		if (r->ph[i].s != s) {
+			i++;
+			continue;
+		}
+		e = rv_event_add(r, s, RV_EV_PINHOLE, now);
+		if (e) {
+			e->u.ph.client = r->ph[i].client;
+			e->u.ph.action = RV_PH_END;
+		}
+		ph_remove(r, &r->ph[i]);   /* moves the last one here */
+	}
+}
+
 static void decided(struct rv_review *r, struct rv_session *s,
 		    const struct rv_packet *p, const struct mh_decision *dec,
 		    struct rv_dgram *d, struct rv_ph_change *ch)
@@ -114,6 +134,13 @@ void rv_judge(struct rv_review *r, struct rv_session *s,
 {
 	struct rv_pinhole *ph = ph_find(r, &d->peer, s->server.port);
 	struct mh_decision dec;
+
+	if (s->ended) {   /* the port left the sessions set: the kernel drops */
+		d->verdict = RV_V_DROP;
+		d->mh_reason = MH_R_NO_SESSION;
+		d->reason = mh_reason_name(MH_R_NO_SESSION);
+		return;
+	}
 
 	if (ph) {
 		if (d->to_server)   /* nft `update`: inbound hits refresh */

@@ -89,8 +89,9 @@ static void print_counts(FILE *f, const struct rv_session *s)
 	int i;
 
 	if (s->n_intervals)
-		fprintf(f, "  heartbeats:     median %s between client datagrams (%zu intervals); "
-			"%" PRIu64 " gap%s over %d s\n", D(d, s->median), s->n_intervals,
+		fprintf(f, "  cadence:        median %s between client datagrams (%zu intervals; "
+			"idle, mosh sends a heartbeat every %d s); %" PRIu64 " gap%s over %d s\n",
+			D(d, s->median), s->n_intervals, MOSH_HEARTBEAT_MS / 1000,
 			s->gaps, s->gaps == 1 ? "" : "s",
 			RV_GAP_HEARTBEATS * MOSH_HEARTBEAT_MS / 1000);
 	fprintf(f, "  sequence:       %" PRIu64 " replayed, %" PRIu64 " duplicated, %"
@@ -223,6 +224,7 @@ static void print_event(FILE *f, const struct rv_review *r, const struct rv_even
 		fprintf(f, "    %s pinhole %s %s\n", T(t, e->ts),
 			e->u.ph.action == RV_PH_OPEN ? "opened for" :
 			e->u.ph.action == RV_PH_EXPIRE ? "expired (idle) for" :
+			e->u.ph.action == RV_PH_END ? "removed (session ended) for" :
 			"evicted (session at its pinhole limit) for",
 			A(a, &e->u.ph.client));
 		break;

@@ -188,7 +188,7 @@ struct rv_ph_change {
 };
 
 enum rv_ev_type { RV_EV_DATAGRAM, RV_EV_ROAM, RV_EV_GAP, RV_EV_PINHOLE };
-enum rv_ph_action { RV_PH_OPEN, RV_PH_EXPIRE, RV_PH_EVICT };
+enum rv_ph_action { RV_PH_OPEN, RV_PH_EXPIRE, RV_PH_EVICT, RV_PH_END };
 
 struct rv_event {
 	enum rv_ev_type type;
@@ -222,6 +222,7 @@ struct rv_seqspace {
 };
 
 struct rv_session {
+	bool ended;                     /* the client acknowledged mosh's shutdown */
 	struct rv_session *next;
 	struct mh_addr server;
 	struct mh_session *mh;      /* NULL without a key for the port */
@@ -297,6 +298,9 @@ void rv_seq_free(struct rv_seqspace *sp);
 
 /* Drops simulated pinholes idle since before now (pinhole events). */
 void rv_judge_expire(struct rv_review *r, rv_time now);
+/* The session is over (its mosh-server exits after the client acknowledged
+ * the shutdown; the daemon then removes its pinholes and its port). */
+void rv_judge_end(struct rv_review *r, struct rv_session *s, rv_time now);
 /* Sets d->verdict/reason for one datagram of a keyed session; *ch says
  * which pinholes it opened or evicted. */
 void rv_judge(struct rv_review *r, struct rv_session *s,

@@ -254,6 +254,16 @@ static void judge(struct rv_review *r, struct rv_session *s,
 		s->reasons[d->mh_reason]++;
 }
 
+/* The client's acknowledgement of mosh's shutdown (ack of state -1): its
+ * mosh-server exits next, and with it the daemon's session. */
+static bool acks_shutdown(const struct rv_dgram *d)
+{
+	return d->to_server && d->authentic == 1 && d->plain.complete &&
+	       !d->plain.instr_err &&
+	       (d->plain.instr.present & (1u << RV_F_ACK_NUM)) &&
+	       d->plain.instr.num[RV_F_ACK_NUM] == UINT64_MAX;
+}
+
 static void datagram(struct rv_review *r, const struct rv_packet *p,
 		     const struct mh_pkt *pk, bool ts_side)
 {
@@ -289,6 +299,8 @@ static void datagram(struct rv_review *r, const struct rv_packet *p,
 	if (e)
 		e->u.d = d;
 	add_pinhole_events(r, s, &ch, p->ts);
+	if (acks_shutdown(&d) && !s->ended)
+		rv_judge_end(r, s, p->ts);
 }
 
 void rv_review_packet(void *ctx, const struct rv_packet *p)
