@@ -14,7 +14,7 @@ SYSCONFDIR ?= /etc
 CC         ?= cc
 B          ?= build
 
-PKGS       := libnetfilter_queue libmnl libnftnl libcrypto libconfig
+PKGS       := libnetfilter_queue libmnl libnftnl libcrypto libconfig libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
@@ -101,6 +101,7 @@ install: all
 	$(if $(REVIEW),install -m 0755 $(REVIEW) $(DESTDIR)$(BINDIR)/mosh-helper-review)
 	test -e $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf || \
 		install -m 0644 mosh-helper.conf $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && sed 's|/usr/local/sbin/|$(SBINDIR)/|; s|/etc/mosh-helper.conf|$(SYSCONFDIR)/mosh-helper.conf|' contrib/mosh-helperd.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/mosh-helperd.service
 
 clean:
 	rm -rf build
@@ -109,3 +110,4 @@ clean:
 # their sources.
 -include bench/bench.mk
 -include tests/fuzz/fuzz.mk
+-include tests/valgrind.mk

@@ -28,6 +28,7 @@ struct mh_config {
 	uint16_t queue_num;                /* NFQUEUE number */
 	unsigned queue_maxlen;             /* kernel queue length (packets) */
 	unsigned slow_path_rate;           /* datagrams/s admitted to the queue per direction */
+	unsigned slow_path_rate_per_source; /* datagrams/s one source (IPv6: /64) may queue; 0 = no limit */
 	unsigned hook_timeout;             /* s: the hook waits this long for the daemon */
 	char table[64];                    /* nftables table name (family inet) */
 	int log_level;                     /* MH_LOG_* */
@@ -38,6 +39,9 @@ struct mh_config {
 	char audit_log[PATH_MAX];          /* JSON lines, one event each */
 	char key_log[PATH_MAX];            /* "<port> <key> bound=..." lines, 0600; for review only */
 	char slowpath_pcap[PATH_MAX];      /* every queued datagram, with verdicts in audit_log */
+	/* Hardening after start-up (nfq-helper/harden.c). */
+	char user[33];                     /* "" keeps the starting uid; else run as this user */
+	bool seccomp;                      /* syscall filter (kills on anything unexpected) */
 };
 
 void mh_config_defaults(struct mh_config *c);

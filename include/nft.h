@@ -26,7 +26,22 @@ struct mh_ruleset_params {
 	/* Single-port mode (mosh #295); public_port 0 = off. */
 	uint16_t public_port;
 	uint32_t provisional_timeout_ms; /* unconfirmed mappings die this soon */
+	/* Per-source budget in front of every queue rule, packets/s (burst the
+	 * same) for one IPv4 address or one IPv6 /64: a source over it is
+	 * dropped before the global slow_path_rate, so it cannot use up the
+	 * other sources' share. 0 = off (the table has no such rules/sets). */
+	uint32_t per_source_rate;
+	/* Size of pinholes4/6 and of the mux maps (elements per family);
+	 * 0 = MH_NFT_DEFAULT_SET_SIZE. */
+	uint32_t set_size;
+	/* Adopt an existing table (a restarted daemon, a reload): `sessions`,
+	 * pinholes4/6 and the mux maps keep their elements (their timeouts
+	 * are updated in place); chains, rules, `ports` and the per-source
+	 * sets are rebuilt as usual. Whatever is missing is created. */
+	bool adopt;
 };
+
+#define MH_NFT_DEFAULT_SET_SIZE 65535
 
 /* A pinhole: client address . client port . server port. */
 struct mh_pinhole {
@@ -95,6 +110,10 @@ typedef void (*mh_pinhole_cb)(const struct mh_pinhole *ph, uint64_t expires_ms,
 			      void *arg);
 int mh_nft_dump_pinholes(struct mh_nft *n, const char *table, int family,
 			 mh_pinhole_cb cb, void *arg);
+/* Dump the `sessions` set: cb once per server port (ph->server_port; the
+ * other fields 0). Returns ports seen or -errno (-ENOENT: no such table). */
+int mh_nft_dump_session_ports(struct mh_nft *n, const char *table,
+			      mh_pinhole_cb cb, void *arg);
 /* Dump a mux map (mux4/mux6 if confirmed, else muxp4/muxp6, by family):
  * cb once per mapping (addr, client_port -> server_port) with its remaining
  * time in ms. Returns mappings seen or -errno. */

@@ -44,8 +44,12 @@ struct mh_session {
 	uint16_t port;
 	uid_t uid;
 	pid_t pid;
+	uint64_t pid_start;      /* mosh-server's start time (/proc/PID/stat field 22,
+				    clock ticks after boot), 0 if unknown: with pid,
+				    the process a restarted daemon looks for */
 	int pidfd;               /* owned by the daemon's I/O layer; -1 if none */
 	struct ssp_ctx *ssp;
+	struct ssp_fastpeek peek;  /* single port: first-block test (key material) */
 	char ssh_client[46];     /* first field of SSH_CONNECTION, may be "" */
 	struct mh_addr ssh_addr; /* the same parsed (port 0); family 0 if none */
 	struct mh_session *hint_next; /* chain of the SSH client address index */

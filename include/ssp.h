@@ -71,6 +71,37 @@ long ssp_seal(struct ssp_ctx *ctx, enum ssp_direction dir, uint64_t seq,
 	      const uint8_t *plain, size_t plain_len, uint8_t *out,
 	      size_t out_cap);
 
+/* The first 16 bytes of the plaintext WITHOUT checking the tag (two AES
+ * block operations instead of the whole datagram): a cheap first test of
+ * whether a key can be the datagram's, for single-port mode's trial
+ * authentication. Nothing from it may be trusted; a datagram is authentic
+ * only when ssp_verify/ssp_open says so. 0, or -EINVAL when the
+ * ciphertext is shorter than one block. */
+int ssp_peek(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
+	     uint8_t first[16]);
+
+/* The same first block on AES-NI from a compact per-session schedule (no
+ * OpenSSL call, no context switch): about a tenth of ssp_peek's cost, for
+ * scans over thousands of sessions. init: 0, or -ENOTSUP without AES-NI
+ * (then ssp_fastpeek returns -ENOTSUP and callers use ssp_peek). The
+ * schedule is key material: wipe it with ssp_fastpeek_wipe. */
+struct ssp_fastpeek {
+	uint8_t enc[11][16];
+	uint8_t dec[11][16];
+	uint8_t l0[16];
+	bool ready;
+};
+int ssp_fastpeek_init(struct ssp_fastpeek *fp, const uint8_t key[SSP_KEY_LEN]);
+void ssp_fastpeek_wipe(struct ssp_fastpeek *fp);
+int ssp_fastpeek(const struct ssp_fastpeek *fp, const uint8_t *dgram, size_t len,
+		 uint8_t first[16]);
+
+/* Could these be the first plaintext bytes of a real mosh datagram? (The
+ * instruction id is a counter from 0: its top 32 bits are zero in any
+ * session shorter than 2^32 instructions; the fragment number is small.)
+ * A wrong key passes with a probability of about 2^-35. */
+bool ssp_plausible_start(const uint8_t first[16]);
+
 /* Parse decrypted plaintext. Returns 0 or -EINVAL (shorter than the
  * timestamps and fragment header). */
 int ssp_parse_plain(const uint8_t *plain, size_t len, struct ssp_plain *out);

@@ -27,7 +27,7 @@
 
 enum key_kind {
 	K_UINT, K_U16, K_BOOL, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL,
-	K_GROUP,
+	K_GROUP, K_USER,
 };
 
 struct key_spec {
@@ -74,6 +74,7 @@ static const struct key_spec keys[] = {
 	U16_KEY(queue_num, 0, 65535),
 	UINT_KEY(queue_maxlen, 1, 65536),
 	UINT_KEY(slow_path_rate, 1, 1000000),
+	UINT_KEY(slow_path_rate_per_source, 0, 1000000),
 	UINT_KEY(hook_timeout, 1, 60),
 	{ .name = "table", .kind = K_TABLE, FIELD(table) },
 	GROUP_KEY(single_port, single_port_keys),
@@ -81,6 +82,8 @@ static const struct key_spec keys[] = {
 	OPTPATH_KEY(audit_log),
 	OPTPATH_KEY(key_log),
 	OPTPATH_KEY(slowpath_pcap),
+	{ .name = "user", .kind = K_USER, FIELD(user) },
+	{ .name = "seccomp", .kind = K_BOOL, FIELD(seccomp) },
 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
@@ -102,12 +105,14 @@ void mh_config_defaults(struct mh_config *c)
 	c->queue_num = 0;
 	c->queue_maxlen = 4096;
 	c->slow_path_rate = 2000;
+	c->slow_path_rate_per_source = 200;
 	c->hook_timeout = 5;
 	strcpy(c->table, "mosh_helper");
 	c->log_level = MH_LOG_INFO;
 	c->single_port = false;
 	c->public_port = DEFAULT_PUBLIC_PORT;
 	strcpy(c->audit_log, "/var/log/mosh-helper/audit.log");
+	c->seccomp = true;
 }
 
 static const struct key_spec *key_find(const struct key_spec *tab, size_t n,
@@ -250,6 +255,27 @@ static int set_table(const char *s, char *dst, char *why)
 	return 0;
 }
 
+/* A user name as useradd accepts it, or "" (stay with the starting uid). */
+static int set_user(const char *s, char *dst, size_t size, char *why)
+{
+	size_t n = strlen(s);
+	bool ok = n < size && s[0] != '-';
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		     (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' ||
+		     s[i] == '.';
+	if (!ok) {
+		snprintf(why, WHY_MAX,
+			 "user: \"%.64s\" is not \"\" or a user name of at most %zu "
+			 "characters of A-Z, a-z, 0-9, _, - and . (not starting with -)",
+			 s, size - 1);
+		return -EINVAL;
+	}
+	strcpy(dst, s);
+	return 0;
+}
+
 static int set_level(const char *s, int *dst, char *why)
 {
 	for (int i = 0; i < (int)(sizeof(level_names) / sizeof(level_names[0])); i++) {
@@ -285,6 +311,8 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 		return set_path(v, k, label, field, why);
 	case K_TABLE:
 		return set_table(v, field, why);
+	case K_USER:
+		return set_user(v, field, sizeof(((struct mh_config *)0)->user), why);
 	default:
 		return set_level(v, (int *)(void *)field, why);
 	}

@@ -37,15 +37,18 @@ struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 		errno = EEXIST;
 		return NULL;
 	}
-	s = calloc(1, sizeof(*s));
+	/* it holds key schedules (peek): from OpenSSL's allocator, which the
+	 * daemon keeps out of core files */
+	s = OPENSSL_zalloc(sizeof(*s));
 	if (!s)
 		return NULL;
 	s->ssp = ssp_ctx_new(key);
 	if (!s->ssp) {
-		free(s);
+		OPENSSL_clear_free(s, sizeof(*s));
 		errno = ENOMEM;
 		return NULL;
 	}
+	ssp_fastpeek_init(&s->peek, key);   /* without AES-NI: ssp_peek instead */
 	s->id = t->next_id++;
 	s->port = port;
 	s->uid = uid;
@@ -143,8 +146,7 @@ void mh_session_remove(struct mh_table *t, struct mh_session *s)
 	t->by_port[s->port] = NULL;
 	t->count--;
 	ssp_ctx_free(s->ssp);
-	OPENSSL_cleanse(s, sizeof(*s));
-	free(s);
+	OPENSSL_clear_free(s, sizeof(*s));
 }
 
 unsigned mh_table_count_uid(const struct mh_table *t, uid_t uid)

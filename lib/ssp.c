@@ -148,9 +148,11 @@ static EVP_CIPHER_CTX *evp_new(const uint8_t key[SSP_KEY_LEN], int enc)
 	return evp;
 }
 
+/* The context holds the raw key: it comes from OpenSSL's allocator, which a
+ * program may route to memory kept out of core files (the daemon does). */
 struct ssp_ctx *ssp_ctx_new(const uint8_t key[SSP_KEY_LEN])
 {
-	struct ssp_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct ssp_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
 
 	if (ctx == NULL)
 		return NULL;
@@ -170,8 +172,7 @@ void ssp_ctx_free(struct ssp_ctx *ctx)
 	/* EVP_CIPHER_CTX_free wipes OpenSSL's copies of the key schedule. */
 	EVP_CIPHER_CTX_free(ctx->dec);
 	EVP_CIPHER_CTX_free(ctx->enc);
-	OPENSSL_cleanse(ctx, sizeof(*ctx));
-	free(ctx);
+	OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
 /* Feeds len bytes through the context in chunks. out == NULL: every chunk's
@@ -325,4 +326,32 @@ int ssp_parse_plain(const uint8_t *plain, size_t len, struct ssp_plain *out)
 	out->frag_data = plain + hdr;
 	out->frag_len = len - hdr;
 	return 0;
+}
+
+/* ---- first block, unauthenticated (single-port trial) -------------------- */
+
+int ssp_peek(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
+	     uint8_t first[16])
+{
+	uint8_t nonce[SSP_NONCE_LEN];
+	int n = 0;
+
+	if (len < SSP_MIN_DATAGRAM_LEN + 16)
+		return -EINVAL;
+	make_nonce(dgram, nonce);
+	/* OCB hands out each whole block as it goes; the tag is never set and
+	 * Final never called, and the next Init resets the context */
+	if (EVP_DecryptInit_ex(ctx->dec, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_DecryptUpdate(ctx->dec, first, &n, dgram + SSP_HEADER_LEN, 16) != 1 ||
+	    n != 16)
+		return -EINVAL;
+	return 0;
+}
+
+bool ssp_plausible_start(const uint8_t first[16])
+{
+	/* timestamps (4 bytes), instruction id (8, big endian), fragment
+	 * number (2, top bit = final) */
+	return !first[4] && !first[5] && !first[6] && !first[7] &&
+	       (first[12] & 0x70) == 0;
 }

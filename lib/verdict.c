@@ -119,14 +119,23 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 		decide_outbound(s, now_ms, d);
 }
 
-/* Could session s take this datagram as a new source? Cheap checks first. */
+/* Could session s take this datagram as a new source? Cheap checks first:
+ * the first block decrypted with a wrong key is noise, and real mosh
+ * plaintext has zeros where noise almost never does; only a plausible
+ * start pays for the full tag check. */
 static bool mux_try(struct mh_session *s, struct mh_decision *d)
 {
+	uint8_t first[16];
+
 	if (!mh_session_bound_to(s, &d->pkt.dst))
 		return false;
 	if (s->seen_in && d->hdr.seq <= s->max_seq_in)
 		return false;            /* it would be dropped as a replay */
 	d->trials++;
+	if ((s->peek.ready ? ssp_fastpeek(&s->peek, d->pkt.payload, d->pkt.len, first)
+			   : ssp_peek(s->ssp, d->pkt.payload, d->pkt.len, first)) == 0 &&
+	    !ssp_plausible_start(first))
+		return false;
 	return ssp_verify(s->ssp, d->pkt.payload, d->pkt.len, NULL) == 0;
 }
 

@@ -2,7 +2,9 @@
  * The control socket: a SOCK_SEQPACKET unix socket every local user may
  * connect to. Each connection carries one request, checked by the control
  * protocol decoder and answered with a status and a reason; the caller's
- * uid comes from SO_PEERCRED, never from the message.
+ * uid comes from SO_PEERCRED, never from the message. One local user cannot
+ * lock the others out: when every connection slot (or every descriptor) is
+ * taken, the uid holding the most gives up its oldest connection.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,20 @@
 #include <openssl/crypto.h>
 
 #include "daemon.h"
+
+/* The uid of each connection slot (SO_PEERCRED at accept); a descriptor
+ * kept spare for when the daemon runs out of them; a rate limit for the
+ * per-connection log lines a local user could otherwise flood. */
+static uid_t conn_uid[MH_MAX_CONNS];
+static int spare_fd = -1;
+static struct mh_ratelimit ctl_log;
+
+static void reply(int fd, uint8_t status, const char *reason);
+
+static bool ctl_log_ok(void)
+{
+	return mh_ratelimit_ok(&ctl_log, mh_now_ms());
+}
 
 static int socket_dir(const char *path)
 {
@@ -52,6 +68,8 @@ int mh_control_open(struct mh_daemon *d)
 
 	for (i = 0; i < MH_MAX_CONNS; i++)
 		d->conns[i].fd = -1;
+	mh_ratelimit_init(&ctl_log, 5, 20);
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->cfg.control_socket);
 	err = socket_dir(sun.sun_path);
 	if (!err)
@@ -88,24 +106,115 @@ void mh_control_close(struct mh_daemon *d)
 		unlink(d->cfg.control_socket);
 		d->ctl_fd = -1;
 	}
+	if (spare_fd >= 0)
+		close(spare_fd);
+	spare_fd = -1;
 }
 
-void mh_control_accept(struct mh_daemon *d)
+static unsigned conns_of(const struct mh_daemon *d, uid_t uid)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < MH_MAX_CONNS; i++)
+		n += d->conns[i].fd >= 0 && conn_uid[i] == uid;
+	return n;
+}
+
+/* The open connection to close to make room for a newcomer of uid `uid`:
+ * the oldest of the uid holding the most (the newcomer counted); if that
+ * is the newcomer's uid without a connection yet (every uid holds one),
+ * the oldest of all. MH_MAX_CONNS if none is open. */
+static unsigned conn_victim(const struct mh_daemon *d, uid_t uid)
+{
+	unsigned i, n, most = conns_of(d, uid) + 1, victim = MH_MAX_CONNS;
+	uid_t greedy = uid;
+
+	for (i = 0; i < MH_MAX_CONNS; i++) {
+		if (d->conns[i].fd < 0)
+			continue;
+		n = conns_of(d, conn_uid[i]);
+		if (n > most) {
+			most = n;
+			greedy = conn_uid[i];
+		}
+	}
+	for (i = 0; i < MH_MAX_CONNS; i++)
+		if (d->conns[i].fd >= 0 && (conn_uid[i] == greedy || most == 1) &&
+		    (victim == MH_MAX_CONNS ||
+		     d->conns[i].opened_ms < d->conns[victim].opened_ms))
+			victim = i;
+	return victim;
+}
+
+/* A free slot for a new connection of uid, evicting one if need be. */
+static unsigned conn_slot(struct mh_daemon *d, uid_t uid)
+{
+	unsigned i;
+
+	for (i = 0; i < MH_MAX_CONNS; i++)
+		if (d->conns[i].fd < 0)
+			return i;
+	i = conn_victim(d, uid);
+	if (ctl_log_ok())
+		log_warn("control: all %d connection slots taken; closing the oldest "
+			 "of uid %u (the uid holding the most)", MH_MAX_CONNS,
+			 (unsigned)conn_uid[i]);
+	conn_close(d, i);
+	return i;
+}
+
+/* Out of file descriptors (each session holds a pidfd): a connection left
+ * in the backlog would keep the listening socket ready and the event loop
+ * spinning. Room is made as if the slots were full; with no connection
+ * open, the spare descriptor lets the newcomer in to be told and closed.
+ * false: nothing could be done. */
+static bool out_of_fds(struct mh_daemon *d)
 {
 	unsigned i;
 	int fd;
 
-	while ((fd = accept4(d->ctl_fd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		for (i = 0; i < MH_MAX_CONNS && d->conns[i].fd >= 0; i++)
-			;
-		if (i == MH_MAX_CONNS) {
-			log_warn("control: too many connections, refusing one");
+	if (ctl_log_ok())
+		log_warn("control: out of file descriptors with %u sessions "
+			 "(raise RLIMIT_NOFILE)", d->sessions.count);
+	i = conn_victim(d, (uid_t)-1);
+	if (i < MH_MAX_CONNS) {
+		conn_close(d, i);
+		return true;
+	}
+	if (spare_fd < 0)
+		return false;
+	close(spare_fd);
+	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		reply(fd, MHC_ERR_INTERNAL, "mosh-helperd is out of file descriptors");
+		close(fd);
+	}
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return fd >= 0;
+}
+
+void mh_control_accept(struct mh_daemon *d)
+{
+	struct ucred cr;
+	socklen_t crlen;
+	unsigned i;
+	int fd;
+
+	for (;;) {
+		fd = accept4(d->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && out_of_fds(d))
+			continue;
+		if (fd < 0)
+			break;
+		crlen = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
 			close(fd);
 			continue;
 		}
+		i = conn_slot(d, cr.uid);
 		d->conns[i].fd = fd;
 		d->conns[i].opened_ms = mh_now_ms();
+		conn_uid[i] = cr.uid;
 		if (mh_epoll_add(d, fd, EV_TAG(EV_CTL_CONN, i)) < 0)
 			conn_close(d, i);
 	}
@@ -118,7 +227,9 @@ void mh_control_expire(struct mh_daemon *d, uint64_t now_ms)
 	for (i = 0; i < MH_MAX_CONNS; i++)
 		if (d->conns[i].fd >= 0 &&
 		    now_ms - d->conns[i].opened_ms > MH_CONN_TIMEOUT_MS) {
-			log_info("control: client sent nothing in time, cut off");
+			if (ctl_log_ok())
+				log_info("control: uid %u sent nothing in time, cut off",
+					 (unsigned)conn_uid[i]);
 			conn_close(d, i);
 		}
 }
@@ -168,7 +279,7 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 			 (unsigned)cr->uid, d->cfg.max_sessions_per_user);
 		err = MHC_ERR_QUOTA;
 	} else {
-		err = mh_owner_check(d, a->port, cr->uid, a->pid, proof.bound,
+		err = mh_owner_check(d, a->port, cr, a->pid, proof.bound,
 				     &proof.n_bound, why, whylen);
 		err = err == -EACCES ? MHC_ERR_NOT_OWNER :
 		      err == -EPERM ? MHC_ERR_PID :
@@ -199,7 +310,8 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 	if (mhc_decode(buf, len, &m, &pwhy) < 0 || m.type != MHC_ANNOUNCE) {
 		snprintf(why, sizeof(why), "malformed request: %s",
 			 pwhy ? pwhy : "not an announcement");
-		log_warn("control: uid %u: %s", (unsigned)cr.uid, why);
+		if (ctl_log_ok())
+			log_warn("control: uid %u: %s", (unsigned)cr.uid, why);
 		reply(fd, MHC_ERR_PROTOCOL, why);
 		return;
 	}
@@ -214,9 +326,10 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 		d->stats.announce_ok++;
 	} else {
 		d->stats.announce_refused++;
-		log_warn("control: refused uid %u pid %u port %u: %s (%s)",
-			 (unsigned)cr.uid, m.u.announce.pid, m.u.announce.port,
-			 why, mhc_status_name(status));
+		if (ctl_log_ok())
+			log_warn("control: refused uid %u pid %u port %u: %s (%s)",
+				 (unsigned)cr.uid, m.u.announce.pid, m.u.announce.port,
+				 why, mhc_status_name(status));
 	}
 	reply(fd, status, why);
 }
@@ -236,5 +349,9 @@ void mh_control_conn_input(struct mh_daemon *d, unsigned idx)
 		reply(fd, MHC_ERR_PROTOCOL, "request longer than the protocol allows");
 	else if (n > 0)
 		handle_request(d, fd, buf, n);
+	else if (n == 0)   /* an empty record, or the peer hung up: same read */
+		reply(fd, MHC_ERR_PROTOCOL, "empty request");
+	OPENSSL_cleanse(buf, sizeof(buf));   /* the request held a session key */
+	mh_wipe_stack();                     /* and the key set-up its copies */
 	conn_close(d, idx);
 }

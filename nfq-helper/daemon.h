@@ -74,6 +74,13 @@ struct mh_daemon {
 	uint64_t pcap_records;
 	uint64_t next_drops_ms;
 	uint64_t reported[MH_R_COUNT];
+	/* restart without losing sessions (state.c) and SIGHUP (reload.c) */
+	struct mh_state_rt *state;   /* NULL: sessions do not outlive the process */
+	const char *config_path;     /* absolute: reread on SIGHUP */
+	bool log_syslog;
+	bool keep_on_exit;           /* --keep-on-exit: SIGTERM/SIGINT keep too */
+	bool keep;                   /* this stop leaves table, state and keys */
+	bool adopt;                  /* the table of an earlier daemon was adopted */
 };
 
 uint64_t mh_now_ms(void);
@@ -93,9 +100,11 @@ void mh_control_accept(struct mh_daemon *d);
 void mh_control_conn_input(struct mh_daemon *d, unsigned idx);
 void mh_control_expire(struct mh_daemon *d, uint64_t now_ms);
 
-/* owner.c: does uid own the UDP socket bound to port, held by pid? */
+/* owner.c: is port bound by a UDP socket of the peer's uid, and pid a
+ * process of that uid at or below the peer (the announcing process)? */
 int mh_owner_open(struct mh_daemon *d);
-int mh_owner_check(struct mh_daemon *d, uint16_t port, uid_t uid, pid_t pid,
+int mh_owner_check(struct mh_daemon *d, uint16_t port,
+		   const struct ucred *peer, pid_t pid,
 		   struct mh_bound bound[MH_MAX_BOUND], unsigned *n_bound,
 		   char *why, size_t whylen);
 
@@ -136,6 +145,44 @@ void mh_audit_flush(struct mh_daemon *d);
 /* SIGUSR1: counters into the log and the audit trail. */
 void mh_audit_stats(struct mh_daemon *d);
 
+/* state.c: sessions that outlive the daemon. Keys go to a root-only
+ * keyring (a "user" key per session), the rest to a 0600 file next to the
+ * control socket, rewritten atomically when sessions change. */
+struct mh_state_rt;
+/* Start-up, before the table is set up: the keyring, and whatever an
+ * earlier daemon left (file and keys). Never fatal: without it, sessions
+ * simply do not survive a restart. */
+void mh_state_init(struct mh_daemon *d);
+/* true if an earlier daemon's state was read and fits this boot and table */
+bool mh_state_loaded(const struct mh_daemon *d);
+/* Start-up, after the table: with d->adopt, resumes the saved sessions and
+ * makes the kernel's sets match them; else forgets the saved state. */
+void mh_state_restore(struct mh_daemon *d);
+/* A session's key into the keyring / out of it. */
+void mh_state_key_add(struct mh_daemon *d, const struct mh_session *s,
+		      const uint8_t key[SSP_KEY_LEN]);
+void mh_state_key_del(struct mh_daemon *d, const struct mh_session *s);
+/* Sessions changed: the file is rewritten by the next mh_state_flush. */
+void mh_state_dirty(struct mh_daemon *d);
+/* End of each loop round: rewrites the file if anything changed. */
+void mh_state_flush(struct mh_daemon *d);
+/* Stop: d->keep leaves file and keys (written once more), else removes them. */
+void mh_state_stop(struct mh_daemon *d);
+/* /proc/PID/stat field 22; 0 or -errno. */
+int mh_state_pid_start(pid_t pid, uint64_t *start);
+
+/* reconcile.c: after a restart, the adopted table's session ports,
+ * pinholes and mappings of sessions that did not come back are removed,
+ * those of the session table kept; how many went, by kind. */
+struct mh_reconciled { unsigned ports, pinholes, mappings; };
+void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
+			struct mh_reconciled *gone);
+
+/* reload.c: SIGHUP */
+void mh_reload(struct mh_daemon *d);
+/* kernel.c: the table rebuilt in place, sessions and pinholes kept */
+int mh_kernel_reload(struct mh_daemon *d);
+
 /* sessions.c: lifecycle around the pure table */
 struct mh_proof {               /* what the announcement checks established */
 	uid_t uid;
@@ -149,5 +196,19 @@ void mh_sessions_end(struct mh_daemon *d, struct mh_session *s,
 		     const char *why);
 void mh_sessions_pidfd(struct mh_daemon *d, uint16_t port);
 void mh_sessions_expire(struct mh_daemon *d, uint64_t now_ms);
+
+/* harden.c: after start-up, only CAP_NET_ADMIN, the configured user, not
+ * dumpable, memory locked if allowed, then the syscall filter; fatal on
+ * failure. keymem.c: OpenSSL's allocations (session keys) in memory no core
+ * file holds; mh_keymem_init comes first in main, before any OpenSSL call.
+ * seccomp.c: the filter. notify.c: systemd readiness ($NOTIFY_SOCKET). */
+void mh_harden(struct mh_daemon *d);
+void mh_wipe_stack(void);   /* dead stack frames below the caller, zeroed */
+void mh_keymem_init(void);
+bool mh_keymem_active(void);
+int mh_seccomp_install(void);
+bool mh_seccomp_sanitized(void);
+int mh_notify_open(void);
+void mh_notify(const char *state);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * The daemon's side of its nftables table: installs it at start (probing
- * for the native queue expression), removes it at a clean stop, adds and
+ * for the native queue expression; adopting the table of an earlier daemon
+ * whose sessions resume), rebuilds it in place on SIGHUP, removes it at a
+ * clean stop (not at one that keeps its sessions), adds and
  * deletes session ports and pinholes, and reads the pinhole sets back so
  * the session table learns which pinholes the kernel has expired.
  */
@@ -41,7 +43,18 @@ static int batch_send(struct mh_daemon *d, struct batch *bt, int err, bool sync)
 	return err;
 }
 
-int mh_kernel_setup(struct mh_daemon *d)
+/* Room for every pinhole the quotas allow, twice over (evicted pinholes
+ * are deleted asynchronously), and never less than nft's usual 65535. */
+static uint32_t pinhole_set_size(const struct mh_config *c)
+{
+	uint64_t n = 2ull * c->max_sessions * c->max_pinholes_per_session;
+
+	return n < MH_NFT_DEFAULT_SET_SIZE ? MH_NFT_DEFAULT_SET_SIZE :
+	       n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* The whole table in one batch; adopt keeps sessions, pinholes, mappings. */
+static int build_table(struct mh_daemon *d, bool adopt)
 {
 	struct mh_ruleset_params p = {
 		.table = d->cfg.table,
@@ -51,26 +64,63 @@ int mh_kernel_setup(struct mh_daemon *d)
 		.queue_num = d->cfg.queue_num,
 		.queue_total = 1,
 		.slow_path_rate = d->cfg.slow_path_rate,
+		.per_source_rate = d->cfg.slow_path_rate_per_source,
+		.set_size = pinhole_set_size(&d->cfg),
+		.native_queue = d->native_queue,
 		.public_port = d->pol.public_port,
 		.provisional_timeout_ms = d->cfg.candidate_lifetime * 1000,
+		.adopt = adopt,
 	};
 	struct batch bt;
+
+	batch_start(&bt);
+	return batch_send(d, &bt, mh_nft_build_ruleset(bt.b, &bt.seq, &p), true);
+}
+
+static bool table_exists(struct mh_daemon *d)
+{
+	return mh_nft_dump_session_ports(d->nft, d->cfg.table, NULL, NULL) >= 0;
+}
+
+/* A table left by an earlier daemon is adopted when that daemon's state
+ * was read too (state.c resumes its sessions); else it is rebuilt empty. */
+int mh_kernel_setup(struct mh_daemon *d)
+{
+	bool exists;
 	int err;
 
 	d->nft = mh_nft_open();
 	if (!d->nft)
 		return -errno;
 	d->native_queue = mh_nft_probe_native_queue(d->nft);
-	p.native_queue = d->native_queue;
 	log_info("queue rule: %s", d->native_queue ? "native nft queue expression"
 				   : "xt NFQUEUE target through nft compat");
-	batch_start(&bt);
-	err = batch_send(d, &bt, mh_nft_build_ruleset(bt.b, &bt.seq, &p), true);
+	exists = table_exists(d);
+	d->adopt = exists && mh_state_loaded(d);
+	if (exists && !d->adopt)
+		log_warn("table inet %s exists but no saved state fits it: rebuilt "
+			 "empty, sessions in it are dropped", d->cfg.table);
+	err = build_table(d, d->adopt);
+	if (err && d->adopt) {
+		log_warn("adopting table inet %s: %s; rebuilding it empty, sessions "
+			 "in it are dropped", d->cfg.table, strerror(-err));
+		d->adopt = false;
+		err = build_table(d, false);
+	}
 	if (err)
 		return err;
+	if (d->adopt)
+		log_info("table inet %s adopted: session ports, pinholes and "
+			 "mappings kept", d->cfg.table);
 	return mh_epoll_add(d, mh_nft_fd(d->nft), EV_TAG(EV_NFT, 0));
 }
 
+int mh_kernel_reload(struct mh_daemon *d)
+{
+	return build_table(d, true);
+}
+
+/* A stop that keeps its sessions (d->keep) leaves the table as it is. */
 void mh_kernel_teardown(struct mh_daemon *d)
 {
 	struct batch bt;
@@ -78,6 +128,11 @@ void mh_kernel_teardown(struct mh_daemon *d)
 
 	if (!d->nft)
 		return;
+	if (d->keep) {
+		mh_nft_close(d->nft);
+		d->nft = NULL;
+		return;
+	}
 	batch_start(&bt);
 	err = batch_send(d, &bt, mh_nft_build_table_delete(bt.b, &bt.seq,
 							  d->cfg.table), true);

@@ -47,6 +47,7 @@ int mh_loop_open(struct mh_daemon *d)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
@@ -70,11 +71,14 @@ static void on_signal(struct mh_daemon *d)
 			continue;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: configuration reload is not supported yet; "
-				 "restart the daemon to apply changes");
+			mh_reload(d);
 			continue;
 		}
-		log_info("signal %u: stopping", si.ssi_signo);
+		/* SIGQUIT (or any stop with --keep-on-exit): the next start
+		 * resumes the sessions */
+		d->keep = si.ssi_signo == SIGQUIT || d->keep_on_exit;
+		log_info("signal %u: stopping%s", si.ssi_signo,
+			 d->keep ? ", keeping table, sessions and keys" : "");
 		d->running = false;
 	}
 }
@@ -127,6 +131,7 @@ int mh_loop_run(struct mh_daemon *d)
 		for (i = 0; i < n && d->running; i++)
 			dispatch(d, ev[i].data.u64);
 		mh_audit_flush(d);
+		mh_state_flush(d);
 	}
 	return 0;
 }

@@ -1,8 +1,10 @@
 /*
  * mosh-helperd: command line, configuration, start-up in a fail-closed
- * order (queue bound before the table that feeds it, control socket last)
- * and a clean stop that removes the table. A daemon that dies without the
- * clean stop leaves the table in place, so the range stays closed.
+ * order (queue bound before the table that feeds it, sessions of an
+ * earlier daemon resumed, control socket last) and a clean stop that
+ * removes the table. A daemon that dies without the clean stop, or stops
+ * with SIGQUIT, leaves the table in place, so the range stays closed and
+ * the next start resumes the sessions.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,17 +19,23 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mosh-helperd [-c FILE] [-f] [--check-config]\n"
+		"usage: mosh-helperd [-c FILE] [-f] [--keep-on-exit] [--check-config]\n"
 		"  -c, --config FILE   configuration (default %s)\n"
 		"  -f, --foreground    stay in the foreground, log to stderr\n"
+		"      --keep-on-exit  SIGTERM/SIGINT leave table, sessions and keys for\n"
+		"                      the next start, as SIGQUIT always does\n"
 		"      --check-config  validate FILE, print the effective configuration, exit\n"
-		"  -h, --help          this text\n", MH_DEFAULT_CONFIG);
+		"  -h, --help          this text\n"
+		"signals: SIGTERM clean stop (table and sessions removed), SIGQUIT stop\n"
+		"keeping them for the next start, SIGHUP reload, SIGUSR1 statistics\n",
+		MH_DEFAULT_CONFIG);
 }
 
 struct opts {
 	const char *config;
 	bool foreground;
 	bool check;
+	bool keep_on_exit;
 };
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -36,6 +44,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "keep-on-exit", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -47,6 +56,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'c': o->config = optarg; break;
 		case 'f': o->foreground = true; break;
 		case 'C': o->check = true; break;
+		case 'K': o->keep_on_exit = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -87,8 +97,10 @@ static void start(struct mh_daemon *d)
 	if ((err = mh_queue_open(d)) < 0)
 		fatal("binding NFQUEUE %u: %s (is another daemon using it?)",
 		      d->cfg.queue_num, strerror(-err));
+	mh_state_init(d);
 	if ((err = mh_kernel_setup(d)) < 0)
 		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
+	mh_state_restore(d);
 	if ((err = mh_control_open(d)) < 0)
 		fatal("control socket %s: %s", d->cfg.control_socket, strerror(-err));
 	mh_audit_simple(d, "start", "queue", d->native_queue ? "native" : "compat");
@@ -104,6 +116,7 @@ static void stop(struct mh_daemon *d)
 {
 	mh_control_close(d);
 	mh_kernel_teardown(d);
+	mh_state_stop(d);
 	while (d->sessions.head) {
 		struct mh_session *s = d->sessions.head;
 
@@ -116,9 +129,14 @@ static void stop(struct mh_daemon *d)
 		mnl_socket_close(d->diag);
 	d->next_drops_ms = 0;            /* the last drop counts */
 	mh_audit_tick(d, mh_now_ms());
-	mh_audit_simple(d, "stop", NULL, NULL);
+	mh_audit_simple(d, "stop", d->keep ? "kept" : NULL,
+			"table, sessions and keys for the next start");
 	mh_audit_close(d);
-	log_info("stopped; table removed");
+	if (d->keep)
+		log_info("stopped; table inet %s, session state and keys kept: the "
+			 "next start resumes the sessions", d->cfg.table);
+	else
+		log_info("stopped; table removed");
 }
 
 int main(int argc, char **argv)
@@ -128,6 +146,7 @@ int main(int argc, char **argv)
 	struct opts o = { 0 };
 	int ret;
 
+	mh_keymem_init();
 	parse_args(argc, argv, &o);
 	d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -145,6 +164,15 @@ int main(int argc, char **argv)
 		free(d);
 		return 0;
 	}
+	/* absolute: SIGHUP rereads it after detach() moved to / */
+	d->config_path = realpath(o.config, NULL);
+	if (!d->config_path) {
+		fprintf(stderr, "mosh-helperd: %s: %s\n", o.config, strerror(errno));
+		free(d);
+		return 1;
+	}
+	d->log_syslog = !o.foreground;
+	d->keep_on_exit = o.keep_on_exit;
 	mh_log_init("mosh-helperd", !o.foreground, d->cfg.log_level);
 	if (!o.foreground)
 		detach();
@@ -154,10 +182,14 @@ int main(int argc, char **argv)
 	mh_ratelimit_init(&d->drop_log, 5, 20);
 	d->ctl_fd = d->epfd = d->sigfd = d->timerfd = -1;
 	start(d);
+	mh_harden(d);
+	mh_notify("READY=1");
 	ret = mh_loop_run(d);
+	mh_notify("STOPPING=1");
 	if (ret < 0)
 		log_err("event loop: %s", strerror(-ret));
 	stop(d);
+	free((char *)d->config_path);
 	free(d);
 	return ret < 0 ? 1 : 0;
 }

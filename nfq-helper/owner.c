@@ -1,9 +1,9 @@
 /*
  * Proof of ownership for an announcement: the UDP port must be bound by a
  * socket of the announcing uid (sock_diag netlink, IPv4 and IPv6), and the
- * announced pid must belong to that uid and hold that socket (/proc).
+ * announced pid must be that uid's and the announcing process itself or one
+ * of its descendants (/proc/<pid>/status). Neither needs a capability.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
@@ -15,14 +15,17 @@
 
 #include "daemon.h"
 
-#define OWNER_MAX_INODES 8
+/* The hook is a child subreaper: the server mosh-server detaches is its
+ * grandchild until the first mosh-server exits, then its child. Room is
+ * left for a wrapper between them. */
+#define OWNER_MAX_GENERATIONS 4
+#define OWNER_WALK_TRIES      3   /* a walk broken by an exit is retried */
 
 struct owner_scan {
 	uint16_t port;
 	uid_t uid;
 	unsigned foreign;                 /* sockets on port of other uids */
-	unsigned n;
-	uint32_t inode[OWNER_MAX_INODES];
+	unsigned n;                       /* sockets on port of uid */
 	struct mh_bound bound[MH_MAX_BOUND];
 	unsigned n_bound;
 };
@@ -76,8 +79,7 @@ static int diag_cb(const struct nlmsghdr *nlh, void *data)
 		sc->foreign++;
 		return MNL_CB_OK;
 	}
-	if (sc->n < OWNER_MAX_INODES)
-		sc->inode[sc->n++] = m->idiag_inode;
+	sc->n++;
 	record_bound(nlh, m, sc);
 	return MNL_CB_OK;
 }
@@ -110,63 +112,85 @@ static int diag_dump(struct mh_daemon *d, int family, struct owner_scan *sc)
 	return ret < 0 ? -errno : 0;
 }
 
-static int proc_uid(pid_t pid, uid_t *uid)
+/* Real uid and parent of a process, from /proc/<pid>/status (readable by
+ * every user, unlike /proc/<pid>/fd). 0 or -errno. */
+static int proc_status(pid_t pid, uid_t *uid, pid_t *ppid)
 {
 	char path[64], line[256];
 	unsigned long real;
-	int ret = -ESRCH;
+	int parent, found = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Uid: %lu", &real) == 1) {
+	while (found != 3 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "PPid: %d", &parent) == 1) {
+			*ppid = parent;
+			found |= 1;
+		} else if (sscanf(line, "Uid: %lu", &real) == 1) {
 			*uid = (uid_t)real;
-			ret = 0;
-			break;
+			found |= 2;
 		}
-	fclose(f);
-	return ret;
-}
-
-static bool proc_holds_inode(pid_t pid, const struct owner_scan *sc)
-{
-	char dir[64], path[320], link[64];
-	struct dirent *e;
-	bool found = false;
-	unsigned long ino;
-	unsigned i;
-	DIR *dp;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	dp = opendir(dir);
-	if (!dp)
-		return false;
-	while (!found && (e = readdir(dp))) {
-		ssize_t n;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n <= 0)
-			continue;
-		link[n] = 0;
-		if (sscanf(link, "socket:[%lu]", &ino) != 1)
-			continue;
-		for (i = 0; i < sc->n; i++)
-			found |= ino == sc->inode[i];
 	}
-	closedir(dp);
-	return found;
+	fclose(f);
+	return found == 3 ? 0 : -ESRCH;
 }
 
-int mh_owner_check(struct mh_daemon *d, uint16_t port, uid_t uid, pid_t pid,
+/* 0 if p is the announcer or one of its first ancestors is; -ESRCH if a
+ * process on the way vanished (the first mosh-server exiting), -EPERM
+ * otherwise. */
+static int walk_up(pid_t p, pid_t announcer)
+{
+	pid_t parent;
+	uid_t u;
+	int g;
+
+	for (g = 1; g < OWNER_MAX_GENERATIONS && p != announcer; g++) {
+		if (p <= 1)
+			return -EPERM;
+		if (proc_status(p, &u, &parent) < 0)
+			return -ESRCH;
+		p = parent;
+	}
+	return p == announcer ? 0 : -EPERM;
+}
+
+/* The announced pid: a process of uid, the announcer or below it. Its
+ * lifetime is then the session's (pidfd). A walk that a vanishing
+ * process broke is tried again: the process below it has a new parent. */
+static int check_pid(pid_t pid, const struct ucred *peer, char *why,
+		     size_t whylen)
+{
+	uid_t puid = (uid_t)-1;
+	pid_t ppid;
+	int i, err = -ESRCH;
+
+	for (i = 0; i < OWNER_WALK_TRIES && err == -ESRCH; i++) {
+		if (pid <= 1 || proc_status(pid, &puid, &ppid) < 0 ||
+		    puid != peer->uid) {
+			snprintf(why, whylen, "pid %d is not a process of uid %u",
+				 (int)pid, (unsigned)peer->uid);
+			return -EPERM;
+		}
+		err = pid == peer->pid ? 0 :
+		      peer->pid > 0 ? walk_up(ppid, peer->pid) : -EPERM;
+	}
+	if (err)
+		snprintf(why, whylen, "pid %d is neither the announcing process "
+			 "(pid %d) nor one of its descendants", (int)pid,
+			 (int)peer->pid);
+	return err ? -EPERM : 0;
+}
+
+int mh_owner_check(struct mh_daemon *d, uint16_t port,
+		   const struct ucred *peer, pid_t pid,
 		   struct mh_bound bound[MH_MAX_BOUND], unsigned *n_bound,
 		   char *why, size_t whylen)
 {
-	struct owner_scan sc = { .port = port, .uid = uid };
-	uid_t puid = (uid_t)-1;
+	struct owner_scan sc = { .port = port, .uid = peer->uid };
+	uid_t uid = peer->uid;
 	int err;
 
 	err = diag_dump(d, AF_INET, &sc);
@@ -186,16 +210,9 @@ int mh_owner_check(struct mh_daemon *d, uint16_t port, uid_t uid, pid_t pid,
 			 port, (unsigned)uid);
 		return -EACCES;
 	}
-	if (pid <= 1 || proc_uid(pid, &puid) < 0 || puid != uid) {
-		snprintf(why, whylen, "pid %d is not a process of uid %u",
-			 (int)pid, (unsigned)uid);
-		return -EPERM;
-	}
-	if (!proc_holds_inode(pid, &sc)) {
-		snprintf(why, whylen, "pid %d does not hold the socket bound to UDP port %u",
-			 (int)pid, port);
-		return -EPERM;
-	}
+	err = check_pid(pid, peer, why, whylen);
+	if (err)
+		return err;
 	memcpy(bound, sc.bound, sizeof(sc.bound));
 	*n_bound = sc.n_bound;
 	return 0;

@@ -3,6 +3,7 @@
  * announcement passes every check (its port joins the `sessions` set and
  * its mosh-server is watched through a pidfd) and ends when mosh-server
  * exits, when it is never contacted, or when it stays dormant too long.
+ * Each start and end also goes to the restart state (state.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -55,6 +56,8 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 		return -ENOMEM;
 	}
 	s->pidfd = pidfd;
+	if (mh_state_pid_start(a->pid, &s->pid_start) < 0 || pidfd_exited(pidfd))
+		s->pid_start = 0;   /* unknown: a restart will not resume it */
 	memcpy(s->bound, proof->bound, sizeof(s->bound));
 	s->n_bound = proof->n_bound;
 	ssh_client_of(a->ssh_connection, client, sizeof(client));
@@ -72,6 +75,8 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 	}
 	log_info("session %u port %u: uid %u pid %u ssh client %s", s->id,
 		 s->port, (unsigned)proof->uid, a->pid, s->ssh_client[0] ? s->ssh_client : "-");
+	mh_state_key_add(d, s, key);
+	mh_state_dirty(d);
 	return 0;
 }
 
@@ -91,6 +96,8 @@ void mh_sessions_end(struct mh_daemon *d, struct mh_session *s, const char *why)
 	}
 	if (s->pidfd >= 0)
 		close(s->pidfd);
+	mh_state_key_del(d, s);
+	mh_state_dirty(d);
 	if (why) {
 		log_info("session %u port %u ended: %s", s->id, s->port, why);
 		mh_audit_session_end(d, s, why);

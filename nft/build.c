@@ -1,9 +1,9 @@
 /*
  * Pure builders of mosh-helper's nftables batches with libnftnl: the whole
  * table (sets, base chains, mosh_in/mosh_out rules; single-port mode's part
- * comes from mux.c), its deletion, the queue probe, and pinhole /
- * session-port elements. Messages are appended to a caller's mnl batch and
- * no socket is touched (msg.c, expr.c).
+ * comes from mux.c, the per-source budgets from slowsrc.c), its deletion,
+ * the queue probe, and pinhole / session-port elements. Messages are
+ * appended to a caller's mnl batch and no socket is touched (msg.c, expr.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -18,7 +18,11 @@
 #include "nft_int.h"
 
 #define MH_CHAIN_PRIORITY   (-10)      /* NF_IP_PRI_FILTER - 10 */
-#define MH_PINHOLE_SET_SIZE 65535
+
+uint32_t nb_set_size(const struct mh_ruleset_params *p)
+{
+	return p->set_size ? p->set_size : MH_NFT_DEFAULT_SET_SIZE;
+}
 
 /* The managed range as an interval: LOW, then HIGH+1 flagged as the end
  * (no end element when HIGH is 65535: the interval runs to the top). */
@@ -59,18 +63,22 @@ static void set_defs(const struct mh_ruleset_params *p,
 					       MH_TYPE_SERVICE, 2, 0, 0, 0, 0 };
 	d[SET_PH4] = (struct nb_set_def){ MH_SET_PINHOLES4, MH_ID_PINHOLES4, dyn,
 					  pinhole_type(MH_TYPE_IPV4), MH_PH_KEY4_LEN,
-					  MH_PINHOLE_SET_SIZE, p->idle_timeout_ms,
+					  nb_set_size(p), p->idle_timeout_ms,
 					  0, 0 };
 	d[SET_PH6] = (struct nb_set_def){ MH_SET_PINHOLES6, MH_ID_PINHOLES6, dyn,
 					  pinhole_type(MH_TYPE_IPV6), MH_PH_KEY6_LEN,
-					  MH_PINHOLE_SET_SIZE, p->idle_timeout_ms,
+					  nb_set_size(p), p->idle_timeout_ms,
 					  0, 0 };
 }
 
 /* Create every set if missing (an existing set of the same type is left
  * alone). The pinhole sets are re-created later, so here they carry ids of
  * their own (the kernel wants one on every new set) and no timeout (a
- * timeout would be an update on newer kernels). */
+ * timeout would be an update on newer kernels). When adopting, they are
+ * kept instead: their full definition updates the timeout in place (the
+ * kernel, 6.10 on, takes a NEWSET of an existing set as an update of its
+ * timeout, and one without a timeout would set it to none). The
+ * per-source sets, when on, follow (slowsrc.c). */
 static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		       const struct mh_ruleset_params *p)
 {
@@ -78,17 +86,24 @@ static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	int err = 0;
 
 	set_defs(p, d);
-	d[SET_PH4].id = MH_ID_PINHOLES4_TMP;
-	d[SET_PH6].id = MH_ID_PINHOLES6_TMP;
-	d[SET_PH4].timeout_ms = d[SET_PH6].timeout_ms = 0;
+	if (!p->adopt) {
+		d[SET_PH4].id = MH_ID_PINHOLES4_TMP;
+		d[SET_PH6].id = MH_ID_PINHOLES6_TMP;
+		d[SET_PH4].timeout_ms = d[SET_PH6].timeout_ms = 0;
+	}
 	for (int i = 0; i < SET_COUNT && !err; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
+	if (!err)
+		err = nb_slow_ensure(b, seq, p);
 	return err;
 }
 
 /* After the rules are flushed: empty `ports` and `sessions` (kept, so the
- * interval set the base chains look up never changes identity), re-create
- * the pinhole sets with the configured timeout, fill in the range. */
+ * interval set the base chains look up never changes identity) and the
+ * per-source sets if on (kept: mux_in's rules, flushed only later, may
+ * still use them), re-create the pinhole sets with the configured timeout
+ * and size, fill in the range. Adopting, `sessions` and the pinhole sets
+ * keep their elements. */
 static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		      const struct mh_ruleset_params *p)
 {
@@ -97,12 +112,14 @@ static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 
 	set_defs(p, d);
 	err = nb_elems(b, seq, NFT_MSG_DELSETELEM, p->table, MH_SET_PORTS, NULL, 0);
-	if (!err)
+	if (!err && !p->adopt)
 		err = nb_elems(b, seq, NFT_MSG_DELSETELEM, p->table, MH_SET_SESSIONS,
 			       NULL, 0);
-	for (int i = SET_PH4; i <= SET_PH6 && !err; i++)
+	if (!err)
+		err = nb_slow_flush(b, seq, p);
+	for (int i = SET_PH4; i <= SET_PH6 && !err && !p->adopt; i++)
 		err = nb_set_delete(b, seq, p->table, d[i].name);
-	for (int i = SET_PH4; i <= SET_PH6 && !err; i++)
+	for (int i = SET_PH4; i <= SET_PH6 && !err && !p->adopt; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
 	if (!err)
 		err = put_port_range(b, seq, p);
@@ -311,7 +328,11 @@ static const rule_fn sub_rules[] = {
 };
 
 /* In single-port mode mosh_in starts with the guard against datagrams that
- * did not come through the public port (mux.c). */
+ * did not come through the public port (mux.c). With per-source budgets,
+ * their drop rules sit between the pinhole rules and the queue rule of
+ * mosh_in (slowsrc.c): pinholed clients never meet them, and a source over
+ * its budget is gone before it can use up the queue rule's global limit.
+ * mosh_out needs none: only local processes send there. */
 static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			       const struct mh_ruleset_params *p,
 			       const struct dir *d)
@@ -320,8 +341,12 @@ static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 
 	if (!err && d == &dir_in && p->public_port)
 		err = nb_mux_input_guard(b, seq, p);
-	for (size_t i = 0; i < sizeof(sub_rules) / sizeof(sub_rules[0]) && !err; i++)
-		err = put_rule(b, seq, p->table, d->chain, sub_rules[i], d, p);
+	for (size_t i = 0; i < sizeof(sub_rules) / sizeof(sub_rules[0]) && !err; i++) {
+		if (sub_rules[i] == rule_queue && d == &dir_in)
+			err = nb_slow_rules(b, seq, p, d->chain, true);
+		if (!err)
+			err = put_rule(b, seq, p->table, d->chain, sub_rules[i], d, p);
+	}
 	return err;
 }
 
@@ -385,7 +410,11 @@ static int flush_chains(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *ta
  * set at commit, and datagrams to the range were measured to slip through
  * during that commit (kernel 6.18). Flushed chains swap their rules
  * atomically at the generation flip. Single-port mode's maps and chains
- * follow at the end (mux.c): made, or removed if left from an earlier load.
+ * follow at the end (mux.c): made, or removed if left from an earlier load;
+ * with per-source budgets off, last of all, the removal of their sets
+ * (after mux_in, which may have used them, is flushed). With p->adopt the
+ * session ports, pinholes and mappings stay (a restart or a reload that
+ * keeps its sessions).
  */
 int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p)
@@ -408,6 +437,8 @@ int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = put_direction_rules(b, seq, p, &dir_out);
 	if (!err)
 		err = nb_mux_tail(b, seq, p);
+	if (!err)
+		err = nb_slow_tail(b, seq, p);
 	return err;
 }
 

@@ -1,8 +1,9 @@
 /*
  * The rule builder of nft/: a rule's expressions appended in order with
- * libnftnl (meta, ct, cmp, bitwise, payload, lookup, dynset, limit,
- * counter, verdicts, queue in both flavours, port-only DNAT) and its
- * comment. The first failure sticks in the builder; later calls are no-ops.
+ * libnftnl (meta, ct, cmp, bitwise, payload, lookup, dynset, limit, dynset
+ * with a per-element limit, counter, verdicts, queue in both flavours,
+ * port-only DNAT) and its comment. The first failure sticks in the
+ * builder; later calls are no-ops.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -175,17 +176,45 @@ void nb_dynset_update(struct nb_rule *rb, const char *set, uint32_t set_id,
 	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id);
 }
 
-void nb_limit(struct nb_rule *rb, uint32_t rate)
+/* packets per second, burst as many; flags NFT_LIMIT_F_INV = `over` */
+static void limit_fill(struct nftnl_expr *e, uint32_t rate, uint32_t flags)
 {
-	struct nftnl_expr *e = expr_new(rb, "limit");
-
-	if (!e)
-		return;
 	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, rate);
 	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, MH_LIMIT_UNIT_S);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, rate);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, flags);
+}
+
+void nb_limit(struct nb_rule *rb, uint32_t rate)
+{
+	struct nftnl_expr *e = expr_new(rb, "limit");
+
+	if (e)
+		limit_fill(e, rate, 0);
+}
+
+/* The limit is the template of every element's own limit (the kernel
+ * clones it, with a full bucket, into each element it adds); the dynset
+ * owns it. */
+void nb_dynset_limit_over(struct nb_rule *rb, const char *set, uint32_t set_id,
+			  uint32_t rate)
+{
+	struct nftnl_expr *lim, *e = expr_new(rb, "dynset");
+
+	if (!e)
+		return;
+	lim = nftnl_expr_alloc("limit");
+	if (!lim) {
+		rb->err = -ENOMEM;
+		return;
+	}
+	limit_fill(lim, rate, NFT_LIMIT_F_INV);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id);
+	nftnl_expr_add_expr(e, NFTNL_EXPR_DYNSET_EXPRESSIONS, lim);
 }
 
 void nb_counter(struct nb_rule *rb)

@@ -20,7 +20,6 @@
 
 #define MUX_PRE_PRIORITY (-150)   /* after conntrack (-200), before dstnat */
 #define MUX_NAT_PRIORITY (-100)   /* dstnat */
-#define MUX_MAP_SIZE     65535
 #define MUX_DREG         NFT_REG_3 /* the map's data; clear of both keys */
 
 enum { MAP_MUX4, MAP_MUX6, MAP_MUXP4, MAP_MUXP6, MAP_COUNT };
@@ -112,7 +111,7 @@ static void map_def(const struct mh_ruleset_params *p, int i,
 	d->flags = NFT_SET_MAP | NFT_SET_TIMEOUT | (m->confirmed ? NFT_SET_EVAL : 0);
 	d->key_type = nb_concat_type(t, 2);
 	d->key_len = m->family == AF_INET ? MH_MUX_KEY4_LEN : MH_MUX_KEY6_LEN;
-	d->size = MUX_MAP_SIZE;
+	d->size = nb_set_size(p);
 	d->timeout_ms = m->confirmed ? p->idle_timeout_ms : p->provisional_timeout_ms;
 	d->data_type = MH_TYPE_SERVICE;
 	d->data_len = MH_MUX_DATA_LEN;
@@ -368,8 +367,9 @@ int nb_mux_input_guard(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err;
 }
 
-/* mux_pre: one jump; mux_in: confirmed, provisional, queue, drop;
- * mux_nat: confirmed before provisional, IPv4 then IPv6. */
+/* mux_pre: one jump; mux_in: confirmed, provisional, (per-source budget
+ * drops, slowsrc.c), queue, drop; mux_nat: confirmed before provisional,
+ * IPv4 then IPv6. */
 static int put_mux_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p)
 {
@@ -388,31 +388,38 @@ static int put_mux_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	};
 	int err = 0;
 
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]) && !err; i++)
-		err = put_rule(b, seq, p, chains[rules[i].chain].name, rules[i].fn,
-			       rules[i].map < 0 ? NULL : &maps[rules[i].map]);
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]) && !err; i++) {
+		if (rules[i].fn == rule_in_queue)
+			err = nb_slow_rules(b, seq, p, MH_CHAIN_MUX_IN, false);
+		if (!err)
+			err = put_rule(b, seq, p, chains[rules[i].chain].name,
+				       rules[i].fn,
+				       rules[i].map < 0 ? NULL : &maps[rules[i].map]);
+	}
 	return err;
 }
 
 /*
  * On: like the rest of the table, create what is missing, flush the
  * chains, re-create the maps (emptied, with this load's timeouts), add the
- * rules. Off: the builder cannot know whether an earlier load left the
- * mode's objects, so it names them (bare chains, maps of the same type),
- * flushes and deletes them: a no-op in effect when there were none.
+ * rules; adopting, the maps keep their mappings (their full definitions
+ * create them if missing, else update their timeouts). Off: the builder
+ * cannot know whether an earlier load left the mode's objects, so it
+ * names them (bare chains, maps of the same type), flushes and deletes
+ * them: a no-op in effect when there were none.
  */
 int nb_mux_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		const struct mh_ruleset_params *p)
 {
 	bool on = p->public_port != 0;
-	int err = on ? ensure_maps(b, seq, p) : 0;
+	int err = on && !p->adopt ? ensure_maps(b, seq, p) : 0;
 
 	if (!err)
 		err = make_chains(b, seq, p->table, !on);
 	if (!err)
 		err = flush_chains(b, seq, p->table);
 	if (on) {
-		if (!err)
+		if (!err && !p->adopt)
 			err = delete_maps(b, seq, p->table);
 		if (!err)
 			err = create_maps(b, seq, p);

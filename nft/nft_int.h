@@ -23,6 +23,10 @@
 #define MH_PROBE_TABLE    "mosh_helper_probe"
 #define MH_CHAIN_MOSH_IN  "mosh_in"
 
+/* Per-source slow-path budgets (slowsrc.c) */
+#define MH_SET_SLOWSRC4   "slowsrc4"  /* key: IPv4 source address */
+#define MH_SET_SLOWSRC6   "slowsrc6"  /* key: IPv6 source, its /64 only */
+
 /* Single-port mode (mux.c) */
 #define MH_MAP_MUX4       "mux4"      /* confirmed: refreshed by the client */
 #define MH_MAP_MUX6       "mux6"
@@ -49,6 +53,7 @@
 enum {
 	MH_ID_PORTS = 1, MH_ID_SESSIONS, MH_ID_PINHOLES4, MH_ID_PINHOLES6,
 	MH_ID_PINHOLES4_TMP, MH_ID_PINHOLES6_TMP,
+	MH_ID_SLOWSRC4 = 8, MH_ID_SLOWSRC6,
 	MH_ID_MUX4 = 16, MH_ID_MUX6, MH_ID_MUXP4, MH_ID_MUXP6,
 	MH_ID_MUX_TMP = 24,   /* + index of the map, 4 of them */
 };
@@ -156,6 +161,12 @@ void nb_lookup(struct nb_rule *rb, const char *set, uint32_t set_id, uint32_t dr
 void nb_dynset_update(struct nb_rule *rb, const char *set, uint32_t set_id,
 		     uint32_t sdata);
 void nb_limit(struct nb_rule *rb, uint32_t rate);               /* pkts/s, burst = rate */
+/* Update (add if missing, refresh the timeout) the element whose key is in
+ * reg 1, with a per-element `limit rate over RATE/second burst RATE`: the
+ * rule goes on only while that element is over its rate. If the set is
+ * full, a missing element cannot be added and the rule does not match. */
+void nb_dynset_limit_over(struct nb_rule *rb, const char *set, uint32_t set_id,
+			  uint32_t rate);
 void nb_counter(struct nb_rule *rb);
 void nb_verdict(struct nb_rule *rb, int verdict, const char *chain);
 /* Queue verdict: never bypass (fail closed); CPU fanout over >1 queue;
@@ -168,6 +179,29 @@ void nb_comment(struct nb_rule *rb, const char *text);
 
 /* 0, or -EINVAL if table is not a valid table name (build.c). */
 int nb_check_table_name(const char *table);
+/* Elements per family of the pinhole sets and mux maps (build.c). */
+uint32_t nb_set_size(const struct mh_ruleset_params *p);
+
+/* ------------------------------------------------------------------ */
+/* Per-source budgets (slowsrc.c), called by build.c and mux.c. With
+ * p->per_source_rate 0 the first three add nothing. */
+
+/* Create slowsrc4/slowsrc6 if missing. */
+int nb_slow_ensure(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		   const struct mh_ruleset_params *p);
+/* Empty both sets (a reload starts every source with a full budget). */
+int nb_slow_flush(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		  const struct mh_ruleset_params *p);
+/* The two drop rules (IPv4, IPv6) that go right before a queue rule in
+ * chain; sessions: only datagrams to a port in @sessions (mosh_in). */
+int nb_slow_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		  const struct mh_ruleset_params *p, const char *chain,
+		  bool sessions);
+/* Appended after everything else when p->per_source_rate is 0: the sets
+ * an earlier load may have left are removed (their rules are flushed by
+ * then, mux_in's included). */
+int nb_slow_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		 const struct mh_ruleset_params *p);
 
 /* ------------------------------------------------------------------ */
 /* Single-port mode (mux.c), called by mh_nft_build_ruleset (build.c). */

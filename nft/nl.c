@@ -2,8 +2,8 @@
  * The nftables socket edge: one NETLINK_NETFILTER socket that sends the
  * batches nft/build.c builds, either waiting for the kernel's answer to
  * every message (start-up, reload, stop) or not (hot path, errors read
- * later from the fd), probes the queue flavour and dumps pinhole sets and
- * single-port mode's mux maps.
+ * later from the fd), probes the queue flavour and dumps the `sessions`
+ * set, the pinhole sets and single-port mode's mux maps.
  */
 #include <errno.h>
 #include <poll.h>
@@ -273,6 +273,18 @@ static int decode_pinhole(struct nftnl_set_elem *e, struct mh_pinhole *ph)
 	return key ? mh_nft_pinhole_from_key(key, len, ph) : -EPROTO;
 }
 
+static int decode_session_port(struct nftnl_set_elem *e, struct mh_pinhole *ph)
+{
+	uint32_t len = 0;
+	const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+	if (!key || len != 2)
+		return -EPROTO;
+	memset(ph, 0, sizeof(*ph));
+	ph->server_port = (uint16_t)(key[0] << 8 | key[1]);
+	return 0;
+}
+
 static int decode_mux(struct nftnl_set_elem *e, struct mh_pinhole *m)
 {
 	uint32_t klen = 0, dlen = 0;
@@ -375,6 +387,14 @@ int mh_nft_dump_pinholes(struct mh_nft *n, const char *table, int family,
 	struct dump_ctx c = { decode_pinhole, cb, arg, 0, 0 };
 
 	return dump_set(n, table, mh_nft_pinhole_set(family), &c);
+}
+
+int mh_nft_dump_session_ports(struct mh_nft *n, const char *table,
+			      mh_pinhole_cb cb, void *arg)
+{
+	struct dump_ctx c = { decode_session_port, cb, arg, 0, 0 };
+
+	return dump_set(n, table, MH_SET_SESSIONS, &c);
 }
 
 int mh_nft_dump_mux(struct mh_nft *n, const char *table, int family,

@@ -4,10 +4,11 @@
 set -eu
 
 PKGS="build-essential pkg-config libnetfilter-queue-dev libmnl-dev libnftnl-dev
-libssl-dev libconfig-dev check libpcap-dev zlib1g-dev mosh nftables iproute2
-tcpdump tmux openssh-server openssh-client conntrack procps locales"
-PCS="libnetfilter_queue libmnl libnftnl libcrypto libconfig check libpcap"
-CMDS="mosh-server mosh-client nft ip tcpdump tmux conntrack sshd ssh"
+libssl-dev libconfig-dev libseccomp-dev check libpcap-dev zlib1g-dev mosh nftables iproute2
+tcpdump tmux openssh-server openssh-client conntrack procps locales gdb
+clang-14 libclang-rt-14-dev"
+PCS="libnetfilter_queue libmnl libnftnl libcrypto libconfig libseccomp check libpcap"
+CMDS="mosh-server mosh-client nft ip tcpdump tmux conntrack sshd ssh clang-14 gdb"
 
 missing() {
 	command -v pkg-config >/dev/null 2>&1 || return 0

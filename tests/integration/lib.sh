@@ -10,6 +10,9 @@
 #   MH_BUILD   build directory with mosh-helperd, mosh-helper-hook, tests/udptool
 #   MH_FAMILY  4 (default) or 6: which addresses mh_session/mh_client_start use
 #   MH_KEEP=1  keep the temp dir (logs, captures) after the run
+#   MH_VALGRIND=1  run the daemon and the hook under valgrind's memcheck
+#              (make check-valgrind); their reports go to $MH_TMP/vg/ and
+#              any error or leak fails the test at cleanup
 
 set -u
 MH_SRC=${MH_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -32,13 +35,22 @@ SRV6=fd00::2 CLI6=fd00:1::2 ATK6=fd00:2::2
 SNAT4_ADDR=198.18.3.10 SNAT4_PORTS=41000-41099
 SNAT6_ADDR=fd00:3::10 SNAT6_PORTS=41000-41099
 
-MH_TMP='' MH_TMUX='' MH_DAEMON_PID='' MH_CONF='' MH_DAEMON_LOG='' MH_NSESS=0
+MH_NETNS_INO='' MH_TMP='' MH_TMUX='' MH_DAEMON_PID='' MH_CONF='' MH_DAEMON_LOG='' MH_NSESS=0
 MH_PORT='' MH_KEY='' MH_SPID='' MH_PH='' MH_HOOK_OUT='' MH_HOOK_ERR='' MH_HOOK_RC=0
 MH_TCPDUMP_PID='' MH_BG_PID='' MH_WATCH_PID=''
 MH_PIDS=()          # background helpers (tcpdump, listeners, watchers)
 MH_SERVER_PIDS=()   # mosh-server session processes (detached children)
 MH_FAILED=0
 MH_FAILED_CHECKS=()
+
+# Under valgrind everything the daemon does takes longer: start-up and
+# clean exit (the leak check) get longer bounds.
+MH_VALGRIND=${MH_VALGRIND:-0}
+if [ "$MH_VALGRIND" = 1 ]; then MH_START_S=90 MH_STOP_S=60; else MH_START_S=15 MH_STOP_S=5; fi
+# shellcheck disable=SC2054  # the commas are valgrind's
+MH_VG_FLAGS=(--leak-check=full --show-leak-kinds=definite,indirect
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	--num-callers=30 "--suppressions=$MH_SRC/tests/valgrind/mosh-helper.supp")
 
 # ---------------------------------------------------------------- output
 
@@ -165,7 +177,7 @@ mh_cleanup() {
 	fi
 	if [ -n "$MH_DAEMON_PID" ] && kill -0 "$MH_DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$MH_DAEMON_PID" 2>/dev/null
-		mh_wait 5 mh_pid_gone "$MH_DAEMON_PID" || kill -KILL "$MH_DAEMON_PID" 2>/dev/null
+		mh_wait "$MH_STOP_S" mh_pid_gone "$MH_DAEMON_PID" || kill -KILL "$MH_DAEMON_PID" 2>/dev/null
 	fi
 	local p
 	for p in "${MH_PIDS[@]}"; do
@@ -183,11 +195,20 @@ mh_cleanup() {
 			kill -KILL "$p" 2>/dev/null
 		done
 	done
+	# A daemon that did not stop cleanly (SIGKILL, SIGQUIT) leaves its
+	# session keys in root's keyring for the next start: none comes now.
+	if [ -n "$MH_NETNS_INO" ] && [ -x "$MH_BUILD/tests/mhkeys" ]; then
+		"$MH_BUILD/tests/mhkeys" purge ":net$MH_NETNS_INO" >/dev/null 2>&1
+	fi
 	for ns in "$NS_C" "$NS_S" "$NS_A" "$NS_R"; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$MH_TMP" ] && mh_sanitizer_reports; then
 		echo "FAIL: sanitizer reports from the daemon or the hook (above)"
+		[ $rc = 0 ] && rc=1
+	fi
+	if [ -n "$MH_TMP" ] && mh_valgrind_reports; then
+		echo "FAIL: valgrind reports from the daemon or the hook (above)"
 		[ $rc = 0 ] && rc=1
 	fi
 	if [ -n "$MH_TMP" ] && [ -d "$MH_TMP" ]; then
@@ -218,6 +239,43 @@ mh_sanitizer_reports() {
 	return $found
 }
 
+# valgrind (MH_VALGRIND=1): errors or definite/indirect leaks in any report
+# of the daemon or the hook; true if any. A process killed with SIGKILL
+# leaves no summary: its report is checked for error records alone.
+mh_valgrind_reports() {
+	local re='^==[0-9]+== (Invalid|Conditional jump|Use of uninitialised|Syscall param|Mismatched|Source and destination overlap|Argument .* of function)|^==[0-9]+== .* (definitely|indirectly) lost in loss record|ERROR SUMMARY: [1-9]'
+	local f found=1
+	for f in "$MH_TMP"/vg/*.log; do
+		[ -f "$f" ] || continue
+		if grep -q -E "$re" "$f"; then
+			echo "---- valgrind report $f"
+			head -n 80 "$f" | sed 's/^/   /'
+			found=0
+		fi
+	done
+	return $found
+}
+
+# mh_no_valgrind REASON: skip a test that cannot run under valgrind (one
+# that checks the daemon's seccomp mode, say).
+mh_no_valgrind() {
+	[ "$MH_VALGRIND" = 1 ] && mh_skip "not under valgrind: $*"
+	return 0
+}
+
+# The command prefix that runs PROGRAM-NAME under valgrind, or nothing.
+# valgrind 3.19 fails pidfd_open (ENOSYS): the daemon ("daemon*") gets it
+# from tests/valgrind/pidfd_shim.c, built by tests/valgrind.mk.
+mh_vg_prefix() {
+	[ "$MH_VALGRIND" = 1 ] || return 0
+	if [[ $1 == daemon* ]]; then
+		printf '%s\n' /usr/bin/env "LD_PRELOAD=$MH_BUILD/tests/pidfd_shim.so"
+	fi
+	# MH_VG_EXTRA: more valgrind options, e.g. --track-origins=yes
+	# shellcheck disable=SC2086
+	printf '%s\n' /usr/bin/valgrind "${MH_VG_FLAGS[@]}" ${MH_VG_EXTRA:-} "--log-file=$MH_TMP/vg/$1.%p.log"
+}
+
 mh_nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 mh_link() { # nsA ifA nsB ifB
@@ -231,6 +289,12 @@ mh_setup() {
 	MH_TMP=$(mktemp -d "/tmp/$MH_P.XXXXXX") || exit 1
 	chmod 755 "$MH_TMP"
 	MH_TMUX=$MH_TMP/tmux.sock
+	if [ "$MH_VALGRIND" = 1 ]; then
+		command -v valgrind >/dev/null 2>&1 || mh_skip "MH_VALGRIND=1 but valgrind is not installed"
+		[ -f "$MH_BUILD/tests/pidfd_shim.so" ] ||
+			mh_skip "MH_VALGRIND=1 needs $MH_BUILD/tests/pidfd_shim.so (make check-valgrind builds it)"
+		mkdir -m 1777 "$MH_TMP/vg"   # the hook runs as the test users
+	fi
 	trap mh_cleanup EXIT
 	trap 'exit 130' INT TERM
 	mh_users
@@ -260,6 +324,8 @@ mh_setup() {
 	mh_nsx "$NS_A" ping -c1 -W2 198.18.0.2 >/dev/null 2>&1
 	mh_nsx "$NS_A" ping -6 -c1 -W2 fd00::2 >/dev/null 2>&1
 	mh_family "$MH_FAMILY"
+	# names the daemon's keyring (restart state): mosh-helper:TABLE:netINODE
+	MH_NETNS_INO=$(mh_nsx "$NS_S" stat -L -c %i /proc/self/ns/net)
 	mh_log "namespaces $NS_C $NS_R $NS_S $NS_A ready (temp dir $MH_TMP)"
 }
 
@@ -338,6 +404,10 @@ mh_write_conf() {
 		echo "audit_log = \"$MH_TMP/audit.log\";"
 		local l
 		for l in "$@"; do echo "$l"; done
+		# valgrind's own system calls are not on the daemon's filter
+		if [ "$MH_VALGRIND" = 1 ] && ! printf '%s\n' "$@" | grep -q '^seccomp'; then
+			echo "seccomp = false;"
+		fi
 	} >"$MH_CONF"
 	chmod 644 "$MH_CONF"
 }
@@ -347,11 +417,14 @@ mh_start_daemon() {
 	mh_require_build mosh-helperd mosh-helper-hook
 	[ -n "$MH_CONF" ] || mh_write_conf "$@"
 	MH_DAEMON_LOG=$MH_TMP/daemon.log
-	ip netns exec "$NS_S" "$MH_BUILD/mosh-helperd" -c "$MH_CONF" -f >>"$MH_DAEMON_LOG" 2>&1 &
+	local vg
+	mapfile -t vg < <(mh_vg_prefix daemon)
+	# (ip netns exec and valgrind exec in place: $! is the daemon itself)
+	ip netns exec "$NS_S" "${vg[@]}" "$MH_BUILD/mosh-helperd" -c "$MH_CONF" -f >>"$MH_DAEMON_LOG" 2>&1 &
 	MH_DAEMON_PID=$!
 	disown "$MH_DAEMON_PID"   # no job-control notice when a test kills it
-	if ! mh_wait 15 mh_daemon_ready; then
-		mh_fail "daemon did not create its control socket $MH_TMP/control.sock within 15 s"
+	if ! mh_wait "$MH_START_S" mh_daemon_ready; then
+		mh_fail "daemon did not create its control socket $MH_TMP/control.sock within $MH_START_S s"
 	fi
 	mh_log "daemon running, pid $MH_DAEMON_PID, log $MH_DAEMON_LOG"
 }
@@ -362,6 +435,14 @@ mh_daemon_ready() {
 }
 
 mh_table_exists() { mh_nsx "$NS_S" nft list table inet "$MH_TABLE" >/dev/null 2>&1; }
+
+# mh_stop_daemon: SIGTERM, wait for the clean exit (longer under valgrind).
+mh_stop_daemon() {
+	kill -TERM "$MH_DAEMON_PID" 2>/dev/null
+	mh_wait "$MH_STOP_S" mh_pid_gone "$MH_DAEMON_PID" ||
+		mh_fail "the daemon did not stop within $MH_STOP_S s of SIGTERM"
+	MH_DAEMON_PID=
+}
 
 # ---------------------------------------------------------------- sessions
 
@@ -378,13 +459,14 @@ mh_session_try() {
 	local user=$1; shift
 	local n=$((${MH_NSESS:-0} + 1)); MH_NSESS=$n
 	MH_HOOK_OUT=$MH_TMP/hook$n.out MH_HOOK_ERR=$MH_TMP/hook$n.err
-	local conn
+	local conn vg
 	conn="$(mh_snat_addr) 50000 $SRV 22"
+	mapfile -t vg < <(mh_vg_prefix "hook$n")
 	MH_HOOK_RC=0
-	timeout 30 ip netns exec "$NS_S" runuser -u "$user" -- \
+	timeout 60 ip netns exec "$NS_S" runuser -u "$user" -- \
 		env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$(getent passwd "$user" | cut -d: -f6)" \
 		USER="$user" SHELL=/bin/sh SSH_CONNECTION="$conn" \
-		"$MH_BUILD/mosh-helper-hook" -c "$MH_CONF" -- new -i "$SRV" -l LANG=C.UTF-8 "$@" \
+		"${vg[@]}" "$MH_BUILD/mosh-helper-hook" -c "$MH_CONF" -- new -i "$SRV" -l LANG=C.UTF-8 "$@" \
 		</dev/null >"$MH_HOOK_OUT" 2>"$MH_HOOK_ERR" || MH_HOOK_RC=$?
 	mh_parse_connect "$MH_HOOK_OUT" "$MH_HOOK_ERR"
 	[ $MH_HOOK_RC = 0 ] && [ -n "$MH_PORT" ]

@@ -6,7 +6,7 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-mh_require_build mosh-helperd mosh-helper-hook tests/mhannounce
+mh_require_build mosh-helperd mosh-helper-hook tests/mhannounce tests/subreaper
 mh_setup
 mh_write_conf "max_sessions_per_user = 1;"
 mh_start_daemon
@@ -85,8 +85,8 @@ MH_PIDS+=("$other")
 mh_wait 5 eval '[ "$(stat -c %u /proc/$other 2>/dev/null)" = "$(id -u mhtest2)" ]'
 refused "mhtest2's port with mhtest1's mosh-server pid" MHC_ERR_PID "pid" \
 	mhtest2 "$p3" "$s2" "$k3"
-refused "mhtest2's port with a pid of mhtest2 that does not hold the socket" MHC_ERR_PID "pid|socket" \
-	mhtest2 "$p3" "$other" "$k3"
+refused "mhtest2's port with a pid of mhtest2 that is not the announcer's (nor its descendant)" \
+	MHC_ERR_PID "pid.*descendant" mhtest2 "$p3" "$other" "$k3"
 refused "mhtest2's port with pid 1" MHC_ERR_PID "pid" \
 	mhtest2 "$p3" 1 "$k3"
 
@@ -94,10 +94,25 @@ mh_step "f: nothing was opened"
 mh_assert "no pinholes at all" test -z "$(mh_pinholes 4)$(mh_pinholes 6)"
 mh_assert "mhtest1's first session is intact" mh_has_session "$p1"
 
-mh_step "f: control: the same client with the right port and pid is accepted"
-out=$(announce mhtest2 "$p3" "$s3" "$k3") && rc=0 || rc=$?
-mh_log "daemon answered: $out"
-mh_assert_eq "mhtest2 announcing its own port $p3 with its mosh-server pid is accepted" 0 "$rc"
-mh_assert "port $p3 is now in the sessions set" mh_has_session "$p3"
+mh_step "f: control: the same client, announcing a mosh-server it started, is accepted"
+# Like the hook, the client is a child subreaper: the server mosh-server
+# detaches becomes its child, and it announces that pid (the daemon accepts
+# the announcer itself or its descendants, read from /proc without any
+# capability). The shell runs mosh-server, then becomes mhannounce.
+U=$MH_TMP/u
+mkdir -m 1777 "$U"
+out=$(ip netns exec "$NS_S" setpriv --reuid=mhtest2 --regid=mhtest2 --init-groups \
+	env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$(getent passwd mhtest2 | cut -d: -f6)" \
+	USER=mhtest2 SHELL=/bin/sh "$MH_BUILD/tests/subreaper" sh -c '
+		/usr/bin/mosh-server new -i "$1" -l LANG=C.UTF-8 >"$2.out" 2>"$2.err" </dev/null || exit 2
+		port=$(sed -n "s/^MOSH CONNECT \([0-9]*\) .*/\1/p" "$2.out")
+		key=$(sed -n "s/^MOSH CONNECT [0-9]* \([A-Za-z0-9/+]*\).*/\1/p" "$2.out")
+		pid=$(sed -n "s/.*detached, pid = \([0-9]*\).*/\1/p" "$2.err")
+		exec "$3" "$4" "$port" "$pid" "$key" "$5"' \
+	sh "$SRV" "$U/direct" "$MH_ANNOUNCE" "$sock" "$(mh_snat_addr) 50000 $SRV 22") && rc=0 || rc=$?
+mh_parse_connect "$U/direct.out" "$U/direct.err"
+mh_log "daemon answered: $out (mosh-server pid $MH_SPID, port $MH_PORT)"
+mh_assert_eq "mhtest2 announcing its own port $MH_PORT with the pid of the mosh-server it started is accepted" 0 "$rc"
+mh_assert "port $MH_PORT is now in the sessions set" mh_has_session "$MH_PORT"
 
 mh_pass "acceptance f"

@@ -1,10 +1,13 @@
 #!/bin/bash
 # The nftables table on a real kernel, driven by tests/nfttool: queue probe,
 # load (listing equals nft/mosh_helper.nft; in single-port mode
-# nft/mosh_helper-single-port.nft, and back), pinhole and session elements,
-# element timeouts and the inbound refresh, real UDP over a veth pair between
-# two namespaces (drops are silent, pinholes pass, session ports fail
-# closed), atomic replacement under traffic, and deletion.
+# nft/mosh_helper-single-port.nft, and back; without per-source budgets the
+# same minus their sets and rules, and back), pinhole and session elements,
+# element timeouts and the inbound refresh, the pinhole set size (65,535 per
+# family by default, 100,000 with --set-size), real UDP over a veth pair
+# between two namespaces (drops are silent, pinholes pass, session ports
+# fail closed), atomic replacement under traffic, and deletion. The budgets
+# under a flood: t_ruleset_flood.sh.
 # Needs root; exits 0 pass, 1 fail, 77 skip.
 set -u
 
@@ -41,8 +44,8 @@ ok()   { echo "   ok: $*"; }
 step() { printf '\n== %s\n' "$*"; }
 fail() {
 	echo "   FAIL: $*"
-	echo "---- nft list table inet mosh_helper (server ns)"
-	ip netns exec "$NS_S" nft list table inet mosh_helper 2>/dev/null | sed 's/^/   /'
+	echo "---- nft list table inet mosh_helper (server ns; first 200 lines)"
+	ip netns exec "$NS_S" nft list table inet mosh_helper 2>/dev/null | head -n 200 | sed 's/^/   /'
 	exit 1
 }
 check() { # what, command...
@@ -162,6 +165,36 @@ for round in 1 2; do   # on, off, on, off: leftovers of each mode removed
 	same_as "$REF" "$TMP/got.plain" "single-port off (round $round)"
 done
 
+step "per-source budgets off and on again (plain and single-port): listing is the reference without their sets and rules"
+# the reference without slowsrc4/slowsrc6 and the rules that use them
+strip_slow() {
+	sed -E -e '/^\tset slowsrc[46] \{/,/^\t\}/d' -e '/@slowsrc[46]/d' | cat -s
+}
+# listing after `load ARGS...` compared with REFERENCE, stripped or not
+load_same() { # reference, strip|keep, what, load args...
+	local ref=$1 how=$2 what=$3
+	shift 3
+	nfttool load "$@" >/dev/null 2>&1 || fail "load $*"
+	listing | normalize | cat -s >"$TMP/got.ps"
+	normalize <"$ref" >"$TMP/want.ps0"
+	if [ "$how" = strip ]; then strip_slow <"$TMP/want.ps0"; else cat -s "$TMP/want.ps0"; fi >"$TMP/want.ps"
+	if [ "$flavour" = native ]; then
+		sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$TMP/got.ps" "$TMP/want.ps"
+	fi
+	diff -u "$TMP/want.ps" "$TMP/got.ps" || fail "$what: listing differs"
+	ok "$what"
+}
+load_same "$REF" strip "plain, budgets off" --per-source 0
+listing | grep -q slowsrc && fail "slowsrc sets left"
+load_same "$REF_SP" keep "single-port, budgets on" --single-port 60000
+load_same "$REF_SP" strip "single-port, budgets off (mux_in used them)" --single-port 60000 --per-source 0
+load_same "$REF_SP" keep "single-port, budgets on again" --single-port 60000
+load_same "$REF" strip "plain, budgets off (leaving single-port mode)" --per-source 0
+load_same "$REF" keep "plain, budgets on again (the defaults)"
+check "per-source rate from --per-source" bash -c "ip netns exec $NS_S $NFTTOOL load --per-source 77 2>/dev/null &&
+	ip netns exec $NS_S nft list chain inet mosh_helper mosh_in 2>/dev/null | grep -c 'limit rate over 77/second burst 77 packets' | grep -qx 2"
+nfttool load >/dev/null 2>&1 || fail "reload with defaults"
+
 # ------------------------------------------------------------------ elements
 step "pinholes and session ports"
 nfttool add-pinhole $CLI4 40000 60001 || fail "add v4 pinhole"
@@ -192,6 +225,26 @@ check "short pinhole listed" in_set pinholes4 "198.18.7.9 . 1234 . 60003"
 sleep 3
 in_set pinholes4 "198.18.7.9 . 1234 . 60003" && fail "short pinhole still listed after 3 s"
 ok "gone after 3 s"
+
+step "pinhole set size: 65,535 per family by default, 100,000 with --set-size 100000"
+# with the daemon's defaults a family holds 65,535 pinholes and no more
+nfttool load >/dev/null 2>&1 || fail "reload (empty sets)"
+nfttool add-pinhole 198.18.128.0 40000 60001 --count 65535 || fail "65,535 pinholes"
+eq "v4 pinholes in the default set" 65535 "$(nfttool dump | grep -c '^198\.')"
+out=$(nfttool add-pinhole 198.18.100.1 40000 60001 2>&1) && fail "a 65,536th v4 pinhole was accepted"
+echo "$out" | grep -q "Too many open files" || fail "unclear error: $out"
+ok "the 65,536th is refused: $out"
+nfttool load --set-size 100000 >/dev/null 2>&1 || fail "load --set-size 100000"
+S nft list set inet mosh_helper pinholes4 2>/dev/null | grep -q 'size 100000' || fail "pinholes4 size"
+S nft list set inet mosh_helper pinholes6 2>/dev/null | grep -q 'size 100000' || fail "pinholes6 size"
+eq "pinholes after the reload" 0 "$(nfttool dump | grep -c .)"
+nfttool add-pinhole 198.18.0.0 40000 60001 --count 100000 || fail "100,000 pinholes in one family"
+eq "v4 pinholes in the 100,000 set" 100000 "$(nfttool dump | grep -c '^198\.')"
+out=$(nfttool add-pinhole 198.19.200.1 40000 60001 2>&1) && fail "a 100,001st v4 pinhole was accepted"
+ok "the 100,001st is refused: $out"
+nfttool load >/dev/null 2>&1 || fail "reload with defaults"
+S nft list set inet mosh_helper pinholes4 2>/dev/null | grep -q 'size 65535' || fail "pinholes4 size back to 65535"
+ok "back to 65,535, emptied"
 
 # ------------------------------------------------------------------ traffic
 step "real traffic over veth"

@@ -1,7 +1,8 @@
 /*
  * nfttool: drives nft/ (the library's builders and socket edge) from the
  * command line for integration tests and benchmarks: probe the queue
- * flavour, load or delete the table (optionally in single-port mode),
+ * flavour, load or delete the table (optionally in single-port mode, with
+ * or without per-source budgets, with a given pinhole set size),
  * add/delete pinholes, session ports and mux mappings, dump pinholes and
  * mappings with their remaining time. Run `nfttool` for usage.
  */
@@ -19,6 +20,7 @@
 #define BATCH_LIMIT  (64 * 1024)
 #define BATCH_ELEMS  256    /* pinholes per batch with --count */
 #define DEFAULT_PROVISIONAL_MS 10000   /* the daemon's candidate lifetime */
+#define DEFAULT_PER_SOURCE     200     /* slow_path_rate_per_source default */
 
 enum queue_mode { Q_AUTO, Q_NATIVE, Q_COMPAT };
 
@@ -38,8 +40,12 @@ _Noreturn static void usage(void)
 		"usage: nfttool COMMAND [options]\n"
 		"  probe                          print native or compat\n"
 		"  load [--ports L-H] [--idle MS] [--queue N] [--queues TOTAL]\n"
-		"       [--rate R] [--compat|--native|--auto]\n"
+		"       [--rate R] [--per-source R] [--set-size N]\n"
+		"       [--compat|--native|--auto]\n"
 		"       [--single-port PORT [--provisional-ms MS]]\n"
+		"       (--per-source: packets/s per source address or /64, 0 = off,\n"
+		"        default %d; --set-size: pinholes/mappings per family,\n"
+		"        0 = %d)\n"
 		"  delete\n"
 		"  add-pinhole ADDR CPORT SPORT [TIMEOUT_MS] [--count N] [--async]\n"
 		"  del-pinhole ADDR CPORT SPORT [--count N] [--async]\n"
@@ -48,7 +54,8 @@ _Noreturn static void usage(void)
 		"  add-mux ADDR CPORT SPORT [TIMEOUT_MS] [--provisional]\n"
 		"  del-mux ADDR CPORT SPORT [--provisional]\n"
 		"  dump-mux                       mappings with remaining ms\n"
-		"every command takes --table T (default " MH_NFT_DEFAULT_TABLE ")\n");
+		"every command takes --table T (default " MH_NFT_DEFAULT_TABLE ")\n",
+		DEFAULT_PER_SOURCE, MH_NFT_DEFAULT_SET_SIZE);
 	exit(2);
 }
 
@@ -88,7 +95,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "compat", 0, 0, 'c' }, { "native", 0, 0, 'n' }, { "auto", 0, 0, 'a' },
 		{ "count", 1, 0, 'N' }, { "async", 0, 0, 'A' },
 		{ "single-port", 1, 0, 'S' }, { "provisional-ms", 1, 0, 'P' },
-		{ "provisional", 0, 0, 'v' }, { 0, 0, 0, 0 },
+		{ "provisional", 0, 0, 'v' }, { "per-source", 1, 0, 's' },
+		{ "set-size", 1, 0, 'z' }, { 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -108,6 +116,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'S': o->p.public_port = (uint16_t)num_arg(optarg, UINT16_MAX, "public port"); break;
 		case 'P': o->p.provisional_timeout_ms = (uint32_t)num_arg(optarg, UINT32_MAX, "provisional ms"); break;
 		case 'v': o->provisional = true; break;
+		case 's': o->p.per_source_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "per-source rate"); break;
+		case 'z': o->p.set_size = (uint32_t)num_arg(optarg, UINT32_MAX, "set size"); break;
 		default: usage();
 		}
 	}
@@ -183,6 +193,8 @@ static int cmd_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
 		o->p.native_queue ? "native" : "compat");
 	if (o->p.public_port)
 		fprintf(stderr, ", single port %u", o->p.public_port);
+	if (o->p.per_source_rate)
+		fprintf(stderr, ", %u/s per source", o->p.per_source_rate);
 	fprintf(stderr, ")\n");
 	return 0;
 }
@@ -372,8 +384,11 @@ static int run(struct mh_nft *n, const char *cmd, struct opts *o, char **pos,
 int main(int argc, char **argv)
 {
 	struct opts o = {
-		.p = { MH_NFT_DEFAULT_TABLE, 60000, 61000, 60000, 0, 1, 2000, false,
-		       0, DEFAULT_PROVISIONAL_MS },
+		.p = { .table = MH_NFT_DEFAULT_TABLE, .port_low = 60000,
+		       .port_high = 61000, .idle_timeout_ms = 60000,
+		       .queue_total = 1, .slow_path_rate = 2000,
+		       .provisional_timeout_ms = DEFAULT_PROVISIONAL_MS,
+		       .per_source_rate = DEFAULT_PER_SOURCE },
 		.mode = Q_AUTO,
 	};
 	struct mh_nft *n;

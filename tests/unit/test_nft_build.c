@@ -4,7 +4,10 @@
  * ruleset of the brief: order and types, table, chains, sets, each rule's
  * expressions, both queue flavours, pinhole and session-port elements;
  * single-port mode's maps, chains, rules, guard and mapping elements, and
- * that with the mode off the batch is the plain one plus a clean-up tail.
+ * that with the mode off the batch is the plain one plus a clean-up tail;
+ * the per-source budgets (slowsrc sets, their flush, the drop rules with
+ * a limit inside the dynset, in mosh_in and mux_in), that with them off
+ * the batch is the old one plus a clean-up tail, and the set size.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -32,7 +35,7 @@
 #include "../../nft/nft_int.h"
 
 #define LIMIT   65536
-#define MAXMSG  96
+#define MAXMSG  112
 #define T(x)    (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (x))
 
 static char buf[2 * LIMIT];
@@ -40,8 +43,13 @@ static const struct nlmsghdr *msgs[MAXMSG];
 static int nmsgs;
 static uint32_t seq0 = 1000;
 
+/* per-source budgets off, default set size: the table as it was before
+ * either existed */
 static const struct mh_ruleset_params defaults = {
-	"mosh_helper", 60000, 61000, 60000, 0, 1, 2000, false, 0, 10000,
+	.table = "mosh_helper", .port_low = 60000, .port_high = 61000,
+	.idle_timeout_ms = 60000, .queue_num = 0, .queue_total = 1,
+	.slow_path_rate = 2000, .native_queue = false, .public_port = 0,
+	.provisional_timeout_ms = 10000, .per_source_rate = 0, .set_size = 0,
 };
 
 /* Split a finished batch into its messages. */
@@ -256,7 +264,10 @@ enum {
 	/* single-port mode off: objects an earlier load may have left */
 	M_OFF_CHAINS = M_RULES_OUT + 6, M_OFF_FLUSH = M_OFF_CHAINS + 3,
 	M_OFF_DELCHAINS = M_OFF_FLUSH + 3, M_OFF_MAPS = M_OFF_DELCHAINS + 3,
-	M_OFF_DELMAPS = M_OFF_MAPS + 4, M_END = M_OFF_DELMAPS + 4, M_COUNT,
+	M_OFF_DELMAPS = M_OFF_MAPS + 4,
+	/* per-source budgets off: their sets, if an earlier load left them */
+	M_OFF_SLOW = M_OFF_DELMAPS + 4, M_OFF_DELSLOW = M_OFF_SLOW + 2,
+	M_END = M_OFF_DELSLOW + 2, M_COUNT,
 };
 
 START_TEST(ruleset_message_order)
@@ -281,6 +292,7 @@ START_TEST(ruleset_message_order)
 		T(NFT_MSG_DELCHAIN), T(NFT_MSG_DELCHAIN), T(NFT_MSG_DELCHAIN),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
 		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
+		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
 		NFNL_MSG_BATCH_END,
 	};
 
@@ -821,7 +833,10 @@ END_TEST
 /* Public port outside the range, timeouts of their own: nothing in the
  * checks below can come from the defaults by accident. */
 static const struct mh_ruleset_params sp = {
-	"mosh_helper", 60000, 61000, 45000, 3, 1, 700, false, 443, 7000,
+	.table = "mosh_helper", .port_low = 60000, .port_high = 61000,
+	.idle_timeout_ms = 45000, .queue_num = 3, .queue_total = 1,
+	.slow_path_rate = 700, .native_queue = false, .public_port = 443,
+	.provisional_timeout_ms = 7000, .per_source_rate = 0, .set_size = 0,
 };
 
 /* Indexes of messages in the single-port batch. */
@@ -831,7 +846,7 @@ enum {
 	S_ENSURE_MAPS = S_RULES_OUT + 6, S_CHAINS = S_ENSURE_MAPS + 4,
 	S_FLUSH = S_CHAINS + 3, S_DELMAPS = S_FLUSH + 3, S_MAPS = S_DELMAPS + 4,
 	S_RULE_PRE = S_MAPS + 4, S_RULES_MUXIN, S_RULES_NAT = S_RULES_MUXIN + 6,
-	S_END = S_RULES_NAT + 4, S_COUNT,
+	S_SLOW_TAIL = S_RULES_NAT + 4, S_END = S_SLOW_TAIL + 4, S_COUNT,
 };
 
 static const char *const map_names[4] = { "mux4", "mux6", "muxp4", "muxp6" };
@@ -855,7 +870,7 @@ START_TEST(sp_message_order)
 		ck_assert(msgs[S_CHAINS + i]->nlmsg_flags & NLM_F_CREATE);
 		ck_assert_uint_eq(msgs[S_FLUSH + i]->nlmsg_type, T(NFT_MSG_DELRULE));
 	}
-	for (int i = S_RULE_PRE; i < S_END; i++) {
+	for (int i = S_RULE_PRE; i < S_SLOW_TAIL; i++) {
 		ck_assert_uint_eq(msgs[i]->nlmsg_type, T(NFT_MSG_NEWRULE));
 		ck_assert(msgs[i]->nlmsg_flags & NLM_F_APPEND);
 	}
@@ -923,7 +938,7 @@ START_TEST(sp_maps)
 		nids++;
 		nftnl_set_free(s);
 	}
-	ck_assert_int_eq(nids, 4 + 2 + 4 + 4);
+	ck_assert_int_eq(nids, 4 + 2 + 4 + 4 + 2);   /* + the slowsrc clean-up */
 }
 END_TEST
 
@@ -1335,6 +1350,381 @@ START_TEST(sp_table_name_from_params)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Per-source budgets and set size                                     */
+
+/* Indexes of messages in the plain batch with per-source budgets on:
+ * two sets made to exist after the pinhole sets, both emptied after
+ * `sessions`, two rules before mosh_in's queue rule, no clean-up tail. */
+enum {
+	O_ENSURE_SLOW = M_ENSURE_PH6 + 1,
+	O_FLUSH_SLOW = M_FLUSH_SESSIONS + 3,
+	O_RULES_IN = M_RULES_IN + 4,
+	O_SLOW_RULES = O_RULES_IN + 2,
+	O_RULE_OUTPUT = O_RULES_IN + 8,
+	O_RULES_OUT,
+	O_END = M_OFF_DELMAPS + 4 + 6, O_COUNT,
+};
+
+static const char *dynset_set(struct prule *r)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(nftnl_expr_get_str(r->e[i], NFTNL_EXPR_NAME), "dynset"))
+			return nftnl_expr_get_str(r->e[i], NFTNL_EXPR_DYNSET_SET_NAME);
+	return NULL;
+}
+
+/* Does the message create, empty or delete a slowsrc set, or is it a rule
+ * that uses one? */
+static bool names_slowsrc(const struct nlmsghdr *nlh)
+{
+	uint16_t t = nlh->nlmsg_type;
+	bool hit = false;
+
+	if (t == T(NFT_MSG_NEWSET) || t == T(NFT_MSG_DELSET) ||
+	    t == T(NFT_MSG_NEWSETELEM) || t == T(NFT_MSG_DELSETELEM)) {
+		struct nftnl_set *s = parse_set(nlh, t == T(NFT_MSG_NEWSETELEM) ||
+						     t == T(NFT_MSG_DELSETELEM));
+
+		hit = !strncmp(nftnl_set_get_str(s, NFTNL_SET_NAME), "slowsrc", 7);
+		nftnl_set_free(s);
+	} else if (t == T(NFT_MSG_NEWRULE)) {
+		struct prule r;
+		const char *set;
+
+		parse_rule(nlh, &r);
+		set = dynset_set(&r);
+		hit = set && !strncmp(set, "slowsrc", 7);
+		nftnl_rule_free(r.r);
+	}
+	return hit;
+}
+
+/* Off (0): the batch is the one from before the budgets existed plus a
+ * clean-up tail. On: the same batch with six messages more and no tail. */
+START_TEST(slow_off_is_old_batch_plus_tail)
+{
+	static struct saved off, on;
+	struct mh_ruleset_params p = defaults;
+	int k = 0, extra = 0;
+
+	build(b_ruleset, &defaults, 0);
+	save(&off);
+	p.per_source_rate = 200;
+	build(b_ruleset, &p, 0);
+	save(&on);
+	ck_assert_int_eq(off.n, M_COUNT);
+	ck_assert_int_eq(on.n, O_COUNT);
+	for (int i = 0; i < on.n - 1; i++) {
+		if (names_slowsrc(on.m[i])) {
+			extra++;
+			continue;
+		}
+		ck_assert_msg(same_msg(on.m[i], off.m[k]), "on %d differs from off %d", i, k);
+		k++;
+	}
+	ck_assert_int_eq(extra, 6);
+	/* what the on-batch lacks is the off-batch's tail, then both end */
+	ck_assert_int_eq(k, M_OFF_SLOW);
+	ck_assert(same_msg(on.m[on.n - 1], off.m[M_END]));
+	for (int i = 0; i < M_OFF_SLOW; i++)
+		ck_assert_msg(!names_slowsrc(off.m[i]), "off message %d uses slowsrc", i);
+	for (int i = M_OFF_SLOW; i < M_END; i++)
+		ck_assert(names_slowsrc(off.m[i]));
+}
+END_TEST
+
+/* a slowsrc set as the batch creates it */
+static void check_slow_set(const struct nlmsghdr *nlh, const char *name,
+			   uint32_t key_type, uint32_t key_len)
+{
+	struct nftnl_set *s = parse_set(nlh, false);
+
+	ck_assert_uint_eq(nlh->nlmsg_type, T(NFT_MSG_NEWSET));
+	ck_assert(nlh->nlmsg_flags & NLM_F_CREATE);
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), name);
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_TABLE), "mosh_helper");
+	/* flags dynamic,timeout: updated from the packet path, elements expire */
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), key_type);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), key_len);
+	ck_assert(!nftnl_set_is_set(s, NFTNL_SET_DATA_TYPE));
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE), 65535);
+	/* longer than the bucket's refill time (burst / rate = 1 s) */
+	ck_assert_uint_ge(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT), 1500);
+	ck_assert_uint_le(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT), 10000);
+	ck_assert(nftnl_set_is_set(s, NFTNL_SET_ID));
+	nftnl_set_free(s);
+}
+
+START_TEST(slow_sets_and_flush)
+{
+	struct mh_ruleset_params p = defaults;
+
+	p.per_source_rate = 200;
+	build(b_ruleset, &p, 0);
+	check_slow_set(msgs[O_ENSURE_SLOW], "slowsrc4", 7, 4);
+	check_slow_set(msgs[O_ENSURE_SLOW + 1], "slowsrc6", 8, 16);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_set *s = parse_set(msgs[O_FLUSH_SLOW + i], true);
+
+		/* emptied in place: every source starts with a full budget */
+		ck_assert_uint_eq(msgs[O_FLUSH_SLOW + i]->nlmsg_type, T(NFT_MSG_DELSETELEM));
+		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), i ? "slowsrc6" : "slowsrc4");
+		ck_assert_int_eq(count_elems(s), 0);
+		nftnl_set_free(s);
+	}
+	/* after the chains are flushed, never deleted (mux_in, flushed only
+	 * later, may still use them) */
+	ck_assert_int_gt(O_FLUSH_SLOW, M_FLUSH_OUT + 2);
+	for (int i = 0; i < nmsgs; i++)
+		if (msgs[i]->nlmsg_type == T(NFT_MSG_DELSET))
+			ck_assert(!names_slowsrc(msgs[i]));
+}
+END_TEST
+
+START_TEST(slow_off_tail)
+{
+	build(b_ruleset, &defaults, 0);
+	check_slow_set(msgs[M_OFF_SLOW], "slowsrc4", 7, 4);
+	check_slow_set(msgs[M_OFF_SLOW + 1], "slowsrc6", 8, 16);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_set *s = parse_set(msgs[M_OFF_DELSLOW + i], false);
+
+		ck_assert_uint_eq(msgs[M_OFF_DELSLOW + i]->nlmsg_type, T(NFT_MSG_DELSET));
+		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), i ? "slowsrc6" : "slowsrc4");
+		nftnl_set_free(s);
+	}
+}
+END_TEST
+
+/* The per-source rule: [udp dport @sessions] source (v6: & /64) into
+ * reg 1, dynset update with limit over RATE inside, counter, drop. first
+ * is the index of the nfproto match. */
+static void check_slow_rule(int idx, const char *chain, int first, bool v4,
+			    uint32_t rate)
+{
+	static const uint8_t mask64[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct prule r;
+	struct nftnl_expr *d, *lim;
+	uint32_t len = 0;
+	int at = first + 3;
+	const char *c;
+
+	parse_rule(msgs[idx], &r);
+	ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_CHAIN), chain);
+	if (first) {
+		assert_cmp_u8(r.e[1], IPPROTO_UDP);
+		assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+		assert_lookup(r.e[3], "sessions");
+	}
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[first], NFTNL_EXPR_META_KEY), NFT_META_NFPROTO);
+	assert_cmp_u8(r.e[first + 1], v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	assert_payload(r.e[first + 2], NFT_PAYLOAD_NETWORK_HEADER, v4 ? 12 : 8,
+		       v4 ? 4 : 16, NFT_REG_1);
+	if (!v4) {
+		const void *m = nftnl_expr_get(r.e[at], NFTNL_EXPR_BITWISE_MASK, &len);
+
+		ck_assert_str_eq(nftnl_expr_get_str(r.e[at], NFTNL_EXPR_NAME), "bitwise");
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[at], NFTNL_EXPR_BITWISE_SREG), NFT_REG_1);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[at], NFTNL_EXPR_BITWISE_DREG), NFT_REG_1);
+		ck_assert_uint_eq(len, 16);
+		ck_assert_mem_eq(m, mask64, 16);       /* the /64 */
+		at++;
+	}
+	d = r.e[at];
+	ck_assert_str_eq(nftnl_expr_get_str(d, NFTNL_EXPR_NAME), "dynset");
+	ck_assert_uint_eq(nftnl_expr_get_u32(d, NFTNL_EXPR_DYNSET_OP), NFT_DYNSET_OP_UPDATE);
+	ck_assert_uint_eq(nftnl_expr_get_u32(d, NFTNL_EXPR_DYNSET_SREG_KEY), NFT_REG_1);
+	ck_assert_str_eq(nftnl_expr_get_str(d, NFTNL_EXPR_DYNSET_SET_NAME),
+			 v4 ? "slowsrc4" : "slowsrc6");
+	ck_assert(!nftnl_expr_is_set(d, NFTNL_EXPR_DYNSET_SREG_DATA));  /* a set */
+	ck_assert(!nftnl_expr_is_set(d, NFTNL_EXPR_DYNSET_TIMEOUT));    /* the set's */
+	/* not inverted: the rule goes on only for an element that exists */
+	ck_assert(!nftnl_expr_is_set(d, NFTNL_EXPR_DYNSET_FLAGS) ||
+		  nftnl_expr_get_u32(d, NFTNL_EXPR_DYNSET_FLAGS) == 0);
+	lim = (struct nftnl_expr *)nftnl_expr_get(d, NFTNL_EXPR_DYNSET_EXPR, &len);
+	ck_assert_ptr_nonnull(lim);
+	ck_assert_str_eq(nftnl_expr_get_str(lim, NFTNL_EXPR_NAME), "limit");
+	ck_assert_uint_eq(nftnl_expr_get_u64(lim, NFTNL_EXPR_LIMIT_RATE), rate);
+	ck_assert_uint_eq(nftnl_expr_get_u64(lim, NFTNL_EXPR_LIMIT_UNIT), 1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_BURST), rate);
+	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_TYPE), NFT_LIMIT_PKTS);
+	/* `over`: matches only while the source is above its rate */
+	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_FLAGS), NFT_LIMIT_F_INV);
+	ck_assert_str_eq(nftnl_expr_get_str(r.e[at + 1], NFTNL_EXPR_NAME), "counter");
+	assert_verdict(r.e[at + 2], NF_DROP, NULL);
+	ck_assert_int_eq(r.n, at + 3);
+	c = rule_comment(&r);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(strstr(c, "budget"));
+	ck_assert_uint_lt(strlen(c), NFTNL_UDATA_COMMENT_MAXLEN);
+	nftnl_rule_free(r.r);
+}
+
+/* mosh_in: pinholes, the two budget drops, then the queue rule with its
+ * global limit; mosh_out unchanged. */
+START_TEST(slow_rules_mosh_in)
+{
+	struct mh_ruleset_params p = defaults;
+
+	for (int native = 0; native < 2; native++) {
+		static const char *ph_in = "meta cmp meta cmp payload payload payload lookup dynset immediate";
+		const char *queue = native ? "meta cmp payload lookup limit queue"
+					   : "meta cmp payload lookup limit target";
+		const struct rule_want want[] = {
+			{ O_RULES_IN + 0, "mosh_in", ph_in },
+			{ O_RULES_IN + 1, "mosh_in", ph_in },
+			{ O_SLOW_RULES, "mosh_in",
+			  "meta cmp payload lookup meta cmp payload dynset counter immediate" },
+			{ O_SLOW_RULES + 1, "mosh_in",
+			  "meta cmp payload lookup meta cmp payload bitwise dynset counter immediate" },
+			{ O_RULES_IN + 4, "mosh_in", queue },
+			{ O_RULES_IN + 5, "mosh_in", "meta cmp payload lookup counter immediate" },
+			{ O_RULES_IN + 6, "mosh_in", "ct cmp immediate" },
+			{ O_RULES_IN + 7, "mosh_in", "counter immediate" },
+			{ O_RULE_OUTPUT, "output", "meta cmp payload lookup immediate" },
+			{ O_RULES_OUT + 2, "mosh_out", queue },
+			{ O_RULES_OUT + 5, "mosh_out", "counter immediate" },
+		};
+
+		p.native_queue = native;
+		p.per_source_rate = 137;
+		p.slow_path_rate = 2500;
+		build(b_ruleset, &p, 0);
+		ck_assert_int_eq(nmsgs, O_COUNT);
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			struct prule r;
+
+			parse_rule(msgs[want[i].idx], &r);
+			ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_CHAIN), want[i].chain);
+			ck_assert_msg(!strcmp(r.names, want[i].names), "rule %d: %s", want[i].idx,
+				      r.names);
+			nftnl_rule_free(r.r);
+		}
+		check_slow_rule(O_SLOW_RULES, "mosh_in", 4, true, 137);
+		check_slow_rule(O_SLOW_RULES + 1, "mosh_in", 4, false, 137);
+		/* the global limit is still the queue rule's own */
+		check_session_rules(O_RULES_IN + 2, 2, native, 0, 1, 2500);
+		check_session_rules(O_RULES_OUT, 0, native, 0, 1, 2500);
+		/* mosh_out: six rules, none of them a budget */
+		ck_assert_uint_eq(msgs[O_RULES_OUT + 6]->nlmsg_type, T(NFT_MSG_NEWCHAIN));
+		for (int i = O_RULES_OUT; i < O_RULES_OUT + 6; i++)
+			ck_assert(!names_slowsrc(msgs[i]));
+	}
+}
+END_TEST
+
+/* index of the n-th (0-based) rule of chain in the last batch, -1 if none */
+static int nth_rule_of(const char *chain, int n)
+{
+	for (int i = 0; i < nmsgs; i++) {
+		struct nftnl_rule *r;
+		bool match;
+
+		if (msgs[i]->nlmsg_type != T(NFT_MSG_NEWRULE))
+			continue;
+		r = nftnl_rule_alloc();
+		ck_assert_int_eq(nftnl_rule_nlmsg_parse(msgs[i], r), 0);
+		match = !strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), chain);
+		nftnl_rule_free(r);
+		if (match && n-- == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Single-port mode: the same two drops before mux_in's queue rule (no
+ * session match: the chain sees only the public port), and in mosh_in. */
+START_TEST(slow_rules_mux_in)
+{
+	static const char *names[] = {
+		"meta cmp meta cmp payload payload lookup ct dynset immediate",
+		"meta cmp meta cmp payload payload lookup ct dynset immediate",
+		"meta cmp meta cmp payload payload lookup immediate",
+		"meta cmp meta cmp payload payload lookup immediate",
+		"meta cmp payload dynset counter immediate",
+		"meta cmp payload bitwise dynset counter immediate",
+		"limit target",
+		"counter immediate",
+	};
+	struct mh_ruleset_params p = sp;
+	int n;
+
+	p.per_source_rate = 55;
+	build(b_ruleset, &p, 0);
+	for (n = 0; n < 8; n++) {
+		struct prule r;
+		int idx = nth_rule_of("mux_in", n);
+
+		ck_assert_int_ge(idx, 0);
+		parse_rule(msgs[idx], &r);
+		ck_assert_msg(!strcmp(r.names, names[n]), "mux_in rule %d: %s", n, r.names);
+		nftnl_rule_free(r.r);
+	}
+	ck_assert_int_eq(nth_rule_of("mux_in", 8), -1);
+	check_slow_rule(nth_rule_of("mux_in", 4), "mux_in", 0, true, 55);
+	check_slow_rule(nth_rule_of("mux_in", 5), "mux_in", 0, false, 55);
+	/* mosh_in: guard (2), pinholes (2), the budgets, the queue */
+	check_slow_rule(nth_rule_of("mosh_in", 4), "mosh_in", 4, true, 55);
+	check_slow_rule(nth_rule_of("mosh_in", 5), "mosh_in", 4, false, 55);
+	/* no clean-up: nothing deletes the sets the rules use */
+	for (int i = 0; i < nmsgs; i++)
+		if (msgs[i]->nlmsg_type == T(NFT_MSG_DELSET))
+			ck_assert(!names_slowsrc(msgs[i]));
+	ck_assert_uint_eq(msgs[nmsgs - 2]->nlmsg_type, T(NFT_MSG_NEWRULE));
+}
+END_TEST
+
+static uint32_t set_size_of(const struct nlmsghdr *nlh)
+{
+	struct nftnl_set *s = parse_set(nlh, false);
+	uint32_t size = nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE);
+
+	nftnl_set_free(s);
+	return size;
+}
+
+/* set_size: the pinhole sets and the mux maps, nothing else; 0 is the
+ * old default, byte for byte. */
+START_TEST(set_size_param)
+{
+	static struct saved zero;
+	struct mh_ruleset_params p = defaults;
+
+	build(b_ruleset, &defaults, 0);
+	save(&zero);
+	for (int i = M_ENSURE_PH4; i <= M_ENSURE_PH6; i++)
+		ck_assert_uint_eq(set_size_of(msgs[i]), 65535);
+	for (int i = M_SET_PH4; i <= M_SET_PH6; i++)
+		ck_assert_uint_eq(set_size_of(msgs[i]), 65535);
+	p.set_size = 65535;
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(nmsgs, zero.n);
+	for (int i = 0; i < nmsgs; i++)
+		ck_assert_msg(same_msg(msgs[i], zero.m[i]), "message %d differs", i);
+
+	p.set_size = 100000;   /* more pinholes than one 65535 set holds */
+	p.per_source_rate = 200;
+	build(b_ruleset, &p, 0);
+	ck_assert_uint_eq(set_size_of(msgs[M_ENSURE_PH4]), 100000);
+	ck_assert_uint_eq(set_size_of(msgs[M_ENSURE_PH6]), 100000);
+	ck_assert_uint_eq(set_size_of(msgs[M_SET_PH4 + 4]), 100000);
+	ck_assert_uint_eq(set_size_of(msgs[M_SET_PH6 + 4]), 100000);
+	/* the per-source sets keep their own bound */
+	ck_assert_uint_eq(set_size_of(msgs[O_ENSURE_SLOW]), 65535);
+
+	p = sp;
+	p.set_size = 250000;
+	build(b_ruleset, &p, 0);
+	for (int i = 0; i < 4; i++) {
+		ck_assert_uint_eq(set_size_of(msgs[S_MAPS + i]), 250000);
+		ck_assert_uint_eq(set_size_of(msgs[S_ENSURE_MAPS + i]), 250000);
+	}
+	ck_assert_uint_eq(set_size_of(msgs[M_SET_PH4]), 250000);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Mux mapping elements                                                */
 
 struct mux_arg {
@@ -1570,6 +1960,12 @@ int main(void)
 	tcase_add_test(tc, mux_ipv4_elements);
 	tcase_add_test(tc, mux_ipv6_elements);
 	tcase_add_test(tc, mux_bad_args);
+	tcase_add_test(tc, slow_off_is_old_batch_plus_tail);
+	tcase_add_test(tc, slow_sets_and_flush);
+	tcase_add_test(tc, slow_off_tail);
+	tcase_add_test(tc, slow_rules_mosh_in);
+	tcase_add_test(tc, slow_rules_mux_in);
+	tcase_add_test(tc, set_size_param);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

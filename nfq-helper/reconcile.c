@@ -1,0 +1,154 @@
+/*
+ * Makes the kernel's sets match the session table after a restart: the
+ * session ports, pinholes and single-port mappings an adopted table holds
+ * for sessions that did not come back are removed, those of resumed
+ * sessions kept (and pinholes recorded if the saved state missed them).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+
+struct elems {
+	struct mh_pinhole *v;
+	uint64_t *expires;
+	unsigned n, cap;
+	bool failed;
+};
+
+static void collect(const struct mh_pinhole *ph, uint64_t expires_ms, void *arg)
+{
+	struct elems *e = arg;
+
+	if (e->n == e->cap) {
+		unsigned cap = e->cap ? e->cap * 2 : 64;
+		struct mh_pinhole *v = realloc(e->v, cap * sizeof(*v));
+		uint64_t *x = v ? realloc(e->expires, cap * sizeof(*x)) : NULL;
+
+		if (v)
+			e->v = v;
+		if (!v || !x) {
+			e->failed = true;
+			return;
+		}
+		e->expires = x;
+		e->cap = cap;
+	}
+	e->v[e->n] = *ph;
+	e->expires[e->n++] = expires_ms;
+}
+
+static void dump(struct mh_daemon *d, struct elems *e, int kind, int family)
+{
+	int r = kind == 0 ? mh_nft_dump_session_ports(d->nft, d->cfg.table, collect, e)
+		: kind == 1 ? mh_nft_dump_pinholes(d->nft, d->cfg.table, family, collect, e)
+		: mh_nft_dump_mux(d->nft, d->cfg.table, family, kind == 2, collect, e);
+
+	if (r < 0)
+		e->failed = true;
+}
+
+static void to_addr(const struct mh_pinhole *ph, struct mh_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = ph->family;
+	memcpy(a->ip, ph->addr, ph->family == AF_INET ? 4 : 16);
+	a->port = ph->client_port;
+}
+
+static bool has_record(const struct mh_session *s, const struct mh_addr *a)
+{
+	for (unsigned i = 0; i < s->max_pinholes; i++)
+		if (s->ph[i].added_ms && mh_addr_equal(&s->ph[i].client, a))
+			return true;
+	return false;
+}
+
+/* Session ports: every resumed one (re)added, any other removed. */
+static unsigned ports(struct mh_daemon *d)
+{
+	struct elems e = { 0 };
+	struct mh_session *s, *next;
+	unsigned removed = 0;
+
+	dump(d, &e, 0, 0);
+	for (unsigned i = 0; i < e.n; i++)
+		if (!mh_session_by_port(&d->sessions, e.v[i].server_port) &&
+		    mh_kernel_session_port(d, e.v[i].server_port, false) == 0)
+			removed++;
+	for (s = d->sessions.head; s; s = next) {
+		next = s->next;
+		if (mh_kernel_session_port(d, s->port, true) < 0)
+			mh_sessions_end(d, s, "its port cannot be put back in the firewall");
+	}
+	free(e.v);
+	free(e.expires);
+	return removed;
+}
+
+/* Pinholes: those of resumed sessions are kept (and recorded if the file
+ * did not know them yet: opened just before the earlier daemon died),
+ * any other removed. The read-back that follows drops records of
+ * pinholes that expired while no daemon ran. */
+static unsigned pinholes(struct mh_daemon *d, uint64_t now)
+{
+	uint64_t idle = (uint64_t)d->cfg.idle_timeout * 1000;
+	struct elems e = { 0 };
+	unsigned removed = 0;
+
+	dump(d, &e, 1, AF_INET);
+	dump(d, &e, 1, AF_INET6);
+	for (unsigned i = 0; i < e.n; i++) {
+		struct mh_session *s = mh_session_by_port(&d->sessions, e.v[i].server_port);
+		uint64_t left = e.expires[i] < idle ? e.expires[i] : idle;
+		struct mh_addr a, ev;
+
+		to_addr(&e.v[i], &a);
+		if (s && has_record(s, &a))
+			continue;
+		if (s && mh_pinhole_count(s) < s->max_pinholes) {
+			mh_pinhole_record(s, &a, now > idle - left ? now - (idle - left) : 1, &ev);
+			continue;
+		}
+		if (mh_kernel_pinhole(d, &a, e.v[i].server_port, false, true) == 0)
+			removed++;
+	}
+	free(e.v);
+	free(e.expires);
+	return removed;
+}
+
+/* Single-port mode: confirmed mappings of sessions that did not come back
+ * and every provisional one (they live for one datagram) are removed. */
+static unsigned mappings(struct mh_daemon *d)
+{
+	unsigned removed = 0;
+
+	for (int conf = 1; conf >= 0 && d->pol.public_port; conf--) {
+		struct elems e = { 0 };
+
+		dump(d, &e, conf ? 2 : 3, AF_INET);
+		dump(d, &e, conf ? 2 : 3, AF_INET6);
+		for (unsigned i = 0; i < e.n; i++) {
+			struct mh_addr a;
+
+			if (conf && mh_session_by_port(&d->sessions, e.v[i].server_port))
+				continue;
+			to_addr(&e.v[i], &a);
+			if (mh_kernel_mux(d, &a, e.v[i].server_port, conf, false, true) == 0)
+				removed++;
+		}
+		free(e.v);
+		free(e.expires);
+	}
+	return removed;
+}
+
+void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
+			struct mh_reconciled *gone)
+{
+	gone->ports = ports(d);
+	gone->pinholes = pinholes(d, now_ms);
+	gone->mappings = mappings(d);
+}

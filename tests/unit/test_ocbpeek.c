@@ -1,0 +1,108 @@
+/*
+ * Unit tests for the unauthenticated first-block decryption used by
+ * single-port trial authentication: the AES-NI path (lib/ocbpeek.c) and
+ * the OpenSSL path (ssp_peek) must both give exactly the first 16 bytes of
+ * the plaintext, for random keys, sequence numbers, both directions and
+ * every length; and the plausibility test must pass real plaintext and
+ * (almost) never noise.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ssp.h"
+
+static void rnd(uint8_t *p, size_t n)
+{
+	while (n--)
+		*p++ = (uint8_t)random();
+}
+
+START_TEST(both_paths_give_the_plaintext)
+{
+	uint8_t key[SSP_KEY_LEN], plain[1400], dg[1500], a[16], b[16];
+	struct ssp_fastpeek fp;
+	int i;
+
+	srandom(7);
+	for (i = 0; i < 3000; i++) {
+		size_t len = 16 + (size_t)(random() % 1300);
+		uint64_t seq = ((uint64_t)random() << 32 | (uint64_t)random()) & SSP_SEQ_MASK;
+		enum ssp_direction dir = (i & 1) ? SSP_TO_CLIENT : SSP_TO_SERVER;
+		struct ssp_ctx *c;
+		long n;
+
+		rnd(key, sizeof(key));
+		rnd(plain, len);
+		if (i % 3 == 0)
+			seq = (uint64_t)i;           /* small ones too, as in mosh */
+		c = ssp_ctx_new(key);
+		n = ssp_seal(c, dir, seq, plain, len, dg, sizeof(dg));
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(ssp_peek(c, dg, (size_t)n, a), 0);
+		ck_assert_msg(!memcmp(a, plain, 16), "openssl path, case %d", i);
+		if (ssp_fastpeek_init(&fp, key) == 0) {
+			ck_assert_int_eq(ssp_fastpeek(&fp, dg, (size_t)n, b), 0);
+			ck_assert_msg(!memcmp(b, plain, 16), "AES-NI path, case %d", i);
+			ssp_fastpeek_wipe(&fp);
+		}
+		/* a full verify on the same context is not disturbed */
+		ck_assert_int_eq(ssp_verify(c, dg, (size_t)n, NULL), 0);
+		ssp_ctx_free(c);
+	}
+}
+END_TEST
+
+START_TEST(short_ciphertext_refused)
+{
+	uint8_t key[SSP_KEY_LEN] = { 1 }, plain[15] = { 0 }, dg[64], out[16];
+	struct ssp_fastpeek fp;
+	struct ssp_ctx *c = ssp_ctx_new(key);
+	long n = ssp_seal(c, SSP_TO_SERVER, 1, plain, sizeof(plain), dg, sizeof(dg));
+
+	ck_assert_int_eq(ssp_peek(c, dg, (size_t)n, out), -EINVAL);
+	if (ssp_fastpeek_init(&fp, key) == 0)
+		ck_assert_int_eq(ssp_fastpeek(&fp, dg, (size_t)n, out), -EINVAL);
+	ssp_ctx_free(c);
+	memset(&fp, 0, sizeof(fp));
+	ck_assert_int_eq(ssp_fastpeek(&fp, dg, (size_t)n, out), -ENOTSUP);
+}
+END_TEST
+
+START_TEST(plausible_start)
+{
+	/* timestamps, instruction id 123456, fragment 0 final, zlib header */
+	const uint8_t real[16] = { 0x4a, 0x38, 0x4a, 0x37, 0, 0, 0, 0, 0, 1, 0xe2, 0x40,
+				   0x80, 0x00, 0x78, 0x9c };
+	uint8_t noise[16];
+	int i, passed = 0;
+
+	ck_assert(ssp_plausible_start(real));
+	srandom(11);
+	for (i = 0; i < 200000; i++) {
+		rnd(noise, sizeof(noise));
+		passed += ssp_plausible_start(noise);
+	}
+	ck_assert_int_le(passed, 2);   /* expected 200000 * 2^-35 */
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("ocbpeek");
+	TCase *tc = tcase_create("first block");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, both_paths_give_the_plaintext);
+	tcase_add_test(tc, short_ciphertext_refused);
+	tcase_add_test(tc, plausible_start);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
