@@ -8,7 +8,8 @@
 
 /* 0, or -EINVAL with err = "PATH:LINE: integer N does not fit in 32 bits"
  * for the first integer literal without the L suffix that libconfig would
- * wrap. Literals with L are 64-bit and pass. */
+ * wrap (literals with L are 64-bit and pass), or "PATH:LINE: @include is
+ * not allowed..." for a directive. */
 int mh_config_scan_ints(const char *text, const char *path, char *err,
 			size_t errlen);
 

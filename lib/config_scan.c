@@ -2,7 +2,9 @@
  * A guard in front of libconfig 1.5, which silently wraps an integer
  * literal that does not fit in 32 bits (9999999999 reads as 1410065407,
  * 4294967356 as 60). The file's text is scanned, outside strings and
- * comments, and such literals are refused with their line.
+ * comments, and such literals are refused with their line. So is
+ * libconfig's @include: a second file would escape this scan and the size
+ * limit, and a firewall's configuration should be one file to review.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -84,6 +86,10 @@ int mh_config_scan_ints(const char *text, const char *path, char *err,
 			p = skip_string(p, &line);
 		} else if (*p == '#' || (p[0] == '/' && (p[1] == '/' || p[1] == '*'))) {
 			p = skip_comment(p, &line);
+		} else if (*p == '@') {
+			snprintf(err, errlen, "%s:%u: @include is not allowed: keep the "
+				 "whole configuration in this one file", path, line);
+			return -EINVAL;
 		} else if (isalpha((unsigned char)*p) || *p == '*') {
 			while (is_name_char(*p))
 				p++;
