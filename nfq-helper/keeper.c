@@ -266,7 +266,7 @@ static void msg_free(struct kmsg *m)
 {
 	if (m->secret)
 		OPENSSL_cleanse(m->data, m->len);
-	free(m);
+	OPENSSL_free(m);
 }
 
 static int push(struct mh_keeper *k, uint8_t type, const void *a, size_t alen,
@@ -276,7 +276,7 @@ static int push(struct mh_keeper *k, uint8_t type, const void *a, size_t alen,
 
 	if (k->gone)
 		return -EPIPE;
-	m = malloc(sizeof(*m) + 1 + alen + blen);
+	m = OPENSSL_malloc(sizeof(*m) + 1 + alen + blen);  /* may carry a key */
 	if (!m)
 		return -ENOMEM;
 	m->next = NULL;

@@ -161,7 +161,8 @@ static void load_keys(struct mh_state_rt *rt)
 	unsigned n, i;
 	int32_t *ids = ring_list(rt, &n);
 
-	rt->keys = n ? calloc(n, sizeof(*rt->keys)) : NULL;
+	/* key material: OpenSSL's allocator is the daemon's DONTDUMP memory */
+	rt->keys = n ? OPENSSL_zalloc(n * sizeof(*rt->keys)) : NULL;
 	for (i = 0; i < n && rt->keys; i++) {
 		struct saved_key *k = &rt->keys[rt->n_keys];
 		uint8_t buf[MH_STATE_KEY_PAYLOAD_LEN + 16];
@@ -562,7 +563,7 @@ static void drop_loaded(struct mh_state_rt *rt)
 	mh_state_free(&rt->old);
 	if (rt->keys)
 		OPENSSL_cleanse(rt->keys, rt->n_keys * sizeof(*rt->keys));
-	free(rt->keys);
+	OPENSSL_free(rt->keys);
 	rt->keys = NULL;
 	rt->n_keys = 0;
 	rt->loaded = false;
