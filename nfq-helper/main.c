@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -84,10 +85,31 @@ static void detach(void)
 	}
 }
 
+/* Each session holds a pidfd: with the quotas at their maximum the
+ * daemon needs more descriptors than the usual soft limit of 1024. The
+ * soft limit goes up to the hard one; a warning says if that is short. */
+static void raise_nofile(const struct mh_config *c)
+{
+	uint64_t need = (uint64_t)c->max_sessions + MH_MAX_CONNS + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("raising the descriptor limit: %s", strerror(errno));
+	else if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("descriptor limit %llu is below the %llu that max_sessions %u "
+			 "may need; raise it (systemd: LimitNOFILE=)",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)need,
+			 c->max_sessions);
+}
+
 static void start(struct mh_daemon *d)
 {
 	int err;
 
+	raise_nofile(&d->cfg);
 	if ((err = mh_audit_open(d)) < 0)
 		fatal("audit files: %s", strerror(-err));
 	if ((err = mh_loop_open(d)) < 0)

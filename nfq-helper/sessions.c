@@ -42,6 +42,11 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 	int pidfd, err;
 
 	pidfd = pidfd_open(a->pid, 0);
+	if (pidfd < 0 && errno != ESRCH) {   /* e.g. out of file descriptors */
+		snprintf(why, whylen, "cannot watch mosh-server pid %u: %s", a->pid,
+			 strerror(errno));
+		return -errno;
+	}
 	if (pidfd < 0 || pidfd_exited(pidfd)) {
 		snprintf(why, whylen, "mosh-server pid %u is gone", a->pid);
 		if (pidfd >= 0)

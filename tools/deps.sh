@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config libnetfilter-queue-dev libmnl-dev libnftnl-dev
 libssl-dev libconfig-dev libseccomp-dev check libpcap-dev zlib1g-dev mosh nftables iproute2
 tcpdump tmux openssh-server openssh-client conntrack procps locales gdb
-clang-14 libclang-rt-14-dev"
+clang-14 libclang-rt-14-dev valgrind"
 PCS="libnetfilter_queue libmnl libnftnl libcrypto libconfig libseccomp check libpcap"
 CMDS="mosh-server mosh-client nft ip tcpdump tmux conntrack sshd ssh clang-14 gdb"
 
