@@ -200,7 +200,9 @@ void mh_control_accept(struct mh_daemon *d)
 	unsigned i;
 	int fd;
 
-	for (;;) {
+	/* bounded: a client reconnecting as fast as it is evicted must not
+	 * keep the event loop from reading the requests already accepted */
+	for (unsigned n = 0; n < MH_MAX_CONNS; n++) {
 		fd = accept4(d->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && out_of_fds(d))
 			continue;
@@ -220,18 +222,33 @@ void mh_control_accept(struct mh_daemon *d)
 	}
 }
 
+/* A request already waiting is served, however late the event loop gets
+ * to it (a flood of connections may have kept it busy): only a client that
+ * really sent nothing is cut off. */
+static bool request_waiting(int fd)
+{
+	uint8_t c;
+
+	return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 void mh_control_expire(struct mh_daemon *d, uint64_t now_ms)
 {
 	unsigned i;
 
-	for (i = 0; i < MH_MAX_CONNS; i++)
-		if (d->conns[i].fd >= 0 &&
-		    now_ms - d->conns[i].opened_ms > MH_CONN_TIMEOUT_MS) {
-			if (ctl_log_ok())
-				log_info("control: uid %u sent nothing in time, cut off",
-					 (unsigned)conn_uid[i]);
-			conn_close(d, i);
+	for (i = 0; i < MH_MAX_CONNS; i++) {
+		if (d->conns[i].fd < 0 ||
+		    now_ms - d->conns[i].opened_ms <= MH_CONN_TIMEOUT_MS)
+			continue;
+		if (request_waiting(d->conns[i].fd)) {
+			mh_control_conn_input(d, i);
+			continue;
 		}
+		if (ctl_log_ok())
+			log_info("control: uid %u sent nothing in time, cut off",
+				 (unsigned)conn_uid[i]);
+		conn_close(d, i);
+	}
 }
 
 static void reply(int fd, uint8_t status, const char *reason)
