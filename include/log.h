@@ -17,6 +17,13 @@ void mh_log(int level, const char *func, const char *fmt, ...)
 _Noreturn void mh_fatal(const char *func, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Lines logged between mh_log_hold and mh_log_release are kept in memory
+ * (16 KB; more goes out early, in order) and written at the release: the
+ * daemon holds them while verdicts are pending, so a slow log never delays
+ * a datagram. mh_fatal releases first. */
+void mh_log_hold(void);
+void mh_log_release(void);
+
 #define log_warn(...)  mh_log(MH_LOG_WARN, __func__, __VA_ARGS__)
 #define log_info(...)  mh_log(MH_LOG_INFO, __func__, __VA_ARGS__)
 #define log_debug(...) mh_log(MH_LOG_DEBUG, __func__, __VA_ARGS__)

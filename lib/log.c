@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "log.h"
@@ -23,19 +24,65 @@ void mh_log_init(const char *progname, bool to_syslog, int level)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-static void vlog(int level, const char *func, const char *fmt, va_list ap)
+/* Held lines (mh_log_hold): each is a level byte, then "func: message",
+ * then a NUL. */
+#define HOLD_LEN 16384
+static char hold_buf[HOLD_LEN];
+static size_t hold_len;
+static bool holding;
+
+static void emit(int level, const char *line)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *name[] = { "error", "warning", "info", "debug" };
-	char msg[1024];
+
+	if (log_syslog)
+		syslog(prio[level], "%s", line);
+	else
+		fprintf(stderr, "%s: %s: %s\n", log_prog, name[level], line);
+}
+
+static void vlog(int level, const char *func, const char *fmt, va_list ap)
+{
+	char line[1100];
+	int n;
 
 	if (level > log_level)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_syslog)
-		syslog(prio[level], "%s: %s", func, msg);
-	else
-		fprintf(stderr, "%s: %s: %s: %s\n", log_prog, name[level], func, msg);
+	n = snprintf(line, 64, "%s: ", func);
+	if (n < 0 || n >= 64)
+		n = 0;
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (!holding) {
+		emit(level, line);
+		return;
+	}
+	n = (int)strlen(line) + 2;
+	if (hold_len + (size_t)n > sizeof(hold_buf))
+		mh_log_release();      /* full: out in order, then keep holding */
+	holding = true;
+	hold_buf[hold_len] = (char)level;
+	memcpy(hold_buf + hold_len + 1, line, (size_t)n - 1);
+	hold_len += (size_t)n;
+}
+
+void mh_log_hold(void)
+{
+	holding = true;
+}
+
+void mh_log_release(void)
+{
+	size_t off = 0;
+
+	holding = false;
+	while (off < hold_len) {
+		const char *line = hold_buf + off + 1;
+
+		emit(hold_buf[off], line);
+		off += strlen(line) + 2;
+	}
+	hold_len = 0;
 }
 
 void mh_log(int level, const char *func, const char *fmt, ...)
@@ -53,6 +100,7 @@ void mh_fatal(const char *func, const char *fmt, ...)
 {
 	va_list ap;
 
+	mh_log_release();
 	va_start(ap, fmt);
 	vlog(MH_LOG_ERR, func, fmt, ap);
 	va_end(ap);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #define MSG_MAX    65536
 #define CHUNK      (MSG_MAX - 16)
 #define SNDBUF     (4 * 1024 * 1024)
+#define KEEPER_NICE 10    /* the keeper's scheduling niceness */
 
 enum { M_KEY_ADD = 'K', M_KEY_DEL = 'D', M_BEGIN = 'B', M_CHUNK = 'C',
        M_END = 'E', M_FORGET = 'X', M_SYNC = 'Z' };
@@ -180,6 +182,9 @@ static void keeper_prepare(const struct mh_keeper_cfg *c, int fd)
 				close(i);
 	}
 	prctl(PR_SET_NAME, "mh-state-keeper", 0, 0, 0);
+	/* background work: never preempt the daemon's verdicts */
+	if (setpriority(PRIO_PROCESS, 0, KEEPER_NICE) < 0)
+		log_debug("keeper: setpriority: %s", strerror(errno));
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_capset, &h, none) < 0)

@@ -10,6 +10,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
@@ -17,6 +18,8 @@
 
 #define QUEUE_BUF_LEN (0xffff + 4096)
 #define QUEUE_RCVBUF  (8 * 1024 * 1024)
+#define QUEUE_VLEN    8     /* messages per recvmmsg */
+#define QUEUE_ROUNDS  8     /* recvmmsg calls per wake-up at most */
 
 static void verdicts_flush(struct mh_daemon *d);
 
@@ -257,24 +260,39 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* One recvmmsg takes every queued message there is, up to QUEUE_VLEN: a
+ * lone datagram costs one system call, not a second one that finds the
+ * socket empty. */
 void mh_queue_input(struct mh_daemon *d)
 {
-	static uint8_t buf[QUEUE_BUF_LEN];
-	int i;
+	static uint8_t buf[QUEUE_VLEN][QUEUE_BUF_LEN];
+	struct mmsghdr mm[QUEUE_VLEN];
+	struct iovec iov[QUEUE_VLEN];
+	int i, k, n;
 
+	for (k = 0; k < QUEUE_VLEN; k++) {
+		iov[k] = (struct iovec){ buf[k], sizeof(buf[k]) };
+		mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[k], .msg_iovlen = 1 } };
+	}
+	/* log lines wait until the verdicts are out */
+	mh_log_hold();
 	/* bounded: let the other event sources in between bursts */
-	for (i = 0; i < 64; i++) {
-		ssize_t n = recv(mnl_socket_get_fd(d->queue), buf, sizeof(buf),
-				 MSG_DONTWAIT);
+	for (i = 0; i < QUEUE_ROUNDS; i++) {
+		n = recvmmsg(mnl_socket_get_fd(d->queue), mm, QUEUE_VLEN,
+			     MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ENOBUFS)
 				log_warn("queue: %s", strerror(errno));
 			break;
 		}
-		if (mnl_cb_run(buf, n, 0, d->queue_portid, packet_cb, d) < 0 &&
-		    errno != 0)
-			log_debug("queue message: %s", strerror(errno));
+		for (k = 0; k < n; k++)
+			if (mnl_cb_run(buf[k], mm[k].msg_len, 0, d->queue_portid,
+				       packet_cb, d) < 0 && errno != 0)
+				log_debug("queue message: %s", strerror(errno));
+		if (n < QUEUE_VLEN)
+			break;
 	}
 	verdicts_flush(d);
+	mh_log_release();
 	mh_audit_flush(d);
 }

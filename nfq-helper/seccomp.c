@@ -35,7 +35,7 @@ static const int loop_calls[] = {
 	SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
 	/* NFQUEUE, nftables and sock_diag netlink; control requests and
 	 * replies; syslog; the systemd notification */
-	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
+	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(recvmmsg), SCMP_SYS(sendto),
 	SCMP_SYS(accept4), SCMP_SYS(getsockopt),
 	/* syslog reconnects to /dev/log after journald restarts (socket()
 	 * itself is limited to AF_UNIX datagrams below) */

@@ -33,6 +33,7 @@
 #define LOCK_WAIT_MS 5000   /* for the keeper of an earlier daemon to finish */
 #define FINISH_MS   3000    /* at a stop, for the keeper to confirm */
 #define REFRESH_MS  30000   /* with sessions, rewritten at least this often */
+#define PINHOLE_MS  1000    /* pinhole changes alone: written at most this often */
 #define NO_BOOT_ID  "00000000-0000-0000-0000-000000000000"
 
 struct saved_key {
@@ -597,29 +598,32 @@ void mh_state_dirty(struct mh_daemon *d)
 		d->state->dirty = true;
 }
 
-/* Cheap unless something changed: session starts and ends mark the state
- * dirty, pinholes opened or expired show in the counters, and with sessions
- * the file is refreshed now and then (sequence numbers, liveness). One
- * file at a time goes to the keeper; a change meanwhile waits for it. */
+/* Cheap unless something changed. Session starts and ends mark the state
+ * dirty and are written at once. Pinholes opened or expired (they show in
+ * the counters) are written at most once a second, from whichever event or
+ * timer tick comes next: a roam must not pay for a file write, and a
+ * restart in between loses nothing, since the restarted daemon records the
+ * pinholes it finds in the kernel's sets. With sessions the file is also
+ * refreshed now and then (sequence numbers, liveness). One file at a time
+ * goes to the keeper; a change meanwhile waits for it. */
 void mh_state_flush(struct mh_daemon *d)
 {
 	struct mh_state_rt *rt = d->state;
+	bool pinholes;
 	uint64_t now;
 
 	if (!rt)
 		return;
 	if (mh_keeper_pump(rt->keeper) < 0 || mh_keeper_file_queued(rt->keeper))
 		return;
-	if (!rt->dirty && rt->seen_opened == d->stats.pinholes_opened &&
-	    rt->seen_expired == d->stats.pinholes_expired) {
-		if (!d->sessions.count)
-			return;
-		now = mh_now_ms();
-		if (now - rt->written_ms < REFRESH_MS)
-			return;
-	} else {
-		now = mh_now_ms();
-	}
+	pinholes = rt->seen_opened != d->stats.pinholes_opened ||
+		   rt->seen_expired != d->stats.pinholes_expired;
+	if (!rt->dirty && !pinholes && !d->sessions.count)
+		return;
+	now = mh_now_ms();
+	if (!rt->dirty &&
+	    now - rt->written_ms < (pinholes ? PINHOLE_MS : REFRESH_MS))
+		return;
 	rt->seen_opened = d->stats.pinholes_opened;
 	rt->seen_expired = d->stats.pinholes_expired;
 	rt->dirty = write_file(d, rt) < 0;
