@@ -24,7 +24,7 @@
 #define MH_CONN_TIMEOUT_MS 2000   /* a client must send its request within this */
 #define MH_TICK_MS         500
 #define MH_VERDICT_BUF     (64 * 1024)  /* verdicts of one wake-up, sent at once */
-#define MH_MUX_DEFER       256          /* provisional mappings to drop after their verdict */
+#define MH_AFTER_MAX       256          /* kernel deletions that wait for the verdicts */
 #define MH_AUDIT_BUF       (32 * 1024)  /* audit lines written after the verdicts */
 
 /* epoll tags: the kind in the high half, an index or port in the low half */
@@ -42,6 +42,17 @@ struct mh_stats {
 	uint64_t announce_ok, announce_refused;
 	uint64_t pinholes_opened, pinholes_expired, sessions_ended;
 	uint64_t nft_errors;
+};
+
+/* A kernel element to delete once the verdicts of a wake-up are sent: a
+ * provisional mapping that has done its work, or a pinhole (and in single-
+ * port mode its mapping) evicted for a newer one, which need not cost the
+ * datagram that caused it any time. */
+enum mh_after_kind { AFTER_PROVISIONAL, AFTER_PINHOLE, AFTER_MAPPING };
+struct mh_after {
+	struct mh_addr client;
+	uint16_t port;
+	uint8_t kind;
 };
 
 struct mh_daemon {
@@ -63,8 +74,8 @@ struct mh_daemon {
 	/* verdicts and what must follow them (queue.c) */
 	char vbuf[MH_VERDICT_BUF];
 	struct mnl_nlmsg_batch *vb;
-	struct mh_decision mux_del[MH_MUX_DEFER];
-	unsigned n_mux_del;
+	struct mh_after after[MH_AFTER_MAX];
+	unsigned n_after;
 	/* audit trail (audit.c) */
 	char audit_buf[MH_AUDIT_BUF];
 	size_t audit_len;

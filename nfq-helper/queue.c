@@ -87,9 +87,19 @@ void mh_queue_close(struct mh_daemon *d)
 }
 
 /* Verdicts are collected for one wake-up and sent in one sendto; whatever
- * must happen after a verdict (dropping a provisional mapping) follows the
- * send. Pinholes are installed before, so a reply never precedes its
- * pinhole. */
+ * must happen after a verdict (dropping a provisional mapping, an evicted
+ * pinhole) follows the send. Pinholes are installed before, so a reply
+ * never precedes its pinhole. */
+static bool still_recorded(const struct mh_daemon *d, const struct mh_after *a)
+{
+	const struct mh_session *s = mh_session_by_port(&d->sessions, a->port);
+
+	for (unsigned i = 0; s && i < s->max_pinholes; i++)
+		if (s->ph[i].added_ms && mh_addr_equal(&s->ph[i].client, &a->client))
+			return true;
+	return false;
+}
+
 static void verdicts_flush(struct mh_daemon *d)
 {
 	unsigned i;
@@ -99,10 +109,29 @@ static void verdicts_flush(struct mh_daemon *d)
 			      mnl_nlmsg_batch_size(d->vb)) < 0)
 		log_warn("sending verdicts: %s", strerror(errno));
 	mnl_nlmsg_batch_reset(d->vb);
-	for (i = 0; i < d->n_mux_del; i++)
-		mh_kernel_mux(d, &d->mux_del[i].pkt.src, d->mux_del[i].session->port,
-			      false, false, false);
-	d->n_mux_del = 0;
+	for (i = 0; i < d->n_after; i++) {
+		const struct mh_after *a = &d->after[i];
+
+		/* evicted, then opened again within the same wake-up: keep it */
+		if (a->kind != AFTER_PROVISIONAL && still_recorded(d, a))
+			continue;
+		if (a->kind == AFTER_PINHOLE)
+			mh_kernel_pinhole(d, &a->client, a->port, false, false);
+		else
+			mh_kernel_mux(d, &a->client, a->port,
+				      a->kind == AFTER_MAPPING, false, false);
+	}
+	d->n_after = 0;
+}
+
+/* Queues a deletion for after the verdicts (sending them first if the
+ * list is full). */
+static void after_verdicts(struct mh_daemon *d, const struct mh_addr *client,
+			   uint16_t port, enum mh_after_kind kind)
+{
+	if (d->n_after == MH_AFTER_MAX)
+		verdicts_flush(d);
+	d->after[d->n_after++] = (struct mh_after){ *client, port, (uint8_t)kind };
 }
 
 static void send_verdict(struct mh_daemon *d, uint32_t id, bool accept)
@@ -161,9 +190,9 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 	char cl[MH_ADDRSTRLEN];
 
 	if (dec->evict) {
-		mh_kernel_pinhole(d, &dec->evicted, s->port, false, false);
+		after_verdicts(d, &dec->evicted, s->port, AFTER_PINHOLE);
 		if (d->pol.public_port)
-			mh_kernel_mux(d, &dec->evicted, s->port, true, false, false);
+			after_verdicts(d, &dec->evicted, s->port, AFTER_MAPPING);
 		mh_audit_pinhole(d, s, "pinhole_removed", &dec->evicted, "evicted");
 	}
 	if (mh_kernel_pinhole(d, &dec->pkt.dst, s->port, true, false) < 0) {
@@ -213,11 +242,8 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 		log_drop(d, &dec, now);
 	}
 	send_verdict(d, id, dec.accept);
-	if (!dec.accept)
-		return;
-	if (d->n_mux_del == MH_MUX_DEFER)
-		verdicts_flush(d);
-	d->mux_del[d->n_mux_del++] = dec;
+	if (dec.accept)
+		after_verdicts(d, &dec.pkt.src, dec.session->port, AFTER_PROVISIONAL);
 }
 
 static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
