@@ -339,6 +339,8 @@ static void bench_bulk(struct pb *p, long n)
 	       (unsigned long long)((rss0 - rss_t) / (uint64_t)ntabs));
 	printf("session_memory_bytes: %.0f bytes\n", (double)(rss1 - rss0) / (double)n);
 	printf("session_struct_bytes: %zu bytes\n", sizeof(struct mh_session));
+	printf("session_alloc_bytes: %zu bytes (with its 4 pinhole records)\n",
+	       sizeof(struct mh_session) + 4 * sizeof(((struct mh_session *)0)->ph[0]));
 	/* the crypto context alone: fresh allocations on top, same count */
 	for (long i = 0; i < n; i++) {
 		rand_key(key);
@@ -355,6 +357,60 @@ static void bench_bulk(struct pb *p, long n)
 	}
 	free(ctx);
 	free(tabs);
+	OPENSSL_cleanse(key, sizeof(key));
+}
+
+/* The shared decryption-context cache (lib/ssp.c): a verify that hits the
+ * context keyed for its session against one that must re-key the least
+ * recently used one (round robin over many more sessions than slots). */
+#define PB_REKEY_CTX  4096
+#define PB_REKEY_REPS 200000
+
+static void bench_rekey(void)
+{
+	struct ssp_ctx **c = calloc(PB_REKEY_CTX, sizeof(*c));
+	uint8_t (*dg)[100 + SSP_MIN_DATAGRAM_LEN] = calloc(PB_REKEY_CTX, sizeof(*dg));
+	uint8_t key[SSP_KEY_LEN], plain[100] = { 0 };
+	struct ssp_cache_stats st0, st1;
+	uint64_t t0, hit, miss;
+	long i;
+
+	if (!c || !dg)
+		die("memory", ENOMEM);
+	for (i = 0; i < PB_REKEY_CTX; i++) {
+		rand_key(key);
+		if (!(c[i] = ssp_ctx_new(key)) ||
+		    ssp_seal(c[i], SSP_TO_SERVER, (uint64_t)i, plain, sizeof(plain),
+			     dg[i], sizeof(dg[i])) != (long)sizeof(dg[i]))
+			die("ssp_ctx_new/ssp_seal", ENOMEM);
+	}
+	for (i = 0; i < 1000; i++)          /* warm-up */
+		ssp_verify(c[i % PB_REKEY_CTX], dg[i % PB_REKEY_CTX], sizeof(dg[0]), NULL);
+	ssp_cache_stats(&st0);
+	t0 = bench_now_ns();
+	for (i = 0; i < PB_REKEY_REPS; i++)
+		if (ssp_verify(c[0], dg[0], sizeof(dg[0]), NULL) < 0)
+			die("verify (hit)", EBADMSG);
+	hit = bench_now_ns() - t0;
+	t0 = bench_now_ns();
+	for (i = 0; i < PB_REKEY_REPS; i++)
+		if (ssp_verify(c[i % PB_REKEY_CTX], dg[i % PB_REKEY_CTX], sizeof(dg[0]), NULL) < 0)
+			die("verify (miss)", EBADMSG);
+	miss = bench_now_ns() - t0;
+	ssp_cache_stats(&st1);
+	printf("ssp_cache_slots: %d contexts\n", SSP_CACHE_SLOTS);
+	printf("ssp_verify_hit_ns: %.0f ns (100-byte datagram, context cached)\n",
+	       (double)hit / PB_REKEY_REPS);
+	printf("ssp_verify_miss_ns: %.0f ns (round robin over %d sessions: re-key every time)\n",
+	       (double)miss / PB_REKEY_REPS, PB_REKEY_CTX);
+	printf("ssp_rekey_ns: %.0f ns (miss - hit)\n", (double)(miss - hit) / PB_REKEY_REPS);
+	printf("ssp_cache_misses: %llu of %llu verifies\n",
+	       (unsigned long long)(st1.misses - st0.misses),
+	       (unsigned long long)(st1.misses - st0.misses + st1.hits - st0.hits));
+	for (i = 0; i < PB_REKEY_CTX; i++)
+		ssp_ctx_free(c[i]);
+	free(c);
+	free(dg);
 	OPENSSL_cleanse(key, sizeof(key));
 }
 
@@ -402,6 +458,7 @@ int main(int argc, char **argv)
 		if (o.bulk >= PB_SET_CAP)
 			probe_capacity(&p);
 		delete_table(&p);
+		bench_rekey();
 	}
 	mh_nft_close(p.nft);
 	return 0;

@@ -6,7 +6,8 @@
 # 198.18.0.0/15, fd00::/8), bounds every load in time and count, and its
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
-# BENCH_ROAM_BLOCKS, BENCH_ITEMS (pinholes fast servers slow roam attack), BENCH_KEEP=1
+# BENCH_ROAM_BLOCKS, BENCH_ITEMS (pinholes fast servers slow roam attack daemonmem),
+# BENCH_DM_SESSIONS, BENCH_KEEP=1
 
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -639,6 +640,90 @@ bench_mux() {
 		"ms (same, p99 of 301: includes preemption on a shared machine)"
 }
 
+# ------------------------------------------------------------ daemon memory
+
+# The daemon's resident memory per session, measured: mosh-helperd in its
+# own namespace (wide port range, high quotas, RLIMIT_NOFILE raised: each
+# session holds a pidfd), BENCH_DM_SESSIONS idle sessions (default 20,000;
+# one session per server port, so 65,536 at most, 21,000 in this range)
+# announced by mhmany processes of $USER_, DM_PER ports each, one process at
+# a time; VmRSS before and after. Every process is ours, ended by PID.
+DM_PER=50
+bench_daemonmem() {
+	step "7. daemon resident memory per session: idle sessions announced to mosh-helperd"
+	local hard n base=40000 d=$TMP/dm i out procs
+	# one pidfd per session: the daemon gets the hard RLIMIT_NOFILE (raising
+	# it needs CAP_SYS_RESOURCE), 200 descriptors kept for its own use
+	hard=$(ulimit -Hn)
+	[ "$hard" = unlimited ] && hard=1048576
+	n=${BENCH_DM_SESSIONS:-20000}
+	[ "$n" -gt $((hard - 200)) ] && n=$(((hard - 200) / DM_PER * DM_PER))
+	local rss0 rss_mid= rss1 ok=0 refused=0 a r mid_ok=0 deadline pids=() p
+	[ "$n" -ge "$DM_PER" ] && [ "$n" -le 21000 ] || die "BENCH_DM_SESSIONS must be $DM_PER..21000"
+	[ -x "$B/bench/mhmany" ] || die "missing $B/bench/mhmany (make bench builds it)"
+	command -v prlimit >/dev/null 2>&1 || die "missing tool: prlimit"
+	cp "$B/bench/mhmany" "$TMP/bin/" || die "copying mhmany"
+	mkns dm
+	mkdir -p "$d" && chmod 755 "$d"
+	cat >"$d/mosh-helper.conf" <<-EOF
+	# written by bench/run.sh (daemon memory)
+	ports = "40000-60999";
+	idle_timeout = 600;
+	handshake_timeout = 3600;
+	session_timeout = 3600;
+	control_socket = "$d/control.sock";
+	max_sessions = 30000;
+	max_sessions_per_user = 30000;
+	max_pinholes_per_session = 4;
+	queue_num = 0;
+	slow_path_rate = 2000;
+	log_level = "warning";
+	audit_log = "";
+	EOF
+	bg dm "$d/daemon" prlimit --nofile="$hard:$hard" taskset -c 1 "$DAEMON" -c "$d/mosh-helper.conf" -f
+	local dpid=$BG end=$((SECONDS + 15))
+	until [ -S "$d/control.sock" ] && nsx dm nft list table inet mosh_helper >/dev/null 2>&1; do
+		kill -0 "$dpid" 2>/dev/null || die "daemon in dm exited: $(tail -n 5 "$d/daemon.err")"
+		[ $SECONDS -ge $end ] && die "daemon in dm not ready in 15 s"
+		sleep 0.1
+	done
+	sleep 1
+	rss0=$(awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$dpid/status")
+	procs=$(((n + DM_PER - 1) / DM_PER))
+	deadline=$((SECONDS + 300))
+	log "$procs processes x $DM_PER ports from $base, as $USER_; daemon pid $dpid (RLIMIT_NOFILE $hard), VmRSS $((rss0 / 1024)) KiB"
+	for ((i = 0; i < procs; i++)); do
+		if [ $SECONDS -ge $deadline ]; then log "300 s deadline: stopped after $i processes"; break; fi
+		out=$TMP/dm-many-$i
+		bg dm "$out" "${AS_USER[@]}" "$TMP/bin/mhmany" $((base + i * DM_PER)) "$DM_PER" 900 \
+			--announce "$d/control.sock"
+		pids+=("$BG")
+		if ! wait_for "$out" ready 60; then log "mhmany $i: $(tail -n 2 "$out.err")"; break; fi
+		read -r a r <<<"$(awk '$1 == "ready" { print $3, $5 }' "$out")"
+		ok=$((ok + a)) refused=$((refused + r))
+		if [ $((i + 1)) = $((procs / 2)) ]; then
+			rss_mid=$(awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$dpid/status") mid_ok=$ok
+		fi
+		[ $(((i + 1) % 100)) = 0 ] && log "  $((i + 1)) processes, $ok sessions (t=$((SECONDS - T_START))s)"
+	done
+	sleep 1
+	rss1=$(awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$dpid/status")
+	log "sessions announced $ok, refused $refused; daemon VmRSS $((rss0 / 1024)) -> $((rss1 / 1024)) KiB"
+	[ "$refused" = 0 ] || log "refusals: $(cat "$TMP"/dm-many-*.err | sort | uniq -c | sort -rn | head -n 3)"
+	[ "$ok" -gt 0 ] || die "no session announced"
+	fig daemon_sessions "$ok" "sessions (one per server port: a daemon holds 65,536 at most)"
+	fig daemon_session_memory_bytes "$(((rss1 - rss0) / ok))" \
+		"bytes (mosh-helperd VmRSS delta / $ok idle sessions, memory locked, audit off)"
+	if [ -n "$rss_mid" ] && [ "$ok" -gt "$mid_ok" ]; then
+		fig daemon_session_memory_marginal_bytes "$(((rss1 - rss_mid) / (ok - mid_ok)))" \
+			"bytes (the second half alone: $mid_ok -> $ok sessions)"
+	fi
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait_pid "$p" 5; done
+	kill -TERM "$dpid" 2>/dev/null
+	wait_pid "$dpid" 15
+}
+
 # ------------------------------------------------------------ summary
 
 # target NAME OP LIMIT: "met" / "MISSED" / "n/a"
@@ -715,7 +800,7 @@ trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux pinholes fast servers slow roam attack}; do
+for item in ${BENCH_ITEMS:-mux pinholes fast servers slow roam attack daemonmem}; do
 	"bench_$item"
 done
 summary

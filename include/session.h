@@ -18,6 +18,7 @@
 #define MH_MAX_BOUND      4    /* local addresses a session's sockets are bound to */
 #define MH_PINHOLES_CAP   16   /* hard cap; config max_pinholes_per_session <= this */
 #define MH_HINT_BUCKETS   4096 /* SSH client address index (single-port mode) */
+#define MH_SSH_CLIENT_MAX 45   /* bytes of SSH_CONNECTION's first field kept */
 
 struct mh_candidate {
 	struct mh_addr src;
@@ -38,31 +39,35 @@ struct mh_bound {
 	bool v6only;             /* AF_INET6 wildcard that refuses IPv4 */
 };
 
+/* One session, allocated with room for max_pinholes pinhole records
+ * (ph[] is a flexible array: never copy a struct mh_session by value). The
+ * fields a single-port scan reads come first (one cache line). */
 struct mh_session {
 	struct mh_session *next, *prev;
-	uint32_t id;
+	struct ssp_ctx *ssp;     /* the key; its first-block schedule (ssp_ctx_fastpeek) */
+	struct mh_session *hint_next; /* chain of the SSH client address index */
+	struct mh_addr ssh_addr; /* the SSH client address parsed (port 0); family 0 if none */
+	uint64_t max_seq_in;     /* highest to-server sequence number the daemon saw */
+	bool contacted;          /* an authentic datagram has arrived */
+	bool seen_in;            /* max_seq_in is valid */
 	uint16_t port;
+	unsigned n_bound;        /* 0: unknown, any address accepted */
+	uint32_t id;
 	uid_t uid;
 	pid_t pid;
+	int pidfd;               /* owned by the daemon's I/O layer; -1 if none */
 	uint64_t pid_start;      /* mosh-server's start time (/proc/PID/stat field 22,
 				    clock ticks after boot), 0 if unknown: with pid,
 				    the process a restarted daemon looks for */
-	int pidfd;               /* owned by the daemon's I/O layer; -1 if none */
-	struct ssp_ctx *ssp;
-	struct ssp_fastpeek peek;  /* single port: first-block test (key material) */
-	char ssh_client[46];     /* first field of SSH_CONNECTION, may be "" */
-	struct mh_addr ssh_addr; /* the same parsed (port 0); family 0 if none */
-	struct mh_session *hint_next; /* chain of the SSH client address index */
+	const char *ssh_client;  /* first field of SSH_CONNECTION as announced,
+				    "" if none (never NULL; set it with
+				    mh_session_set_ssh_client) */
 	uint64_t announced_ms;
 	uint64_t last_alive_ms;  /* last authentic inbound datagram or live pinhole seen */
-	bool contacted;          /* an authentic datagram has arrived */
-	bool seen_in;            /* max_seq_in is valid */
-	uint64_t max_seq_in;     /* highest to-server sequence number the daemon saw */
 	struct mh_bound bound[MH_MAX_BOUND];
-	unsigned n_bound;        /* 0: unknown, any address accepted */
 	struct mh_candidate cand[MH_MAX_CANDIDATES];
-	struct mh_pinhole_rec ph[MH_PINHOLES_CAP];
-	unsigned max_pinholes;
+	unsigned max_pinholes;   /* entries in ph[] */
+	struct mh_pinhole_rec ph[];
 };
 
 struct mh_table {
@@ -77,15 +82,18 @@ void mh_table_init(struct mh_table *t);
 /* Frees every session (wiping keys). */
 void mh_table_clear(struct mh_table *t);
 
-/* Creates a session for port; the key is copied into the crypto context
- * and the caller's copy should be wiped. NULL with errno: EEXIST, ENOMEM. */
+/* Creates a session for port with room for max_pinholes pinhole records
+ * (clamped to 1..MH_PINHOLES_CAP); the key is copied into the crypto
+ * context and the caller's copy should be wiped. NULL with errno: EEXIST,
+ * ENOMEM. */
 struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 				  const uint8_t key[SSP_KEY_LEN], uid_t uid,
 				  pid_t pid, uint64_t now_ms,
 				  unsigned max_pinholes);
 /* Records the address the session's SSH login came from ("" or an IPv4 or
- * IPv6 literal) and indexes it for single-port lookups. -EINVAL if s is
- * neither empty nor an address (the session is kept without a hint). */
+ * IPv6 literal; s->ssh_client keeps the text, up to 45 bytes) and indexes
+ * it for single-port lookups. -EINVAL if s is neither empty nor an address
+ * (the session is kept without a hint), -ENOMEM (kept without text). */
 int mh_session_set_ssh_client(struct mh_table *t, struct mh_session *s,
 			      const char *ssh_client);
 /* First session whose SSH login came from addr (port ignored); iterate with

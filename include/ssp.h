@@ -1,7 +1,10 @@
 /*
  * SSP datagrams: key decoding, header parsing, AES-128-OCB verification and
- * decryption with one cached OpenSSL context per session, and the plaintext
- * fields (timestamps, fragment header). Pure: no sockets, no global state.
+ * decryption (OpenSSL contexts from a small process-wide cache, keyed on
+ * use), and the plaintext fields (timestamps, fragment header). Pure: no
+ * sockets. The ssp_ctx functions share that cache: NOT thread-safe, use
+ * them from one thread (the daemon, the tools and the tests are
+ * single-threaded).
  */
 #ifndef MH_SSP_H
 #define MH_SSP_H
@@ -44,13 +47,33 @@ int ssp_key_decode(const char *b64, size_t len, uint8_t key[SSP_KEY_LEN],
 /* Parse the 8-byte header. Returns 0, or -EINVAL if len < SSP_MIN_DATAGRAM_LEN. */
 int ssp_parse_header(const uint8_t *dgram, size_t len, struct ssp_header *h);
 
-/* Opaque per-session crypto context (holds the key schedule). */
+/* Opaque per-session crypto context: the key (and, with AES-NI, the
+ * first-block schedule below), a few hundred bytes from OpenSSL's
+ * allocator. The OpenSSL OCB decryption contexts are not per session: a
+ * cache of SSP_CACHE_SLOTS of them is shared by every ssp_ctx, a hit reuses
+ * the one keyed for this ctx, a miss re-keys the least recently used one
+ * (about a microsecond; the old key schedule is overwritten). A cached
+ * context is tied to its owner by a generation number that is never
+ * reused, so a freed or recycled ssp_ctx can never use another's key. */
 struct ssp_ctx;
+
+#define SSP_CACHE_SLOTS 32
 
 /* NULL on allocation/OpenSSL failure. */
 struct ssp_ctx *ssp_ctx_new(const uint8_t key[SSP_KEY_LEN]);
-/* Wipes the key material and frees; NULL is a no-op. */
+/* Wipes the key material (its cached OpenSSL context too) and frees; NULL
+ * is a no-op. */
 void ssp_ctx_free(struct ssp_ctx *ctx);
+
+/* The cache's counters (tests, benchmarks). */
+struct ssp_cache_stats {
+	uint64_t hits, misses;   /* misses = re-keys */
+	unsigned keyed;          /* slots holding a key now */
+};
+void ssp_cache_stats(struct ssp_cache_stats *st);
+/* Frees every cached OpenSSL context (wiping its keys) and the shared
+ * scratch; the next use builds them again. For tests and clean exits. */
+void ssp_cache_flush(void);
 
 /* Verify and decrypt one datagram. plain must hold len - SSP_MIN_DATAGRAM_LEN
  * bytes. Returns 0 with *h and *plain_len set; -EINVAL (too short),
@@ -84,10 +107,11 @@ int ssp_peek(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
  * OpenSSL call, no context switch): about a tenth of ssp_peek's cost, for
  * scans over thousands of sessions. init: 0, or -ENOTSUP without AES-NI
  * (then ssp_fastpeek returns -ENOTSUP and callers use ssp_peek). The
- * schedule is key material: wipe it with ssp_fastpeek_wipe. */
+ * schedule is key material: wipe it with ssp_fastpeek_wipe. Only the
+ * encryption round keys and L_0 are kept (193 bytes): the decryption round
+ * keys are derived on the fly (AESIMC). */
 struct ssp_fastpeek {
 	uint8_t enc[11][16];
-	uint8_t dec[11][16];
 	uint8_t l0[16];
 	bool ready;
 };
@@ -95,6 +119,9 @@ int ssp_fastpeek_init(struct ssp_fastpeek *fp, const uint8_t key[SSP_KEY_LEN]);
 void ssp_fastpeek_wipe(struct ssp_fastpeek *fp);
 int ssp_fastpeek(const struct ssp_fastpeek *fp, const uint8_t *dgram, size_t len,
 		 uint8_t first[16]);
+/* The schedule ssp_ctx_new made for ctx's key, or NULL without AES-NI
+ * (then use ssp_peek). Lives as long as ctx. */
+const struct ssp_fastpeek *ssp_ctx_fastpeek(const struct ssp_ctx *ctx);
 
 /* Could these be the first plaintext bytes of a real mosh datagram? (The
  * instruction id is a counter from 0: its top 32 bits are zero in any

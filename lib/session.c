@@ -1,18 +1,32 @@
 /*
  * The session table: sessions indexed by server port and linked for
- * iteration, each with its candidates and pinhole records in fixed arrays
- * (bounded memory per session, nothing allocated per packet).
+ * iteration, each with its candidates in a fixed array and its pinhole
+ * records in one sized to max_pinholes at creation (bounded memory per
+ * session, nothing allocated per packet). Key material lives in the
+ * session's ssp_ctx (OpenSSL's allocator), not here.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
 #include "session.h"
+
+static const char no_ssh_client[] = "";
+
+static size_t session_size(unsigned max_pinholes)
+{
+	return sizeof(struct mh_session) +
+	       max_pinholes * sizeof(((struct mh_session *)0)->ph[0]);
+}
+
+static void ssh_text_free(struct mh_session *s)
+{
+	if (s->ssh_client != no_ssh_client)
+		free((char *)s->ssh_client);
+	s->ssh_client = no_ssh_client;
+}
 
 void mh_table_init(struct mh_table *t)
 {
@@ -32,32 +46,32 @@ struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 				  unsigned max_pinholes)
 {
 	struct mh_session *s;
+	unsigned nph = max_pinholes < 1 ? 1 :
+		       max_pinholes > MH_PINHOLES_CAP ? MH_PINHOLES_CAP :
+		       max_pinholes;
 
 	if (t->by_port[port]) {
 		errno = EEXIST;
 		return NULL;
 	}
-	/* it holds key schedules (peek): from OpenSSL's allocator, which the
-	 * daemon keeps out of core files */
-	s = OPENSSL_zalloc(sizeof(*s));
+	/* no key material in here (the ssp_ctx holds it): ordinary memory */
+	s = calloc(1, session_size(nph));
 	if (!s)
 		return NULL;
 	s->ssp = ssp_ctx_new(key);
 	if (!s->ssp) {
-		OPENSSL_clear_free(s, sizeof(*s));
+		free(s);
 		errno = ENOMEM;
 		return NULL;
 	}
-	ssp_fastpeek_init(&s->peek, key);   /* without AES-NI: ssp_peek instead */
+	s->ssh_client = no_ssh_client;
 	s->id = t->next_id++;
 	s->port = port;
 	s->uid = uid;
 	s->pid = pid;
 	s->pidfd = -1;
 	s->announced_ms = s->last_alive_ms = now_ms;
-	s->max_pinholes = max_pinholes < 1 ? 1 :
-			  max_pinholes > MH_PINHOLES_CAP ? MH_PINHOLES_CAP :
-			  max_pinholes;
+	s->max_pinholes = nph;
 	s->next = t->head;
 	if (t->head)
 		t->head->prev = s;
@@ -99,9 +113,16 @@ int mh_session_set_ssh_client(struct mh_table *t, struct mh_session *s,
 
 	hint_unlink(t, s);
 	memset(&s->ssh_addr, 0, sizeof(s->ssh_addr));
-	snprintf(s->ssh_client, sizeof(s->ssh_client), "%s", ssh_client);
+	ssh_text_free(s);
 	if (!ssh_client[0])
 		return 0;
+	/* the text as announced (an address, or whatever SSH_CONNECTION
+	 * began with), for logs and the restart state */
+	s->ssh_client = strndup(ssh_client, MH_SSH_CLIENT_MAX);
+	if (!s->ssh_client) {
+		s->ssh_client = no_ssh_client;
+		return -ENOMEM;
+	}
 	if (inet_pton(AF_INET, ssh_client, a.ip) == 1)
 		a.family = AF_INET;
 	else if (inet_pton(AF_INET6, ssh_client, a.ip) == 1)
@@ -146,7 +167,8 @@ void mh_session_remove(struct mh_table *t, struct mh_session *s)
 	t->by_port[s->port] = NULL;
 	t->count--;
 	ssp_ctx_free(s->ssp);
-	OPENSSL_clear_free(s, sizeof(*s));
+	ssh_text_free(s);
+	free(s);
 }
 
 unsigned mh_table_count_uid(const struct mh_table *t, uid_t uid)

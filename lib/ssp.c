@@ -1,9 +1,11 @@
 /*
  * SSP datagrams (include/ssp.h): the base64 session key, the 8-byte header
- * word, AES-128-OCB verification/decryption with one OpenSSL context keyed
- * once per session (encryption, for tests and tools, gets a second one), and
- * the plaintext fields. Nonce = 4 zero bytes + the header word; the 16-byte
- * tag ends the datagram; no associated data (checked on real captures).
+ * word, AES-128-OCB verification/decryption, and the plaintext fields.
+ * A session's ssp_ctx holds its key only; the OpenSSL decryption contexts
+ * (about 1.2 KB each) come from a small LRU cache shared by all of them,
+ * keyed on use (encryption, for tests and tools, keeps a per-ctx context).
+ * Nonce = 4 zero bytes + the header word; the 16-byte tag ends the
+ * datagram; no associated data (checked on real captures).
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,11 +26,37 @@
  * when the key is set, so one context cannot both decrypt and encrypt:
  * sealing gets its own context, made on first use (the daemon never seals). */
 struct ssp_ctx {
-	EVP_CIPHER_CTX *dec;   /* AES-128-OCB for decryption, keyed once */
-	EVP_CIPHER_CTX *enc;   /* same key for encryption; NULL until ssp_seal */
-	uint8_t key[SSP_KEY_LEN];          /* for the lazy enc context */
+	uint64_t gen;              /* unique, never reused: owner of a cache slot */
+	EVP_CIPHER_CTX *enc;       /* same key for encryption; NULL until ssp_seal */
+	uint8_t key[SSP_KEY_LEN];
+	uint8_t slot;              /* cache slot last keyed for it, + 1; 0: none */
+	struct ssp_fastpeek peek;  /* first-block schedule; .ready false without AES-NI */
+};
+
+/* ---- the shared decryption contexts ------------------------------------- */
+
+/* Slots 0..SSP_CACHE_SLOTS-1 are the LRU cache; the last one serves
+ * ssp_peek's misses (single-port scans without AES-NI), so a scan over
+ * thousands of sessions does not flush the contexts of live sessions. */
+#define SCAN_SLOT SSP_CACHE_SLOTS
+
+struct cache_slot {
+	EVP_CIPHER_CTX *dec;   /* AES-128-OCB, decryption; NULL: not built */
+	uint64_t owner;        /* gen of the ssp_ctx it is keyed for; 0: none */
+	uint64_t used;         /* LRU clock */
+};
+
+struct ssp_cache {
+	struct cache_slot slot[SSP_CACHE_SLOTS + 1];
+	uint64_t clock, hits, misses;
 	uint8_t scratch[SSP_SCRATCH_LEN];  /* ssp_verify's throw-away output */
 };
+
+/* From OpenSSL's allocator on first use (its scratch holds plaintext, its
+ * contexts key schedules: the daemon keeps those out of core files). One
+ * per process: the daemon is single-threaded (see ssp.h). */
+static struct ssp_cache *cache;
+static uint64_t next_gen = 1;
 
 /* ---- key ---------------------------------------------------------------- */
 
@@ -148,8 +176,98 @@ static EVP_CIPHER_CTX *evp_new(const uint8_t key[SSP_KEY_LEN], int enc)
 	return evp;
 }
 
+/* Frees a slot's context: EVP_CIPHER_CTX_free wipes OpenSSL's copies of
+ * the key schedule. */
+static void slot_drop(struct cache_slot *sl)
+{
+	EVP_CIPHER_CTX_free(sl->dec);
+	sl->dec = NULL;
+	sl->owner = 0;
+	sl->used = 0;
+}
+
+/* Keys slot i for ctx: re-keying in place overwrites the previous owner's
+ * schedule (OpenSSL wipes its OCB tables on re-key). */
+static EVP_CIPHER_CTX *slot_key(unsigned i, struct ssp_ctx *ctx)
+{
+	struct cache_slot *sl = &cache->slot[i];
+
+	sl->owner = 0;
+	if (sl->dec == NULL)
+		sl->dec = evp_new(ctx->key, 0);
+	else if (EVP_CipherInit_ex(sl->dec, NULL, NULL, ctx->key, NULL, 0) != 1)
+		slot_drop(sl);
+	if (sl->dec == NULL)
+		return NULL;
+	sl->owner = ctx->gen;
+	ctx->slot = (uint8_t)(i + 1);
+	cache->misses++;
+	return sl->dec;
+}
+
+/* The least recently used (or a free) LRU slot. */
+static unsigned lru_victim(void)
+{
+	unsigned i, v = 0;
+
+	for (i = 0; i < SSP_CACHE_SLOTS; i++) {
+		if (cache->slot[i].owner == 0)
+			return i;
+		if (cache->slot[i].used < cache->slot[v].used)
+			v = i;
+	}
+	return v;
+}
+
+/* The decryption context keyed for ctx: a hit, or a re-keyed victim
+ * (scan: the scan slot). NULL on allocation/OpenSSL failure. */
+static EVP_CIPHER_CTX *acquire(struct ssp_ctx *ctx, bool scan)
+{
+	struct cache_slot *sl;
+
+	if (cache == NULL && (cache = OPENSSL_zalloc(sizeof(*cache))) == NULL)
+		return NULL;
+	if (ctx->slot) {
+		sl = &cache->slot[ctx->slot - 1];
+		if (sl->owner == ctx->gen && sl->dec != NULL) {
+			if (ctx->slot - 1 != SCAN_SLOT)
+				sl->used = ++cache->clock;
+			cache->hits++;
+			return sl->dec;
+		}
+	}
+	if (scan)
+		return slot_key(SCAN_SLOT, ctx);
+	sl = &cache->slot[lru_victim()];
+	sl->used = ++cache->clock;
+	return slot_key((unsigned)(sl - cache->slot), ctx);
+}
+
+void ssp_cache_stats(struct ssp_cache_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (cache == NULL)
+		return;
+	st->hits = cache->hits;
+	st->misses = cache->misses;
+	for (unsigned i = 0; i <= SSP_CACHE_SLOTS; i++)
+		st->keyed += cache->slot[i].owner != 0;
+}
+
+void ssp_cache_flush(void)
+{
+	if (cache == NULL)
+		return;
+	for (unsigned i = 0; i <= SSP_CACHE_SLOTS; i++)
+		slot_drop(&cache->slot[i]);
+	OPENSSL_clear_free(cache, sizeof(*cache));
+	cache = NULL;
+}
+
 /* The context holds the raw key: it comes from OpenSSL's allocator, which a
- * program may route to memory kept out of core files (the daemon does). */
+ * program may route to memory kept out of core files (the daemon does). A
+ * cache slot is keyed at once: it proves OpenSSL can do AES-128-OCB, and a
+ * new session's first datagram is usually close. */
 struct ssp_ctx *ssp_ctx_new(const uint8_t key[SSP_KEY_LEN])
 {
 	struct ssp_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
@@ -157,8 +275,9 @@ struct ssp_ctx *ssp_ctx_new(const uint8_t key[SSP_KEY_LEN])
 	if (ctx == NULL)
 		return NULL;
 	memcpy(ctx->key, key, SSP_KEY_LEN);
-	ctx->dec = evp_new(key, 0);
-	if (ctx->dec == NULL) {
+	ctx->gen = next_gen++;
+	ssp_fastpeek_init(&ctx->peek, key);   /* without AES-NI: ssp_peek instead */
+	if (acquire(ctx, false) == NULL) {
 		ssp_ctx_free(ctx);
 		return NULL;
 	}
@@ -169,24 +288,28 @@ void ssp_ctx_free(struct ssp_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
-	/* EVP_CIPHER_CTX_free wipes OpenSSL's copies of the key schedule. */
-	EVP_CIPHER_CTX_free(ctx->dec);
+	if (ctx->slot && cache && cache->slot[ctx->slot - 1].owner == ctx->gen)
+		slot_drop(&cache->slot[ctx->slot - 1]);
 	EVP_CIPHER_CTX_free(ctx->enc);
 	OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
-/* Feeds len bytes through the context in chunks. out == NULL: every chunk's
- * output goes to the scratch buffer (verify only); else out advances. */
-static int run_chunks(struct ssp_ctx *ctx, bool enc, const uint8_t *in,
+const struct ssp_fastpeek *ssp_ctx_fastpeek(const struct ssp_ctx *ctx)
+{
+	return ctx->peek.ready ? &ctx->peek : NULL;
+}
+
+/* Feeds len bytes through evp in chunks. out == NULL: every chunk's output
+ * goes to the shared scratch (verify only); else out advances. */
+static int run_chunks(EVP_CIPHER_CTX *evp, bool enc, const uint8_t *in,
 		      size_t len, uint8_t *out, size_t *out_len)
 {
-	EVP_CIPHER_CTX *evp = enc ? ctx->enc : ctx->dec;
 	size_t done = 0, produced = 0;
 	int n;
 
 	while (done < len) {
 		size_t chunk = len - done < SSP_CHUNK ? len - done : SSP_CHUNK;
-		uint8_t *dst = out ? out + produced : ctx->scratch;
+		uint8_t *dst = out ? out + produced : cache->scratch;
 		int ok = enc ? EVP_EncryptUpdate(evp, dst, &n, in + done, (int)chunk)
 			     : EVP_DecryptUpdate(evp, dst, &n, in + done, (int)chunk);
 
@@ -196,7 +319,7 @@ static int run_chunks(struct ssp_ctx *ctx, bool enc, const uint8_t *in,
 		produced += (size_t)n;
 	}
 	{
-		uint8_t *dst = out ? out + produced : ctx->scratch;
+		uint8_t *dst = out ? out + produced : cache->scratch;
 		int ok = enc ? EVP_EncryptFinal_ex(evp, dst, &n)
 			     : EVP_DecryptFinal_ex(evp, dst, &n);
 
@@ -218,13 +341,16 @@ static int decrypt(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
 	uint8_t nonce[SSP_NONCE_LEN];
 	size_t ct_len = len - SSP_MIN_DATAGRAM_LEN;
 	uint8_t tag[SSP_TAG_LEN];
+	EVP_CIPHER_CTX *dec = acquire(ctx, false);
 
+	if (dec == NULL)
+		return -ENOMEM;
 	make_nonce(dgram, nonce);
 	memcpy(tag, dgram + len - SSP_TAG_LEN, SSP_TAG_LEN);
-	if (EVP_DecryptInit_ex(ctx->dec, NULL, NULL, NULL, nonce) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx->dec, EVP_CTRL_AEAD_SET_TAG, SSP_TAG_LEN, tag) != 1)
+	if (EVP_DecryptInit_ex(dec, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_AEAD_SET_TAG, SSP_TAG_LEN, tag) != 1)
 		return -EBADMSG;
-	return run_chunks(ctx, false, dgram + SSP_HEADER_LEN, ct_len, out, out_len);
+	return run_chunks(dec, false, dgram + SSP_HEADER_LEN, ct_len, out, out_len);
 }
 
 int ssp_open(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
@@ -268,7 +394,9 @@ int ssp_verify(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
 	rc = decrypt(ctx, dgram, len, NULL, NULL);
 	/* the scratch holds (part of) a plaintext: keystrokes, screen */
 	used = len - SSP_MIN_DATAGRAM_LEN + SSP_TAG_LEN;
-	OPENSSL_cleanse(ctx->scratch, used < sizeof(ctx->scratch) ? used : sizeof(ctx->scratch));
+	if (cache)
+		OPENSSL_cleanse(cache->scratch, used < sizeof(cache->scratch) ?
+				used : sizeof(cache->scratch));
 	if (rc < 0)
 		return rc;
 	if (h)
@@ -299,7 +427,7 @@ long ssp_seal(struct ssp_ctx *ctx, enum ssp_direction dir, uint64_t seq,
 	make_nonce(out, nonce);
 	if (EVP_EncryptInit_ex(ctx->enc, NULL, NULL, NULL, nonce) != 1)
 		return -EIO;
-	rc = run_chunks(ctx, true, plain, plain_len, out + SSP_HEADER_LEN, NULL);
+	rc = run_chunks(ctx->enc, true, plain, plain_len, out + SSP_HEADER_LEN, NULL);
 	if (rc < 0)
 		return -EIO;
 	if (EVP_CIPHER_CTX_ctrl(ctx->enc, EVP_CTRL_AEAD_GET_TAG, SSP_TAG_LEN,
@@ -334,15 +462,18 @@ int ssp_peek(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
 	     uint8_t first[16])
 {
 	uint8_t nonce[SSP_NONCE_LEN];
+	EVP_CIPHER_CTX *dec;
 	int n = 0;
 
 	if (len < SSP_MIN_DATAGRAM_LEN + 16)
 		return -EINVAL;
+	if ((dec = acquire(ctx, true)) == NULL)
+		return -ENOMEM;
 	make_nonce(dgram, nonce);
 	/* OCB hands out each whole block as it goes; the tag is never set and
 	 * Final never called, and the next Init resets the context */
-	if (EVP_DecryptInit_ex(ctx->dec, NULL, NULL, NULL, nonce) != 1 ||
-	    EVP_DecryptUpdate(ctx->dec, first, &n, dgram + SSP_HEADER_LEN, 16) != 1 ||
+	if (EVP_DecryptInit_ex(dec, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_DecryptUpdate(dec, first, &n, dgram + SSP_HEADER_LEN, 16) != 1 ||
 	    n != 16)
 		return -EINVAL;
 	return 0;

@@ -641,7 +641,7 @@ unsigned mh_saved_apply(const struct mh_saved_session *in, struct mh_session *s)
 			ph[j] = ph[j - 1];
 			ph[j - 1] = t;
 		}
-	memset(s->ph, 0, sizeof(s->ph));
+	memset(s->ph, 0, s->max_pinholes * sizeof(s->ph[0]));
 	keep = n < s->max_pinholes ? n : s->max_pinholes;
 	for (i = 0; i < keep; i++) {
 		s->ph[i].client = ph[i].client;

@@ -125,6 +125,7 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
  * start pays for the full tag check. */
 static bool mux_try(struct mh_session *s, struct mh_decision *d)
 {
+	const struct ssp_fastpeek *fp;
 	uint8_t first[16];
 
 	if (!mh_session_bound_to(s, &d->pkt.dst))
@@ -132,8 +133,9 @@ static bool mux_try(struct mh_session *s, struct mh_decision *d)
 	if (s->seen_in && d->hdr.seq <= s->max_seq_in)
 		return false;            /* it would be dropped as a replay */
 	d->trials++;
-	if ((s->peek.ready ? ssp_fastpeek(&s->peek, d->pkt.payload, d->pkt.len, first)
-			   : ssp_peek(s->ssp, d->pkt.payload, d->pkt.len, first)) == 0 &&
+	fp = ssp_ctx_fastpeek(s->ssp);
+	if ((fp ? ssp_fastpeek(fp, d->pkt.payload, d->pkt.len, first)
+		: ssp_peek(s->ssp, d->pkt.payload, d->pkt.len, first)) == 0 &&
 	    !ssp_plausible_start(first))
 		return false;
 	return ssp_verify(s->ssp, d->pkt.payload, d->pkt.len, NULL) == 0;

@@ -38,7 +38,7 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 		      const uint8_t key[SSP_KEY_LEN], char *why, size_t whylen)
 {
 	struct mh_session *s;
-	char client[sizeof(s->ssh_client)];
+	char client[MH_SSH_CLIENT_MAX + 1];
 	int pidfd, err;
 
 	pidfd = pidfd_open(a->pid, 0);

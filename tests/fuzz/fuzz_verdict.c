@@ -522,7 +522,7 @@ static void snapshot(struct snap *sn)
 		sn[i].max_seq_in = s->max_seq_in;
 		sn[i].last_alive_ms = s->last_alive_ms;
 		memcpy(sn[i].cand, s->cand, sizeof(s->cand));
-		memcpy(sn[i].ph, s->ph, sizeof(s->ph));
+		memcpy(sn[i].ph, s->ph, s->max_pinholes * sizeof(s->ph[0]));
 	}
 }
 

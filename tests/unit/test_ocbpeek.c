@@ -54,6 +54,40 @@ START_TEST(both_paths_give_the_plaintext)
 }
 END_TEST
 
+/* Every value of the nonce's low six bits (OCB's "bottom": the shift of
+ * Offset_0) in both directions, through the context's own schedule
+ * (ssp_ctx_fastpeek, what single-port mode uses) and through OpenSSL. */
+START_TEST(every_bottom_both_directions)
+{
+	uint8_t key[SSP_KEY_LEN], plain[64], dg[128], a[16];
+	struct ssp_ctx *c;
+	unsigned seq, dir;
+
+	srandom(9);
+	rnd(key, sizeof(key));
+	c = ssp_ctx_new(key);
+	for (dir = 0; dir < 2; dir++)
+		for (seq = 0; seq < 192; seq++) {
+			size_t len = 16 + seq % 48;
+			const struct ssp_fastpeek *fp = ssp_ctx_fastpeek(c);
+			long n;
+
+			rnd(plain, len);
+			n = ssp_seal(c, dir ? SSP_TO_CLIENT : SSP_TO_SERVER,
+				     seq + ((uint64_t)seq << 40), plain, len, dg, sizeof(dg));
+			ck_assert_int_gt(n, 0);
+			ck_assert_int_eq(ssp_peek(c, dg, (size_t)n, a), 0);
+			ck_assert_msg(!memcmp(a, plain, 16), "openssl, seq %u dir %u", seq, dir);
+			if (fp) {
+				ck_assert_int_eq(ssp_fastpeek(fp, dg, (size_t)n, a), 0);
+				ck_assert_msg(!memcmp(a, plain, 16), "AES-NI, seq %u dir %u",
+					      seq, dir);
+			}
+		}
+	ssp_ctx_free(c);
+}
+END_TEST
+
 START_TEST(short_ciphertext_refused)
 {
 	uint8_t key[SSP_KEY_LEN] = { 1 }, plain[15] = { 0 }, dg[64], out[16];
@@ -97,6 +131,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, both_paths_give_the_plaintext);
+	tcase_add_test(tc, every_bottom_both_directions);
 	tcase_add_test(tc, short_ciphertext_refused);
 	tcase_add_test(tc, plausible_start);
 	suite_add_tcase(s, tc);
