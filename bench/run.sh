@@ -471,7 +471,7 @@ roam_one() {
 	local ns=$1 mode=$2 n=$3 label=$4 out=$TMP/roam.out
 	shift 4
 	ports_for "$n"
-	nsx cl timeout 90 "$ROAM" "$(srv_addr "$ns")" 60002 --key "${KEY[$ns-60002]}" --mode "$mode" \
+	nsx cl timeout 90 taskset -c 0 "$ROAM" "$(srv_addr "$ns")" 60002 --key "${KEY[$ns-60002]}" --mode "$mode" \
 		--count "$n" --port-base "$ROAM_BASE" --timeout-ms 1000 --retry-ms 250 --max-seconds 60 "$@" \
 		>"$out" 2>&1 || { log "roam $label failed: $(cat "$out")"; return; }
 	log "  $label: rtt p50 $(field "$out" rtt_p50_us) us p99 $(field "$out" rtt_p99_us) us ($(field "$out" samples) samples, $(field "$out" lost) lost)"

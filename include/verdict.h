@@ -20,6 +20,9 @@ enum mh_reason {
 	MH_R_REORDERED,       /* accept: authentic, older, from a candidate */
 	MH_R_CONFIRMED,       /* accept: mosh-server answered a candidate: pinhole */
 	MH_R_MAPPED,          /* accept: single port, the session found by its key */
+	MH_R_PINHOLED,        /* accept: server datagram to a client whose pinhole
+				 opened within candidate_lifetime (queued before the
+				 pinhole was in the kernel) */
 	MH_R_MALFORMED,       /* drop: not a whole UDP datagram */
 	MH_R_NO_SESSION,      /* drop: no session on that port */
 	MH_R_NOT_BOUND,       /* drop: to a local address mosh-server is not bound to */

@@ -12,6 +12,7 @@ static const char *const reason_names[MH_R_COUNT] = {
 	[MH_R_REORDERED] = "reordered",
 	[MH_R_CONFIRMED] = "confirmed",
 	[MH_R_MAPPED] = "mapped",
+	[MH_R_PINHOLED] = "pinholed",
 	[MH_R_MALFORMED] = "malformed",
 	[MH_R_NO_SESSION] = "no_session",
 	[MH_R_NOT_BOUND] = "not_bound",
@@ -53,13 +54,30 @@ static void decide_inbound(struct mh_session *s, const struct mh_policy *pol,
 	}
 }
 
-static void decide_outbound(struct mh_session *s, uint64_t now_ms,
-			    struct mh_decision *d)
+/* true if the session opened a pinhole for client within the last
+ * lifetime_ms. */
+static bool pinholed_lately(const struct mh_session *s, const struct mh_addr *client,
+			    uint64_t now_ms, uint64_t lifetime_ms)
+{
+	for (unsigned i = 0; i < s->max_pinholes; i++)
+		if (s->ph[i].added_ms && mh_addr_equal(&s->ph[i].client, client))
+			return now_ms - s->ph[i].added_ms <= lifetime_ms;
+	return false;
+}
+
+/* mosh-server's authentic reply to a candidate opens its pinhole. A second
+ * reply queued before that pinhole reached the kernel finds the candidate
+ * already taken: it goes out too, as long as the pinhole is that fresh. */
+static void decide_outbound(struct mh_session *s, const struct mh_policy *pol,
+			    uint64_t now_ms, struct mh_decision *d)
 {
 	const struct mh_addr *dst = &d->pkt.dst;
 
 	if (!mh_candidate_take(s, dst, now_ms, true)) {
-		verdict(d, false, MH_R_NOT_CANDIDATE);
+		if (pinholed_lately(s, dst, now_ms, pol->candidate_lifetime_ms))
+			verdict(d, true, MH_R_PINHOLED);
+		else
+			verdict(d, false, MH_R_NOT_CANDIDATE);
 		return;
 	}
 	d->add_pinhole = true;
@@ -116,7 +134,7 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 	if (path == MH_INBOUND)
 		decide_inbound(s, pol, now_ms, d);
 	else
-		decide_outbound(s, now_ms, d);
+		decide_outbound(s, pol, now_ms, d);
 }
 
 /* Could session s take this datagram as a new source? Cheap checks first:

@@ -418,10 +418,21 @@ static void check_authentic_out(struct model *m, const struct mh_pkt *p,
 {
 	struct model_cand *c = cand_find(m, &p->dst);
 
+	int k = ph_find(m, &p->dst);
+	bool fresh = k >= 0 && now - m->ph[k].added_ms <= LIFETIME_MS;
+
 	if (!d->accept) {
 		expect_drop(d, MH_R_NOT_CANDIDATE);
 		FUZZ_ASSERT(!cand_live(c) || m->cand_uncertain,
 			    "reply to a live candidate dropped");
+		FUZZ_ASSERT(!fresh, "reply to a client pinholed %llu ms ago dropped",
+			    (unsigned long long)(now - m->ph[k].added_ms));
+		return;
+	}
+	if (d->reason == MH_R_PINHOLED) {
+		FUZZ_ASSERT(fresh, "reply accepted as pinholed to a client without a "
+			    "pinhole opened within candidate_lifetime");
+		FUZZ_ASSERT(!d->add_pinhole && !d->evict, "pinholed reply changed pinholes");
 		return;
 	}
 	FUZZ_ASSERT(d->reason == MH_R_CONFIRMED, "outbound accepted as %s",

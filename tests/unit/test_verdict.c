@@ -143,14 +143,27 @@ START_TEST(candidate_expires)
 }
 END_TEST
 
+/* The candidate is taken by the reply that opens the pinhole; a second
+ * reply queued behind it goes out only while that pinhole is fresh, and
+ * never opens anything. */
 START_TEST(candidate_used_once)
 {
+	uint64_t life = pol.candidate_lifetime_ms;
 	struct mh_decision d;
 
 	in(0, CLIENT, 41000, 100);
 	ck_assert(out(0, CLIENT, 41000, 200).accept);
 	d = out(1, CLIENT, 41000, 300);
+	ck_assert(d.accept);
+	ck_assert_int_eq(d.reason, MH_R_PINHOLED);
+	ck_assert(!d.add_pinhole && !d.evict);
+	ck_assert_uint_eq(mh_pinhole_count(tab->by_port[SPORT]), 1);
+	d = out(2, CLIENT, 41001, 300);        /* same address, other port */
 	ck_assert(!d.accept);
+	ck_assert_int_eq(d.reason, MH_R_NOT_CANDIDATE);
+	d = out(3, CLIENT, 41000, 200 + life + 1);
+	ck_assert(!d.accept);
+	ck_assert_int_eq(d.reason, MH_R_NOT_CANDIDATE);
 }
 END_TEST
 
