@@ -1,6 +1,7 @@
 /*
  * Pure builders of mosh-helper's nftables batches with libnftnl: the whole
- * table (sets, base chains, mosh_in/mosh_out rules; single-port mode's part
+ * table (sets, base chains, mosh_in/mosh_out rules with the host's own
+ * flows kept in sets of ours instead of conntrack; single-port mode's part
  * comes from mux.c, the per-source budgets from slowsrc.c), its deletion,
  * the queue probe, and pinhole / session-port elements. Messages are
  * appended to a caller's mnl batch and no socket is touched (msg.c, expr.c).
@@ -18,6 +19,13 @@
 #include "nft_int.h"
 
 #define MH_CHAIN_PRIORITY   (-10)      /* NF_IP_PRI_FILTER - 10 */
+/*
+ * Idle time of a local flow (localflows4/6): conntrack's timeout for a UDP
+ * flow that has seen traffic both ways (nf_conntrack_udp_timeout_stream),
+ * so the host's own flows from range ports live as long as they did while
+ * these rules used conntrack. Refreshed by every datagram either way.
+ */
+#define MH_LOCALFLOW_TIMEOUT_MS 120000
 
 uint32_t nb_set_size(const struct mh_ruleset_params *p)
 {
@@ -40,7 +48,9 @@ static int put_port_range(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		        ev, p->port_high == UINT16_MAX ? 1 : 2);
 }
 
-enum { SET_PORTS, SET_SESSIONS, SET_PH4, SET_PH6, SET_COUNT };
+/* The dynamic sets, SET_PH4..SET_LF6, are re-created by a load that does
+ * not adopt (see ensure_sets and reset_sets). */
+enum { SET_PORTS, SET_SESSIONS, SET_PH4, SET_PH6, SET_LF4, SET_LF6, SET_COUNT };
 
 /* pinhole key: address . client port . server port */
 static uint32_t pinhole_type(uint32_t addr_type)
@@ -69,27 +79,39 @@ static void set_defs(const struct mh_ruleset_params *p,
 					  pinhole_type(MH_TYPE_IPV6), MH_PH_KEY6_LEN,
 					  nb_set_size(p), p->idle_timeout_ms,
 					  0, 0 };
+	d[SET_LF4] = (struct nb_set_def){ MH_SET_LOCALFLOWS4, MH_ID_LOCALFLOWS4, dyn,
+					  pinhole_type(MH_TYPE_IPV4), MH_PH_KEY4_LEN,
+					  nb_set_size(p), MH_LOCALFLOW_TIMEOUT_MS,
+					  0, 0 };
+	d[SET_LF6] = (struct nb_set_def){ MH_SET_LOCALFLOWS6, MH_ID_LOCALFLOWS6, dyn,
+					  pinhole_type(MH_TYPE_IPV6), MH_PH_KEY6_LEN,
+					  nb_set_size(p), MH_LOCALFLOW_TIMEOUT_MS,
+					  0, 0 };
 }
 
 /* Create every set if missing (an existing set of the same type is left
- * alone). The pinhole sets are re-created later, so here they carry ids of
- * their own (the kernel wants one on every new set) and no timeout (a
- * timeout would be an update on newer kernels). When adopting, they are
- * kept instead: their full definition updates the timeout in place (the
+ * alone). The dynamic sets (pinholes, local flows) are re-created later, so
+ * here they carry ids of their own (the kernel wants one on every new set)
+ * and no timeout (a timeout would be an update on newer kernels). When
+ * adopting, they are kept instead: their full definition creates them if
+ * the table is older than they are, else updates the timeout in place (the
  * kernel, 6.10 on, takes a NEWSET of an existing set as an update of its
  * timeout, and one without a timeout would set it to none). The
  * per-source sets, when on, follow (slowsrc.c). */
 static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		       const struct mh_ruleset_params *p)
 {
+	static const uint32_t tmp_id[SET_COUNT] = {
+		[SET_PH4] = MH_ID_PINHOLES4_TMP, [SET_PH6] = MH_ID_PINHOLES6_TMP,
+		[SET_LF4] = MH_ID_LOCALFLOWS4_TMP, [SET_LF6] = MH_ID_LOCALFLOWS6_TMP,
+	};
 	struct nb_set_def d[SET_COUNT];
 	int err = 0;
 
 	set_defs(p, d);
-	if (!p->adopt) {
-		d[SET_PH4].id = MH_ID_PINHOLES4_TMP;
-		d[SET_PH6].id = MH_ID_PINHOLES6_TMP;
-		d[SET_PH4].timeout_ms = d[SET_PH6].timeout_ms = 0;
+	for (int i = SET_PH4; i < SET_COUNT && !p->adopt; i++) {
+		d[i].id = tmp_id[i];
+		d[i].timeout_ms = 0;
 	}
 	for (int i = 0; i < SET_COUNT && !err; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
@@ -101,9 +123,9 @@ static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 /* After the rules are flushed: empty `ports` and `sessions` (kept, so the
  * interval set the base chains look up never changes identity) and the
  * per-source sets if on (kept: mux_in's rules, flushed only later, may
- * still use them), re-create the pinhole sets with the configured timeout
- * and size, fill in the range. Adopting, `sessions` and the pinhole sets
- * keep their elements. */
+ * still use them), re-create the pinhole and local-flow sets with the
+ * configured timeout and size, fill in the range. Adopting, `sessions`,
+ * the pinhole sets and the local flows keep their elements. */
 static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		      const struct mh_ruleset_params *p)
 {
@@ -117,9 +139,9 @@ static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			       NULL, 0);
 	if (!err)
 		err = nb_slow_flush(b, seq, p);
-	for (int i = SET_PH4; i <= SET_PH6 && !err && !p->adopt; i++)
+	for (int i = SET_PH4; i < SET_COUNT && !err && !p->adopt; i++)
 		err = nb_set_delete(b, seq, p->table, d[i].name);
-	for (int i = SET_PH4; i <= SET_PH6 && !err && !p->adopt; i++)
+	for (int i = SET_PH4; i < SET_COUNT && !err && !p->adopt; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
 	if (!err)
 		err = put_port_range(b, seq, p);
@@ -192,40 +214,38 @@ struct dir {
 	int hook;
 	uint32_t client_port_off, server_port_off; /* in the UDP header */
 	uint32_t addr4_off, addr6_off;             /* peer address */
-	uint8_t ct_dir;                            /* flows to let through */
 	bool refresh;                              /* update pinhole timeout */
-	const char *c_jump, *c_pin4, *c_pin6, *c_queue, *c_over, *c_ct, *c_drop;
+	const char *c_jump, *c_pin4, *c_pin6, *c_queue, *c_over, *c_local, *c_drop;
 };
 
 static const struct dir dir_in = {
-	"input", MH_CHAIN_MOSH_IN, NF_INET_LOCAL_IN, 0, 2, 12, 8, MH_CT_DIR_REPLY, true,
+	"input", MH_CHAIN_MOSH_IN, NF_INET_LOCAL_IN, 0, 2, 12, 8, true,
 	"UDP to the mosh range: only pinholes and authenticated sessions",
 	"pinholed mosh client: accept, refresh idle timeout",
 	"pinholed mosh client: accept, refresh idle timeout",
 	"session port, unknown source: rate-limited queue to mosh-helperd (fail-closed)",
 	"session port over the slow-path rate: drop",
-	"replies to flows this host opened from a port in the range",
+	"reply to a flow this host opened from a non-session port in the range: accept, refresh",
 	"nothing else enters the mosh range: silent drop, no ICMP",
 };
 
 static const struct dir dir_out = {
-	"output", "mosh_out", NF_INET_LOCAL_OUT, 2, 0, 16, 24, MH_CT_DIR_ORIGINAL, false,
+	"output", "mosh_out", NF_INET_LOCAL_OUT, 2, 0, 16, 24, false,
 	"UDP from the mosh range: only to pinholed peers",
 	"to a pinholed mosh client: accept",
 	"to a pinholed mosh client: accept",
 	"session reply to a new peer: queue to mosh-helperd to confirm a roam (fail-closed)",
 	"session port over the slow-path rate: drop",
-	"flows this host opens itself from a non-session port in the range",
+	"flow this host opens itself from a non-session port in the range: remember it, accept",
 	"nothing else leaves the mosh range (anti-reflection): drop",
 };
 
-/* peer addr . client port . server port in reg 1.., then lookup */
-static void m_pinhole(struct nb_rule *rb, const struct dir *d, int family)
+/* nfproto, udp, then peer addr . peer (client) port . local (server) port
+ * in reg 1.. : the key of the pinhole and local-flow sets */
+static void m_flow_key(struct nb_rule *rb, const struct dir *d, int family)
 {
 	bool v4 = family == AF_INET;
 	uint32_t alen = v4 ? 4 : 16, preg = NFT_REG32_00 + alen / 4;
-	const char *set = mh_nft_pinhole_set(family);
-	uint32_t id = v4 ? MH_ID_PINHOLES4 : MH_ID_PINHOLES6;
 
 	nb_match_nfproto(rb, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
 	nb_match_udp(rb);
@@ -233,6 +253,16 @@ static void m_pinhole(struct nb_rule *rb, const struct dir *d, int family)
 		   alen, NFT_REG_1);
 	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, d->client_port_off, 2, preg);
 	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, d->server_port_off, 2, preg + 1);
+}
+
+/* the flow key, then lookup */
+static void m_pinhole(struct nb_rule *rb, const struct dir *d, int family)
+{
+	bool v4 = family == AF_INET;
+	const char *set = mh_nft_pinhole_set(family);
+	uint32_t id = v4 ? MH_ID_PINHOLES4 : MH_ID_PINHOLES6;
+
+	m_flow_key(rb, d, family);
 	nb_lookup(rb, set, id, 0);
 	if (d->refresh)
 		nb_dynset_update(rb, set, id, 0);
@@ -290,14 +320,41 @@ static void rule_over_rate(struct nb_rule *rb, const struct dir *d,
 	nb_comment(rb, d->c_over);
 }
 
-static void rule_ct_return(struct nb_rule *rb, const struct dir *d,
-			   const struct mh_ruleset_params *p)
+/*
+ * The host's own flows from non-session ports in the range, without
+ * conntrack (a ct expression would make the kernel track every packet of
+ * the netns). Outbound: add the flow or refresh it. Inbound: only a flow
+ * already there, refreshed. Both sit after the session rules, so no entry
+ * ever lets a datagram reach a session port past the daemon. When the set
+ * is full, the update fails, the rule does not match and the datagram
+ * meets the final drop: never open.
+ */
+static void localflow(struct nb_rule *rb, const struct dir *d, int family)
+{
+	bool v4 = family == AF_INET;
+	const char *set = v4 ? MH_SET_LOCALFLOWS4 : MH_SET_LOCALFLOWS6;
+	uint32_t id = v4 ? MH_ID_LOCALFLOWS4 : MH_ID_LOCALFLOWS6;
+
+	m_flow_key(rb, d, family);
+	if (d == &dir_in)
+		nb_lookup(rb, set, id, 0);
+	nb_dynset_update(rb, set, id, 0);
+	nb_verdict(rb, NF_ACCEPT, NULL);
+	nb_comment(rb, d->c_local);
+}
+
+static void rule_localflow4(struct nb_rule *rb, const struct dir *d,
+			    const struct mh_ruleset_params *p)
 {
 	(void)p;
-	nb_ct(rb, NFT_CT_DIRECTION);
-	nb_cmp_u8(rb, d->ct_dir);
-	nb_verdict(rb, NFT_RETURN, NULL);
-	nb_comment(rb, d->c_ct);
+	localflow(rb, d, AF_INET);
+}
+
+static void rule_localflow6(struct nb_rule *rb, const struct dir *d,
+			    const struct mh_ruleset_params *p)
+{
+	(void)p;
+	localflow(rb, d, AF_INET6);
 }
 
 static void rule_drop(struct nb_rule *rb, const struct dir *d,
@@ -324,7 +381,7 @@ static int put_rule(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *table,
 
 static const rule_fn sub_rules[] = {
 	rule_pinhole4, rule_pinhole6, rule_queue, rule_over_rate,
-	rule_ct_return, rule_drop,
+	rule_localflow4, rule_localflow6, rule_drop,
 };
 
 /* In single-port mode mosh_in starts with the guard against datagrams that

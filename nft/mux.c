@@ -339,7 +339,8 @@ static void rule_guard_untracked(struct nb_rule *rb,
 
 /* A flow DNATed from the public port keeps it as its original destination;
  * a datagram sent to a server's own port does not. Replies to flows this
- * host opened (ct direction reply) are left to the rules below. */
+ * host opened (ct direction reply) are left to the rules below: the
+ * local-flow rules of build.c, the same as without single-port mode. */
 static void rule_guard_direct(struct nb_rule *rb,
 			      const struct mh_ruleset_params *p,
 			      const struct mux_map *m)

@@ -20,6 +20,11 @@
 #define MH_SET_SESSIONS   "sessions"
 #define MH_SET_PINHOLES4  "pinholes4"
 #define MH_SET_PINHOLES6  "pinholes6"
+/* Flows this host opens itself from a non-session port in the range (key:
+ * peer address . peer port . local port, the pinhole layout), so that
+ * their replies come back without conntrack. */
+#define MH_SET_LOCALFLOWS4 "localflows4"
+#define MH_SET_LOCALFLOWS6 "localflows6"
 #define MH_PROBE_TABLE    "mosh_helper_probe"
 #define MH_CHAIN_MOSH_IN  "mosh_in"
 
@@ -54,6 +59,8 @@ enum {
 	MH_ID_PORTS = 1, MH_ID_SESSIONS, MH_ID_PINHOLES4, MH_ID_PINHOLES6,
 	MH_ID_PINHOLES4_TMP, MH_ID_PINHOLES6_TMP,
 	MH_ID_SLOWSRC4 = 8, MH_ID_SLOWSRC6,
+	MH_ID_LOCALFLOWS4 = 10, MH_ID_LOCALFLOWS6,
+	MH_ID_LOCALFLOWS4_TMP, MH_ID_LOCALFLOWS6_TMP,
 	MH_ID_MUX4 = 16, MH_ID_MUX6, MH_ID_MUXP4, MH_ID_MUXP6,
 	MH_ID_MUX_TMP = 24,   /* + index of the map, 4 of them */
 };

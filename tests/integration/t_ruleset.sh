@@ -6,8 +6,11 @@
 # element timeouts and the inbound refresh, the pinhole set size (65,535 per
 # family by default, 100,000 with --set-size), real UDP over a veth pair
 # between two namespaces (drops are silent, pinholes pass, session ports
-# fail closed), atomic replacement under traffic, and deletion. The budgets
-# under a flood: t_ruleset_flood.sh.
+# fail closed), the host's own flows from range ports kept in
+# localflows4/6 without conntrack (nothing tracked in the namespace; a
+# scratch ct rule shows the check can see it), atomic replacement under
+# traffic, an adopting reload (the daemon's) that moves the range, adopting
+# a table older than the local-flow sets, and deletion. The budgets under a flood: t_ruleset_flood.sh.
 # Needs root; exits 0 pass, 1 fail, 77 skip.
 set -u
 
@@ -326,8 +329,72 @@ S "$UDPSEND" send --from 60008 $CLI4 40099 2
 S "$UDPSEND" send --from 60009 $CLI4 40008 2   # range port without session: own flow
 sleep 0.3
 eq "session port to an unpinholed peer" 0 "$(rx "$TMP/crx99" "^$SRV4 60008 ")"
-eq "a host flow from a non-session range port passes (ct original)" 2 "$(rx "$TMP/crx" "^$SRV4 60009 ")"
+eq "a host flow from a non-session range port passes" 2 "$(rx "$TMP/crx" "^$SRV4 60009 ")"
 eq "mosh_out final drop untouched (queue ate them)" "$o0" "$(counter mosh_out "nothing else leaves")"
+
+step "the host's own flows: localflows4/6 instead of conntrack"
+check "the flow is remembered (peer . peer port . local port)" in_set localflows4 "$CLI4 . 40008 . 60009"
+bg "$NS_S" "$TMP/rx9" /dev/null "$UDPSEND" recv 60009 60000
+bg "$NS_S" "$TMP/rx12" /dev/null "$UDPSEND" recv 60012 60000
+for _ in $(seq 50); do
+	grep -q ready "$TMP/rx9" && grep -q ready "$TMP/rx12" && break
+	sleep 0.05
+done
+C "$UDPSEND" send --from 40008 $SRV4 60009 2 || fail "send"
+sleep 0.3
+eq "the peer's replies to that flow come back" 2 "$(rx "$TMP/rx9" "^$CLI4 40008 ")"
+d0=$(counter mosh_in "nothing else enters")
+C "$UDPSEND" send --from 40031 $SRV4 60009 2 || fail "send"   # another peer port
+C "$UDPSEND" send --from 40008 $SRV4 60012 2 || fail "send"   # another local port
+sleep 0.3
+eq "unsolicited datagrams to a non-session range port delivered" 0 "$(rx "$TMP/rx9" "^$CLI4 40031 ")"
+eq "the flow's peer to another non-session port delivered" 0 "$(rx "$TMP/rx12" "^$CLI4 40008 ")"
+eq "final drop counter" $((d0 + 4)) "$(counter mosh_in "nothing else enters")"
+S "$UDPSEND" send --from 60009 $CLI6 40008 2 || fail "send"
+sleep 0.3
+eq "an IPv6 host flow from a non-session range port passes" 2 "$(rx "$TMP/crx" "^$SRV6 60009 ")"
+check "the IPv6 flow is remembered" in_set localflows6 "$CLI6 . 40008 . 60009"
+C "$UDPSEND" send --from 40008 $SRV6 60009 2 || fail "send"
+C "$UDPSEND" send --from 40031 $SRV6 60009 2 || fail "send"
+sleep 0.3
+eq "IPv6 replies come back" 2 "$(rx "$TMP/rx9" "^$CLI6 40008 ")"
+eq "IPv6 unsolicited datagrams delivered" 0 "$(rx "$TMP/rx9" "^$CLI6 40031 ")"
+# a local-flow entry for a session port lets nothing past the daemon
+nfttool add-session 60012 || fail "add session"
+S nft add element inet mosh_helper localflows4 "{ $CLI4 . 40008 . 60012 }" || fail "add element"
+check "a local-flow entry for the session port" in_set localflows4 "$CLI4 . 40008 . 60012"
+C "$UDPSEND" send --from 40008 $SRV4 60012 2 || fail "send"
+sleep 0.3
+eq "that peer's datagrams to the session port delivered (queued, no reader)" 0 "$(rx "$TMP/rx12" "^$CLI4 40008 ")"
+nfttool del-session 60012 || fail "del session"
+C "$UDPSEND" send --from 40008 $SRV4 60012 1 || fail "send"
+sleep 0.3
+eq "control: the same entry, the port without a session: delivered" 1 "$(rx "$TMP/rx12" "^$CLI4 40008 ")"
+
+step "no conntrack: the plain table starts none, after traffic both ways"
+eq "ct expressions in the listing" 0 "$(listing | grep -c -E '(^|[[:space:]])ct ')"
+# entries the server namespace tracks: its own count (absent without the
+# module: none) and, if installed, what conntrack -L lists there
+ct_entries() {
+	local n l
+	n=$(S cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null) || n=0
+	if command -v conntrack >/dev/null; then
+		l=$(S conntrack -L 2>/dev/null | grep -c .)
+		[ "$l" -gt "$n" ] && n=$l
+	fi
+	echo "${n:-0}"
+}
+eq "conntrack entries in the server namespace" 0 "$(ct_entries)"
+# control: one ct rule in a scratch table, one datagram: now it counts
+S nft add table inet mhrsct
+S nft add chain inet mhrsct c '{ type filter hook input priority 0; policy accept; }'
+S nft add rule inet mhrsct c ct state established counter
+C "$UDPSEND" send --from 40032 $SRV4 5000 1 || fail "send"
+sleep 0.3
+n=$(ct_entries)
+S nft delete table inet mhrsct
+[ "$n" -gt 0 ] || fail "control: a ct rule did not make the namespace track anything ($n)"
+ok "control: with a ct rule the namespace tracks $n flow(s)"
 
 step "a second load replaces the table atomically, under a flood"
 nfttool add-session 60011 || fail "add session"
@@ -364,6 +431,33 @@ check "new range" bash -c "ip netns exec $NS_S nft list set inet mosh_helper por
 check "new timeout" bash -c "ip netns exec $NS_S nft list set inet mosh_helper pinholes4 2>/dev/null | grep -q 'timeout 30s'"
 check "new rate" bash -c "ip netns exec $NS_S nft list chain inet mosh_helper mosh_in 2>/dev/null | grep -q 'limit rate 500/second burst 500 packets'"
 eq "one table" 1 "$(S nft list tables 2>/dev/null | grep -c 'inet mosh_helper$')"
+
+step "an adopting reload (the daemon's) moves the range"
+nfttool add-session 60150 || fail "add session"
+nfttool load --adopt --ports 60100-60200 || fail "adopting load"
+check "range set" bash -c "ip netns exec $NS_S nft list set inet mosh_helper ports 2>/dev/null | grep -qF '60100-60200'"
+check "session port kept" in_set sessions 60150
+n0=$(rx "$TMP/rx" "^$CLI4 40041 ")
+d0=$(counter mosh_in "nothing else enters")
+C "$UDPSEND" send --from 40041 $SRV4 60005 1 || fail "send"   # left the range
+C "$UDPSEND" send --from 40041 $SRV4 60160 1 || fail "send"   # joined it
+sleep 0.3
+eq "a port that left the range is reachable" $((n0 + 1)) "$(rx "$TMP/rx" "^$CLI4 40041 ")"
+eq "a port that joined the range: final drop" $((d0 + 1)) "$(counter mosh_in "nothing else enters")"
+
+step "adopting a table older than the local-flow sets creates them"
+nfttool load >/dev/null 2>&1 || fail "reload with defaults"
+S nft flush chain inet mosh_helper mosh_in
+S nft flush chain inet mosh_helper mosh_out
+S nft delete set inet mosh_helper localflows4 || fail "delete localflows4"
+S nft delete set inet mosh_helper localflows6 || fail "delete localflows6"
+listing | grep -q localflows && fail "the old-style table still has local-flow sets"
+nfttool load --adopt || fail "adopting the old-style table"
+listing | normalize >"$TMP/got3"
+[ "$flavour" = native ] &&
+	sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$TMP/got3"
+diff -u "$TMP/want" "$TMP/got3" || fail "adopted old-style table differs from $REF"
+ok "adopted: listing equals the reference"
 
 step "delete"
 nfttool delete || fail "delete"

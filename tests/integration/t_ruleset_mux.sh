@@ -265,7 +265,7 @@ run_family() { # 4 or 6
 	eq "the host's own datagram from 60009 out" 1 "$(rx "$TMP/crx$CP5" "^$SRV 60009 ")"
 	C "$UDPSEND" send --from $CP5 "$SRV" 60009 1 || fail "send"
 	sleep 0.2
-	eq "the peer's reply to 60009 in (ct direction reply)" 1 "$(rx "$TMP/rx9$f" "^$CLI $CP5 ")"
+	eq "the peer's reply to 60009 in (localflows: the host opened the flow)" 1 "$(rx "$TMP/rx9$f" "^$CLI $CP5 ")"
 }
 
 run_family 4

@@ -2,7 +2,8 @@
  * nfttool: drives nft/ (the library's builders and socket edge) from the
  * command line for integration tests and benchmarks: probe the queue
  * flavour, load or delete the table (optionally in single-port mode, with
- * or without per-source budgets, with a given pinhole set size),
+ * or without per-source budgets, with a given pinhole set size, adopting
+ * an existing table as a restarted or reloading daemon does),
  * add/delete pinholes, session ports and mux mappings, dump pinholes and
  * mappings with their remaining time. Run `nfttool` for usage.
  */
@@ -42,7 +43,7 @@ _Noreturn static void usage(void)
 		"  load [--ports L-H] [--idle MS] [--queue N] [--queues TOTAL]\n"
 		"       [--rate R] [--per-source R] [--set-size N]\n"
 		"       [--compat|--native|--auto]\n"
-		"       [--single-port PORT [--provisional-ms MS]]\n"
+		"       [--single-port PORT [--provisional-ms MS]] [--adopt]\n"
 		"       (--per-source: packets/s per source address or /64, 0 = off,\n"
 		"        default %d; --set-size: pinholes/mappings per family,\n"
 		"        0 = %d)\n"
@@ -96,7 +97,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "count", 1, 0, 'N' }, { "async", 0, 0, 'A' },
 		{ "single-port", 1, 0, 'S' }, { "provisional-ms", 1, 0, 'P' },
 		{ "provisional", 0, 0, 'v' }, { "per-source", 1, 0, 's' },
-		{ "set-size", 1, 0, 'z' }, { 0, 0, 0, 0 },
+		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' }, { 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -118,6 +119,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'v': o->provisional = true; break;
 		case 's': o->p.per_source_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "per-source rate"); break;
 		case 'z': o->p.set_size = (uint32_t)num_arg(optarg, UINT32_MAX, "set size"); break;
+		case 'd': o->p.adopt = true; break;
 		default: usage();
 		}
 	}
@@ -195,6 +197,8 @@ static int cmd_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
 		fprintf(stderr, ", single port %u", o->p.public_port);
 	if (o->p.per_source_rate)
 		fprintf(stderr, ", %u/s per source", o->p.per_source_rate);
+	if (o->p.adopt)
+		fprintf(stderr, ", adopted");
 	fprintf(stderr, ")\n");
 	return 0;
 }

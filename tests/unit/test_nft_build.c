@@ -7,7 +7,9 @@
  * that with the mode off the batch is the plain one plus a clean-up tail;
  * the per-source budgets (slowsrc sets, their flush, the drop rules with
  * a limit inside the dynset, in mosh_in and mux_in), that with them off
- * the batch is the old one plus a clean-up tail, and the set size.
+ * the batch is the old one plus a clean-up tail, and the set size; the
+ * host's own flows in localflows4/6 and no ct expression in the plain
+ * table (single-port mode: only its own guard and mux rules have one).
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -35,7 +37,7 @@
 #include "../../nft/nft_int.h"
 
 #define LIMIT   65536
-#define MAXMSG  112
+#define MAXMSG  128
 #define T(x)    (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (x))
 
 static char buf[2 * LIMIT];
@@ -255,14 +257,15 @@ static void assert_lookup(struct nftnl_expr *e, const char *set)
 enum {
 	M_BEGIN, M_TABLE,
 	M_ENSURE_PORTS, M_ENSURE_SESSIONS, M_ENSURE_PH4, M_ENSURE_PH6,
+	M_ENSURE_LF4, M_ENSURE_LF6,
 	M_CHAIN_INPUT, M_CHAIN_IN, M_CHAIN_OUTPUT, M_CHAIN_OUT,
 	M_FLUSH_INPUT, M_FLUSH_IN, M_FLUSH_OUTPUT, M_FLUSH_OUT,
-	M_FLUSH_PORTS, M_FLUSH_SESSIONS, M_DEL_PH4, M_DEL_PH6,
-	M_SET_PH4, M_SET_PH6, M_ELEMS_PORTS,
-	M_RULE_INPUT, M_RULES_IN, M_RULE_OUTPUT = M_RULES_IN + 6,
+	M_FLUSH_PORTS, M_FLUSH_SESSIONS, M_DEL_PH4, M_DEL_PH6, M_DEL_LF4, M_DEL_LF6,
+	M_SET_PH4, M_SET_PH6, M_SET_LF4, M_SET_LF6, M_ELEMS_PORTS,
+	M_RULE_INPUT, M_RULES_IN, M_RULE_OUTPUT = M_RULES_IN + 7,
 	M_RULES_OUT,
 	/* single-port mode off: objects an earlier load may have left */
-	M_OFF_CHAINS = M_RULES_OUT + 6, M_OFF_FLUSH = M_OFF_CHAINS + 3,
+	M_OFF_CHAINS = M_RULES_OUT + 7, M_OFF_FLUSH = M_OFF_CHAINS + 3,
 	M_OFF_DELCHAINS = M_OFF_FLUSH + 3, M_OFF_MAPS = M_OFF_DELCHAINS + 3,
 	M_OFF_DELMAPS = M_OFF_MAPS + 4,
 	/* per-source budgets off: their sets, if an earlier load left them */
@@ -275,18 +278,22 @@ START_TEST(ruleset_message_order)
 	static const uint16_t want[M_COUNT] = {
 		NFNL_MSG_BATCH_BEGIN, T(NFT_MSG_NEWTABLE),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
+		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
 		T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN),
 		T(NFT_MSG_NEWCHAIN),
 		T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE),
 		T(NFT_MSG_DELRULE),
 		T(NFT_MSG_DELSETELEM), T(NFT_MSG_DELSETELEM),
-		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
-		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSETELEM),
+		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
+		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
+		T(NFT_MSG_NEWSETELEM),
+		/* input, mosh_in (7), output, mosh_out (7) */
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
-		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
+		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
+		T(NFT_MSG_NEWRULE),
 		T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN),
 		T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE),
 		T(NFT_MSG_DELCHAIN), T(NFT_MSG_DELCHAIN), T(NFT_MSG_DELCHAIN),
@@ -317,7 +324,7 @@ START_TEST(ruleset_message_order)
 END_TEST
 
 /* The reload part: every chain flushed, ports/sessions emptied in place,
- * the pinhole sets deleted (and re-created after). */
+ * the pinhole and local-flow sets deleted (and re-created after). */
 START_TEST(ruleset_flushes_before_refill)
 {
 	static const char *chains[] = { "input", "mosh_in", "output", "mosh_out" };
@@ -332,8 +339,9 @@ START_TEST(ruleset_flushes_before_refill)
 		ck_assert(!nftnl_rule_is_set(r, NFTNL_RULE_HANDLE));  /* whole chain */
 		nftnl_rule_free(r);
 	}
-	for (int i = M_FLUSH_PORTS; i <= M_DEL_PH6; i++) {
-		static const char *names[] = { "ports", "sessions", "pinholes4", "pinholes6" };
+	for (int i = M_FLUSH_PORTS; i <= M_DEL_LF6; i++) {
+		static const char *names[] = { "ports", "sessions", "pinholes4", "pinholes6",
+					       "localflows4", "localflows6" };
 		struct nftnl_set *s = parse_set(msgs[i], i <= M_FLUSH_SESSIONS);
 
 		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), names[i - M_FLUSH_PORTS]);
@@ -434,6 +442,12 @@ START_TEST(ruleset_sets)
 	check_set(M_ENSURE_PH6, "pinholes6", NFT_SET_TIMEOUT | NFT_SET_EVAL, k6, 24, 0);
 	check_set(M_SET_PH4, "pinholes4", NFT_SET_TIMEOUT | NFT_SET_EVAL, k4, 12, 45000);
 	check_set(M_SET_PH6, "pinholes6", NFT_SET_TIMEOUT | NFT_SET_EVAL, k6, 24, 45000);
+	/* the host's own flows: the pinhole key, conntrack's UDP stream
+	 * timeout (120 s) whatever the idle timeout */
+	check_set(M_ENSURE_LF4, "localflows4", NFT_SET_TIMEOUT | NFT_SET_EVAL, k4, 12, 0);
+	check_set(M_ENSURE_LF6, "localflows6", NFT_SET_TIMEOUT | NFT_SET_EVAL, k6, 24, 0);
+	check_set(M_SET_LF4, "localflows4", NFT_SET_TIMEOUT | NFT_SET_EVAL, k4, 12, 120000);
+	check_set(M_SET_LF6, "localflows6", NFT_SET_TIMEOUT | NFT_SET_EVAL, k6, 24, 120000);
 }
 END_TEST
 
@@ -482,6 +496,7 @@ static void check_rule_shapes(bool native)
 {
 	static const char *ph_in = "meta cmp meta cmp payload payload payload lookup dynset immediate";
 	static const char *ph_out = "meta cmp meta cmp payload payload payload lookup immediate";
+	static const char *lf_out = "meta cmp meta cmp payload payload payload dynset immediate";
 	const char *queue = native ? "meta cmp payload lookup limit queue"
 				   : "meta cmp payload lookup limit target";
 	const struct rule_want want[] = {
@@ -490,15 +505,17 @@ static void check_rule_shapes(bool native)
 		{ M_RULES_IN + 1, "mosh_in", ph_in },
 		{ M_RULES_IN + 2, "mosh_in", queue },
 		{ M_RULES_IN + 3, "mosh_in", "meta cmp payload lookup counter immediate" },
-		{ M_RULES_IN + 4, "mosh_in", "ct cmp immediate" },
-		{ M_RULES_IN + 5, "mosh_in", "counter immediate" },
+		{ M_RULES_IN + 4, "mosh_in", ph_in },
+		{ M_RULES_IN + 5, "mosh_in", ph_in },
+		{ M_RULES_IN + 6, "mosh_in", "counter immediate" },
 		{ M_RULE_OUTPUT, "output", "meta cmp payload lookup immediate" },
 		{ M_RULES_OUT + 0, "mosh_out", ph_out },
 		{ M_RULES_OUT + 1, "mosh_out", ph_out },
 		{ M_RULES_OUT + 2, "mosh_out", queue },
 		{ M_RULES_OUT + 3, "mosh_out", "meta cmp payload lookup counter immediate" },
-		{ M_RULES_OUT + 4, "mosh_out", "ct cmp immediate" },
-		{ M_RULES_OUT + 5, "mosh_out", "counter immediate" },
+		{ M_RULES_OUT + 4, "mosh_out", lf_out },
+		{ M_RULES_OUT + 5, "mosh_out", lf_out },
+		{ M_RULES_OUT + 6, "mosh_out", "counter immediate" },
 	};
 	struct mh_ruleset_params p = defaults;
 
@@ -653,26 +670,102 @@ START_TEST(rules_queue_compat_and_native)
 }
 END_TEST
 
-START_TEST(rules_ct_and_final_drop)
+/* The local-flow rule: the pinhole key of its direction, (inbound: lookup),
+ * update, accept. */
+static void check_localflow_rule(int idx, uint8_t nfproto, uint32_t addr_off,
+				 uint32_t alen, uint32_t peer_port_off,
+				 uint32_t local_port_off, const char *set, bool lookup)
+{
+	uint32_t preg = NFT_REG32_00 + alen / 4;
+	int at = lookup ? 8 : 7;
+	struct prule r;
+	const char *c;
+
+	parse_rule(msgs[idx], &r);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_META_KEY), NFT_META_NFPROTO);
+	assert_cmp_u8(r.e[1], nfproto);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[2], NFTNL_EXPR_META_KEY), NFT_META_L4PROTO);
+	assert_cmp_u8(r.e[3], IPPROTO_UDP);
+	assert_payload(r.e[4], NFT_PAYLOAD_NETWORK_HEADER, addr_off, alen, NFT_REG_1);
+	assert_payload(r.e[5], NFT_PAYLOAD_TRANSPORT_HEADER, peer_port_off, 2, preg);
+	assert_payload(r.e[6], NFT_PAYLOAD_TRANSPORT_HEADER, local_port_off, 2, preg + 1);
+	if (lookup)
+		assert_lookup(r.e[7], set);
+	ck_assert_str_eq(nftnl_expr_get_str(r.e[at], NFTNL_EXPR_NAME), "dynset");
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[at], NFTNL_EXPR_DYNSET_OP), NFT_DYNSET_OP_UPDATE);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[at], NFTNL_EXPR_DYNSET_SREG_KEY), NFT_REG_1);
+	ck_assert_str_eq(nftnl_expr_get_str(r.e[at], NFTNL_EXPR_DYNSET_SET_NAME), set);
+	ck_assert(!nftnl_expr_is_set(r.e[at], NFTNL_EXPR_DYNSET_SREG_DATA));
+	ck_assert(!nftnl_expr_is_set(r.e[at], NFTNL_EXPR_DYNSET_TIMEOUT)); /* the set's */
+	assert_verdict(r.e[at + 1], NF_ACCEPT, NULL);
+	ck_assert_int_eq(r.n, at + 2);
+	c = rule_comment(&r);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(strstr(c, "non-session port"));
+	nftnl_rule_free(r.r);
+}
+
+/* Does any rule of the last batch hold a ct expression? */
+static int ct_rules(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < nmsgs; i++) {
+		struct prule r;
+
+		if (msgs[i]->nlmsg_type != T(NFT_MSG_NEWRULE))
+			continue;
+		parse_rule(msgs[i], &r);
+		for (int k = 0; k < r.n; k++)
+			if (!strcmp(nftnl_expr_get_str(r.e[k], NFTNL_EXPR_NAME), "ct")) {
+				n++;
+				break;
+			}
+		nftnl_rule_free(r.r);
+	}
+	return n;
+}
+
+START_TEST(rules_localflows_and_final_drop)
 {
 	struct prule r;
 
 	build(b_ruleset, &defaults, 0);
-	parse_rule(msgs[M_RULES_IN + 4], &r);
-	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_CT_KEY), NFT_CT_DIRECTION);
-	assert_cmp_u8(r.e[1], 1);                      /* reply */
-	assert_verdict(r.e[2], NFT_RETURN, NULL);
-	nftnl_rule_free(r.r);
-	parse_rule(msgs[M_RULES_OUT + 4], &r);
-	assert_cmp_u8(r.e[1], 0);                      /* original */
-	assert_verdict(r.e[2], NFT_RETURN, NULL);
-	nftnl_rule_free(r.r);
-	parse_rule(msgs[M_RULES_IN + 5], &r);
+	/* inbound: peer = source; a flow already remembered, refreshed */
+	check_localflow_rule(M_RULES_IN + 4, NFPROTO_IPV4, 12, 4, 0, 2, "localflows4", true);
+	check_localflow_rule(M_RULES_IN + 5, NFPROTO_IPV6, 8, 16, 0, 2, "localflows6", true);
+	/* outbound: peer = destination; added or refreshed */
+	check_localflow_rule(M_RULES_OUT + 4, NFPROTO_IPV4, 16, 4, 2, 0, "localflows4", false);
+	check_localflow_rule(M_RULES_OUT + 5, NFPROTO_IPV6, 24, 16, 2, 0, "localflows6", false);
+	parse_rule(msgs[M_RULES_IN + 6], &r);
 	assert_verdict(r.e[1], NF_DROP, NULL);
 	nftnl_rule_free(r.r);
-	parse_rule(msgs[M_RULES_OUT + 5], &r);
+	parse_rule(msgs[M_RULES_OUT + 6], &r);
 	assert_verdict(r.e[1], NF_DROP, NULL);
 	nftnl_rule_free(r.r);
+	/* nothing in the plain table asks the kernel for conntrack, budgets
+	 * on or off */
+	ck_assert_int_eq(ct_rules(), 0);
+}
+END_TEST
+
+START_TEST(plain_table_has_no_ct)
+{
+	struct mh_ruleset_params p = defaults;
+
+	p.per_source_rate = 200;
+	p.native_queue = true;
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(ct_rules(), 0);
+	p.adopt = true;
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(ct_rules(), 0);
+	/* control: single-port mode has its two guards and two confirmed
+	 * mappings with ct, so the count above can see one */
+	p.public_port = 60000;
+	p.provisional_timeout_ms = 10000;
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(ct_rules(), 4);
 }
 END_TEST
 
@@ -842,8 +935,8 @@ static const struct mh_ruleset_params sp = {
 /* Indexes of messages in the single-port batch. */
 enum {
 	S_GUARD = M_RULES_IN, S_RULES_IN = M_RULES_IN + 2,
-	S_RULE_OUTPUT = S_RULES_IN + 6, S_RULES_OUT,
-	S_ENSURE_MAPS = S_RULES_OUT + 6, S_CHAINS = S_ENSURE_MAPS + 4,
+	S_RULE_OUTPUT = S_RULES_IN + 7, S_RULES_OUT,
+	S_ENSURE_MAPS = S_RULES_OUT + 7, S_CHAINS = S_ENSURE_MAPS + 4,
 	S_FLUSH = S_CHAINS + 3, S_DELMAPS = S_FLUSH + 3, S_MAPS = S_DELMAPS + 4,
 	S_RULE_PRE = S_MAPS + 4, S_RULES_MUXIN, S_RULES_NAT = S_RULES_MUXIN + 6,
 	S_SLOW_TAIL = S_RULES_NAT + 4, S_END = S_SLOW_TAIL + 4, S_COUNT,
@@ -938,7 +1031,9 @@ START_TEST(sp_maps)
 		nids++;
 		nftnl_set_free(s);
 	}
-	ck_assert_int_eq(nids, 4 + 2 + 4 + 4 + 2);   /* + the slowsrc clean-up */
+	/* + the local-flow sets (made to exist, re-created), the slowsrc
+	 * clean-up */
+	ck_assert_int_eq(nids, 4 + 2 + 4 + 4 + 2 + 4);
 }
 END_TEST
 
@@ -998,7 +1093,10 @@ static void check_sp_shapes(bool native)
 		{ S_GUARD + 0, "mosh_in", "ct bitwise cmp counter immediate" },
 		{ S_GUARD + 1, "mosh_in", "ct cmp meta cmp ct cmp counter immediate" },
 		{ S_RULES_IN + 0, "mosh_in", "meta cmp meta cmp payload payload payload lookup dynset immediate" },
-		{ S_RULES_IN + 5, "mosh_in", "counter immediate" },
+		{ S_RULES_IN + 4, "mosh_in", "meta cmp meta cmp payload payload payload lookup dynset immediate" },
+		{ S_RULES_IN + 6, "mosh_in", "counter immediate" },
+		{ S_RULES_OUT + 4, "mosh_out", "meta cmp meta cmp payload payload payload dynset immediate" },
+		{ S_RULES_OUT + 6, "mosh_out", "counter immediate" },
 		{ S_RULE_PRE, "mux_pre", "meta cmp payload cmp immediate" },
 		{ S_RULES_MUXIN + 0, "mux_in", conf },
 		{ S_RULES_MUXIN + 1, "mux_in", conf },
@@ -1243,13 +1341,12 @@ START_TEST(sp_input_guard)
 	assert_cmp16(r.e[5], NFT_CMP_NEQ, 443);
 	assert_verdict(r.e[7], NF_DROP, NULL);
 	nftnl_rule_free(r.r);
-	/* the pinhole rule follows, and the reply exception is still there */
+	/* the pinhole rule follows, and the replies to the host's own flows
+	 * take the same sets as without the mode */
 	check_pinhole_rule(S_RULES_IN + 0, NFPROTO_IPV4, 12, 4, 0, 2, "pinholes4", true);
-	parse_rule(msgs[S_RULES_IN + 4], &r);
-	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_CT_KEY), NFT_CT_DIRECTION);
-	assert_cmp_u8(r.e[1], IP_CT_DIR_REPLY);
-	assert_verdict(r.e[2], NFT_RETURN, NULL);
-	nftnl_rule_free(r.r);
+	check_localflow_rule(S_RULES_IN + 4, NFPROTO_IPV4, 12, 4, 0, 2, "localflows4", true);
+	check_localflow_rule(S_RULES_IN + 5, NFPROTO_IPV6, 8, 16, 0, 2, "localflows6", true);
+	check_localflow_rule(S_RULES_OUT + 4, NFPROTO_IPV4, 16, 4, 2, 0, "localflows4", false);
 }
 END_TEST
 
@@ -1356,11 +1453,11 @@ END_TEST
  * two sets made to exist after the pinhole sets, both emptied after
  * `sessions`, two rules before mosh_in's queue rule, no clean-up tail. */
 enum {
-	O_ENSURE_SLOW = M_ENSURE_PH6 + 1,
+	O_ENSURE_SLOW = M_ENSURE_LF6 + 1,
 	O_FLUSH_SLOW = M_FLUSH_SESSIONS + 3,
 	O_RULES_IN = M_RULES_IN + 4,
 	O_SLOW_RULES = O_RULES_IN + 2,
-	O_RULE_OUTPUT = O_RULES_IN + 8,
+	O_RULE_OUTPUT = O_RULES_IN + 9,
 	O_RULES_OUT,
 	O_END = M_OFF_DELMAPS + 4 + 6, O_COUNT,
 };
@@ -1580,11 +1677,12 @@ START_TEST(slow_rules_mosh_in)
 			  "meta cmp payload lookup meta cmp payload bitwise dynset counter immediate" },
 			{ O_RULES_IN + 4, "mosh_in", queue },
 			{ O_RULES_IN + 5, "mosh_in", "meta cmp payload lookup counter immediate" },
-			{ O_RULES_IN + 6, "mosh_in", "ct cmp immediate" },
-			{ O_RULES_IN + 7, "mosh_in", "counter immediate" },
+			{ O_RULES_IN + 6, "mosh_in", ph_in },
+			{ O_RULES_IN + 7, "mosh_in", ph_in },
+			{ O_RULES_IN + 8, "mosh_in", "counter immediate" },
 			{ O_RULE_OUTPUT, "output", "meta cmp payload lookup immediate" },
 			{ O_RULES_OUT + 2, "mosh_out", queue },
-			{ O_RULES_OUT + 5, "mosh_out", "counter immediate" },
+			{ O_RULES_OUT + 6, "mosh_out", "counter immediate" },
 		};
 
 		p.native_queue = native;
@@ -1606,9 +1704,9 @@ START_TEST(slow_rules_mosh_in)
 		/* the global limit is still the queue rule's own */
 		check_session_rules(O_RULES_IN + 2, 2, native, 0, 1, 2500);
 		check_session_rules(O_RULES_OUT, 0, native, 0, 1, 2500);
-		/* mosh_out: six rules, none of them a budget */
-		ck_assert_uint_eq(msgs[O_RULES_OUT + 6]->nlmsg_type, T(NFT_MSG_NEWCHAIN));
-		for (int i = O_RULES_OUT; i < O_RULES_OUT + 6; i++)
+		/* mosh_out: seven rules, none of them a budget */
+		ck_assert_uint_eq(msgs[O_RULES_OUT + 7]->nlmsg_type, T(NFT_MSG_NEWCHAIN));
+		for (int i = O_RULES_OUT; i < O_RULES_OUT + 7; i++)
 			ck_assert(!names_slowsrc(msgs[i]));
 	}
 }
@@ -1695,7 +1793,7 @@ START_TEST(set_size_param)
 	save(&zero);
 	for (int i = M_ENSURE_PH4; i <= M_ENSURE_PH6; i++)
 		ck_assert_uint_eq(set_size_of(msgs[i]), 65535);
-	for (int i = M_SET_PH4; i <= M_SET_PH6; i++)
+	for (int i = M_SET_PH4; i <= M_SET_LF6; i++)
 		ck_assert_uint_eq(set_size_of(msgs[i]), 65535);
 	p.set_size = 65535;
 	build(b_ruleset, &p, 0);
@@ -1710,6 +1808,10 @@ START_TEST(set_size_param)
 	ck_assert_uint_eq(set_size_of(msgs[M_ENSURE_PH6]), 100000);
 	ck_assert_uint_eq(set_size_of(msgs[M_SET_PH4 + 4]), 100000);
 	ck_assert_uint_eq(set_size_of(msgs[M_SET_PH6 + 4]), 100000);
+	/* the local flows: as many as the pinholes */
+	ck_assert_uint_eq(set_size_of(msgs[M_ENSURE_LF4]), 100000);
+	ck_assert_uint_eq(set_size_of(msgs[M_SET_LF4 + 4]), 100000);
+	ck_assert_uint_eq(set_size_of(msgs[M_SET_LF6 + 4]), 100000);
 	/* the per-source sets keep their own bound */
 	ck_assert_uint_eq(set_size_of(msgs[O_ENSURE_SLOW]), 65535);
 
@@ -1935,7 +2037,8 @@ int main(void)
 	tcase_add_test(tc, rules_jumps);
 	tcase_add_test(tc, rules_pinholes);
 	tcase_add_test(tc, rules_queue_compat_and_native);
-	tcase_add_test(tc, rules_ct_and_final_drop);
+	tcase_add_test(tc, rules_localflows_and_final_drop);
+	tcase_add_test(tc, plain_table_has_no_ct);
 	tcase_add_test(tc, ruleset_rejects_bad_params);
 	tcase_add_test(tc, pinhole_ipv4_key);
 	tcase_add_test(tc, pinhole_ipv6_key);
