@@ -84,7 +84,25 @@ static int diag_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int diag_dump(struct mh_daemon *d, int family, struct owner_scan *sc)
+/* The kernel reports only sockets bound to port: without this filter every
+ * UDP socket of the host is described to us on every announcement, which
+ * with thousands of sessions is most of the daemon's work. The program is
+ * "sport >= port, then sport <= port": a condition that holds moves on to
+ * the next one, one that fails jumps past the end (reject), and running
+ * off the end accepts. (diag_cb still checks the port itself.) */
+static void put_port_filter(struct nlmsghdr *nlh, uint16_t port)
+{
+	struct inet_diag_bc_op bc[4] = {
+		{ INET_DIAG_BC_S_GE, 8, 20 }, { 0, 0, port },
+		{ INET_DIAG_BC_S_LE, 8, 12 }, { 0, 0, port },
+	};
+
+	mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, sizeof(bc), bc);
+}
+
+static bool diag_unfiltered;   /* the kernel refused the port filter once */
+
+static int diag_dump_once(struct mh_daemon *d, int family, struct owner_scan *sc)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct inet_diag_req_v2 *req;
@@ -100,6 +118,8 @@ static int diag_dump(struct mh_daemon *d, int family, struct owner_scan *sc)
 	req->sdiag_family = family;
 	req->sdiag_protocol = IPPROTO_UDP;
 	req->idiag_states = ~0U;
+	if (!diag_unfiltered)
+		put_port_filter(nlh, sc->port);
 	if (mnl_socket_sendto(d->diag, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
@@ -110,6 +130,20 @@ static int diag_dump(struct mh_daemon *d, int family, struct owner_scan *sc)
 				 diag_cb, sc);
 	} while (ret > MNL_CB_STOP);
 	return ret < 0 ? -errno : 0;
+}
+
+static int diag_dump(struct mh_daemon *d, int family, struct owner_scan *sc)
+{
+	struct owner_scan fresh = *sc;
+	int err = diag_dump_once(d, family, sc);
+
+	if (err != -EINVAL || diag_unfiltered)
+		return err;
+	log_warn("sock_diag refused a port filter: every UDP socket is read "
+		 "on each announcement from now on");
+	diag_unfiltered = true;
+	*sc = fresh;
+	return diag_dump_once(d, family, sc);
 }
 
 /* Real uid and parent of a process, from /proc/<pid>/status (readable by

@@ -34,6 +34,7 @@
 #define FINISH_MS   3000    /* at a stop, for the keeper to confirm */
 #define REFRESH_MS  30000   /* with sessions, rewritten at least this often */
 #define PINHOLE_MS  1000    /* pinhole changes alone: written at most this often */
+#define SESSION_MS  100     /* session changes: at once, or this long after the last */
 #define NO_BOOT_ID  "00000000-0000-0000-0000-000000000000"
 
 struct saved_key {
@@ -599,13 +600,15 @@ void mh_state_dirty(struct mh_daemon *d)
 }
 
 /* Cheap unless something changed. Session starts and ends mark the state
- * dirty and are written at once. Pinholes opened or expired (they show in
- * the counters) are written at most once a second, from whichever event or
- * timer tick comes next: a roam must not pay for a file write, and a
- * restart in between loses nothing, since the restarted daemon records the
- * pinholes it finds in the kernel's sets. With sessions the file is also
- * refreshed now and then (sequence numbers, liveness). One file at a time
- * goes to the keeper; a change meanwhile waits for it. */
+ * dirty and are written at once, unless the last file went out less than
+ * SESSION_MS ago: a burst of announcements then shares one file (each is
+ * the whole table, some 200 bytes a session) written from the next event
+ * or timer tick. Pinholes opened or expired (they show in the counters)
+ * are written at most once a second: a roam must not pay for a file
+ * write, and a restart in between loses nothing, since the restarted
+ * daemon records the pinholes it finds in the kernel's sets. With sessions
+ * the file is also refreshed now and then (sequence numbers, liveness).
+ * One file at a time goes to the keeper; a change meanwhile waits for it. */
 void mh_state_flush(struct mh_daemon *d)
 {
 	struct mh_state_rt *rt = d->state;
@@ -621,8 +624,8 @@ void mh_state_flush(struct mh_daemon *d)
 	if (!rt->dirty && !pinholes && !d->sessions.count)
 		return;
 	now = mh_now_ms();
-	if (!rt->dirty &&
-	    now - rt->written_ms < (pinholes ? PINHOLE_MS : REFRESH_MS))
+	if (now - rt->written_ms <
+	    (rt->dirty ? SESSION_MS : pinholes ? PINHOLE_MS : REFRESH_MS))
 		return;
 	rt->seen_opened = d->stats.pinholes_opened;
 	rt->seen_expired = d->stats.pinholes_expired;
