@@ -5,6 +5,8 @@
  * exact mh_config_print output in good-*.out).
  */
 #include <check.h>
+
+#include "check_main.h"
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -418,11 +420,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return mh_check_run(config_suite());
 }

@@ -7,6 +7,8 @@
  * public port in MOSH CONNECT in single-port mode.
  */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -830,11 +832,5 @@ static Suite *hook_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(hook_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return mh_check_run(hook_suite());
 }

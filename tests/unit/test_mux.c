@@ -7,6 +7,8 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,8 +216,6 @@ int main(void)
 {
 	Suite *s = suite_create("mux");
 	TCase *tc = tcase_create("single-port");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, hint_hit_tries_the_login_address_first);
@@ -228,9 +228,5 @@ int main(void)
 	tcase_add_test(tc, unbound_address_skipped);
 	tcase_add_test(tc, hint_index_follows_the_table);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return mh_check_run(s);
 }

@@ -7,6 +7,8 @@
  * (almost) never noise.
  */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,8 +128,6 @@ int main(void)
 {
 	Suite *s = suite_create("ocbpeek");
 	TCase *tc = tcase_create("first block");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, both_paths_give_the_plaintext);
@@ -135,9 +135,5 @@ int main(void)
 	tcase_add_test(tc, short_ciphertext_refused);
 	tcase_add_test(tc, plausible_start);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return mh_check_run(s);
 }

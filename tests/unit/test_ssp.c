@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include <check.h>
+
+#include "check_main.h"
 #include <openssl/evp.h>
 #include <pcap/pcap.h>
 #include <zlib.h>
@@ -809,12 +811,5 @@ static Suite *ssp_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(ssp_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return mh_check_run(ssp_suite());
 }

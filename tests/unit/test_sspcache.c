@@ -7,6 +7,8 @@
  * not evict the contexts of live sessions.
  */
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,8 +197,6 @@ int main(void)
 {
 	Suite *s = suite_create("sspcache");
 	TCase *tc = tcase_create("cache");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -207,9 +207,5 @@ int main(void)
 	tcase_add_test(tc, flush_rebuilds);
 	tcase_add_test(tc, context_schedule_matches);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return mh_check_run(s);
 }

@@ -9,6 +9,8 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,8 +426,6 @@ int main(void)
 {
 	Suite *s = suite_create("statefile");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, round_trip);
@@ -439,9 +439,5 @@ int main(void)
 	tcase_add_test(tc, live_table_saved_and_applied);
 	tcase_add_test(tc, key_payload);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return mh_check_run(s);
 }

@@ -5,6 +5,8 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+
+#include "check_main.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -411,8 +413,6 @@ int main(void)
 {
 	Suite *s = suite_create("verdict");
 	TCase *tc = tcase_create("policy");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, first_contact_opens_after_reply);
@@ -434,9 +434,5 @@ int main(void)
 	tcase_add_test(tc, dual_stack_wildcard);
 	tcase_add_test(tc, table_quota_and_lookup);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return mh_check_run(s);
 }
