@@ -1,8 +1,9 @@
 /*
  * Small helpers shared by the bench programs (header only; each bench/NAME.c
- * is its own program): monotonic time, bounded argument parsing, sorting
- * and percentiles of latency samples, and a seq base that rises across
- * processes so authentic datagrams of one session are always "newer".
+ * is its own program): monotonic time, bounded argument parsing, a session
+ * key from --key, sorting and percentiles of latency samples, and a seq
+ * base that rises across processes so authentic datagrams of one session
+ * are always "newer".
  */
 #ifndef MH_BENCH_H
 #define MH_BENCH_H
@@ -13,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "ssp.h"
 
 #define BENCH_MAX_SECONDS 120   /* no single load runs longer than this */
 
@@ -49,6 +54,25 @@ static inline long bench_num(const char *prog, const char *s, long min,
 		exit(2);
 	}
 	return v;
+}
+
+/* The SSP context of the base64 session key b64 (a --key argument); exits 2
+ * when it is missing or malformed, 1 when no context can be made. */
+static inline struct ssp_ctx *bench_key_ctx(const char *prog, const char *b64)
+{
+	uint8_t key[SSP_KEY_LEN];
+	const char *why = NULL;
+	struct ssp_ctx *ctx;
+
+	if (!b64 || ssp_key_decode(b64, strlen(b64), key, &why) < 0) {
+		fprintf(stderr, "%s: --key: %s\n", prog, why ? why : "missing");
+		exit(2);
+	}
+	ctx = ssp_ctx_new(key);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (!ctx)
+		exit(1);
+	return ctx;
 }
 
 static inline int bench_cmp_u64(const void *a, const void *b)

@@ -30,8 +30,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "bench.h"
 #include "ssp.h"
 
@@ -226,23 +224,6 @@ static int open_sender(const char *addr, const char *port, int src_port)
 	return fd;
 }
 
-static struct ssp_ctx *key_ctx(const char *b64)
-{
-	uint8_t key[SSP_KEY_LEN];
-	const char *why = NULL;
-	struct ssp_ctx *ctx;
-
-	if (!b64 || ssp_key_decode(b64, strlen(b64), key, &why) < 0) {
-		fprintf(stderr, "flood: --key: %s\n", why ? why : "missing");
-		exit(2);
-	}
-	ctx = ssp_ctx_new(key);
-	OPENSSL_cleanse(key, sizeof(key));
-	if (!ctx)
-		exit(1);
-	return ctx;
-}
-
 static int cmd_send(char **pos, const struct fl_opts *o)
 {
 	static struct sender s;
@@ -254,7 +235,7 @@ static int cmd_send(char **pos, const struct fl_opts *o)
 
 	s.o = o;
 	if (o->kind == K_SEALED || o->kind == K_MIX) {
-		s.ctx = key_ctx(o->key);
+		s.ctx = bench_key_ctx("flood", o->key);
 		s.seq = bench_seq_base();
 	}
 	if (o->kind == K_GARBAGE || o->kind == K_MIX)

@@ -143,23 +143,6 @@ static void drain_input(struct echo *e)
 		e->received += (unsigned long)r;
 }
 
-static struct ssp_ctx *key_ctx(const char *b64)
-{
-	uint8_t key[SSP_KEY_LEN];
-	const char *why = NULL;
-	struct ssp_ctx *ctx;
-
-	if (!b64 || ssp_key_decode(b64, strlen(b64), key, &why) < 0) {
-		fprintf(stderr, "mhecho: --key: %s\n", why ? why : "missing");
-		exit(2);
-	}
-	ctx = ssp_ctx_new(key);
-	OPENSSL_cleanse(key, sizeof(key));
-	if (!ctx)
-		exit(1);
-	return ctx;
-}
-
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -191,7 +174,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
-	e.ctx = key_ctx(key);
+	e.ctx = bench_key_ctx("mhecho", key);
 	e.seq = bench_seq_base();
 	sa.sin_port = htons(port);
 	e.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

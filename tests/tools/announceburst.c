@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "control.h"
+#include "tooling.h"
 
 #define AB_MAX_COUNT     5000
 #define AB_MAX_INFLIGHT  256
@@ -56,14 +57,6 @@ struct ab_opts {
 	unsigned low, count, inflight, hold_s;
 };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 static void usage(void)
 {
 	fprintf(stderr,
@@ -82,18 +75,6 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static unsigned parse_num(const char *s, unsigned long min, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v < min || v > max)
-		usage();
-	return (unsigned)v;
-}
-
 static void parse_args(int argc, char **argv, struct ab_opts *o)
 {
 	int i;
@@ -101,8 +82,8 @@ static void parse_args(int argc, char **argv, struct ab_opts *o)
 	if (argc < 4)
 		usage();
 	o->sock = argv[1];
-	o->low = parse_num(argv[2], 1, 65535);
-	o->count = parse_num(argv[3], 1, AB_MAX_COUNT);
+	o->low = (unsigned)tool_num(argv[2], 1, 65535, usage);
+	o->count = (unsigned)tool_num(argv[3], 1, AB_MAX_COUNT, usage);
 	o->inflight = 50;
 	o->bind_addr = "0.0.0.0";
 	o->ssh = "198.18.3.10 50000 198.18.0.2 22";
@@ -110,7 +91,7 @@ static void parse_args(int argc, char **argv, struct ab_opts *o)
 		if (i + 1 >= argc)
 			usage();
 		if (!strcmp(argv[i], "--inflight"))
-			o->inflight = parse_num(argv[++i], 1, AB_MAX_INFLIGHT);
+			o->inflight = (unsigned)tool_num(argv[++i], 1, AB_MAX_INFLIGHT, usage);
 		else if (!strcmp(argv[i], "--addr"))
 			o->bind_addr = argv[++i];
 		else if (!strcmp(argv[i], "--ssh"))
@@ -118,7 +99,7 @@ static void parse_args(int argc, char **argv, struct ab_opts *o)
 		else if (!strcmp(argv[i], "--replies"))
 			o->replies = argv[++i];
 		else if (!strcmp(argv[i], "--hold"))
-			o->hold_s = parse_num(argv[++i], 0, AB_MAX_HOLD_S);
+			o->hold_s = (unsigned)tool_num(argv[++i], 0, AB_MAX_HOLD_S, usage);
 		else
 			usage();
 	}
@@ -301,7 +282,7 @@ static void run_burst(const struct ab_opts *o, struct ab_item *items,
 			else if (now_us() - slots[s].t0_us > AB_REPLY_MS * 1000ULL)
 				finish(&slots[s], it, AB_TIMEOUT);
 		}
-	} while (now_us() < end && !stop);
+	} while (now_us() < end && !tool_stop);
 	for (s = 0; s < o->inflight; s++)
 		if (slots[s].fd >= 0)
 			finish(&slots[s], &items[slots[s].item], AB_TIMEOUT);
@@ -407,13 +388,12 @@ static void hold(unsigned seconds)
 
 	printf("holding the sockets for up to %u s\n", seconds);
 	fflush(stdout);
-	while (!stop && now_us() < end)
+	while (!tool_stop && now_us() < end)
 		usleep(50000);
 }
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct ab_opts o = { 0 };
 	struct ab_item *items;
 	unsigned i, backlog_full = 0, unanswered = 0;
@@ -422,8 +402,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse_args(argc, argv, &o);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	tool_catch_stop();
 	err = raise_nofile(o.count + o.inflight + 32);
 	if (err) {
 		fprintf(stderr, "announceburst: RLIMIT_NOFILE: %s\n", strerror(-err));

@@ -16,10 +16,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
+#include "tooling.h"
 
 #define CP_MAX_CONNS    1000
 #define CP_MAX_SECONDS  120
@@ -27,14 +27,6 @@
 #define CP_REPLY_MS     5000
 #define CP_HUGE         100000   /* bytes of the largest crafted message */
 #define CP_QUICK_MS     1000     /* closed sooner than this: not a timeout */
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void usage(void)
 {
@@ -46,26 +38,6 @@ static void usage(void)
 		"limits: N <= %d, SECONDS <= %d, %d connections per run\n",
 		CP_MAX_CONNS, CP_MAX_SECONDS, CP_MAX_OPENS);
 	exit(2);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static unsigned parse_num(const char *s, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v > max)
-		usage();
-	return (unsigned)v;
 }
 
 /* A connected control socket (non-blocking), or -errno; -EAGAIN when the
@@ -130,7 +102,7 @@ static bool idle_fill(const char *path, struct pollfd *pfd, uint64_t *since,
 			return false;
 		}
 		pfd[i].fd = fd;
-		since[i] = now_ms();
+		since[i] = tool_now_ms();
 		state[i] = SLOT_OPEN;
 		st->opened++;
 	}
@@ -149,7 +121,7 @@ static void idle_poll(struct pollfd *pfd, const uint64_t *since,
 			continue;
 		if (recv(pfd[i].fd, &c, 1, MSG_DONTWAIT) > 0)
 			continue;     /* the daemon never sends unasked */
-		note_cut(st, now_ms() - since[i]);
+		note_cut(st, tool_now_ms() - since[i]);
 		close(pfd[i].fd);
 		pfd[i].fd = -1;
 		state[i] = reconnect ? SLOT_REOPEN : SLOT_DONE;
@@ -168,8 +140,8 @@ static int cmd_idle(const char *path, int argc, char **argv)
 
 	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--reconnect")))
 		usage();
-	n = parse_num(argv[0], CP_MAX_CONNS);
-	end = now_ms() + (uint64_t)parse_num(argv[1], CP_MAX_SECONDS) * 1000;
+	n = (unsigned)tool_num(argv[0], 0, CP_MAX_CONNS, usage);
+	end = tool_now_ms() + (uint64_t)tool_num(argv[1], 0, CP_MAX_SECONDS, usage) * 1000;
 	reconnect = argc == 3;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < n + 16) {
 		rl.rlim_cur = rl.rlim_max < n + 16 ? rl.rlim_max : n + 16;
@@ -177,7 +149,7 @@ static int cmd_idle(const char *path, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){ .fd = -1, .events = POLLIN };
-	while (!stop && now_ms() < end) {
+	while (!tool_stop && tool_now_ms() < end) {
 		if (more)
 			more = idle_fill(path, pfd, since, state, n, &st);
 		if (!ready && (st.opened >= n || !more)) {
@@ -353,11 +325,8 @@ static int cmd_raw(const char *path, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
-
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	tool_catch_stop();
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 3)
 		usage();

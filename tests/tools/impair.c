@@ -28,6 +28,7 @@
 
 #include "nft.h"
 #include "../../nft/nft_int.h"
+#include "tooling.h"
 
 #define IM_TABLE       "mh_impair"
 #define IM_MAX_SECONDS 600
@@ -74,26 +75,6 @@ static void usage(void)
 	exit(2);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static unsigned parse_num(const char *s, unsigned long max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *s == '\0' || *end != '\0' || v > max)
-		usage();
-	return (unsigned)v;
-}
-
 static void parse_pair(const char *s, unsigned *lo, unsigned *hi, unsigned long max)
 {
 	char buf[32];
@@ -104,8 +85,8 @@ static void parse_pair(const char *s, unsigned *lo, unsigned *hi, unsigned long 
 	if (!dash)
 		usage();
 	*dash = '\0';
-	*lo = parse_num(buf, max);
-	*hi = parse_num(dash + 1, max);
+	*lo = (unsigned)tool_num(buf, 0, max, usage);
+	*hi = (unsigned)tool_num(dash + 1, 0, max, usage);
 	if (*lo > *hi)
 		usage();
 }
@@ -220,7 +201,7 @@ static void decide(struct impair *im, uint32_t id, bool outbound)
 		st->delayed++;
 		im->held[im->n_held++] = (struct held){
 			.id = id,
-			.due_ms = now_ms() + im->delay_min_ms +
+			.due_ms = tool_now_ms() + im->delay_min_ms +
 				  rand_below(im->delay_max_ms - im->delay_min_ms + 1),
 		};
 	} else {
@@ -243,7 +224,7 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 /* Release the held packets that are due (all of them with flush). */
 static void release(struct impair *im, bool flush)
 {
-	uint64_t now = now_ms();
+	uint64_t now = tool_now_ms();
 	unsigned i = 0;
 
 	while (i < im->n_held) {
@@ -258,7 +239,7 @@ static void release(struct impair *im, bool flush)
 
 static int next_due(const struct impair *im)
 {
-	uint64_t now = now_ms(), due = now + 100;
+	uint64_t now = tool_now_ms(), due = now + 100;
 
 	for (unsigned i = 0; i < im->n_held; i++)
 		if (im->held[i].due_ms < due)
@@ -269,10 +250,10 @@ static int next_due(const struct impair *im)
 static void run(struct impair *im, unsigned seconds)
 {
 	static char buf[0xffff + 4096];
-	uint64_t end = now_ms() + (uint64_t)seconds * 1000;
+	uint64_t end = tool_now_ms() + (uint64_t)seconds * 1000;
 	struct pollfd pfd = { .fd = mnl_socket_get_fd(im->nl), .events = POLLIN };
 
-	while (!stop && now_ms() < end) {
+	while (!stop && tool_now_ms() < end) {
 		if (poll(&pfd, 1, next_due(im)) > 0) {
 			ssize_t n = recv(pfd.fd, buf, sizeof(buf), MSG_DONTWAIT);
 
@@ -294,12 +275,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 7)
 		usage();
-	im.queue = (uint16_t)parse_num(argv[1], 65535);
+	im.queue = (uint16_t)tool_num(argv[1], 0, 65535, usage);
 	parse_pair(argv[2], &lo, &hi, 65535);
-	im.loss_pct = parse_num(argv[3], 100);
-	im.delay_pct = parse_num(argv[4], 100 - im.loss_pct);
+	im.loss_pct = (unsigned)tool_num(argv[3], 0, 100, usage);
+	im.delay_pct = (unsigned)tool_num(argv[4], 0, 100 - im.loss_pct, usage);
 	parse_pair(argv[5], &im.delay_min_ms, &im.delay_max_ms, 10000);
-	seconds = parse_num(argv[6], IM_MAX_SECONDS);
+	seconds = (unsigned)tool_num(argv[6], 0, IM_MAX_SECONDS, usage);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);

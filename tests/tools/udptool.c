@@ -17,12 +17,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "ssp.h"
+#include "tooling.h"
 
 #define UT_MAX_COUNT     100000   /* datagrams per run */
 #define UT_MAX_SECONDS   60       /* wall-clock limit of any sending run */
@@ -48,14 +48,6 @@ static void usage(void)
 		"limits: %d datagrams, %d s per run\n",
 		UT_INTERVAL_US, UT_MAX_COUNT, UT_MAX_SECONDS);
 	exit(2);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static long parse_num(const char *s, long min, long max, const char *what)
@@ -247,11 +239,11 @@ static int run_send(int fd, struct send_job *j, const struct ut_opts *o,
 		    const char *what)
 {
 	uint8_t buf[UT_BUF];
-	uint64_t deadline = now_ms() + UT_MAX_SECONDS * 1000;
+	uint64_t deadline = tool_now_ms() + UT_MAX_SECONDS * 1000;
 	unsigned refused = 0;
 	long i, len;
 
-	for (i = 0; i < j->count && now_ms() < deadline; i++) {
+	for (i = 0; i < j->count && tool_now_ms() < deadline; i++) {
 		len = build_one(j, i, buf);
 		if (len < 0) {
 			fprintf(stderr, "udptool: building datagram: %s\n",
@@ -360,7 +352,7 @@ static int udp_payload(const uint8_t *ip, size_t len, const uint8_t **pl,
 static int cmd_replay(int argc, char **argv, const struct ut_opts *o)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
-	uint64_t deadline = now_ms() + UT_MAX_SECONDS * 1000;
+	uint64_t deadline = tool_now_ms() + UT_MAX_SECONDS * 1000;
 	struct pcap_pkthdr *hdr;
 	const uint8_t *pkt, *pl;
 	unsigned refused = 0, seen = 0, sent = 0;
@@ -381,7 +373,7 @@ static int cmd_replay(int argc, char **argv, const struct ut_opts *o)
 		pcap_close(pc);
 		return 1;
 	}
-	while (sent < UT_MAX_COUNT && now_ms() < deadline &&
+	while (sent < UT_MAX_COUNT && tool_now_ms() < deadline &&
 	       pcap_next_ex(pc, &hdr, &pkt) == 1) {
 		off = link_offset(dlt, pkt, hdr->caplen);
 		if (off < 0) {
@@ -421,7 +413,7 @@ static int cmd_listen(int argc, char **argv)
 	if (argc != 3)
 		usage();
 	sa.sin6_port = htons((uint16_t)parse_num(argv[1], 1, 65535, "PORT"));
-	deadline = now_ms() + (uint64_t)parse_num(argv[2], 0, UT_MAX_LISTEN_S, "SECONDS") * 1000;
+	deadline = tool_now_ms() + (uint64_t)parse_num(argv[2], 0, UT_MAX_LISTEN_S, "SECONDS") * 1000;
 	fd = socket(AF_INET6, SOCK_DGRAM, 0);
 	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -430,7 +422,7 @@ static int cmd_listen(int argc, char **argv)
 	}
 	fprintf(stderr, "listening on port %s for %s s\n", argv[1], argv[2]);
 	for (;;) {
-		uint64_t now = now_ms();
+		uint64_t now = tool_now_ms();
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 		if (now >= deadline)
