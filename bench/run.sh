@@ -742,6 +742,7 @@ TARGETS=(
 	"pinhole_vs_cli_speedup >= 100"
 	"roam_extra_rtt_ratio <= 1.5"
 	"session_memory_bytes <= 1024"
+	"daemon_session_memory_bytes <= 1024"
 	"flood_roam_p99_ms <= 50"
 	"flood_authentic_dropped_by_daemon <= 0"
 	"mux_worst_10000_p50_ms <= 3"
