@@ -36,8 +36,10 @@ struct mh_ruleset_params {
 	uint32_t set_size;
 	/* Adopt an existing table (a restarted daemon, a reload): `sessions`,
 	 * pinholes4/6 and the mux maps keep their elements (their timeouts
-	 * are updated in place); chains, rules, `ports` and the per-source
-	 * sets are rebuilt as usual. Whatever is missing is created. */
+	 * are updated in place); chains, rules (the port range lives in the
+	 * jump rules) and the per-source sets are rebuilt as usual. Whatever
+	 * is missing is created; a `ports` set left by an older version is
+	 * deleted. */
 	bool adopt;
 };
 
@@ -58,9 +60,9 @@ void mh_nft_batch_begin(struct mnl_nlmsg_batch *b, uint32_t *seq);
 void mh_nft_batch_end(struct mnl_nlmsg_batch *b, uint32_t *seq);
 
 /* The whole table: replaces the contents of any existing table of that
- * name in the same batch (table, base chains and `ports` set are kept, rules
- * flushed, sets reset, pinholes and session ports emptied), so the range is
- * never open in between. */
+ * name in the same batch (table and base chains are kept, rules flushed
+ * (the range is in the jump rules), sets reset, pinholes and session ports
+ * emptied), so the range is never open in between. */
 int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p);
 /* Delete the table (clean stop). */

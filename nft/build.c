@@ -1,10 +1,11 @@
 /*
  * Pure builders of mosh-helper's nftables batches with libnftnl: the whole
- * table (sets, base chains, mosh_in/mosh_out rules with the host's own
- * flows kept in sets of ours instead of conntrack; single-port mode's part
- * comes from mux.c, the per-source budgets from slowsrc.c), its deletion,
- * the queue probe, and pinhole / session-port elements. Messages are
- * appended to a caller's mnl batch and no socket is touched (msg.c, expr.c).
+ * table (sets, base chains that jump on a range compare, mosh_in/mosh_out
+ * rules with the host's own flows kept in sets of ours instead of
+ * conntrack; single-port mode's part comes from mux.c, the per-source
+ * budgets from slowsrc.c), its deletion, the queue probe, and pinhole /
+ * session-port elements. Messages are appended to a caller's mnl batch and
+ * no socket is touched (msg.c, expr.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -32,25 +33,9 @@ uint32_t nb_set_size(const struct mh_ruleset_params *p)
 	return p->set_size ? p->set_size : MH_NFT_DEFAULT_SET_SIZE;
 }
 
-/* The managed range as an interval: LOW, then HIGH+1 flagged as the end
- * (no end element when HIGH is 65535: the interval runs to the top). */
-static int put_port_range(struct mnl_nlmsg_batch *b, uint32_t *seq,
-			  const struct mh_ruleset_params *p)
-{
-	uint16_t lo = htons(p->port_low);
-	uint16_t end = htons((uint16_t)(p->port_high + 1));
-	struct nb_elem ev[2] = {
-		{ &lo, sizeof(lo), 0, 0, NULL, 0 },
-		{ &end, sizeof(end), NFT_SET_ELEM_INTERVAL_END, 0, NULL, 0 },
-	};
-
-	return nb_elems(b, seq, NFT_MSG_NEWSETELEM, p->table, MH_SET_PORTS,
-		        ev, p->port_high == UINT16_MAX ? 1 : 2);
-}
-
 /* The dynamic sets, SET_PH4..SET_LF6, are re-created by a load that does
  * not adopt (see ensure_sets and reset_sets). */
-enum { SET_PORTS, SET_SESSIONS, SET_PH4, SET_PH6, SET_LF4, SET_LF6, SET_COUNT };
+enum { SET_SESSIONS, SET_PH4, SET_PH6, SET_LF4, SET_LF6, SET_COUNT };
 
 /* pinhole key: address . client port . server port */
 static uint32_t pinhole_type(uint32_t addr_type)
@@ -66,9 +51,6 @@ static void set_defs(const struct mh_ruleset_params *p,
 	const uint32_t dyn = NFT_SET_TIMEOUT | NFT_SET_EVAL;
 
 	memset(d, 0, SET_COUNT * sizeof(*d));
-	d[SET_PORTS] = (struct nb_set_def){ MH_SET_PORTS, MH_ID_PORTS,
-					    NFT_SET_INTERVAL, MH_TYPE_SERVICE, 2,
-					    0, 0, 0, 0 };
 	d[SET_SESSIONS] = (struct nb_set_def){ MH_SET_SESSIONS, MH_ID_SESSIONS, 0,
 					       MH_TYPE_SERVICE, 2, 0, 0, 0, 0 };
 	d[SET_PH4] = (struct nb_set_def){ MH_SET_PINHOLES4, MH_ID_PINHOLES4, dyn,
@@ -120,21 +102,19 @@ static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err;
 }
 
-/* After the rules are flushed: empty `ports` and `sessions` (kept, so the
- * interval set the base chains look up never changes identity) and the
- * per-source sets if on (kept: mux_in's rules, flushed only later, may
- * still use them), re-create the pinhole and local-flow sets with the
- * configured timeout and size, fill in the range. Adopting, `sessions`,
- * the pinhole sets and the local flows keep their elements. */
+/* After the rules are flushed: empty `sessions` and the per-source sets
+ * if on (kept: mux_in's rules, flushed only later, may still use them),
+ * re-create the pinhole and local-flow sets with the configured timeout
+ * and size. Adopting, `sessions`, the pinhole sets and the local flows
+ * keep their elements. */
 static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		      const struct mh_ruleset_params *p)
 {
 	struct nb_set_def d[SET_COUNT];
-	int err;
+	int err = 0;
 
 	set_defs(p, d);
-	err = nb_elems(b, seq, NFT_MSG_DELSETELEM, p->table, MH_SET_PORTS, NULL, 0);
-	if (!err && !p->adopt)
+	if (!p->adopt)
 		err = nb_elems(b, seq, NFT_MSG_DELSETELEM, p->table, MH_SET_SESSIONS,
 			       NULL, 0);
 	if (!err)
@@ -143,9 +123,23 @@ static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = nb_set_delete(b, seq, p->table, d[i].name);
 	for (int i = SET_PH4; i < SET_COUNT && !err && !p->adopt; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
-	if (!err)
-		err = put_port_range(b, seq, p);
 	return err;
+}
+
+/* The interval set `ports` of earlier versions, which the base chains'
+ * jump rules looked up, if a load of one left it: named with the type it
+ * had (created if missing), then deleted. Appended after every chain that
+ * could use it is flushed (mux chains included); a no-op in effect when
+ * there was none. */
+static int old_ports_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			  const struct mh_ruleset_params *p)
+{
+	const struct nb_set_def d = { MH_SET_OLD_PORTS, MH_ID_OLD_PORTS,
+				      NFT_SET_INTERVAL, MH_TYPE_SERVICE, 2,
+				      0, 0, 0, 0 };
+	int err = nb_set(b, seq, p->table, &d);
+
+	return err ? err : nb_set_delete(b, seq, p->table, MH_SET_OLD_PORTS);
 }
 
 /* ------------------------------------------------------------------ */
@@ -198,6 +192,17 @@ int mh_nft_pinhole_from_key(const uint8_t *key, size_t len,
 
 /* ------------------------------------------------------------------ */
 /* Matches                                                             */
+
+/* udp sport (off 0) or dport (off 2) within the managed range */
+static void m_udp_port_range(struct nb_rule *rb, uint32_t off,
+			     const struct mh_ruleset_params *p)
+{
+	uint16_t lo = htons(p->port_low), hi = htons(p->port_high);
+
+	nb_match_udp(rb);
+	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
+	nb_range(rb, &lo, &hi, sizeof(lo));
+}
 
 /* udp sport (off 0) or dport (off 2) in a port set */
 static void m_udp_port_in(struct nb_rule *rb, uint32_t off, const char *set,
@@ -277,8 +282,7 @@ typedef void (*rule_fn)(struct nb_rule *rb, const struct dir *d,
 static void rule_jump(struct nb_rule *rb, const struct dir *d,
 		      const struct mh_ruleset_params *p)
 {
-	(void)p;
-	m_udp_port_in(rb, d->server_port_off, MH_SET_PORTS, MH_ID_PORTS);
+	m_udp_port_range(rb, d->server_port_off, p);
 	nb_verdict(rb, NFT_JUMP, d->chain);
 	nb_comment(rb, d->c_jump);
 }
@@ -461,17 +465,19 @@ static int flush_chains(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *ta
 
 /*
  * One transaction whether or not the table exists: create what is missing,
- * flush the rules, reset the sets, add the rules. The table, the base chains
- * and the `ports` interval set keep their identity across a reload: deleting
- * and re-adding the table would register new hooks and build a new interval
- * set at commit, and datagrams to the range were measured to slip through
- * during that commit (kernel 6.18). Flushed chains swap their rules
- * atomically at the generation flip. Single-port mode's maps and chains
- * follow at the end (mux.c): made, or removed if left from an earlier load;
- * with per-source budgets off, last of all, the removal of their sets
- * (after mux_in, which may have used them, is flushed). With p->adopt the
- * session ports, pinholes and mappings stay (a restart or a reload that
- * keeps its sessions).
+ * flush the rules, reset the sets, add the rules. The table and the base
+ * chains keep their identity across a reload: deleting and re-adding the
+ * table would register new hooks at commit, and datagrams to the range
+ * were measured to slip through during that commit (kernel 6.18). Flushed
+ * chains swap their rules atomically at the generation flip; the range
+ * lives in the base chains' jump rules (a range compare: cheaper per
+ * datagram than an interval set lookup), so a reload that moves it swaps
+ * with them. Single-port mode's maps and chains follow at the end (mux.c):
+ * made, or removed if left from an earlier load; then the removal of the
+ * `ports` set of earlier versions and, with per-source budgets off, of
+ * their sets (after every chain that may have used them, mux_in's
+ * included, is flushed). With p->adopt the session ports, pinholes and
+ * mappings stay (a restart or a reload that keeps its sessions).
  */
 int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p)
@@ -494,6 +500,8 @@ int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = put_direction_rules(b, seq, p, &dir_out);
 	if (!err)
 		err = nb_mux_tail(b, seq, p);
+	if (!err)
+		err = old_ports_tail(b, seq, p);
 	if (!err)
 		err = nb_slow_tail(b, seq, p);
 	return err;

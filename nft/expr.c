@@ -1,8 +1,8 @@
 /*
  * The rule builder of nft/: a rule's expressions appended in order with
- * libnftnl (meta, ct, cmp, bitwise, payload, lookup, dynset, limit, dynset
- * with a per-element limit, counter, verdicts, queue in both flavours,
- * port-only DNAT) and its comment. The first failure sticks in the
+ * libnftnl (meta, ct, cmp, range, bitwise, payload, lookup, dynset, limit,
+ * dynset with a per-element limit, counter, verdicts, queue in both
+ * flavours, port-only DNAT) and its comment. The first failure sticks in the
  * builder; later calls are no-ops.
  */
 #include <errno.h>
@@ -114,6 +114,20 @@ void nb_cmp(struct nb_rule *rb, uint32_t op, const void *val, uint32_t len)
 void nb_cmp_u8(struct nb_rule *rb, uint8_t val)
 {
 	nb_cmp(rb, NFT_CMP_EQ, &val, sizeof(val));
+}
+
+/* The kernel compares the register with both bounds byte by byte, so
+ * values in network order compare as numbers. */
+void nb_range(struct nb_rule *rb, const void *from, const void *to, uint32_t len)
+{
+	struct nftnl_expr *e = expr_new(rb, "range");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, from, len);
+	nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, to, len);
 }
 
 void nb_bitwise_and(struct nb_rule *rb, const void *mask, uint32_t len)

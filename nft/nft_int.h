@@ -16,7 +16,9 @@
 
 #include "nft.h"
 
-#define MH_SET_PORTS      "ports"
+/* The range's interval set of earlier versions, looked up by the base
+ * chains' jump rules; a load removes it if an earlier one left it. */
+#define MH_SET_OLD_PORTS  "ports"
 #define MH_SET_SESSIONS   "sessions"
 #define MH_SET_PINHOLES4  "pinholes4"
 #define MH_SET_PINHOLES6  "pinholes6"
@@ -56,7 +58,7 @@
  * NEWSET of one batch has its own (a set made to exist, then re-created,
  * carries a temporary id first). */
 enum {
-	MH_ID_PORTS = 1, MH_ID_SESSIONS, MH_ID_PINHOLES4, MH_ID_PINHOLES6,
+	MH_ID_OLD_PORTS = 1, MH_ID_SESSIONS, MH_ID_PINHOLES4, MH_ID_PINHOLES6,
 	MH_ID_PINHOLES4_TMP, MH_ID_PINHOLES6_TMP,
 	MH_ID_SLOWSRC4 = 8, MH_ID_SLOWSRC6,
 	MH_ID_LOCALFLOWS4 = 10, MH_ID_LOCALFLOWS6,
@@ -156,6 +158,8 @@ void nb_ct(struct nb_rule *rb, uint32_t key);                   /* -> reg 1 */
 void nb_ct_dir(struct nb_rule *rb, uint32_t key, uint8_t dir, uint32_t dreg);
 void nb_cmp(struct nb_rule *rb, uint32_t op, const void *val, uint32_t len); /* reg 1 */
 void nb_cmp_u8(struct nb_rule *rb, uint8_t val);                /* reg 1 == val */
+/* from <= reg 1 <= to (len bytes each, big-endian): `PORT-PORT` */
+void nb_range(struct nb_rule *rb, const void *from, const void *to, uint32_t len);
 /* reg 1 = reg 1 & mask (len bytes; xor 0) */
 void nb_bitwise_and(struct nb_rule *rb, const void *mask, uint32_t len);
 void nb_payload(struct nb_rule *rb, uint32_t base, uint32_t off, uint32_t len,

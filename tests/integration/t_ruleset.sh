@@ -9,8 +9,11 @@
 # fail closed), the host's own flows from range ports kept in
 # localflows4/6 without conntrack (nothing tracked in the namespace; a
 # scratch ct rule shows the check can see it), atomic replacement under
-# traffic, an adopting reload (the daemon's) that moves the range, adopting
-# a table older than the local-flow sets, and deletion. The budgets under a flood: t_ruleset_flood.sh.
+# traffic, an adopting reload (the daemon's) that moves the range (the base
+# chains' jump rules and the traffic both ways), adopting a table older than
+# the local-flow sets, a load over a table of a version with the `ports`
+# set (removed, adopting or not), and deletion. The budgets under a flood:
+# t_ruleset_flood.sh.
 # Needs root; exits 0 pass, 1 fail, 77 skip.
 set -u
 
@@ -427,16 +430,25 @@ listing | normalize >"$TMP/got2"
 diff -u "$TMP/want" "$TMP/got2" || fail "listing after reloads differs from $REF"
 ok "listing after reloads equals the reference"
 nfttool load --ports 60000-60500 --idle 30000 --rate 500 || fail "load with other parameters"
-check "new range" bash -c "ip netns exec $NS_S nft list set inet mosh_helper ports 2>/dev/null | grep -qF '60000-60500'"
+# the range is in the base chains' jump rules
+jumps_are() { # low-high
+	S nft list chain inet mosh_helper input 2>/dev/null | grep -qF "udp dport $1 jump mosh_in" &&
+		S nft list chain inet mosh_helper output 2>/dev/null | grep -qF "udp sport $1 jump mosh_out"
+}
+check "new range in both jump rules" jumps_are 60000-60500
 check "new timeout" bash -c "ip netns exec $NS_S nft list set inet mosh_helper pinholes4 2>/dev/null | grep -q 'timeout 30s'"
 check "new rate" bash -c "ip netns exec $NS_S nft list chain inet mosh_helper mosh_in 2>/dev/null | grep -q 'limit rate 500/second burst 500 packets'"
 eq "one table" 1 "$(S nft list tables 2>/dev/null | grep -c 'inet mosh_helper$')"
 
 step "an adopting reload (the daemon's) moves the range"
 nfttool add-session 60150 || fail "add session"
+bg "$NS_C" "$TMP/crx41" /dev/null "$UDPSEND" recv 40041 30000
 nfttool load --adopt --ports 60100-60200 || fail "adopting load"
-check "range set" bash -c "ip netns exec $NS_S nft list set inet mosh_helper ports 2>/dev/null | grep -qF '60100-60200'"
+check "the jump rules carry the new range" jumps_are 60100-60200
+jumps_are 60000-60500 && fail "the old range is still in a jump rule"
+eq "jump rules in the base chains" 2 "$(listing | grep -c ' jump mosh_\(in\|out\)')"
 check "session port kept" in_set sessions 60150
+for _ in $(seq 50); do grep -q ready "$TMP/crx41" && break; sleep 0.05; done
 n0=$(rx "$TMP/rx" "^$CLI4 40041 ")
 d0=$(counter mosh_in "nothing else enters")
 C "$UDPSEND" send --from 40041 $SRV4 60005 1 || fail "send"   # left the range
@@ -444,6 +456,19 @@ C "$UDPSEND" send --from 40041 $SRV4 60160 1 || fail "send"   # joined it
 sleep 0.3
 eq "a port that left the range is reachable" $((n0 + 1)) "$(rx "$TMP/rx" "^$CLI4 40041 ")"
 eq "a port that joined the range: final drop" $((d0 + 1)) "$(counter mosh_in "nothing else enters")"
+# outbound: the session port now in the range is held to its pinholes
+# (queued, no reader); another port that joined it is a host flow,
+# remembered; one that left it passes untouched
+S "$UDPSEND" send --from 60150 $CLI4 40041 1 || fail "send"
+S "$UDPSEND" send --from 60160 $CLI4 40041 1 || fail "send"
+S "$UDPSEND" send --from 60006 $CLI4 40041 1 || fail "send"
+sleep 0.3
+eq "from the session port in the new range to an unpinholed peer" 0 "$(rx "$TMP/crx41" "^$SRV4 60150 ")"
+eq "from a port that joined the range (host flow)" 1 "$(rx "$TMP/crx41" "^$SRV4 60160 ")"
+check "that flow is remembered" in_set localflows4 "$CLI4 . 40041 . 60160"
+eq "from a port that left the range" 1 "$(rx "$TMP/crx41" "^$SRV4 60006 ")"
+in_set localflows4 "$CLI4 . 40041 . 60006" && fail "a port outside the range went through mosh_out"
+ok "a port that left the range does not reach mosh_out"
 
 step "adopting a table older than the local-flow sets creates them"
 nfttool load >/dev/null 2>&1 || fail "reload with defaults"
@@ -458,6 +483,55 @@ listing | normalize >"$TMP/got3"
 	sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$TMP/got3"
 diff -u "$TMP/want" "$TMP/got3" || fail "adopted old-style table differs from $REF"
 ok "adopted: listing equals the reference"
+
+step "a table of a version with the ports set: the load removes the set, adopting or not"
+# rebuild what such a version left: the range in an interval set that the
+# base chains' jump rules look up
+old_style() {
+	nfttool load >/dev/null 2>&1 || fail "reload with defaults"
+	S nft add set inet mosh_helper ports '{ type inet_service; flags interval; }' &&
+		S nft add element inet mosh_helper ports '{ 60000-61000 }' &&
+		S nft flush chain inet mosh_helper input &&
+		S nft add rule inet mosh_helper input udp dport @ports jump mosh_in &&
+		S nft flush chain inet mosh_helper output &&
+		S nft add rule inet mosh_helper output udp sport @ports jump mosh_out ||
+		fail "building the old-style table"
+	S nft list set inet mosh_helper ports 2>/dev/null | grep -qF '60000-61000' ||
+		fail "the old-style table has no ports set"
+	# control: the set is in use, so the kernel refuses to delete it
+	# while the rules that look it up are there
+	S nft delete set inet mosh_helper ports 2>/dev/null &&
+		fail "control: a ports set in use could be deleted"
+	ok "old-style table: @ports in use by the jump rules"
+}
+for how in --adopt ""; do
+	old_style
+	nfttool add-session 60150 || fail "add session"
+	# shellcheck disable=SC2086  # empty: no argument
+	nfttool load $how || fail "load ${how:-(no adopt)} over the old-style table"
+	S nft list set inet mosh_helper ports >/dev/null 2>&1 && fail "ports set left (${how:-no adopt})"
+	if [ -n "$how" ]; then
+		check "adopting: session port kept" in_set sessions 60150
+		nfttool del-session 60150 || fail "del session"
+	else
+		in_set sessions 60150 && fail "plain load kept a session port"
+		ok "plain load: session ports emptied"
+	fi
+	listing | normalize >"$TMP/got4"
+	[ "$flavour" = native ] &&
+		sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$TMP/got4"
+	diff -u "$TMP/want" "$TMP/got4" || fail "table after the ${how:-plain} load differs from $REF"
+	ok "${how:-plain} load: ports set gone, listing equals the reference"
+done
+bg "$NS_S" "$TMP/rx13" /dev/null "$UDPSEND" recv 60013 20000
+for _ in $(seq 50); do grep -q ready "$TMP/rx13" && break; sleep 0.05; done
+C "$UDPSEND" send --from 40042 $SRV4 60013 1 || fail "send"
+sleep 0.3
+eq "after it, the range is closed" 0 "$(rx "$TMP/rx13" "^$CLI4 40042 ")"
+nfttool add-pinhole $CLI4 40042 60013 || fail "add pinhole"
+C "$UDPSEND" send --from 40042 $SRV4 60013 1 || fail "send"
+sleep 0.3
+eq "and a pinhole opens it" 1 "$(rx "$TMP/rx13" "^$CLI4 40042 ")"
 
 step "delete"
 nfttool delete || fail "delete"

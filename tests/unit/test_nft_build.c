@@ -2,7 +2,9 @@
  * Unit tests for nft/ (build.c, mux.c): every batch is built into a buffer,
  * then its messages are parsed back with libnftnl and checked against the
  * ruleset of the brief: order and types, table, chains, sets, each rule's
- * expressions, both queue flavours, pinhole and session-port elements;
+ * expressions (the base chains jump on a range compare of the configured
+ * ports), the removal of the `ports` set of earlier versions, both queue
+ * flavours, pinhole and session-port elements;
  * single-port mode's maps, chains, rules, guard and mapping elements, and
  * that with the mode off the batch is the plain one plus a clean-up tail;
  * the per-source budgets (slowsrc sets, their flush, the drop rules with
@@ -256,20 +258,22 @@ static void assert_lookup(struct nftnl_expr *e, const char *set)
 /* Indexes of messages in the default ruleset batch. */
 enum {
 	M_BEGIN, M_TABLE,
-	M_ENSURE_PORTS, M_ENSURE_SESSIONS, M_ENSURE_PH4, M_ENSURE_PH6,
+	M_ENSURE_SESSIONS, M_ENSURE_PH4, M_ENSURE_PH6,
 	M_ENSURE_LF4, M_ENSURE_LF6,
 	M_CHAIN_INPUT, M_CHAIN_IN, M_CHAIN_OUTPUT, M_CHAIN_OUT,
 	M_FLUSH_INPUT, M_FLUSH_IN, M_FLUSH_OUTPUT, M_FLUSH_OUT,
-	M_FLUSH_PORTS, M_FLUSH_SESSIONS, M_DEL_PH4, M_DEL_PH6, M_DEL_LF4, M_DEL_LF6,
-	M_SET_PH4, M_SET_PH6, M_SET_LF4, M_SET_LF6, M_ELEMS_PORTS,
+	M_FLUSH_SESSIONS, M_DEL_PH4, M_DEL_PH6, M_DEL_LF4, M_DEL_LF6,
+	M_SET_PH4, M_SET_PH6, M_SET_LF4, M_SET_LF6,
 	M_RULE_INPUT, M_RULES_IN, M_RULE_OUTPUT = M_RULES_IN + 7,
 	M_RULES_OUT,
 	/* single-port mode off: objects an earlier load may have left */
 	M_OFF_CHAINS = M_RULES_OUT + 7, M_OFF_FLUSH = M_OFF_CHAINS + 3,
 	M_OFF_DELCHAINS = M_OFF_FLUSH + 3, M_OFF_MAPS = M_OFF_DELCHAINS + 3,
 	M_OFF_DELMAPS = M_OFF_MAPS + 4,
+	/* the `ports` set of earlier versions, named then deleted */
+	M_OLD_PORTS = M_OFF_DELMAPS + 4,
 	/* per-source budgets off: their sets, if an earlier load left them */
-	M_OFF_SLOW = M_OFF_DELMAPS + 4, M_OFF_DELSLOW = M_OFF_SLOW + 2,
+	M_OFF_SLOW = M_OLD_PORTS + 2, M_OFF_DELSLOW = M_OFF_SLOW + 2,
 	M_END = M_OFF_DELSLOW + 2, M_COUNT,
 };
 
@@ -278,15 +282,14 @@ START_TEST(ruleset_message_order)
 	static const uint16_t want[M_COUNT] = {
 		NFNL_MSG_BATCH_BEGIN, T(NFT_MSG_NEWTABLE),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
-		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
+		T(NFT_MSG_NEWSET),
 		T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN),
 		T(NFT_MSG_NEWCHAIN),
 		T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE),
 		T(NFT_MSG_DELRULE),
-		T(NFT_MSG_DELSETELEM), T(NFT_MSG_DELSETELEM),
+		T(NFT_MSG_DELSETELEM),
 		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
-		T(NFT_MSG_NEWSETELEM),
 		/* input, mosh_in (7), output, mosh_out (7) */
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
@@ -299,6 +302,7 @@ START_TEST(ruleset_message_order)
 		T(NFT_MSG_DELCHAIN), T(NFT_MSG_DELCHAIN), T(NFT_MSG_DELCHAIN),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
 		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
+		T(NFT_MSG_NEWSET), T(NFT_MSG_DELSET),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
 		NFNL_MSG_BATCH_END,
 	};
@@ -323,8 +327,8 @@ START_TEST(ruleset_message_order)
 }
 END_TEST
 
-/* The reload part: every chain flushed, ports/sessions emptied in place,
- * the pinhole and local-flow sets deleted (and re-created after). */
+/* The reload part: every chain flushed, sessions emptied in place, the
+ * pinhole and local-flow sets deleted (and re-created after). */
 START_TEST(ruleset_flushes_before_refill)
 {
 	static const char *chains[] = { "input", "mosh_in", "output", "mosh_out" };
@@ -339,12 +343,12 @@ START_TEST(ruleset_flushes_before_refill)
 		ck_assert(!nftnl_rule_is_set(r, NFTNL_RULE_HANDLE));  /* whole chain */
 		nftnl_rule_free(r);
 	}
-	for (int i = M_FLUSH_PORTS; i <= M_DEL_LF6; i++) {
-		static const char *names[] = { "ports", "sessions", "pinholes4", "pinholes6",
+	for (int i = M_FLUSH_SESSIONS; i <= M_DEL_LF6; i++) {
+		static const char *names[] = { "sessions", "pinholes4", "pinholes6",
 					       "localflows4", "localflows6" };
-		struct nftnl_set *s = parse_set(msgs[i], i <= M_FLUSH_SESSIONS);
+		struct nftnl_set *s = parse_set(msgs[i], i == M_FLUSH_SESSIONS);
 
-		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), names[i - M_FLUSH_PORTS]);
+		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), names[i - M_FLUSH_SESSIONS]);
 		ck_assert_int_eq(count_elems(s), 0);                  /* whole set */
 		nftnl_set_free(s);
 	}
@@ -435,7 +439,6 @@ START_TEST(ruleset_sets)
 
 	p.idle_timeout_ms = 45000;
 	build(b_ruleset, &p, 0);
-	check_set(M_ENSURE_PORTS, "ports", NFT_SET_INTERVAL, 13, 2, 0);
 	check_set(M_ENSURE_SESSIONS, "sessions", 0, 13, 2, 0);
 	/* made to exist with the same type, then re-created with the timeout */
 	check_set(M_ENSURE_PH4, "pinholes4", NFT_SET_TIMEOUT | NFT_SET_EVAL, k4, 12, 0);
@@ -451,38 +454,147 @@ START_TEST(ruleset_sets)
 }
 END_TEST
 
-/* ports set elements for a given range: keys and interval-end flags */
-static void check_port_elems(uint16_t lo, uint16_t hi, int nexp)
+/* Does the set message (NEWSET, DELSET, NEWSETELEM, DELSETELEM) name the
+ * set `name`? Any other message: false. */
+static bool set_msg_names(const struct nlmsghdr *nlh, const char *name)
+{
+	uint16_t t = nlh->nlmsg_type;
+	bool elems = t == T(NFT_MSG_NEWSETELEM) || t == T(NFT_MSG_DELSETELEM);
+	struct nftnl_set *s;
+	bool hit;
+
+	if (!elems && t != T(NFT_MSG_NEWSET) && t != T(NFT_MSG_DELSET))
+		return false;
+	s = parse_set(nlh, elems);
+	hit = !strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), name);
+	nftnl_set_free(s);
+	return hit;
+}
+
+/* Does the rule message look up or update the set `name`? */
+static bool rule_uses_set(const struct nlmsghdr *nlh, const char *name)
+{
+	struct prule r;
+	bool hit = false;
+
+	if (nlh->nlmsg_type != T(NFT_MSG_NEWRULE))
+		return false;
+	parse_rule(nlh, &r);
+	for (int k = 0; k < r.n; k++) {
+		const char *en = nftnl_expr_get_str(r.e[k], NFTNL_EXPR_NAME);
+
+		if (!strcmp(en, "lookup"))
+			hit |= !strcmp(nftnl_expr_get_str(r.e[k], NFTNL_EXPR_LOOKUP_SET), name);
+		else if (!strcmp(en, "dynset"))
+			hit |= !strcmp(nftnl_expr_get_str(r.e[k], NFTNL_EXPR_DYNSET_SET_NAME),
+				       name);
+	}
+	nftnl_rule_free(r.r);
+	return hit;
+}
+
+/* The `ports` set of earlier versions in the last batch: no rule uses it;
+ * exactly two messages name it, a NEWSET with its old type (interval of
+ * inet_service; created if missing, never an error if there) right
+ * followed by its DELSET, both after every chain flush of the batch (mux
+ * chains' included), so the kernel finds it unused. Returns the index of
+ * the NEWSET. */
+static int check_old_ports(void)
+{
+	int at = -1, named = 0, last_flush = -1;
+	struct nftnl_set *s;
+
+	for (int i = 0; i < nmsgs; i++) {
+		if (msgs[i]->nlmsg_type == T(NFT_MSG_DELRULE))
+			last_flush = i;
+		ck_assert_msg(!rule_uses_set(msgs[i], "ports"), "rule %d uses @ports", i);
+		if (!set_msg_names(msgs[i], "ports"))
+			continue;
+		if (!named++)
+			at = i;
+	}
+	ck_assert_int_eq(named, 2);
+	ck_assert_int_gt(at, last_flush);
+	check_set(at, "ports", NFT_SET_INTERVAL, 13, 2, 0);
+	ck_assert(msgs[at]->nlmsg_flags & NLM_F_CREATE);
+	ck_assert_uint_eq(msgs[at + 1]->nlmsg_type, T(NFT_MSG_DELSET));
+	s = parse_set(msgs[at + 1], false);
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), "ports");
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_TABLE), "mosh_helper");
+	nftnl_set_free(s);
+	return at;
+}
+
+START_TEST(ruleset_removes_old_ports_set)
 {
 	struct mh_ruleset_params p = defaults;
-	struct nftnl_set *s;
-	uint16_t want[2] = { htons(lo), htons((uint16_t)(hi + 1)) };
+
+	build(b_ruleset, &defaults, 0);
+	ck_assert_int_eq(check_old_ports(), M_OLD_PORTS);
+	/* a restart or reload adopting an older version's table */
+	p.adopt = true;
+	build(b_ruleset, &p, 0);
+	check_old_ports();
+	/* budgets on: no tail of theirs follows */
+	p.per_source_rate = 200;
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(check_old_ports(), nmsgs - 3);
+	/* single-port mode: after mux_pre/mux_in/mux_nat are flushed */
+	p = defaults;
+	p.public_port = 443;
+	build(b_ruleset, &p, 0);
+	check_old_ports();
+	p.adopt = true;
+	build(b_ruleset, &p, 0);
+	check_old_ports();
+}
+END_TEST
+
+/* A base chain's jump rule: udp, the server port (dport in, sport out)
+ * into reg 1, `range eq` LOW..HIGH in network order, jump. */
+static void check_jump(int idx, uint32_t port_off, uint16_t lo, uint16_t hi,
+		       const char *chain)
+{
+	uint16_t want_lo = htons(lo), want_hi = htons(hi);
+	uint32_t len = 0;
+	const void *d;
+	struct prule r;
+
+	parse_rule(msgs[idx], &r);
+	ck_assert_str_eq(r.names, "meta cmp payload range immediate");
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_META_KEY), NFT_META_L4PROTO);
+	assert_cmp_u8(r.e[1], IPPROTO_UDP);
+	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, port_off, 2, NFT_REG_1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[3], NFTNL_EXPR_RANGE_SREG), NFT_REG_1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[3], NFTNL_EXPR_RANGE_OP), NFT_RANGE_EQ);
+	d = nftnl_expr_get(r.e[3], NFTNL_EXPR_RANGE_FROM_DATA, &len);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_mem_eq(d, &want_lo, 2);
+	d = nftnl_expr_get(r.e[3], NFTNL_EXPR_RANGE_TO_DATA, &len);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_mem_eq(d, &want_hi, 2);
+	assert_verdict(r.e[4], NFT_JUMP, chain);
+	nftnl_rule_free(r.r);
+}
+
+static void check_jumps(uint16_t lo, uint16_t hi)
+{
+	struct mh_ruleset_params p = defaults;
 
 	p.port_low = lo;
 	p.port_high = hi;
 	build(b_ruleset, &p, 0);
-	s = parse_set(msgs[M_ELEMS_PORTS], true);
-	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), "ports");
-	ck_assert_int_eq(count_elems(s), nexp);
-	for (int i = 0; i < nexp; i++) {
-		struct nftnl_set_elem *e = elem_at(s, i);
-		uint32_t len = 0, flags = 0;
-		const void *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-
-		ck_assert_uint_eq(len, 2);
-		ck_assert_mem_eq(k, &want[i], 2);
-		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS))
-			flags = nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS);
-		ck_assert_uint_eq(flags, i == 1 ? NFT_SET_ELEM_INTERVAL_END : 0);
-	}
-	nftnl_set_free(s);
+	check_jump(M_RULE_INPUT, 2, lo, hi, "mosh_in");
+	check_jump(M_RULE_OUTPUT, 0, lo, hi, "mosh_out");
 }
 
-START_TEST(ruleset_port_interval)
+START_TEST(ruleset_port_range)
 {
-	check_port_elems(60000, 61000, 2);
-	check_port_elems(1000, 1000, 2);     /* a single port */
-	check_port_elems(60000, 65535, 1);   /* HIGH+1 would overflow: no end */
+	check_jumps(60000, 61000);
+	check_jumps(1000, 1000);       /* a single port */
+	check_jumps(60000, 65535);     /* up to the top */
+	check_jumps(1, 65535);
+	check_jumps(0x12fe, 0x3401);   /* network order: the bytes swap */
 }
 END_TEST
 
@@ -500,7 +612,7 @@ static void check_rule_shapes(bool native)
 	const char *queue = native ? "meta cmp payload lookup limit queue"
 				   : "meta cmp payload lookup limit target";
 	const struct rule_want want[] = {
-		{ M_RULE_INPUT, "input", "meta cmp payload lookup immediate" },
+		{ M_RULE_INPUT, "input", "meta cmp payload range immediate" },
 		{ M_RULES_IN + 0, "mosh_in", ph_in },
 		{ M_RULES_IN + 1, "mosh_in", ph_in },
 		{ M_RULES_IN + 2, "mosh_in", queue },
@@ -508,7 +620,7 @@ static void check_rule_shapes(bool native)
 		{ M_RULES_IN + 4, "mosh_in", ph_in },
 		{ M_RULES_IN + 5, "mosh_in", ph_in },
 		{ M_RULES_IN + 6, "mosh_in", "counter immediate" },
-		{ M_RULE_OUTPUT, "output", "meta cmp payload lookup immediate" },
+		{ M_RULE_OUTPUT, "output", "meta cmp payload range immediate" },
 		{ M_RULES_OUT + 0, "mosh_out", ph_out },
 		{ M_RULES_OUT + 1, "mosh_out", ph_out },
 		{ M_RULES_OUT + 2, "mosh_out", queue },
@@ -546,25 +658,6 @@ END_TEST
 START_TEST(rules_native_shapes)
 {
 	check_rule_shapes(true);
-}
-END_TEST
-
-START_TEST(rules_jumps)
-{
-	struct prule r;
-
-	build(b_ruleset, &defaults, 0);
-	parse_rule(msgs[M_RULE_INPUT], &r);
-	assert_cmp_u8(r.e[1], IPPROTO_UDP);
-	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1); /* dport */
-	assert_lookup(r.e[3], "ports");
-	assert_verdict(r.e[4], NFT_JUMP, "mosh_in");
-	nftnl_rule_free(r.r);
-	parse_rule(msgs[M_RULE_OUTPUT], &r);
-	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1); /* sport */
-	assert_lookup(r.e[3], "ports");
-	assert_verdict(r.e[4], NFT_JUMP, "mosh_out");
-	nftnl_rule_free(r.r);
 }
 END_TEST
 
@@ -939,7 +1032,8 @@ enum {
 	S_ENSURE_MAPS = S_RULES_OUT + 7, S_CHAINS = S_ENSURE_MAPS + 4,
 	S_FLUSH = S_CHAINS + 3, S_DELMAPS = S_FLUSH + 3, S_MAPS = S_DELMAPS + 4,
 	S_RULE_PRE = S_MAPS + 4, S_RULES_MUXIN, S_RULES_NAT = S_RULES_MUXIN + 6,
-	S_SLOW_TAIL = S_RULES_NAT + 4, S_END = S_SLOW_TAIL + 4, S_COUNT,
+	S_OLD_PORTS = S_RULES_NAT + 4, S_SLOW_TAIL = S_OLD_PORTS + 2,
+	S_END = S_SLOW_TAIL + 4, S_COUNT,
 };
 
 static const char *const map_names[4] = { "mux4", "mux6", "muxp4", "muxp6" };
@@ -963,10 +1057,14 @@ START_TEST(sp_message_order)
 		ck_assert(msgs[S_CHAINS + i]->nlmsg_flags & NLM_F_CREATE);
 		ck_assert_uint_eq(msgs[S_FLUSH + i]->nlmsg_type, T(NFT_MSG_DELRULE));
 	}
-	for (int i = S_RULE_PRE; i < S_SLOW_TAIL; i++) {
+	for (int i = S_RULE_PRE; i < S_OLD_PORTS; i++) {
 		ck_assert_uint_eq(msgs[i]->nlmsg_type, T(NFT_MSG_NEWRULE));
 		ck_assert(msgs[i]->nlmsg_flags & NLM_F_APPEND);
 	}
+	/* the old `ports` set: named, deleted, after the mux chains' flush */
+	ck_assert_uint_eq(msgs[S_OLD_PORTS]->nlmsg_type, T(NFT_MSG_NEWSET));
+	ck_assert_uint_eq(msgs[S_OLD_PORTS + 1]->nlmsg_type, T(NFT_MSG_DELSET));
+	ck_assert_int_eq(check_old_ports(), S_OLD_PORTS);
 	ck_assert_uint_eq(msgs[S_END]->nlmsg_type, NFNL_MSG_BATCH_END);
 	for (int i = 0; i < nmsgs; i++) {
 		ck_assert(!(msgs[i]->nlmsg_flags & (NLM_F_EXCL | NLM_F_REPLACE)));
@@ -1459,7 +1557,7 @@ enum {
 	O_SLOW_RULES = O_RULES_IN + 2,
 	O_RULE_OUTPUT = O_RULES_IN + 9,
 	O_RULES_OUT,
-	O_END = M_OFF_DELMAPS + 4 + 6, O_COUNT,
+	O_END = M_OFF_SLOW + 6, O_COUNT,
 };
 
 static const char *dynset_set(struct prule *r)
@@ -1680,7 +1778,7 @@ START_TEST(slow_rules_mosh_in)
 			{ O_RULES_IN + 6, "mosh_in", ph_in },
 			{ O_RULES_IN + 7, "mosh_in", ph_in },
 			{ O_RULES_IN + 8, "mosh_in", "counter immediate" },
-			{ O_RULE_OUTPUT, "output", "meta cmp payload lookup immediate" },
+			{ O_RULE_OUTPUT, "output", "meta cmp payload range immediate" },
 			{ O_RULES_OUT + 2, "mosh_out", queue },
 			{ O_RULES_OUT + 6, "mosh_out", "counter immediate" },
 		};
@@ -1769,7 +1867,9 @@ START_TEST(slow_rules_mux_in)
 	for (int i = 0; i < nmsgs; i++)
 		if (msgs[i]->nlmsg_type == T(NFT_MSG_DELSET))
 			ck_assert(!names_slowsrc(msgs[i]));
-	ck_assert_uint_eq(msgs[nmsgs - 2]->nlmsg_type, T(NFT_MSG_NEWRULE));
+	/* after the rules, only the old `ports` set's removal */
+	ck_assert_int_eq(check_old_ports(), nmsgs - 3);
+	ck_assert_uint_eq(msgs[nmsgs - 4]->nlmsg_type, T(NFT_MSG_NEWRULE));
 }
 END_TEST
 
@@ -2031,10 +2131,10 @@ int main(void)
 	tcase_add_test(tc, ruleset_table_name_from_params);
 	tcase_add_test(tc, ruleset_chains);
 	tcase_add_test(tc, ruleset_sets);
-	tcase_add_test(tc, ruleset_port_interval);
+	tcase_add_test(tc, ruleset_port_range);
+	tcase_add_test(tc, ruleset_removes_old_ports_set);
 	tcase_add_test(tc, rules_compat_shapes);
 	tcase_add_test(tc, rules_native_shapes);
-	tcase_add_test(tc, rules_jumps);
 	tcase_add_test(tc, rules_pinholes);
 	tcase_add_test(tc, rules_queue_compat_and_native);
 	tcase_add_test(tc, rules_localflows_and_final_drop);
