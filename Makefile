@@ -31,12 +31,14 @@ LIB         := $(B)/libmoshhelper.a
 DAEMON_SRCS := $(sort $(wildcard nfq-helper/*.c))
 HOOK_SRCS   := $(sort $(wildcard hook/*.c))
 REVIEW_SRCS := $(sort $(wildcard tools/review/*.c))
+CTL_SRCS    := $(sort $(wildcard tools/ctl/*.c))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 TTOOL_SRCS  := $(sort $(wildcard tests/tools/*.c))
 
 DAEMON := $(B)/mosh-helperd
 HOOK   := $(B)/mosh-helper-hook
 REVIEW := $(if $(REVIEW_SRCS),$(B)/mosh-helper-review)
+CTL    := $(if $(CTL_SRCS),$(B)/mosh-helperctl)
 UNITS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 TTOOLS := $(TTOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
 
@@ -45,7 +47,7 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 .PHONY: all check check-run demo demo-run deps deps-ok install clean tests
 .DELETE_ON_ERROR:
 
-all: $(DAEMON) $(HOOK) $(REVIEW)
+all: $(DAEMON) $(HOOK) $(REVIEW) $(CTL)
 
 tests: all $(UNITS) $(TTOOLS)
 
@@ -68,6 +70,9 @@ $(HOOK): $(call obj,$(HOOK_SRCS)) $(LIB)
 
 $(B)/mosh-helper-review: $(call obj,$(REVIEW_SRCS)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz
+
+$(B)/mosh-helperctl: $(call obj,$(CTL_SRCS)) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) $(PCAP_LIBS) -lz
@@ -99,6 +104,7 @@ install: all
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/mosh-helperd
 	install -m 0755 $(HOOK) $(DESTDIR)$(BINDIR)/mosh-helper-hook
 	$(if $(REVIEW),install -m 0755 $(REVIEW) $(DESTDIR)$(BINDIR)/mosh-helper-review)
+	$(if $(CTL),install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/mosh-helperctl)
 	test -e $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf || \
 		install -m 0644 mosh-helper.conf $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && sed 's|/usr/local/sbin/|$(SBINDIR)/|; s|/etc/mosh-helper.conf|$(SYSCONFDIR)/mosh-helper.conf|' contrib/mosh-helperd.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/mosh-helperd.service

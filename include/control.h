@@ -9,11 +9,13 @@
 #ifndef MH_CONTROL_H
 #define MH_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "mh_consts.h"
+#include "pkt.h"
 
 #define MHC_VERSION        1
 #define MHC_HEADER_LEN     4
@@ -24,6 +26,14 @@
 enum mhc_type {
 	MHC_ANNOUNCE = 1,  /* hook -> daemon: a new session */
 	MHC_REPLY    = 2,  /* daemon -> client: status and reason */
+	/* mosh-helperctl (admin requests; each refused one gets an MHC_REPLY) */
+	MHC_LIST        = 3,  /* ctl -> daemon: u16 first port */
+	MHC_LIST_REPLY  = 4,  /* daemon -> ctl: sessions from that port on */
+	MHC_STATS       = 5,  /* ctl -> daemon: u8 first counter index */
+	MHC_STATS_REPLY = 6,  /* daemon -> ctl: "name value\n" lines */
+	MHC_KILL        = 7,  /* ctl -> daemon: u16 session port; MHC_REPLY */
+	MHC_RELOAD      = 8,  /* ctl -> daemon: empty body; MHC_REPLY */
+	/* 9 and above are unknown (tests/tools/ctlprobe sends 9 as a bad type) */
 };
 
 enum mhc_status {
@@ -36,7 +46,10 @@ enum mhc_status {
 	MHC_ERR_EXISTS,      /* port already has a session */
 	MHC_ERR_KEY,         /* key is not 22 base64 characters */
 	MHC_ERR_INTERNAL,    /* daemon-side failure (nftables, memory) */
+	MHC_ERR_PERM,        /* admin request the caller's uid may not make */
+	MHC_ERR_NOT_FOUND,   /* no session on the port named */
 };
+#define MHC_STATUS_MAX MHC_ERR_NOT_FOUND
 
 struct mhc_announce {
 	uint16_t port;
@@ -50,11 +63,74 @@ struct mhc_reply {
 	char reason[MHC_REASON_MAX + 1];           /* NUL-terminated */
 };
 
+/*
+ * Admin messages. A list reply carries the sessions with port >= the
+ * requested first port, ascending, as many as fit in one message, and the
+ * port to ask for next (0: done); the daemon keeps no cursor, so each page
+ * is one connection. Session record: port u16, uid u32, pid u32, id u32,
+ * age_ms u64 (since announced), alive_ago_ms u64 (last authentic inbound
+ * datagram or live pinhole), flags u8 (bit 0: contacted), ssh_client
+ * (u8 length + printable text), n_pinholes u8, then per pinhole: family u8
+ * (4 or 6), address (4 or 16 bytes), client port u16, age_ms u64. A
+ * session with MHC_PINHOLES_MAX pinholes always fits in one message.
+ * A stats reply: next index u8 (0: done), then "name value\n" lines (name
+ * [a-z0-9_], value decimal, no leading zeros). Integers big endian.
+ */
+#define MHC_SSH_CLIENT_MAX   45   /* = MH_SSH_CLIENT_MAX */
+#define MHC_PINHOLES_MAX     16   /* = MH_PINHOLES_CAP */
+#define MHC_LIST_SESSIONS    32   /* session records one reply can hold */
+#define MHC_LIST_PINHOLES    72   /* pinhole records one reply can hold */
+#define MHC_STAT_NAME_MAX    40
+#define MHC_STATS_MAX        48   /* counters one reply can hold */
+#define MHC_LIST_HEAD_LEN    3    /* next u16, count u8 */
+#define MHC_FLAG_CONTACTED   0x01
+
+struct mhc_pinhole_info {
+	struct mh_addr client;     /* family, address, client port */
+	uint64_t age_ms;           /* since the daemon opened it */
+};
+
+struct mhc_session_info {
+	uint16_t port;
+	uint32_t uid, pid, id;
+	uint64_t age_ms, alive_ago_ms;
+	bool contacted;
+	char ssh_client[MHC_SSH_CLIENT_MAX + 1];  /* printable, may be "" */
+	uint8_t n_pinholes;        /* <= MHC_PINHOLES_MAX */
+	uint8_t first_pinhole;     /* index into mhc_list.ph */
+};
+
+struct mhc_list {
+	uint16_t next;             /* port to ask for next; 0: no more sessions */
+	uint8_t n_sessions;
+	uint8_t n_pinholes;
+	size_t len;                /* encoded size so far (header included) */
+	struct mhc_session_info s[MHC_LIST_SESSIONS];
+	struct mhc_pinhole_info ph[MHC_LIST_PINHOLES];
+};
+
+struct mhc_stat {
+	char name[MHC_STAT_NAME_MAX + 1];
+	uint64_t value;
+};
+
+struct mhc_stats {
+	uint8_t next;              /* index to ask for next; 0: no more */
+	uint8_t n;
+	size_t len;                /* encoded size so far (header included) */
+	struct mhc_stat st[MHC_STATS_MAX];
+};
+
 struct mhc_msg {
 	uint8_t type;
 	union {
 		struct mhc_announce announce;
 		struct mhc_reply reply;
+		uint16_t first_port;       /* MHC_LIST */
+		uint8_t first_stat;        /* MHC_STATS */
+		uint16_t kill_port;        /* MHC_KILL */
+		struct mhc_list list;      /* MHC_LIST_REPLY */
+		struct mhc_stats stats;    /* MHC_STATS_REPLY */
 	} u;
 };
 
@@ -63,6 +139,30 @@ ssize_t mhc_encode_announce(const struct mhc_announce *a, uint8_t *buf,
 			    size_t cap);
 ssize_t mhc_encode_reply(uint8_t status, const char *reason, uint8_t *buf,
 			 size_t cap);
+
+/* Admin requests: LIST (first port), STATS (first index), KILL (port),
+ * RELOAD. Return the length, or -ENOBUFS. */
+ssize_t mhc_encode_list_req(uint16_t first_port, uint8_t *buf, size_t cap);
+ssize_t mhc_encode_stats_req(uint8_t first, uint8_t *buf, size_t cap);
+ssize_t mhc_encode_kill(uint16_t port, uint8_t *buf, size_t cap);
+ssize_t mhc_encode_reload(uint8_t *buf, size_t cap);
+
+/* Building a list reply: init, then add sessions in ascending port order
+ * until one returns -ENOBUFS (it would not fit in MHC_MAX_MSG: that port is
+ * the next page's first) or -EINVAL (bad fields: ssh_client not printable
+ * or too long, more than MHC_PINHOLES_MAX pinholes, a family other than
+ * AF_INET/AF_INET6, ports not ascending). The session's n_pinholes and
+ * first_pinhole are set from ph/n_ph. Nothing is added on failure. */
+void mhc_list_init(struct mhc_list *l);
+int mhc_list_add(struct mhc_list *l, const struct mhc_session_info *s,
+		 const struct mhc_pinhole_info *ph, unsigned n_ph);
+ssize_t mhc_encode_list(const struct mhc_list *l, uint8_t *buf, size_t cap);
+
+/* Building a stats reply: same pattern; -EINVAL for a name outside
+ * [a-z0-9_]{1,MHC_STAT_NAME_MAX}. */
+void mhc_stats_init(struct mhc_stats *st);
+int mhc_stats_add(struct mhc_stats *st, const char *name, uint64_t value);
+ssize_t mhc_encode_stats(const struct mhc_stats *st, uint8_t *buf, size_t cap);
 
 /* Decode one received message. Returns 0, or -EPROTO with *why set to a
  * static reason (bad version, unknown type, length mismatch, field not

@@ -5,6 +5,7 @@
  * uid comes from SO_PEERCRED, never from the message. One local user cannot
  * lock the others out: when every connection slot (or every descriptor) is
  * taken, the uid holding the most gives up its oldest connection.
+ * Announcements are handled here, mosh-helperctl's requests in admin.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -324,12 +325,17 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 		reply(fd, MHC_ERR_INTERNAL, "cannot read peer credentials");
 		return;
 	}
-	if (mhc_decode(buf, len, &m, &pwhy) < 0 || m.type != MHC_ANNOUNCE) {
+	if (mhc_decode(buf, len, &m, &pwhy) < 0 ||
+	    (m.type != MHC_ANNOUNCE && !mh_admin_is_request(m.type))) {
 		snprintf(why, sizeof(why), "malformed request: %s",
-			 pwhy ? pwhy : "not an announcement");
+			 pwhy ? pwhy : "not an announcement nor an admin request");
 		if (ctl_log_ok())
 			log_warn("control: uid %u: %s", (unsigned)cr.uid, why);
 		reply(fd, MHC_ERR_PROTOCOL, why);
+		return;
+	}
+	if (m.type != MHC_ANNOUNCE) {   /* mosh-helperctl (admin.c) */
+		mh_admin_request(d, fd, &cr, &m);
 		return;
 	}
 	status = announce(d, &cr, &m.u.announce, why, sizeof(why));

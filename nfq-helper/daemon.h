@@ -111,6 +111,12 @@ void mh_control_accept(struct mh_daemon *d);
 void mh_control_conn_input(struct mh_daemon *d, unsigned idx);
 void mh_control_expire(struct mh_daemon *d, uint64_t now_ms);
 
+/* admin.c: mosh-helperctl's requests (list, stats, kill, reload), each
+ * answered on fd; cr is the caller (SO_PEERCRED). */
+bool mh_admin_is_request(uint8_t type);
+void mh_admin_request(struct mh_daemon *d, int fd, const struct ucred *cr,
+		      const struct mhc_msg *m);
+
 /* owner.c: is port bound by a UDP socket of the peer's uid, and pid a
  * process of that uid at or below the peer (the announcing process)? */
 int mh_owner_open(struct mh_daemon *d);

@@ -40,8 +40,11 @@ static const int loop_calls[] = {
 	/* syslog reconnects to /dev/log after journald restarts (socket()
 	 * itself is limited to AF_UNIX datagrams below) */
 	SCMP_SYS(connect),
-	/* watching mosh-server */
+	/* watching mosh-server; mosh-helperctl's kill: SIGTERM through the
+	 * session's pidfd, or that pidfd passed to the caller (sendmsg with
+	 * SCM_RIGHTS) when the daemon may not signal the user's process */
 	SCMP_SYS(pidfd_open), SCMP_SYS(poll), SCMP_SYS(ppoll),
+	SCMP_SYS(pidfd_send_signal), SCMP_SYS(sendmsg),
 	/* the heap (glibc malloc, the key memory of keymem.c) */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
 	/* time (when the vDSO falls back to the kernel), syslog's LOG_PID */

@@ -209,6 +209,48 @@ static void ssp_corpus(void)
 
 /* ---- fuzz_control ------------------------------------------------------ */
 
+static void control_write(const char *name, ssize_t n, const uint8_t *buf)
+{
+	if (n < 0)
+		die("cannot encode %s", name);
+	write_file("control", name, buf, (size_t)n);
+}
+
+/* mosh-helperctl's requests and the daemon's paged replies: a list page
+ * with an IPv4 and an IPv6 pinhole, a stats page, a refusal. */
+static void control_admin_corpus(void)
+{
+	struct mhc_session_info si = { .port = (uint16_t)caps[0].port, .uid = 1000,
+				       .pid = 4242, .id = 7, .age_ms = 61000,
+				       .alive_ago_ms = 2500, .contacted = true };
+	struct mhc_pinhole_info ph[2] = { { .age_ms = 1200 }, { .age_ms = 300 } };
+	static struct mhc_list l;
+	static struct mhc_stats st;
+	uint8_t buf[MHC_MAX_MSG];
+
+	control_write("admin-list-req", mhc_encode_list_req(60000, buf, sizeof(buf)), buf);
+	control_write("admin-stats-req", mhc_encode_stats_req(0, buf, sizeof(buf)), buf);
+	control_write("admin-kill-req", mhc_encode_kill(60001, buf, sizeof(buf)), buf);
+	control_write("admin-reload-req", mhc_encode_reload(buf, sizeof(buf)), buf);
+	snprintf(si.ssh_client, sizeof(si.ssh_client), "198.18.0.2");
+	ph[0].client = (struct mh_addr){ .family = AF_INET, .ip = { 198, 18, 1, 1 },
+					 .port = 40001 };
+	ph[1].client = (struct mh_addr){ .family = AF_INET6, .ip = { 0xfd, 0 },
+					 .port = 40002 };
+	mhc_list_init(&l);
+	if (mhc_list_add(&l, &si, ph, 2) < 0)
+		die("%s", "cannot build a list page");
+	control_write("admin-list-reply", mhc_encode_list(&l, buf, sizeof(buf)), buf);
+	mhc_stats_init(&st);
+	if (mhc_stats_add(&st, "sessions", 2) < 0 ||
+	    mhc_stats_add(&st, "pinholes_opened", 5) < 0)
+		die("%s", "cannot build a stats page");
+	control_write("admin-stats-reply", mhc_encode_stats(&st, buf, sizeof(buf)), buf);
+	control_write("reply-MHC_ERR_PERM",
+		      mhc_encode_reply(MHC_ERR_PERM, "only root may reload", buf, sizeof(buf)),
+		      buf);
+}
+
 static void control_corpus(void)
 {
 	struct mhc_announce a = { .port = (uint16_t)caps[0].port, .pid = 4242 };
@@ -242,6 +284,7 @@ static void control_corpus(void)
 		snprintf(name, sizeof(name), "reply-%s", mhc_status_name(rep[i].status));
 		write_file("control", name, buf, (size_t)n);
 	}
+	control_admin_corpus();
 }
 
 /* ---- fuzz_verdict (operations as documented in fuzz_verdict.c) --------- */

@@ -346,11 +346,11 @@ static void print_reasons(const struct ab_item *items, unsigned count)
 static void print_summary(const struct ab_opts *o, const struct ab_item *items,
 			  uint64_t elapsed_us, unsigned backlog_full)
 {
-	unsigned by_status[MHC_ERR_INTERNAL + 1] = { 0 }, closed = 0, timeout = 0,
+	unsigned by_status[MHC_STATUS_MAX + 1] = { 0 }, closed = 0, timeout = 0,
 		 bad = 0, i;
 
 	for (i = 0; i < o->count; i++) {
-		if (items[i].result == AB_ANSWERED)
+		if (items[i].result == AB_ANSWERED && items[i].status <= MHC_STATUS_MAX)
 			by_status[items[i].status]++;
 		closed += items[i].result == AB_CLOSED || items[i].result == AB_PENDING;
 		timeout += items[i].result == AB_TIMEOUT;
