@@ -97,6 +97,7 @@ else
 	want="build normal|open-create-excl killed|open-write-existing killed|open-truncate killed|socket-unix-stream killed|socket-inet killed|socket-netlink killed|mmap-exec killed|getuid killed|setuid killed|execve killed|mount killed|ptrace killed|tgkill-other killed"
 fi
 want="$want|open-read allowed|socket-unix-dgram allowed|pidfd_open allowed|mmap-rw allowed|tgkill-self allowed"
+want="$want|pidfd_send_signal allowed|sendmsg allowed"
 IFS='|' read -r -a lines <<<"$want"
 for l in "${lines[@]}"; do
 	mh_check_eq "seccompcheck: ${l% *}" "$l" "$(grep -x -F -- "$l" "$MH_TMP/sc.out")"

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -81,6 +82,26 @@ static long p_mmap_exec(void)
 	return p == MAP_FAILED ? -1 : 0;
 }
 
+/* the daemon signals a mosh-server through its pidfd (mosh-helperctl kill) */
+static long p_pidfd_signal(void)
+{
+	int fd = pidfd_open(parent, 0);
+
+	return fd < 0 ? -1 : syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0);
+}
+
+/* and hands a pidfd to mosh-helperctl with sendmsg (SCM_RIGHTS) */
+static int pair[2] = { -1, -1 };   /* made before the filter, in main */
+
+static long p_sendmsg(void)
+{
+	char c = 'x';
+	struct iovec iov = { &c, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	return sendmsg(pair[0], &m, 0);
+}
+
 static long p_ptrace(void) { return syscall(SYS_ptrace, 0 /* TRACEME */, 0, 0, 0); }
 
 /* signal 0: delivery is only checked */
@@ -116,6 +137,8 @@ static const struct probe {
 	{ "ptrace", p_ptrace },
 	{ "tgkill-self", p_tgkill_self },
 	{ "tgkill-other", p_tgkill_other },
+	{ "pidfd_send_signal", p_pidfd_signal },
+	{ "sendmsg", p_sendmsg },
 };
 
 static void run(const struct probe *p)
@@ -171,6 +194,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	close(fd);
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0) {
+		perror("socketpair");
+		return 2;
+	}
 	printf("build %s\n", mh_seccomp_sanitized() ? "sanitized" : "normal");
 	for (i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
 		run(&probes[i]);
