@@ -27,81 +27,23 @@ REF_SP=$SRC/nft/mosh_helper-single-port.nft
 P=mhrs$$
 NS_S=$P-srv NS_C=$P-cli
 SRV4=198.18.7.1 CLI4=198.18.7.2 SRV6=fd00:7::1 CLI6=fd00:7::2
-TMP='' PIDS=()
+NETNS=("$NS_S" "$NS_C")
+# shellcheck source=tests/integration/rulesetlib.sh
+. "$(dirname "$0")/rulesetlib.sh"
 
-# shellcheck disable=SC2317  # called by the trap
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		[ -n "$pid" ] && wait "$pid" 2>/dev/null
-	done
-	ip netns del "$NS_S" 2>/dev/null
-	ip netns del "$NS_C" 2>/dev/null
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-skip() { echo "skip: $*"; exit 77; }
-ok()   { echo "   ok: $*"; }
-step() { printf '\n== %s\n' "$*"; }
-fail() {
-	echo "   FAIL: $*"
+fail_diag() {
 	echo "---- nft list table inet mosh_helper (server ns; first 200 lines)"
 	ip netns exec "$NS_S" nft list table inet mosh_helper 2>/dev/null | head -n 200 | sed 's/^/   /'
-	exit 1
-}
-check() { # what, command...
-	local what=$1; shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
-eq() { # what, expected, actual
-	[ "$2" = "$3" ] && ok "$1 ($3)" || fail "$1: expected '$2', got '$3'"
 }
 
-S() { ip netns exec "$NS_S" "$@"; }
-C() { ip netns exec "$NS_C" "$@"; }
-# bg NS OUT ERR command...: start in the background and remember its PID.
-# `ip netns exec` execs the command, so $! is the command itself.
-bg() {
-	local ns=$1 out=$2 err=$3; shift 3
-	ip netns exec "$ns" "$@" >"$out" 2>"$err" &
-	PIDS+=("$!")
-}
-nfttool() { S "$NFTTOOL" "$@"; }
-
-[ "$(id -u)" = 0 ] || skip "needs root"
-for x in "$NFTTOOL" "$UDPSEND"; do
-	[ -x "$x" ] || skip "$x not built"
-done
-for x in nft ip tcpdump; do
-	command -v "$x" >/dev/null || skip "$x not installed"
-done
+require_root
+require_built "$NFTTOOL" "$UDPSEND"
+require_cmds nft ip tcpdump
 TMP=$(mktemp -d)
 
 # ------------------------------------------------------------------ setup
-ip netns add "$NS_S" || fail "netns add"
-ip netns add "$NS_C" || fail "netns add"
-ip link add "$P-s" type veth peer name "$P-c" || fail "veth"
-ip link set "$P-s" netns "$NS_S"
-ip link set "$P-c" netns "$NS_C"
-S ip link set lo up; C ip link set lo up
-S ip addr add $SRV4/24 dev "$P-s"; C ip addr add $CLI4/24 dev "$P-c"
-S ip addr add $SRV6/64 dev "$P-s" nodad; C ip addr add $CLI6/64 dev "$P-c" nodad
-S ip link set "$P-s" up; C ip link set "$P-c" up
 # connectivity before any table: a datagram each way of both families
-bg "$NS_S" "$TMP/link" /dev/null "$UDPSEND" recv 5000 15000
-for _ in $(seq 100); do   # bounded: 10 s
-	C "$UDPSEND" send $SRV4 5000 1 2>/dev/null
-	C "$UDPSEND" send $SRV6 5000 1 2>/dev/null
-	grep -q "^$CLI4 " "$TMP/link" && grep -q "^$CLI6 " "$TMP/link" && break
-	sleep 0.1
-done
-grep -q "^$CLI4 " "$TMP/link" || fail "veth link (IPv4) does not come up"
-grep -q "^$CLI6 " "$TMP/link" || fail "veth link (IPv6) does not come up"
+veth_pair
 
 # Listing helpers: drop handles, counter values, trailing blanks and the
 # header comment of the reference file.
@@ -111,11 +53,6 @@ normalize() {
 		-e 's/[[:space:]]+$//'
 }
 listing() { S nft list table inet mosh_helper 2>/dev/null; }
-# counter of the rule in CHAIN whose comment contains TEXT
-counter() {
-	S nft list chain inet mosh_helper "$1" 2>/dev/null |
-		grep -F "$2" | sed -nE 's/.*counter packets ([0-9]+) .*/\1/p'
-}
 # remaining ms of a pinhole from nfttool dump, empty if absent
 expires_of() {
 	nfttool dump | awk -v a="$1" -v c="$2" -v s="$3" \
@@ -266,7 +203,6 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 grep -q "listening on" "$TMP/tcpdump.err" || fail "tcpdump did not start"
-rx() { grep -c "$2" "$1" 2>/dev/null; }   # file, pattern: datagrams seen
 
 d0=$(counter mosh_in "nothing else enters")
 C "$UDPSEND" send --from 40005 $SRV4 60005 3 || fail "send"
@@ -413,8 +349,7 @@ for i in $(seq 50); do   # alternate parameters: sets are re-created each time
 done
 kill -0 "$flood" 2>/dev/null || echo "   (note: the flood ended before the reloads did)"
 kill "$flood" 2>/dev/null
-wait "$flood" 2>/dev/null
-PIDS=("${PIDS[@]/#$flood}")   # reaped: never signal a recycled PID
+reap "$flood"   # never signal a recycled PID
 sleep 0.3
 eq "datagrams delivered during 50 reloads" 0 "$(rx "$TMP/rx" "^$CLI4 40020 ")"
 d=$(counter mosh_in "nothing else enters")

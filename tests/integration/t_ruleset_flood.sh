@@ -35,66 +35,18 @@ SRV4C=198.18.22.1 CLI4=198.18.22.2
 SRV6A=fd00:21::1 ATT6=fd00:21::2 ATT6B=fd00:21::3
 SRV6C=fd00:22::1 CLI6=fd00:22::2
 PORT=60005 BUDGET=50 GLOBAL=100
-TMP='' PIDS=()
+NETNS=("$NS_S" "$NS_A" "$NS_C")
+# shellcheck source=tests/integration/rulesetlib.sh
+. "$(dirname "$0")/rulesetlib.sh"
 
-# shellcheck disable=SC2317  # called by the trap
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		[ -n "$pid" ] && wait "$pid" 2>/dev/null
-	done
-	ip netns del "$NS_S" 2>/dev/null
-	ip netns del "$NS_A" 2>/dev/null
-	ip netns del "$NS_C" 2>/dev/null
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-skip() { echo "skip: $*"; exit 77; }
-ok()   { echo "   ok: $*"; }
-step() { printf '\n== %s\n' "$*"; }
-fail() {
-	echo "   FAIL: $*"
+fail_diag() {
 	echo "---- nft list chain inet mosh_helper mosh_in (server ns)"
 	ip netns exec "$NS_S" nft list chain inet mosh_helper mosh_in 2>/dev/null | sed 's/^/   /'
-	exit 1
 }
-eq() { # what, expected, actual
-	[ "$2" = "$3" ] && ok "$1 ($3)" || fail "$1: expected '$2', got '$3'"
-}
-le() { # what, value, bound
-	[ -n "$2" ] && [ "$2" -le "$3" ] && ok "$1 ($2 <= $3)" || fail "$1: '$2' not <= $3"
-}
-ge() { # what, value, bound
-	[ -n "$2" ] && [ "$2" -ge "$3" ] && ok "$1 ($2 >= $3)" || fail "$1: '$2' not >= $3"
-}
-
-S() { ip netns exec "$NS_S" "$@"; }
 A() { ip netns exec "$NS_A" "$@"; }
-C() { ip netns exec "$NS_C" "$@"; }
-# bg NS OUT command...: start in the background and remember its PID
-# (`ip netns exec` execs the command, so $! is the command itself).
-bg() {
-	local ns=$1 out=$2; shift 2
-	ip netns exec "$ns" "$@" >"$out" 2>&1 &
-	PIDS+=("$!")
-}
-reap() { # wait for a bg PID and forget it (never signal a recycled PID)
-	wait "$1" 2>/dev/null
-	PIDS=("${PIDS[@]/#$1}")
-}
-nfttool() { S "$NFTTOOL" "$@"; }
-now_ms() { date +%s%3N; }
 
 # packets of the mosh_in rule whose comment contains TEXT
-cnt() {
-	S nft list chain inet mosh_helper mosh_in 2>/dev/null |
-		grep -F "$1" | sed -nE 's/.*counter packets ([0-9]+) .*/\1/p'
-}
+cnt() { counter mosh_in "$1"; }
 PERSRC4="one source address over its own slow-path budget"
 PERSRC6="one IPv6 /64 over its own slow-path budget"
 OVER="session port over the slow-path rate"
@@ -143,13 +95,9 @@ use_src() { # dst src
 	A ip route replace "$1" dev "$P-a" src "$2" || fail "route to $1 from $2"
 }
 
-[ "$(id -u)" = 0 ] || skip "needs root"
-for x in "$NFTTOOL" "$UDPSEND" "$UDPTOOL"; do
-	[ -x "$x" ] || skip "$x not built"
-done
-for x in nft ip; do
-	command -v "$x" >/dev/null || skip "$x not installed"
-done
+require_root
+require_built "$NFTTOOL" "$UDPSEND" "$UDPTOOL"
+require_cmds nft ip
 TMP=$(mktemp -d)
 
 # ------------------------------------------------------------------ setup
@@ -174,7 +122,7 @@ done
 use_src $SRV4A/32 $ATT4
 use_src $SRV6A/128 $ATT6
 # connectivity before any table, both families, both namespaces
-bg "$NS_S" "$TMP/link" "$UDPSEND" recv $PORT 15000
+bg "$NS_S" "$TMP/link" - "$UDPSEND" recv $PORT 15000
 for _ in $(seq 100); do   # bounded: 10 s
 	A "$UDPSEND" send $SRV4A $PORT 1 2>/dev/null; A "$UDPSEND" send $SRV6A $PORT 1 2>/dev/null
 	C "$UDPSEND" send $SRV4C $PORT 1 2>/dev/null; C "$UDPSEND" send $SRV6C $PORT 1 2>/dev/null
@@ -187,7 +135,7 @@ done
 reap "${PIDS[-1]}"
 ok "links up"
 # a receiver on the session port: nothing may reach it (no daemon)
-bg "$NS_S" "$TMP/rx" "$UDPSEND" recv $PORT 300000
+bg "$NS_S" "$TMP/rx" - "$UDPSEND" recv $PORT 300000
 
 # ------------------------------------------------------------------ (1)
 step "(1) a flood from one source: dropped by its budget ($BUDGET/s), the rest reaches the queue rule"
@@ -210,7 +158,7 @@ ok "slowsrc4 tracks $ATT4 with a limit of its own"
 step "(2) during the flood a second source reaches the queue rule every time"
 d0=$(cnt "$PERSRC4") o0=$(cnt "$OVER") q0=$(at_queue att4)
 t0=$(now_ms)
-bg "$NS_A" "$TMP/flood2" "$UDPTOOL" send $SRV4A $PORT --garbage 8000 --src-port 41001 --interval-us 200
+bg "$NS_A" "$TMP/flood2" - "$UDPTOOL" send $SRV4A $PORT --garbage 8000 --src-port 41001 --interval-us 200
 fpid=${PIDS[-1]}
 sleep 0.3
 C "$UDPSEND" send --from 42000 $SRV4C $PORT 20 20 || fail "client send"
@@ -236,7 +184,7 @@ step "(3) control: same global limit ($GLOBAL/s) without budgets: the flood star
 load --per-source 0
 S nft list table inet mosh_helper 2>/dev/null | grep -q slowsrc && fail "budget sets left with --per-source 0"
 ok "no slowsrc sets or rules"
-bg "$NS_A" "$TMP/flood3" "$UDPTOOL" send $SRV4A $PORT --garbage 8000 --src-port 41002 --interval-us 200
+bg "$NS_A" "$TMP/flood3" - "$UDPTOOL" send $SRV4A $PORT --garbage 8000 --src-port 41002 --interval-us 200
 fpid=${PIDS[-1]}
 sleep 0.3
 C "$UDPSEND" send --from 42001 $SRV4C $PORT 20 20 || fail "client send"
@@ -250,7 +198,7 @@ step "(4) IPv6: one budget per /64"
 load --per-source $BUDGET
 d0=$(cnt "$PERSRC6")
 t0=$(now_ms)
-bg "$NS_A" "$TMP/flood4" "$UDPTOOL" send $SRV6A $PORT --garbage 8000 --src-port 41003 --interval-us 200
+bg "$NS_A" "$TMP/flood4" - "$UDPTOOL" send $SRV6A $PORT --garbage 8000 --src-port 41003 --interval-us 200
 fpid=${PIDS[-1]}
 sleep 0.3
 use_src $SRV6A/128 $ATT6B   # the flood's socket is connected: it keeps $ATT6
@@ -277,7 +225,7 @@ ok "slowsrc6 holds prefixes (fd00:21::, fd00:22::), not addresses"
 step "(5) set full: a new source meets only the global limit; a tracked one stays held"
 load --per-source $BUDGET
 S nft flush set inet mosh_helper slowsrc4 || fail "flush slowsrc4"
-bg "$NS_A" "$TMP/flood5" "$UDPTOOL" send $SRV4A $PORT --garbage 20000 --src-port 41004 --interval-us 200
+bg "$NS_A" "$TMP/flood5" - "$UDPTOOL" send $SRV4A $PORT --garbage 20000 --src-port 41004 --interval-us 200
 fpid=${PIDS[-1]}
 sleep 0.3   # the flooder is tracked (and kept: every datagram refreshes it)
 # all other room taken (test addresses only, as elements: no traffic)

@@ -25,57 +25,17 @@ NS_S=$P-srv NS_C=$P-cli
 SRV4=198.18.9.1 CLI4=198.18.9.2 SRV6=fd00:9::1 CLI6=fd00:9::2
 PUB=60000 SPORT=60005
 IDLE_MS=3000          # confirmed mappings (and pinholes) idle timeout
-TMP='' PIDS=()
+NETNS=("$NS_S" "$NS_C")
+# shellcheck source=tests/integration/rulesetlib.sh
+. "$(dirname "$0")/rulesetlib.sh"
 
-# shellcheck disable=SC2317  # called by the trap
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	done
-	for pid in "${PIDS[@]}"; do
-		[ -n "$pid" ] && wait "$pid" 2>/dev/null
-	done
-	ip netns del "$NS_S" 2>/dev/null
-	ip netns del "$NS_C" 2>/dev/null
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-skip() { echo "skip: $*"; exit 77; }
-ok()   { echo "   ok: $*"; }
-step() { printf '\n== %s\n' "$*"; }
-fail() {
-	echo "   FAIL: $*"
+fail_diag() {
 	echo "---- nft list table inet mosh_helper (server ns)"
 	ip netns exec "$NS_S" nft list table inet mosh_helper 2>/dev/null | sed 's/^/   /'
 	echo "---- conntrack -L (server ns)"
 	ip netns exec "$NS_S" conntrack -L -p udp 2>/dev/null | sed 's/^/   /'
-	exit 1
-}
-eq() { # what, expected, actual
-	[ "$2" = "$3" ] && ok "$1 ($3)" || fail "$1: expected '$2', got '$3'"
 }
 
-S() { ip netns exec "$NS_S" "$@"; }
-C() { ip netns exec "$NS_C" "$@"; }
-# bg NS OUT ERR command...: start in the background, remember its PID
-# (`ip netns exec` execs the command, so $! is the command itself).
-bg() {
-	local ns=$1 out=$2 err=$3; shift 3
-	ip netns exec "$ns" "$@" >"$out" 2>"$err" &
-	PIDS+=("$!")
-}
-# reap a background PID started by bg and forget it (never signal a
-# recycled PID later)
-reap() {
-	wait "$1" 2>/dev/null
-	PIDS=("${PIDS[@]/#$1}")
-}
-nfttool() { S "$NFTTOOL" "$@"; }
-now_ms() { date +%s%3N; }
-rx() { grep -c "$2" "$1" 2>/dev/null; }   # file, pattern: datagrams seen
 # remaining ms of a mapping (confirmed|provisional) from dump-mux, empty if absent
 mux_left() { # addr cport sport kind
 	nfttool dump-mux | awk -v a="$1" -v c="$2" -v s="$3" -v k="$4" \
@@ -94,40 +54,15 @@ wait_gone() { # addr cport sport kind max_ms
 	echo "$t"
 	return 1
 }
-counter() { # chain, comment text: packets of that rule
-	S nft list chain inet mosh_helper "$1" 2>/dev/null |
-		grep -F "$2" | sed -nE 's/.*counter packets ([0-9]+) .*/\1/p'
-}
 
-[ "$(id -u)" = 0 ] || skip "needs root"
-for x in "$NFTTOOL" "$UDPSEND"; do
-	[ -x "$x" ] || skip "$x not built"
-done
-for x in nft ip tcpdump; do
-	command -v "$x" >/dev/null || skip "$x not installed"
-done
+require_root
+require_built "$NFTTOOL" "$UDPSEND"
+require_cmds nft ip tcpdump
 TMP=$(mktemp -d)
 
 # ------------------------------------------------------------------ setup
-ip netns add "$NS_S" || fail "netns add"
-ip netns add "$NS_C" || fail "netns add"
-ip link add "$P-s" type veth peer name "$P-c" || fail "veth"
-ip link set "$P-s" netns "$NS_S"
-ip link set "$P-c" netns "$NS_C"
-S ip link set lo up; C ip link set lo up
-S ip addr add $SRV4/24 dev "$P-s"; C ip addr add $CLI4/24 dev "$P-c"
-S ip addr add $SRV6/64 dev "$P-s" nodad; C ip addr add $CLI6/64 dev "$P-c" nodad
-S ip link set "$P-s" up; C ip link set "$P-c" up
-bg "$NS_S" "$TMP/link" /dev/null "$UDPSEND" recv 5000 15000
+veth_pair
 link_pid=${PIDS[-1]}
-for _ in $(seq 100); do   # bounded: 10 s
-	C "$UDPSEND" send $SRV4 5000 1 2>/dev/null
-	C "$UDPSEND" send $SRV6 5000 1 2>/dev/null
-	grep -q "^$CLI4 " "$TMP/link" && grep -q "^$CLI6 " "$TMP/link" && break
-	sleep 0.1
-done
-grep -q "^$CLI4 " "$TMP/link" || fail "veth link (IPv4) does not come up"
-grep -q "^$CLI6 " "$TMP/link" || fail "veth link (IPv6) does not come up"
 kill "$link_pid" 2>/dev/null; reap "$link_pid"
 
 step "load single-port mode (public port $PUB), session port $SPORT"
