@@ -92,6 +92,9 @@ struct mh_daemon {
 	bool keep_on_exit;           /* --keep-on-exit: SIGTERM/SIGINT keep too */
 	bool keep;                   /* this stop leaves table, state and keys */
 	bool adopt;                  /* the table of an earlier daemon was adopted */
+	/* single-port mode: ctnetlink, to cut flows of ended sessions (conntrack.c) */
+	struct mnl_socket *ct;       /* NULL: not single-port, or not available */
+	uint32_t ct_seq;
 };
 
 uint64_t mh_now_ms(void);
@@ -187,6 +190,19 @@ void mh_state_flush(struct mh_daemon *d);
 void mh_state_stop(struct mh_daemon *d);
 /* /proc/PID/stat field 22; 0 or -errno. */
 int mh_state_pid_start(pid_t pid, uint64_t *start);
+
+/* conntrack.c (single-port mode): the socket is opened at start-up (the
+ * syscall filter allows no new netlink socket later); mh_ct_cut deletes the
+ * conntrack entries of flows to the public port whose replies come from
+ * server_port, of the given families (MH_CT_IPV4 | MH_CT_IPV6), or those of
+ * client alone if set: how many, or 0 when there is no socket. Errors are
+ * logged as warnings and never stop anything. */
+#define MH_CT_IPV4 1u
+#define MH_CT_IPV6 2u
+int mh_ct_open(struct mh_daemon *d);
+void mh_ct_close(struct mh_daemon *d);
+int mh_ct_cut(struct mh_daemon *d, uint16_t server_port,
+	      const struct mh_addr *client, unsigned families);
 
 /* reconcile.c: after a restart, the adopted table's session ports,
  * pinholes and mappings of sessions that did not come back are removed,

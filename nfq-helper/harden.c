@@ -25,8 +25,9 @@
 #define MCL_ONFAULT 4
 #endif
 
-/* The event loop's one privilege: nftables batches and set dumps, and
- * NFQUEUE verdicts (nfnetlink checks CAP_NET_ADMIN on every message). The
+/* The event loop's one privilege: nftables batches and set dumps, NFQUEUE
+ * verdicts and, in single-port mode, conntrack dumps and deletions
+ * (nfnetlink checks CAP_NET_ADMIN on every message). The
  * rest needs none: sock_diag dumps, /proc/<pid>/status (world-readable),
  * pidfd_open, the control socket and the files opened at start-up. */
 static const unsigned kept_caps[] = { CAP_NET_ADMIN };

@@ -119,6 +119,9 @@ static void start(struct mh_daemon *d)
 	if ((err = mh_queue_open(d)) < 0)
 		fatal("binding NFQUEUE %u: %s (is another daemon using it?)",
 		      d->cfg.queue_num, strerror(-err));
+	if (d->pol.public_port && (err = mh_ct_open(d)) < 0)
+		log_warn("ctnetlink: %s; flows of ended sessions stay bound to their "
+			 "port until conntrack forgets them", strerror(-err));
 	mh_state_init(d);
 	if ((err = mh_kernel_setup(d)) < 0)
 		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
@@ -147,6 +150,7 @@ static void stop(struct mh_daemon *d)
 		mh_session_remove(&d->sessions, s);
 	}
 	mh_queue_close(d);
+	mh_ct_close(d);
 	if (d->diag)
 		mnl_socket_close(d->diag);
 	d->next_drops_ms = 0;            /* the last drop counts */

@@ -100,6 +100,18 @@ static bool still_recorded(const struct mh_daemon *d, const struct mh_after *a)
 	return false;
 }
 
+/* An evicted mapping's conntrack entry would keep its source bound to the
+ * session's port: deleted after the mapping, like a session's at its end. */
+static void cut_evicted_flow(struct mh_daemon *d, const struct mh_after *a)
+{
+	char cl[MH_ADDRSTRLEN];
+	int n = mh_ct_cut(d, a->port, &a->client, 0);
+
+	if (n > 0)
+		log_info("port %u: conntrack flow of evicted %s deleted", a->port,
+			 mh_addr_str(&a->client, cl, sizeof(cl)));
+}
+
 static void verdicts_flush(struct mh_daemon *d)
 {
 	unsigned i;
@@ -120,6 +132,8 @@ static void verdicts_flush(struct mh_daemon *d)
 		else
 			mh_kernel_mux(d, &a->client, a->port,
 				      a->kind == AFTER_MAPPING, false, false);
+		if (a->kind == AFTER_MAPPING)
+			cut_evicted_flow(d, a);
 	}
 	d->n_after = 0;
 }

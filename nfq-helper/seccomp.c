@@ -33,7 +33,8 @@ static const int loop_calls[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close),
 	/* stdio around those reads (fstat's name differs by glibc version) */
 	SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
-	/* NFQUEUE, nftables and sock_diag netlink; control requests and
+	/* NFQUEUE, nftables, sock_diag and ctnetlink (single-port mode:
+	 * conntrack.c, on a socket opened at start-up); control requests and
 	 * replies; syslog; the systemd notification */
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(recvmmsg), SCMP_SYS(sendto),
 	SCMP_SYS(accept4), SCMP_SYS(getsockopt),

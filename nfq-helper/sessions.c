@@ -6,6 +6,7 @@
  * Each start and end also goes to the restart state (state.c).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -85,6 +86,46 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 	return 0;
 }
 
+/* Single port: conntrack keeps DNATing a client's flow to this port after
+ * the mappings are gone; its entries go too, so the client's next datagram
+ * to the public port is a new source again. After the mappings: a datagram
+ * in between would otherwise be mapped anew. */
+static unsigned families_of(const struct mh_session *s)
+{
+	unsigned f = s->n_bound ? 0 : MH_CT_IPV4 | MH_CT_IPV6;   /* unknown */
+
+	for (unsigned i = 0; i < s->n_bound && i < MH_MAX_BOUND; i++) {
+		const struct mh_bound *b = &s->bound[i];
+
+		if (b->family == AF_INET) {
+			f |= MH_CT_IPV4;
+			continue;
+		}
+		f |= MH_CT_IPV6;
+		if ((b->any && !b->v6only) ||
+		    IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)b->ip))
+			f |= MH_CT_IPV4;
+	}
+	return f;
+}
+
+/* Only a session that authentic datagrams reached can have flows (an
+ * authentic first datagram always marks it contacted); only the families
+ * its mosh-server's socket can receive. */
+static void cut_flows(struct mh_daemon *d, const struct mh_session *s)
+{
+	int n;
+
+	if (!s->contacted)
+		return;
+	n = mh_ct_cut(d, s->port, NULL, families_of(s));
+
+	if (n > 0)
+		log_info("session %u port %u: %d conntrack flow%s through port %u "
+			 "deleted", s->id, s->port, n, n == 1 ? "" : "s",
+			 d->pol.public_port);
+}
+
 void mh_sessions_end(struct mh_daemon *d, struct mh_session *s, const char *why)
 {
 	unsigned i;
@@ -99,6 +140,8 @@ void mh_sessions_end(struct mh_daemon *d, struct mh_session *s, const char *why)
 		mh_audit_pinhole(d, s, "pinhole_removed", &s->ph[i].client,
 				 "session_end");
 	}
+	if (d->pol.public_port)
+		cut_flows(d, s);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	mh_state_key_del(d, s);
