@@ -23,6 +23,7 @@
 #define CT_DUMP_READS  4096   /* recv calls per dump at most */
 #define CT_DRAIN_READS 64     /* leftovers of an aborted dump read at most */
 #define CT_RCV_TIMEOUT_MS 1000
+#define CT_REQ_LEN     1024   /* bytes of a request buffer zeroed first */
 #define CT_WALKS_PER_SEC  4   /* dumps (whole-table walks) a second at most */
 
 /* The kernel's tuple filter flags (CTA_FILTER_F_* of nf_conntrack_netlink,
@@ -67,11 +68,17 @@ static struct ct_found found;  /* 11 KB, off the stack: one loop thread */
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
 
+/* buf holds MNL_SOCKET_BUFFER_SIZE bytes; a request is far smaller than
+ * CT_REQ_LEN, all of it zeroed first so that no byte of the stack leaves
+ * in an attribute's padding (valgrind found one). */
 static struct nlmsghdr *ct_msg(char *buf, uint8_t type, uint16_t flags,
 			       int family, uint32_t seq)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
+
+	memset(buf, 0, CT_REQ_LEN);
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;

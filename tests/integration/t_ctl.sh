@@ -139,11 +139,25 @@ mh_assert "both sessions kept" eval 'mh_has_session "$port1" && mh_has_session "
 ctl root reload
 mh_check_eq "a second reload: nothing to apply" yes "$(grep -q 'nothing to apply now' "$OUT" && echo yes)"
 
+# Under valgrind 3.19 (MH_VALGRIND=1) the daemon's pidfds are emulated by
+# tests/valgrind/pidfd_shim.c (valgrind knows neither pidfd_open nor
+# pidfd_send_signal), so a pidfd it hands over cannot be used: the kill
+# itself is checked in the normal and sanitizer runs; here mosh-server is
+# ended directly and the rest of each step still runs.
+ctl_kill() { # USER PORT SPID
+	if [ "$MH_VALGRIND" = 1 ]; then
+		mh_log "under valgrind: emulated pidfds cannot be handed over; mosh-server $3 ended with kill(1) instead"
+		kill -TERM "$3"
+		return
+	fi
+	ctl "$1" kill "$2"
+	mh_check_eq "exit status" 0 "$RC"
+	mh_check_eq "says SIGTERM went to the mosh-server of port $2" yes \
+		"$(grep -q "SIGTERM.*$2\|$2.*SIGTERM" "$OUT" && echo yes)"
+}
+
 mh_step "kill by the owner ends the session"
-ctl mhtest1 kill "$port1"
-mh_check_eq "exit status" 0 "$RC"
-mh_check_eq "says SIGTERM went to the mosh-server of port $port1" yes \
-	"$(grep -q "SIGTERM.*$port1\|$port1.*SIGTERM" "$OUT" && echo yes)"
+ctl_kill mhtest1 "$port1" "$spid1"
 mh_assert "mosh-server $spid1 exits within 5 s" mh_wait 5 mh_server_gone "$spid1"
 mh_assert "port $port1 leaves the sessions set within 5 s" mh_wait 5 mh_no_session "$port1"
 mh_assert "its pinholes are gone" mh_wait 5 mh_no_pinholes_for_port "$port1"
@@ -187,8 +201,7 @@ mh_check_eq "root's list: the two sessions now" "$(printf '%s\n' "$port2" "$MH_P
 	"$(grep -E '^[0-9]+ ' "$OUT" | awk '{print $1}' | sort -n | tr '\n' ' ' | sed 's/ $//')"
 
 mh_step "root may kill any user's session"
-ctl root kill "$port2"
-mh_check_eq "exit status" 0 "$RC"
+ctl_kill root "$port2" "$spid2"
 mh_assert "mhtest2's mosh-server $spid2 exits within 5 s" mh_wait 5 mh_server_gone "$spid2"
 mh_assert "port $port2 leaves the sessions set within 5 s" mh_wait 5 mh_no_session "$port2"
 mh_assert "mhtest1's new session stays" mh_has_session "$MH_PORT"
