@@ -135,6 +135,10 @@ bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
 		       uint64_t now_ms, struct mh_addr *evicted);
 /* Drops a record (the kernel expired or refused it). true if it existed. */
 bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client);
+/* The record of client's pinhole, or NULL (like strchr, a record of a
+ * const session comes back writable: the caller knows which it holds). */
+struct mh_pinhole_rec *mh_pinhole_find(const struct mh_session *s,
+				       const struct mh_addr *client);
 unsigned mh_pinhole_count(const struct mh_session *s);
 
 #endif

@@ -239,21 +239,21 @@ bool mh_candidate_take(struct mh_session *s, const struct mh_addr *src,
 	return false;
 }
 
-static struct mh_pinhole_rec *pinhole_find(struct mh_session *s,
-					   const struct mh_addr *client)
+struct mh_pinhole_rec *mh_pinhole_find(const struct mh_session *s,
+				       const struct mh_addr *client)
 {
 	unsigned i;
 
 	for (i = 0; i < s->max_pinholes; i++)
 		if (s->ph[i].added_ms && mh_addr_equal(&s->ph[i].client, client))
-			return &s->ph[i];
+			return (struct mh_pinhole_rec *)&s->ph[i];
 	return NULL;
 }
 
 bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
 		       uint64_t now_ms, struct mh_addr *evicted)
 {
-	struct mh_pinhole_rec *r = pinhole_find(s, client);
+	struct mh_pinhole_rec *r = mh_pinhole_find(s, client);
 	bool evict = false;
 	unsigned i;
 
@@ -279,7 +279,7 @@ bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
 
 bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client)
 {
-	struct mh_pinhole_rec *r = pinhole_find(s, client);
+	struct mh_pinhole_rec *r = mh_pinhole_find(s, client);
 
 	if (!r)
 		return false;

@@ -59,10 +59,9 @@ static void decide_inbound(struct mh_session *s, const struct mh_policy *pol,
 static bool pinholed_lately(const struct mh_session *s, const struct mh_addr *client,
 			    uint64_t now_ms, uint64_t lifetime_ms)
 {
-	for (unsigned i = 0; i < s->max_pinholes; i++)
-		if (s->ph[i].added_ms && mh_addr_equal(&s->ph[i].client, client))
-			return now_ms - s->ph[i].added_ms <= lifetime_ms;
-	return false;
+	const struct mh_pinhole_rec *r = mh_pinhole_find(s, client);
+
+	return r && now_ms - r->added_ms <= lifetime_ms;
 }
 
 /* mosh-server's authentic reply to a candidate opens its pinhole. A second

@@ -94,10 +94,7 @@ static bool still_recorded(const struct mh_daemon *d, const struct mh_after *a)
 {
 	const struct mh_session *s = mh_session_by_port(&d->sessions, a->port);
 
-	for (unsigned i = 0; s && i < s->max_pinholes; i++)
-		if (s->ph[i].added_ms && mh_addr_equal(&s->ph[i].client, &a->client))
-			return true;
-	return false;
+	return s && mh_pinhole_find(s, &a->client);
 }
 
 /* An evicted mapping's conntrack entry would keep its source bound to the

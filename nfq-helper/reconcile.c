@@ -57,14 +57,6 @@ static void to_addr(const struct mh_pinhole *ph, struct mh_addr *a)
 	a->port = ph->client_port;
 }
 
-static bool has_record(const struct mh_session *s, const struct mh_addr *a)
-{
-	for (unsigned i = 0; i < s->max_pinholes; i++)
-		if (s->ph[i].added_ms && mh_addr_equal(&s->ph[i].client, a))
-			return true;
-	return false;
-}
-
 /* Session ports: every resumed one (re)added, any other removed. */
 static unsigned ports(struct mh_daemon *d)
 {
@@ -105,7 +97,7 @@ static unsigned pinholes(struct mh_daemon *d, uint64_t now)
 		struct mh_addr a, ev;
 
 		to_addr(&e.v[i], &a);
-		if (s && has_record(s, &a))
+		if (s && mh_pinhole_find(s, &a))
 			continue;
 		if (s && mh_pinhole_count(s) < s->max_pinholes) {
 			mh_pinhole_record(s, &a, now > idle - left ? now - (idle - left) : 1, &ev);
