@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
@@ -104,10 +103,12 @@ static void do_list(struct mh_daemon *d, int fd, const struct ucred *cr,
 
 /* ---- stats */
 
+/* The audit trail's counters, with the pinholes open now after
+ * "sessions", then one counter per verdict reason. */
 static void stats_all(const struct mh_daemon *d, struct mhc_stat *all,
 		      unsigned *n)
 {
-	const struct mh_stats *st = &d->stats;
+	struct mh_named_stat named[MH_STATS_NAMED];
 	const struct mh_session *s;
 	uint64_t open = 0;
 	unsigned k = 0;
@@ -115,28 +116,26 @@ static void stats_all(const struct mh_daemon *d, struct mhc_stat *all,
 
 	for (s = d->sessions.head; s; s = s->next)
 		open += mh_pinhole_count(s);
-#define STAT(nm, v) do { snprintf(all[k].name, sizeof(all[k].name), "%s", nm); \
-			 all[k++].value = (v); } while (0)
-	STAT("sessions", d->sessions.count);
-	STAT("pinholes", open);
-	STAT("announce_accepted", st->announce_ok);
-	STAT("announce_refused", st->announce_refused);
-	STAT("pinholes_opened", st->pinholes_opened);
-	STAT("pinholes_expired", st->pinholes_expired);
-	STAT("sessions_ended", st->sessions_ended);
-	STAT("nft_errors", st->nft_errors);
-#undef STAT
+	mh_stats_named(d, named);
+	for (r = 0; r < MH_STATS_NAMED; r++) {
+		snprintf(all[k].name, sizeof(all[k].name), "%s", named[r].name);
+		all[k++].value = named[r].value;
+		if (r == 0) {
+			snprintf(all[k].name, sizeof(all[k].name), "pinholes");
+			all[k++].value = open;
+		}
+	}
 	for (r = 0; r < MH_R_COUNT; r++, k++) {
 		snprintf(all[k].name, sizeof(all[k].name), "%s_%s",
 			 r < MH_R_FIRST_DROP ? "accept" : "drop", mh_reason_name(r));
-		all[k].value = st->verdicts[r];
+		all[k].value = d->stats.verdicts[r];
 	}
 	*n = k;
 }
 
 static void do_stats(struct mh_daemon *d, int fd, uint8_t first)
 {
-	struct mhc_stat all[8 + MH_R_COUNT];
+	struct mhc_stat all[MH_STATS_NAMED + 1 + MH_R_COUNT];
 	struct mhc_stats st;
 	uint8_t buf[MHC_MAX_MSG];
 	unsigned n, i;
@@ -236,57 +235,21 @@ static void do_kill(struct mh_daemon *d, int fd, const struct ucred *cr,
 
 /* ---- reload */
 
-/* Names of the keys whose "key = value;" line differs (mh_config_print). */
-static void config_diff(const struct mh_config *a, const struct mh_config *b,
-			char *out, size_t len)
-{
-	char *ta = NULL, *tb = NULL, *sa = NULL, *sb = NULL, *la, *lb;
-	size_t na = 0, nb = 0, used = 0;
-	FILE *fa = open_memstream(&ta, &na), *fb = open_memstream(&tb, &nb);
-
-	out[0] = '\0';
-	if (fa) {
-		mh_config_print(fa, a);
-		fclose(fa);
-	}
-	if (fb) {
-		mh_config_print(fb, b);
-		fclose(fb);
-	}
-	la = ta ? strtok_r(ta, "\n", &sa) : NULL;
-	lb = tb ? strtok_r(tb, "\n", &sb) : NULL;
-	for (; la && lb; la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb)) {
-		if (!strcmp(la, lb) || !strstr(la, " = "))
-			continue;
-		*strstr(la, " = ") = '\0';
-		if (used < len)
-			used += (size_t)snprintf(out + used, len - used, "%s%s",
-						 used ? "," : "", la);
-	}
-	free(ta);
-	free(tb);
-}
-
 static void do_reload(struct mh_daemon *d, int fd, const struct ucred *cr)
 {
-	struct mh_config before = d->cfg, check;
-	char err[MHC_REASON_MAX], why[MHC_REASON_MAX + 1], names[120];
+	char msg[MHC_REASON_MAX], why[MHC_REASON_MAX + 1];
 
 	log_info("control: uid %u asks for a reload of %s", (unsigned)cr->uid,
 		 d->config_path);
-	mh_config_defaults(&check);
-	if (mh_config_load(d->config_path, &check, err, sizeof(err)) < 0) {
-		mh_reload(d);   /* logs and audits the refusal, as SIGHUP does */
+	if (mh_reload(d, msg, sizeof(msg)) < 0) {
 		snprintf(why, sizeof(why), "configuration refused, the running one "
-			 "stays: %.*s", MHC_REASON_MAX - 50, err);
+			 "stays: %.*s", MHC_REASON_MAX - 50, msg);
 		answer(fd, MHC_ERR_INTERNAL, why);
 		return;
 	}
-	mh_reload(d);
-	config_diff(&before, &d->cfg, names, sizeof(names));
-	if (names[0])
-		snprintf(why, sizeof(why), "reloaded; applied: %s; %u session(s) kept",
-			 names, d->sessions.count);
+	if (msg[0])
+		snprintf(why, sizeof(why), "reloaded; applied: %.*s; %u session(s) kept",
+			 MHC_REASON_MAX - 60, msg, d->sessions.count);
 	else
 		snprintf(why, sizeof(why), "reloaded; nothing to apply now (see the "
 			 "daemon's log); %u session(s) kept", d->sessions.count);

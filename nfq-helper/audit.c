@@ -282,9 +282,27 @@ void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms)
 		emit(d, &j);
 }
 
+void mh_stats_named(const struct mh_daemon *d,
+		    struct mh_named_stat out[MH_STATS_NAMED])
+{
+	const struct mh_stats *st = &d->stats;
+	const struct mh_named_stat all[MH_STATS_NAMED] = {
+		{ "sessions", d->sessions.count },
+		{ "announce_accepted", st->announce_ok },
+		{ "announce_refused", st->announce_refused },
+		{ "pinholes_opened", st->pinholes_opened },
+		{ "pinholes_expired", st->pinholes_expired },
+		{ "sessions_ended", st->sessions_ended },
+		{ "nft_errors", st->nft_errors },
+	};
+
+	memcpy(out, all, sizeof(all));
+}
+
 void mh_audit_stats(struct mh_daemon *d)
 {
 	const struct mh_stats *st = &d->stats;
+	struct mh_named_stat named[MH_STATS_NAMED];
 	struct mh_jsonl j;
 	int r;
 
@@ -304,13 +322,9 @@ void mh_audit_stats(struct mh_daemon *d)
 	if (d->audit_fd < 0)
 		return;
 	begin(&j, "stats");
-	mh_jsonl_u64(&j, "sessions", d->sessions.count);
-	mh_jsonl_u64(&j, "announce_accepted", st->announce_ok);
-	mh_jsonl_u64(&j, "announce_refused", st->announce_refused);
-	mh_jsonl_u64(&j, "pinholes_opened", st->pinholes_opened);
-	mh_jsonl_u64(&j, "pinholes_expired", st->pinholes_expired);
-	mh_jsonl_u64(&j, "sessions_ended", st->sessions_ended);
-	mh_jsonl_u64(&j, "nft_errors", st->nft_errors);
+	mh_stats_named(d, named);
+	for (r = 0; r < MH_STATS_NAMED; r++)
+		mh_jsonl_u64(&j, named[r].name, named[r].value);
 	mh_jsonl_open(&j, "verdicts");
 	for (r = 0; r < MH_R_COUNT; r++)
 		mh_jsonl_u64(&j, mh_reason_name(r), st->verdicts[r]);

@@ -164,6 +164,13 @@ void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms);
 void mh_audit_flush(struct mh_daemon *d);
 /* SIGUSR1: counters into the log and the audit trail. */
 void mh_audit_stats(struct mh_daemon *d);
+/* The daemon's counters (verdicts aside) under the names every report
+ * gives them, in their order: the audit trail's stats event and
+ * mosh-helperctl stats. */
+#define MH_STATS_NAMED 7
+struct mh_named_stat { const char *name; uint64_t value; };
+void mh_stats_named(const struct mh_daemon *d,
+		    struct mh_named_stat out[MH_STATS_NAMED]);
 
 /* state.c: sessions that outlive the daemon. Keys go to a root-only
  * keyring (a "user" key per session), the rest to a 0600 file next to the
@@ -211,8 +218,11 @@ struct mh_reconciled { unsigned ports, pinholes, mappings; };
 void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
 			struct mh_reconciled *gone);
 
-/* reload.c: SIGHUP */
-void mh_reload(struct mh_daemon *d);
+/* reload.c: SIGHUP (and mosh-helperctl reload). 0: the file was taken,
+ * msg (if not NULL) holds the keys applied, "" if none could change now;
+ * -EINVAL: the file was refused, -errno: the table could not be rebuilt,
+ * msg holds why; either way the running configuration stays. */
+int mh_reload(struct mh_daemon *d, char *msg, size_t len);
 /* kernel.c: the table rebuilt in place, sessions and pinholes kept */
 int mh_kernel_reload(struct mh_daemon *d);
 

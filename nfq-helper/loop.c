@@ -71,7 +71,7 @@ static void on_signal(struct mh_daemon *d)
 			continue;
 		}
 		if (si.ssi_signo == SIGHUP) {
-			mh_reload(d);
+			mh_reload(d, NULL, 0);
 			continue;
 		}
 		/* SIGQUIT (or any stop with --keep-on-exit): the next start

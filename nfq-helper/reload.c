@@ -136,7 +136,14 @@ static unsigned log_changes(const struct mh_config *o, const struct mh_config *n
 	return live;
 }
 
-void mh_reload(struct mh_daemon *d)
+/* msg (if any) gets the applied keys, or the reason of a refusal. */
+static void say(char *msg, size_t len, const char *text)
+{
+	if (msg && len)
+		snprintf(msg, len, "%s", text);
+}
+
+int mh_reload(struct mh_daemon *d, char *msg, size_t len)
 {
 	struct mh_config n, old = d->cfg;
 	char err[512], names[512] = "";
@@ -144,13 +151,15 @@ void mh_reload(struct mh_daemon *d)
 	bool table;
 	int r;
 
+	say(msg, len, "");
 	log_info("SIGHUP: reading %s", d->config_path);
 	mh_config_defaults(&n);
 	if (mh_config_load(d->config_path, &n, err, sizeof(err)) < 0) {
 		log_err("SIGHUP: configuration refused: %s; the running "
 			"configuration stays", err);
 		mh_audit_simple(d, "reload_refused", "why", err);
-		return;
+		say(msg, len, err);
+		return -EINVAL;
 	}
 	live = log_changes(&old, &n, &restart, names, sizeof(names));
 	n = take_live(&old, &n);
@@ -158,7 +167,7 @@ void mh_reload(struct mh_daemon *d)
 		log_info("SIGHUP: nothing to apply now%s; %u session(s) kept",
 			 restart ? " (the rest takes a restart)" : "", d->sessions.count);
 		mh_audit_simple(d, "reload", "changed", "");
-		return;
+		return 0;
 	}
 	/* what the table is built from (kernel.c): timeouts, rates, set sizes */
 	table = n.idle_timeout != old.idle_timeout ||
@@ -170,10 +179,12 @@ void mh_reload(struct mh_daemon *d)
 	d->cfg = n;
 	if (table && (r = mh_kernel_reload(d)) < 0) {
 		d->cfg = old;
-		log_err("SIGHUP: rebuilding table inet %s: %s; the running "
-			"configuration stays", d->cfg.table, strerror(-r));
+		snprintf(err, sizeof(err), "rebuilding table inet %s: %s",
+			 d->cfg.table, strerror(-r));
+		log_err("SIGHUP: %s; the running configuration stays", err);
 		mh_audit_simple(d, "reload_refused", "why", "table rebuild failed");
-		return;
+		say(msg, len, err);
+		return r;
 	}
 	d->pol.candidate_lifetime_ms = n.candidate_lifetime * 1000;
 	mh_log_init("mosh-helperd", d->log_syslog, n.log_level);
@@ -181,4 +192,6 @@ void mh_reload(struct mh_daemon *d)
 	log_info("SIGHUP: applied %s%s; %u session(s) kept", names,
 		 table ? " (table rebuilt in place)" : "", d->sessions.count);
 	mh_audit_simple(d, "reload", "changed", names);
+	say(msg, len, names);
+	return 0;
 }
