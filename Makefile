@@ -44,7 +44,7 @@ TTOOLS := $(TTOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
-.PHONY: all check check-run demo demo-run deps deps-ok install clean tests
+.PHONY: all check check-run check-kernels demo demo-run deps deps-ok install clean tests
 .DELETE_ON_ERROR:
 
 all: $(DAEMON) $(HOOK) $(REVIEW) $(CTL)
@@ -92,6 +92,11 @@ check: deps-ok
 
 check-run: tests
 	./tests/run.sh $(B)
+
+# The ruleset, fail-closed and single-session tests on other kernels
+# (Debian 12's by default) under QEMU: tools/check-kernels.sh.
+check-kernels: deps-ok
+	./tools/check-kernels.sh
 
 demo: deps-ok
 	$(MAKE) demo-run
