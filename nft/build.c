@@ -1,11 +1,13 @@
 /*
  * Pure builders of mosh-helper's nftables batches with libnftnl: the whole
- * table (sets, base chains that jump on a range compare, mosh_in/mosh_out
- * rules with the host's own flows kept in sets of ours instead of
- * conntrack; single-port mode's part comes from mux.c, the per-source
- * budgets from slowsrc.c), its deletion, the queue probe, and pinhole /
- * session-port elements. Messages are appended to a caller's mnl batch and
- * no socket is touched (msg.c, expr.c).
+ * table (its flags; sets, base chains that jump on a range compare,
+ * mosh_in/mosh_out rules with the host's own flows kept in sets of ours
+ * instead of conntrack and the accept mark on what mosh_in lets on;
+ * single-port mode's part comes from mux.c, the per-source budgets from
+ * slowsrc.c), its deletion, the queue and table-flag probes, pinhole /
+ * session-port elements, and everything a daemon holds put back after a
+ * flush. Messages are appended to a caller's mnl batch and no socket is
+ * touched (msg.c, expr.c).
  */
 #include <errno.h>
 #include <string.h>
