@@ -109,15 +109,26 @@ static bool event_touches(const struct nlmsghdr *nlh, const char *table,
 	return a && names_table(a, table);
 }
 
+/* Walks the messages with size_t bounds: mnl_nlmsg_ok() takes a length
+ * of 2 GiB or more for a negative int and walks off the buffer (found by
+ * fuzz_nftevent). */
 bool mh_nft_event_touches(const void *buf, size_t len, const char *table,
 			  uint32_t own_portid)
 {
-	const struct nlmsghdr *nlh = buf;
-	int left = len > (size_t)INT32_MAX ? INT32_MAX : (int)len;
+	size_t off = 0;
 
-	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const void *)((const char *)buf + off);
+		size_t step = NLMSG_ALIGN((size_t)nlh->nlmsg_len);
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			return false;
 		if (event_touches(nlh, table, own_portid))
 			return true;
+		if (step >= len - off)
+			return false;
+		off += step;
+	}
 	return false;
 }
 
