@@ -6,8 +6,8 @@
 # 198.18.0.0/15, fd00::/8), bounds every load in time and count, and its
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
-# BENCH_ROAM_BLOCKS, BENCH_ITEMS (pinholes fast servers slow roam attack daemonmem),
-# BENCH_DM_SESSIONS, BENCH_KEEP=1
+# BENCH_ROAM_BLOCKS, BENCH_ITEMS (pinholes fast servers slow roam attack daemonmem rebuild),
+# BENCH_DM_SESSIONS, BENCH_RW_TRIALS, BENCH_KEEP=1
 
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -723,6 +723,68 @@ bench_daemonmem() {
 	wait_pid "$dpid" 15
 }
 
+# ------------------------------------------------------------ item 8: table rebuild
+
+# The window of the rebuild path (issue 10; kernels without persistent
+# tables, here table_flags = "none"): `rebuildwin` flushes the whole
+# ruleset BENCH_RW_TRIALS times (default 100, 200 ms apart) and times the
+# table's deletion to the daemon's rebuild on one event socket; first with
+# no session, then with the sessions of 4 mhmany processes (200 session
+# ports). The reference: the same flush loop against a table of its own
+# that nothing rebuilds is not a window at all, so the figure stands alone.
+bench_rebuild() {
+	step "8. table rebuild window: nft flush ruleset -> the table is back (table_flags = none)"
+	local d=$TMP/rw trials=${BENCH_RW_TRIALS:-100} out pids=() p i dpid end
+	[ "$trials" -ge 1 ] && [ "$trials" -le 1000 ] || die "BENCH_RW_TRIALS must be 1..1000"
+	for p in rebuildwin mhmany; do
+		[ -x "$B/bench/$p" ] || die "missing $B/bench/$p (make bench builds it)"
+		cp "$B/bench/$p" "$TMP/bin/" || die "copying $p"
+	done
+	mkns rw
+	mkdir -p "$d" && chmod 755 "$d"
+	cat >"$d/mosh-helper.conf" <<-EOF
+	# written by bench/run.sh (table rebuild)
+	control_socket = "$d/control.sock";
+	handshake_timeout = 3600;
+	max_sessions_per_user = 1000;
+	log_level = "warning";
+	audit_log = "";
+	table_flags = "none";
+	EOF
+	bg rw "$d/daemon" taskset -c 1 "$DAEMON" -c "$d/mosh-helper.conf" -f
+	dpid=$BG end=$((SECONDS + 15))
+	until [ -S "$d/control.sock" ] && nsx rw nft list table inet mosh_helper >/dev/null 2>&1; do
+		kill -0 "$dpid" 2>/dev/null || die "daemon in rw exited: $(tail -n 5 "$d/daemon.err")"
+		[ $SECONDS -ge $end ] && die "daemon in rw not ready in 15 s"
+		sleep 0.1
+	done
+	out=$TMP/rw-empty.out
+	nsx rw timeout $((trials + 60)) taskset -c 0 "$TMP/bin/rebuildwin" mosh_helper "$trials" 200 >"$out" 2>&1 ||
+		die "rebuildwin: $(tail -n 2 "$out")"
+	sed 's/^/   | /' "$out"
+	fig table_rebuild_window_ms_p50 "$(kv "$out" table_rebuild_window_ms_p50)" "ms (no session; $(head -n 1 "$out"))"
+	fig table_rebuild_window_ms_p99 "$(kv "$out" table_rebuild_window_ms_p99)" "ms (no session)"
+	for ((i = 0; i < 4; i++)); do
+		bg rw "$TMP/rw-many-$i" "${AS_USER[@]}" "$TMP/bin/mhmany" $((60100 + i * DM_PER)) "$DM_PER" 600 \
+			--announce "$d/control.sock"
+		pids+=("$BG")
+		wait_for "$TMP/rw-many-$i" ready 60 || die "mhmany $i: $(tail -n 2 "$TMP/rw-many-$i.err")"
+	done
+	log "sessions held: $(nsx rw nft list set inet mosh_helper sessions 2>/dev/null | grep -o '6[0-9]\{4\}' | wc -l)"
+	out=$TMP/rw-200.out
+	nsx rw timeout $((trials + 60)) taskset -c 0 "$TMP/bin/rebuildwin" mosh_helper "$trials" 200 >"$out" 2>&1 ||
+		die "rebuildwin: $(tail -n 2 "$out")"
+	sed 's/^/   | /' "$out"
+	fig table_rebuild_window_ms_200_sessions_p50 "$(kv "$out" table_rebuild_window_ms_p50)" "ms (200 session ports)"
+	fig table_rebuild_window_ms_200_sessions_p99 "$(kv "$out" table_rebuild_window_ms_p99)" "ms (200 session ports)"
+	fig table_rebuild_window_ms "$(kv "$TMP/rw-empty.out" table_rebuild_window_ms_p50)" \
+		"ms (p50, no session; p99 $(kv "$TMP/rw-empty.out" table_rebuild_window_ms_p99) ms)"
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait_pid "$p" 5; done
+	kill -TERM "$dpid" 2>/dev/null
+	wait_pid "$dpid" 15
+}
+
 # ------------------------------------------------------------ summary
 
 # target NAME OP LIMIT: "met" / "MISSED" / "n/a"
@@ -800,7 +862,7 @@ trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux pinholes fast servers slow roam attack daemonmem}; do
+for item in ${BENCH_ITEMS:-mux pinholes fast servers slow roam attack daemonmem rebuild}; do
 	"bench_$item"
 done
 summary

@@ -31,6 +31,8 @@ struct mh_config {
 	unsigned slow_path_rate_per_source; /* datagrams/s one source (IPv6: /64) may queue; 0 = no limit */
 	unsigned hook_timeout;             /* s: the hook waits this long for the daemon */
 	char table[64];                    /* nftables table name (family inet) */
+	int table_flags;                   /* MH_TABLE_FLAGS_*: owned + persistent if the kernel can */
+	unsigned accept_mark;              /* bits ORed into the mark of what the table lets on; 0 = off */
 	int log_level;                     /* MH_LOG_* */
 	/* single_port = { enable = true; port = 60000; };  (mosh #295) */
 	bool single_port;
@@ -43,6 +45,12 @@ struct mh_config {
 	char user[33];                     /* "" keeps the starting uid; else run as this user */
 	bool seccomp;                      /* syscall filter (kills on anything unexpected) */
 };
+
+/* table_flags = "auto": owner + persist where the kernel has both (else
+ * rebuilt when deleted or flushed); "none": never owned, always the
+ * rebuild (for a kernel without persist, or to test that path). */
+enum { MH_TABLE_FLAGS_AUTO, MH_TABLE_FLAGS_NONE };
+#define MH_DEFAULT_ACCEPT_MARK 0x10000000u
 
 void mh_config_defaults(struct mh_config *c);
 

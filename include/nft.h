@@ -9,11 +9,23 @@
 #define MH_NFT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libmnl/libmnl.h>
 
 #define MH_NFT_DEFAULT_TABLE "mosh_helper"
+
+/* Table flags, as the kernel numbers them (NFT_TABLE_F_OWNER, 5.12 on;
+ * NFT_TABLE_F_PERSIST, 6.9 on, missing from older uapi headers such as
+ * Debian 12's). An owned table takes changes only from the netlink socket
+ * that owns it (others get EPERM) and `flush ruleset` passes it by; a
+ * persistent one outlives that socket, ownerless ("orphan"), until a
+ * socket claims it again with both flags. OWNER alone would have the
+ * kernel delete the table with its socket: never used. */
+#define MH_TABLE_F_OWNER   0x2u
+#define MH_TABLE_F_PERSIST 0x4u
+#define MH_TABLE_F_OWNED   (MH_TABLE_F_OWNER | MH_TABLE_F_PERSIST)
 
 struct mh_ruleset_params {
 	const char *table;            /* "mosh_helper" */
@@ -41,6 +53,14 @@ struct mh_ruleset_params {
 	 * is missing is created; a `ports` set left by an older version is
 	 * deleted. */
 	bool adopt;
+	/* 0, or MH_TABLE_F_OWNED: the table is owned by the socket that sends
+	 * the batch (an orphan is claimed; an unowned table of other flags
+	 * cannot be converted in place: mh_nft_build_table_delete first). */
+	uint32_t table_flags;
+	/* Bits ORed into the packet mark of every datagram mosh_in lets on
+	 * (pinholes, the queue rule, replies to the host's own flows), for an
+	 * admin policy that accepts the range only with them. 0 = none. */
+	uint32_t accept_mark;
 };
 
 #define MH_NFT_DEFAULT_SET_SIZE 65535
@@ -72,6 +92,10 @@ int mh_nft_build_table_delete(struct mnl_nlmsg_batch *b, uint32_t *seq,
  * the kernel accepts the batch only if it has the requested queue flavour. */
 int mh_nft_build_queue_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			     bool native);
+/* A probe that adds a scratch table with these flags and deletes it again:
+ * the kernel refuses flags it does not know (EOPNOTSUPP). */
+int mh_nft_build_table_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			     uint32_t flags);
 /* Add (with timeout_ms, 0 = the set's default) or delete one pinhole. */
 int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const char *table, const struct mh_pinhole *ph,
@@ -88,6 +112,26 @@ int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 int mh_nft_build_mux(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		     const char *table, const struct mh_pinhole *m,
 		     bool confirmed, bool add, uint32_t timeout_ms);
+
+/* Everything a daemon holds, put back after its table was flushed or
+ * deleted: session ports, pinholes (pinhole_timeout_ms each) and, with
+ * mux, a confirmed mapping for every pinhole (single-port mode: a pinhole
+ * and its mapping come and go together). Elements already there are left
+ * as they are (no NLM_F_EXCL). Messages of at most MH_NFT_ELEMS_PER_MSG
+ * elements each. */
+#define MH_NFT_ELEMS_PER_MSG 128
+struct mh_nft_elems {
+	const uint16_t *ports;
+	size_t n_ports;
+	const struct mh_pinhole *pinholes;
+	size_t n_pinholes;
+	uint32_t pinhole_timeout_ms;
+	bool mux;
+};
+int mh_nft_build_elems(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		       const char *table, const struct mh_nft_elems *e);
+/* Bytes of batch a ruleset plus these elements fit in, with room to spare. */
+size_t mh_nft_restore_size(const struct mh_nft_elems *e);
 
 /* --- socket edge (nft/nl.c) --- */
 struct mh_nft;
@@ -106,6 +150,16 @@ int mh_nft_send_async(struct mh_nft *n, struct mnl_nlmsg_batch *b);
 int mh_nft_drain(struct mh_nft *n);
 /* true if the kernel has the native nft queue expression. */
 bool mh_nft_probe_native_queue(struct mh_nft *n);
+/* The table flags of MH_TABLE_F_OWNED the kernel accepts on a new table:
+ * MH_TABLE_F_OWNED, MH_TABLE_F_OWNER (no persist: 5.12 to 6.8) or 0. */
+uint32_t mh_nft_probe_table_flags(struct mh_nft *n);
+/* The flags of an existing table and its owner's netlink port id (0 when
+ * ownerless). 0, -ENOENT if there is no such table, or -errno. */
+int mh_nft_table_flags(struct mh_nft *n, const char *table, uint32_t *flags,
+		       uint32_t *owner);
+/* The socket's netlink port id: the owner of a table it creates with
+ * MH_TABLE_F_OWNER, and the sender every event of its batches names. */
+uint32_t mh_nft_portid(const struct mh_nft *n);
 /* Dump a pinhole set ("pinholes4"/"pinholes6" by family): cb once per
  * element with its remaining time in ms. Returns elements seen or -errno. */
 typedef void (*mh_pinhole_cb)(const struct mh_pinhole *ph, uint64_t expires_ms,
@@ -121,5 +175,23 @@ int mh_nft_dump_session_ports(struct mh_nft *n, const char *table,
  * time in ms. Returns mappings seen or -errno. */
 int mh_nft_dump_mux(struct mh_nft *n, const char *table, int family,
 		    bool confirmed, mh_pinhole_cb cb, void *arg);
+
+/* --- table watch (nft/watch.c): nftables events (NFNLGRP_NFTABLES) --- */
+struct mh_nft_watch;
+
+/* A socket subscribed to every nftables change of this network namespace.
+ * NULL with errno set on failure. */
+struct mh_nft_watch *mh_nft_watch_open(void);
+void mh_nft_watch_close(struct mh_nft_watch *w);
+int mh_nft_watch_fd(const struct mh_nft_watch *w);
+/* Reads every event queued: 1 if one of them changed `table` (family
+ * inet) and came from a socket other than own_portid, or if events were
+ * lost (receive buffer overrun: anything may have happened), else 0;
+ * -errno on a socket error. */
+int mh_nft_watch_read(struct mh_nft_watch *w, const char *table,
+		      uint32_t own_portid);
+/* Pure: the same test on one buffer of netlink messages. */
+bool mh_nft_event_touches(const void *buf, size_t len, const char *table,
+			  uint32_t own_portid);
 
 #endif

@@ -27,7 +27,7 @@
 
 enum key_kind {
 	K_UINT, K_U16, K_BOOL, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL,
-	K_GROUP, K_USER,
+	K_GROUP, K_USER, K_HEX, K_TABLEFLAGS,
 };
 
 struct key_spec {
@@ -77,6 +77,8 @@ static const struct key_spec keys[] = {
 	UINT_KEY(slow_path_rate_per_source, 0, 1000000),
 	UINT_KEY(hook_timeout, 1, 60),
 	{ .name = "table", .kind = K_TABLE, FIELD(table) },
+	{ .name = "table_flags", .kind = K_TABLEFLAGS, FIELD(table_flags) },
+	{ .name = "accept_mark", .kind = K_HEX, FIELD(accept_mark), .min = 0, .max = 0xffffffffll },
 	GROUP_KEY(single_port, single_port_keys),
 	{ .name = "log_level", .kind = K_LOGLEVEL, FIELD(log_level) },
 	OPTPATH_KEY(audit_log),
@@ -87,6 +89,7 @@ static const struct key_spec keys[] = {
 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
+static const char *const table_flags_names[] = { "auto", "none" };
 
 void mh_config_defaults(struct mh_config *c)
 {
@@ -108,6 +111,8 @@ void mh_config_defaults(struct mh_config *c)
 	c->slow_path_rate_per_source = 200;
 	c->hook_timeout = 5;
 	strcpy(c->table, "mosh_helper");
+	c->table_flags = MH_TABLE_FLAGS_AUTO;
+	c->accept_mark = MH_DEFAULT_ACCEPT_MARK;
 	c->log_level = MH_LOG_INFO;
 	c->single_port = false;
 	c->public_port = DEFAULT_PUBLIC_PORT;
@@ -135,6 +140,11 @@ static int get_int(const config_setting_t *s, const struct key_spec *k,
 		return -EINVAL;
 	}
 	*v = config_setting_get_int64(s);
+	/* libconfig reads 0x80000000..0xffffffff as a negative int: a mark
+	 * written in hex means its 32 bits */
+	if (k->kind == K_HEX && t == CONFIG_TYPE_INT && *v < 0 &&
+	    config_setting_get_format(s) == CONFIG_FORMAT_HEX)
+		*v += 0x100000000ll;
 	if (*v < k->min || *v > k->max) {
 		snprintf(why, WHY_MAX, "%s: %lld is out of range %lld..%lld",
 			 label, *v, k->min, k->max);
@@ -151,7 +161,7 @@ static int set_int(const config_setting_t *s, const struct key_spec *k,
 
 	if (r)
 		return r;
-	if (k->kind == K_UINT)
+	if (k->kind == K_UINT || k->kind == K_HEX)
 		*(unsigned *)(void *)((char *)c + k->off) = (unsigned)v;
 	else
 		*(uint16_t *)(void *)((char *)c + k->off) = (uint16_t)v;
@@ -289,6 +299,18 @@ static int set_level(const char *s, int *dst, char *why)
 	return -EINVAL;
 }
 
+static int set_table_flags(const char *s, int *dst, char *why)
+{
+	for (int i = 0; i < (int)ARRAY_LEN(table_flags_names); i++) {
+		if (strcmp(s, table_flags_names[i]) == 0) {
+			*dst = i;
+			return 0;
+		}
+	}
+	snprintf(why, WHY_MAX, "table_flags: \"%.64s\" is not one of auto, none", s);
+	return -EINVAL;
+}
+
 static int apply_string(const config_setting_t *s, const struct key_spec *k,
 			const char *label, struct mh_config *c, char *why)
 {
@@ -313,6 +335,8 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 		return set_table(v, field, why);
 	case K_USER:
 		return set_user(v, field, sizeof(((struct mh_config *)0)->user), why);
+	case K_TABLEFLAGS:
+		return set_table_flags(v, (int *)(void *)field, why);
 	default:
 		return set_level(v, (int *)(void *)field, why);
 	}
@@ -365,6 +389,7 @@ static int apply_one(const config_setting_t *s, const struct key_spec *tab,
 		return set_bool(s, k, label, c, why);
 	case K_UINT:
 	case K_U16:
+	case K_HEX:
 		return set_int(s, k, label, c, why);
 	default:
 		return apply_string(s, k, label, c, why);
@@ -501,6 +526,13 @@ static void print_value(FILE *f, const struct key_spec *k,
 	switch (k->kind) {
 	case K_UINT:
 		fprintf(f, "%u", *(const unsigned *)(const void *)field);
+		break;
+	case K_HEX:
+		fprintf(f, "0x%08x", *(const unsigned *)(const void *)field);
+		break;
+	case K_TABLEFLAGS:
+		level = *(const int *)(const void *)field;
+		print_string(f, table_flags_names[level == MH_TABLE_FLAGS_NONE]);
 		break;
 	case K_U16:
 		fprintf(f, "%u", (unsigned)*(const uint16_t *)(const void *)field);

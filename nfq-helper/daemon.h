@@ -29,7 +29,7 @@
 
 /* epoll tags: the kind in the high half, an index or port in the low half */
 enum mh_ev { EV_SIGNAL = 1, EV_TIMER, EV_QUEUE, EV_NFT, EV_CTL_LISTEN,
-	     EV_CTL_CONN, EV_PIDFD };
+	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH };
 #define EV_TAG(kind, n) ((uint64_t)(kind) << 32 | (uint32_t)(n))
 
 struct mh_conn {
@@ -59,7 +59,9 @@ struct mh_daemon {
 	struct mh_config cfg;
 	struct mh_policy pol;
 	struct mh_table sessions;
-	struct mh_nft *nft;
+	struct mh_nft *nft;          /* every batch on the table: an owned table takes no other */
+	struct mh_nft_watch *watch;  /* nftables events: the table deleted or flushed (tablewatch.c) */
+	uint32_t table_flags;        /* 0 or MH_TABLE_F_OWNED, as installed */
 	struct mnl_socket *queue;
 	unsigned queue_portid;
 	struct mnl_socket *diag;
@@ -210,6 +212,27 @@ int mh_ct_open(struct mh_daemon *d);
 void mh_ct_close(struct mh_daemon *d);
 int mh_ct_cut(struct mh_daemon *d, uint16_t server_port,
 	      const struct mh_addr *client, unsigned families);
+
+/* tablewatch.c: another program deleted, flushed or changed the table
+ * (`nft flush ruleset`, say): it is rebuilt at once with every session
+ * port, pinhole and mapping the daemon holds. The watch is opened at
+ * start-up, before the table is installed. */
+int mh_tablewatch_open(struct mh_daemon *d);
+void mh_tablewatch_close(struct mh_daemon *d);
+void mh_tablewatch_input(struct mh_daemon *d);
+/* The table rebuilt in place and refilled from the session table (no
+ * NLM_F_EXCL: what is still there stays); 0 or -errno. */
+int mh_tablewatch_restore(struct mh_daemon *d);
+/* The session ports and pinholes the kernel's table holds (start-up,
+ * before a table of other flags is replaced); 0 or -errno. *e owns
+ * arrays that mh_tablewatch_free_elems releases. */
+int mh_tablewatch_dump_elems(struct mh_daemon *d, struct mh_nft_elems *e);
+void mh_tablewatch_free_elems(struct mh_nft_elems *e);
+/* kernel.c: the whole table in one batch through d->nft (adopt: keep the
+ * elements there; replace: delete the table first, in the same batch),
+ * then the elements e (NULL: none); 0 or -errno. */
+int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
+		      const struct mh_nft_elems *e);
 
 /* reconcile.c: after a restart, the adopted table's session ports,
  * pinholes and mappings of sessions that did not come back are removed,

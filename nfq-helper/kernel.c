@@ -1,13 +1,16 @@
 /*
  * The daemon's side of its nftables table: installs it at start (probing
- * for the native queue expression; adopting the table of an earlier daemon
- * whose sessions resume), rebuilds it in place on SIGHUP, removes it at a
- * clean stop (not at one that keeps its sessions), adds and
- * deletes session ports and pinholes, and reads the pinhole sets back so
- * the session table learns which pinholes the kernel has expired.
+ * for the native queue expression and the owner/persist table flags;
+ * adopting the table of an earlier daemon whose sessions resume, claiming
+ * it if orphaned), rebuilds it in place on SIGHUP, removes it at a clean
+ * stop (not at one that keeps its sessions), adds and deletes session
+ * ports and pinholes, and reads the pinhole sets back so the session
+ * table learns which pinholes the kernel has expired. Every batch goes
+ * through the one socket d->nft: an owned table takes no other.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libnftnl/common.h>
@@ -53,10 +56,10 @@ static uint32_t pinhole_set_size(const struct mh_config *c)
 	       n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-/* The whole table in one batch; adopt keeps sessions, pinholes, mappings. */
-static int build_table(struct mh_daemon *d, bool adopt)
+static void table_params(struct mh_daemon *d, bool adopt,
+			 struct mh_ruleset_params *p)
 {
-	struct mh_ruleset_params p = {
+	*p = (struct mh_ruleset_params){
 		.table = d->cfg.table,
 		.port_low = d->cfg.port_low,
 		.port_high = d->cfg.port_high,
@@ -70,23 +73,136 @@ static int build_table(struct mh_daemon *d, bool adopt)
 		.public_port = d->pol.public_port,
 		.provisional_timeout_ms = d->cfg.candidate_lifetime * 1000,
 		.adopt = adopt,
+		.table_flags = d->table_flags,
+		.accept_mark = d->cfg.accept_mark,
 	};
-	struct batch bt;
-
-	batch_start(&bt);
-	return batch_send(d, &bt, mh_nft_build_ruleset(bt.b, &bt.seq, &p), true);
 }
 
-static bool table_exists(struct mh_daemon *d)
+/* One transaction: [the old table deleted,] the table, [its elements]. A
+ * batch with elements gets a buffer of its own, sized for them. */
+int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
+		      const struct mh_nft_elems *e)
 {
-	return mh_nft_dump_session_ports(d->nft, d->cfg.table, NULL, NULL) >= 0;
+	size_t limit = e ? mh_nft_restore_size(e) : BATCH_LEN / 2;
+	char *buf = e ? malloc(2 * limit) : NULL;
+	struct mh_ruleset_params p;
+	struct batch *bt = malloc(sizeof(*bt));
+	int err = 0;
+
+	if (!bt || (e && !buf)) {
+		free(buf);
+		free(bt);
+		return -ENOMEM;
+	}
+	table_params(d, adopt, &p);
+	bt->b = mnl_nlmsg_batch_start(buf ? buf : bt->buf, limit);
+	bt->seq = (uint32_t)mh_now_ms();
+	mh_nft_batch_begin(bt->b, &bt->seq);
+	if (replace)
+		err = mh_nft_build_table_delete(bt->b, &bt->seq, d->cfg.table);
+	if (!err)
+		err = mh_nft_build_ruleset(bt->b, &bt->seq, &p);
+	if (!err && e)
+		err = mh_nft_build_elems(bt->b, &bt->seq, d->cfg.table, e);
+	err = batch_send(d, bt, err, true);
+	free(buf);
+	free(bt);
+	return err;
+}
+
+static int build_table(struct mh_daemon *d, bool adopt)
+{
+	return mh_kernel_install(d, adopt, false, NULL);
+}
+
+/* Owner and persist where the kernel has both and the configuration
+ * allows; else none (never owner alone: the kernel would delete the
+ * table with the daemon's socket, and the range would fall open). */
+static uint32_t choose_flags(struct mh_daemon *d)
+{
+	uint32_t have = mh_nft_probe_table_flags(d->nft);
+
+	if (d->cfg.table_flags == MH_TABLE_FLAGS_NONE) {
+		log_info("table flags: none (table_flags = \"none\"): the table is "
+			 "rebuilt as soon as another program deletes or flushes it");
+		return 0;
+	}
+	if (have == MH_TABLE_F_OWNED) {
+		log_info("table flags: owner, persist (no other program can change "
+			 "or remove the table; it outlives the daemon)");
+		return MH_TABLE_F_OWNED;
+	}
+	log_warn("table flags: none, this kernel has %s: the table is rebuilt "
+		 "as soon as another program deletes or flushes it; until then "
+		 "only an admin policy that wants accept_mark keeps the range closed",
+		 have ? "owned tables but not persistent ones (Linux 6.9 has them)"
+		      : "neither owned nor persistent tables");
+	return 0;
+}
+
+/* An existing table: -EBUSY if a live socket owns it; *replace if its
+ * persist flag differs from ours (the kernel changes it in no update, so
+ * the table is deleted and made again in the same transaction). An orphan
+ * (persist, no owner) is claimed by the batch itself. */
+static int inspect_table(struct mh_daemon *d, bool *exists, bool *replace)
+{
+	uint32_t flags = 0, owner = 0;
+	int r = mh_nft_table_flags(d->nft, d->cfg.table, &flags, &owner);
+
+	*exists = r == 0;
+	*replace = false;
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (flags & MH_TABLE_F_OWNER) {
+		log_err("table inet %s is owned by another process (netlink port "
+			"%u): is another mosh-helperd running?", d->cfg.table, owner);
+		return -EBUSY;
+	}
+	*replace = (flags & MH_TABLE_F_PERSIST) != (d->table_flags & MH_TABLE_F_PERSIST);
+	if (*replace)
+		log_warn("table inet %s has flags 0x%x, not 0x%x: replaced in one "
+			 "transaction (datagrams may pass while its hooks are "
+			 "re-registered: once)", d->cfg.table, flags, d->table_flags);
+	return 0;
+}
+
+/* The existing table replaced by one with our flags, keeping its session
+ * ports and pinholes when they are to be adopted. */
+static int replace_table(struct mh_daemon *d, bool adopt)
+{
+	struct mh_nft_elems e = { 0 };
+	int err = adopt ? mh_tablewatch_dump_elems(d, &e) : 0;
+
+	if (err < 0) {
+		log_warn("reading table inet %s: %s", d->cfg.table, strerror(-err));
+		return err;
+	}
+	err = mh_kernel_install(d, false, true, adopt ? &e : NULL);
+	mh_tablewatch_free_elems(&e);
+	return err;
+}
+
+static int install_first(struct mh_daemon *d, bool replace)
+{
+	int err = replace ? replace_table(d, d->adopt) : build_table(d, d->adopt);
+
+	if (err && d->adopt) {
+		log_warn("adopting table inet %s: %s; rebuilding it empty, sessions "
+			 "in it are dropped", d->cfg.table, strerror(-err));
+		d->adopt = false;
+		err = replace ? replace_table(d, false) : build_table(d, false);
+	}
+	return err;
 }
 
 /* A table left by an earlier daemon is adopted when that daemon's state
- * was read too (state.c resumes its sessions); else it is rebuilt empty. */
+ * was read too (state.c resumes its sessions); else it is rebuilt empty.
+ * The watch opens first: a flush from then on is seen. */
 int mh_kernel_setup(struct mh_daemon *d)
 {
-	bool exists;
+	bool exists, replace;
 	int err;
 
 	d->nft = mh_nft_open();
@@ -95,19 +211,16 @@ int mh_kernel_setup(struct mh_daemon *d)
 	d->native_queue = mh_nft_probe_native_queue(d->nft);
 	log_info("queue rule: %s", d->native_queue ? "native nft queue expression"
 				   : "xt NFQUEUE target through nft compat");
-	exists = table_exists(d);
+	d->table_flags = choose_flags(d);
+	if ((err = mh_tablewatch_open(d)) < 0)
+		return err;
+	if ((err = inspect_table(d, &exists, &replace)) < 0)
+		return err;
 	d->adopt = exists && mh_state_loaded(d);
 	if (exists && !d->adopt)
 		log_warn("table inet %s exists but no saved state fits it: rebuilt "
 			 "empty, sessions in it are dropped", d->cfg.table);
-	err = build_table(d, d->adopt);
-	if (err && d->adopt) {
-		log_warn("adopting table inet %s: %s; rebuilding it empty, sessions "
-			 "in it are dropped", d->cfg.table, strerror(-err));
-		d->adopt = false;
-		err = build_table(d, false);
-	}
-	if (err)
+	if ((err = install_first(d, replace)) < 0)
 		return err;
 	if (d->adopt)
 		log_info("table inet %s adopted: session ports, pinholes and "
@@ -126,6 +239,7 @@ void mh_kernel_teardown(struct mh_daemon *d)
 	struct batch bt;
 	int err;
 
+	mh_tablewatch_close(d);
 	if (!d->nft)
 		return;
 	if (d->keep) {

@@ -1,7 +1,7 @@
 /*
  * The event loop: one epoll set over signals, a periodic timer, the queue,
- * the nftables socket, the control socket and its connections, and one
- * pidfd per mosh-server. Nothing here blocks on a peer.
+ * the nftables socket and its event watch, the control socket and its
+ * connections, and one pidfd per mosh-server. Nothing here blocks on a peer.
  */
 #include <errno.h>
 #include <signal.h>
@@ -109,6 +109,7 @@ static void dispatch(struct mh_daemon *d, uint64_t tag)
 	case EV_TIMER: on_timer(d); break;
 	case EV_QUEUE: mh_queue_input(d); break;
 	case EV_NFT: d->stats.nft_errors += mh_nft_drain(d->nft); break;
+	case EV_NFT_WATCH: mh_tablewatch_input(d); break;
 	case EV_CTL_LISTEN: mh_control_accept(d); break;
 	case EV_CTL_CONN: mh_control_conn_input(d, n); break;
 	case EV_PIDFD: mh_sessions_pidfd(d, (uint16_t)n); break;

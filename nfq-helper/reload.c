@@ -1,6 +1,6 @@
 /*
  * SIGHUP: the configuration file is read again and what can change while
- * sessions run is applied (timeouts, quotas, rates, log level; the table
+ * sessions run is applied (timeouts, quotas, rates, log level, accept mark; the table
  * is rebuilt in place, keeping its sessions and pinholes), each change
  * named in the log. Every other setting (ports, table, queue, control
  * socket, single-port mode, audit files, user, and any added later) makes
@@ -21,6 +21,7 @@ static const char *const live_keys[] = {
 	"candidate_lifetime", "max_sessions", "max_sessions_per_user",
 	"max_pinholes_per_session", "slow_path_rate",
 	"slow_path_rate_per_source", "hook_timeout", "server_path", "log_level",
+	"accept_mark",
 };
 
 /* What a live change means, where it is not simply "in effect now". */
@@ -66,6 +67,7 @@ static struct mh_config take_live(const struct mh_config *o,
 	c.hook_timeout = n->hook_timeout;
 	memcpy(c.server_path, n->server_path, sizeof(c.server_path));
 	c.log_level = n->log_level;
+	c.accept_mark = n->accept_mark;
 	return c;
 }
 
@@ -175,7 +177,8 @@ int mh_reload(struct mh_daemon *d, char *msg, size_t len)
 		n.slow_path_rate_per_source != old.slow_path_rate_per_source ||
 		n.candidate_lifetime != old.candidate_lifetime ||
 		n.max_sessions != old.max_sessions ||
-		n.max_pinholes_per_session != old.max_pinholes_per_session;
+		n.max_pinholes_per_session != old.max_pinholes_per_session ||
+		n.accept_mark != old.accept_mark;
 	d->cfg = n;
 	if (table && (r = mh_kernel_reload(d)) < 0) {
 		d->cfg = old;

@@ -1,11 +1,13 @@
 /*
  * Pure builders of mosh-helper's nftables batches with libnftnl: the whole
- * table (sets, base chains that jump on a range compare, mosh_in/mosh_out
- * rules with the host's own flows kept in sets of ours instead of
- * conntrack; single-port mode's part comes from mux.c, the per-source
- * budgets from slowsrc.c), its deletion, the queue probe, and pinhole /
- * session-port elements. Messages are appended to a caller's mnl batch and
- * no socket is touched (msg.c, expr.c).
+ * table (its flags; sets, base chains that jump on a range compare,
+ * mosh_in/mosh_out rules with the host's own flows kept in sets of ours
+ * instead of conntrack and the accept mark on what mosh_in lets on;
+ * single-port mode's part comes from mux.c, the per-source budgets from
+ * slowsrc.c), its deletion, the queue and table-flag probes, pinhole /
+ * session-port elements, and everything a daemon holds put back after a
+ * flush. Messages are appended to a caller's mnl batch and no socket is
+ * touched (msg.c, expr.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -273,6 +275,18 @@ static void m_pinhole(struct nb_rule *rb, const struct dir *d, int family)
 		nb_dynset_update(rb, set, id, 0);
 }
 
+/* The accept mark (fail-closed hand-off): what mosh_in lets on carries
+ * p->accept_mark, so an admin rule can accept the range only with it and
+ * nothing is accepted while the table is missing. Inbound only: the
+ * admin's policy filters input, and a mark set on output could steer
+ * policy routing. */
+static void mark_in(struct nb_rule *rb, const struct dir *d,
+		    const struct mh_ruleset_params *p)
+{
+	if (d == &dir_in && p->accept_mark)
+		nb_mark_or(rb, p->accept_mark);
+}
+
 /* ------------------------------------------------------------------ */
 /* Rules                                                               */
 
@@ -290,8 +304,8 @@ static void rule_jump(struct nb_rule *rb, const struct dir *d,
 static void rule_pinhole4(struct nb_rule *rb, const struct dir *d,
 			  const struct mh_ruleset_params *p)
 {
-	(void)p;
 	m_pinhole(rb, d, AF_INET);
+	mark_in(rb, d, p);
 	nb_verdict(rb, NF_ACCEPT, NULL);
 	nb_comment(rb, d->c_pin4);
 }
@@ -299,8 +313,8 @@ static void rule_pinhole4(struct nb_rule *rb, const struct dir *d,
 static void rule_pinhole6(struct nb_rule *rb, const struct dir *d,
 			  const struct mh_ruleset_params *p)
 {
-	(void)p;
 	m_pinhole(rb, d, AF_INET6);
+	mark_in(rb, d, p);
 	nb_verdict(rb, NF_ACCEPT, NULL);
 	nb_comment(rb, d->c_pin6);
 }
@@ -310,6 +324,7 @@ static void rule_queue(struct nb_rule *rb, const struct dir *d,
 {
 	m_udp_port_in(rb, d->server_port_off, MH_SET_SESSIONS, MH_ID_SESSIONS);
 	nb_limit(rb, p->slow_path_rate);
+	mark_in(rb, d, p);   /* a datagram the daemon accepts keeps it */
 	nb_queue(rb, p->native_queue, p->queue_num, p->queue_total);
 	nb_comment(rb, d->c_queue);
 }
@@ -333,7 +348,8 @@ static void rule_over_rate(struct nb_rule *rb, const struct dir *d,
  * is full, the update fails, the rule does not match and the datagram
  * meets the final drop: never open.
  */
-static void localflow(struct nb_rule *rb, const struct dir *d, int family)
+static void localflow(struct nb_rule *rb, const struct dir *d, int family,
+		      const struct mh_ruleset_params *p)
 {
 	bool v4 = family == AF_INET;
 	const char *set = v4 ? MH_SET_LOCALFLOWS4 : MH_SET_LOCALFLOWS6;
@@ -343,6 +359,7 @@ static void localflow(struct nb_rule *rb, const struct dir *d, int family)
 	if (d == &dir_in)
 		nb_lookup(rb, set, id, 0);
 	nb_dynset_update(rb, set, id, 0);
+	mark_in(rb, d, p);
 	nb_verdict(rb, NF_ACCEPT, NULL);
 	nb_comment(rb, d->c_local);
 }
@@ -350,15 +367,13 @@ static void localflow(struct nb_rule *rb, const struct dir *d, int family)
 static void rule_localflow4(struct nb_rule *rb, const struct dir *d,
 			    const struct mh_ruleset_params *p)
 {
-	(void)p;
-	localflow(rb, d, AF_INET);
+	localflow(rb, d, AF_INET, p);
 }
 
 static void rule_localflow6(struct nb_rule *rb, const struct dir *d,
 			    const struct mh_ruleset_params *p)
 {
-	(void)p;
-	localflow(rb, d, AF_INET6);
+	localflow(rb, d, AF_INET6, p);
 }
 
 static void rule_drop(struct nb_rule *rb, const struct dir *d,
@@ -428,7 +443,8 @@ static int check_params(const struct mh_ruleset_params *p)
 	    p->port_low > p->port_high || p->idle_timeout_ms == 0 ||
 	    p->queue_total == 0 || p->slow_path_rate == 0 ||
 	    (uint32_t)p->queue_num + p->queue_total - 1 > UINT16_MAX ||
-	    (p->public_port && p->provisional_timeout_ms == 0))
+	    (p->public_port && p->provisional_timeout_ms == 0) ||
+	    (p->table_flags && p->table_flags != MH_TABLE_F_OWNED))
 		return -EINVAL;
 	return 0;
 }
@@ -485,7 +501,7 @@ int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	int err = check_params(p);
 
 	if (!err)
-		err = nb_table(b, seq, NFT_MSG_NEWTABLE, p->table);
+		err = nb_table(b, seq, NFT_MSG_NEWTABLE, p->table, p->table_flags);
 	if (!err)
 		err = ensure_sets(b, seq, p);
 	if (!err)
@@ -512,7 +528,7 @@ int mh_nft_build_table_delete(struct mnl_nlmsg_batch *b, uint32_t *seq,
 {
 	int err = nb_check_table_name(table);
 
-	return err ? err : nb_table(b, seq, NFT_MSG_DELTABLE, table);
+	return err ? err : nb_table(b, seq, NFT_MSG_DELTABLE, table, 0);
 }
 
 static void rule_probe(struct nb_rule *rb, const struct dir *d,
@@ -529,15 +545,23 @@ int mh_nft_build_queue_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		.table = MH_PROBE_TABLE, .queue_total = 1, .native_queue = native,
 	};
 	const struct nb_chain_def probe = { "probe", NF_INET_LOCAL_IN, 0, "filter" };
-	int err = nb_table(b, seq, NFT_MSG_NEWTABLE, p.table);
+	int err = nb_table(b, seq, NFT_MSG_NEWTABLE, p.table, 0);
 
 	if (!err)
 		err = nb_chain(b, seq, NFT_MSG_NEWCHAIN, p.table, &probe);
 	if (!err)
 		err = put_rule(b, seq, p.table, probe.name, rule_probe, &dir_in, &p);
 	if (!err)
-		err = nb_table(b, seq, NFT_MSG_DELTABLE, p.table);
+		err = nb_table(b, seq, NFT_MSG_DELTABLE, p.table, 0);
 	return err;
+}
+
+int mh_nft_build_table_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			     uint32_t flags)
+{
+	int err = nb_table(b, seq, NFT_MSG_NEWTABLE, MH_PROBE_TABLE, flags);
+
+	return err ? err : nb_table(b, seq, NFT_MSG_DELTABLE, MH_PROBE_TABLE, 0);
 }
 
 int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
@@ -564,4 +588,95 @@ int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		return -EINVAL;
 	return nb_elems(b, seq, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
 			table, MH_SET_SESSIONS, &ev, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Putting back what a flush took                                      */
+
+/* One family's pinholes (or confirmed mappings) from v[], chunked. */
+static int put_family(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		      const char *table, const struct mh_nft_elems *e,
+		      int family, bool mux)
+{
+	uint8_t keys[MH_NFT_ELEMS_PER_MSG][MH_PH_KEY_MAX];
+	uint16_t data[MH_NFT_ELEMS_PER_MSG];
+	struct nb_elem ev[MH_NFT_ELEMS_PER_MSG];
+	const char *set = mux ? mh_nft_mux_map(family, true) : mh_nft_pinhole_set(family);
+	size_t n = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < e->n_pinholes && !err; i++) {
+		const struct mh_pinhole *ph = &e->pinholes[i];
+		size_t len;
+
+		if (ph->family != family)
+			continue;
+		len = mux ? mh_nft_mux_key(ph, keys[n]) : mh_nft_pinhole_key(ph, keys[n]);
+		data[n] = htons(ph->server_port);
+		ev[n] = (struct nb_elem){ keys[n], (uint32_t)len, 0,
+					  e->pinhole_timeout_ms,
+					  mux ? &data[n] : NULL, mux ? 2 : 0 };
+		if (++n == MH_NFT_ELEMS_PER_MSG) {
+			err = nb_elems(b, seq, NFT_MSG_NEWSETELEM, table, set, ev, n);
+			n = 0;
+		}
+	}
+	if (!err && n)
+		err = nb_elems(b, seq, NFT_MSG_NEWSETELEM, table, set, ev, n);
+	return err;
+}
+
+static int put_ports(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		     const char *table, const struct mh_nft_elems *e)
+{
+	uint16_t keys[MH_NFT_ELEMS_PER_MSG];
+	struct nb_elem ev[MH_NFT_ELEMS_PER_MSG];
+	size_t n = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < e->n_ports && !err; i++) {
+		keys[n] = htons(e->ports[i]);
+		ev[n] = (struct nb_elem){ &keys[n], 2, 0, 0, NULL, 0 };
+		if (++n == MH_NFT_ELEMS_PER_MSG) {
+			err = nb_elems(b, seq, NFT_MSG_NEWSETELEM, table,
+				       MH_SET_SESSIONS, ev, n);
+			n = 0;
+		}
+	}
+	if (!err && n)
+		err = nb_elems(b, seq, NFT_MSG_NEWSETELEM, table, MH_SET_SESSIONS, ev, n);
+	return err;
+}
+
+int mh_nft_build_elems(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		       const char *table, const struct mh_nft_elems *e)
+{
+	int err = nb_check_table_name(table);
+
+	for (size_t i = 0; i < e->n_pinholes && !err; i++)
+		if (!mh_nft_pinhole_set(e->pinholes[i].family) ||
+		    !e->pinholes[i].server_port)
+			err = -EINVAL;
+	if (!err)
+		err = put_ports(b, seq, table, e);
+	if (!err)
+		err = put_family(b, seq, table, e, AF_INET, false);
+	if (!err)
+		err = put_family(b, seq, table, e, AF_INET6, false);
+	if (!err && e->mux)
+		err = put_family(b, seq, table, e, AF_INET, true);
+	if (!err && e->mux)
+		err = put_family(b, seq, table, e, AF_INET6, true);
+	return err;
+}
+
+/* A ruleset is some 12 KiB; an element at most 64 bytes in its message. */
+#define MH_RULESET_BYTES  (64 * 1024)
+#define MH_ELEM_BYTES     96
+
+size_t mh_nft_restore_size(const struct mh_nft_elems *e)
+{
+	size_t n = e->n_ports + e->n_pinholes * (e->mux ? 2 : 1);
+
+	return MH_RULESET_BYTES + n * MH_ELEM_BYTES;
 }

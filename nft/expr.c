@@ -1,6 +1,6 @@
 /*
  * The rule builder of nft/: a rule's expressions appended in order with
- * libnftnl (meta, ct, cmp, range, bitwise, payload, lookup, dynset, limit,
+ * libnftnl (meta, ct, cmp, range, bitwise, mark set, payload, lookup, dynset, limit,
  * dynset with a per-element limit, counter, verdicts, queue in both
  * flavours, port-only DNAT) and its comment. The first failure sticks in the
  * builder; later calls are no-ops.
@@ -146,6 +146,30 @@ void nb_bitwise_and(struct nb_rule *rb, const void *mask, uint32_t len)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+}
+
+/* meta mark = (meta mark & ~bits) ^ bits, through reg 1: the bits are ORed
+ * in and every other bit of the mark is kept (the mark is a host-order u32
+ * in the register, as nft writes it). */
+void nb_mark_or(struct nb_rule *rb, uint32_t bits)
+{
+	uint32_t mask = ~bits;
+	struct nftnl_expr *e;
+
+	nb_meta(rb, NFT_META_MARK);
+	e = expr_new(rb, "bitwise");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(bits));
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask));
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &bits, sizeof(bits));
+	e = expr_new(rb, "meta");
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
 }
 
 void nb_payload(struct nb_rule *rb, uint32_t base, uint32_t off, uint32_t len,

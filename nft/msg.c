@@ -44,7 +44,7 @@ void mh_nft_batch_end(struct mnl_nlmsg_batch *b, uint32_t *seq)
 }
 
 int nb_table(struct mnl_nlmsg_batch *b, uint32_t *seq, uint16_t type,
-	     const char *name)
+	     const char *name, uint32_t flags)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
@@ -53,7 +53,7 @@ int nb_table(struct mnl_nlmsg_batch *b, uint32_t *seq, uint16_t type,
 		return -ENOMEM;
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
 	if (type == NFT_MSG_NEWTABLE)
-		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0); /* never `owner` */
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, flags);
 	nlh = msg_start(b, seq, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);

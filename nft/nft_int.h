@@ -94,8 +94,10 @@ int mh_nft_mux_from_elem(const uint8_t *key, size_t key_len,
 /* Messages (msg.c). Each appends one message to b; 0 or -errno
  * (-ENOSPC past the batch limit). */
 
+/* flags (NEWTABLE only): 0, or MH_TABLE_F_OWNER | MH_TABLE_F_PERSIST; a
+ * NEWTABLE always carries them, so an update also clears `dormant`. */
 int nb_table(struct mnl_nlmsg_batch *b, uint32_t *seq, uint16_t type,
-	     const char *name);
+	     const char *name, uint32_t flags);
 
 struct nb_chain_def {
 	const char *name;
@@ -162,6 +164,8 @@ void nb_cmp_u8(struct nb_rule *rb, uint8_t val);                /* reg 1 == val 
 void nb_range(struct nb_rule *rb, const void *from, const void *to, uint32_t len);
 /* reg 1 = reg 1 & mask (len bytes; xor 0) */
 void nb_bitwise_and(struct nb_rule *rb, const void *mask, uint32_t len);
+/* `meta mark set meta mark | bits` (uses reg 1; bits != 0) */
+void nb_mark_or(struct nb_rule *rb, uint32_t bits);
 void nb_payload(struct nb_rule *rb, uint32_t base, uint32_t off, uint32_t len,
 	       uint32_t dreg);
 /* Lookup of the key in reg 1; dreg 0 = a plain match, else the map's

@@ -2,8 +2,10 @@
  * The nftables socket edge: one NETLINK_NETFILTER socket that sends the
  * batches nft/build.c builds, either waiting for the kernel's answer to
  * every message (start-up, reload, stop) or not (hot path, errors read
- * later from the fd), probes the queue flavour and dumps the `sessions`
- * set, the pinhole sets and single-port mode's mux maps.
+ * later from the fd), probes the queue flavour and the table flags, reads
+ * a table's flags and owner, and dumps the `sessions` set, the pinhole
+ * sets and single-port mode's mux maps. An owned table takes changes from
+ * this socket only, so the daemon sends everything through one.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,12 +21,14 @@
 
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
+#include <libnftnl/table.h>
 
 #include "log.h"
 #include "nft.h"
 #include "nft_int.h"
 
 #define MH_NFT_RCVBUF      (4 * 1024 * 1024)
+#define MH_NFT_SNDBUF      (8 * 1024 * 1024)  /* a restore batch of every element */
 #define MH_NFT_ACK_WAIT_MS 1000   /* kernel answers within sendmsg; safety net */
 #define MH_NFT_PROBE_BUF   8192
 #define MH_NFT_RECV_BUF    32768
@@ -38,7 +42,7 @@ struct mh_nft {
 struct mh_nft *mh_nft_open(void)
 {
 	struct mh_nft *n = calloc(1, sizeof(*n));
-	int one = 1, rcv = MH_NFT_RCVBUF, err;
+	int one = 1, rcv = MH_NFT_RCVBUF, snd = MH_NFT_SNDBUF, err;
 
 	if (!n)
 		return NULL;
@@ -51,6 +55,10 @@ struct mh_nft *mh_nft_open(void)
 		       &rcv, sizeof(rcv)) < 0)
 		setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUF,
 			   &rcv, sizeof(rcv));
+	if (setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUFFORCE,
+		       &snd, sizeof(snd)) < 0)
+		setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_SNDBUF,
+			   &snd, sizeof(snd));
 	n->portid = mnl_socket_get_portid(n->nl);
 	n->seq = (uint32_t)time(NULL);
 	return n;
@@ -74,6 +82,11 @@ void mh_nft_close(struct mh_nft *n)
 int mh_nft_fd(const struct mh_nft *n)
 {
 	return mnl_socket_get_fd(n->nl);
+}
+
+uint32_t mh_nft_portid(const struct mh_nft *n)
+{
+	return n->portid;
 }
 
 /* Set or clear NLM_F_ACK on every message between begin and end; returns
@@ -249,6 +262,92 @@ bool mh_nft_probe_native_queue(struct mh_nft *n)
 	if (err)
 		log_debug("native nft queue refused: %s", strerror(-err));
 	return err == 0;
+}
+
+/* A scratch table with these flags, deleted in the same batch. */
+static int try_table_flags(struct mh_nft *n, uint32_t flags)
+{
+	char buf[2 * MH_NFT_PROBE_BUF];
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, MH_NFT_PROBE_BUF);
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	mh_nft_batch_begin(b, &n->seq);
+	err = mh_nft_build_table_probe(b, &n->seq, flags);
+	mh_nft_batch_end(b, &n->seq);
+	if (!err)
+		err = mh_nft_send_sync(n, b);
+	mnl_nlmsg_batch_stop(b);
+	if (err)
+		log_debug("table flags 0x%x refused: %s", flags, strerror(-err));
+	return err;
+}
+
+uint32_t mh_nft_probe_table_flags(struct mh_nft *n)
+{
+	if (try_table_flags(n, MH_TABLE_F_OWNED) == 0)
+		return MH_TABLE_F_OWNED;
+	return try_table_flags(n, MH_TABLE_F_OWNER) == 0 ? MH_TABLE_F_OWNER : 0;
+}
+
+struct table_info {
+	uint32_t flags, owner;
+	bool found;
+};
+
+static int table_info_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct table_info *ti = data;
+	struct nftnl_table *t = nftnl_table_alloc();
+
+	if (!t)
+		return MNL_CB_ERROR;
+	if (nftnl_table_nlmsg_parse(nlh, t) == 0) {
+		ti->found = true;
+		if (nftnl_table_is_set(t, NFTNL_TABLE_FLAGS))
+			ti->flags = nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS);
+		if (nftnl_table_is_set(t, NFTNL_TABLE_OWNER))
+			ti->owner = nftnl_table_get_u32(t, NFTNL_TABLE_OWNER);
+	}
+	nftnl_table_free(t);
+	return MNL_CB_OK;
+}
+
+int mh_nft_table_flags(struct mh_nft *n, const char *table, uint32_t *flags,
+		       uint32_t *owner)
+{
+	char buf[MH_NFT_RECV_BUF];
+	struct table_info ti = { 0, 0, false };
+	struct nftnl_table *t = nftnl_table_alloc();
+	uint32_t seq = n->seq++;
+	struct nlmsghdr *nlh;
+	int r;
+
+	if (!t)
+		return -ENOMEM;
+	mh_nft_drain(n);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, table);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	r = mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0 ? -errno : MNL_CB_OK;
+	while (r > MNL_CB_STOP) {
+		ssize_t len = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
+
+		if (len < 0)
+			return -errno;
+		r = mnl_cb_run(buf, (size_t)len, seq, n->portid, table_info_cb, &ti);
+		if (r < 0)
+			return -errno;
+	}
+	if (r < 0)
+		return r;
+	if (!ti.found)
+		return -ENOENT;
+	*flags = ti.flags;
+	*owner = ti.owner;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -47,8 +47,11 @@ veth_pair
 
 # Listing helpers: drop handles, counter values, trailing blanks and the
 # header comment of the reference file.
+# The table flags line (the daemon's owner,persist; nfttool loads none)
+# and nft's "# progname" comment are left out of the comparison.
 normalize() {
-	sed -E -e '/^#/d' -e 's/ # handle [0-9]+//' \
+	sed -E -e '/^#/d' -e 's/ # handle [0-9]+//' -e 's/ # progname .*//' \
+		-e '/^\tflags /{N;d}' \
 		-e 's/counter packets [0-9]+ bytes [0-9]+/counter/' \
 		-e 's/[[:space:]]+$//'
 }

@@ -126,7 +126,7 @@ static int table_load(uint16_t lo, uint16_t hi, uint16_t q, bool add)
 	}
 	mh_nft_batch_begin(b, &seq);
 	if (add) {
-		err = nb_table(b, &seq, NFT_MSG_NEWTABLE, IM_TABLE);
+		err = nb_table(b, &seq, NFT_MSG_NEWTABLE, IM_TABLE, 0);
 		if (!err)
 			err = nb_chain(b, &seq, NFT_MSG_NEWCHAIN, IM_TABLE, &out);
 		if (!err)

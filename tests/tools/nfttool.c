@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "log.h"
 #include "nft.h"
 
@@ -22,6 +23,7 @@
 #define BATCH_ELEMS  256    /* pinholes per batch with --count */
 #define DEFAULT_PROVISIONAL_MS 10000   /* the daemon's candidate lifetime */
 #define DEFAULT_PER_SOURCE     200     /* slow_path_rate_per_source default */
+#define DEFAULT_MARK           MH_DEFAULT_ACCEPT_MARK
 
 enum queue_mode { Q_AUTO, Q_NATIVE, Q_COMPAT };
 
@@ -44,9 +46,11 @@ _Noreturn static void usage(void)
 		"       [--rate R] [--per-source R] [--set-size N]\n"
 		"       [--compat|--native|--auto]\n"
 		"       [--single-port PORT [--provisional-ms MS]] [--adopt]\n"
+		"       [--mark BITS] [--owned]\n"
 		"       (--per-source: packets/s per source address or /64, 0 = off,\n"
 		"        default %d; --set-size: pinholes/mappings per family,\n"
-		"        0 = %d)\n"
+		"        0 = %d; --mark: accept mark, 0 = off, default 0x%x;\n"
+		"        --owned: flags owner,persist, an orphan once nfttool exits)\n"
 		"  delete\n"
 		"  add-pinhole ADDR CPORT SPORT [TIMEOUT_MS] [--count N] [--async]\n"
 		"  del-pinhole ADDR CPORT SPORT [--count N] [--async]\n"
@@ -56,7 +60,7 @@ _Noreturn static void usage(void)
 		"  del-mux ADDR CPORT SPORT [--provisional]\n"
 		"  dump-mux                       mappings with remaining ms\n"
 		"every command takes --table T (default " MH_NFT_DEFAULT_TABLE ")\n",
-		DEFAULT_PER_SOURCE, MH_NFT_DEFAULT_SET_SIZE);
+		DEFAULT_PER_SOURCE, MH_NFT_DEFAULT_SET_SIZE, DEFAULT_MARK);
 	exit(2);
 }
 
@@ -97,7 +101,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "count", 1, 0, 'N' }, { "async", 0, 0, 'A' },
 		{ "single-port", 1, 0, 'S' }, { "provisional-ms", 1, 0, 'P' },
 		{ "provisional", 0, 0, 'v' }, { "per-source", 1, 0, 's' },
-		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' }, { 0, 0, 0, 0 },
+		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' },
+		{ "mark", 1, 0, 'm' }, { "owned", 0, 0, 'o' }, { 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -120,6 +125,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 's': o->p.per_source_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "per-source rate"); break;
 		case 'z': o->p.set_size = (uint32_t)num_arg(optarg, UINT32_MAX, "set size"); break;
 		case 'd': o->p.adopt = true; break;
+		case 'm': o->p.accept_mark = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'o': o->p.table_flags = MH_TABLE_F_OWNED; break;
 		default: usage();
 		}
 	}
@@ -392,7 +399,8 @@ int main(int argc, char **argv)
 		       .port_high = 61000, .idle_timeout_ms = 60000,
 		       .queue_total = 1, .slow_path_rate = 2000,
 		       .provisional_timeout_ms = DEFAULT_PROVISIONAL_MS,
-		       .per_source_rate = DEFAULT_PER_SOURCE },
+		       .per_source_rate = DEFAULT_PER_SOURCE,
+		       .accept_mark = DEFAULT_MARK },
 		.mode = Q_AUTO,
 	};
 	struct mh_nft *n;
