@@ -1,8 +1,8 @@
 /*
  * The daemon's side of its nftables table: installs it at start (probing
  * for the native queue expression; adopting the table of an earlier daemon
- * whose sessions resume), rebuilds it in place on SIGHUP, removes it at a
- * clean stop (not at one that keeps its sessions), adds and
+ * whose sessions resume, or a --guard's), rebuilds it in place on SIGHUP,
+ * leaves it at every stop (only --uninstall removes it), adds and
  * deletes session ports and pinholes, and reads the pinhole sets back so
  * the session table learns which pinholes the kernel has expired.
  */
@@ -82,6 +82,18 @@ static bool table_exists(struct mh_daemon *d)
 	return mh_nft_dump_session_ports(d->nft, d->cfg.table, NULL, NULL) >= 0;
 }
 
+/* A table with no session (a --guard's) is taken over as it is meant to
+ * be; one with sessions but no state to resume them loses them. */
+static void log_not_adopted(struct mh_daemon *d)
+{
+	if (mh_nft_dump_session_ports(d->nft, d->cfg.table, NULL, NULL) > 0)
+		log_warn("table inet %s exists but no saved state fits it: rebuilt "
+			 "empty, sessions in it are dropped", d->cfg.table);
+	else
+		log_info("table inet %s exists, with no session: taken over (the "
+			 "range stayed closed)", d->cfg.table);
+}
+
 /* A table left by an earlier daemon is adopted when that daemon's state
  * was read too (state.c resumes its sessions); else it is rebuilt empty. */
 int mh_kernel_setup(struct mh_daemon *d)
@@ -98,8 +110,7 @@ int mh_kernel_setup(struct mh_daemon *d)
 	exists = table_exists(d);
 	d->adopt = exists && mh_state_loaded(d);
 	if (exists && !d->adopt)
-		log_warn("table inet %s exists but no saved state fits it: rebuilt "
-			 "empty, sessions in it are dropped", d->cfg.table);
+		log_not_adopted(d);
 	err = build_table(d, d->adopt);
 	if (err && d->adopt) {
 		log_warn("adopting table inet %s: %s; rebuilding it empty, sessions "
@@ -123,23 +134,39 @@ int mh_kernel_reload(struct mh_daemon *d)
 /* A stop that keeps its sessions (d->keep) leaves the table as it is. */
 void mh_kernel_teardown(struct mh_daemon *d)
 {
-	struct batch bt;
 	int err;
 
 	if (!d->nft)
 		return;
-	if (d->keep) {
-		mh_nft_close(d->nft);
-		d->nft = NULL;
-		return;
-	}
-	batch_start(&bt);
-	err = batch_send(d, &bt, mh_nft_build_table_delete(bt.b, &bt.seq,
-							  d->cfg.table), true);
-	if (err)
+	if (!d->keep && (err = mh_kernel_remove(d)) < 0)
 		log_warn("removing table inet %s: %s", d->cfg.table, strerror(-err));
 	mh_nft_close(d->nft);
 	d->nft = NULL;
+}
+
+/* The table deleted (-ENOENT: there was none): only --uninstall asks. */
+int mh_kernel_remove(struct mh_daemon *d)
+{
+	struct batch bt;
+
+	batch_start(&bt);
+	return batch_send(d, &bt, mh_nft_build_table_delete(bt.b, &bt.seq,
+							   d->cfg.table), true);
+}
+
+/* --guard: the table as a start with no sessions builds it (the range
+ * drops everything, the anti-reflection rules in place), unless a table
+ * is there already (a running or stopped daemon's, an earlier guard's):
+ * that one is left alone and 1 returned. d->nft stays open. */
+int mh_kernel_guard(struct mh_daemon *d)
+{
+	d->nft = mh_nft_open();
+	if (!d->nft)
+		return -errno;
+	if (table_exists(d))
+		return 1;
+	d->native_queue = mh_nft_probe_native_queue(d->nft);
+	return build_table(d, false);
 }
 
 int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add)
