@@ -102,11 +102,11 @@ send_probes() {
 	mh_log "$what: sent $((2 * 5 * ($# + 1))) probes to ports $LPORT $*; past the firewall $PASSED, listener got '$GOT'"
 }
 
-probe() { # WHAT PORT...: the range is closed
+probe() { # WHAT PORT...: the range is closed (both checks reported)
 	send_probes "$@"
-	mh_assert_eq "$1: probes that got past the firewall (UDP InDatagrams + NoPorts + InErrors)" \
+	mh_check_eq "$1: probes that got past the firewall (UDP InDatagrams + NoPorts + InErrors)" \
 		0 "$PASSED"
-	mh_assert_eq "$1: probes the listener on port $LPORT got" 0 "$GOT"
+	mh_check_eq "$1: probes the listener on port $LPORT got" 0 "$GOT"
 }
 
 mh_step "1. a live session, then SIGTERM"
@@ -114,13 +114,13 @@ mh_start_daemon
 mh_live_session mhtest1 c1
 port=$MH_PORT
 term_daemon
+mh_signal_client STOP c1
+probe "after SIGTERM" "$port" 60500
+mh_signal_client CONT c1
 mh_assert "the table inet $MH_TABLE is still there after SIGTERM" mh_table_exists
 mh_assert "port $port is still in its sessions set" mh_has_session "$port"
 mh_assert "the daemon's log says the range stays closed" mh_daemon_log_has "the range stays closed"
 mh_assert "the live session types on while no daemon runs" mh_roundtrip c1 20
-mh_signal_client STOP c1
-probe "after SIGTERM" "$port" 60500
-mh_signal_client CONT c1
 
 mh_step "2. the next start adopts the table and resumes the session"
 start_again
