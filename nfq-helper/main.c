@@ -173,9 +173,9 @@ static void stop(struct mh_daemon *d)
 	mh_audit_simple(d, "stop", "kept",
 			"table, sessions and keys for the next start");
 	mh_audit_close(d);
-	log_info("stopped; table inet %s (the range stays closed), session state "
-		 "and keys kept: the next start resumes the sessions; "
-		 "mosh-helperd --uninstall removes them", d->cfg.table);
+	log_info("stopped; table inet %s, session state and keys kept: the range "
+		 "stays closed and the next start resumes the sessions "
+		 "(mosh-helperd --uninstall removes them)", d->cfg.table);
 }
 
 /* --guard and --uninstall: the configuration read, no daemon started. A

@@ -85,12 +85,12 @@ term_daemon() {
 send_probes() {
 	local what=$1; shift
 	local out=$MH_TMP/listen.$RANDOM before after p dst
-	mh_ns_bg "$NS_S" "$out" "$MH_UDPTOOL" listen "$LPORT" 2
+	mh_ns_bg "$NS_S" "$out" "$MH_UDPTOOL" listen "$LPORT" 3
 	local lpid=$MH_BG_PID
 	mh_wait 5 grep -qs listening "$out.err" || mh_fail "the listener did not start"
 	before=$(udp_reached)
-	for dst in "$SRV4" "$SRV6"; do
-		for p in "$LPORT" "$@"; do
+	for p in "$LPORT" "$@"; do
+		for dst in "$SRV4" "$SRV6"; do
 			mh_nsx "$NS_A" "$MH_UDPTOOL" send "$dst" "$p" --garbage 5 --interval-us 2000 \
 				>/dev/null 2>&1 || mh_fail "udptool send $dst $p"
 		done
