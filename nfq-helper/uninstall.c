@@ -33,7 +33,8 @@ static bool daemon_answers(const char *path)
 }
 
 /* The state keeper's own clean-up (keys, keyring, state file), as a clean
- * stop of earlier versions ran it. */
+ * stop of earlier versions ran it; a keyring it did not find is made, then
+ * removed. */
 static void forget_state(struct mh_daemon *d)
 {
 	mh_state_init(d);
@@ -43,19 +44,13 @@ static void forget_state(struct mh_daemon *d)
 	mh_state_stop(d);
 }
 
-/* Keyring and state belong to the uid the daemon started as, which owns
- * the state directory (systemd's RuntimeDirectory= for User=): root runs
- * the clean-up as that uid, whose user keyring holds the keys. */
+/* The same clean-up as uid st->st_uid (a child switched to it), whose
+ * user keyring holds the keys of a daemon that started as that uid. */
 static int forget_state_as(struct mh_daemon *d, const struct stat *st)
 {
-	pid_t pid;
+	pid_t pid = fork();
 	int status;
 
-	if (geteuid() != 0 || st->st_uid == 0) {
-		forget_state(d);
-		return 0;
-	}
-	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
@@ -73,20 +68,36 @@ static int forget_state_as(struct mh_daemon *d, const struct stat *st)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
+/* Keys and state belong to the uid the daemon started as: it owns the
+ * state file and the state lock (state.c's names), and the directory
+ * when systemd made it (RuntimeDirectory= with User=). Root cleans up as
+ * that uid first, then as itself (a daemon started as root that switched
+ * to `user` later keeps its keys in root's keyring). */
 static int remove_state(struct mh_daemon *d)
 {
-	char dir[sizeof(d->cfg.control_socket)];
+	static const char *const owned[] = { "state", "state.lock", "" };
+	char buf[sizeof(d->cfg.control_socket)], path[PATH_MAX];
+	const char *dir;
 	struct stat st;
-	int err;
+	int err = 0;
 
-	snprintf(dir, sizeof(dir), "%s", d->cfg.control_socket);
-	if (stat(dirname(dir), &st) < 0) {
+	snprintf(buf, sizeof(buf), "%s", d->cfg.control_socket);
+	dir = dirname(buf);
+	if (stat(dir, &st) < 0) {
 		log_info("no state directory %s: no saved state", dir);
 		return 0;
 	}
-	err = forget_state_as(d, &st);
+	for (unsigned i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, owned[i]);
+		if (stat(path, &st) == 0)
+			break;
+	}
+	if (geteuid() == 0 && st.st_uid != 0)
+		err = forget_state_as(d, &st);
+	forget_state(d);
 	if (err)
-		log_err("removing saved state and keys: %s", strerror(-err));
+		log_err("removing saved state and keys as uid %u: %s", st.st_uid,
+			strerror(-err));
 	else
 		log_info("saved session state and keys removed (%s)", dir);
 	return err;
