@@ -30,10 +30,12 @@ static void usage(FILE *f)
 		"                      exit; refused while a daemon runs (stop it first)\n"
 		"      --keep-on-exit  accepted for old unit files: every stop keeps now\n"
 		"  -h, --help          this text\n"
-		"signals: SIGTERM, SIGINT, SIGQUIT stop, leaving the table (the range stays\n"
-		"closed; live sessions go on through their pinholes until they expire),\n"
-		"session state and keys for the next start, which resumes the sessions;\n"
-		"SIGHUP reload, SIGUSR1 statistics. Only --uninstall removes the table.\n",
+		"signals: SIGTERM, SIGINT and SIGQUIT stop, leaving the table, session state\n"
+		"and keys: the range stays closed and the next start resumes the sessions.\n"
+		"Pinholes stay too, so that a restart or an upgrade cuts no session: each\n"
+		"admits only a client that proved the session key, and the kernel expires\n"
+		"it after idle_timeout. SIGHUP reload, SIGUSR1 statistics. Only --uninstall\n"
+		"removes the table (README: Stopping and uninstalling).\n",
 		MH_DEFAULT_CONFIG);
 }
 
