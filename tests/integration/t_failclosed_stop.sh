@@ -12,8 +12,9 @@
 #    a second --guard leaves the table alone; the daemon then takes the
 #    table over and a new session works;
 #  - a broken configuration: the daemon refuses with file:line and reason,
-#    and the range stays closed; --guard with that file still closes the
-#    built-in range and reports the failure.
+#    and the range stays closed; so does a start that fails after the
+#    table is in place; --guard with that file still closes the built-in
+#    range and reports the failure.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -85,7 +86,7 @@ term_daemon() {
 send_probes() {
 	local what=$1; shift
 	local out=$MH_TMP/listen.$RANDOM before after p dst
-	mh_ns_bg "$NS_S" "$out" "$MH_UDPTOOL" listen "$LPORT" 3
+	mh_ns_bg "$NS_S" "$out" "$MH_UDPTOOL" listen "$LPORT" 4
 	local lpid=$MH_BG_PID
 	mh_wait 5 grep -qs listening "$out.err" || mh_fail "the listener did not start"
 	before=$(udp_reached)
@@ -114,13 +115,15 @@ mh_start_daemon
 mh_live_session mhtest1 c1
 port=$MH_PORT
 term_daemon
+mh_assert "the live session types on while no daemon runs" mh_roundtrip c1 20
+# (stopped for more than 10 s without a round trip, mosh-client would hop
+# to a new source port, which only a running daemon lets in)
 mh_signal_client STOP c1
 probe "after SIGTERM" "$port" 60500
 mh_signal_client CONT c1
 mh_assert "the table inet $MH_TABLE is still there after SIGTERM" mh_table_exists
 mh_assert "port $port is still in its sessions set" mh_has_session "$port"
 mh_assert "the daemon's log says the range stays closed" mh_daemon_log_has "the range stays closed"
-mh_assert "the live session types on while no daemon runs" mh_roundtrip c1 20
 
 mh_step "2. the next start adopts the table and resumes the session"
 start_again
@@ -197,6 +200,19 @@ mh_assert "with file, line and reason" \
 mh_assert "no daemon process runs" no_daemon
 mh_assert "the table is still there" mh_table_exists
 probe "broken configuration" "$port2" 60500
+
+mh_step "7b. a start that fails after the table is in place (control socket unusable)"
+: >"$MH_TMP/afile"
+sed "s|^control_socket = .*|control_socket = \"$MH_TMP/afile/control.sock\";|" \
+	"$MH_TMP/good.conf" >"$MH_TMP/nosock.conf"
+rc=0
+timeout 30 ip netns exec "$NS_S" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/nosock.conf" -f \
+	>"$MH_TMP/nosock.out" 2>&1 || rc=$?
+grep -E 'error|fatal' "$MH_TMP/nosock.out" | sed 's/^/   | /'
+mh_assert_eq "the daemon exits with status 1" 1 "$rc"
+mh_assert "saying why" grep -q "control socket $MH_TMP/afile/control.sock" "$MH_TMP/nosock.out"
+mh_assert "no daemon process runs" no_daemon
+mh_assert "the table is still there (the one probed above)" mh_table_exists
 
 mh_step "8. --guard with the broken file, no table: the built-in range closed all the same"
 rc=0
