@@ -131,42 +131,27 @@ int mh_kernel_reload(struct mh_daemon *d)
 	return build_table(d, true);
 }
 
-/* A stop that keeps its sessions (d->keep) leaves the table as it is. */
+/* Every stop of the daemon keeps (d->keep) and leaves the table as it is;
+ * only --uninstall (uninstall.c) has it removed. */
 void mh_kernel_teardown(struct mh_daemon *d)
 {
+	struct batch bt;
 	int err;
 
 	if (!d->nft)
 		return;
-	if (!d->keep && (err = mh_kernel_remove(d)) < 0)
+	if (d->keep) {
+		mh_nft_close(d->nft);
+		d->nft = NULL;
+		return;
+	}
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_table_delete(bt.b, &bt.seq,
+							  d->cfg.table), true);
+	if (err)
 		log_warn("removing table inet %s: %s", d->cfg.table, strerror(-err));
 	mh_nft_close(d->nft);
 	d->nft = NULL;
-}
-
-/* The table deleted (-ENOENT: there was none): only --uninstall asks. */
-int mh_kernel_remove(struct mh_daemon *d)
-{
-	struct batch bt;
-
-	batch_start(&bt);
-	return batch_send(d, &bt, mh_nft_build_table_delete(bt.b, &bt.seq,
-							   d->cfg.table), true);
-}
-
-/* --guard: the table as a start with no sessions builds it (the range
- * drops everything, the anti-reflection rules in place), unless a table
- * is there already (a running or stopped daemon's, an earlier guard's):
- * that one is left alone and 1 returned. d->nft stays open. */
-int mh_kernel_guard(struct mh_daemon *d)
-{
-	d->nft = mh_nft_open();
-	if (!d->nft)
-		return -errno;
-	if (table_exists(d))
-		return 1;
-	d->native_queue = mh_nft_probe_native_queue(d->nft);
-	return build_table(d, false);
 }
 
 int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add)

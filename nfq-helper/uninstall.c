@@ -103,6 +103,26 @@ static int remove_state(struct mh_daemon *d)
 	return err;
 }
 
+/* The table deleted the way a clean stop of earlier versions deleted it;
+ * looked for again afterwards, since that path only logs a failure. */
+static int remove_table(struct mh_daemon *d)
+{
+	if (!mh_guard_table_there(d)) {
+		log_info("no table inet %s: nothing to remove", d->cfg.table);
+		return 0;
+	}
+	d->nft = mh_nft_open();
+	if (!d->nft)
+		return -errno;
+	d->keep = false;
+	mh_kernel_teardown(d);
+	if (mh_guard_table_there(d))
+		return -EIO;
+	log_info("table inet %s removed: ports %u-%u now follow your own policy "
+		 "alone", d->cfg.table, d->cfg.port_low, d->cfg.port_high);
+	return 0;
+}
+
 int mh_uninstall(struct mh_daemon *d)
 {
 	int err;
@@ -113,23 +133,9 @@ int mh_uninstall(struct mh_daemon *d)
 			"again", d->cfg.control_socket);
 		return 1;
 	}
-	d->nft = mh_nft_open();
-	if (!d->nft) {
-		log_err("nftables socket: %s", strerror(errno));
+	if ((err = remove_table(d)) < 0) {
+		log_err("removing table inet %s: %s", d->cfg.table, strerror(-err));
 		return 1;
 	}
-	err = mh_kernel_remove(d);
-	mh_nft_close(d->nft);
-	d->nft = NULL;
-	if (err == -ENOENT)
-		log_info("no table inet %s: nothing to remove", d->cfg.table);
-	else if (err)
-		log_err("removing table inet %s: %s", d->cfg.table, strerror(-err));
-	else
-		log_info("table inet %s removed: ports %u-%u now follow your own "
-			 "policy alone", d->cfg.table, d->cfg.port_low,
-			 d->cfg.port_high);
-	if (err && err != -ENOENT)
-		return 1;
 	return remove_state(d) ? 1 : 0;
 }
