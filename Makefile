@@ -112,7 +112,11 @@ install: all
 	$(if $(CTL),install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/mosh-helperctl)
 	test -e $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf || \
 		install -m 0644 mosh-helper.conf $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && sed 's|/usr/local/sbin/|$(SBINDIR)/|; s|/etc/mosh-helper.conf|$(SYSCONFDIR)/mosh-helper.conf|' contrib/mosh-helperd.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/mosh-helperd.service
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for u in mosh-helperd.service mosh-helper-guard.service; do \
+		sed 's|/usr/local/sbin/|$(SBINDIR)/|; s|/etc/mosh-helper.conf|$(SYSCONFDIR)/mosh-helper.conf|' \
+			contrib/$$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; \
+	done
 
 clean:
 	rm -rf build

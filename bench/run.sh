@@ -46,6 +46,13 @@ cleanup() {
 	for ns in "${NSS[@]}"; do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
 	done
+	# a stop keeps the session keys in root's keyring: --uninstall drops
+	# them (and the table) in each namespace a daemon ran in
+	for c in "$TMP"/*/mosh-helper.conf; do
+		[ -n "$TMP" ] && [ -f "$c" ] || continue
+		ns=$P-$(basename "$(dirname "$c")")
+		ip netns exec "$ns" "$DAEMON" -c "$c" --uninstall >/dev/null 2>&1
+	done
 	for ns in "${NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done
 	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
 		if [ "${BENCH_KEEP:-0}" = 1 ] || [ $rc != 0 ]; then

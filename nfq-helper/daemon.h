@@ -91,7 +91,7 @@ struct mh_daemon {
 	struct mh_state_rt *state;   /* NULL: sessions do not outlive the process */
 	const char *config_path;     /* absolute: reread on SIGHUP */
 	bool log_syslog;
-	bool keep_on_exit;           /* --keep-on-exit: SIGTERM/SIGINT keep too */
+	bool keep_on_exit;           /* always: SIGTERM/SIGINT keep, as SIGQUIT */
 	bool keep;                   /* this stop leaves table, state and keys */
 	bool adopt;                  /* the table of an earlier daemon was adopted */
 	/* single-port mode: ctnetlink, to cut flows of ended sessions (conntrack.c) */
@@ -133,6 +133,11 @@ int mh_owner_check(struct mh_daemon *d, uint16_t port,
 /* kernel.c: the table and its elements */
 int mh_kernel_setup(struct mh_daemon *d);
 void mh_kernel_teardown(struct mh_daemon *d);
+
+/* One-shot modes of mosh-helperd (guard.c, uninstall.c): exit statuses. */
+int mh_guard(struct mh_daemon *d, const char *config_err);
+int mh_uninstall(struct mh_daemon *d);
+bool mh_guard_table_there(const struct mh_daemon *d);
 int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add);
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);

@@ -1,12 +1,12 @@
 /*
  * The daemon's side of its nftables table: installs it at start (probing
  * for the native queue expression and the owner/persist table flags;
- * adopting the table of an earlier daemon whose sessions resume, claiming
- * it if orphaned), rebuilds it in place on SIGHUP, removes it at a clean
- * stop (not at one that keeps its sessions), adds and deletes session
- * ports and pinholes, and reads the pinhole sets back so the session
- * table learns which pinholes the kernel has expired. Every batch goes
- * through the one socket d->nft: an owned table takes no other.
+ * adopting the table of an earlier daemon whose sessions resume, or a
+ * --guard's, claiming it if orphaned), rebuilds it in place on SIGHUP,
+ * leaves it at every stop (only --uninstall removes it), adds and deletes
+ * session ports and pinholes, and reads the pinhole sets back so the
+ * session table learns which pinholes the kernel has expired. Every batch
+ * goes through the one socket d->nft: an owned table takes no other.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -197,6 +197,18 @@ static int install_first(struct mh_daemon *d, bool replace)
 	return err;
 }
 
+/* A table with no session (a --guard's) is taken over as it is meant to
+ * be; one with sessions but no state to resume them loses them. */
+static void log_not_adopted(struct mh_daemon *d)
+{
+	if (mh_nft_dump_session_ports(d->nft, d->cfg.table, NULL, NULL) > 0)
+		log_warn("table inet %s exists but no saved state fits it: rebuilt "
+			 "empty, sessions in it are dropped", d->cfg.table);
+	else
+		log_info("table inet %s exists, with no session: taken over (the "
+			 "range stayed closed)", d->cfg.table);
+}
+
 /* A table left by an earlier daemon is adopted when that daemon's state
  * was read too (state.c resumes its sessions); else it is rebuilt empty.
  * The watch opens first: a flush from then on is seen. */
@@ -218,8 +230,7 @@ int mh_kernel_setup(struct mh_daemon *d)
 		return err;
 	d->adopt = exists && mh_state_loaded(d);
 	if (exists && !d->adopt)
-		log_warn("table inet %s exists but no saved state fits it: rebuilt "
-			 "empty, sessions in it are dropped", d->cfg.table);
+		log_not_adopted(d);
 	if ((err = install_first(d, replace)) < 0)
 		return err;
 	if (d->adopt)
@@ -233,7 +244,8 @@ int mh_kernel_reload(struct mh_daemon *d)
 	return build_table(d, true);
 }
 
-/* A stop that keeps its sessions (d->keep) leaves the table as it is. */
+/* Every stop of the daemon keeps (d->keep) and leaves the table as it is;
+ * only --uninstall (uninstall.c) has it removed. */
 void mh_kernel_teardown(struct mh_daemon *d)
 {
 	struct batch bt;

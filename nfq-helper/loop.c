@@ -74,8 +74,8 @@ static void on_signal(struct mh_daemon *d)
 			mh_reload(d, NULL, 0);
 			continue;
 		}
-		/* SIGQUIT (or any stop with --keep-on-exit): the next start
-		 * resumes the sessions */
+		/* every stop (TERM, INT, QUIT) keeps the table, sessions and
+		 * keys: the range stays closed and the next start resumes */
 		d->keep = si.ssi_signo == SIGQUIT || d->keep_on_exit;
 		log_info("signal %u: stopping%s", si.ssi_signo,
 			 d->keep ? ", keeping table, sessions and keys" : "");

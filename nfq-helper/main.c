@@ -1,10 +1,9 @@
 /*
  * mosh-helperd: command line, configuration, start-up in a fail-closed
  * order (queue bound before the table that feeds it, sessions of an
- * earlier daemon resumed, control socket last) and a clean stop that
- * removes the table. A daemon that dies without the clean stop, or stops
- * with SIGQUIT, leaves the table in place, so the range stays closed and
- * the next start resumes the sessions.
+ * earlier daemon resumed, control socket last) and a stop that leaves the
+ * table, state and keys, so the range stays closed and the next start
+ * resumes the sessions. --guard and --uninstall are one-shot modes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,15 +19,23 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mosh-helperd [-c FILE] [-f] [--keep-on-exit] [--check-config]\n"
+		"usage: mosh-helperd [-c FILE] [-f] [--check-config | --guard | --uninstall]\n"
 		"  -c, --config FILE   configuration (default %s)\n"
 		"  -f, --foreground    stay in the foreground, log to stderr\n"
-		"      --keep-on-exit  SIGTERM/SIGINT leave table, sessions and keys for\n"
-		"                      the next start, as SIGQUIT always does\n"
 		"      --check-config  validate FILE, print the effective configuration, exit\n"
+		"      --guard         install the closed table (no session: the range drops\n"
+		"                      everything) unless a table is there, and exit; for\n"
+		"                      boot, before the network (mosh-helper-guard.service)\n"
+		"      --uninstall     remove the table, saved state and session keys, and\n"
+		"                      exit; refused while a daemon runs (stop it first)\n"
+		"      --keep-on-exit  accepted for old unit files: every stop keeps now\n"
 		"  -h, --help          this text\n"
-		"signals: SIGTERM clean stop (table and sessions removed), SIGQUIT stop\n"
-		"keeping them for the next start, SIGHUP reload, SIGUSR1 statistics\n",
+		"signals: SIGTERM, SIGINT and SIGQUIT stop, leaving the table, session state\n"
+		"and keys: the range stays closed and the next start resumes the sessions.\n"
+		"Pinholes stay too, so that a restart or an upgrade cuts no session: each\n"
+		"admits only a client that proved the session key, and the kernel expires\n"
+		"it after idle_timeout. SIGHUP reload, SIGUSR1 statistics. Only --uninstall\n"
+		"removes the table (README: Stopping and uninstalling).\n",
 		MH_DEFAULT_CONFIG);
 }
 
@@ -36,7 +43,8 @@ struct opts {
 	const char *config;
 	bool foreground;
 	bool check;
-	bool keep_on_exit;
+	bool guard;
+	bool uninstall;
 };
 
 static void parse_args(int argc, char **argv, struct opts *o)
@@ -46,6 +54,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "keep-on-exit", no_argument, NULL, 'K' },
+		{ "guard", no_argument, NULL, 'G' },
+		{ "uninstall", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -57,10 +67,17 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'c': o->config = optarg; break;
 		case 'f': o->foreground = true; break;
 		case 'C': o->check = true; break;
-		case 'K': o->keep_on_exit = true; break;
+		case 'K': break;   /* every stop keeps */
+		case 'G': o->guard = true; break;
+		case 'U': o->uninstall = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
+	}
+	if (o->check + o->guard + o->uninstall > 1) {
+		fprintf(stderr, "mosh-helperd: --check-config, --guard and --uninstall "
+			"exclude each other\n");
+		exit(2);
 	}
 	if (optind != argc) {
 		fprintf(stderr, "mosh-helperd: unexpected argument '%s'\n", argv[optind]);
@@ -155,14 +172,27 @@ static void stop(struct mh_daemon *d)
 		mnl_socket_close(d->diag);
 	d->next_drops_ms = 0;            /* the last drop counts */
 	mh_audit_tick(d, mh_now_ms());
-	mh_audit_simple(d, "stop", d->keep ? "kept" : NULL,
+	mh_audit_simple(d, "stop", "kept",
 			"table, sessions and keys for the next start");
 	mh_audit_close(d);
-	if (d->keep)
-		log_info("stopped; table inet %s, session state and keys kept: the "
-			 "next start resumes the sessions", d->cfg.table);
-	else
-		log_info("stopped; table removed");
+	log_info("stopped; table inet %s, session state and keys kept: the range "
+		 "stays closed and the next start resumes the sessions "
+		 "(mosh-helperd --uninstall removes them)", d->cfg.table);
+}
+
+/* --guard and --uninstall: the configuration read, no daemon started. A
+ * file that does not load still lets the guard close the built-in range. */
+static int one_shot(const struct opts *o, struct mh_daemon *d, int loaded,
+		    const char *err)
+{
+	mh_log_init("mosh-helperd", false, d->cfg.log_level);
+	if (o->guard)
+		return mh_guard(d, loaded < 0 ? err : NULL);
+	if (loaded < 0) {
+		fprintf(stderr, "mosh-helperd: %s\n", err);
+		return 2;
+	}
+	return mh_uninstall(d);
 }
 
 int main(int argc, char **argv)
@@ -180,7 +210,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mh_config_defaults(&d->cfg);
-	if (mh_config_load(o.config, &d->cfg, err, sizeof(err)) < 0) {
+	ret = mh_config_load(o.config, &d->cfg, err, sizeof(err));
+	if (o.guard || o.uninstall) {
+		ret = one_shot(&o, d, ret, err);
+		free(d);
+		return ret;
+	}
+	if (ret < 0) {   /* the table, if any (a guard's, ours), stays closed */
 		fprintf(stderr, "mosh-helperd: %s\n", err);
 		free(d);
 		return 1;
@@ -198,7 +234,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d->log_syslog = !o.foreground;
-	d->keep_on_exit = o.keep_on_exit;
+	d->keep_on_exit = true;   /* SIGTERM and SIGINT keep, as SIGQUIT */
 	mh_log_init("mosh-helperd", !o.foreground, d->cfg.log_level);
 	if (!o.foreground)
 		detach();
@@ -214,6 +250,7 @@ int main(int argc, char **argv)
 	mh_notify("STOPPING=1");
 	if (ret < 0)
 		log_err("event loop: %s", strerror(-ret));
+	d->keep = true;           /* whatever ended the loop */
 	stop(d);
 	free((char *)d->config_path);
 	free(d);

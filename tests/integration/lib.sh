@@ -195,8 +195,8 @@ mh_cleanup() {
 			kill -KILL "$p" 2>/dev/null
 		done
 	done
-	# A daemon that did not stop cleanly (SIGKILL, SIGQUIT) leaves its
-	# session keys in root's keyring for the next start: none comes now.
+	# A stopped daemon (any stop) leaves its session keys in root's
+	# keyring for the next start: none comes now.
 	if [ -n "$MH_NETNS_INO" ] && [ -x "$MH_BUILD/tests/mhkeys" ]; then
 		"$MH_BUILD/tests/mhkeys" purge ":net$MH_NETNS_INO" >/dev/null 2>&1
 	fi

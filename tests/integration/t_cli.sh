@@ -40,11 +40,28 @@ check "a missing file is refused: $(cat "$T/err")" grep -q "missing.conf: No suc
 "$D" --no-such-option >/dev/null 2>&1
 check "an unknown option exits 2" test $? = 2
 
+"$D" -c "$MH_SRC/mosh-helper.conf" --guard --uninstall >/dev/null 2>"$T/err"
+rc=$?
+check "--guard and --uninstall together exit 2: $(cat "$T/err")" test $rc = 2
+"$D" -c "$T/bad.conf" --uninstall >/dev/null 2>"$T/err"
+rc=$?
+check "--uninstall with a broken file exits 2: $(cat "$T/err")" test $rc = 2
+check "naming file and line" grep -q "bad.conf:2: ports" "$T/err"
+
 make -s -C "$MH_SRC" B="$MH_BUILD" install DESTDIR="$T/root" PREFIX=/opt/mh >/dev/null 2>"$T/err"
 check "make install succeeds" test $? = 0
 for f in opt/mh/sbin/mosh-helperd opt/mh/bin/mosh-helper-hook etc/mosh-helper.conf; do
 	check "installed $f" test -s "$T/root/$f"
 done
+for u in mosh-helperd mosh-helper-guard; do
+	check "installed unit $u.service, ExecStart in PREFIX" \
+		grep -q '^ExecStart=/opt/mh/sbin/mosh-helperd .*-c /etc/mosh-helper.conf' \
+		"$T/root/opt/mh/lib/systemd/system/$u.service"
+done
+check "the guard unit runs --guard" \
+	grep -q '^ExecStart=.* --guard ' "$T/root/opt/mh/lib/systemd/system/mosh-helper-guard.service"
+check "the daemon's unit starts after the guard" \
+	grep -q '^After=.*mosh-helper-guard.service' "$T/root/opt/mh/lib/systemd/system/mosh-helperd.service"
 installed_check() { "$T/root/opt/mh/sbin/mosh-helperd" -c "$T/root/etc/mosh-helper.conf" --check-config >/dev/null; }
 check "the installed daemon validates the installed configuration" installed_check
 

@@ -11,7 +11,7 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-mh_require_build mosh-helperd mosh-helper-hook tests/notifylisten tests/seccompcheck
+mh_require_build mosh-helperd mosh-helper-hook tests/notifylisten tests/seccompcheck tests/mhkeys
 mh_no_valgrind "it checks the syscall filter, which valgrind's own calls would trip"
 mh_setup
 DUSER=mhdaemon
@@ -75,11 +75,17 @@ no_key() {
 		"$(tr '\0' '\n' <"/proc/$MH_DAEMON_PID/environ" | grep -c -F -- "$k")"
 }
 
-# clean_stop: SIGTERM with the filter on: the table goes, systemd hears it
+# clean_stop: SIGTERM with the filter on: the stop runs to its end (the
+# table kept, the range closed), systemd hears it
+stopped_lines() { grep -c "stopped; table inet $MH_TABLE, .*the range stays closed" "$MH_DAEMON_LOG"; }
 clean_stop() {
+	local n
+	n=$(stopped_lines)
 	kill -TERM "$MH_DAEMON_PID"
 	mh_assert "SIGTERM stops the daemon" mh_wait 15 mh_pid_gone "$MH_DAEMON_PID"
-	mh_assert "the clean stop ran under the filter (table removed)" mh_wait 5 eval '! mh_table_exists'
+	mh_assert "the clean stop ran under the filter to its last line" \
+		mh_wait 5 eval '[ "$(stopped_lines)" -gt '"$n"' ]'
+	mh_assert "the table is kept" mh_table_exists
 	mh_assert "systemd is told STOPPING=1" mh_wait 5 notify_has "$1" STOPPING=1 any
 	MH_DAEMON_PID=
 }
@@ -156,12 +162,27 @@ mh_wait 15 mh_daemon_ready || mh_fail "the daemon started as $DUSER did not come
 privileges "$MH_DAEMON_PID" "$duid"
 mh_live_session mhtest1 c1b
 no_key "started as $DUSER" "$MH_KEY"
+n_stopped=$(grep -c "stopped; table inet" "$MH_DAEMON_LOG")
 kill -TERM "$MH_DAEMON_PID"
 mh_assert "SIGTERM stops it" mh_wait 15 mh_pid_gone "$MH_DAEMON_PID"
-mh_assert "the clean stop removed the table" mh_wait 5 eval '! mh_table_exists'
+mh_assert "the stop ran to its last line, keeping the table" \
+	mh_wait 5 eval '[ "$(grep -c "stopped; table inet" "$MH_DAEMON_LOG")" -gt "$n_stopped" ] && mh_table_exists'
 MH_DAEMON_PID=
-chown root "$MH_TMP" "$MH_TMP/audit.log"
 mh_tmux kill-session -t c1b 2>/dev/null
+
+mh_step "1c: --uninstall, as root, removes the keys the daemon kept as $DUSER"
+# the keyring is in $DUSER's user keyring, which lib.sh's clean-up (root's) never sees
+duser_ring() {
+	runuser -u "$DUSER" -- "$MH_BUILD/tests/mhkeys" list "mosh-helper:$MH_TABLE:net$MH_NETNS_INO"
+}
+mh_assert "the stop kept the session key in $DUSER's keyring" \
+	mh_wait 10 eval '[ -n "$(duser_ring | awk '"'"'$1 == "key"'"'"')" ]'
+mh_assert "--uninstall succeeds" \
+	ip netns exec "$NS_S" "$MH_BUILD/mosh-helperd" -c "$MH_CONF" --uninstall
+mh_assert "the table is gone" eval '! mh_table_exists'
+mh_assert "the state file is gone" test ! -e "$MH_TMP/state"
+mh_assert "$DUSER's keyring is gone" test -z "$(duser_ring)"
+chown root "$MH_TMP" "$MH_TMP/audit.log"
 
 mh_step "2: as root: CAP_NET_ADMIN only, readiness through a socket file"
 ulimit -l 1024    # soft and hard: far below what locking needs, warn and go on
