@@ -44,6 +44,7 @@ _Noreturn static void usage(void)
 		"       [--rate R] [--per-source R] [--set-size N]\n"
 		"       [--compat|--native|--auto]\n"
 		"       [--single-port PORT [--provisional-ms MS]] [--adopt]\n"
+		"       [--local-flows]   (the opt-in exception for the host's own flows)\n"
 		"       (--per-source: packets/s per source address or /64, 0 = off,\n"
 		"        default %d; --set-size: pinholes/mappings per family,\n"
 		"        0 = %d)\n"
@@ -97,7 +98,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "count", 1, 0, 'N' }, { "async", 0, 0, 'A' },
 		{ "single-port", 1, 0, 'S' }, { "provisional-ms", 1, 0, 'P' },
 		{ "provisional", 0, 0, 'v' }, { "per-source", 1, 0, 's' },
-		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' }, { 0, 0, 0, 0 },
+		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' },
+		{ "local-flows", 0, 0, 'L' }, { 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -120,6 +122,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 's': o->p.per_source_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "per-source rate"); break;
 		case 'z': o->p.set_size = (uint32_t)num_arg(optarg, UINT32_MAX, "set size"); break;
 		case 'd': o->p.adopt = true; break;
+		case 'L': o->p.local_flows = true; break;
 		default: usage();
 		}
 	}
