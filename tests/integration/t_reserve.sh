@@ -12,7 +12,8 @@
 # range is reserved and refuses to start, saying why, if not; with
 # reserve_ports = false a warning names the overlap (none without one),
 # and the opt-in local_flows lets the user's socket through (its
-# documented trade-off).
+# documented trade-off) until a SIGHUP turns it off again (the table is
+# rebuilt strict, the session kept).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -156,6 +157,20 @@ mh_assert "the warning says what local_flows costs" eval \
 user_sends "$P"
 mh_check_eq "IPv4 from port $P at the attacker (the trade-off)" 5 "$(from_port "$P" 4)"
 mh_check_eq "IPv6 from port $P at the attacker" 5 "$(from_port "$P" 6)"
+
+mh_step "SIGHUP with local_flows = false: the table is rebuilt strict, the session kept"
+mh_session mhtest1
+mh_write_conf "reserve_ports = false;" "local_flows = false;"
+n=$(log_lines)
+kill -HUP "$MH_DAEMON_PID"
+mh_assert "the reload applied local_flows, rebuilding the table" mh_wait 10 eval \
+	'log_since $((n + 1)) | grep -q "SIGHUP: applied .*local_flows.*table rebuilt in place"'
+mh_assert_not "no local-flow set left" eval \
+	'mh_nsx "$NS_S" nft list table inet "$MH_TABLE" 2>/dev/null | grep -q localflows'
+mh_assert "the session's port is still in the sessions set" mh_has_session "$MH_PORT"
+user_sends "$P"
+mh_check_eq "IPv4 from port $P at the attacker: no more" 5 "$(from_port "$P" 4)"
+mh_check_eq "IPv6 from port $P at the attacker: no more" 5 "$(from_port "$P" 6)"
 mh_stop_daemon
 
 mh_pass "t_reserve"
