@@ -4,8 +4,8 @@
  * rules, and as an opt-in the host's own flows kept in sets of ours
  * instead of conntrack; single-port mode's part comes from mux.c, the
  * per-source budgets from slowsrc.c), its deletion, the queue probe, and
- * pinhole / session-port elements. Messages are appended to a caller's mnl batch and
- * no socket is touched (msg.c, expr.c).
+ * pinhole / session-port elements. Messages are appended to a caller's mnl
+ * batch and no socket is touched (msg.c, expr.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -351,12 +351,12 @@ static void rule_over_rate(struct nb_rule *rb, const struct dir *d,
 
 /*
  * Opt-in (p->local_flows): the host's own flows from non-session ports in
- * the range, without conntrack (a ct expression would make the kernel track every packet of
- * the netns). Outbound: add the flow or refresh it. Inbound: only a flow
- * already there, refreshed. Both sit after the session rules, so no entry
- * ever lets a datagram reach a session port past the daemon. When the set
- * is full, the update fails, the rule does not match and the datagram
- * meets the final drop: never open.
+ * the range, without conntrack (a ct expression would make the kernel
+ * track every packet of the netns). Outbound: add the flow or refresh
+ * it. Inbound: only a flow already there, refreshed. Both sit after the
+ * session rules, so no entry ever lets a datagram reach a session port
+ * past the daemon. When the set is full, the update fails, the rule does
+ * not match and the datagram meets the final drop: never open.
  */
 static void localflow(struct nb_rule *rb, const struct dir *d, int family)
 {
@@ -503,8 +503,9 @@ static int flush_chains(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *ta
  * made, or removed if left from an earlier load; then the removal of the
  * `ports` set of earlier versions and, with per-source budgets or local
  * flows off, of their sets (after every chain that may have used them,
- * mux_in's included, is flushed). With p->adopt the session ports, pinholes and
- * mappings stay (a restart or a reload that keeps its sessions).
+ * mux_in's included, is flushed). With p->adopt the session ports,
+ * pinholes and mappings stay (a restart or a reload that keeps its
+ * sessions).
  */
 int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p)
