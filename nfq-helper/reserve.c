@@ -78,7 +78,9 @@ static int read_reserved(struct reserve *r)
 	return err;
 }
 
-/* What the daemon needs reserved: the range, and the public port. */
+/* What the daemon needs reserved: the range, and the public port of
+ * single-port mode (wherever it lies: every datagram to it goes through
+ * mux_pre, so a program the allocator gave it would never get a reply). */
 static void wanted(const struct mh_daemon *d, struct mh_portset *w)
 {
 	mh_portset_clear(w);

@@ -42,7 +42,8 @@ check "an unknown option exits 2" test $? = 2
 
 make -s -C "$MH_SRC" B="$MH_BUILD" install DESTDIR="$T/root" PREFIX=/opt/mh >/dev/null 2>"$T/err"
 check "make install succeeds" test $? = 0
-for f in opt/mh/sbin/mosh-helperd opt/mh/bin/mosh-helper-hook etc/mosh-helper.conf; do
+for f in opt/mh/sbin/mosh-helperd opt/mh/bin/mosh-helper-hook etc/mosh-helper.conf \
+	etc/sysctl.d/60-mosh-helper.conf; do
 	check "installed $f" test -s "$T/root/$f"
 done
 installed_check() { "$T/root/opt/mh/sbin/mosh-helperd" -c "$T/root/etc/mosh-helper.conf" --check-config >/dev/null; }
