@@ -112,6 +112,9 @@ install: all
 	$(if $(CTL),install -m 0755 $(CTL) $(DESTDIR)$(BINDIR)/mosh-helperctl)
 	test -e $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf || \
 		install -m 0644 mosh-helper.conf $(DESTDIR)$(SYSCONFDIR)/mosh-helper.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/sysctl.d
+	test -e $(DESTDIR)$(SYSCONFDIR)/sysctl.d/60-mosh-helper.conf || \
+		install -m 0644 contrib/60-mosh-helper.conf $(DESTDIR)$(SYSCONFDIR)/sysctl.d/60-mosh-helper.conf
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	for u in mosh-helperd.service mosh-helper-guard.service; do \
 		sed 's|/usr/local/sbin/|$(SBINDIR)/|; s|/etc/mosh-helper.conf|$(SYSCONFDIR)/mosh-helper.conf|' \

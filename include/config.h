@@ -16,6 +16,8 @@
 
 struct mh_config {
 	uint16_t port_low, port_high;      /* ports = "60000-61000"; */
+	bool reserve_ports;                /* the range (and public port) out of the ephemeral allocator */
+	bool local_flows;                  /* opt-in: non-session range ports may send to anyone */
 	unsigned idle_timeout;             /* s: pinhole lifetime without inbound datagrams */
 	unsigned handshake_timeout;        /* s: announced session never contacted */
 	unsigned session_timeout;          /* s: session with no pinhole is forgotten */

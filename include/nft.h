@@ -43,6 +43,12 @@ struct mh_ruleset_params {
 	 * dropped before the global slow_path_rate, so it cannot use up the
 	 * other sources' share. 0 = off (the table has no such rules/sets). */
 	uint32_t per_source_rate;
+	/* The host's own flows from non-session ports of the range (opt-in,
+	 * config local_flows): with it, such a port may send to any peer and
+	 * that peer's replies come back (sets localflows4/6); without it the
+	 * range sends only to pinholed peers and a load deletes those sets if
+	 * an earlier one left them. */
+	bool local_flows;
 	/* Size of pinholes4/6 and of the mux maps (elements per family);
 	 * 0 = MH_NFT_DEFAULT_SET_SIZE. */
 	uint32_t set_size;

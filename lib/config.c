@@ -62,6 +62,8 @@ static const struct key_spec single_port_keys[] = {
 /* Every key, in the order mh_config_print writes them. */
 static const struct key_spec keys[] = {
 	{ .name = "ports", .kind = K_PORTS, .min = 1, .max = 65535 },
+	{ .name = "reserve_ports", .kind = K_BOOL, FIELD(reserve_ports) },
+	{ .name = "local_flows", .kind = K_BOOL, FIELD(local_flows) },
 	UINT_KEY(idle_timeout, 5, 86400),
 	UINT_KEY(handshake_timeout, 5, 3600),
 	UINT_KEY(session_timeout, 60, 31536000),
@@ -96,6 +98,8 @@ void mh_config_defaults(struct mh_config *c)
 	memset(c, 0, sizeof(*c));
 	c->port_low = MOSH_DEFAULT_PORT_LOW;
 	c->port_high = MOSH_DEFAULT_PORT_HIGH;
+	c->reserve_ports = true;
+	c->local_flows = false;
 	c->idle_timeout = 60;
 	c->handshake_timeout = 60;
 	c->session_timeout = 604800;

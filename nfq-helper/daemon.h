@@ -268,6 +268,11 @@ void mh_sessions_end(struct mh_daemon *d, struct mh_session *s,
 void mh_sessions_pidfd(struct mh_daemon *d, uint16_t port);
 void mh_sessions_expire(struct mh_daemon *d, uint64_t now_ms);
 
+/* reserve.c: at start, before hardening: the range (and public port) into
+ * net.ipv4.ip_local_reserved_ports (reserve_ports), fatal if that cannot be
+ * done; without reserve_ports a warning if ip_local_port_range overlaps. */
+void mh_reserve_ports(struct mh_daemon *d);
+
 /* harden.c: after start-up, only CAP_NET_ADMIN, the configured user, not
  * dumpable, memory locked if allowed, then the syscall filter; fatal on
  * failure. keymem.c: OpenSSL's allocations (session keys) in memory no core

@@ -126,6 +126,7 @@ static void start(struct mh_daemon *d)
 {
 	int err;
 
+	mh_reserve_ports(d);
 	raise_nofile(&d->cfg);
 	if ((err = mh_audit_open(d)) < 0)
 		fatal("audit files: %s", strerror(-err));

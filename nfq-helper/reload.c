@@ -1,8 +1,9 @@
 /*
  * SIGHUP: the configuration file is read again and what can change while
- * sessions run is applied (timeouts, quotas, rates, log level, accept mark; the table
- * is rebuilt in place, keeping its sessions and pinholes), each change
- * named in the log. Every other setting (ports, table, queue, control
+ * sessions run is applied (timeouts, quotas, rates, log level, accept mark;
+ * the table is rebuilt in place, keeping its sessions and pinholes;
+ * local_flows adds or removes the exception for the host's own flows),
+ * each change named in the log. Every other setting (ports, table, queue, control
  * socket, single-port mode, audit files, user, and any added later) makes
  * up the daemon's identity and keeps its running value until a restart.
  * A file that does not load is refused as a whole, with its file and line,
@@ -22,6 +23,7 @@ static const char *const live_keys[] = {
 	"max_pinholes_per_session", "slow_path_rate",
 	"slow_path_rate_per_source", "hook_timeout", "server_path", "log_level",
 	"accept_mark",
+	"local_flows",
 };
 
 /* What a live change means, where it is not simply "in effect now". */
@@ -31,6 +33,7 @@ static const struct { const char *key, *note; } notes[] = {
 	{ "max_pinholes_per_session", "for sessions announced from now on" },
 	{ "server_path", "read by the hook at each login" },
 	{ "hook_timeout", "read by the hook at each login" },
+	{ "local_flows", "the table's exception for the host's own flows from the range" },
 };
 
 static bool needs_restart(const char *key)
@@ -68,6 +71,7 @@ static struct mh_config take_live(const struct mh_config *o,
 	memcpy(c.server_path, n->server_path, sizeof(c.server_path));
 	c.log_level = n->log_level;
 	c.accept_mark = n->accept_mark;
+	c.local_flows = n->local_flows;
 	return c;
 }
 
@@ -171,14 +175,16 @@ int mh_reload(struct mh_daemon *d, char *msg, size_t len)
 		mh_audit_simple(d, "reload", "changed", "");
 		return 0;
 	}
-	/* what the table is built from (kernel.c): timeouts, rates, set sizes */
+	/* what the table is built from (kernel.c): timeouts, rates, set sizes,
+	 * the local-flow exception */
 	table = n.idle_timeout != old.idle_timeout ||
 		n.slow_path_rate != old.slow_path_rate ||
 		n.slow_path_rate_per_source != old.slow_path_rate_per_source ||
 		n.candidate_lifetime != old.candidate_lifetime ||
 		n.max_sessions != old.max_sessions ||
 		n.max_pinholes_per_session != old.max_pinholes_per_session ||
-		n.accept_mark != old.accept_mark;
+		n.accept_mark != old.accept_mark ||
+		n.local_flows != old.local_flows;
 	d->cfg = n;
 	if (table && (r = mh_kernel_reload(d)) < 0) {
 		d->cfg = old;

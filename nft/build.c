@@ -1,13 +1,13 @@
 /*
  * Pure builders of mosh-helper's nftables batches with libnftnl: the whole
  * table (its flags; sets, base chains that jump on a range compare,
- * mosh_in/mosh_out rules with the host's own flows kept in sets of ours
- * instead of conntrack and the accept mark on what mosh_in lets on;
- * single-port mode's part comes from mux.c, the per-source budgets from
- * slowsrc.c), its deletion, the queue and table-flag probes, pinhole /
- * session-port elements, and everything a daemon holds put back after a
- * flush. Messages are appended to a caller's mnl batch and no socket is
- * touched (msg.c, expr.c).
+ * mosh_in/mosh_out rules with the accept mark on what mosh_in lets on,
+ * and as an opt-in the host's own flows kept in sets of ours instead of
+ * conntrack; single-port mode's part comes from mux.c, the per-source
+ * budgets from slowsrc.c), its deletion, the queue and table-flag probes,
+ * pinhole / session-port elements, and everything a daemon holds put back
+ * after a flush. Messages are appended to a caller's mnl batch and no
+ * socket is touched (msg.c, expr.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -36,8 +36,14 @@ uint32_t nb_set_size(const struct mh_ruleset_params *p)
 }
 
 /* The dynamic sets, SET_PH4..SET_LF6, are re-created by a load that does
- * not adopt (see ensure_sets and reset_sets). */
+ * not adopt (see ensure_sets and reset_sets). The local-flow sets exist
+ * only with p->local_flows. */
 enum { SET_SESSIONS, SET_PH4, SET_PH6, SET_LF4, SET_LF6, SET_COUNT };
+
+static int nsets(const struct mh_ruleset_params *p)
+{
+	return p->local_flows ? SET_COUNT : SET_LF4;
+}
 
 /* pinhole key: address . client port . server port */
 static uint32_t pinhole_type(uint32_t addr_type)
@@ -97,7 +103,7 @@ static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		d[i].id = tmp_id[i];
 		d[i].timeout_ms = 0;
 	}
-	for (int i = 0; i < SET_COUNT && !err; i++)
+	for (int i = 0; i < nsets(p) && !err; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
 	if (!err)
 		err = nb_slow_ensure(b, seq, p);
@@ -121,10 +127,29 @@ static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			       NULL, 0);
 	if (!err)
 		err = nb_slow_flush(b, seq, p);
-	for (int i = SET_PH4; i < SET_COUNT && !err && !p->adopt; i++)
+	for (int i = SET_PH4; i < nsets(p) && !err && !p->adopt; i++)
 		err = nb_set_delete(b, seq, p->table, d[i].name);
-	for (int i = SET_PH4; i < SET_COUNT && !err && !p->adopt; i++)
+	for (int i = SET_PH4; i < nsets(p) && !err && !p->adopt; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
+	return err;
+}
+
+/* Without local flows: the sets an earlier load with them left, named with
+ * the definition they had (created if missing; the kernel does not compare
+ * sizes) and deleted, after every chain that used them is flushed. */
+static int localflows_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			   const struct mh_ruleset_params *p)
+{
+	struct nb_set_def d[SET_COUNT];
+	int err = 0;
+
+	if (p->local_flows)
+		return 0;
+	set_defs(p, d);
+	for (int i = SET_LF4; i < SET_COUNT && !err; i++)
+		err = nb_set(b, seq, p->table, &d[i]);
+	for (int i = SET_LF4; i < SET_COUNT && !err; i++)
+		err = nb_set_delete(b, seq, p->table, d[i].name);
 	return err;
 }
 
@@ -340,13 +365,13 @@ static void rule_over_rate(struct nb_rule *rb, const struct dir *d,
 }
 
 /*
- * The host's own flows from non-session ports in the range, without
- * conntrack (a ct expression would make the kernel track every packet of
- * the netns). Outbound: add the flow or refresh it. Inbound: only a flow
- * already there, refreshed. Both sit after the session rules, so no entry
- * ever lets a datagram reach a session port past the daemon. When the set
- * is full, the update fails, the rule does not match and the datagram
- * meets the final drop: never open.
+ * Opt-in (p->local_flows): the host's own flows from non-session ports in
+ * the range, without conntrack (a ct expression would make the kernel
+ * track every packet of the netns). Outbound: add the flow or refresh
+ * it. Inbound: only a flow already there, refreshed. Both sit after the
+ * session rules, so no entry ever lets a datagram reach a session port
+ * past the daemon. When the set is full, the update fails, the rule does
+ * not match and the datagram meets the final drop: never open.
  */
 static void localflow(struct nb_rule *rb, const struct dir *d, int family,
 		      const struct mh_ruleset_params *p)
@@ -418,9 +443,11 @@ static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	if (!err && d == &dir_in && p->public_port)
 		err = nb_mux_input_guard(b, seq, p);
 	for (size_t i = 0; i < sizeof(sub_rules) / sizeof(sub_rules[0]) && !err; i++) {
+		bool lf = sub_rules[i] == rule_localflow4 || sub_rules[i] == rule_localflow6;
+
 		if (sub_rules[i] == rule_queue && d == &dir_in)
 			err = nb_slow_rules(b, seq, p, d->chain, true);
-		if (!err)
+		if (!err && (p->local_flows || !lf))
 			err = put_rule(b, seq, p->table, d->chain, sub_rules[i], d, p);
 	}
 	return err;
@@ -490,10 +517,11 @@ static int flush_chains(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *ta
  * datagram than an interval set lookup), so a reload that moves it swaps
  * with them. Single-port mode's maps and chains follow at the end (mux.c):
  * made, or removed if left from an earlier load; then the removal of the
- * `ports` set of earlier versions and, with per-source budgets off, of
- * their sets (after every chain that may have used them, mux_in's
- * included, is flushed). With p->adopt the session ports, pinholes and
- * mappings stay (a restart or a reload that keeps its sessions).
+ * `ports` set of earlier versions and, with per-source budgets or local
+ * flows off, of their sets (after every chain that may have used them,
+ * mux_in's included, is flushed). With p->adopt the session ports,
+ * pinholes and mappings stay (a restart or a reload that keeps its
+ * sessions).
  */
 int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p)
@@ -520,6 +548,8 @@ int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = old_ports_tail(b, seq, p);
 	if (!err)
 		err = nb_slow_tail(b, seq, p);
+	if (!err)
+		err = localflows_tail(b, seq, p);
 	return err;
 }
 

@@ -42,6 +42,7 @@ target_opts() {
 		[ $replay = 1 ] || echo "-detect_leaks=0" ;;
 	verdict) echo "-max_len=4096" ;;      # > a whole captured session
 	nftevent) echo "-max_len=2048" ;;     # several event messages
+	portlist) echo "-max_len=4096" ;;     # a page: what the kernel takes in one write
 	esac
 }
 

@@ -50,7 +50,8 @@ check "naming file and line" grep -q "bad.conf:2: ports" "$T/err"
 
 make -s -C "$MH_SRC" B="$MH_BUILD" install DESTDIR="$T/root" PREFIX=/opt/mh >/dev/null 2>"$T/err"
 check "make install succeeds" test $? = 0
-for f in opt/mh/sbin/mosh-helperd opt/mh/bin/mosh-helper-hook etc/mosh-helper.conf; do
+for f in opt/mh/sbin/mosh-helperd opt/mh/bin/mosh-helper-hook etc/mosh-helper.conf \
+	etc/sysctl.d/60-mosh-helper.conf; do
 	check "installed $f" test -s "$T/root/$f"
 done
 for u in mosh-helperd mosh-helper-guard; do

@@ -6,13 +6,15 @@
 # element timeouts and the inbound refresh, the pinhole set size (65,535 per
 # family by default, 100,000 with --set-size), real UDP over a veth pair
 # between two namespaces (drops are silent, pinholes pass, session ports
-# fail closed), the host's own flows from range ports kept in
-# localflows4/6 without conntrack (nothing tracked in the namespace; a
-# scratch ct rule shows the check can see it), atomic replacement under
-# traffic, an adopting reload (the daemon's) that moves the range (the base
-# chains' jump rules and the traffic both ways), adopting a table older than
-# the local-flow sets, a load over a table of a version with the `ports`
-# set (removed, adopting or not), and deletion. The budgets under a flood:
+# fail closed), strict anti-reflection by default (a non-session port of
+# the range sends to no unpinholed peer), the opt-in host's own flows from
+# range ports (--local-flows: localflows4/6 without conntrack; nothing
+# tracked in the namespace, a scratch ct rule shows the check can see it),
+# turned on and off again by adopting loads (the daemon's reload), atomic
+# replacement under traffic, an adopting reload that moves the range (the
+# base chains' jump rules and the traffic both ways), a load over a table
+# of a version with the `ports` set (removed, adopting or not), and
+# deletion. The budgets under a flood:
 # t_ruleset_flood.sh.
 # Needs root; exits 0 pass, 1 fail, 77 skip.
 set -u
@@ -56,6 +58,7 @@ normalize() {
 		-e 's/[[:space:]]+$//'
 }
 listing() { S nft list table inet mosh_helper 2>/dev/null; }
+terse() { S nft -t list table inet mosh_helper 2>/dev/null; }   # without elements
 # remaining ms of a pinhole from nfttool dump, empty if absent
 expires_of() {
 	nfttool dump | awk -v a="$1" -v c="$2" -v s="$3" \
@@ -268,13 +271,38 @@ sleep 0.3
 eq "server to its pinholed peer" 2 "$(rx "$TMP/crx" "^$SRV4 60008 ")"
 o0=$(counter mosh_out "nothing else leaves")
 S "$UDPSEND" send --from 60008 $CLI4 40099 2
-S "$UDPSEND" send --from 60009 $CLI4 40008 2   # range port without session: own flow
 sleep 0.3
 eq "session port to an unpinholed peer" 0 "$(rx "$TMP/crx99" "^$SRV4 60008 ")"
-eq "a host flow from a non-session range port passes" 2 "$(rx "$TMP/crx" "^$SRV4 60009 ")"
 eq "mosh_out final drop untouched (queue ate them)" "$o0" "$(counter mosh_out "nothing else leaves")"
+S "$UDPSEND" send --from 60009 $CLI4 40008 2   # range port without session
+S "$UDPSEND" send --from 60009 $CLI6 40008 2
+sleep 0.3
+eq "strict: a non-session range port to an unpinholed peer (v4)" 0 "$(rx "$TMP/crx" "^$SRV4 60009 ")"
+eq "strict: a non-session range port to an unpinholed peer (v6)" 0 "$(rx "$TMP/crx" "^$SRV6 60009 ")"
+eq "mosh_out final drop" $((o0 + 4)) "$(counter mosh_out "nothing else leaves")"
 
-step "the host's own flows: localflows4/6 instead of conntrack"
+step "opt-in local flows (--local-flows, adopting): localflows4/6 instead of conntrack"
+# the listing: the reference plus two sets and a rule per family before
+# each final drop
+strip_lf() {
+	sed -E -e '/^\tset localflows[46] \{/,/^\t\}/d' -e '/@localflows[46]/d' | cat -s
+}
+lf_listing_ok() {
+	terse | normalize >"$TMP/got.lf"
+	[ "$flavour" = native ] &&
+		sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$TMP/got.lf"
+	diff -u <(cat -s "$TMP/want") <(strip_lf <"$TMP/got.lf") || return 1
+	[ "$(grep -c '^[[:space:]]set localflows[46] {' "$TMP/got.lf")" = 2 ] &&
+		[ "$(grep -c '@localflows[46]' "$TMP/got.lf")" = 4 ] &&
+		grep -B1 'nothing else enters' "$TMP/got.lf" | head -n1 | grep -q '@localflows6' &&
+		grep -B1 'nothing else leaves' "$TMP/got.lf" | head -n1 | grep -q '@localflows6'
+}
+nfttool load --adopt --local-flows || fail "adopting load with local flows"
+check "listing: the reference plus the local-flow sets and rules" lf_listing_ok
+check "the pinhole survived the adopting load" in_set pinholes4 "$CLI4 . 40008 . 60008"
+S "$UDPSEND" send --from 60009 $CLI4 40008 2 || fail "send"
+sleep 0.3
+eq "a host flow from a non-session range port passes" 2 "$(rx "$TMP/crx" "^$SRV4 60009 ")"
 check "the flow is remembered (peer . peer port . local port)" in_set localflows4 "$CLI4 . 40008 . 60009"
 bg "$NS_S" "$TMP/rx9" /dev/null "$UDPSEND" recv 60009 60000
 bg "$NS_S" "$TMP/rx12" /dev/null "$UDPSEND" recv 60012 60000
@@ -338,6 +366,20 @@ S nft delete table inet mhrsct
 [ "$n" -gt 0 ] || fail "control: a ct rule did not make the namespace track anything ($n)"
 ok "control: with a ct rule the namespace tracks $n flow(s)"
 
+step "local flows off again (adopting load): sets deleted, strict again"
+nfttool load --adopt || fail "adopting load without local flows"
+listing | grep -q localflows && fail "local-flow sets left after the load without them"
+terse | normalize >"$TMP/got.nolf"
+[ "$flavour" = native ] &&
+	sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$TMP/got.nolf"
+diff -u "$TMP/want" "$TMP/got.nolf" || fail "listing after local flows off differs from $REF"
+ok "listing equals the reference"
+n0=$(rx "$TMP/crx" "^$SRV4 60009 ")
+S "$UDPSEND" send --from 60009 $CLI4 40008 2 || fail "send"
+sleep 0.3
+eq "the once-remembered flow from 60009 passes no more" "$n0" "$(rx "$TMP/crx" "^$SRV4 60009 ")"
+check "the pinhole survived both adopting loads" in_set pinholes4 "$CLI4 . 40008 . 60008"
+
 step "a second load replaces the table atomically, under a flood"
 nfttool add-session 60011 || fail "add session"
 # as fast as it goes; killed after the reloads
@@ -395,32 +437,33 @@ sleep 0.3
 eq "a port that left the range is reachable" $((n0 + 1)) "$(rx "$TMP/rx" "^$CLI4 40041 ")"
 eq "a port that joined the range: final drop" $((d0 + 1)) "$(counter mosh_in "nothing else enters")"
 # outbound: the session port now in the range is held to its pinholes
-# (queued, no reader); another port that joined it is a host flow,
-# remembered; one that left it passes untouched
+# (queued, no reader); another port that joined it is held to pinholes
+# too (strict: dropped); one that left it passes untouched
 S "$UDPSEND" send --from 60150 $CLI4 40041 1 || fail "send"
 S "$UDPSEND" send --from 60160 $CLI4 40041 1 || fail "send"
 S "$UDPSEND" send --from 60006 $CLI4 40041 1 || fail "send"
 sleep 0.3
 eq "from the session port in the new range to an unpinholed peer" 0 "$(rx "$TMP/crx41" "^$SRV4 60150 ")"
-eq "from a port that joined the range (host flow)" 1 "$(rx "$TMP/crx41" "^$SRV4 60160 ")"
-check "that flow is remembered" in_set localflows4 "$CLI4 . 40041 . 60160"
-eq "from a port that left the range" 1 "$(rx "$TMP/crx41" "^$SRV4 60006 ")"
-in_set localflows4 "$CLI4 . 40041 . 60006" && fail "a port outside the range went through mosh_out"
-ok "a port that left the range does not reach mosh_out"
+eq "from a non-session port that joined the range" 0 "$(rx "$TMP/crx41" "^$SRV4 60160 ")"
+eq "from a port that left the range (mosh_out no longer sees it)" 1 "$(rx "$TMP/crx41" "^$SRV4 60006 ")"
 
-step "adopting a table older than the local-flow sets creates them"
+step "local flows on and off by plain (non-adopting) loads, single-port mode too"
+for sp in "" "--single-port 60000"; do
+	# shellcheck disable=SC2086  # empty: no argument
+	nfttool load --local-flows $sp >/dev/null 2>&1 || fail "load --local-flows $sp"
+	eq "local-flow sets ($sp)" 2 "$(listing | grep -c '^.set localflows[46] {')"
+	eq "local-flow rules ($sp)" 4 "$(listing | grep -c '@localflows[46]')"
+	# shellcheck disable=SC2086
+	nfttool load $sp >/dev/null 2>&1 || fail "load $sp"
+	listing | grep -q localflows && fail "local-flow sets or rules left ($sp)"
+	ok "off again: none left ($sp)"
+done
 nfttool load >/dev/null 2>&1 || fail "reload with defaults"
-S nft flush chain inet mosh_helper mosh_in
-S nft flush chain inet mosh_helper mosh_out
-S nft delete set inet mosh_helper localflows4 || fail "delete localflows4"
-S nft delete set inet mosh_helper localflows6 || fail "delete localflows6"
-listing | grep -q localflows && fail "the old-style table still has local-flow sets"
-nfttool load --adopt || fail "adopting the old-style table"
 listing | normalize >"$TMP/got3"
 [ "$flavour" = native ] &&
 	sed -E -i 's/(burst [0-9]+ packets) .*( comment ")/\1 \2/' "$TMP/got3"
-diff -u "$TMP/want" "$TMP/got3" || fail "adopted old-style table differs from $REF"
-ok "adopted: listing equals the reference"
+diff -u "$TMP/want" "$TMP/got3" || fail "table differs from $REF"
+ok "listing equals the reference"
 
 step "a table of a version with the ports set: the load removes the set, adopting or not"
 # rebuild what such a version left: the range in an interval set that the

@@ -10,8 +10,9 @@
 # the client sends and expires after it stops; (4) a datagram sent straight
 # to 60005 is dropped even with a pinhole, also when an admin's notrack
 # rule leaves it untracked (and, as a control, passes once single-port mode
-# is turned off by a reload); (5) replies to flows the host opened from a
-# range port still pass.
+# is turned off by a reload); (5) a non-session range port sends to no
+# unpinholed peer, and with the opt-in local flows (an adopting reload) it
+# does and the replies to that flow pass.
 # Needs root; exits 0 pass, 1 fail, 77 skip.
 set -u
 
@@ -188,7 +189,7 @@ run_family() { # 4 or 6
 	eq "untracked direct datagrams delivered" 0 "$(rx "$TMP/rx" "^$CLI $CP4 ")"
 	eq "untracked guard counter" $((d0 + 2)) "$(counter mosh_in "conntrack cannot follow")"
 
-	step "IPv$f (5): replies to a flow the host opened from a range port still pass"
+	step "IPv$f (5): a non-session range port sends to nobody; with the opt-in local flows it does and its replies pass"
 	bg "$NS_S" "$TMP/rx9$f" /dev/null "$UDPSEND" recv 60009 30000
 	bg "$NS_C" "$TMP/crx$CP5" /dev/null "$UDPSEND" recv $CP5 30000
 	for _ in $(seq 50); do
@@ -197,10 +198,19 @@ run_family() { # 4 or 6
 	done
 	S "$UDPSEND" send --from 60009 "$CLI" $CP5 1 || fail "send"
 	sleep 0.2
-	eq "the host's own datagram from 60009 out" 1 "$(rx "$TMP/crx$CP5" "^$SRV 60009 ")"
+	eq "strict (default): the host's own datagram from 60009 out" 0 "$(rx "$TMP/crx$CP5" "^$SRV 60009 ")"
+	nfttool load --adopt --idle $IDLE_MS --single-port $PUB --local-flows >/dev/null ||
+		fail "adopting load with local flows"
+	S "$UDPSEND" send --from 60009 "$CLI" $CP5 1 || fail "send"
+	sleep 0.2
+	eq "local flows: the host's own datagram from 60009 out" 1 "$(rx "$TMP/crx$CP5" "^$SRV 60009 ")"
 	C "$UDPSEND" send --from $CP5 "$SRV" 60009 1 || fail "send"
 	sleep 0.2
 	eq "the peer's reply to 60009 in (localflows: the host opened the flow)" 1 "$(rx "$TMP/rx9$f" "^$CLI $CP5 ")"
+	nfttool load --adopt --idle $IDLE_MS --single-port $PUB >/dev/null ||
+		fail "adopting load without local flows"
+	S nft list table inet mosh_helper 2>/dev/null | grep -q localflows && fail "local-flow sets left"
+	ok "local flows off again: their sets are gone"
 }
 
 run_family 4

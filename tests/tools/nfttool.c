@@ -47,6 +47,7 @@ _Noreturn static void usage(void)
 		"       [--compat|--native|--auto]\n"
 		"       [--single-port PORT [--provisional-ms MS]] [--adopt]\n"
 		"       [--mark BITS] [--owned]\n"
+		"       [--local-flows]   (the opt-in exception for the host's own flows)\n"
 		"       (--per-source: packets/s per source address or /64, 0 = off,\n"
 		"        default %d; --set-size: pinholes/mappings per family,\n"
 		"        0 = %d; --mark: accept mark, 0 = off, default 0x%x;\n"
@@ -102,7 +103,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "single-port", 1, 0, 'S' }, { "provisional-ms", 1, 0, 'P' },
 		{ "provisional", 0, 0, 'v' }, { "per-source", 1, 0, 's' },
 		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' },
-		{ "mark", 1, 0, 'm' }, { "owned", 0, 0, 'o' }, { 0, 0, 0, 0 },
+		{ "mark", 1, 0, 'm' }, { "owned", 0, 0, 'o' },
+		{ "local-flows", 0, 0, 'L' }, { 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -127,6 +129,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'd': o->p.adopt = true; break;
 		case 'm': o->p.accept_mark = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'o': o->p.table_flags = MH_TABLE_F_OWNED; break;
+		case 'L': o->p.local_flows = true; break;
 		default: usage();
 		}
 	}

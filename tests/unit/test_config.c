@@ -51,6 +51,8 @@ static void assert_config_eq(const struct mh_config *a, const struct mh_config *
 	ck_assert_int_eq(a->log_level, b->log_level);
 	ck_assert_int_eq(a->single_port, b->single_port);
 	ck_assert_uint_eq(a->public_port, b->public_port);
+	ck_assert_int_eq(a->reserve_ports, b->reserve_ports);
+	ck_assert_int_eq(a->local_flows, b->local_flows);
 }
 
 /* Whole file into a malloc'd string; NULL if it cannot be read. */
@@ -139,6 +141,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.public_port, 60000);
 	ck_assert_str_eq(c.user, "");
 	ck_assert(c.seccomp);
+	ck_assert(c.reserve_ports);
+	ck_assert(!c.local_flows);
 }
 END_TEST
 
@@ -156,6 +160,8 @@ START_TEST(test_shipped_conf_is_defaults)
 	strcpy(c.table, "other");
 	c.single_port = true;
 	c.public_port = 443;
+	c.reserve_ports = false;
+	c.local_flows = true;
 	ck_assert_msg(mh_config_load(path, &c, err, sizeof(err)) == 0, "%s", err);
 	assert_config_eq(&c, &def);
 }
@@ -218,6 +224,8 @@ START_TEST(test_round_trip_every_field)
 		c.log_level = level;
 		c.single_port = level % 2;
 		c.public_port = level % 2 ? 65535 : 1;
+		c.reserve_ports = level % 2;
+		c.local_flows = !(level % 2);
 		assert_round_trip(&c);
 	}
 }

@@ -4,7 +4,8 @@
  * maps with their elements (never deleted, never flushed; their full
  * definitions update the timeouts in place), while chains and rules are
  * rebuilt exactly as without adopt mode, and the `ports` set of earlier
- * versions is removed once the rules that used it are flushed.
+ * versions is removed once the rules that used it are flushed; so are the
+ * local-flow sets when they are off.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -208,6 +209,33 @@ START_TEST(adopt_keeps_mux_maps)
 }
 END_TEST
 
+/* Local flows: kept with their elements when on (one NEWSET each, with
+ * the timeout and the id the rules use, never deleted or emptied); when
+ * off, the sets a table with them had are deleted once, after the last
+ * chain flush (no rule uses them any more). */
+START_TEST(adopt_local_flows_on_and_off)
+{
+	static struct built b;
+	struct mh_ruleset_params p = params(true, false);
+
+	p.local_flows = true;
+	build(&b, &p);
+	newsets_are(&b, MH_SET_LOCALFLOWS4, 120000, MH_ID_LOCALFLOWS4);
+	newsets_are(&b, MH_SET_LOCALFLOWS6, 120000, MH_ID_LOCALFLOWS6);
+	ck_assert_int_eq(count(&b, NFT_MSG_DELSET, MH_SET_LOCALFLOWS4), 0);
+	ck_assert_int_eq(count(&b, NFT_MSG_DELSETELEM, MH_SET_LOCALFLOWS4), 0);
+	p.local_flows = false;
+	build(&b, &p);
+	newsets_are(&b, MH_SET_LOCALFLOWS4, 120000, MH_ID_LOCALFLOWS4);
+	ck_assert_int_eq(count(&b, NFT_MSG_DELSET, MH_SET_LOCALFLOWS4), 1);
+	ck_assert_int_eq(count(&b, NFT_MSG_DELSET, MH_SET_LOCALFLOWS6), 1);
+	ck_assert_int_gt(last_of(&b, NFT_MSG_DELSET, MH_SET_LOCALFLOWS6),
+			 last_of(&b, NFT_MSG_NEWRULE, NULL));
+	ck_assert_int_gt(last_of(&b, NFT_MSG_NEWSET, MH_SET_LOCALFLOWS4),
+			 last_of(&b, NFT_MSG_DELRULE, NULL));
+}
+END_TEST
+
 /* Rules and chains: the same messages, byte for byte, adopt or not. */
 static void same_rules(bool single_port)
 {
@@ -259,6 +287,7 @@ int main(void)
 	tcase_add_test(tc, without_adopt_they_are_reset);
 	tcase_add_test(tc, adopt_keeps_mux_maps);
 	tcase_add_test(tc, adopt_rules_identical);
+	tcase_add_test(tc, adopt_local_flows_on_and_off);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -10,8 +10,10 @@
  * the per-source budgets (slowsrc sets, their flush, the drop rules with
  * a limit inside the dynset, in mosh_in and mux_in), that with them off
  * the batch is the old one plus a clean-up tail, and the set size; the
- * host's own flows in localflows4/6 and no ct expression in the plain
- * table (single-port mode: only its own guard and mux rules have one).
+ * host's own flows in localflows4/6 (an opt-in: without it the batch lacks
+ * their sets and rules and deletes the sets an earlier load left, and the
+ * range sends only to pinholes) and no ct expression in the plain table
+ * (single-port mode: only its own guard and mux rules have one).
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -47,13 +49,16 @@ static const struct nlmsghdr *msgs[MAXMSG];
 static int nmsgs;
 static uint32_t seq0 = 1000;
 
-/* per-source budgets off, default set size: the table as it was before
- * either existed */
+/* per-source budgets off, default set size, local flows on (the opt-in):
+ * the table as it was before either option existed. Without local flows
+ * the batch is this one minus their sets and rules plus a clean-up tail
+ * (localflows_off_*). */
 static const struct mh_ruleset_params defaults = {
 	.table = "mosh_helper", .port_low = 60000, .port_high = 61000,
 	.idle_timeout_ms = 60000, .queue_num = 0, .queue_total = 1,
 	.slow_path_rate = 2000, .native_queue = false, .public_port = 0,
 	.provisional_timeout_ms = 10000, .per_source_rate = 0, .set_size = 0,
+	.local_flows = true,
 };
 
 /* Split a finished batch into its messages. */
@@ -1023,6 +1028,7 @@ static const struct mh_ruleset_params sp = {
 	.idle_timeout_ms = 45000, .queue_num = 3, .queue_total = 1,
 	.slow_path_rate = 700, .native_queue = false, .public_port = 443,
 	.provisional_timeout_ms = 7000, .per_source_rate = 0, .set_size = 0,
+	.local_flows = true,
 };
 
 /* Indexes of messages in the single-port batch. */
@@ -1568,9 +1574,9 @@ static const char *dynset_set(struct prule *r)
 	return NULL;
 }
 
-/* Does the message create, empty or delete a slowsrc set, or is it a rule
- * that uses one? */
-static bool names_slowsrc(const struct nlmsghdr *nlh)
+/* Does the message create, empty or delete a set whose name starts with
+ * prefix, or is it a rule that updates one? */
+static bool names_set(const struct nlmsghdr *nlh, const char *prefix)
 {
 	uint16_t t = nlh->nlmsg_type;
 	bool hit = false;
@@ -1580,7 +1586,7 @@ static bool names_slowsrc(const struct nlmsghdr *nlh)
 		struct nftnl_set *s = parse_set(nlh, t == T(NFT_MSG_NEWSETELEM) ||
 						     t == T(NFT_MSG_DELSETELEM));
 
-		hit = !strncmp(nftnl_set_get_str(s, NFTNL_SET_NAME), "slowsrc", 7);
+		hit = !strncmp(nftnl_set_get_str(s, NFTNL_SET_NAME), prefix, strlen(prefix));
 		nftnl_set_free(s);
 	} else if (t == T(NFT_MSG_NEWRULE)) {
 		struct prule r;
@@ -1588,10 +1594,15 @@ static bool names_slowsrc(const struct nlmsghdr *nlh)
 
 		parse_rule(nlh, &r);
 		set = dynset_set(&r);
-		hit = set && !strncmp(set, "slowsrc", 7);
+		hit = set && !strncmp(set, prefix, strlen(prefix));
 		nftnl_rule_free(r.r);
 	}
 	return hit;
+}
+
+static bool names_slowsrc(const struct nlmsghdr *nlh)
+{
+	return names_set(nlh, "slowsrc");
 }
 
 /* Off (0): the batch is the one from before the budgets existed plus a
@@ -1870,6 +1881,100 @@ START_TEST(slow_rules_mux_in)
 	/* after the rules, only the old `ports` set's removal */
 	ck_assert_int_eq(check_old_ports(), nmsgs - 3);
 	ck_assert_uint_eq(msgs[nmsgs - 4]->nlmsg_type, T(NFT_MSG_NEWRULE));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Local flows off (the default of the daemon)                         */
+
+static bool names_localflows(const struct nlmsghdr *nlh)
+{
+	return names_set(nlh, "localflows");
+}
+
+/* Off: the batch with local flows minus their 2 + 2 + 2 set messages and
+ * 4 rules, plus a tail that names both sets (created if missing) and
+ * deletes them, after every rule; nothing before the tail uses them. */
+START_TEST(localflows_off_is_batch_minus_them_plus_tail)
+{
+	static struct saved off, on;
+	struct mh_ruleset_params p = defaults;
+	int k = 0, extra = 0;
+
+	build(b_ruleset, &defaults, 0);
+	save(&on);
+	p.local_flows = false;
+	build(b_ruleset, &p, 0);
+	save(&off);
+	ck_assert_int_eq(on.n, M_COUNT);
+	ck_assert_int_eq(off.n, M_COUNT - 10 + 4);
+	for (int i = 0; i < on.n - 1; i++) {
+		if (names_localflows(on.m[i])) {
+			extra++;
+			continue;
+		}
+		ck_assert_msg(same_msg(on.m[i], off.m[k]), "on %d differs from off %d", i, k);
+		k++;
+	}
+	ck_assert_int_eq(extra, 10);
+	ck_assert_int_eq(k, off.n - 5);
+	for (int i = 0; i < k; i++)
+		ck_assert_msg(!names_localflows(off.m[i]), "off message %d uses localflows", i);
+	for (int i = k; i < k + 2; i++) {
+		struct nftnl_set *s = parse_set(off.m[i], false);
+
+		ck_assert_uint_eq(off.m[i]->nlmsg_type, T(NFT_MSG_NEWSET));
+		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME),
+				 i == k ? "localflows4" : "localflows6");
+		/* the definition the sets had: the kernel takes it as the same set */
+		ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS),
+				  NFT_SET_TIMEOUT | NFT_SET_EVAL);
+		ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), i == k ? 12 : 24);
+		nftnl_set_free(s);
+		ck_assert_uint_eq(off.m[i + 2]->nlmsg_type, T(NFT_MSG_DELSET));
+		ck_assert(names_localflows(off.m[i + 2]));
+	}
+	ck_assert(same_msg(off.m[off.n - 1], on.m[M_END]));
+}
+END_TEST
+
+/* Off: mosh_out is pinholes, the session queue and its drop, then the
+ * final drop: a non-session port of the range sends to nobody unpinholed;
+ * mosh_in likewise ends in its drop right after the session rules. */
+START_TEST(localflows_off_strict_chains)
+{
+	static const char *out_names[] = {
+		"meta cmp meta cmp payload payload payload lookup immediate",
+		"meta cmp meta cmp payload payload payload lookup immediate",
+		NULL, "meta cmp payload lookup counter immediate", "counter immediate",
+	};
+	struct mh_ruleset_params p = defaults;
+
+	p.local_flows = false;
+	for (int adopt = 0; adopt < 2; adopt++) {
+		p.adopt = adopt;
+		build(b_ruleset, &p, 0);
+		for (int n = 0; n < 5; n++) {
+			struct prule r;
+			int idx = nth_rule_of("mosh_out", n);
+
+			ck_assert_int_ge(idx, 0);
+			parse_rule(msgs[idx], &r);
+			if (out_names[n])
+				ck_assert_msg(!strcmp(r.names, out_names[n]), "mosh_out %d: %s",
+					      n, r.names);
+			if (n == 4)
+				ck_assert_str_eq(rule_comment(&r),
+						 "nothing else leaves the mosh range (anti-reflection): drop");
+			nftnl_rule_free(r.r);
+		}
+		ck_assert_int_eq(nth_rule_of("mosh_out", 5), -1);
+		ck_assert_int_ge(nth_rule_of("mosh_in", 4), 0);
+		ck_assert_int_eq(nth_rule_of("mosh_in", 5), -1);
+		/* the tail comes after the last rule */
+		ck_assert_int_gt(nmsgs - 5, nth_rule_of("mosh_out", 4));
+		ck_assert(names_localflows(msgs[nmsgs - 2]));
+	}
 }
 END_TEST
 
@@ -2169,6 +2274,8 @@ int main(void)
 	tcase_add_test(tc, slow_rules_mosh_in);
 	tcase_add_test(tc, slow_rules_mux_in);
 	tcase_add_test(tc, set_size_param);
+	tcase_add_test(tc, localflows_off_is_batch_minus_them_plus_tail);
+	tcase_add_test(tc, localflows_off_strict_chains);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

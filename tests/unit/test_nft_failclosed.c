@@ -209,7 +209,13 @@ START_TEST(mark_on_what_mosh_in_lets_on)
 
 	p.accept_mark = MARK;
 	scan_marks(&p, &m);
-	/* pinholes4/6, the queue rule, local-flow replies 4/6 */
+	/* pinholes4/6 and the queue rule */
+	ck_assert_int_eq(m.in_marked, 3);
+	ck_assert_int_eq(m.out_marked, 0);
+	ck_assert_int_eq(m.other_marked, 0);
+	/* with the opt-in local flows, their replies 4/6 too */
+	p.local_flows = true;
+	scan_marks(&p, &m);
 	ck_assert_int_eq(m.in_marked, 5);
 	ck_assert_int_eq(m.out_marked, 0);
 	ck_assert_int_eq(m.other_marked, 0);
