@@ -87,6 +87,12 @@ int ssp_open(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
 int ssp_verify(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
 	       struct ssp_header *h);
 
+/* ssp_verify for single-port trial authentication: a ctx whose context is
+ * cached uses it; any other is keyed into a slot of its own kept for
+ * trials, never into the LRU cache, so a trial (whoever sent the datagram)
+ * cannot evict a live session's context. 0, -EINVAL, -EBADMSG. */
+int ssp_verify_trial(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len);
+
 /* Encrypt: builds a datagram with the given direction and sequence number.
  * out must hold plain_len + SSP_MIN_DATAGRAM_LEN. Returns the datagram
  * length or -errno. For tests, benchmarks and attack tools. */
