@@ -26,8 +26,8 @@
 #define MH_MUX_ZERO_HEAD     3
 #define MH_MUX_MAX_SEQ       ((UINT64_C(1) << 40) - 1)
 
-#define MH_MUX_MAX_TRIALS    16   /* sessions tried per datagram, at most */
-#define MH_MUX_HINT_TRIALS   4    /* of which by the SSH login's address */
+#define MH_MUX_MAX_TRIALS    8    /* sessions tried per datagram, at most */
+#define MH_MUX_HINT_TRIALS   3    /* of which by the SSH login's address */
 #define MH_MUX_WALK          (4 * MH_MUX_MAX_TRIALS)  /* index entries read */
 
 /* The background sweep: first-block tests of unplaced sources against

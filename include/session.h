@@ -91,6 +91,13 @@ struct mh_mux_pending {
 	uint16_t hits;           /* datagrams seen from this source */
 };
 
+/* An entry of the sequence index: the keys inline, so a search reads one
+ * array and no session. */
+struct mh_seq_ent {
+	uint64_t key, tie;       /* the session's seq_key, seq_tie */
+	struct mh_session *s;
+};
+
 struct mh_table {
 	struct mh_session *by_port[65536];
 	struct mh_session *hint[MH_HINT_BUCKETS];  /* by SSH client address */
@@ -98,7 +105,7 @@ struct mh_table {
 	unsigned count;
 	uint32_t next_id;
 	/* sequence index: every session, ascending (seq_key, seq_tie) */
-	struct mh_session **by_seq;
+	struct mh_seq_ent *by_seq;
 	unsigned by_seq_cap;
 	uint64_t next_tie;
 	/* single port: unplaced sources and the sweep's budget (lib/muxsel.c) */
@@ -140,7 +147,7 @@ void mh_session_seq_seen(struct mh_table *t, struct mh_session *s, uint64_t seq)
  * restored session). */
 void mh_session_seq_sync(struct mh_table *t, struct mh_session *s);
 /* How many sessions can take a to-server datagram with sequence number seq
- * as newer (seq_key <= seq): they are t->by_seq[0 .. n-1], the last ones
+ * as newer (seq_key <= seq): they are t->by_seq[0 .. n-1].s, the last ones
  * the nearest below seq. */
 unsigned mh_session_seq_upper(const struct mh_table *t, uint64_t seq);
 

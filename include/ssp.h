@@ -128,6 +128,9 @@ int ssp_fastpeek(const struct ssp_fastpeek *fp, const uint8_t *dgram, size_t len
 /* The schedule ssp_ctx_new made for ctx's key, or NULL without AES-NI
  * (then use ssp_peek). Lives as long as ctx. */
 const struct ssp_fastpeek *ssp_ctx_fastpeek(const struct ssp_ctx *ctx);
+/* Asks the CPU to fetch ctx (its first-block schedule included) into the
+ * cache: trials over several sessions overlap their memory latency. */
+void ssp_ctx_prefetch(const struct ssp_ctx *ctx);
 
 /* Could these be the first plaintext bytes of a real mosh datagram? (The
  * instruction id is a counter from 0: its top 32 bits are zero in any

@@ -6,45 +6,32 @@
  */
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include "muxsel.h"
 
 /* ---- the candidate list ------------------------------------------------- */
 
-struct pick {
-	struct mh_session **out;
-	unsigned n;
-	const struct mh_addr *dst;
-	uint64_t seq;
-};
+/* The pending table is 4-way set associative on the source. */
+#define PEND_WAYS 4
+#define PEND_SETS (MH_MUX_PENDING / PEND_WAYS)
 
-static bool can_take(const struct mh_session *s, const struct pick *p)
+static unsigned pend_set(const struct mh_addr *a)
 {
-	return s->seq_key <= p->seq && mh_session_bound_to(s, p->dst);
-}
+	uint32_t h = 2166136261u ^ a->port;   /* FNV-1a */
+	size_t i, n = a->family == AF_INET ? 4 : 16;
 
-/* Adds s unless it is listed or cannot take the datagram; false when the
- * list is full. */
-static bool add(struct pick *p, struct mh_session *s)
-{
-	unsigned i;
-
-	if (p->n >= MH_MUX_MAX_TRIALS)
-		return false;
-	if (!can_take(s, p))
-		return true;
-	for (i = 0; i < p->n; i++)
-		if (p->out[i] == s)
-			return true;
-	p->out[p->n++] = s;
-	return true;
+	for (i = 0; i < n; i++)
+		h = (h ^ a->ip[i]) * 16777619u;
+	return (h % PEND_SETS) * PEND_WAYS;
 }
 
 static struct mh_mux_pending *pend_find(const struct mh_table *t,
 					const struct mh_addr *src)
 {
-	unsigned i;
+	unsigned i, set = pend_set(src);
 
-	for (i = 0; i < MH_MUX_PENDING; i++)
+	for (i = set; i < set + PEND_WAYS; i++)
 		if (t->pend[i].stamp && mh_addr_equal(&t->pend[i].src, src))
 			return (struct mh_mux_pending *)&t->pend[i];
 	return NULL;
@@ -63,51 +50,78 @@ static struct mh_session *swept(const struct mh_table *t,
 	return s && s->id == e->match_id ? s : NULL;
 }
 
-static void add_hints(const struct mh_table *t, const struct mh_addr *src,
-		      struct pick *p)
+static bool can_take(const struct mh_session *s, const struct mh_addr *dst,
+		     uint64_t seq)
 {
-	unsigned walked = 0, before = p->n;
+	return s->seq_key <= seq && mh_session_bound_to(s, dst);
+}
+
+/* Up to MH_MUX_HINT_TRIALS sessions of src's login address that can take
+ * the datagram, into raw[n..]; returns the new n. */
+static unsigned hints(const struct mh_table *t, const struct mh_addr *src,
+		      const struct mh_addr *dst, uint64_t seq,
+		      struct mh_session **raw, unsigned n)
+{
+	unsigned walked = 0, took = 0;
 	struct mh_session *s;
 
 	for (s = mh_session_hint_first(t, src);
-	     s && walked < MH_MUX_WALK && p->n - before < MH_MUX_HINT_TRIALS;
+	     s && walked < MH_MUX_WALK && took < MH_MUX_HINT_TRIALS;
 	     s = mh_session_hint_next(s, src), walked++)
-		add(p, s);
+		if (can_take(s, dst, seq)) {
+			raw[n++] = s;
+			took++;
+		}
+	return n;
 }
 
-/* Walks down from the nearest key below seq. */
-static void add_by_seq(const struct mh_table *t, struct pick *p)
-{
-	unsigned i = mh_session_seq_upper(t, p->seq), walked = 0;
-
-	while (i > 0 && walked++ < MH_MUX_WALK && add(p, t->by_seq[i - 1]))
-		i--;
-}
-
+/*
+ * Three steps, so the memory reads of different sessions overlap: the
+ * index is read alone (its keys are inline) and the sessions it names are
+ * prefetched; then each is checked (bound, listed once); then the crypto
+ * context of each one kept is prefetched for verdict.c's trials.
+ */
 unsigned mh_mux_candidates(const struct mh_table *t, const struct mh_addr *src,
 			   const struct mh_addr *dst, uint64_t seq,
 			   struct mh_session **out)
 {
-	struct pick p = { out, 0, dst, seq };
+	struct mh_session *raw[1 + MH_MUX_HINT_TRIALS + MH_MUX_WALK];
+	unsigned nraw = 0, n = 0, i, j, top;
 	struct mh_session *s = swept(t, src);
 
-	if (s)
-		add(&p, s);
-	add_hints(t, src, &p);
-	add_by_seq(t, &p);
-	return p.n;
+	if (s && can_take(s, dst, seq))
+		raw[nraw++] = s;
+	nraw = hints(t, src, dst, seq, raw, nraw);
+	top = mh_session_seq_upper(t, seq);
+	for (i = 0; i < MH_MUX_WALK && i < top; i++) {
+		raw[nraw] = t->by_seq[top - 1 - i].s;
+		__builtin_prefetch(raw[nraw++]);
+	}
+	for (i = 0; i < nraw && n < MH_MUX_MAX_TRIALS; i++) {
+		s = raw[i];
+		if (!mh_session_bound_to(s, dst))
+			continue;
+		for (j = 0; j < n && out[j] != s; j++)
+			;
+		if (j == n)
+			out[n++] = s;
+	}
+	for (i = 0; i < n; i++)
+		ssp_ctx_prefetch(out[i]->ssp);
+	return n;
 }
 
 /* ---- unplaced sources --------------------------------------------------- */
 
-/* Which entry a new source takes: a free one, else one the sweep finished
- * without a match, else the one seen least, oldest first. */
-static struct mh_mux_pending *pend_victim(struct mh_table *t)
+/* Which entry of its set a new source takes: a free one, else one the
+ * sweep finished without a match, else the one seen least, oldest first. */
+static struct mh_mux_pending *pend_victim(struct mh_table *t,
+					  const struct mh_addr *src)
 {
-	struct mh_mux_pending *v = &t->pend[0];
-	unsigned i;
+	unsigned i, set = pend_set(src);
+	struct mh_mux_pending *v = &t->pend[set];
 
-	for (i = 0; i < MH_MUX_PENDING; i++) {
+	for (i = set; i < set + PEND_WAYS; i++) {
 		struct mh_mux_pending *e = &t->pend[i];
 		bool e_done = e->next_port > 0xffff && !e->match_id;
 		bool v_done = v->next_port > 0xffff && !v->match_id;
@@ -133,7 +147,7 @@ void mh_mux_note(struct mh_table *t, const struct mh_addr *src,
 	if (len < MH_MUX_MIN_PAYLOAD)
 		return;
 	if (!e) {
-		e = pend_victim(t);
+		e = pend_victim(t, src);
 		memset(e, 0, sizeof(*e));
 		e->src = *src;
 	}
@@ -199,7 +213,9 @@ static unsigned sweep_one(struct mh_table *t, struct mh_mux_pending *e,
 		if (!s)
 			continue;
 		spent++;
-		if (mh_mux_first_block(s, e->head, sizeof(e->head))) {
+		/* the first-block tests read only the head; the length
+		 * stands for the datagram's (at least MH_MUX_MIN_PAYLOAD) */
+		if (mh_mux_first_block(s, e->head, MH_MUX_MIN_PAYLOAD)) {
 			e->match_id = s->id;
 			e->match_port = s->port;
 			break;

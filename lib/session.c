@@ -55,9 +55,9 @@ static unsigned seq_lower(const struct mh_table *t, unsigned n, uint64_t key,
 
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
-		const struct mh_session *m = t->by_seq[mid];
+		const struct mh_seq_ent *m = &t->by_seq[mid];
 
-		if (m->seq_key < key || (m->seq_key == key && m->seq_tie < tie))
+		if (m->key < key || (m->key == key && m->tie < tie))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -71,25 +71,22 @@ static void seq_insert(struct mh_table *t, struct mh_session *s, unsigned n)
 	unsigned i = seq_lower(t, n, s->seq_key, s->seq_tie);
 
 	memmove(&t->by_seq[i + 1], &t->by_seq[i], (n - i) * sizeof(t->by_seq[0]));
-	t->by_seq[i] = s;
+	t->by_seq[i] = (struct mh_seq_ent){ s->seq_key, s->seq_tie, s };
 }
 
 /* Takes s out; n = entries in use before the call. */
 static void seq_unlink(struct mh_table *t, struct mh_session *s, unsigned n)
 {
-	unsigned i;
+	unsigned i = seq_lower(t, n, s->seq_key, s->seq_tie);
 
-	for (i = seq_lower(t, n, s->seq_key, s->seq_tie); i < n; i++)
-		if (t->by_seq[i] == s)
-			break;
-	if (i == n)
+	if (i == n || t->by_seq[i].s != s)
 		return;    /* not indexed: cannot happen */
 	memmove(&t->by_seq[i], &t->by_seq[i + 1], (n - i - 1) * sizeof(t->by_seq[0]));
 }
 
 static int seq_reserve(struct mh_table *t)
 {
-	struct mh_session **p;
+	struct mh_seq_ent *p;
 	unsigned cap;
 
 	if (t->count < t->by_seq_cap)
@@ -128,7 +125,7 @@ unsigned mh_session_seq_upper(const struct mh_table *t, uint64_t seq)
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
 
-		if (t->by_seq[mid]->seq_key <= seq)
+		if (t->by_seq[mid].key <= seq)
 			lo = mid + 1;
 		else
 			hi = mid;

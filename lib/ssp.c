@@ -295,6 +295,15 @@ void ssp_ctx_free(struct ssp_ctx *ctx)
 	OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
+void ssp_ctx_prefetch(const struct ssp_ctx *ctx)
+{
+	const char *p = (const char *)ctx;
+	size_t off;
+
+	for (off = 0; off < sizeof(*ctx); off += 64)
+		__builtin_prefetch(p + off);
+}
+
 const struct ssp_fastpeek *ssp_ctx_fastpeek(const struct ssp_ctx *ctx)
 {
 	return ctx->peek.ready ? &ctx->peek : NULL;
