@@ -125,6 +125,11 @@ int ssp_fastpeek_init(struct ssp_fastpeek *fp, const uint8_t key[SSP_KEY_LEN]);
 void ssp_fastpeek_wipe(struct ssp_fastpeek *fp);
 int ssp_fastpeek(const struct ssp_fastpeek *fp, const uint8_t *dgram, size_t len,
 		 uint8_t first[16]);
+/* ssp_fastpeek for n schedules on one datagram, four at a time with their
+ * AES rounds interleaved (about 3 times the throughput of one by one):
+ * first[i] for fp[i]. 0, -ENOTSUP (a schedule is not ready), -EINVAL. */
+int ssp_fastpeek_many(const struct ssp_fastpeek *const fp[], unsigned n,
+		      const uint8_t *dgram, size_t len, uint8_t first[][16]);
 /* The schedule ssp_ctx_new made for ctx's key, or NULL without AES-NI
  * (then use ssp_peek). Lives as long as ctx. */
 const struct ssp_fastpeek *ssp_ctx_fastpeek(const struct ssp_ctx *ctx);

@@ -180,6 +180,25 @@ bool mh_mux_first_block(const struct mh_session *s, const uint8_t *payload,
 	return rc == 0 && ssp_plausible_start(first);
 }
 
+void mh_mux_first_blocks(struct mh_session *const s[], unsigned n,
+			 const uint8_t *payload, size_t len, bool plausible[])
+{
+	const struct ssp_fastpeek *fp[MH_MUX_MAX_TRIALS] = { 0 };
+	uint8_t first[MH_MUX_MAX_TRIALS][16];
+	unsigned i;
+
+	for (i = 0; i < n && i < MH_MUX_MAX_TRIALS; i++)
+		fp[i] = ssp_ctx_fastpeek(s[i]->ssp);
+	if (n <= MH_MUX_MAX_TRIALS &&
+	    ssp_fastpeek_many(fp, n, payload, len, first) == 0) {
+		for (i = 0; i < n; i++)
+			plausible[i] = ssp_plausible_start(first[i]);
+		return;
+	}
+	for (i = 0; i < n; i++)   /* without AES-NI: one by one */
+		plausible[i] = mh_mux_first_block(s[i], payload, len);
+}
+
 /* The entry to sweep next: unfinished, seen most often, newest. */
 static struct mh_mux_pending *sweep_pick(struct mh_table *t)
 {

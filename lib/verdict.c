@@ -137,29 +137,33 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 		decide_outbound(s, pol, now_ms, d);
 }
 
-/* Could session s take this datagram as a new source? The first block
- * decrypted with a wrong key is noise, and real mosh plaintext has zeros
- * where noise almost never does: only a plausible start pays for the tag
- * check, and that check never re-keys a context of the shared cache. */
-static bool mux_try(struct mh_session *s, struct mh_decision *d)
-{
-	if (s->seen_in && d->hdr.seq <= s->max_seq_in)
-		return false;            /* it would be dropped as a replay */
-	d->trials++;
-	if (!mh_mux_first_block(s, d->pkt.payload, d->pkt.len))
-		return false;
-	return ssp_verify_trial(s->ssp, d->pkt.payload, d->pkt.len) == 0;
-}
-
+/* Which of the candidates takes this datagram as a new source? The first
+ * block decrypted with a wrong key is noise, and real mosh plaintext has
+ * zeros where noise almost never does: first blocks are computed four
+ * candidates at a time (d->trials counts them), and only a plausible one
+ * pays for the tag check, which never re-keys a context of the shared
+ * cache. */
 static struct mh_session *mux_find(struct mh_table *t, struct mh_decision *d)
 {
 	struct mh_session *c[MH_MUX_MAX_TRIALS];
-	unsigned i, n = mh_mux_candidates(t, &d->pkt.src, &d->pkt.dst,
-					  d->hdr.seq, c);
+	unsigned i, k, n = mh_mux_candidates(t, &d->pkt.src, &d->pkt.dst,
+					     d->hdr.seq, c);
 
-	for (i = 0; i < n; i++)
-		if (mux_try(c[i], d))
-			return c[i];
+	for (i = 0; i < n; i += 4) {
+		unsigned m = n - i < 4 ? n - i : 4;
+		bool plausible[4];
+
+		mh_mux_first_blocks(c + i, m, d->pkt.payload, d->pkt.len, plausible);
+		d->trials += m;
+		for (k = 0; k < m; k++) {
+			struct mh_session *s = c[i + k];
+
+			if (!plausible[k] || (s->seen_in && d->hdr.seq <= s->max_seq_in))
+				continue;   /* noise, or it would be dropped as a replay */
+			if (ssp_verify_trial(s->ssp, d->pkt.payload, d->pkt.len) == 0)
+				return s;
+		}
+	}
 	return NULL;
 }
 

@@ -86,10 +86,16 @@ START_TEST(hint_hit_tries_the_login_address_first)
 {
 	struct mh_decision d = mux(5, 0, "198.18.3.12");   /* session 5's login */
 
+	struct mh_session *c[MH_MUX_MAX_TRIALS];
+
 	ck_assert(d.accept);
 	ck_assert_int_eq(d.reason, MH_R_MAPPED);
 	ck_assert_uint_eq(d.session->port, 60006);
-	ck_assert_uint_le(d.trials, 2);   /* only the two sessions of that login */
+	ck_assert_uint_le(d.trials, 4);   /* the first batch of first blocks */
+	/* the two sessions of that login come first */
+	ck_assert_uint_ge(mh_mux_candidates(tab, &d.pkt.src, &d.pkt.dst, 0, c), 2);
+	ck_assert_uint_eq((c[0]->port - 60001) / 2, 2);
+	ck_assert_uint_eq((c[1]->port - 60001) / 2, 2);
 }
 END_TEST
 
@@ -346,10 +352,14 @@ END_TEST
 START_TEST(ssh_address_first)
 {
 	struct mh_decision d = big_sealed(515, 999999, "198.19.2.3", 5001);
+	struct mh_session *c[MH_MUX_MAX_TRIALS];
 
 	ck_assert(d.accept);
 	ck_assert_uint_eq(d.session->port, 20515);
-	ck_assert_uint_eq(d.trials, 1);
+	ck_assert_uint_le(d.trials, 4);
+	ck_assert_uint_eq(mh_mux_candidates(big, &d.pkt.src, &d.pkt.dst, 999999, c),
+			  MH_MUX_MAX_TRIALS);
+	ck_assert_ptr_eq(c[0], d.session);
 }
 END_TEST
 
@@ -375,7 +385,14 @@ START_TEST(outside_bound_placed_after_sweep)
 	d = big_sealed(100, 200001, "203.0.113.8", 5002);
 	ck_assert(d.accept);
 	ck_assert_ptr_eq(d.session, s);
-	ck_assert_uint_eq(d.trials, 1);
+	ck_assert_uint_le(d.trials, 4);
+	{
+		struct mh_session *c[MH_MUX_MAX_TRIALS];
+
+		mh_mux_note(big, &d.pkt.src, d.pkt.payload, d.pkt.len);
+		ck_assert_uint_gt(mh_mux_candidates(big, &d.pkt.src, &d.pkt.dst, 200002, c), 0);
+		ck_assert_ptr_ne(c[0], s);   /* a fresh entry: no match yet */
+	}
 	/* placed: the entry is gone; the session itself is unchanged */
 	ck_assert_uint_eq(s->max_seq_in, 3);
 	d = big_sealed(100, 200002, "203.0.113.9", 5002);
