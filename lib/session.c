@@ -266,6 +266,11 @@ void mh_session_remove(struct mh_table *t, struct mh_session *s)
 	t->by_port[s->port] = NULL;
 	seq_unlink(t, s, t->count);
 	t->count--;
+	if (!t->count) {   /* the index goes with the last session */
+		free(t->by_seq);
+		t->by_seq = NULL;
+		t->by_seq_cap = 0;
+	}
 	ssp_ctx_free(s->ssp);
 	ssh_text_free(s);
 	free(s);
