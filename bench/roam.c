@@ -11,6 +11,7 @@
  *     stamp (same CLOCK_MONOTONIC) minus the roam's first send.
  *   roam ADDR PORT --key KEY --mode pinhole|newsrc --count N --port-base P
  *        [--timeout-ms T] [--retry-ms R] [--gap-ms G] [--max-seconds S]
+ *        [--seq-base N]  (single port: a mosh-like small sequence number)
  * Prints "name value" lines (microseconds) for run.sh.
  */
 #include <arpa/inet.h>
@@ -34,6 +35,7 @@ struct rm_opts {
 	const char *key;
 	bool newsrc;
 	long count, port_base, timeout_ms, retry_ms, gap_ms, max_s;
+	long seq_base;            /* 0: from the clock (bench_seq_base) */
 };
 
 struct rm {
@@ -51,7 +53,7 @@ _Noreturn static void usage(void)
 {
 	fprintf(stderr, "usage: roam ADDR PORT --key KEY --mode pinhole|newsrc --count N "
 		"--port-base P [--timeout-ms T] [--retry-ms R] [--gap-ms G] "
-		"[--max-seconds S]\n");
+		"[--max-seconds S] [--seq-base N]\n");
 	exit(2);
 }
 
@@ -181,7 +183,7 @@ static void parse(int argc, char **argv, struct rm_opts *o)
 		{ "key", 1, 0, 'k' }, { "mode", 1, 0, 'm' }, { "count", 1, 0, 'n' },
 		{ "port-base", 1, 0, 'p' }, { "timeout-ms", 1, 0, 't' },
 		{ "retry-ms", 1, 0, 'r' }, { "gap-ms", 1, 0, 'g' },
-		{ "max-seconds", 1, 0, 's' }, { 0, 0, 0, 0 },
+		{ "max-seconds", 1, 0, 's' }, { "seq-base", 1, 0, 'q' }, { 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -199,6 +201,7 @@ static void parse(int argc, char **argv, struct rm_opts *o)
 		case 'r': o->retry_ms = bench_num("roam", optarg, 1, 10000, "retry"); break;
 		case 'g': o->gap_ms = bench_num("roam", optarg, 0, 10000, "gap"); break;
 		case 's': o->max_s = bench_num("roam", optarg, 1, BENCH_MAX_SECONDS, "max seconds"); break;
+		case 'q': o->seq_base = bench_num("roam", optarg, 1, 1L << 39, "seq base"); break;
 		default: usage();
 		}
 	}
@@ -206,7 +209,7 @@ static void parse(int argc, char **argv, struct rm_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct rm_opts o = { NULL, false, 0, 0, 1000, 1000, 0, 60 };
+	struct rm_opts o = { NULL, false, 0, 0, 1000, 1000, 0, 60, 0 };
 	uint8_t key[SSP_KEY_LEN];
 	const char *why = NULL;
 	struct rm r = { .o = &o };
@@ -232,7 +235,9 @@ int main(int argc, char **argv)
 	r.deliv = calloc((size_t)(o.count + RM_WARMUP), sizeof(uint64_t));
 	if (!r.ctx || !r.rtt || !r.deliv || inet_pton(AF_INET, argv[1], &r.dst.sin_addr) != 1)
 		usage();
-	r.seq = bench_seq_base();
+	/* a real mosh client counts from 0: single port's kernel drops
+	 * numbers of 2^40 and more, which the clock's base is */
+	r.seq = o.seq_base ? (uint64_t)o.seq_base : bench_seq_base();
 	t0 = bench_now_ns();
 	end = t0 + (uint64_t)o.max_s * 1000000000ull;
 	if (!o.newsrc) {

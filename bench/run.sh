@@ -6,8 +6,9 @@
 # 198.18.0.0/15, fd00::/8), bounds every load in time and count, and its
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
-# BENCH_ROAM_BLOCKS, BENCH_ITEMS (pinholes fast servers slow roam attack daemonmem rebuild),
-# BENCH_DM_SESSIONS, BENCH_RW_TRIALS, BENCH_KEEP=1
+# BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
+# daemonmem muxflood rebuild), BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
+# BENCH_RW_TRIALS, BENCH_KEEP=1
 
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -646,6 +647,153 @@ bench_mux() {
 		"ms (same, p99 of 301: includes preemption on a shared machine)"
 }
 
+# ------------------------------------------------------------ single port under a flood
+
+# Issue 11: mosh-helperd in single-port mode (public port 60000) holding
+# BENCH_MF_SESSIONS idle sessions (default 10,000, announced by mhmany as
+# $USER_) and one live echo session announced last; a client roams (each
+# sample from a new source port, mosh-like sequence numbers) to the public
+# port, first with no flood (the same-run reference), then while `at`
+# floods the public port with spoofed-source garbage (random addresses of
+# 198.19.0.0/16, random lengths 1-1500) at the sender's maximum rate, then
+# (a harder what-if) with every datagram given a plausible to-server
+# header. Figures: roam delivery p99, roams lost, flood rate, the daemon's
+# CPU share during each flood, and the kernel's shape drops.
+MF_PER=50
+mf_daemon() {
+	local d=$1 hard=$2
+	mkdir -p "$d" && chmod 755 "$d"
+	cat >"$d/mosh-helper.conf" <<-EOF
+	# written by bench/run.sh (single port under a flood)
+	ports = "40000-59999";
+	idle_timeout = 600;
+	handshake_timeout = 3600;
+	session_timeout = 3600;
+	control_socket = "$d/control.sock";
+	max_sessions = 30000;
+	max_sessions_per_user = 30000;
+	max_pinholes_per_session = 4;
+	queue_num = 0;
+	log_level = "warning";
+	audit_log = "";
+	single_port = { enable = true; port = 60000; };
+	EOF
+	bg mf "$d/daemon" prlimit --nofile="$hard:$hard" taskset -c 1 "$DAEMON" -c "$d/mosh-helper.conf" -f
+	MF_DPID=$BG
+	local end=$((SECONDS + 15))
+	until [ -S "$d/control.sock" ] && nsx mf nft list table inet mosh_helper >/dev/null 2>&1; do
+		kill -0 "$MF_DPID" 2>/dev/null || die "daemon in mf exited: $(tail -n 5 "$d/daemon.err")"
+		[ $SECONDS -ge $end ] && die "daemon in mf not ready in 15 s"
+		sleep 0.1
+	done
+}
+mf_cpu() { awk '{ print $14 + $15 }' "/proc/$MF_DPID/stat"; }
+mf_drops() { # packets of the mux_in rules whose comment has $1
+	nsx mf nft list chain inet mosh_helper mux_in 2>/dev/null | grep -F "$1" |
+		grep -o -E 'packets [0-9]+' | awk '{ s += $2 } END { print s + 0 }'
+}
+# mf_roams LABEL COUNT [spoofflood args...]: COUNT roams, a flood meanwhile
+mf_roams() {
+	local label=$1 count=$2 out=$TMP/mf-$1.roam fl=$TMP/mf-$1.flood c0 c1 t0 t1 fpid=
+	shift 2
+	ports_for "$count"
+	c0=$(mf_cpu) t0=$(date +%s%N)
+	if [ $# -gt 0 ]; then
+		bg at "$fl" taskset -c 0 "$TMP/bin/spoofflood" "$(srv_addr_at mf)" 60000 60 100000000 "$@"
+		fpid=$BG
+		sleep 1
+	fi
+	nsx cl timeout 90 "$ROAM" "$(srv_addr mf)" 60000 --key "$MF_KEY" --mode newsrc \
+		--count "$count" --port-base "$ROAM_BASE" --timeout-ms 3000 --retry-ms 50 --gap-ms 100 \
+		--max-seconds 60 --seq-base "$MF_SEQ" >"$out" 2>&1
+	MF_SEQ=$((MF_SEQ + $(field "$out" sent) + 10))
+	[ -n "$fpid" ] && { kill -TERM "$fpid" 2>/dev/null; wait_pid "$fpid" 5; }
+	c1=$(mf_cpu) t1=$(date +%s%N)
+	MF_P99=$(field "$out" delivery_p99_us) MF_P50=$(field "$out" delivery_p50_us)
+	MF_LOST=$(field "$out" lost) MF_DONE=$(field "$out" samples)
+	MF_PPS=$(awk '$1 == "sent" { print $4 }' "$fl" 2>/dev/null)
+	MF_CPU=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v ns=$((t1 - t0)) \
+		'BEGIN { printf "%.3f", c / hz / (ns / 1e9) }')
+	log "  $label: roams $MF_DONE delivered, $MF_LOST lost; delivery p50 $(ms_of "$MF_P50") ms p99 $(ms_of "$MF_P99") ms; flood ${MF_PPS:-0}/s; daemon CPU share $MF_CPU"
+}
+bench_muxflood() {
+	step "8. single port, 10,000 sessions: a client roams while spoofed garbage floods the public port"
+	local n=${BENCH_MF_SESSIONS:-10000} d=$TMP/mf hard i out a r ok=0 pids=() p
+	hard=$(ulimit -Hn)
+	[ "$hard" = unlimited ] && hard=1048576
+	[ "$n" -gt $((hard - 300)) ] && n=$(((hard - 300) / MF_PER * MF_PER))
+	[ -x "$B/bench/mhmany" ] && [ -x "$B/tests/spoofflood" ] || die "missing mhmany/spoofflood (make bench builds them)"
+	cp "$B/bench/mhmany" "$B/tests/spoofflood" "$TMP/bin/" || die "copying mhmany"
+	mkns mf
+	ip -n "$P-cl" link add vmf type veth peer name eth0 netns "$P-mf" || die veth
+	ip -n "$P-cl" addr add 198.18.40.1/24 dev vmf
+	ip -n "$P-mf" addr add 198.18.40.2/24 dev eth0
+	ip -n "$P-at" link add vmf type veth peer name eth1 netns "$P-mf" || die veth
+	ip -n "$P-at" addr add 198.19.40.1/24 dev vmf
+	ip -n "$P-mf" addr add 198.19.40.2/24 dev eth1
+	ip -n "$P-cl" link set vmf up; ip -n "$P-mf" link set eth0 up
+	ip -n "$P-at" link set vmf up; ip -n "$P-mf" link set eth1 up
+	nsx mf sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.eth1.rp_filter=0
+	IDX[mf]=30   # srv_addr mf = 198.18.40.2, srv_addr_at mf = 198.19.40.2
+	mf_daemon "$d" "$hard"
+	local deadline=$((SECONDS + 300))
+	for ((i = 0; i < n / MF_PER; i++)); do
+		[ $SECONDS -ge $deadline ] && { log "300 s deadline: stopped after $ok sessions"; break; }
+		out=$TMP/mf-many-$i
+		bg mf "$out" "${AS_USER[@]}" "$TMP/bin/mhmany" $((40000 + i * MF_PER)) "$MF_PER" 900 \
+			--announce "$d/control.sock"
+		pids+=("$BG")
+		wait_for "$out" ready 60 || { log "mhmany $i: $(tail -n 2 "$out.err")"; break; }
+		read -r a r <<<"$(awk '$1 == "ready" { print $3, $5 }' "$out")"
+		ok=$((ok + a))
+	done
+	MF_KEY=$(newkey) MF_SEQ=1
+	bg mf "$TMP/mf-echo" taskset -c 0-1 "${AS_USER[@]}" "$MHECHO" 59999 600 --key "$MF_KEY" --echo \
+		--announce "$d/control.sock"
+	local epid=$BG
+	wait_for "$TMP/mf-echo" ready 10 || die "mhecho mf: $(cat "$TMP/mf-echo.err")"
+	log "$ok idle sessions + the echo session (port 59999) in $P-mf; daemon pid $MF_DPID"
+	fig mux_flood_sessions "$((ok + 1))" sessions
+	mf_roams warmup 5
+	mf_roams quiet 30
+	fig mux_noflood_roam_p99_ms "$(ms_of "$MF_P99")" "ms (same run, no flood: the reference)"
+	local s0 h0
+	s0=$(mf_drops "shorter than any SSP") h0=$(mf_drops "not a client's SSP header")
+	mf_roams garbage 30 --prefix 198.19 --len 1 1500
+	fig mux_flood_pps "${MF_PPS:-0}" "datagrams/s (spoofed sources, random lengths 1-1500, sender's maximum rate)"
+	fig mux_flood_roam_p50_ms "$(ms_of "$MF_P50")" ms
+	fig mux_flood_roam_p99_ms "$(ms_of "$MF_P99")" "ms (p99 of 30 roams; reference mux_noflood_roam_p99_ms)"
+	fig mux_flood_roams_lost "$MF_LOST" "of $((MF_DONE + MF_LOST)) roams (3 s each, resent every 50 ms)"
+	fig mux_flood_daemon_cpu_share "$MF_CPU" "(daemon CPU seconds per second of flood)"
+	fig mux_flood_kernel_shape_drops "$(($(mf_drops "shorter than any SSP") - s0 + $(mf_drops "not a client's SSP header") - h0))" \
+		"datagrams (mux_in: short or impossible header, never queued)"
+	mf_roams plausible 30 --prefix 198.19 --len 40 1500 --plausible 100
+	fig mux_flood_plausible_pps "${MF_PPS:-0}" "datagrams/s (WHAT-IF: every datagram a plausible to-server header)"
+	fig mux_flood_plausible_roam_p99_ms "$(ms_of "$MF_P99")" "ms (WHAT-IF, same; the global slow_path_rate 2000/s is shared with the flood)"
+	fig mux_flood_plausible_roams_lost "$MF_LOST" "of $((MF_DONE + MF_LOST)) roams"
+	fig mux_flood_plausible_daemon_cpu_share "$MF_CPU" "(daemon CPU seconds per second of flood)"
+	kill -TERM "$epid" 2>/dev/null; wait_pid "$epid" 5
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait_pid "$p" 5; done
+	kill -TERM "$MF_DPID" 2>/dev/null
+	wait_pid "$MF_DPID" 15
+}
+
+# Issue 11: the CPU of one forged datagram of every length at the public
+# port, 10,000 sessions (muxbench, CPU time, pinned).
+bench_muxcost() {
+	step "9. single port, 10,000 sessions: CPU per forged datagram, every length 1-1500"
+	local out=$TMP/muxcost.out
+	timeout 300 taskset -c 0 "$MUXBENCH" >"$out" 2>&1 || { cat "$out"; die "muxbench failed"; }
+	fig mux_forged_cost_p99_us "$(kv "$out" mux_forged_cost_p99_us)" \
+		"us (CPU per forged datagram; mean of 50 per length and kind, p99 over 1-1500 x random/plausible header)"
+	fig mux_forged_cost_40_1500_p99_us "$(kv "$out" mux_forged_cost_40_1500_p99_us)" "us (the lengths that get trials)"
+	fig mux_forged_trials_max "$(kv "$out" mux_forged_trials_max)" "trials (the bound; sessions 10,000)"
+	fig mux_ref_verify1200_us "$(kv "$out" mux_ref_verify1200_p50_us)" "us (same run: one authentic 1200-byte datagram verified)"
+	fig mux_sweep_10000_ms "$(kv "$out" mux_sweep_ms)" "ms (background sweep of one unplaced source over 10,000 sessions)"
+}
+
 # ------------------------------------------------------------ daemon memory
 
 # The daemon's resident memory per session, measured: mosh-helperd in its
@@ -814,6 +962,9 @@ TARGETS=(
 	"flood_roam_p99_ms <= 50"
 	"flood_authentic_dropped_by_daemon <= 0"
 	"mux_worst_10000_p50_ms <= 3"
+	"mux_forged_cost_p99_us <= 5"
+	"mux_flood_roam_p99_ms <= 50"
+	"mux_flood_roams_lost <= 0"
 )
 
 summary() {
@@ -869,7 +1020,7 @@ trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux pinholes fast servers slow roam attack daemonmem rebuild}; do
+for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood rebuild}; do
 	"bench_$item"
 done
 summary

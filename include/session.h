@@ -19,6 +19,7 @@
 #define MH_PINHOLES_CAP   16   /* hard cap; config max_pinholes_per_session <= this */
 #define MH_HINT_BUCKETS   4096 /* SSH client address index (single-port mode) */
 #define MH_SSH_CLIENT_MAX 45   /* bytes of SSH_CONNECTION's first field kept */
+#define MH_MUX_PENDING    256  /* single port: unplaced sources kept for the sweep */
 
 struct mh_candidate {
 	struct mh_addr src;
@@ -47,9 +48,14 @@ struct mh_session {
 	struct ssp_ctx *ssp;     /* the key; its first-block schedule (ssp_ctx_fastpeek) */
 	struct mh_session *hint_next; /* chain of the SSH client address index */
 	struct mh_addr ssh_addr; /* the SSH client address parsed (port 0); family 0 if none */
-	uint64_t max_seq_in;     /* highest to-server sequence number the daemon saw */
+	uint64_t max_seq_in;     /* highest to-server sequence number the daemon saw
+				    (set it with mh_session_seq_seen: it is indexed) */
 	bool contacted;          /* an authentic datagram has arrived */
 	bool seen_in;            /* max_seq_in is valid */
+	uint64_t seq_key;        /* its place in the sequence index: the lowest
+				    to-server sequence number it can take
+				    (0 if unseen, else max_seq_in + 1) */
+	uint64_t seq_tie;        /* order among equal keys: later sessions higher */
 	uint16_t port;
 	unsigned n_bound;        /* 0: unknown, any address accepted */
 	uint32_t id;
@@ -70,12 +76,43 @@ struct mh_session {
 	struct mh_pinhole_rec ph[];
 };
 
+/* Single port: a source at the public port that no bounded trial could
+ * place, with what the background sweep needs to test keys against it (the
+ * header word and the first cipher block of its latest datagram). Nothing
+ * here is authenticated: a match only puts that session first in the
+ * source's next trial list. */
+struct mh_mux_pending {
+	struct mh_addr src;      /* address and port */
+	uint8_t head[SSP_HEADER_LEN + 16];
+	uint64_t stamp;          /* table clock at its latest datagram; 0: free */
+	uint32_t next_port;      /* the sweep's cursor (65536: every port tried) */
+	uint32_t match_id;       /* session the sweep found (id and port); 0: none */
+	uint16_t match_port;
+	uint16_t hits;           /* datagrams seen from this source */
+};
+
+/* An entry of the sequence index: the keys inline, so a search reads one
+ * array and no session. */
+struct mh_seq_ent {
+	uint64_t key, tie;       /* the session's seq_key, seq_tie */
+	struct mh_session *s;
+};
+
 struct mh_table {
 	struct mh_session *by_port[65536];
 	struct mh_session *hint[MH_HINT_BUCKETS];  /* by SSH client address */
 	struct mh_session *head;
 	unsigned count;
 	uint32_t next_id;
+	/* sequence index: every session, ascending (seq_key, seq_tie) */
+	struct mh_seq_ent *by_seq;
+	unsigned by_seq_cap;
+	uint64_t next_tie;
+	/* single port: unplaced sources and the sweep's budget (lib/muxsel.c) */
+	struct mh_mux_pending pend[MH_MUX_PENDING];
+	uint64_t pend_clock;
+	uint64_t sweep_ms;       /* when the sweep's tokens were last added */
+	uint64_t sweep_tokens;   /* trials it may spend now */
 };
 
 void mh_table_init(struct mh_table *t);
@@ -102,6 +139,17 @@ struct mh_session *mh_session_hint_first(const struct mh_table *t,
 					 const struct mh_addr *addr);
 struct mh_session *mh_session_hint_next(const struct mh_session *s,
 					const struct mh_addr *addr);
+
+/* An authentic to-server datagram with sequence number seq: max_seq_in =
+ * seq, seen_in, and the session's place in the sequence index follows. */
+void mh_session_seq_seen(struct mh_table *t, struct mh_session *s, uint64_t seq);
+/* Re-indexes s after its max_seq_in / seen_in were written directly (a
+ * restored session). */
+void mh_session_seq_sync(struct mh_table *t, struct mh_session *s);
+/* How many sessions can take a to-server datagram with sequence number seq
+ * as newer (seq_key <= seq): they are t->by_seq[0 .. n-1].s, the last ones
+ * the nearest below seq. */
+unsigned mh_session_seq_upper(const struct mh_table *t, uint64_t seq);
 
 /* Unlinks and frees (wiping the key). */
 void mh_session_remove(struct mh_table *t, struct mh_session *s);

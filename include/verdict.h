@@ -64,10 +64,16 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 /* Single-port mode: a datagram to the public port from a source with no
  * mapping. Finds the session it authenticates with (to-server, newer than
  * that session has seen, sent to an address the session is bound to),
- * trying first the sessions whose SSH login came from the same address,
- * then the rest. Accepts with MH_R_MAPPED and d->session set (the caller
- * adds a provisional mapping); changes no session state, since the same
- * datagram is decided again on the session's own port after the DNAT. */
+ * trying at most MH_MUX_MAX_TRIALS sessions whatever their number (see
+ * muxsel.h: the one the sweep found for this source, the SSH login's
+ * address, the sequence index). Shorter than MH_MUX_MIN_PAYLOAD: dropped
+ * MH_R_SHORT; a header word no client sends (direction bit, sequence
+ * number above MH_MUX_MAX_SEQ): MH_R_WRONG_DIRECTION. Accepts with
+ * MH_R_MAPPED and d->session set (the caller adds a provisional mapping).
+ * Changes no session state, since the same datagram is decided again on
+ * the session's own port after the DNAT; a source it cannot place is
+ * noted for the background sweep (mh_mux_sweep), which may put its
+ * session first for that source's next datagram. */
 void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
 		   const uint8_t *l3, size_t len, struct mh_decision *d);
 

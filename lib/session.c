@@ -2,8 +2,10 @@
  * The session table: sessions indexed by server port and linked for
  * iteration, each with its candidates in a fixed array and its pinhole
  * records in one sized to max_pinholes at creation (bounded memory per
- * session, nothing allocated per packet). Key material lives in the
- * session's ssp_ctx (OpenSSL's allocator), not here.
+ * session, nothing allocated per packet), and ordered by the lowest
+ * to-server sequence number each can take (the sequence index single-port
+ * mode narrows its trials with). Key material lives in the session's
+ * ssp_ctx (OpenSSL's allocator), not here.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,6 +40,97 @@ void mh_table_clear(struct mh_table *t)
 {
 	while (t->head)
 		mh_session_remove(t, t->head);
+	free(t->by_seq);
+	t->by_seq = NULL;
+	t->by_seq_cap = 0;
+}
+
+/* ---- the sequence index ------------------------------------------------- */
+
+/* Position of the first of the n entries not before (key, tie). */
+static unsigned seq_lower(const struct mh_table *t, unsigned n, uint64_t key,
+			  uint64_t tie)
+{
+	unsigned lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		const struct mh_seq_ent *m = &t->by_seq[mid];
+
+		if (m->key < key || (m->key == key && m->tie < tie))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* n = entries in use before the call (s not among them). */
+static void seq_insert(struct mh_table *t, struct mh_session *s, unsigned n)
+{
+	unsigned i = seq_lower(t, n, s->seq_key, s->seq_tie);
+
+	memmove(&t->by_seq[i + 1], &t->by_seq[i], (n - i) * sizeof(t->by_seq[0]));
+	t->by_seq[i] = (struct mh_seq_ent){ s->seq_key, s->seq_tie, s };
+}
+
+/* Takes s out; n = entries in use before the call. */
+static void seq_unlink(struct mh_table *t, struct mh_session *s, unsigned n)
+{
+	unsigned i = seq_lower(t, n, s->seq_key, s->seq_tie);
+
+	if (i == n || t->by_seq[i].s != s)
+		return;    /* not indexed: cannot happen */
+	memmove(&t->by_seq[i], &t->by_seq[i + 1], (n - i - 1) * sizeof(t->by_seq[0]));
+}
+
+static int seq_reserve(struct mh_table *t)
+{
+	struct mh_seq_ent *p;
+	unsigned cap;
+
+	if (t->count < t->by_seq_cap)
+		return 0;
+	cap = t->by_seq_cap ? t->by_seq_cap * 2 : 64;
+	p = realloc(t->by_seq, cap * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	t->by_seq = p;
+	t->by_seq_cap = cap;
+	return 0;
+}
+
+void mh_session_seq_sync(struct mh_table *t, struct mh_session *s)
+{
+	uint64_t key = s->seen_in ? s->max_seq_in + 1 : 0;
+
+	if (key == s->seq_key)
+		return;
+	seq_unlink(t, s, t->count);
+	s->seq_key = key;
+	seq_insert(t, s, t->count - 1);
+}
+
+void mh_session_seq_seen(struct mh_table *t, struct mh_session *s, uint64_t seq)
+{
+	s->max_seq_in = seq & SSP_SEQ_MASK;
+	s->seen_in = true;
+	mh_session_seq_sync(t, s);
+}
+
+unsigned mh_session_seq_upper(const struct mh_table *t, uint64_t seq)
+{
+	unsigned lo = 0, hi = t->count;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (t->by_seq[mid].key <= seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
@@ -52,6 +145,10 @@ struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 
 	if (t->by_port[port]) {
 		errno = EEXIST;
+		return NULL;
+	}
+	if (seq_reserve(t) < 0) {
+		errno = ENOMEM;
 		return NULL;
 	}
 	/* no key material in here (the ssp_ctx holds it): ordinary memory */
@@ -77,6 +174,8 @@ struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 		t->head->prev = s;
 	t->head = s;
 	t->by_port[port] = s;
+	s->seq_tie = t->next_tie++;
+	seq_insert(t, s, t->count);   /* key 0: unseen */
 	t->count++;
 	return s;
 }
@@ -165,7 +264,13 @@ void mh_session_remove(struct mh_table *t, struct mh_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	t->by_port[s->port] = NULL;
+	seq_unlink(t, s, t->count);
 	t->count--;
+	if (!t->count) {   /* the index goes with the last session */
+		free(t->by_seq);
+		t->by_seq = NULL;
+		t->by_seq_cap = 0;
+	}
 	ssp_ctx_free(s->ssp);
 	ssh_text_free(s);
 	free(s);

@@ -35,9 +35,10 @@ struct ssp_ctx {
 
 /* ---- the shared decryption contexts ------------------------------------- */
 
-/* Slots 0..SSP_CACHE_SLOTS-1 are the LRU cache; the last one serves
- * ssp_peek's misses (single-port scans without AES-NI), so a scan over
- * thousands of sessions does not flush the contexts of live sessions. */
+/* Slots 0..SSP_CACHE_SLOTS-1 are the LRU cache; the last one serves the
+ * misses of single-port trials (ssp_peek without AES-NI, ssp_verify_trial),
+ * so trials over thousands of sessions never re-key a live session's
+ * context. */
 #define SCAN_SLOT SSP_CACHE_SLOTS
 
 struct cache_slot {
@@ -294,6 +295,15 @@ void ssp_ctx_free(struct ssp_ctx *ctx)
 	OPENSSL_clear_free(ctx, sizeof(*ctx));
 }
 
+void ssp_ctx_prefetch(const struct ssp_ctx *ctx)
+{
+	const char *p = (const char *)ctx;
+	size_t off;
+
+	for (off = 0; off < sizeof(*ctx); off += 64)
+		__builtin_prefetch(p + off);
+}
+
 const struct ssp_fastpeek *ssp_ctx_fastpeek(const struct ssp_ctx *ctx)
 {
 	return ctx->peek.ready ? &ctx->peek : NULL;
@@ -334,14 +344,15 @@ static int run_chunks(EVP_CIPHER_CTX *evp, bool enc, const uint8_t *in,
 	return 0;
 }
 
-/* Decrypts and checks the tag; out == NULL decrypts into scratch. */
+/* Decrypts and checks the tag; out == NULL decrypts into scratch. scan: a
+ * trial (see acquire). */
 static int decrypt(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
-		   uint8_t *out, size_t *out_len)
+		   uint8_t *out, size_t *out_len, bool scan)
 {
 	uint8_t nonce[SSP_NONCE_LEN];
 	size_t ct_len = len - SSP_MIN_DATAGRAM_LEN;
 	uint8_t tag[SSP_TAG_LEN];
-	EVP_CIPHER_CTX *dec = acquire(ctx, false);
+	EVP_CIPHER_CTX *dec = acquire(ctx, scan);
 
 	if (dec == NULL)
 		return -ENOMEM;
@@ -367,7 +378,7 @@ int ssp_open(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
 	need = len - SSP_MIN_DATAGRAM_LEN;
 	if (plain_cap < need || (plain == NULL && need > 0))
 		return -ENOBUFS;
-	rc = decrypt(ctx, dgram, len, need ? plain : NULL, &n);
+	rc = decrypt(ctx, dgram, len, need ? plain : NULL, &n, false);
 	if (rc < 0) {
 		/* unauthenticated plaintext must not be usable */
 		if (need > 0)
@@ -381,8 +392,8 @@ int ssp_open(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
 	return 0;
 }
 
-int ssp_verify(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
-	       struct ssp_header *h)
+static int verify(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
+		  struct ssp_header *h, bool scan)
 {
 	struct ssp_header hdr;
 	size_t used;
@@ -391,7 +402,7 @@ int ssp_verify(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
 	rc = ssp_parse_header(dgram, len, &hdr);
 	if (rc < 0)
 		return rc;
-	rc = decrypt(ctx, dgram, len, NULL, NULL);
+	rc = decrypt(ctx, dgram, len, NULL, NULL, scan);
 	/* the scratch holds (part of) a plaintext: keystrokes, screen */
 	used = len - SSP_MIN_DATAGRAM_LEN + SSP_TAG_LEN;
 	if (cache)
@@ -402,6 +413,17 @@ int ssp_verify(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
 	if (h)
 		*h = hdr;
 	return 0;
+}
+
+int ssp_verify(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
+	       struct ssp_header *h)
+{
+	return verify(ctx, dgram, len, h, false);
+}
+
+int ssp_verify_trial(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len)
+{
+	return verify(ctx, dgram, len, NULL, true);
 }
 
 long ssp_seal(struct ssp_ctx *ctx, enum ssp_direction dir, uint64_t seq,

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "muxsel.h"
 #include "verdict.h"
 
 static const char *const reason_names[MH_R_COUNT] = {
@@ -35,14 +36,14 @@ static void verdict(struct mh_decision *d, bool accept, enum mh_reason r)
 	d->reason = r;
 }
 
-static void decide_inbound(struct mh_session *s, const struct mh_policy *pol,
-			   uint64_t now_ms, struct mh_decision *d)
+static void decide_inbound(struct mh_table *t, struct mh_session *s,
+			   const struct mh_policy *pol, uint64_t now_ms,
+			   struct mh_decision *d)
 {
 	const struct mh_addr *src = &d->pkt.src;
 
 	if (d->hdr.seq > s->max_seq_in || !s->seen_in) {
-		s->max_seq_in = d->hdr.seq;
-		s->seen_in = true;
+		mh_session_seq_seen(t, s, d->hdr.seq);
 		s->contacted = true;
 		s->last_alive_ms = now_ms;
 		mh_candidate_add(s, src, now_ms + pol->candidate_lifetime_ms);
@@ -131,45 +132,52 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 	if (!s)
 		return;
 	if (path == MH_INBOUND)
-		decide_inbound(s, pol, now_ms, d);
+		decide_inbound(t, s, pol, now_ms, d);
 	else
 		decide_outbound(s, pol, now_ms, d);
 }
 
-/* Could session s take this datagram as a new source? Cheap checks first:
- * the first block decrypted with a wrong key is noise, and real mosh
- * plaintext has zeros where noise almost never does; only a plausible
- * start pays for the full tag check. */
-static bool mux_try(struct mh_session *s, struct mh_decision *d)
-{
-	const struct ssp_fastpeek *fp;
-	uint8_t first[16];
-
-	if (!mh_session_bound_to(s, &d->pkt.dst))
-		return false;
-	if (s->seen_in && d->hdr.seq <= s->max_seq_in)
-		return false;            /* it would be dropped as a replay */
-	d->trials++;
-	fp = ssp_ctx_fastpeek(s->ssp);
-	if ((fp ? ssp_fastpeek(fp, d->pkt.payload, d->pkt.len, first)
-		: ssp_peek(s->ssp, d->pkt.payload, d->pkt.len, first)) == 0 &&
-	    !ssp_plausible_start(first))
-		return false;
-	return ssp_verify(s->ssp, d->pkt.payload, d->pkt.len, NULL) == 0;
-}
-
+/* Which of the candidates takes this datagram as a new source? The first
+ * block decrypted with a wrong key is noise, and real mosh plaintext has
+ * zeros where noise almost never does: first blocks are computed four
+ * candidates at a time (d->trials counts them), and only a plausible one
+ * pays for the tag check, which never re-keys a context of the shared
+ * cache. */
 static struct mh_session *mux_find(struct mh_table *t, struct mh_decision *d)
 {
-	struct mh_session *s;
+	struct mh_session *c[MH_MUX_MAX_TRIALS];
+	unsigned i, k, n = mh_mux_candidates(t, &d->pkt.src, &d->pkt.dst,
+					     d->hdr.seq, c);
 
-	for (s = mh_session_hint_first(t, &d->pkt.src); s;
-	     s = mh_session_hint_next(s, &d->pkt.src))
-		if (mux_try(s, d))
-			return s;
-	for (s = t->head; s; s = s->next)
-		if (!mh_addr_equal_host(&s->ssh_addr, &d->pkt.src) && mux_try(s, d))
-			return s;
+	for (i = 0; i < n; i += 4) {
+		unsigned m = n - i < 4 ? n - i : 4;
+		bool plausible[4];
+
+		mh_mux_first_blocks(c + i, m, d->pkt.payload, d->pkt.len, plausible);
+		d->trials += m;
+		for (k = 0; k < m; k++) {
+			struct mh_session *s = c[i + k];
+
+			if (!plausible[k] || (s->seen_in && d->hdr.seq <= s->max_seq_in))
+				continue;   /* noise, or it would be dropped as a replay */
+			if (ssp_verify_trial(s->ssp, d->pkt.payload, d->pkt.len) == 0)
+				return s;
+		}
+	}
 	return NULL;
+}
+
+/* What no client sends to the public port: too short for the first-block
+ * test (and for any mosh datagram), or a header word that is not a
+ * to-server one of a sequence number a session can reach. The kernel
+ * drops both before the queue; checked again here. */
+static enum mh_reason mux_shape(const struct mh_decision *d)
+{
+	if (d->pkt.len < MH_MUX_MIN_PAYLOAD)
+		return MH_R_SHORT;
+	if (d->hdr.direction != SSP_TO_SERVER || d->hdr.seq > MH_MUX_MAX_SEQ)
+		return MH_R_WRONG_DIRECTION;
+	return MH_R_NO_MATCH;
 }
 
 void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
@@ -187,10 +195,15 @@ void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
 	d->reason = MH_R_SHORT;
 	if (ssp_parse_header(d->pkt.payload, d->pkt.len, &d->hdr) < 0)
 		return;
-	d->reason = MH_R_WRONG_DIRECTION;
-	if (d->hdr.direction != SSP_TO_SERVER)
+	d->reason = mux_shape(d);
+	if (d->reason != MH_R_NO_MATCH)
 		return;
 	d->session = mux_find(t, d);
-	d->reason = d->session ? MH_R_MAPPED : MH_R_NO_MATCH;
-	d->accept = d->session != NULL;
+	if (d->session) {
+		mh_mux_forget(t, &d->pkt.src);
+		d->reason = MH_R_MAPPED;
+		d->accept = true;
+	} else {
+		mh_mux_note(t, &d->pkt.src, d->pkt.payload, d->pkt.len);
+	}
 }

@@ -15,6 +15,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "daemon.h"
+#include "muxsel.h"
 
 #define QUEUE_BUF_LEN (0xffff + 4096)
 #define QUEUE_RCVBUF  (8 * 1024 * 1024)
@@ -330,6 +331,10 @@ void mh_queue_input(struct mh_daemon *d)
 			break;
 	}
 	verdicts_flush(d);
+	/* single port: the sources no bounded trial placed, after the
+	 * verdicts are out and within its own CPU budget (lib/muxsel.c) */
+	if (d->pol.public_port)
+		mh_mux_sweep(&d->sessions, mh_now_ms());
 	mh_log_release();
 	mh_audit_flush(d);
 }

@@ -496,6 +496,7 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 	}
 	s->pidfd = pidfd;
 	mh_saved_apply(sv, s);
+	mh_session_seq_sync(&d->sessions, s);   /* its restored max_seq_in */
 	if (mh_session_set_ssh_client(&d->sessions, s, sv->ssh_client) < 0)
 		log_debug("session %u: no single-port hint", s->id);
 	err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, sv->port));

@@ -15,6 +15,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include "muxsel.h"
 #include "nft.h"
 #include "nft_int.h"
 
@@ -282,6 +283,37 @@ static void rule_in_provisional(struct nb_rule *rb, const struct mh_ruleset_para
 	nb_comment(rb, "provisional mapping (mosh-helperd authenticated this source): accept, not refreshed");
 }
 
+/* What no mosh client sends (lib/muxsel.h says why): dropped before the
+ * per-source budgets and the queue, so it costs the daemon nothing. */
+static void rule_in_short(struct nb_rule *rb, const struct mh_ruleset_params *p,
+			  const struct mux_map *m)
+{
+	uint16_t min = htons(8 + MH_MUX_MIN_PAYLOAD);   /* UDP length field */
+
+	(void)p;
+	(void)m;
+	nb_match_udp(rb);
+	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 4, 2, NFT_REG_1);
+	nb_cmp(rb, NFT_CMP_LT, &min, sizeof(min));
+	nb_counter(rb);
+	nb_verdict(rb, NF_DROP, NULL);
+	nb_comment(rb, "unknown source, shorter than any SSP datagram a client sends: drop");
+}
+
+static void rule_in_header(struct nb_rule *rb, const struct mh_ruleset_params *p,
+			   const struct mux_map *m)
+{
+	static const uint8_t zero[MH_MUX_ZERO_HEAD];
+
+	(void)p;
+	(void)m;
+	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 8, MH_MUX_ZERO_HEAD, NFT_REG_1);
+	nb_cmp(rb, NFT_CMP_NEQ, zero, sizeof(zero));
+	nb_counter(rb);
+	nb_verdict(rb, NF_DROP, NULL);
+	nb_comment(rb, "unknown source, not a client's SSP header (direction bit set, or a sequence number of 2^40 or more): drop");
+}
+
 static void rule_in_queue(struct nb_rule *rb, const struct mh_ruleset_params *p,
 			  const struct mux_map *m)
 {
@@ -368,8 +400,8 @@ int nb_mux_input_guard(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err;
 }
 
-/* mux_pre: one jump; mux_in: confirmed, provisional, (per-source budget
- * drops, slowsrc.c), queue, drop; mux_nat: confirmed before provisional,
+/* mux_pre: one jump; mux_in: confirmed, provisional, what cannot be a
+ * client's SSP datagram, (per-source budget drops, slowsrc.c), queue, drop; mux_nat: confirmed before provisional,
  * IPv4 then IPv6. */
 static int put_mux_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p)
@@ -380,6 +412,8 @@ static int put_mux_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		{ CH_IN, rule_in_confirmed, MAP_MUX6 },
 		{ CH_IN, rule_in_provisional, MAP_MUXP4 },
 		{ CH_IN, rule_in_provisional, MAP_MUXP6 },
+		{ CH_IN, rule_in_short, -1 },
+		{ CH_IN, rule_in_header, -1 },
 		{ CH_IN, rule_in_queue, -1 },
 		{ CH_IN, rule_in_drop, -1 },
 		{ CH_NAT, rule_nat, MAP_MUX4 },

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "muxsel.h"
 #include "session.h"
 #include "verdict.h"
 
@@ -85,10 +86,16 @@ START_TEST(hint_hit_tries_the_login_address_first)
 {
 	struct mh_decision d = mux(5, 0, "198.18.3.12");   /* session 5's login */
 
+	struct mh_session *c[MH_MUX_MAX_TRIALS];
+
 	ck_assert(d.accept);
 	ck_assert_int_eq(d.reason, MH_R_MAPPED);
 	ck_assert_uint_eq(d.session->port, 60006);
-	ck_assert_uint_le(d.trials, 2);   /* only the two sessions of that login */
+	ck_assert_uint_le(d.trials, 4);   /* the first batch of first blocks */
+	/* the two sessions of that login come first */
+	ck_assert_uint_ge(mh_mux_candidates(tab, &d.pkt.src, &d.pkt.dst, 0, c), 2);
+	ck_assert_uint_eq((c[0]->port - 60001) / 2, 2);
+	ck_assert_uint_eq((c[1]->port - 60001) / 2, 2);
 }
 END_TEST
 
@@ -119,8 +126,7 @@ START_TEST(replay_never_maps)
 	struct mh_session *s = tab->by_port[60003];
 	struct mh_decision d;
 
-	s->seen_in = true;
-	s->max_seq_in = 50;
+	mh_session_seq_seen(tab, s, 50);
 	d = mux(2, 50, "198.18.9.9");
 	ck_assert(!d.accept);
 	ck_assert_int_eq(d.reason, MH_R_NO_MATCH);
@@ -212,6 +218,246 @@ START_TEST(hint_index_follows_the_table)
 }
 END_TEST
 
+/* ---- issue 11: the bound on trials ---------------------------------- */
+
+#define BIG 2048
+static struct mh_table *big;
+static uint8_t bigkey[BIG][SSP_KEY_LEN];
+
+/* BIG sessions on ports 20000.., each seen at a random sequence number
+ * below 100000, its login from 198.19.<i/256>.<i%256>. */
+static void big_setup(void)
+{
+	char ip[32];
+	int i, j;
+
+	srandom(7);
+	big = malloc(sizeof(*big));
+	mh_table_init(big);
+	for (i = 0; i < BIG; i++) {
+		struct mh_session *s;
+
+		for (j = 0; j < SSP_KEY_LEN; j++)
+			bigkey[i][j] = (uint8_t)random();
+		s = mh_session_add(big, (uint16_t)(20000 + i), bigkey[i], 1000, 1, 1, 4);
+		ck_assert_ptr_nonnull(s);
+		snprintf(ip, sizeof(ip), "198.19.%d.%d", i / 256, i % 256);
+		ck_assert_int_eq(mh_session_set_ssh_client(big, s, ip), 0);
+		mh_session_seq_seen(big, s, (uint64_t)random() % 100000);
+	}
+}
+
+static void big_teardown(void)
+{
+	mh_table_clear(big);
+	free(big);
+}
+
+/* an IPv4/UDP packet to the public port around payload */
+static size_t wrap(uint8_t *out, const uint8_t *pl, size_t n, const char *src,
+		   uint16_t sport)
+{
+	uint16_t tot = htons((uint16_t)(28 + n)), ulen = htons((uint16_t)(8 + n));
+
+	memset(out, 0, 28);
+	out[0] = 0x45;
+	memcpy(out + 2, &tot, 2);
+	out[9] = IPPROTO_UDP;
+	inet_pton(AF_INET, src, out + 12);
+	inet_pton(AF_INET, "198.18.0.2", out + 16);
+	out[20] = sport >> 8; out[21] = sport & 0xff;
+	out[22] = PUBLIC >> 8; out[23] = PUBLIC & 0xff;
+	memcpy(out + 24, &ulen, 2);
+	memcpy(out + 28, pl, n);
+	return 28 + n;
+}
+
+static struct mh_decision big_sealed(int i, uint64_t seq, const char *src,
+				     uint16_t sport)
+{
+	uint8_t plain[40] = { 0 }, dg[128], p[200];
+	struct ssp_ctx *c = ssp_ctx_new(bigkey[i]);
+	long n = ssp_seal(c, SSP_TO_SERVER, seq, plain, sizeof(plain), dg, sizeof(dg));
+	struct mh_decision d;
+
+	ssp_ctx_free(c);
+	ck_assert_int_gt(n, 0);
+	mh_decide_mux(big, &pol, p, wrap(p, dg, (size_t)n, src, sport), &d);
+	return d;
+}
+
+/* Forged datagrams of every length 1-1500, random and with a plausible
+ * to-server header, from a login's address and from elsewhere: none maps,
+ * none costs more than MH_MUX_MAX_TRIALS trials (2,048 sessions), the
+ * short ones and the impossible headers none at all, and no trial keys a
+ * context of the shared cache. */
+START_TEST(forged_trials_bounded)
+{
+	static uint8_t pl[1500], p[1600];
+	struct ssp_cache_stats before, after;
+	struct mh_decision d;
+	unsigned maxtr = 0;
+	size_t len, i;
+	int k;
+
+	ssp_cache_stats(&before);
+	for (len = 1; len <= 1500; len++)
+		for (k = 0; k < 3; k++) {
+			for (i = 0; i < len; i++)
+				pl[i] = (uint8_t)random();
+			if (k > 0)   /* plausible: small sequence number, to server */
+				memset(pl, 0, len < 6 ? len : 6);
+			mh_decide_mux(big, &pol, p, wrap(p, pl, len, k == 2 ? "198.19.3.4" : "203.0.113.5",
+							 (uint16_t)(1024 + len)), &d);
+			ck_assert(!d.accept);
+			ck_assert_uint_le(d.trials, MH_MUX_MAX_TRIALS);
+			if (d.trials > maxtr)
+				maxtr = d.trials;
+			if (len < MH_MUX_MIN_PAYLOAD) {
+				ck_assert_int_eq(d.reason, MH_R_SHORT);
+				ck_assert_uint_eq(d.trials, 0);
+			} else if (k == 0 && (pl[0] || pl[1] || pl[2])) {
+				ck_assert_int_eq(d.reason, MH_R_WRONG_DIRECTION);
+				ck_assert_uint_eq(d.trials, 0);
+			} else {
+				ck_assert_int_eq(d.reason, MH_R_NO_MATCH);
+			}
+		}
+	ck_assert_uint_eq(maxtr, MH_MUX_MAX_TRIALS);   /* the bound is reached */
+	ssp_cache_stats(&after);
+	if (ssp_ctx_fastpeek(big->head->ssp))   /* with AES-NI: no OpenSSL context at all */
+		ck_assert_uint_eq(after.misses, before.misses);
+}
+END_TEST
+
+/* A roam from an address no login came from: the sequence index finds the
+ * session whose last seen number is just below, within the bound. */
+START_TEST(roam_found_by_sequence_window)
+{
+	int i;
+
+	for (i = 0; i < BIG; i += 97) {
+		struct mh_session *s = mh_session_by_port(big, (uint16_t)(20000 + i));
+		struct mh_decision d = big_sealed(i, s->max_seq_in + 1, "203.0.113.7", 5000);
+
+		ck_assert(d.accept);
+		ck_assert_ptr_eq(d.session, s);
+		ck_assert_uint_le(d.trials, MH_MUX_MAX_TRIALS);
+	}
+}
+END_TEST
+
+/* From the login's address: that session is tried first, whatever its
+ * number. */
+START_TEST(ssh_address_first)
+{
+	struct mh_decision d = big_sealed(515, 999999, "198.19.2.3", 5001);
+	struct mh_session *c[MH_MUX_MAX_TRIALS];
+
+	ck_assert(d.accept);
+	ck_assert_uint_eq(d.session->port, 20515);
+	ck_assert_uint_le(d.trials, 4);
+	ck_assert_uint_eq(mh_mux_candidates(big, &d.pkt.src, &d.pkt.dst, 999999, c),
+			  MH_MUX_MAX_TRIALS);
+	ck_assert_ptr_eq(c[0], d.session);
+}
+END_TEST
+
+/* Outside the bound: the client's session was last seen long ago, more
+ * than MH_MUX_MAX_TRIALS others nearer below its number. Its first
+ * datagram is not placed (dropped: mosh resends); the sweep finds its
+ * session within one burst; its next datagram maps at the first trial.
+ * Another source gains nothing from it. */
+START_TEST(outside_bound_placed_after_sweep)
+{
+	struct mh_session *s = mh_session_by_port(big, 20100);
+	struct mh_decision d;
+	unsigned spent;
+
+	mh_session_seq_seen(big, s, 3);
+	d = big_sealed(100, 200000, "203.0.113.8", 5002);
+	ck_assert(!d.accept);
+	ck_assert_int_eq(d.reason, MH_R_NO_MATCH);
+	ck_assert_uint_eq(d.trials, MH_MUX_MAX_TRIALS);
+	spent = mh_mux_sweep(big, 1000);
+	ck_assert_uint_gt(spent, 0);
+	ck_assert_uint_le(spent, MH_MUX_SWEEP_BURST);
+	d = big_sealed(100, 200001, "203.0.113.8", 5002);
+	ck_assert(d.accept);
+	ck_assert_ptr_eq(d.session, s);
+	ck_assert_uint_le(d.trials, 4);
+	{
+		struct mh_session *c[MH_MUX_MAX_TRIALS];
+
+		mh_mux_note(big, &d.pkt.src, d.pkt.payload, d.pkt.len);
+		ck_assert_uint_gt(mh_mux_candidates(big, &d.pkt.src, &d.pkt.dst, 200002, c), 0);
+		ck_assert_ptr_ne(c[0], s);   /* a fresh entry: no match yet */
+	}
+	/* placed: the entry is gone; the session itself is unchanged */
+	ck_assert_uint_eq(s->max_seq_in, 3);
+	d = big_sealed(100, 200002, "203.0.113.9", 5002);
+	ck_assert(!d.accept);
+}
+END_TEST
+
+/* The sweep's budget: a burst at most per call, then MH_MUX_SWEEP_RATE a
+ * second; forged sources fill the pending table but never evict each
+ * other's progress for free, and nothing maps. */
+START_TEST(sweep_budget)
+{
+	static uint8_t pl[100], p[200];
+	struct mh_decision d;
+	char src[32];
+	unsigned i, spent;
+
+	for (i = 0; i < 600; i++) {
+		size_t j;
+
+		for (j = 0; j < sizeof(pl); j++)
+			pl[j] = (uint8_t)random();
+		memset(pl, 0, 6);
+		snprintf(src, sizeof(src), "203.0.%u.%u", 100 + i / 256, i % 256);
+		mh_decide_mux(big, &pol, p, wrap(p, pl, sizeof(pl), src, 7000), &d);
+		ck_assert(!d.accept);
+	}
+	spent = mh_mux_sweep(big, 5000);
+	ck_assert_uint_le(spent, MH_MUX_SWEEP_BURST);
+	ck_assert_uint_gt(spent, MH_MUX_SWEEP_BURST / 2);
+	spent = mh_mux_sweep(big, 5001);    /* one millisecond later */
+	ck_assert_uint_le(spent, MH_MUX_SWEEP_RATE / 1000);
+	spent = mh_mux_sweep(big, 5001);
+	ck_assert_uint_eq(spent, 0);
+}
+END_TEST
+
+/* The sequence index stays sorted and complete through adds, updates and
+ * removals. */
+START_TEST(sequence_index_consistent)
+{
+	unsigned i, n;
+
+	for (i = 0; i < 500; i++) {
+		struct mh_session *s = mh_session_by_port(big, (uint16_t)(20000 + random() % BIG));
+
+		if (s && i % 5 == 0)
+			mh_session_remove(big, s);
+		else if (s)
+			mh_session_seq_seen(big, s, (uint64_t)random() % 200000);
+	}
+	for (i = 0, n = 0; i < big->count; i++, n++) {
+		ck_assert_uint_eq(big->by_seq[i].key, big->by_seq[i].s->seq_key);
+		ck_assert_uint_eq(big->by_seq[i].s->seq_key, big->by_seq[i].s->max_seq_in + 1);
+		if (i)
+			ck_assert(big->by_seq[i - 1].key < big->by_seq[i].key ||
+				  (big->by_seq[i - 1].key == big->by_seq[i].key &&
+				   big->by_seq[i - 1].tie < big->by_seq[i].tie));
+	}
+	ck_assert_uint_eq(n, big->count);
+	ck_assert_uint_eq(mh_session_seq_upper(big, 0), 0);
+	ck_assert_uint_eq(mh_session_seq_upper(big, UINT64_MAX >> 1), big->count);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mux");
@@ -227,6 +473,16 @@ int main(void)
 	tcase_add_test(tc, only_the_public_port);
 	tcase_add_test(tc, unbound_address_skipped);
 	tcase_add_test(tc, hint_index_follows_the_table);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("bounded");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, big_setup, big_teardown);
+	tcase_add_test(tc, forged_trials_bounded);
+	tcase_add_test(tc, roam_found_by_sequence_window);
+	tcase_add_test(tc, ssh_address_first);
+	tcase_add_test(tc, outside_bound_placed_after_sweep);
+	tcase_add_test(tc, sweep_budget);
+	tcase_add_test(tc, sequence_index_consistent);
 	suite_add_tcase(s, tc);
 	return mh_check_run(s);
 }

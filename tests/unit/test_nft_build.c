@@ -1037,7 +1037,7 @@ enum {
 	S_RULE_OUTPUT = S_RULES_IN + 7, S_RULES_OUT,
 	S_ENSURE_MAPS = S_RULES_OUT + 7, S_CHAINS = S_ENSURE_MAPS + 4,
 	S_FLUSH = S_CHAINS + 3, S_DELMAPS = S_FLUSH + 3, S_MAPS = S_DELMAPS + 4,
-	S_RULE_PRE = S_MAPS + 4, S_RULES_MUXIN, S_RULES_NAT = S_RULES_MUXIN + 6,
+	S_RULE_PRE = S_MAPS + 4, S_RULES_MUXIN, S_RULES_NAT = S_RULES_MUXIN + 8,
 	S_OLD_PORTS = S_RULES_NAT + 4, S_SLOW_TAIL = S_OLD_PORTS + 2,
 	S_END = S_SLOW_TAIL + 4, S_COUNT,
 };
@@ -1206,8 +1206,10 @@ static void check_sp_shapes(bool native)
 		{ S_RULES_MUXIN + 1, "mux_in", conf },
 		{ S_RULES_MUXIN + 2, "mux_in", prov },
 		{ S_RULES_MUXIN + 3, "mux_in", prov },
-		{ S_RULES_MUXIN + 4, "mux_in", native ? "limit queue" : "limit target" },
-		{ S_RULES_MUXIN + 5, "mux_in", "counter immediate" },
+		{ S_RULES_MUXIN + 4, "mux_in", "meta cmp payload cmp counter immediate" },
+		{ S_RULES_MUXIN + 5, "mux_in", "payload cmp counter immediate" },
+		{ S_RULES_MUXIN + 6, "mux_in", native ? "limit queue" : "limit target" },
+		{ S_RULES_MUXIN + 7, "mux_in", "counter immediate" },
 		{ S_RULES_NAT + 0, "mux_nat", nat },
 		{ S_RULES_NAT + 1, "mux_nat", nat },
 		{ S_RULES_NAT + 2, "mux_nat", nat },
@@ -1340,6 +1342,38 @@ START_TEST(sp_mux_in_rules)
 }
 END_TEST
 
+/* Issue 11: what no client sends is dropped before the queue (and before
+ * the per-source budgets): a UDP length under 48 (payload under 40), and a
+ * payload whose first 3 bytes are not zero. */
+START_TEST(sp_mux_in_drops_what_cannot_be_ssp)
+{
+	static const uint8_t zero3[3];
+	struct mh_ruleset_params p = sp;
+	uint32_t len = 0;
+	const void *d;
+	struct prule r;
+
+	build(b_ruleset, &p, 0);   /* (slow_rules_mux_in: before the budgets) */
+	parse_rule(msgs[S_RULES_MUXIN + 4], &r);
+	ck_assert_str_eq(r.names, "meta cmp payload cmp counter immediate");
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_META_KEY), NFT_META_L4PROTO);
+	assert_cmp_u8(r.e[1], IPPROTO_UDP);
+	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, 4, 2, NFT_REG_1);
+	assert_cmp16(r.e[3], NFT_CMP_LT, 48);
+	assert_verdict(r.e[5], NF_DROP, NULL);
+	nftnl_rule_free(r.r);
+	parse_rule(msgs[S_RULES_MUXIN + 5], &r);
+	ck_assert_str_eq(r.names, "payload cmp counter immediate");
+	assert_payload(r.e[0], NFT_PAYLOAD_TRANSPORT_HEADER, 8, 3, NFT_REG_1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[1], NFTNL_EXPR_CMP_OP), NFT_CMP_NEQ);
+	d = nftnl_expr_get(r.e[1], NFTNL_EXPR_CMP_DATA, &len);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_mem_eq(d, zero3, 3);
+	assert_verdict(r.e[3], NF_DROP, NULL);
+	nftnl_rule_free(r.r);
+}
+END_TEST
+
 START_TEST(sp_mux_in_queue_and_drop)
 {
 	for (int native = 0; native < 2; native++) {
@@ -1349,7 +1383,7 @@ START_TEST(sp_mux_in_queue_and_drop)
 		p.native_queue = native;
 		p.queue_total = 2;
 		build(b_ruleset, &p, 0);
-		parse_rule(msgs[S_RULES_MUXIN + 4], &r);
+		parse_rule(msgs[S_RULES_MUXIN + 6], &r);
 		ck_assert_uint_eq(nftnl_expr_get_u64(r.e[0], NFTNL_EXPR_LIMIT_RATE), 700);
 		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_LIMIT_BURST), 700);
 		ck_assert_uint_eq(nftnl_expr_get_u64(r.e[0], NFTNL_EXPR_LIMIT_UNIT), 1);
@@ -1372,7 +1406,7 @@ START_TEST(sp_mux_in_queue_and_drop)
 			ck_assert_uint_eq(info->flags, NFQ_FLAG_CPU_FANOUT);
 		}
 		nftnl_rule_free(r.r);
-		parse_rule(msgs[S_RULES_MUXIN + 5], &r);
+		parse_rule(msgs[S_RULES_MUXIN + 7], &r);
 		assert_verdict(r.e[1], NF_DROP, NULL);
 		nftnl_rule_free(r.r);
 	}
@@ -1841,7 +1875,8 @@ static int nth_rule_of(const char *chain, int n)
 }
 
 /* Single-port mode: the same two drops before mux_in's queue rule (no
- * session match: the chain sees only the public port), and in mosh_in. */
+ * session match: the chain sees only the public port), after its drops of
+ * what cannot be SSP, and in mosh_in. */
 START_TEST(slow_rules_mux_in)
 {
 	static const char *names[] = {
@@ -1849,6 +1884,8 @@ START_TEST(slow_rules_mux_in)
 		"meta cmp meta cmp payload payload lookup ct dynset immediate",
 		"meta cmp meta cmp payload payload lookup immediate",
 		"meta cmp meta cmp payload payload lookup immediate",
+		"meta cmp payload cmp counter immediate",
+		"payload cmp counter immediate",
 		"meta cmp payload dynset counter immediate",
 		"meta cmp payload bitwise dynset counter immediate",
 		"limit target",
@@ -1859,7 +1896,7 @@ START_TEST(slow_rules_mux_in)
 
 	p.per_source_rate = 55;
 	build(b_ruleset, &p, 0);
-	for (n = 0; n < 8; n++) {
+	for (n = 0; n < 10; n++) {
 		struct prule r;
 		int idx = nth_rule_of("mux_in", n);
 
@@ -1868,9 +1905,9 @@ START_TEST(slow_rules_mux_in)
 		ck_assert_msg(!strcmp(r.names, names[n]), "mux_in rule %d: %s", n, r.names);
 		nftnl_rule_free(r.r);
 	}
-	ck_assert_int_eq(nth_rule_of("mux_in", 8), -1);
-	check_slow_rule(nth_rule_of("mux_in", 4), "mux_in", 0, true, 55);
-	check_slow_rule(nth_rule_of("mux_in", 5), "mux_in", 0, false, 55);
+	ck_assert_int_eq(nth_rule_of("mux_in", 10), -1);
+	check_slow_rule(nth_rule_of("mux_in", 6), "mux_in", 0, true, 55);
+	check_slow_rule(nth_rule_of("mux_in", 7), "mux_in", 0, false, 55);
 	/* mosh_in: guard (2), pinholes (2), the budgets, the queue */
 	check_slow_rule(nth_rule_of("mosh_in", 4), "mosh_in", 4, true, 55);
 	check_slow_rule(nth_rule_of("mosh_in", 5), "mosh_in", 4, false, 55);
@@ -2260,6 +2297,7 @@ int main(void)
 	tcase_add_test(tc, sp_pre_jump);
 	tcase_add_test(tc, sp_mux_in_rules);
 	tcase_add_test(tc, sp_mux_in_queue_and_drop);
+	tcase_add_test(tc, sp_mux_in_drops_what_cannot_be_ssp);
 	tcase_add_test(tc, sp_nat_rules);
 	tcase_add_test(tc, sp_input_guard);
 	tcase_add_test(tc, sp_off_is_plain_batch);

@@ -90,6 +90,49 @@ START_TEST(every_bottom_both_directions)
 }
 END_TEST
 
+/* Several schedules at once (interleaved): each first block equals the
+ * one-by-one result, for 1 to 16 schedules (batches of four and a padded
+ * rest), and only the right key's is the plaintext. */
+START_TEST(many_keys_at_once)
+{
+	uint8_t keys[16][SSP_KEY_LEN], plain[200], dg[300], one[16];
+	uint8_t many[16][16];
+	struct ssp_fastpeek fps[16];
+	const struct ssp_fastpeek *fp[16];
+	unsigned n, i, round;
+
+	srandom(11);
+	for (i = 0; i < 16; i++) {
+		rnd(keys[i], SSP_KEY_LEN);
+		if (ssp_fastpeek_init(&fps[i], keys[i]) < 0)
+			return;   /* no AES-NI: nothing to compare */
+		fp[i] = &fps[i];
+	}
+	for (round = 0; round < 200; round++) {
+		unsigned right = round % 16;
+		struct ssp_ctx *c = ssp_ctx_new(keys[right]);
+		long len;
+
+		rnd(plain, sizeof(plain));
+		len = ssp_seal(c, SSP_TO_SERVER, round * 977u, plain, 40 + round % 150, dg, sizeof(dg));
+		ck_assert_int_gt(len, 0);
+		for (n = 1; n <= 16; n++) {
+			ck_assert_int_eq(ssp_fastpeek_many(fp, n, dg, (size_t)len, many), 0);
+			for (i = 0; i < n; i++) {
+				ck_assert_int_eq(ssp_fastpeek(fp[i], dg, (size_t)len, one), 0);
+				ck_assert_mem_eq(many[i], one, 16);
+				if (i == right)
+					ck_assert_mem_eq(many[i], plain, 16);
+			}
+		}
+		ssp_ctx_free(c);
+	}
+	ck_assert_int_eq(ssp_fastpeek_many(fp, 2, dg, 39, many), -EINVAL);
+	for (i = 0; i < 16; i++)
+		ssp_fastpeek_wipe(&fps[i]);
+}
+END_TEST
+
 START_TEST(short_ciphertext_refused)
 {
 	uint8_t key[SSP_KEY_LEN] = { 1 }, plain[15] = { 0 }, dg[64], out[16];
@@ -133,6 +176,7 @@ int main(void)
 	tcase_add_test(tc, both_paths_give_the_plaintext);
 	tcase_add_test(tc, every_bottom_both_directions);
 	tcase_add_test(tc, short_ciphertext_refused);
+	tcase_add_test(tc, many_keys_at_once);
 	tcase_add_test(tc, plausible_start);
 	suite_add_tcase(s, tc);
 	return mh_check_run(s);
