@@ -75,6 +75,7 @@ static const struct key_spec keys[] = {
 	UINT_KEY(queue_maxlen, 1, 65536),
 	UINT_KEY(slow_path_rate, 1, 1000000),
 	UINT_KEY(slow_path_rate_per_source, 0, 1000000),
+	UINT_KEY(slow_path_rate_per_session, 0, 1000000),
 	UINT_KEY(hook_timeout, 1, 60),
 	{ .name = "table", .kind = K_TABLE, FIELD(table) },
 	GROUP_KEY(single_port, single_port_keys),
@@ -104,8 +105,9 @@ void mh_config_defaults(struct mh_config *c)
 	c->max_pinholes_per_session = 4;
 	c->queue_num = 0;
 	c->queue_maxlen = 4096;
-	c->slow_path_rate = 2000;
+	c->slow_path_rate = 20000;
 	c->slow_path_rate_per_source = 200;
+	c->slow_path_rate_per_session = 20;
 	c->hook_timeout = 5;
 	strcpy(c->table, "mosh_helper");
 	c->log_level = MH_LOG_INFO;

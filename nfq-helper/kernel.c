@@ -65,6 +65,7 @@ static int build_table(struct mh_daemon *d, bool adopt)
 		.queue_total = 1,
 		.slow_path_rate = d->cfg.slow_path_rate,
 		.per_source_rate = d->cfg.slow_path_rate_per_source,
+		.per_session_rate = d->cfg.slow_path_rate_per_session,
 		.set_size = pinhole_set_size(&d->cfg),
 		.native_queue = d->native_queue,
 		.public_port = d->pol.public_port,

@@ -3,7 +3,7 @@
  * table (sets, base chains that jump on a range compare, mosh_in/mosh_out
  * rules with the host's own flows kept in sets of ours instead of
  * conntrack; single-port mode's part comes from mux.c, the per-source
- * budgets from slowsrc.c), its deletion, the queue probe, and pinhole /
+ * and per-session budgets from slowsrc.c), its deletion, the queue probe, and pinhole /
  * session-port elements. Messages are appended to a caller's mnl batch and
  * no socket is touched (msg.c, expr.c).
  */
@@ -389,11 +389,13 @@ static const rule_fn sub_rules[] = {
 };
 
 /* In single-port mode mosh_in starts with the guard against datagrams that
- * did not come through the public port (mux.c). With per-source budgets,
- * their drop rules sit between the pinhole rules and the queue rule of
- * mosh_in (slowsrc.c): pinholed clients never meet them, and a source over
- * its budget is gone before it can use up the queue rule's global limit.
- * mosh_out needs none: only local processes send there. */
+ * did not come through the public port (mux.c). The budgets' drop rules
+ * sit between the pinhole rules and the queue rule (slowsrc.c): pinholed
+ * clients never meet them. In mosh_in per source, then per session port:
+ * a datagram its source's budget drops takes nothing from the port's, so
+ * one source spraying many ports spends no more of their budgets than its
+ * own rate. mosh_out has only the per-port one (local processes send
+ * there; one session's port cannot use up the others' roam replies). */
 static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			       const struct mh_ruleset_params *p,
 			       const struct dir *d)
@@ -405,6 +407,8 @@ static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	for (size_t i = 0; i < sizeof(sub_rules) / sizeof(sub_rules[0]) && !err; i++) {
 		if (sub_rules[i] == rule_queue && d == &dir_in)
 			err = nb_slow_rules(b, seq, p, d->chain, true);
+		if (!err && sub_rules[i] == rule_queue)
+			err = nb_slow_port_rule(b, seq, p, d->chain, d == &dir_in);
 		if (!err)
 			err = put_rule(b, seq, p->table, d->chain, sub_rules[i], d, p);
 	}

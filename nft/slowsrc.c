@@ -1,9 +1,10 @@
 /*
- * Per-source slow-path budgets in mosh-helper's table: the dynamic sets
- * slowsrc4 (IPv4 source address) and slowsrc6 (IPv6 source /64), whose
- * elements each carry their own `limit rate over`, the drop rules that use
- * them right before a queue rule (mosh_in; mux_in in single-port mode), and
- * the removal of the sets when the budgets are turned off.
+ * Slow-path budgets in mosh-helper's table: per source, the dynamic sets
+ * slowsrc4 (IPv4 source address) and slowsrc6 (IPv6 source /64), and per
+ * session port, slowport_in (destination port) and slowport_out (source
+ * port), whose elements each carry their own `limit rate over`; the drop
+ * rules that use them right before a queue rule (mosh_in, mosh_out; mux_in
+ * in single-port mode), and the removal of the sets when a budget is off.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,7 +26,7 @@
  */
 #define SLOW_SET_SIZE   65535
 /*
- * Idle time before a source is forgotten. Its bucket is full again after
+ * Idle time before a source (or a port) is forgotten. Its bucket is full again after
  * burst / rate = 1 s anyway, so a longer memory would not limit anyone
  * more; it would only fill the set sooner under a flood of forged source
  * addresses. The update refreshes it on every datagram, so a source that
@@ -34,14 +35,20 @@
  */
 #define SLOW_TIMEOUT_MS 2000
 
-enum { SLOW4, SLOW6, SLOW_COUNT };
+enum { SLOW4, SLOW6, PORT_IN, PORT_OUT, SLOW_COUNT };
 
+/* per_port: a session port's budget (per_session_rate), else a source's
+ * (per_source_rate). A per-port set has room for every port there is
+ * (65535 with port 0 aside): it is never full. */
 static const struct slow_set {
 	const char *name;
 	uint32_t id, key_type, key_len;
+	bool per_port;
 } slow_sets[SLOW_COUNT] = {
-	{ MH_SET_SLOWSRC4, MH_ID_SLOWSRC4, MH_TYPE_IPV4, 4 },
-	{ MH_SET_SLOWSRC6, MH_ID_SLOWSRC6, MH_TYPE_IPV6, 16 },
+	{ MH_SET_SLOWSRC4, MH_ID_SLOWSRC4, MH_TYPE_IPV4, 4, false },
+	{ MH_SET_SLOWSRC6, MH_ID_SLOWSRC6, MH_TYPE_IPV6, 16, false },
+	{ MH_SET_SLOWPORT_IN, MH_ID_SLOWPORT_IN, MH_TYPE_SERVICE, 2, true },
+	{ MH_SET_SLOWPORT_OUT, MH_ID_SLOWPORT_OUT, MH_TYPE_SERVICE, 2, true },
 };
 
 /* An IPv6 host owns a /64 (SLAAC, privacy addresses): one budget for it
@@ -62,15 +69,24 @@ static void slow_def(int i, struct nb_set_def *d)
 	d->timeout_ms = SLOW_TIMEOUT_MS;
 }
 
+static bool group_on(const struct mh_ruleset_params *p, bool per_port)
+{
+	return (per_port ? p->per_session_rate : p->per_source_rate) != 0;
+}
+
 /* Every property is a constant, so an existing set of that name is the
- * same set: kept as it is (emptied by nb_slow_flush). */
-static int put_sets(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *table)
+ * same set: kept as it is (emptied by nb_slow_flush). One group: the
+ * per-source sets or the per-port ones. */
+static int put_group(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		     const char *table, bool per_port)
 {
 	int err = 0;
 
 	for (int i = 0; i < SLOW_COUNT && !err; i++) {
 		struct nb_set_def d;
 
+		if (slow_sets[i].per_port != per_port)
+			continue;
 		slow_def(i, &d);
 		err = nb_set(b, seq, table, &d);
 	}
@@ -80,7 +96,12 @@ static int put_sets(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *table)
 int nb_slow_ensure(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		   const struct mh_ruleset_params *p)
 {
-	return p->per_source_rate ? put_sets(b, seq, p->table) : 0;
+	int err = 0;
+
+	for (int g = 0; g < 2 && !err; g++)
+		if (group_on(p, g))
+			err = put_group(b, seq, p->table, g);
+	return err;
 }
 
 int nb_slow_flush(struct mnl_nlmsg_batch *b, uint32_t *seq,
@@ -88,9 +109,10 @@ int nb_slow_flush(struct mnl_nlmsg_batch *b, uint32_t *seq,
 {
 	int err = 0;
 
-	for (int i = 0; i < SLOW_COUNT && p->per_source_rate && !err; i++)
-		err = nb_elems(b, seq, NFT_MSG_DELSETELEM, p->table,
-			       slow_sets[i].name, NULL, 0);
+	for (int i = 0; i < SLOW_COUNT && !err; i++)
+		if (group_on(p, slow_sets[i].per_port))
+			err = nb_elems(b, seq, NFT_MSG_DELSETELEM, p->table,
+				       slow_sets[i].name, NULL, 0);
 	return err;
 }
 
@@ -134,22 +156,56 @@ int nb_slow_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 {
 	int err = 0;
 
-	for (int i = 0; i < SLOW_COUNT && p->per_source_rate && !err; i++)
+	for (int i = SLOW4; i <= SLOW6 && p->per_source_rate && !err; i++)
 		err = put_slow_rule(b, seq, p, chain, sessions, i);
 	return err;
 }
 
+/* udp dport @sessions update @slowport_in { udp dport limit rate over
+ * R/second burst R packets } counter drop; outbound the same with udp
+ * sport and slowport_out. The port is loaded again for the dynset, as nft
+ * itself does for that statement, so `nft list` prints it back as written. */
+int nb_slow_port_rule(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		      const struct mh_ruleset_params *p, const char *chain,
+		      bool inbound)
+{
+	const struct slow_set *s = &slow_sets[inbound ? PORT_IN : PORT_OUT];
+	uint32_t off = inbound ? 2 : 0;      /* dport : sport in the UDP header */
+	struct nb_rule rb;
+	int err;
+
+	if (!p->per_session_rate)
+		return 0;
+	err = nb_rule_begin(&rb, p->table, chain);
+	if (err)
+		return err;
+	nb_match_udp(&rb);
+	nb_payload(&rb, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
+	nb_lookup(&rb, MH_SET_SESSIONS, MH_ID_SESSIONS, 0);
+	nb_payload(&rb, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
+	nb_dynset_limit_over(&rb, s->name, s->id, p->per_session_rate);
+	nb_counter(&rb);
+	nb_verdict(&rb, NF_DROP, NULL);
+	nb_comment(&rb, inbound
+		   ? "one session port over its own slow-path budget: drop, other sessions keep theirs"
+		   : "one session port sending to new peers over its own budget: drop, other sessions keep theirs");
+	return nb_rule_end(b, seq, &rb);
+}
+
 /* Named (created if missing, as in nb_mux_tail), then deleted: a no-op in
- * effect when there were none. */
+ * effect when there were none. Per-source sets first, then per-port. */
 int nb_slow_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		 const struct mh_ruleset_params *p)
 {
-	int err;
+	int err = 0;
 
-	if (p->per_source_rate)
-		return 0;
-	err = put_sets(b, seq, p->table);
-	for (int i = 0; i < SLOW_COUNT && !err; i++)
-		err = nb_set_delete(b, seq, p->table, slow_sets[i].name);
+	for (int g = 0; g < 2 && !err; g++) {
+		if (group_on(p, g))
+			continue;
+		err = put_group(b, seq, p->table, g);
+		for (int i = 0; i < SLOW_COUNT && !err; i++)
+			if (slow_sets[i].per_port == (bool)g)
+				err = nb_set_delete(b, seq, p->table, slow_sets[i].name);
+	}
 	return err;
 }

@@ -2,7 +2,7 @@
  * nfttool: drives nft/ (the library's builders and socket edge) from the
  * command line for integration tests and benchmarks: probe the queue
  * flavour, load or delete the table (optionally in single-port mode, with
- * or without per-source budgets, with a given pinhole set size, adopting
+ * or without per-source and per-session budgets, with a given pinhole set size, adopting
  * an existing table as a restarted or reloading daemon does),
  * add/delete pinholes, session ports and mux mappings, dump pinholes and
  * mappings with their remaining time. Run `nfttool` for usage.
@@ -21,7 +21,9 @@
 #define BATCH_LIMIT  (64 * 1024)
 #define BATCH_ELEMS  256    /* pinholes per batch with --count */
 #define DEFAULT_PROVISIONAL_MS 10000   /* the daemon's candidate lifetime */
+#define DEFAULT_RATE           20000   /* slow_path_rate default */
 #define DEFAULT_PER_SOURCE     200     /* slow_path_rate_per_source default */
+#define DEFAULT_PER_SESSION    20      /* slow_path_rate_per_session default */
 
 enum queue_mode { Q_AUTO, Q_NATIVE, Q_COMPAT };
 
@@ -41,12 +43,13 @@ _Noreturn static void usage(void)
 		"usage: nfttool COMMAND [options]\n"
 		"  probe                          print native or compat\n"
 		"  load [--ports L-H] [--idle MS] [--queue N] [--queues TOTAL]\n"
-		"       [--rate R] [--per-source R] [--set-size N]\n"
+		"       [--rate R] [--per-source R] [--per-session R] [--set-size N]\n"
 		"       [--compat|--native|--auto]\n"
 		"       [--single-port PORT [--provisional-ms MS]] [--adopt]\n"
 		"       (--per-source: packets/s per source address or /64, 0 = off,\n"
-		"        default %d; --set-size: pinholes/mappings per family,\n"
-		"        0 = %d)\n"
+		"        default %d; --per-session: packets/s per session port and\n"
+		"        direction, 0 = off, default %d; --set-size: pinholes/mappings\n"
+		"        per family, 0 = %d; --rate default %d)\n"
 		"  delete\n"
 		"  add-pinhole ADDR CPORT SPORT [TIMEOUT_MS] [--count N] [--async]\n"
 		"  del-pinhole ADDR CPORT SPORT [--count N] [--async]\n"
@@ -56,7 +59,8 @@ _Noreturn static void usage(void)
 		"  del-mux ADDR CPORT SPORT [--provisional]\n"
 		"  dump-mux                       mappings with remaining ms\n"
 		"every command takes --table T (default " MH_NFT_DEFAULT_TABLE ")\n",
-		DEFAULT_PER_SOURCE, MH_NFT_DEFAULT_SET_SIZE);
+		DEFAULT_PER_SOURCE, DEFAULT_PER_SESSION, MH_NFT_DEFAULT_SET_SIZE,
+		DEFAULT_RATE);
 	exit(2);
 }
 
@@ -97,7 +101,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "count", 1, 0, 'N' }, { "async", 0, 0, 'A' },
 		{ "single-port", 1, 0, 'S' }, { "provisional-ms", 1, 0, 'P' },
 		{ "provisional", 0, 0, 'v' }, { "per-source", 1, 0, 's' },
-		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' }, { 0, 0, 0, 0 },
+		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' },
+		{ "per-session", 1, 0, 'e' }, { 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -120,6 +125,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 's': o->p.per_source_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "per-source rate"); break;
 		case 'z': o->p.set_size = (uint32_t)num_arg(optarg, UINT32_MAX, "set size"); break;
 		case 'd': o->p.adopt = true; break;
+		case 'e': o->p.per_session_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "per-session rate"); break;
 		default: usage();
 		}
 	}
@@ -197,6 +203,8 @@ static int cmd_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
 		fprintf(stderr, ", single port %u", o->p.public_port);
 	if (o->p.per_source_rate)
 		fprintf(stderr, ", %u/s per source", o->p.per_source_rate);
+	if (o->p.per_session_rate)
+		fprintf(stderr, ", %u/s per session port", o->p.per_session_rate);
 	if (o->p.adopt)
 		fprintf(stderr, ", adopted");
 	fprintf(stderr, ")\n");
@@ -390,9 +398,10 @@ int main(int argc, char **argv)
 	struct opts o = {
 		.p = { .table = MH_NFT_DEFAULT_TABLE, .port_low = 60000,
 		       .port_high = 61000, .idle_timeout_ms = 60000,
-		       .queue_total = 1, .slow_path_rate = 2000,
+		       .queue_total = 1, .slow_path_rate = DEFAULT_RATE,
 		       .provisional_timeout_ms = DEFAULT_PROVISIONAL_MS,
-		       .per_source_rate = DEFAULT_PER_SOURCE },
+		       .per_source_rate = DEFAULT_PER_SOURCE,
+		       .per_session_rate = DEFAULT_PER_SESSION },
 		.mode = Q_AUTO,
 	};
 	struct mh_nft *n;
