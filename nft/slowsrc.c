@@ -35,20 +35,23 @@
  */
 #define SLOW_TIMEOUT_MS 2000
 
-enum { SLOW4, SLOW6, PORT_IN, PORT_OUT, SLOW_COUNT };
+enum { PORT_IN, PORT_OUT, SLOW4, SLOW6, SLOW_COUNT };
 
 /* per_port: a session port's budget (per_session_rate), else a source's
  * (per_source_rate). A per-port set has room for every port there is
- * (65535 with port 0 aside): it is never full. */
+ * (65535 with port 0 aside): it is never full. The per-port sets come
+ * first: a load that turns the per-source budgets off and on again
+ * re-creates their sets after these, in the same order as a fresh load
+ * (`nft list` shows sets in the order they were made). */
 static const struct slow_set {
 	const char *name;
 	uint32_t id, key_type, key_len;
 	bool per_port;
 } slow_sets[SLOW_COUNT] = {
-	{ MH_SET_SLOWSRC4, MH_ID_SLOWSRC4, MH_TYPE_IPV4, 4, false },
-	{ MH_SET_SLOWSRC6, MH_ID_SLOWSRC6, MH_TYPE_IPV6, 16, false },
 	{ MH_SET_SLOWPORT_IN, MH_ID_SLOWPORT_IN, MH_TYPE_SERVICE, 2, true },
 	{ MH_SET_SLOWPORT_OUT, MH_ID_SLOWPORT_OUT, MH_TYPE_SERVICE, 2, true },
+	{ MH_SET_SLOWSRC4, MH_ID_SLOWSRC4, MH_TYPE_IPV4, 4, false },
+	{ MH_SET_SLOWSRC6, MH_ID_SLOWSRC6, MH_TYPE_IPV6, 16, false },
 };
 
 /* An IPv6 host owns a /64 (SLAAC, privacy addresses): one budget for it
@@ -98,9 +101,14 @@ int nb_slow_ensure(struct mnl_nlmsg_batch *b, uint32_t *seq,
 {
 	int err = 0;
 
-	for (int g = 0; g < 2 && !err; g++)
-		if (group_on(p, g))
-			err = put_group(b, seq, p->table, g);
+	for (int i = 0; i < SLOW_COUNT && !err; i++) {
+		struct nb_set_def d;
+
+		if (!group_on(p, slow_sets[i].per_port))
+			continue;
+		slow_def(i, &d);
+		err = nb_set(b, seq, p->table, &d);
+	}
 	return err;
 }
 

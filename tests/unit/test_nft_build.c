@@ -1967,8 +1967,8 @@ START_TEST(port_sets_and_flush)
 			int fl = msg_for_set(NFT_MSG_DELSETELEM, names[i]);
 			struct nftnl_set *s;
 
-			/* after the local-flow sets (and the slowsrc ones) */
-			ck_assert_int_eq(mk, M_ENSURE_LF6 + 1 + 2 * src + i);
+			/* after the local-flow sets, before any slowsrc one */
+			ck_assert_int_eq(mk, M_ENSURE_LF6 + 1 + i);
 			check_slow_set(msgs[mk], names[i], 13, 2);
 			ck_assert_int_gt(fl, M_FLUSH_OUT);
 			s = parse_set(msgs[fl], true);
