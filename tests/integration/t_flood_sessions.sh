@@ -83,7 +83,7 @@ mh_step "B roams three times (new address, new port, new address) and types whil
 roams_ok=0 typed=0
 for roam in "addr 198.18.3.11" "port 42000-42099" "addr 198.18.3.12"; do
 	t0=$(now_ms)
-	mh_roam_${roam% *} "${roam#* }"
+	mh_roam_"${roam% *}" "${roam#* }"
 	if mh_roundtrip b 10; then
 		roams_ok=$((roams_ok + 1))
 		mh_log "B's first round trip after the roam ($roam): $(($(now_ms) - t0)) ms"
