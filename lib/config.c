@@ -107,7 +107,7 @@ void mh_config_defaults(struct mh_config *c)
 	c->queue_maxlen = 4096;
 	c->slow_path_rate = 20000;
 	c->slow_path_rate_per_source = 200;
-	c->slow_path_rate_per_session = 20;
+	c->slow_path_rate_per_session = 10;
 	c->hook_timeout = 5;
 	strcpy(c->table, "mosh_helper");
 	c->log_level = MH_LOG_INFO;

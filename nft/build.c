@@ -309,7 +309,7 @@ static void rule_queue(struct nb_rule *rb, const struct dir *d,
 		       const struct mh_ruleset_params *p)
 {
 	m_udp_port_in(rb, d->server_port_off, MH_SET_SESSIONS, MH_ID_SESSIONS);
-	nb_limit(rb, p->slow_path_rate);
+	nb_limit(rb, nb_slow_share(p));
 	nb_queue(rb, p->native_queue, p->queue_num, p->queue_total);
 	nb_comment(rb, d->c_queue);
 }
@@ -389,13 +389,15 @@ static const rule_fn sub_rules[] = {
 };
 
 /* In single-port mode mosh_in starts with the guard against datagrams that
- * did not come through the public port (mux.c). The budgets' drop rules
- * sit between the pinhole rules and the queue rule (slowsrc.c): pinholed
- * clients never meet them. In mosh_in per source, then per session port:
- * a datagram its source's budget drops takes nothing from the port's, so
- * one source spraying many ports spends no more of their budgets than its
- * own rate. mosh_out has only the per-port one (local processes send
- * there; one session's port cannot use up the others' roam replies). */
+ * did not come through the public port (mux.c). The budgets' rules sit
+ * between the pinhole rules and the queue rule (slowsrc.c): pinholed
+ * clients never meet them. In mosh_in per source (drop), then per session
+ * port (within budget: queue from a reserved share; the queue rule takes
+ * the rest from the other share): a datagram its source's budget drops
+ * takes nothing from the port's, so one source spraying many ports spends
+ * no more of their budgets than its own rate. mosh_out has only the
+ * per-port one (local processes send there; one session's port cannot use
+ * up the others' roam replies). */
 static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			       const struct mh_ruleset_params *p,
 			       const struct dir *d)

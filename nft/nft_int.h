@@ -182,6 +182,10 @@ void nb_limit(struct nb_rule *rb, uint32_t rate);               /* pkts/s, burst
  * full, a missing element cannot be added and the rule does not match. */
 void nb_dynset_limit_over(struct nb_rule *rb, const char *set, uint32_t set_id,
 			  uint32_t rate);
+/* The same with over = false: the rule goes on only while the element is
+ * within its rate (and the datagram takes one of its tokens). */
+void nb_dynset_limit(struct nb_rule *rb, const char *set, uint32_t set_id,
+		     uint32_t rate, bool over);
 void nb_counter(struct nb_rule *rb);
 void nb_verdict(struct nb_rule *rb, int verdict, const char *chain);
 /* Queue verdict: never bypass (fail closed); CPU fanout over >1 queue;
@@ -214,11 +218,15 @@ int nb_slow_flush(struct mnl_nlmsg_batch *b, uint32_t *seq,
 int nb_slow_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		  const struct mh_ruleset_params *p, const char *chain,
 		  bool sessions);
-/* The per-session drop rule that goes right before the queue rule of
- * mosh_in (inbound: keyed by udp dport) or mosh_out (udp sport). */
+/* The per-session rule that goes right before the queue rule of mosh_in
+ * (inbound: keyed by udp dport) or mosh_out (udp sport): a datagram within
+ * its port's budget is queued from a reserved share of the global rate. */
 int nb_slow_port_rule(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		      const struct mh_ruleset_params *p, const char *chain,
 		      bool inbound);
+/* The rate of each of mosh_in's and mosh_out's queue buckets: with
+ * per-session budgets half the global rate (rounded up), else all of it. */
+uint32_t nb_slow_share(const struct mh_ruleset_params *p);
 /* Appended after everything else: the sets of the budgets that are off,
  * if an earlier load left them, are removed (their rules are flushed by
  * then, mux_in's included). */

@@ -169,8 +169,27 @@ int nb_slow_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err;
 }
 
-/* udp dport @sessions update @slowport_in { udp dport limit rate over
- * R/second burst R packets } counter drop; outbound the same with udp
+/*
+ * With per-session budgets the slow path has two buckets of half the
+ * global rate each (rounded up): one reserved for datagrams within their
+ * session port's budget (this rule), one shared by the rest (the queue
+ * rule of build.c). A flood at one port fills only its own budget of the
+ * reserved half and the shared one, so every other session's first
+ * datagrams and roams keep a share it cannot use up; a flood from one
+ * source at a session's own port (held to its per-source rate) still
+ * leaves that session room in the shared half. The daemon never gets
+ * more than the global rate in all.
+ */
+uint32_t nb_slow_share(const struct mh_ruleset_params *p)
+{
+	return p->per_session_rate ? p->slow_path_rate / 2 + p->slow_path_rate % 2
+				   : p->slow_path_rate;
+}
+
+/* udp dport @sessions update @slowport_in { udp dport limit rate R/second
+ * burst R packets } limit rate G/second burst G packets queue: a datagram
+ * within its port's budget is queued from the reserved share; anything
+ * else falls through to the shared queue rule. Outbound the same with udp
  * sport and slowport_out. The port is loaded again for the dynset, as nft
  * itself does for that statement, so `nft list` prints it back as written. */
 int nb_slow_port_rule(struct mnl_nlmsg_batch *b, uint32_t *seq,
@@ -191,12 +210,12 @@ int nb_slow_port_rule(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	nb_payload(&rb, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
 	nb_lookup(&rb, MH_SET_SESSIONS, MH_ID_SESSIONS, 0);
 	nb_payload(&rb, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
-	nb_dynset_limit_over(&rb, s->name, s->id, p->per_session_rate);
-	nb_counter(&rb);
-	nb_verdict(&rb, NF_DROP, NULL);
+	nb_dynset_limit(&rb, s->name, s->id, p->per_session_rate, false);
+	nb_limit(&rb, nb_slow_share(p));
+	nb_queue(&rb, p->native_queue, p->queue_num, p->queue_total);
 	nb_comment(&rb, inbound
-		   ? "one session port over its own slow-path budget: drop, other sessions keep theirs"
-		   : "one session port sending to new peers over its own budget: drop, other sessions keep theirs");
+		   ? "session port within its own slow-path budget: queue from a share other sessions cannot use up"
+		   : "session port within its own budget for new peers: queue from a share other sessions cannot use up");
 	return nb_rule_end(b, seq, &rb);
 }
 

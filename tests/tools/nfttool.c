@@ -23,7 +23,7 @@
 #define DEFAULT_PROVISIONAL_MS 10000   /* the daemon's candidate lifetime */
 #define DEFAULT_RATE           20000   /* slow_path_rate default */
 #define DEFAULT_PER_SOURCE     200     /* slow_path_rate_per_source default */
-#define DEFAULT_PER_SESSION    20      /* slow_path_rate_per_session default */
+#define DEFAULT_PER_SESSION    10      /* slow_path_rate_per_session default */
 
 enum queue_mode { Q_AUTO, Q_NATIVE, Q_COMPAT };
 

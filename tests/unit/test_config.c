@@ -134,7 +134,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.queue_maxlen, 4096);
 	ck_assert_uint_eq(c.slow_path_rate, 20000);
 	ck_assert_uint_eq(c.slow_path_rate_per_source, 200);
-	ck_assert_uint_eq(c.slow_path_rate_per_session, 20);
+	ck_assert_uint_eq(c.slow_path_rate_per_session, 10);
 	ck_assert_uint_eq(c.hook_timeout, 5);
 	ck_assert_str_eq(c.table, "mosh_helper");
 	ck_assert_int_eq(c.log_level, MH_LOG_INFO);

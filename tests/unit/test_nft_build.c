@@ -1777,8 +1777,11 @@ static void check_slow_rule(int idx, const char *chain, int first, bool v4,
 
 /* The per-session rule: udp, the session port (dport in, sport out) into
  * reg 1, lookup @sessions, the port again, dynset update of slowport_in /
- * slowport_out with limit over RATE inside, counter, drop. */
-static void check_port_rule(int idx, const char *chain, bool inbound, uint32_t rate)
+ * slowport_out with limit RATE inside (not inverted: the rule goes on only
+ * within the budget), then the reserved share's limit SHARE and the queue
+ * (native or the xt target). */
+static void check_port_rule(int idx, const char *chain, bool inbound, uint32_t rate,
+			    uint32_t share)
 {
 	uint32_t off = inbound ? 2 : 0, len = 0;
 	struct nftnl_expr *d, *lim;
@@ -1788,7 +1791,9 @@ static void check_port_rule(int idx, const char *chain, bool inbound, uint32_t r
 	ck_assert_int_ge(idx, 0);
 	parse_rule(msgs[idx], &r);
 	ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_CHAIN), chain);
-	ck_assert_str_eq(r.names, "meta cmp payload lookup payload dynset counter immediate");
+	ck_assert_msg(!strcmp(r.names, "meta cmp payload lookup payload dynset limit target") ||
+		      !strcmp(r.names, "meta cmp payload lookup payload dynset limit queue"),
+		      "%s", r.names);
 	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_META_KEY), NFT_META_L4PROTO);
 	assert_cmp_u8(r.e[1], IPPROTO_UDP);
 	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
@@ -1808,8 +1813,12 @@ static void check_port_rule(int idx, const char *chain, bool inbound, uint32_t r
 	ck_assert_uint_eq(nftnl_expr_get_u64(lim, NFTNL_EXPR_LIMIT_UNIT), 1);
 	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_BURST), rate);
 	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_TYPE), NFT_LIMIT_PKTS);
-	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_FLAGS), NFT_LIMIT_F_INV);
-	assert_verdict(r.e[7], NF_DROP, NULL);
+	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_FLAGS), 0);
+	/* the reserved share: a limit of the rule itself, not inverted */
+	ck_assert_uint_eq(nftnl_expr_get_u64(r.e[6], NFTNL_EXPR_LIMIT_RATE), share);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[6], NFTNL_EXPR_LIMIT_BURST), share);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[6], NFTNL_EXPR_LIMIT_FLAGS), 0);
+	ck_assert_int_eq(r.n, 8);
 	c = rule_comment(&r);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_ptr_nonnull(strstr(c, "session port"));
@@ -1891,6 +1900,17 @@ static int nth_rule_of(const char *chain, int n)
 	return -1;
 }
 
+/* mux_in's queue rule (the next to last) limits to rate. */
+static void check_mux_queue_rate(uint32_t rate)
+{
+	struct prule r;
+
+	parse_rule(msgs[nth_rule_of("mux_in", 6)], &r);
+	ck_assert_str_eq(nftnl_expr_get_str(r.e[0], NFTNL_EXPR_NAME), "limit");
+	ck_assert_uint_eq(nftnl_expr_get_u64(r.e[0], NFTNL_EXPR_LIMIT_RATE), rate);
+	nftnl_rule_free(r.r);
+}
+
 /* Single-port mode: the same two drops before mux_in's queue rule (no
  * session match: the chain sees only the public port), and in mosh_in;
  * the per-session budget only in mosh_in (after the DNAT: per mapped
@@ -1928,7 +1948,9 @@ START_TEST(slow_rules_mux_in)
 	/* mosh_in: guard (2), pinholes (2), the budgets, the queue */
 	check_slow_rule(nth_rule_of("mosh_in", 4), "mosh_in", 4, true, 55);
 	check_slow_rule(nth_rule_of("mosh_in", 5), "mosh_in", 4, false, 55);
-	check_port_rule(nth_rule_of("mosh_in", 6), "mosh_in", true, 9);
+	check_port_rule(nth_rule_of("mosh_in", 6), "mosh_in", true, 9, 350);
+	/* mux_in's queue rule keeps all of the global rate (no port budget) */
+	check_mux_queue_rate(700);
 	for (n = 0; n < 8; n++)
 		ck_assert(!names_slowport(msgs[nth_rule_of("mux_in", n)]));
 	/* no clean-up: nothing deletes the sets the rules use */
@@ -2001,15 +2023,18 @@ START_TEST(port_off_tail)
 END_TEST
 
 /* On: the off-batch without its slowport tail, plus two sets made to
- * exist, two flushes and one rule in each of mosh_in and mosh_out. */
+ * exist, two flushes and one rule in each of mosh_in and mosh_out; the
+ * queue rules the same but for their rate, half the global one. */
 START_TEST(port_off_is_old_batch_plus_tail)
 {
 	static struct saved off, on;
 	struct mh_ruleset_params p = defaults;
 	int k = 0, extra = 0;
 
-	build(b_ruleset, &defaults, 0);
+	p.slow_path_rate = 1000;   /* off: all of it in the queue rules */
+	build(b_ruleset, &p, 0);
 	save(&off);
+	p.slow_path_rate = 2000;   /* on: 1000 in each share */
 	p.per_session_rate = 20;
 	build(b_ruleset, &p, 0);
 	save(&on);
@@ -2044,23 +2069,31 @@ START_TEST(port_rules)
 			p.per_session_rate = 23;
 			p.slow_path_rate = 20000;
 			build(b_ruleset, &p, 0);
-			check_port_rule(nth_rule_of("mosh_in", in), "mosh_in", true, 23);
-			check_port_rule(nth_rule_of("mosh_out", 2), "mosh_out", false, 23);
+			check_port_rule(nth_rule_of("mosh_in", in), "mosh_in", true, 23, 10000);
+			check_port_rule(nth_rule_of("mosh_out", 2), "mosh_out", false, 23, 10000);
 			if (src)
 				check_slow_rule(nth_rule_of("mosh_in", 3), "mosh_in", 4, false, 200);
-			/* the queue rule with the global limit follows each */
+			/* the queue rule with the other (shared) half follows each */
 			parse_rule(msgs[nth_rule_of("mosh_in", in + 1)], &r);
 			ck_assert_ptr_nonnull(strstr(r.names, "lookup limit"));
-			ck_assert_uint_eq(nftnl_expr_get_u64(r.e[4], NFTNL_EXPR_LIMIT_RATE), 20000);
+			ck_assert_uint_eq(nftnl_expr_get_u64(r.e[4], NFTNL_EXPR_LIMIT_RATE), 10000);
 			nftnl_rule_free(r.r);
 			parse_rule(msgs[nth_rule_of("mosh_out", 3)], &r);
 			ck_assert_ptr_nonnull(strstr(r.names, "lookup limit"));
+			ck_assert_uint_eq(nftnl_expr_get_u64(r.e[4], NFTNL_EXPR_LIMIT_RATE), 10000);
 			nftnl_rule_free(r.r);
 			/* one per chain, nowhere else */
 			ck_assert_int_eq(nth_rule_of("mosh_in", 10 + 2 * src - 2), -1);
 			ck_assert_int_eq(nth_rule_of("mosh_out", 8), -1);
 		}
 	}
+	/* an odd global rate: each share rounded up */
+	p.slow_path_rate = 25;
+	p.per_session_rate = 5;
+	p.per_source_rate = 0;
+	build(b_ruleset, &p, 0);
+	check_port_rule(nth_rule_of("mosh_in", 2), "mosh_in", true, 5, 13);
+	check_session_rules(nth_rule_of("mosh_in", 3) - 2, 2, true, 0, 1, 13);
 }
 END_TEST
 
