@@ -31,6 +31,7 @@ struct mh_config {
 	unsigned queue_maxlen;             /* kernel queue length (packets) */
 	unsigned slow_path_rate;           /* datagrams/s admitted to the queue per direction */
 	unsigned slow_path_rate_per_source; /* datagrams/s one source (IPv6: /64) may queue; 0 = no limit */
+	unsigned slow_path_rate_per_session; /* datagrams/s one session port may queue, per direction; 0 = no limit */
 	unsigned hook_timeout;             /* s: the hook waits this long for the daemon */
 	char table[64];                    /* nftables table name (family inet) */
 	int table_flags;                   /* MH_TABLE_FLAGS_*: owned + persistent if the kernel can */

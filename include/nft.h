@@ -49,6 +49,15 @@ struct mh_ruleset_params {
 	 * range sends only to pinholed peers and a load deletes those sets if
 	 * an earlier one left them. */
 	bool local_flows;
+	/* Per-session budget, packets/s (burst the same) for one session port:
+	 * inbound by destination port (in single-port mode the mapped port,
+	 * after the DNAT), outbound by source port, each direction its own
+	 * bucket. Within its budget a datagram is queued from half of
+	 * slow_path_rate that is reserved for that; the rest shares the other
+	 * half. A flood at one session's port, from however many (forged)
+	 * sources, cannot use up the other sessions' share. 0 = off (no such
+	 * rules/sets, the queue rules get all of slow_path_rate). */
+	uint32_t per_session_rate;
 	/* Size of pinholes4/6 and of the mux maps (elements per family);
 	 * 0 = MH_NFT_DEFAULT_SET_SIZE. */
 	uint32_t set_size;

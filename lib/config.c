@@ -77,6 +77,7 @@ static const struct key_spec keys[] = {
 	UINT_KEY(queue_maxlen, 1, 65536),
 	UINT_KEY(slow_path_rate, 1, 1000000),
 	UINT_KEY(slow_path_rate_per_source, 0, 1000000),
+	UINT_KEY(slow_path_rate_per_session, 0, 1000000),
 	UINT_KEY(hook_timeout, 1, 60),
 	{ .name = "table", .kind = K_TABLE, FIELD(table) },
 	{ .name = "table_flags", .kind = K_TABLEFLAGS, FIELD(table_flags) },
@@ -111,8 +112,9 @@ void mh_config_defaults(struct mh_config *c)
 	c->max_pinholes_per_session = 4;
 	c->queue_num = 0;
 	c->queue_maxlen = 4096;
-	c->slow_path_rate = 2000;
+	c->slow_path_rate = 20000;
 	c->slow_path_rate_per_source = 200;
+	c->slow_path_rate_per_session = 10;
 	c->hook_timeout = 5;
 	strcpy(c->table, "mosh_helper");
 	c->table_flags = MH_TABLE_FLAGS_AUTO;

@@ -21,9 +21,8 @@ static const char *const live_keys[] = {
 	"idle_timeout", "handshake_timeout", "session_timeout",
 	"candidate_lifetime", "max_sessions", "max_sessions_per_user",
 	"max_pinholes_per_session", "slow_path_rate",
-	"slow_path_rate_per_source", "hook_timeout", "server_path", "log_level",
-	"accept_mark",
-	"local_flows",
+	"slow_path_rate_per_source", "slow_path_rate_per_session", "hook_timeout",
+	"server_path", "log_level", "accept_mark", "local_flows",
 };
 
 /* What a live change means, where it is not simply "in effect now". */
@@ -67,6 +66,7 @@ static struct mh_config take_live(const struct mh_config *o,
 	c.max_pinholes_per_session = n->max_pinholes_per_session;
 	c.slow_path_rate = n->slow_path_rate;
 	c.slow_path_rate_per_source = n->slow_path_rate_per_source;
+	c.slow_path_rate_per_session = n->slow_path_rate_per_session;
 	c.hook_timeout = n->hook_timeout;
 	memcpy(c.server_path, n->server_path, sizeof(c.server_path));
 	c.log_level = n->log_level;
@@ -180,6 +180,7 @@ int mh_reload(struct mh_daemon *d, char *msg, size_t len)
 	table = n.idle_timeout != old.idle_timeout ||
 		n.slow_path_rate != old.slow_path_rate ||
 		n.slow_path_rate_per_source != old.slow_path_rate_per_source ||
+		n.slow_path_rate_per_session != old.slow_path_rate_per_session ||
 		n.candidate_lifetime != old.candidate_lifetime ||
 		n.max_sessions != old.max_sessions ||
 		n.max_pinholes_per_session != old.max_pinholes_per_session ||

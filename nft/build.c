@@ -4,10 +4,10 @@
  * mosh_in/mosh_out rules with the accept mark on what mosh_in lets on,
  * and as an opt-in the host's own flows kept in sets of ours instead of
  * conntrack; single-port mode's part comes from mux.c, the per-source
- * budgets from slowsrc.c), its deletion, the queue and table-flag probes,
- * pinhole / session-port elements, and everything a daemon holds put back
- * after a flush. Messages are appended to a caller's mnl batch and no
- * socket is touched (msg.c, expr.c).
+ * budgets and per-session budgets from slowsrc.c), its deletion, the
+ * queue and table-flag probes, pinhole / session-port elements, and
+ * everything a daemon holds put back after a flush. Messages are appended
+ * to a caller's mnl batch and no socket is touched (msg.c, expr.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -348,7 +348,7 @@ static void rule_queue(struct nb_rule *rb, const struct dir *d,
 		       const struct mh_ruleset_params *p)
 {
 	m_udp_port_in(rb, d->server_port_off, MH_SET_SESSIONS, MH_ID_SESSIONS);
-	nb_limit(rb, p->slow_path_rate);
+	nb_limit(rb, nb_slow_share(p));
 	mark_in(rb, d, p);   /* a datagram the daemon accepts keeps it */
 	nb_queue(rb, p->native_queue, p->queue_num, p->queue_total);
 	nb_comment(rb, d->c_queue);
@@ -429,11 +429,15 @@ static const rule_fn sub_rules[] = {
 };
 
 /* In single-port mode mosh_in starts with the guard against datagrams that
- * did not come through the public port (mux.c). With per-source budgets,
- * their drop rules sit between the pinhole rules and the queue rule of
- * mosh_in (slowsrc.c): pinholed clients never meet them, and a source over
- * its budget is gone before it can use up the queue rule's global limit.
- * mosh_out needs none: only local processes send there. */
+ * did not come through the public port (mux.c). The budgets' rules sit
+ * between the pinhole rules and the queue rule (slowsrc.c): pinholed
+ * clients never meet them. In mosh_in per source (drop), then per session
+ * port (within budget: queue from a reserved share; the queue rule takes
+ * the rest from the other share): a datagram its source's budget drops
+ * takes nothing from the port's, so one source spraying many ports spends
+ * no more of their budgets than its own rate. mosh_out has only the
+ * per-port one (local processes send there; one session's port cannot use
+ * up the others' roam replies). */
 static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			       const struct mh_ruleset_params *p,
 			       const struct dir *d)
@@ -447,6 +451,8 @@ static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 
 		if (sub_rules[i] == rule_queue && d == &dir_in)
 			err = nb_slow_rules(b, seq, p, d->chain, true);
+		if (!err && sub_rules[i] == rule_queue)
+			err = nb_slow_port_rule(b, seq, p, d->chain, d == &dir_in);
 		if (!err && (p->local_flows || !lf))
 			err = put_rule(b, seq, p->table, d->chain, sub_rules[i], d, p);
 	}

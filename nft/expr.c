@@ -238,6 +238,12 @@ void nb_limit(struct nb_rule *rb, uint32_t rate)
 void nb_dynset_limit_over(struct nb_rule *rb, const char *set, uint32_t set_id,
 			  uint32_t rate)
 {
+	nb_dynset_limit(rb, set, set_id, rate, true);
+}
+
+void nb_dynset_limit(struct nb_rule *rb, const char *set, uint32_t set_id,
+		     uint32_t rate, bool over)
+{
 	struct nftnl_expr *lim, *e = expr_new(rb, "dynset");
 
 	if (!e)
@@ -247,7 +253,7 @@ void nb_dynset_limit_over(struct nb_rule *rb, const char *set, uint32_t set_id,
 		rb->err = -ENOMEM;
 		return;
 	}
-	limit_fill(lim, rate, NFT_LIMIT_F_INV);
+	limit_fill(lim, rate, over ? NFT_LIMIT_F_INV : 0);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
 	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);

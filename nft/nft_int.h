@@ -33,6 +33,9 @@
 /* Per-source slow-path budgets (slowsrc.c) */
 #define MH_SET_SLOWSRC4   "slowsrc4"  /* key: IPv4 source address */
 #define MH_SET_SLOWSRC6   "slowsrc6"  /* key: IPv6 source, its /64 only */
+/* Per-session slow-path budgets (slowsrc.c) */
+#define MH_SET_SLOWPORT_IN  "slowport_in"  /* key: udp dport (inbound) */
+#define MH_SET_SLOWPORT_OUT "slowport_out" /* key: udp sport (outbound) */
 
 /* Single-port mode (mux.c) */
 #define MH_MAP_MUX4       "mux4"      /* confirmed: refreshed by the client */
@@ -63,6 +66,7 @@ enum {
 	MH_ID_SLOWSRC4 = 8, MH_ID_SLOWSRC6,
 	MH_ID_LOCALFLOWS4 = 10, MH_ID_LOCALFLOWS6,
 	MH_ID_LOCALFLOWS4_TMP, MH_ID_LOCALFLOWS6_TMP,
+	MH_ID_SLOWPORT_IN = 14, MH_ID_SLOWPORT_OUT,
 	MH_ID_MUX4 = 16, MH_ID_MUX6, MH_ID_MUXP4, MH_ID_MUXP6,
 	MH_ID_MUX_TMP = 24,   /* + index of the map, 4 of them */
 };
@@ -182,6 +186,10 @@ void nb_limit(struct nb_rule *rb, uint32_t rate);               /* pkts/s, burst
  * full, a missing element cannot be added and the rule does not match. */
 void nb_dynset_limit_over(struct nb_rule *rb, const char *set, uint32_t set_id,
 			  uint32_t rate);
+/* The same with over = false: the rule goes on only while the element is
+ * within its rate (and the datagram takes one of its tokens). */
+void nb_dynset_limit(struct nb_rule *rb, const char *set, uint32_t set_id,
+		     uint32_t rate, bool over);
 void nb_counter(struct nb_rule *rb);
 void nb_verdict(struct nb_rule *rb, int verdict, const char *chain);
 /* Queue verdict: never bypass (fail closed); CPU fanout over >1 queue;
@@ -198,13 +206,15 @@ int nb_check_table_name(const char *table);
 uint32_t nb_set_size(const struct mh_ruleset_params *p);
 
 /* ------------------------------------------------------------------ */
-/* Per-source budgets (slowsrc.c), called by build.c and mux.c. With
- * p->per_source_rate 0 the first three add nothing. */
+/* Slow-path budgets (slowsrc.c), called by build.c and mux.c: per source
+ * (slowsrc4/6, on with p->per_source_rate) and per session port
+ * (slowport_in/out, on with p->per_session_rate). A group that is off
+ * adds nothing to the first four. */
 
-/* Create slowsrc4/slowsrc6 if missing. */
+/* Create the sets of the budgets that are on, if missing. */
 int nb_slow_ensure(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		   const struct mh_ruleset_params *p);
-/* Empty both sets (a reload starts every source with a full budget). */
+/* Empty them (a reload starts every source and port with a full budget). */
 int nb_slow_flush(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		  const struct mh_ruleset_params *p);
 /* The two drop rules (IPv4, IPv6) that go right before a queue rule in
@@ -212,8 +222,17 @@ int nb_slow_flush(struct mnl_nlmsg_batch *b, uint32_t *seq,
 int nb_slow_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		  const struct mh_ruleset_params *p, const char *chain,
 		  bool sessions);
-/* Appended after everything else when p->per_source_rate is 0: the sets
- * an earlier load may have left are removed (their rules are flushed by
+/* The per-session rule that goes right before the queue rule of mosh_in
+ * (inbound: keyed by udp dport) or mosh_out (udp sport): a datagram within
+ * its port's budget is queued from a reserved share of the global rate. */
+int nb_slow_port_rule(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		      const struct mh_ruleset_params *p, const char *chain,
+		      bool inbound);
+/* The rate of each of mosh_in's and mosh_out's queue buckets: with
+ * per-session budgets half the global rate (rounded up), else all of it. */
+uint32_t nb_slow_share(const struct mh_ruleset_params *p);
+/* Appended after everything else: the sets of the budgets that are off,
+ * if an earlier load left them, are removed (their rules are flushed by
  * then, mux_in's included). */
 int nb_slow_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		 const struct mh_ruleset_params *p);

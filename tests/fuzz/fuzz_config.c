@@ -106,6 +106,7 @@ static void check_ranges(const struct mh_config *c)
 	FUZZ_ASSERT(in(c->max_pinholes_per_session, 1, 64), "max_pinholes_per_session");
 	FUZZ_ASSERT(in(c->queue_maxlen, 1, 65536), "queue_maxlen");
 	FUZZ_ASSERT(in(c->slow_path_rate, 1, 1000000), "slow_path_rate");
+	FUZZ_ASSERT(in(c->slow_path_rate_per_session, 0, 1000000), "slow_path_rate_per_session");
 	FUZZ_ASSERT(in(c->hook_timeout, 1, 60), "hook_timeout");
 	FUZZ_ASSERT(table_ok(c->table), "table");
 	FUZZ_ASSERT(c->log_level >= MH_LOG_ERR && c->log_level <= MH_LOG_DEBUG,

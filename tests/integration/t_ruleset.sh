@@ -417,7 +417,8 @@ jumps_are() { # low-high
 }
 check "new range in both jump rules" jumps_are 60000-60500
 check "new timeout" bash -c "ip netns exec $NS_S nft list set inet mosh_helper pinholes4 2>/dev/null | grep -q 'timeout 30s'"
-check "new rate" bash -c "ip netns exec $NS_S nft list chain inet mosh_helper mosh_in 2>/dev/null | grep -q 'limit rate 500/second burst 500 packets'"
+# with per-session budgets (the default) each of the two queue buckets has half
+check "new rate" bash -c "ip netns exec $NS_S nft list chain inet mosh_helper mosh_in 2>/dev/null | grep -q 'limit rate 250/second burst 250 packets'"
 eq "one table" 1 "$(S nft list tables 2>/dev/null | grep -c 'inet mosh_helper$')"
 
 step "an adopting reload (the daemon's) moves the range"

@@ -71,7 +71,8 @@ observe() {
 # load ARGS...: the table, the session port, the observers
 load() {
 	local who
-	nfttool load --rate $GLOBAL "$@" 2>"$TMP/load.err" || fail "load $*: $(cat "$TMP/load.err")"
+	# per source only: the per-session budgets have t_flood_sessions.sh
+	nfttool load --rate $GLOBAL --per-session 0 "$@" 2>"$TMP/load.err" || fail "load $*: $(cat "$TMP/load.err")"
 	nfttool add-session $PORT || fail "add-session"
 	for who in "att4 ip saddr $ATT4" "att4b ip saddr $ATT4B" "cli4 ip saddr $CLI4" \
 		"att6 ip6 saddr $ATT6" "att6b ip6 saddr $ATT6B" "cli6 ip6 saddr $CLI6"; do

@@ -2,7 +2,7 @@
  * nfttool: drives nft/ (the library's builders and socket edge) from the
  * command line for integration tests and benchmarks: probe the queue
  * flavour, load or delete the table (optionally in single-port mode, with
- * or without per-source budgets, with a given pinhole set size, adopting
+ * or without per-source and per-session budgets, with a given pinhole set size, adopting
  * an existing table as a restarted or reloading daemon does),
  * add/delete pinholes, session ports and mux mappings, dump pinholes and
  * mappings with their remaining time. Run `nfttool` for usage.
@@ -22,8 +22,10 @@
 #define BATCH_LIMIT  (64 * 1024)
 #define BATCH_ELEMS  256    /* pinholes per batch with --count */
 #define DEFAULT_PROVISIONAL_MS 10000   /* the daemon's candidate lifetime */
+#define DEFAULT_RATE           20000   /* slow_path_rate default */
 #define DEFAULT_PER_SOURCE     200     /* slow_path_rate_per_source default */
 #define DEFAULT_MARK           MH_DEFAULT_ACCEPT_MARK
+#define DEFAULT_PER_SESSION    10      /* slow_path_rate_per_session default */
 
 enum queue_mode { Q_AUTO, Q_NATIVE, Q_COMPAT };
 
@@ -43,15 +45,17 @@ _Noreturn static void usage(void)
 		"usage: nfttool COMMAND [options]\n"
 		"  probe                          print native or compat\n"
 		"  load [--ports L-H] [--idle MS] [--queue N] [--queues TOTAL]\n"
-		"       [--rate R] [--per-source R] [--set-size N]\n"
+		"       [--rate R] [--per-source R] [--per-session R] [--set-size N]\n"
 		"       [--compat|--native|--auto]\n"
 		"       [--single-port PORT [--provisional-ms MS]] [--adopt]\n"
 		"       [--mark BITS] [--owned]\n"
 		"       [--local-flows]   (the opt-in exception for the host's own flows)\n"
 		"       (--per-source: packets/s per source address or /64, 0 = off,\n"
-		"        default %d; --set-size: pinholes/mappings per family,\n"
-		"        0 = %d; --mark: accept mark, 0 = off, default 0x%x;\n"
-		"        --owned: flags owner,persist, an orphan once nfttool exits)\n"
+		"        default %d; --per-session: packets/s per session port and\n"
+		"        direction, 0 = off, default %d; --set-size: pinholes/mappings\n"
+		"        per family, 0 = %d; --rate default %d; --mark: accept mark,\n"
+		"        0 = off, default 0x%x; --owned: flags owner,persist, an orphan\n"
+		"        once nfttool exits)\n"
 		"  delete\n"
 		"  add-pinhole ADDR CPORT SPORT [TIMEOUT_MS] [--count N] [--async]\n"
 		"  del-pinhole ADDR CPORT SPORT [--count N] [--async]\n"
@@ -61,7 +65,8 @@ _Noreturn static void usage(void)
 		"  del-mux ADDR CPORT SPORT [--provisional]\n"
 		"  dump-mux                       mappings with remaining ms\n"
 		"every command takes --table T (default " MH_NFT_DEFAULT_TABLE ")\n",
-		DEFAULT_PER_SOURCE, MH_NFT_DEFAULT_SET_SIZE, DEFAULT_MARK);
+		DEFAULT_PER_SOURCE, DEFAULT_PER_SESSION, MH_NFT_DEFAULT_SET_SIZE,
+		DEFAULT_RATE, DEFAULT_MARK);
 	exit(2);
 }
 
@@ -104,7 +109,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "provisional", 0, 0, 'v' }, { "per-source", 1, 0, 's' },
 		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' },
 		{ "mark", 1, 0, 'm' }, { "owned", 0, 0, 'o' },
-		{ "local-flows", 0, 0, 'L' }, { 0, 0, 0, 0 },
+		{ "local-flows", 0, 0, 'L' }, { "per-session", 1, 0, 'e' },
+		{ 0, 0, 0, 0 },
 	};
 	int c;
 
@@ -130,6 +136,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'm': o->p.accept_mark = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'o': o->p.table_flags = MH_TABLE_F_OWNED; break;
 		case 'L': o->p.local_flows = true; break;
+		case 'e': o->p.per_session_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "per-session rate"); break;
 		default: usage();
 		}
 	}
@@ -207,6 +214,8 @@ static int cmd_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
 		fprintf(stderr, ", single port %u", o->p.public_port);
 	if (o->p.per_source_rate)
 		fprintf(stderr, ", %u/s per source", o->p.per_source_rate);
+	if (o->p.per_session_rate)
+		fprintf(stderr, ", %u/s per session port", o->p.per_session_rate);
 	if (o->p.adopt)
 		fprintf(stderr, ", adopted");
 	fprintf(stderr, ")\n");
@@ -400,10 +409,11 @@ int main(int argc, char **argv)
 	struct opts o = {
 		.p = { .table = MH_NFT_DEFAULT_TABLE, .port_low = 60000,
 		       .port_high = 61000, .idle_timeout_ms = 60000,
-		       .queue_total = 1, .slow_path_rate = 2000,
+		       .queue_total = 1, .slow_path_rate = DEFAULT_RATE,
 		       .provisional_timeout_ms = DEFAULT_PROVISIONAL_MS,
 		       .per_source_rate = DEFAULT_PER_SOURCE,
-		       .accept_mark = DEFAULT_MARK },
+		       .accept_mark = DEFAULT_MARK,
+		       .per_session_rate = DEFAULT_PER_SESSION },
 		.mode = Q_AUTO,
 	};
 	struct mh_nft *n;

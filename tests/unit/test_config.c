@@ -46,6 +46,7 @@ static void assert_config_eq(const struct mh_config *a, const struct mh_config *
 	ck_assert_uint_eq(a->queue_num, b->queue_num);
 	ck_assert_uint_eq(a->queue_maxlen, b->queue_maxlen);
 	ck_assert_uint_eq(a->slow_path_rate, b->slow_path_rate);
+	ck_assert_uint_eq(a->slow_path_rate_per_session, b->slow_path_rate_per_session);
 	ck_assert_uint_eq(a->hook_timeout, b->hook_timeout);
 	ck_assert_str_eq(a->table, b->table);
 	ck_assert_int_eq(a->log_level, b->log_level);
@@ -133,7 +134,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.max_pinholes_per_session, 4);
 	ck_assert_uint_eq(c.queue_num, 0);
 	ck_assert_uint_eq(c.queue_maxlen, 4096);
-	ck_assert_uint_eq(c.slow_path_rate, 2000);
+	ck_assert_uint_eq(c.slow_path_rate, 20000);
+	ck_assert_uint_eq(c.slow_path_rate_per_source, 200);
+	ck_assert_uint_eq(c.slow_path_rate_per_session, 10);
 	ck_assert_uint_eq(c.hook_timeout, 5);
 	ck_assert_str_eq(c.table, "mosh_helper");
 	ck_assert_int_eq(c.log_level, MH_LOG_INFO);
@@ -218,6 +221,7 @@ START_TEST(test_round_trip_every_field)
 	c.queue_num = 65535;
 	c.queue_maxlen = 1;
 	c.slow_path_rate = 1000000;
+	c.slow_path_rate_per_session = 0;
 	c.hook_timeout = 60;
 	strcpy(c.table, "abcdefghijklmnopqrstuvwxyz_ABCDE");
 	for (int level = MH_LOG_ERR; level <= MH_LOG_DEBUG; level++) {

@@ -8,7 +8,9 @@
  * single-port mode's maps, chains, rules, guard and mapping elements, and
  * that with the mode off the batch is the plain one plus a clean-up tail;
  * the per-source budgets (slowsrc sets, their flush, the drop rules with
- * a limit inside the dynset, in mosh_in and mux_in), that with them off
+ * a limit inside the dynset, in mosh_in and mux_in), the per-session ones
+ * (slowport_in/out keyed by the session port, a drop rule before the queue
+ * rule of mosh_in and of mosh_out, none in mux_in), that with either off
  * the batch is the old one plus a clean-up tail, and the set size; the
  * host's own flows in localflows4/6 (an opt-in: without it the batch lacks
  * their sets and rules and deletes the sets an earlier load left, and the
@@ -279,7 +281,9 @@ enum {
 	M_OLD_PORTS = M_OFF_DELMAPS + 4,
 	/* per-source budgets off: their sets, if an earlier load left them */
 	M_OFF_SLOW = M_OLD_PORTS + 2, M_OFF_DELSLOW = M_OFF_SLOW + 2,
-	M_END = M_OFF_DELSLOW + 2, M_COUNT,
+	/* per-session budgets off: the same for theirs */
+	M_OFF_PORT = M_OFF_DELSLOW + 2, M_OFF_DELPORT = M_OFF_PORT + 2,
+	M_END = M_OFF_DELPORT + 2, M_COUNT,
 };
 
 START_TEST(ruleset_message_order)
@@ -308,6 +312,7 @@ START_TEST(ruleset_message_order)
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
 		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_DELSET),
+		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
 		NFNL_MSG_BATCH_END,
 	};
@@ -542,6 +547,7 @@ START_TEST(ruleset_removes_old_ports_set)
 	check_old_ports();
 	/* budgets on: no tail of theirs follows */
 	p.per_source_rate = 200;
+	p.per_session_rate = 20;
 	build(b_ruleset, &p, 0);
 	ck_assert_int_eq(check_old_ports(), nmsgs - 3);
 	/* single-port mode: after mux_pre/mux_in/mux_nat are flushed */
@@ -1039,7 +1045,7 @@ enum {
 	S_FLUSH = S_CHAINS + 3, S_DELMAPS = S_FLUSH + 3, S_MAPS = S_DELMAPS + 4,
 	S_RULE_PRE = S_MAPS + 4, S_RULES_MUXIN, S_RULES_NAT = S_RULES_MUXIN + 8,
 	S_OLD_PORTS = S_RULES_NAT + 4, S_SLOW_TAIL = S_OLD_PORTS + 2,
-	S_END = S_SLOW_TAIL + 4, S_COUNT,
+	S_PORT_TAIL = S_SLOW_TAIL + 4, S_END = S_PORT_TAIL + 4, S_COUNT,
 };
 
 static const char *const map_names[4] = { "mux4", "mux6", "muxp4", "muxp6" };
@@ -1136,8 +1142,8 @@ START_TEST(sp_maps)
 		nftnl_set_free(s);
 	}
 	/* + the local-flow sets (made to exist, re-created), the slowsrc
-	 * clean-up */
-	ck_assert_int_eq(nids, 4 + 2 + 4 + 4 + 2 + 4);
+	 * and slowport clean-ups */
+	ck_assert_int_eq(nids, 4 + 2 + 4 + 4 + 2 + 4 + 2);
 }
 END_TEST
 
@@ -1597,7 +1603,7 @@ enum {
 	O_SLOW_RULES = O_RULES_IN + 2,
 	O_RULE_OUTPUT = O_RULES_IN + 9,
 	O_RULES_OUT,
-	O_END = M_OFF_SLOW + 6, O_COUNT,
+	O_END = M_END + 2, O_COUNT,
 };
 
 static const char *dynset_set(struct prule *r)
@@ -1639,6 +1645,11 @@ static bool names_slowsrc(const struct nlmsghdr *nlh)
 	return names_set(nlh, "slowsrc");
 }
 
+static bool names_slowport(const struct nlmsghdr *nlh)
+{
+	return names_set(nlh, "slowport");
+}
+
 /* Off (0): the batch is the one from before the budgets existed plus a
  * clean-up tail. On: the same batch with six messages more and no tail. */
 START_TEST(slow_off_is_old_batch_plus_tail)
@@ -1659,16 +1670,19 @@ START_TEST(slow_off_is_old_batch_plus_tail)
 			extra++;
 			continue;
 		}
+		if (k == M_OFF_SLOW)
+			k = M_OFF_PORT;        /* skip the off-batch's slowsrc tail */
 		ck_assert_msg(same_msg(on.m[i], off.m[k]), "on %d differs from off %d", i, k);
 		k++;
 	}
 	ck_assert_int_eq(extra, 6);
-	/* what the on-batch lacks is the off-batch's tail, then both end */
-	ck_assert_int_eq(k, M_OFF_SLOW);
+	/* what the on-batch lacks is the off-batch's slowsrc tail; the
+	 * per-session one (off in both) follows, then both end */
+	ck_assert_int_eq(k, M_END);
 	ck_assert(same_msg(on.m[on.n - 1], off.m[M_END]));
 	for (int i = 0; i < M_OFF_SLOW; i++)
 		ck_assert_msg(!names_slowsrc(off.m[i]), "off message %d uses slowsrc", i);
-	for (int i = M_OFF_SLOW; i < M_END; i++)
+	for (int i = M_OFF_SLOW; i < M_OFF_PORT; i++)
 		ck_assert(names_slowsrc(off.m[i]));
 }
 END_TEST
@@ -1801,6 +1815,58 @@ static void check_slow_rule(int idx, const char *chain, int first, bool v4,
 	nftnl_rule_free(r.r);
 }
 
+/* The per-session rule: udp, the session port (dport in, sport out) into
+ * reg 1, lookup @sessions, the port again, dynset update of slowport_in /
+ * slowport_out with limit RATE inside (not inverted: the rule goes on only
+ * within the budget), then the reserved share's limit SHARE and the queue
+ * (native or the xt target). */
+static void check_port_rule(int idx, const char *chain, bool inbound, uint32_t rate,
+			    uint32_t share)
+{
+	uint32_t off = inbound ? 2 : 0, len = 0;
+	struct nftnl_expr *d, *lim;
+	struct prule r;
+	const char *c;
+
+	ck_assert_int_ge(idx, 0);
+	parse_rule(msgs[idx], &r);
+	ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_CHAIN), chain);
+	ck_assert_msg(!strcmp(r.names, "meta cmp payload lookup payload dynset limit target") ||
+		      !strcmp(r.names, "meta cmp payload lookup payload dynset limit queue"),
+		      "%s", r.names);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[0], NFTNL_EXPR_META_KEY), NFT_META_L4PROTO);
+	assert_cmp_u8(r.e[1], IPPROTO_UDP);
+	assert_payload(r.e[2], NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
+	assert_lookup(r.e[3], "sessions");
+	assert_payload(r.e[4], NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
+	d = r.e[5];
+	ck_assert_uint_eq(nftnl_expr_get_u32(d, NFTNL_EXPR_DYNSET_OP), NFT_DYNSET_OP_UPDATE);
+	ck_assert_uint_eq(nftnl_expr_get_u32(d, NFTNL_EXPR_DYNSET_SREG_KEY), NFT_REG_1);
+	ck_assert_str_eq(nftnl_expr_get_str(d, NFTNL_EXPR_DYNSET_SET_NAME),
+			 inbound ? "slowport_in" : "slowport_out");
+	ck_assert(!nftnl_expr_is_set(d, NFTNL_EXPR_DYNSET_SREG_DATA));
+	ck_assert(!nftnl_expr_is_set(d, NFTNL_EXPR_DYNSET_TIMEOUT));
+	lim = (struct nftnl_expr *)nftnl_expr_get(d, NFTNL_EXPR_DYNSET_EXPR, &len);
+	ck_assert_ptr_nonnull(lim);
+	ck_assert_str_eq(nftnl_expr_get_str(lim, NFTNL_EXPR_NAME), "limit");
+	ck_assert_uint_eq(nftnl_expr_get_u64(lim, NFTNL_EXPR_LIMIT_RATE), rate);
+	ck_assert_uint_eq(nftnl_expr_get_u64(lim, NFTNL_EXPR_LIMIT_UNIT), 1);
+	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_BURST), rate);
+	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_TYPE), NFT_LIMIT_PKTS);
+	ck_assert_uint_eq(nftnl_expr_get_u32(lim, NFTNL_EXPR_LIMIT_FLAGS), 0);
+	/* the reserved share: a limit of the rule itself, not inverted */
+	ck_assert_uint_eq(nftnl_expr_get_u64(r.e[6], NFTNL_EXPR_LIMIT_RATE), share);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[6], NFTNL_EXPR_LIMIT_BURST), share);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r.e[6], NFTNL_EXPR_LIMIT_FLAGS), 0);
+	ck_assert_int_eq(r.n, 8);
+	c = rule_comment(&r);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(strstr(c, "session port"));
+	ck_assert_ptr_nonnull(strstr(c, "budget"));
+	ck_assert_uint_lt(strlen(c), NFTNL_UDATA_COMMENT_MAXLEN);
+	nftnl_rule_free(r.r);
+}
+
 /* mosh_in: pinholes, the two budget drops, then the queue rule with its
  * global limit; mosh_out unchanged. */
 START_TEST(slow_rules_mosh_in)
@@ -1874,9 +1940,21 @@ static int nth_rule_of(const char *chain, int n)
 	return -1;
 }
 
+/* mux_in's queue rule (the next to last) limits to rate. */
+static void check_mux_queue_rate(uint32_t rate)
+{
+	struct prule r;
+
+	parse_rule(msgs[nth_rule_of("mux_in", 8)], &r);
+	ck_assert_str_eq(nftnl_expr_get_str(r.e[0], NFTNL_EXPR_NAME), "limit");
+	ck_assert_uint_eq(nftnl_expr_get_u64(r.e[0], NFTNL_EXPR_LIMIT_RATE), rate);
+	nftnl_rule_free(r.r);
+}
+
 /* Single-port mode: the same two drops before mux_in's queue rule (no
  * session match: the chain sees only the public port), after its drops of
- * what cannot be SSP, and in mosh_in. */
+ * what cannot be SSP, and in mosh_in; the per-session budget only in mosh_in (after the DNAT: per mapped
+ * session port), never in mux_in (the public port is every session's). */
 START_TEST(slow_rules_mux_in)
 {
 	static const char *names[] = {
@@ -1895,6 +1973,7 @@ START_TEST(slow_rules_mux_in)
 	int n;
 
 	p.per_source_rate = 55;
+	p.per_session_rate = 9;
 	build(b_ruleset, &p, 0);
 	for (n = 0; n < 10; n++) {
 		struct prule r;
@@ -1911,10 +1990,15 @@ START_TEST(slow_rules_mux_in)
 	/* mosh_in: guard (2), pinholes (2), the budgets, the queue */
 	check_slow_rule(nth_rule_of("mosh_in", 4), "mosh_in", 4, true, 55);
 	check_slow_rule(nth_rule_of("mosh_in", 5), "mosh_in", 4, false, 55);
+	check_port_rule(nth_rule_of("mosh_in", 6), "mosh_in", true, 9, 350);
+	/* mux_in's queue rule keeps all of the global rate (no port budget) */
+	check_mux_queue_rate(700);
+	for (n = 0; n < 8; n++)
+		ck_assert(!names_slowport(msgs[nth_rule_of("mux_in", n)]));
 	/* no clean-up: nothing deletes the sets the rules use */
 	for (int i = 0; i < nmsgs; i++)
 		if (msgs[i]->nlmsg_type == T(NFT_MSG_DELSET))
-			ck_assert(!names_slowsrc(msgs[i]));
+			ck_assert(!names_slowsrc(msgs[i]) && !names_slowport(msgs[i]));
 	/* after the rules, only the old `ports` set's removal */
 	ck_assert_int_eq(check_old_ports(), nmsgs - 3);
 	ck_assert_uint_eq(msgs[nmsgs - 4]->nlmsg_type, T(NFT_MSG_NEWRULE));
@@ -2012,6 +2096,140 @@ START_TEST(localflows_off_strict_chains)
 		ck_assert_int_gt(nmsgs - 5, nth_rule_of("mosh_out", 4));
 		ck_assert(names_localflows(msgs[nmsgs - 2]));
 	}
+}
+END_TEST
+
+/* index of the first message of type that names set, -1 if none */
+static int msg_for_set(uint16_t type, const char *set)
+{
+	for (int i = 0; i < nmsgs; i++)
+		if (msgs[i]->nlmsg_type == T(type) && set_msg_names(msgs[i], set))
+			return i;
+	return -1;
+}
+
+/* Per-session budgets: both sets (key: a port) made to exist with the
+ * other budget sets, emptied after `sessions`, never deleted while on;
+ * alone or with the per-source ones. */
+START_TEST(port_sets_and_flush)
+{
+	static const char *names[2] = { "slowport_in", "slowport_out" };
+	struct mh_ruleset_params p = defaults;
+
+	for (int src = 0; src < 2; src++) {
+		p.per_source_rate = src ? 200 : 0;
+		p.per_session_rate = 20;
+		build(b_ruleset, &p, 0);
+		for (int i = 0; i < 2; i++) {
+			int mk = msg_for_set(NFT_MSG_NEWSET, names[i]);
+			int fl = msg_for_set(NFT_MSG_DELSETELEM, names[i]);
+			struct nftnl_set *s;
+
+			/* after the local-flow sets, before any slowsrc one */
+			ck_assert_int_eq(mk, M_ENSURE_LF6 + 1 + i);
+			check_slow_set(msgs[mk], names[i], 13, 2);
+			ck_assert_int_gt(fl, M_FLUSH_OUT);
+			s = parse_set(msgs[fl], true);
+			ck_assert_int_eq(count_elems(s), 0);
+			nftnl_set_free(s);
+			ck_assert_int_eq(msg_for_set(NFT_MSG_DELSET, names[i]), -1);
+		}
+		ck_assert_int_eq(nmsgs, M_COUNT + 2 * src + 2);
+	}
+}
+END_TEST
+
+START_TEST(port_off_tail)
+{
+	build(b_ruleset, &defaults, 0);
+	check_slow_set(msgs[M_OFF_PORT], "slowport_in", 13, 2);
+	check_slow_set(msgs[M_OFF_PORT + 1], "slowport_out", 13, 2);
+	for (int i = 0; i < 2; i++) {
+		struct nftnl_set *s = parse_set(msgs[M_OFF_DELPORT + i], false);
+
+		ck_assert_uint_eq(msgs[M_OFF_DELPORT + i]->nlmsg_type, T(NFT_MSG_DELSET));
+		ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME),
+				 i ? "slowport_out" : "slowport_in");
+		nftnl_set_free(s);
+	}
+	/* nothing else in the batch names them */
+	for (int i = 0; i < M_OFF_PORT; i++)
+		ck_assert(!names_slowport(msgs[i]));
+}
+END_TEST
+
+/* On: the off-batch without its slowport tail, plus two sets made to
+ * exist, two flushes and one rule in each of mosh_in and mosh_out; the
+ * queue rules the same but for their rate, half the global one. */
+START_TEST(port_off_is_old_batch_plus_tail)
+{
+	static struct saved off, on;
+	struct mh_ruleset_params p = defaults;
+	int k = 0, extra = 0;
+
+	p.slow_path_rate = 1000;   /* off: all of it in the queue rules */
+	build(b_ruleset, &p, 0);
+	save(&off);
+	p.slow_path_rate = 2000;   /* on: 1000 in each share */
+	p.per_session_rate = 20;
+	build(b_ruleset, &p, 0);
+	save(&on);
+	for (int i = 0; i < on.n - 1; i++) {
+		if (names_slowport(on.m[i])) {
+			extra++;
+			continue;
+		}
+		ck_assert_msg(same_msg(on.m[i], off.m[k]), "on %d differs from off %d", i, k);
+		k++;
+	}
+	ck_assert_int_eq(extra, 6);
+	ck_assert_int_eq(k, M_OFF_PORT);
+	ck_assert(same_msg(on.m[on.n - 1], off.m[M_END]));
+}
+END_TEST
+
+/* The rules: in mosh_in after the per-source drops (a datagram its source's
+ * budget drops takes nothing from the port's), right before the queue
+ * rule; in mosh_out right before its queue rule. */
+START_TEST(port_rules)
+{
+	struct mh_ruleset_params p = defaults;
+
+	for (int native = 0; native < 2; native++) {
+		for (int src = 0; src < 2; src++) {
+			int in = 2 + 2 * src;     /* pinholes (2), per-source drops */
+			struct prule r;
+
+			p.native_queue = native;
+			p.per_source_rate = src ? 200 : 0;
+			p.per_session_rate = 23;
+			p.slow_path_rate = 20000;
+			build(b_ruleset, &p, 0);
+			check_port_rule(nth_rule_of("mosh_in", in), "mosh_in", true, 23, 10000);
+			check_port_rule(nth_rule_of("mosh_out", 2), "mosh_out", false, 23, 10000);
+			if (src)
+				check_slow_rule(nth_rule_of("mosh_in", 3), "mosh_in", 4, false, 200);
+			/* the queue rule with the other (shared) half follows each */
+			parse_rule(msgs[nth_rule_of("mosh_in", in + 1)], &r);
+			ck_assert_ptr_nonnull(strstr(r.names, "lookup limit"));
+			ck_assert_uint_eq(nftnl_expr_get_u64(r.e[4], NFTNL_EXPR_LIMIT_RATE), 10000);
+			nftnl_rule_free(r.r);
+			parse_rule(msgs[nth_rule_of("mosh_out", 3)], &r);
+			ck_assert_ptr_nonnull(strstr(r.names, "lookup limit"));
+			ck_assert_uint_eq(nftnl_expr_get_u64(r.e[4], NFTNL_EXPR_LIMIT_RATE), 10000);
+			nftnl_rule_free(r.r);
+			/* one per chain, nowhere else */
+			ck_assert_int_eq(nth_rule_of("mosh_in", 10 + 2 * src - 2), -1);
+			ck_assert_int_eq(nth_rule_of("mosh_out", 8), -1);
+		}
+	}
+	/* an odd global rate: each share rounded up */
+	p.slow_path_rate = 25;
+	p.per_session_rate = 5;
+	p.per_source_rate = 0;
+	build(b_ruleset, &p, 0);
+	check_port_rule(nth_rule_of("mosh_in", 2), "mosh_in", true, 5, 13);
+	check_session_rules(nth_rule_of("mosh_in", 3) - 2, 2, true, 0, 1, 13);
 }
 END_TEST
 
@@ -2314,6 +2532,10 @@ int main(void)
 	tcase_add_test(tc, set_size_param);
 	tcase_add_test(tc, localflows_off_is_batch_minus_them_plus_tail);
 	tcase_add_test(tc, localflows_off_strict_chains);
+	tcase_add_test(tc, port_sets_and_flush);
+	tcase_add_test(tc, port_off_tail);
+	tcase_add_test(tc, port_off_is_old_batch_plus_tail);
+	tcase_add_test(tc, port_rules);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

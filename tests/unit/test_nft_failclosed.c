@@ -213,6 +213,12 @@ START_TEST(mark_on_what_mosh_in_lets_on)
 	ck_assert_int_eq(m.in_marked, 3);
 	ck_assert_int_eq(m.out_marked, 0);
 	ck_assert_int_eq(m.other_marked, 0);
+	/* with per-session budgets, their queue rule too */
+	p.per_session_rate = 10;
+	scan_marks(&p, &m);
+	ck_assert_int_eq(m.in_marked, 4);
+	ck_assert_int_eq(m.out_marked + m.other_marked, 0);
+	p.per_session_rate = 0;
 	/* with the opt-in local flows, their replies 4/6 too */
 	p.local_flows = true;
 	scan_marks(&p, &m);
