@@ -3,7 +3,8 @@
  * the kernel keeps (never on disk, readable by its possessor only), the
  * rest in a 0600 state file next to the control socket. At start-up the
  * sessions an earlier daemon left are resumed (same mosh-server, same start
- * time) and the adopted table made to match them; while the daemon runs,
+ * time, its socket still bound to the port) and the adopted table made to
+ * match them; while the daemon runs,
  * keys and file are written by its state keeper (keeper.c).
  */
 #include <errno.h>
@@ -462,7 +463,7 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 	const struct saved_key *k = key_for(rt, sv->port);
 	struct mh_session *s;
 	uint64_t start = 0;
-	int pidfd, err;
+	int pidfd, err, held;
 
 	if (sv->port < d->cfg.port_low || sv->port > d->cfg.port_high ||
 	    sv->port == d->pol.public_port)
@@ -496,13 +497,21 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 	}
 	s->pidfd = pidfd;
 	mh_saved_apply(sv, s);
-	if (mh_session_set_ssh_client(&d->sessions, s, sv->ssh_client) < 0)
+	held = mh_sessions_socket_held(d, s);
+	err = held < 0 ? refuse(why, len, held, "cannot list UDP sockets: %s",
+				strerror(-held)) :
+	      !held ? refuse(why, len, -ENOENT, "socket_gone: no socket of uid %u "
+			     "that was announced (inode %u) is bound to port %u "
+			     "any more", (unsigned)sv->uid,
+			     sv->n_sock ? sv->sock[0].ino : 0, sv->port) : 0;
+	if (!err && mh_session_set_ssh_client(&d->sessions, s, sv->ssh_client) < 0)
 		log_debug("session %u: no single-port hint", s->id);
-	err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, sv->port));
+	if (!err && (err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, sv->port))))
+		refuse(why, len, err, "epoll: %s", strerror(-err));
 	if (err) {
 		close(pidfd);
 		mh_session_remove(&d->sessions, s);
-		return refuse(why, len, err, "epoll: %s", strerror(-err));
+		return err;
 	}
 	log_info("session %u port %u resumed: uid %u pid %d ssh client %s, %u "
 		 "pinhole record(s)", s->id, s->port, (unsigned)s->uid, (int)s->pid,
