@@ -317,18 +317,17 @@ static const char *const session_fields[F_COUNT] = {
 	"sock",   /* since version 2 */
 };
 
-/* "-" or 1..MH_MAX_BOUND "COOKIE:INODE" (cookie not 0), distinct cookies */
+/* "-" or 1..MH_MAX_BOUND "COOKIE:INODE" (cookie not 0), distinct cookies,
+ * separated by single commas */
 static int parse_socks(char *v, struct mh_sockid *id, unsigned *n)
 {
-	char *save = NULL, *tok, *colon;
+	char *tok, *colon;
 	uint64_t c, ino;
 
 	*n = 0;
 	if (!strcmp(v, "-"))
 		return 0;
-	if (!*v || v[strlen(v) - 1] == ',')
-		return -EINVAL;
-	for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	while ((tok = strsep(&v, ","))) {
 		colon = strchr(tok, ':');
 		if (!colon || *n == MH_MAX_BOUND)
 			return -EINVAL;
@@ -343,7 +342,7 @@ static int parse_socks(char *v, struct mh_sockid *id, unsigned *n)
 		id[*n].ino = (uint32_t)ino;
 		(*n)++;
 	}
-	return *n ? 0 : -EINVAL;
+	return 0;
 }
 
 static int session_field(struct dec *d, struct mh_saved_session *s, int f,
