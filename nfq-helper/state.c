@@ -4,8 +4,8 @@
  * rest in a 0600 state file next to the control socket. At start-up the
  * sessions an earlier daemon left are resumed (same mosh-server, same start
  * time, its socket still bound to the port) and the adopted table made to
- * match them; while the daemon runs,
- * keys and file are written by its state keeper (keeper.c).
+ * match them; while the daemon runs, keys and file are written by its
+ * state keeper (keeper.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -456,6 +456,25 @@ static int refuse(char *why, size_t len, int err, const char *fmt, ...)
 	return err;
 }
 
+/* The socket the session was announced with must still hold its port: a
+ * squatter's session (socket closed, process kept) does not come back. If
+ * the kernel cannot be asked, the session is resumed and the periodic
+ * check asks again. */
+static int resume_socket(struct mh_daemon *d, struct mh_session *s,
+			 char *why, size_t len)
+{
+	int held = mh_sessions_socket_held(d, s);
+
+	if (held < 0)
+		log_warn("session %u port %u: cannot list UDP sockets (%s); resumed "
+			 "unchecked", s->id, s->port, strerror(-held));
+	if (held)
+		return 0;
+	return refuse(why, len, -ENOENT, "socket_gone: no socket of uid %u that "
+		      "was announced (inode %u) is bound to port %u any more",
+		      (unsigned)s->uid, s->n_sock ? s->sock[0].ino : 0, s->port);
+}
+
 static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 		      const struct mh_saved_session *sv, uint64_t now,
 		      char *why, size_t len)
@@ -463,7 +482,7 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 	const struct saved_key *k = key_for(rt, sv->port);
 	struct mh_session *s;
 	uint64_t start = 0;
-	int pidfd, err, held;
+	int pidfd, err;
 
 	if (sv->port < d->cfg.port_low || sv->port > d->cfg.port_high ||
 	    sv->port == d->pol.public_port)
@@ -497,13 +516,7 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 	}
 	s->pidfd = pidfd;
 	mh_saved_apply(sv, s);
-	held = mh_sessions_socket_held(d, s);
-	err = held < 0 ? refuse(why, len, held, "cannot list UDP sockets: %s",
-				strerror(-held)) :
-	      !held ? refuse(why, len, -ENOENT, "socket_gone: no socket of uid %u "
-			     "that was announced (inode %u) is bound to port %u "
-			     "any more", (unsigned)sv->uid,
-			     sv->n_sock ? sv->sock[0].ino : 0, sv->port) : 0;
+	err = resume_socket(d, s, why, len);
 	if (!err && mh_session_set_ssh_client(&d->sessions, s, sv->ssh_client) < 0)
 		log_debug("session %u: no single-port hint", s->id);
 	if (!err && (err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, sv->port))))
