@@ -22,6 +22,7 @@ mh_setup
 # idle_timeout/4) out of reach for phases 1 and 2; phase 3 shortens it.
 MH_IDLE=3600 MH_HANDSHAKE=5
 mh_start_daemon
+sleep 2   # the first sync runs at the first timer tick (0.5 s); the next in 15 min
 AUDIT=$MH_TMP/audit.log
 sock=$MH_TMP/control.sock
 SQ_N=0
