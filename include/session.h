@@ -40,6 +40,15 @@ struct mh_bound {
 	bool v6only;             /* AF_INET6 wildcard that refuses IPv4 */
 };
 
+/* The identity of one socket (sock_diag): its cookie, unique for the
+ * boot and never reused, and its inode number, for the logs. A session
+ * lives only while one of the sockets recorded at its announcement is
+ * still bound to its port by its uid (nfq-helper/sessions.c). */
+struct mh_sockid {
+	uint64_t cookie;
+	uint32_t ino;
+};
+
 /* One session, allocated with room for max_pinholes pinhole records
  * (ph[] is a flexible array: never copy a struct mh_session by value). The
  * fields a single-port scan reads come first (one cache line). */
@@ -71,6 +80,9 @@ struct mh_session {
 	uint64_t announced_ms;
 	uint64_t last_alive_ms;  /* last authentic inbound datagram or live pinhole seen */
 	struct mh_bound bound[MH_MAX_BOUND];
+	struct mh_sockid sock[MH_MAX_BOUND]; /* mosh-server's socket(s) at announcement */
+	unsigned n_sock;         /* 0: not known (never after start or resume) */
+	uint32_t sock_seen;      /* socket check round that last found one of them */
 	struct mh_candidate cand[MH_MAX_CANDIDATES];
 	unsigned max_pinholes;   /* entries in ph[] */
 	struct mh_pinhole_rec ph[];
@@ -164,6 +176,11 @@ unsigned mh_table_count_uid(const struct mh_table *t, uid_t uid);
 /* true if a datagram to dst would reach one of the session's sockets (a
  * datagram to any other local address would only earn an ICMP error). */
 bool mh_session_bound_to(const struct mh_session *s, const struct mh_addr *dst);
+
+/* true if the socket with this cookie, of uid, is one the session
+ * recorded: it still holds the session's port. */
+bool mh_session_has_sock(const struct mh_session *s, uid_t uid,
+			 uint64_t cookie);
 
 /* Text form of bound addresses (lib/bound.c): "198.18.0.2,[::]/v6only".
  * 0, -ENOSPC or -EINVAL. */

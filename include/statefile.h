@@ -17,7 +17,7 @@
 #include "pkt.h"
 #include "session.h"
 
-#define MH_STATE_VERSION     1
+#define MH_STATE_VERSION     2         /* written; 1 (no sockets) is still read */
 #define MH_STATE_BOOT_ID_LEN 36        /* /proc/sys/kernel/random/boot_id */
 #define MH_STATE_TABLE_MAX   64
 #define MH_STATE_MAX_FILE    (64u << 20) /* far above 65535 full sessions */
@@ -42,12 +42,15 @@ struct mh_saved_session {
 	unsigned max_pinholes;
 	struct mh_bound bound[MH_MAX_BOUND];
 	unsigned n_bound;
+	struct mh_sockid sock[MH_MAX_BOUND];  /* the sockets it lives by */
+	unsigned n_sock;                      /* 0: unknown (a version 1 file) */
 	struct mh_saved_pinhole ph[MH_PINHOLES_CAP];
 	unsigned n_ph;
 };
 
 /* A decoded file. */
 struct mh_state {
+	unsigned version;                  /* of the file read */
 	char boot_id[MH_STATE_BOOT_ID_LEN + 1];
 	char table[MH_STATE_TABLE_MAX];
 	uint32_t next_id;
@@ -79,7 +82,7 @@ void mh_state_free(struct mh_state *st);
 /* A live session into its saved form. */
 void mh_saved_from_session(const struct mh_session *s, struct mh_saved_session *out);
 /* Saved fields onto a session just made by mh_session_add (id, pid start,
- * times, sequence state, bound addresses, pinhole records up to
+ * times, sequence state, bound addresses, sockets, pinhole records up to
  * s->max_pinholes, the newest kept). The SSH client address goes through
  * mh_session_set_ssh_client (it needs the table). Returns the number of
  * pinhole records that did not fit. */

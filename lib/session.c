@@ -307,6 +307,19 @@ bool mh_session_bound_to(const struct mh_session *s, const struct mh_addr *dst)
 	return false;
 }
 
+bool mh_session_has_sock(const struct mh_session *s, uid_t uid,
+			 uint64_t cookie)
+{
+	unsigned i;
+
+	if (uid != s->uid)
+		return false;
+	for (i = 0; i < s->n_sock && i < MH_MAX_BOUND; i++)
+		if (s->sock[i].cookie == cookie)
+			return true;
+	return false;
+}
+
 void mh_candidate_add(struct mh_session *s, const struct mh_addr *src,
 		      uint64_t expires_ms)
 {

@@ -99,6 +99,17 @@ static void put_ssh(struct mh_state_enc *e, const char *s)
 	append(e, "%s", out);
 }
 
+/* "COOKIE:INODE,..." in decimal, "-" for none */
+static void put_socks(struct mh_state_enc *e, const struct mh_sockid *id,
+		      unsigned n)
+{
+	if (!n)
+		append(e, "-");
+	for (unsigned i = 0; i < n && i < MH_MAX_BOUND; i++)
+		append(e, "%s%llu:%u", i ? "," : "", (unsigned long long)id[i].cookie,
+		       (unsigned)id[i].ino);
+}
+
 int mh_state_enc_begin(struct mh_state_enc *e, const char *boot_id,
 		       const char *table, uint32_t next_id)
 {
@@ -126,7 +137,9 @@ void mh_state_enc_session(struct mh_state_enc *e, const struct mh_saved_session 
 	       (unsigned long long)s->last_alive_ms, s->contacted, s->seen_in,
 	       (unsigned long long)s->max_seq_in, s->max_pinholes);
 	put_ssh(e, s->ssh_client);
-	append(e, " bound=%s\n", bound);
+	append(e, " bound=%s sock=", bound);
+	put_socks(e, s->sock, s->n_sock);
+	append(e, "\n");
 	for (unsigned i = 0; i < s->n_ph && i < MH_PINHOLES_CAP; i++) {
 		char a[MH_ADDRSTRLEN];
 
@@ -296,15 +309,44 @@ static int split_kv(char *tok, char **val)
 }
 
 enum { F_ID, F_PORT, F_UID, F_PID, F_START, F_ANN, F_ALIVE, F_CONTACTED,
-       F_SEEN, F_MAXSEQ, F_MAXPH, F_SSH, F_BOUND, F_COUNT };
+       F_SEEN, F_MAXSEQ, F_MAXPH, F_SSH, F_BOUND, F_SOCK, F_COUNT };
 
 static const char *const session_fields[F_COUNT] = {
 	"id", "port", "uid", "pid", "start", "announced", "alive",
 	"contacted", "seen_in", "max_seq_in", "max_pinholes", "ssh", "bound",
+	"sock",   /* since version 2 */
 };
 
+/* "-" or 1..MH_MAX_BOUND "COOKIE:INODE" (cookie not 0), distinct cookies,
+ * separated by single commas */
+static int parse_socks(char *v, struct mh_sockid *id, unsigned *n)
+{
+	char *tok, *colon;
+	uint64_t c, ino;
+
+	*n = 0;
+	if (!strcmp(v, "-"))
+		return 0;
+	while ((tok = strsep(&v, ","))) {
+		colon = strchr(tok, ':');
+		if (!colon || *n == MH_MAX_BOUND)
+			return -EINVAL;
+		*colon = 0;
+		if (parse_u64(tok, UINT64_MAX, &c) < 0 || c == 0 ||
+		    parse_u64(colon + 1, UINT32_MAX, &ino) < 0)
+			return -EINVAL;
+		for (unsigned i = 0; i < *n; i++)
+			if (id[i].cookie == c)
+				return -EINVAL;
+		id[*n].cookie = c;
+		id[*n].ino = (uint32_t)ino;
+		(*n)++;
+	}
+	return 0;
+}
+
 static int session_field(struct dec *d, struct mh_saved_session *s, int f,
-			 const char *v)
+			 char *v)
 {
 	static const uint64_t max[F_COUNT] = {
 		[F_ID] = UINT32_MAX, [F_PORT] = 65535, [F_UID] = UINT32_MAX - 1,
@@ -317,6 +359,9 @@ static int session_field(struct dec *d, struct mh_saved_session *s, int f,
 	if (f == F_SSH)
 		return parse_ssh(v, s->ssh_client, sizeof(s->ssh_client)) < 0
 		       ? bad(d, "ssh: not an escaped address") : 0;
+	if (f == F_SOCK)
+		return parse_socks(v, s->sock, &s->n_sock) < 0
+		       ? bad(d, "sock: not a list of COOKIE:INODE") : 0;
 	if (f == F_BOUND) {
 		if (!strcmp(v, "-"))
 			return 0;
@@ -377,7 +422,7 @@ static int rec_session(struct dec *d, char *save)
 			return bad(d, "'%.40s' is not name=value", tok);
 		for (f = 0; f < F_COUNT && strcmp(tok, session_fields[f]); f++)
 			;
-		if (f == F_COUNT)
+		if (f == F_COUNT || (f == F_SOCK && d->st->version < 2))
 			return bad(d, "unknown session field '%.40s'", tok);
 		if (seen & (1u << f))
 			return bad(d, "session field '%s' twice", tok);
@@ -386,7 +431,7 @@ static int rec_session(struct dec *d, char *save)
 			return err;
 	}
 	for (f = 0; f < F_COUNT; f++)
-		if (!(seen & (1u << f)))
+		if (!(seen & (1u << f)) && (f != F_SOCK || d->st->version >= 2))
 			return bad(d, "session without '%s'", session_fields[f]);
 	if (d->ports[s->port / 8] & (1u << (s->port % 8)))
 		return bad(d, "port %u has two sessions", s->port);
@@ -455,8 +500,10 @@ static int rec_header(struct dec *d, const char *kw, char *save)
 		return bad(d, "'%s' takes one value", kw);
 	switch (d->stage) {
 	case 0:
-		if (parse_u64(v, 1000, &x) < 0 || x != MH_STATE_VERSION)
-			return bad(d, "version '%.20s' is not %d", v, MH_STATE_VERSION);
+		if (parse_u64(v, 1000, &x) < 0 || x < 1 || x > MH_STATE_VERSION)
+			return bad(d, "version '%.20s' is not 1 to %d", v,
+				   MH_STATE_VERSION);
+		st->version = (unsigned)x;
 		break;
 	case 1:
 		if (strlen(v) != MH_STATE_BOOT_ID_LEN || strspn(v,
@@ -608,6 +655,8 @@ void mh_saved_from_session(const struct mh_session *s, struct mh_saved_session *
 	out->max_pinholes = s->max_pinholes;
 	out->n_bound = s->n_bound < MH_MAX_BOUND ? s->n_bound : MH_MAX_BOUND;
 	memcpy(out->bound, s->bound, sizeof(out->bound));
+	out->n_sock = s->n_sock < MH_MAX_BOUND ? s->n_sock : MH_MAX_BOUND;
+	memcpy(out->sock, s->sock, sizeof(out->sock));
 	for (i = 0; i < s->max_pinholes && i < MH_PINHOLES_CAP; i++) {
 		if (!s->ph[i].added_ms)
 			continue;
@@ -632,6 +681,8 @@ unsigned mh_saved_apply(const struct mh_saved_session *in, struct mh_session *s)
 	s->max_seq_in = in->max_seq_in;
 	s->n_bound = in->n_bound < MH_MAX_BOUND ? in->n_bound : MH_MAX_BOUND;
 	memcpy(s->bound, in->bound, sizeof(s->bound));
+	s->n_sock = in->n_sock < MH_MAX_BOUND ? in->n_sock : MH_MAX_BOUND;
+	memcpy(s->sock, in->sock, sizeof(s->sock));
 	/* newest first, so a smaller cap keeps the newest */
 	memcpy(ph, in->ph, n * sizeof(ph[0]));
 	for (i = 1; i < n; i++)

@@ -265,6 +265,7 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 			const struct mhc_announce *a, char *why, size_t whylen)
 {
 	struct mh_proof proof = { .uid = cr->uid };
+	struct mh_session *s;
 	uint8_t key[SSP_KEY_LEN];
 	const char *kwhy = NULL;
 	int err;
@@ -279,7 +280,8 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 			 "must use another one", a->port);
 		return MHC_ERR_RANGE;
 	}
-	if (mh_session_by_port(&d->sessions, a->port)) {
+	s = mh_session_by_port(&d->sessions, a->port);
+	if (s && !mh_sessions_socket_gone(d, s, "port announced again")) {
 		snprintf(why, whylen, "port %u already has a session", a->port);
 		return MHC_ERR_EXISTS;
 	}
@@ -297,8 +299,7 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 			 (unsigned)cr->uid, d->cfg.max_sessions_per_user);
 		err = MHC_ERR_QUOTA;
 	} else {
-		err = mh_owner_check(d, a->port, cr, a->pid, proof.bound,
-				     &proof.n_bound, why, whylen);
+		err = mh_owner_check(d, a->port, cr, a->pid, &proof, why, whylen);
 		err = err == -EACCES ? MHC_ERR_NOT_OWNER :
 		      err == -EPERM ? MHC_ERR_PID :
 		      err ? MHC_ERR_INTERNAL : MHC_OK;

@@ -123,12 +123,18 @@ void mh_admin_request(struct mh_daemon *d, int fd, const struct ucred *cr,
 		      const struct mhc_msg *m);
 
 /* owner.c: is port bound by a UDP socket of the peer's uid, and pid a
- * process of that uid at or below the peer (the announcing process)? */
+ * process of that uid at or below the peer (the announcing process)?
+ * The uid's sockets go to proof. mh_owner_scan: every UDP socket bound to
+ * a port in lo..hi (one dump per family), each to fn; 0 or -errno. */
+struct mh_proof;
 int mh_owner_open(struct mh_daemon *d);
 int mh_owner_check(struct mh_daemon *d, uint16_t port,
-		   const struct ucred *peer, pid_t pid,
-		   struct mh_bound bound[MH_MAX_BOUND], unsigned *n_bound,
+		   const struct ucred *peer, pid_t pid, struct mh_proof *proof,
 		   char *why, size_t whylen);
+typedef void (*mh_sock_fn)(void *arg, uint16_t port, uid_t uid,
+			   const struct mh_sockid *id);
+int mh_owner_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
+		  mh_sock_fn fn, void *arg);
 
 /* kernel.c: the table and its elements */
 int mh_kernel_setup(struct mh_daemon *d);
@@ -258,6 +264,7 @@ int mh_kernel_reload(struct mh_daemon *d);
 struct mh_proof {               /* what the announcement checks established */
 	uid_t uid;
 	struct mh_bound bound[MH_MAX_BOUND];
+	struct mh_sockid sock[MH_MAX_BOUND];   /* the socket bound[i] was read from */
 	unsigned n_bound;
 };
 int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
@@ -267,6 +274,19 @@ void mh_sessions_end(struct mh_daemon *d, struct mh_session *s,
 		     const char *why);
 void mh_sessions_pidfd(struct mh_daemon *d, uint16_t port);
 void mh_sessions_expire(struct mh_daemon *d, uint64_t now_ms);
+/* A session lives only while one of the sockets recorded at its
+ * announcement is bound to its port by its uid. mh_sessions_socket_gone:
+ * checks one session (one dump of its port) and ends it if its sockets
+ * are gone (why says when: "port announced again"); true if it ended.
+ * mh_sessions_check_sockets: every session at once (one dump of the range,
+ * each session missing from it confirmed by a dump of its port). */
+bool mh_sessions_socket_gone(struct mh_daemon *d, struct mh_session *s,
+			     const char *when);
+void mh_sessions_check_sockets(struct mh_daemon *d);
+/* 1 if one of the session's sockets still holds its port, 0 if none does,
+ * -errno if the kernel could not be asked. A session whose sockets are not
+ * known (a state file of version 1) takes those its uid has there. */
+int mh_sessions_socket_held(struct mh_daemon *d, struct mh_session *s);
 
 /* reserve.c: at start, before hardening: the range (and public port) into
  * net.ipv4.ip_local_reserved_ports (reserve_ports), fatal if that cannot be

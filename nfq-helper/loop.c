@@ -94,6 +94,7 @@ static void on_timer(struct mh_daemon *d)
 		unsigned every = d->cfg.idle_timeout * 1000 / 4;
 
 		mh_kernel_sync(d, now);
+		mh_sessions_check_sockets(d);
 		d->next_sync_ms = now + (every < 1000 ? 1000 : every);
 	}
 	mh_sessions_expire(d, now);

@@ -3,6 +3,8 @@
  * socket of the announcing uid (sock_diag netlink, IPv4 and IPv6), and the
  * announced pid must be that uid's and the announcing process itself or one
  * of its descendants (/proc/<pid>/status). Neither needs a capability.
+ * The same dumps, over a port or the whole range, tell later whether the
+ * sockets a session recorded are still bound (mh_owner_scan, sessions.c).
  */
 #include <errno.h>
 #include <linux/inet_diag.h>
@@ -26,9 +28,24 @@ struct owner_scan {
 	uid_t uid;
 	unsigned foreign;                 /* sockets on port of other uids */
 	unsigned n;                       /* sockets on port of uid */
-	struct mh_bound bound[MH_MAX_BOUND];
-	unsigned n_bound;
+	struct mh_proof *proof;           /* bound and sock of uid's sockets */
 };
+
+/* One dump: every UDP socket of a family bound to a port in lo..hi goes
+ * to fn (the kernel filters; fn is never called outside the range). */
+typedef void (*diag_fn)(const struct nlmsghdr *nlh,
+			const struct inet_diag_msg *m, void *arg);
+struct diag_req {
+	uint16_t lo, hi;
+	diag_fn fn;
+	void *arg;
+};
+
+/* Every dump on d->diag reads into this one buffer: the kernel sizes its
+ * dump chunks after the largest read so far (up to 32 KiB), and a smaller
+ * read later would cut a chunk short. */
+#define DIAG_BUF_SIZE 32768
+static char diag_buf[DIAG_BUF_SIZE];
 
 int mh_owner_open(struct mh_daemon *d)
 {
@@ -48,16 +65,26 @@ static int v6only_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-/* Where the socket is bound: the only local address that may receive. */
+static struct mh_sockid sockid_of(const struct inet_diag_msg *m)
+{
+	return (struct mh_sockid){
+		.cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0],
+		.ino = m->idiag_inode,
+	};
+}
+
+/* Where the socket is bound (the only local address that may receive),
+ * and which socket it is (the session lives as long as it does). */
 static void record_bound(const struct nlmsghdr *nlh,
-			 const struct inet_diag_msg *m, struct owner_scan *sc)
+			 const struct inet_diag_msg *m, struct mh_proof *p)
 {
 	static const uint8_t zero[16];
 	struct mh_bound *b;
 
-	if (sc->n_bound >= MH_MAX_BOUND)
+	if (p->n_bound >= MH_MAX_BOUND)
 		return;
-	b = &sc->bound[sc->n_bound++];
+	p->sock[p->n_bound] = sockid_of(m);
+	b = &p->bound[p->n_bound++];
 	b->family = m->idiag_family;
 	memcpy(b->ip, m->id.idiag_src, b->family == AF_INET ? 4 : 16);
 	b->any = !memcmp(b->ip, zero, b->family == AF_INET ? 4 : 16);
@@ -66,35 +93,44 @@ static void record_bound(const struct nlmsghdr *nlh,
 		mnl_attr_parse(nlh, sizeof(*m), v6only_cb, &b->v6only);
 }
 
+static void owner_cb(const struct nlmsghdr *nlh, const struct inet_diag_msg *m,
+		     void *arg)
+{
+	struct owner_scan *sc = arg;
+
+	if (m->idiag_uid != sc->uid) {
+		sc->foreign++;
+		return;
+	}
+	sc->n++;
+	record_bound(nlh, m, sc->proof);
+}
+
 static int diag_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
-	struct owner_scan *sc = data;
+	const struct diag_req *rq = data;
+	uint16_t port;
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
 		return MNL_CB_ERROR;
-	if (ntohs(m->id.idiag_sport) != sc->port)
-		return MNL_CB_OK;
-	if (m->idiag_uid != sc->uid) {
-		sc->foreign++;
-		return MNL_CB_OK;
-	}
-	sc->n++;
-	record_bound(nlh, m, sc);
+	port = ntohs(m->id.idiag_sport);
+	if (port >= rq->lo && port <= rq->hi)
+		rq->fn(nlh, m, rq->arg);
 	return MNL_CB_OK;
 }
 
-/* The kernel reports only sockets bound to port: without this filter every
- * UDP socket of the host is described to us on every announcement, which
- * with thousands of sessions is most of the daemon's work. The program is
- * "sport >= port, then sport <= port": a condition that holds moves on to
- * the next one, one that fails jumps past the end (reject), and running
- * off the end accepts. (diag_cb still checks the port itself.) */
-static void put_port_filter(struct nlmsghdr *nlh, uint16_t port)
+/* The kernel reports only sockets bound to lo..hi: without this filter
+ * every UDP socket of the host is described to us on every announcement,
+ * which with thousands of sessions is most of the daemon's work. The
+ * program is "sport >= lo, then sport <= hi": a condition that holds moves
+ * on to the next one, one that fails jumps past the end (reject), and
+ * running off the end accepts. (diag_cb still checks the range itself.) */
+static void put_port_filter(struct nlmsghdr *nlh, uint16_t lo, uint16_t hi)
 {
 	struct inet_diag_bc_op bc[4] = {
-		{ INET_DIAG_BC_S_GE, 8, 20 }, { 0, 0, port },
-		{ INET_DIAG_BC_S_LE, 8, 12 }, { 0, 0, port },
+		{ INET_DIAG_BC_S_GE, 8, 20 }, { 0, 0, lo },
+		{ INET_DIAG_BC_S_LE, 8, 12 }, { 0, 0, hi },
 	};
 
 	mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, sizeof(bc), bc);
@@ -102,15 +138,15 @@ static void put_port_filter(struct nlmsghdr *nlh, uint16_t port)
 
 static bool diag_unfiltered;   /* the kernel refused the port filter once */
 
-static int diag_dump_once(struct mh_daemon *d, int family, struct owner_scan *sc)
+static int diag_dump_once(struct mh_daemon *d, int family,
+			  const struct diag_req *rq)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct inet_diag_req_v2 *req;
 	struct nlmsghdr *nlh;
 	unsigned seq = (unsigned)mh_now_ms();
 	int ret;
 
-	nlh = mnl_nlmsg_put_header(buf);
+	nlh = mnl_nlmsg_put_header(diag_buf);
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = seq;
@@ -119,31 +155,67 @@ static int diag_dump_once(struct mh_daemon *d, int family, struct owner_scan *sc
 	req->sdiag_protocol = IPPROTO_UDP;
 	req->idiag_states = ~0U;
 	if (!diag_unfiltered)
-		put_port_filter(nlh, sc->port);
+		put_port_filter(nlh, rq->lo, rq->hi);
 	if (mnl_socket_sendto(d->diag, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
-		ret = mnl_socket_recvfrom(d->diag, buf, sizeof(buf));
+		ret = mnl_socket_recvfrom(d->diag, diag_buf, sizeof(diag_buf));
 		if (ret <= 0)
 			return ret < 0 ? -errno : -EIO;
-		ret = mnl_cb_run(buf, ret, seq, mnl_socket_get_portid(d->diag),
-				 diag_cb, sc);
+		ret = mnl_cb_run(diag_buf, ret, seq, mnl_socket_get_portid(d->diag),
+				 diag_cb, (void *)rq);
 	} while (ret > MNL_CB_STOP);
 	return ret < 0 ? -errno : 0;
 }
 
-static int diag_dump(struct mh_daemon *d, int family, struct owner_scan *sc)
+/* Both families (an IPv6 socket that also takes IPv4 is listed once, as
+ * IPv6). reset, if set, is called before a dump is started over. */
+static int diag_dump(struct mh_daemon *d, const struct diag_req *rq,
+		     void (*reset)(void *arg))
 {
-	struct owner_scan fresh = *sc;
-	int err = diag_dump_once(d, family, sc);
+	int err = diag_dump_once(d, AF_INET, rq);
 
-	if (err != -EINVAL || diag_unfiltered)
-		return err;
-	log_warn("sock_diag refused a port filter: every UDP socket is read "
-		 "on each announcement from now on");
-	diag_unfiltered = true;
-	*sc = fresh;
-	return diag_dump_once(d, family, sc);
+	if (err == -EINVAL && !diag_unfiltered) {
+		log_warn("sock_diag refused a port filter: every UDP socket is read "
+			 "on each announcement from now on");
+		diag_unfiltered = true;
+		if (reset)
+			reset(rq->arg);
+		err = diag_dump_once(d, AF_INET, rq);
+	}
+	return err ? err : diag_dump_once(d, AF_INET6, rq);
+}
+
+static void owner_reset(void *arg)
+{
+	struct owner_scan *sc = arg;
+
+	sc->foreign = sc->n = 0;
+	sc->proof->n_bound = 0;
+}
+
+struct scan_adapter {
+	mh_sock_fn fn;
+	void *arg;
+};
+
+static void scan_cb(const struct nlmsghdr *nlh, const struct inet_diag_msg *m,
+		    void *arg)
+{
+	const struct scan_adapter *a = arg;
+	struct mh_sockid id = sockid_of(m);
+
+	(void)nlh;
+	a->fn(a->arg, ntohs(m->id.idiag_sport), m->idiag_uid, &id);
+}
+
+int mh_owner_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
+		  mh_sock_fn fn, void *arg)
+{
+	struct scan_adapter a = { fn, arg };
+	struct diag_req rq = { lo, hi, scan_cb, &a };
+
+	return diag_dump(d, &rq, NULL);
 }
 
 /* Real uid and parent of a process, from /proc/<pid>/status (readable by
@@ -219,17 +291,16 @@ static int check_pid(pid_t pid, const struct ucred *peer, char *why,
 }
 
 int mh_owner_check(struct mh_daemon *d, uint16_t port,
-		   const struct ucred *peer, pid_t pid,
-		   struct mh_bound bound[MH_MAX_BOUND], unsigned *n_bound,
+		   const struct ucred *peer, pid_t pid, struct mh_proof *proof,
 		   char *why, size_t whylen)
 {
-	struct owner_scan sc = { .port = port, .uid = peer->uid };
+	struct owner_scan sc = { .port = port, .uid = peer->uid, .proof = proof };
+	struct diag_req rq = { port, port, owner_cb, &sc };
 	uid_t uid = peer->uid;
 	int err;
 
-	err = diag_dump(d, AF_INET, &sc);
-	if (!err)
-		err = diag_dump(d, AF_INET6, &sc);
+	proof->n_bound = 0;
+	err = diag_dump(d, &rq, owner_reset);
 	if (err) {
 		snprintf(why, whylen, "cannot list UDP sockets: %s", strerror(-err));
 		return -EIO;
@@ -244,10 +315,5 @@ int mh_owner_check(struct mh_daemon *d, uint16_t port,
 			 port, (unsigned)uid);
 		return -EACCES;
 	}
-	err = check_pid(pid, peer, why, whylen);
-	if (err)
-		return err;
-	memcpy(bound, sc.bound, sizeof(sc.bound));
-	*n_bound = sc.n_bound;
-	return 0;
+	return check_pid(pid, peer, why, whylen);
 }

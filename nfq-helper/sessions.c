@@ -2,8 +2,17 @@
  * Session lifecycle around the pure table: a session starts when an
  * announcement passes every check (its port joins the `sessions` set and
  * its mosh-server is watched through a pidfd) and ends when mosh-server
- * exits, when it is never contacted, or when it stays dormant too long.
- * Each start and end also goes to the restart state (state.c).
+ * exits, when the socket it announced is no longer bound to its port, when
+ * it is never contacted, or when it stays dormant too long. Each start and
+ * end also goes to the restart state (state.c).
+ *
+ * Sockets: a session holds its port only while one of the sockets of its
+ * uid that were bound to it at the announcement (sock_diag cookies) still
+ * is; otherwise a user could bind a port, announce it, close the socket and
+ * keep the port from everyone else's mosh-server. Checked when another
+ * announcement wants the port, at resume (state.c) and with each periodic
+ * sync (one dump of the range). A socket replaced by a new one of the same
+ * uid is a new mosh-server: the old session ends, the new one announces.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -66,6 +76,8 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 		s->pid_start = 0;   /* unknown: a restart will not resume it */
 	memcpy(s->bound, proof->bound, sizeof(s->bound));
 	s->n_bound = proof->n_bound;
+	memcpy(s->sock, proof->sock, sizeof(s->sock));
+	s->n_sock = proof->n_bound;
 	ssh_client_of(a->ssh_connection, client, sizeof(client));
 	if (mh_session_set_ssh_client(&d->sessions, s, client) < 0)
 		log_info("session %u: SSH_CONNECTION does not start with an address; "
@@ -175,4 +187,127 @@ void mh_sessions_expire(struct mh_daemon *d, uint64_t now_ms)
 		else if (s->contacted && now_ms - s->last_alive_ms >= dormant)
 			mh_sessions_end(d, s, "dormant (session_timeout)");
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Sockets                                                             */
+
+struct port_scan {
+	uint16_t port;
+	uid_t uid;
+	const struct mh_session *s;      /* if set: does one of its sockets hold it? */
+	bool held;
+	struct mh_sockid *out;           /* the uid's sockets, up to MH_MAX_BOUND */
+	unsigned n;
+};
+
+static void port_cb(void *arg, uint16_t port, uid_t uid,
+		    const struct mh_sockid *id)
+{
+	struct port_scan *ps = arg;
+
+	if (port != ps->port || uid != ps->uid)
+		return;
+	if (ps->s && mh_session_has_sock(ps->s, uid, id->cookie))
+		ps->held = true;
+	if (ps->n < MH_MAX_BOUND)
+		ps->out[ps->n++] = *id;
+}
+
+int mh_sessions_socket_held(struct mh_daemon *d, struct mh_session *s)
+{
+	struct mh_sockid ids[MH_MAX_BOUND];
+	struct port_scan ps = { .port = s->port, .uid = s->uid, .s = s,
+				.out = ids };
+	int err = mh_owner_scan(d, s->port, s->port, port_cb, &ps);
+
+	if (err)
+		return err;
+	if (!s->n_sock) {
+		memcpy(s->sock, ids, ps.n * sizeof(ids[0]));
+		s->n_sock = ps.n;
+		return ps.n > 0;
+	}
+	return ps.held;
+}
+
+bool mh_sessions_socket_gone(struct mh_daemon *d, struct mh_session *s,
+			     const char *when)
+{
+	char why[200];
+	int held = mh_sessions_socket_held(d, s);
+
+	if (held < 0) {
+		log_warn("session %u port %u: cannot list UDP sockets (%s); kept",
+			 s->id, s->port, strerror(-held));
+		return false;
+	}
+	if (held)
+		return false;
+	snprintf(why, sizeof(why), "socket_gone: no socket of uid %u that was "
+		 "announced (inode %u) is bound to port %u any more (%s)",
+		 (unsigned)s->uid, s->n_sock ? s->sock[0].ino : 0, s->port, when);
+	mh_sessions_end(d, s, why);
+	return true;
+}
+
+struct range_scan {
+	struct mh_table *t;
+	uint32_t round;
+	unsigned sockets;
+};
+
+static void range_cb(void *arg, uint16_t port, uid_t uid,
+		     const struct mh_sockid *id)
+{
+	struct range_scan *r = arg;
+	struct mh_session *s = mh_session_by_port(r->t, port);
+
+	r->sockets++;
+	if (s && mh_session_has_sock(s, uid, id->cookie))
+		s->sock_seen = r->round;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A dump that spans several reads can miss a socket that another one,
+ * closed meanwhile, shifted within its hash bucket: a session missing from
+ * it is only ended once a dump of its own port (one read, each bucket
+ * walked under its lock) agrees. */
+void mh_sessions_check_sockets(struct mh_daemon *d)
+{
+	static uint32_t round;
+	struct range_scan r = { &d->sessions, 0, 0 };
+	struct mh_session *s, *next;
+	unsigned missing = 0, ended = 0;
+	uint64_t t0 = now_us();
+	int err;
+
+	if (!d->sessions.count)
+		return;
+	if (++round == 0)      /* 0 is what a new session holds */
+		round = 1;
+	r.round = round;
+	err = mh_owner_scan(d, d->cfg.port_low, d->cfg.port_high, range_cb, &r);
+	if (err) {
+		log_warn("socket check: cannot list UDP sockets: %s", strerror(-err));
+		return;
+	}
+	for (s = d->sessions.head; s; s = next) {
+		next = s->next;
+		if (s->sock_seen == r.round)
+			continue;
+		missing++;
+		ended += mh_sessions_socket_gone(d, s, "periodic check");
+	}
+	log_debug("socket check: %u socket(s) on ports %u-%u, %u session(s), "
+		  "%u not in the dump, %u ended, %llu us", r.sockets,
+		  d->cfg.port_low, d->cfg.port_high, d->sessions.count + ended,
+		  missing, ended, (unsigned long long)(now_us() - t0));
 }

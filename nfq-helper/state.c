@@ -3,8 +3,9 @@
  * the kernel keeps (never on disk, readable by its possessor only), the
  * rest in a 0600 state file next to the control socket. At start-up the
  * sessions an earlier daemon left are resumed (same mosh-server, same start
- * time) and the adopted table made to match them; while the daemon runs,
- * keys and file are written by its state keeper (keeper.c).
+ * time, its socket still bound to the port) and the adopted table made to
+ * match them; while the daemon runs, keys and file are written by its
+ * state keeper (keeper.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -455,6 +456,25 @@ static int refuse(char *why, size_t len, int err, const char *fmt, ...)
 	return err;
 }
 
+/* The socket the session was announced with must still hold its port: a
+ * squatter's session (socket closed, process kept) does not come back. If
+ * the kernel cannot be asked, the session is resumed and the periodic
+ * check asks again. */
+static int resume_socket(struct mh_daemon *d, struct mh_session *s,
+			 char *why, size_t len)
+{
+	int held = mh_sessions_socket_held(d, s);
+
+	if (held < 0)
+		log_warn("session %u port %u: cannot list UDP sockets (%s); resumed "
+			 "unchecked", s->id, s->port, strerror(-held));
+	if (held)
+		return 0;
+	return refuse(why, len, -ENOENT, "socket_gone: no socket of uid %u that "
+		      "was announced (inode %u) is bound to port %u any more",
+		      (unsigned)s->uid, s->n_sock ? s->sock[0].ino : 0, s->port);
+}
+
 static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 		      const struct mh_saved_session *sv, uint64_t now,
 		      char *why, size_t len)
@@ -497,13 +517,15 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 	s->pidfd = pidfd;
 	mh_saved_apply(sv, s);
 	mh_session_seq_sync(&d->sessions, s);   /* its restored max_seq_in */
-	if (mh_session_set_ssh_client(&d->sessions, s, sv->ssh_client) < 0)
+	err = resume_socket(d, s, why, len);
+	if (!err && mh_session_set_ssh_client(&d->sessions, s, sv->ssh_client) < 0)
 		log_debug("session %u: no single-port hint", s->id);
-	err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, sv->port));
+	if (!err && (err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, sv->port))))
+		refuse(why, len, err, "epoll: %s", strerror(-err));
 	if (err) {
 		close(pidfd);
 		mh_session_remove(&d->sessions, s);
-		return refuse(why, len, err, "epoll: %s", strerror(-err));
+		return err;
 	}
 	log_info("session %u port %u resumed: uid %u pid %d ssh client %s, %u "
 		 "pinhole record(s)", s->id, s->port, (unsigned)s->uid, (int)s->pid,

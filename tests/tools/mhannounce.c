@@ -2,10 +2,16 @@
  * mhannounce: a direct control-socket client for the local-abuse tests. It
  * sends one announcement with whatever port, pid and key it is given (no
  * mosh-server involved) and prints the daemon's status and reason.
+ * --squat: the port squatter of issue 11: binds PORT on ADDR itself,
+ * announces it with its own pid, closes the socket ("released" once it is
+ * closed) and stays alive SECONDS (at most 600), holding only the session.
  * Exit: 0 accepted, 1 refused, 2 usage or transport error.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +25,9 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mhannounce SOCKET PORT PID KEY [SSH_CONNECTION]\n");
+	fprintf(stderr, "usage: mhannounce SOCKET PORT PID KEY [SSH_CONNECTION]\n"
+			"       mhannounce --squat SOCKET PORT KEY ADDR SECONDS "
+			"[SSH_CONNECTION]\n");
 	exit(2);
 }
 
@@ -79,12 +87,82 @@ static int exchange(int fd, const struct mhc_announce *a, struct mhc_msg *r)
 	return 0;
 }
 
+/* A UDP socket bound to addr:port (IPv6 takes IPv4 too, as the host's
+ * default has it); the descriptor or -errno. */
+static int bind_udp(const char *addr, uint16_t port)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	bool v6 = strchr(addr, ':') != NULL;
+	int fd, ok;
+
+	ok = v6 ? inet_pton(AF_INET6, addr, &s6.sin6_addr)
+		: inet_pton(AF_INET, addr, &s4.sin_addr);
+	if (ok != 1)
+		usage();
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if ((v6 ? bind(fd, (struct sockaddr *)&s6, sizeof(s6))
+		: bind(fd, (struct sockaddr *)&s4, sizeof(s4))) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int squat(int argc, char **argv)
+{
+	struct mhc_announce a = { 0 };
+	struct mhc_msg r;
+	unsigned seconds;
+	int fd, udp, err;
+
+	if (argc < 7 || argc > 8)
+		usage();
+	a.port = (uint16_t)parse_num(argv[3], 65535);
+	a.pid = (uint32_t)getpid();
+	snprintf(a.key, sizeof(a.key), "%s", argv[4]);
+	seconds = (unsigned)parse_num(argv[6], 600);
+	if (argc == 8)
+		snprintf(a.ssh_connection, sizeof(a.ssh_connection), "%s", argv[7]);
+	udp = bind_udp(argv[5], a.port);
+	if (udp < 0) {
+		fprintf(stderr, "mhannounce: bind %s port %u: %s\n", argv[5], a.port,
+			strerror(-udp));
+		return 2;
+	}
+	fd = connect_ctl(argv[2]);
+	if (fd < 0) {
+		fprintf(stderr, "mhannounce: %s: %s\n", argv[2], strerror(-fd));
+		return 2;
+	}
+	err = exchange(fd, &a, &r);
+	close(fd);
+	close(udp);
+	if (err < 0) {
+		fprintf(stderr, "mhannounce: %s\n", strerror(-err));
+		return 2;
+	}
+	printf("%s %s\nreleased port %u, pid %d stays\n",
+	       mhc_status_name(r.u.reply.status), r.u.reply.reason, a.port,
+	       (int)getpid());
+	fflush(stdout);
+	while (seconds)
+		seconds = sleep(seconds);
+	return r.u.reply.status == MHC_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct mhc_announce a = { 0 };
 	struct mhc_msg r;
 	int fd, err;
 
+	if (argc > 1 && !strcmp(argv[1], "--squat"))
+		return squat(argc, argv);
 	if (argc < 5 || argc > 6)
 		usage();
 	a.port = (uint16_t)parse_num(argv[2], 65535);

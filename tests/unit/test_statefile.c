@@ -1,7 +1,8 @@
 /*
  * Unit tests for the restart state (lib/statefile.c): sessions survive an
  * encode/decode round trip field for field (IPv4 and IPv6 pinholes, bound
- * lists, odd SSH client strings); a live table goes to its saved form and
+ * lists, socket identities, odd SSH client strings); a version 1 file (no
+ * sockets) is still read; a live table goes to its saved form and
  * back; every truncation and every single-byte change of a valid file is
  * refused with a reason, as are files with a right checksum but wrong
  * content (each with its line); random bytes never crash the decoder; the
@@ -45,6 +46,8 @@ static void sample(struct mh_saved_session s[3])
 	};
 	strcpy(s[0].ssh_client, "198.18.3.10");
 	ck_assert_int_eq(mh_bound_parse("198.18.0.2", s[0].bound, &s[0].n_bound), 0);
+	s[0].n_sock = 1;
+	s[0].sock[0] = (struct mh_sockid){ .cookie = 8193, .ino = 589214 };
 	s[0].ph[0] = (struct mh_saved_pinhole){ addr("198.18.3.10", 41000), 4000 };
 	s[0].ph[1] = (struct mh_saved_pinhole){ addr("fd00:3::10", 41001), 4500 };
 
@@ -63,6 +66,11 @@ static void sample(struct mh_saved_session s[3])
 	strcpy(s[2].ssh_client, "-%x= \n\"a");
 	ck_assert_int_eq(mh_bound_parse("[fd00::2],[::]/v6only,198.18.0.2",
 					s[2].bound, &s[2].n_bound), 0);
+	s[2].n_sock = MH_MAX_BOUND;   /* as many as are kept, extreme values */
+	s[2].sock[0] = (struct mh_sockid){ .cookie = UINT64_MAX, .ino = UINT32_MAX };
+	s[2].sock[1] = (struct mh_sockid){ .cookie = 1, .ino = 0 };
+	s[2].sock[2] = (struct mh_sockid){ .cookie = UINT64_C(1) << 32, .ino = 7 };
+	s[2].sock[3] = (struct mh_sockid){ .cookie = 0xffffffff, .ino = 8 };
 	s[2].ph[0] = (struct mh_saved_pinhole){ addr("fd00:3::12", 65535), 1 };
 }
 
@@ -99,6 +107,11 @@ static void same_session(const struct mh_saved_session *a,
 		ck_assert_mem_eq(a->bound[i].ip, b->bound[i].ip, 16);
 		ck_assert_int_eq(a->bound[i].any, b->bound[i].any);
 		ck_assert_int_eq(a->bound[i].v6only, b->bound[i].v6only);
+	}
+	ck_assert_uint_eq(a->n_sock, b->n_sock);
+	for (unsigned i = 0; i < a->n_sock; i++) {
+		ck_assert_uint_eq(a->sock[i].cookie, b->sock[i].cookie);
+		ck_assert_uint_eq(a->sock[i].ino, b->sock[i].ino);
 	}
 	ck_assert_uint_eq(a->n_ph, b->n_ph);
 	for (unsigned i = 0; i < a->n_ph; i++) {
@@ -268,7 +281,8 @@ static void refused(const char *body, unsigned count, const char *line,
 START_TEST(content_errors_named_with_line)
 {
 	ck_assert_int_eq(decode_body(HDR SESS(60001), 1), 0);
-	refused("mosh-helperd-state 2\n", 0, "line 1", "version");
+	refused("mosh-helperd-state 3\n", 0, "line 1", "version");
+	refused("mosh-helperd-state 0\n", 0, "line 1", "version");
 	refused("boot " BOOT "\n", 0, "line 1", "expected");
 	refused("mosh-helperd-state 1\nboot nope\n", 0, "line 2", "boot");
 	ck_assert_int_eq(decode_body(HDR, 0), 0);            /* no sessions */
@@ -301,6 +315,93 @@ START_TEST(content_errors_named_with_line)
 		"alive=2 contacted=1 seen_in=0 max_seq_in=3 max_pinholes=4 ssh=- "
 		"bound=1.2.3\n", 1, "line 5", "bound");
 	refused(HDR "\n", 0, "line 5", "empty line");
+	/* version 1 knows no sockets */
+	refused(HDR "session id=1 port=60001 uid=5 pid=10 start=9 announced=1 "
+		"alive=2 contacted=1 seen_in=0 max_seq_in=3 max_pinholes=4 ssh=- "
+		"bound=- sock=5:6\n", 1, "line 5", "unknown session field 'sock'");
+}
+END_TEST
+
+#define HDR2 "mosh-helperd-state 2\nboot " BOOT "\ntable t\nnext_id 5\n"
+#define SESS2(sock) "session id=1 port=60001 uid=5 pid=10 start=9 announced=1 " \
+	"alive=2 contacted=1 seen_in=0 max_seq_in=3 max_pinholes=4 ssh=- " \
+	"bound=- sock=" sock "\n"
+
+/* Version 2: every session names its sockets ("-" for none). */
+START_TEST(socket_field)
+{
+	ck_assert_int_eq(decode_body(HDR2 SESS2("-"), 1), 0);
+	ck_assert_int_eq(decode_body(HDR2 SESS2("5:6"), 1), 0);
+	ck_assert_int_eq(decode_body(HDR2 SESS2("18446744073709551615:4294967295,"
+						"1:0,2:0,3:0"), 1), 0);
+	refused(HDR2 SESS(60001), 1, "line 5", "without 'sock'");
+	refused(HDR2 SESS2(""), 1, "line 5", "sock");
+	refused(HDR2 SESS2("5"), 1, "line 5", "sock");
+	refused(HDR2 SESS2("0:6"), 1, "line 5", "sock");          /* cookie 0 */
+	refused(HDR2 SESS2("5:4294967296"), 1, "line 5", "sock"); /* inode */
+	refused(HDR2 SESS2("18446744073709551616:1"), 1, "line 5", "sock");
+	refused(HDR2 SESS2("5:6,5:7"), 1, "line 5", "sock");      /* twice */
+	refused(HDR2 SESS2("5:6,"), 1, "line 5", "sock");
+	refused(HDR2 SESS2(",5:6"), 1, "line 5", "sock");
+	refused(HDR2 SESS2("5:6,,7:8"), 1, "line 5", "sock");
+	refused(HDR2 SESS2("-5:6"), 1, "line 5", "sock");
+	refused(HDR2 SESS2("1:1,2:2,3:3,4:4,5:5"), 1, "line 5", "sock"); /* > 4 */
+	refused(HDR2 SESS2("5:6 sock=-"), 1, "line 5", "'sock' twice");
+}
+END_TEST
+
+/* A file an earlier daemon wrote (version 1) resumes with its sockets
+ * unknown (n_sock 0: the daemon then takes the uid's sockets on the port);
+ * written again, it is version 2. */
+START_TEST(version_1_file_still_read)
+{
+	char text[1024];
+	struct mh_state st;
+	struct mh_state_enc e;
+	const char *body = HDR SESS(60001);
+	int n = snprintf(text, sizeof(text), "%send 1 fnv=%016llx\n", body,
+			 (unsigned long long)fnv(body, strlen(body)));
+
+	ck_assert_int_eq(mh_state_decode(text, (size_t)n, &st, err, sizeof(err)), 0);
+	ck_assert_uint_eq(st.version, 1);
+	ck_assert_uint_eq(st.n, 1);
+	ck_assert_uint_eq(st.s[0].port, 60001);
+	ck_assert_uint_eq(st.s[0].n_sock, 0);
+	ck_assert_int_eq(mh_state_enc_begin(&e, BOOT, "t", 5), 0);
+	mh_state_enc_session(&e, &st.s[0]);
+	ck_assert_int_eq(mh_state_enc_end(&e), 0);
+	ck_assert_ptr_nonnull(strstr(e.buf, "mosh-helperd-state 2\n"));
+	ck_assert_ptr_nonnull(strstr(e.buf, " sock=-\n"));
+	mh_state_free(&st);
+	ck_assert_int_eq(mh_state_decode(e.buf, e.len, &st, err, sizeof(err)), 0);
+	ck_assert_uint_eq(st.version, 2);
+	ck_assert_uint_eq(st.s[0].n_sock, 0);
+	mh_state_free(&st);
+	mh_state_enc_free(&e);
+}
+END_TEST
+
+/* The pure half of the socket check: a socket counts for a session only if
+ * it is one of those recorded, of the session's uid. */
+START_TEST(session_has_sock)
+{
+	struct mh_table *t = malloc(sizeof(*t));
+	uint8_t key[SSP_KEY_LEN] = { 9 };
+	struct mh_session *s;
+
+	mh_table_init(t);
+	s = mh_session_add(t, 60001, key, 1001, 777, 100, 1);
+	ck_assert_ptr_nonnull(s);
+	ck_assert(!mh_session_has_sock(s, 1001, 42));      /* none recorded */
+	s->sock[0] = (struct mh_sockid){ .cookie = 42, .ino = 1 };
+	s->sock[1] = (struct mh_sockid){ .cookie = 43, .ino = 2 };
+	s->n_sock = 2;
+	ck_assert(mh_session_has_sock(s, 1001, 42));
+	ck_assert(mh_session_has_sock(s, 1001, 43));
+	ck_assert(!mh_session_has_sock(s, 1001, 44));      /* a new socket */
+	ck_assert(!mh_session_has_sock(s, 1002, 42));      /* another uid */
+	mh_table_clear(t);
+	free(t);
 }
 END_TEST
 
@@ -361,6 +462,8 @@ START_TEST(live_table_saved_and_applied)
 	s->contacted = s->seen_in = true;
 	s->max_seq_in = 1234;
 	s->last_alive_ms = 900;
+	s->sock[0] = (struct mh_sockid){ .cookie = 77, .ino = 5 };
+	s->n_sock = 1;
 	ck_assert_int_eq(mh_session_set_ssh_client(t, s, "fd00:3::10"), 0);
 	for (int i = 0; i < 3; i++) {
 		struct mh_addr a = addr("198.18.3.10", (uint16_t)(41000 + i));
@@ -382,6 +485,9 @@ START_TEST(live_table_saved_and_applied)
 	ck_assert(r->contacted && r->seen_in);
 	ck_assert_uint_eq(r->announced_ms, 100);
 	ck_assert_uint_eq(r->last_alive_ms, 900);
+	ck_assert_uint_eq(r->n_sock, 1);
+	ck_assert_uint_eq(r->sock[0].cookie, 77);
+	ck_assert_uint_eq(r->sock[0].ino, 5);
 	ck_assert_uint_eq(mh_pinhole_count(r), 2);
 	for (unsigned i = 0; i < r->max_pinholes; i++)
 		ck_assert_uint_ge(r->ph[i].added_ms, 201);
@@ -435,6 +541,9 @@ int main(void)
 	tcase_add_test(tc, every_byte_change_refused);
 	tcase_add_test(tc, specific_damage_named);
 	tcase_add_test(tc, content_errors_named_with_line);
+	tcase_add_test(tc, socket_field);
+	tcase_add_test(tc, version_1_file_still_read);
+	tcase_add_test(tc, session_has_sock);
 	tcase_add_test(tc, random_input_never_crashes);
 	tcase_add_test(tc, live_table_saved_and_applied);
 	tcase_add_test(tc, key_payload);
