@@ -24,6 +24,18 @@
 
 #define DROPS_EVERY_MS 10000
 
+/* What a local user's own requests cause (refused announcements, pinhole
+ * churn) is written in full up to NOISY_BURST events per uid and kind, then
+ * NOISY_PER_SEC a second; the rest is counted and summed up per uid every
+ * DROPS_EVERY_MS, in the log and in the audit trail ("suppressed"). */
+#define NOISY_PER_SEC 1
+#define NOISY_BURST   20
+static struct mh_uidlimit noisy;
+static const char *const noisy_key[MH_NOISY_KINDS] = {
+	[MH_NOISY_CONTROL] = "control_requests",
+	[MH_NOISY_PINHOLE] = "pinhole_events",
+};
+
 static int open_private(const char *path, mode_t mode)
 {
 	char dir[PATH_MAX];
@@ -62,6 +74,7 @@ static int open_pcap(struct mh_daemon *d)
 int mh_audit_open(struct mh_daemon *d)
 {
 	d->audit_fd = d->keylog_fd = -1;
+	mh_uidlimit_init(&noisy, NOISY_PER_SEC, NOISY_BURST);
 	if (d->cfg.audit_log[0]) {
 		d->audit_fd = open_private(d->cfg.audit_log, 0640);
 		if (d->audit_fd < 0)
@@ -254,7 +267,44 @@ void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
 	emit(d, &j);
 }
 
-/* Timer: flush the pcap, and report drop counts since the last report. */
+bool mh_audit_allow(struct mh_daemon *d, uid_t uid, enum mh_noisy kind)
+{
+	(void)d;
+	return mh_uidlimit_ok(&noisy, (uint32_t)uid, kind, mh_now_ms());
+}
+
+/* One uid's held-back events: a log line and an audit event of counts. */
+static void report_suppressed(void *arg, uint32_t uid, bool other,
+			      const uint64_t n[MH_NOISY_KINDS])
+{
+	struct mh_daemon *d = arg;
+	char who[32], what[160] = "";
+	size_t len = 0;
+	struct mh_jsonl j;
+	int k;
+
+	snprintf(who, sizeof(who), other ? "other" : "%u", (unsigned)uid);
+	for (k = 0; k < MH_NOISY_KINDS && len < sizeof(what); k++)
+		if (n[k])
+			len += (size_t)snprintf(what + len, sizeof(what) - len,
+						"%s%llu %s", len ? ", " : "",
+						(unsigned long long)n[k], mh_noisy_name(k));
+	log_warn("uid %s: %s not logged one by one (more than %d a second)",
+		 who, what, NOISY_PER_SEC);
+	if (d->audit_fd < 0)
+		return;
+	begin(&j, "suppressed");
+	if (other)
+		mh_jsonl_str(&j, "uid", who);
+	else
+		mh_jsonl_u64(&j, "uid", uid);
+	for (k = 0; k < MH_NOISY_KINDS; k++)
+		mh_jsonl_u64(&j, noisy_key[k], n[k]);
+	emit(d, &j);
+}
+
+/* Timer: flush the pcap; report drop counts and suppressed events since
+ * the last report. */
 void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms)
 {
 	struct mh_jsonl j;
@@ -263,9 +313,12 @@ void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms)
 
 	if (d->pcap_out)
 		pcap_dump_flush(d->pcap_out);
-	if (d->audit_fd < 0 || now_ms < d->next_drops_ms)
+	if (now_ms < d->next_drops_ms)
 		return;
 	d->next_drops_ms = now_ms + DROPS_EVERY_MS;
+	mh_uidlimit_drain(&noisy, now_ms, report_suppressed, d);
+	if (d->audit_fd < 0)
+		return;
 	begin(&j, "drops");
 	mh_jsonl_open(&j, "counts");
 	for (r = 0; r < MH_R_COUNT; r++) {

@@ -4,7 +4,8 @@
  * protocol decoder and answered with a status and a reason; the caller's
  * uid comes from SO_PEERCRED, never from the message. One local user cannot
  * lock the others out: when every connection slot (or every descriptor) is
- * taken, the uid holding the most gives up its oldest connection.
+ * taken, the uid holding the most gives up its oldest connection; nor fill
+ * the log: refusals are logged within the uid's budget (mh_audit_allow).
  * Announcements are handled here, mosh-helperctl's requests in admin.c.
  */
 #include <errno.h>
@@ -245,7 +246,7 @@ void mh_control_expire(struct mh_daemon *d, uint64_t now_ms)
 			mh_control_conn_input(d, i);
 			continue;
 		}
-		if (ctl_log_ok())
+		if (mh_audit_allow(d, conn_uid[i], MH_NOISY_CONTROL))
 			log_info("control: uid %u sent nothing in time, cut off",
 				 (unsigned)conn_uid[i]);
 		conn_close(d, i);
@@ -320,6 +321,7 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 	char why[MHC_REASON_MAX + 1] = "";
 	struct mhc_msg m;
 	uint8_t status;
+	bool loud;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
 		reply(fd, MHC_ERR_INTERNAL, "cannot read peer credentials");
@@ -329,7 +331,7 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 	    (m.type != MHC_ANNOUNCE && !mh_admin_is_request(m.type))) {
 		snprintf(why, sizeof(why), "malformed request: %s",
 			 pwhy ? pwhy : "not an announcement nor an admin request");
-		if (ctl_log_ok())
+		if (mh_audit_allow(d, cr.uid, MH_NOISY_CONTROL))
 			log_warn("control: uid %u: %s", (unsigned)cr.uid, why);
 		reply(fd, MHC_ERR_PROTOCOL, why);
 		return;
@@ -343,17 +345,19 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 	if (status == MHC_OK)
 		snprintf(why, sizeof(why), "session accepted on port %u",
 			 m.u.announce.port);
-	mh_audit_announce(d, cr.uid, &m.u.announce, status, why,
-			  mh_session_by_port(&d->sessions, m.u.announce.port));
-	if (status == MHC_OK) {
+	if (status == MHC_OK)
 		d->stats.announce_ok++;
-	} else {
+	else
 		d->stats.announce_refused++;
-		if (ctl_log_ok())
-			log_warn("control: refused uid %u pid %u port %u: %s (%s)",
-				 (unsigned)cr.uid, m.u.announce.pid, m.u.announce.port,
-				 why, mhc_status_name(status));
-	}
+	/* a refusal is the caller's to repeat at will: its uid's budget */
+	loud = status == MHC_OK || mh_audit_allow(d, cr.uid, MH_NOISY_CONTROL);
+	if (loud)
+		mh_audit_announce(d, cr.uid, &m.u.announce, status, why,
+				  mh_session_by_port(&d->sessions, m.u.announce.port));
+	if (status != MHC_OK && loud)
+		log_warn("control: refused uid %u pid %u port %u: %s (%s)",
+			 (unsigned)cr.uid, m.u.announce.pid, m.u.announce.port,
+			 why, mhc_status_name(status));
 	reply(fd, status, why);
 }
 

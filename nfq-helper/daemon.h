@@ -160,6 +160,10 @@ void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
 		       const uint8_t *l3, size_t len,
 		       const struct mh_decision *dec);
 void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms);
+/* true if this event of uid's (a refused request, a pinhole event) may be
+ * logged and audited in full now; if not it is counted, and the tick
+ * reports the counts per uid ("suppressed"). */
+bool mh_audit_allow(struct mh_daemon *d, uid_t uid, enum mh_noisy kind);
 /* Writes the buffered audit lines (after the verdicts they describe). */
 void mh_audit_flush(struct mh_daemon *d);
 /* SIGUSR1: counters into the log and the audit trail. */

@@ -237,10 +237,12 @@ static void sync_session(struct mh_daemon *d, struct mh_session *s,
 			s->last_alive_ms = now_ms;
 			continue;
 		}
-		log_info("session %u port %u: pinhole for %s expired (idle)", s->id,
-			 s->port, mh_addr_str(&r->client, cl, sizeof(cl)));
 		d->stats.pinholes_expired++;
-		mh_audit_pinhole(d, s, "pinhole_expired", &r->client, "idle");
+		if (mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE)) {
+			log_info("session %u port %u: pinhole for %s expired (idle)",
+				 s->id, s->port, mh_addr_str(&r->client, cl, sizeof(cl)));
+			mh_audit_pinhole(d, s, "pinhole_expired", &r->client, "idle");
+		}
 		memset(r, 0, sizeof(*r));
 	}
 }
