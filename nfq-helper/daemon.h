@@ -221,6 +221,13 @@ int mh_ct_cut(struct mh_daemon *d, uint16_t server_port,
 struct mh_reconciled { unsigned ports, pinholes, mappings; };
 void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
 			struct mh_reconciled *gone);
+/* The periodic sync: a pinhole element the read-back found that no session
+ * records (a failed delete, or not ours) is noted during the dump, and
+ * removed by mh_reconcile_strays after it, with its confirmed mapping in
+ * single-port mode; at most MH_STRAYS_MAX a sync, the rest the next time. */
+#define MH_STRAYS_MAX 256
+void mh_reconcile_stray(struct mh_daemon *d, const struct mh_pinhole *ph);
+void mh_reconcile_strays(struct mh_daemon *d);
 
 /* reload.c: SIGHUP (and mosh-helperctl reload). 0: the file was taken,
  * msg (if not NULL) holds the keys applied, "" if none could change now;

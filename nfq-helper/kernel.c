@@ -4,7 +4,8 @@
  * whose sessions resume), rebuilds it in place on SIGHUP, removes it at a
  * clean stop (not at one that keeps its sessions), adds and
  * deletes session ports and pinholes, and reads the pinhole sets back so
- * the session table learns which pinholes the kernel has expired.
+ * the session table learns which pinholes the kernel has expired (and
+ * reconcile.c removes those no session records).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <libnftnl/common.h>
 
 #include "daemon.h"
+#include "stray.h"
 
 #define BATCH_LEN 65536
 #define SYNC_GRACE_MS 2000   /* a pinhole this young may not be in a dump yet */
@@ -206,20 +208,13 @@ int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
 static void sync_cb(const struct mh_pinhole *ph, uint64_t expires_ms, void *arg)
 {
 	struct mh_daemon *d = arg;
-	struct mh_session *s = mh_session_by_port(&d->sessions, ph->server_port);
-	unsigned i;
+	struct mh_pinhole_rec *r = mh_elem_record(&d->sessions, ph);
 
 	(void)expires_ms;
-	if (!s)
-		return;
-	for (i = 0; i < s->max_pinholes; i++) {
-		struct mh_pinhole_rec *r = &s->ph[i];
-
-		if (r->added_ms && r->client.family == ph->family &&
-		    r->client.port == ph->client_port &&
-		    !memcmp(r->client.ip, ph->addr, ph->family == AF_INET ? 4 : 16))
-			r->seen_gen = d->sync_gen;
-	}
+	if (r)
+		r->seen_gen = d->sync_gen;
+	else
+		mh_reconcile_stray(d, ph);   /* removed after the read-back */
 }
 
 static void sync_session(struct mh_daemon *d, struct mh_session *s,
@@ -255,6 +250,7 @@ void mh_kernel_sync(struct mh_daemon *d, uint64_t now_ms)
 	d->sync_gen++;
 	a = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, sync_cb, d);
 	b = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET6, sync_cb, d);
+	mh_reconcile_strays(d);
 	if (a < 0 || b < 0) {
 		log_warn("reading pinholes back: %s", strerror(-(a < 0 ? a : b)));
 		return;   /* never forget pinholes on a failed read */
