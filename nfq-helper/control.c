@@ -306,8 +306,10 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 	}
 	if (err == MHC_OK && mh_sessions_start(d, a, &proof, key, why, whylen) < 0)
 		err = MHC_ERR_INTERNAL;
-	if (err == MHC_OK)
+	if (err == MHC_OK) {
 		mh_audit_key(d, mh_session_by_port(&d->sessions, a->port), a->key);
+		mh_mux_prefer(d, mh_session_by_port(&d->sessions, a->port));
+	}
 	OPENSSL_cleanse(key, sizeof(key));
 	return err;
 }

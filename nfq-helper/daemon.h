@@ -229,6 +229,11 @@ void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
 void mh_reconcile_stray(struct mh_daemon *d, const struct mh_pinhole *ph);
 void mh_reconcile_strays(struct mh_daemon *d);
 
+/* prefer.c (single-port mode): a session whose SSH login came from host X
+ * displaces the mappings other sessions hold for clients on X (see
+ * lib/muxprefer.c); called when it starts. */
+void mh_mux_prefer(struct mh_daemon *d, const struct mh_session *pref);
+
 /* reload.c: SIGHUP (and mosh-helperctl reload). 0: the file was taken,
  * msg (if not NULL) holds the keys applied, "" if none could change now;
  * -EINVAL: the file was refused, -errno: the table could not be rebuilt,
