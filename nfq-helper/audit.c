@@ -36,36 +36,88 @@ static const char *const noisy_key[MH_NOISY_KINDS] = {
 	[MH_NOISY_PINHOLE] = "pinhole_events",
 };
 
-static int open_private(const char *path, mode_t mode)
+/* An audit file must be ours alone to write: a regular file (never
+ * through a symbolic link: O_NOFOLLOW), owned by the daemon's uid, not
+ * writable by group or other (whoever could write it could forge lines).
+ * 0, or -errno with why set. */
+static int check_private(int fd, const char **why)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		*why = strerror(errno);
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid()) {
+		*why = "owned by another user";
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		*why = "writable by group or other";
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Opens (creating if need be) an audit file; O_NONBLOCK: a FIFO put in
+ * its place must not hang the start. Refusals are logged with the reason. */
+static int open_private(const char *what, const char *path, mode_t mode,
+			int flags)
 {
 	char dir[PATH_MAX];
-	int fd;
+	const char *why = NULL;
+	int fd, err;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (mkdir(dirname(dir), 0750) < 0 && errno != EEXIST)
 		return -errno;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, mode) < 0) {   /* an older file may have been wider */
-		int err = -errno;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+		  flags, mode);
+	if (fd < 0) {
+		err = -errno;
+		log_err("%s %s: %s", what, path, err == -ELOOP ?
+			"a symbolic link: refused (the file itself must be given)" :
+			err == -ENXIO ? "not a regular file: refused" : strerror(-err));
+		return err;
+	}
+	err = check_private(fd, &why);
+	/* ours and not group/other-writable: only read bits can be too wide */
+	if (!err && fchmod(fd, mode) < 0) {
+		err = -errno;
+		why = strerror(errno);
+	}
+	if (err) {
+		log_err("%s %s refused: %s", what, path, why);
 		close(fd);
 		return err;
 	}
 	return fd;
 }
 
+/* The capture is written through a descriptor opened as the other audit
+ * files are (libpcap's own open would follow a symbolic link). */
 static int open_pcap(struct mh_daemon *d)
 {
-	mode_t old = umask(0077);
+	int fd = open_private("slowpath_pcap", d->cfg.slowpath_pcap, 0600, O_TRUNC);
+	FILE *f;
 
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "wb");
 	d->pcap = pcap_open_dead(DLT_RAW, 65535);
-	if (d->pcap)
-		d->pcap_out = pcap_dump_open(d->pcap, d->cfg.slowpath_pcap);
-	umask(old);
+	if (f && d->pcap)
+		d->pcap_out = pcap_dump_fopen(d->pcap, f);
 	if (!d->pcap_out) {
 		log_err("slowpath_pcap %s: %s", d->cfg.slowpath_pcap,
-			d->pcap ? pcap_geterr(d->pcap) : "pcap_open_dead failed");
+			d->pcap ? pcap_geterr(d->pcap) : "cannot start a capture");
+		if (f)
+			fclose(f);
+		else
+			close(fd);
 		return -EIO;
 	}
 	return 0;
@@ -76,12 +128,12 @@ int mh_audit_open(struct mh_daemon *d)
 	d->audit_fd = d->keylog_fd = -1;
 	mh_uidlimit_init(&noisy, NOISY_PER_SEC, NOISY_BURST);
 	if (d->cfg.audit_log[0]) {
-		d->audit_fd = open_private(d->cfg.audit_log, 0640);
+		d->audit_fd = open_private("audit_log", d->cfg.audit_log, 0640, O_APPEND);
 		if (d->audit_fd < 0)
 			return d->audit_fd;
 	}
 	if (d->cfg.key_log[0]) {
-		d->keylog_fd = open_private(d->cfg.key_log, 0600);
+		d->keylog_fd = open_private("key_log", d->cfg.key_log, 0600, O_APPEND);
 		if (d->keylog_fd < 0)
 			return d->keylog_fd;
 		log_warn("key_log is on: session keys are written to %s (for a "

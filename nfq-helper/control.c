@@ -81,11 +81,13 @@ int mh_control_open(struct mh_daemon *d)
 	d->ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->ctl_fd < 0)
 		return -errno;
-	old = umask(0177);
+	/* every local user may announce (SO_PEERCRED says who they are): the
+	 * socket is made 0666 by bind itself, never by a chmod of the path,
+	 * which would follow whatever a symbolic link put there points to */
+	old = umask(0111);
 	err = bind(d->ctl_fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	/* every local user may announce; SO_PEERCRED says who they are */
-	if (err < 0 || chmod(sun.sun_path, 0666) < 0 || listen(d->ctl_fd, 64) < 0)
+	if (err < 0 || listen(d->ctl_fd, 64) < 0)
 		return -errno;
 	return mh_epoll_add(d, d->ctl_fd, EV_TAG(EV_CTL_LISTEN, 0));
 }
