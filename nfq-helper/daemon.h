@@ -265,6 +265,9 @@ void mh_harden(struct mh_daemon *d);
 void mh_wipe_stack(void);   /* dead stack frames below the caller, zeroed */
 void mh_keymem_init(void);
 bool mh_keymem_active(void);
+/* true if every key chunk so far is locked in memory; the bytes of chunks
+ * locked and not (RLIMIT_MEMLOCK). Big blocks unmapped are not deducted. */
+bool mh_keymem_locked(size_t *locked, size_t *unlocked);
 int mh_seccomp_install(void);
 bool mh_seccomp_sanitized(void);
 int mh_notify_open(void);

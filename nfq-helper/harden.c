@@ -251,6 +251,20 @@ static void warm_up_crypto(void)
 	ssp_ctx_free(ctx);
 }
 
+/* The key chunks are locked one by one (keymem.c) whether or not the
+ * whole address space could be. */
+static void key_pages(void)
+{
+	size_t locked, unlocked;
+
+	if (mh_keymem_locked(&locked, &unlocked))
+		log_info("key pages locked in memory (%zu KiB so far)", locked / 1024);
+	else
+		log_warn("key pages: %zu KiB could not be locked (RLIMIT_MEMLOCK; "
+			 "raise it: LimitMEMLOCK= in the unit, ulimit -l), %zu KiB are",
+			 unlocked / 1024, locked / 1024);
+}
+
 void mh_harden(struct mh_daemon *d)
 {
 	struct identity id;
@@ -272,6 +286,8 @@ void mh_harden(struct mh_daemon *d)
 	if (!mh_keymem_active())
 		log_warn("session keys are in ordinary memory (OpenSSL allocated "
 			 "before the daemon could move it)");
+	else
+		key_pages();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fatal("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	id.uid = getuid();    /* no such call under the filter */

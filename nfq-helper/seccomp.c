@@ -46,8 +46,10 @@ static const int loop_calls[] = {
 	 * SCM_RIGHTS) when the daemon may not signal the user's process */
 	SCMP_SYS(pidfd_open), SCMP_SYS(poll), SCMP_SYS(ppoll),
 	SCMP_SYS(pidfd_send_signal), SCMP_SYS(sendmsg),
-	/* the heap (glibc malloc, the key memory of keymem.c) */
+	/* the heap (glibc malloc, the key memory of keymem.c, whose chunks
+	 * are locked one by one) */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(mlock),
 	/* time (when the vDSO falls back to the kernel), syslog's LOG_PID */
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
 	SCMP_SYS(getpid), SCMP_SYS(gettid),
