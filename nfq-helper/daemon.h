@@ -269,6 +269,8 @@ bool mh_keymem_active(void);
  * locked and not (RLIMIT_MEMLOCK). Big blocks unmapped are not deducted. */
 bool mh_keymem_locked(size_t *locked, size_t *unlocked);
 int mh_seccomp_install(void);
+/* The state keeper's own, narrower filter (keeper.c). */
+int mh_seccomp_install_keeper(void);
 bool mh_seccomp_sanitized(void);
 int mh_notify_open(void);
 void mh_notify(const char *state);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Least privilege (issue 6, item 2). The syscall filter decides as it
-# should, one call at a time. The running daemon keeps CAP_NET_ADMIN alone
+# should, one call at a time, and so does the state keeper's own (issue 11,
+# finding 4), which the running keeper is under. The running daemon keeps CAP_NET_ADMIN alone
 # (effective, permitted, bounding), runs under seccomp in filter mode with
 # no_new_privs, as root or as a configured system user (not dumpable,
 # memory locked when RLIMIT_MEMLOCK allows), tells systemd it is ready only
@@ -103,6 +104,32 @@ for l in "${lines[@]}"; do
 	mh_check_eq "seccompcheck: ${l% *}" "$l" "$(grep -x -F -- "$l" "$MH_TMP/sc.out")"
 done
 
+mh_step "the state keeper's own syscall filter, one call at a time"
+mh_nsx "$NS_S" "$MH_BUILD/tests/seccompcheck" "$MH_TMP/sc" keeper >"$MH_TMP/sck.out" 2>&1 ||
+	mh_fail "seccompcheck keeper: $(cat "$MH_TMP/sck.out")"
+sed 's/^/   | /' "$MH_TMP/sck.out"
+# what it needs: the keyring, its temporary created and renamed
+want="keyctl allowed|open-create-excl allowed|rename allowed|socket-unix-dgram allowed"
+# what the daemon may do and the keeper may not
+if [ $SAN = 1 ]; then
+	want="$want|pidfd_open refused EPERM|pidfd_send_signal refused EPERM|sendmsg refused EPERM|socket-netlink refused EPERM|setuid killed|mount killed"
+else
+	want="$want|pidfd_open killed|pidfd_send_signal killed|sendmsg killed|socket-netlink killed|tgkill-self killed|open-write-existing killed|open-truncate killed|execve killed|setuid killed|ptrace killed"
+fi
+IFS='|' read -r -a lines <<<"$want"
+for l in "${lines[@]}"; do
+	mh_check_eq "seccompcheck keeper: ${l% *}" "$l" "$(grep -x -F -- "$l" "$MH_TMP/sck.out")"
+done
+
+# keeper PID: the daemon's child named mh-state-keeper
+keeper_of() {
+	local c
+	for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = mh-state-keeper ] && { echo "$c"; return 0; }
+	done
+	return 1
+}
+
 mh_step "1: user = \"$DUSER\": unprivileged, not dumpable, memory locked if allowed, abstract notify socket"
 id "$DUSER" >/dev/null 2>&1 ||
 	useradd --system --no-create-home --shell /usr/sbin/nologin "$DUSER" ||
@@ -119,6 +146,9 @@ export NOTIFY_SOCKET=@mhnotify$$
 mh_start_daemon
 unset NOTIFY_SOCKET
 privileges "$MH_DAEMON_PID" "$duid"
+kp=$(keeper_of "$MH_DAEMON_PID") || mh_fail "no state keeper under the daemon"
+mh_check_eq "the state keeper runs under its own filter (Seccomp: 2)" 2 "$(st "$kp" Seccomp)"
+mh_check_eq "the state keeper: no capability" $NONE "$(st "$kp" CapEff)"
 mh_check_eq "Gid is $DUSER's group" "$(id -g "$DUSER")" "$(st "$MH_DAEMON_PID" Gid | cut -d' ' -f1)"
 mh_check_eq "not dumpable: its /proc files belong to root, not to $DUSER" 0 \
 	"$(stat -c %u "/proc/$MH_DAEMON_PID/environ")"
