@@ -41,8 +41,12 @@ struct mh_config {
 	char slowpath_pcap[PATH_MAX];      /* every queued datagram, with verdicts in audit_log */
 	/* Hardening after start-up (nfq-helper/harden.c). */
 	char user[33];                     /* "" keeps the starting uid; else run as this user */
+	bool user_default;                 /* user not set: MH_DEFAULT_USER if it exists */
 	bool seccomp;                      /* syscall filter (kills on anything unexpected) */
 };
+
+/* The user the daemon becomes when `user` is not set, if it exists. */
+#define MH_DEFAULT_USER "mosh-helper"
 
 void mh_config_defaults(struct mh_config *c);
 

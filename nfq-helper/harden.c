@@ -1,7 +1,8 @@
 /*
  * Least privilege once start-up is done: every capability but the one the
- * event loop needs (CAP_NET_ADMIN) leaves every set, the daemon optionally
- * becomes an unprivileged user, stops being dumpable, keeps transient big
+ * event loop needs (CAP_NET_ADMIN) leaves every set, the daemon becomes an
+ * unprivileged user (`user`, by default mosh-helper when that user exists),
+ * stops being dumpable, keeps transient big
  * buffers off the heap and locks its memory when RLIMIT_MEMLOCK allows, and
  * last installs its syscall filter (seccomp.c).
  * Start-up only: a step that fails is fatal.
@@ -98,7 +99,9 @@ static void drop_bounding(uint64_t keep)
 	}
 }
 
-static void resolve_user(const char *name, struct identity *id)
+/* `user` set: that user, or a fatal error. Not set: the default user
+ * (mosh-helper) if it exists, else the starting uid, said in the log. */
+static void resolve_user(const char *name, bool dflt, struct identity *id)
 {
 	const struct passwd *pw;
 
@@ -109,6 +112,13 @@ static void resolve_user(const char *name, struct identity *id)
 		return;
 	errno = 0;
 	pw = getpwnam(name);
+	if (!pw && dflt && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
+		if (geteuid() == 0)
+			log_warn("no user \"%s\": staying uid 0 (create it to run "
+				 "unprivileged: useradd --system --no-create-home --shell "
+				 "/usr/sbin/nologin %s; or set `user`)", name, name);
+		return;
+	}
 	if (!pw)
 		fatal("user \"%s\" (setting `user`): %s", name,
 		      errno ? strerror(errno) : "no such user");
@@ -271,7 +281,7 @@ void mh_harden(struct mh_daemon *d)
 	const char *mem;
 	int err;
 
-	resolve_user(d->cfg.user, &id);
+	resolve_user(d->cfg.user, d->cfg.user_default, &id);
 	heap_policy();
 	warm_up_crypto();
 	mh_wipe_stack();      /* what start-up left, restored keys included */

@@ -3,7 +3,8 @@
 # should, one call at a time, and so does the state keeper's own (issue 11,
 # finding 4), which the running keeper is under. The running daemon keeps CAP_NET_ADMIN alone
 # (effective, permitted, bounding), runs under seccomp in filter mode with
-# no_new_privs, as root or as a configured system user (not dumpable,
+# no_new_privs, as root, as a configured system user or, with no `user`
+# set, as mosh-helper when that user exists (issue 11) (not dumpable,
 # memory locked when RLIMIT_MEMLOCK allows), tells systemd it is ready only
 # once its control socket exists, and still carries a real mosh session
 # that roams. The session key never shows in its logs, its environment or
@@ -216,6 +217,35 @@ mh_assert "a pinhole from the new address" \
 no_key "root" "$MH_KEY"
 clean_stop 1
 mh_tmux kill-session -t c2 2>/dev/null
+
+mh_step "2b: user not set: the dedicated user mosh-helper when it exists, else uid 0 with a warning"
+# conf_default: the test configuration without any `user` line
+conf_default() {
+	MH_CONF=''
+	mh_write_conf
+	sed -i '/^user = /d' "$MH_CONF"
+}
+made_user=0
+if ! id mosh-helper >/dev/null 2>&1; then
+	conf_default
+	mh_start_daemon
+	mh_check_eq "no such user: the daemon stays uid 0" "0 0 0 0" "$(st "$MH_DAEMON_PID" Uid)"
+	mh_assert "and says how to create it" mh_daemon_log_has 'no user "mosh-helper": staying uid 0'
+	mh_stop_daemon
+	useradd --system --no-create-home --shell /usr/sbin/nologin mosh-helper ||
+		id mosh-helper >/dev/null 2>&1 || mh_fail "useradd mosh-helper"
+	made_user=1
+fi
+huid=$(id -u mosh-helper)
+chown mosh-helper "$MH_TMP"
+conf_default
+mh_start_daemon
+privileges "$MH_DAEMON_PID" "$huid"
+mh_live_session mhtest1 c2b
+mh_stop_daemon
+chown root "$MH_TMP"
+mh_tmux kill-session -t c2b 2>/dev/null
+[ $made_user = 1 ] && userdel mosh-helper 2>/dev/null
 
 # raw KEY -> its 16 bytes in hex; TEXT -> hex
 key_hex() { printf '%s==' "$1" | base64 -d | od -An -v -tx1 | tr -d ' \n'; }
