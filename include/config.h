@@ -46,6 +46,7 @@ struct mh_config {
 	char slowpath_pcap[PATH_MAX];      /* every queued datagram, with verdicts in audit_log */
 	/* Hardening after start-up (nfq-helper/harden.c). */
 	char user[33];                     /* "" keeps the starting uid; else run as this user */
+	bool user_default;                 /* user not set: MH_DEFAULT_USER if it exists */
 	bool seccomp;                      /* syscall filter (kills on anything unexpected) */
 };
 
@@ -54,6 +55,8 @@ struct mh_config {
  * rebuild (for a kernel without persist, or to test that path). */
 enum { MH_TABLE_FLAGS_AUTO, MH_TABLE_FLAGS_NONE };
 #define MH_DEFAULT_ACCEPT_MARK 0x10000000u
+/* The user the daemon becomes when `user` is not set, if it exists. */
+#define MH_DEFAULT_USER "mosh-helper"
 
 void mh_config_defaults(struct mh_config *c);
 

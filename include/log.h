@@ -42,4 +42,38 @@ void mh_ratelimit_init(struct mh_ratelimit *rl, double per_sec, double burst);
 /* true if the event may be logged now; counts suppressed ones. */
 bool mh_ratelimit_ok(struct mh_ratelimit *rl, uint64_t now_ms);
 
+/* Per-uid budgets for the lines a local user's own actions cause (refused
+ * announcements and other control requests they may repeat at will,
+ * pinhole churn of their sessions): a token bucket per uid and kind, so one
+ * user's flood neither fills the log nor silences another user. What a
+ * bucket refuses is counted and handed out by mh_uidlimit_drain, which
+ * the caller turns into one summary line per uid. MH_UIDLIMIT_SLOTS uids
+ * have their own buckets; any more share one (reported as uid "other"),
+ * so the lines written stay bounded whatever the number of uids. */
+enum mh_noisy { MH_NOISY_CONTROL, MH_NOISY_PINHOLE, MH_NOISY_KINDS };
+#define MH_UIDLIMIT_SLOTS 32
+struct mh_uid_budget {
+	uint32_t uid;
+	bool used;
+	struct mh_ratelimit rl[MH_NOISY_KINDS];
+};
+struct mh_uidlimit {
+	struct mh_uid_budget slot[MH_UIDLIMIT_SLOTS];
+	struct mh_uid_budget other;
+	double per_sec, burst;
+};
+void mh_uidlimit_init(struct mh_uidlimit *u, double per_sec, double burst);
+/* true if this event of uid may be written in full now; else counted. */
+bool mh_uidlimit_ok(struct mh_uidlimit *u, uint32_t uid, enum mh_noisy kind,
+		    uint64_t now_ms);
+/* cb once per uid with events suppressed since the last drain (other: the
+ * shared bucket, uid meaningless), their counts by kind; the counts are
+ * reset, and uids whose buckets are full again give their slot back. */
+typedef void (*mh_uidlimit_cb)(void *arg, uint32_t uid, bool other,
+			       const uint64_t n[MH_NOISY_KINDS]);
+void mh_uidlimit_drain(struct mh_uidlimit *u, uint64_t now_ms,
+		       mh_uidlimit_cb cb, void *arg);
+/* The kind's name in summaries ("refused announcements", ...). */
+const char *mh_noisy_name(enum mh_noisy kind);
+
 #endif

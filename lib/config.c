@@ -123,6 +123,8 @@ void mh_config_defaults(struct mh_config *c)
 	c->single_port = false;
 	c->public_port = DEFAULT_PUBLIC_PORT;
 	strcpy(c->audit_log, "/var/log/mosh-helper/audit.log");
+	strcpy(c->user, MH_DEFAULT_USER);
+	c->user_default = true;
 	c->seccomp = true;
 }
 
@@ -340,6 +342,7 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 	case K_TABLE:
 		return set_table(v, field, why);
 	case K_USER:
+		c->user_default = false;
 		return set_user(v, field, sizeof(((struct mh_config *)0)->user), why);
 	case K_TABLEFLAGS:
 		return set_table_flags(v, (int *)(void *)field, why);

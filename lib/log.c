@@ -1,7 +1,8 @@
 /*
  * Logging for every program: stderr with the program name, or syslog for a
- * detached daemon; a level filter; and a token bucket for per-packet
- * messages so a flood cannot flood the log.
+ * detached daemon; a level filter; a token bucket for per-packet
+ * messages so a flood cannot flood the log; and per-uid buckets for what
+ * a local user's own requests cause, with counts of what they held back.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,4 +131,99 @@ bool mh_ratelimit_ok(struct mh_ratelimit *rl, uint64_t now_ms)
 	}
 	rl->suppressed++;
 	return false;
+}
+
+void mh_uidlimit_init(struct mh_uidlimit *u, double per_sec, double burst)
+{
+	memset(u, 0, sizeof(*u));
+	u->per_sec = per_sec;
+	u->burst = burst;
+}
+
+static void budget_init(struct mh_uidlimit *u, struct mh_uid_budget *b,
+			uint32_t uid)
+{
+	int k;
+
+	b->uid = uid;
+	b->used = true;
+	for (k = 0; k < MH_NOISY_KINDS; k++)
+		mh_ratelimit_init(&b->rl[k], u->per_sec, u->burst);
+}
+
+/* The uid's slot, a free one taken for it, or the shared one. */
+static struct mh_uid_budget *budget_of(struct mh_uidlimit *u, uint32_t uid)
+{
+	struct mh_uid_budget *free_slot = NULL;
+	unsigned i;
+
+	for (i = 0; i < MH_UIDLIMIT_SLOTS; i++) {
+		if (u->slot[i].used && u->slot[i].uid == uid)
+			return &u->slot[i];
+		if (!u->slot[i].used && !free_slot)
+			free_slot = &u->slot[i];
+	}
+	if (free_slot) {
+		budget_init(u, free_slot, uid);
+		return free_slot;
+	}
+	if (!u->other.used)
+		budget_init(u, &u->other, 0);
+	return &u->other;
+}
+
+bool mh_uidlimit_ok(struct mh_uidlimit *u, uint32_t uid, enum mh_noisy kind,
+		    uint64_t now_ms)
+{
+	struct mh_uid_budget *b = budget_of(u, uid);
+
+	if (kind >= MH_NOISY_KINDS)
+		kind = MH_NOISY_CONTROL;
+	return mh_ratelimit_ok(&b->rl[kind], now_ms);
+}
+
+/* Counts handed to cb and reset; true if every bucket is full again
+ * (the slot can go: a new one starts full as well). */
+static bool budget_drain(struct mh_uid_budget *b, uint64_t now_ms,
+			 mh_uidlimit_cb cb, void *arg, bool other)
+{
+	uint64_t n[MH_NOISY_KINDS];
+	bool any = false, idle = true;
+	int k;
+
+	for (k = 0; k < MH_NOISY_KINDS; k++) {
+		struct mh_ratelimit *rl = &b->rl[k];
+		double refill = now_ms > rl->last_ms ?
+			(double)(now_ms - rl->last_ms) * rl->per_sec / 1000.0 : 0;
+
+		n[k] = rl->suppressed;
+		rl->suppressed = 0;
+		any |= n[k] != 0;
+		idle &= rl->tokens + refill >= rl->burst;
+	}
+	if (any)
+		cb(arg, b->uid, other, n);
+	return idle;
+}
+
+void mh_uidlimit_drain(struct mh_uidlimit *u, uint64_t now_ms,
+		       mh_uidlimit_cb cb, void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < MH_UIDLIMIT_SLOTS; i++)
+		if (u->slot[i].used && budget_drain(&u->slot[i], now_ms, cb, arg, false))
+			u->slot[i].used = false;
+	if (u->other.used && budget_drain(&u->other, now_ms, cb, arg, true))
+		u->other.used = false;
+}
+
+const char *mh_noisy_name(enum mh_noisy kind)
+{
+	static const char *const names[MH_NOISY_KINDS] = {
+		[MH_NOISY_CONTROL] = "control requests",
+		[MH_NOISY_PINHOLE] = "pinhole events",
+	};
+
+	return kind < MH_NOISY_KINDS ? names[kind] : "events";
 }

@@ -211,9 +211,12 @@ static void do_kill(struct mh_daemon *d, int fd, const struct ucred *cr,
 	}
 	snprintf(detail, sizeof(detail), "port=%u session=%u pid=%d uid=%u by_uid=%u",
 		 port, s->id, (int)s->pid, (unsigned)s->uid, (unsigned)cr->uid);
-	log_info("control: uid %u asks to end session %u port %u (mosh-server pid %d)",
-		 (unsigned)cr->uid, s->id, port, (int)s->pid);
-	mh_audit_simple(d, "ctl_kill", "detail", detail);
+	/* repeatable at will (a mosh-server may ignore SIGTERM): the uid's budget */
+	if (mh_audit_allow(d, cr->uid, MH_NOISY_CONTROL)) {
+		log_info("control: uid %u asks to end session %u port %u (mosh-server pid %d)",
+			 (unsigned)cr->uid, s->id, port, (int)s->pid);
+		mh_audit_simple(d, "ctl_kill", "detail", detail);
+	}
 	err = pidfd_send_signal(s->pidfd, SIGTERM, NULL, 0) < 0 ? errno : 0;
 	if (!err || err == ESRCH) {
 		snprintf(why, sizeof(why), "%s mosh-server pid %d of session %u on port "

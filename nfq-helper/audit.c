@@ -24,36 +24,100 @@
 
 #define DROPS_EVERY_MS 10000
 
-static int open_private(const char *path, mode_t mode)
+/* What a local user's own requests cause (refused announcements, pinhole
+ * churn) is written in full up to NOISY_BURST events per uid and kind, then
+ * NOISY_PER_SEC a second; the rest is counted and summed up per uid every
+ * DROPS_EVERY_MS, in the log and in the audit trail ("suppressed"). */
+#define NOISY_PER_SEC 1
+#define NOISY_BURST   20
+static struct mh_uidlimit noisy;
+static const char *const noisy_key[MH_NOISY_KINDS] = {
+	[MH_NOISY_CONTROL] = "control_requests",
+	[MH_NOISY_PINHOLE] = "pinhole_events",
+};
+
+/* An audit file must be ours alone to write: a regular file (never
+ * through a symbolic link: O_NOFOLLOW), owned by the daemon's uid, not
+ * writable by group or other (whoever could write it could forge lines).
+ * 0, or -errno with why set. */
+static int check_private(int fd, const char **why)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		*why = strerror(errno);
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid()) {
+		*why = "owned by another user";
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		*why = "writable by group or other";
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Opens (creating if need be) an audit file; O_NONBLOCK: a FIFO put in
+ * its place must not hang the start. Refusals are logged with the reason. */
+static int open_private(const char *what, const char *path, mode_t mode,
+			int flags)
 {
 	char dir[PATH_MAX];
-	int fd;
+	const char *why = NULL;
+	int fd, err;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	if (mkdir(dirname(dir), 0750) < 0 && errno != EEXIST)
 		return -errno;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, mode) < 0) {   /* an older file may have been wider */
-		int err = -errno;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+		  flags, mode);
+	if (fd < 0) {
+		err = -errno;
+		log_err("%s %s: %s", what, path, err == -ELOOP ?
+			"a symbolic link: refused (the file itself must be given)" :
+			err == -ENXIO ? "not a regular file: refused" : strerror(-err));
+		return err;
+	}
+	err = check_private(fd, &why);
+	/* ours and not group/other-writable: only read bits can be too wide */
+	if (!err && fchmod(fd, mode) < 0) {
+		err = -errno;
+		why = strerror(errno);
+	}
+	if (err) {
+		log_err("%s %s refused: %s", what, path, why);
 		close(fd);
 		return err;
 	}
 	return fd;
 }
 
+/* The capture is written through a descriptor opened as the other audit
+ * files are (libpcap's own open would follow a symbolic link). */
 static int open_pcap(struct mh_daemon *d)
 {
-	mode_t old = umask(0077);
+	int fd = open_private("slowpath_pcap", d->cfg.slowpath_pcap, 0600, O_TRUNC);
+	FILE *f;
 
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "wb");
 	d->pcap = pcap_open_dead(DLT_RAW, 65535);
-	if (d->pcap)
-		d->pcap_out = pcap_dump_open(d->pcap, d->cfg.slowpath_pcap);
-	umask(old);
+	if (f && d->pcap)
+		d->pcap_out = pcap_dump_fopen(d->pcap, f);
 	if (!d->pcap_out) {
 		log_err("slowpath_pcap %s: %s", d->cfg.slowpath_pcap,
-			d->pcap ? pcap_geterr(d->pcap) : "pcap_open_dead failed");
+			d->pcap ? pcap_geterr(d->pcap) : "cannot start a capture");
+		if (f)
+			fclose(f);
+		else
+			close(fd);
 		return -EIO;
 	}
 	return 0;
@@ -62,13 +126,14 @@ static int open_pcap(struct mh_daemon *d)
 int mh_audit_open(struct mh_daemon *d)
 {
 	d->audit_fd = d->keylog_fd = -1;
+	mh_uidlimit_init(&noisy, NOISY_PER_SEC, NOISY_BURST);
 	if (d->cfg.audit_log[0]) {
-		d->audit_fd = open_private(d->cfg.audit_log, 0640);
+		d->audit_fd = open_private("audit_log", d->cfg.audit_log, 0640, O_APPEND);
 		if (d->audit_fd < 0)
 			return d->audit_fd;
 	}
 	if (d->cfg.key_log[0]) {
-		d->keylog_fd = open_private(d->cfg.key_log, 0600);
+		d->keylog_fd = open_private("key_log", d->cfg.key_log, 0600, O_APPEND);
 		if (d->keylog_fd < 0)
 			return d->keylog_fd;
 		log_warn("key_log is on: session keys are written to %s (for a "
@@ -254,7 +319,44 @@ void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
 	emit(d, &j);
 }
 
-/* Timer: flush the pcap, and report drop counts since the last report. */
+bool mh_audit_allow(struct mh_daemon *d, uid_t uid, enum mh_noisy kind)
+{
+	(void)d;
+	return mh_uidlimit_ok(&noisy, (uint32_t)uid, kind, mh_now_ms());
+}
+
+/* One uid's held-back events: a log line and an audit event of counts. */
+static void report_suppressed(void *arg, uint32_t uid, bool other,
+			      const uint64_t n[MH_NOISY_KINDS])
+{
+	struct mh_daemon *d = arg;
+	char who[32], what[160] = "";
+	size_t len = 0;
+	struct mh_jsonl j;
+	int k;
+
+	snprintf(who, sizeof(who), other ? "other" : "%u", (unsigned)uid);
+	for (k = 0; k < MH_NOISY_KINDS && len < sizeof(what); k++)
+		if (n[k])
+			len += (size_t)snprintf(what + len, sizeof(what) - len,
+						"%s%llu %s", len ? ", " : "",
+						(unsigned long long)n[k], mh_noisy_name(k));
+	log_warn("uid %s: %s not logged one by one (more than %d a second)",
+		 who, what, NOISY_PER_SEC);
+	if (d->audit_fd < 0)
+		return;
+	begin(&j, "suppressed");
+	if (other)
+		mh_jsonl_str(&j, "uid", who);
+	else
+		mh_jsonl_u64(&j, "uid", uid);
+	for (k = 0; k < MH_NOISY_KINDS; k++)
+		mh_jsonl_u64(&j, noisy_key[k], n[k]);
+	emit(d, &j);
+}
+
+/* Timer: flush the pcap; report drop counts and suppressed events since
+ * the last report. */
 void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms)
 {
 	struct mh_jsonl j;
@@ -263,9 +365,12 @@ void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms)
 
 	if (d->pcap_out)
 		pcap_dump_flush(d->pcap_out);
-	if (d->audit_fd < 0 || now_ms < d->next_drops_ms)
+	if (now_ms < d->next_drops_ms)
 		return;
 	d->next_drops_ms = now_ms + DROPS_EVERY_MS;
+	mh_uidlimit_drain(&noisy, now_ms, report_suppressed, d);
+	if (d->audit_fd < 0)
+		return;
 	begin(&j, "drops");
 	mh_jsonl_open(&j, "counts");
 	for (r = 0; r < MH_R_COUNT; r++) {

@@ -4,7 +4,8 @@
  * protocol decoder and answered with a status and a reason; the caller's
  * uid comes from SO_PEERCRED, never from the message. One local user cannot
  * lock the others out: when every connection slot (or every descriptor) is
- * taken, the uid holding the most gives up its oldest connection.
+ * taken, the uid holding the most gives up its oldest connection; nor fill
+ * the log: refusals are logged within the uid's budget (mh_audit_allow).
  * Announcements are handled here, mosh-helperctl's requests in admin.c.
  */
 #include <errno.h>
@@ -80,11 +81,13 @@ int mh_control_open(struct mh_daemon *d)
 	d->ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->ctl_fd < 0)
 		return -errno;
-	old = umask(0177);
+	/* every local user may announce (SO_PEERCRED says who they are): the
+	 * socket is made 0666 by bind itself, never by a chmod of the path,
+	 * which would follow whatever a symbolic link put there points to */
+	old = umask(0111);
 	err = bind(d->ctl_fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	/* every local user may announce; SO_PEERCRED says who they are */
-	if (err < 0 || chmod(sun.sun_path, 0666) < 0 || listen(d->ctl_fd, 64) < 0)
+	if (err < 0 || listen(d->ctl_fd, 64) < 0)
 		return -errno;
 	return mh_epoll_add(d, d->ctl_fd, EV_TAG(EV_CTL_LISTEN, 0));
 }
@@ -245,7 +248,7 @@ void mh_control_expire(struct mh_daemon *d, uint64_t now_ms)
 			mh_control_conn_input(d, i);
 			continue;
 		}
-		if (ctl_log_ok())
+		if (mh_audit_allow(d, conn_uid[i], MH_NOISY_CONTROL))
 			log_info("control: uid %u sent nothing in time, cut off",
 				 (unsigned)conn_uid[i]);
 		conn_close(d, i);
@@ -306,8 +309,10 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 	}
 	if (err == MHC_OK && mh_sessions_start(d, a, &proof, key, why, whylen) < 0)
 		err = MHC_ERR_INTERNAL;
-	if (err == MHC_OK)
+	if (err == MHC_OK) {
 		mh_audit_key(d, mh_session_by_port(&d->sessions, a->port), a->key);
+		mh_mux_prefer(d, mh_session_by_port(&d->sessions, a->port));
+	}
 	OPENSSL_cleanse(key, sizeof(key));
 	return err;
 }
@@ -321,6 +326,7 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 	char why[MHC_REASON_MAX + 1] = "";
 	struct mhc_msg m;
 	uint8_t status;
+	bool loud;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
 		reply(fd, MHC_ERR_INTERNAL, "cannot read peer credentials");
@@ -330,7 +336,7 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 	    (m.type != MHC_ANNOUNCE && !mh_admin_is_request(m.type))) {
 		snprintf(why, sizeof(why), "malformed request: %s",
 			 pwhy ? pwhy : "not an announcement nor an admin request");
-		if (ctl_log_ok())
+		if (mh_audit_allow(d, cr.uid, MH_NOISY_CONTROL))
 			log_warn("control: uid %u: %s", (unsigned)cr.uid, why);
 		reply(fd, MHC_ERR_PROTOCOL, why);
 		return;
@@ -344,17 +350,19 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 	if (status == MHC_OK)
 		snprintf(why, sizeof(why), "session accepted on port %u",
 			 m.u.announce.port);
-	mh_audit_announce(d, cr.uid, &m.u.announce, status, why,
-			  mh_session_by_port(&d->sessions, m.u.announce.port));
-	if (status == MHC_OK) {
+	if (status == MHC_OK)
 		d->stats.announce_ok++;
-	} else {
+	else
 		d->stats.announce_refused++;
-		if (ctl_log_ok())
-			log_warn("control: refused uid %u pid %u port %u: %s (%s)",
-				 (unsigned)cr.uid, m.u.announce.pid, m.u.announce.port,
-				 why, mhc_status_name(status));
-	}
+	/* a refusal is the caller's to repeat at will: its uid's budget */
+	loud = status == MHC_OK || mh_audit_allow(d, cr.uid, MH_NOISY_CONTROL);
+	if (loud)
+		mh_audit_announce(d, cr.uid, &m.u.announce, status, why,
+				  mh_session_by_port(&d->sessions, m.u.announce.port));
+	if (status != MHC_OK && loud)
+		log_warn("control: refused uid %u pid %u port %u: %s (%s)",
+			 (unsigned)cr.uid, m.u.announce.pid, m.u.announce.port,
+			 why, mhc_status_name(status));
 	reply(fd, status, why);
 }
 

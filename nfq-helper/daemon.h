@@ -173,6 +173,10 @@ void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
 		       const uint8_t *l3, size_t len,
 		       const struct mh_decision *dec);
 void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms);
+/* true if this event of uid's (a refused request, a pinhole event) may be
+ * logged and audited in full now; if not it is counted, and the tick
+ * reports the counts per uid ("suppressed"). */
+bool mh_audit_allow(struct mh_daemon *d, uid_t uid, enum mh_noisy kind);
 /* Writes the buffered audit lines (after the verdicts they describe). */
 void mh_audit_flush(struct mh_daemon *d);
 /* SIGUSR1: counters into the log and the audit trail. */
@@ -251,6 +255,18 @@ int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
 struct mh_reconciled { unsigned ports, pinholes, mappings; };
 void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
 			struct mh_reconciled *gone);
+/* The periodic sync: a pinhole element the read-back found that no session
+ * records (a failed delete, or not ours) is noted during the dump, and
+ * removed by mh_reconcile_strays after it, with its confirmed mapping in
+ * single-port mode; at most MH_STRAYS_MAX a sync, the rest the next time. */
+#define MH_STRAYS_MAX 256
+void mh_reconcile_stray(struct mh_daemon *d, const struct mh_pinhole *ph);
+void mh_reconcile_strays(struct mh_daemon *d);
+
+/* prefer.c (single-port mode): a session whose SSH login came from host X
+ * displaces the mappings other sessions hold for clients on X (see
+ * lib/muxprefer.c); called when it starts. */
+void mh_mux_prefer(struct mh_daemon *d, const struct mh_session *pref);
 
 /* reload.c: SIGHUP (and mosh-helperctl reload). 0: the file was taken,
  * msg (if not NULL) holds the keys applied, "" if none could change now;
@@ -302,7 +318,12 @@ void mh_harden(struct mh_daemon *d);
 void mh_wipe_stack(void);   /* dead stack frames below the caller, zeroed */
 void mh_keymem_init(void);
 bool mh_keymem_active(void);
+/* true if every key chunk so far is locked in memory; the bytes of chunks
+ * locked and not (RLIMIT_MEMLOCK). Big blocks unmapped are not deducted. */
+bool mh_keymem_locked(size_t *locked, size_t *unlocked);
 int mh_seccomp_install(void);
+/* The state keeper's own, narrower filter (keeper.c). */
+int mh_seccomp_install_keeper(void);
 bool mh_seccomp_sanitized(void);
 int mh_notify_open(void);
 void mh_notify(const char *state);

@@ -1,7 +1,8 @@
 /*
  * Least privilege once start-up is done: every capability but the one the
- * event loop needs (CAP_NET_ADMIN) leaves every set, the daemon optionally
- * becomes an unprivileged user, stops being dumpable, keeps transient big
+ * event loop needs (CAP_NET_ADMIN) leaves every set, the daemon becomes an
+ * unprivileged user (`user`, by default mosh-helper when that user exists),
+ * stops being dumpable, keeps transient big
  * buffers off the heap and locks its memory when RLIMIT_MEMLOCK allows, and
  * last installs its syscall filter (seccomp.c).
  * Start-up only: a step that fails is fatal.
@@ -98,7 +99,9 @@ static void drop_bounding(uint64_t keep)
 	}
 }
 
-static void resolve_user(const char *name, struct identity *id)
+/* `user` set: that user, or a fatal error. Not set: the default user
+ * (mosh-helper) if it exists, else the starting uid, said in the log. */
+static void resolve_user(const char *name, bool dflt, struct identity *id)
 {
 	const struct passwd *pw;
 
@@ -109,6 +112,13 @@ static void resolve_user(const char *name, struct identity *id)
 		return;
 	errno = 0;
 	pw = getpwnam(name);
+	if (!pw && dflt && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
+		if (geteuid() == 0)
+			log_warn("no user \"%s\": staying uid 0 (create it to run "
+				 "unprivileged: useradd --system --no-create-home --shell "
+				 "/usr/sbin/nologin %s; or set `user`)", name, name);
+		return;
+	}
 	if (!pw)
 		fatal("user \"%s\" (setting `user`): %s", name,
 		      errno ? strerror(errno) : "no such user");
@@ -251,13 +261,27 @@ static void warm_up_crypto(void)
 	ssp_ctx_free(ctx);
 }
 
+/* The key chunks are locked one by one (keymem.c) whether or not the
+ * whole address space could be. */
+static void key_pages(void)
+{
+	size_t locked, unlocked;
+
+	if (mh_keymem_locked(&locked, &unlocked))
+		log_info("key pages locked in memory (%zu KiB so far)", locked / 1024);
+	else
+		log_warn("key pages: %zu KiB could not be locked (RLIMIT_MEMLOCK; "
+			 "raise it: LimitMEMLOCK= in the unit, ulimit -l), %zu KiB are",
+			 unlocked / 1024, locked / 1024);
+}
+
 void mh_harden(struct mh_daemon *d)
 {
 	struct identity id;
 	const char *mem;
 	int err;
 
-	resolve_user(d->cfg.user, &id);
+	resolve_user(d->cfg.user, d->cfg.user_default, &id);
 	heap_policy();
 	warm_up_crypto();
 	mh_wipe_stack();      /* what start-up left, restored keys included */
@@ -272,6 +296,8 @@ void mh_harden(struct mh_daemon *d)
 	if (!mh_keymem_active())
 		log_warn("session keys are in ordinary memory (OpenSSL allocated "
 			 "before the daemon could move it)");
+	else
+		key_pages();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fatal("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	id.uid = getuid();    /* no such call under the filter */

@@ -4,8 +4,10 @@
  * session keys in the keyring and writes the state file (temporary, then
  * rename) on messages from the daemon over a socketpair. It keeps uid 0
  * (the keyring and the runtime directory are root's) but no capability,
- * is not dumpable, holds the state lock so that a new daemon waits for it,
- * and exits once the daemon's end closes and every message is done.
+ * is not dumpable, runs under a syscall filter of its own (seccomp.c:
+ * keyring calls, creating its temporary, rename, unlink, its socket),
+ * holds the state lock so that a new daemon waits for it, and exits once
+ * the daemon's end closes and every message is done.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -170,7 +172,7 @@ static void keeper_prepare(const struct mh_keeper_cfg *c, int fd)
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct none[2] = { { 0 } };
 	int lock = c->lock_fd >= 0 ? c->lock_fd : fd;
-	int lo = fd < lock ? fd : lock, hi = fd < lock ? lock : fd;
+	int lo = fd < lock ? fd : lock, hi = fd < lock ? lock : fd, err;
 
 	if ((lo > 3 && close_range(3, (unsigned)lo - 1, 0) < 0) ||
 	    (hi > lo + 1 && close_range((unsigned)lo + 1, (unsigned)hi - 1, 0) < 0) ||
@@ -193,6 +195,8 @@ static void keeper_prepare(const struct mh_keeper_cfg *c, int fd)
 	if (kctl(KEYCTL_LINK, (unsigned long)c->ring,
 		 (unsigned long)KEY_SPEC_PROCESS_KEYRING, 0) < 0)
 		log_debug("keeper: keyring link: %s", strerror(errno));
+	if (c->seccomp && (err = mh_seccomp_install_keeper()) < 0)
+		log_warn("keeper: installing its syscall filter: %s", strerror(-err));
 }
 
 static _Noreturn void keeper_main(const struct mh_keeper_cfg *c, int fd)

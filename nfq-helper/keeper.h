@@ -29,6 +29,7 @@ struct mh_keeper_cfg {
 	const char *ring_name;       /* key descriptions are "<ring_name>:<port>" */
 	const char *path, *tmp;      /* the state file and its temporary */
 	int lock_fd;                 /* flock'ed: held by the keeper until it exits */
+	bool seccomp;                /* its own syscall filter (seccomp.c) */
 };
 
 struct mh_keeper;

@@ -5,8 +5,9 @@
  * --guard's, claiming it if orphaned), rebuilds it in place on SIGHUP,
  * leaves it at every stop (only --uninstall removes it), adds and deletes
  * session ports and pinholes, and reads the pinhole sets back so the
- * session table learns which pinholes the kernel has expired. Every batch
- * goes through the one socket d->nft: an owned table takes no other.
+ * session table learns which pinholes the kernel has expired (and
+ * reconcile.c removes those no session records). Every batch goes through
+ * the one socket d->nft: an owned table takes no other.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,6 +17,7 @@
 #include <libnftnl/common.h>
 
 #include "daemon.h"
+#include "stray.h"
 
 #define BATCH_LEN 65536
 #define SYNC_GRACE_MS 2000   /* a pinhole this young may not be in a dump yet */
@@ -334,20 +336,13 @@ int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
 static void sync_cb(const struct mh_pinhole *ph, uint64_t expires_ms, void *arg)
 {
 	struct mh_daemon *d = arg;
-	struct mh_session *s = mh_session_by_port(&d->sessions, ph->server_port);
-	unsigned i;
+	struct mh_pinhole_rec *r = mh_elem_record(&d->sessions, ph);
 
 	(void)expires_ms;
-	if (!s)
-		return;
-	for (i = 0; i < s->max_pinholes; i++) {
-		struct mh_pinhole_rec *r = &s->ph[i];
-
-		if (r->added_ms && r->client.family == ph->family &&
-		    r->client.port == ph->client_port &&
-		    !memcmp(r->client.ip, ph->addr, ph->family == AF_INET ? 4 : 16))
-			r->seen_gen = d->sync_gen;
-	}
+	if (r)
+		r->seen_gen = d->sync_gen;
+	else
+		mh_reconcile_stray(d, ph);   /* removed after the read-back */
 }
 
 static void sync_session(struct mh_daemon *d, struct mh_session *s,
@@ -365,10 +360,12 @@ static void sync_session(struct mh_daemon *d, struct mh_session *s,
 			s->last_alive_ms = now_ms;
 			continue;
 		}
-		log_info("session %u port %u: pinhole for %s expired (idle)", s->id,
-			 s->port, mh_addr_str(&r->client, cl, sizeof(cl)));
 		d->stats.pinholes_expired++;
-		mh_audit_pinhole(d, s, "pinhole_expired", &r->client, "idle");
+		if (mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE)) {
+			log_info("session %u port %u: pinhole for %s expired (idle)",
+				 s->id, s->port, mh_addr_str(&r->client, cl, sizeof(cl)));
+			mh_audit_pinhole(d, s, "pinhole_expired", &r->client, "idle");
+		}
 		memset(r, 0, sizeof(*r));
 	}
 }
@@ -381,6 +378,7 @@ void mh_kernel_sync(struct mh_daemon *d, uint64_t now_ms)
 	d->sync_gen++;
 	a = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, sync_cb, d);
 	b = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET6, sync_cb, d);
+	mh_reconcile_strays(d);
 	if (a < 0 || b < 0) {
 		log_warn("reading pinholes back: %s", strerror(-(a < 0 ? a : b)));
 		return;   /* never forget pinholes on a failed read */

@@ -2,14 +2,17 @@
  * Key memory: every allocation OpenSSL makes (the session ciphers' key
  * schedules) and struct ssp_ctx (the raw key, allocated through
  * OPENSSL_zalloc) comes from pages marked MADV_DONTDUMP, so no core file
- * holds a session key; a freed block is wiped. A small size-class allocator
- * over 64 KiB chunks, for a single-threaded daemon.
+ * holds a session key, and locked (mlock), so none reaches swap even when
+ * the daemon cannot lock all its memory; a freed block is wiped. A small
+ * size-class allocator over 64 KiB chunks, for a single-threaded daemon.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -48,6 +51,7 @@ static struct km_free *free_list[KM_NCLASS];
 static uint8_t *bump;          /* unused tail of the newest chunk */
 static size_t bump_left;
 static bool active;
+static size_t locked_bytes, unlocked_bytes;
 
 static size_t class_size(unsigned c)
 {
@@ -65,6 +69,17 @@ static void *km_map(size_t len)
 	if (madvise(p, len, MADV_DONTDUMP) < 0) {
 		munmap(p, len);
 		return NULL;
+	}
+	/* RLIMIT_MEMLOCK may refuse (the daemon keeps no CAP_IPC_LOCK): the
+	 * key is still kept, and mh_keymem_locked tells */
+	/* the system call itself: AddressSanitizer turns mlock() into a no-op */
+	if (syscall(SYS_mlock, p, len) == 0) {
+		locked_bytes += len;
+	} else {
+		if (!unlocked_bytes)
+			log_warn("key pages: mlock: %s; session keys may reach swap "
+				 "(raise RLIMIT_MEMLOCK)", strerror(errno));
+		unlocked_bytes += len;
 	}
 	KM_ROOT(p, len);
 	KM_POISON(p, len);
@@ -154,7 +169,7 @@ static void km_free(void *p, const char *file, int line)
 	KM_UNPOISON(p, usable(h));
 	explicit_bzero(p, usable(h));
 	if (c == KM_BIG) {
-		munmap(h, h->size);
+		munmap(h, h->size);   /* unlocks it too */
 		return;
 	}
 	explicit_bzero(h, sizeof(*h));
@@ -201,4 +216,13 @@ void mh_keymem_init(void)
 bool mh_keymem_active(void)
 {
 	return active;
+}
+
+bool mh_keymem_locked(size_t *locked, size_t *unlocked)
+{
+	if (locked)
+		*locked = locked_bytes;
+	if (unlocked)
+		*unlocked = unlocked_bytes;
+	return unlocked_bytes == 0;
 }

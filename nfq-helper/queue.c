@@ -198,6 +198,8 @@ static const struct mh_addr *previous_pinhole(const struct mh_session *s,
 static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 {
 	struct mh_session *s = dec->session;
+	/* the session's owner can churn pinholes at will: its uid's budget */
+	bool loud = mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE);
 	const struct mh_addr *prev;
 	char cl[MH_ADDRSTRLEN];
 
@@ -205,7 +207,8 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 		after_verdicts(d, &dec->evicted, s->port, AFTER_PINHOLE);
 		if (d->pol.public_port)
 			after_verdicts(d, &dec->evicted, s->port, AFTER_MAPPING);
-		mh_audit_pinhole(d, s, "pinhole_removed", &dec->evicted, "evicted");
+		if (loud)
+			mh_audit_pinhole(d, s, "pinhole_removed", &dec->evicted, "evicted");
 	}
 	if (mh_kernel_pinhole(d, &dec->pkt.dst, s->port, true, false) < 0) {
 		mh_pinhole_forget(s, &dec->pkt.dst);
@@ -217,6 +220,8 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 	    mh_kernel_mux(d, &dec->pkt.dst, s->port, true, true, false) == 0)
 		mh_kernel_mux(d, &dec->pkt.dst, s->port, false, false, false);
 	d->stats.pinholes_opened++;
+	if (!loud)
+		return true;
 	log_info("session %u port %u: pinhole opened for %s", s->id, s->port,
 		 mh_addr_str(&dec->pkt.dst, cl, sizeof(cl)));
 	mh_audit_pinhole(d, s, "pinhole_open", &dec->pkt.dst, NULL);
@@ -245,12 +250,12 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 					false, true, true) < 0)
 		dec.accept = false;
 	d->stats.verdicts[dec.reason]++;
-	if (dec.accept) {
+	if (dec.accept && mh_audit_allow(d, dec.session->uid, MH_NOISY_PINHOLE)) {
 		log_info("session %u port %u: %s maps to it (provisional, %u trials)",
 			 dec.session->id, dec.session->port,
 			 mh_addr_str(&dec.pkt.src, cl, sizeof(cl)), dec.trials);
 		mh_audit_pinhole(d, dec.session, "mapping_provisional", &dec.pkt.src, NULL);
-	} else {
+	} else if (!dec.accept) {
 		log_drop(d, &dec, now);
 	}
 	send_verdict(d, id, dec.accept);

@@ -3,12 +3,16 @@
  * session ports, pinholes and single-port mappings an adopted table holds
  * for sessions that did not come back are removed, those of resumed
  * sessions kept (and pinholes recorded if the saved state missed them).
+ * While the daemon runs, the periodic sync hands over the pinholes no
+ * session records (strays), which are removed the same way.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
+#include "stray.h"
 
 struct elems {
 	struct mh_pinhole *v;
@@ -49,13 +53,6 @@ static void dump(struct mh_daemon *d, struct elems *e, int kind, int family)
 		e->failed = true;
 }
 
-static void to_addr(const struct mh_pinhole *ph, struct mh_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->family = ph->family;
-	memcpy(a->ip, ph->addr, ph->family == AF_INET ? 4 : 16);
-	a->port = ph->client_port;
-}
 
 /* Session ports: every resumed one (re)added, any other removed. */
 static unsigned ports(struct mh_daemon *d)
@@ -96,7 +93,7 @@ static unsigned pinholes(struct mh_daemon *d, uint64_t now)
 		uint64_t left = e.expires[i] < idle ? e.expires[i] : idle;
 		struct mh_addr a, ev;
 
-		to_addr(&e.v[i], &a);
+		mh_elem_client(&e.v[i], &a);
 		if (s && mh_pinhole_find(s, &a))
 			continue;
 		if (s && mh_pinhole_count(s) < s->max_pinholes) {
@@ -127,7 +124,7 @@ static unsigned mappings(struct mh_daemon *d)
 
 			if (conf && mh_session_by_port(&d->sessions, e.v[i].server_port))
 				continue;
-			to_addr(&e.v[i], &a);
+			mh_elem_client(&e.v[i], &a);
 			if (mh_kernel_mux(d, &a, e.v[i].server_port, conf, false, true) == 0)
 				removed++;
 		}
@@ -143,4 +140,44 @@ void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
 	gone->ports = ports(d);
 	gone->pinholes = pinholes(d, now_ms);
 	gone->mappings = mappings(d);
+}
+
+/* --- strays, while the daemon runs --- */
+
+static struct mh_pinhole strays[MH_STRAYS_MAX];
+static unsigned n_strays;
+
+void mh_reconcile_stray(struct mh_daemon *d, const struct mh_pinhole *ph)
+{
+	(void)d;
+	if (n_strays < MH_STRAYS_MAX)
+		strays[n_strays++] = *ph;
+}
+
+/* A stray pinhole lets one client address reach a port outside any
+ * session's control (kept alive by its own traffic, and inherited by the
+ * next session on that port): it goes, with its confirmed mapping. */
+void mh_reconcile_strays(struct mh_daemon *d)
+{
+	static struct mh_ratelimit warn = { .tokens = 20, .per_sec = 1, .burst = 20 };
+	char cl[MH_ADDRSTRLEN], what[MH_ADDRSTRLEN + 16];
+	unsigned i;
+
+	for (i = 0; i < n_strays; i++) {
+		const struct mh_pinhole *ph = &strays[i];
+		struct mh_addr a;
+
+		mh_elem_client(ph, &a);
+		if (mh_kernel_pinhole(d, &a, ph->server_port, false, true) < 0)
+			continue;
+		if (d->pol.public_port)
+			mh_kernel_mux(d, &a, ph->server_port, true, false, true);
+		mh_addr_str(&a, cl, sizeof(cl));
+		snprintf(what, sizeof(what), "%s -> %u", cl, ph->server_port);
+		mh_audit_simple(d, "stray_removed", "pinhole", what);
+		if (mh_ratelimit_ok(&warn, mh_now_ms()))
+			log_warn("pinhole %s to port %u is recorded by no session: "
+				 "removed", cl, ph->server_port);
+	}
+	n_strays = 0;
 }

@@ -3,7 +3,8 @@
  * system calls of the event loop and of a clean stop are allowed, anything
  * else kills the process (SIGSYS, logged by the kernel's audit). Sanitizer
  * builds also allow what their runtimes need and answer other calls with
- * EPERM, killing only for a short list of dangerous ones.
+ * EPERM, killing only for a short list of dangerous ones. The state keeper
+ * (keeper.c) gets a narrower filter of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,8 +47,10 @@ static const int loop_calls[] = {
 	 * SCM_RIGHTS) when the daemon may not signal the user's process */
 	SCMP_SYS(pidfd_open), SCMP_SYS(poll), SCMP_SYS(ppoll),
 	SCMP_SYS(pidfd_send_signal), SCMP_SYS(sendmsg),
-	/* the heap (glibc malloc, the key memory of keymem.c) */
+	/* the heap (glibc malloc, the key memory of keymem.c, whose chunks
+	 * are locked one by one) */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(mlock),
 	/* time (when the vDSO falls back to the kernel), syslog's LOG_PID */
 	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
 	SCMP_SYS(getpid), SCMP_SYS(gettid),
@@ -59,6 +62,25 @@ static const int loop_calls[] = {
 	 * keyctl, add_key, rename and a creating open belong here.) */
 	SCMP_SYS(unlink), SCMP_SYS(unlinkat),
 	/* signals and exit (abort() reaches tgkill, checked below) */
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
+/* The state keeper (keeper.c), a child of its own: messages on its
+ * socket, the keyring, its temporary state file written and renamed, and
+ * what logging needs. Nothing else: no socket but syslog's, no signal, no
+ * process, no memory made executable; files are only created (the
+ * temporary, exclusively) or opened read-only (glibc may re-read the time
+ * zone for a log line). */
+static const int keeper_calls[] = {
+	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
+	SCMP_SYS(keyctl), SCMP_SYS(add_key),
+	SCMP_SYS(write), SCMP_SYS(close), SCMP_SYS(rename), SCMP_SYS(renameat),
+	SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
+	SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(madvise),
+	SCMP_SYS(connect), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+	SCMP_SYS(time), SCMP_SYS(getpid), SCMP_SYS(futex),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
@@ -116,15 +138,23 @@ static int add_all(scmp_filter_ctx ctx, uint32_t action, const int *nr,
 }
 
 #ifndef MH_SANITIZED
-/* Opens that only read, for open(2) (flags are argument 1) or openat(2)
- * (argument 2): nothing the daemon opens from its loop is written. */
-static int add_opens(scmp_filter_ctx ctx, int nr, unsigned arg)
+/* Opens of exactly these access flags, for open(2) (flags are argument 1)
+ * or openat(2) (argument 2). */
+static int add_open_flags(scmp_filter_ctx ctx, int nr, unsigned arg,
+			  uint64_t flags)
 {
-	const uint64_t mask = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND;
-	struct scmp_arg_cmp rd = { arg, SCMP_CMP_MASKED_EQ, mask, O_RDONLY };
-	int err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, rd);
+	const uint64_t mask = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND;
+	struct scmp_arg_cmp c = { arg, SCMP_CMP_MASKED_EQ, mask, flags };
+	int err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, c);
 
 	return err < 0 && nr < 0 ? 0 : err;   /* no open(2) on this arch */
+}
+
+/* Opens that only read: nothing the daemon opens from its loop is
+ * written. */
+static int add_opens(scmp_filter_ctx ctx, int nr, unsigned arg)
+{
+	return add_open_flags(ctx, nr, arg, O_RDONLY);
 }
 #endif
 
@@ -176,6 +206,44 @@ static int build(scmp_filter_ctx ctx)
 	return err;
 }
 
+/* The keeper: its calls, read-only opens, the exclusive creation of its
+ * temporary, heap growth never executable, syslog's socket. */
+static int build_keeper(scmp_filter_ctx ctx)
+{
+#ifndef MH_SANITIZED
+	const uint64_t create = O_WRONLY | O_CREAT | O_EXCL;
+#endif
+	int err = add_all(ctx, SCMP_ACT_ALLOW, keeper_calls, N(keeper_calls));
+
+#ifdef MH_SANITIZED
+	if (!err)
+		err = add_all(ctx, SCMP_ACT_ALLOW, sanitizer_calls,
+			      N(sanitizer_calls));
+	if (!err)
+		err = add_all(ctx, SCMP_ACT_KILL_PROCESS, dangerous_calls,
+			      N(dangerous_calls));
+#else   /* (the sanitizer runtimes' list allows every open and mmap) */
+	if (!err)
+		err = add_open_flags(ctx, SCMP_SYS(openat), 2, O_RDONLY);
+	if (!err)
+		err = add_open_flags(ctx, SCMP_SYS(open), 1, O_RDONLY);
+	if (!err)
+		err = add_open_flags(ctx, SCMP_SYS(openat), 2, create);
+	if (!err)
+		err = add_open_flags(ctx, SCMP_SYS(open), 1, create);
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+#endif
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+	if (!err && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1) < 0)
+		log_debug("seccomp: this kernel cannot log killed calls");
+	return err;
+}
+
 bool mh_seccomp_sanitized(void)
 {
 #ifdef MH_SANITIZED
@@ -185,7 +253,7 @@ bool mh_seccomp_sanitized(void)
 #endif
 }
 
-int mh_seccomp_install(void)
+static int install(int (*builder)(scmp_filter_ctx))
 {
 #ifdef MH_SANITIZED
 	uint32_t dflt = SCMP_ACT_ERRNO(EPERM);
@@ -197,9 +265,19 @@ int mh_seccomp_install(void)
 
 	if (!ctx)
 		return -ENOMEM;
-	err = build(ctx);
+	err = builder(ctx);
 	if (!err)
 		err = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return err;
+}
+
+int mh_seccomp_install(void)
+{
+	return install(build);
+}
+
+int mh_seccomp_install_keeper(void)
+{
+	return install(build_keeper);
 }

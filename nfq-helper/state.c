@@ -378,7 +378,7 @@ void mh_state_init(struct mh_daemon *d)
 	err = ring_setup(d, rt);
 	if (!err) {
 		kc = (struct mh_keeper_cfg){ rt->ring, rt->user_ring, rt->ring_name,
-					     rt->path, rt->tmp, lock };
+					     rt->path, rt->tmp, lock, d->cfg.seccomp };
 		rt->keeper = mh_keeper_start(&kc);
 		if (!rt->keeper)
 			err = -errno;

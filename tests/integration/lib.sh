@@ -404,6 +404,9 @@ mh_write_conf() {
 		echo "audit_log = \"$MH_TMP/audit.log\";"
 		local l
 		for l in "$@"; do echo "$l"; done
+		# the daemon stays root unless a test names a user (the default,
+		# mosh-helper when it exists, would depend on the machine)
+		printf '%s\n' "$@" | grep -q '^user' || echo 'user = "";'
 		# valgrind's own system calls are not on the daemon's filter
 		if [ "$MH_VALGRIND" = 1 ] && ! printf '%s\n' "$@" | grep -q '^seccomp'; then
 			echo "seccomp = false;"

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Least privilege (issue 6, item 2). The syscall filter decides as it
-# should, one call at a time. The running daemon keeps CAP_NET_ADMIN alone
+# should, one call at a time, and so does the state keeper's own (issue 11,
+# finding 4), which the running keeper is under. The running daemon keeps CAP_NET_ADMIN alone
 # (effective, permitted, bounding), runs under seccomp in filter mode with
-# no_new_privs, as root or as a configured system user (not dumpable,
+# no_new_privs, as root, as a configured system user or, with no `user`
+# set, as mosh-helper when that user exists (issue 11) (not dumpable,
 # memory locked when RLIMIT_MEMLOCK allows), tells systemd it is ready only
 # once its control socket exists, and still carries a real mosh session
 # that roams. The session key never shows in its logs, its environment or
@@ -109,6 +111,32 @@ for l in "${lines[@]}"; do
 	mh_check_eq "seccompcheck: ${l% *}" "$l" "$(grep -x -F -- "$l" "$MH_TMP/sc.out")"
 done
 
+mh_step "the state keeper's own syscall filter, one call at a time"
+mh_nsx "$NS_S" "$MH_BUILD/tests/seccompcheck" "$MH_TMP/sc" keeper >"$MH_TMP/sck.out" 2>&1 ||
+	mh_fail "seccompcheck keeper: $(cat "$MH_TMP/sck.out")"
+sed 's/^/   | /' "$MH_TMP/sck.out"
+# what it needs: the keyring, its temporary created and renamed
+want="keyctl allowed|open-create-excl allowed|rename allowed|socket-unix-dgram allowed"
+# what the daemon may do and the keeper may not
+if [ $SAN = 1 ]; then
+	want="$want|pidfd_open refused EPERM|pidfd_send_signal refused EPERM|sendmsg refused EPERM|socket-netlink refused EPERM|setuid killed|mount killed"
+else
+	want="$want|pidfd_open killed|pidfd_send_signal killed|sendmsg killed|socket-netlink killed|tgkill-self killed|open-write-existing killed|open-truncate killed|execve killed|setuid killed|ptrace killed"
+fi
+IFS='|' read -r -a lines <<<"$want"
+for l in "${lines[@]}"; do
+	mh_check_eq "seccompcheck keeper: ${l% *}" "$l" "$(grep -x -F -- "$l" "$MH_TMP/sck.out")"
+done
+
+# keeper PID: the daemon's child named mh-state-keeper
+keeper_of() {
+	local c
+	for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = mh-state-keeper ] && { echo "$c"; return 0; }
+	done
+	return 1
+}
+
 mh_step "1: user = \"$DUSER\": unprivileged, not dumpable, memory locked if allowed, abstract notify socket"
 id "$DUSER" >/dev/null 2>&1 ||
 	useradd --system --no-create-home --shell /usr/sbin/nologin "$DUSER" ||
@@ -125,6 +153,9 @@ export NOTIFY_SOCKET=@mhnotify$$
 mh_start_daemon
 unset NOTIFY_SOCKET
 privileges "$MH_DAEMON_PID" "$duid"
+kp=$(keeper_of "$MH_DAEMON_PID") || mh_fail "no state keeper under the daemon"
+mh_check_eq "the state keeper runs under its own filter (Seccomp: 2)" 2 "$(st "$kp" Seccomp)"
+mh_check_eq "the state keeper: no capability" $NONE "$(st "$kp" CapEff)"
 mh_check_eq "Gid is $DUSER's group" "$(id -g "$DUSER")" "$(st "$MH_DAEMON_PID" Gid | cut -d' ' -f1)"
 mh_check_eq "not dumpable: its /proc files belong to root, not to $DUSER" 0 \
 	"$(stat -c %u "/proc/$MH_DAEMON_PID/environ")"
@@ -207,6 +238,35 @@ mh_assert "a pinhole from the new address" \
 no_key "root" "$MH_KEY"
 clean_stop 1
 mh_tmux kill-session -t c2 2>/dev/null
+
+mh_step "2b: user not set: the dedicated user mosh-helper when it exists, else uid 0 with a warning"
+# conf_default: the test configuration without any `user` line
+conf_default() {
+	MH_CONF=''
+	mh_write_conf
+	sed -i '/^user = /d' "$MH_CONF"
+}
+made_user=0
+if ! id mosh-helper >/dev/null 2>&1; then
+	conf_default
+	mh_start_daemon
+	mh_check_eq "no such user: the daemon stays uid 0" "0 0 0 0" "$(st "$MH_DAEMON_PID" Uid)"
+	mh_assert "and says how to create it" mh_daemon_log_has 'no user "mosh-helper": staying uid 0'
+	mh_stop_daemon
+	useradd --system --no-create-home --shell /usr/sbin/nologin mosh-helper ||
+		id mosh-helper >/dev/null 2>&1 || mh_fail "useradd mosh-helper"
+	made_user=1
+fi
+huid=$(id -u mosh-helper)
+chown mosh-helper "$MH_TMP"
+conf_default
+mh_start_daemon
+privileges "$MH_DAEMON_PID" "$huid"
+mh_live_session mhtest1 c2b
+mh_stop_daemon
+chown root "$MH_TMP"
+mh_tmux kill-session -t c2b 2>/dev/null
+[ $made_user = 1 ] && userdel mosh-helper 2>/dev/null
 
 # raw KEY -> its 16 bytes in hex; TEXT -> hex
 key_hex() { printf '%s==' "$1" | base64 -d | od -An -v -tx1 | tr -d ' \n'; }

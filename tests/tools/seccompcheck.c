@@ -4,7 +4,8 @@
  * installs the filter and makes its call; the parent prints
  * "PROBE allowed|killed|refused ERRNO". Prints the build kind first
  * ("build normal" or "build sanitized"). Needs a writable DIR for the file
- * probes. Exit 0 unless a probe could not be run.
+ * probes. With "keeper" after DIR, the state keeper's filter instead.
+ * Exit 0 unless a probe could not be run.
  */
 #include "../../nfq-helper/seccomp.c"
 
@@ -20,6 +21,7 @@
 
 static const char *dir;
 static pid_t parent;
+static int (*install_filter)(void) = mh_seccomp_install;
 
 static long p_read_open(void)
 {
@@ -102,6 +104,22 @@ static long p_sendmsg(void)
 	return sendmsg(pair[0], &m, 0);
 }
 
+static long p_keyctl(void)
+{
+	return syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -4 /* user */, 0);
+}
+
+static long p_rename(void)
+{
+	char from[4200], to[4200];
+
+	snprintf(from, sizeof(from), "%s/existing", dir);
+	snprintf(to, sizeof(to), "%s/renamed.%d", dir, (int)parent);
+	if (rename(from, to) < 0)
+		return -1;
+	return rename(to, from);
+}
+
 static long p_ptrace(void) { return syscall(SYS_ptrace, 0 /* TRACEME */, 0, 0, 0); }
 
 /* signal 0: delivery is only checked */
@@ -139,6 +157,8 @@ static const struct probe {
 	{ "tgkill-other", p_tgkill_other },
 	{ "pidfd_send_signal", p_pidfd_signal },
 	{ "sendmsg", p_sendmsg },
+	{ "keyctl", p_keyctl },
+	{ "rename", p_rename },
 };
 
 static void run(const struct probe *p)
@@ -151,7 +171,7 @@ static void run(const struct probe *p)
 		exit(2);
 	}
 	if (c == 0) {
-		if ((err = mh_seccomp_install()) < 0) {
+		if ((err = install_filter()) < 0) {
 			fprintf(stderr, "installing the filter: %s\n", strerror(-err));
 			_exit(2);
 		}
@@ -178,8 +198,10 @@ static void run(const struct probe *p)
 int main(int argc, char **argv)
 {
 	size_t i;
-	if (argc != 2) {
-		fprintf(stderr, "usage: seccompcheck DIR\n");
+	if (argc == 3 && !strcmp(argv[2], "keeper"))
+		install_filter = mh_seccomp_install_keeper;
+	else if (argc != 2) {
+		fprintf(stderr, "usage: seccompcheck DIR [keeper]\n");
 		return 2;
 	}
 	char path[4200];

@@ -142,7 +142,8 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.log_level, MH_LOG_INFO);
 	ck_assert(!c.single_port);
 	ck_assert_uint_eq(c.public_port, 60000);
-	ck_assert_str_eq(c.user, "");
+	ck_assert_str_eq(c.user, "mosh-helper");
+	ck_assert(c.user_default);
 	ck_assert(c.seccomp);
 	ck_assert(c.reserve_ports);
 	ck_assert(!c.local_flows);

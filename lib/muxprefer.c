@@ -1,0 +1,36 @@
+/*
+ * Single-port preference for the session whose SSH login came from a
+ * client's host: which mappings of other sessions its start displaces.
+ */
+#include "muxprefer.h"
+
+/* true if s keeps its mapping for a client on pref's SSH host */
+static bool keeps(const struct mh_session *s, const struct mh_session *pref)
+{
+	return s == pref || mh_addr_equal_host(&s->ssh_addr, &pref->ssh_addr);
+}
+
+unsigned mh_mux_displaced(const struct mh_table *t,
+			  const struct mh_session *pref,
+			  struct mh_displaced *out, unsigned max)
+{
+	const struct mh_session *s;
+	unsigned i, n = 0;
+
+	if (!pref->ssh_addr.family)
+		return 0;
+	for (s = t->head; s; s = s->next) {
+		if (keeps(s, pref))
+			continue;
+		for (i = 0; i < s->max_pinholes; i++) {
+			const struct mh_pinhole_rec *r = &s->ph[i];
+
+			if (!r->added_ms || !mh_addr_equal_host(&r->client, &pref->ssh_addr))
+				continue;
+			if (n < max)
+				out[n] = (struct mh_displaced){ (struct mh_session *)s, r->client };
+			n++;
+		}
+	}
+	return n;
+}
