@@ -1,7 +1,7 @@
 # Fuzzing (included by the top Makefile): libFuzzer targets built with
 # clang-14 under ASan+UBSan into $(B)/fuzz/, the library sources compiled
 # again with clang and the same sanitizers (the gcc objects are not reused).
-#   make fuzz-build                 build the five targets
+#   make fuzz-build                 build the six targets
 #   make fuzz [FUZZ_SECONDS=300] [FUZZ_RUNS=N]
 #                                   run each target on a copy of its corpus
 #                                   (for SECONDS, or N executions if sooner),
@@ -13,7 +13,7 @@
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
 FUZZ_OUT     := $(B)/fuzz
-FUZZ_TARGETS := ssp control config verdict review
+FUZZ_TARGETS := ssp control config verdict review reviewkeys
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
@@ -45,6 +45,11 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_OUT)/fuzz_review: tests/fuzz/fuzz_review.c $(FUZZ_RV_OBJ) $(FUZZ_LIB) $(FUZZ_DEPS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_RV_OBJ) $(FUZZ_LIB) \
+		$(FUZZ_LIBS) $(FUZZ_RV_LIBS)
+
+# the review tool's key-file parser
+$(FUZZ_OUT)/fuzz_reviewkeys: tests/fuzz/fuzz_reviewkeys.c $(FUZZ_RV_OBJ) $(FUZZ_LIB) $(FUZZ_DEPS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_RV_OBJ) $(FUZZ_LIB) \
 		$(FUZZ_LIBS) $(FUZZ_RV_LIBS)
 

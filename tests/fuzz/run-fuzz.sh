@@ -41,6 +41,7 @@ target_opts() {
 		# once, at exit, over the whole run (and per input on replay).
 		[ $replay = 1 ] || echo "-detect_leaks=0" ;;
 	verdict) echo "-max_len=4096" ;;      # > a whole captured session
+	reviewkeys) echo "-max_len=4096" ;;   # > a line (1024), several keys
 	esac
 }
 
