@@ -7,7 +7,7 @@
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
 # BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
-# daemonmem muxflood rebuild), BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
+# daemonmem muxflood rebuild review), BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
 # BENCH_RW_TRIALS, BENCH_KEEP=1
 
 set -u
@@ -1013,6 +1013,29 @@ write_json() {
 	echo "results: $f (and bench/results/latest.json)"
 }
 
+# ------------------------------------------------------------ review tool
+
+# Issue 11: mosh-helper-review on hostile captures (tests/pcapforge flood):
+# N SSH SYNs from N clients (syn), and each followed by a keyless datagram
+# to a server port of its own (flows). CPU seconds (user + system) of one
+# run each, pinned to one core; the 80k/20k ratio is the same-run reference
+# (linear: about 4, quadratic: about 16).
+bench_review() {
+	step "9. review tool: hostile captures (CPU per capture size)"
+	local kind n t
+	for kind in syn flows; do
+		for n in 20000 40000 80000; do
+			"$B/tests/pcapforge" flood $kind $n "$TMP/rv.pcap" "$TMP/rv.key" || die "pcapforge failed"
+			t=$( { /usr/bin/time -f '%U %S' taskset -c 0 "$B/mosh-helper-review" \
+				--keys "$TMP/rv.key" "$TMP/rv.pcap" >/dev/null; } 2>&1 | tail -n 1 |
+				awk '{ printf "%.3f", $1 + $2 }')
+			fig "review_${kind}_$((n / 1000))k_cpu_s" "$t" s
+			eval "RV_$n=$t"
+		done
+		fig "review_${kind}_80k_per_20k" "$(ratio "$RV_80000" "$RV_20000")" x
+	done
+}
+
 # ------------------------------------------------------------ main
 
 trap cleanup EXIT
@@ -1020,7 +1043,7 @@ trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood rebuild}; do
+for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood rebuild review}; do
 	"bench_$item"
 done
 summary

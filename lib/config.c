@@ -578,6 +578,14 @@ void mh_config_print(FILE *f, const struct mh_config *c)
 {
 	fputs("# mosh-helper: effective configuration\n", f);
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++) {
+		/* an unset user is not the same as one set to its default
+		 * (that one must exist): printed as a comment, it reads back
+		 * unset (found by fuzz_config) */
+		if (keys[i].kind == K_USER && c->user_default) {
+			fprintf(f, "# %s: not set (\"%s\" if that user exists, else the "
+				"starting uid)\n", keys[i].name, MH_DEFAULT_USER);
+			continue;
+		}
 		fprintf(f, "%s = ", keys[i].name);
 		print_value(f, &keys[i], c);
 		fputs(";\n", f);

@@ -13,7 +13,7 @@
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
 FUZZ_OUT     := $(B)/fuzz
-FUZZ_TARGETS := ssp control config verdict review nftevent portlist
+FUZZ_TARGETS := ssp control config verdict review reviewkeys nftevent portlist
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
@@ -52,6 +52,11 @@ $(FUZZ_OUT)/fuzz_review: tests/fuzz/fuzz_review.c $(FUZZ_RV_OBJ) $(FUZZ_LIB) $(F
 $(FUZZ_OUT)/fuzz_nftevent: tests/fuzz/fuzz_nftevent.c nft/watch.c $(FUZZ_DEPS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< nft/watch.c -lmnl
+
+# the review tool's key-file parser
+$(FUZZ_OUT)/fuzz_reviewkeys: tests/fuzz/fuzz_reviewkeys.c $(FUZZ_RV_OBJ) $(FUZZ_LIB) $(FUZZ_DEPS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_RV_OBJ) $(FUZZ_LIB) \
+		$(FUZZ_LIBS) $(FUZZ_RV_LIBS)
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(FUZZ_DEPS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(FUZZ_LIBS)

@@ -24,8 +24,10 @@
 static int fd = -1;
 static char path[64];
 static FILE *devnull;
-static struct mh_table keys;
-static uint8_t key[NKEYS][SSP_KEY_LEN];
+static struct mh_table table;
+static struct rv_keys keys;
+static char keytext[NKEYS * 64];
+static size_t keytext_len;
 static struct rv_opts opts;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -42,16 +44,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	for (unsigned i = 0; i < NKEYS; i++)
-		if (ssp_key_decode(fuzz_review_keys[i].key_b64,
-				   strlen(fuzz_review_keys[i].key_b64), key[i], NULL) != 0)
-			abort();
+		keytext_len += (size_t)snprintf(keytext + keytext_len,
+						sizeof(keytext) - keytext_len, "%u %s\n",
+						fuzz_review_keys[i].port,
+						fuzz_review_keys[i].key_b64);
 	mh_config_defaults(&cfg);   /* the daemon's defaults, as the tool uses */
 	opts.idle_timeout_s = cfg.idle_timeout;
 	opts.candidate_lifetime_s = cfg.candidate_lifetime;
 	opts.max_pinholes = cfg.max_pinholes_per_session;
 	opts.port_low = cfg.port_low;
 	opts.port_high = cfg.port_high;
-	mh_table_init(&keys);
+	mh_table_init(&table);
 	return 0;
 }
 
@@ -59,18 +62,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rv_capture cap = { .path = path };
 	struct rv_review r;
+	char err[256];
 	int rc;
 
 	FUZZ_ASSERT(ftruncate(fd, 0) == 0, "ftruncate: %s", strerror(errno));
 	FUZZ_ASSERT(size == 0 || pwrite(fd, data, size, 0) == (ssize_t)size,
 		    "pwrite: %s", strerror(errno));
 	/* fresh sessions: the review's verdicts change their state */
-	mh_table_clear(&keys);
-	for (unsigned i = 0; i < NKEYS; i++)
-		if (!mh_session_by_port(&keys, fuzz_review_keys[i].port))
-			FUZZ_ASSERT(mh_session_add(&keys, fuzz_review_keys[i].port, key[i],
-						   0, 0, 0, opts.max_pinholes) != NULL,
-				    "mh_session_add: %s", strerror(errno));
+	FUZZ_ASSERT(rv_keys_init(&keys, &table, opts.max_pinholes) == 0, "rv_keys_init");
+	FUZZ_ASSERT(rv_keys_parse(&keys, keytext, keytext_len, "keys", err, sizeof(err)) == 0,
+		    "the captures' keys: %s", err);
 	/* the slow-path reading (every datagram judged by the daemon) for odd
 	 * sizes, the fast-path simulation for even ones; JSON when bit 1 is set */
 	opts.slow_path = size & 1;
@@ -89,5 +90,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		rv_print_text(devnull, &r, &cap, 1);
 	rv_review_free(&r);
+	rv_keys_free(&keys);
 	return 0;
 }

@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "muxsel.h"
 #include "seed_keys.h"
 #include "verdict.h"
 
@@ -604,7 +605,14 @@ static void decide_mux(const uint8_t *pkt, size_t len)
 		expect_drop(&d, MH_R_SHORT);
 		return;
 	}
-	if (h.direction != SSP_TO_SERVER) {
+	/* what no client sends to the public port, whoever could
+	 * authenticate it: too short for the first-block test, or a header
+	 * word outside what a session can reach (the kernel drops both) */
+	if (p.len < MH_MUX_MIN_PAYLOAD) {
+		expect_drop(&d, MH_R_SHORT);
+		return;
+	}
+	if (h.direction != SSP_TO_SERVER || h.seq > MH_MUX_MAX_SEQ) {
 		expect_drop(&d, MH_R_WRONG_DIRECTION);
 		return;
 	}

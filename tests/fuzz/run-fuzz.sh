@@ -43,6 +43,7 @@ target_opts() {
 	verdict) echo "-max_len=4096" ;;      # > a whole captured session
 	nftevent) echo "-max_len=2048" ;;     # several event messages
 	portlist) echo "-max_len=4096" ;;     # a page: what the kernel takes in one write
+	reviewkeys) echo "-max_len=4096" ;;   # > a line (1024), several keys
 	esac
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The libFuzzer targets (tests/fuzz/: SSP, control protocol, config, verdict,
-# review tool, nftables events, kernel port lists): built with clang-14
-# under ASan+UBSan, every seed corpus and saved regression input replayed once, then each
+# review tool and its key files, nftables events, kernel port lists):
+# built with clang-14 under ASan+UBSan, every seed corpus and saved
+# regression input replayed once, then each
 # target fuzzed for FUZZ_CHECK_SECONDS (default 20) on a copy of its corpus.
 # Any crash, sanitizer report or broken invariant fails. clang-14 is a
 # project dependency (tools/deps.sh installs it): missing, this test fails.
@@ -10,7 +11,7 @@ set -u
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MH_BUILD:-$SRC/build}
 SECS=${FUZZ_CHECK_SECONDS:-20}
-TARGETS=(ssp control config verdict review nftevent portlist)
+TARGETS=(ssp control config verdict review reviewkeys nftevent portlist)
 start=$SECONDS
 
 if ! command -v clang-14 >/dev/null 2>&1; then

@@ -10,7 +10,13 @@
 #  5. forged captures (tests/tools/pcapforge, sealed with a known key) in every
 #     supported link type, IPv4/IPv6, pcap/pcapng: the verdicts of attacks
 #     (replay, garbage, reflection, stranger), roams, gaps, reordering,
-#     fragments, pinhole expiry and eviction.
+#     fragments, pinhole expiry and eviction;
+#  6. a key file whose last line ends without a newline right at the end of
+#     the parser's buffer (a heap over-read under ASan before the fix);
+#  7. several keys for one port (a single-port capture): each datagram goes
+#     to the key that authenticates it, judged as the daemon would;
+#  8. a hostile capture past the review's bound on sessions: a LIMIT note,
+#     the sessions before it still reported (no times asserted).
 # Uses $MH_BUILD/mosh-helper-review, $MH_BUILD/tests/pcapforge and $MH_SRC.
 set -u
 
@@ -277,6 +283,83 @@ rc=$?
 { [ $rc = 1 ] && grep -q 'at or after byte offset [0-9]' "$TMP/nt.err" &&
   [ "$(datagrams "$TMP/nt.json" | wc -l)" -gt 3 ]; } &&
 	ok "pcapng cut: $(cat "$TMP/nt.err")" || fail "pcapng cut (rc $rc): $(cat "$TMP/nt.err")"
+
+# ------------------------------------------------- 6. key file without a newline
+
+step "key line without a newline at the end of the buffer (over-read before the fix)"
+# getline's buffer is 120 bytes, then 240: a last line of 119 or 239 bytes
+# ending in bound=ADDR filled it to the NUL; the parser stepped past that.
+for len in 119 239 60; do
+	line="60001 CbDLtodmXl7cXbZmj5RVbg bound=198.18.0.1"
+	printf '%*s%s' $((len - ${#line})) '' "$line" >"$TMP/k$len"
+	"$REVIEW" --keys "$TMP/k$len" "$SRC" >"$TMP/o" 2>"$TMP/err"
+	rc=$?
+	{ [ $rc = 0 ] && ! grep -q 'Sanitizer' "$TMP/err" && grep -q "keys: $TMP/k$len, 1 port" "$TMP/o"; } &&
+		ok "$len-byte key line without a newline: read, exit 0" ||
+		fail "$len-byte key line (rc $rc): $(head -n 3 "$TMP/err")"
+done
+printf '60001 CbDLtodmXl7cXbZmj5RVbg\n60001 CbDLtodmXl7cXbZmj5RVbg' >"$TMP/k"
+"$REVIEW" --keys "$TMP/k" "$SRC" >/dev/null 2>"$TMP/err"
+rc=$?
+{ [ $rc = 2 ] && grep -q "$TMP/k:2: the same key for this port was given before" "$TMP/err"; } &&
+	ok "the same key twice for one port refused on line 2" || fail "same key twice (rc $rc): $(cat "$TMP/err")"
+printf '60001 CbDLtodmXl7cXbZmj5RVbg\n60001 Cb\0DLtodmXl7cXbZmj5RVbg\n' >"$TMP/k"
+"$REVIEW" --keys "$TMP/k" "$SRC" >/dev/null 2>"$TMP/err"
+rc=$?
+{ [ $rc = 2 ] && grep -q "$TMP/k:2: a NUL byte in the line" "$TMP/err"; } &&
+	ok "a NUL byte refused on line 2" || fail "NUL byte (rc $rc): $(cat "$TMP/err")"
+
+# --------------------------------------------- 7. several keys for one port
+
+step "several keys for one port (a single-port capture)"
+"$FORGE" mux 3 "$TMP/m.pcap" "$TMP/m.key" || fail "pcapforge mux failed"
+[ "$(grep -c '^60001 ' "$TMP/m.key")" = 3 ] && ok "three keys for port 60001" || fail "key file: $(cat "$TMP/m.key")"
+"$REVIEW" --json --keys "$TMP/m.key" "$TMP/m.pcap" >"$TMP/m.json" 2>"$TMP/err" &&
+	ok "reviewed: exit 0" || fail "review with three keys on one port: exit $?: $(cat "$TMP/err")"
+M=$TMP/m.json
+for i in 0 1 2; do
+	line=$((i + 2)) c=198.18.1.$((10 + i)):$((41000 + i))
+	expect "session $i (key line $line): ssh login found" "$M" session 1.0$i "\"key_line\":$line,\"port_keys\":3" "\"ssh_client\":\"198.18.1.$((10 + i)):$((50000 + i))\""
+	d=$(datagrams "$M" | grep -F "\"time\":$((T0 + 1)).0${i}0000," )
+	[[ $d == *"\"client\":\"$c\""*'"authentic":true'*'"verdict":"accept","reason":"new_source"'* ]] &&
+		ok "session $i: first datagram authentic, accept new_source" || fail "session $i first datagram: $d"
+	expect "session $i: reply confirmed" "$M" datagram 1.5$i "\"client\":\"$c\"" '"verdict":"accept","reason":"confirmed"'
+	expect "session $i: pinhole opened" "$M" pinhole 1.5$i "\"client\":\"$c\",\"action\":\"open\""
+	expect "session $i: later datagrams on the pinhole" "$M" datagram 2.0$i "\"client\":\"$c\"" '"verdict":"pinhole"'
+done
+expect "garbage on the shared port: no key takes it, drop no_match" "$M" datagram 3 '"authentic":false' '"verdict":"drop","reason":"no_match"'
+expect "replay of session 0 from a stranger: drop no_match, flagged replay" "$M" datagram 3.1 '"seq_note":"replay"' '"verdict":"drop","reason":"no_match"'
+expect "reflected datagram of session 1: drop wrong_direction" "$M" datagram 3.2 '"ssp_direction":"to_client"' '"verdict":"drop","reason":"wrong_direction"'
+expect "session 0 roams" "$M" roam 4 '"client":"198.18.0.3:40002","old_client":"198.18.1.10:41000"'
+expect "roam accepted and confirmed" "$M" datagram 4.005 '"verdict":"accept","reason":"confirmed"'
+n=$(grep -c '"event":"session",.*"key_line":[0-9]' "$M")
+u=$(grep -c '"event":"session",.*"key_line":null,"port_keys":3' "$M")
+{ [ "$n" = 3 ] && [ "$u" = 1 ]; } && ok "three keyed sessions and one for what no key authenticates" ||
+	fail "$n keyed sessions, $u unattributed"
+for i in 0 1 2; do
+	awk -v l="\"key_line\":$((i + 2))," 'index($0, "\"event\":\"session\"") { on = index($0, l) > 0 }
+		on && /"event":"datagram"/ && /"authentic":false/ { bad = 1 } END { exit bad }' "$M" &&
+		ok "session $i: every datagram filed under it authenticates with its key" ||
+		fail "session $i holds a datagram its key does not authenticate"
+done
+"$REVIEW" --keys "$TMP/m.key" "$TMP/m.pcap" >"$TMP/m.txt"
+grep -q "keys: $TMP/m.key, 3 keys for 1 port" "$TMP/m.txt" && grep -q 'key: line 3 (2 of 3 for this port)' "$TMP/m.txt" &&
+	ok "text output names each session's key line" || fail "text output: $(grep -E '^keys|^session' "$TMP/m.txt")"
+
+# --------------------------------------------------- 8. hostile capture bounds
+
+step "a hostile capture past the bound on sessions"
+"$FORGE" flood flows 50010 "$TMP/f.pcap" "$TMP/f.key" || fail "pcapforge flood failed"
+"$REVIEW" --json --keys "$TMP/f.key" "$TMP/f.pcap" >"$TMP/f.json" 2>"$TMP/err"
+rc=$?
+[ $rc = 0 ] && ok "reviewed: exit 0" || fail "flood review: exit $rc: $(head -n 3 "$TMP/err")"
+grep -q '"event":"limit","what":"sessions","max":50000,"datagrams_not_followed":10}' "$TMP/f.json" &&
+	ok "LIMIT: 10 datagrams past 50,000 sessions not followed" || fail "no limit event: $(grep -v datagram "$TMP/f.json" | tail -n 2)"
+grep -q '"event":"summary","sessions":50000,"tcp":50010,' "$TMP/f.json" && ok "50,000 sessions, 50,010 SSH SYNs" ||
+	fail "summary: $(tail -n 1 "$TMP/f.json")"
+last=$(grep -F '"server":"198.18.0.49:60999"' "$TMP/f.json" | grep -F '"event":"session"')
+[[ $last == *'"ssh_client":"198.18.195.79:51023"'* ]] &&
+	ok "the last session followed still finds its own SSH login among 50,010" || fail "last session: $last"
 
 echo
 [ $FAILED = 0 ] && echo "t_review: all passed" || echo "t_review: FAILED"

@@ -6,6 +6,11 @@
  * stranger), roams, a port hop after a gap, reordering, a duplicate, a
  * two-fragment instruction and an SSH handshake before it all.
  *   pcapforge [--link en10mb|vlan|sll|sll2|raw|null] [--ng] [--v6] attack OUT KEYFILE
+ *   pcapforge [...] mux K OUT KEYFILE: K sessions on one server port, each
+ *     with its own key (a single-port capture), plus attacks on that port
+ *   pcapforge [...] flood syn|flows N OUT KEYFILE: a hostile capture for
+ *     the review's cost: N SSH SYNs from N clients (syn), or each of them
+ *     followed by a keyless datagram to a server port of its own (flows)
  * pcap is written with libpcap's pcap_dump; --ng writes pcapng by hand.
  * Exits 0, 1 on an I/O or crypto failure, 2 on bad usage.
  */
@@ -49,7 +54,8 @@ struct blob {
 
 _Noreturn static void usage(void)
 {
-	fprintf(stderr, "usage: pcapforge [--link en10mb|vlan|sll|sll2|raw|null] [--ng] [--v6] attack OUT KEYFILE\n");
+	fprintf(stderr, "usage: pcapforge [--link en10mb|vlan|sll|sll2|raw|null] [--ng] [--v6]\n"
+		"         attack OUT KEYFILE | mux K OUT KEYFILE | flood syn|flows N OUT KEYFILE\n");
 	exit(2);
 }
 
@@ -432,6 +438,120 @@ static void attack(struct forge *f)
 	send_udp(f, 95.0, &f->A, &f->S, &c2);                 /* old address, pinhole gone */
 }
 
+/* ---- single port: several keys on one server port ----------------------- */
+
+#define MUX_MAX 64
+
+/* Key i of a mux capture: bytes i*16 .. i*16+15 (mod 256), in base64. */
+static void mux_key(unsigned i, uint8_t key[SSP_KEY_LEN], char b64[SSP_KEY_B64_LEN + 1])
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned bits = 0, nb = 0, o = 0;
+
+	for (unsigned k = 0; k < SSP_KEY_LEN; k++) {
+		key[k] = (uint8_t)(i * 16 + k + 0x40);
+		bits = bits << 8 | key[k];
+		for (nb += 8; nb >= 6; nb -= 6)
+			b64[o++] = tab[(bits >> (nb - 6)) & 63];
+	}
+	b64[o++] = tab[(bits << (6 - nb)) & 63];
+	b64[o] = '\0';
+}
+
+static struct mh_addr mux_client(const struct forge *f, unsigned i)
+{
+	char v4[32], v6[48];
+
+	snprintf(v4, sizeof(v4), "198.18.1.%u", 10 + i);
+	snprintf(v6, sizeof(v6), "fd00:5350::1:%x", 10 + i);
+	return addr(f, v4, v6, (uint16_t)(41000 + i));
+}
+
+/* K sessions on port 60001 (a capture of a single-port server's public
+ * side), each with its own key; their datagrams interleave. Session 0 also
+ * roams; an attacker sends garbage, a replay of session 0's first datagram
+ * and a reflected server datagram of session 1 to the shared port. */
+static void mux(struct forge *f, unsigned k, struct ssp_ctx **ctx)
+{
+	struct blob c0, s1, junk = { .n = 60 };
+	struct mh_addr moved;
+	unsigned i;
+
+	for (i = 0; i < k; i++) {
+		struct mh_addr c = mux_client(f, i), ssh_s = f->S;
+
+		ssh_s.port = 22;
+		c.port = (uint16_t)(50000 + i);
+		send_tcp(f, 0.01 * i, &c, &ssh_s, 0x02);
+		send_tcp(f, 0.01 * i + 0.001, &ssh_s, &c, 0x12);
+	}
+	for (i = 0; i < k; i++) {                              /* accept new_source */
+		struct mh_addr c = mux_client(f, i);
+
+		f->ctx = ctx[i];
+		client(f, 1.0 + 0.01 * i, &c, 0, i == 0 ? &c0 : NULL);
+	}
+	for (i = 0; i < k; i++) {                              /* accept confirmed */
+		struct mh_addr c = mux_client(f, i);
+
+		f->ctx = ctx[i];
+		server(f, 1.5 + 0.01 * i, &c, 0, i == 1 ? &s1 : NULL);
+	}
+	for (i = 0; i < k; i++) {                              /* pinhole both ways */
+		struct mh_addr c = mux_client(f, i);
+
+		f->ctx = ctx[i];
+		client(f, 2.0 + 0.01 * i, &c, 1, NULL);
+		server(f, 2.005 + 0.01 * i, &c, 1, NULL);
+	}
+	for (i = 0; i < 60; i++)
+		junk.b[i] = (uint8_t)(i * 53 + 7) & (i ? 0xff : 0x7f);
+	send_udp(f, 3.0, &f->B, &f->S, &junk);                /* drop no_match */
+	send_udp(f, 3.1, &f->B, &f->S, &c0);                  /* session 0: drop replay */
+	if (k > 1)
+		send_udp(f, 3.2, &f->B, &f->S, &s1);          /* session 1: wrong_direction */
+	moved = f->C;
+	f->ctx = ctx[0];
+	client(f, 4.0, &moved, 2, NULL);                      /* session 0 roams */
+	server(f, 4.005, &moved, 2, NULL);
+}
+
+/* ---- hostile captures: the review's cost ----------------------------------- */
+
+/* Client i of a flood: distinct addresses over 198.18.0.0/15 (fd00:5350::/96). */
+static struct mh_addr flood_client(const struct forge *f, unsigned i)
+{
+	char v4[32], v6[48];
+
+	snprintf(v4, sizeof(v4), "198.%u.%u.%u", 18 + (i >> 16 & 1), i >> 8 & 255, i & 255);
+	snprintf(v6, sizeof(v6), "fd00:5350::%x:%x", i >> 16, i & 0xffff);
+	return addr(f, v4, v6, (uint16_t)(1024 + i % 60000));
+}
+
+static void flood(struct forge *f, bool flows, unsigned n)
+{
+	struct mh_addr ssh_s = f->S, srv = f->S;
+	struct blob b = { .n = 40 };
+	unsigned i;
+
+	ssh_s.port = 22;
+	for (i = 0; i < n; i++) {
+		struct mh_addr c = flood_client(f, i);
+
+		send_tcp(f, 0.0001 * i, &c, &ssh_s, 0x02);
+		if (!flows)
+			continue;
+		/* a server of its own: address by thousands, port in the range */
+		srv.ip[srv.family == AF_INET ? 3 : 15] = (uint8_t)(i / 1000);
+		srv.ip[srv.family == AF_INET ? 2 : 14] = (uint8_t)(i / 256000);
+		srv.port = (uint16_t)(60000 + i % 1000);
+		for (size_t k = 0; k < b.n; k++)
+			b.b[k] = (uint8_t)(i * 131 + k * 7) & (k ? 0xff : 0x7f);
+		send_udp(f, 0.0001 * i + 0.00005, &c, &srv, &b);
+	}
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static enum link parse_link(const char *s)
@@ -474,14 +594,73 @@ static int close_out(struct forge *f)
 	return rc;
 }
 
-static int write_key(const char *path)
+static int write_key(const char *path, const char *lines)
 {
 	FILE *k = fopen(path, "w");
 
 	if (!k)
 		return -1;
-	fprintf(k, "# made by pcapforge\n%u %s\n", SERVER_PORT, KEY_B64);
+	fprintf(k, "# made by pcapforge\n%s", lines);
 	return fclose(k);
+}
+
+static unsigned parse_count(const char *s, unsigned max)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s || *end || v < 1 || v > max)
+		usage();
+	return (unsigned)v;
+}
+
+/* Runs the scenario named by args (its OUT and KEYFILE last). */
+static int scenario(struct forge *f, int argc, char **argv)
+{
+	static char keys[MUX_MAX * 40];
+	struct ssp_ctx *ctx[MUX_MAX] = { 0 };
+	uint8_t key[SSP_KEY_LEN];
+	char b64[SSP_KEY_B64_LEN + 1];
+	unsigned n = 1, i;
+	size_t o = 0;
+	int rc = 0;
+
+	if (argc == 3 && strcmp(argv[0], "attack") == 0) {
+		snprintf(keys, sizeof(keys), "%u %s\n", SERVER_PORT, KEY_B64);
+	} else if (argc == 4 && strcmp(argv[0], "mux") == 0) {
+		n = parse_count(argv[1], MUX_MAX);
+		for (i = 0; i < n; i++) {
+			mux_key(i, key, b64);
+			ctx[i] = ssp_ctx_new(key);
+			if (!ctx[i])
+				return 1;
+			o += (size_t)snprintf(keys + o, sizeof(keys) - o, "%u %s\n",
+					      SERVER_PORT, b64);
+		}
+	} else if (argc == 5 && strcmp(argv[0], "flood") == 0 &&
+		   (strcmp(argv[1], "syn") == 0 || strcmp(argv[1], "flows") == 0)) {
+		n = parse_count(argv[2], 1u << 17);
+		snprintf(keys, sizeof(keys), "%u %s\n", SERVER_PORT, KEY_B64);
+	} else {
+		usage();
+	}
+	if (open_out(f, argv[argc - 2]) < 0) {
+		fprintf(stderr, "pcapforge: %s: %s\n", argv[argc - 2], strerror(errno));
+		return 1;
+	}
+	if (argv[0][0] == 'a')
+		attack(f);
+	else if (argv[0][0] == 'm')
+		mux(f, n, ctx);
+	else
+		flood(f, argv[1][0] == 'f', n);
+	for (i = 0; i < MUX_MAX; i++)
+		ssp_ctx_free(ctx[i]);
+	if (close_out(f) < 0 || write_key(argv[argc - 1], keys) < 0) {
+		fprintf(stderr, "pcapforge: writing: %s\n", strerror(errno));
+		rc = 1;
+	}
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -494,7 +673,8 @@ int main(int argc, char **argv)
 	};
 	struct forge f = { .link = L_EN10MB };
 	uint8_t key[SSP_KEY_LEN];
-	int c;
+	struct ssp_ctx *own;
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		if (c == 'l')
@@ -506,7 +686,7 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (argc - optind != 3 || strcmp(argv[optind], "attack") != 0)
+	if (argc - optind < 3)
 		usage();
 	f.S = addr(&f, "198.18.0.1", "fd00:5350::1", SERVER_PORT);
 	f.A = addr(&f, "198.18.0.2", "fd00:5350::2", 40001);
@@ -518,15 +698,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pcapforge: key setup failed\n");
 		return 1;
 	}
-	if (open_out(&f, argv[optind + 1]) < 0) {
-		fprintf(stderr, "pcapforge: %s: %s\n", argv[optind + 1], strerror(errno));
-		return 1;
-	}
-	attack(&f);
-	ssp_ctx_free(f.ctx);
-	if (close_out(&f) < 0 || write_key(argv[optind + 2]) < 0) {
-		fprintf(stderr, "pcapforge: writing: %s\n", strerror(errno));
-		return 1;
-	}
-	return 0;
+	own = f.ctx;
+	rc = scenario(&f, argc - optind, argv + optind);
+	ssp_ctx_free(own);
+	return rc;
 }

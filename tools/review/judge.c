@@ -15,45 +15,166 @@ static rv_time idle_us(const struct rv_review *r)
 	return (rv_time)r->o->idle_timeout_s * RV_US_PER_S;
 }
 
+/* ---- the heap of pinholes by expiry ---------------------------------------- */
+
+static bool earlier(const struct rv_review *r, uint32_t a, uint32_t b)
+{
+	const struct rv_pinhole *x = &r->ph[a], *y = &r->ph[b];
+
+	return x->expires < y->expires || (x->expires == y->expires && x->seq < y->seq);
+}
+
+static void heap_set(struct rv_review *r, size_t pos, uint32_t slot)
+{
+	r->heap[pos] = slot;
+	r->ph[slot].heap_pos = (uint32_t)pos;
+}
+
+static void heap_fix(struct rv_review *r, size_t pos)
+{
+	uint32_t slot = r->heap[pos];
+	size_t n = r->n_ph, c;
+
+	while (pos > 0 && earlier(r, slot, r->heap[(pos - 1) / 2])) {
+		heap_set(r, pos, r->heap[(pos - 1) / 2]);
+		pos = (pos - 1) / 2;
+	}
+	for (; (c = 2 * pos + 1) < n; pos = c) {
+		if (c + 1 < n && earlier(r, r->heap[c + 1], r->heap[c]))
+			c++;
+		if (!earlier(r, r->heap[c], slot))
+			break;
+		heap_set(r, pos, r->heap[c]);
+	}
+	heap_set(r, pos, slot);
+}
+
+/* ---- the set --------------------------------------------------------------- */
+
+struct ph_key {
+	const struct rv_review *r;
+	const struct mh_addr *client;
+	uint16_t port;
+};
+
+static bool ph_eq(const void *ctx, uint32_t val)
+{
+	const struct ph_key *k = ctx;
+	const struct rv_pinhole *ph = &k->r->ph[val - 1];
+
+	return ph->port == k->port && mh_addr_equal(&ph->client, k->client);
+}
+
+static uint64_t ph_hash(const struct mh_addr *client, uint16_t port)
+{
+	return rv_hash_addr(client, true, port);
+}
+
 static struct rv_pinhole *ph_find(struct rv_review *r,
 				  const struct mh_addr *client, uint16_t port)
 {
-	size_t i;
+	struct ph_key k = { r, client, port };
+	uint32_t v = rv_idx_find(&r->ph_idx, ph_hash(client, port), ph_eq, &k);
 
-	for (i = 0; i < r->n_ph; i++)
-		if (r->ph[i].port == port && mh_addr_equal(&r->ph[i].client, client))
-			return &r->ph[i];
-	return NULL;
+	return v ? &r->ph[v - 1] : NULL;
 }
 
 static void ph_remove(struct rv_review *r, struct rv_pinhole *ph)
 {
-	*ph = r->ph[--r->n_ph];
+	uint32_t slot = (uint32_t)(ph - r->ph), last;
+	struct rv_session *s = ph->s;
+	size_t pos = ph->heap_pos;
+
+	rv_idx_del(&r->ph_idx, ph_hash(&ph->client, ph->port), slot + 1);
+	if (ph->s_prev)
+		r->ph[ph->s_prev - 1].s_next = ph->s_next;
+	else
+		s->ph_head = ph->s_next;
+	if (ph->s_next)
+		r->ph[ph->s_next - 1].s_prev = ph->s_prev;
+	else
+		s->ph_tail = ph->s_prev;
+	s->n_ph--;
+	last = r->heap[--r->n_ph];
+	if (pos < r->n_ph) {
+		heap_set(r, pos, last);
+		heap_fix(r, pos);
+	}
+	ph->s = NULL;
+	ph->free_next = r->ph_free;
+	r->ph_free = slot + 1;
+}
+
+/* A free slot (the heap grows with the slots), or NULL. */
+static struct rv_pinhole *ph_slot(struct rv_review *r)
+{
+	struct rv_pinhole *ph;
+	uint32_t *heap;
+
+	if (r->ph_free) {
+		ph = &r->ph[r->ph_free - 1];
+		r->ph_free = ph->free_next;
+		return ph;
+	}
+	if (r->used_ph == r->cap_ph) {
+		size_t cap = r->cap_ph ? r->cap_ph * 2 : 16;
+
+		if (cap > UINT32_MAX / 2)
+			return NULL;
+		ph = realloc(r->ph, cap * sizeof(*ph));
+		if (!ph)
+			return NULL;
+		r->ph = ph;
+		heap = realloc(r->heap, cap * sizeof(*heap));
+		if (!heap)
+			return NULL;
+		r->heap = heap;
+		r->cap_ph = cap;
+	}
+	return &r->ph[r->used_ph++];
 }
 
 static bool ph_add(struct rv_review *r, struct rv_session *s,
 		   const struct mh_addr *client, rv_time expires)
 {
 	struct rv_pinhole *ph = ph_find(r, client, s->server.port);
+	uint32_t slot;
 
-	if (!ph) {
-		if (r->n_ph == r->cap_ph) {
-			size_t cap = r->cap_ph ? r->cap_ph * 2 : 16;
-
-			ph = realloc(r->ph, cap * sizeof(*ph));
-			if (!ph) {
-				r->oom = true;
-				return false;
-			}
-			r->ph = ph;
-			r->cap_ph = cap;
-		}
-		ph = &r->ph[r->n_ph++];
+	if (ph && ph->s != s) {   /* another session's: it moves to this one */
+		ph_remove(r, ph);
+		ph = NULL;
 	}
+	if (ph) {
+		ph->expires = expires;
+		heap_fix(r, ph->heap_pos);
+		return true;
+	}
+	ph = ph_slot(r);
+	slot = ph ? (uint32_t)(ph - r->ph) : 0;
+	if (!ph || rv_idx_add(&r->ph_idx, ph_hash(client, s->server.port), slot + 1) < 0) {
+		if (ph) {
+			ph->s = NULL;
+			ph->free_next = r->ph_free;
+			r->ph_free = slot + 1;
+		}
+		r->oom = true;
+		return false;
+	}
+	memset(ph, 0, sizeof(*ph));
 	ph->client = *client;
 	ph->port = s->server.port;
 	ph->s = s;
 	ph->expires = expires;
+	ph->seq = r->ph_seq++;
+	ph->s_prev = s->ph_tail;
+	if (s->ph_tail)
+		r->ph[s->ph_tail - 1].s_next = slot + 1;
+	else
+		s->ph_head = slot + 1;
+	s->ph_tail = slot + 1;
+	s->n_ph++;
+	heap_set(r, r->n_ph++, slot);
+	heap_fix(r, r->n_ph - 1);
 	return true;
 }
 
@@ -61,16 +182,9 @@ void rv_judge_expire(struct rv_review *r, rv_time now)
 {
 	struct rv_pinhole *first;
 	struct rv_event *e;
-	size_t i;
 
-	for (;;) {   /* earliest first, so each session's events stay in order */
-		first = NULL;
-		for (i = 0; i < r->n_ph; i++)
-			if (r->ph[i].expires <= now &&
-			    (!first || r->ph[i].expires < first->expires))
-				first = &r->ph[i];
-		if (!first)
-			return;
+	/* earliest first, so each session's events stay in order */
+	while (r->n_ph && (first = &r->ph[r->heap[0]])->expires <= now) {
 		e = rv_event_add(r, first->s, RV_EV_PINHOLE, first->expires);
 		if (e) {
 			e->u.ph.client = first->client;
@@ -85,23 +199,32 @@ void rv_judge_expire(struct rv_review *r, rv_time now)
 
 void rv_judge_end(struct rv_review *r, struct rv_session *s, rv_time now)
 {
+	struct rv_pinhole *ph;
 	struct rv_event *e;
-	size_t i = 0;
 
 	s->ended = true;
-	while (i < r->n_ph) {
-		if (r->ph[i].s != s) {
-			i++;
-			continue;
-		}
+	while (s->ph_head) {
+		ph = &r->ph[s->ph_head - 1];
 		e = rv_event_add(r, s, RV_EV_PINHOLE, now);
 		if (e) {
-			e->u.ph.client = r->ph[i].client;
+			e->u.ph.client = ph->client;
 			e->u.ph.action = RV_PH_END;
 		}
-		ph_remove(r, &r->ph[i]);   /* moves the last one here */
+		ph_remove(r, ph);
 	}
 }
+
+void rv_judge_free(struct rv_review *r)
+{
+	rv_idx_free(&r->ph_idx);
+	free(r->ph);
+	free(r->heap);
+	r->ph = NULL;
+	r->heap = NULL;
+	r->n_ph = r->cap_ph = r->used_ph = 0;
+}
+
+/* ---- verdicts -------------------------------------------------------------- */
 
 static void decided(struct rv_review *r, struct rv_session *s,
 		    const struct rv_packet *p, const struct mh_decision *dec,
@@ -128,6 +251,35 @@ static void decided(struct rv_review *r, struct rv_session *s,
 	}
 }
 
+/* The daemon's decision on the session's own port. On a port with several
+ * keys that is the port the daemon's single-port mapping leads to: the
+ * table's port slot names this session's key while it decides. */
+static void decide(struct rv_review *r, struct rv_session *s,
+		   const struct rv_packet *p, const struct rv_dgram *d,
+		   struct mh_decision *dec)
+{
+	struct mh_table *t = r->keys->t;
+	struct mh_session *saved = t->by_port[s->server.port];
+
+	t->by_port[s->server.port] = s->mh;
+	mh_decide(t, &r->pol, d->to_server ? MH_INBOUND : MH_OUTBOUND,
+		  p->l3, p->l3_len, (uint64_t)(p->ts / 1000), dec);
+	t->by_port[s->server.port] = saved;
+}
+
+/* A datagram on a port with several keys that none of them authenticates:
+ * the daemon's single-port verdict (inbound: no session could take it). */
+static void unmatched(struct rv_dgram *d)
+{
+	enum mh_reason why = !d->have_hdr ? MH_R_SHORT :
+		(d->hdr.direction == SSP_TO_SERVER) != d->to_server ? MH_R_WRONG_DIRECTION :
+		d->to_server ? MH_R_NO_MATCH : MH_R_FORGED;
+
+	d->verdict = RV_V_DROP;
+	d->mh_reason = (int)why;
+	d->reason = mh_reason_name(why);
+}
+
 void rv_judge(struct rv_review *r, struct rv_session *s,
 	      const struct rv_packet *p, struct rv_dgram *d,
 	      struct rv_ph_change *ch)
@@ -142,24 +294,40 @@ void rv_judge(struct rv_review *r, struct rv_session *s,
 		return;
 	}
 
-	if (ph) {
-		if (d->to_server)   /* nft `update`: inbound hits refresh */
+	if (ph) {   /* the kernel's set: client . client port . server port */
+		if (d->to_server) {   /* nft `update`: inbound hits refresh */
 			ph->expires = p->ts + idle_us(r);
+			heap_fix(r, ph->heap_pos);
+		}
 		d->verdict = RV_V_PINHOLE;
 		d->reason = "fast_path";
 		return;
 	}
-	mh_decide(r->keys, &r->pol, d->to_server ? MH_INBOUND : MH_OUTBOUND,
-		  p->l3, p->l3_len, (uint64_t)(p->ts / 1000), &dec);
+	if (!s->mh) {
+		unmatched(d);
+		return;
+	}
+	decide(r, s, p, d, &dec);
+	/* on a shared port a new source reaches a session only through the
+	 * daemon's single-port search, which takes no replay and nothing sent
+	 * to an address the session is not bound to */
+	if (s->shared && d->to_server &&
+	    (dec.reason == MH_R_REPLAY || dec.reason == MH_R_NOT_BOUND))
+		dec.reason = MH_R_NO_MATCH;
 	decided(r, s, p, &dec, d, ch);
+}
+
+/* The session whose pinhole client's datagrams on port take, or NULL. */
+struct rv_session *rv_judge_pinholed(struct rv_review *r, const struct mh_addr *client,
+				     uint16_t port)
+{
+	struct rv_pinhole *ph = ph_find(r, client, port);
+
+	return ph ? ph->s : NULL;
 }
 
 unsigned rv_judge_open(const struct rv_review *r, const struct rv_session *s)
 {
-	unsigned n = 0;
-	size_t i;
-
-	for (i = 0; i < r->n_ph; i++)
-		n += r->ph[i].s == s;
-	return n;
+	(void)r;
+	return s->n_ph;
 }

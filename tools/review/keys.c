@@ -1,10 +1,11 @@
 /*
  * The key file of mosh-helper-review: "<server-port> <22-char key>" per
  * line, optionally followed by "bound=ADDR,..." (the daemon's key_log
- * writes it), '#' comments and blank lines allowed. Each key becomes a session in
- * the daemon's own session table (lib/session.c), so the review judges with
- * the same state the daemon keeps. Key material is wiped after use and never
- * appears in an error message.
+ * writes it), '#' comments and blank lines allowed. A port may carry several
+ * keys (a single-port server has every session on one port). Each key
+ * becomes a session in the daemon's own session table (lib/session.c), so
+ * the review judges with the same state the daemon keeps. Key material is
+ * wiped after use and never appears in an error message.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,30 +17,37 @@
 
 #include "review.h"
 
-/* Parses one line (comment already cut). 0 for a blank line, 1 for a key,
- * -1 with *why set. */
-/* An optional "bound=ADDR,..." after the key (the daemon's key_log). */
-static int parse_bound(char *p, struct mh_bound *b, unsigned *n,
-		       const char **why)
+struct key_line {
+	uint16_t port;
+	uint8_t key[SSP_KEY_LEN];
+	struct mh_bound bound[MH_MAX_BOUND];
+	unsigned n_bound;
+};
+
+/* An optional "bound=ADDR,..." after the key (the daemon's key_log); p is
+ * NUL-terminated. */
+static int parse_bound(char *p, struct key_line *kl, const char **why)
 {
 	static const char tag[] = "bound=";
 	size_t len = strcspn(p, " \t\r\n\v\f");
 	char *end = p + len;
 
-	*n = 0;
+	kl->n_bound = 0;
 	if (!*p)
 		return 0;
 	if (strncmp(p, tag, sizeof(tag) - 1) != 0) {
 		*why = "unexpected text after the key";
 		return -1;
 	}
-	*end = '\0';
-	if (mh_bound_parse(p + sizeof(tag) - 1, b, n) < 0) {
+	if (*end) {                 /* never step past the terminator */
+		*end++ = '\0';
+		while (isspace((unsigned char)*end))
+			end++;
+	}
+	if (mh_bound_parse(p + sizeof(tag) - 1, kl->bound, &kl->n_bound) < 0) {
 		*why = "bound= wants addresses such as 198.18.0.2,[::]/v6only";
 		return -1;
 	}
-	for (end++; isspace((unsigned char)*end); end++)
-		;
 	if (*end) {
 		*why = "unexpected text after bound=";
 		return -1;
@@ -47,9 +55,9 @@ static int parse_bound(char *p, struct mh_bound *b, unsigned *n,
 	return 0;
 }
 
-static int parse_line(char *line, uint16_t *port, uint8_t key[SSP_KEY_LEN],
-		      struct mh_bound *bound, unsigned *n_bound,
-		      const char **why)
+/* One NUL-terminated line, comment already cut. 0 blank, 1 a key, -1 with
+ * *why set. */
+static int parse_line(char *line, struct key_line *kl, const char **why)
 {
 	char *p = line, *end, *k;
 	unsigned long v;
@@ -79,69 +87,255 @@ static int parse_line(char *line, uint16_t *port, uint8_t key[SSP_KEY_LEN],
 	klen = strcspn(k, " \t\r\n\v\f");
 	for (end = k + klen; isspace((unsigned char)*end); end++)
 		;
-	if (parse_bound(end, bound, n_bound, why) < 0)
+	if (parse_bound(end, kl, why) < 0)
 		return -1;
-	if (ssp_key_decode(k, klen, key, why) < 0)
+	if (ssp_key_decode(k, klen, kl->key, why) < 0)
 		return -1;
-	*port = (uint16_t)v;
+	kl->port = (uint16_t)v;
 	return 1;
 }
 
-static int add_key(struct mh_table *t, uint16_t port, const uint8_t key[SSP_KEY_LEN],
-		   const struct mh_bound *bound, unsigned n_bound,
-		   unsigned max_pinholes, const char **why)
-{
-	struct mh_session *s = mh_session_add(t, port, key, 0, 0, 0, max_pinholes);
+/* ---- the key set --------------------------------------------------------- */
 
-	if (s) {
-		memcpy(s->bound, bound, sizeof(s->bound));
-		s->n_bound = n_bound;
-		return 0;
-	}
-	*why = errno == EEXIST ? "a key for this port was given before" :
-				 "out of memory for the session";
-	return -1;
+int rv_keys_init(struct rv_keys *k, struct mh_table *t, unsigned max_pinholes)
+{
+	memset(k, 0, sizeof(*k));
+	k->t = t;
+	k->max_pinholes = max_pinholes;
+	k->by_port = calloc(65536, sizeof(*k->by_port));
+	return k->by_port ? 0 : -1;
 }
 
-int rv_keys_load(const char *path, struct mh_table *t, unsigned max_pinholes,
-		 char *err, size_t errlen)
+void rv_keys_free(struct rv_keys *k)
 {
-	struct mh_bound bound[MH_MAX_BOUND];
-	unsigned n_bound = 0;
-	uint8_t key[SSP_KEY_LEN];
+	size_t i;
+
+	for (i = 0; i < k->n; i++) {
+		OPENSSL_cleanse(k->v[i]->raw, sizeof(k->v[i]->raw));
+		free(k->v[i]);
+	}
+	free(k->v);
+	free(k->by_port);
+	rv_idx_free(&k->dup);
+	if (k->t)
+		mh_table_clear(k->t);
+	memset(k, 0, sizeof(*k));
+}
+
+/* The session of a second key for a port: the table holds one session per
+ * port slot, so the slot is cleared while it is made, then given back to
+ * the port's first key. */
+static struct mh_session *session_for(struct rv_keys *k, const struct key_line *kl)
+{
+	struct mh_session *first = k->t->by_port[kl->port], *s;
+
+	k->t->by_port[kl->port] = NULL;
+	s = mh_session_add(k->t, kl->port, kl->key, 0, 0, 0, k->max_pinholes);
+	if (first)
+		k->t->by_port[kl->port] = first;
+	return s;
+}
+
+struct dup_key {
+	const struct rv_keys *k;
+	const struct key_line *kl;
+};
+
+static bool dup_eq(const void *ctx, uint32_t val)
+{
+	const struct dup_key *d = ctx;
+	const struct rv_key *e = d->k->v[val - 1];
+
+	return e->mh->port == d->kl->port &&
+	       CRYPTO_memcmp(e->raw, d->kl->key, SSP_KEY_LEN) == 0;
+}
+
+static uint64_t dup_hash(const struct key_line *kl)
+{
+	uint8_t b[2 + SSP_KEY_LEN];
+	uint64_t h;
+
+	b[0] = (uint8_t)(kl->port >> 8);
+	b[1] = (uint8_t)kl->port;
+	memcpy(b + 2, kl->key, SSP_KEY_LEN);
+	h = rv_hash(b, sizeof(b));
+	OPENSSL_cleanse(b, sizeof(b));
+	return h;
+}
+
+/* Appends e to its port's keys (the first key keeps the count and tail). */
+static void link_key(struct rv_keys *k, struct rv_key *e, uint16_t port)
+{
+	struct rv_key *first = k->by_port[port];
+
+	if (!first) {
+		k->by_port[port] = e;
+		e->tail = e;
+		e->nth = e->of = 1;
+		k->ports++;
+		return;
+	}
+	first->tail->next = e;
+	first->tail = e;
+	e->nth = ++first->of;
+}
+
+static int add_key(struct rv_keys *k, const struct key_line *kl, unsigned line,
+		   const char **why)
+{
+	struct dup_key d = { k, kl };
+	uint64_t h = dup_hash(kl);
+	struct rv_key *e, **v;
+
+	if (rv_idx_find(&k->dup, h, dup_eq, &d)) {
+		*why = "the same key for this port was given before";
+		return -1;
+	}
+	if (k->n == RV_MAX_KEYS) {
+		*why = "too many keys (at most 65536)";
+		return -1;
+	}
+	*why = "out of memory for the session";
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 16;
+
+		v = realloc(k->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		k->v = v;
+		k->cap = cap;
+	}
+	if (rv_idx_add(&k->dup, h, (uint32_t)k->n + 1) < 0)
+		return -1;
+	e = calloc(1, sizeof(*e));
+	if (e)
+		e->mh = session_for(k, kl);
+	if (!e || !e->mh) {
+		free(e);
+		rv_idx_del(&k->dup, h, (uint32_t)k->n + 1);
+		return -1;
+	}
+	memcpy(e->mh->bound, kl->bound, sizeof(e->mh->bound));
+	e->mh->n_bound = kl->n_bound;
+	memcpy(e->raw, kl->key, SSP_KEY_LEN);
+	e->line = line;
+	link_key(k, e, kl->port);
+	k->v[k->n++] = e;
+	return 0;
+}
+
+/* ---- parsing ------------------------------------------------------------- */
+
+/* Copies one line (up to a newline or the end of buf) into out as a C
+ * string with its comment cut; *used is what it took from buf. */
+static int take_line(const char *buf, size_t len, char out[RV_MAX_KEY_LINE + 1],
+		     size_t *used, const char **why)
+{
+	const char *nl = memchr(buf, '\n', len);
+	size_t n = nl ? (size_t)(nl - buf) : len;
+
+	*used = nl ? n + 1 : n;
+	if (n > RV_MAX_KEY_LINE) {
+		*why = "line too long";
+		return -1;
+	}
+	if (memchr(buf, '\0', n)) {
+		*why = "a NUL byte in the line";
+		return -1;
+	}
+	memcpy(out, buf, n);
+	out[n] = '\0';
+	out[strcspn(out, "#")] = '\0';
+	return 0;
+}
+
+int rv_keys_parse(struct rv_keys *k, const char *buf, size_t len,
+		  const char *name, char *err, size_t errlen)
+{
+	char line[RV_MAX_KEY_LINE + 1];
+	struct key_line kl;
 	const char *why = NULL;
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
-	uint16_t port;
-	FILE *f;
+	size_t off = 0, used;
+	unsigned lineno = 0;
 	int rc = 0;
+
+	while (off < len && rc >= 0) {
+		lineno++;
+		rc = take_line(buf + off, len - off, line, &used, &why);
+		if (rc == 0)
+			rc = parse_line(line, &kl, &why);
+		if (rc == 1)
+			rc = add_key(k, &kl, lineno, &why);
+		off += used;
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	OPENSSL_cleanse(&kl, sizeof(kl));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The whole file in memory (wiped by the caller), at most RV_MAX_KEY_FILE. */
+static char *read_all(FILE *f, size_t *len, const char **why)
+{
+	size_t cap = 4096, n = 0, got;
+	char *b = malloc(cap), *nb;
+
+	while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n < cap)
+			continue;
+		if (cap >= RV_MAX_KEY_FILE) {
+			*why = "larger than 16 MiB";
+			OPENSSL_cleanse(b, n);
+			free(b);
+			return NULL;
+		}
+		nb = malloc(cap * 2);   /* not realloc: the old copy is wiped */
+		if (nb)
+			memcpy(nb, b, n);
+		OPENSSL_cleanse(b, n);
+		free(b);
+		b = nb;
+		cap *= 2;
+	}
+	if (!b) {
+		*why = "out of memory";
+		return NULL;
+	}
+	if (ferror(f)) {
+		*why = strerror(errno);
+		OPENSSL_cleanse(b, n);
+		free(b);
+		return NULL;
+	}
+	*len = n;
+	return b;
+}
+
+int rv_keys_load(struct rv_keys *k, const char *path, char *err, size_t errlen)
+{
+	const char *why = NULL;
+	size_t len = 0;
+	char *buf;
+	FILE *f;
+	int rc;
 
 	f = fopen(path, "r");
 	if (!f) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = getline(&line, &cap, f)) >= 0) {
-		lineno++;
-		line[strcspn(line, "#")] = '\0';
-		rc = parse_line(line, &port, key, bound, &n_bound, &why);
-		if (rc == 1)
-			rc = add_key(t, port, key, bound, n_bound, max_pinholes, &why);
-		OPENSSL_cleanse(line, (size_t)n);
-		if (rc < 0)
-			break;
-	}
-	if (rc >= 0 && ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
-	} else if (rc < 0) {
-		snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-	}
-	OPENSSL_cleanse(key, sizeof(key));
-	if (line)
-		OPENSSL_cleanse(line, cap);
-	free(line);
+	buf = read_all(f, &len, &why);
 	fclose(f);
-	return rc < 0 ? -1 : 0;
+	if (!buf) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	rc = rv_keys_parse(k, buf, len, path, err, errlen);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return rc;
 }

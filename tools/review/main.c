@@ -30,7 +30,9 @@ static void usage(FILE *f)
 "daemon would judge them from a cold start.\n"
 "  -k, --keys FILE        lines \"<server-port> <22-character key>\" ('#' comments):\n"
 "                         authenticates and decodes datagrams, judges them with\n"
-"                         the daemon's own decision function\n"
+"                         the daemon's own decision function. A port may have\n"
+"                         several keys (a single-port server): each datagram then\n"
+"                         belongs to the key that authenticates it\n"
 "  -j, --json             one JSON object per line; \"time\" is absolute (epoch\n"
 "                         seconds with microseconds). Text times are seconds since\n"
 "                         the first packet, whose date is printed first.\n"
@@ -115,7 +117,7 @@ static int load_settings(struct rv_opts *o, const char *idle)
 	return 0;
 }
 
-static int review(struct rv_opts *o, struct mh_table *keys, char **paths, int n)
+static int review(struct rv_opts *o, struct rv_keys *keys, char **paths, int n)
 {
 	struct rv_capture *caps = calloc((size_t)n, sizeof(*caps));
 	struct rv_review r;
@@ -151,7 +153,8 @@ int main(int argc, char **argv)
 {
 	struct rv_opts o = { 0 };
 	const char *idle = NULL;
-	struct mh_table *keys;
+	struct mh_table *table;
+	struct rv_keys keys;
 	char err[512];
 	int first, status;
 
@@ -162,22 +165,23 @@ int main(int argc, char **argv)
 	}
 	if (load_settings(&o, idle) < 0)
 		return 2;
-	keys = malloc(sizeof(*keys));
-	if (!keys) {
+	table = malloc(sizeof(*table));
+	if (table)
+		mh_table_init(table);
+	if (!table || rv_keys_init(&keys, table, o.max_pinholes) < 0) {
 		fprintf(stderr, NAME ": out of memory\n");
+		free(table);
 		return 1;
 	}
-	mh_table_init(keys);
-	if (o.keys_path && rv_keys_load(o.keys_path, keys, o.max_pinholes, err,
-					sizeof(err)) < 0) {
+	if (o.keys_path && rv_keys_load(&keys, o.keys_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, NAME ": %s\n", err);
-		mh_table_clear(keys);
-		free(keys);
+		rv_keys_free(&keys);
+		free(table);
 		return 2;
 	}
-	status = review(&o, keys, argv + first, argc - first);
-	mh_table_clear(keys);
-	free(keys);
+	status = review(&o, &keys, argv + first, argc - first);
+	rv_keys_free(&keys);
+	free(table);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, NAME ": writing the output: %s\n", strerror(errno));
 		status = 1;

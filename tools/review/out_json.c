@@ -2,7 +2,8 @@
  * The JSON-lines output of mosh-helper-review: one object per line, events
  * "capture", "error", then per session "session", its "datagram", "roam",
  * "gap" and "pinhole" events in time order and a closing "verdict" summary,
- * then "unused_key" and "summary". Times are absolute (epoch seconds with
+ * then "unused_key", "limit" (a bound of the review that the capture went
+ * past) and "summary". Times are absolute (epoch seconds with
  * microseconds); strings are escaped, invalid UTF-8 becomes U+FFFD.
  */
 #include <inttypes.h>
@@ -195,6 +196,13 @@ static void print_session(FILE *f, const struct rv_review *r, const struct rv_se
 	else
 		jw_null(&w, "client");
 	jw_bool(&w, "key", s->mh != NULL);
+	if (s->shared) {
+		if (s->key)
+			jw_u64(&w, "key_line", s->key->line);
+		else
+			jw_null(&w, "key_line");
+		jw_u64(&w, "port_keys", rv_keys_port(r->keys, s->server.port)->of);
+	}
 	if (s->ssh >= 0) {
 		l = &r->ssh.v[s->ssh];
 		jw_addr(&w, "ssh_client", &l->client);
@@ -216,7 +224,7 @@ static void print_session(FILE *f, const struct rv_review *r, const struct rv_se
 	jw_time(&w, "last_time", s->last_ts);
 	jw_u64(&w, "datagrams_to_server", s->dgrams[1]);
 	jw_u64(&w, "datagrams_to_client", s->dgrams[0]);
-	if (s->mh) {
+	if (s->mh || s->shared) {
 		jw_u64(&w, "authentic", s->authentic);
 		jw_u64(&w, "not_authentic", s->forged);
 	}
@@ -361,8 +369,23 @@ static void print_verdicts(FILE *f, const struct rv_session *s)
 		if (s->reasons[i])
 			jw_u64(&w, mh_reason_name(i), s->reasons[i]);
 	jw_close(&w);
-	if (s->mh)
+	if (s->mh || s->shared)
 		jw_u64(&w, "pinholes_open", s->pinholes_open);
+	jw_end(&w);
+}
+
+/* A bound of the review that a hostile capture went past. */
+static void print_limit(FILE *f, const char *what, unsigned max, const char *k,
+			uint64_t n)
+{
+	struct jw w;
+
+	if (!n)
+		return;
+	jw_begin(&w, f, "limit");
+	jw_str(&w, "what", what);
+	jw_u64(&w, "max", max);
+	jw_u64(&w, k, n);
 	jw_end(&w);
 }
 
@@ -370,7 +393,7 @@ void rv_print_json(FILE *f, const struct rv_review *r,
 		   const struct rv_capture *caps, size_t ncaps)
 {
 	const struct rv_session *s;
-	const struct mh_session *m;
+	const struct rv_key *k;
 	struct jw w;
 	size_t i;
 
@@ -381,15 +404,19 @@ void rv_print_json(FILE *f, const struct rv_review *r,
 			print_event(f, s, &s->ev[i]);
 		print_verdicts(f, s);
 	}
-	for (m = r->keys->head; m; m = m->next) {
-		for (s = r->head; s && s->mh != m; s = s->next)
-			;
-		if (s)
+	for (i = 0; i < r->keys->n; i++) {
+		k = r->keys->v[i];
+		if (k->used)
 			continue;
 		jw_begin(&w, f, "unused_key");
-		jw_u64(&w, "port", m->port);
+		jw_u64(&w, "port", k->mh->port);
+		jw_u64(&w, "line", k->line);
 		jw_end(&w);
 	}
+	print_limit(f, "sessions", RV_MAX_SESSIONS, "datagrams_not_followed", r->untracked);
+	print_limit(f, "ssh_connections", RV_MAX_SSH, "syns_not_kept", r->ssh.dropped);
+	print_limit(f, "ssh_logins_per_address", RV_SSH_PER_HOST, "logins_forgotten",
+		    r->ssh.host_dropped);
 	jw_begin(&w, f, "summary");
 	jw_u64(&w, "sessions", r->n_sessions);
 	jw_u64(&w, "tcp", r->tcp);

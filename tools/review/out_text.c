@@ -33,7 +33,11 @@ static void print_captures(FILE *f, const struct rv_review *r,
 	if (r->have_start)
 		fprintf(f, "times: seconds since %s (the first packet)\n",
 			rv_fmt_utc(t, sizeof(t), r->start));
-	if (r->o->keys_path)
+	if (r->o->keys_path && r->keys->n != r->key_ports)
+		fprintf(f, "keys: %s, %zu keys for %u port%s (several on one port: each "
+			"datagram goes to the key that authenticates it)\n", r->o->keys_path,
+			r->keys->n, r->key_ports, r->key_ports == 1 ? "" : "s");
+	else if (r->o->keys_path)
 		fprintf(f, "keys: %s, %u port%s\n", r->o->keys_path, r->key_ports,
 			r->key_ports == 1 ? "" : "s");
 	else
@@ -96,7 +100,7 @@ static void print_counts(FILE *f, const struct rv_session *s)
 			RV_GAP_HEARTBEATS * MOSH_HEARTBEAT_MS / 1000);
 	fprintf(f, "  sequence:       %" PRIu64 " replayed, %" PRIu64 " duplicated, %"
 		PRIu64 " reordered\n", s->replays, s->duplicates, s->reordered);
-	if (s->mh)
+	if (s->mh || s->shared)
 		fprintf(f, "  authenticity:   %" PRIu64 " of %" PRIu64 " datagrams authentic\n",
 			s->authentic, s->dgrams[0] + s->dgrams[1]);
 	sep = " ";
@@ -113,7 +117,7 @@ static void print_counts(FILE *f, const struct rv_session *s)
 			sep = ", ";
 		}
 	fprintf(f, "\n");
-	if (s->mh)
+	if (s->mh || s->shared)
 		fprintf(f, "  pinholes:       %u open at the end of the capture\n",
 			s->pinholes_open);
 }
@@ -236,7 +240,16 @@ static void print_session(FILE *f, const struct rv_review *r, const struct rv_se
 	char a[MH_ADDRSTRLEN];
 	size_t i;
 
-	fprintf(f, "\nsession %s, key: %s\n", A(a, &s->server), s->mh ? "yes" : "no");
+	if (s->shared && s->key)
+		fprintf(f, "\nsession %s, key: line %u (%u of %u for this port)\n",
+			A(a, &s->server), s->key->line, s->key->nth,
+			rv_keys_port(r->keys, s->server.port)->of);
+	else if (s->shared)
+		fprintf(f, "\nsession %s, key: none of the port's %u keys authenticates "
+			"these datagrams\n", A(a, &s->server),
+			rv_keys_port(r->keys, s->server.port)->of);
+	else
+		fprintf(f, "\nsession %s, key: %s\n", A(a, &s->server), s->mh ? "yes" : "no");
 	print_ssh(f, r, s);
 	print_contact(f, r, s);
 	print_counts(f, s);
@@ -247,15 +260,29 @@ static void print_session(FILE *f, const struct rv_review *r, const struct rv_se
 
 static void print_unused_keys(FILE *f, const struct rv_review *r)
 {
-	const struct mh_session *m;
-	const struct rv_session *s;
+	const struct rv_key *k;
+	size_t i;
 
-	for (m = r->keys->head; m; m = m->next) {
-		for (s = r->head; s && s->mh != m; s = s->next)
-			;
-		if (!s)
-			fprintf(f, "\nkey for port %u: no datagrams in the capture\n", m->port);
+	for (i = 0; i < r->keys->n; i++) {
+		k = r->keys->v[i];
+		if (!k->used)
+			fprintf(f, "\nkey for port %u (line %u): no datagrams in the capture\n",
+				k->mh->port, k->line);
 	}
+}
+
+/* What the review did not follow, past its bounds on hostile captures. */
+static void print_limits(FILE *f, const struct rv_review *r)
+{
+	if (r->untracked)
+		fprintf(f, "\nLIMIT: %" PRIu64 " datagrams of sessions past the first %d "
+			"were not followed\n", r->untracked, RV_MAX_SESSIONS);
+	if (r->ssh.dropped)
+		fprintf(f, "\nLIMIT: %" PRIu64 " SSH SYNs of connections past the first %d "
+			"were not kept\n", r->ssh.dropped, RV_MAX_SSH);
+	if (r->ssh.host_dropped)
+		fprintf(f, "\nLIMIT: %" PRIu64 " older SSH logins were forgotten (at most %d "
+			"kept per client address)\n", r->ssh.host_dropped, RV_SSH_PER_HOST);
 }
 
 void rv_print_text(FILE *f, const struct rv_review *r,
@@ -267,6 +294,7 @@ void rv_print_text(FILE *f, const struct rv_review *r,
 	for (s = r->head; s; s = s->next)
 		print_session(f, r, s);
 	print_unused_keys(f, r);
+	print_limits(f, r);
 	if (r->tcp || r->not_udp || r->other_udp || r->bad_udp)
 		fprintf(f, "\nother packets: %" PRIu64 " TCP (only SSH SYNs are used), %" PRIu64
 			" neither UDP nor TCP, %" PRIu64 " UDP outside the mosh ports, %" PRIu64

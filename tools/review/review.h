@@ -68,12 +68,75 @@ typedef void (*rv_packet_fn)(void *ctx, const struct rv_packet *p);
  * c->err set (the packets before the error have been handed to fn). */
 int rv_capture_read(struct rv_capture *c, rv_packet_fn fn, void *ctx);
 
+/* ---- hash.c ------------------------------------------------------------- */
+
+/* SipHash-2-4 under a key drawn once per process. */
+uint64_t rv_hash(const void *data, size_t len);
+/* Of an address (with or without its port) and one more number. */
+uint64_t rv_hash_addr(const struct mh_addr *a, bool with_port, uint64_t extra);
+
+/* Open addressing from a hash to 32-bit values (never 0 or UINT32_MAX);
+ * the caller keeps what the values name and tells equal ones apart. */
+struct rv_idx {
+	uint32_t *val;          /* 0 empty, UINT32_MAX deleted */
+	uint64_t *h;
+	size_t cap, n, tombs;
+};
+typedef bool (*rv_idx_eq)(const void *ctx, uint32_t val);
+
+int rv_idx_add(struct rv_idx *x, uint64_t h, uint32_t val);   /* 0 or -1 (memory) */
+/* The value under h that eq accepts, 0 if none. */
+uint32_t rv_idx_find(const struct rv_idx *x, uint64_t h, rv_idx_eq eq,
+		     const void *ctx);
+void rv_idx_del(struct rv_idx *x, uint64_t h, uint32_t val);
+void rv_idx_free(struct rv_idx *x);
+
 /* ---- keys.c ------------------------------------------------------------- */
 
-/* Loads "<port> <22-char key>" lines into t (one session per port).
- * 0, or -1 with err = "FILE:LINE: reason". */
-int rv_keys_load(const char *path, struct mh_table *t, unsigned max_pinholes,
-		 char *err, size_t errlen);
+#define RV_MAX_KEYS       65536       /* keys in one key file */
+#define RV_MAX_KEY_FILE   (16u << 20) /* bytes */
+#define RV_MAX_KEY_LINE   1024        /* bytes of one line */
+
+/* One key of the key file. A port may have several (a single-port server:
+ * every session on one port); their datagrams are told apart by trial
+ * authentication. */
+struct rv_key {
+	struct mh_session *mh;      /* its session (all of them in keys->t) */
+	unsigned line;              /* in the key file */
+	unsigned nth;               /* 1-based among the keys of its port */
+	unsigned of;                /* first key of a port: the port's count */
+	struct rv_key *next;        /* next key of the same port, file order */
+	struct rv_key *tail;        /* first key of a port: the port's last */
+	bool used;                  /* a datagram of the capture was its */
+	uint8_t raw[SSP_KEY_LEN];   /* to refuse the same key twice; wiped */
+};
+
+struct rv_keys {
+	struct mh_table *t;         /* the daemon's session table: by_port
+				       names the first key of each port */
+	struct rv_key **v;          /* file order */
+	size_t n, cap;
+	unsigned ports;
+	struct rv_key **by_port;    /* 65536 entries: first key of a port */
+	struct rv_idx dup;          /* (port, key) -> index + 1 in v */
+	unsigned max_pinholes;
+};
+
+/* keys->t must be an empty, initialised table. 0 or -1 (memory). */
+int rv_keys_init(struct rv_keys *k, struct mh_table *t, unsigned max_pinholes);
+/* Frees the keys (wiping them) and clears the table. */
+void rv_keys_free(struct rv_keys *k);
+/* Parses a key file's bytes (need not end in a newline nor in NUL):
+ * "<port> <22-char key> [bound=ADDR,...]" lines, '#' comments, blank
+ * lines. 0, or -1 with err = "NAME:LINE: reason" (no key material). */
+int rv_keys_parse(struct rv_keys *k, const char *buf, size_t len,
+		  const char *name, char *err, size_t errlen);
+/* Reads and parses the file at path (at most RV_MAX_KEY_FILE bytes). */
+int rv_keys_load(struct rv_keys *k, const char *path, char *err, size_t errlen);
+static inline struct rv_key *rv_keys_port(const struct rv_keys *k, uint16_t port)
+{
+	return k->by_port[port];
+}
 
 /* ---- ssh.c -------------------------------------------------------------- */
 
@@ -83,9 +146,21 @@ struct rv_ssh {
 	bool established;       /* SYN-ACK seen from the server */
 };
 
+#define RV_MAX_SSH      200000   /* SSH connections kept; more are counted */
+#define RV_SSH_PER_HOST 1024     /* latest logins kept per client address */
+
+struct rv_ssh_host;               /* ssh.c: the logins of one client address */
+
 struct rv_ssh_list {
 	struct rv_ssh *v;
 	size_t n, cap;
+	struct rv_idx conn;       /* (client, server) -> index + 1 in v */
+	struct rv_idx host;       /* client address -> index + 1 in hosts */
+	struct rv_ssh_host *hosts;
+	size_t n_hosts, cap_hosts;
+	uint64_t dropped;         /* SYNs of connections beyond RV_MAX_SSH */
+	uint64_t host_dropped;    /* logins forgotten beyond RV_SSH_PER_HOST */
+	bool oom;
 };
 
 /* Notes a TCP SYN / SYN-ACK on port 22; false if p is not one. */
@@ -225,7 +300,10 @@ struct rv_session {
 	bool ended;                     /* the client acknowledged mosh's shutdown */
 	struct rv_session *next;
 	struct mh_addr server;
-	struct mh_session *mh;      /* NULL without a key for the port */
+	const struct rv_key *key;   /* NULL: no key for the port, or (shared)
+				       no key of the port authenticates */
+	bool shared;                /* its port has several keys */
+	struct mh_session *mh;      /* key's session, NULL without a key */
 	long ssh;                   /* index in the review's ssh list, -1 */
 
 	bool have_client, have_reply;
@@ -245,28 +323,47 @@ struct rv_session {
 	uint64_t verdicts[RV_V_NO_SESSION + 1];
 	uint64_t reasons[MH_R_COUNT];
 	unsigned pinholes_open;
+	uint32_t ph_head, ph_tail;      /* judge.c: its pinholes (slot + 1) */
+	unsigned n_ph;
 
 	struct rv_event *ev;
 	size_t n_ev, cap_ev;
 };
 
+/* A simulated kernel pinhole: in the review's index by (client, port), in
+ * a heap by expiry and in its session's list (slot numbers + 1, 0 none). */
 struct rv_pinhole {
 	struct mh_addr client;
 	uint16_t port;
 	rv_time expires;
-	struct rv_session *s;
+	uint64_t seq;                   /* creation order: ties in the heap */
+	struct rv_session *s;           /* NULL: a free slot */
+	uint32_t heap_pos;
+	uint32_t s_prev, s_next;        /* the session's pinholes, oldest first */
+	uint32_t free_next;
 };
+
+#define RV_MAX_SESSIONS 50000          /* sessions followed; more are counted */
 
 struct rv_review {
 	const struct rv_opts *o;
-	struct mh_table *keys;          /* sessions with a key, by port */
+	struct rv_keys *keys;
 	unsigned key_ports;
 	struct mh_policy pol;
 	struct rv_session *head, **tail;
 	unsigned n_sessions;
+	struct rv_session **sv;         /* in order of creation */
+	size_t cap_sv;
+	struct rv_idx sess_idx;         /* (server, key) -> index + 1 in sv */
+	uint64_t untracked;             /* datagrams of sessions past the cap */
+	uint64_t trials;                /* trial authentications on shared ports */
 	struct rv_ssh_list ssh;
 	struct rv_pinhole *ph;          /* judge.c: the simulated kernel set */
-	size_t n_ph, cap_ph;
+	size_t n_ph, cap_ph, used_ph;   /* live, allocated, slots ever used */
+	uint32_t ph_free;               /* free slots (slot + 1) */
+	uint64_t ph_seq;
+	struct rv_idx ph_idx;           /* (client, port) -> slot + 1 */
+	uint32_t *heap;                 /* slots by expiry */
 	bool have_start;
 	rv_time start;                  /* first packet of the first capture */
 	uint64_t tcp, other_udp, not_udp;
@@ -276,7 +373,7 @@ struct rv_review {
 };
 
 void rv_review_init(struct rv_review *r, const struct rv_opts *o,
-		    struct mh_table *keys);
+		    struct rv_keys *keys);
 /* rv_packet_fn for rv_capture_read. */
 void rv_review_packet(void *ctx, const struct rv_packet *p);
 /* Medians and open pinholes, once every capture was read. */
@@ -296,6 +393,8 @@ void rv_seq_free(struct rv_seqspace *sp);
 
 /* ---- judge.c: the verdict mosh-helper would give ----------------------- */
 
+/* Frees the simulated kernel set. */
+void rv_judge_free(struct rv_review *r);
 /* Drops simulated pinholes idle since before now (pinhole events). */
 void rv_judge_expire(struct rv_review *r, rv_time now);
 /* The session is over (its mosh-server exits after the client acknowledged
@@ -306,6 +405,9 @@ void rv_judge_end(struct rv_review *r, struct rv_session *s, rv_time now);
 void rv_judge(struct rv_review *r, struct rv_session *s,
 	      const struct rv_packet *p, struct rv_dgram *d,
 	      struct rv_ph_change *ch);
+/* The session whose pinhole (client, port) is, or NULL. */
+struct rv_session *rv_judge_pinholed(struct rv_review *r, const struct mh_addr *client,
+				     uint16_t port);
 /* The pinholes still open at the end. */
 unsigned rv_judge_open(const struct rv_review *r, const struct rv_session *s);
 

@@ -17,11 +17,10 @@ struct rv_seen {
 	struct mh_addr peer;
 };
 
+/* Keyed (hash.c): a capture cannot pick sequence numbers that collide. */
 static size_t slot_for(uint64_t seq, size_t cap)
 {
-	uint64_t h = seq * UINT64_C(0x9e3779b97f4a7c15);
-
-	return (size_t)(h >> 32) & (cap - 1);
+	return (size_t)rv_hash(&seq, sizeof(seq)) & (cap - 1);
 }
 
 static struct rv_seen *seen_find(struct rv_seqspace *sp, uint64_t seq)
@@ -47,7 +46,7 @@ static void seen_put(struct rv_seen *v, size_t cap, const struct rv_seen *e)
 
 static int seen_grow(struct rv_seqspace *sp)
 {
-	size_t cap = sp->cap ? sp->cap * 2 : 256, i;
+	size_t cap = sp->cap ? sp->cap * 2 : 16, i;
 	struct rv_seen *v = calloc(cap, sizeof(*v));
 
 	if (!v)

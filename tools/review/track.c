@@ -11,17 +11,14 @@
 #include "review.h"
 
 void rv_review_init(struct rv_review *r, const struct rv_opts *o,
-		    struct mh_table *keys)
+		    struct rv_keys *keys)
 {
-	const struct mh_session *s;
-
 	memset(r, 0, sizeof(*r));
 	r->o = o;
 	r->keys = keys;
 	r->pol.candidate_lifetime_ms = o->candidate_lifetime_s * 1000;
 	r->tail = &r->head;
-	for (s = keys->head; s; s = s->next)
-		r->key_ports++;
+	r->key_ports = keys->ports;
 }
 
 /* ---- storage -------------------------------------------------------------- */
@@ -32,7 +29,7 @@ struct rv_event *rv_event_add(struct rv_review *r, struct rv_session *s,
 	struct rv_event *e;
 
 	if (s->n_ev == s->cap_ev) {
-		size_t cap = s->cap_ev ? s->cap_ev * 2 : 64;
+		size_t cap = s->cap_ev ? s->cap_ev * 2 : 8;
 
 		e = realloc(s->ev, cap * sizeof(*e));
 		if (!e) {
@@ -52,7 +49,7 @@ struct rv_event *rv_event_add(struct rv_review *r, struct rv_session *s,
 static void add_interval(struct rv_review *r, struct rv_session *s, rv_time dt)
 {
 	if (s->n_intervals == s->cap_intervals) {
-		size_t cap = s->cap_intervals ? s->cap_intervals * 2 : 64;
+		size_t cap = s->cap_intervals ? s->cap_intervals * 2 : 8;
 		rv_time *v = realloc(s->intervals, cap * sizeof(*v));
 
 		if (!v) {
@@ -170,35 +167,121 @@ static int to_server(const struct rv_review *r, const struct mh_pkt *pk)
 {
 	bool dr = in_range(r, pk->dst.port), sr = in_range(r, pk->src.port);
 
-	if (mh_session_by_port(r->keys, pk->dst.port))
+	if (rv_keys_port(r->keys, pk->dst.port))
 		return 1;
-	if (mh_session_by_port(r->keys, pk->src.port))
+	if (rv_keys_port(r->keys, pk->src.port))
 		return 0;
 	if (dr && sr && pk->len >= SSP_HEADER_LEN)
 		return !(pk->payload[0] & 0x80);
 	return dr ? 1 : sr ? 0 : -1;
 }
 
-static struct rv_session *session_get(struct rv_review *r,
-				      const struct mh_addr *server, rv_time ts)
+/* Could key k have sealed this datagram? As the daemon's single-port
+ * search: the first block decrypted with a wrong key is noise, which real
+ * mosh plaintext almost never is; only a plausible one pays for the tag. */
+static bool trial(const struct rv_key *k, const struct mh_pkt *pk)
 {
-	struct rv_session *s;
+	const struct ssp_fastpeek *fp = ssp_ctx_fastpeek(k->mh->ssp);
+	uint8_t first[16];
 
-	for (s = r->head; s; s = s->next)
-		if (mh_addr_equal(&s->server, server))
-			return s;
+	if ((fp ? ssp_fastpeek(fp, pk->payload, pk->len, first)
+		: ssp_peek(k->mh->ssp, pk->payload, pk->len, first)) == 0 &&
+	    !ssp_plausible_start(first))
+		return false;
+	return ssp_verify(k->mh->ssp, pk->payload, pk->len, NULL) == 0;
+}
+
+/* The key of a datagram on a port with several: a pinhole names it (the
+ * kernel maps that client to its session), else trial authentication
+ * against the port's keys. NULL if none authenticates it. */
+static const struct rv_key *attribute(struct rv_review *r, const struct rv_key *first,
+				      const struct mh_pkt *pk, bool ts_side)
+{
+	const struct mh_addr *peer = ts_side ? &pk->src : &pk->dst;
+	const struct rv_session *ps = rv_judge_pinholed(r, peer, first->mh->port);
+	const struct rv_key *k;
+
+	if (ps && ps->key)
+		return ps->key;
+	for (k = first; k; k = k->next) {
+		r->trials++;
+		if (trial(k, pk))
+			return k;
+	}
+	return NULL;
+}
+
+struct sess_key {
+	const struct rv_review *r;
+	const struct mh_addr *server;
+	const struct rv_key *key;
+};
+
+static bool sess_eq(const void *ctx, uint32_t val)
+{
+	const struct sess_key *k = ctx;
+	const struct rv_session *s = k->r->sv[val - 1];
+
+	return s->key == k->key && mh_addr_equal(&s->server, k->server);
+}
+
+static uint64_t sess_hash(const struct mh_addr *server, const struct rv_key *key)
+{
+	return rv_hash_addr(server, true, (uint64_t)(uintptr_t)key);
+}
+
+static struct rv_session *session_new(struct rv_review *r,
+				      const struct mh_addr *server,
+				      const struct rv_key *key, rv_time ts)
+{
+	struct rv_session *s, **sv;
+
+	if (r->n_sessions == r->cap_sv) {
+		size_t cap = r->cap_sv ? r->cap_sv * 2 : 16;
+
+		sv = realloc(r->sv, cap * sizeof(*sv));
+		if (!sv)
+			return NULL;
+		r->sv = sv;
+		r->cap_sv = cap;
+	}
 	s = calloc(1, sizeof(*s));
-	if (!s) {
-		r->oom = true;
+	if (!s || rv_idx_add(&r->sess_idx, sess_hash(server, key), r->n_sessions + 1) < 0) {
+		free(s);
 		return NULL;
 	}
 	s->server = *server;
-	s->mh = mh_session_by_port(r->keys, server->port);
+	s->key = key;
+	s->mh = key ? key->mh : NULL;
+	s->shared = rv_keys_port(r->keys, server->port) &&
+		    rv_keys_port(r->keys, server->port)->of > 1;
 	s->ssh = -1;
 	s->start_ts = ts;
+	r->sv[r->n_sessions++] = s;
 	*r->tail = s;
 	r->tail = &s->next;
-	r->n_sessions++;
+	return s;
+}
+
+/* The session of (server, key), made on first sight; NULL past the cap on
+ * sessions (counted) or out of memory. */
+static struct rv_session *session_get(struct rv_review *r,
+				      const struct mh_addr *server,
+				      const struct rv_key *key, rv_time ts)
+{
+	struct sess_key k = { r, server, key };
+	uint32_t v = rv_idx_find(&r->sess_idx, sess_hash(server, key), sess_eq, &k);
+	struct rv_session *s;
+
+	if (v)
+		return r->sv[v - 1];
+	if (r->n_sessions >= RV_MAX_SESSIONS) {
+		r->untracked++;
+		return NULL;
+	}
+	s = session_new(r, server, key, ts);
+	if (!s)
+		r->oom = true;
 	return s;
 }
 
@@ -225,10 +308,10 @@ static void decode(struct rv_review *r, struct rv_session *s,
 
 	d->authentic = -1;
 	d->have_hdr = ssp_parse_header(pk->payload, pk->len, &d->hdr) == 0;
-	if (!s->mh)
+	if (!s->mh && !s->shared)
 		return;
-	d->authentic = 0;
-	if (!d->have_hdr)
+	d->authentic = 0;           /* on a shared port: no key authenticates it */
+	if (!d->have_hdr || !s->mh)
 		return;
 	rc = rv_instr_datagram(s->mh->ssp, &s->reasm[d->hdr.direction],
 			       pk->payload, pk->len, &h, &d->plain);
@@ -243,7 +326,7 @@ static void judge(struct rv_review *r, struct rv_session *s,
 {
 	memset(ch, 0, sizeof(*ch));
 	d->mh_reason = -1;
-	if (s->mh) {
+	if (s->mh || s->shared) {
 		rv_judge(r, s, p, d, ch);
 	} else {
 		d->verdict = RV_V_NO_SESSION;
@@ -268,13 +351,19 @@ static void datagram(struct rv_review *r, const struct rv_packet *p,
 		     const struct mh_pkt *pk, bool ts_side)
 {
 	const struct mh_addr *server = ts_side ? &pk->dst : &pk->src;
-	struct rv_session *s = session_get(r, server, p->ts);
+	const struct rv_key *key = rv_keys_port(r->keys, server->port);
 	struct rv_ph_change ch;
+	struct rv_session *s;
 	struct rv_event *e;
 	struct rv_dgram d;
 
+	if (key && key->of > 1)
+		key = attribute(r, key, pk, ts_side);
+	s = session_get(r, server, key, p->ts);
 	if (!s)
 		return;
+	if (s->key)
+		((struct rv_key *)s->key)->used = true;
 	memset(&d, 0, sizeof(d));
 	d.to_server = ts_side;
 	d.peer = ts_side ? pk->src : pk->dst;
@@ -345,6 +434,8 @@ void rv_review_finish(struct rv_review *r)
 		s->median = session_median(s);
 		s->pinholes_open = rv_judge_open(r, s);
 	}
+	if (r->ssh.oom)
+		r->oom = true;
 }
 
 void rv_review_free(struct rv_review *r)
@@ -361,7 +452,9 @@ void rv_review_free(struct rv_review *r)
 		free(s->ev);
 		free(s);
 	}
-	free(r->ph);
+	free(r->sv);
+	rv_idx_free(&r->sess_idx);
+	rv_judge_free(r);
 	rv_ssh_free(&r->ssh);
 	memset(r, 0, sizeof(*r));
 }
