@@ -44,6 +44,8 @@ _Noreturn static void usage(void)
 	fprintf(stderr,
 		"usage: nfttool COMMAND [options]\n"
 		"  probe                          print native or compat\n"
+		"  probe-flags                    print the table flags the kernel has:\n"
+		"                                 owner,persist, owner or none\n"
 		"  load [--ports L-H] [--idle MS] [--queue N] [--queues TOTAL]\n"
 		"       [--rate R] [--per-source R] [--per-session R] [--set-size N]\n"
 		"       [--compat|--native|--auto]\n"
@@ -180,6 +182,16 @@ static bool probe_compat(struct mh_nft *n, uint32_t *seq)
 	int err = mh_nft_build_queue_probe(b, seq, false);
 
 	return batch_send(n, b, seq, err, false) == 0;
+}
+
+/* the table flags the daemon's probe finds (table_flags = "auto") */
+static int cmd_probe_flags(struct mh_nft *n)
+{
+	uint32_t f = mh_nft_probe_table_flags(n);
+
+	printf("%s\n", f == MH_TABLE_F_OWNED ? "owner,persist"
+	       : f == MH_TABLE_F_OWNER ? "owner" : "none");
+	return 0;
 }
 
 static int cmd_probe(struct mh_nft *n, uint32_t *seq)
@@ -387,6 +399,8 @@ static int run(struct mh_nft *n, const char *cmd, struct opts *o, char **pos,
 
 	if (!strcmp(cmd, "probe"))
 		return cmd_probe(n, &seq);
+	if (!strcmp(cmd, "probe-flags"))
+		return cmd_probe_flags(n);
 	if (!strcmp(cmd, "load"))
 		return cmd_load(n, &seq, o);
 	if (!strcmp(cmd, "delete"))

@@ -23,7 +23,7 @@ modprobe -a veth nfnetlink_queue nft_compat xt_NFQUEUE nft_queue nf_conntrack_ne
 	nft_ct nft_nat nft_limit nft_reject_inet 2>/dev/null
 {
 	echo "kernel: $(uname -r) ($(uname -v))"
-	"$src/tools/kernels/features" 2>&1 | sed 's/^/feature: /'
+	MH_BUILD=$build "$src/tools/kernels/features" 2>&1 | sed 's/^/feature: /'
 } | tee "$out"
 cd "$src" || exit 1
 rc=0
