@@ -7,10 +7,13 @@
 #define MH_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum mh_log_level { MH_LOG_ERR = 0, MH_LOG_WARN, MH_LOG_INFO, MH_LOG_DEBUG };
 
+/* Not to syslog: stderr, with sd-daemon priority prefixes if it is the
+ * journal (checked here, at each call). */
 void mh_log_init(const char *progname, bool to_syslog, int level);
 void mh_log(int level, const char *func, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -23,6 +26,15 @@ _Noreturn void mh_fatal(const char *func, const char *fmt, ...)
  * a datagram. mh_fatal releases first. */
 void mh_log_hold(void);
 void mh_log_release(void);
+
+/* true if env, JOURNAL_STREAM's value ("DEVICE:INODE", decimal), names
+ * exactly this device and inode. */
+bool mh_journal_stream_is(const char *env, uint64_t dev, uint64_t ino);
+/* One stderr line into buf: "prog: level: line\n", led by "<3>" (error),
+ * "<4>" (warning), "<6>" (info) or "<7>" (debug) when journal. Returns what
+ * snprintf returns. */
+int mh_log_format(char *buf, size_t len, bool journal, const char *prog,
+		  int level, const char *line);
 
 #define log_warn(...)  mh_log(MH_LOG_WARN, __func__, __VA_ARGS__)
 #define log_info(...)  mh_log(MH_LOG_INFO, __func__, __VA_ARGS__)

@@ -3,11 +3,16 @@
  * detached daemon; a level filter; a token bucket for per-packet
  * messages so a flood cannot flood the log; and per-uid buckets for what
  * a local user's own requests cause, with counts of what they held back.
+ * When stderr is the journal (JOURNAL_STREAM names fd 2), each line starts
+ * with its sd-daemon priority so journalctl -p can filter.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 
 #include "log.h"
@@ -15,12 +20,65 @@
 static const char *log_prog = "mosh-helper";
 static bool log_syslog;
 static int log_level = MH_LOG_INFO;
+static bool log_journal;
+
+/* One unsigned decimal number of s up to the character stop, strictly. */
+static bool parse_u64(const char *s, char stop, const char **end,
+		      unsigned long long *v)
+{
+	char *e;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	*v = strtoull(s, &e, 10);
+	if (errno || *e != stop)
+		return false;
+	*end = e;
+	return true;
+}
+
+bool mh_journal_stream_is(const char *env, uint64_t dev, uint64_t ino)
+{
+	unsigned long long d, i;
+	const char *p;
+
+	if (!env || !parse_u64(env, ':', &p, &d) || !parse_u64(p + 1, '\0', &p, &i))
+		return false;
+	return d == dev && i == ino;
+}
+
+/* stderr is the journal: JOURNAL_STREAM names fd 2's device and inode
+ * (a child whose stderr went elsewhere inherits the variable, hence the
+ * check). */
+static bool stderr_is_journal(void)
+{
+	struct stat st;
+
+	if (fstat(2, &st) < 0)
+		return false;
+	return mh_journal_stream_is(getenv("JOURNAL_STREAM"), (uint64_t)st.st_dev,
+				    (uint64_t)st.st_ino);
+}
+
+int mh_log_format(char *buf, size_t len, bool journal, const char *prog,
+		  int level, const char *line)
+{
+	static const char *const name[] = { "error", "warning", "info", "debug" };
+	static const char *const prio[] = { "<3>", "<4>", "<6>", "<7>" };
+
+	if (level < MH_LOG_ERR || level > MH_LOG_DEBUG)
+		level = MH_LOG_ERR;
+	return snprintf(buf, len, "%s%s: %s: %s\n", journal ? prio[level] : "",
+			prog, name[level], line);
+}
 
 void mh_log_init(const char *progname, bool to_syslog, int level)
 {
 	log_prog = progname;
 	log_syslog = to_syslog;
 	log_level = level;
+	log_journal = !to_syslog && stderr_is_journal();
 	if (to_syslog)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -35,12 +93,21 @@ static bool holding;
 static void emit(int level, const char *line)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	static const char *name[] = { "error", "warning", "info", "debug" };
+	char out[1200];
+	int n;
 
-	if (log_syslog)
+	if (log_syslog) {
 		syslog(prio[level], "%s", line);
-	else
-		fprintf(stderr, "%s: %s: %s\n", log_prog, name[level], line);
+		return;
+	}
+	n = mh_log_format(out, sizeof(out), log_journal, log_prog, level, line);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(out)) {      /* cut, but still one whole line */
+		n = (int)sizeof(out) - 1;
+		out[n - 1] = '\n';
+	}
+	fwrite(out, 1, (size_t)n, stderr);
 }
 
 static void vlog(int level, const char *func, const char *fmt, va_list ap)
