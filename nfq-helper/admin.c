@@ -120,8 +120,9 @@ static void stats_all(const struct mh_daemon *d, struct mhc_stat *all,
 	for (r = 0; r < MH_STATS_NAMED; r++) {
 		snprintf(all[k].name, sizeof(all[k].name), "%s", named[r].name);
 		all[k++].value = named[r].value;
-		if (r == 0) {
-			snprintf(all[k].name, sizeof(all[k].name), "pinholes");
+		if (r == MH_STAT_SESSIONS) {
+			snprintf(all[k].name, sizeof(all[k].name), "%s",
+				 mh_stat_descs[MH_STAT_PINHOLES].name);
 			all[k++].value = open;
 		}
 	}

@@ -391,17 +391,20 @@ void mh_stats_named(const struct mh_daemon *d,
 		    struct mh_named_stat out[MH_STATS_NAMED])
 {
 	const struct mh_stats *st = &d->stats;
-	const struct mh_named_stat all[MH_STATS_NAMED] = {
-		{ "sessions", d->sessions.count },
-		{ "announce_accepted", st->announce_ok },
-		{ "announce_refused", st->announce_refused },
-		{ "pinholes_opened", st->pinholes_opened },
-		{ "pinholes_expired", st->pinholes_expired },
-		{ "sessions_ended", st->sessions_ended },
-		{ "nft_errors", st->nft_errors },
+	const uint64_t v[MH_STATS_NAMED] = {
+		[MH_STAT_SESSIONS] = d->sessions.count,
+		[MH_STAT_ANNOUNCE_ACCEPTED] = st->announce_ok,
+		[MH_STAT_ANNOUNCE_REFUSED] = st->announce_refused,
+		[MH_STAT_PINHOLES_OPENED] = st->pinholes_opened,
+		[MH_STAT_PINHOLES_EXPIRED] = st->pinholes_expired,
+		[MH_STAT_SESSIONS_ENDED] = st->sessions_ended,
+		[MH_STAT_NFT_ERRORS] = st->nft_errors,
 	};
 
-	memcpy(out, all, sizeof(all));
+	for (int i = 0; i < MH_STATS_NAMED; i++) {
+		out[i].name = mh_stat_descs[i].name;
+		out[i].value = v[i];
+	}
 }
 
 void mh_audit_stats(struct mh_daemon *d)

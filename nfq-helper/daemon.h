@@ -18,6 +18,7 @@
 #include "log.h"
 #include "nft.h"
 #include "session.h"
+#include "statnames.h"
 #include "verdict.h"
 
 #define MH_MAX_CONNS       64     /* control connections open at once */
@@ -182,9 +183,8 @@ void mh_audit_flush(struct mh_daemon *d);
 /* SIGUSR1: counters into the log and the audit trail. */
 void mh_audit_stats(struct mh_daemon *d);
 /* The daemon's counters (verdicts aside) under the names every report
- * gives them, in their order: the audit trail's stats event and
- * mosh-helperctl stats. */
-#define MH_STATS_NAMED 7
+ * gives them (statnames.h), in their order: the audit trail's stats event
+ * and mosh-helperctl stats. */
 struct mh_named_stat { const char *name; uint64_t value; };
 void mh_stats_named(const struct mh_daemon *d,
 		    struct mh_named_stat out[MH_STATS_NAMED]);

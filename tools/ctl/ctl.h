@@ -1,8 +1,9 @@
 /*
  * mosh-helperctl: the firewall admin's view of a running mosh-helperd over
  * its control socket. conn.c asks (one connection per request, one reply
- * each), out.c renders (aligned text or JSON lines), main.c parses the
- * command line and pages through list and stats.
+ * each), out.c renders (aligned text or JSON lines), prom.c the counters
+ * as Prometheus metrics, main.c parses the command line and pages through
+ * list and stats.
  */
 #ifndef MH_CTL_H
 #define MH_CTL_H
@@ -35,6 +36,8 @@ struct ctl_session {
 
 void ctl_print_list(FILE *f, const struct ctl_session *v, size_t n, bool json);
 void ctl_print_stats(FILE *f, const struct mhc_stat *st, size_t n, bool json);
+/* The Prometheus text format: HELP, TYPE and samples, mosh_helper_ names. */
+void ctl_print_prometheus(FILE *f, const struct mhc_stat *st, size_t n);
 /* kill / reload: what was done. */
 void ctl_print_done(FILE *f, const char *command, uint16_t port,
 		    const char *reason, const char *note, bool json);

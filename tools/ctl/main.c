@@ -23,6 +23,7 @@ struct opts {
 	const char *socket;
 	const char *config;
 	bool json;
+	bool prometheus;
 };
 
 static void usage(FILE *f)
@@ -36,6 +37,7 @@ static void usage(FILE *f)
 "  list        sessions (port, uid, pid, age, last alive, contacted, SSH\n"
 "              client) with their pinholes; a user sees only their own\n"
 "  stats       the daemon's counters, \"name value\" (root only)\n"
+"              --prometheus: in the Prometheus text format instead\n"
 "  kill PORT   SIGTERM to that session's mosh-server; the session then ends\n"
 "              (root, or the session's own user)\n"
 "  reload      reread the configuration, as SIGHUP (root only)\n"
@@ -112,7 +114,7 @@ static int cmd_list(const char *path, bool json)
 	return CTL_OK;
 }
 
-static int cmd_stats(const char *path, bool json)
+static int cmd_stats(const char *path, const struct opts *o)
 {
 	static struct mhc_msg m;
 	struct mhc_stat all[256];
@@ -138,7 +140,10 @@ static int cmd_stats(const char *path, bool json)
 		n += m.u.stats.n;
 		first = m.u.stats.next;
 	} while (first);
-	ctl_print_stats(stdout, all, n, json);
+	if (o->prometheus)
+		ctl_print_prometheus(stdout, all, n);
+	else
+		ctl_print_stats(stdout, all, n, o->json);
 	return CTL_OK;
 }
 
@@ -251,6 +256,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -264,6 +270,7 @@ int main(int argc, char **argv)
 		case 's': o.socket = optarg; break;
 		case 'c': o.config = optarg; break;
 		case 'j': o.json = true; break;
+		case 'P': o.prometheus = true; break;
 		case 'h': usage(stdout); return CTL_OK;
 		default: usage(stderr); return CTL_UNREACHABLE;
 		}
@@ -273,6 +280,11 @@ int main(int argc, char **argv)
 		return CTL_UNREACHABLE;
 	}
 	cmd = argv[optind++];
+	if (o.prometheus && (strcmp(cmd, "stats") || o.json)) {
+		fprintf(stderr, CTL_NAME ": --prometheus goes with stats, without "
+			"--json\n");
+		return CTL_UNREACHABLE;
+	}
 	if (socket_path(&o, &cfg) < 0)
 		return CTL_UNREACHABLE;
 	if (!strcmp(cmd, "kill") && argc - optind == 1)
@@ -284,7 +296,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "list"))
 		return cmd_list(cfg.control_socket, o.json);
 	if (!strcmp(cmd, "stats"))
-		return cmd_stats(cfg.control_socket, o.json);
+		return cmd_stats(cfg.control_socket, &o);
 	if (!strcmp(cmd, "reload"))
 		return cmd_reload(cfg.control_socket, o.json);
 	fprintf(stderr, CTL_NAME ": unknown command '%s'\n", cmd);

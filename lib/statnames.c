@@ -1,0 +1,41 @@
+/*
+ * The daemon's named counters and gauges (statnames.h): reported names,
+ * Prometheus names and help lines in one table, so the daemon's reports and
+ * mosh-helperctl's metrics cannot drift apart.
+ */
+#include <string.h>
+
+#include "statnames.h"
+
+#define P "mosh_helper_"
+
+const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS] = {
+	[MH_STAT_SESSIONS] = { "sessions", P "sessions", true,
+		"Sessions the daemon holds now." },
+	[MH_STAT_ANNOUNCE_ACCEPTED] = { "announce_accepted",
+		P "announcements_accepted_total", false,
+		"Session announcements (from the hook) accepted." },
+	[MH_STAT_ANNOUNCE_REFUSED] = { "announce_refused",
+		P "announcements_refused_total", false,
+		"Session announcements refused." },
+	[MH_STAT_PINHOLES_OPENED] = { "pinholes_opened",
+		P "pinholes_opened_total", false,
+		"Pinholes opened for a client address and port." },
+	[MH_STAT_PINHOLES_EXPIRED] = { "pinholes_expired",
+		P "pinholes_expired_total", false,
+		"Pinholes gone from the kernel set after their idle timeout." },
+	[MH_STAT_SESSIONS_ENDED] = { "sessions_ended", P "sessions_ended_total",
+		false, "Sessions ended (mosh-server gone, timed out or killed)." },
+	[MH_STAT_NFT_ERRORS] = { "nft_errors", P "nft_errors_total", false,
+		"nftables batches that failed (not sent, or refused by the kernel)." },
+	[MH_STAT_PINHOLES] = { "pinholes", P "pinholes", true,
+		"Pinholes open now." },
+};
+
+const struct mh_stat_desc *mh_stat_find(const char *name)
+{
+	for (int i = 0; i < MH_STAT_IDS; i++)
+		if (!strcmp(mh_stat_descs[i].name, name))
+			return &mh_stat_descs[i];
+	return NULL;
+}
