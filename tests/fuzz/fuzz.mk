@@ -1,7 +1,7 @@
 # Fuzzing (included by the top Makefile): libFuzzer targets built with
 # clang-14 under ASan+UBSan into $(B)/fuzz/, the library sources compiled
 # again with clang and the same sanitizers (the gcc objects are not reused).
-#   make fuzz-build                 build the six targets
+#   make fuzz-build                 build the targets
 #   make fuzz [FUZZ_SECONDS=300] [FUZZ_RUNS=N]
 #                                   run each target on a copy of its corpus
 #                                   (for SECONDS, or N executions if sooner),
@@ -13,7 +13,7 @@
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
 FUZZ_OUT     := $(B)/fuzz
-FUZZ_TARGETS := ssp control config verdict review reviewkeys nftevent portlist
+FUZZ_TARGETS := ssp control config verdict review reviewkeys nftevent portlist journal
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
