@@ -5,9 +5,9 @@
 # thing either way: a variable and fstat of fd 2). Every line then carries
 # its sd-daemon priority matching its level: an error (a SIGHUP with a
 # broken configuration) <3>, a warning (a SIGHUP changing a restart-only
-# key) <4>, info <6>, debug <7>. Restarted with JOURNAL_STREAM naming
-# another file (what a child whose stderr went elsewhere inherits): no
-# prefix at all.
+# key) <4>, info <6>, debug <7>, also after a reload set the log up again
+# under the syscall filter. Restarted with JOURNAL_STREAM naming another
+# file (what a child whose stderr went elsewhere inherits): no prefix.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -43,10 +43,15 @@ prefixed_ok() {
 mh_step "stderr is the journal: lines carry their priority"
 JOURNAL_STREAM=$(stat -c '%d:%i' "$LOG") mh_start_daemon
 mh_live_session mhtest1 c1
-sed -i 's/^ports = .*/ports = "60000-60999";/' "$MH_CONF"
+# one SIGHUP: ports (takes a restart: a warning) and handshake_timeout
+# (applied: the log is set up again, under the syscall filter; the lines
+# after it must keep their prefixes)
+sed -i 's/^ports = .*/ports = "60000-60999";/; s/^handshake_timeout = .*/handshake_timeout = 121;/' "$MH_CONF"
 kill -HUP "$MH_DAEMON_PID"
 mh_assert "a warning at <4>: ports takes a restart" \
 	mh_wait 5 mh_daemon_log_has '^<4>mosh-helperd: warning: .*SIGHUP: ports: .* takes a restart'
+mh_assert "info at <6>: handshake_timeout applied" \
+	mh_wait 5 mh_daemon_log_has '^<6>mosh-helperd: info: .*SIGHUP: handshake_timeout: 120 -> 121'
 cp "$MH_CONF" "$MH_TMP/good.conf"
 echo 'idle_timeout = "not a number";' >>"$MH_CONF"
 kill -HUP "$MH_DAEMON_PID"

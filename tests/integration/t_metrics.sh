@@ -16,12 +16,14 @@ UNIT=$MH_SRC/contrib/mosh-helper-metrics.service
 
 mh_step "promcheck rejects what the format forbids"
 bad() { # WHY TEXT (printf format)
+	# shellcheck disable=SC2059  # the format is the test input
 	if printf "$2" | "$CHECK" -p mosh_helper_ >/dev/null 2>&1; then
 		mh_fail "promcheck accepted: $1"
 	fi
 	mh_ok "rejected: $1"
 }
 H='# HELP mosh_helper_x_total X.\n# TYPE mosh_helper_x_total counter\n'
+# shellcheck disable=SC2059
 printf "${H}mosh_helper_x_total{a=\"b\\\\\"c\"} 1\n" | "$CHECK" -p mosh_helper_ >/dev/null ||
 	mh_fail "promcheck refused a valid exposition"
 bad "sample before TYPE" 'mosh_helper_x_total 1\n# HELP mosh_helper_x_total X.\n# TYPE mosh_helper_x_total counter\n'
