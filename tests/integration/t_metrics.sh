@@ -109,6 +109,7 @@ mh_check_eq "counter and gauge types" "counter gauge" \
 mh_step "a real session opens: the metrics follow"
 mh_live_session mhtest1 c1
 snapshot
+sed 's/^/   | /' "$MH_TMP/prom"
 check_same
 mh_check_eq "sessions gauge" 1 "$(value mosh_helper_sessions)"
 mh_check_eq "announcements accepted" 1 "$(value mosh_helper_announcements_accepted_total)"
