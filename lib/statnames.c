@@ -25,7 +25,7 @@ const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS] = {
 		P "pinholes_expired_total", false,
 		"Pinholes gone from the kernel set after their idle timeout." },
 	[MH_STAT_SESSIONS_ENDED] = { "sessions_ended", P "sessions_ended_total",
-		false, "Sessions ended (mosh-server gone, timed out or killed)." },
+		false, "Sessions ended, whatever the reason (the audit log says which)." },
 	[MH_STAT_NFT_ERRORS] = { "nft_errors", P "nft_errors_total", false,
 		"nftables batches that failed (not sent, or refused by the kernel)." },
 	[MH_STAT_PINHOLES] = { "pinholes", P "pinholes", true,
