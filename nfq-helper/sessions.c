@@ -244,6 +244,12 @@ bool mh_sessions_socket_gone(struct mh_daemon *d, struct mh_session *s,
 	}
 	if (held)
 		return false;
+	/* mosh-server closes its socket as it exits: when its pidfd says so
+	 * too, that is the reason (its event may be next in the queue) */
+	if (s->pidfd >= 0 && pidfd_exited(s->pidfd)) {
+		mh_sessions_end(d, s, "mosh-server exited");
+		return true;
+	}
 	snprintf(why, sizeof(why), "socket_gone: no socket of uid %u that was "
 		 "announced (inode %u) is bound to port %u any more (%s)",
 		 (unsigned)s->uid, s->n_sock ? s->sock[0].ino : 0, s->port, when);

@@ -3,14 +3,14 @@
 # review tool and its key files, nftables events, kernel port lists):
 # built with clang-14 under ASan+UBSan, every seed corpus and saved
 # regression input replayed once, then each
-# target fuzzed for FUZZ_CHECK_SECONDS (default 20) on a copy of its corpus.
+# target fuzzed for FUZZ_CHECK_SECONDS (default 15) on a copy of its corpus.
 # Any crash, sanitizer report or broken invariant fails. clang-14 is a
 # project dependency (tools/deps.sh installs it): missing, this test fails.
 # No root or namespaces needed. Exits 0 pass, 1 fail.
 set -u
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MH_BUILD:-$SRC/build}
-SECS=${FUZZ_CHECK_SECONDS:-20}
+SECS=${FUZZ_CHECK_SECONDS:-15}
 TARGETS=(ssp control config verdict review reviewkeys nftevent portlist journal)
 start=$SECONDS
 
