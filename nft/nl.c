@@ -20,8 +20,10 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include <libnftnl/common.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 #include "log.h"
 #include "nft.h"
@@ -124,6 +126,8 @@ struct answers {
 	int answered, errors, first_err;
 	int log_level;          /* level for each refused message */
 	const char *who;        /* the public function reading them */
+	const struct nlmsghdr *sent;   /* the batch answered, or NULL */
+	size_t sent_len;
 };
 
 /* Name of a message this edge sends, for error logs. */
@@ -145,6 +149,47 @@ static const char *msg_name(uint16_t type)
 	}
 }
 
+static int comment_cb(const struct nftnl_udata *u, void *arg)
+{
+	const char *v = nftnl_udata_get(u);
+	uint8_t n = nftnl_udata_len(u);
+
+	if (nftnl_udata_type(u) == NFTNL_UDATA_RULE_COMMENT && n && !v[n - 1])
+		*(const char **)arg = v;
+	return 0;
+}
+
+/* A refused rule named by its chain and comment, found by its sequence
+ * number in the batch we sent (acks are capped: they carry only the
+ * header), so an admin on an older kernel sees which rule it lacks. ""
+ * for any other message. */
+static void describe_refused(const struct answers *a, uint32_t seq,
+			     char *out, size_t size)
+{
+	const struct nlmsghdr *nlh = a->sent;
+	int len = (int)a->sent_len;
+	struct nftnl_rule *r;
+	const char *chain, *comment = NULL;
+	const void *ud;
+	uint32_t udlen = 0;
+
+	out[0] = '\0';
+	while (nlh && mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_seq != seq)
+		nlh = mnl_nlmsg_next(nlh, &len);
+	if (!nlh || !mnl_nlmsg_ok(nlh, len) ||
+	    (nlh->nlmsg_type & 0xff) != NFT_MSG_NEWRULE || !(r = nftnl_rule_alloc()))
+		return;
+	if (nftnl_rule_nlmsg_parse(nlh, r) == 0 &&
+	    (chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN))) {
+		ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udlen);
+		if (ud)
+			nftnl_udata_parse(ud, udlen, comment_cb, &comment);
+		snprintf(out, size, " (chain %s%s%s%s)", chain, comment ? ": \"" : "",
+			 comment ? comment : "", comment ? "\"" : "");
+	}
+	nftnl_rule_free(r);
+}
+
 static void scan_answers(const void *buf, int len, struct answers *a)
 {
 	const struct nlmsghdr *nlh = buf;
@@ -155,6 +200,8 @@ static void scan_answers(const void *buf, int len, struct answers *a)
 		if (nlh->nlmsg_type != NLMSG_ERROR ||
 		    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
 			continue;
+		char what[512];
+
 		e = mnl_nlmsg_get_payload(nlh);
 		a->answered++;
 		if (!e->error)
@@ -162,8 +209,9 @@ static void scan_answers(const void *buf, int len, struct answers *a)
 		a->errors++;
 		if (!a->first_err)
 			a->first_err = e->error;
-		mh_log(a->log_level, a->who, "nftables %s (seq %u) refused: %s",
-		       msg_name(e->msg.nlmsg_type), e->msg.nlmsg_seq,
+		describe_refused(a, e->msg.nlmsg_seq, what, sizeof(what));
+		mh_log(a->log_level, a->who, "nftables %s%s (seq %u) refused: %s",
+		       msg_name(e->msg.nlmsg_type), what, e->msg.nlmsg_seq,
 		       strerror(-e->error));
 	}
 }
@@ -210,7 +258,7 @@ static int read_answers(struct mh_nft *n, int want, struct answers *a)
 
 int mh_nft_drain(struct mh_nft *n)
 {
-	struct answers a = { 0, 0, 0, MH_LOG_WARN, __func__ };
+	struct answers a = { 0, 0, 0, MH_LOG_WARN, __func__, NULL, 0 };
 	int r;
 
 	while ((r = read_once(n, &a)) != 0) {
@@ -229,7 +277,8 @@ int mh_nft_drain(struct mh_nft *n)
 int mh_nft_send_sync(struct mh_nft *n, struct mnl_nlmsg_batch *b)
 {
 	int want = batch_mark_ack(b, true), r;
-	struct answers a = { 0, 0, 0, MH_LOG_DEBUG, __func__ };
+	struct answers a = { 0, 0, 0, MH_LOG_DEBUG, __func__,
+			     mnl_nlmsg_batch_head(b), mnl_nlmsg_batch_size(b) };
 
 	mh_nft_drain(n); /* stale answers of async batches are not ours */
 	r = batch_send(n, b);
