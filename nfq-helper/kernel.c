@@ -286,16 +286,6 @@ int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add)
 	return err;
 }
 
-static void to_pinhole(const struct mh_addr *a, uint16_t server_port,
-		       struct mh_pinhole *ph)
-{
-	memset(ph, 0, sizeof(*ph));
-	ph->family = a->family;
-	memcpy(ph->addr, a->ip, a->family == AF_INET ? 4 : 16);
-	ph->client_port = a->port;
-	ph->server_port = server_port;
-}
-
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync)
 {
@@ -303,7 +293,7 @@ int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 	struct batch bt;
 	int err;
 
-	to_pinhole(client, server_port, &ph);
+	mh_elem_of(client, server_port, &ph);
 	batch_start(&bt);
 	err = batch_send(d, &bt, mh_nft_build_pinhole(bt.b, &bt.seq, d->cfg.table,
 			 &ph, add, add ? d->cfg.idle_timeout * 1000 : 0), sync);
@@ -320,7 +310,7 @@ int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
 	struct batch bt;
 	int err;
 
-	to_pinhole(client, server_port, &m);
+	mh_elem_of(client, server_port, &m);
 	batch_start(&bt);
 	err = batch_send(d, &bt, mh_nft_build_mux(bt.b, &bt.seq, d->cfg.table, &m,
 			 confirmed, add, 0), sync);

@@ -186,17 +186,25 @@ static int add_narrow(scmp_filter_ctx ctx)
 	return err;
 }
 
+#ifdef MH_SANITIZED
+/* A sanitizer build: the runtimes' calls allowed, the dangerous ones
+ * still killed. */
+static int add_sanitizer(scmp_filter_ctx ctx)
+{
+	int err = add_all(ctx, SCMP_ACT_ALLOW, sanitizer_calls, N(sanitizer_calls));
+
+	return err ? err : add_all(ctx, SCMP_ACT_KILL_PROCESS, dangerous_calls,
+				   N(dangerous_calls));
+}
+#endif
+
 static int build(scmp_filter_ctx ctx)
 {
 	int err = add_all(ctx, SCMP_ACT_ALLOW, loop_calls, N(loop_calls));
 
 #ifdef MH_SANITIZED
 	if (!err)
-		err = add_all(ctx, SCMP_ACT_ALLOW, sanitizer_calls,
-			      N(sanitizer_calls));
-	if (!err)
-		err = add_all(ctx, SCMP_ACT_KILL_PROCESS, dangerous_calls,
-			      N(dangerous_calls));
+		err = add_sanitizer(ctx);
 #endif
 	if (!err)
 		err = add_narrow(ctx);
@@ -217,11 +225,7 @@ static int build_keeper(scmp_filter_ctx ctx)
 
 #ifdef MH_SANITIZED
 	if (!err)
-		err = add_all(ctx, SCMP_ACT_ALLOW, sanitizer_calls,
-			      N(sanitizer_calls));
-	if (!err)
-		err = add_all(ctx, SCMP_ACT_KILL_PROCESS, dangerous_calls,
-			      N(dangerous_calls));
+		err = add_sanitizer(ctx);
 #else   /* (the sanitizer runtimes' list allows every open and mmap) */
 	if (!err)
 		err = add_open_flags(ctx, SCMP_SYS(openat), 2, O_RDONLY);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "stray.h"
 
 int mh_tablewatch_open(struct mh_daemon *d)
 {
@@ -65,16 +66,6 @@ void mh_tablewatch_free_elems(struct mh_nft_elems *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static void to_pinhole(const struct mh_addr *a, uint16_t port,
-		       struct mh_pinhole *ph)
-{
-	memset(ph, 0, sizeof(*ph));
-	ph->family = a->family;
-	memcpy(ph->addr, a->ip, a->family == AF_INET ? 4 : 16);
-	ph->client_port = a->port;
-	ph->server_port = port;
-}
-
 /* Every session's port and every pinhole it records. */
 static int collect_memory(struct mh_daemon *d, struct mh_nft_elems *e)
 {
@@ -88,7 +79,7 @@ static int collect_memory(struct mh_daemon *d, struct mh_nft_elems *e)
 
 			if (!s->ph[i].added_ms)
 				continue;
-			to_pinhole(&s->ph[i].client, s->port, &ph);
+			mh_elem_of(&s->ph[i].client, s->port, &ph);
 			err = add_pinhole(e, &cap_ph, &ph);
 		}
 	}
