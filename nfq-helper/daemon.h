@@ -92,7 +92,6 @@ struct mh_daemon {
 	struct mh_state_rt *state;   /* NULL: sessions do not outlive the process */
 	const char *config_path;     /* absolute: reread on SIGHUP */
 	bool log_syslog;
-	bool keep_on_exit;           /* always: SIGTERM/SIGINT keep, as SIGQUIT */
 	bool keep;                   /* this stop leaves table, state and keys */
 	bool adopt;                  /* the table of an earlier daemon was adopted */
 	/* single-port mode: ctnetlink, to cut flows of ended sessions (conntrack.c) */

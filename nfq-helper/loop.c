@@ -76,9 +76,9 @@ static void on_signal(struct mh_daemon *d)
 		}
 		/* every stop (TERM, INT, QUIT) keeps the table, sessions and
 		 * keys: the range stays closed and the next start resumes */
-		d->keep = si.ssi_signo == SIGQUIT || d->keep_on_exit;
-		log_info("signal %u: stopping%s", si.ssi_signo,
-			 d->keep ? ", keeping table, sessions and keys" : "");
+		d->keep = true;
+		log_info("signal %u: stopping, keeping table, sessions and keys",
+			 si.ssi_signo);
 		d->running = false;
 	}
 }

@@ -235,7 +235,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d->log_syslog = !o.foreground;
-	d->keep_on_exit = true;   /* SIGTERM and SIGINT keep, as SIGQUIT */
 	mh_log_init("mosh-helperd", !o.foreground, d->cfg.log_level);
 	if (!o.foreground)
 		detach();
