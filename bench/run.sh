@@ -712,9 +712,14 @@ mf_roams() {
 	MF_P99=$(field "$out" delivery_p99_us) MF_P50=$(field "$out" delivery_p50_us)
 	MF_LOST=$(field "$out" lost) MF_DONE=$(field "$out" samples)
 	MF_PPS=$(awk '$1 == "sent" { print $4 }' "$fl" 2>/dev/null)
+	# no "sent" line: the flood did not end cleanly; say so, never print 0
+	if [ -n "$fpid" ] && [ -z "$MF_PPS" ]; then
+		MF_PPS=n/a
+		log "  $label: spoofflood printed no rate: $(tail -n 2 "$fl.err" 2>/dev/null)"
+	fi
 	MF_CPU=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v ns=$((t1 - t0)) \
 		'BEGIN { printf "%.3f", c / hz / (ns / 1e9) }')
-	log "  $label: roams $MF_DONE delivered, $MF_LOST lost; delivery p50 $(ms_of "$MF_P50") ms p99 $(ms_of "$MF_P99") ms; flood ${MF_PPS:-0}/s; daemon CPU share $MF_CPU"
+	log "  $label: roams $MF_DONE delivered, $MF_LOST lost; delivery p50 $(ms_of "$MF_P50") ms p99 $(ms_of "$MF_P99") ms; flood ${MF_PPS:-none}/s; daemon CPU share $MF_CPU"
 }
 bench_muxflood() {
 	step "8. single port, 10,000 sessions: a client roams while spoofed garbage floods the public port"
@@ -761,7 +766,7 @@ bench_muxflood() {
 	local s0 h0
 	s0=$(mf_drops "shorter than any SSP") h0=$(mf_drops "not a client's SSP header")
 	mf_roams garbage 30 --prefix 198.19 --len 1 1500
-	fig mux_flood_pps "${MF_PPS:-0}" "datagrams/s (spoofed sources, random lengths 1-1500, sender's maximum rate)"
+	fig mux_flood_pps "${MF_PPS:-n/a}" "datagrams/s (spoofed sources, random lengths 1-1500, sender's maximum rate)"
 	fig mux_flood_roam_p50_ms "$(ms_of "$MF_P50")" ms
 	fig mux_flood_roam_p99_ms "$(ms_of "$MF_P99")" "ms (p99 of 30 roams; reference mux_noflood_roam_p99_ms)"
 	fig mux_flood_roams_lost "$MF_LOST" "of $((MF_DONE + MF_LOST)) roams (3 s each, resent every 50 ms)"
@@ -769,7 +774,7 @@ bench_muxflood() {
 	fig mux_flood_kernel_shape_drops "$(($(mf_drops "shorter than any SSP") - s0 + $(mf_drops "not a client's SSP header") - h0))" \
 		"datagrams (mux_in: short or impossible header, never queued)"
 	mf_roams plausible 30 --prefix 198.19 --len 40 1500 --plausible 100
-	fig mux_flood_plausible_pps "${MF_PPS:-0}" "datagrams/s (WHAT-IF: every datagram a plausible to-server header)"
+	fig mux_flood_plausible_pps "${MF_PPS:-n/a}" "datagrams/s (WHAT-IF: every datagram a plausible to-server header)"
 	fig mux_flood_plausible_roam_p99_ms "$(ms_of "$MF_P99")" "ms (WHAT-IF, same; the global slow_path_rate 2000/s is shared with the flood)"
 	fig mux_flood_plausible_roams_lost "$MF_LOST" "of $((MF_DONE + MF_LOST)) roams"
 	fig mux_flood_plausible_daemon_cpu_share "$MF_CPU" "(daemon CPU seconds per second of flood)"
