@@ -7,8 +7,8 @@
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
 # BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
-# daemonmem muxflood rebuild review), BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
-# BENCH_RW_TRIALS, BENCH_KEEP=1
+# daemonmem muxflood floodsess rebuild review), BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
+# BENCH_RW_TRIALS, BENCH_FS_ROAMS, BENCH_KEEP=1
 
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -333,6 +333,8 @@ daemon_start() {
 	slow_path_rate = $rate;
 	log_level = "$level";
 	EOF
+	# DAEMON_EXTRA: more config lines (a what-if)
+	[ -n "${DAEMON_EXTRA:-}" ] && printf '%s\n' "$DAEMON_EXTRA" >>"$d/mosh-helper.conf"
 	# a raised global rate means "measure the daemon": no per-source budget
 	[ "$rate" -ge 1000000 ] && echo 'slow_path_rate_per_source = 0;' >>"$d/mosh-helper.conf"
 	# the audit trail stays on, as installed, but in our temp dir
@@ -619,6 +621,135 @@ bench_servers() {
 	session sq 60002 echo announce
 	log "sessions announced: sd 60001 (drain), sd 60002 (echo); references: sr (one verdict"
 	log "per sendto), sm (--multi), sx (--batch), each with a drain on 60001; sr echo on 60002"
+}
+
+# ------------------------------------------------------------ flood at another session
+
+# Issue 11, finding 3 (`floodsess`): one daemon in default mode (not single
+# port) per condition, in a namespace of its own with a veth from cl and one
+# from at: fs (per-session budgets, the defaults) and fz (WHAT-IF:
+# slow_path_rate_per_session = 0, one budget shared by all, the code before
+# finding 3). Session A (60001, drained, no client) and session B (60002,
+# echo, live). `at` floods A's port with spoofsend from FS_SOURCES forged
+# addresses of 198.19.128.0/17 (each far under slow_path_rate_per_source)
+# at the sender's maximum rate while the client roams B FS_ROAMS times; the
+# same roams with no flood first are the same-run reference.
+FS_SOURCES=4096 FS_NET=198.19.128.0/17
+# fs_ns NS I: namespace NS, cl side 198.18.I.1, server 198.18.I.2 / 198.19.I.2
+fs_ns() {
+	local ns=$1 i=$2
+	mkns "$ns"
+	ip -n "$P-cl" link add "v$ns" type veth peer name eth0 netns "$P-$ns" || die veth
+	ip -n "$P-cl" addr add "198.18.$i.1/24" dev "v$ns"
+	ip -n "$P-$ns" addr add "198.18.$i.2/24" dev eth0
+	ip -n "$P-at" link add "v$ns" type veth peer name eth1 netns "$P-$ns" || die veth
+	ip -n "$P-at" addr add "198.19.$i.1/24" dev "v$ns"
+	ip -n "$P-$ns" addr add "198.19.$i.2/24" dev eth1
+	ip -n "$P-cl" link set "v$ns" up; ip -n "$P-$ns" link set eth0 up
+	ip -n "$P-at" link set "v$ns" up; ip -n "$P-$ns" link set eth1 up
+	# the forged sources have no route back: no reverse-path filter
+	nsx "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.eth1.rp_filter=0
+	IDX[$ns]=$((i - 10))
+	# B's datagrams before the helper's input chain and after it: what the
+	# helper refused of an honest client's is the difference
+	nsx "$ns" nft -f - <<-EOF || die "observer table ($ns)"
+	table inet bench_obs {
+		chain pre { type filter hook input priority filter - 20; policy accept;
+			ip saddr 198.18.$i.1 udp dport 60002 counter comment "B arrived"
+		}
+		chain post { type filter hook input priority filter + 10; policy accept;
+			ip saddr 198.18.$i.1 udp dport 60002 counter comment "B let through"
+		}
+	}
+	EOF
+}
+fs_obs() { nsx "$1" nft list table inet bench_obs 2>/dev/null | grep -F "$2" | grep -o -E 'packets [0-9]+' | awk '{ print $2 }'; }
+
+# fs_roams NS LABEL FLOOD(0|1): FS_ROAMS roams of B; FS_* figures
+fs_roams() {
+	local ns=$1 label=$2 flood=$3 out=$TMP/fs-$1-$2.roam fl=$TMP/fs-$1-$2.flood fpid="" o0 o1 a0 a1 p0 p1 c0 c1 t0 t1 run=no
+	o0=$(over_rate_drops "$ns") a0=$(fs_obs "$ns" "B arrived") p0=$(fs_obs "$ns" "B let through")
+	c0=$(awk '{ print $14 + $15 }' "/proc/${DPID[$ns]}/stat") t0=$(date +%s%N)
+	if [ "$flood" = 1 ]; then
+		bg at "$fl" taskset -c 0 "$TMP/bin/spoofsend" "$(srv_addr_at "$ns")" 60001 --net "$FS_NET" \
+			--sources "$FS_SOURCES" --pps 0 --len 100 --seconds 50 --count 2000000
+		fpid=$BG
+		wait_for "$fl" ready 5 || log "  $label: spoofsend not ready: $(cat "$fl.err")"
+		sleep 1
+	fi
+	ports_for "$FS_N"
+	nsx cl timeout 90 "$ROAM" "$(srv_addr "$ns")" 60002 --key "${KEY[$ns-60002]}" --mode newsrc \
+		--count "$FS_N" --port-base "$ROAM_BASE" --timeout-ms 3000 --retry-ms 50 --gap-ms 200 \
+		--max-seconds 75 >"$out" 2>&1
+	FS_LOAD=$(cut -d' ' -f1 /proc/loadavg)
+	if [ -n "$fpid" ]; then
+		kill -0 "$fpid" 2>/dev/null && run=yes
+		kill -TERM "$fpid" 2>/dev/null; wait_pid "$fpid" 5
+	fi
+	o1=$(over_rate_drops "$ns") a1=$(fs_obs "$ns" "B arrived") p1=$(fs_obs "$ns" "B let through")
+	c1=$(awk '{ print $14 + $15 }' "/proc/${DPID[$ns]}/stat") t1=$(date +%s%N)
+	FS_P50=$(field "$out" delivery_p50_us) FS_P99=$(field "$out" delivery_p99_us)
+	FS_DONE=$(field "$out" samples) FS_LOST=$(field "$out" lost)
+	FS_PPS="" FS_OVER=$((o1 - o0))
+	[ "$flood" = 1 ] && FS_PPS=$(field "$fl" pps) FS_REFUSED=$(((a1 - a0) - (p1 - p0)))
+	FS_CPU=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v ns=$((t1 - t0)) \
+		'BEGIN { printf "%.3f", c / hz / (ns / 1e9) }')
+	[ "$flood" = 1 ] && [ -z "$FS_PPS" ] && FS_PPS=n/a
+	log "  $label: roams $FS_DONE delivered, $FS_LOST lost; delivery p50 $(ms_of "$FS_P50") ms p99 $(ms_of "$FS_P99") ms max $(ms_of "$(field "$out" delivery_max_us)") ms; B's datagrams $((a1 - a0)) arrived, $FS_REFUSED refused by the helper"
+	[ "$flood" = 1 ] && log "  $label: flood ${FS_PPS}/s ($(tail -n 1 "$fl")), still running after the last roam: $run; over-rate drops $FS_OVER; daemon CPU share $FS_CPU; load average $FS_LOAD"
+}
+
+bench_floodsess() {
+	step "11. flood at one session's port from $FS_SOURCES forged sources while another session roams"
+	local ns epid=() p n=${BENCH_FS_ROAMS:-30}
+	[ "$n" -ge 1 ] && [ "$n" -le 200 ] || die "BENCH_FS_ROAMS must be 1..200"
+	[ -x "$B/tests/spoofsend" ] || die "missing $B/tests/spoofsend (make bench builds it)"
+	cp "$B/tests/spoofsend" "$TMP/bin/" || die "copying spoofsend"
+	"$DAEMON" -c /dev/null --check-config 2>/dev/null | grep -q '^slow_path_rate_per_session' ||
+		die "this daemon has no slow_path_rate_per_session"
+	FS_N=$n
+	fs_ns fs 41
+	fs_ns fz 42
+	# the defaults otherwise (slow_path_rate, per source, per session)
+	FS_RATE=$("$DAEMON" -c /dev/null --check-config 2>/dev/null | awk '$1 == "slow_path_rate" { print $3 + 0 }')
+	FS_PERSESS=$("$DAEMON" -c /dev/null --check-config 2>/dev/null | awk '$1 == "slow_path_rate_per_session" { print $3 + 0 }')
+	daemon_start fs "$FS_RATE"
+	DAEMON_EXTRA="slow_path_rate_per_session = 0;" daemon_start fz "$FS_RATE"
+	for ns in fs fz; do
+		session "$ns" 60001 drain announce
+		epid+=("$ECHO_PID")
+		session "$ns" 60002 echo announce
+		epid+=("$ECHO_PID")
+		# B is live: its client has a pinhole before any roam
+		ports_for 5
+		nsx cl timeout 30 "$ROAM" "$(srv_addr "$ns")" 60002 --key "${KEY[$ns-60002]}" --mode pinhole \
+			--count 5 --port-base "$ROAM_BASE" >"$TMP/fs-$ns.warm" 2>&1 || log "warm-up $ns: $(tail -n 1 "$TMP/fs-$ns.warm")"
+	done
+	log "slow_path_rate $FS_RATE/s; fs: slow_path_rate_per_session $FS_PERSESS (default), fz: 0 (WHAT-IF);"
+	log "$n roams of B each (new source port, resent every 50 ms, 3 s at most, 200 ms apart)"
+	fs_roams fs quiet 0
+	fig flood_other_session_noflood_roam_p99_ms "$(ms_of "$FS_P99")" "ms (same run, no flood: the reference; load average $FS_LOAD, 2 cores shared with other work)"
+	fs_roams fs flood 1
+	fig flood_other_session_pps "$FS_PPS" "datagrams/s (at A's port, $FS_SOURCES forged sources, sender's maximum rate)"
+	fig flood_other_session_roam_p50_ms "$(ms_of "$FS_P50")" ms
+	fig flood_other_session_roam_p99_ms "$(ms_of "$FS_P99")" "ms (B's roams, p99 of $n; per-session budgets $FS_PERSESS/s; load average $FS_LOAD)"
+	fig flood_other_session_roams_lost "$FS_LOST" "of $((FS_DONE + FS_LOST)) roams (3 s each, resent every 50 ms)"
+	fig flood_other_session_b_refused "$FS_REFUSED" "datagrams (B's, refused by the helper's chain)"
+	fig flood_other_session_over_rate_drops "$FS_OVER" "datagrams (nft 'over the slow-path rate' counter)"
+	fig flood_other_session_daemon_cpu_share "$FS_CPU" "(daemon CPU seconds per second)"
+	fs_roams fz quiet 0
+	fig flood_other_session_nobudget_noflood_roam_p99_ms "$(ms_of "$FS_P99")" "ms (WHAT-IF per-session 0, no flood; load average $FS_LOAD)"
+	fs_roams fz flood 1
+	fig flood_other_session_nobudget_pps "$FS_PPS" "datagrams/s (WHAT-IF per-session 0)"
+	fig flood_other_session_nobudget_roam_p50_ms "$(ms_of "$FS_P50")" "ms (WHAT-IF)"
+	fig flood_other_session_nobudget_roam_p99_ms "$(ms_of "$FS_P99")" "ms (WHAT-IF: slow_path_rate_per_session = 0, one budget for all; load average $FS_LOAD)"
+	fig flood_other_session_nobudget_roams_lost "$FS_LOST" "of $((FS_DONE + FS_LOST)) roams (WHAT-IF)"
+	fig flood_other_session_nobudget_b_refused "$FS_REFUSED" "datagrams (WHAT-IF: B's, refused by the helper's chain)"
+	fig flood_other_session_nobudget_daemon_cpu_share "$FS_CPU" "(WHAT-IF: daemon CPU seconds per second)"
+	for p in "${epid[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${epid[@]}"; do wait_pid "$p" 5; done
+	for ns in fs fz; do kill -TERM "${DPID[$ns]}" 2>/dev/null; wait_pid "${DPID[$ns]}" 15; done
 }
 
 # ------------------------------------------------------------ single port
@@ -970,6 +1101,8 @@ TARGETS=(
 	"mux_forged_cost_p99_us <= 5"
 	"mux_flood_roam_p99_ms <= 50"
 	"mux_flood_roams_lost <= 0"
+	"flood_other_session_roam_p99_ms <= 50"
+	"flood_other_session_roams_lost <= 0"
 )
 
 summary() {
@@ -1048,7 +1181,7 @@ trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood rebuild review}; do
+for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review}; do
 	"bench_$item"
 done
 summary
