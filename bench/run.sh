@@ -853,7 +853,7 @@ mf_roams() {
 	log "  $label: roams $MF_DONE delivered, $MF_LOST lost; delivery p50 $(ms_of "$MF_P50") ms p99 $(ms_of "$MF_P99") ms; flood ${MF_PPS:-none}/s; daemon CPU share $MF_CPU"
 }
 bench_muxflood() {
-	step "8. single port, 10,000 sessions: a client roams while spoofed garbage floods the public port"
+	step "8. single port, ${BENCH_MF_SESSIONS:-10000} sessions: a client roams while spoofed garbage floods the public port"
 	local n=${BENCH_MF_SESSIONS:-10000} d=$TMP/mf hard i out a r ok=0 pids=() p
 	hard=$(ulimit -Hn)
 	[ "$hard" = unlimited ] && hard=1048576
@@ -906,7 +906,7 @@ bench_muxflood() {
 		"datagrams (mux_in: short or impossible header, never queued)"
 	mf_roams plausible 30 --prefix 198.19 --len 40 1500 --plausible 100
 	fig mux_flood_plausible_pps "${MF_PPS:-n/a}" "datagrams/s (WHAT-IF: every datagram a plausible to-server header)"
-	fig mux_flood_plausible_roam_p99_ms "$(ms_of "$MF_P99")" "ms (WHAT-IF, same; the global slow_path_rate 2000/s is shared with the flood)"
+	fig mux_flood_plausible_roam_p99_ms "$(ms_of "$MF_P99")" "ms (WHAT-IF, same; the global slow_path_rate ($("$DAEMON" -c /dev/null --check-config 2>/dev/null | awk '$1 == "slow_path_rate" { print $3 + 0 }')/s by default) is shared with the flood)"
 	fig mux_flood_plausible_roams_lost "$MF_LOST" "of $((MF_DONE + MF_LOST)) roams"
 	fig mux_flood_plausible_daemon_cpu_share "$MF_CPU" "(daemon CPU seconds per second of flood)"
 	kill -TERM "$epid" 2>/dev/null; wait_pid "$epid" 5
