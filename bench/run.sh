@@ -691,8 +691,8 @@ fs_roams() {
 	c1=$(awk '{ print $14 + $15 }' "/proc/${DPID[$ns]}/stat") t1=$(date +%s%N)
 	FS_P50=$(field "$out" delivery_p50_us) FS_P99=$(field "$out" delivery_p99_us)
 	FS_DONE=$(field "$out" samples) FS_LOST=$(field "$out" lost)
-	FS_PPS="" FS_OVER=$((o1 - o0))
-	[ "$flood" = 1 ] && FS_PPS=$(field "$fl" pps) FS_REFUSED=$(((a1 - a0) - (p1 - p0)))
+	FS_PPS="" FS_OVER=$((o1 - o0)) FS_REFUSED=$(((a1 - a0) - (p1 - p0)))
+	[ "$flood" = 1 ] && FS_PPS=$(field "$fl" pps)
 	FS_CPU=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v ns=$((t1 - t0)) \
 		'BEGIN { printf "%.3f", c / hz / (ns / 1e9) }')
 	[ "$flood" = 1 ] && [ -z "$FS_PPS" ] && FS_PPS=n/a
