@@ -8,7 +8,7 @@
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
 # BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
 # daemonmem muxflood floodsess rebuild review), BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
-# BENCH_RW_TRIALS, BENCH_FS_ROAMS, BENCH_KEEP=1
+# BENCH_RW_TRIALS, BENCH_FS_ROAMS, BENCH_FS_ROUNDS, BENCH_KEEP=1
 
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -678,6 +678,14 @@ fs_roams() {
 		wait_for "$fl" ready 5 || log "  $label: spoofsend not ready: $(cat "$fl.err")"
 		sleep 1
 	fi
+	# the daemon's queue depth (its netns's nfnetlink_queue, queue 0, field
+	# 3) every 20 ms: B's datagrams wait behind what the flood got queued
+	( for ((j = 0; j < 4000; j++)); do
+		awk '$1 == 0 { print $3 }' "/proc/${DPID[$ns]}/net/netfilter/nfnetlink_queue" 2>/dev/null
+		sleep 0.02
+	done ) >"$TMP/fs-$ns-$label.qdepth" 2>/dev/null &
+	local qpid=$!
+	PIDS+=("$qpid")
 	ports_for "$FS_N"
 	nsx cl timeout 90 "$ROAM" "$(srv_addr "$ns")" 60002 --key "${KEY[$ns-60002]}" --mode newsrc \
 		--count "$FS_N" --port-base "$ROAM_BASE" --timeout-ms 3000 --retry-ms 50 --gap-ms 200 \
@@ -687,6 +695,8 @@ fs_roams() {
 		kill -0 "$fpid" 2>/dev/null && run=yes
 		kill -TERM "$fpid" 2>/dev/null; wait_pid "$fpid" 5
 	fi
+	kill -TERM "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
+	FS_QMAX=$(sort -n "$TMP/fs-$ns-$label.qdepth" | tail -n 1)
 	o1=$(over_rate_drops "$ns") a1=$(fs_obs "$ns" "B arrived") p1=$(fs_obs "$ns" "B let through")
 	c1=$(awk '{ print $14 + $15 }' "/proc/${DPID[$ns]}/stat") t1=$(date +%s%N)
 	FS_P50=$(field "$out" delivery_p50_us) FS_P99=$(field "$out" delivery_p99_us)
@@ -696,9 +706,32 @@ fs_roams() {
 	FS_CPU=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v ns=$((t1 - t0)) \
 		'BEGIN { printf "%.3f", c / hz / (ns / 1e9) }')
 	[ "$flood" = 1 ] && [ -z "$FS_PPS" ] && FS_PPS=n/a
-	log "  $label: roams $FS_DONE delivered, $FS_LOST lost; delivery p50 $(ms_of "$FS_P50") ms p99 $(ms_of "$FS_P99") ms max $(ms_of "$(field "$out" delivery_max_us)") ms; B's datagrams $((a1 - a0)) arrived, $FS_REFUSED refused by the helper"
+	local k v f=$TMP/fs-$ns-$label
+	for k in "p50 $FS_P50" "p99 $FS_P99" "lost $FS_LOST" "done $FS_DONE" "refused $FS_REFUSED" "over $FS_OVER" \
+		"pps $FS_PPS" "cpu $FS_CPU" "load $FS_LOAD" "qmax ${FS_QMAX:-nan}"; do
+		read -r k v <<<"$k"
+		echo "${v:-nan}" >>"$f.$k"
+	done
+	log "  $label: roams $FS_DONE delivered, $FS_LOST lost; delivery p50 $(ms_of "$FS_P50") ms p99 $(ms_of "$FS_P99") ms max $(ms_of "$(field "$out" delivery_max_us)") ms; B's datagrams $((a1 - a0)) arrived, $FS_REFUSED refused by the helper; queue depth max ${FS_QMAX:-?}"
 	[ "$flood" = 1 ] && log "  $label: flood ${FS_PPS}/s ($(tail -n 1 "$fl")), still running after the last roam: $run; over-rate drops $FS_OVER; daemon CPU share $FS_CPU; load average $FS_LOAD"
 }
+
+# the per-round values of fs_roams: listed, median (a lost roam's "inf"
+# counts as later than any), median in ms, sum
+fs_list() {
+	if [ "$2" = p50 ] || [ "$2" = p99 ]; then
+		while read -r v; do ms_of "$v"; done <"$TMP/fs-$1.$2" | paste -s -d, -
+	else
+		paste -s -d, "$TMP/fs-$1.$2"
+	fi
+}
+fs_med() {
+	local m
+	m=$(median $(sed 's/^inf$/1e15/' "$TMP/fs-$1.$2"))
+	awk -v m="$m" 'BEGIN { if (m != "nan" && m + 0 >= 1e14) print "inf"; else print m }'
+}
+fs_ms() { ms_of "$(fs_med "$1" "$2")"; }
+fs_sum() { awk '$1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$TMP/fs-$1.$2"; }
 
 bench_floodsess() {
 	step "11. flood at one session's port from $FS_SOURCES forged sources while another session roams"
@@ -728,25 +761,34 @@ bench_floodsess() {
 	done
 	log "slow_path_rate $FS_RATE/s; fs: slow_path_rate_per_session $FS_PERSESS (default), fz: 0 (WHAT-IF);"
 	log "$n roams of B each (new source port, resent every 50 ms, 3 s at most, 200 ms apart)"
-	fs_roams fs quiet 0
-	fig flood_other_session_noflood_roam_p99_ms "$(ms_of "$FS_P99")" "ms (same run, no flood: the reference; load average $FS_LOAD, 2 cores shared with other work)"
-	fs_roams fs flood 1
-	fig flood_other_session_pps "$FS_PPS" "datagrams/s (at A's port, $FS_SOURCES forged sources, sender's maximum rate)"
-	fig flood_other_session_roam_p50_ms "$(ms_of "$FS_P50")" ms
-	fig flood_other_session_roam_p99_ms "$(ms_of "$FS_P99")" "ms (B's roams, p99 of $n; per-session budgets $FS_PERSESS/s; load average $FS_LOAD)"
-	fig flood_other_session_roams_lost "$FS_LOST" "of $((FS_DONE + FS_LOST)) roams (3 s each, resent every 50 ms)"
-	fig flood_other_session_b_refused "$FS_REFUSED" "datagrams (B's, refused by the helper's chain)"
-	fig flood_other_session_over_rate_drops "$FS_OVER" "datagrams (nft 'over the slow-path rate' counter)"
-	fig flood_other_session_daemon_cpu_share "$FS_CPU" "(daemon CPU seconds per second)"
-	fs_roams fz quiet 0
-	fig flood_other_session_nobudget_noflood_roam_p99_ms "$(ms_of "$FS_P99")" "ms (WHAT-IF per-session 0, no flood; load average $FS_LOAD)"
-	fs_roams fz flood 1
-	fig flood_other_session_nobudget_pps "$FS_PPS" "datagrams/s (WHAT-IF per-session 0)"
-	fig flood_other_session_nobudget_roam_p50_ms "$(ms_of "$FS_P50")" "ms (WHAT-IF)"
-	fig flood_other_session_nobudget_roam_p99_ms "$(ms_of "$FS_P99")" "ms (WHAT-IF: slow_path_rate_per_session = 0, one budget for all; load average $FS_LOAD)"
-	fig flood_other_session_nobudget_roams_lost "$FS_LOST" "of $((FS_DONE + FS_LOST)) roams (WHAT-IF)"
-	fig flood_other_session_nobudget_b_refused "$FS_REFUSED" "datagrams (WHAT-IF: B's, refused by the helper's chain)"
-	fig flood_other_session_nobudget_daemon_cpu_share "$FS_CPU" "(WHAT-IF: daemon CPU seconds per second)"
+	local r rounds=${BENCH_FS_ROUNDS:-3}
+	[ "$rounds" -ge 1 ] && [ "$rounds" -le 10 ] || die "BENCH_FS_ROUNDS must be 1..10"
+	log "$rounds rounds, each: fs no flood, fs flood, fz no flood, fz flood"
+	for ((r = 0; r < rounds; r++)); do
+		log "round $((r + 1))/$rounds"
+		fs_roams fs quiet 0
+		fs_roams fs flood 1
+		fs_roams fz quiet 0
+		fs_roams fz flood 1
+	done
+	local per="per round: $(fs_list fs-quiet p99) ms; load averages $(fs_list fs-quiet load)"
+	fig flood_other_session_noflood_roam_p99_ms "$(fs_ms fs-quiet p99)" "ms (same run, no flood: the reference; median of $rounds rounds' p99 of $n roams, $per; 2 cores shared with other work)"
+	fig flood_other_session_pps "$(fs_med fs-flood pps)" "datagrams/s (at A's port, $FS_SOURCES forged sources, sender's maximum rate; median, per round $(fs_list fs-flood pps))"
+	fig flood_other_session_roam_p50_ms "$(fs_ms fs-flood p50)" ms
+	fig flood_other_session_roam_p99_ms "$(fs_ms fs-flood p99)" "ms (B's roams under the flood, per-session budgets $FS_PERSESS/s: median of $rounds rounds' p99 of $n, per round $(fs_list fs-flood p99) ms; load averages $(fs_list fs-flood load))"
+	fig flood_other_session_roams_lost "$(fs_sum fs-flood lost)" "of $(($(fs_sum fs-flood done) + $(fs_sum fs-flood lost))) roams accounted for, $((n * rounds)) meant (3 s each, resent every 50 ms)"
+	fig flood_other_session_b_refused "$(fs_sum fs-flood refused)" "datagrams (B's, refused by the helper's chain, all rounds)"
+	fig flood_other_session_over_rate_drops "$(fs_sum fs-flood over)" "datagrams (nft 'over the slow-path rate' counter, all rounds)"
+	fig flood_other_session_daemon_cpu_share "$(fs_med fs-flood cpu)" "(daemon CPU seconds per second, median)"
+	fig flood_other_session_queue_depth_max "$(fs_med fs-flood qmax)" "datagrams (the daemon's queue, sampled every 20 ms, max per round, median; per round $(fs_list fs-flood qmax); no flood $(fs_list fs-quiet qmax))"
+	fig flood_other_session_nobudget_noflood_roam_p99_ms "$(fs_ms fz-quiet p99)" "ms (WHAT-IF per-session 0, no flood; per round $(fs_list fz-quiet p99) ms)"
+	fig flood_other_session_nobudget_pps "$(fs_med fz-flood pps)" "datagrams/s (WHAT-IF per-session 0; per round $(fs_list fz-flood pps))"
+	fig flood_other_session_nobudget_roam_p50_ms "$(fs_ms fz-flood p50)" "ms (WHAT-IF)"
+	fig flood_other_session_nobudget_roam_p99_ms "$(fs_ms fz-flood p99)" "ms (WHAT-IF: slow_path_rate_per_session = 0, one budget for all; per round $(fs_list fz-flood p99) ms; load averages $(fs_list fz-flood load))"
+	fig flood_other_session_nobudget_roams_lost "$(fs_sum fz-flood lost)" "of $(($(fs_sum fz-flood done) + $(fs_sum fz-flood lost))) roams accounted for, $((n * rounds)) meant (WHAT-IF)"
+	fig flood_other_session_nobudget_b_refused "$(fs_sum fz-flood refused)" "datagrams (WHAT-IF: B's, refused by the helper's chain, all rounds)"
+	fig flood_other_session_nobudget_daemon_cpu_share "$(fs_med fz-flood cpu)" "(WHAT-IF: daemon CPU seconds per second, median)"
+	fig flood_other_session_nobudget_queue_depth_max "$(fs_med fz-flood qmax)" "datagrams (WHAT-IF; per round $(fs_list fz-flood qmax))"
 	for p in "${epid[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${epid[@]}"; do wait_pid "$p" 5; done
 	for ns in fs fz; do kill -TERM "${DPID[$ns]}" 2>/dev/null; wait_pid "${DPID[$ns]}" 15; done
