@@ -664,13 +664,16 @@ fs_ns() {
 	}
 	EOF
 }
+# datagrams the kernel dropped because the daemon's queue 0 was full
+fs_qdrops() { awk '$1 == 0 { print $6 }' "/proc/${DPID[$1]}/net/netfilter/nfnetlink_queue" 2>/dev/null || echo 0; }
 fs_obs() { nsx "$1" nft list table inet bench_obs 2>/dev/null | grep -F "$2" | grep -o -E 'packets [0-9]+' | awk '{ print $2 }'; }
 
 # fs_roams NS LABEL FLOOD(0|1): FS_ROAMS roams of B; FS_* figures
 fs_roams() {
-	local ns=$1 label=$2 flood=$3 out=$TMP/fs-$1-$2.roam fl=$TMP/fs-$1-$2.flood fpid="" o0 o1 a0 a1 p0 p1 c0 c1 t0 t1 run=no
+	local d0 ns=$1 label=$2 flood=$3 out=$TMP/fs-$1-$2.roam fl=$TMP/fs-$1-$2.flood fpid="" o0 o1 a0 a1 p0 p1 c0 c1 t0 t1 run=no
 	o0=$(over_rate_drops "$ns") a0=$(fs_obs "$ns" "B arrived") p0=$(fs_obs "$ns" "B let through")
 	c0=$(awk '{ print $14 + $15 }' "/proc/${DPID[$ns]}/stat") t0=$(date +%s%N)
+	d0=$(fs_qdrops "$ns")
 	if [ "$flood" = 1 ]; then
 		bg at "$fl" taskset -c 0 "$TMP/bin/spoofsend" "$(srv_addr_at "$ns")" 60001 --net "$FS_NET" \
 			--sources "$FS_SOURCES" --pps 0 --len 100 --seconds 50 --count 2000000
@@ -697,6 +700,7 @@ fs_roams() {
 	fi
 	kill -TERM "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
 	FS_QMAX=$(sort -n "$TMP/fs-$ns-$label.qdepth" | tail -n 1)
+	FS_QDROP=$(($(fs_qdrops "$ns") - d0))
 	o1=$(over_rate_drops "$ns") a1=$(fs_obs "$ns" "B arrived") p1=$(fs_obs "$ns" "B let through")
 	c1=$(awk '{ print $14 + $15 }' "/proc/${DPID[$ns]}/stat") t1=$(date +%s%N)
 	FS_P50=$(field "$out" delivery_p50_us) FS_P99=$(field "$out" delivery_p99_us)
@@ -708,11 +712,11 @@ fs_roams() {
 	[ "$flood" = 1 ] && [ -z "$FS_PPS" ] && FS_PPS=n/a
 	local k v f=$TMP/fs-$ns-$label
 	for k in "p50 $FS_P50" "p99 $FS_P99" "lost $FS_LOST" "done $FS_DONE" "refused $FS_REFUSED" "over $FS_OVER" \
-		"pps $FS_PPS" "cpu $FS_CPU" "load $FS_LOAD" "qmax ${FS_QMAX:-nan}"; do
+		"pps $FS_PPS" "cpu $FS_CPU" "load $FS_LOAD" "qmax ${FS_QMAX:-nan}" "qdrop $FS_QDROP"; do
 		read -r k v <<<"$k"
 		echo "${v:-nan}" >>"$f.$k"
 	done
-	log "  $label: roams $FS_DONE delivered, $FS_LOST lost; delivery p50 $(ms_of "$FS_P50") ms p99 $(ms_of "$FS_P99") ms max $(ms_of "$(field "$out" delivery_max_us)") ms; B's datagrams $((a1 - a0)) arrived, $FS_REFUSED refused by the helper; queue depth max ${FS_QMAX:-?}"
+	log "  $label: roams $FS_DONE delivered, $FS_LOST lost; delivery p50 $(ms_of "$FS_P50") ms p99 $(ms_of "$FS_P99") ms max $(ms_of "$(field "$out" delivery_max_us)") ms; B's datagrams $((a1 - a0)) arrived, $FS_REFUSED refused by the helper; queue depth max ${FS_QMAX:-?}, queue-full drops $FS_QDROP"
 	[ "$flood" = 1 ] && log "  $label: flood ${FS_PPS}/s ($(tail -n 1 "$fl")), still running after the last roam: $run; over-rate drops $FS_OVER; daemon CPU share $FS_CPU; load average $FS_LOAD"
 }
 
@@ -781,6 +785,7 @@ bench_floodsess() {
 	fig flood_other_session_over_rate_drops "$(fs_sum fs-flood over)" "datagrams (nft 'over the slow-path rate' counter, all rounds)"
 	fig flood_other_session_daemon_cpu_share "$(fs_med fs-flood cpu)" "(daemon CPU seconds per second, median)"
 	fig flood_other_session_queue_depth_max "$(fs_med fs-flood qmax)" "datagrams (the daemon's queue, sampled every 20 ms, max per round, median; per round $(fs_list fs-flood qmax); no flood $(fs_list fs-quiet qmax))"
+	fig flood_other_session_queue_full_drops "$(fs_sum fs-flood qdrop)" "datagrams (queue_maxlen full: flood + B's, all rounds; per round $(fs_list fs-flood qdrop))"
 	fig flood_other_session_nobudget_noflood_roam_p99_ms "$(fs_ms fz-quiet p99)" "ms (WHAT-IF per-session 0, no flood; per round $(fs_list fz-quiet p99) ms)"
 	fig flood_other_session_nobudget_pps "$(fs_med fz-flood pps)" "datagrams/s (WHAT-IF per-session 0; per round $(fs_list fz-flood pps))"
 	fig flood_other_session_nobudget_roam_p50_ms "$(fs_ms fz-flood p50)" "ms (WHAT-IF)"
@@ -789,6 +794,7 @@ bench_floodsess() {
 	fig flood_other_session_nobudget_b_refused "$(fs_sum fz-flood refused)" "datagrams (WHAT-IF: B's, refused by the helper's chain, all rounds)"
 	fig flood_other_session_nobudget_daemon_cpu_share "$(fs_med fz-flood cpu)" "(WHAT-IF: daemon CPU seconds per second, median)"
 	fig flood_other_session_nobudget_queue_depth_max "$(fs_med fz-flood qmax)" "datagrams (WHAT-IF; per round $(fs_list fz-flood qmax))"
+	fig flood_other_session_nobudget_queue_full_drops "$(fs_sum fz-flood qdrop)" "datagrams (WHAT-IF; per round $(fs_list fz-flood qdrop))"
 	for p in "${epid[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${epid[@]}"; do wait_pid "$p" 5; done
 	for ns in fs fz; do kill -TERM "${DPID[$ns]}" 2>/dev/null; wait_pid "${DPID[$ns]}" 15; done
