@@ -11,7 +11,7 @@ bench:
 	./tools/deps.sh ensure
 	$(MAKE) bench-run
 
-bench-progs: all $(BENCH_BINS) $(B)/tests/nfttool $(B)/tests/spoofflood
+bench-progs: all $(BENCH_BINS) $(B)/tests/nfttool $(B)/tests/spoofflood $(B)/tests/spoofsend
 
 bench-run: bench-progs
 	./bench/run.sh $(B)

@@ -7,8 +7,8 @@
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
 # BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
-# daemonmem muxflood rebuild review), BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
-# BENCH_RW_TRIALS, BENCH_KEEP=1
+# daemonmem muxflood floodsess rebuild review), BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
+# BENCH_RW_TRIALS, BENCH_FS_ROAMS, BENCH_FS_ROUNDS, BENCH_KEEP=1
 
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -333,6 +333,8 @@ daemon_start() {
 	slow_path_rate = $rate;
 	log_level = "$level";
 	EOF
+	# DAEMON_EXTRA: more config lines (a what-if)
+	[ -n "${DAEMON_EXTRA:-}" ] && printf '%s\n' "$DAEMON_EXTRA" >>"$d/mosh-helper.conf"
 	# a raised global rate means "measure the daemon": no per-source budget
 	[ "$rate" -ge 1000000 ] && echo 'slow_path_rate_per_source = 0;' >>"$d/mosh-helper.conf"
 	# the audit trail stays on, as installed, but in our temp dir
@@ -621,6 +623,183 @@ bench_servers() {
 	log "per sendto), sm (--multi), sx (--batch), each with a drain on 60001; sr echo on 60002"
 }
 
+# ------------------------------------------------------------ flood at another session
+
+# Issue 11, finding 3 (`floodsess`): one daemon in default mode (not single
+# port) per condition, in a namespace of its own with a veth from cl and one
+# from at: fs (per-session budgets, the defaults) and fz (WHAT-IF:
+# slow_path_rate_per_session = 0, one budget shared by all, the code before
+# finding 3). Session A (60001, drained, no client) and session B (60002,
+# echo, live). `at` floods A's port with spoofsend from FS_SOURCES forged
+# addresses of 198.19.128.0/17 (each far under slow_path_rate_per_source)
+# at the sender's maximum rate while the client roams B FS_ROAMS times; the
+# same roams with no flood first are the same-run reference.
+FS_SOURCES=4096 FS_NET=198.19.128.0/17
+# fs_ns NS I: namespace NS, cl side 198.18.I.1, server 198.18.I.2 / 198.19.I.2
+fs_ns() {
+	local ns=$1 i=$2
+	mkns "$ns"
+	ip -n "$P-cl" link add "v$ns" type veth peer name eth0 netns "$P-$ns" || die veth
+	ip -n "$P-cl" addr add "198.18.$i.1/24" dev "v$ns"
+	ip -n "$P-$ns" addr add "198.18.$i.2/24" dev eth0
+	ip -n "$P-at" link add "v$ns" type veth peer name eth1 netns "$P-$ns" || die veth
+	ip -n "$P-at" addr add "198.19.$i.1/24" dev "v$ns"
+	ip -n "$P-$ns" addr add "198.19.$i.2/24" dev eth1
+	ip -n "$P-cl" link set "v$ns" up; ip -n "$P-$ns" link set eth0 up
+	ip -n "$P-at" link set "v$ns" up; ip -n "$P-$ns" link set eth1 up
+	# the forged sources have no route back: no reverse-path filter
+	nsx "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.eth1.rp_filter=0
+	IDX[$ns]=$((i - 10))
+	# B's datagrams before the helper's input chain and after it: what the
+	# helper refused of an honest client's is the difference
+	nsx "$ns" nft -f - <<-EOF || die "observer table ($ns)"
+	table inet bench_obs {
+		chain pre { type filter hook input priority filter - 20; policy accept;
+			ip saddr 198.18.$i.1 udp dport 60002 counter comment "B arrived"
+		}
+		chain post { type filter hook input priority filter + 10; policy accept;
+			ip saddr 198.18.$i.1 udp dport 60002 counter comment "B let through"
+		}
+	}
+	EOF
+}
+# datagrams the kernel dropped because the daemon's queue 0 was full
+fs_qdrops() { awk '$1 == 0 { print $6 }' "/proc/${DPID[$1]}/net/netfilter/nfnetlink_queue" 2>/dev/null || echo 0; }
+fs_obs() { nsx "$1" nft list table inet bench_obs 2>/dev/null | grep -F "$2" | grep -o -E 'packets [0-9]+' | awk '{ print $2 }'; }
+
+# fs_roams NS LABEL FLOOD(0|1): FS_ROAMS roams of B; FS_* figures
+fs_roams() {
+	local d0 ns=$1 label=$2 flood=$3 out=$TMP/fs-$1-$2.roam fl=$TMP/fs-$1-$2.flood fpid="" o0 o1 a0 a1 p0 p1 c0 c1 t0 t1 run=no
+	o0=$(over_rate_drops "$ns") a0=$(fs_obs "$ns" "B arrived") p0=$(fs_obs "$ns" "B let through")
+	c0=$(awk '{ print $14 + $15 }' "/proc/${DPID[$ns]}/stat") t0=$(date +%s%N)
+	d0=$(fs_qdrops "$ns")
+	if [ "$flood" = 1 ]; then
+		bg at "$fl" taskset -c 0 "$TMP/bin/spoofsend" "$(srv_addr_at "$ns")" 60001 --net "$FS_NET" \
+			--sources "$FS_SOURCES" --pps 0 --len 100 --seconds 50 --count 2000000
+		fpid=$BG
+		wait_for "$fl" ready 5 || log "  $label: spoofsend not ready: $(cat "$fl.err")"
+		sleep 1
+	fi
+	# the daemon's queue depth (its netns's nfnetlink_queue, queue 0, field
+	# 3) every 20 ms: B's datagrams wait behind what the flood got queued
+	( for ((j = 0; j < 4000; j++)); do
+		awk '$1 == 0 { print $3 }' "/proc/${DPID[$ns]}/net/netfilter/nfnetlink_queue" 2>/dev/null
+		sleep 0.02
+	done ) >"$TMP/fs-$ns-$label.qdepth" 2>/dev/null &
+	local qpid=$!
+	PIDS+=("$qpid")
+	ports_for "$FS_N"
+	nsx cl timeout 90 "$ROAM" "$(srv_addr "$ns")" 60002 --key "${KEY[$ns-60002]}" --mode newsrc \
+		--count "$FS_N" --port-base "$ROAM_BASE" --timeout-ms 3000 --retry-ms 50 --gap-ms 200 \
+		--max-seconds 75 >"$out" 2>&1
+	FS_LOAD=$(cut -d' ' -f1 /proc/loadavg)
+	if [ -n "$fpid" ]; then
+		kill -0 "$fpid" 2>/dev/null && run=yes
+		kill -TERM "$fpid" 2>/dev/null; wait_pid "$fpid" 5
+	fi
+	kill -TERM "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
+	FS_QMAX=$(sort -n "$TMP/fs-$ns-$label.qdepth" | tail -n 1)
+	FS_QDROP=$(($(fs_qdrops "$ns") - d0))
+	o1=$(over_rate_drops "$ns") a1=$(fs_obs "$ns" "B arrived") p1=$(fs_obs "$ns" "B let through")
+	c1=$(awk '{ print $14 + $15 }' "/proc/${DPID[$ns]}/stat") t1=$(date +%s%N)
+	FS_P50=$(field "$out" delivery_p50_us) FS_P99=$(field "$out" delivery_p99_us)
+	FS_DONE=$(field "$out" samples) FS_LOST=$(field "$out" lost)
+	FS_PPS="" FS_OVER=$((o1 - o0)) FS_REFUSED=$(((a1 - a0) - (p1 - p0)))
+	[ "$flood" = 1 ] && FS_PPS=$(field "$fl" pps)
+	FS_CPU=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v ns=$((t1 - t0)) \
+		'BEGIN { printf "%.3f", c / hz / (ns / 1e9) }')
+	[ "$flood" = 1 ] && [ -z "$FS_PPS" ] && FS_PPS=n/a
+	local k v f=$TMP/fs-$ns-$label
+	for k in "p50 $FS_P50" "p99 $FS_P99" "lost $FS_LOST" "done $FS_DONE" "refused $FS_REFUSED" "over $FS_OVER" \
+		"pps $FS_PPS" "cpu $FS_CPU" "load $FS_LOAD" "qmax ${FS_QMAX:-nan}" "qdrop $FS_QDROP"; do
+		read -r k v <<<"$k"
+		echo "${v:-nan}" >>"$f.$k"
+	done
+	log "  $label: roams $FS_DONE delivered, $FS_LOST lost; delivery p50 $(ms_of "$FS_P50") ms p99 $(ms_of "$FS_P99") ms max $(ms_of "$(field "$out" delivery_max_us)") ms; B's datagrams $((a1 - a0)) arrived, $FS_REFUSED refused by the helper; queue depth max ${FS_QMAX:-?}, queue-full drops $FS_QDROP"
+	[ "$flood" = 1 ] && log "  $label: flood ${FS_PPS}/s ($(tail -n 1 "$fl")), still running after the last roam: $run; over-rate drops $FS_OVER; daemon CPU share $FS_CPU; load average $FS_LOAD"
+}
+
+# the per-round values of fs_roams: listed, median (a lost roam's "inf"
+# counts as later than any), median in ms, sum
+fs_list() {
+	if [ "$2" = p50 ] || [ "$2" = p99 ]; then
+		while read -r v; do ms_of "$v"; done <"$TMP/fs-$1.$2" | paste -s -d, -
+	else
+		paste -s -d, "$TMP/fs-$1.$2"
+	fi
+}
+fs_med() {
+	local m
+	m=$(median $(sed 's/^inf$/1e15/' "$TMP/fs-$1.$2"))
+	awk -v m="$m" 'BEGIN { if (m != "nan" && m + 0 >= 1e14) print "inf"; else print m }'
+}
+fs_ms() { ms_of "$(fs_med "$1" "$2")"; }
+fs_sum() { awk '$1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }' "$TMP/fs-$1.$2"; }
+
+bench_floodsess() {
+	step "11. flood at one session's port from $FS_SOURCES forged sources while another session roams"
+	local ns epid=() p n=${BENCH_FS_ROAMS:-30}
+	[ "$n" -ge 1 ] && [ "$n" -le 200 ] || die "BENCH_FS_ROAMS must be 1..200"
+	[ -x "$B/tests/spoofsend" ] || die "missing $B/tests/spoofsend (make bench builds it)"
+	cp "$B/tests/spoofsend" "$TMP/bin/" || die "copying spoofsend"
+	"$DAEMON" -c /dev/null --check-config 2>/dev/null | grep -q '^slow_path_rate_per_session' ||
+		die "this daemon has no slow_path_rate_per_session"
+	FS_N=$n
+	fs_ns fs 41
+	fs_ns fz 42
+	# the defaults otherwise (slow_path_rate, per source, per session)
+	FS_RATE=$("$DAEMON" -c /dev/null --check-config 2>/dev/null | awk '$1 == "slow_path_rate" { print $3 + 0 }')
+	FS_PERSESS=$("$DAEMON" -c /dev/null --check-config 2>/dev/null | awk '$1 == "slow_path_rate_per_session" { print $3 + 0 }')
+	daemon_start fs "$FS_RATE"
+	DAEMON_EXTRA="slow_path_rate_per_session = 0;" daemon_start fz "$FS_RATE"
+	for ns in fs fz; do
+		session "$ns" 60001 drain announce
+		epid+=("$ECHO_PID")
+		session "$ns" 60002 echo announce
+		epid+=("$ECHO_PID")
+		# B is live: its client has a pinhole before any roam
+		ports_for 5
+		nsx cl timeout 30 "$ROAM" "$(srv_addr "$ns")" 60002 --key "${KEY[$ns-60002]}" --mode pinhole \
+			--count 5 --port-base "$ROAM_BASE" >"$TMP/fs-$ns.warm" 2>&1 || log "warm-up $ns: $(tail -n 1 "$TMP/fs-$ns.warm")"
+	done
+	log "slow_path_rate $FS_RATE/s; fs: slow_path_rate_per_session $FS_PERSESS (default), fz: 0 (WHAT-IF);"
+	log "$n roams of B each (new source port, resent every 50 ms, 3 s at most, 200 ms apart)"
+	local r rounds=${BENCH_FS_ROUNDS:-3}
+	[ "$rounds" -ge 1 ] && [ "$rounds" -le 10 ] || die "BENCH_FS_ROUNDS must be 1..10"
+	log "$rounds rounds, each: fs no flood, fs flood, fz no flood, fz flood"
+	for ((r = 0; r < rounds; r++)); do
+		log "round $((r + 1))/$rounds"
+		fs_roams fs quiet 0
+		fs_roams fs flood 1
+		fs_roams fz quiet 0
+		fs_roams fz flood 1
+	done
+	local per="per round: $(fs_list fs-quiet p99) ms; load averages $(fs_list fs-quiet load)"
+	fig flood_other_session_noflood_roam_p99_ms "$(fs_ms fs-quiet p99)" "ms (same run, no flood: the reference; median of $rounds rounds' p99 of $n roams, $per; 2 cores shared with other work)"
+	fig flood_other_session_pps "$(fs_med fs-flood pps)" "datagrams/s (at A's port, $FS_SOURCES forged sources, sender's maximum rate; median, per round $(fs_list fs-flood pps))"
+	fig flood_other_session_roam_p50_ms "$(fs_ms fs-flood p50)" ms
+	fig flood_other_session_roam_p99_ms "$(fs_ms fs-flood p99)" "ms (B's roams under the flood, per-session budgets $FS_PERSESS/s: median of $rounds rounds' p99 of $n, per round $(fs_list fs-flood p99) ms; load averages $(fs_list fs-flood load))"
+	fig flood_other_session_roams_lost "$(fs_sum fs-flood lost)" "of $(($(fs_sum fs-flood done) + $(fs_sum fs-flood lost))) roams accounted for, $((n * rounds)) meant (3 s each, resent every 50 ms)"
+	fig flood_other_session_b_refused "$(fs_sum fs-flood refused)" "datagrams (B's, refused by the helper's chain, all rounds)"
+	fig flood_other_session_over_rate_drops "$(fs_sum fs-flood over)" "datagrams (nft 'over the slow-path rate' counter, all rounds)"
+	fig flood_other_session_daemon_cpu_share "$(fs_med fs-flood cpu)" "(daemon CPU seconds per second, median)"
+	fig flood_other_session_queue_depth_max "$(fs_med fs-flood qmax)" "datagrams (the daemon's queue, sampled every 20 ms, max per round, median; per round $(fs_list fs-flood qmax); no flood $(fs_list fs-quiet qmax))"
+	fig flood_other_session_queue_full_drops "$(fs_sum fs-flood qdrop)" "datagrams (queue_maxlen full: flood + B's, all rounds; per round $(fs_list fs-flood qdrop))"
+	fig flood_other_session_nobudget_noflood_roam_p99_ms "$(fs_ms fz-quiet p99)" "ms (WHAT-IF per-session 0, no flood; per round $(fs_list fz-quiet p99) ms)"
+	fig flood_other_session_nobudget_pps "$(fs_med fz-flood pps)" "datagrams/s (WHAT-IF per-session 0; per round $(fs_list fz-flood pps))"
+	fig flood_other_session_nobudget_roam_p50_ms "$(fs_ms fz-flood p50)" "ms (WHAT-IF)"
+	fig flood_other_session_nobudget_roam_p99_ms "$(fs_ms fz-flood p99)" "ms (WHAT-IF: slow_path_rate_per_session = 0, one budget for all; per round $(fs_list fz-flood p99) ms; load averages $(fs_list fz-flood load))"
+	fig flood_other_session_nobudget_roams_lost "$(fs_sum fz-flood lost)" "of $(($(fs_sum fz-flood done) + $(fs_sum fz-flood lost))) roams accounted for, $((n * rounds)) meant (WHAT-IF)"
+	fig flood_other_session_nobudget_b_refused "$(fs_sum fz-flood refused)" "datagrams (WHAT-IF: B's, refused by the helper's chain, all rounds)"
+	fig flood_other_session_nobudget_daemon_cpu_share "$(fs_med fz-flood cpu)" "(WHAT-IF: daemon CPU seconds per second, median)"
+	fig flood_other_session_nobudget_queue_depth_max "$(fs_med fz-flood qmax)" "datagrams (WHAT-IF; per round $(fs_list fz-flood qmax))"
+	fig flood_other_session_nobudget_queue_full_drops "$(fs_sum fz-flood qdrop)" "datagrams (WHAT-IF; per round $(fs_list fz-flood qdrop))"
+	for p in "${epid[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${epid[@]}"; do wait_pid "$p" 5; done
+	for ns in fs fz; do kill -TERM "${DPID[$ns]}" 2>/dev/null; wait_pid "${DPID[$ns]}" 15; done
+}
+
 # ------------------------------------------------------------ single port
 
 # Issue 4: finding the session of a new source on the public port (trial
@@ -712,12 +891,17 @@ mf_roams() {
 	MF_P99=$(field "$out" delivery_p99_us) MF_P50=$(field "$out" delivery_p50_us)
 	MF_LOST=$(field "$out" lost) MF_DONE=$(field "$out" samples)
 	MF_PPS=$(awk '$1 == "sent" { print $4 }' "$fl" 2>/dev/null)
+	# no "sent" line: the flood did not end cleanly; say so, never print 0
+	if [ -n "$fpid" ] && [ -z "$MF_PPS" ]; then
+		MF_PPS=n/a
+		log "  $label: spoofflood printed no rate: $(tail -n 2 "$fl.err" 2>/dev/null)"
+	fi
 	MF_CPU=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v ns=$((t1 - t0)) \
 		'BEGIN { printf "%.3f", c / hz / (ns / 1e9) }')
-	log "  $label: roams $MF_DONE delivered, $MF_LOST lost; delivery p50 $(ms_of "$MF_P50") ms p99 $(ms_of "$MF_P99") ms; flood ${MF_PPS:-0}/s; daemon CPU share $MF_CPU"
+	log "  $label: roams $MF_DONE delivered, $MF_LOST lost; delivery p50 $(ms_of "$MF_P50") ms p99 $(ms_of "$MF_P99") ms; flood ${MF_PPS:-none}/s; daemon CPU share $MF_CPU"
 }
 bench_muxflood() {
-	step "8. single port, 10,000 sessions: a client roams while spoofed garbage floods the public port"
+	step "8. single port, ${BENCH_MF_SESSIONS:-10000} sessions: a client roams while spoofed garbage floods the public port"
 	local n=${BENCH_MF_SESSIONS:-10000} d=$TMP/mf hard i out a r ok=0 pids=() p
 	hard=$(ulimit -Hn)
 	[ "$hard" = unlimited ] && hard=1048576
@@ -761,7 +945,7 @@ bench_muxflood() {
 	local s0 h0
 	s0=$(mf_drops "shorter than any SSP") h0=$(mf_drops "not a client's SSP header")
 	mf_roams garbage 30 --prefix 198.19 --len 1 1500
-	fig mux_flood_pps "${MF_PPS:-0}" "datagrams/s (spoofed sources, random lengths 1-1500, sender's maximum rate)"
+	fig mux_flood_pps "${MF_PPS:-n/a}" "datagrams/s (spoofed sources, random lengths 1-1500, sender's maximum rate)"
 	fig mux_flood_roam_p50_ms "$(ms_of "$MF_P50")" ms
 	fig mux_flood_roam_p99_ms "$(ms_of "$MF_P99")" "ms (p99 of 30 roams; reference mux_noflood_roam_p99_ms)"
 	fig mux_flood_roams_lost "$MF_LOST" "of $((MF_DONE + MF_LOST)) roams (3 s each, resent every 50 ms)"
@@ -769,8 +953,8 @@ bench_muxflood() {
 	fig mux_flood_kernel_shape_drops "$(($(mf_drops "shorter than any SSP") - s0 + $(mf_drops "not a client's SSP header") - h0))" \
 		"datagrams (mux_in: short or impossible header, never queued)"
 	mf_roams plausible 30 --prefix 198.19 --len 40 1500 --plausible 100
-	fig mux_flood_plausible_pps "${MF_PPS:-0}" "datagrams/s (WHAT-IF: every datagram a plausible to-server header)"
-	fig mux_flood_plausible_roam_p99_ms "$(ms_of "$MF_P99")" "ms (WHAT-IF, same; the global slow_path_rate 2000/s is shared with the flood)"
+	fig mux_flood_plausible_pps "${MF_PPS:-n/a}" "datagrams/s (WHAT-IF: every datagram a plausible to-server header)"
+	fig mux_flood_plausible_roam_p99_ms "$(ms_of "$MF_P99")" "ms (WHAT-IF, same; the global slow_path_rate ($("$DAEMON" -c /dev/null --check-config 2>/dev/null | awk '$1 == "slow_path_rate" { print $3 + 0 }')/s by default) is shared with the flood)"
 	fig mux_flood_plausible_roams_lost "$MF_LOST" "of $((MF_DONE + MF_LOST)) roams"
 	fig mux_flood_plausible_daemon_cpu_share "$MF_CPU" "(daemon CPU seconds per second of flood)"
 	kill -TERM "$epid" 2>/dev/null; wait_pid "$epid" 5
@@ -965,6 +1149,8 @@ TARGETS=(
 	"mux_forged_cost_p99_us <= 5"
 	"mux_flood_roam_p99_ms <= 50"
 	"mux_flood_roams_lost <= 0"
+	"flood_other_session_roam_p99_ms <= 50"
+	"flood_other_session_roams_lost <= 0"
 )
 
 summary() {
@@ -1043,7 +1229,7 @@ trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood rebuild review}; do
+for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review}; do
 	"bench_$item"
 done
 summary

@@ -11,6 +11,7 @@
  * Prints "sent N pps P".
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
@@ -41,13 +42,31 @@ struct sf {
 	unsigned rpos;
 };
 
+/* getrandom of more than 256 bytes returns short (or fails with EINTR)
+ * when a signal arrives, as the SIGTERM that ends a flood does: retry, so
+ * the flood still ends with its "sent" line. */
+static void refill(uint8_t *p, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = getrandom(p + done, n - done, 0);
+
+		if (r < 0 && errno != EINTR) {
+			perror("spoofflood: getrandom");
+			exit(1);
+		}
+		if (r > 0)
+			done += (size_t)r;
+	}
+}
+
 static uint32_t rnd32(struct sf *f)
 {
 	uint32_t v;
 
 	if (f->rpos + 4 > sizeof(f->rnd)) {
-		if (getrandom(f->rnd, sizeof(f->rnd), 0) != (ssize_t)sizeof(f->rnd))
-			exit(1);
+		refill(f->rnd, sizeof(f->rnd));
 		f->rpos = 0;
 	}
 	memcpy(&v, f->rnd + f->rpos, 4);
