@@ -4,7 +4,8 @@
 # what it holds checked without installing it on this machine: the files
 # and conffiles, the system user (sysusers.d), units with Debian's paths
 # and the guard enabled from sysinit.target, the maintainer scripts (units
-# enabled, purge removes logs, runtime directory and user), the firewall
+# enabled, remove keeps the table, purge removes logs, runtime directory
+# and user), the firewall
 # profiles' ports; then the package unpacked into a scratch root, where the
 # packaged daemon accepts the packaged conffile and man renders its pages.
 # shellcheck source=tests/integration/lib.sh
@@ -67,7 +68,9 @@ done
 mh_check_eq "the guard starts with sysinit.target" yes \
 	"$(has "$R/lib/systemd/system/mosh-helper-guard.service" '^WantedBy=sysinit.target')"
 mh_check_eq "postinst applies the sysctl.d file" yes "$(has "$T/ctl/postinst" '60-mosh-helper.conf')"
-mh_check_eq "prerm removes the table on remove" yes "$(has "$T/ctl/prerm" 'mosh-helperd --uninstall')"
+mh_check_eq "remove keeps the table (the range stays closed)" no \
+	"$(cat "$T/ctl/postrm" "$T/ctl/prerm" 2>/dev/null | grep -vE '^[[:space:]]*(#|echo)' |
+		grep -qE -- '--uninstall|delete table' && echo yes || echo no)"
 mh_check_eq "postrm purge removes the log and runtime directories" yes \
 	"$(has "$T/ctl/postrm" 'rm -rf /var/log/mosh-helper /run/mosh-helper')"
 mh_check_eq "postrm purge removes the user" yes "$(has "$T/ctl/postrm" 'userdel mosh-helper')"
@@ -92,6 +95,36 @@ for p in man8/mosh-helperd.8 man8/mosh-helperctl.8 man1/mosh-helper-hook.1 \
 	w=$(MANWIDTH=80 man --warnings -l "$R/usr/share/man/$p.gz" 2>&1 >/dev/null)
 	mh_check_eq "man --warnings $p" "" "$w"
 done
+
+# snap: what the package may touch on this machine, one path or name a line
+snap() {
+	find /etc /usr /lib /var/log /run/mosh-helper /var/lib/systemd -xdev 2>/dev/null |
+		grep -v -e '^/var/log/journal' -e '^/etc/ld.so.cache' | sort
+	getent passwd | cut -d: -f1; getent group | cut -d: -f1
+}
+
+# Opt-in (it adds a user and units to this machine and would race with
+# t_privilege, which uses the same user): MH_DEB_INSTALL=1 installs the
+# package with dpkg, checks it, purges it and compares the file lists.
+if [ "${MH_DEB_INSTALL:-0}" = 1 ]; then
+	mh_step "dpkg -i, check, dpkg --purge on this machine"
+	[ "$(id -u)" = 0 ] || mh_fail "MH_DEB_INSTALL=1 needs root"
+	dpkg -s mosh-helper >/dev/null 2>&1 && mh_fail "mosh-helper is installed already"
+	id mosh-helper >/dev/null 2>&1 && mh_fail "user mosh-helper exists already (purge would remove it)"
+	resv=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+	snap >"$T/before"
+	dpkg -i "$DEB" >"$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log"; mh_fail "dpkg -i"; }
+	mh_check_eq "user mosh-helper created" yes "$(id mosh-helper >/dev/null 2>&1 && echo yes || echo no)"
+	mh_check_eq "installed daemon accepts the installed conffile" 0 \
+		"$(/usr/sbin/mosh-helperd --check-config -c /etc/mosh-helper.conf >/dev/null 2>&1; echo $?)"
+	mh_check_eq "guard enabled at boot" yes \
+		"$([ -L /etc/systemd/system/sysinit.target.wants/mosh-helper-guard.service ] && echo yes || echo no)"
+	mkdir -p /var/log/mosh-helper && echo '{}' >/var/log/mosh-helper/audit.log
+	dpkg --purge mosh-helper >>"$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log"; mh_fail "dpkg --purge"; }
+	snap >"$T/after"
+	mh_check_eq "purge leaves nothing behind" "" "$(diff "$T/before" "$T/after" | head -n 20)"
+	sysctl -q -w "net.ipv4.ip_local_reserved_ports=$resv"
+fi
 
 [ "$MH_FAILED" = 0 ] || { echo "failed: ${MH_FAILED_CHECKS[*]}"; exit 1; }
 echo "the package checks passed"
