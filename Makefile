@@ -4,6 +4,8 @@
 #                   under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make demo       install missing packages, then the netns demo
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        install debhelper and lintian if missing, then the
+#                   Debian package in build/deb (tools/mkdeb.sh)
 #   make deps       apt-get install everything the project needs
 
 PREFIX     ?= /usr/local
@@ -11,6 +13,7 @@ DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
+MANDIR     ?= $(PREFIX)/share/man
 CC         ?= cc
 B          ?= build
 
@@ -44,7 +47,7 @@ TTOOLS := $(TTOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
-.PHONY: all check check-run check-kernels demo demo-run deps deps-ok install clean tests
+.PHONY: all check check-run check-kernels demo demo-run deb deps deps-ok install clean tests
 .DELETE_ON_ERROR:
 
 all: $(DAEMON) $(HOOK) $(REVIEW) $(CTL)
@@ -104,6 +107,9 @@ demo: deps-ok
 demo-run: all
 	./tools/demo.sh $(B)
 
+deb: deps-ok
+	./tools/mkdeb.sh build/deb
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)
 	install -m 0755 $(DAEMON) $(DESTDIR)$(SBINDIR)/mosh-helperd
@@ -119,6 +125,10 @@ install: all
 	for u in mosh-helperd.service mosh-helper-guard.service; do \
 		sed 's|/usr/local/sbin/|$(SBINDIR)/|; s|/etc/mosh-helper.conf|$(SYSCONFDIR)/mosh-helper.conf|' \
 			contrib/$$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; \
+	done
+	for s in 1 5 8; do \
+		install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 0644 man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; \
 	done
 
 clean:
