@@ -68,4 +68,18 @@ int mh_config_load(const char *path, struct mh_config *c, char *err,
 /* Print the effective configuration as a valid mosh-helper.conf. */
 void mh_config_print(FILE *f, const struct mh_config *c);
 
+/* What SIGHUP does with a changed top-level key, from the key table:
+ * identity keys keep their running value until a restart; live keys take
+ * the new one; rebuild keys are live and the table is built from them. */
+enum mh_key_apply { MH_KEY_IDENTITY, MH_KEY_LIVE, MH_KEY_REBUILD };
+enum mh_key_apply mh_config_key_apply(const char *name);  /* unknown: identity */
+/* What a live change means where it is not simply "in effect now", or NULL. */
+const char *mh_config_key_note(const char *name);
+/* The running configuration run with every live (and rebuild) key of n. */
+struct mh_config mh_config_take_live(const struct mh_config *run,
+				     const struct mh_config *n);
+/* Whether o and n differ in a key the table is built from. */
+bool mh_config_rebuild_differs(const struct mh_config *o,
+			       const struct mh_config *n);
+
 #endif

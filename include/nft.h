@@ -14,6 +14,8 @@
 
 #include <libmnl/libmnl.h>
 
+#include "pkt.h"
+
 #define MH_NFT_DEFAULT_TABLE "mosh_helper"
 
 /* Table flags, as the kernel numbers them (NFT_TABLE_F_OWNER, 5.12 on;
@@ -88,6 +90,14 @@ struct mh_pinhole {
 	uint16_t server_port;         /* host order */
 };
 
+/* The kinds of element the daemon adds and deletes: a server port in
+ * `sessions`; a pinhole (client . server port) in pinholes4/6; a single-port
+ * mapping client -> server port, confirmed (mux4/6, refreshed by the
+ * client's datagrams) or provisional (muxp4/6, never refreshed). */
+enum mh_nft_kind { MH_NFT_PORT, MH_NFT_PINHOLE, MH_NFT_MUX, MH_NFT_MUXP };
+/* What to do with an element. */
+enum mh_nft_op { MH_NFT_DEL, MH_NFT_ADD };
+
 /* --- builders: each appends to b, using and advancing *seq; 0 or -errno --- */
 
 /* Begin/end markers of a batch (NFNL_MSG_BATCH_BEGIN/END). */
@@ -118,6 +128,13 @@ int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
 /* Add or delete a server port in the `sessions` set. */
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			      const char *table, uint16_t port, bool add);
+
+/* One element of kind: client (ignored for MH_NFT_PORT) and server_port.
+ * Adds (timeout_ms, 0 = the set's default; ports have none) or deletes. */
+int mh_nft_build_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		      const char *table, enum mh_nft_kind kind, enum mh_nft_op op,
+		      const struct mh_addr *client, uint16_t server_port,
+		      uint32_t timeout_ms);
 
 /* Single-port mode: a mapping client address . client port -> server port
  * (m->server_port). Confirmed mappings live in mux4/mux6, whose timeout the
@@ -190,6 +207,11 @@ int mh_nft_dump_session_ports(struct mh_nft *n, const char *table,
  * time in ms. Returns mappings seen or -errno. */
 int mh_nft_dump_mux(struct mh_nft *n, const char *table, int family,
 		    bool confirmed, mh_pinhole_cb cb, void *arg);
+
+/* Dump the elements of kind (family AF_INET/AF_INET6; ignored for
+ * MH_NFT_PORT) through the matching function above. */
+int mh_nft_dump(struct mh_nft *n, const char *table, enum mh_nft_kind kind,
+		int family, mh_pinhole_cb cb, void *arg);
 
 /* --- table watch (nft/watch.c): nftables events (NFNLGRP_NFTABLES) --- */
 struct mh_nft_watch;

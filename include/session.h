@@ -16,7 +16,7 @@
 
 #define MH_MAX_CANDIDATES 4
 #define MH_MAX_BOUND      4    /* local addresses a session's sockets are bound to */
-#define MH_PINHOLES_CAP   16   /* hard cap; config max_pinholes_per_session <= this */
+#define MH_PINHOLES_CAP   16   /* the most max_pinholes_per_session accepts (config.c) */
 #define MH_HINT_BUCKETS   4096 /* SSH client address index (single-port mode) */
 #define MH_SSH_CLIENT_MAX 45   /* bytes of SSH_CONNECTION's first field kept */
 #define MH_MUX_PENDING    256  /* single port: unplaced sources kept for the sweep */

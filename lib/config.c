@@ -1,9 +1,10 @@
 /*
  * mosh-helper.conf: defaults, loading with libconfig, validation of every
  * key against one table (type, range, format; a group key has a table of its
- * own members), and printing the effective configuration back as a file
- * that loads to the same values. Errors name the file, the line and the
- * reason; nothing here touches a socket.
+ * own members; whether SIGHUP applies a change live or rebuilds the table),
+ * and printing the effective configuration back as a file that loads to the
+ * same values. Errors name the file, the line and the reason; nothing here
+ * touches a socket.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include "config_int.h"
 #include "mh_consts.h"
 #include "log.h"
+#include "session.h"
 
 #define WHY_MAX 256
 #define LABEL_MAX 64
@@ -38,14 +40,21 @@ struct key_spec {
 	size_t size;         /* K_PATH/K_OPTPATH: size of the char array;
 				K_GROUP: number of members */
 	const struct key_spec *members;  /* K_GROUP: its keys, in print order */
+	enum mh_key_apply apply;  /* what SIGHUP does with a change (0: identity) */
+	const char *note;         /* a live change's meaning, where not "now" */
 };
 
 #define FIELD(n) .off = offsetof(struct mh_config, n)
-#define UINT_KEY(n, lo, hi) { .name = #n, .kind = K_UINT, FIELD(n), .min = lo, .max = hi }
+#define UINT_KEY(n, lo, hi, ...) \
+	{ .name = #n, .kind = K_UINT, FIELD(n), .min = lo, .max = hi, __VA_ARGS__ }
 #define U16_KEY(n, lo, hi)  { .name = #n, .kind = K_U16, FIELD(n), .min = lo, .max = hi }
-#define PATH_KEY(n) \
+#define PATH_KEY(n, ...) \
 	{ .name = #n, .kind = K_PATH, FIELD(n), \
-	  .size = sizeof(((struct mh_config *)0)->n) }
+	  .size = sizeof(((struct mh_config *)0)->n), __VA_ARGS__ }
+#define LIVE .apply = MH_KEY_LIVE
+#define REBUILD .apply = MH_KEY_REBUILD
+#define NOTE(text) .note = text
+#define AT_LOGIN NOTE("read by the hook at each login")
 /* an absolute path, or "" for off */
 #define OPTPATH_KEY(n) \
 	{ .name = #n, .kind = K_OPTPATH, FIELD(n), \
@@ -59,31 +68,37 @@ static const struct key_spec single_port_keys[] = {
 	{ .name = "port", .kind = K_U16, FIELD(public_port), .min = 1, .max = 65535 },
 };
 
-/* Every key, in the order mh_config_print writes them. */
+/* Every key, in the order mh_config_print writes them. A key without LIVE
+ * or REBUILD is part of the daemon's identity: SIGHUP keeps its running value
+ * until a restart. REBUILD: live, and the table (kernel.c) is built from it. */
 static const struct key_spec keys[] = {
 	{ .name = "ports", .kind = K_PORTS, .min = 1, .max = 65535 },
 	{ .name = "reserve_ports", .kind = K_BOOL, FIELD(reserve_ports) },
-	{ .name = "local_flows", .kind = K_BOOL, FIELD(local_flows) },
-	UINT_KEY(idle_timeout, 5, 86400),
-	UINT_KEY(handshake_timeout, 5, 3600),
-	UINT_KEY(session_timeout, 60, 31536000),
-	UINT_KEY(candidate_lifetime, 3, 60),
+	{ .name = "local_flows", .kind = K_BOOL, FIELD(local_flows), REBUILD,
+	  NOTE("the table's exception for the host's own flows from the range") },
+	UINT_KEY(idle_timeout, 5, 86400, REBUILD,
+		 NOTE("for pinholes opened from now on; open ones keep theirs")),
+	UINT_KEY(handshake_timeout, 5, 3600, LIVE),
+	UINT_KEY(session_timeout, 60, 31536000, LIVE),
+	UINT_KEY(candidate_lifetime, 3, 60, REBUILD, NOTE("for candidates from now on")),
 	PATH_KEY(control_socket),
-	PATH_KEY(server_path),
-	UINT_KEY(max_sessions, 1, 65535),
-	UINT_KEY(max_sessions_per_user, 1, 65535),
-	UINT_KEY(max_pinholes_per_session, 1, 64),
+	PATH_KEY(server_path, LIVE, AT_LOGIN),
+	UINT_KEY(max_sessions, 1, 65535, REBUILD),
+	UINT_KEY(max_sessions_per_user, 1, 65535, LIVE),
+	UINT_KEY(max_pinholes_per_session, 1, MH_PINHOLES_CAP, REBUILD,
+		 NOTE("for sessions announced from now on")),
 	U16_KEY(queue_num, 0, 65535),
 	UINT_KEY(queue_maxlen, 1, 65536),
-	UINT_KEY(slow_path_rate, 1, 1000000),
-	UINT_KEY(slow_path_rate_per_source, 0, 1000000),
-	UINT_KEY(slow_path_rate_per_session, 0, 1000000),
-	UINT_KEY(hook_timeout, 1, 60),
+	UINT_KEY(slow_path_rate, 1, 1000000, REBUILD),
+	UINT_KEY(slow_path_rate_per_source, 0, 1000000, REBUILD),
+	UINT_KEY(slow_path_rate_per_session, 0, 1000000, REBUILD),
+	UINT_KEY(hook_timeout, 1, 60, LIVE, AT_LOGIN),
 	{ .name = "table", .kind = K_TABLE, FIELD(table) },
 	{ .name = "table_flags", .kind = K_TABLEFLAGS, FIELD(table_flags) },
-	{ .name = "accept_mark", .kind = K_HEX, FIELD(accept_mark), .min = 0, .max = 0xffffffffll },
+	{ .name = "accept_mark", .kind = K_HEX, FIELD(accept_mark), .min = 0,
+	  .max = 0xffffffffll, REBUILD },
 	GROUP_KEY(single_port, single_port_keys),
-	{ .name = "log_level", .kind = K_LOGLEVEL, FIELD(log_level) },
+	{ .name = "log_level", .kind = K_LOGLEVEL, FIELD(log_level), LIVE },
 	OPTPATH_KEY(audit_log),
 	OPTPATH_KEY(key_log),
 	OPTPATH_KEY(slowpath_pcap),
@@ -590,4 +605,64 @@ void mh_config_print(FILE *f, const struct mh_config *c)
 		print_value(f, &keys[i], c);
 		fputs(";\n", f);
 	}
+}
+
+static const struct key_spec *top_key(const char *name)
+{
+	return key_find(keys, ARRAY_LEN(keys), name);
+}
+
+enum mh_key_apply mh_config_key_apply(const char *name)
+{
+	const struct key_spec *k = top_key(name);
+
+	return k ? k->apply : MH_KEY_IDENTITY;
+}
+
+const char *mh_config_key_note(const char *name)
+{
+	const struct key_spec *k = top_key(name);
+
+	return k ? k->note : NULL;
+}
+
+/* Bytes of the field behind a scalar or path key (every live key is one). */
+static size_t field_size(const struct key_spec *k)
+{
+	switch (k->kind) {
+	case K_UINT:
+	case K_HEX:
+		return sizeof(unsigned);
+	case K_U16:
+		return sizeof(uint16_t);
+	case K_BOOL:
+		return sizeof(bool);
+	case K_LOGLEVEL:
+		return sizeof(int);
+	default:
+		return k->size;
+	}
+}
+
+struct mh_config mh_config_take_live(const struct mh_config *run,
+				     const struct mh_config *n)
+{
+	struct mh_config c = *run;
+
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+		if (keys[i].apply != MH_KEY_IDENTITY)
+			memcpy((char *)&c + keys[i].off, (const char *)n + keys[i].off,
+			       field_size(&keys[i]));
+	return c;
+}
+
+bool mh_config_rebuild_differs(const struct mh_config *o,
+			       const struct mh_config *n)
+{
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+		if (keys[i].apply == MH_KEY_REBUILD &&
+		    memcmp((const char *)o + keys[i].off,
+			   (const char *)n + keys[i].off, field_size(&keys[i])))
+			return true;
+	return false;
 }

@@ -144,6 +144,13 @@ void mh_kernel_teardown(struct mh_daemon *d);
 int mh_guard(struct mh_daemon *d, const char *config_err);
 int mh_uninstall(struct mh_daemon *d);
 bool mh_guard_table_there(const struct mh_daemon *d);
+/* kernel.c: add or delete one element of kind (client NULL for a session
+ * port); deleting one that is not there is 0. 0 or -errno (logged). */
+enum mh_kernel_wait { MH_KERNEL_ASYNC, MH_KERNEL_SYNC };
+int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
+		   enum mh_nft_op op, const struct mh_addr *client,
+		   uint16_t server_port, enum mh_kernel_wait wait);
+/* The older boolean forms of mh_kernel_elem, for call sites not yet moved. */
 int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add);
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);

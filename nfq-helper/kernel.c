@@ -272,53 +272,57 @@ void mh_kernel_teardown(struct mh_daemon *d)
 	d->nft = NULL;
 }
 
-int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add)
+/* How the log names an element of each kind. */
+static const char *const kind_names[] = {
+	[MH_NFT_PORT] = "session port",
+	[MH_NFT_PINHOLE] = "pinhole to port",
+	[MH_NFT_MUX] = "confirmed mapping to port",
+	[MH_NFT_MUXP] = "provisional mapping to port",
+};
+
+/* One rule for every kind: deleting an element that is not there (expired,
+ * or never added) is done, and not worth a line in the log. */
+int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
+		   enum mh_nft_op op, const struct mh_addr *client,
+		   uint16_t server_port, enum mh_kernel_wait wait)
 {
+	uint32_t timeout_ms = kind == MH_NFT_PINHOLE && op == MH_NFT_ADD ?
+			      d->cfg.idle_timeout * 1000 : 0;
 	struct batch bt;
 	int err;
 
 	batch_start(&bt);
-	err = batch_send(d, &bt, mh_nft_build_session_port(bt.b, &bt.seq,
-			 d->cfg.table, port, add), true);
-	if (err && !(err == -ENOENT && !add))
-		log_warn("%s session port %u: %s", add ? "adding" : "removing",
-			 port, strerror(-err));
+	err = batch_send(d, &bt, mh_nft_build_elem(bt.b, &bt.seq, d->cfg.table,
+			 kind, op, client, server_port, timeout_ms),
+			 wait == MH_KERNEL_SYNC);
+	if (err == -ENOENT && op == MH_NFT_DEL)
+		return 0;
+	if (err)
+		log_warn("%s %s %u: %s", op == MH_NFT_ADD ? "adding" : "removing",
+			 kind_names[kind], server_port, strerror(-err));
 	return err;
+}
+
+int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add)
+{
+	return mh_kernel_elem(d, MH_NFT_PORT, add ? MH_NFT_ADD : MH_NFT_DEL,
+			      NULL, port, MH_KERNEL_SYNC);
 }
 
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync)
 {
-	struct mh_pinhole ph;
-	struct batch bt;
-	int err;
-
-	mh_elem_of(client, server_port, &ph);
-	batch_start(&bt);
-	err = batch_send(d, &bt, mh_nft_build_pinhole(bt.b, &bt.seq, d->cfg.table,
-			 &ph, add, add ? d->cfg.idle_timeout * 1000 : 0), sync);
-	if (err && !(err == -ENOENT && !add))
-		log_warn("%s pinhole to port %u: %s", add ? "adding" : "removing",
-			 server_port, strerror(-err));
-	return err == -ENOENT && !add ? 0 : err;
+	return mh_kernel_elem(d, MH_NFT_PINHOLE, add ? MH_NFT_ADD : MH_NFT_DEL,
+			      client, server_port,
+			      sync ? MH_KERNEL_SYNC : MH_KERNEL_ASYNC);
 }
 
 int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
 		  uint16_t server_port, bool confirmed, bool add, bool sync)
 {
-	struct mh_pinhole m;
-	struct batch bt;
-	int err;
-
-	mh_elem_of(client, server_port, &m);
-	batch_start(&bt);
-	err = batch_send(d, &bt, mh_nft_build_mux(bt.b, &bt.seq, d->cfg.table, &m,
-			 confirmed, add, 0), sync);
-	if (err && !(err == -ENOENT && !add))
-		log_warn("%s %s mapping to port %u: %s", add ? "adding" : "removing",
-			 confirmed ? "confirmed" : "provisional", server_port,
-			 strerror(-err));
-	return err == -ENOENT && !add ? 0 : err;
+	return mh_kernel_elem(d, confirmed ? MH_NFT_MUX : MH_NFT_MUXP,
+			      add ? MH_NFT_ADD : MH_NFT_DEL, client, server_port,
+			      sync ? MH_KERNEL_SYNC : MH_KERNEL_ASYNC);
 }
 
 /* --- learning what the kernel expired --- */

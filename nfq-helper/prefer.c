@@ -19,8 +19,10 @@ static void displace(struct mh_daemon *d, const struct mh_displaced *x,
 	struct mh_session *s = x->s;
 	char cl[MH_ADDRSTRLEN];
 
-	mh_kernel_pinhole(d, &x->client, s->port, false, true);
-	mh_kernel_mux(d, &x->client, s->port, true, false, true);
+	mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &x->client, s->port,
+		       MH_KERNEL_SYNC);
+	mh_kernel_elem(d, MH_NFT_MUX, MH_NFT_DEL, &x->client, s->port,
+		       MH_KERNEL_SYNC);
 	mh_pinhole_forget(s, &x->client);
 	mh_ct_cut(d, s->port, &x->client, 0);
 	if (!mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE))

@@ -43,13 +43,10 @@ static void collect(const struct mh_pinhole *ph, uint64_t expires_ms, void *arg)
 	e->expires[e->n++] = expires_ms;
 }
 
-static void dump(struct mh_daemon *d, struct elems *e, int kind, int family)
+static void dump(struct mh_daemon *d, struct elems *e, enum mh_nft_kind kind,
+		 int family)
 {
-	int r = kind == 0 ? mh_nft_dump_session_ports(d->nft, d->cfg.table, collect, e)
-		: kind == 1 ? mh_nft_dump_pinholes(d->nft, d->cfg.table, family, collect, e)
-		: mh_nft_dump_mux(d->nft, d->cfg.table, family, kind == 2, collect, e);
-
-	if (r < 0)
+	if (mh_nft_dump(d->nft, d->cfg.table, kind, family, collect, e) < 0)
 		e->failed = true;
 }
 
@@ -61,14 +58,16 @@ static unsigned ports(struct mh_daemon *d)
 	struct mh_session *s, *next;
 	unsigned removed = 0;
 
-	dump(d, &e, 0, 0);
+	dump(d, &e, MH_NFT_PORT, 0);
 	for (unsigned i = 0; i < e.n; i++)
 		if (!mh_session_by_port(&d->sessions, e.v[i].server_port) &&
-		    mh_kernel_session_port(d, e.v[i].server_port, false) == 0)
+		    mh_kernel_elem(d, MH_NFT_PORT, MH_NFT_DEL, NULL,
+				   e.v[i].server_port, MH_KERNEL_SYNC) == 0)
 			removed++;
 	for (s = d->sessions.head; s; s = next) {
 		next = s->next;
-		if (mh_kernel_session_port(d, s->port, true) < 0)
+		if (mh_kernel_elem(d, MH_NFT_PORT, MH_NFT_ADD, NULL, s->port,
+				   MH_KERNEL_SYNC) < 0)
 			mh_sessions_end(d, s, "its port cannot be put back in the firewall");
 	}
 	free(e.v);
@@ -86,8 +85,8 @@ static unsigned pinholes(struct mh_daemon *d, uint64_t now)
 	struct elems e = { 0 };
 	unsigned removed = 0;
 
-	dump(d, &e, 1, AF_INET);
-	dump(d, &e, 1, AF_INET6);
+	dump(d, &e, MH_NFT_PINHOLE, AF_INET);
+	dump(d, &e, MH_NFT_PINHOLE, AF_INET6);
 	for (unsigned i = 0; i < e.n; i++) {
 		struct mh_session *s = mh_session_by_port(&d->sessions, e.v[i].server_port);
 		uint64_t left = e.expires[i] < idle ? e.expires[i] : idle;
@@ -100,7 +99,8 @@ static unsigned pinholes(struct mh_daemon *d, uint64_t now)
 			mh_pinhole_record(s, &a, now > idle - left ? now - (idle - left) : 1, &ev);
 			continue;
 		}
-		if (mh_kernel_pinhole(d, &a, e.v[i].server_port, false, true) == 0)
+		if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &a,
+				   e.v[i].server_port, MH_KERNEL_SYNC) == 0)
 			removed++;
 	}
 	free(e.v);
@@ -114,18 +114,22 @@ static unsigned mappings(struct mh_daemon *d)
 {
 	unsigned removed = 0;
 
-	for (int conf = 1; conf >= 0 && d->pol.public_port; conf--) {
+	static const enum mh_nft_kind kinds[] = { MH_NFT_MUX, MH_NFT_MUXP };
+
+	for (unsigned k = 0; k < 2 && d->pol.public_port; k++) {
+		bool conf = kinds[k] == MH_NFT_MUX;
 		struct elems e = { 0 };
 
-		dump(d, &e, conf ? 2 : 3, AF_INET);
-		dump(d, &e, conf ? 2 : 3, AF_INET6);
+		dump(d, &e, kinds[k], AF_INET);
+		dump(d, &e, kinds[k], AF_INET6);
 		for (unsigned i = 0; i < e.n; i++) {
 			struct mh_addr a;
 
 			if (conf && mh_session_by_port(&d->sessions, e.v[i].server_port))
 				continue;
 			mh_elem_client(&e.v[i], &a);
-			if (mh_kernel_mux(d, &a, e.v[i].server_port, conf, false, true) == 0)
+			if (mh_kernel_elem(d, kinds[k], MH_NFT_DEL, &a,
+					   e.v[i].server_port, MH_KERNEL_SYNC) == 0)
 				removed++;
 		}
 		free(e.v);
@@ -168,10 +172,12 @@ void mh_reconcile_strays(struct mh_daemon *d)
 		struct mh_addr a;
 
 		mh_elem_client(ph, &a);
-		if (mh_kernel_pinhole(d, &a, ph->server_port, false, true) < 0)
+		if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &a, ph->server_port,
+				   MH_KERNEL_SYNC) < 0)
 			continue;
 		if (d->pol.public_port)
-			mh_kernel_mux(d, &a, ph->server_port, true, false, true);
+			mh_kernel_elem(d, MH_NFT_MUX, MH_NFT_DEL, &a, ph->server_port,
+				       MH_KERNEL_SYNC);
 		mh_addr_str(&a, cl, sizeof(cl));
 		snprintf(what, sizeof(what), "%s -> %u", cl, ph->server_port);
 		mh_audit_simple(d, "stray_removed", "pinhole", what);

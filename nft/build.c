@@ -626,6 +626,27 @@ int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			table, MH_SET_SESSIONS, &ev, 1);
 }
 
+int mh_nft_build_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		      const char *table, enum mh_nft_kind kind, enum mh_nft_op op,
+		      const struct mh_addr *client, uint16_t server_port,
+		      uint32_t timeout_ms)
+{
+	struct mh_pinhole ph = { .family = client ? client->family : 0,
+				 .client_port = client ? client->port : 0,
+				 .server_port = server_port };
+	bool add = op == MH_NFT_ADD;
+
+	if (kind == MH_NFT_PORT)
+		return mh_nft_build_session_port(b, seq, table, server_port, add);
+	if (!client)
+		return -EINVAL;
+	memcpy(ph.addr, client->ip, sizeof(ph.addr));
+	if (kind == MH_NFT_PINHOLE)
+		return mh_nft_build_pinhole(b, seq, table, &ph, add, timeout_ms);
+	return mh_nft_build_mux(b, seq, table, &ph, kind == MH_NFT_MUX, add,
+				timeout_ms);
+}
+
 /* ------------------------------------------------------------------ */
 /* Putting back what a flush took                                      */
 

@@ -552,3 +552,16 @@ int mh_nft_dump_mux(struct mh_nft *n, const char *table, int family,
 
 	return dump_set(n, table, mh_nft_mux_map(family, confirmed), &c);
 }
+
+int mh_nft_dump(struct mh_nft *n, const char *table, enum mh_nft_kind kind,
+		int family, mh_pinhole_cb cb, void *arg)
+{
+	switch (kind) {
+	case MH_NFT_PORT:
+		return mh_nft_dump_session_ports(n, table, cb, arg);
+	case MH_NFT_PINHOLE:
+		return mh_nft_dump_pinholes(n, table, family, cb, arg);
+	default:
+		return mh_nft_dump_mux(n, table, family, kind == MH_NFT_MUX, cb, arg);
+	}
+}

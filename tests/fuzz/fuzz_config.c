@@ -16,6 +16,7 @@
 #include "config.h"
 #include "fuzz_common.h"
 #include "log.h"
+#include "session.h"
 
 static int fd_in = -1, fd_out = -1;
 
@@ -103,7 +104,7 @@ static void check_ranges(const struct mh_config *c)
 		    memchr(c->server_path, 0, sizeof(c->server_path)), "server_path");
 	FUZZ_ASSERT(in(c->max_sessions, 1, 65535), "max_sessions");
 	FUZZ_ASSERT(in(c->max_sessions_per_user, 1, 65535), "max_sessions_per_user");
-	FUZZ_ASSERT(in(c->max_pinholes_per_session, 1, 64), "max_pinholes_per_session");
+	FUZZ_ASSERT(in(c->max_pinholes_per_session, 1, MH_PINHOLES_CAP), "max_pinholes_per_session");
 	FUZZ_ASSERT(in(c->queue_maxlen, 1, 65536), "queue_maxlen");
 	FUZZ_ASSERT(in(c->slow_path_rate, 1, 1000000), "slow_path_rate");
 	FUZZ_ASSERT(in(c->slow_path_rate_per_session, 0, 1000000), "slow_path_rate_per_session");

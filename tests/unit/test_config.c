@@ -410,6 +410,145 @@ START_TEST(test_golden_good)
 }
 END_TEST
 
+/* SIGHUP's view of the key table (nfq-helper/reload.c asks nothing else).
+ * The rebuild set is what nfq-helper/kernel.c builds the table from
+ * (timeouts, rates, set sizes, mark, local-flow exception); the other live
+ * keys are read where they are used; every other key is the identity. */
+static const char *const rebuild_keys[] = {
+	"local_flows", "idle_timeout", "candidate_lifetime", "max_sessions",
+	"max_pinholes_per_session", "slow_path_rate", "slow_path_rate_per_source",
+	"slow_path_rate_per_session", "accept_mark",
+};
+static const char *const live_keys[] = {
+	"handshake_timeout", "session_timeout", "server_path",
+	"max_sessions_per_user", "hook_timeout", "log_level",
+};
+
+static bool listed(const char *const *list, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], key))
+			return true;
+	return false;
+}
+
+#define LISTED(l, k) listed(l, sizeof(l) / sizeof(l[0]), k)
+
+/* Every field differs from the defaults. */
+static void all_changed(struct mh_config *c)
+{
+	mh_config_defaults(c);
+	c->port_low = 1;
+	c->port_high = 2;
+	c->reserve_ports = false;
+	c->local_flows = true;
+	c->idle_timeout = 7;
+	c->handshake_timeout = 8;
+	c->session_timeout = 99;
+	c->candidate_lifetime = 9;
+	strcpy(c->control_socket, "/x.sock");
+	strcpy(c->server_path, "/x/mosh-server");
+	c->max_sessions = 3;
+	c->max_sessions_per_user = 2;
+	c->max_pinholes_per_session = 16;
+	c->queue_num = 9;
+	c->queue_maxlen = 9;
+	c->slow_path_rate = 9;
+	c->slow_path_rate_per_source = 9;
+	c->slow_path_rate_per_session = 9;
+	c->hook_timeout = 9;
+	strcpy(c->table, "other");
+	c->table_flags = MH_TABLE_FLAGS_NONE;
+	c->accept_mark = 1;
+	c->single_port = true;
+	c->public_port = 9;
+	c->log_level = MH_LOG_DEBUG;
+	strcpy(c->audit_log, "/x.log");
+	strcpy(c->key_log, "/y.log");
+	strcpy(c->slowpath_pcap, "/z.pcap");
+	strcpy(c->user, "nobody");
+	c->user_default = false;
+	c->seccomp = false;
+}
+
+/* Each printed key: its class is the pinned one, and taking the live keys
+ * of a file that changes everything moves exactly the live ones. */
+START_TEST(test_reload_classes)
+{
+	struct mh_config def, n, run;
+	char *pd, *pn, *pr, *sd = NULL, *sn = NULL, *sr = NULL;
+	unsigned keys = 0;
+
+	mh_config_defaults(&def);
+	all_changed(&n);
+	run = mh_config_take_live(&def, &n);
+	pd = print_to_string(&def);
+	pn = print_to_string(&n);
+	pr = print_to_string(&run);
+	for (char *ld = strtok_r(pd, "\n", &sd), *ln = strtok_r(pn, "\n", &sn),
+		  *lr = strtok_r(pr, "\n", &sr); ld && ln && lr;
+	     ld = strtok_r(NULL, "\n", &sd), ln = strtok_r(NULL, "\n", &sn),
+	     lr = strtok_r(NULL, "\n", &sr)) {
+		char key[64];
+		enum mh_key_apply a;
+
+		if (ld[0] == '#' || sscanf(ld, "%63[a-z_] =", key) != 1)
+			continue;
+		keys++;
+		a = mh_config_key_apply(key);
+		ck_assert_msg(strcmp(ld, ln), "%s: all_changed leaves it", key);
+		ck_assert_int_eq(a == MH_KEY_REBUILD, LISTED(rebuild_keys, key));
+		ck_assert_int_eq(a == MH_KEY_LIVE, LISTED(live_keys, key));
+		ck_assert_str_eq(lr, a == MH_KEY_IDENTITY ? ld : ln);
+	}
+	ck_assert_uint_ge(keys, 27);
+	free(pd);
+	free(pn);
+	free(pr);
+}
+END_TEST
+
+/* Loaded over the defaults from a file holding the one line. */
+static void load_line(const char *line, struct mh_config *c)
+{
+	char path[] = "/tmp/mh-config-XXXXXX", err[256];
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", line);
+	fclose(f);
+	mh_config_defaults(c);
+	ck_assert_msg(mh_config_load(path, c, err, sizeof(err)) == 0, "%s", err);
+	unlink(path);
+}
+
+/* Each key changed alone asks for a rebuild exactly when it is a rebuild key. */
+START_TEST(test_reload_rebuild)
+{
+	struct mh_config def, n, one;
+	char *pn, *sn = NULL;
+	unsigned keys = 0;
+
+	mh_config_defaults(&def);
+	all_changed(&n);
+	strcpy(n.user, MH_DEFAULT_USER);  /* loads without that user existing */
+	pn = print_to_string(&n);
+	for (char *ln = strtok_r(pn, "\n", &sn); ln; ln = strtok_r(NULL, "\n", &sn)) {
+		char key[64];
+
+		if (ln[0] == '#' || sscanf(ln, "%63[a-z_] =", key) != 1)
+			continue;
+		keys++;
+		load_line(ln, &one);
+		ck_assert_msg(mh_config_rebuild_differs(&def, &one) ==
+			      LISTED(rebuild_keys, key), "%s", key);
+	}
+	ck_assert_uint_ge(keys, 27);
+	free(pn);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -427,6 +566,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_small_error_buffer);
 	tcase_add_test(tc, test_golden_bad);
 	tcase_add_test(tc, test_golden_good);
+	tcase_add_test(tc, test_reload_classes);
+	tcase_add_test(tc, test_reload_rebuild);
 	suite_add_tcase(s, tc);
 	return s;
 }

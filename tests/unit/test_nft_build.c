@@ -2478,6 +2478,56 @@ START_TEST(small_batch_enospc)
 }
 END_TEST
 
+/* The one element path (mh_nft_build_elem: kind, op, mh_addr, port) writes
+ * the same bytes as the builder of each kind it stands for. */
+static size_t elem_bytes(char *mem, bool one_path, enum mh_nft_kind kind,
+			 enum mh_nft_op op, int family)
+{
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(mem, 4096);
+	struct mh_addr a = { .family = family, .port = 40001 };
+	struct mh_pinhole ph = { .family = family, .client_port = 40001,
+				 .server_port = 60001 };
+	bool add = op == MH_NFT_ADD;
+	uint32_t seq = 7;
+	size_t n;
+	int r;
+
+	a.ip[0] = ph.addr[0] = family == AF_INET ? 198 : 0xfd;
+	a.ip[3] = ph.addr[3] = 9;
+	if (one_path)
+		r = mh_nft_build_elem(b, &seq, "mosh_helper", kind, op, &a, 60001, 5000);
+	else if (kind == MH_NFT_PORT)
+		r = mh_nft_build_session_port(b, &seq, "mosh_helper", 60001, add);
+	else if (kind == MH_NFT_PINHOLE)
+		r = mh_nft_build_pinhole(b, &seq, "mosh_helper", &ph, add, 5000);
+	else
+		r = mh_nft_build_mux(b, &seq, "mosh_helper", &ph, kind == MH_NFT_MUX,
+				     add, 5000);
+	ck_assert_int_eq(r, 0);
+	n = mnl_nlmsg_batch_size(b);
+	mnl_nlmsg_batch_stop(b);
+	return n;
+}
+
+START_TEST(elem_one_path_same_bytes)
+{
+	static char x[8192], y[8192];
+	static const int families[] = { AF_INET, AF_INET6 };
+
+	for (int k = MH_NFT_PORT; k <= MH_NFT_MUXP; k++)
+		for (int op = MH_NFT_DEL; op <= MH_NFT_ADD; op++)
+			for (int f = 0; f < 2; f++) {
+				size_t nx = elem_bytes(x, false, k, op, families[f]);
+				size_t ny = elem_bytes(y, true, k, op, families[f]);
+
+				ck_assert_uint_gt(nx, 0);
+				ck_assert_uint_eq(nx, ny);
+				ck_assert_msg(!memcmp(x, y, nx), "kind %d op %d family %d",
+					      k, op, families[f]);
+			}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("nft_build");
@@ -2536,6 +2586,7 @@ int main(void)
 	tcase_add_test(tc, port_off_tail);
 	tcase_add_test(tc, port_off_is_old_batch_plus_tail);
 	tcase_add_test(tc, port_rules);
+	tcase_add_test(tc, elem_one_path_same_bytes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
