@@ -17,6 +17,7 @@
 #include "control.h"
 #include "log.h"
 #include "nft.h"
+#include "proc.h"
 #include "session.h"
 #include "statnames.h"
 #include "verdict.h"
@@ -100,9 +101,10 @@ struct mh_daemon {
 	uint32_t ct_seq;
 };
 
-uint64_t mh_now_ms(void);
 int mh_loop_open(struct mh_daemon *d);
 int mh_loop_run(struct mh_daemon *d);
+
+/* epoll.c */
 int mh_epoll_add(struct mh_daemon *d, int fd, uint64_t tag);
 
 /* queue.c */
@@ -212,8 +214,6 @@ void mh_state_dirty(struct mh_daemon *d);
 void mh_state_flush(struct mh_daemon *d);
 /* Stop: d->keep leaves file and keys (written once more), else removes them. */
 void mh_state_stop(struct mh_daemon *d);
-/* /proc/PID/stat field 22; 0 or -errno. */
-int mh_state_pid_start(pid_t pid, uint64_t *start);
 
 /* conntrack.c (single-port mode): the socket is opened at start-up (the
  * syscall filter allows no new netlink socket later); mh_ct_cut deletes the

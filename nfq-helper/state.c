@@ -404,45 +404,6 @@ bool mh_state_loaded(const struct mh_daemon *d)
 	return d->state && d->state->loaded;
 }
 
-static bool pidfd_exited(int pidfd)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-	return poll(&p, 1, 0) > 0;
-}
-
-int mh_state_pid_start(pid_t pid, uint64_t *start)
-{
-	char path[64], buf[1024], *p, *tok, *save = NULL, *end;
-	unsigned long long v;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
-	p = strrchr(buf, ')');           /* the command name may hold anything */
-	if (!p)
-		return -EINVAL;
-	tok = strtok_r(p + 1, " ", &save);  /* field 3 */
-	for (field = 3; tok && field < 22; field++)
-		tok = strtok_r(NULL, " ", &save);
-	if (!tok)
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(tok, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*start = v;
-	return 0;
-}
-
 static int refuse(char *why, size_t len, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -481,7 +442,7 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 {
 	const struct saved_key *k = key_for(rt, sv->port);
 	struct mh_session *s;
-	uint64_t start = 0;
+	struct mh_proc_stat ps = { 0 };
 	int pidfd, err;
 
 	if (sv->port < d->cfg.port_low || sv->port > d->cfg.port_high ||
@@ -493,10 +454,10 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 		return refuse(why, len, -ESRCH, "mosh-server pid %d is gone",
 			      (int)sv->pid);
 	/* pidfd first: the start time read next is that process's */
-	if (mh_state_pid_start(sv->pid, &start) < 0 || start != sv->pid_start ||
-	    pidfd_exited(pidfd)) {
+	if (mh_proc_stat(sv->pid, &ps) < 0 || ps.start != sv->pid_start ||
+	    mh_pidfd_exited(pidfd)) {
 		close(pidfd);
-		if (start && start != sv->pid_start)
+		if (ps.start && ps.start != sv->pid_start)
 			return refuse(why, len, -ESRCH, "pid %d now belongs to "
 				      "another process", (int)sv->pid);
 		return refuse(why, len, -ESRCH, "mosh-server pid %d has exited",
