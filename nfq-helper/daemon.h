@@ -202,8 +202,13 @@ void mh_state_init(struct mh_daemon *d);
 /* true if an earlier daemon's state was read and fits this boot and table */
 bool mh_state_loaded(const struct mh_daemon *d);
 /* Start-up, after the table: with d->adopt, resumes the saved sessions and
- * makes the kernel's sets match them; else forgets the saved state. */
-void mh_state_restore(struct mh_daemon *d);
+ * returns true (main.c then reconciles the table and syncs the kernel);
+ * else forgets the saved state and returns false. mh_state_restored ends
+ * the restart: gone (NULL if nothing was resumed) is what the reconcile
+ * removed; it is logged and audited, and the state file rewritten. */
+struct mh_reconciled;
+bool mh_state_restore(struct mh_daemon *d, uint64_t now);
+void mh_state_restored(struct mh_daemon *d, const struct mh_reconciled *gone);
 /* A session's key into the keyring / out of it. */
 void mh_state_key_add(struct mh_daemon *d, const struct mh_session *s,
 		      const uint8_t key[SSP_KEY_LEN]);

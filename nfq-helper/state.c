@@ -60,6 +60,7 @@ struct mh_state_rt {
 	struct mh_state old;
 	struct saved_key *keys;
 	unsigned n_keys;
+	unsigned resumed;                     /* of old.n, by mh_state_restore */
 };
 
 /* ------------------------------------------------------------------ */
@@ -509,19 +510,17 @@ static void sweep_keys(struct mh_daemon *d, struct mh_state_rt *rt)
 	free(ids);
 }
 
-static void resume(struct mh_daemon *d, struct mh_state_rt *rt)
+static void resume(struct mh_daemon *d, struct mh_state_rt *rt, uint64_t now)
 {
-	uint64_t now = mh_now_ms();
 	uint32_t next_id = rt->old.next_id;
-	struct mh_reconciled gone;
-	unsigned ok = 0;
-	char why[200], line[260], count[16];
+	char why[200], line[260];
 
+	rt->resumed = 0;
 	for (unsigned i = 0; i < rt->old.n; i++) {
 		const struct mh_saved_session *sv = &rt->old.s[i];
 
 		if (resume_one(d, rt, sv, now, why, sizeof(why)) == 0) {
-			ok++;
+			rt->resumed++;
 			if (sv->id >= next_id)
 				next_id = sv->id + 1;
 			continue;
@@ -533,14 +532,21 @@ static void resume(struct mh_daemon *d, struct mh_state_rt *rt)
 	}
 	if (next_id > d->sessions.next_id)
 		d->sessions.next_id = next_id;
-	mh_reconcile_table(d, now, &gone);
+}
+
+/* After the table was reconciled and synced: keys of sessions that did not
+ * come back go, and the restart is logged and audited. */
+static void resumed(struct mh_daemon *d, struct mh_state_rt *rt,
+		    const struct mh_reconciled *gone)
+{
+	char count[16];
+
 	sweep_keys(d, rt);
-	mh_kernel_sync(d, now);
 	log_info("restart: resumed %u of %u session(s); removed from the table "
 		 "%u session port(s), %u pinhole(s), %u mapping(s) of sessions "
-		 "that did not come back", ok, rt->old.n, gone.ports, gone.pinholes,
-		 gone.mappings);
-	snprintf(count, sizeof(count), "%u", ok);
+		 "that did not come back", rt->resumed, rt->old.n, gone->ports,
+		 gone->pinholes, gone->mappings);
+	snprintf(count, sizeof(count), "%u", rt->resumed);
 	mh_audit_simple(d, "sessions_resumed", "count", count);
 }
 
@@ -555,20 +561,31 @@ static void drop_loaded(struct mh_state_rt *rt)
 	rt->loaded = false;
 }
 
-void mh_state_restore(struct mh_daemon *d)
+bool mh_state_restore(struct mh_daemon *d, uint64_t now)
+{
+	struct mh_state_rt *rt = d->state;
+
+	if (!rt)
+		return false;
+	if (d->adopt) {
+		resume(d, rt, now);
+		return true;
+	}
+	if (rt->loaded)
+		log_info("state of an earlier daemon not used (no table to "
+			 "adopt): %u session(s) dropped", rt->old.n);
+	kctl(KEYCTL_CLEAR, (unsigned long)rt->ring, 0, 0);
+	return false;
+}
+
+void mh_state_restored(struct mh_daemon *d, const struct mh_reconciled *gone)
 {
 	struct mh_state_rt *rt = d->state;
 
 	if (!rt)
 		return;
-	if (d->adopt) {
-		resume(d, rt);
-	} else {
-		if (rt->loaded)
-			log_info("state of an earlier daemon not used (no table to "
-				 "adopt): %u session(s) dropped", rt->old.n);
-		kctl(KEYCTL_CLEAR, (unsigned long)rt->ring, 0, 0);
-	}
+	if (gone)
+		resumed(d, rt, gone);
 	drop_loaded(rt);
 	rt->dirty = true;
 	mh_state_flush(d);
