@@ -135,16 +135,14 @@ static void cut_flows(struct mh_daemon *d, const struct mh_session *s)
 
 void mh_sessions_end(struct mh_daemon *d, struct mh_session *s, const char *why)
 {
-	unsigned i;
+	const struct mh_pinhole_rec *r;
 
 	mh_kernel_session_port(d, s->port, false);
-	for (i = 0; i < s->max_pinholes; i++) {
-		if (!s->ph[i].added_ms)
-			continue;
-		mh_kernel_pinhole(d, &s->ph[i].client, s->port, false, true);
+	mh_for_each_pinhole(s, r) {
+		mh_kernel_pinhole(d, &r->client, s->port, false, true);
 		if (d->pol.public_port)
-			mh_kernel_mux(d, &s->ph[i].client, s->port, true, false, true);
-		mh_audit_pinhole(d, s, "pinhole_removed", &s->ph[i].client,
+			mh_kernel_mux(d, &r->client, s->port, true, false, true);
+		mh_audit_pinhole(d, s, "pinhole_removed", &r->client,
 				 "session_end");
 	}
 	if (d->pol.public_port)

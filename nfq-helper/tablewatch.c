@@ -83,12 +83,14 @@ static int collect_memory(struct mh_daemon *d, struct mh_nft_elems *e)
 
 	for (struct mh_session *s = d->sessions.head; s && !err; s = s->next) {
 		err = add_port(e, &cap_p, s->port);
-		for (unsigned i = 0; i < s->max_pinholes && !err; i++) {
+		const struct mh_pinhole_rec *r;
+
+		mh_for_each_pinhole(s, r) {
 			struct mh_pinhole ph;
 
-			if (!s->ph[i].added_ms)
-				continue;
-			to_pinhole(&s->ph[i].client, s->port, &ph);
+			if (err)
+				break;
+			to_pinhole(&r->client, s->port, &ph);
 			err = add_pinhole(e, &cap_ph, &ph);
 		}
 	}
