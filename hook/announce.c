@@ -75,7 +75,7 @@ static ssize_t await_reply(const struct hook_run *h, int fd, uint64_t end_ms,
 	ssize_t n = -1;
 	int e = ETIMEDOUT;
 
-	while ((now = hook_now_ms()) < end_ms) {
+	while ((now = mh_now_ms()) < end_ms) {
 		struct timespec ts = { .tv_sec = (time_t)((end_ms - now) / 1000),
 				       .tv_nsec = (long)((end_ms - now) % 1000) * 1000000 };
 		int r = ppoll(&pfd, 1, &ts, &h->wait_mask);
@@ -136,7 +136,7 @@ static int judge_reply(const uint8_t *buf, size_t len, size_t cap, char *msg,
 
 int hook_announce(const struct hook_run *h, char *msg, size_t msglen)
 {
-	uint64_t end_ms = hook_now_ms() + (uint64_t)h->cfg->hook_timeout * 1000;
+	uint64_t end_ms = mh_now_ms() + (uint64_t)h->cfg->hook_timeout * 1000;
 	uint8_t buf[MHC_MAX_MSG + 1];
 	struct mhc_announce a;
 	ssize_t n;

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "mh_consts.h"
+#include "proc.h"
 
 #define HOOK_NAME          "mosh-helper-hook"
 #define HOOK_CONF_ENV      "MOSH_HELPER_CONF"
@@ -73,7 +74,6 @@ int hook_signals_init(struct hook_run *h);
 int hook_spawn(struct hook_run *h, const char *path, char *const argv[]);
 void hook_reap(struct hook_run *h);
 void hook_kill_all(struct hook_run *h);
-uint64_t hook_now_ms(void);
 
 /* relay.c */
 void hook_say(struct hook_run *h, const char *fmt, ...)

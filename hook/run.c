@@ -96,7 +96,7 @@ static bool streams_done(const struct hook_run *h)
 
 static int wait_timeout_ms(const struct hook_run *h, uint64_t drain_end)
 {
-	uint64_t now = hook_now_ms();
+	uint64_t now = mh_now_ms();
 
 	if (h->server_done)
 		return drain_end > now ? (int)(drain_end - now) : 0;
@@ -154,8 +154,8 @@ static int relay(struct hook_run *h)
 			return r;
 		if (h->server_done) {
 			if (!drain_end)
-				drain_end = hook_now_ms() + HOOK_DRAIN_MS;
-			if (streams_done(h) || hook_now_ms() >= drain_end)
+				drain_end = mh_now_ms() + HOOK_DRAIN_MS;
+			if (streams_done(h) || mh_now_ms() >= drain_end)
 				break;
 		}
 		r = wait_once(h, drain_end);

@@ -28,14 +28,6 @@ static void on_signal(int sig)
 	hook_signal = sig;
 }
 
-uint64_t hook_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Termination signals stay blocked except inside ppoll (wait_mask), so a
  * signal is never lost between a check and a wait. SIGPIPE is ignored: a
  * closed stdout shows up as EPIPE. */
@@ -128,36 +120,10 @@ void hook_reap(struct hook_run *h)
 	}
 }
 
-/* Parent pid and state of a process from /proc; 0 or -errno. */
-static int proc_stat(pid_t pid, pid_t *ppid, char *state)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd, r = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0) {
-		r = n < 0 ? -errno : -ENODATA;
-		goto out;
-	}
-	buf[n] = '\0';
-	p = strrchr(buf, ')');   /* the command name may hold anything */
-	if (!p || sscanf(p + 1, " %c %d", state, ppid) != 2)
-		r = -EINVAL;
-out:
-	close(fd);
-	return r;
-}
-
 /* Dead means reaped by us, gone, or a zombie of someone else. */
 static bool is_dead(struct hook_run *h, pid_t pid)
 {
-	pid_t ppid;
-	char state;
+	struct mh_proc_stat ps;
 	int st;
 
 	if (pid == h->server) {
@@ -167,7 +133,7 @@ static bool is_dead(struct hook_run *h, pid_t pid)
 	} else if (waitpid(pid, &st, WNOHANG) == pid) {
 		return true;
 	}
-	return proc_stat(pid, &ppid, &state) < 0 || state == 'Z';
+	return mh_proc_stat(pid, &ps) < 0 || ps.state == 'Z';
 }
 
 /* Our children: the server, and the processes it left to us (subreaper). */
@@ -182,11 +148,11 @@ static size_t collect_children(struct hook_run *h, pid_t *pids, size_t cap)
 	if (!h->server_done && n < cap)
 		pids[n++] = h->server;
 	while (d && n < cap && (e = readdir(d))) {
-		pid_t pid = (pid_t)atoi(e->d_name), ppid;
-		char state;
+		pid_t pid = (pid_t)atoi(e->d_name);
+		struct mh_proc_stat ps;
 
 		if (pid > 0 && pid != h->detached && pid != h->server &&
-		    proc_stat(pid, &ppid, &state) == 0 && ppid == getpid())
+		    mh_proc_stat(pid, &ps) == 0 && ps.ppid == getpid())
 			pids[n++] = pid;
 	}
 	if (d)
@@ -206,16 +172,16 @@ void hook_kill_all(struct hook_run *h)
 {
 	pid_t pids[64];
 	size_t n = collect_children(h, pids, sizeof(pids) / sizeof(pids[0]));
-	uint64_t end = hook_now_ms() + HOOK_KILL_GRACE_MS;
+	uint64_t end = mh_now_ms() + HOOK_KILL_GRACE_MS;
 
 	for (size_t i = 0; i < n; i++)
 		kill(pids[i], SIGTERM);
-	while (!all_dead(h, pids, n) && hook_now_ms() < end)
+	while (!all_dead(h, pids, n) && mh_now_ms() < end)
 		poll(NULL, 0, 20);
 	for (size_t i = 0; i < n; i++) {
 		if (!is_dead(h, pids[i])) {
 			kill(pids[i], SIGKILL);
-			while (!is_dead(h, pids[i]) && hook_now_ms() < end + 1000)
+			while (!is_dead(h, pids[i]) && mh_now_ms() < end + 1000)
 				poll(NULL, 0, 10);
 		}
 	}

@@ -205,5 +205,13 @@ bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client);
 struct mh_pinhole_rec *mh_pinhole_find(const struct mh_session *s,
 				       const struct mh_addr *client);
 unsigned mh_pinhole_count(const struct mh_session *s);
+/* The session's open pinhole after prev (NULL: the first), in slot order;
+ * NULL after the last. prev may be cleared in between (the walk goes on
+ * from its slot). Writable like mh_pinhole_find's. */
+struct mh_pinhole_rec *mh_pinhole_next(const struct mh_session *s,
+				       const struct mh_pinhole_rec *prev);
+/* Every open pinhole r of session s: the one walk over ph[]. */
+#define mh_for_each_pinhole(s, r) \
+	for ((r) = mh_pinhole_next((s), NULL); (r); (r) = mh_pinhole_next((s), (r)))
 
 #endif

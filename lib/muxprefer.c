@@ -15,17 +15,16 @@ unsigned mh_mux_displaced(const struct mh_table *t,
 			  struct mh_displaced *out, unsigned max)
 {
 	const struct mh_session *s;
-	unsigned i, n = 0;
+	const struct mh_pinhole_rec *r;
+	unsigned n = 0;
 
 	if (!pref->ssh_addr.family)
 		return 0;
 	for (s = t->head; s; s = s->next) {
 		if (keeps(s, pref))
 			continue;
-		for (i = 0; i < s->max_pinholes; i++) {
-			const struct mh_pinhole_rec *r = &s->ph[i];
-
-			if (!r->added_ms || !mh_addr_equal_host(&r->client, &pref->ssh_addr))
+		mh_for_each_pinhole(s, r) {
+			if (!mh_addr_equal_host(&r->client, &pref->ssh_addr))
 				continue;
 			if (n < max)
 				out[n] = (struct mh_displaced){ (struct mh_session *)s, r->client };

@@ -357,17 +357,6 @@ bool mh_candidate_take(struct mh_session *s, const struct mh_addr *src,
 	return false;
 }
 
-struct mh_pinhole_rec *mh_pinhole_find(const struct mh_session *s,
-				       const struct mh_addr *client)
-{
-	unsigned i;
-
-	for (i = 0; i < s->max_pinholes; i++)
-		if (s->ph[i].added_ms && mh_addr_equal(&s->ph[i].client, client))
-			return (struct mh_pinhole_rec *)&s->ph[i];
-	return NULL;
-}
-
 bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
 		       uint64_t now_ms, struct mh_addr *evicted)
 {
@@ -405,11 +394,34 @@ bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client)
 	return true;
 }
 
+struct mh_pinhole_rec *mh_pinhole_next(const struct mh_session *s,
+				       const struct mh_pinhole_rec *prev)
+{
+	unsigned i = prev ? (unsigned)(prev - s->ph) + 1 : 0;
+
+	for (; i < s->max_pinholes; i++)
+		if (s->ph[i].added_ms)
+			return (struct mh_pinhole_rec *)&s->ph[i];
+	return NULL;
+}
+
+struct mh_pinhole_rec *mh_pinhole_find(const struct mh_session *s,
+				       const struct mh_addr *client)
+{
+	struct mh_pinhole_rec *r;
+
+	mh_for_each_pinhole(s, r)
+		if (mh_addr_equal(&r->client, client))
+			return r;
+	return NULL;
+}
+
 unsigned mh_pinhole_count(const struct mh_session *s)
 {
-	unsigned i, n = 0;
+	const struct mh_pinhole_rec *r;
+	unsigned n = 0;
 
-	for (i = 0; i < s->max_pinholes; i++)
-		n += s->ph[i].added_ms != 0;
+	mh_for_each_pinhole(s, r)
+		n++;
 	return n;
 }

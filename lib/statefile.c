@@ -638,7 +638,7 @@ void mh_state_free(struct mh_state *st)
 
 void mh_saved_from_session(const struct mh_session *s, struct mh_saved_session *out)
 {
-	unsigned i;
+	const struct mh_pinhole_rec *r;
 
 	memset(out, 0, sizeof(*out));
 	out->id = s->id;
@@ -657,11 +657,11 @@ void mh_saved_from_session(const struct mh_session *s, struct mh_saved_session *
 	memcpy(out->bound, s->bound, sizeof(out->bound));
 	out->n_sock = s->n_sock < MH_MAX_BOUND ? s->n_sock : MH_MAX_BOUND;
 	memcpy(out->sock, s->sock, sizeof(out->sock));
-	for (i = 0; i < s->max_pinholes && i < MH_PINHOLES_CAP; i++) {
-		if (!s->ph[i].added_ms)
-			continue;
-		out->ph[out->n_ph].client = s->ph[i].client;
-		out->ph[out->n_ph].added_ms = s->ph[i].added_ms;
+	mh_for_each_pinhole(s, r) {
+		if (r - s->ph >= MH_PINHOLES_CAP)
+			break;
+		out->ph[out->n_ph].client = r->client;
+		out->ph[out->n_ph].added_ms = r->added_ms;
 		out->n_ph++;
 	}
 }

@@ -44,13 +44,14 @@ static bool is_root(const struct ucred *cr)
 static unsigned pinholes_of(const struct mh_session *s, uint64_t now,
 			    struct mhc_pinhole_info *ph)
 {
-	unsigned i, n = 0;
+	const struct mh_pinhole_rec *r;
+	unsigned n = 0;
 
-	for (i = 0; i < s->max_pinholes && n < MHC_PINHOLES_MAX; i++) {
-		if (!s->ph[i].added_ms)
-			continue;
-		ph[n].client = s->ph[i].client;
-		ph[n].age_ms = now - s->ph[i].added_ms;
+	mh_for_each_pinhole(s, r) {
+		if (n == MHC_PINHOLES_MAX)
+			break;
+		ph[n].client = r->client;
+		ph[n].age_ms = now - r->added_ms;
 		n++;
 	}
 	return n;

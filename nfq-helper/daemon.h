@@ -17,6 +17,7 @@
 #include "control.h"
 #include "log.h"
 #include "nft.h"
+#include "proc.h"
 #include "session.h"
 #include "statnames.h"
 #include "verdict.h"
@@ -99,9 +100,10 @@ struct mh_daemon {
 	uint32_t ct_seq;
 };
 
-uint64_t mh_now_ms(void);
 int mh_loop_open(struct mh_daemon *d);
 int mh_loop_run(struct mh_daemon *d);
+
+/* epoll.c */
 int mh_epoll_add(struct mh_daemon *d, int fd, uint64_t tag);
 
 /* queue.c */
@@ -206,8 +208,13 @@ void mh_state_init(struct mh_daemon *d);
 /* true if an earlier daemon's state was read and fits this boot and table */
 bool mh_state_loaded(const struct mh_daemon *d);
 /* Start-up, after the table: with d->adopt, resumes the saved sessions and
- * makes the kernel's sets match them; else forgets the saved state. */
-void mh_state_restore(struct mh_daemon *d);
+ * returns true (main.c then reconciles the table and syncs the kernel);
+ * else forgets the saved state and returns false. mh_state_restored ends
+ * the restart: gone (NULL if nothing was resumed) is what the reconcile
+ * removed; it is logged and audited, and the state file rewritten. */
+struct mh_reconciled;
+bool mh_state_restore(struct mh_daemon *d, uint64_t now);
+void mh_state_restored(struct mh_daemon *d, const struct mh_reconciled *gone);
 /* A session's key into the keyring / out of it. */
 void mh_state_key_add(struct mh_daemon *d, const struct mh_session *s,
 		      const uint8_t key[SSP_KEY_LEN]);
@@ -218,8 +225,6 @@ void mh_state_dirty(struct mh_daemon *d);
 void mh_state_flush(struct mh_daemon *d);
 /* Stop: d->keep leaves file and keys (written once more), else removes them. */
 void mh_state_stop(struct mh_daemon *d);
-/* /proc/PID/stat field 22; 0 or -errno. */
-int mh_state_pid_start(pid_t pid, uint64_t *start);
 
 /* conntrack.c (single-port mode): the socket is opened at start-up (the
  * syscall filter allows no new netlink socket later); mh_ct_cut deletes the

@@ -343,13 +343,9 @@ static void sync_session(struct mh_daemon *d, struct mh_session *s,
 			 uint64_t now_ms)
 {
 	char cl[MH_ADDRSTRLEN];
-	unsigned i;
+	struct mh_pinhole_rec *r;
 
-	for (i = 0; i < s->max_pinholes; i++) {
-		struct mh_pinhole_rec *r = &s->ph[i];
-
-		if (!r->added_ms)
-			continue;
+	mh_for_each_pinhole(s, r) {
 		if (r->seen_gen == d->sync_gen || now_ms - r->added_ms < SYNC_GRACE_MS) {
 			s->last_alive_ms = now_ms;
 			continue;

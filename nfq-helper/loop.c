@@ -16,21 +16,6 @@
 
 #define MAX_EVENTS 64
 
-uint64_t mh_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int mh_epoll_add(struct mh_daemon *d, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-
-	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
 int mh_loop_open(struct mh_daemon *d)
 {
 	struct itimerspec its = {

@@ -122,6 +122,23 @@ static void raise_nofile(const struct mh_config *c)
 			 c->max_sessions);
 }
 
+/* A restart that adopted the table: the saved sessions come back, then
+ * the table is made to match them (what did not come back goes), then the
+ * kernel's sets are synced, then the state file is rewritten. */
+static void restore(struct mh_daemon *d)
+{
+	uint64_t now = mh_now_ms();
+	struct mh_reconciled gone;
+
+	if (!mh_state_restore(d, now)) {
+		mh_state_restored(d, NULL);
+		return;
+	}
+	mh_reconcile_table(d, now, &gone);
+	mh_kernel_sync(d, now);
+	mh_state_restored(d, &gone);
+}
+
 static void start(struct mh_daemon *d)
 {
 	int err;
@@ -143,7 +160,7 @@ static void start(struct mh_daemon *d)
 	mh_state_init(d);
 	if ((err = mh_kernel_setup(d)) < 0)
 		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
-	mh_state_restore(d);
+	restore(d);
 	if ((err = mh_control_open(d)) < 0)
 		fatal("control socket %s: %s", d->cfg.control_socket, strerror(-err));
 	mh_audit_simple(d, "start", "queue", d->native_queue ? "native" : "compat");

@@ -180,13 +180,10 @@ static void log_drop(struct mh_daemon *d, const struct mh_decision *dec,
 static const struct mh_addr *previous_pinhole(const struct mh_session *s,
 					      const struct mh_addr *now)
 {
-	const struct mh_pinhole_rec *best = NULL;
-	unsigned i;
+	const struct mh_pinhole_rec *best = NULL, *r;
 
-	for (i = 0; i < s->max_pinholes; i++) {
-		const struct mh_pinhole_rec *r = &s->ph[i];
-
-		if (r->added_ms && !mh_addr_equal(&r->client, now) &&
+	mh_for_each_pinhole(s, r) {
+		if (!mh_addr_equal(&r->client, now) &&
 		    (!best || r->added_ms > best->added_ms))
 			best = r;
 	}

@@ -36,19 +36,12 @@ static void ssh_client_of(const char *ssh_connection, char *out, size_t len)
 	out[n] = 0;
 }
 
-/* true if the pidfd says the process has already exited */
-static bool pidfd_exited(int pidfd)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-	return poll(&p, 1, 0) > 0;
-}
-
 int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 		      const struct mh_proof *proof,
 		      const uint8_t key[SSP_KEY_LEN], char *why, size_t whylen)
 {
 	struct mh_session *s;
+	struct mh_proc_stat ps;
 	char client[MH_SSH_CLIENT_MAX + 1];
 	int pidfd, err;
 
@@ -58,7 +51,7 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 			 strerror(errno));
 		return -errno;
 	}
-	if (pidfd < 0 || pidfd_exited(pidfd)) {
+	if (pidfd < 0 || mh_pidfd_exited(pidfd)) {
 		snprintf(why, whylen, "mosh-server pid %u is gone", a->pid);
 		if (pidfd >= 0)
 			close(pidfd);
@@ -72,8 +65,10 @@ int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
 		return -ENOMEM;
 	}
 	s->pidfd = pidfd;
-	if (mh_state_pid_start(a->pid, &s->pid_start) < 0 || pidfd_exited(pidfd))
+	if (mh_proc_stat(a->pid, &ps) < 0 || mh_pidfd_exited(pidfd))
 		s->pid_start = 0;   /* unknown: a restart will not resume it */
+	else
+		s->pid_start = ps.start;   /* unknown: a restart will not resume it */
 	memcpy(s->bound, proof->bound, sizeof(s->bound));
 	s->n_bound = proof->n_bound;
 	memcpy(s->sock, proof->sock, sizeof(s->sock));
@@ -140,16 +135,14 @@ static void cut_flows(struct mh_daemon *d, const struct mh_session *s)
 
 void mh_sessions_end(struct mh_daemon *d, struct mh_session *s, const char *why)
 {
-	unsigned i;
+	const struct mh_pinhole_rec *r;
 
 	mh_kernel_session_port(d, s->port, false);
-	for (i = 0; i < s->max_pinholes; i++) {
-		if (!s->ph[i].added_ms)
-			continue;
-		mh_kernel_pinhole(d, &s->ph[i].client, s->port, false, true);
+	mh_for_each_pinhole(s, r) {
+		mh_kernel_pinhole(d, &r->client, s->port, false, true);
 		if (d->pol.public_port)
-			mh_kernel_mux(d, &s->ph[i].client, s->port, true, false, true);
-		mh_audit_pinhole(d, s, "pinhole_removed", &s->ph[i].client,
+			mh_kernel_mux(d, &r->client, s->port, true, false, true);
+		mh_audit_pinhole(d, s, "pinhole_removed", &r->client,
 				 "session_end");
 	}
 	if (d->pol.public_port)
@@ -246,7 +239,7 @@ bool mh_sessions_socket_gone(struct mh_daemon *d, struct mh_session *s,
 		return false;
 	/* mosh-server closes its socket as it exits: when its pidfd says so
 	 * too, that is the reason (its event may be next in the queue) */
-	if (s->pidfd >= 0 && pidfd_exited(s->pidfd)) {
+	if (s->pidfd >= 0 && mh_pidfd_exited(s->pidfd)) {
 		mh_sessions_end(d, s, "mosh-server exited");
 		return true;
 	}

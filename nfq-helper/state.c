@@ -60,6 +60,7 @@ struct mh_state_rt {
 	struct mh_state old;
 	struct saved_key *keys;
 	unsigned n_keys;
+	unsigned resumed;                     /* of old.n, by mh_state_restore */
 };
 
 /* ------------------------------------------------------------------ */
@@ -404,45 +405,6 @@ bool mh_state_loaded(const struct mh_daemon *d)
 	return d->state && d->state->loaded;
 }
 
-static bool pidfd_exited(int pidfd)
-{
-	struct pollfd p = { .fd = pidfd, .events = POLLIN };
-
-	return poll(&p, 1, 0) > 0;
-}
-
-int mh_state_pid_start(pid_t pid, uint64_t *start)
-{
-	char path[64], buf[1024], *p, *tok, *save = NULL, *end;
-	unsigned long long v;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
-	p = strrchr(buf, ')');           /* the command name may hold anything */
-	if (!p)
-		return -EINVAL;
-	tok = strtok_r(p + 1, " ", &save);  /* field 3 */
-	for (field = 3; tok && field < 22; field++)
-		tok = strtok_r(NULL, " ", &save);
-	if (!tok)
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(tok, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*start = v;
-	return 0;
-}
-
 static int refuse(char *why, size_t len, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -481,7 +443,7 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 {
 	const struct saved_key *k = key_for(rt, sv->port);
 	struct mh_session *s;
-	uint64_t start = 0;
+	struct mh_proc_stat ps = { 0 };
 	int pidfd, err;
 
 	if (sv->port < d->cfg.port_low || sv->port > d->cfg.port_high ||
@@ -493,10 +455,10 @@ static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
 		return refuse(why, len, -ESRCH, "mosh-server pid %d is gone",
 			      (int)sv->pid);
 	/* pidfd first: the start time read next is that process's */
-	if (mh_state_pid_start(sv->pid, &start) < 0 || start != sv->pid_start ||
-	    pidfd_exited(pidfd)) {
+	if (mh_proc_stat(sv->pid, &ps) < 0 || ps.start != sv->pid_start ||
+	    mh_pidfd_exited(pidfd)) {
 		close(pidfd);
-		if (start && start != sv->pid_start)
+		if (ps.start && ps.start != sv->pid_start)
 			return refuse(why, len, -ESRCH, "pid %d now belongs to "
 				      "another process", (int)sv->pid);
 		return refuse(why, len, -ESRCH, "mosh-server pid %d has exited",
@@ -548,19 +510,17 @@ static void sweep_keys(struct mh_daemon *d, struct mh_state_rt *rt)
 	free(ids);
 }
 
-static void resume(struct mh_daemon *d, struct mh_state_rt *rt)
+static void resume(struct mh_daemon *d, struct mh_state_rt *rt, uint64_t now)
 {
-	uint64_t now = mh_now_ms();
 	uint32_t next_id = rt->old.next_id;
-	struct mh_reconciled gone;
-	unsigned ok = 0;
-	char why[200], line[260], count[16];
+	char why[200], line[260];
 
+	rt->resumed = 0;
 	for (unsigned i = 0; i < rt->old.n; i++) {
 		const struct mh_saved_session *sv = &rt->old.s[i];
 
 		if (resume_one(d, rt, sv, now, why, sizeof(why)) == 0) {
-			ok++;
+			rt->resumed++;
 			if (sv->id >= next_id)
 				next_id = sv->id + 1;
 			continue;
@@ -572,14 +532,21 @@ static void resume(struct mh_daemon *d, struct mh_state_rt *rt)
 	}
 	if (next_id > d->sessions.next_id)
 		d->sessions.next_id = next_id;
-	mh_reconcile_table(d, now, &gone);
+}
+
+/* After the table was reconciled and synced: keys of sessions that did not
+ * come back go, and the restart is logged and audited. */
+static void resumed(struct mh_daemon *d, struct mh_state_rt *rt,
+		    const struct mh_reconciled *gone)
+{
+	char count[16];
+
 	sweep_keys(d, rt);
-	mh_kernel_sync(d, now);
 	log_info("restart: resumed %u of %u session(s); removed from the table "
 		 "%u session port(s), %u pinhole(s), %u mapping(s) of sessions "
-		 "that did not come back", ok, rt->old.n, gone.ports, gone.pinholes,
-		 gone.mappings);
-	snprintf(count, sizeof(count), "%u", ok);
+		 "that did not come back", rt->resumed, rt->old.n, gone->ports,
+		 gone->pinholes, gone->mappings);
+	snprintf(count, sizeof(count), "%u", rt->resumed);
 	mh_audit_simple(d, "sessions_resumed", "count", count);
 }
 
@@ -594,20 +561,31 @@ static void drop_loaded(struct mh_state_rt *rt)
 	rt->loaded = false;
 }
 
-void mh_state_restore(struct mh_daemon *d)
+bool mh_state_restore(struct mh_daemon *d, uint64_t now)
+{
+	struct mh_state_rt *rt = d->state;
+
+	if (!rt)
+		return false;
+	if (d->adopt) {
+		resume(d, rt, now);
+		return true;
+	}
+	if (rt->loaded)
+		log_info("state of an earlier daemon not used (no table to "
+			 "adopt): %u session(s) dropped", rt->old.n);
+	kctl(KEYCTL_CLEAR, (unsigned long)rt->ring, 0, 0);
+	return false;
+}
+
+void mh_state_restored(struct mh_daemon *d, const struct mh_reconciled *gone)
 {
 	struct mh_state_rt *rt = d->state;
 
 	if (!rt)
 		return;
-	if (d->adopt) {
-		resume(d, rt);
-	} else {
-		if (rt->loaded)
-			log_info("state of an earlier daemon not used (no table to "
-				 "adopt): %u session(s) dropped", rt->old.n);
-		kctl(KEYCTL_CLEAR, (unsigned long)rt->ring, 0, 0);
-	}
+	if (gone)
+		resumed(d, rt, gone);
 	drop_loaded(rt);
 	rt->dirty = true;
 	mh_state_flush(d);

@@ -73,13 +73,16 @@ static int collect_memory(struct mh_daemon *d, struct mh_nft_elems *e)
 	int err = 0;
 
 	for (struct mh_session *s = d->sessions.head; s && !err; s = s->next) {
+		const struct mh_pinhole_rec *r;
+
 		err = add_port(e, &cap_p, s->port);
-		for (unsigned i = 0; i < s->max_pinholes && !err; i++) {
+
+		mh_for_each_pinhole(s, r) {
 			struct mh_pinhole ph;
 
-			if (!s->ph[i].added_ms)
-				continue;
-			mh_elem_of(&s->ph[i].client, s->port, &ph);
+			if (err)
+				break;
+			mh_elem_of(&r->client, s->port, &ph);
 			err = add_pinhole(e, &cap_ph, &ph);
 		}
 	}

@@ -1,0 +1,34 @@
+/*
+ * What the kernel tells about a process and the time: the monotonic
+ * millisecond clock, /proc/PID/stat (state, parent, start time) read and
+ * parsed in one place, and whether a pidfd says its process has exited.
+ * The parser is pure; the readers make one system call each.
+ */
+#ifndef MH_PROC_H
+#define MH_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The fields of /proc/PID/stat the programs use. */
+struct mh_proc_stat {
+	char state;              /* field 3: R, S, Z, ... */
+	pid_t ppid;              /* field 4 */
+	uint64_t start;          /* field 22: start time in clock ticks after boot */
+};
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t mh_now_ms(void);
+
+/* Parse the text of /proc/PID/stat (the command name may hold anything,
+ * spaces and ')' included); 0 or -EINVAL. */
+int mh_proc_stat_parse(const char *text, struct mh_proc_stat *out);
+
+/* Read and parse /proc/PID/stat; 0 or -errno (-EIO if it reads empty). */
+int mh_proc_stat(pid_t pid, struct mh_proc_stat *out);
+
+/* true if the pidfd says the process has already exited (does not block). */
+bool mh_pidfd_exited(int pidfd);
+
+#endif
