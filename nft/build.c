@@ -30,11 +30,6 @@
  */
 #define MH_LOCALFLOW_TIMEOUT_MS 120000
 
-uint32_t nb_set_size(const struct mh_ruleset_params *p)
-{
-	return p->set_size ? p->set_size : MH_NFT_DEFAULT_SET_SIZE;
-}
-
 /* The dynamic sets, SET_PH4..SET_LF6, are re-created by a load that does
  * not adopt (see ensure_sets and reset_sets). The local-flow sets exist
  * only with p->local_flows. */
@@ -462,26 +457,6 @@ static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 /* ------------------------------------------------------------------ */
 /* Public builders                                                     */
 
-int nb_check_table_name(const char *table)
-{
-	if (!table || !*table || strlen(table) >= NFT_TABLE_MAXNAMELEN)
-		return -EINVAL;
-	return 0;
-}
-
-/* Single-port mode needs a lifetime for unconfirmed mappings. */
-static int check_params(const struct mh_ruleset_params *p)
-{
-	if (nb_check_table_name(p->table) || p->port_low == 0 ||
-	    p->port_low > p->port_high || p->idle_timeout_ms == 0 ||
-	    p->queue_total == 0 || p->slow_path_rate == 0 ||
-	    (uint32_t)p->queue_num + p->queue_total - 1 > UINT16_MAX ||
-	    (p->public_port && p->provisional_timeout_ms == 0) ||
-	    (p->table_flags && p->table_flags != MH_TABLE_F_OWNED))
-		return -EINVAL;
-	return 0;
-}
-
 static void chain_defs(struct nb_chain_def c[4])
 {
 	c[0] = (struct nb_chain_def){ dir_in.base, dir_in.hook, MH_CHAIN_PRIORITY, "filter" };
@@ -532,7 +507,7 @@ static int flush_chains(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *ta
 int mh_nft_build_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p)
 {
-	int err = check_params(p);
+	int err = nb_check_params(p);
 
 	if (!err)
 		err = nb_table(b, seq, NFT_MSG_NEWTABLE, p->table, p->table_flags);

@@ -200,9 +200,11 @@ void nb_dnat_port(struct nb_rule *rb, uint32_t nfproto, uint32_t preg);
 /* The rule's nft comment (shown by `nft list` as comment "..."). */
 void nb_comment(struct nb_rule *rb, const char *text);
 
-/* 0, or -EINVAL if table is not a valid table name (build.c). */
+/* 0, or -EINVAL if table is not a valid table name (params.c). */
 int nb_check_table_name(const char *table);
-/* Elements per family of the pinhole sets and mux maps (build.c). */
+/* 0, or -EINVAL if p cannot make a ruleset (params.c). */
+int nb_check_params(const struct mh_ruleset_params *p);
+/* Elements per family of the pinhole sets and mux maps (params.c). */
 uint32_t nb_set_size(const struct mh_ruleset_params *p);
 
 /* ------------------------------------------------------------------ */
