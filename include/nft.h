@@ -78,6 +78,11 @@ struct mh_ruleset_params {
 	 * (pinholes, the queue rule, replies to the host's own flows), for an
 	 * admin policy that accepts the range only with them. 0 = none. */
 	uint32_t accept_mark;
+	/* The kernel refuses a lookup in a map that loads no value (EINVAL;
+	 * Linux before 6.5, Debian 12's 6.1 among them): mux_in's mapping
+	 * rules then load the map's value into a register and compare it
+	 * with 0 (a server port never is). mh_nft_probe_map_lookup says. */
+	bool map_lookup_dreg;
 };
 
 #define MH_NFT_DEFAULT_SET_SIZE 65535
@@ -117,6 +122,10 @@ int mh_nft_build_table_delete(struct mnl_nlmsg_batch *b, uint32_t *seq,
  * the kernel accepts the batch only if it has the requested queue flavour. */
 int mh_nft_build_queue_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			     bool native);
+/* A probe that adds a scratch table with a map and a rule that looks a key
+ * up in it without loading its value, and deletes it again: kernels
+ * before 6.5 refuse the rule (EINVAL). */
+int mh_nft_build_map_probe(struct mnl_nlmsg_batch *b, uint32_t *seq);
 /* A probe that adds a scratch table with these flags and deletes it again:
  * the kernel refuses flags it does not know (EOPNOTSUPP). */
 int mh_nft_build_table_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
@@ -182,6 +191,9 @@ int mh_nft_send_async(struct mh_nft *n, struct mnl_nlmsg_batch *b);
 int mh_nft_drain(struct mh_nft *n);
 /* true if the kernel has the native nft queue expression. */
 bool mh_nft_probe_native_queue(struct mh_nft *n);
+/* true if the kernel looks a key up in a map without loading its value
+ * (6.5 on); false: mh_ruleset_params.map_lookup_dreg is needed. */
+bool mh_nft_probe_map_lookup(struct mh_nft *n);
 /* The table flags of MH_TABLE_F_OWNED the kernel accepts on a new table:
  * MH_TABLE_F_OWNED, MH_TABLE_F_OWNER (no persist: 5.12 to 6.8) or 0. */
 uint32_t mh_nft_probe_table_flags(struct mh_nft *n);

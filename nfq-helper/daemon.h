@@ -70,6 +70,7 @@ struct mh_daemon {
 	int epfd, sigfd, timerfd, ctl_fd;
 	struct mh_conn conns[MH_MAX_CONNS];
 	bool native_queue;
+	bool map_lookup_dreg;        /* mh_ruleset_params: the kernel wants it (probed) */
 	bool running;
 	uint32_t sync_gen;
 	uint64_t next_sync_ms;

@@ -1,13 +1,13 @@
 /*
  * The daemon's side of its nftables table: installs it at start (probing
- * for the native queue expression and the owner/persist table flags;
- * adopting the table of an earlier daemon whose sessions resume, or a
- * --guard's, claiming it if orphaned), rebuilds it in place on SIGHUP,
- * leaves it at every stop (only --uninstall removes it), adds and deletes
- * session ports and pinholes, and reads the pinhole sets back so the
- * session table learns which pinholes the kernel has expired (and
- * reconcile.c removes those no session records). Every batch goes through
- * the one socket d->nft: an owned table takes no other.
+ * for the native queue expression, the owner/persist table flags and the
+ * form of a map lookup; adopting the table of an earlier daemon whose
+ * sessions resume, or a --guard's, claiming it if orphaned), rebuilds it
+ * in place on SIGHUP, leaves it at every stop (only --uninstall removes
+ * it), adds and deletes session ports and pinholes, and reads the pinhole
+ * sets back so the session table learns which pinholes the kernel has
+ * expired (and reconcile.c removes those no session records). Every batch
+ * goes through the one socket d->nft: an owned table takes no other.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -79,6 +79,7 @@ static void table_params(struct mh_daemon *d, bool adopt,
 		.adopt = adopt,
 		.table_flags = d->table_flags,
 		.accept_mark = d->cfg.accept_mark,
+		.map_lookup_dreg = d->map_lookup_dreg,
 	};
 }
 
@@ -228,6 +229,11 @@ int mh_kernel_setup(struct mh_daemon *d)
 	log_info("queue rule: %s", d->native_queue ? "native nft queue expression"
 				   : "xt NFQUEUE target through nft compat");
 	d->table_flags = choose_flags(d);
+	d->map_lookup_dreg = !mh_nft_probe_map_lookup(d->nft);
+	if (d->map_lookup_dreg)
+		log_info("map lookups: this kernel refuses a lookup in a map that "
+			 "loads no value (Linux before 6.5): single-port mode's "
+			 "mapping rules load it and compare it with 0");
 	if ((err = mh_tablewatch_open(d)) < 0)
 		return err;
 	if ((err = inspect_table(d, &exists, &replace)) < 0)

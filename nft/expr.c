@@ -100,15 +100,21 @@ void nb_ct_dir(struct nb_rule *rb, uint32_t key, uint8_t dir, uint32_t dreg)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
 }
 
-void nb_cmp(struct nb_rule *rb, uint32_t op, const void *val, uint32_t len)
+void nb_cmp_reg(struct nb_rule *rb, uint32_t sreg, uint32_t op, const void *val,
+		uint32_t len)
 {
 	struct nftnl_expr *e = expr_new(rb, "cmp");
 
 	if (!e)
 		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
 	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, val, len);
+}
+
+void nb_cmp(struct nb_rule *rb, uint32_t op, const void *val, uint32_t len)
+{
+	nb_cmp_reg(rb, NFT_REG_1, op, val, len);
 }
 
 void nb_cmp_u8(struct nb_rule *rb, uint8_t val)

@@ -245,6 +245,28 @@ static void m_mux_key(struct nb_rule *rb, const struct mux_map *m)
 	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_00 + alen / 4);
 }
 
+/*
+ * Is the key in reg 1.. a mapping of m? Kernels before 6.5 refuse a lookup
+ * in a map that loads no value (p->map_lookup_dreg, probed at start): the
+ * value, a server port and never 0, goes to MUX_DREG, clear of the key
+ * that a refresh reads next, and is compared with 0. nft 1.0.6 lists that
+ * form as `ip saddr . udp sport map @mux4 != 0` or similar, with an
+ * `[invalid type]` after the 0: a listing quirk, the rule is the same
+ * match.
+ */
+static void m_mux_lookup(struct nb_rule *rb, const struct mh_ruleset_params *p,
+			 const struct mux_map *m)
+{
+	static const uint16_t zero;
+
+	if (!p->map_lookup_dreg) {
+		nb_lookup(rb, m->name, m->id, 0);
+		return;
+	}
+	nb_lookup(rb, m->name, m->id, MUX_DREG);
+	nb_cmp_reg(rb, MUX_DREG, NFT_CMP_NEQ, &zero, sizeof(zero));
+}
+
 static void rule_pre_jump(struct nb_rule *rb, const struct mh_ruleset_params *p,
 			  const struct mux_map *m)
 {
@@ -264,9 +286,8 @@ static void rule_pre_jump(struct nb_rule *rb, const struct mh_ruleset_params *p,
 static void rule_in_confirmed(struct nb_rule *rb, const struct mh_ruleset_params *p,
 			      const struct mux_map *m)
 {
-	(void)p;
 	m_mux_key(rb, m);
-	nb_lookup(rb, m->name, m->id, 0);
+	m_mux_lookup(rb, p, m);
 	nb_ct_dir(rb, NFT_CT_PROTO_SRC, MH_CT_DIR_REPLY, MUX_DREG);
 	nb_dynset_update(rb, m->name, m->id, MUX_DREG);
 	nb_verdict(rb, NF_ACCEPT, NULL);
@@ -276,9 +297,8 @@ static void rule_in_confirmed(struct nb_rule *rb, const struct mh_ruleset_params
 static void rule_in_provisional(struct nb_rule *rb, const struct mh_ruleset_params *p,
 				const struct mux_map *m)
 {
-	(void)p;
 	m_mux_key(rb, m);
-	nb_lookup(rb, m->name, m->id, 0);
+	m_mux_lookup(rb, p, m);
 	nb_verdict(rb, NF_ACCEPT, NULL);
 	nb_comment(rb, "provisional mapping (mosh-helperd authenticated this source): accept, not refreshed");
 }
@@ -468,6 +488,29 @@ int nb_mux_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = ensure_maps(b, seq, p);
 	if (!err)
 		err = delete_maps(b, seq, p->table);
+	return err;
+}
+
+/* A scratch table with muxp4 and its mux_in rule in the form newer kernels
+ * take (no value register), deleted in the same batch. */
+int mh_nft_build_map_probe(struct mnl_nlmsg_batch *b, uint32_t *seq)
+{
+	const struct mh_ruleset_params p = { .table = MH_PROBE_TABLE,
+					     .provisional_timeout_ms = 1000 };
+	const struct nb_chain_def probe = { "probe", -1, 0, NULL };
+	struct nb_set_def d;
+	int err = nb_table(b, seq, NFT_MSG_NEWTABLE, p.table, 0);
+
+	map_def(&p, MAP_MUXP4, &d);
+	if (!err)
+		err = nb_set(b, seq, p.table, &d);
+	if (!err)
+		err = nb_chain(b, seq, NFT_MSG_NEWCHAIN, p.table, &probe);
+	if (!err)
+		err = put_rule(b, seq, &p, probe.name, rule_in_provisional,
+			       &maps[MAP_MUXP4]);
+	if (!err)
+		err = nb_table(b, seq, NFT_MSG_DELTABLE, p.table, 0);
 	return err;
 }
 

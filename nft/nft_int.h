@@ -163,6 +163,8 @@ void nb_ct(struct nb_rule *rb, uint32_t key);                   /* -> reg 1 */
 /* A directional ct key (e.g. NFT_CT_PROTO_DST) of one tuple -> dreg. */
 void nb_ct_dir(struct nb_rule *rb, uint32_t key, uint8_t dir, uint32_t dreg);
 void nb_cmp(struct nb_rule *rb, uint32_t op, const void *val, uint32_t len); /* reg 1 */
+void nb_cmp_reg(struct nb_rule *rb, uint32_t sreg, uint32_t op, const void *val,
+		uint32_t len);
 void nb_cmp_u8(struct nb_rule *rb, uint8_t val);                /* reg 1 == val */
 /* from <= reg 1 <= to (len bytes each, big-endian): `PORT-PORT` */
 void nb_range(struct nb_rule *rb, const void *from, const void *to, uint32_t len);

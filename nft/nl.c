@@ -2,13 +2,15 @@
  * The nftables socket edge: one NETLINK_NETFILTER socket that sends the
  * batches nft/build.c builds, either waiting for the kernel's answer to
  * every message (start-up, reload, stop) or not (hot path, errors read
- * later from the fd), probes the queue flavour and the table flags, reads
- * a table's flags and owner, and dumps the `sessions` set, the pinhole
- * sets and single-port mode's mux maps. An owned table takes changes from
- * this socket only, so the daemon sends everything through one.
+ * later from the fd), probes the queue flavour, the table flags and the
+ * form of a map lookup, reads a table's flags and owner, and dumps the
+ * `sessions` set, the pinhole sets and single-port mode's mux maps. An
+ * owned table takes changes from this socket only, so the daemon sends
+ * everything through one.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -294,27 +296,12 @@ int mh_nft_send_async(struct mh_nft *n, struct mnl_nlmsg_batch *b)
 	return batch_send(n, b);
 }
 
-bool mh_nft_probe_native_queue(struct mh_nft *n)
-{
-	char buf[2 * MH_NFT_PROBE_BUF];
-	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, MH_NFT_PROBE_BUF);
-	int err;
+typedef int (*probe_fn)(struct mnl_nlmsg_batch *b, uint32_t *seq, uint32_t arg);
 
-	if (!b)
-		return false;
-	mh_nft_batch_begin(b, &n->seq);
-	err = mh_nft_build_queue_probe(b, &n->seq, true);
-	mh_nft_batch_end(b, &n->seq);
-	if (!err)
-		err = mh_nft_send_sync(n, b);
-	mnl_nlmsg_batch_stop(b);
-	if (err)
-		log_debug("native nft queue refused: %s", strerror(-err));
-	return err == 0;
-}
-
-/* A scratch table with these flags, deleted in the same batch. */
-static int try_table_flags(struct mh_nft *n, uint32_t flags)
+/* A probe's batch (a scratch table, deleted in the same batch) sent; 0 or
+ * the kernel's -errno, logged at debug level as what. */
+static int try_probe(struct mh_nft *n, probe_fn build, uint32_t arg,
+		     const char *what)
 {
 	char buf[2 * MH_NFT_PROBE_BUF];
 	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, MH_NFT_PROBE_BUF);
@@ -323,14 +310,43 @@ static int try_table_flags(struct mh_nft *n, uint32_t flags)
 	if (!b)
 		return -ENOMEM;
 	mh_nft_batch_begin(b, &n->seq);
-	err = mh_nft_build_table_probe(b, &n->seq, flags);
+	err = build(b, &n->seq, arg);
 	mh_nft_batch_end(b, &n->seq);
 	if (!err)
 		err = mh_nft_send_sync(n, b);
 	mnl_nlmsg_batch_stop(b);
 	if (err)
-		log_debug("table flags 0x%x refused: %s", flags, strerror(-err));
+		log_debug("%s refused: %s", what, strerror(-err));
 	return err;
+}
+
+static int queue_probe(struct mnl_nlmsg_batch *b, uint32_t *seq, uint32_t native)
+{
+	return mh_nft_build_queue_probe(b, seq, native != 0);
+}
+
+static int map_probe(struct mnl_nlmsg_batch *b, uint32_t *seq, uint32_t unused)
+{
+	(void)unused;
+	return mh_nft_build_map_probe(b, seq);
+}
+
+bool mh_nft_probe_native_queue(struct mh_nft *n)
+{
+	return try_probe(n, queue_probe, 1, "native nft queue") == 0;
+}
+
+bool mh_nft_probe_map_lookup(struct mh_nft *n)
+{
+	return try_probe(n, map_probe, 0, "map lookup without a value register") == 0;
+}
+
+static int try_table_flags(struct mh_nft *n, uint32_t flags)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "table flags 0x%x", flags);
+	return try_probe(n, mh_nft_build_table_probe, flags, what);
 }
 
 uint32_t mh_nft_probe_table_flags(struct mh_nft *n)

@@ -13,6 +13,9 @@
 # is turned off by a reload); (5) a non-session range port sends to no
 # unpinholed peer, and with the opt-in local flows (an adopting reload) it
 # does and the replies to that flow pass.
+# The form of mux_in's map lookups is the one `nfttool probe-map` finds
+# (a value register on kernels before 6.5); MH_MAP_FORM=dreg or plain
+# forces one (the dreg form works on newer kernels too).
 # Needs root; exits 0 pass, 1 fail, 77 skip.
 set -u
 
@@ -66,8 +69,15 @@ veth_pair
 link_pid=${PIDS[-1]}
 kill "$link_pid" 2>/dev/null; reap "$link_pid"
 
-step "load single-port mode (public port $PUB), session port $SPORT"
-nfttool load --idle $IDLE_MS --single-port $PUB || fail "load"
+FORM=${MH_MAP_FORM:-$(nfttool probe-map)}
+case $FORM in dreg|plain) ;; *) fail "map lookup form: '$FORM'" ;; esac
+MAPOPT=--map-$FORM
+step "load single-port mode (public port $PUB), session port $SPORT, map lookups: $FORM"
+nfttool load --idle $IDLE_MS --single-port $PUB $MAPOPT || fail "load"
+if [ "$FORM" = dreg ]; then want='saddr . udp sport map @muxp4 != '; else want='saddr . udp sport @muxp4 accept'; fi
+S nft list chain inet mosh_helper mux_in 2>/dev/null | grep -qF "$want" ||
+	fail "mux_in's provisional IPv4 rule is not in the $FORM form ('$want')"
+ok "mux_in's map lookups in the $FORM form"
 nfttool add-session $SPORT || fail "add session"
 S nft list chain inet mosh_helper mux_nat >/dev/null 2>&1 || fail "no mux_nat chain"
 ok "loaded"
@@ -199,7 +209,7 @@ run_family() { # 4 or 6
 	S "$UDPSEND" send --from 60009 "$CLI" $CP5 1 || fail "send"
 	sleep 0.2
 	eq "strict (default): the host's own datagram from 60009 out" 0 "$(rx "$TMP/crx$CP5" "^$SRV 60009 ")"
-	nfttool load --adopt --idle $IDLE_MS --single-port $PUB --local-flows >/dev/null ||
+	nfttool load --adopt --idle $IDLE_MS --single-port $PUB $MAPOPT --local-flows >/dev/null ||
 		fail "adopting load with local flows"
 	S "$UDPSEND" send --from 60009 "$CLI" $CP5 1 || fail "send"
 	sleep 0.2
@@ -207,7 +217,7 @@ run_family() { # 4 or 6
 	C "$UDPSEND" send --from $CP5 "$SRV" 60009 1 || fail "send"
 	sleep 0.2
 	eq "the peer's reply to 60009 in (localflows: the host opened the flow)" 1 "$(rx "$TMP/rx9$f" "^$CLI $CP5 ")"
-	nfttool load --adopt --idle $IDLE_MS --single-port $PUB >/dev/null ||
+	nfttool load --adopt --idle $IDLE_MS --single-port $PUB $MAPOPT >/dev/null ||
 		fail "adopting load without local flows"
 	S nft list table inet mosh_helper 2>/dev/null | grep -q localflows && fail "local-flow sets left"
 	ok "local flows off again: their sets are gone"

@@ -1,9 +1,10 @@
 /*
  * nfttool: drives nft/ (the library's builders and socket edge) from the
  * command line for integration tests and benchmarks: probe the queue
- * flavour, load or delete the table (optionally in single-port mode, with
- * or without per-source and per-session budgets, with a given pinhole set size, adopting
- * an existing table as a restarted or reloading daemon does),
+ * flavour, the table flags and the form of a map lookup, load or delete
+ * the table (optionally in single-port mode, with or without per-source
+ * and per-session budgets, with a given pinhole set size, adopting an
+ * existing table as a restarted or reloading daemon does),
  * add/delete pinholes, session ports and mux mappings, dump pinholes and
  * mappings with their remaining time. Run `nfttool` for usage.
  */
@@ -28,10 +29,12 @@
 #define DEFAULT_PER_SESSION    10      /* slow_path_rate_per_session default */
 
 enum queue_mode { Q_AUTO, Q_NATIVE, Q_COMPAT };
+enum map_mode { MAP_AUTO, MAP_DREG, MAP_PLAIN };
 
 struct opts {
 	struct mh_ruleset_params p;
 	enum queue_mode mode;
+	enum map_mode map;
 	unsigned long count;
 	bool async;
 	bool provisional;
@@ -46,18 +49,21 @@ _Noreturn static void usage(void)
 		"  probe                          print native or compat\n"
 		"  probe-flags                    print the table flags the kernel has:\n"
 		"                                 owner,persist, owner or none\n"
+		"  probe-map                      print plain (a map lookup without a\n"
+		"                                 value register works) or dreg\n"
 		"  load [--ports L-H] [--idle MS] [--queue N] [--queues TOTAL]\n"
 		"       [--rate R] [--per-source R] [--per-session R] [--set-size N]\n"
 		"       [--compat|--native|--auto]\n"
 		"       [--single-port PORT [--provisional-ms MS]] [--adopt]\n"
-		"       [--mark BITS] [--owned]\n"
+		"       [--mark BITS] [--owned] [--map-dreg|--map-plain]\n"
 		"       [--local-flows]   (the opt-in exception for the host's own flows)\n"
 		"       (--per-source: packets/s per source address or /64, 0 = off,\n"
 		"        default %d; --per-session: packets/s per session port and\n"
 		"        direction, 0 = off, default %d; --set-size: pinholes/mappings\n"
 		"        per family, 0 = %d; --rate default %d; --mark: accept mark,\n"
 		"        0 = off, default 0x%x; --owned: flags owner,persist, an orphan\n"
-		"        once nfttool exits)\n"
+		"        once nfttool exits; --map-dreg/--map-plain: the form of\n"
+		"        mux_in's map lookups, default as probe-map finds)\n"
 		"  delete\n"
 		"  add-pinhole ADDR CPORT SPORT [TIMEOUT_MS] [--count N] [--async]\n"
 		"  del-pinhole ADDR CPORT SPORT [--count N] [--async]\n"
@@ -112,6 +118,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "set-size", 1, 0, 'z' }, { "adopt", 0, 0, 'd' },
 		{ "mark", 1, 0, 'm' }, { "owned", 0, 0, 'o' },
 		{ "local-flows", 0, 0, 'L' }, { "per-session", 1, 0, 'e' },
+		{ "map-dreg", 0, 0, 'D' }, { "map-plain", 0, 0, 'M' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -139,6 +146,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'o': o->p.table_flags = MH_TABLE_F_OWNED; break;
 		case 'L': o->p.local_flows = true; break;
 		case 'e': o->p.per_session_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "per-session rate"); break;
+		case 'D': o->map = MAP_DREG; break;
+		case 'M': o->map = MAP_PLAIN; break;
 		default: usage();
 		}
 	}
@@ -215,6 +224,9 @@ static int cmd_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
 
 	o->p.native_queue = o->mode == Q_NATIVE ||
 			    (o->mode == Q_AUTO && mh_nft_probe_native_queue(n));
+	o->p.map_lookup_dreg = o->map == MAP_DREG ||
+			       (o->map == MAP_AUTO && o->p.public_port &&
+				!mh_nft_probe_map_lookup(n));
 	b = batch_new(seq);
 	err = mh_nft_build_ruleset(b, seq, &o->p);
 	err = batch_send(n, b, seq, err, false);
@@ -223,7 +235,8 @@ static int cmd_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
 	fprintf(stderr, "nfttool: loaded table inet %s (%s queue", o->p.table,
 		o->p.native_queue ? "native" : "compat");
 	if (o->p.public_port)
-		fprintf(stderr, ", single port %u", o->p.public_port);
+		fprintf(stderr, ", single port %u%s", o->p.public_port,
+			o->p.map_lookup_dreg ? ", map lookups with a value register" : "");
 	if (o->p.per_source_rate)
 		fprintf(stderr, ", %u/s per source", o->p.per_source_rate);
 	if (o->p.per_session_rate)
@@ -401,6 +414,10 @@ static int run(struct mh_nft *n, const char *cmd, struct opts *o, char **pos,
 		return cmd_probe(n, &seq);
 	if (!strcmp(cmd, "probe-flags"))
 		return cmd_probe_flags(n);
+	if (!strcmp(cmd, "probe-map")) {
+		puts(mh_nft_probe_map_lookup(n) ? "plain" : "dreg");
+		return 0;
+	}
 	if (!strcmp(cmd, "load"))
 		return cmd_load(n, &seq, o);
 	if (!strcmp(cmd, "delete"))

@@ -15,7 +15,9 @@
  * host's own flows in localflows4/6 (an opt-in: without it the batch lacks
  * their sets and rules and deletes the sets an earlier load left, and the
  * range sends only to pinholes) and no ct expression in the plain table
- * (single-port mode: only its own guard and mux rules have one).
+ * (single-port mode: only its own guard and mux rules have one); mux_in's
+ * mapping rules in both lookup forms (with and without a value register,
+ * as the map probe picks) and the probe's batch.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -1547,6 +1549,116 @@ START_TEST(sp_off_is_plain_batch)
 }
 END_TEST
 
+/* Kernels before 6.5 refuse a lookup in a map that loads no value
+ * (map_lookup_dreg): only mux_in's four mapping rules change, each to a
+ * lookup that loads the server port into a register clear of the key and
+ * a compare of it with 0; the confirmed rules still refresh with the key
+ * in reg 1 and the flow's port. */
+START_TEST(sp_mux_in_rules_dreg)
+{
+	static const char *conf = "meta cmp meta cmp payload payload lookup cmp ct dynset immediate";
+	static const char *prov = "meta cmp meta cmp payload payload lookup cmp immediate";
+	static struct saved plain, dreg;
+	struct mh_ruleset_params p = sp;
+
+	build(b_ruleset, &sp, 0);
+	save(&plain);
+	p.map_lookup_dreg = true;
+	build(b_ruleset, &p, 0);
+	save(&dreg);
+	ck_assert_int_eq(dreg.n, plain.n);
+	for (int i = 0; i < plain.n; i++)
+		if (i < S_RULES_MUXIN || i >= S_RULES_MUXIN + 4)
+			ck_assert_msg(same_msg(plain.m[i], dreg.m[i]), "message %d differs", i);
+	for (int i = 0; i < 4; i++) {
+		bool confirmed = i < 2;
+		uint32_t keyend = NFT_REG32_00 + (i % 2 == 0 ? 2 : 5);  /* past the key */
+		uint32_t len = 0, reg;
+		const uint8_t *d;
+		struct prule r;
+
+		parse_rule(dreg.m[S_RULES_MUXIN + i], &r);
+		ck_assert_str_eq(r.names, confirmed ? conf : prov);
+		assert_lookup(r.e[6], map_names[i]);
+		ck_assert(nftnl_expr_is_set(r.e[6], NFTNL_EXPR_LOOKUP_DREG));
+		reg = nftnl_expr_get_u32(r.e[6], NFTNL_EXPR_LOOKUP_DREG);
+		ck_assert_uint_ge(reg32(reg), keyend);        /* the key stays intact */
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[7], NFTNL_EXPR_CMP_SREG), reg);
+		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[7], NFTNL_EXPR_CMP_OP), NFT_CMP_NEQ);
+		d = nftnl_expr_get(r.e[7], NFTNL_EXPR_CMP_DATA, &len);
+		ck_assert_uint_eq(len, 2);                     /* a server port, never 0 */
+		ck_assert(d[0] == 0 && d[1] == 0);
+		if (confirmed) {
+			ck_assert_uint_eq(nftnl_expr_get_u32(r.e[9], NFTNL_EXPR_DYNSET_SREG_KEY),
+					  NFT_REG_1);
+			ck_assert_uint_eq(nftnl_expr_get_u32(r.e[9], NFTNL_EXPR_DYNSET_SREG_DATA),
+					  nftnl_expr_get_u32(r.e[8], NFTNL_EXPR_CT_DREG));
+		}
+		nftnl_rule_free(r.r);
+	}
+}
+END_TEST
+
+static int b_map_probe(struct mnl_nlmsg_batch *b, uint32_t *seq, const void *arg)
+{
+	(void)arg;
+	return mh_nft_build_map_probe(b, seq);
+}
+
+/* The bytes of a rule message's expressions (NFTA_RULE_EXPRESSIONS). */
+static const struct nlattr *rule_exprs(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_RULE_EXPRESSIONS)
+			return a;
+	return NULL;
+}
+
+/* The map probe tries exactly the rule the plain form puts in mux_in (the
+ * IPv4 provisional one), in a scratch table: what the kernel accepts
+ * there, it accepts in the ruleset. */
+START_TEST(map_probe_batch)
+{
+	static struct saved probe;
+	const struct nlattr *pe, *re;
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_set *s;
+	struct prule r;
+
+	build(b_map_probe, NULL, 0);
+	save(&probe);
+	ck_assert_int_eq(probe.n, 7);
+	ck_assert_uint_eq(probe.m[1]->nlmsg_type, T(NFT_MSG_NEWTABLE));
+	ck_assert_int_eq(nftnl_table_nlmsg_parse(probe.m[1], t), 0);
+	ck_assert_str_eq(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "mosh_helper_probe");
+	s = parse_set(probe.m[2], false);
+	ck_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_NAME), "muxp4");
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_MAP | NFT_SET_TIMEOUT);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 8);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN), 2);
+	ck_assert_int_eq(nftnl_chain_nlmsg_parse(probe.m[3], c), 0);
+	ck_assert(!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM));  /* no hook, no module */
+	ck_assert_uint_eq(probe.m[5]->nlmsg_type, T(NFT_MSG_DELTABLE));
+	parse_rule(probe.m[4], &r);
+	ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_TABLE), "mosh_helper_probe");
+	ck_assert(!nftnl_expr_is_set(r.e[6], NFTNL_EXPR_LOOKUP_DREG));
+	nftnl_rule_free(r.r);
+	build(b_ruleset, &sp, 0);
+	pe = rule_exprs(probe.m[4]);
+	re = rule_exprs(msgs[S_RULES_MUXIN + 2]);
+	ck_assert_ptr_nonnull(pe);
+	ck_assert_ptr_nonnull(re);
+	ck_assert_uint_eq(pe->nla_len, re->nla_len);
+	ck_assert_mem_eq(pe, re, pe->nla_len);
+	nftnl_table_free(t);
+	nftnl_chain_free(c);
+	nftnl_set_free(s);
+}
+END_TEST
+
 START_TEST(sp_off_cleanup_tail)
 {
 	static const char *chains[3] = { "mux_pre", "mux_in", "mux_nat" };
@@ -2570,6 +2682,8 @@ int main(void)
 	tcase_add_test(tc, sp_input_guard);
 	tcase_add_test(tc, sp_off_is_plain_batch);
 	tcase_add_test(tc, sp_off_cleanup_tail);
+	tcase_add_test(tc, sp_mux_in_rules_dreg);
+	tcase_add_test(tc, map_probe_batch);
 	tcase_add_test(tc, sp_table_name_from_params);
 	tcase_add_test(tc, mux_ipv4_elements);
 	tcase_add_test(tc, mux_ipv6_elements);
