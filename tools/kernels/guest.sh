@@ -31,7 +31,7 @@ for t in $tests; do
 	MH_JOBS=1 ./tests/run.sh "$build" "integration/$t" 2>&1 | tee -a "$out.log" |
 		grep -E '^(PASS|FAIL|SKIP)' | tee -a "$out"
 	[ "${PIPESTATUS[0]}" = 0 ] || rc=1
-	grep -hE 'queue rule:|table flags:|rebuilt in' "$build/logs/integration/$t.log" 2>/dev/null |
+	grep -hE 'queue rule:|table flags:|map lookups|rebuilt in' "$build/logs/integration/$t.log" 2>/dev/null |
 		sort | uniq -c | sed "s/^/path ($t): /" | tee -a "$out"
 done
 echo "rc: $rc" >>"$out"
