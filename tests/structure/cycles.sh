@@ -11,11 +11,24 @@ FOLDERS=${*:-nfq-helper hook lib nft tools/review tools/ctl}
 NM=${NM:-nm}
 total=0
 
-# edges DIR: "user definer" lines, one per pair of objects in DIR
+SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+
+# objects FOLDER: the objects of the folder's sources (a stale object of a
+# source renamed since is left out)
+objects() {
+	local c
+	for c in "$SRC/$1"/*.c; do
+		[ -e "$B/$1/$(basename "$c" .c).o" ] && echo "$B/$1/$(basename "$c" .c).o"
+	done
+}
+
+# edges FOLDER: "user definer" lines, one per pair of its objects
 edges() {
+	local objs
+	mapfile -t objs < <(objects "$1")
 	{
-		"$NM" -A -g --defined-only "$1"/*.o | awk '{ print "D", $1, $NF }'
-		"$NM" -A -u "$1"/*.o | awk '{ print "U", $1, $NF }'
+		"$NM" -A -g --defined-only "${objs[@]}" | awk '{ print "D", $1, $NF }'
+		"$NM" -A -u "${objs[@]}" | awk '{ print "U", $1, $NF }'
 	} | awk '
 		{ f = $2; sub(/:.*/, "", f); sub(/.*\//, "", f); sub(/\.o$/, "", f) }
 		$1 == "D" { def[$3] = f; next }
@@ -61,11 +74,11 @@ cycles() {
 }
 
 for f in $FOLDERS; do
-	if ! ls "$B/$f"/*.o >/dev/null 2>&1; then
+	if [ -z "$(objects "$f")" ]; then
 		echo "$f: no objects in $B/$f (build first)" >&2
 		exit 2
 	fi
-	mapfile -t cyc < <(edges "$B/$f" | cycles)
+	mapfile -t cyc < <(edges "$f" | cycles)
 	printf '%-14s %d cycle(s)\n' "$f:" "${#cyc[@]}"
 	for c in "${cyc[@]}"; do
 		echo "    $(wc -w <<<"$c") files:$c"
