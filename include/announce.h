@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "control.h"
+#include "ctlproto.h"
 #include "session.h"
 #include "statefile.h"
 

@@ -14,7 +14,7 @@
 #include <pcap/pcap.h>
 
 #include "config.h"
-#include "control.h"
+#include "ctlproto.h"
 #include "log.h"
 #include "nft.h"
 #include "proc.h"
@@ -195,9 +195,9 @@ bool mh_state_loaded(const struct mh_daemon *d);
  * mh_state_forget drops what an earlier daemon saved, and
  * mh_state_restored(d, NULL, 0) follows. Either way the file is rewritten. */
 struct mh_reconciled;
-struct mh_state;
+struct mh_statefile;
 struct mh_saved_session;
-const struct mh_state *mh_state_saved(const struct mh_daemon *d);
+const struct mh_statefile *mh_state_saved(const struct mh_daemon *d);
 int mh_state_saved_key(const struct mh_daemon *d,
 		       const struct mh_saved_session *sv,
 		       uint8_t key[SSP_KEY_LEN], char *why, size_t len);
@@ -235,9 +235,6 @@ int mh_ct_cut(struct mh_daemon *d, uint16_t server_port,
 int mh_tablewatch_open(struct mh_daemon *d);
 void mh_tablewatch_close(struct mh_daemon *d);
 void mh_tablewatch_input(struct mh_daemon *d);
-/* The table rebuilt in place and refilled from the session table (no
- * NLM_F_EXCL: what is still there stays); 0 or -errno. */
-int mh_tablewatch_restore(struct mh_daemon *d);
 /* elems.c: the session ports and pinholes the kernel's table holds
  * (start-up, before a table of other flags is replaced), or those the
  * session table records (a rebuild); 0 or -errno. *e owns arrays that

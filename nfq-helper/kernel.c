@@ -296,12 +296,6 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 	return err;
 }
 
-int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add)
-{
-	return mh_kernel_elem(d, MH_NFT_PORT, add ? MH_NFT_ADD : MH_NFT_DEL,
-			      NULL, port, MH_KERNEL_SYNC);
-}
-
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync)
 {

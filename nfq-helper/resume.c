@@ -95,7 +95,7 @@ static int resume_one(struct mh_daemon *d, const struct mh_saved_session *sv)
 
 unsigned mh_resume(struct mh_daemon *d)
 {
-	const struct mh_state *st = mh_state_saved(d);
+	const struct mh_statefile *st = mh_state_saved(d);
 	uint32_t next_id;
 	unsigned n = 0;
 

@@ -54,7 +54,7 @@ struct mh_state_rt {
 	struct mh_ratelimit warn;
 	/* what an earlier daemon left, until mh_state_restored */
 	bool loaded;
-	struct mh_state old;
+	struct mh_statefile old;
 	struct saved_key *keys;
 	unsigned n_keys;
 };
@@ -174,7 +174,7 @@ static void load_keys(struct mh_state_rt *rt)
 		len = kctl(KEYCTL_READ, (unsigned long)ids[i], (unsigned long)buf,
 			   sizeof(buf));
 		if (len > 0 && (size_t)len <= sizeof(buf) &&
-		    mh_state_key_decode(buf, (size_t)len, &k->pid, &k->start,
+		    mh_statefile_key_decode(buf, (size_t)len, &k->pid, &k->start,
 					k->key) == 0)
 			rt->n_keys++;
 		else
@@ -209,7 +209,7 @@ void mh_state_key_add(struct mh_daemon *d, const struct mh_session *s,
 			 "session will not survive a restart", s->id, s->port, (int)s->pid);
 		return;
 	}
-	mh_state_key_encode(s->pid, s->pid_start, key, payload);
+	mh_statefile_key_encode(s->pid, s->pid_start, key, payload);
 	err = mh_keeper_key_add(rt->keeper, s->port, payload);
 	OPENSSL_cleanse(payload, sizeof(payload));
 	if (err && mh_ratelimit_ok(&rt->warn, mh_now_ms()))
@@ -231,21 +231,21 @@ void mh_state_key_del(struct mh_daemon *d, const struct mh_session *s)
 static int write_file(struct mh_daemon *d, struct mh_state_rt *rt)
 {
 	struct mh_saved_session sv;
-	struct mh_state_enc e;
+	struct mh_statefile_enc e;
 	struct mh_session *s;
 	int err;
 
-	mh_state_enc_begin(&e, rt->boot_id, d->cfg.table, d->sessions.next_id);
+	mh_statefile_enc_begin(&e, rt->boot_id, d->cfg.table, d->sessions.next_id);
 	for (s = d->sessions.head; s; s = s->next) {
 		if (!s->pid_start)
 			continue;
 		mh_saved_from_session(s, &sv);
-		mh_state_enc_session(&e, &sv);
+		mh_statefile_enc_session(&e, &sv);
 	}
-	err = mh_state_enc_end(&e);
+	err = mh_statefile_enc_end(&e);
 	if (!err)
 		err = mh_keeper_write(rt->keeper, e.buf, e.len);
-	mh_state_enc_free(&e);
+	mh_statefile_enc_free(&e);
 	if (err && mh_ratelimit_ok(&rt->warn, mh_now_ms()))
 		log_warn("state file %s: %s; sessions would not survive a restart",
 			 rt->path, strerror(-err));
@@ -292,15 +292,15 @@ static void load_file(struct mh_daemon *d, struct mh_state_rt *rt)
 	read_text(rt->path, &text, &len);
 	if (!text)
 		return;
-	if (mh_state_decode(text, len, &rt->old, err, sizeof(err)) < 0) {
+	if (mh_statefile_decode(text, len, &rt->old, err, sizeof(err)) < 0) {
 		log_warn("state file %s refused: %s", rt->path, err);
 	} else if (strcmp(rt->old.boot_id, rt->boot_id)) {
 		log_info("state file %s is from an earlier boot: not used", rt->path);
-		mh_state_free(&rt->old);
+		mh_statefile_free(&rt->old);
 	} else if (strcmp(rt->old.table, d->cfg.table)) {
 		log_info("state file %s is for table %s, not %s: not used", rt->path,
 			 rt->old.table, d->cfg.table);
-		mh_state_free(&rt->old);
+		mh_statefile_free(&rt->old);
 	} else {
 		rt->loaded = true;
 		log_info("state file %s: %u session(s) of an earlier daemon",
@@ -417,7 +417,7 @@ int mh_state_saved_key(const struct mh_daemon *d,
 	return 0;
 }
 
-const struct mh_state *mh_state_saved(const struct mh_daemon *d)
+const struct mh_statefile *mh_state_saved(const struct mh_daemon *d)
 {
 	return d->state && d->state->loaded ? &d->state->old : NULL;
 }
@@ -455,7 +455,7 @@ static void resumed(struct mh_daemon *d, struct mh_state_rt *rt,
 
 static void drop_loaded(struct mh_state_rt *rt)
 {
-	mh_state_free(&rt->old);
+	mh_statefile_free(&rt->old);
 	if (rt->keys)
 		OPENSSL_cleanse(rt->keys, rt->n_keys * sizeof(*rt->keys));
 	OPENSSL_free(rt->keys);

@@ -26,7 +26,9 @@ void mh_tablewatch_close(struct mh_daemon *d)
 	d->watch = NULL;
 }
 
-int mh_tablewatch_restore(struct mh_daemon *d)
+/* The table rebuilt in place and refilled from the session table (no
+ * NLM_F_EXCL: what is still there stays); 0 or -errno. */
+static int restore(struct mh_daemon *d)
 {
 	struct mh_nft_elems e = { 0 };
 	uint64_t t0 = mh_now_ms();
@@ -55,5 +57,5 @@ void mh_tablewatch_input(struct mh_daemon *d)
 	if (r < 0)
 		log_warn("nftables events: %s", strerror(-r));
 	if (r > 0)
-		mh_tablewatch_restore(d);
+		restore(d);
 }

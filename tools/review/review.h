@@ -419,7 +419,5 @@ void rv_print_text(FILE *f, const struct rv_review *r,
 		   const struct rv_capture *caps, size_t ncaps);
 void rv_print_json(FILE *f, const struct rv_review *r,
 		   const struct rv_capture *caps, size_t ncaps);
-/* Writes s as a JSON string (quotes included), invalid UTF-8 as U+FFFD. */
-void rv_json_string(FILE *f, const char *s);
 
 #endif
