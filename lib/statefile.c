@@ -671,6 +671,7 @@ unsigned mh_saved_apply(const struct mh_saved_session *in, struct mh_session *s)
 	struct mh_saved_pinhole ph[MH_PINHOLES_CAP];
 	unsigned n = in->n_ph < MH_PINHOLES_CAP ? in->n_ph : MH_PINHOLES_CAP;
 	unsigned i, j, keep;
+	struct mh_addr ev;
 
 	s->id = in->id;
 	s->pid_start = in->pid_start;
@@ -694,10 +695,8 @@ unsigned mh_saved_apply(const struct mh_saved_session *in, struct mh_session *s)
 		}
 	memset(s->ph, 0, s->max_pinholes * sizeof(s->ph[0]));
 	keep = n < s->max_pinholes ? n : s->max_pinholes;
-	for (i = 0; i < keep; i++) {
-		s->ph[i].client = ph[i].client;
-		s->ph[i].added_ms = ph[i].added_ms;
-	}
+	for (i = 0; i < keep; i++)   /* fits: nothing is evicted */
+		mh_pinhole_record(s, &ph[i].client, ph[i].added_ms, &ev);
 	return n - keep;
 }
 

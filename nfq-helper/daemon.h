@@ -72,7 +72,6 @@ struct mh_daemon {
 	bool adopt;                  /* the table of an earlier daemon was adopted */
 	/* single-port mode: ctnetlink, to cut flows of ended sessions (conntrack.c) */
 	struct mnl_socket *ct;       /* NULL: not single-port, or not available */
-	uint32_t ct_seq;
 };
 
 int mh_loop_open(struct mh_daemon *d);
