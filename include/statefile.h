@@ -67,7 +67,7 @@ struct mh_statefile_enc {
 };
 
 int mh_statefile_enc_begin(struct mh_statefile_enc *e, const char *boot_id,
-		       const char *table, uint32_t next_id);
+			   const char *table, uint32_t next_id);
 void mh_statefile_enc_session(struct mh_statefile_enc *e, const struct mh_saved_session *s);
 /* Appends the closing line (session count and checksum): 0 or -errno. */
 int mh_statefile_enc_end(struct mh_statefile_enc *e);
@@ -76,7 +76,7 @@ void mh_statefile_enc_free(struct mh_statefile_enc *e);
 /* Decodes a whole file. 0, or -EINVAL (-ENOMEM) with err holding the line
  * and the reason; st is then empty. Free with mh_statefile_free. */
 int mh_statefile_decode(const char *text, size_t len, struct mh_statefile *st,
-		    char *err, size_t errlen);
+			char *err, size_t errlen);
 void mh_statefile_free(struct mh_statefile *st);
 
 /* A live session into its saved form. */
@@ -92,10 +92,10 @@ unsigned mh_saved_apply(const struct mh_saved_session *in, struct mh_session *s)
 #define MH_STATE_KEY_PAYLOAD_LEN (4 + 4 + 8 + SSP_KEY_LEN)
 
 void mh_statefile_key_encode(pid_t pid, uint64_t pid_start,
-			 const uint8_t key[SSP_KEY_LEN],
-			 uint8_t out[MH_STATE_KEY_PAYLOAD_LEN]);
+			     const uint8_t key[SSP_KEY_LEN],
+			     uint8_t out[MH_STATE_KEY_PAYLOAD_LEN]);
 /* 0, or -EINVAL if in is not such a payload. */
 int mh_statefile_key_decode(const uint8_t *in, size_t len, pid_t *pid,
-			uint64_t *pid_start, uint8_t key[SSP_KEY_LEN]);
+			    uint64_t *pid_start, uint8_t key[SSP_KEY_LEN]);
 
 #endif

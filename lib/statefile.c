@@ -111,7 +111,7 @@ static void put_socks(struct mh_statefile_enc *e, const struct mh_sockid *id,
 }
 
 int mh_statefile_enc_begin(struct mh_statefile_enc *e, const char *boot_id,
-		       const char *table, uint32_t next_id)
+			   const char *table, uint32_t next_id)
 {
 	memset(e, 0, sizeof(*e));
 	append(e, "# mosh-helperd restart state: sessions to resume after a restart;"
@@ -609,7 +609,7 @@ static int decode(struct dec *d, const char *text, size_t len)
 }
 
 int mh_statefile_decode(const char *text, size_t len, struct mh_statefile *st,
-		    char *err, size_t errlen)
+			char *err, size_t errlen)
 {
 	struct dec d = { .st = st, .err = err, .errlen = errlen };
 	int r;
@@ -704,8 +704,8 @@ unsigned mh_saved_apply(const struct mh_saved_session *in, struct mh_session *s)
 /* Keyring payload                                                     */
 
 void mh_statefile_key_encode(pid_t pid, uint64_t pid_start,
-			 const uint8_t key[SSP_KEY_LEN],
-			 uint8_t out[MH_STATE_KEY_PAYLOAD_LEN])
+			     const uint8_t key[SSP_KEY_LEN],
+			     uint8_t out[MH_STATE_KEY_PAYLOAD_LEN])
 {
 	uint32_t p = (uint32_t)pid;
 
@@ -718,7 +718,7 @@ void mh_statefile_key_encode(pid_t pid, uint64_t pid_start,
 }
 
 int mh_statefile_key_decode(const uint8_t *in, size_t len, pid_t *pid,
-			uint64_t *pid_start, uint8_t key[SSP_KEY_LEN])
+			    uint64_t *pid_start, uint8_t key[SSP_KEY_LEN])
 {
 	uint32_t p = 0;
 	uint64_t t = 0;
