@@ -2,6 +2,8 @@
  * mosh-helperd's state and the functions its I/O files share. One event
  * loop (loop.c) drives the queue (queue.c), the control socket
  * (control.c, owner.c), the kernel table (kernel.c) and the timers.
+ * Sessions are opened and ended in lifecycle.c (lifecycle.h); the queue,
+ * the control socket and the restart state keep their state opaque.
  */
 #ifndef MH_DAEMON_H
 #define MH_DAEMON_H
