@@ -49,6 +49,7 @@ static int watch_pid(const struct mh_announcement *a, int *pidfd,
 {
 	struct mh_proc_stat ps = { 0 };
 
+	*start = 0;
 	*pidfd = pidfd_open(a->pid, 0);
 	if (*pidfd < 0 && errno != ESRCH)   /* e.g. out of file descriptors */
 		return refuse(why, len, -errno, "cannot watch mosh-server pid %u: %s",
