@@ -22,6 +22,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 PCAP_LIBS  := $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
+# what each program links beyond libmoshhelper.a: the hook and
+# mosh-helperctl only read the configuration
+CONF_LIBS  := $(shell pkg-config --libs libconfig 2>/dev/null)
+REVIEW_LIBS := $(shell pkg-config --libs libconfig libcrypto 2>/dev/null) $(PCAP_LIBS) -lz
 
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -69,13 +73,13 @@ $(DAEMON): $(call obj,$(DAEMON_SRCS)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS)
 
 $(HOOK): $(call obj,$(HOOK_SRCS)) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CONF_LIBS)
 
 $(B)/mosh-helper-review: $(call obj,$(REVIEW_SRCS)) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(REVIEW_LIBS)
 
 $(B)/mosh-helperctl: $(call obj,$(CTL_SRCS)) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CONF_LIBS)
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) $(PCAP_LIBS) -lz

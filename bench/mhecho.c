@@ -20,7 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "bench.h"
-#include "control.h"
+#include "ctlproto.h"
 #include "ssp.h"
 
 #define EC_BATCH 64

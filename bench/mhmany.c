@@ -19,7 +19,7 @@
 #include <openssl/rand.h>
 
 #include "bench.h"
-#include "control.h"
+#include "ctlproto.h"
 
 #define MM_MAX_PORTS   256
 #define MM_REPLY_MS    5000

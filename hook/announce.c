@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "ctlproto.h"
 #include "hook.h"
 
 /* SSH_CONNECTION is a hint for the daemon; a value the protocol cannot

@@ -83,9 +83,6 @@ int hook_out_feed(struct hook_run *h, const char *p, size_t n);
 int hook_out_eof(struct hook_run *h);
 int hook_out_release(struct hook_run *h);
 void hook_err_feed(struct hook_run *h, const char *p, size_t n);
-int hook_parse_connect(const char *line, size_t len, uint16_t *port,
-		       char key[SSP_KEY_B64_LEN + 1]);
-pid_t hook_parse_detached(const char *line, size_t len);
 
 /* announce.c: 0 if the daemon accepted; else -errno and msg says why. */
 int hook_announce(const struct hook_run *h, char *msg, size_t msglen);

@@ -72,7 +72,7 @@ static bool is_b64(char ch)
 }
 
 /* "MOSH CONNECT <port> <key>" with an optional "\r\n" or "\n" end. */
-int hook_parse_connect(const char *line, size_t len, uint16_t *port,
+static int hook_parse_connect(const char *line, size_t len, uint16_t *port,
 		       char key[SSP_KEY_B64_LEN + 1])
 {
 	const char *p, *end = line + len;
@@ -103,7 +103,7 @@ int hook_parse_connect(const char *line, size_t len, uint16_t *port,
 
 /* "[mosh-server detached, pid = N]" (an optional '\r' tolerated); the pid
  * or 0 if the line is something else. */
-pid_t hook_parse_detached(const char *line, size_t len)
+static pid_t hook_parse_detached(const char *line, size_t len)
 {
 	size_t plen = sizeof(DETACHED_PREFIX) - 1, i = plen;
 	long v = 0;

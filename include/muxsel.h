@@ -61,12 +61,7 @@ void mh_mux_forget(struct mh_table *t, const struct mh_addr *src);
  * trials spent. */
 unsigned mh_mux_sweep(struct mh_table *t, uint64_t now_ms);
 
-/* Could session s take this datagram by its first block? (Not
- * authenticated.) */
-bool mh_mux_first_block(const struct mh_session *s, const uint8_t *payload,
-			size_t len);
-
-/* The same for n <= MH_MUX_MAX_TRIALS sessions at once (interleaved on
+/* Could each of n <= MH_MUX_MAX_TRIALS sessions at once (interleaved on
  * AES-NI): plausible[i] for s[i]. */
 void mh_mux_first_blocks(struct mh_session *const s[], unsigned n,
 			 const uint8_t *payload, size_t len, bool plausible[]);

@@ -49,7 +49,7 @@ struct mh_saved_session {
 };
 
 /* A decoded file. */
-struct mh_state {
+struct mh_statefile {
 	unsigned version;                  /* of the file read */
 	char boot_id[MH_STATE_BOOT_ID_LEN + 1];
 	char table[MH_STATE_TABLE_MAX];
@@ -59,25 +59,25 @@ struct mh_state {
 };
 
 /* --- encoding: begin, one call per session, end --- */
-struct mh_state_enc {
+struct mh_statefile_enc {
 	char *buf;                         /* the file once end returned 0 */
 	size_t len, cap;
 	unsigned n;
 	int err;                           /* first error; later calls do nothing */
 };
 
-int mh_state_enc_begin(struct mh_state_enc *e, const char *boot_id,
-		       const char *table, uint32_t next_id);
-void mh_state_enc_session(struct mh_state_enc *e, const struct mh_saved_session *s);
+int mh_statefile_enc_begin(struct mh_statefile_enc *e, const char *boot_id,
+			   const char *table, uint32_t next_id);
+void mh_statefile_enc_session(struct mh_statefile_enc *e, const struct mh_saved_session *s);
 /* Appends the closing line (session count and checksum): 0 or -errno. */
-int mh_state_enc_end(struct mh_state_enc *e);
-void mh_state_enc_free(struct mh_state_enc *e);
+int mh_statefile_enc_end(struct mh_statefile_enc *e);
+void mh_statefile_enc_free(struct mh_statefile_enc *e);
 
 /* Decodes a whole file. 0, or -EINVAL (-ENOMEM) with err holding the line
- * and the reason; st is then empty. Free with mh_state_free. */
-int mh_state_decode(const char *text, size_t len, struct mh_state *st,
-		    char *err, size_t errlen);
-void mh_state_free(struct mh_state *st);
+ * and the reason; st is then empty. Free with mh_statefile_free. */
+int mh_statefile_decode(const char *text, size_t len, struct mh_statefile *st,
+			char *err, size_t errlen);
+void mh_statefile_free(struct mh_statefile *st);
 
 /* A live session into its saved form. */
 void mh_saved_from_session(const struct mh_session *s, struct mh_saved_session *out);
@@ -91,11 +91,11 @@ unsigned mh_saved_apply(const struct mh_saved_session *in, struct mh_session *s)
 /* --- the keyring payload: magic, pid, pid start time, key --- */
 #define MH_STATE_KEY_PAYLOAD_LEN (4 + 4 + 8 + SSP_KEY_LEN)
 
-void mh_state_key_encode(pid_t pid, uint64_t pid_start,
-			 const uint8_t key[SSP_KEY_LEN],
-			 uint8_t out[MH_STATE_KEY_PAYLOAD_LEN]);
+void mh_statefile_key_encode(pid_t pid, uint64_t pid_start,
+			     const uint8_t key[SSP_KEY_LEN],
+			     uint8_t out[MH_STATE_KEY_PAYLOAD_LEN]);
 /* 0, or -EINVAL if in is not such a payload. */
-int mh_state_key_decode(const uint8_t *in, size_t len, pid_t *pid,
-			uint64_t *pid_start, uint8_t key[SSP_KEY_LEN]);
+int mh_statefile_key_decode(const uint8_t *in, size_t len, pid_t *pid,
+			    uint64_t *pid_start, uint8_t key[SSP_KEY_LEN]);
 
 #endif

@@ -169,8 +169,8 @@ void mh_mux_forget(struct mh_table *t, const struct mh_addr *src)
 
 /* ---- the sweep ---------------------------------------------------------- */
 
-bool mh_mux_first_block(const struct mh_session *s, const uint8_t *payload,
-			size_t len)
+static bool mh_mux_first_block(const struct mh_session *s, const uint8_t *payload,
+			       size_t len)
 {
 	const struct ssp_fastpeek *fp = ssp_ctx_fastpeek(s->ssp);
 	uint8_t first[16];

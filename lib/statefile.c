@@ -31,10 +31,10 @@ static uint64_t fnv1a(const char *p, size_t n)
 /* ------------------------------------------------------------------ */
 /* Encoding                                                            */
 
-static void append(struct mh_state_enc *e, const char *fmt, ...)
+static void append(struct mh_statefile_enc *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-static void append(struct mh_state_enc *e, const char *fmt, ...)
+static void append(struct mh_statefile_enc *e, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -79,7 +79,7 @@ static bool ssh_plain(unsigned char c)
 }
 
 /* "-" for empty; any byte but [A-Za-z0-9.:_] as %XX. */
-static void put_ssh(struct mh_state_enc *e, const char *s)
+static void put_ssh(struct mh_statefile_enc *e, const char *s)
 {
 	char out[3 * sizeof(((struct mh_saved_session *)0)->ssh_client) + 1];
 	size_t o = 0;
@@ -100,7 +100,7 @@ static void put_ssh(struct mh_state_enc *e, const char *s)
 }
 
 /* "COOKIE:INODE,..." in decimal, "-" for none */
-static void put_socks(struct mh_state_enc *e, const struct mh_sockid *id,
+static void put_socks(struct mh_statefile_enc *e, const struct mh_sockid *id,
 		      unsigned n)
 {
 	if (!n)
@@ -110,8 +110,8 @@ static void put_socks(struct mh_state_enc *e, const struct mh_sockid *id,
 		       (unsigned)id[i].ino);
 }
 
-int mh_state_enc_begin(struct mh_state_enc *e, const char *boot_id,
-		       const char *table, uint32_t next_id)
+int mh_statefile_enc_begin(struct mh_statefile_enc *e, const char *boot_id,
+			   const char *table, uint32_t next_id)
 {
 	memset(e, 0, sizeof(*e));
 	append(e, "# mosh-helperd restart state: sessions to resume after a restart;"
@@ -123,7 +123,7 @@ int mh_state_enc_begin(struct mh_state_enc *e, const char *boot_id,
 	return e->err;
 }
 
-void mh_state_enc_session(struct mh_state_enc *e, const struct mh_saved_session *s)
+void mh_statefile_enc_session(struct mh_statefile_enc *e, const struct mh_saved_session *s)
 {
 	char bound[256] = "-";
 
@@ -151,7 +151,7 @@ void mh_state_enc_session(struct mh_state_enc *e, const struct mh_saved_session 
 		e->n++;
 }
 
-int mh_state_enc_end(struct mh_state_enc *e)
+int mh_statefile_enc_end(struct mh_statefile_enc *e)
 {
 	uint64_t h;
 
@@ -162,7 +162,7 @@ int mh_state_enc_end(struct mh_state_enc *e)
 	return e->err;
 }
 
-void mh_state_enc_free(struct mh_state_enc *e)
+void mh_statefile_enc_free(struct mh_statefile_enc *e)
 {
 	free(e->buf);
 	memset(e, 0, sizeof(*e));
@@ -172,7 +172,7 @@ void mh_state_enc_free(struct mh_state_enc *e)
 /* Decoding                                                            */
 
 struct dec {
-	struct mh_state *st;
+	struct mh_statefile *st;
 	unsigned line;
 	int stage;                 /* 0 magic, 1 boot, 2 table, 3 next_id, 4 records */
 	uint8_t *ports;            /* bitmap of ports seen */
@@ -390,7 +390,7 @@ static int session_field(struct dec *d, struct mh_saved_session *s, int f,
 
 static struct mh_saved_session *new_session(struct dec *d)
 {
-	struct mh_state *st = d->st;
+	struct mh_statefile *st = d->st;
 
 	if (st->n == d->cap) {
 		unsigned cap = d->cap ? d->cap * 2 : 16;
@@ -490,7 +490,7 @@ static int rec_pinhole(struct dec *d, char *save)
 static int rec_header(struct dec *d, const char *kw, char *save)
 {
 	static const char *const want[] = { MAGIC, "boot", "table", "next_id" };
-	struct mh_state *st = d->st;
+	struct mh_statefile *st = d->st;
 	char *v = strtok_r(NULL, " ", &save);
 	uint64_t x;
 
@@ -608,8 +608,8 @@ static int decode(struct dec *d, const char *text, size_t len)
 	return 0;
 }
 
-int mh_state_decode(const char *text, size_t len, struct mh_state *st,
-		    char *err, size_t errlen)
+int mh_statefile_decode(const char *text, size_t len, struct mh_statefile *st,
+			char *err, size_t errlen)
 {
 	struct dec d = { .st = st, .err = err, .errlen = errlen };
 	int r;
@@ -623,11 +623,11 @@ int mh_state_decode(const char *text, size_t len, struct mh_state *st,
 	r = decode(&d, text, len);
 	free(d.ports);
 	if (r < 0)
-		mh_state_free(st);
+		mh_statefile_free(st);
 	return r;
 }
 
-void mh_state_free(struct mh_state *st)
+void mh_statefile_free(struct mh_statefile *st)
 {
 	free(st->s);
 	memset(st, 0, sizeof(*st));
@@ -671,6 +671,7 @@ unsigned mh_saved_apply(const struct mh_saved_session *in, struct mh_session *s)
 	struct mh_saved_pinhole ph[MH_PINHOLES_CAP];
 	unsigned n = in->n_ph < MH_PINHOLES_CAP ? in->n_ph : MH_PINHOLES_CAP;
 	unsigned i, j, keep;
+	struct mh_addr ev;
 
 	s->id = in->id;
 	s->pid_start = in->pid_start;
@@ -694,19 +695,17 @@ unsigned mh_saved_apply(const struct mh_saved_session *in, struct mh_session *s)
 		}
 	memset(s->ph, 0, s->max_pinholes * sizeof(s->ph[0]));
 	keep = n < s->max_pinholes ? n : s->max_pinholes;
-	for (i = 0; i < keep; i++) {
-		s->ph[i].client = ph[i].client;
-		s->ph[i].added_ms = ph[i].added_ms;
-	}
+	for (i = 0; i < keep; i++)   /* fits: nothing is evicted */
+		mh_pinhole_record(s, &ph[i].client, ph[i].added_ms, &ev);
 	return n - keep;
 }
 
 /* ------------------------------------------------------------------ */
 /* Keyring payload                                                     */
 
-void mh_state_key_encode(pid_t pid, uint64_t pid_start,
-			 const uint8_t key[SSP_KEY_LEN],
-			 uint8_t out[MH_STATE_KEY_PAYLOAD_LEN])
+void mh_statefile_key_encode(pid_t pid, uint64_t pid_start,
+			     const uint8_t key[SSP_KEY_LEN],
+			     uint8_t out[MH_STATE_KEY_PAYLOAD_LEN])
 {
 	uint32_t p = (uint32_t)pid;
 
@@ -718,8 +717,8 @@ void mh_state_key_encode(pid_t pid, uint64_t pid_start,
 	memcpy(out + 16, key, SSP_KEY_LEN);
 }
 
-int mh_state_key_decode(const uint8_t *in, size_t len, pid_t *pid,
-			uint64_t *pid_start, uint8_t key[SSP_KEY_LEN])
+int mh_statefile_key_decode(const uint8_t *in, size_t len, pid_t *pid,
+			    uint64_t *pid_start, uint8_t key[SSP_KEY_LEN])
 {
 	uint32_t p = 0;
 	uint64_t t = 0;

@@ -251,6 +251,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 /* ------------------------------------------------------------------ */
 /* Talking to the kernel                                               */
 
+static uint32_t ct_seq;   /* of the requests on d->ct */
+
 /* Whatever an earlier, aborted exchange left on the socket. */
 static void drain(struct mh_daemon *d)
 {
@@ -265,7 +267,7 @@ static void drain(struct mh_daemon *d)
 static int dump_family(struct mh_daemon *d, int family, struct ct_found *f)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t seq = ++d->ct_seq, portid = mnl_socket_get_portid(d->ct);
+	uint32_t seq = ++ct_seq, portid = mnl_socket_get_portid(d->ct);
 	struct nlmsghdr *nlh = dump_request(buf, family, seq, f->q);
 	ssize_t n;
 	int ret = MNL_CB_OK;
@@ -288,7 +290,7 @@ static int dump_family(struct mh_daemon *d, int family, struct ct_found *f)
 static int delete_flow(struct mh_daemon *d, int family, const struct ct_flow *fl)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t seq = ++d->ct_seq, portid = mnl_socket_get_portid(d->ct);
+	uint32_t seq = ++ct_seq, portid = mnl_socket_get_portid(d->ct);
 	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK,
 				      family, seq);
 	ssize_t n;

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -21,19 +22,31 @@
 #include <openssl/crypto.h>
 
 #include "daemon.h"
+#include "lifecycle.h"
 
-/* The uid of each connection slot (SO_PEERCRED at accept); a descriptor
- * kept spare for when the daemon runs out of them; a rate limit for the
- * per-connection log lines a local user could otherwise flood. */
-static uid_t conn_uid[MH_MAX_CONNS];
-static int spare_fd = -1;
-static struct mh_ratelimit ctl_log;
+#define CONN_TIMEOUT_MS 2000   /* a client must send its request within this */
+
+struct conn {
+	int fd;              /* -1: free */
+	uint64_t opened_ms;
+	uid_t uid;           /* SO_PEERCRED at accept */
+};
+
+/* The listening socket, the connection slots, a descriptor kept spare for
+ * when the daemon runs out of them, and a rate limit for the per-connection
+ * log lines a local user could otherwise flood. */
+struct mh_control_rt {
+	int fd;
+	struct conn conns[MH_MAX_CONNS];
+	int spare_fd;
+	struct mh_ratelimit log;
+};
 
 static void reply(int fd, uint8_t status, const char *reason);
 
-static bool ctl_log_ok(void)
+static bool ctl_log_ok(struct mh_daemon *d)
 {
-	return mh_ratelimit_ok(&ctl_log, mh_now_ms());
+	return mh_ratelimit_ok(&d->ctl->log, mh_now_ms());
 }
 
 static int socket_dir(const char *path)
@@ -68,51 +81,58 @@ int mh_control_open(struct mh_daemon *d)
 	mode_t old;
 	int err, i;
 
+	d->ctl = calloc(1, sizeof(*d->ctl));
+	if (!d->ctl)
+		return -ENOMEM;
+	d->ctl->fd = -1;
 	for (i = 0; i < MH_MAX_CONNS; i++)
-		d->conns[i].fd = -1;
-	mh_ratelimit_init(&ctl_log, 5, 20);
-	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		d->ctl->conns[i].fd = -1;
+	mh_ratelimit_init(&d->ctl->log, 5, 20);
+	d->ctl->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->cfg.control_socket);
 	err = socket_dir(sun.sun_path);
 	if (!err)
 		err = stale_socket(&sun);
 	if (err)
 		return err;
-	d->ctl_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (d->ctl_fd < 0)
+	d->ctl->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->ctl->fd < 0)
 		return -errno;
 	/* every local user may announce (SO_PEERCRED says who they are): the
 	 * socket is made 0666 by bind itself, never by a chmod of the path,
 	 * which would follow whatever a symbolic link put there points to */
 	old = umask(0111);
-	err = bind(d->ctl_fd, (struct sockaddr *)&sun, sizeof(sun));
+	err = bind(d->ctl->fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (err < 0 || listen(d->ctl_fd, 64) < 0)
+	if (err < 0 || listen(d->ctl->fd, 64) < 0)
 		return -errno;
-	return mh_epoll_add(d, d->ctl_fd, EV_TAG(EV_CTL_LISTEN, 0));
+	return mh_epoll_add(d, d->ctl->fd, EV_TAG(EV_CTL_LISTEN, 0));
 }
 
 static void conn_close(struct mh_daemon *d, unsigned idx)
 {
-	close(d->conns[idx].fd);   /* also leaves the epoll set */
-	d->conns[idx].fd = -1;
+	close(d->ctl->conns[idx].fd);   /* also leaves the epoll set */
+	d->ctl->conns[idx].fd = -1;
 }
 
 void mh_control_close(struct mh_daemon *d)
 {
 	unsigned i;
 
+	if (!d->ctl)
+		return;
 	for (i = 0; i < MH_MAX_CONNS; i++)
-		if (d->conns[i].fd >= 0)
+		if (d->ctl->conns[i].fd >= 0)
 			conn_close(d, i);
-	if (d->ctl_fd >= 0) {
-		close(d->ctl_fd);
+	if (d->ctl->fd >= 0) {
+		close(d->ctl->fd);
 		unlink(d->cfg.control_socket);
-		d->ctl_fd = -1;
+		d->ctl->fd = -1;
 	}
-	if (spare_fd >= 0)
-		close(spare_fd);
-	spare_fd = -1;
+	if (d->ctl->spare_fd >= 0)
+		close(d->ctl->spare_fd);
+	free(d->ctl);
+	d->ctl = NULL;
 }
 
 static unsigned conns_of(const struct mh_daemon *d, uid_t uid)
@@ -120,7 +140,7 @@ static unsigned conns_of(const struct mh_daemon *d, uid_t uid)
 	unsigned i, n = 0;
 
 	for (i = 0; i < MH_MAX_CONNS; i++)
-		n += d->conns[i].fd >= 0 && conn_uid[i] == uid;
+		n += d->ctl->conns[i].fd >= 0 && d->ctl->conns[i].uid == uid;
 	return n;
 }
 
@@ -134,18 +154,18 @@ static unsigned conn_victim(const struct mh_daemon *d, uid_t uid)
 	uid_t greedy = uid;
 
 	for (i = 0; i < MH_MAX_CONNS; i++) {
-		if (d->conns[i].fd < 0)
+		if (d->ctl->conns[i].fd < 0)
 			continue;
-		n = conns_of(d, conn_uid[i]);
+		n = conns_of(d, d->ctl->conns[i].uid);
 		if (n > most) {
 			most = n;
-			greedy = conn_uid[i];
+			greedy = d->ctl->conns[i].uid;
 		}
 	}
 	for (i = 0; i < MH_MAX_CONNS; i++)
-		if (d->conns[i].fd >= 0 && (conn_uid[i] == greedy || most == 1) &&
+		if (d->ctl->conns[i].fd >= 0 && (d->ctl->conns[i].uid == greedy || most == 1) &&
 		    (victim == MH_MAX_CONNS ||
-		     d->conns[i].opened_ms < d->conns[victim].opened_ms))
+		     d->ctl->conns[i].opened_ms < d->ctl->conns[victim].opened_ms))
 			victim = i;
 	return victim;
 }
@@ -156,13 +176,13 @@ static unsigned conn_slot(struct mh_daemon *d, uid_t uid)
 	unsigned i;
 
 	for (i = 0; i < MH_MAX_CONNS; i++)
-		if (d->conns[i].fd < 0)
+		if (d->ctl->conns[i].fd < 0)
 			return i;
 	i = conn_victim(d, uid);
-	if (ctl_log_ok())
+	if (ctl_log_ok(d))
 		log_warn("control: all %d connection slots taken; closing the oldest "
 			 "of uid %u (the uid holding the most)", MH_MAX_CONNS,
-			 (unsigned)conn_uid[i]);
+			 (unsigned)d->ctl->conns[i].uid);
 	conn_close(d, i);
 	return i;
 }
@@ -177,7 +197,7 @@ static bool out_of_fds(struct mh_daemon *d)
 	unsigned i;
 	int fd;
 
-	if (ctl_log_ok())
+	if (ctl_log_ok(d))
 		log_warn("control: out of file descriptors with %u sessions "
 			 "(raise RLIMIT_NOFILE)", d->sessions.count);
 	i = conn_victim(d, (uid_t)-1);
@@ -185,15 +205,15 @@ static bool out_of_fds(struct mh_daemon *d)
 		conn_close(d, i);
 		return true;
 	}
-	if (spare_fd < 0)
+	if (d->ctl->spare_fd < 0)
 		return false;
-	close(spare_fd);
-	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	close(d->ctl->spare_fd);
+	fd = accept4(d->ctl->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0) {
 		reply(fd, MHC_ERR_INTERNAL, "mosh-helperd is out of file descriptors");
 		close(fd);
 	}
-	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	d->ctl->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return fd >= 0;
 }
 
@@ -207,7 +227,7 @@ void mh_control_accept(struct mh_daemon *d)
 	/* bounded: a client reconnecting as fast as it is evicted must not
 	 * keep the event loop from reading the requests already accepted */
 	for (unsigned n = 0; n < MH_MAX_CONNS; n++) {
-		fd = accept4(d->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(d->ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && out_of_fds(d))
 			continue;
 		if (fd < 0)
@@ -218,9 +238,9 @@ void mh_control_accept(struct mh_daemon *d)
 			continue;
 		}
 		i = conn_slot(d, cr.uid);
-		d->conns[i].fd = fd;
-		d->conns[i].opened_ms = mh_now_ms();
-		conn_uid[i] = cr.uid;
+		d->ctl->conns[i].fd = fd;
+		d->ctl->conns[i].opened_ms = mh_now_ms();
+		d->ctl->conns[i].uid = cr.uid;
 		if (mh_epoll_add(d, fd, EV_TAG(EV_CTL_CONN, i)) < 0)
 			conn_close(d, i);
 	}
@@ -241,16 +261,16 @@ void mh_control_expire(struct mh_daemon *d, uint64_t now_ms)
 	unsigned i;
 
 	for (i = 0; i < MH_MAX_CONNS; i++) {
-		if (d->conns[i].fd < 0 ||
-		    now_ms - d->conns[i].opened_ms <= MH_CONN_TIMEOUT_MS)
+		if (d->ctl->conns[i].fd < 0 ||
+		    now_ms - d->ctl->conns[i].opened_ms <= CONN_TIMEOUT_MS)
 			continue;
-		if (request_waiting(d->conns[i].fd)) {
+		if (request_waiting(d->ctl->conns[i].fd)) {
 			mh_control_conn_input(d, i);
 			continue;
 		}
-		if (mh_audit_allow(d, conn_uid[i], MH_NOISY_CONTROL))
+		if (mh_audit_allow(d, d->ctl->conns[i].uid, MH_NOISY_CONTROL))
 			log_info("control: uid %u sent nothing in time, cut off",
-				 (unsigned)conn_uid[i]);
+				 (unsigned)d->ctl->conns[i].uid);
 		conn_close(d, i);
 	}
 }
@@ -264,57 +284,80 @@ static void reply(int fd, uint8_t status, const char *reason)
 		log_debug("control reply: %s", strerror(errno));
 }
 
-static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
-			const struct mhc_announce *a, char *why, size_t whylen)
+/* The quotas and the ownership proof: MHC_OK with a filled in, or why not. */
+static uint8_t verify(struct mh_daemon *d, const struct ucred *cr,
+		      const struct mhc_announce *m, struct mh_announcement *a,
+		      char *why, size_t whylen)
 {
 	struct mh_proof proof = { .uid = cr->uid };
-	struct mh_session *s;
-	uint8_t key[SSP_KEY_LEN];
-	const char *kwhy = NULL;
 	int err;
 
-	if (a->port < d->cfg.port_low || a->port > d->cfg.port_high) {
-		snprintf(why, whylen, "port %u is not in the managed range %u-%u",
-			 a->port, d->cfg.port_low, d->cfg.port_high);
-		return MHC_ERR_RANGE;
-	}
-	if (a->port == d->pol.public_port) {
-		snprintf(why, whylen, "port %u is the public single port; mosh-server "
-			 "must use another one", a->port);
-		return MHC_ERR_RANGE;
-	}
-	s = mh_session_by_port(&d->sessions, a->port);
-	if (s && !mh_sessions_socket_gone(d, s, "port announced again")) {
-		snprintf(why, whylen, "port %u already has a session", a->port);
-		return MHC_ERR_EXISTS;
-	}
-	if (ssp_key_decode(a->key, strlen(a->key), key, &kwhy) < 0) {
-		snprintf(why, whylen, "bad session key: %s", kwhy ? kwhy : "invalid");
-		return MHC_ERR_KEY;
-	}
 	if (d->sessions.count >= d->cfg.max_sessions) {
 		snprintf(why, whylen, "the daemon holds its maximum of %u sessions",
 			 d->cfg.max_sessions);
-		err = MHC_ERR_QUOTA;
-	} else if (mh_table_count_uid(&d->sessions, cr->uid) >=
-		   d->cfg.max_sessions_per_user) {
+		return MHC_ERR_QUOTA;
+	}
+	if (mh_table_count_uid(&d->sessions, cr->uid) >=
+	    d->cfg.max_sessions_per_user) {
 		snprintf(why, whylen, "uid %u already has %u sessions (max_sessions_per_user)",
 			 (unsigned)cr->uid, d->cfg.max_sessions_per_user);
-		err = MHC_ERR_QUOTA;
-	} else {
-		err = mh_owner_check(d, a->port, cr, a->pid, &proof, why, whylen);
-		err = err == -EACCES ? MHC_ERR_NOT_OWNER :
-		      err == -EPERM ? MHC_ERR_PID :
-		      err ? MHC_ERR_INTERNAL : MHC_OK;
+		return MHC_ERR_QUOTA;
 	}
-	if (err == MHC_OK && mh_sessions_start(d, a, &proof, key, why, whylen) < 0)
-		err = MHC_ERR_INTERNAL;
-	if (err == MHC_OK) {
-		mh_audit_key(d, mh_session_by_port(&d->sessions, a->port), a->key);
-		mh_mux_prefer(d, mh_session_by_port(&d->sessions, a->port));
+	err = mh_owner_check(d, m->port, cr, m->pid, &proof, why, whylen);
+	if (err)
+		return err == -EACCES ? MHC_ERR_NOT_OWNER :
+		       err == -EPERM ? MHC_ERR_PID : MHC_ERR_INTERNAL;
+	a->source = MH_SOURCE_CONTROL;
+	a->port = m->port;
+	a->uid = cr->uid;
+	a->pid = (pid_t)m->pid;
+	snprintf(a->ssh_connection, sizeof(a->ssh_connection), "%s",
+		 m->ssh_connection);
+	memcpy(a->bound, proof.bound, sizeof(a->bound));
+	a->n_bound = proof.n_bound;
+	memcpy(a->sock, proof.sock, sizeof(a->sock));
+	a->n_sock = proof.n_bound;
+	return MHC_OK;
+}
+
+/* Cheap checks first (range, a live session on the port, the key), then
+ * the quotas and the proof; a verified announcement is opened. */
+static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
+			const struct mhc_announce *m, char *why, size_t whylen)
+{
+	struct mh_announcement a = { 0 };
+	struct mh_session *s;
+	const char *kwhy = NULL;
+	uint8_t status;
+
+	if (m->port < d->cfg.port_low || m->port > d->cfg.port_high) {
+		snprintf(why, whylen, "port %u is not in the managed range %u-%u",
+			 m->port, d->cfg.port_low, d->cfg.port_high);
+		return MHC_ERR_RANGE;
 	}
-	OPENSSL_cleanse(key, sizeof(key));
-	return err;
+	if (m->port == d->pol.public_port) {
+		snprintf(why, whylen, "port %u is the public single port; mosh-server "
+			 "must use another one", m->port);
+		return MHC_ERR_RANGE;
+	}
+	s = mh_session_by_port(&d->sessions, m->port);
+	if (s && !mh_life_socket_gone(d, s, "port announced again")) {
+		snprintf(why, whylen, "port %u already has a session", m->port);
+		return MHC_ERR_EXISTS;
+	}
+	if (ssp_key_decode(m->key, strlen(m->key), a.key, &kwhy) < 0) {
+		snprintf(why, whylen, "bad session key: %s", kwhy ? kwhy : "invalid");
+		return MHC_ERR_KEY;
+	}
+	status = verify(d, cr, m, &a, why, whylen);
+	if (status == MHC_OK && mh_life_open(d, &a, why, whylen) < 0)
+		status = MHC_ERR_INTERNAL;
+	if (status == MHC_OK) {
+		mh_audit_key(d, mh_session_by_port(&d->sessions, m->port), m->key);
+		mh_mux_prefer(d, mh_session_by_port(&d->sessions, m->port));
+	}
+	OPENSSL_cleanse(&a, sizeof(a));
+	return status;
 }
 
 static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
@@ -354,12 +397,13 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 		d->stats.announce_ok++;
 	else
 		d->stats.announce_refused++;
-	/* a refusal is the caller's to repeat at will: its uid's budget */
-	loud = status == MHC_OK || mh_audit_allow(d, cr.uid, MH_NOISY_CONTROL);
+	/* an accepted one is audited where it opened (lifecycle.c); a
+	 * refusal is the caller's to repeat at will: its uid's budget */
+	loud = status != MHC_OK && mh_audit_allow(d, cr.uid, MH_NOISY_CONTROL);
 	if (loud)
 		mh_audit_announce(d, cr.uid, &m.u.announce, status, why,
 				  mh_session_by_port(&d->sessions, m.u.announce.port));
-	if (status != MHC_OK && loud)
+	if (loud)
 		log_warn("control: refused uid %u pid %u port %u: %s (%s)",
 			 (unsigned)cr.uid, m.u.announce.pid, m.u.announce.port,
 			 why, mhc_status_name(status));
@@ -369,7 +413,7 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 void mh_control_conn_input(struct mh_daemon *d, unsigned idx)
 {
 	uint8_t buf[MHC_MAX_MSG];
-	int fd = d->conns[idx].fd;
+	int fd = d->ctl->conns[idx].fd;
 	ssize_t n;
 
 	if (fd < 0)

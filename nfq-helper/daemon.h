@@ -2,6 +2,8 @@
  * mosh-helperd's state and the functions its I/O files share. One event
  * loop (loop.c) drives the queue (queue.c), the control socket
  * (control.c, owner.c), the kernel table (kernel.c) and the timers.
+ * Sessions are opened and ended in lifecycle.c (lifecycle.h); the queue,
+ * the control socket and the restart state keep their state opaque.
  */
 #ifndef MH_DAEMON_H
 #define MH_DAEMON_H
@@ -14,7 +16,7 @@
 #include <pcap/pcap.h>
 
 #include "config.h"
-#include "control.h"
+#include "ctlproto.h"
 #include "log.h"
 #include "nft.h"
 #include "proc.h"
@@ -23,10 +25,7 @@
 #include "verdict.h"
 
 #define MH_MAX_CONNS       64     /* control connections open at once */
-#define MH_CONN_TIMEOUT_MS 2000   /* a client must send its request within this */
 #define MH_TICK_MS         500
-#define MH_VERDICT_BUF     (64 * 1024)  /* verdicts of one wake-up, sent at once */
-#define MH_AFTER_MAX       256          /* kernel deletions that wait for the verdicts */
 #define MH_AUDIT_BUF       (32 * 1024)  /* audit lines written after the verdicts */
 
 /* epoll tags: the kind in the high half, an index or port in the low half */
@@ -34,27 +33,11 @@ enum mh_ev { EV_SIGNAL = 1, EV_TIMER, EV_QUEUE, EV_NFT, EV_CTL_LISTEN,
 	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH };
 #define EV_TAG(kind, n) ((uint64_t)(kind) << 32 | (uint32_t)(n))
 
-struct mh_conn {
-	int fd;              /* -1: free */
-	uint64_t opened_ms;
-};
-
 struct mh_stats {
 	uint64_t verdicts[MH_R_COUNT];
 	uint64_t announce_ok, announce_refused;
 	uint64_t pinholes_opened, pinholes_expired, sessions_ended;
 	uint64_t nft_errors;
-};
-
-/* A kernel element to delete once the verdicts of a wake-up are sent: a
- * provisional mapping that has done its work, or a pinhole (and in single-
- * port mode its mapping) evicted for a newer one, which need not cost the
- * datagram that caused it any time. */
-enum mh_after_kind { AFTER_PROVISIONAL, AFTER_PINHOLE, AFTER_MAPPING };
-struct mh_after {
-	struct mh_addr client;
-	uint16_t port;
-	uint8_t kind;
 };
 
 struct mh_daemon {
@@ -64,11 +47,10 @@ struct mh_daemon {
 	struct mh_nft *nft;          /* every batch on the table: an owned table takes no other */
 	struct mh_nft_watch *watch;  /* nftables events: the table deleted or flushed (tablewatch.c) */
 	uint32_t table_flags;        /* 0 or MH_TABLE_F_OWNED, as installed */
-	struct mnl_socket *queue;
-	unsigned queue_portid;
+	struct mh_queue_rt *q;       /* NFQUEUE and the verdicts of a wake-up (queue.c) */
 	struct mnl_socket *diag;
-	int epfd, sigfd, timerfd, ctl_fd;
-	struct mh_conn conns[MH_MAX_CONNS];
+	int epfd, sigfd, timerfd;
+	struct mh_control_rt *ctl;   /* the control socket and its connections (control.c) */
 	bool native_queue;
 	bool map_lookup_dreg;        /* mh_ruleset_params: the kernel wants it (probed) */
 	bool running;
@@ -76,11 +58,6 @@ struct mh_daemon {
 	uint64_t next_sync_ms;
 	struct mh_stats stats;
 	struct mh_ratelimit drop_log;
-	/* verdicts and what must follow them (queue.c) */
-	char vbuf[MH_VERDICT_BUF];
-	struct mnl_nlmsg_batch *vb;
-	struct mh_after after[MH_AFTER_MAX];
-	unsigned n_after;
 	/* audit trail (audit.c) */
 	char audit_buf[MH_AUDIT_BUF];
 	size_t audit_len;
@@ -98,7 +75,6 @@ struct mh_daemon {
 	bool adopt;                  /* the table of an earlier daemon was adopted */
 	/* single-port mode: ctnetlink, to cut flows of ended sessions (conntrack.c) */
 	struct mnl_socket *ct;       /* NULL: not single-port, or not available */
-	uint32_t ct_seq;
 };
 
 int mh_loop_open(struct mh_daemon *d);
@@ -129,7 +105,12 @@ void mh_admin_request(struct mh_daemon *d, int fd, const struct ucred *cr,
  * process of that uid at or below the peer (the announcing process)?
  * The uid's sockets go to proof. mh_owner_scan: every UDP socket bound to
  * a port in lo..hi (one dump per family), each to fn; 0 or -errno. */
-struct mh_proof;
+struct mh_proof {               /* what the announcement checks established */
+	uid_t uid;
+	struct mh_bound bound[MH_MAX_BOUND];
+	struct mh_sockid sock[MH_MAX_BOUND];   /* the socket bound[i] was read from */
+	unsigned n_bound;
+};
 int mh_owner_open(struct mh_daemon *d);
 int mh_owner_check(struct mh_daemon *d, uint16_t port,
 		   const struct ucred *peer, pid_t pid, struct mh_proof *proof,
@@ -139,8 +120,9 @@ typedef void (*mh_sock_fn)(void *arg, uint16_t port, uid_t uid,
 int mh_owner_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
 		  mh_sock_fn fn, void *arg);
 
-/* kernel.c: the table and its elements */
-int mh_kernel_setup(struct mh_daemon *d);
+/* kernel.c: the table and its elements; may_adopt: an earlier daemon's
+ * state was read, so a table it left is adopted (d->adopt) */
+int mh_kernel_setup(struct mh_daemon *d, bool may_adopt);
 void mh_kernel_teardown(struct mh_daemon *d);
 
 /* One-shot modes of mosh-helperd (guard.c, uninstall.c): exit statuses. */
@@ -154,10 +136,8 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 		   enum mh_nft_op op, const struct mh_addr *client,
 		   uint16_t server_port, enum mh_kernel_wait wait);
 /* The older boolean forms of mh_kernel_elem, for call sites not yet moved. */
-int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add);
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);
-void mh_kernel_sync(struct mh_daemon *d, uint64_t now_ms);
 /* single-port mode: a mapping client -> server_port, confirmed or provisional */
 int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
 		  uint16_t server_port, bool confirmed, bool add, bool sync);
@@ -208,14 +188,24 @@ struct mh_state_rt;
 void mh_state_init(struct mh_daemon *d);
 /* true if an earlier daemon's state was read and fits this boot and table */
 bool mh_state_loaded(const struct mh_daemon *d);
-/* Start-up, after the table: with d->adopt, resumes the saved sessions and
- * returns true (main.c then reconciles the table and syncs the kernel);
- * else forgets the saved state and returns false. mh_state_restored ends
- * the restart: gone (NULL if nothing was resumed) is what the reconcile
- * removed; it is logged and audited, and the state file rewritten. */
+/* Start-up, after the table. With d->adopt, resume.c opens the saved
+ * sessions (mh_state_saved: NULL if none; mh_state_saved_key: a saved
+ * session's key, 0 or -ENOKEY with why), main.c reconciles the table and
+ * syncs the kernel, and mh_state_restored ends the restart: gone is what
+ * the reconcile removed, resumed how many came back; both are logged and
+ * audited, the keys of the others removed. Without d->adopt,
+ * mh_state_forget drops what an earlier daemon saved, and
+ * mh_state_restored(d, NULL, 0) follows. Either way the file is rewritten. */
 struct mh_reconciled;
-bool mh_state_restore(struct mh_daemon *d, uint64_t now);
-void mh_state_restored(struct mh_daemon *d, const struct mh_reconciled *gone);
+struct mh_statefile;
+struct mh_saved_session;
+const struct mh_statefile *mh_state_saved(const struct mh_daemon *d);
+int mh_state_saved_key(const struct mh_daemon *d,
+		       const struct mh_saved_session *sv,
+		       uint8_t key[SSP_KEY_LEN], char *why, size_t len);
+void mh_state_forget(struct mh_daemon *d);
+void mh_state_restored(struct mh_daemon *d, const struct mh_reconciled *gone,
+		       unsigned resumed);
 /* A session's key into the keyring / out of it. */
 void mh_state_key_add(struct mh_daemon *d, const struct mh_session *s,
 		      const uint8_t key[SSP_KEY_LEN]);
@@ -247,14 +237,13 @@ int mh_ct_cut(struct mh_daemon *d, uint16_t server_port,
 int mh_tablewatch_open(struct mh_daemon *d);
 void mh_tablewatch_close(struct mh_daemon *d);
 void mh_tablewatch_input(struct mh_daemon *d);
-/* The table rebuilt in place and refilled from the session table (no
- * NLM_F_EXCL: what is still there stays); 0 or -errno. */
-int mh_tablewatch_restore(struct mh_daemon *d);
-/* The session ports and pinholes the kernel's table holds (start-up,
- * before a table of other flags is replaced); 0 or -errno. *e owns
- * arrays that mh_tablewatch_free_elems releases. */
-int mh_tablewatch_dump_elems(struct mh_daemon *d, struct mh_nft_elems *e);
-void mh_tablewatch_free_elems(struct mh_nft_elems *e);
+/* elems.c: the session ports and pinholes the kernel's table holds
+ * (start-up, before a table of other flags is replaced), or those the
+ * session table records (a rebuild); 0 or -errno. *e owns arrays that
+ * mh_elems_free releases. */
+int mh_elems_dump(const struct mh_daemon *d, struct mh_nft_elems *e);
+int mh_elems_of_sessions(const struct mh_daemon *d, struct mh_nft_elems *e);
+void mh_elems_free(struct mh_nft_elems *e);
 /* kernel.c: the whole table in one batch through d->nft (adopt: keep the
  * elements there; replace: delete the table first, in the same batch),
  * then the elements e (NULL: none); 0 or -errno. */
@@ -267,13 +256,13 @@ int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
 struct mh_reconciled { unsigned ports, pinholes, mappings; };
 void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
 			struct mh_reconciled *gone);
-/* The periodic sync: a pinhole element the read-back found that no session
- * records (a failed delete, or not ours) is noted during the dump, and
- * removed by mh_reconcile_strays after it, with its confirmed mapping in
- * single-port mode; at most MH_STRAYS_MAX a sync, the rest the next time. */
+/* The periodic sync (and the end of a restart): the pinhole sets read
+ * back, records of pinholes the kernel expired dropped; a pinhole element
+ * that no session records (a failed delete, or not ours) is removed after
+ * the read-back, with its confirmed mapping in single-port mode; at most
+ * MH_STRAYS_MAX a sync, the rest the next time. */
 #define MH_STRAYS_MAX 256
-void mh_reconcile_stray(struct mh_daemon *d, const struct mh_pinhole *ph);
-void mh_reconcile_strays(struct mh_daemon *d);
+void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms);
 
 /* prefer.c (single-port mode): a session whose SSH login came from host X
  * displaces the mappings other sessions hold for clients on X (see
@@ -287,34 +276,6 @@ void mh_mux_prefer(struct mh_daemon *d, const struct mh_session *pref);
 int mh_reload(struct mh_daemon *d, char *msg, size_t len);
 /* kernel.c: the table rebuilt in place, sessions and pinholes kept */
 int mh_kernel_reload(struct mh_daemon *d);
-
-/* sessions.c: lifecycle around the pure table */
-struct mh_proof {               /* what the announcement checks established */
-	uid_t uid;
-	struct mh_bound bound[MH_MAX_BOUND];
-	struct mh_sockid sock[MH_MAX_BOUND];   /* the socket bound[i] was read from */
-	unsigned n_bound;
-};
-int mh_sessions_start(struct mh_daemon *d, const struct mhc_announce *a,
-		      const struct mh_proof *proof,
-		      const uint8_t key[SSP_KEY_LEN], char *why, size_t whylen);
-void mh_sessions_end(struct mh_daemon *d, struct mh_session *s,
-		     const char *why);
-void mh_sessions_pidfd(struct mh_daemon *d, uint16_t port);
-void mh_sessions_expire(struct mh_daemon *d, uint64_t now_ms);
-/* A session lives only while one of the sockets recorded at its
- * announcement is bound to its port by its uid. mh_sessions_socket_gone:
- * checks one session (one dump of its port) and ends it if its sockets
- * are gone (why says when: "port announced again"); true if it ended.
- * mh_sessions_check_sockets: every session at once (one dump of the range,
- * each session missing from it confirmed by a dump of its port). */
-bool mh_sessions_socket_gone(struct mh_daemon *d, struct mh_session *s,
-			     const char *when);
-void mh_sessions_check_sockets(struct mh_daemon *d);
-/* 1 if one of the session's sockets still holds its port, 0 if none does,
- * -errno if the kernel could not be asked. A session whose sockets are not
- * known (a state file of version 1) takes those its uid has there. */
-int mh_sessions_socket_held(struct mh_daemon *d, struct mh_session *s);
 
 /* reserve.c: at start, before hardening: the range (and public port) into
  * net.ipv4.ip_local_reserved_ports (reserve_ports), fatal if that cannot be

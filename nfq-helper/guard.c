@@ -32,7 +32,7 @@ static int install(struct mh_daemon *d)
 
 	d->pol.public_port = d->cfg.single_port ? d->cfg.public_port : 0;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	err = d->epfd < 0 ? -errno : mh_kernel_setup(d);
+	err = d->epfd < 0 ? -errno : mh_kernel_setup(d, false);
 	d->keep = true;
 	mh_kernel_teardown(d);
 	if (d->epfd >= 0)

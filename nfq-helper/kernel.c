@@ -4,9 +4,7 @@
  * form of a map lookup; adopting the table of an earlier daemon whose
  * sessions resume, or a --guard's, claiming it if orphaned), rebuilds it
  * in place on SIGHUP, leaves it at every stop (only --uninstall removes
- * it), adds and deletes session ports and pinholes, and reads the pinhole
- * sets back so the session table learns which pinholes the kernel has
- * expired (and reconcile.c removes those no session records). Every batch
+ * it), adds and deletes session ports, pinholes and mappings. Every batch
  * goes through the one socket d->nft: an owned table takes no other.
  */
 #include <errno.h>
@@ -17,10 +15,8 @@
 #include <libnftnl/common.h>
 
 #include "daemon.h"
-#include "stray.h"
 
 #define BATCH_LEN 65536
-#define SYNC_GRACE_MS 2000   /* a pinhole this young may not be in a dump yet */
 
 struct batch {
 	char buf[BATCH_LEN];
@@ -178,14 +174,14 @@ static int inspect_table(struct mh_daemon *d, bool *exists, bool *replace)
 static int replace_table(struct mh_daemon *d, bool adopt)
 {
 	struct mh_nft_elems e = { 0 };
-	int err = adopt ? mh_tablewatch_dump_elems(d, &e) : 0;
+	int err = adopt ? mh_elems_dump(d, &e) : 0;
 
 	if (err < 0) {
 		log_warn("reading table inet %s: %s", d->cfg.table, strerror(-err));
 		return err;
 	}
 	err = mh_kernel_install(d, false, true, adopt ? &e : NULL);
-	mh_tablewatch_free_elems(&e);
+	mh_elems_free(&e);
 	return err;
 }
 
@@ -215,9 +211,9 @@ static void log_not_adopted(struct mh_daemon *d)
 }
 
 /* A table left by an earlier daemon is adopted when that daemon's state
- * was read too (state.c resumes its sessions); else it is rebuilt empty.
- * The watch opens first: a flush from then on is seen. */
-int mh_kernel_setup(struct mh_daemon *d)
+ * was read too (may_adopt: resume.c resumes its sessions); else it is
+ * rebuilt empty. */
+int mh_kernel_setup(struct mh_daemon *d, bool may_adopt)
 {
 	bool exists, replace;
 	int err;
@@ -234,11 +230,9 @@ int mh_kernel_setup(struct mh_daemon *d)
 		log_info("map lookups: this kernel refuses a lookup in a map that "
 			 "loads no value (Linux before 6.5): single-port mode's "
 			 "mapping rules load it and compare it with 0");
-	if ((err = mh_tablewatch_open(d)) < 0)
-		return err;
 	if ((err = inspect_table(d, &exists, &replace)) < 0)
 		return err;
-	d->adopt = exists && mh_state_loaded(d);
+	d->adopt = exists && may_adopt;
 	if (exists && !d->adopt)
 		log_not_adopted(d);
 	if ((err = install_first(d, replace)) < 0)
@@ -261,7 +255,6 @@ void mh_kernel_teardown(struct mh_daemon *d)
 	struct batch bt;
 	int err;
 
-	mh_tablewatch_close(d);
 	if (!d->nft)
 		return;
 	if (d->keep) {
@@ -309,12 +302,6 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 	return err;
 }
 
-int mh_kernel_session_port(struct mh_daemon *d, uint16_t port, bool add)
-{
-	return mh_kernel_elem(d, MH_NFT_PORT, add ? MH_NFT_ADD : MH_NFT_DEL,
-			      NULL, port, MH_KERNEL_SYNC);
-}
-
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync)
 {
@@ -329,56 +316,4 @@ int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
 	return mh_kernel_elem(d, confirmed ? MH_NFT_MUX : MH_NFT_MUXP,
 			      add ? MH_NFT_ADD : MH_NFT_DEL, client, server_port,
 			      sync ? MH_KERNEL_SYNC : MH_KERNEL_ASYNC);
-}
-
-/* --- learning what the kernel expired --- */
-
-static void sync_cb(const struct mh_pinhole *ph, uint64_t expires_ms, void *arg)
-{
-	struct mh_daemon *d = arg;
-	struct mh_pinhole_rec *r = mh_elem_record(&d->sessions, ph);
-
-	(void)expires_ms;
-	if (r)
-		r->seen_gen = d->sync_gen;
-	else
-		mh_reconcile_stray(d, ph);   /* removed after the read-back */
-}
-
-static void sync_session(struct mh_daemon *d, struct mh_session *s,
-			 uint64_t now_ms)
-{
-	char cl[MH_ADDRSTRLEN];
-	struct mh_pinhole_rec *r;
-
-	mh_for_each_pinhole(s, r) {
-		if (r->seen_gen == d->sync_gen || now_ms - r->added_ms < SYNC_GRACE_MS) {
-			s->last_alive_ms = now_ms;
-			continue;
-		}
-		d->stats.pinholes_expired++;
-		if (mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE)) {
-			log_info("session %u port %u: pinhole for %s expired (idle)",
-				 s->id, s->port, mh_addr_str(&r->client, cl, sizeof(cl)));
-			mh_audit_pinhole(d, s, "pinhole_expired", &r->client, "idle");
-		}
-		memset(r, 0, sizeof(*r));
-	}
-}
-
-void mh_kernel_sync(struct mh_daemon *d, uint64_t now_ms)
-{
-	struct mh_session *s;
-	int a, b;
-
-	d->sync_gen++;
-	a = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, sync_cb, d);
-	b = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET6, sync_cb, d);
-	mh_reconcile_strays(d);
-	if (a < 0 || b < 0) {
-		log_warn("reading pinholes back: %s", strerror(-(a < 0 ? a : b)));
-		return;   /* never forget pinholes on a failed read */
-	}
-	for (s = d->sessions.head; s; s = s->next)
-		sync_session(d, s, now_ms);
 }

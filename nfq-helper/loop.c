@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "lifecycle.h"
 
 #define MAX_EVENTS 64
 
@@ -78,11 +79,11 @@ static void on_timer(struct mh_daemon *d)
 	if (now >= d->next_sync_ms) {
 		unsigned every = d->cfg.idle_timeout * 1000 / 4;
 
-		mh_kernel_sync(d, now);
-		mh_sessions_check_sockets(d);
+		mh_reconcile_sync(d, now);
+		mh_life_check_sockets(d);
 		d->next_sync_ms = now + (every < 1000 ? 1000 : every);
 	}
-	mh_sessions_expire(d, now);
+	mh_life_expire(d, now);
 	mh_audit_tick(d, now);
 }
 
@@ -98,7 +99,7 @@ static void dispatch(struct mh_daemon *d, uint64_t tag)
 	case EV_NFT_WATCH: mh_tablewatch_input(d); break;
 	case EV_CTL_LISTEN: mh_control_accept(d); break;
 	case EV_CTL_CONN: mh_control_conn_input(d, n); break;
-	case EV_PIDFD: mh_sessions_pidfd(d, (uint16_t)n); break;
+	case EV_PIDFD: mh_life_pidfd(d, (uint16_t)n); break;
 	}
 }
 

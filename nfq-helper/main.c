@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "lifecycle.h"
+#include "resume.h"
 
 static void usage(FILE *f)
 {
@@ -129,14 +131,17 @@ static void restore(struct mh_daemon *d)
 {
 	uint64_t now = mh_now_ms();
 	struct mh_reconciled gone;
+	unsigned resumed;
 
-	if (!mh_state_restore(d, now)) {
-		mh_state_restored(d, NULL);
+	if (!d->adopt) {
+		mh_state_forget(d);
+		mh_state_restored(d, NULL, 0);
 		return;
 	}
+	resumed = mh_resume(d);
 	mh_reconcile_table(d, now, &gone);
-	mh_kernel_sync(d, now);
-	mh_state_restored(d, &gone);
+	mh_reconcile_sync(d, now);
+	mh_state_restored(d, &gone, resumed);
 }
 
 static void start(struct mh_daemon *d)
@@ -158,7 +163,9 @@ static void start(struct mh_daemon *d)
 		log_warn("ctnetlink: %s; flows of ended sessions stay bound to their "
 			 "port until conntrack forgets them", strerror(-err));
 	mh_state_init(d);
-	if ((err = mh_kernel_setup(d)) < 0)
+	/* the watch first: a flush from then on is seen */
+	if ((err = mh_tablewatch_open(d)) < 0 ||
+	    (err = mh_kernel_setup(d, mh_state_loaded(d))) < 0)
 		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
 	restore(d);
 	if ((err = mh_control_open(d)) < 0)
@@ -175,15 +182,10 @@ static void start(struct mh_daemon *d)
 static void stop(struct mh_daemon *d)
 {
 	mh_control_close(d);
+	mh_tablewatch_close(d);
 	mh_kernel_teardown(d);
 	mh_state_stop(d);
-	while (d->sessions.head) {
-		struct mh_session *s = d->sessions.head;
-
-		if (s->pidfd >= 0)
-			close(s->pidfd);
-		mh_session_remove(&d->sessions, s);
-	}
+	mh_life_stop(d);
 	mh_queue_close(d);
 	mh_ct_close(d);
 	if (d->diag)
@@ -259,7 +261,7 @@ int main(int argc, char **argv)
 	d->pol.candidate_lifetime_ms = d->cfg.candidate_lifetime * 1000;
 	d->pol.public_port = d->cfg.single_port ? d->cfg.public_port : 0;
 	mh_ratelimit_init(&d->drop_log, 5, 20);
-	d->ctl_fd = d->epfd = d->sigfd = d->timerfd = -1;
+	d->epfd = d->sigfd = d->timerfd = -1;
 	start(d);
 	mh_harden(d);
 	mh_notify("READY=1");

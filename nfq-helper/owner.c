@@ -4,7 +4,7 @@
  * announced pid must be that uid's and the announcing process itself or one
  * of its descendants (/proc/<pid>/status). Neither needs a capability.
  * The same dumps, over a port or the whole range, tell later whether the
- * sockets a session recorded are still bound (mh_owner_scan, sessions.c).
+ * sockets a session recorded are still bound (mh_owner_scan, lifecycle.c).
  */
 #include <errno.h>
 #include <linux/inet_diag.h>

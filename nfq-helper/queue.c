@@ -21,6 +21,30 @@
 #define QUEUE_RCVBUF  (8 * 1024 * 1024)
 #define QUEUE_VLEN    8     /* messages per recvmmsg */
 #define QUEUE_ROUNDS  8     /* recvmmsg calls per wake-up at most */
+#define VERDICT_BUF   (64 * 1024)  /* verdicts of one wake-up, sent at once */
+#define AFTER_MAX     256          /* kernel deletions that wait for the verdicts */
+
+/* A kernel element to delete once the verdicts of a wake-up are sent: a
+ * provisional mapping that has done its work, or a pinhole (and in single-
+ * port mode its mapping) evicted for a newer one, which need not cost the
+ * datagram that caused it any time. */
+enum after_kind { AFTER_PROVISIONAL, AFTER_PINHOLE, AFTER_MAPPING };
+struct after {
+	struct mh_addr client;
+	uint16_t port;
+	uint8_t kind;
+};
+
+/* The queue's socket, and the verdicts of a wake-up with what must follow
+ * them. */
+struct mh_queue_rt {
+	struct mnl_socket *sock;
+	unsigned portid;
+	char vbuf[VERDICT_BUF];
+	struct mnl_nlmsg_batch *vb;
+	struct after after[AFTER_MAX];
+	unsigned n_after;
+};
 
 static void verdicts_flush(struct mh_daemon *d);
 
@@ -40,11 +64,11 @@ static int queue_config(struct mh_daemon *d, uint8_t cmd, bool params)
 		mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(0));
 	}
 	nlh->nlmsg_flags |= NLM_F_ACK;
-	if (mnl_socket_sendto(d->queue, nlh, nlh->nlmsg_len) < 0)
+	if (mnl_socket_sendto(d->q->sock, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	if (mnl_socket_recvfrom(d->queue, buf, sizeof(buf)) < 0)
+	if (mnl_socket_recvfrom(d->q->sock, buf, sizeof(buf)) < 0)
 		return -errno;
-	if (mnl_cb_run(buf, sizeof(buf), 0, d->queue_portid, NULL, NULL) < 0)
+	if (mnl_cb_run(buf, sizeof(buf), 0, d->q->portid, NULL, NULL) < 0)
 		return -errno;
 	return 0;
 }
@@ -53,45 +77,54 @@ int mh_queue_open(struct mh_daemon *d)
 {
 	int one = 1, rcvbuf = QUEUE_RCVBUF, err;
 
-	d->queue = mnl_socket_open(NETLINK_NETFILTER);
-	if (!d->queue)
-		return -errno;
-	if (mnl_socket_bind(d->queue, 0, MNL_SOCKET_AUTOPID) < 0)
-		return -errno;
-	d->queue_portid = mnl_socket_get_portid(d->queue);
-	/* libmnl wants a buffer twice the batch limit */
-	d->vb = mnl_nlmsg_batch_start(d->vbuf, sizeof(d->vbuf) / 2);
-	if (!d->vb)
+	d->q = calloc(1, sizeof(*d->q));
+	if (!d->q)
 		return -ENOMEM;
-	mnl_socket_setsockopt(d->queue, NETLINK_NO_ENOBUFS, &one, sizeof(one));
-	if (setsockopt(mnl_socket_get_fd(d->queue), SOL_SOCKET, SO_RCVBUFFORCE,
+	d->q->sock = mnl_socket_open(NETLINK_NETFILTER);
+	if (!d->q->sock)
+		return -errno;
+	if (mnl_socket_bind(d->q->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	d->q->portid = mnl_socket_get_portid(d->q->sock);
+	/* libmnl wants a buffer twice the batch limit */
+	d->q->vb = mnl_nlmsg_batch_start(d->q->vbuf, sizeof(d->q->vbuf) / 2);
+	if (!d->q->vb)
+		return -ENOMEM;
+	mnl_socket_setsockopt(d->q->sock, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	if (setsockopt(mnl_socket_get_fd(d->q->sock), SOL_SOCKET, SO_RCVBUFFORCE,
 		       &rcvbuf, sizeof(rcvbuf)) < 0)
 		log_debug("SO_RCVBUFFORCE: %s", strerror(errno));
 	err = queue_config(d, NFQNL_CFG_CMD_BIND, true);
 	if (err < 0)
 		return err;
-	return mh_epoll_add(d, mnl_socket_get_fd(d->queue), EV_TAG(EV_QUEUE, 0));
+	return mh_epoll_add(d, mnl_socket_get_fd(d->q->sock), EV_TAG(EV_QUEUE, 0));
 }
 
 void mh_queue_close(struct mh_daemon *d)
 {
-	if (!d->queue)
+	if (!d->q)
 		return;
-	if (d->vb) {
+	if (!d->q->sock) {
+		free(d->q);
+		d->q = NULL;
+		return;
+	}
+	if (d->q->vb) {
 		verdicts_flush(d);
-		mnl_nlmsg_batch_stop(d->vb);
-		d->vb = NULL;
+		mnl_nlmsg_batch_stop(d->q->vb);
+		d->q->vb = NULL;
 	}
 	queue_config(d, NFQNL_CFG_CMD_UNBIND, false);
-	mnl_socket_close(d->queue);
-	d->queue = NULL;
+	mnl_socket_close(d->q->sock);
+	free(d->q);
+	d->q = NULL;
 }
 
 /* Verdicts are collected for one wake-up and sent in one sendto; whatever
  * must happen after a verdict (dropping a provisional mapping, an evicted
  * pinhole) follows the send. Pinholes are installed before, so a reply
  * never precedes its pinhole. */
-static bool still_recorded(const struct mh_daemon *d, const struct mh_after *a)
+static bool still_recorded(const struct mh_daemon *d, const struct after *a)
 {
 	const struct mh_session *s = mh_session_by_port(&d->sessions, a->port);
 
@@ -100,7 +133,7 @@ static bool still_recorded(const struct mh_daemon *d, const struct mh_after *a)
 
 /* An evicted mapping's conntrack entry would keep its source bound to the
  * session's port: deleted after the mapping, like a session's at its end. */
-static void cut_evicted_flow(struct mh_daemon *d, const struct mh_after *a)
+static void cut_evicted_flow(struct mh_daemon *d, const struct after *a)
 {
 	char cl[MH_ADDRSTRLEN];
 	int n = mh_ct_cut(d, a->port, &a->client, 0);
@@ -114,13 +147,13 @@ static void verdicts_flush(struct mh_daemon *d)
 {
 	unsigned i;
 
-	if (mnl_nlmsg_batch_size(d->vb) > 0 &&
-	    mnl_socket_sendto(d->queue, mnl_nlmsg_batch_head(d->vb),
-			      mnl_nlmsg_batch_size(d->vb)) < 0)
+	if (mnl_nlmsg_batch_size(d->q->vb) > 0 &&
+	    mnl_socket_sendto(d->q->sock, mnl_nlmsg_batch_head(d->q->vb),
+			      mnl_nlmsg_batch_size(d->q->vb)) < 0)
 		log_warn("sending verdicts: %s", strerror(errno));
-	mnl_nlmsg_batch_reset(d->vb);
-	for (i = 0; i < d->n_after; i++) {
-		const struct mh_after *a = &d->after[i];
+	mnl_nlmsg_batch_reset(d->q->vb);
+	for (i = 0; i < d->q->n_after; i++) {
+		const struct after *a = &d->q->after[i];
 
 		/* evicted, then opened again within the same wake-up: keep it */
 		if (a->kind != AFTER_PROVISIONAL && still_recorded(d, a))
@@ -133,32 +166,32 @@ static void verdicts_flush(struct mh_daemon *d)
 		if (a->kind == AFTER_MAPPING)
 			cut_evicted_flow(d, a);
 	}
-	d->n_after = 0;
+	d->q->n_after = 0;
 }
 
 /* Queues a deletion for after the verdicts (sending them first if the
  * list is full). */
 static void after_verdicts(struct mh_daemon *d, const struct mh_addr *client,
-			   uint16_t port, enum mh_after_kind kind)
+			   uint16_t port, enum after_kind kind)
 {
-	if (d->n_after == MH_AFTER_MAX)
+	if (d->q->n_after == AFTER_MAX)
 		verdicts_flush(d);
-	d->after[d->n_after++] = (struct mh_after){ *client, port, (uint8_t)kind };
+	d->q->after[d->q->n_after++] = (struct after){ *client, port, (uint8_t)kind };
 }
 
 static void send_verdict(struct mh_daemon *d, uint32_t id, bool accept)
 {
 	struct nlmsghdr *nlh;
 
-	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(d->vb), NFQNL_MSG_VERDICT,
+	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(d->q->vb), NFQNL_MSG_VERDICT,
 			    d->cfg.queue_num);
 	nfq_nlmsg_verdict_put(nlh, id, accept ? NF_ACCEPT : NF_DROP);
-	if (!mnl_nlmsg_batch_next(d->vb)) {
+	if (!mnl_nlmsg_batch_next(d->q->vb)) {
 		/* full: the last message moves to the front of the next batch */
-		if (mnl_socket_sendto(d->queue, mnl_nlmsg_batch_head(d->vb),
-				      mnl_nlmsg_batch_size(d->vb)) < 0)
+		if (mnl_socket_sendto(d->q->sock, mnl_nlmsg_batch_head(d->q->vb),
+				      mnl_nlmsg_batch_size(d->q->vb)) < 0)
 			log_warn("sending verdicts: %s", strerror(errno));
-		mnl_nlmsg_batch_reset(d->vb);
+		mnl_nlmsg_batch_reset(d->q->vb);
 	}
 }
 
@@ -318,7 +351,7 @@ void mh_queue_input(struct mh_daemon *d)
 	mh_log_hold();
 	/* bounded: let the other event sources in between bursts */
 	for (i = 0; i < QUEUE_ROUNDS; i++) {
-		n = recvmmsg(mnl_socket_get_fd(d->queue), mm, QUEUE_VLEN,
+		n = recvmmsg(mnl_socket_get_fd(d->q->sock), mm, QUEUE_VLEN,
 			     MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ENOBUFS)
@@ -326,7 +359,7 @@ void mh_queue_input(struct mh_daemon *d)
 			break;
 		}
 		for (k = 0; k < n; k++)
-			if (mnl_cb_run(buf[k], mm[k].msg_len, 0, d->queue_portid,
+			if (mnl_cb_run(buf[k], mm[k].msg_len, 0, d->q->portid,
 				       packet_cb, d) < 0 && errno != 0)
 				log_debug("queue message: %s", strerror(errno));
 		if (n < QUEUE_VLEN)

@@ -1,10 +1,11 @@
 /*
- * Makes the kernel's sets match the session table after a restart: the
+ * Makes the kernel's sets match the session table: after a restart, the
  * session ports, pinholes and single-port mappings an adopted table holds
  * for sessions that did not come back are removed, those of resumed
  * sessions kept (and pinholes recorded if the saved state missed them).
- * While the daemon runs, the periodic sync hands over the pinholes no
- * session records (strays), which are removed the same way.
+ * While the daemon runs, the periodic sync reads the pinhole sets back:
+ * the session table learns which pinholes the kernel expired, and those no
+ * session records (strays) are removed the same way.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,11 +52,11 @@ static void dump(struct mh_daemon *d, struct elems *e, enum mh_nft_kind kind,
 }
 
 
-/* Session ports: every resumed one (re)added, any other removed. */
+/* Session ports: those of sessions that did not come back are removed
+ * (a resumed session put its own back as it opened). */
 static unsigned ports(struct mh_daemon *d)
 {
 	struct elems e = { 0 };
-	struct mh_session *s, *next;
 	unsigned removed = 0;
 
 	dump(d, &e, MH_NFT_PORT, 0);
@@ -64,12 +65,6 @@ static unsigned ports(struct mh_daemon *d)
 		    mh_kernel_elem(d, MH_NFT_PORT, MH_NFT_DEL, NULL,
 				   e.v[i].server_port, MH_KERNEL_SYNC) == 0)
 			removed++;
-	for (s = d->sessions.head; s; s = next) {
-		next = s->next;
-		if (mh_kernel_elem(d, MH_NFT_PORT, MH_NFT_ADD, NULL, s->port,
-				   MH_KERNEL_SYNC) < 0)
-			mh_sessions_end(d, s, "its port cannot be put back in the firewall");
-	}
 	free(e.v);
 	free(e.expires);
 	return removed;
@@ -151,9 +146,8 @@ void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
 static struct mh_pinhole strays[MH_STRAYS_MAX];
 static unsigned n_strays;
 
-void mh_reconcile_stray(struct mh_daemon *d, const struct mh_pinhole *ph)
+static void note_stray(const struct mh_pinhole *ph)
 {
-	(void)d;
 	if (n_strays < MH_STRAYS_MAX)
 		strays[n_strays++] = *ph;
 }
@@ -161,7 +155,7 @@ void mh_reconcile_stray(struct mh_daemon *d, const struct mh_pinhole *ph)
 /* A stray pinhole lets one client address reach a port outside any
  * session's control (kept alive by its own traffic, and inherited by the
  * next session on that port): it goes, with its confirmed mapping. */
-void mh_reconcile_strays(struct mh_daemon *d)
+static void remove_strays(struct mh_daemon *d)
 {
 	static struct mh_ratelimit warn = { .tokens = 20, .per_sec = 1, .burst = 20 };
 	char cl[MH_ADDRSTRLEN], what[MH_ADDRSTRLEN + 16];
@@ -186,4 +180,58 @@ void mh_reconcile_strays(struct mh_daemon *d)
 				 "removed", cl, ph->server_port);
 	}
 	n_strays = 0;
+}
+
+/* --- the periodic sync: learning what the kernel expired --- */
+
+#define SYNC_GRACE_MS 2000   /* a pinhole this young may not be in a dump yet */
+
+static void sync_cb(const struct mh_pinhole *ph, uint64_t expires_ms, void *arg)
+{
+	struct mh_daemon *d = arg;
+	struct mh_pinhole_rec *r = mh_elem_record(&d->sessions, ph);
+
+	(void)expires_ms;
+	if (r)
+		r->seen_gen = d->sync_gen;
+	else
+		note_stray(ph);   /* removed after the read-back */
+}
+
+static void sync_session(struct mh_daemon *d, struct mh_session *s,
+			 uint64_t now_ms)
+{
+	char cl[MH_ADDRSTRLEN];
+	struct mh_pinhole_rec *r;
+
+	mh_for_each_pinhole(s, r) {
+		if (r->seen_gen == d->sync_gen || now_ms - r->added_ms < SYNC_GRACE_MS) {
+			s->last_alive_ms = now_ms;
+			continue;
+		}
+		d->stats.pinholes_expired++;
+		if (mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE)) {
+			log_info("session %u port %u: pinhole for %s expired (idle)",
+				 s->id, s->port, mh_addr_str(&r->client, cl, sizeof(cl)));
+			mh_audit_pinhole(d, s, "pinhole_expired", &r->client, "idle");
+		}
+		memset(r, 0, sizeof(*r));
+	}
+}
+
+void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms)
+{
+	struct mh_session *s;
+	int a, b;
+
+	d->sync_gen++;
+	a = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, sync_cb, d);
+	b = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET6, sync_cb, d);
+	remove_strays(d);
+	if (a < 0 || b < 0) {
+		log_warn("reading pinholes back: %s", strerror(-(a < 0 ? a : b)));
+		return;   /* never forget pinholes on a failed read */
+	}
+	for (s = d->sessions.head; s; s = s->next)
+		sync_session(d, s, now_ms);
 }

@@ -1,21 +1,18 @@
 /*
  * Sessions that outlive the daemon: each key in a "user" key of a keyring
  * the kernel keeps (never on disk, readable by its possessor only), the
- * rest in a 0600 state file next to the control socket. At start-up the
- * sessions an earlier daemon left are resumed (same mosh-server, same start
- * time, its socket still bound to the port) and the adopted table made to
- * match them; while the daemon runs, keys and file are written by its
- * state keeper (keeper.c).
+ * rest in a 0600 state file next to the control socket. At start-up it
+ * reads what an earlier daemon left (resume.c opens those sessions again)
+ * and afterwards drops the keys of those that did not come back; while the
+ * daemon runs, keys and file are written by its state keeper (keeper.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -55,12 +52,11 @@ struct mh_state_rt {
 	uint64_t seen_opened, seen_expired;   /* counters at the last write */
 	uint64_t written_ms;
 	struct mh_ratelimit warn;
-	/* what an earlier daemon left, until mh_state_restore */
+	/* what an earlier daemon left, until mh_state_restored */
 	bool loaded;
-	struct mh_state old;
+	struct mh_statefile old;
 	struct saved_key *keys;
 	unsigned n_keys;
-	unsigned resumed;                     /* of old.n, by mh_state_restore */
 };
 
 /* ------------------------------------------------------------------ */
@@ -178,7 +174,7 @@ static void load_keys(struct mh_state_rt *rt)
 		len = kctl(KEYCTL_READ, (unsigned long)ids[i], (unsigned long)buf,
 			   sizeof(buf));
 		if (len > 0 && (size_t)len <= sizeof(buf) &&
-		    mh_state_key_decode(buf, (size_t)len, &k->pid, &k->start,
+		    mh_statefile_key_decode(buf, (size_t)len, &k->pid, &k->start,
 					k->key) == 0)
 			rt->n_keys++;
 		else
@@ -213,7 +209,7 @@ void mh_state_key_add(struct mh_daemon *d, const struct mh_session *s,
 			 "session will not survive a restart", s->id, s->port, (int)s->pid);
 		return;
 	}
-	mh_state_key_encode(s->pid, s->pid_start, key, payload);
+	mh_statefile_key_encode(s->pid, s->pid_start, key, payload);
 	err = mh_keeper_key_add(rt->keeper, s->port, payload);
 	OPENSSL_cleanse(payload, sizeof(payload));
 	if (err && mh_ratelimit_ok(&rt->warn, mh_now_ms()))
@@ -235,21 +231,21 @@ void mh_state_key_del(struct mh_daemon *d, const struct mh_session *s)
 static int write_file(struct mh_daemon *d, struct mh_state_rt *rt)
 {
 	struct mh_saved_session sv;
-	struct mh_state_enc e;
+	struct mh_statefile_enc e;
 	struct mh_session *s;
 	int err;
 
-	mh_state_enc_begin(&e, rt->boot_id, d->cfg.table, d->sessions.next_id);
+	mh_statefile_enc_begin(&e, rt->boot_id, d->cfg.table, d->sessions.next_id);
 	for (s = d->sessions.head; s; s = s->next) {
 		if (!s->pid_start)
 			continue;
 		mh_saved_from_session(s, &sv);
-		mh_state_enc_session(&e, &sv);
+		mh_statefile_enc_session(&e, &sv);
 	}
-	err = mh_state_enc_end(&e);
+	err = mh_statefile_enc_end(&e);
 	if (!err)
 		err = mh_keeper_write(rt->keeper, e.buf, e.len);
-	mh_state_enc_free(&e);
+	mh_statefile_enc_free(&e);
 	if (err && mh_ratelimit_ok(&rt->warn, mh_now_ms()))
 		log_warn("state file %s: %s; sessions would not survive a restart",
 			 rt->path, strerror(-err));
@@ -296,15 +292,15 @@ static void load_file(struct mh_daemon *d, struct mh_state_rt *rt)
 	read_text(rt->path, &text, &len);
 	if (!text)
 		return;
-	if (mh_state_decode(text, len, &rt->old, err, sizeof(err)) < 0) {
+	if (mh_statefile_decode(text, len, &rt->old, err, sizeof(err)) < 0) {
 		log_warn("state file %s refused: %s", rt->path, err);
 	} else if (strcmp(rt->old.boot_id, rt->boot_id)) {
 		log_info("state file %s is from an earlier boot: not used", rt->path);
-		mh_state_free(&rt->old);
+		mh_statefile_free(&rt->old);
 	} else if (strcmp(rt->old.table, d->cfg.table)) {
 		log_info("state file %s is for table %s, not %s: not used", rt->path,
 			 rt->old.table, d->cfg.table);
-		mh_state_free(&rt->old);
+		mh_statefile_free(&rt->old);
 	} else {
 		rt->loaded = true;
 		log_info("state file %s: %u session(s) of an earlier daemon",
@@ -405,94 +401,25 @@ bool mh_state_loaded(const struct mh_daemon *d)
 	return d->state && d->state->loaded;
 }
 
-static int refuse(char *why, size_t len, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int refuse(char *why, size_t len, int err, const char *fmt, ...)
+/* The key the keyring holds for a saved session: 0, or -ENOKEY with why. */
+int mh_state_saved_key(const struct mh_daemon *d,
+		       const struct mh_saved_session *sv,
+		       uint8_t key[SSP_KEY_LEN], char *why, size_t len)
 {
-	va_list ap;
+	const struct saved_key *k = d->state ? key_for(d->state, sv->port) : NULL;
 
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-/* The socket the session was announced with must still hold its port: a
- * squatter's session (socket closed, process kept) does not come back. If
- * the kernel cannot be asked, the session is resumed and the periodic
- * check asks again. */
-static int resume_socket(struct mh_daemon *d, struct mh_session *s,
-			 char *why, size_t len)
-{
-	int held = mh_sessions_socket_held(d, s);
-
-	if (held < 0)
-		log_warn("session %u port %u: cannot list UDP sockets (%s); resumed "
-			 "unchecked", s->id, s->port, strerror(-held));
-	if (held)
-		return 0;
-	return refuse(why, len, -ENOENT, "socket_gone: no socket of uid %u that "
-		      "was announced (inode %u) is bound to port %u any more",
-		      (unsigned)s->uid, s->n_sock ? s->sock[0].ino : 0, s->port);
-}
-
-static int resume_one(struct mh_daemon *d, struct mh_state_rt *rt,
-		      const struct mh_saved_session *sv, uint64_t now,
-		      char *why, size_t len)
-{
-	const struct saved_key *k = key_for(rt, sv->port);
-	struct mh_session *s;
-	struct mh_proc_stat ps = { 0 };
-	int pidfd, err;
-
-	if (sv->port < d->cfg.port_low || sv->port > d->cfg.port_high ||
-	    sv->port == d->pol.public_port)
-		return refuse(why, len, -ERANGE, "port %u is no longer in the "
-			      "managed range", sv->port);
-	pidfd = pidfd_open(sv->pid, 0);
-	if (pidfd < 0)
-		return refuse(why, len, -ESRCH, "mosh-server pid %d is gone",
-			      (int)sv->pid);
-	/* pidfd first: the start time read next is that process's */
-	if (mh_proc_stat(sv->pid, &ps) < 0 || ps.start != sv->pid_start ||
-	    mh_pidfd_exited(pidfd)) {
-		close(pidfd);
-		if (ps.start && ps.start != sv->pid_start)
-			return refuse(why, len, -ESRCH, "pid %d now belongs to "
-				      "another process", (int)sv->pid);
-		return refuse(why, len, -ESRCH, "mosh-server pid %d has exited",
-			      (int)sv->pid);
-	}
 	if (!k || k->pid != sv->pid || k->start != sv->pid_start) {
-		close(pidfd);
-		return refuse(why, len, -ENOKEY, k ? "the key in the keyring is "
-			      "another session's" : "its key is not in the keyring");
+		snprintf(why, len, "%s", k ? "the key in the keyring is another "
+			 "session's" : "its key is not in the keyring");
+		return -ENOKEY;
 	}
-	s = mh_session_add(&d->sessions, sv->port, k->key, sv->uid, sv->pid, now,
-			   d->cfg.max_pinholes_per_session);
-	if (!s) {
-		close(pidfd);
-		return refuse(why, len, -ENOMEM, "cannot create it: %s",
-			      strerror(errno));
-	}
-	s->pidfd = pidfd;
-	mh_saved_apply(sv, s);
-	mh_session_seq_sync(&d->sessions, s);   /* its restored max_seq_in */
-	err = resume_socket(d, s, why, len);
-	if (!err && mh_session_set_ssh_client(&d->sessions, s, sv->ssh_client) < 0)
-		log_debug("session %u: no single-port hint", s->id);
-	if (!err && (err = mh_epoll_add(d, pidfd, EV_TAG(EV_PIDFD, sv->port))))
-		refuse(why, len, err, "epoll: %s", strerror(-err));
-	if (err) {
-		close(pidfd);
-		mh_session_remove(&d->sessions, s);
-		return err;
-	}
-	log_info("session %u port %u resumed: uid %u pid %d ssh client %s, %u "
-		 "pinhole record(s)", s->id, s->port, (unsigned)s->uid, (int)s->pid,
-		 s->ssh_client[0] ? s->ssh_client : "-", mh_pinhole_count(s));
+	memcpy(key, k->key, SSP_KEY_LEN);
 	return 0;
+}
+
+const struct mh_statefile *mh_state_saved(const struct mh_daemon *d)
+{
+	return d->state && d->state->loaded ? &d->state->old : NULL;
 }
 
 /* Keys of sessions that did not come back. */
@@ -510,49 +437,25 @@ static void sweep_keys(struct mh_daemon *d, struct mh_state_rt *rt)
 	free(ids);
 }
 
-static void resume(struct mh_daemon *d, struct mh_state_rt *rt, uint64_t now)
-{
-	uint32_t next_id = rt->old.next_id;
-	char why[200], line[260];
-
-	rt->resumed = 0;
-	for (unsigned i = 0; i < rt->old.n; i++) {
-		const struct mh_saved_session *sv = &rt->old.s[i];
-
-		if (resume_one(d, rt, sv, now, why, sizeof(why)) == 0) {
-			rt->resumed++;
-			if (sv->id >= next_id)
-				next_id = sv->id + 1;
-			continue;
-		}
-		log_warn("session %u port %u not resumed: %s", sv->id, sv->port, why);
-		snprintf(line, sizeof(line), "session %u port %u: %s", sv->id,
-			 sv->port, why);
-		mh_audit_simple(d, "session_not_resumed", "why", line);
-	}
-	if (next_id > d->sessions.next_id)
-		d->sessions.next_id = next_id;
-}
-
 /* After the table was reconciled and synced: keys of sessions that did not
  * come back go, and the restart is logged and audited. */
 static void resumed(struct mh_daemon *d, struct mh_state_rt *rt,
-		    const struct mh_reconciled *gone)
+		    const struct mh_reconciled *gone, unsigned n)
 {
 	char count[16];
 
 	sweep_keys(d, rt);
 	log_info("restart: resumed %u of %u session(s); removed from the table "
 		 "%u session port(s), %u pinhole(s), %u mapping(s) of sessions "
-		 "that did not come back", rt->resumed, rt->old.n, gone->ports,
+		 "that did not come back", n, rt->old.n, gone->ports,
 		 gone->pinholes, gone->mappings);
-	snprintf(count, sizeof(count), "%u", rt->resumed);
+	snprintf(count, sizeof(count), "%u", n);
 	mh_audit_simple(d, "sessions_resumed", "count", count);
 }
 
 static void drop_loaded(struct mh_state_rt *rt)
 {
-	mh_state_free(&rt->old);
+	mh_statefile_free(&rt->old);
 	if (rt->keys)
 		OPENSSL_cleanse(rt->keys, rt->n_keys * sizeof(*rt->keys));
 	OPENSSL_free(rt->keys);
@@ -561,31 +464,27 @@ static void drop_loaded(struct mh_state_rt *rt)
 	rt->loaded = false;
 }
 
-bool mh_state_restore(struct mh_daemon *d, uint64_t now)
+void mh_state_forget(struct mh_daemon *d)
 {
 	struct mh_state_rt *rt = d->state;
 
 	if (!rt)
-		return false;
-	if (d->adopt) {
-		resume(d, rt, now);
-		return true;
-	}
+		return;
 	if (rt->loaded)
 		log_info("state of an earlier daemon not used (no table to "
 			 "adopt): %u session(s) dropped", rt->old.n);
 	kctl(KEYCTL_CLEAR, (unsigned long)rt->ring, 0, 0);
-	return false;
 }
 
-void mh_state_restored(struct mh_daemon *d, const struct mh_reconciled *gone)
+void mh_state_restored(struct mh_daemon *d, const struct mh_reconciled *gone,
+		       unsigned resumed_n)
 {
 	struct mh_state_rt *rt = d->state;
 
 	if (!rt)
 		return;
 	if (gone)
-		resumed(d, rt, gone);
+		resumed(d, rt, gone, resumed_n);
 	drop_loaded(rt);
 	rt->dirty = true;
 	mh_state_flush(d);

@@ -1,6 +1,6 @@
 /*
- * libFuzzer target for the control protocol (lib/control.c,
- * include/control.h). Every input is decoded as a received message: what is
+ * libFuzzer target for the control protocol (lib/ctlproto.c,
+ * include/ctlproto.h). Every input is decoded as a received message: what is
  * accepted must re-encode to the identical bytes, what is refused must say
  * why and leave nothing behind. The same bytes then fill an ANNOUNCE and a
  * REPLY for the encoders: what encodes must decode to the same fields, and
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "control.h"
+#include "ctlproto.h"
 #include "fuzz_common.h"
 
 static bool all_b64(const char *s, size_t n)

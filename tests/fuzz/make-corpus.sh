@@ -11,7 +11,7 @@ CC=${CC:-cc}
 
 mkdir -p "$OUT"
 "$CC" -std=gnu11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -I"$SRC/include" \
-	-o "$OUT/mkcorpus" "$FUZZ/mkcorpus.c" "$SRC/lib/control.c" "$SRC/lib/ssp.c" "$SRC/lib/ocbpeek.c" \
+	-o "$OUT/mkcorpus" "$FUZZ/mkcorpus.c" "$SRC/lib/ctlproto.c" "$SRC/lib/ssp.c" "$SRC/lib/ocbpeek.c" \
 	-lpcap -lcrypto
 
 for t in ssp control config verdict review; do

@@ -17,7 +17,7 @@
 
 #include <pcap/pcap.h>
 
-#include "control.h"
+#include "ctlproto.h"
 #include "ssp.h"
 
 #define MAX_PKTS 256

@@ -25,7 +25,7 @@
 
 #include <openssl/evp.h>
 
-#include "control.h"
+#include "ctlproto.h"
 #include "tooling.h"
 
 #define AB_MAX_COUNT     5000

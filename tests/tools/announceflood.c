@@ -20,7 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "ctlproto.h"
 #include "tooling.h"
 
 #define AF_MAX_COUNT    100000

@@ -18,7 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "ctlproto.h"
 #include "tooling.h"
 
 #define CP_MAX_CONNS    1000

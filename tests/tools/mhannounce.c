@@ -19,7 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "ctlproto.h"
 
 #define MA_TIMEOUT_MS 5000
 

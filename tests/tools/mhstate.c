@@ -31,12 +31,12 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-static int load(const char *path, struct mh_state *st)
+static int load(const char *path, struct mh_statefile *st)
 {
 	char err[512];
 	size_t len;
 	char *text = slurp(path, &len);
-	int r = mh_state_decode(text, len, st, err, sizeof(err));
+	int r = mh_statefile_decode(text, len, st, err, sizeof(err));
 
 	free(text);
 	if (r < 0)
@@ -46,7 +46,7 @@ static int load(const char *path, struct mh_state *st)
 
 static int show(const char *path)
 {
-	struct mh_state st;
+	struct mh_statefile st;
 
 	if (load(path, &st) < 0)
 		return 1;
@@ -55,28 +55,28 @@ static int show(const char *path)
 		printf("session %u uid=%u pid=%d start=%llu pinholes=%u\n", st.s[i].port,
 		       (unsigned)st.s[i].uid, (int)st.s[i].pid,
 		       (unsigned long long)st.s[i].pid_start, st.s[i].n_ph);
-	mh_state_free(&st);
+	mh_statefile_free(&st);
 	return 0;
 }
 
 static int set_start(const char *path, unsigned port, const char *value)
 {
-	struct mh_state_enc e;
-	struct mh_state st;
+	struct mh_statefile_enc e;
+	struct mh_statefile st;
 	FILE *f;
 	int hit = 0;
 
 	if (load(path, &st) < 0)
 		return 1;
-	mh_state_enc_begin(&e, st.boot_id, st.table, st.next_id);
+	mh_statefile_enc_begin(&e, st.boot_id, st.table, st.next_id);
 	for (unsigned i = 0; i < st.n; i++) {
 		if (st.s[i].port == port) {
 			st.s[i].pid_start = strtoull(value, NULL, 10);
 			hit = 1;
 		}
-		mh_state_enc_session(&e, &st.s[i]);
+		mh_statefile_enc_session(&e, &st.s[i]);
 	}
-	if (mh_state_enc_end(&e) < 0 || !hit) {
+	if (mh_statefile_enc_end(&e) < 0 || !hit) {
 		fprintf(stderr, "mhstate: %s\n", hit ? "encoding failed" : "no such port");
 		return 1;
 	}
@@ -85,8 +85,8 @@ static int set_start(const char *path, unsigned port, const char *value)
 		perror(path);
 		return 1;
 	}
-	mh_state_enc_free(&e);
-	mh_state_free(&st);
+	mh_statefile_enc_free(&e);
+	mh_statefile_free(&st);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for lib/control.c: the exact byte layout, encode -> decode
+ * Unit tests for lib/ctlproto.c: the exact byte layout, encode -> decode
  * round trips, refusal of every truncation, trailing bytes, bad headers,
  * bad field contents and sizes, and a seeded random-input loop in which
  * decode never crashes and accepts only what re-encodes byte for byte.
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control.h"
+#include "ctlproto.h"
 #include "verdict.h"
 #include <sys/socket.h>
 

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control.h"
+#include "ctlproto.h"
 
 #define KEY      "4NeCCgvZFe2RnPgrcU1PQw"
 #define SSH_CONN "198.18.0.1 50022 198.18.0.2 22"

@@ -76,12 +76,12 @@ static void sample(struct mh_saved_session s[3])
 
 static char *encode(const struct mh_saved_session *s, unsigned n, size_t *len)
 {
-	struct mh_state_enc e;
+	struct mh_statefile_enc e;
 
-	ck_assert_int_eq(mh_state_enc_begin(&e, BOOT, "mosh_helper", 12), 0);
+	ck_assert_int_eq(mh_statefile_enc_begin(&e, BOOT, "mosh_helper", 12), 0);
 	for (unsigned i = 0; i < n; i++)
-		mh_state_enc_session(&e, &s[i]);
-	ck_assert_int_eq(mh_state_enc_end(&e), 0);
+		mh_statefile_enc_session(&e, &s[i]);
+	ck_assert_int_eq(mh_statefile_enc_end(&e), 0);
 	*len = e.len;
 	return e.buf;     /* the caller frees */
 }
@@ -123,20 +123,20 @@ static void same_session(const struct mh_saved_session *a,
 START_TEST(round_trip)
 {
 	struct mh_saved_session s[3];
-	struct mh_state st;
+	struct mh_statefile st;
 	size_t len;
 	char *text;
 
 	sample(s);
 	text = encode(s, 3, &len);
-	ck_assert_int_eq(mh_state_decode(text, len, &st, err, sizeof(err)), 0);
+	ck_assert_int_eq(mh_statefile_decode(text, len, &st, err, sizeof(err)), 0);
 	ck_assert_str_eq(st.boot_id, BOOT);
 	ck_assert_str_eq(st.table, "mosh_helper");
 	ck_assert_uint_eq(st.next_id, 12);
 	ck_assert_uint_eq(st.n, 3);
 	for (unsigned i = 0; i < 3; i++)
 		same_session(&s[i], &st.s[i]);
-	mh_state_free(&st);
+	mh_statefile_free(&st);
 	ck_assert_ptr_null(st.s);
 	free(text);
 }
@@ -144,13 +144,13 @@ END_TEST
 
 START_TEST(empty_state_round_trip)
 {
-	struct mh_state st;
+	struct mh_statefile st;
 	size_t len;
 	char *text = encode(NULL, 0, &len);
 
-	ck_assert_int_eq(mh_state_decode(text, len, &st, err, sizeof(err)), 0);
+	ck_assert_int_eq(mh_statefile_decode(text, len, &st, err, sizeof(err)), 0);
 	ck_assert_uint_eq(st.n, 0);
-	mh_state_free(&st);
+	mh_statefile_free(&st);
 	free(text);
 }
 END_TEST
@@ -173,7 +173,7 @@ END_TEST
 START_TEST(every_truncation_refused)
 {
 	struct mh_saved_session s[3];
-	struct mh_state st;
+	struct mh_statefile st;
 	size_t len;
 	char *text;
 
@@ -184,7 +184,7 @@ START_TEST(every_truncation_refused)
 
 		memcpy(copy, text, cut);
 		err[0] = 0;
-		ck_assert_int_eq(mh_state_decode(copy, cut, &st, err, sizeof(err)), -EINVAL);
+		ck_assert_int_eq(mh_statefile_decode(copy, cut, &st, err, sizeof(err)), -EINVAL);
 		ck_assert_msg(err[0], "no reason for a cut at %zu", cut);
 		ck_assert_ptr_null(st.s);
 		ck_assert_uint_eq(st.n, 0);
@@ -197,7 +197,7 @@ END_TEST
 START_TEST(every_byte_change_refused)
 {
 	struct mh_saved_session s[3];
-	struct mh_state st;
+	struct mh_statefile st;
 	size_t len;
 	char *text;
 
@@ -207,37 +207,37 @@ START_TEST(every_byte_change_refused)
 		for (int bit = 0; bit < 8; bit += 3) {
 			text[i] ^= (char)(1 << bit);
 			err[0] = 0;
-			ck_assert_msg(mh_state_decode(text, len, &st, err, sizeof(err)) < 0,
+			ck_assert_msg(mh_statefile_decode(text, len, &st, err, sizeof(err)) < 0,
 				      "byte %zu bit %d changed, still accepted", i, bit);
 			ck_assert(err[0]);
 			ck_assert_ptr_null(st.s);
 			text[i] ^= (char)(1 << bit);
 		}
 	}
-	ck_assert_int_eq(mh_state_decode(text, len, &st, err, sizeof(err)), 0);
-	mh_state_free(&st);
+	ck_assert_int_eq(mh_statefile_decode(text, len, &st, err, sizeof(err)), 0);
+	mh_statefile_free(&st);
 	free(text);
 }
 END_TEST
 
 START_TEST(specific_damage_named)
 {
-	struct mh_state st;
+	struct mh_statefile st;
 	char buf[256];
 
-	ck_assert_int_eq(mh_state_decode("", 0, &st, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(mh_statefile_decode("", 0, &st, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "empty"));
-	ck_assert_int_eq(mh_state_decode("mosh-helperd-state 1\nboot", 25, &st,
+	ck_assert_int_eq(mh_statefile_decode("mosh-helperd-state 1\nboot", 25, &st,
 					 err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "truncated"));
-	ck_assert_int_eq(mh_state_decode("mosh-helperd-state 1\n", 21, &st,
+	ck_assert_int_eq(mh_statefile_decode("mosh-helperd-state 1\n", 21, &st,
 					 err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "no end line"));
 	memcpy(buf, "a\0b\n", 4);
-	ck_assert_int_eq(mh_state_decode(buf, 4, &st, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(mh_statefile_decode(buf, 4, &st, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "NUL"));
 	snprintf(buf, sizeof(buf), "end 0 fnv=0000000000000000\n");
-	ck_assert_int_eq(mh_state_decode(buf, strlen(buf), &st, err, sizeof(err)),
+	ck_assert_int_eq(mh_statefile_decode(buf, strlen(buf), &st, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "checksum"));
 }
@@ -256,13 +256,13 @@ static uint64_t fnv(const char *p, size_t n)
 static int decode_body(const char *body, unsigned count)
 {
 	char text[4096];
-	struct mh_state st;
+	struct mh_statefile st;
 	int n = snprintf(text, sizeof(text), "%send %u fnv=%016llx\n", body, count,
 			 (unsigned long long)fnv(body, strlen(body)));
-	int r = mh_state_decode(text, (size_t)n, &st, err, sizeof(err));
+	int r = mh_statefile_decode(text, (size_t)n, &st, err, sizeof(err));
 
 	if (r == 0)
-		mh_state_free(&st);
+		mh_statefile_free(&st);
 	return r;
 }
 
@@ -356,28 +356,28 @@ END_TEST
 START_TEST(version_1_file_still_read)
 {
 	char text[1024];
-	struct mh_state st;
-	struct mh_state_enc e;
+	struct mh_statefile st;
+	struct mh_statefile_enc e;
 	const char *body = HDR SESS(60001);
 	int n = snprintf(text, sizeof(text), "%send 1 fnv=%016llx\n", body,
 			 (unsigned long long)fnv(body, strlen(body)));
 
-	ck_assert_int_eq(mh_state_decode(text, (size_t)n, &st, err, sizeof(err)), 0);
+	ck_assert_int_eq(mh_statefile_decode(text, (size_t)n, &st, err, sizeof(err)), 0);
 	ck_assert_uint_eq(st.version, 1);
 	ck_assert_uint_eq(st.n, 1);
 	ck_assert_uint_eq(st.s[0].port, 60001);
 	ck_assert_uint_eq(st.s[0].n_sock, 0);
-	ck_assert_int_eq(mh_state_enc_begin(&e, BOOT, "t", 5), 0);
-	mh_state_enc_session(&e, &st.s[0]);
-	ck_assert_int_eq(mh_state_enc_end(&e), 0);
+	ck_assert_int_eq(mh_statefile_enc_begin(&e, BOOT, "t", 5), 0);
+	mh_statefile_enc_session(&e, &st.s[0]);
+	ck_assert_int_eq(mh_statefile_enc_end(&e), 0);
 	ck_assert_ptr_nonnull(strstr(e.buf, "mosh-helperd-state 2\n"));
 	ck_assert_ptr_nonnull(strstr(e.buf, " sock=-\n"));
-	mh_state_free(&st);
-	ck_assert_int_eq(mh_state_decode(e.buf, e.len, &st, err, sizeof(err)), 0);
+	mh_statefile_free(&st);
+	ck_assert_int_eq(mh_statefile_decode(e.buf, e.len, &st, err, sizeof(err)), 0);
 	ck_assert_uint_eq(st.version, 2);
 	ck_assert_uint_eq(st.s[0].n_sock, 0);
-	mh_state_free(&st);
-	mh_state_enc_free(&e);
+	mh_statefile_free(&st);
+	mh_statefile_enc_free(&e);
 }
 END_TEST
 
@@ -410,7 +410,7 @@ END_TEST
 START_TEST(random_input_never_crashes)
 {
 	struct mh_saved_session s[3];
-	struct mh_state st;
+	struct mh_statefile st;
 	size_t len;
 	char *text, *copy;
 	unsigned seed = 12345;
@@ -430,10 +430,10 @@ START_TEST(random_input_never_crashes)
 			for (int k = 0; k < 1 + rand_r(&seed) % 4; k++)
 				copy[(size_t)rand_r(&seed) % len] = (char)rand_r(&seed);
 		}
-		if (mh_state_decode(copy, n, &st, err, sizeof(err)) == 0) {
+		if (mh_statefile_decode(copy, n, &st, err, sizeof(err)) == 0) {
 			/* only if the damage happened to change nothing */
 			ck_assert(n == len && !memcmp(copy, text, len));
-			mh_state_free(&st);
+			mh_statefile_free(&st);
 		} else {
 			ck_assert(err[0]);
 		}
@@ -450,7 +450,7 @@ START_TEST(live_table_saved_and_applied)
 	struct mh_saved_session sv, back;
 	struct mh_session *s, *r;
 	struct mh_addr ev;
-	struct mh_state st;
+	struct mh_statefile st;
 	size_t len;
 	char *text;
 
@@ -473,7 +473,7 @@ START_TEST(live_table_saved_and_applied)
 	mh_saved_from_session(s, &sv);
 	ck_assert_uint_eq(sv.n_ph, 3);
 	text = encode(&sv, 1, &len);
-	ck_assert_int_eq(mh_state_decode(text, len, &st, err, sizeof(err)), 0);
+	ck_assert_int_eq(mh_statefile_decode(text, len, &st, err, sizeof(err)), 0);
 	same_session(&sv, &st.s[0]);
 
 	/* into a session with room for two: the two newest pinholes stay */
@@ -494,7 +494,7 @@ START_TEST(live_table_saved_and_applied)
 	ck_assert_int_eq(mh_session_set_ssh_client(t2, r, st.s[0].ssh_client), 0);
 	mh_saved_from_session(r, &back);
 	ck_assert_str_eq(back.ssh_client, "fd00:3::10");
-	mh_state_free(&st);
+	mh_statefile_free(&st);
 	free(text);
 	mh_table_clear(t);
 	mh_table_clear(t2);
@@ -511,19 +511,19 @@ START_TEST(key_payload)
 
 	for (int i = 0; i < SSP_KEY_LEN; i++)
 		key[i] = (uint8_t)(0xf0 + i);
-	mh_state_key_encode(123456, UINT64_C(0x0102030405060708), key, out);
-	ck_assert_int_eq(mh_state_key_decode(out, sizeof(out), &pid, &start, back), 0);
+	mh_statefile_key_encode(123456, UINT64_C(0x0102030405060708), key, out);
+	ck_assert_int_eq(mh_statefile_key_decode(out, sizeof(out), &pid, &start, back), 0);
 	ck_assert_int_eq(pid, 123456);
 	ck_assert_uint_eq(start, UINT64_C(0x0102030405060708));
 	ck_assert_mem_eq(back, key, SSP_KEY_LEN);
-	ck_assert_int_eq(mh_state_key_decode(out, sizeof(out) - 1, &pid, &start, back),
+	ck_assert_int_eq(mh_statefile_key_decode(out, sizeof(out) - 1, &pid, &start, back),
 			 -EINVAL);
 	out[0] ^= 1;
-	ck_assert_int_eq(mh_state_key_decode(out, sizeof(out), &pid, &start, back),
+	ck_assert_int_eq(mh_statefile_key_decode(out, sizeof(out), &pid, &start, back),
 			 -EINVAL);
 	out[0] ^= 1;
 	memset(out + 4, 0, 4);      /* pid 0 */
-	ck_assert_int_eq(mh_state_key_decode(out, sizeof(out), &pid, &start, back),
+	ck_assert_int_eq(mh_statefile_key_decode(out, sizeof(out), &pid, &start, back),
 			 -EINVAL);
 }
 END_TEST

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "control.h"
+#include "ctlproto.h"
 
 #define CTL_NAME       "mosh-helperctl"
 #define CTL_TIMEOUT_MS 5000   /* the daemon answers at once; this bounds a hung one */
@@ -41,7 +41,5 @@ void ctl_print_prometheus(FILE *f, const struct mhc_stat *st, size_t n);
 /* kill / reload: what was done. */
 void ctl_print_done(FILE *f, const char *command, uint16_t port,
 		    const char *reason, const char *note, bool json);
-/* "12.3s", "5m02s", "3h04m", "2d03h" */
-char *ctl_duration(uint64_t ms, char *buf, size_t len);
 
 #endif

@@ -13,6 +13,9 @@
 #include "review.h"
 #include "fmt.h"
 
+/* Writes s as a JSON string (quotes included), invalid UTF-8 as U+FFFD. */
+static void rv_json_string(FILE *f, const char *s);
+
 /* ---- a minimal object writer ------------------------------------------ */
 
 struct jw {
@@ -124,7 +127,7 @@ static size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
-void rv_json_string(FILE *f, const char *str)
+static void rv_json_string(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t n;

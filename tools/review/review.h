@@ -379,6 +379,8 @@ void rv_review_packet(void *ctx, const struct rv_packet *p);
 /* Medians and open pinholes, once every capture was read. */
 void rv_review_finish(struct rv_review *r);
 void rv_review_free(struct rv_review *r);
+
+/* ---- event.c: a session's events --------------------------------------- */
 /* Appends an event; NULL (and r->oom) when memory runs out. */
 struct rv_event *rv_event_add(struct rv_review *r, struct rv_session *s,
 			      enum rv_ev_type type, rv_time ts);
@@ -417,7 +419,5 @@ void rv_print_text(FILE *f, const struct rv_review *r,
 		   const struct rv_capture *caps, size_t ncaps);
 void rv_print_json(FILE *f, const struct rv_review *r,
 		   const struct rv_capture *caps, size_t ncaps);
-/* Writes s as a JSON string (quotes included), invalid UTF-8 as U+FFFD. */
-void rv_json_string(FILE *f, const char *s);
 
 #endif

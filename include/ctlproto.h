@@ -6,8 +6,8 @@
  * Encoders write into a caller's buffer; the decoder checks every length.
  * Pure: no sockets.
  */
-#ifndef MH_CONTROL_H
-#define MH_CONTROL_H
+#ifndef MH_CTLPROTO_H
+#define MH_CTLPROTO_H
 
 #include <stdbool.h>
 #include <stddef.h>

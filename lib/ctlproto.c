@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "control.h"
+#include "ctlproto.h"
 
 /* Bounded reader over a received body. */
 struct rd {

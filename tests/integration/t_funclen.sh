@@ -1,0 +1,6 @@
+#!/bin/bash
+# Production functions stay short: p90 at most 30 lines, none over 60
+# (tests/structure/funclen.sh prints the distribution and the longest).
+set -u
+SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+exec "$SRC/tests/structure/funclen.sh" "$SRC"
