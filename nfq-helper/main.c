@@ -188,8 +188,7 @@ static void stop(struct mh_daemon *d)
 	mh_ct_close(d);
 	if (d->diag)
 		mnl_socket_close(d->diag);
-	d->next_drops_ms = 0;            /* the last drop counts */
-	mh_audit_tick(d, mh_now_ms());
+	mh_audit_last_tick(d);
 	mh_audit_simple(d, "stop", "kept",
 			"table, sessions and keys for the next start");
 	mh_audit_close(d);
