@@ -305,7 +305,11 @@ static int ring_setup(struct kst *k)
 {
 	long r = kctl(KEYCTL_GET_KEYRING_ID, (unsigned long)KEY_SPEC_USER_KEYRING, 1, 0);
 
-	if (r < 0)
+	/* the user keyring in the keeper's own process keyring: what it
+	 * holds is the keeper's to use by serial (the session keyring it
+	 * shares with the daemon does not hold the user keyring) */
+	if (r < 0 || kctl(KEYCTL_LINK, (unsigned long)KEY_SPEC_USER_KEYRING,
+			  (unsigned long)KEY_SPEC_PROCESS_KEYRING, 0) < 0)
 		return -errno;
 	k->user_ring = (int32_t)r;
 	r = kctl(KEYCTL_SEARCH, (unsigned long)k->user_ring, (unsigned long)"keyring",
