@@ -40,21 +40,22 @@ hunt_as() { # who, command prefix...
 	local who=$1; shift
 	"$@" "$KEYS" hunt "$RING" "$key" >"$MH_TMP/hunt.out" 2>&1
 	local rc=$?
-	mh_log "$who: $(cat "$MH_TMP/hunt.out")"
+	mh_log "$who: $(cat "$MH_TMP/hunt.out")" >&2
 	return $rc
 }
 hidden() {
 	mh_step "keyring: $1: who can read the key of the session on port $port"
-	mh_assert "the daemon kept it (its keyring holds one key)" mh_wait 5 eval \
-		'[ "$(runuser -u "$DUSER" -- "$KEYS" list "$RING" | grep -c "^key ")" = 1 ]'
-	mh_assert_not "another local user (mhtest2) cannot find or read it" \
-		hunt_as mhtest2 runuser -u mhtest2 --
-	mh_assert_not "a root process that is not the daemon cannot find or read it" \
-		hunt_as root env
-	mh_assert_not "nor can a root process in the daemon's network namespace" \
-		hunt_as "root in the namespace" ip netns exec "$NS_S"
-	mh_assert "root that becomes uid $DUSER (CAP_SETUID) can: full root is not kept out" \
-		hunt_as "root as $DUSER" setpriv --reuid="$DUSER" --regid="$DUSER" --clear-groups
+	mh_check_eq "the daemon kept it in $DUSER's keyring (one key)" 1 \
+		"$(runuser -u "$DUSER" -- "$KEYS" list "$RING" | grep -c "^key ")"
+	found() { hunt_as "$@" && echo found || echo "not found"; }
+	mh_check_eq "another local user (mhtest2) cannot find or read it" "not found" \
+		"$(found mhtest2 runuser -u mhtest2 --)"
+	mh_check_eq "a root process that is not the daemon cannot find or read it" "not found" \
+		"$(found root env)"
+	mh_check_eq "nor can a root process in the daemon's network namespace" "not found" \
+		"$(found "root in the namespace" ip netns exec "$NS_S")"
+	mh_check_eq "root that becomes uid $DUSER (CAP_SETUID) can: full root is not kept out" \
+		found "$(found "root as $DUSER" setpriv --reuid="$DUSER" --regid="$DUSER" --clear-groups)"
 	mh_assert_eq "the keeper runs as $DUSER" "$(id -u "$DUSER")" \
 		"$(awk '/^Uid:/ { print $2 }' "/proc/$(keeper_of "$MH_DAEMON_PID")/status")"
 }
