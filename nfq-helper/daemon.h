@@ -196,8 +196,9 @@ struct mh_named_stat { const char *name; uint64_t value; };
 void mh_stats_named(const struct mh_daemon *d,
 		    struct mh_named_stat out[MH_STATS_NAMED]);
 
-/* state.c: sessions that outlive the daemon. Keys go to a root-only
- * keyring (a "user" key per session), the rest to a 0600 file next to the
+/* state.c: sessions that outlive the daemon. Keys go to a keyring of the
+ * daemon's user, possessed by the daemon and its keeper alone (a "user"
+ * key per session), the rest to a 0600 file next to the
  * control socket, rewritten atomically when sessions change. */
 struct mh_state_rt;
 /* Start-up, before the table is set up: the keyring, and whatever an

@@ -34,8 +34,9 @@ static void usage(FILE *f)
 		"and keys: the range stays closed and the next start resumes the sessions.\n"
 		"Pinholes stay too, so that a restart or an upgrade cuts no session: each\n"
 		"admits only a client that proved the session key, and the kernel expires\n"
-		"it after idle_timeout. SIGHUP reload, SIGUSR1 statistics. Only --uninstall\n"
-		"removes the table (README: Stopping and uninstalling).\n",
+		"it after idle_timeout. SIGHUP reload, SIGUSR1 statistics, then the audit\n"
+		"files reopened (logrotate). Only --uninstall removes the table (README:\n"
+		"Stopping and uninstalling).\n",
 		MH_DEFAULT_CONFIG);
 }
 

@@ -28,7 +28,7 @@ KEYS=$MH_BUILD/tests/mhkeys
 # the daemon's runtime directory belongs to it (as RuntimeDirectory= does)
 chown "$DUSER" "$MH_TMP"
 duser_purge() { runuser -u "$DUSER" -- "$KEYS" purge "$RING" >/dev/null 2>&1; chown root "$MH_TMP"; }
-trap 'duser_purge; mh_cleanup' EXIT INT TERM
+trap 'r=$?; duser_purge; (exit $r); mh_cleanup' EXIT INT TERM
 
 MH_CONF=''
 mh_write_conf "user = \"$DUSER\";"
