@@ -5,12 +5,15 @@
  * key log (0600, "<port> <key> bound=..." lines) and a pcap of every
  * datagram that took the slow path, whose verdicts the audit log lists in
  * the same order, so mosh-helper-review can replay the daemon's decisions.
+ * On SIGUSR1 (logrotate) the files are reopened through the state keeper,
+ * never splitting a line: whole lines go to the old file or the new one.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -21,8 +24,22 @@
 
 #include "daemon.h"
 #include "jsonl.h"
+#include "keeper.h"
 
 #define DROPS_EVERY_MS 10000
+#define AUDIT_BUF      (32 * 1024)  /* audit lines written after the verdicts */
+
+struct mh_audit {
+	char buf[AUDIT_BUF];
+	size_t len;
+	int fd, keyfd;               /* audit log, key log; -1 when off */
+	pcap_t *pcap;
+	pcap_dumper_t *pcap_out;
+	uint64_t pcap_records;       /* counted from the start, across rotations */
+	uint64_t next_drops_ms;
+	uint64_t reported[MH_R_COUNT];
+	bool watching;               /* the keeper's answers are in the epoll set */
+};
 
 /* What a local user's own requests cause (refused announcements, pinhole
  * churn) is written in full up to NOISY_BURST events per uid and kind, then
@@ -98,22 +115,15 @@ static int open_private(const char *what, const char *path, mode_t mode,
 	return fd;
 }
 
-/* The capture is written through a descriptor opened as the other audit
- * files are (libpcap's own open would follow a symbolic link). */
-static int open_pcap(struct mh_daemon *d)
+/* A capture on descriptor fd (taken), its header written first. */
+static int start_pcap(struct mh_audit *a, const char *path, int fd)
 {
-	int fd = open_private("slowpath_pcap", d->cfg.slowpath_pcap, 0600, O_TRUNC);
-	FILE *f;
+	FILE *f = fdopen(fd, "wb");
 
-	if (fd < 0)
-		return fd;
-	f = fdopen(fd, "wb");
-	d->pcap = pcap_open_dead(DLT_RAW, 65535);
-	if (f && d->pcap)
-		d->pcap_out = pcap_dump_fopen(d->pcap, f);
-	if (!d->pcap_out) {
-		log_err("slowpath_pcap %s: %s", d->cfg.slowpath_pcap,
-			d->pcap ? pcap_geterr(d->pcap) : "cannot start a capture");
+	if (f)
+		a->pcap_out = pcap_dump_fopen(a->pcap, f);
+	if (!a->pcap_out) {
+		log_err("slowpath_pcap %s: %s", path, pcap_geterr(a->pcap));
 		if (f)
 			fclose(f);
 		else
@@ -123,41 +133,72 @@ static int open_pcap(struct mh_daemon *d)
 	return 0;
 }
 
+/* The capture is written through a descriptor opened as the other audit
+ * files are (libpcap's own open would follow a symbolic link). */
+static int open_pcap(struct mh_daemon *d, struct mh_audit *a)
+{
+	int fd = open_private("slowpath_pcap", d->cfg.slowpath_pcap, 0600, O_TRUNC);
+
+	if (fd < 0)
+		return fd;
+	a->pcap = pcap_open_dead(DLT_RAW, 65535);
+	if (!a->pcap) {
+		log_err("slowpath_pcap %s: cannot start a capture", d->cfg.slowpath_pcap);
+		close(fd);
+		return -EIO;
+	}
+	return start_pcap(a, d->cfg.slowpath_pcap, fd);
+}
+
 int mh_audit_open(struct mh_daemon *d)
 {
-	d->audit_fd = d->keylog_fd = -1;
+	struct mh_audit *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a->fd = a->keyfd = -1;
+	d->audit = a;
 	mh_uidlimit_init(&noisy, NOISY_PER_SEC, NOISY_BURST);
 	if (d->cfg.audit_log[0]) {
-		d->audit_fd = open_private("audit_log", d->cfg.audit_log, 0640, O_APPEND);
-		if (d->audit_fd < 0)
-			return d->audit_fd;
+		a->fd = open_private("audit_log", d->cfg.audit_log, 0640, O_APPEND);
+		if (a->fd < 0)
+			return a->fd;
 	}
 	if (d->cfg.key_log[0]) {
-		d->keylog_fd = open_private("key_log", d->cfg.key_log, 0600, O_APPEND);
-		if (d->keylog_fd < 0)
-			return d->keylog_fd;
+		a->keyfd = open_private("key_log", d->cfg.key_log, 0600, O_APPEND);
+		if (a->keyfd < 0)
+			return a->keyfd;
 		log_warn("key_log is on: session keys are written to %s (for a "
 			 "security review; turn it off afterwards)", d->cfg.key_log);
 	}
 	if (d->cfg.slowpath_pcap[0])
-		return open_pcap(d);
+		return open_pcap(d, a);
 	return 0;
 }
 
 void mh_audit_close(struct mh_daemon *d)
 {
+	struct mh_audit *a = d->audit;
+
+	if (!a)
+		return;
 	mh_audit_flush(d);
-	if (d->pcap_out)
-		pcap_dump_close(d->pcap_out);
-	if (d->pcap)
-		pcap_close(d->pcap);
-	d->pcap_out = NULL;
-	d->pcap = NULL;
-	if (d->audit_fd >= 0)
-		close(d->audit_fd);
-	if (d->keylog_fd >= 0)
-		close(d->keylog_fd);
-	d->audit_fd = d->keylog_fd = -1;
+	if (a->pcap_out)
+		pcap_dump_close(a->pcap_out);
+	if (a->pcap)
+		pcap_close(a->pcap);
+	if (a->fd >= 0)
+		close(a->fd);
+	if (a->keyfd >= 0)
+		close(a->keyfd);
+	free(a);
+	d->audit = NULL;
+}
+
+/* The audit state if the audit log is on, else NULL. */
+static struct mh_audit *trail(struct mh_daemon *d)
+{
+	return d->audit && d->audit->fd >= 0 ? d->audit : NULL;
 }
 
 static void begin(struct mh_jsonl *j, const char *event)
@@ -170,25 +211,31 @@ static void begin(struct mh_jsonl *j, const char *event)
 	mh_jsonl_str(j, "event", event);
 }
 
+/* Whole lines, in one write: a reopen never falls inside one. */
 void mh_audit_flush(struct mh_daemon *d)
 {
-	if (d->audit_len && d->audit_fd >= 0 &&
-	    write(d->audit_fd, d->audit_buf, d->audit_len) != (ssize_t)d->audit_len &&
+	struct mh_audit *a = d->audit;
+
+	if (!a)
+		return;
+	if (a->len && a->fd >= 0 &&
+	    write(a->fd, a->buf, a->len) != (ssize_t)a->len &&
 	    mh_ratelimit_ok(&d->drop_log, mh_now_ms()))
 		log_warn("audit_log %s: %s", d->cfg.audit_log, strerror(errno));
-	d->audit_len = 0;
+	a->len = 0;
 }
 
 /* Lines are buffered and written once the event loop has sent the
  * verdicts of the packets they describe. */
 static void emit(struct mh_daemon *d, struct mh_jsonl *j)
 {
+	struct mh_audit *a = d->audit;
 	size_t n = mh_jsonl_end(j);
 
-	if (d->audit_len + n > sizeof(d->audit_buf))
+	if (a->len + n > sizeof(a->buf))
 		mh_audit_flush(d);
-	memcpy(d->audit_buf + d->audit_len, j->buf, n);
-	d->audit_len += n;
+	memcpy(a->buf + a->len, j->buf, n);
+	a->len += n;
 }
 
 static void session_fields(struct mh_jsonl *j, const struct mh_session *s)
@@ -202,7 +249,7 @@ void mh_audit_simple(struct mh_daemon *d, const char *event, const char *k,
 {
 	struct mh_jsonl j;
 
-	if (d->audit_fd < 0)
+	if (!trail(d))
 		return;
 	begin(&j, event);
 	if (k)
@@ -216,7 +263,7 @@ void mh_audit_announce(struct mh_daemon *d, uid_t uid,
 {
 	struct mh_jsonl j;
 
-	if (d->audit_fd < 0)
+	if (!trail(d))
 		return;
 	begin(&j, status == MHC_OK ? "session_accepted" : "session_refused");
 	if (s)
@@ -236,13 +283,13 @@ void mh_audit_key(struct mh_daemon *d, const struct mh_session *s,
 	char bound[256] = "", line[400];
 	int n;
 
-	if (d->keylog_fd < 0)
+	if (!d->audit || d->audit->keyfd < 0)
 		return;
 	if (s->n_bound)
 		mh_bound_format(s->bound, s->n_bound, bound, sizeof(bound));
 	n = snprintf(line, sizeof(line), "%u %s%s%s\n", s->port, key,
 		     bound[0] ? " bound=" : "", bound);
-	if (n > 0 && write(d->keylog_fd, line, (size_t)n) != n)
+	if (n > 0 && write(d->audit->keyfd, line, (size_t)n) != n)
 		log_warn("key_log %s: %s", d->cfg.key_log, strerror(errno));
 	OPENSSL_cleanse(line, sizeof(line));
 }
@@ -253,7 +300,7 @@ void mh_audit_pinhole(struct mh_daemon *d, const struct mh_session *s,
 {
 	struct mh_jsonl j;
 
-	if (d->audit_fd < 0)
+	if (!trail(d))
 		return;
 	begin(&j, event);
 	session_fields(&j, s);
@@ -268,7 +315,7 @@ void mh_audit_roam(struct mh_daemon *d, const struct mh_session *s,
 {
 	struct mh_jsonl j;
 
-	if (d->audit_fd < 0)
+	if (!trail(d))
 		return;
 	begin(&j, "roam");
 	session_fields(&j, s);
@@ -282,7 +329,7 @@ void mh_audit_session_end(struct mh_daemon *d, const struct mh_session *s,
 {
 	struct mh_jsonl j;
 
-	if (d->audit_fd < 0)
+	if (!trail(d))
 		return;
 	begin(&j, "session_end");
 	session_fields(&j, s);
@@ -296,17 +343,18 @@ void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
 		       const struct mh_decision *dec)
 {
 	struct pcap_pkthdr h = { .caplen = (bpf_u_int32)len, .len = (bpf_u_int32)len };
+	struct mh_audit *a = d->audit;
 	struct mh_jsonl j;
 
-	if (!d->pcap_out)
+	if (!a || !a->pcap_out)
 		return;
 	gettimeofday(&h.ts, NULL);
-	pcap_dump((u_char *)d->pcap_out, &h, l3);
-	d->pcap_records++;
-	if (d->audit_fd < 0)
+	pcap_dump((u_char *)a->pcap_out, &h, l3);
+	a->pcap_records++;
+	if (!trail(d))
 		return;
 	begin(&j, "datagram");
-	mh_jsonl_u64(&j, "record", d->pcap_records);
+	mh_jsonl_u64(&j, "record", a->pcap_records);
 	mh_jsonl_str(&j, "path", path == MH_INBOUND ? "in" : "out");
 	if (dec->reason != MH_R_MALFORMED) {
 		mh_jsonl_addr(&j, "src", &dec->pkt.src);
@@ -343,7 +391,7 @@ static void report_suppressed(void *arg, uint32_t uid, bool other,
 						(unsigned long long)n[k], mh_noisy_name(k));
 	log_warn("uid %s: %s not logged one by one (more than %d a second)",
 		 who, what, NOISY_PER_SEC);
-	if (d->audit_fd < 0)
+	if (!trail(d))
 		return;
 	begin(&j, "suppressed");
 	if (other)
@@ -359,32 +407,149 @@ static void report_suppressed(void *arg, uint32_t uid, bool other,
  * the last report. */
 void mh_audit_tick(struct mh_daemon *d, uint64_t now_ms)
 {
+	struct mh_audit *a = d->audit;
 	struct mh_jsonl j;
 	bool any = false;
 	int r;
 
-	if (d->pcap_out)
-		pcap_dump_flush(d->pcap_out);
-	if (now_ms < d->next_drops_ms)
+	if (!a)
 		return;
-	d->next_drops_ms = now_ms + DROPS_EVERY_MS;
+	if (a->pcap_out)
+		pcap_dump_flush(a->pcap_out);
+	if (now_ms < a->next_drops_ms)
+		return;
+	a->next_drops_ms = now_ms + DROPS_EVERY_MS;
 	mh_uidlimit_drain(&noisy, now_ms, report_suppressed, d);
-	if (d->audit_fd < 0)
+	if (!trail(d))
 		return;
 	begin(&j, "drops");
 	mh_jsonl_open(&j, "counts");
 	for (r = 0; r < MH_R_COUNT; r++) {
-		uint64_t n = d->stats.verdicts[r] - d->reported[r];
+		uint64_t n = d->stats.verdicts[r] - a->reported[r];
 
 		if (r < MH_R_FIRST_DROP || !n)
 			continue;
 		mh_jsonl_u64(&j, mh_reason_name(r), n);
-		d->reported[r] = d->stats.verdicts[r];
+		a->reported[r] = d->stats.verdicts[r];
 		any = true;
 	}
 	mh_jsonl_close(&j);
 	if (any)
 		emit(d, &j);
+}
+
+/* At a stop: the drops since the last report count too. */
+void mh_audit_last_tick(struct mh_daemon *d)
+{
+	if (d->audit)
+		d->audit->next_drops_ms = 0;
+	mh_audit_tick(d, mh_now_ms());
+}
+
+/* ------------------------------------------------------------------ */
+/* Reopening (logrotate: rename, then SIGUSR1)                         */
+
+static const char *const file_key[MH_KF_COUNT] = {
+	[MH_KF_AUDIT] = "audit_log", [MH_KF_KEYS] = "key_log",
+	[MH_KF_PCAP] = "slowpath_pcap",
+};
+
+static void file_id(int fd, struct mh_file_id *id)
+{
+	struct stat st;
+
+	*id = (struct mh_file_id){ 0, 0 };
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		*id = (struct mh_file_id){ (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+}
+
+static int pcap_fd(const struct mh_audit *a)
+{
+	return a->pcap_out ? fileno(pcap_dump_file(a->pcap_out)) : -1;
+}
+
+void mh_audit_reopen(struct mh_daemon *d)
+{
+	struct mh_keeper *k = mh_state_keeper(d);
+	struct mh_audit *a = d->audit;
+	struct mh_file_id cur[MH_KF_COUNT];
+	int err;
+
+	if (!a || (a->fd < 0 && a->keyfd < 0 && !a->pcap_out))
+		return;
+	if (!k) {
+		log_warn("audit files not reopened: no state keeper (see the "
+			 "start-up log); still writing the files opened at start");
+		return;
+	}
+	if (!a->watching &&
+	    (err = mh_epoll_add(d, mh_keeper_fd(k), EV_TAG(EV_KEEPER, 0))) < 0) {
+		log_warn("audit files not reopened: epoll: %s", strerror(-err));
+		return;
+	}
+	a->watching = true;
+	file_id(a->fd, &cur[MH_KF_AUDIT]);
+	file_id(a->keyfd, &cur[MH_KF_KEYS]);
+	file_id(pcap_fd(a), &cur[MH_KF_PCAP]);
+	if ((err = mh_keeper_reopen(k, cur)) < 0)
+		log_warn("audit files not reopened: state keeper: %s", strerror(-err));
+}
+
+/* The new descriptor of file i takes over; lines buffered so far go to
+ * the old one first. false if the file is off from now on (pcap). */
+static bool take_over(struct mh_daemon *d, struct mh_audit *a, unsigned i, int fd)
+{
+	if (i == MH_KF_AUDIT) {
+		mh_audit_flush(d);
+		close(a->fd);
+		a->fd = fd;
+	} else if (i == MH_KF_KEYS) {
+		close(a->keyfd);
+		a->keyfd = fd;
+	} else {
+		pcap_dump_close(a->pcap_out);        /* flushed, then closed */
+		a->pcap_out = NULL;
+		return start_pcap(a, d->cfg.slowpath_pcap, fd) == 0;
+	}
+	return true;
+}
+
+static void reopened(struct mh_daemon *d, struct mh_audit *a,
+		     const int fd[MH_KF_COUNT])
+{
+	char names[64] = "";
+	const char *path[MH_KF_COUNT] = { d->cfg.audit_log, d->cfg.key_log,
+					  d->cfg.slowpath_pcap };
+
+	for (unsigned i = 0; i < MH_KF_COUNT; i++) {
+		if (fd[i] < -1)
+			log_warn("%s %s: reopening: %s; still writing the file "
+				 "opened before", file_key[i], path[i], strerror(-fd[i]));
+		if (fd[i] < 0)
+			continue;
+		if (!take_over(d, a, i, fd[i]))
+			continue;
+		snprintf(names + strlen(names), sizeof(names) - strlen(names),
+			 "%s%s", names[0] ? "," : "", file_key[i]);
+	}
+	log_info("audit files reopened: %s", names[0] ? names : "none had moved");
+	mh_audit_simple(d, "reopened", "files", names);
+}
+
+/* The keeper answered (EV_KEEPER). */
+void mh_audit_keeper_input(struct mh_daemon *d)
+{
+	struct mh_keeper *k = mh_state_keeper(d);
+	int fd[MH_KF_COUNT], err = -EAGAIN;
+
+	while (k && d->audit && (err = mh_keeper_reopened(k, fd)) == 0)
+		reopened(d, d->audit, fd);
+	if (k && d->audit && err != -EAGAIN) {
+		log_warn("state keeper: %s; audit files can no longer be reopened",
+			 strerror(-err));
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, mh_keeper_fd(k), NULL);
+		d->audit->watching = false;
+	}
 }
 
 void mh_stats_named(const struct mh_daemon *d,
@@ -427,7 +592,7 @@ void mh_audit_stats(struct mh_daemon *d)
 			log_info("stats: verdict %s %s: %llu", r < MH_R_FIRST_DROP ?
 				 "accept" : "drop", mh_reason_name(r),
 				 (unsigned long long)st->verdicts[r]);
-	if (d->audit_fd < 0)
+	if (!trail(d))
 		return;
 	begin(&j, "stats");
 	mh_stats_named(d, named);

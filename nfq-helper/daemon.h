@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 
 #include <libmnl/libmnl.h>
-#include <pcap/pcap.h>
 
 #include "config.h"
 #include "ctlproto.h"
@@ -26,11 +25,10 @@
 
 #define MH_MAX_CONNS       64     /* control connections open at once */
 #define MH_TICK_MS         500
-#define MH_AUDIT_BUF       (32 * 1024)  /* audit lines written after the verdicts */
 
 /* epoll tags: the kind in the high half, an index or port in the low half */
 enum mh_ev { EV_SIGNAL = 1, EV_TIMER, EV_QUEUE, EV_NFT, EV_CTL_LISTEN,
-	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH };
+	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH, EV_KEEPER };
 #define EV_TAG(kind, n) ((uint64_t)(kind) << 32 | (uint32_t)(n))
 
 struct mh_stats {
@@ -58,15 +56,7 @@ struct mh_daemon {
 	uint64_t next_sync_ms;
 	struct mh_stats stats;
 	struct mh_ratelimit drop_log;
-	/* audit trail (audit.c) */
-	char audit_buf[MH_AUDIT_BUF];
-	size_t audit_len;
-	int audit_fd, keylog_fd;
-	pcap_t *pcap;
-	pcap_dumper_t *pcap_out;
-	uint64_t pcap_records;
-	uint64_t next_drops_ms;
-	uint64_t reported[MH_R_COUNT];
+	struct mh_audit *audit;      /* audit trail (audit.c); NULL before it opens */
 	/* restart without losing sessions (state.c) and SIGHUP (reload.c) */
 	struct mh_state_rt *state;   /* NULL: sessions do not outlive the process */
 	const char *config_path;     /* absolute: reread on SIGHUP */
@@ -171,6 +161,15 @@ bool mh_audit_allow(struct mh_daemon *d, uid_t uid, enum mh_noisy kind);
 void mh_audit_flush(struct mh_daemon *d);
 /* SIGUSR1: counters into the log and the audit trail. */
 void mh_audit_stats(struct mh_daemon *d);
+/* SIGUSR1 too (logrotate's postrotate): the audit log, key log and
+ * slow-path capture reopened by the state keeper (the syscall filter
+ * allows the daemon no open for writing); the files that moved are swapped
+ * when its answer comes (EV_KEEPER, mh_audit_keeper_input), between whole
+ * lines, and a "reopened" event opens the new audit log. */
+void mh_audit_reopen(struct mh_daemon *d);
+void mh_audit_keeper_input(struct mh_daemon *d);
+/* At a stop: the last drop counts, whenever the last report was. */
+void mh_audit_last_tick(struct mh_daemon *d);
 /* The daemon's counters (verdicts aside) under the names every report
  * gives them (statnames.h), in their order: the audit trail's stats event
  * and mosh-helperctl stats. */
@@ -178,8 +177,9 @@ struct mh_named_stat { const char *name; uint64_t value; };
 void mh_stats_named(const struct mh_daemon *d,
 		    struct mh_named_stat out[MH_STATS_NAMED]);
 
-/* state.c: sessions that outlive the daemon. Keys go to a root-only
- * keyring (a "user" key per session), the rest to a 0600 file next to the
+/* state.c: sessions that outlive the daemon. Keys go to a keyring of the
+ * daemon's user, possessed by the daemon and its keeper alone (a "user"
+ * key per session), the rest to a 0600 file next to the
  * control socket, rewritten atomically when sessions change. */
 struct mh_state_rt;
 /* Start-up, before the table is set up: the keyring, and whatever an
@@ -216,6 +216,8 @@ void mh_state_dirty(struct mh_daemon *d);
 void mh_state_flush(struct mh_daemon *d);
 /* Stop: d->keep leaves file and keys (written once more), else removes them. */
 void mh_state_stop(struct mh_daemon *d);
+/* The state keeper (keeper.h), NULL if it did not start. */
+struct mh_keeper *mh_state_keeper(struct mh_daemon *d);
 
 /* conntrack.c (single-port mode): the socket is opened at start-up (the
  * syscall filter allows no new netlink socket later); mh_ct_cut deletes the
@@ -288,6 +290,10 @@ void mh_reserve_ports(struct mh_daemon *d);
  * file holds; mh_keymem_init comes first in main, before any OpenSSL call.
  * seccomp.c: the filter. notify.c: systemd readiness ($NOTIFY_SOCKET). */
 void mh_harden(struct mh_daemon *d);
+/* The uid and gid the daemon runs as once hardened (`user`, the default
+ * user, or the starting ones); 1 if that is a switch, else 0. Fatal as
+ * mh_harden is when `user` names no user. */
+int mh_harden_identity(const struct mh_config *cfg, uid_t *uid, gid_t *gid);
 void mh_wipe_stack(void);   /* dead stack frames below the caller, zeroed */
 void mh_keymem_init(void);
 bool mh_keymem_active(void);

@@ -113,10 +113,13 @@ static void resolve_user(const char *name, bool dflt, struct identity *id)
 	errno = 0;
 	pw = getpwnam(name);
 	if (!pw && dflt && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
-		if (geteuid() == 0)
+		static bool said;       /* the keeper's start asks first */
+
+		if (geteuid() == 0 && !said)
 			log_warn("no user \"%s\": staying uid 0 (create it to run "
 				 "unprivileged: useradd --system --no-create-home --shell "
 				 "/usr/sbin/nologin %s; or set `user`)", name, name);
+		said = true;
 		return;
 	}
 	if (!pw)
@@ -128,6 +131,16 @@ static void resolve_user(const char *name, bool dflt, struct identity *id)
 	if (id->switch_user && geteuid() != 0)
 		fatal("user \"%s\": cannot become uid %u when started as uid %u",
 		      name, (unsigned)id->uid, (unsigned)geteuid());
+}
+
+int mh_harden_identity(const struct mh_config *cfg, uid_t *uid, gid_t *gid)
+{
+	struct identity id;
+
+	resolve_user(cfg->user, cfg->user_default, &id);
+	*uid = id.uid;
+	*gid = id.gid;
+	return id.switch_user;
 }
 
 /* Keeps the permitted capabilities across the uid change (KEEPCAPS). */

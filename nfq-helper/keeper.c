@@ -2,15 +2,16 @@
  * The state keeper: a child forked at start-up, before the daemon drops
  * its privileges and installs its syscall filter, that adds and removes
  * session keys in the keyring and writes the state file (temporary, then
- * rename) on messages from the daemon over a socketpair. It keeps uid 0
- * (the keyring and the runtime directory are root's) but no capability,
- * is not dumpable, runs under a syscall filter of its own (seccomp.c:
- * keyring calls, creating its temporary, rename, unlink, its socket),
- * holds the state lock so that a new daemon waits for it, and exits once
- * the daemon's end closes and every message is done.
+ * rename) on messages from the daemon over a socketpair, and reopens the
+ * audit files when logs are rotated. It runs as the daemon's user (the
+ * keys live in that user's keyring, not root's) with no capability, is
+ * not dumpable, runs under a syscall filter of its own (seccomp.c), holds
+ * the state lock so that a new daemon waits for it, and exits once the
+ * daemon's end closes and every message is done.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <linux/keyctl.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,14 +35,30 @@
 #define SNDBUF     (4 * 1024 * 1024)
 #define KEEPER_NICE 10    /* the keeper's scheduling niceness */
 
+#define RING_WAIT_MS 5000   /* for the keeper to set up the keyring */
+
 enum { M_KEY_ADD = 'K', M_KEY_DEL = 'D', M_BEGIN = 'B', M_CHUNK = 'C',
-       M_END = 'E', M_FORGET = 'X', M_SYNC = 'Z' };
+       M_END = 'E', M_FORGET = 'X', M_SYNC = 'Z', M_REOPEN = 'O' };
+/* the keeper's answers: the keyring at start, reopened files */
+enum { A_RING = 'R', A_FILES = 'F' };
+
+struct ring_answer {
+	uint8_t type;
+	int32_t ring, user_ring, err;
+};
+
+struct files_answer {
+	uint8_t type;
+	int32_t err[MH_KF_COUNT];   /* 1: a descriptor follows, 0: unchanged, -errno */
+};
 
 /* ------------------------------------------------------------------ */
 /* The keeper                                                          */
 
 struct kst {
 	const struct mh_keeper_cfg *c;
+	int32_t ring, user_ring;
+	uid_t uid;         /* its own: the audit files must be this uid's */
 	int file;          /* temporary being written, -1 if none */
 	bool file_err;
 };
@@ -59,7 +77,7 @@ static void key_add(struct kst *k, const uint8_t *m, size_t n)
 		return;
 	snprintf(desc, sizeof(desc), "%s:%u", k->c->ring_name, m[1] << 8 | m[2]);
 	id = syscall(SYS_add_key, "user", desc, m + 3,
-		     (size_t)MH_STATE_KEY_PAYLOAD_LEN, k->c->ring);
+		     (size_t)MH_STATE_KEY_PAYLOAD_LEN, k->ring);
 	if (id < 0) {
 		log_warn("keyring: adding %s: %s", desc, strerror(errno));
 		return;
@@ -76,10 +94,10 @@ static void key_del(struct kst *k, const uint8_t *m, size_t n)
 	if (n != 3)
 		return;
 	snprintf(desc, sizeof(desc), "%s:%u", k->c->ring_name, m[1] << 8 | m[2]);
-	id = kctl(KEYCTL_SEARCH, (unsigned long)k->c->ring, (unsigned long)"user",
+	id = kctl(KEYCTL_SEARCH, (unsigned long)k->ring, (unsigned long)"user",
 		  (unsigned long)desc);
 	if (id >= 0 && kctl(KEYCTL_INVALIDATE, (unsigned long)id, 0, 0) < 0)
-		kctl(KEYCTL_UNLINK, (unsigned long)id, (unsigned long)k->c->ring, 0);
+		kctl(KEYCTL_UNLINK, (unsigned long)id, (unsigned long)k->ring, 0);
 }
 
 static void file_drop(struct kst *k)
@@ -139,11 +157,82 @@ static bool file_end(struct kst *k)
 static void forget(struct kst *k)
 {
 	file_drop(k);
-	kctl(KEYCTL_CLEAR, (unsigned long)k->c->ring, 0, 0);
-	kctl(KEYCTL_UNLINK, (unsigned long)k->c->ring,
-	     (unsigned long)k->c->user_ring, 0);
+	kctl(KEYCTL_CLEAR, (unsigned long)k->ring, 0, 0);
+	kctl(KEYCTL_UNLINK, (unsigned long)k->ring, (unsigned long)k->user_ring, 0);
 	if (unlink(k->c->path) < 0 && errno != ENOENT)
 		log_warn("state file %s: %s", k->c->path, strerror(errno));
+}
+
+/* One audit file opened anew as audit.c opens it at start (no symbolic
+ * link followed, a regular file of ours not writable by group or other).
+ * 1 with *out a new descriptor, 0 if it is still the file the daemon
+ * writes (or off), -errno. A new capture starts empty. */
+static int reopen_one(const struct kst *k, unsigned i, const struct mh_file_id *cur,
+		      int *out)
+{
+	const char *path = k->c->files[i];
+	struct stat st;
+	int fd, err = 0;
+
+	*out = -1;
+	if (!path || !path[0])
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+		  O_NONBLOCK, k->c->modes[i]);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		err = -errno;
+	else if (!S_ISREG(st.st_mode))
+		err = -EINVAL;
+	else if (st.st_uid != k->uid || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		err = -EPERM;
+	else if ((uint64_t)st.st_dev == cur->dev && (uint64_t)st.st_ino == cur->ino)
+		err = 1;                       /* not rotated: nothing to do */
+	else if (fchmod(fd, k->c->modes[i]) < 0 ||
+		 (i == MH_KF_PCAP && ftruncate(fd, 0) < 0))
+		err = -errno;
+	if (err) {
+		close(fd);
+		return err == 1 ? 0 : err;
+	}
+	*out = fd;
+	return 1;
+}
+
+/* Every audit file reopened; the new descriptors go back with the answer. */
+static void reopen(const struct kst *k, int sock, const uint8_t *m, size_t n)
+{
+	struct files_answer a = { .type = A_FILES };
+	struct mh_file_id cur[MH_KF_COUNT];
+	int fds[MH_KF_COUNT], nfd = 0, fd;
+	union { char buf[CMSG_SPACE(sizeof(fds))]; struct cmsghdr align; } u;
+	struct iovec iov = { &a, sizeof(a) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (n != 1 + sizeof(cur))
+		return;
+	memcpy(cur, m + 1, sizeof(cur));
+	for (unsigned i = 0; i < MH_KF_COUNT; i++) {
+		a.err[i] = reopen_one(k, i, &cur[i], &fd);
+		if (fd >= 0)
+			fds[nfd++] = fd;
+	}
+	if (nfd) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfd);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfd);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfd);
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) < 0)
+		log_warn("keeper: answering a reopen: %s", strerror(errno));
+	while (nfd)
+		close(fds[--nfd]);
 }
 
 static void handle(struct kst *k, int fd, uint8_t *m, size_t n)
@@ -157,6 +246,7 @@ static void handle(struct kst *k, int fd, uint8_t *m, size_t n)
 	case M_CHUNK: file_chunk(k, m + 1, n - 1); break;
 	case M_END: file_end(k); break;
 	case M_FORGET: forget(k); break;
+	case M_REOPEN: reopen(k, fd, m, n); break;
 	case M_SYNC:
 		if (send(fd, &ok, 1, MSG_NOSIGNAL) < 0)
 			log_debug("keeper: %s", strerror(errno));
@@ -166,13 +256,11 @@ static void handle(struct kst *k, int fd, uint8_t *m, size_t n)
 	}
 }
 
-/* Only its socket and the lock stay open; then no capability at all. */
-static void keeper_prepare(const struct mh_keeper_cfg *c, int fd)
+/* Only its socket and the lock stay open. */
+static void close_others(const struct mh_keeper_cfg *c, int fd)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct none[2] = { { 0 } };
 	int lock = c->lock_fd >= 0 ? c->lock_fd : fd;
-	int lo = fd < lock ? fd : lock, hi = fd < lock ? lock : fd, err;
+	int lo = fd < lock ? fd : lock, hi = fd < lock ? lock : fd;
 
 	if ((lo > 3 && close_range(3, (unsigned)lo - 1, 0) < 0) ||
 	    (hi > lo + 1 && close_range((unsigned)lo + 1, (unsigned)hi - 1, 0) < 0) ||
@@ -183,20 +271,81 @@ static void keeper_prepare(const struct mh_keeper_cfg *c, int fd)
 			if (i != fd && i != lock)
 				close(i);
 	}
+}
+
+/* The daemon's user (its keyring, its files), then no capability at all.
+ * 0 or -errno: a keeper that cannot become that user does not start. */
+static int keeper_prepare(const struct mh_keeper_cfg *c, int fd)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct none[2] = { { 0 } };
+
+	close_others(c, fd);
 	prctl(PR_SET_NAME, "mh-state-keeper", 0, 0, 0);
 	/* background work: never preempt the daemon's verdicts */
 	if (setpriority(PRIO_PROCESS, 0, KEEPER_NICE) < 0)
 		log_debug("keeper: setpriority: %s", strerror(errno));
+	if (c->switch_user &&
+	    (setgroups(1, &c->gid) < 0 || setresgid(c->gid, c->gid, c->gid) < 0 ||
+	     setresuid(c->uid, c->uid, c->uid) < 0))
+		return -errno;
+	/* after the uid change, which resets the flag */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_capset, &h, none) < 0)
 		log_warn("keeper: dropping privileges: %s", strerror(errno));
-	/* possession of the keyring, for the keys' possessor permissions */
-	if (kctl(KEYCTL_LINK, (unsigned long)c->ring,
-		 (unsigned long)KEY_SPEC_PROCESS_KEYRING, 0) < 0)
-		log_debug("keeper: keyring link: %s", strerror(errno));
-	if (c->seccomp && (err = mh_seccomp_install_keeper()) < 0)
+	return 0;
+}
+
+/* Our keyring in the keeper's user keyring (the daemon's user's: it
+ * outlives the daemon), found again or made, and linked into the session
+ * keyring the daemon and the keeper share: possession for both, and for
+ * nobody else. One per network namespace and table, as the table itself. */
+static int ring_setup(struct kst *k)
+{
+	long r = kctl(KEYCTL_GET_KEYRING_ID, (unsigned long)KEY_SPEC_USER_KEYRING, 1, 0);
+
+	/* the user keyring in the keeper's own process keyring: what it
+	 * holds is the keeper's to use by serial (the session keyring it
+	 * shares with the daemon does not hold the user keyring) */
+	if (r < 0 || kctl(KEYCTL_LINK, (unsigned long)KEY_SPEC_USER_KEYRING,
+			  (unsigned long)KEY_SPEC_PROCESS_KEYRING, 0) < 0)
+		return -errno;
+	k->user_ring = (int32_t)r;
+	r = kctl(KEYCTL_SEARCH, (unsigned long)k->user_ring, (unsigned long)"keyring",
+		 (unsigned long)k->c->ring_name);
+	if (r < 0)
+		r = syscall(SYS_add_key, "keyring", k->c->ring_name, NULL, (size_t)0,
+			    k->user_ring);
+	if (r < 0)
+		return -errno;
+	k->ring = (int32_t)r;
+	if (kctl(KEYCTL_SETPERM, (unsigned long)k->ring, MH_PERM_RING, 0) < 0)
+		log_warn("keyring %s: setting its permissions: %s", k->c->ring_name,
+			 strerror(errno));
+	if (kctl(KEYCTL_LINK, (unsigned long)k->ring,
+		 (unsigned long)KEY_SPEC_SESSION_KEYRING, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Its user, its keyring (told to the daemon), then its own filter. */
+static int keeper_setup(struct kst *k, int fd)
+{
+	struct ring_answer a = { .type = A_RING };
+	int err = keeper_prepare(k->c, fd);
+
+	k->uid = geteuid();
+	if (!err)
+		err = ring_setup(k);
+	a.ring = k->ring;
+	a.user_ring = k->user_ring;
+	a.err = err;
+	if (send(fd, &a, sizeof(a), MSG_NOSIGNAL) < 0 && !err)
+		err = -errno;
+	if (!err && k->c->seccomp && (err = mh_seccomp_install_keeper()) < 0)
 		log_warn("keeper: installing its syscall filter: %s", strerror(-err));
+	return a.err;
 }
 
 static _Noreturn void keeper_main(const struct mh_keeper_cfg *c, int fd)
@@ -204,7 +353,8 @@ static _Noreturn void keeper_main(const struct mh_keeper_cfg *c, int fd)
 	static uint8_t m[MSG_MAX];
 	struct kst k = { .c = c, .file = -1 };
 
-	keeper_prepare(c, fd);
+	if (keeper_setup(&k, fd) < 0)
+		_exit(1);
 	for (;;) {
 		ssize_t n = recv(fd, m, sizeof(m), 0);
 
@@ -233,10 +383,40 @@ struct kmsg {
 struct mh_keeper {
 	int fd;
 	pid_t pid;
+	int32_t ring, user_ring;
 	struct kmsg *head, *tail;
 	unsigned files;      /* state files queued (their M_END not yet sent) */
 	bool gone;
 };
+
+static int wait_fd(int fd, short ev, int timeout_ms);
+
+/* The keeper's first word: the keyring it found or made, or why not. */
+static int await_ring(struct mh_keeper *k)
+{
+	struct ring_answer a;
+	int err = wait_fd(k->fd, POLLIN, RING_WAIT_MS);
+
+	if (err)
+		return err;
+	if (recv(k->fd, &a, sizeof(a), MSG_DONTWAIT) != (ssize_t)sizeof(a) ||
+	    a.type != A_RING)
+		return -EPIPE;
+	k->ring = a.ring;
+	k->user_ring = a.user_ring;
+	return a.err;
+}
+
+/* A session keyring of the daemon's own, which its keeper inherits: what
+ * the keeper links there, the daemon possesses too. Nothing else joins it
+ * (possessor-only permissions, an anonymous keyring). */
+static void own_session_keyring(void)
+{
+	long r = kctl(KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0);
+
+	if (r < 0 || kctl(KEYCTL_SETPERM, (unsigned long)r, 0x3f000000u, 0) < 0)
+		log_warn("session keyring: %s", strerror(errno));
+}
 
 struct mh_keeper *mh_keeper_start(const struct mh_keeper_cfg *c)
 {
@@ -245,6 +425,7 @@ struct mh_keeper *mh_keeper_start(const struct mh_keeper_cfg *c)
 
 	if (!k)
 		return NULL;
+	own_session_keyring();
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		goto fail;
 	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
@@ -256,11 +437,11 @@ struct mh_keeper *mh_keeper_start(const struct mh_keeper_cfg *c)
 		keeper_main(c, sv[1]);
 	}
 	close(sv[1]);
-	if (k->pid < 0) {
+	k->fd = sv[0];
+	if (k->pid < 0 || (errno = -await_ring(k)) != 0) {
 		close(sv[0]);
 		goto fail;
 	}
-	k->fd = sv[0];
 	if (fcntl(k->fd, F_SETFL, O_NONBLOCK) < 0)
 		log_warn("keeper socket: %s", strerror(errno));
 	return k;
@@ -269,6 +450,12 @@ fail:
 	free(k);
 	errno = err;
 	return NULL;
+}
+
+void mh_keeper_rings(const struct mh_keeper *k, int32_t *ring, int32_t *user_ring)
+{
+	*ring = k->ring;
+	*user_ring = k->user_ring;
 }
 
 static void msg_free(struct kmsg *m)
@@ -359,6 +546,69 @@ int mh_keeper_write(struct mh_keeper *k, const char *buf, size_t len)
 int mh_keeper_forget(struct mh_keeper *k)
 {
 	return push(k, M_FORGET, NULL, 0, NULL, 0, false);
+}
+
+int mh_keeper_reopen(struct mh_keeper *k, const struct mh_file_id cur[MH_KF_COUNT])
+{
+	return push(k, M_REOPEN, cur, sizeof(struct mh_file_id) * MH_KF_COUNT,
+		    NULL, 0, false);
+}
+
+int mh_keeper_fd(const struct mh_keeper *k)
+{
+	return k->fd;
+}
+
+/* The descriptors an answer carried, in file order. */
+static unsigned take_fds(struct msghdr *mh, int *fds, unsigned max)
+{
+	struct cmsghdr *cm;
+	unsigned n = 0;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		size_t len;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		len = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < len; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (n < max)
+				fds[n++] = fd;
+			else
+				close(fd);
+		}
+	}
+	return n;
+}
+
+int mh_keeper_reopened(struct mh_keeper *k, int fd[MH_KF_COUNT])
+{
+	struct files_answer a;
+	int got[MH_KF_COUNT];
+	union { char buf[CMSG_SPACE(sizeof(got))]; struct cmsghdr align; } u;
+	struct iovec iov = { &a, sizeof(a) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	ssize_t r = recvmsg(k->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	unsigned n, used = 0;
+
+	if (r < 0)
+		return errno == EAGAIN || errno == EINTR ? -EAGAIN : -errno;
+	n = take_fds(&mh, got, MH_KF_COUNT);
+	if (r == 0)
+		return -EPIPE;
+	for (unsigned i = 0; i < MH_KF_COUNT; i++) {
+		bool valid = r == (ssize_t)sizeof(a) && a.type == A_FILES;
+
+		fd[i] = !valid ? -EPROTO : a.err[i] == 1 ? (used < n ? got[used++] : -EPROTO)
+			: a.err[i] < 0 ? a.err[i] : -1;
+	}
+	while (used < n)
+		close(got[used++]);
+	return 0;
 }
 
 bool mh_keeper_file_queued(const struct mh_keeper *k)

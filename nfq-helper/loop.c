@@ -52,8 +52,9 @@ static void on_signal(struct mh_daemon *d)
 	struct signalfd_siginfo si;
 
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGUSR1) {
+		if (si.ssi_signo == SIGUSR1) {   /* the old files end with them */
 			mh_audit_stats(d);
+			mh_audit_reopen(d);
 			continue;
 		}
 		if (si.ssi_signo == SIGHUP) {
@@ -100,6 +101,7 @@ static void dispatch(struct mh_daemon *d, uint64_t tag)
 	case EV_CTL_LISTEN: mh_control_accept(d); break;
 	case EV_CTL_CONN: mh_control_conn_input(d, n); break;
 	case EV_PIDFD: mh_life_pidfd(d, (uint16_t)n); break;
+	case EV_KEEPER: mh_audit_keeper_input(d); break;
 	}
 }
 

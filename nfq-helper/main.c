@@ -36,8 +36,9 @@ static void usage(FILE *f)
 		"and keys: the range stays closed and the next start resumes the sessions.\n"
 		"Pinholes stay too, so that a restart or an upgrade cuts no session: each\n"
 		"admits only a client that proved the session key, and the kernel expires\n"
-		"it after idle_timeout. SIGHUP reload, SIGUSR1 statistics. Only --uninstall\n"
-		"removes the table (README: Stopping and uninstalling).\n",
+		"it after idle_timeout. SIGHUP reload, SIGUSR1 statistics, then the audit\n"
+		"files reopened (logrotate). Only --uninstall removes the table (README:\n"
+		"Stopping and uninstalling).\n",
 		MH_DEFAULT_CONFIG);
 }
 
@@ -190,8 +191,7 @@ static void stop(struct mh_daemon *d)
 	mh_ct_close(d);
 	if (d->diag)
 		mnl_socket_close(d->diag);
-	d->next_drops_ms = 0;            /* the last drop counts */
-	mh_audit_tick(d, mh_now_ms());
+	mh_audit_last_tick(d);
 	mh_audit_simple(d, "stop", "kept",
 			"table, sessions and keys for the next start");
 	mh_audit_close(d);

@@ -67,13 +67,16 @@ static const int loop_calls[] = {
 };
 
 /* The state keeper (keeper.c), a child of its own: messages on its
- * socket, the keyring, its temporary state file written and renamed, and
- * what logging needs. Nothing else: no socket but syslog's, no signal, no
+ * socket, the keyring, its temporary state file written and renamed, the
+ * audit files reopened (logrotate) and passed to the daemon, and what
+ * logging needs. Nothing else: no socket but syslog's, no signal, no
  * process, no memory made executable; files are only created (the
- * temporary, exclusively) or opened read-only (glibc may re-read the time
- * zone for a log line). */
+ * temporary, exclusively), opened to append (the audit files, whose paths
+ * it holds from the start) or opened read-only (glibc may re-read the
+ * time zone for a log line). */
 static const int keeper_calls[] = {
-	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
+	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
+	SCMP_SYS(fchmod), SCMP_SYS(ftruncate),
 	SCMP_SYS(keyctl), SCMP_SYS(add_key),
 	SCMP_SYS(write), SCMP_SYS(close), SCMP_SYS(rename), SCMP_SYS(renameat),
 	SCMP_SYS(renameat2), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
@@ -173,6 +176,10 @@ static int add_narrow(scmp_filter_ctx ctx)
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	/* fdopen() of a reopened slow-path capture asks for its flags */
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+				       SCMP_A1(SCMP_CMP_EQ, F_GETFL));
 	/* abort(): a signal to the daemon itself only */
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
@@ -220,6 +227,7 @@ static int build_keeper(scmp_filter_ctx ctx)
 {
 #ifndef MH_SANITIZED
 	const uint64_t create = O_WRONLY | O_CREAT | O_EXCL;
+	const uint64_t append = O_WRONLY | O_CREAT | O_APPEND;
 #endif
 	int err = add_all(ctx, SCMP_ACT_ALLOW, keeper_calls, N(keeper_calls));
 
@@ -235,6 +243,10 @@ static int build_keeper(scmp_filter_ctx ctx)
 		err = add_open_flags(ctx, SCMP_SYS(openat), 2, create);
 	if (!err)
 		err = add_open_flags(ctx, SCMP_SYS(open), 1, create);
+	if (!err)
+		err = add_open_flags(ctx, SCMP_SYS(openat), 2, append);
+	if (!err)
+		err = add_open_flags(ctx, SCMP_SYS(open), 1, append);
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));

@@ -47,6 +47,7 @@ struct mh_state_rt {
 	char boot_id[MH_STATE_BOOT_ID_LEN + 1];
 	char ring_name[128];
 	int32_t user_ring, ring;
+	uid_t owner;                          /* the keeper's: it writes the file */
 	struct mh_keeper *keeper;
 	bool dirty;
 	uint64_t seen_opened, seen_expired;   /* counters at the last write */
@@ -67,44 +68,19 @@ static long kctl(int cmd, unsigned long a, unsigned long b, unsigned long c)
 	return syscall(SYS_keyctl, cmd, a, b, c, 0UL);
 }
 
-static long kadd(const char *type, const char *desc, const void *payload,
-		 size_t len, int32_t ring)
-{
-	return syscall(SYS_add_key, type, desc, payload, len, ring);
-}
-
-/* Our keyring in the user keyring of the daemon's uid (root's, unless it
- * starts as a system user): it outlives the daemon. Found again or made,
- * and linked into the process keyring: possession, which stays with the
- * daemon even if it later changes its uid. One per network namespace and
- * table, as the table itself. */
-static int ring_setup(struct mh_daemon *d, struct mh_state_rt *rt)
+/* Our keyring's name: one per network namespace and table, as the table
+ * itself. The keeper finds or makes it in the user keyring of the
+ * daemon's user (not root's, unless the daemon stays root) and links it
+ * into the session keyring the daemon shares with it: possession, which
+ * stays with the daemon when it later changes its uid. */
+static int ring_name(struct mh_daemon *d, struct mh_state_rt *rt)
 {
 	struct stat st;
-	long r;
 
 	if (stat("/proc/self/ns/net", &st) < 0)
 		return -errno;
 	snprintf(rt->ring_name, sizeof(rt->ring_name), "mosh-helper:%s:net%llu",
 		 d->cfg.table, (unsigned long long)st.st_ino);
-	r = kctl(KEYCTL_GET_KEYRING_ID, (unsigned long)KEY_SPEC_USER_KEYRING, 1, 0);
-	if (r < 0)
-		return -errno;
-	rt->user_ring = (int32_t)r;
-	r = kctl(KEYCTL_SEARCH, (unsigned long)rt->user_ring,
-		 (unsigned long)"keyring", (unsigned long)rt->ring_name);
-	if (r < 0)
-		r = kadd("keyring", rt->ring_name, NULL, 0, rt->user_ring);
-	if (r < 0)
-		return -errno;
-	rt->ring = (int32_t)r;
-	if (kctl(KEYCTL_SETPERM, (unsigned long)rt->ring, MH_PERM_RING, 0) < 0)
-		log_warn("keyring %s: setting its permissions: %s", rt->ring_name,
-			 strerror(errno));
-	if (kctl(KEYCTL_LINK, (unsigned long)rt->ring,
-		 (unsigned long)KEY_SPEC_PROCESS_KEYRING, 0) < 0)
-		log_debug("keyring %s: linking into the process keyring: %s",
-			  rt->ring_name, strerror(errno));
 	return 0;
 }
 
@@ -252,7 +228,7 @@ static int write_file(struct mh_daemon *d, struct mh_state_rt *rt)
 	return err;
 }
 
-static void read_text(const char *path, char **text, size_t *len)
+static void read_text(const char *path, uid_t owner, char **text, size_t *len)
 {
 	struct stat st;
 	size_t off = 0;
@@ -264,7 +240,7 @@ static void read_text(const char *path, char **text, size_t *len)
 			log_warn("state file %s: %s", path, strerror(errno));
 		return;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != owner ||
 	    (st.st_mode & 077) || (size_t)st.st_size > MH_STATE_MAX_FILE) {
 		log_warn("state file %s refused: not a private regular file of "
 			 "this user, or too large", path);
@@ -289,7 +265,7 @@ static void load_file(struct mh_daemon *d, struct mh_state_rt *rt)
 	size_t len = 0;
 	char *text;
 
-	read_text(rt->path, &text, &len);
+	read_text(rt->path, rt->owner, &text, &len);
 	if (!text)
 		return;
 	if (mh_statefile_decode(text, len, &rt->old, err, sizeof(err)) < 0) {
@@ -350,6 +326,33 @@ static int take_lock(const struct mh_state_rt *rt)
 	return fd;
 }
 
+/* The keeper runs as the daemon's user: the keyring is that user's, and so
+ * are the state file and the directory when the daemon makes it. */
+static void keeper_cfg(struct mh_daemon *d, struct mh_state_rt *rt, int lock,
+		       struct mh_keeper_cfg *kc)
+{
+	*kc = (struct mh_keeper_cfg){
+		.ring_name = rt->ring_name, .path = rt->path, .tmp = rt->tmp,
+		.lock_fd = lock, .seccomp = d->cfg.seccomp,
+		.files = { d->cfg.audit_log, d->cfg.key_log, d->cfg.slowpath_pcap },
+		.modes = { 0640, 0600, 0600 },
+	};
+	kc->switch_user = mh_harden_identity(&d->cfg, &kc->uid, &kc->gid);
+	rt->owner = kc->uid;
+}
+
+/* Made by the daemon: then the keeper's (it writes the state file there). */
+static void make_dir(const char *dn, const struct mh_keeper_cfg *kc)
+{
+	if (mkdir(dn, 0755) < 0) {
+		if (errno != EEXIST)
+			log_warn("restart state: %s: %s", dn, strerror(errno));
+		return;
+	}
+	if (kc->switch_user && chown(dn, kc->uid, kc->gid) < 0)
+		log_warn("restart state: %s: %s", dn, strerror(errno));
+}
+
 void mh_state_init(struct mh_daemon *d)
 {
 	struct mh_state_rt *rt = calloc(1, sizeof(*rt));
@@ -369,16 +372,16 @@ void mh_state_init(struct mh_daemon *d)
 	snprintf(rt->lock, sizeof(rt->lock), "%s/" LOCK_FILE, dn);
 	mh_ratelimit_init(&rt->warn, 0.1, 3);
 	read_boot_id(rt);
-	if (mkdir(dn, 0755) < 0 && errno != EEXIST)
-		log_warn("restart state: %s: %s", dn, strerror(errno));
-	lock = take_lock(rt);
-	err = ring_setup(d, rt);
+	keeper_cfg(d, rt, -1, &kc);
+	make_dir(dn, &kc);
+	lock = kc.lock_fd = take_lock(rt);
+	err = ring_name(d, rt);
 	if (!err) {
-		kc = (struct mh_keeper_cfg){ rt->ring, rt->user_ring, rt->ring_name,
-					     rt->path, rt->tmp, lock, d->cfg.seccomp };
 		rt->keeper = mh_keeper_start(&kc);
 		if (!rt->keeper)
 			err = -errno;
+		else
+			mh_keeper_rings(rt->keeper, &rt->ring, &rt->user_ring);
 	}
 	if (lock >= 0)
 		close(lock);                  /* the keeper holds it now */
@@ -394,6 +397,11 @@ void mh_state_init(struct mh_daemon *d)
 	if (rt->loaded)
 		load_keys(rt);
 	d->state = rt;
+}
+
+struct mh_keeper *mh_state_keeper(struct mh_daemon *d)
+{
+	return d->state ? d->state->keeper : NULL;
 }
 
 bool mh_state_loaded(const struct mh_daemon *d)

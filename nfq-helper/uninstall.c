@@ -71,8 +71,8 @@ static int forget_state_as(struct mh_daemon *d, const struct stat *st)
 /* Keys and state belong to the uid the daemon started as: it owns the
  * state file and the state lock (state.c's names), and the directory
  * when systemd made it (RuntimeDirectory= with User=). Root cleans up as
- * that uid first, then as itself (a daemon started as root that switched
- * to `user` later keeps its keys in root's keyring). */
+ * that uid first, then as itself (keys of a daemon that stayed root, or
+ * that earlier versions kept in root's keyring). */
 static int remove_state(struct mh_daemon *d)
 {
 	static const char *const owned[] = { "state", "state.lock", "" };

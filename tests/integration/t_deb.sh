@@ -46,15 +46,20 @@ for f in /usr/sbin/mosh-helperd /usr/bin/mosh-helper-hook /usr/bin/mosh-helperct
 	mh_check_eq "$f in the package" yes "$(grep -qxF "$f" "$T/files" && echo yes || echo no)"
 done
 mh_check_eq "nothing under /usr/local" no "$(has "$T/files" '^/usr/local')"
-mh_check_eq "no logrotate file (the daemon cannot reopen its log yet)" no \
-	"$(has "$T/files" 'logrotate')"
+mh_check_eq "the logrotate file, rotating the audit log with SIGUSR1" yes \
+	"$(has "$T/files" 'etc/logrotate.d/mosh-helper')"
 
 mkdir "$T/ctl" "$T/root"
 dpkg-deb -e "$DEB" "$T/ctl"
 dpkg-deb -x "$DEB" "$T/root"
 R=$T/root
-mh_check_eq "conffiles" "/etc/mosh-helper.conf /etc/sysctl.d/60-mosh-helper.conf /etc/ufw/applications.d/mosh-helper" \
+mh_check_eq "conffiles" "/etc/logrotate.d/mosh-helper /etc/mosh-helper.conf /etc/sysctl.d/60-mosh-helper.conf /etc/ufw/applications.d/mosh-helper" \
 	"$(sort "$T/ctl/conffiles" | tr '\n' ' ' | sed 's/ $//')"
+mh_check_eq "logrotate: the audit log, reopened by the daemon's main process on SIGUSR1" yes \
+	"$(LR=$R/etc/logrotate.d/mosh-helper
+	   grep -q '^/var/log/mosh-helper/audit.log {' "$LR" &&
+	   grep -q 'kill-whom=main --signal=SIGUSR1 mosh-helperd' "$LR" &&
+	   grep -q 'create 0640 mosh-helper adm' "$LR" && echo yes || echo no)"
 mh_check_eq "sysusers.d: system user mosh-helper" yes \
 	"$(has "$R/usr/lib/sysusers.d/mosh-helper.conf" '^u mosh-helper ')"
 mh_check_eq "postinst creates the user (systemd-sysusers)" yes \

@@ -102,7 +102,7 @@ sed 's/^/   | /' "$MH_TMP/sc.out"
 if [ $SAN = 1 ]; then
 	want="build sanitized|open-create-excl allowed|socket-unix-stream refused EPERM|socket-inet refused EPERM|socket-netlink refused EPERM|execve refused EPERM|setuid killed|mount killed"
 else
-	want="build normal|open-create-excl killed|open-write-existing killed|open-truncate killed|socket-unix-stream killed|socket-inet killed|socket-netlink killed|mmap-exec killed|getuid killed|setuid killed|execve killed|mount killed|ptrace killed|tgkill-other killed"
+	want="build normal|open-create-excl killed|open-write-existing killed|open-truncate killed|open-append killed|socket-unix-stream killed|socket-inet killed|socket-netlink killed|mmap-exec killed|getuid killed|setuid killed|execve killed|mount killed|ptrace killed|tgkill-other killed"
 fi
 want="$want|open-read allowed|socket-unix-dgram allowed|pidfd_open allowed|mmap-rw allowed|tgkill-self allowed"
 want="$want|pidfd_send_signal allowed|sendmsg allowed"
@@ -115,13 +115,15 @@ mh_step "the state keeper's own syscall filter, one call at a time"
 mh_nsx "$NS_S" "$MH_BUILD/tests/seccompcheck" "$MH_TMP/sc" keeper >"$MH_TMP/sck.out" 2>&1 ||
 	mh_fail "seccompcheck keeper: $(cat "$MH_TMP/sck.out")"
 sed 's/^/   | /' "$MH_TMP/sck.out"
-# what it needs: the keyring, its temporary created and renamed
+# what it needs: the keyring, its temporary created and renamed, the audit
+# files reopened to append and handed to the daemon (sendmsg, SCM_RIGHTS)
 want="keyctl allowed|open-create-excl allowed|rename allowed|socket-unix-dgram allowed"
+want="$want|open-append allowed|sendmsg allowed"
 # what the daemon may do and the keeper may not
 if [ $SAN = 1 ]; then
-	want="$want|pidfd_open refused EPERM|pidfd_send_signal refused EPERM|sendmsg refused EPERM|socket-netlink refused EPERM|setuid killed|mount killed"
+	want="$want|pidfd_open refused EPERM|pidfd_send_signal refused EPERM|socket-netlink refused EPERM|setuid killed|mount killed"
 else
-	want="$want|pidfd_open killed|pidfd_send_signal killed|sendmsg killed|socket-netlink killed|tgkill-self killed|open-write-existing killed|open-truncate killed|execve killed|setuid killed|ptrace killed"
+	want="$want|pidfd_open killed|pidfd_send_signal killed|socket-netlink killed|tgkill-self killed|open-write-existing killed|open-truncate killed|execve killed|setuid killed|ptrace killed"
 fi
 IFS='|' read -r -a lines <<<"$want"
 for l in "${lines[@]}"; do

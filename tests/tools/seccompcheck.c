@@ -44,6 +44,15 @@ static long p_write_existing(void)
 	return open(path, O_WRONLY | O_CLOEXEC);
 }
 
+/* the keeper reopens a rotated audit file this way */
+static long p_append(void)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/existing", dir);
+	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
 static long p_truncate_existing(void)
 {
 	char path[4200];
@@ -141,6 +150,7 @@ static const struct probe {
 	{ "open-create-excl", p_create_excl },
 	{ "open-write-existing", p_write_existing },
 	{ "open-truncate", p_truncate_existing },
+	{ "open-append", p_append },
 	{ "socket-unix-dgram", p_unix_dgram },
 	{ "socket-unix-stream", p_unix_stream },
 	{ "socket-inet", p_inet },
