@@ -468,9 +468,8 @@ static int pcap_fd(const struct mh_audit *a)
 	return a->pcap_out ? fileno(pcap_dump_file(a->pcap_out)) : -1;
 }
 
-void mh_audit_reopen(struct mh_daemon *d)
+void mh_audit_reopen(struct mh_daemon *d, struct mh_keeper *k)
 {
-	struct mh_keeper *k = mh_state_keeper(d);
 	struct mh_audit *a = d->audit;
 	struct mh_file_id cur[MH_KF_COUNT];
 	int err;
@@ -537,9 +536,8 @@ static void reopened(struct mh_daemon *d, struct mh_audit *a,
 }
 
 /* The keeper answered (EV_KEEPER). */
-void mh_audit_keeper_input(struct mh_daemon *d)
+void mh_audit_keeper_input(struct mh_daemon *d, struct mh_keeper *k)
 {
-	struct mh_keeper *k = mh_state_keeper(d);
 	int fd[MH_KF_COUNT], err = -EAGAIN;
 
 	while (k && d->audit && (err = mh_keeper_reopened(k, fd)) == 0)

@@ -166,8 +166,9 @@ void mh_audit_stats(struct mh_daemon *d);
  * allows the daemon no open for writing); the files that moved are swapped
  * when its answer comes (EV_KEEPER, mh_audit_keeper_input), between whole
  * lines, and a "reopened" event opens the new audit log. */
-void mh_audit_reopen(struct mh_daemon *d);
-void mh_audit_keeper_input(struct mh_daemon *d);
+struct mh_keeper;
+void mh_audit_reopen(struct mh_daemon *d, struct mh_keeper *k);
+void mh_audit_keeper_input(struct mh_daemon *d, struct mh_keeper *k);
 /* At a stop: the last drop counts, whenever the last report was. */
 void mh_audit_last_tick(struct mh_daemon *d);
 /* The daemon's counters (verdicts aside) under the names every report

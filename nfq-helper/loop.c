@@ -54,7 +54,7 @@ static void on_signal(struct mh_daemon *d)
 	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {   /* the old files end with them */
 			mh_audit_stats(d);
-			mh_audit_reopen(d);
+			mh_audit_reopen(d, mh_state_keeper(d));
 			continue;
 		}
 		if (si.ssi_signo == SIGHUP) {
@@ -101,7 +101,7 @@ static void dispatch(struct mh_daemon *d, uint64_t tag)
 	case EV_CTL_LISTEN: mh_control_accept(d); break;
 	case EV_CTL_CONN: mh_control_conn_input(d, n); break;
 	case EV_PIDFD: mh_life_pidfd(d, (uint16_t)n); break;
-	case EV_KEEPER: mh_audit_keeper_input(d); break;
+	case EV_KEEPER: mh_audit_keeper_input(d, mh_state_keeper(d)); break;
 	}
 }
 
