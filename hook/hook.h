@@ -2,7 +2,8 @@
  * mosh-helper-hook internals: the state of one run (the mosh-server we
  * started, its output pipes, the held MOSH CONNECT line, the detached pid)
  * and the functions of the hook's files: spawn.c (processes and signals),
- * relay.c (output pass-through), announce.c (the daemon), run.c (the loop).
+ * relay.c (output pass-through), announce.c (the daemon), run.c (the loop),
+ * defaults.c (the site's port range and network timeout for mosh-server).
  */
 #ifndef MH_HOOK_H
 #define MH_HOOK_H
@@ -16,9 +17,11 @@
 #include "config.h"
 #include "mh_consts.h"
 #include "proc.h"
+#include "serverargs.h"
 
 #define HOOK_NAME          "mosh-helper-hook"
 #define HOOK_CONF_ENV      "MOSH_HELPER_CONF"
+#define HOOK_TMOUT_ENV     "MOSH_SERVER_NETWORK_TMOUT"
 #define HOOK_DRAIN_MS      300    /* after mosh-server exits, read what is left this long */
 #define HOOK_KILL_GRACE_MS 1000   /* SIGTERM, then SIGKILL after this long */
 #define HOOK_TICK_MS       100    /* waitpid period when pidfd_open is unavailable */
@@ -65,6 +68,7 @@ struct hook_run {
 	bool accepted;             /* the daemon answered MHC_OK */
 	bool err_mid_line;         /* our stderr does not end with '\n' */
 	bool out_broken;           /* our stdout is gone (EPIPE): discard */
+	char range[MH_SRVARGS_RANGE_MAX]; /* server_ports as mosh-server's -p value */
 };
 
 extern volatile sig_atomic_t hook_signal;
@@ -86,6 +90,13 @@ void hook_err_feed(struct hook_run *h, const char *p, size_t n);
 
 /* announce.c: 0 if the daemon accepted; else -errno and msg says why. */
 int hook_announce(const struct hook_run *h, char *msg, size_t msglen);
+
+/* defaults.c: *argv (NULL-terminated, calloc'd) runs server_path with
+ * args[0..n) under server_ports; -EPERM: refused, and the user was told
+ * why in one line. Then MOSH_SERVER_NETWORK_TMOUT for the environment. */
+int hook_server_argv(struct hook_run *h, char *const *args, size_t n,
+		     char ***argv);
+int hook_server_env(const struct mh_config *cfg);
 
 /* run.c: relays until mosh-server is done; returns the exit status. */
 int hook_run(struct hook_run *h);

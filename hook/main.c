@@ -106,25 +106,12 @@ static int check_not_self(const char *path)
 	return 0;
 }
 
-/* argv for the real mosh-server: its path, then the caller's arguments. */
-static char **server_argv(const char *path, int argc, char **argv, int first)
-{
-	char **v = calloc((size_t)(argc - first) + 2, sizeof(*v));
-
-	if (!v)
-		return NULL;
-	v[0] = (char *)path;
-	for (int i = first; i < argc; i++)
-		v[i - first + 1] = argv[i];
-	return v;
-}
-
 static struct hook_run run;
 
 int main(int argc, char **argv)
 {
 	struct mh_config cfg;
-	char err[512], **sargv;
+	char err[512], **sargv = NULL;
 	const char *conf;
 	int first, r;
 
@@ -138,10 +125,15 @@ int main(int argc, char **argv)
 	mh_log_init(HOOK_NAME, false, cfg.log_level);
 	if (check_not_self(cfg.server_path) < 0)
 		return 1;
-	sargv = server_argv(cfg.server_path, argc, argv, first);
 	run.cfg = &cfg;
 	run.out_fd = run.err_fd = run.pidfd = -1;
-	r = sargv ? hook_signals_init(&run) : -ENOMEM;
+	r = hook_server_argv(&run, argv + first, (size_t)(argc - first), &sargv);
+	if (r == -EPERM)
+		return 1;                 /* refused before anything ran */
+	if (!r)
+		r = hook_server_env(&cfg);
+	if (!r)
+		r = hook_signals_init(&run);
 	if (!r)
 		r = hook_spawn(&run, cfg.server_path, sargv);
 	if (r < 0) {

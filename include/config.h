@@ -14,6 +14,10 @@
 #define MH_DEFAULT_CONFIG "/etc/mosh-helper.conf"
 #define MH_SUN_PATH_MAX 108
 
+struct mh_port_range {
+	uint16_t low, high;
+};
+
 struct mh_config {
 	uint16_t port_low, port_high;      /* ports = "60000-61000"; */
 	bool reserve_ports;                /* the range (and public port) out of the ephemeral allocator */
@@ -33,6 +37,11 @@ struct mh_config {
 	unsigned slow_path_rate_per_source; /* datagrams/s one source (IPv6: /64) may queue; 0 = no limit */
 	unsigned slow_path_rate_per_session; /* datagrams/s one session port may queue, per direction; 0 = no limit */
 	unsigned hook_timeout;             /* s: the hook waits this long for the daemon */
+	/* Site defaults for every mosh-server the hook starts (mosh #1314,
+	 * #439, #345); the daemon does not use them. */
+	struct mh_port_range server_ports; /* "LOW-HIGH" inside ports: -p when none is
+					      given, others refused; 0-0: "" (off) */
+	unsigned server_network_timeout;   /* s: MOSH_SERVER_NETWORK_TMOUT at most this; 0 = off */
 	char table[64];                    /* nftables table name (family inet) */
 	int table_flags;                   /* MH_TABLE_FLAGS_*: owned + persistent if the kernel can */
 	unsigned accept_mark;              /* bits ORed into the mark of what the table lets on; 0 = off */

@@ -29,7 +29,7 @@
 
 enum key_kind {
 	K_UINT, K_U16, K_BOOL, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL,
-	K_GROUP, K_USER, K_HEX, K_TABLEFLAGS,
+	K_GROUP, K_USER, K_HEX, K_TABLEFLAGS, K_SRVPORTS,
 };
 
 struct key_spec {
@@ -93,6 +93,9 @@ static const struct key_spec keys[] = {
 	UINT_KEY(slow_path_rate_per_source, 0, 1000000, REBUILD),
 	UINT_KEY(slow_path_rate_per_session, 0, 1000000, REBUILD),
 	UINT_KEY(hook_timeout, 1, 60, LIVE, AT_LOGIN),
+	{ .name = "server_ports", .kind = K_SRVPORTS, FIELD(server_ports),
+	  .size = sizeof(struct mh_port_range), LIVE, AT_LOGIN },
+	UINT_KEY(server_network_timeout, 0, 31536000, LIVE, AT_LOGIN),
 	{ .name = "table", .kind = K_TABLE, FIELD(table) },
 	{ .name = "table_flags", .kind = K_TABLEFLAGS, FIELD(table_flags) },
 	{ .name = "accept_mark", .kind = K_HEX, FIELD(accept_mark), .min = 0,
@@ -227,30 +230,50 @@ static int parse_port(const char *p, size_t n, long *v)
 	return 0;
 }
 
-static int set_ports(const char *s, struct mh_config *c, char *why)
+/* "LOW-HIGH" (ports, server_ports); expect: the form errors describe. */
+static int set_range(const char *s, const char *label, const char *expect,
+		     uint16_t *low, uint16_t *high, char *why)
 {
 	const char *dash = strchr(s, '-');
 	long lo, hi;
 
 	if (!dash || parse_port(s, (size_t)(dash - s), &lo) ||
 	    parse_port(dash + 1, strlen(dash + 1), &hi)) {
-		snprintf(why, WHY_MAX,
-			 "ports: expected \"LOW-HIGH\" such as \"60000-61000\"");
+		snprintf(why, WHY_MAX, "%s: expected %s", label, expect);
 		return -EINVAL;
 	}
 	if (lo < 1 || lo > 65535 || hi < 1 || hi > 65535) {
-		snprintf(why, WHY_MAX, "ports: %ld is out of range 1..65535",
+		snprintf(why, WHY_MAX, "%s: %ld is out of range 1..65535", label,
 			 (lo < 1 || lo > 65535) ? lo : hi);
 		return -EINVAL;
 	}
 	if (lo > hi) {
-		snprintf(why, WHY_MAX,
-			 "ports: low port %ld is above high port %ld", lo, hi);
+		snprintf(why, WHY_MAX, "%s: low port %ld is above high port %ld",
+			 label, lo, hi);
 		return -EINVAL;
 	}
-	c->port_low = (uint16_t)lo;
-	c->port_high = (uint16_t)hi;
+	*low = (uint16_t)lo;
+	*high = (uint16_t)hi;
 	return 0;
+}
+
+static int set_ports(const char *s, struct mh_config *c, char *why)
+{
+	return set_range(s, "ports", "\"LOW-HIGH\" such as \"60000-61000\"",
+			 &c->port_low, &c->port_high, why);
+}
+
+/* "" (off) or "LOW-HIGH"; that it lies inside ports is checked once the
+ * whole file is read (check_server_ports). */
+static int set_server_ports(const char *s, struct mh_port_range *r, char *why)
+{
+	if (!*s) {
+		r->low = r->high = 0;
+		return 0;
+	}
+	return set_range(s, "server_ports",
+			 "\"\" or \"LOW-HIGH\" such as \"60001-60999\"",
+			 &r->low, &r->high, why);
 }
 
 static int set_path(const char *s, const struct key_spec *k, const char *label,
@@ -346,6 +369,8 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 	switch (k->kind) {
 	case K_PORTS:
 		return set_ports(v, c, why);
+	case K_SRVPORTS:
+		return set_server_ports(v, (struct mh_port_range *)(void *)field, why);
 	case K_OPTPATH:
 		if (v[0] == '\0') {
 			field[0] = '\0';
@@ -441,6 +466,29 @@ static const char *file_of(const config_setting_t *s, const char *path)
 	return f ? f : path;
 }
 
+/* server_ports against the keys it depends on, whatever their order in
+ * the file: inside the managed range, and without the single-port public
+ * port (a mosh-server bound there would take every client's datagrams). */
+static int check_server_ports(const struct mh_config *c, char *why)
+{
+	const struct mh_port_range *r = &c->server_ports;
+
+	if (!r->low)
+		return 0;
+	if (r->low < c->port_low || r->high > c->port_high) {
+		snprintf(why, WHY_MAX, "server_ports: %u-%u is not inside ports %u-%u",
+			 r->low, r->high, c->port_low, c->port_high);
+		return -EINVAL;
+	}
+	if (c->single_port && c->public_port >= r->low && c->public_port <= r->high) {
+		snprintf(why, WHY_MAX, "server_ports: %u-%u holds single_port.port %u, "
+			 "which no mosh-server may take", r->low, r->high,
+			 c->public_port);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Applies every top-level setting to a scratch copy; c changes only when the
  * whole file is valid. */
 static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
@@ -454,6 +502,15 @@ static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
 			   &tmp, why, &at)) {
 		snprintf(err, errlen, "%s:%u: %s", file_of(at, path),
 			 config_setting_source_line(at), why);
+		return -EINVAL;
+	}
+	if (check_server_ports(&tmp, why)) {
+		at = config_lookup(cf, "server_ports");
+		if (at)
+			snprintf(err, errlen, "%s:%u: %s", file_of(at, path),
+				 config_setting_source_line(at), why);
+		else
+			snprintf(err, errlen, "%s: %s", path, why);
 		return -EINVAL;
 	}
 	*c = tmp;
@@ -567,6 +624,13 @@ static void print_value(FILE *f, const struct key_spec *k,
 	case K_PORTS:
 		fprintf(f, "\"%u-%u\"", (unsigned)c->port_low,
 			(unsigned)c->port_high);
+		break;
+	case K_SRVPORTS:
+		if (c->server_ports.low)
+			fprintf(f, "\"%u-%u\"", (unsigned)c->server_ports.low,
+				(unsigned)c->server_ports.high);
+		else
+			fputs("\"\"", f);
 		break;
 	case K_LOGLEVEL:
 		level = *(const int *)(const void *)field;

@@ -109,6 +109,14 @@ static void check_ranges(const struct mh_config *c)
 	FUZZ_ASSERT(in(c->slow_path_rate, 1, 1000000), "slow_path_rate");
 	FUZZ_ASSERT(in(c->slow_path_rate_per_session, 0, 1000000), "slow_path_rate_per_session");
 	FUZZ_ASSERT(in(c->hook_timeout, 1, 60), "hook_timeout");
+	FUZZ_ASSERT((c->server_ports.low == 0 && c->server_ports.high == 0) ||
+		    (c->server_ports.low >= c->port_low &&
+		     c->server_ports.low <= c->server_ports.high &&
+		     c->server_ports.high <= c->port_high &&
+		     !(c->single_port && c->public_port >= c->server_ports.low &&
+		       c->public_port <= c->server_ports.high)),
+		    "server_ports %u-%u", c->server_ports.low, c->server_ports.high);
+	FUZZ_ASSERT(in(c->server_network_timeout, 0, 31536000), "server_network_timeout");
 	FUZZ_ASSERT(table_ok(c->table), "table");
 	FUZZ_ASSERT(c->log_level >= MH_LOG_ERR && c->log_level <= MH_LOG_DEBUG,
 		    "log_level %d", c->log_level);

@@ -44,6 +44,9 @@ target_opts() {
 	nftevent) echo "-max_len=2048" ;;     # several event messages
 	portlist) echo "-max_len=4096" ;;     # a page: what the kernel takes in one write
 	reviewkeys) echo "-max_len=4096" ;;   # > a line (1024), several keys
+	serverargs)                           # a command line of a few dozen words
+		echo "-max_len=512"
+		echo "-dict=$FUZZ_SRC/serverargs.dict" ;;
 	esac
 }
 

@@ -48,6 +48,9 @@ static void assert_config_eq(const struct mh_config *a, const struct mh_config *
 	ck_assert_uint_eq(a->slow_path_rate, b->slow_path_rate);
 	ck_assert_uint_eq(a->slow_path_rate_per_session, b->slow_path_rate_per_session);
 	ck_assert_uint_eq(a->hook_timeout, b->hook_timeout);
+	ck_assert_uint_eq(a->server_ports.low, b->server_ports.low);
+	ck_assert_uint_eq(a->server_ports.high, b->server_ports.high);
+	ck_assert_uint_eq(a->server_network_timeout, b->server_network_timeout);
 	ck_assert_str_eq(a->table, b->table);
 	ck_assert_int_eq(a->log_level, b->log_level);
 	ck_assert_int_eq(a->single_port, b->single_port);
@@ -224,6 +227,8 @@ START_TEST(test_round_trip_every_field)
 	c.slow_path_rate = 1000000;
 	c.slow_path_rate_per_session = 0;
 	c.hook_timeout = 60;
+	c.server_ports = (struct mh_port_range){ 2, 65534 };  /* not single_port.port */
+	c.server_network_timeout = 31536000;
 	strcpy(c.table, "abcdefghijklmnopqrstuvwxyz_ABCDE");
 	for (int level = MH_LOG_ERR; level <= MH_LOG_DEBUG; level++) {
 		c.log_level = level;
@@ -421,7 +426,8 @@ static const char *const rebuild_keys[] = {
 };
 static const char *const live_keys[] = {
 	"handshake_timeout", "session_timeout", "server_path",
-	"max_sessions_per_user", "hook_timeout", "log_level",
+	"max_sessions_per_user", "hook_timeout", "log_level", "server_ports",
+	"server_network_timeout",
 };
 
 static bool listed(const char *const *list, size_t n, const char *key)
@@ -439,7 +445,7 @@ static void all_changed(struct mh_config *c)
 {
 	mh_config_defaults(c);
 	c->port_low = 1;
-	c->port_high = 2;
+	c->port_high = 65535;    /* server_ports lies inside this and the default */
 	c->reserve_ports = false;
 	c->local_flows = true;
 	c->idle_timeout = 7;
@@ -457,6 +463,8 @@ static void all_changed(struct mh_config *c)
 	c->slow_path_rate_per_source = 9;
 	c->slow_path_rate_per_session = 9;
 	c->hook_timeout = 9;
+	c->server_ports = (struct mh_port_range){ 60000, 60001 };
+	c->server_network_timeout = 9;
 	strcpy(c->table, "other");
 	c->table_flags = MH_TABLE_FLAGS_NONE;
 	c->accept_mark = 1;

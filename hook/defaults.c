@@ -1,0 +1,63 @@
+/*
+ * mosh-helper-hook's site defaults for the mosh-server it starts: the
+ * argument vector (the site's port range added when the user asked for
+ * none, a port outside it refused before anything runs) and
+ * MOSH_SERVER_NETWORK_TMOUT in its environment. The reading of mosh-server's
+ * command line is lib/serverargs.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hook.h"
+#include "serverargs.h"
+
+/* A NULL-terminated copy of path and args[0..n), owned by the caller. */
+static char **vector(const char *path, char *const *args, size_t n)
+{
+	char **v = calloc(n + 2, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v[0] = (char *)path;
+	for (size_t i = 0; i < n; i++)
+		v[i + 1] = args[i];
+	return v;
+}
+
+int hook_server_argv(struct hook_run *h, char *const *args, size_t n,
+		     char ***argv)
+{
+	const struct mh_port_range *r = &h->cfg->server_ports;
+	size_t cap = n + MH_SRVARGS_EXTRA, nout;
+	char **out, why[512];
+	int ret;
+
+	*argv = NULL;
+	if (!r->low) {
+		*argv = vector(h->cfg->server_path, args, n);
+		return *argv ? 0 : -ENOMEM;
+	}
+	out = calloc(cap, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	ret = mh_srvargs_apply(args, n, getenv("POSIXLY_CORRECT") != NULL, r->low,
+			       r->high, out, cap, &nout, h->range, why, sizeof(why));
+	if (ret == -EPERM)
+		hook_say(h, "%s", why);
+	if (!ret && !(*argv = vector(h->cfg->server_path, out, nout)))
+		ret = -ENOMEM;
+	free(out);
+	return ret;
+}
+
+int hook_server_env(const struct mh_config *cfg)
+{
+	char value[16];
+
+	if (mh_srvargs_tmout(getenv(HOOK_TMOUT_ENV), cfg->server_network_timeout,
+			     value, sizeof(value)) &&
+	    setenv(HOOK_TMOUT_ENV, value, 1) < 0)
+		return -errno;
+	return 0;
+}
