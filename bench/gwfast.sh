@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2046  # median/paired/iqr take the numbers as words, as in run.sh
 # Item gwfast of `make bench` (issue 13), sourced by bench/run.sh (its
 # helpers: nsx, bg, mkns, wait_for, wait_pid, field, median, paired, iqr,
 # fig): the perimeter gateway's fast path. The sender in `cl` floods
@@ -44,10 +45,10 @@ gwf_setup() {
 	EOF
 	nsx ggw "$NFTTOOL" gw-load --idle 3600000 --set-size "$GWF_PINHOLES" 2>"$err" ||
 		die "gwfast: gw-load: $(cat "$err")"
-	nsx ggw "$NFTTOOL" gw-add-session 198.18.51.2 $PORT 2>>"$err" || die "gwfast: $(cat "$err")"
-	nsx ggw "$NFTTOOL" gw-add-pinhole 198.18.50.1 40000 198.18.51.2 $PORT 2>>"$err" ||
+	nsx ggw "$NFTTOOL" gw-add-session 198.18.51.2 "$PORT" 2>>"$err" || die "gwfast: $(cat "$err")"
+	nsx ggw "$NFTTOOL" gw-add-pinhole 198.18.50.1 40000 198.18.51.2 "$PORT" 2>>"$err" ||
 		die "gwfast: $(cat "$err")"
-	nsx ggw "$NFTTOOL" gw-add-pinhole 198.18.128.0 40000 198.18.51.2 $PORT \
+	nsx ggw "$NFTTOOL" gw-add-pinhole 198.18.128.0 40000 198.18.51.2 "$PORT" \
 		--count $((GWF_PINHOLES - 1)) 2>>"$err" || die "gwfast: $(cat "$err")"
 	GWF_N=$(nsx ggw "$NFTTOOL" gw-dump | grep -c '^pinhole ')
 	log "(g) gateway table: $GWF_N pinholes, the flow 198.18.50.1:40000 -> 198.18.51.2:$PORT among them"
@@ -57,10 +58,10 @@ gwf_setup() {
 gwf_one() {
 	local p=$1 dst out=$TMP/gwf-recv.out rate cost
 	[ "$p" = gw ] && dst=198.18.51.2 || dst=198.18.53.2
-	bg "d$p" "$out" taskset -c 1 "$FLOOD" recv $PORT "$WIN" --warmup-ms 300
+	bg "d$p" "$out" taskset -c 1 "$FLOOD" recv "$PORT" "$WIN" --warmup-ms 300
 	local rpid=$BG
 	wait_for "$out" ready 5 || { log "receiver in d$p did not start"; return; }
-	nsx cl timeout $((WIN + 15)) taskset -c 0 "$FLOOD" send "$dst" $PORT $((WIN + 1)) \
+	nsx cl timeout $((WIN + 15)) taskset -c 0 "$FLOOD" send "$dst" "$PORT" $((WIN + 1)) \
 		--src-port 40000 --len 100 >"$TMP/gwf-send.out" 2>&1
 	wait_pid "$rpid" 10
 	rate=$(field "$out" rate)

@@ -234,6 +234,7 @@ struct gw_dir {
 	uint32_t c4_off, s4_off, c6_off, s6_off;
 	bool refresh;                        /* pinhole hits refresh the timeout */
 	const char *c_jump, *c_pin, *c_sess, *c_drop, *c_queue, *c_over;
+	const char *c_reply;                 /* gw_in only: see rule_reply */
 };
 
 static const struct gw_dir gw_in = {
@@ -244,6 +245,7 @@ static const struct gw_dir gw_in = {
 	"nothing else reaches a server's mosh range: silent drop, no ICMP",
 	"client's first datagram or roam: rate-limited queue to mosh-helperd (fail-closed)",
 	"over the slow-path rate: drop",
+	"from a range port too (a reply to a client whose own port is in the range): the outbound rules",
 };
 
 static const struct gw_dir gw_out = {
@@ -254,6 +256,7 @@ static const struct gw_dir gw_out = {
 	"nothing else leaves a server's mosh range (anti-reflection): drop",
 	"server's reply to a new peer: rate-limited queue to mosh-helperd (fail-closed)",
 	"over the slow-path rate: drop",
+	NULL,
 };
 
 /* udp dport (in) or sport (out) within the range */
@@ -353,6 +356,23 @@ static void rule_queue(struct nb_rule *rb, const struct gw_dir *d,
 	nb_comment(rb, d->c_queue);
 }
 
+/*
+ * Both directions share the forward hook, and the base chain sends a
+ * datagram to gw_in whenever its destination port is in the range. A
+ * server's reply to a client whose own port is in the range (Linux's
+ * default ephemeral ports end at 60999; a NAT may pick any) is such a
+ * datagram: not a pinhole or a session seen inbound, it goes on to gw_out,
+ * whose rules judge it as what it is, traffic from a server's range port.
+ */
+static void rule_reply(struct nb_rule *rb, const struct gw_dir *d,
+		       const struct mh_ruleset_params *p, int family)
+{
+	(void)family;
+	m_range(rb, gw_out.sport_off, p);
+	nb_verdict(rb, NFT_GOTO, gw_out.chain);
+	nb_comment(rb, d->c_reply);
+}
+
 static void rule_drop(struct nb_rule *rb, const char *comment)
 {
 	nb_counter(rb);
@@ -386,7 +406,7 @@ static int put_drop(struct mnl_nlmsg_batch *b, uint32_t *seq,
 }
 
 /* gw_in / gw_out: pinholes (v4, v6), sessions to the slow chain (v4, v6),
- * drop. The slow chain: per-source budgets (inbound only), the queue
+ * (gw_in: datagrams from a range port on to gw_out), drop. The slow chain: per-source budgets (inbound only), the queue
  * under one rate for both families, drop over it. */
 static int put_direction(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p,
@@ -401,6 +421,8 @@ static int put_direction(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	for (int f = 0; f < 2 && !err; f++)
 		err = put_rule(b, seq, p, d->chain, rule_session, d,
 			       f ? AF_INET6 : AF_INET);
+	if (!err && d == &gw_in)
+		err = put_rule(b, seq, p, d->chain, rule_reply, d, 0);
 	if (!err)
 		err = put_drop(b, seq, p->table, d->chain, d->c_drop);
 	if (!err && d == &gw_in)

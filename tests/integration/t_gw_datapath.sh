@@ -6,7 +6,9 @@
 # 0 and bring back 0 ICMP unreachable); a session plus a pinhole for the
 # client's exact 4-tuple passes UDP both ways for that client only; a
 # server's range port sends 0 datagrams out to the attacker; a pinhole's
-# timeout expires in the kernel; a session's unknown peer reaches the queue
+# timeout expires in the kernel; a client whose own port is in the range
+# gets its replies (both directions share the forward hook); a session's
+# unknown peer reaches the queue
 # (both halves), with the accept mark, and an accept verdict delivers it.
 # First, without the table, the same probes do arrive (the test can fail).
 . "$(dirname "$0")/lib.sh"
@@ -84,9 +86,9 @@ done
 
 for fam in 4 6; do
 	if [ "$fam" = 6 ]; then
-		S1=$SRV1_6 S2=$SRV2_6 NAT=$NAT_6 ATK=fd00:2::2 CLI=fd00:1::2
+		S1=$SRV1_6 S2=$SRV2_6 NAT=$NAT_6 ATK=fd00:2::2
 	else
-		S1=$SRV1_4 S2=$SRV2_4 NAT=$NAT_4 ATK=198.18.2.2 CLI=198.18.1.2
+		S1=$SRV1_4 S2=$SRV2_4 NAT=$NAT_4 ATK=198.18.2.2
 	fi
 	CP=$((51000 + fam))
 
@@ -101,6 +103,19 @@ for fam in 4 6; do
 	send "$NS_S" 60001 "$NAT" "$CP" 5
 	mh_assert "IPv$fam: server1's 5 replies reach the client through the NAT" \
 		mh_wait 3 eval "[ \$(lines_from $MH_TMP/c$fam.out $S1) = 5 ]"
+
+	mh_step "IPv$fam: a client whose own port is in the range (Linux's ephemeral ports reach 60999)"
+	RP=$((60120 + fam))
+	gw_nft gw-add-pinhole "$NAT" "$RP" "$S1" 60001 || mh_fail "gw-add-pinhole"
+	recv_start "$NS_C" "$RP" "$MH_TMP/cr$fam.out"
+	n0=$(lines_from "$MH_TMP/s1.out" "$NAT")
+	send "$NS_C" "$RP" "$S1" 60001 3
+	mh_assert "IPv$fam: its 3 datagrams from port $RP reach server1" \
+		mh_wait 3 eval "[ \$((\$(lines_from $MH_TMP/s1.out $NAT) - $n0)) = 3 ]"
+	send "$NS_S" 60001 "$NAT" "$RP" 3
+	mh_assert "IPv$fam: server1's 3 replies to port $RP reach the client" \
+		mh_wait 3 eval "[ \$(lines_from $MH_TMP/cr$fam.out $S1) = 3 ]"
+	gw_nft gw-del-pinhole "$NAT" "$RP" "$S1" 60001 || mh_fail "gw-del-pinhole"
 
 	mh_step "IPv$fam: only that 4-tuple: the client's other port, the attacker, server2"
 	a0=$(gw_udp_arrived "$NS_S") b0=$(gw_udp_arrived "$NS_S2") i0=$(gw_unreach_in "$NS_A")
@@ -120,6 +135,8 @@ for fam in 4 6; do
 	send "$NS_S" 60009 "$ATK" 40000 5      # range port without a session
 	send "$NS_S2" 60002 "$ATK" 40000 5
 	send "$NS_S" 60001 "$NAT" $((CP + 1)) 5   # the client's address, other port
+	send "$NS_S" 60001 "$ATK" 60500 5      # to a range port: through gw_in to gw_out
+	send "$NS_S" 60009 "$ATK" 60500 5
 	sleep 0.5
 	mh_tcpdump_stop "$cap"
 	mh_check_eq "IPv$fam: datagrams from the servers' range ports at the attacker" 0 \

@@ -338,7 +338,7 @@ START_TEST(pinhole_rules_registers)
 	ck_assert_int_eq(build_ruleset(&gw_defaults), 0);
 	nin = chain_rules("gw_in", in, 8);
 	nout = chain_rules("gw_out", out, 8);
-	ck_assert_int_eq(nin, 5);
+	ck_assert_int_eq(nin, 6);
 	ck_assert_int_eq(nout, 5);
 	ck_assert_str_eq(in[0].names, "meta cmp meta cmp payload payload payload payload "
 			 "lookup dynset meta bitwise meta immediate");
@@ -368,6 +368,12 @@ START_TEST(pinhole_rules_registers)
 	assert_payload(out[3].e[4], NFT_PAYLOAD_NETWORK_HEADER, 8, 16, NFT_REG32_00);
 	assert_payload(out[3].e[5], NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_04);
 	ck_assert_str_eq(nftnl_expr_get_str(out[3].e[7], NFTNL_EXPR_IMM_CHAIN), "gw_slow_out");
+	/* a datagram from a range port too goes on to gw_out (a reply to a
+	 * client whose own port is in the range) */
+	ck_assert_str_eq(in[4].names, "meta cmp payload range immediate");
+	assert_payload(in[4].e[2], NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1);
+	ck_assert_int_eq((int)nftnl_expr_get_u32(in[4].e[4], NFTNL_EXPR_IMM_VERDICT), NFT_GOTO);
+	ck_assert_str_eq(nftnl_expr_get_str(in[4].e[4], NFTNL_EXPR_IMM_CHAIN), "gw_out");
 	assert_drop_last(in, nin);
 	assert_drop_last(out, nout);
 	free_rules(in, nin);
