@@ -8,8 +8,8 @@
 # server's range port sends 0 datagrams out to the attacker; a pinhole's
 # timeout expires in the kernel; a client whose own port is in the range
 # gets its replies (both directions share the forward hook); a session's
-# unknown peer reaches the queue
-# (both halves), with the accept mark, and an accept verdict delivers it.
+# unknown peer reaches the queue (both halves), with the accept mark, and
+# an accept verdict delivers it.
 # First, without the table, the same probes do arrive (the test can fail).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gwlib.sh"
