@@ -7,7 +7,7 @@
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
 # BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
-# daemonmem muxflood floodsess rebuild review), BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
+# daemonmem muxflood floodsess rebuild review gwfast), BENCH_GW_PINHOLES, BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
 # BENCH_RW_TRIALS, BENCH_FS_ROAMS, BENCH_FS_ROUNDS, BENCH_KEEP=1
 
 set -u
@@ -1224,12 +1224,14 @@ bench_review() {
 
 # ------------------------------------------------------------ main
 
+. "$SRC/bench/gwfast.sh"   # item gwfast: the perimeter gateway (issue 13)
+
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review}; do
+for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review gwfast}; do
 	"bench_$item"
 done
 summary

@@ -225,6 +225,14 @@ int mh_nft_dump_mux(struct mh_nft *n, const char *table, int family,
 int mh_nft_dump(struct mh_nft *n, const char *table, enum mh_nft_kind kind,
 		int family, mh_pinhole_cb cb, void *arg);
 
+/* Dump any set of the table: cb once per element with its raw key and
+ * remaining time in ms (the gateway's sets, nft_gw.h, decode their keys
+ * with it). Returns elements seen or -errno. */
+typedef void (*mh_nft_key_cb)(const uint8_t *key, uint32_t len,
+			      uint64_t expires_ms, void *arg);
+int mh_nft_dump_keys(struct mh_nft *n, const char *table, const char *set,
+		     mh_nft_key_cb cb, void *arg);
+
 /* --- table watch (nft/watch.c): nftables events (NFNLGRP_NFTABLES) --- */
 struct mh_nft_watch;
 

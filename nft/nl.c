@@ -4,9 +4,9 @@
  * every message (start-up, reload, stop) or not (hot path, errors read
  * later from the fd), probes the queue flavour, the table flags and the
  * form of a map lookup, reads a table's flags and owner, and dumps the
- * `sessions` set, the pinhole sets and single-port mode's mux maps. An
- * owned table takes changes from this socket only, so the daemon sends
- * everything through one.
+ * `sessions` set, the pinhole sets, single-port mode's mux maps or any
+ * set's raw keys (the gateway's table). An owned table takes changes from
+ * this socket only, so the daemon sends everything through one.
  */
 #include <errno.h>
 #include <poll.h>
@@ -429,6 +429,19 @@ struct dump_ctx {
 	int err;
 };
 
+/* mh_nft_dump_keys: the decode of a dump_ctx whose arg is a raw_dump */
+struct raw_dump {
+	mh_nft_key_cb cb;
+	void *arg;
+};
+
+static int decode_raw(struct nftnl_set_elem *e, struct mh_pinhole *ph)
+{
+	(void)e;
+	(void)ph;
+	return -EINVAL;   /* never called: dump_elem hands the key on */
+}
+
 static int decode_pinhole(struct nftnl_set_elem *e, struct mh_pinhole *ph)
 {
 	uint32_t len = 0;
@@ -460,12 +473,33 @@ static int decode_mux(struct nftnl_set_elem *e, struct mh_pinhole *m)
 	return mh_nft_mux_from_elem(key, klen, data, dlen, m);
 }
 
+/* An element's key as it is, with its remaining time in ms. */
+static int dump_key(struct nftnl_set_elem *e, struct dump_ctx *c)
+{
+	const struct raw_dump *r = c->arg;
+	uint32_t len = 0;
+	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	uint64_t exp = 0;
+
+	if (!key) {
+		c->err = -EPROTO;
+		return 0;
+	}
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		exp = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+	c->count++;
+	r->cb(key, len, exp, r->arg);
+	return 0;
+}
+
 static int dump_elem(struct nftnl_set_elem *e, void *data)
 {
 	struct dump_ctx *c = data;
 	struct mh_pinhole ph;
 	uint64_t exp = 0;
 
+	if (c->decode == decode_raw)
+		return dump_key(e, c);
 	if (c->decode(e, &ph) < 0) {
 		c->err = -EPROTO;
 		return 0;
@@ -567,6 +601,15 @@ int mh_nft_dump_mux(struct mh_nft *n, const char *table, int family,
 	struct dump_ctx c = { decode_mux, cb, arg, 0, 0 };
 
 	return dump_set(n, table, mh_nft_mux_map(family, confirmed), &c);
+}
+
+int mh_nft_dump_keys(struct mh_nft *n, const char *table, const char *set,
+		     mh_nft_key_cb cb, void *arg)
+{
+	struct raw_dump r = { cb, arg };
+	struct dump_ctx c = { decode_raw, NULL, &r, 0, 0 };
+
+	return cb ? dump_set(n, table, set, &c) : -EINVAL;
 }
 
 int mh_nft_dump(struct mh_nft *n, const char *table, enum mh_nft_kind kind,

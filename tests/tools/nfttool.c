@@ -6,7 +6,8 @@
  * and per-session budgets, with a given pinhole set size, adopting an
  * existing table as a restarted or reloading daemon does),
  * add/delete pinholes, session ports and mux mappings, dump pinholes and
- * mappings with their remaining time. Run `nfttool` for usage.
+ * mappings with their remaining time; the same for the perimeter
+ * gateway's table (gw-* commands). Run `nfttool` for usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "config.h"
 #include "log.h"
 #include "nft.h"
+#include "nft_gw.h"
 
 #define BATCH_LIMIT  (64 * 1024)
 #define BATCH_ELEMS  256    /* pinholes per batch with --count */
@@ -72,7 +74,16 @@ _Noreturn static void usage(void)
 		"  add-mux ADDR CPORT SPORT [TIMEOUT_MS] [--provisional]\n"
 		"  del-mux ADDR CPORT SPORT [--provisional]\n"
 		"  dump-mux                       mappings with remaining ms\n"
-		"every command takes --table T (default " MH_NFT_DEFAULT_TABLE ")\n",
+		"  gw-load [load's options but --single-port, --per-session, --local-flows]\n"
+		"                                 the perimeter gateway's table (forward hook)\n"
+		"  gw-delete\n"
+		"  gw-add-session SADDR SPORT | gw-del-session SADDR SPORT\n"
+		"  gw-add-pinhole CADDR CPORT SADDR SPORT [TIMEOUT_MS] [--count N] [--async]\n"
+		"  gw-del-pinhole CADDR CPORT SADDR SPORT [--count N] [--async]\n"
+		"                                 (--count: client addresses CADDR + i)\n"
+		"  gw-dump                        sessions, then pinholes with remaining ms\n"
+		"every command takes --table T (default " MH_NFT_DEFAULT_TABLE
+		", gw-*: " MH_NFT_GW_DEFAULT_TABLE ")\n",
 		DEFAULT_PER_SOURCE, DEFAULT_PER_SESSION, MH_NFT_DEFAULT_SET_SIZE,
 		DEFAULT_RATE, DEFAULT_MARK);
 	exit(2);
@@ -405,11 +416,160 @@ static int cmd_dump_mux(struct mh_nft *n, struct opts *o)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- gateway */
+
+static int cmd_gw_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
+{
+	struct mnl_nlmsg_batch *b;
+	int err;
+
+	o->p.per_session_rate = 0;   /* not used at the gateway */
+	o->p.native_queue = o->mode == Q_NATIVE ||
+			    (o->mode == Q_AUTO && mh_nft_probe_native_queue(n));
+	b = batch_new(seq);
+	err = mh_nft_build_gw_ruleset(b, seq, &o->p);
+	err = batch_send(n, b, seq, err, false);
+	if (err)
+		return fail("gw-load", err);
+	fprintf(stderr, "nfttool: loaded gateway table inet %s (%s queue%s)\n",
+		o->p.table, o->p.native_queue ? "native" : "compat",
+		o->p.adopt ? ", adopted" : "");
+	return 0;
+}
+
+static void parse_mh_addr(const char *s, const char *port, struct mh_addr *a)
+{
+	struct mh_pinhole ph;
+
+	parse_addr(s, &ph);
+	memset(a, 0, sizeof(*a));
+	a->family = ph.family;
+	memcpy(a->ip, ph.addr, sizeof(a->ip));
+	a->port = (uint16_t)num_arg(port, UINT16_MAX, "port");
+}
+
+/* The i-th client of a --count run: the address plus i. */
+static void mh_addr_add(struct mh_addr *a, unsigned long i)
+{
+	struct mh_pinhole ph = { .family = a->family };
+
+	memcpy(ph.addr, a->ip, sizeof(ph.addr));
+	addr_add(&ph, i);
+	memcpy(a->ip, ph.addr, sizeof(a->ip));
+}
+
+static int cmd_gw_session(struct mh_nft *n, uint32_t *seq, struct opts *o,
+			  char **pos, int npos, enum mh_nft_op op)
+{
+	struct mnl_nlmsg_batch *b;
+	struct mh_addr server;
+	int err;
+
+	if (npos != 2)
+		usage();
+	parse_mh_addr(pos[0], pos[1], &server);
+	b = batch_new(seq);
+	err = mh_nft_build_gw_elem(b, seq, o->p.table, MH_GW_SESSION, op, NULL,
+				   &server, 0);
+	err = batch_send(n, b, seq, err, false);
+	return err ? fail(op == MH_NFT_ADD ? "gw-add-session" : "gw-del-session", err) : 0;
+}
+
+static int cmd_gw_pinhole(struct mh_nft *n, uint32_t *seq, struct opts *o,
+			  char **pos, int npos, enum mh_nft_op op)
+{
+	const char *what = op == MH_NFT_ADD ? "gw-add-pinhole" : "gw-del-pinhole";
+	unsigned long count = o->count ? o->count : 1;
+	struct mh_addr client, server, c;
+	uint32_t timeout = 0;
+	int err = 0;
+
+	if (npos < 4 || npos > 5 || (op == MH_NFT_DEL && npos == 5))
+		usage();
+	parse_mh_addr(pos[0], pos[1], &client);
+	parse_mh_addr(pos[2], pos[3], &server);
+	if (npos == 5)
+		timeout = (uint32_t)num_arg(pos[4], UINT32_MAX, "timeout");
+	for (unsigned long i = 0; i < count && !err; i += BATCH_ELEMS) {
+		struct mnl_nlmsg_batch *b = batch_new(seq);
+
+		for (unsigned long k = i; k < count && k < i + BATCH_ELEMS && !err; k++) {
+			c = client;
+			mh_addr_add(&c, k);
+			err = mh_nft_build_gw_elem(b, seq, o->p.table, MH_GW_PINHOLE,
+						   op, &c, &server, timeout);
+		}
+		err = batch_send(n, b, seq, err, o->async);
+	}
+	if (err)
+		return fail(what, err);
+	if (o->async && (err = mh_nft_drain(n)) > 0) {
+		fprintf(stderr, "nfttool: %s: the kernel refused %d message(s)\n",
+			what, err);
+		return 1;
+	}
+	return 0;
+}
+
+/* "session SADDR SPORT" / "pinhole CADDR CPORT SADDR SPORT expires MS" */
+static void print_gw(const struct mh_addr *client, const struct mh_addr *server,
+		     uint64_t expires_ms, void *arg)
+{
+	char c[INET6_ADDRSTRLEN], s[INET6_ADDRSTRLEN];
+
+	inet_ntop(server->family, server->ip, s, sizeof(s));
+	if (!arg) {
+		printf("session %s %u\n", s, server->port);
+		return;
+	}
+	inet_ntop(client->family, client->ip, c, sizeof(c));
+	printf("pinhole %s %u %s %u expires %llu\n", c, client->port, s,
+	       server->port, (unsigned long long)expires_ms);
+}
+
+static int cmd_gw_dump(struct mh_nft *n, struct opts *o)
+{
+	static const int fams[] = { AF_INET, AF_INET6 };
+
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < 2; i++) {
+			int r = mh_nft_gw_dump(n, o->p.table, k ? MH_GW_PINHOLE : MH_GW_SESSION,
+					       fams[i], print_gw, k ? o : NULL);
+
+			if (r < 0)
+				return fail("gw-dump", r);
+		}
+	}
+	return 0;
+}
+
+static int run_gw(struct mh_nft *n, const char *cmd, struct opts *o,
+		  char **pos, int npos, uint32_t *seq)
+{
+	if (!o->p.table)
+		o->p.table = MH_NFT_GW_DEFAULT_TABLE;
+	if (!strcmp(cmd, "load"))
+		return cmd_gw_load(n, seq, o);
+	if (!strcmp(cmd, "delete"))
+		return cmd_delete(n, seq, o);
+	if (!strcmp(cmd, "add-session") || !strcmp(cmd, "del-session"))
+		return cmd_gw_session(n, seq, o, pos, npos,
+				      cmd[0] == 'a' ? MH_NFT_ADD : MH_NFT_DEL);
+	if (!strcmp(cmd, "add-pinhole") || !strcmp(cmd, "del-pinhole"))
+		return cmd_gw_pinhole(n, seq, o, pos, npos,
+				      cmd[0] == 'a' ? MH_NFT_ADD : MH_NFT_DEL);
+	if (!strcmp(cmd, "dump"))
+		return cmd_gw_dump(n, o);
+	usage();
+}
+
 static int run(struct mh_nft *n, const char *cmd, struct opts *o, char **pos,
 	       int npos)
 {
 	uint32_t seq = 1;
 
+	if (!o->p.table && strncmp(cmd, "gw-", 3))
+		o->p.table = MH_NFT_DEFAULT_TABLE;
 	if (!strcmp(cmd, "probe"))
 		return cmd_probe(n, &seq);
 	if (!strcmp(cmd, "probe-flags"))
@@ -432,13 +592,15 @@ static int run(struct mh_nft *n, const char *cmd, struct opts *o, char **pos,
 		return cmd_mux(n, &seq, o, pos, npos, cmd[0] == 'a');
 	if (!strcmp(cmd, "dump-mux"))
 		return cmd_dump_mux(n, o);
+	if (!strncmp(cmd, "gw-", 3))
+		return run_gw(n, cmd + 3, o, pos, npos, &seq);
 	usage();
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {
-		.p = { .table = MH_NFT_DEFAULT_TABLE, .port_low = 60000,
+		.p = { .table = NULL, .port_low = 60000,
 		       .port_high = 61000, .idle_timeout_ms = 60000,
 		       .queue_total = 1, .slow_path_rate = DEFAULT_RATE,
 		       .provisional_timeout_ms = DEFAULT_PROVISIONAL_MS,

@@ -1,0 +1,70 @@
+/*
+ * The perimeter gateway's nftables table (role = gateway, deployment 3):
+ * a forward-hook datapath for login servers behind the firewall. Sessions
+ * are keyed server address . server port, pinholes client address . client
+ * port . server address . server port. Builders (nft/gateway.c) are pure,
+ * like those of nft.h; they reuse its batch, probe and socket edge.
+ */
+#ifndef MH_NFT_GW_H
+#define MH_NFT_GW_H
+
+#include <stdint.h>
+
+#include "nft.h"
+#include "pkt.h"
+
+#define MH_NFT_GW_DEFAULT_TABLE "mosh_helper_gw"
+
+/* A session (server address . server port) in sessions4/6, or a pinhole
+ * (client address . client port . server address . server port) in
+ * pinholes4/6. */
+enum mh_gw_kind { MH_GW_SESSION, MH_GW_PINHOLE };
+
+/* Key lengths: each field padded to 4 bytes (nft register granularity). */
+#define MH_GW_SESS_KEY4_LEN  8
+#define MH_GW_SESS_KEY6_LEN  20
+#define MH_GW_PH_KEY4_LEN    16
+#define MH_GW_PH_KEY6_LEN    40
+#define MH_GW_KEY_MAX        MH_GW_PH_KEY6_LEN
+
+/*
+ * The whole gateway table, replacing the contents of one of that name in
+ * the same batch (as mh_nft_build_ruleset does for the host's). Uses of p:
+ * table, port_low/high, idle_timeout_ms (pinholes), queue_num/total,
+ * native_queue, slow_path_rate (per direction), per_source_rate (0 = off),
+ * set_size, adopt, table_flags, accept_mark. Single-port mode, local flows
+ * and per-session budgets are not part of the gateway yet: public_port,
+ * local_flows or per_session_rate set is -EINVAL.
+ */
+int mh_nft_build_gw_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			    const struct mh_ruleset_params *p);
+
+/* One element: a session (client ignored, may be NULL) or a pinhole
+ * (client and server of one family). Add (timeout_ms, 0 = the set's
+ * default; sessions have none) or delete. 0 or -errno. */
+int mh_nft_build_gw_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			 const char *table, enum mh_gw_kind kind,
+			 enum mh_nft_op op, const struct mh_addr *client,
+			 const struct mh_addr *server, uint32_t timeout_ms);
+
+/* Pure key codec. The set an element of kind and family lives in, or NULL. */
+const char *mh_nft_gw_set(enum mh_gw_kind kind, int family);
+/* Encode into key (MH_GW_KEY_MAX bytes); the key length, or 0 if the
+ * family is not inet or client and server differ in family. */
+size_t mh_nft_gw_key(enum mh_gw_kind kind, const struct mh_addr *client,
+		     const struct mh_addr *server, uint8_t *key);
+/* Decode a key of len bytes (its family from len); client is zeroed for a
+ * session. 0 or -EINVAL. */
+int mh_nft_gw_from_key(enum mh_gw_kind kind, const uint8_t *key, size_t len,
+		       struct mh_addr *client, struct mh_addr *server);
+
+/* Dump the set of kind and family (nft/nl.c's socket): cb once per element
+ * (client zeroed for a session) with its remaining time in ms (0: none).
+ * Returns elements seen or -errno (-EPROTO: a key of a wrong length). */
+typedef void (*mh_gw_cb)(const struct mh_addr *client,
+			 const struct mh_addr *server, uint64_t expires_ms,
+			 void *arg);
+int mh_nft_gw_dump(struct mh_nft *n, const char *table, enum mh_gw_kind kind,
+		   int family, mh_gw_cb cb, void *arg);
+
+#endif

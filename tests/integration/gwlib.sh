@@ -1,0 +1,127 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # variables here are used by the sourcing scripts
+# The perimeter gateway's topology for the namespace tests (issue 13), on
+# top of lib.sh's harness (assertions, logging, cleanup of what the script
+# started): client - NAT router - gateway (forwarding) - two login servers,
+# and an attacker outside on a leg of the gateway of its own. Test
+# addresses only. Source lib.sh first, then this, then call gw_setup.
+#
+#   client 198.18.1.2 / fd00:1::2 --- .1 NAT router .2 (198.18.3.2 / fd00:3::2,
+#                                       SNAT, source ports kept)
+#   NAT 198.18.3.2 --- 198.18.3.1 gateway 198.18.2.1 --- 198.18.2.2 attacker
+#   gateway 198.18.0.1 --- server1 198.18.0.2 / fd00::2
+#   gateway 198.18.4.1 --- server2 198.18.4.2 / fd00:4::2
+# (IPv6: the same with fd00:N::, N the third IPv4 byte.)
+
+NS_G=$MH_P-gw NS_S2=$MH_P-server2
+SRV1_4=198.18.0.2 SRV1_6=fd00::2
+SRV2_4=198.18.4.2 SRV2_6=fd00:4::2
+NAT_4=198.18.3.2 NAT_6=fd00:3::2
+GW_TABLE=mosh_helper_gw
+GW_NFTTOOL=$MH_BUILD/tests/nfttool
+
+gw_cleanup() {
+	local rc=$? p ns
+	for ns in "$NS_G" "$NS_S2"; do
+		ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	(exit "$rc")
+	mh_cleanup
+}
+
+gw_setup() {
+	local ns
+	mh_require_root
+	for c in ip nft tcpdump; do
+		command -v "$c" >/dev/null 2>&1 || mh_skip "missing tool: $c"
+	done
+	MH_TMP=$(mktemp -d "/tmp/$MH_P.XXXXXX") || exit 1
+	trap gw_cleanup EXIT
+	trap 'exit 130' INT TERM
+	for ns in "$NS_C" "$NS_R" "$NS_G" "$NS_S" "$NS_S2" "$NS_A"; do
+		ip netns add "$ns" || mh_fail "ip netns add $ns"
+		ip -n "$ns" link set lo up
+		mh_nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	done
+	mh_link "$NS_R" rc "$NS_C" eth0 || mh_fail "veth nat-client"
+	mh_link "$NS_R" rg "$NS_G" go || mh_fail "veth nat-gateway"
+	mh_link "$NS_G" ga "$NS_A" eth0 || mh_fail "veth gateway-attacker"
+	mh_link "$NS_G" s1 "$NS_S" eth0 || mh_fail "veth gateway-server1"
+	mh_link "$NS_G" s2 "$NS_S2" eth0 || mh_fail "veth gateway-server2"
+	gw_addr "$NS_R" rc 1 1; gw_addr "$NS_R" rg 3 2
+	gw_addr "$NS_G" go 3 1; gw_addr "$NS_G" ga 2 1
+	gw_addr "$NS_G" s1 0 1; gw_addr "$NS_G" s2 4 1
+	mh_host "$NS_C" 198.18.1.2 198.18.1.1 fd00:1::2 fd00:1::1
+	mh_host "$NS_A" 198.18.2.2 198.18.2.1 fd00:2::2 fd00:2::1
+	mh_host "$NS_S" "$SRV1_4" 198.18.0.1 "$SRV1_6" fd00::1
+	mh_host "$NS_S2" "$SRV2_4" 198.18.4.1 "$SRV2_6" fd00:4::1
+	ip -n "$NS_R" route add 198.18.0.0/15 via 198.18.3.1
+	ip -n "$NS_R" -6 route add fd00::/8 via fd00:3::1
+	mh_nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	mh_nsx "$NS_G" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	gw_nat || mh_fail "NAT router's SNAT table"
+	gw_ping_all
+	mh_log "gateway topology ready: $NS_C $NS_R $NS_G $NS_S $NS_S2 $NS_A (temp dir $MH_TMP)"
+}
+
+gw_addr() { # ns dev N host: 198.18.N.host/24 and fd00:N::host/64
+	local v6=fd00:$3::$4
+	[ "$3" = 0 ] && v6=fd00::$4
+	ip -n "$1" addr add "198.18.$3.$4/24" dev "$2"
+	ip -n "$1" addr add "$v6/64" dev "$2" nodad
+}
+
+# The router maps the client to its outside address; the kernel keeps the
+# client's source port when it is free, so a test knows the 4-tuple the
+# gateway sees.
+gw_nat() {
+	mh_nsx "$NS_R" nft -f - <<EOF
+table inet gw_nat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "rg" ip saddr 198.18.1.0/24 snat ip to $NAT_4
+		oifname "rg" ip6 saddr fd00:1::/64 snat ip6 to $NAT_6
+	}
+}
+EOF
+}
+
+# Neighbour discovery settles before the first datagram counts.
+gw_ping_all() {
+	local ns a
+	for ns in "$NS_C" "$NS_A"; do
+		for a in "$SRV1_4" "$SRV2_4"; do mh_nsx "$ns" ping -c1 -W2 "$a" >/dev/null 2>&1; done
+		for a in "$SRV1_6" "$SRV2_6"; do mh_nsx "$ns" ping -6 -c1 -W2 "$a" >/dev/null 2>&1; done
+	done
+}
+
+# nfttool in the gateway's namespace (gw-* commands).
+gw_nft() { mh_nsx "$NS_G" "$GW_NFTTOOL" "$@"; }
+
+# UDP datagrams that reached a namespace's UDP layer (delivered to a
+# socket, or to no socket: InDatagrams + NoPorts + InErrors, v4 + v6).
+gw_udp_arrived() {
+	mh_nsx "$1" cat /proc/net/snmp /proc/net/snmp6 | awk '
+		$1 == "Udp:" { if (h) { s += $2 + $3 + $4 } h = 1 }
+		$1 == "Udp6InDatagrams" || $1 == "Udp6NoPorts" || $1 == "Udp6InErrors" { s += $2 }
+		END { print s + 0 }'
+}
+
+# ICMP / ICMPv6 destination-unreachable messages a namespace received.
+gw_unreach_in() {
+	mh_nsx "$1" cat /proc/net/snmp /proc/net/snmp6 | awk '
+		$1 == "Icmp:" { if (h) { for (i = 2; i <= NF; i++) if (name[i] == "InDestUnreachs") s += $i }
+				else { for (i = 2; i <= NF; i++) name[i] = $i; h = 1 } }
+		$1 == "Icmp6InDestUnreachs" { s += $2 }
+		END { print s + 0 }'
+}
+
+# The packet counter of the gateway table's rule whose comment has TEXT.
+gw_rule_count() { # chain text
+	mh_nsx "$NS_G" nft list chain inet "$GW_TABLE" "$1" 2>/dev/null |
+		grep -F "$2" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -n1
+}
