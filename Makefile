@@ -17,7 +17,7 @@ MANDIR     ?= $(PREFIX)/share/man
 CC         ?= cc
 B          ?= build
 
-PKGS       := libnetfilter_queue libmnl libnftnl libcrypto libconfig libseccomp
+PKGS       := libnetfilter_queue libmnl libnftnl libcrypto libssl libconfig libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
@@ -79,6 +79,10 @@ $(B)/mosh-helperctl: $(call obj,$(CTL_SRCS)) $(LIB)
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) $(PCAP_LIBS) -lz
+
+# the relay/gateway TLS channel lives in the daemon's sources (I/O)
+$(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/tls.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/tests/tools/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz
