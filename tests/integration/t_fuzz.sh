@@ -1,6 +1,7 @@
 #!/bin/bash
 # The libFuzzer targets (tests/fuzz/: SSP, control protocol, config, verdict,
-# review tool and its key files, nftables events, kernel port lists):
+# review tool and its key files, nftables events, kernel port lists,
+# relay <-> gateway frames):
 # built with clang-14 under ASan+UBSan, every seed corpus and saved
 # regression input replayed once, then each
 # target fuzzed for FUZZ_CHECK_SECONDS (default 15) on a copy of its corpus.
