@@ -65,7 +65,8 @@ void mh_tls_conn_free(struct mh_tls_conn *t);
 int mh_tls_handshake(struct mh_tls_conn *t);
 
 /* >0 bytes, 0 peer closed cleanly, -EAGAIN, or -EPROTO / -ECONNRESET /
- * -EIO (mh_tls_error()). Writes may be partial. */
+ * -EIO (mh_tls_error()). Writes may be partial; after a write's -EAGAIN,
+ * call it again with the same bytes (the buffer may move). */
 ssize_t mh_tls_read(struct mh_tls_conn *t, void *buf, size_t len);
 ssize_t mh_tls_write(struct mh_tls_conn *t, const void *buf, size_t len);
 

@@ -233,6 +233,49 @@ START_TEST(test_good_pair)
 }
 END_TEST
 
+/* Non-blocking both ways: 1 MiB from the relay while the gateway reads,
+ * each side waiting for what mh_tls_wants() names; every byte arrives in
+ * order and the writer did meet a full socket (EPOLLOUT). */
+START_TEST(test_bulk_nonblocking)
+{
+	struct files2 f = site("relay1", NULL);
+	static uint8_t out[1 << 20], in[1 << 20];
+	size_t sent = 0, got = 0;
+	unsigned full = 0;
+	struct run x;
+
+	for (size_t i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i * 7 + (i >> 12));
+	start(&x, &f);
+	ck_assert(x.grc == 0 && x.rrc == 0);
+	for (int i = 0; i < 100000 && got < sizeof(in); i++) {
+		while (sent < sizeof(out)) {   /* write until the socket is full */
+			ssize_t n = mh_tls_write(x.r, out + sent, sizeof(out) - sent);
+
+			if (n == -EAGAIN) {
+				ck_assert_uint_eq(mh_tls_wants(x.r), 0x004 /* EPOLLOUT */);
+				full++;
+				break;
+			}
+			ck_assert_int_gt(n, 0);
+			sent += (size_t)n;
+		}
+		for (;;) {
+			ssize_t n = mh_tls_read(x.g, in + got, sizeof(in) - got);
+
+			if (n == -EAGAIN)
+				break;
+			ck_assert_int_gt(n, 0);
+			got += (size_t)n;
+		}
+	}
+	ck_assert_uint_eq(got, sizeof(in));
+	ck_assert_int_eq(memcmp(in, out, sizeof(in)), 0);
+	ck_assert_uint_gt(full, 0);
+	stop(&x);
+}
+END_TEST
+
 START_TEST(test_san_check)
 {
 	struct mh_tls_peer p;
@@ -410,6 +453,7 @@ static Suite *tls_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_unchecked_fixture(tc, make_certs, remove_certs);
 	tcase_add_test(tc, test_good_pair);
+	tcase_add_test(tc, test_bulk_nonblocking);
 	tcase_add_test(tc, test_san_check);
 	tcase_add_test(tc, test_other_ca_refused);
 	tcase_add_test(tc, test_expired_refused);
