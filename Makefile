@@ -21,6 +21,7 @@ PKGS       := libnetfilter_queue libmnl libnftnl libcrypto libconfig libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+SSL_LIBS   := $(shell pkg-config --libs libssl 2>/dev/null || echo -lssl)
 PCAP_LIBS  := $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
 # what each program links beyond libmoshhelper.a: the hook and
 # mosh-helperctl only read the configuration
@@ -70,7 +71,7 @@ $(LIB): $(call obj,$(LIB_SRCS))
 	rm -f $@ && ar rcs $@ $^
 
 $(DAEMON): $(call obj,$(DAEMON_SRCS)) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS) $(PCAP_LIBS)
 
 $(HOOK): $(call obj,$(HOOK_SRCS)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CONF_LIBS)
@@ -83,6 +84,10 @@ $(B)/mosh-helperctl: $(call obj,$(CTL_SRCS)) $(LIB)
 
 $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) $(PCAP_LIBS) -lz
+
+# the relay/gateway TLS channel lives in the daemon's sources (I/O)
+$(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/tls.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SSL_LIBS) $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/tests/tools/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz

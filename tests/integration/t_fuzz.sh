@@ -1,7 +1,7 @@
 #!/bin/bash
 # The libFuzzer targets (tests/fuzz/: SSP, control protocol, config, verdict,
 # review tool and its key files, nftables events, kernel port lists,
-# mosh-server command lines):
+# mosh-server command lines, relay <-> gateway frames):
 # built with clang-14 under ASan+UBSan, every seed corpus and saved
 # regression input replayed once, then each
 # target fuzzed for FUZZ_CHECK_SECONDS (default 15) on a copy of its corpus.
@@ -12,7 +12,7 @@ set -u
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MH_BUILD:-$SRC/build}
 SECS=${FUZZ_CHECK_SECONDS:-15}
-TARGETS=(ssp control config verdict review reviewkeys nftevent portlist journal serverargs)
+TARGETS=(ssp control config verdict review reviewkeys nftevent portlist journal serverargs relaywire)
 start=$SECONDS
 
 if ! command -v clang-14 >/dev/null 2>&1; then
