@@ -30,8 +30,9 @@ S nft add element inet "$MH_TABLE" pinholes4 "{ 198.18.9.9 . 40001 . $port timeo
 	mh_fail "nft add element (the session's port)"
 S nft add element inet "$MH_TABLE" pinholes6 "{ fd00:9::9 . 40002 . $free timeout 1h }" ||
 	mh_fail "nft add element (IPv6)"
-mh_assert "the strays are in the kernel" eval \
-	'mh_has_pinhole 198.18.9.9 40000 $free 4 && mh_has_pinhole 198.18.9.9 40001 $port 4 && mh_has_pinhole fd00:9::9 40002 $free 6'
+# (each add succeeded: they were in the kernel. With table_flags none the
+# first add sets off a rebuild in place, and the sync that follows may
+# remove them before a listing here could see them.)
 t0=$SECONDS
 
 mh_step "stray: the next sync removes them"
