@@ -141,6 +141,7 @@ if [ "${MH_DEB_INSTALL:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
 	# t_a_session with MH_BUILD made of the installed programs (and the
 	# build's test tools)
 	mkdir "$T/inst"
+	chmod 755 "$T" "$T/inst"   # the hook runs as the test users
 	ln -s /usr/sbin/mosh-helperd /usr/bin/mosh-helper-hook /usr/bin/mosh-helperctl "$T/inst/"
 	ln -s "$MH_BUILD/tests" "$T/inst/tests"
 	MH_BUILD=$T/inst bash "$MH_SRC/tests/integration/t_a_session.sh" >"$T/session.log" 2>&1
