@@ -53,7 +53,7 @@ static int die(const char *what, int err)
 	exit(1);
 }
 
-/* ---- batches, the daemon's way (nfq-helper/kernel.c) ---------------- */
+/* ---- batches, the daemon's way (nfq-helper/datapath/kernel.c) ---- */
 
 static struct mnl_nlmsg_batch *pb_begin(struct pb *p)
 {
