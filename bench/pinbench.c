@@ -25,6 +25,7 @@
 #include "nft.h"
 #include "session.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define PB_BATCH_LIMIT   65536
 #define PB_BULK_PER_BATCH 256
