@@ -32,6 +32,7 @@
 
 #include "bench.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define FL_BATCH      64
 #define FL_MAX_LEN    1400

@@ -22,6 +22,7 @@
 #include "bench.h"
 #include "ctlproto.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define EC_BATCH 64
 #define EC_BUF   2048

@@ -22,6 +22,7 @@
 #include "verdict.h"
 #if __has_include("muxsel.h")
 #include "muxsel.h"
+#include "ssp_test.h"
 #define HAVE_MUXSEL 1
 #endif
 

@@ -112,7 +112,7 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Read as the daemon does (nfq-helper/queue.c): recvmmsg of up to
+/* Read as the daemon does (nfq-helper/datapath/queue.c): recvmmsg of up to
  * REF_VLEN messages, REF_ROUNDS times at most per wake-up, stopping at the
  * first partial batch. */
 static void input(struct ref *r)

@@ -25,6 +25,7 @@
 #include "nft.h"
 #include "session.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define PB_BATCH_LIMIT   65536
 #define PB_BULK_PER_BATCH 256
@@ -53,7 +54,7 @@ static int die(const char *what, int err)
 	exit(1);
 }
 
-/* ---- batches, the daemon's way (nfq-helper/kernel.c) ---------------- */
+/* ---- batches, the daemon's way (nfq-helper/datapath/kernel.c) ---- */
 
 static struct mnl_nlmsg_batch *pb_begin(struct pb *p)
 {

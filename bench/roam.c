@@ -26,6 +26,7 @@
 
 #include "bench.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define RM_BUF 2048
 #define RM_MAX_COUNT 20000

@@ -3,7 +3,7 @@
  * list of ip_local_reserved_ports and for the pair of ip_local_port_range,
  * the bitmap they fill, and the printer that writes a set back as the
  * kernel does (ascending, runs joined). Pure: the daemon reads and writes
- * the files (nfq-helper/reserve.c).
+ * the files (nfq-helper/process/reserve.c).
  */
 #include <errno.h>
 #include <stdio.h>

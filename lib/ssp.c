@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 
 /* Bytes handed to OpenSSL per update call: a multiple of the AES block, so
  * an update never writes more than it was given plus one buffered block. */

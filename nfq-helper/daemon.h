@@ -4,6 +4,10 @@
  * (control.c, owner.c), the kernel table (kernel.c) and the timers.
  * Sessions are opened and ended in lifecycle.c (lifecycle.h); the queue,
  * the control socket and the restart state keep their state opaque.
+ * Shared by the daemon's rooms: intake/ (control socket, owner checks,
+ * relay), lifecycle/ (open/end, state, resume, reconcile), datapath/
+ * (queue, kernel sets, conntrack, table watch) and process/ (main, loop,
+ * hardening, keeper, audit); arrows run intake -> lifecycle -> datapath.
  */
 #ifndef MH_DAEMON_H
 #define MH_DAEMON_H

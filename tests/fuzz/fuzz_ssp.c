@@ -13,6 +13,7 @@
 
 #include "fuzz_common.h"
 #include "ssp.h"
+#include "ssp_test.h"
 #include "seed_keys.h"
 
 #define NKEYS (sizeof(fuzz_captures) / sizeof(fuzz_captures[0]))

@@ -51,6 +51,7 @@
 #include "muxsel.h"
 #include "seed_keys.h"
 #include "verdict.h"
+#include "ssp_test.h"
 
 #define MAX_OPS      64
 #define MAX_PKT      2048

@@ -15,7 +15,8 @@
 mh_require_build mosh-helperd mosh-helper-hook tests/announceflood
 mh_setup
 N=20000 NMAX=100000   # at least N refusals, then the flood is stopped
-BURST=20 PER_SEC=1 EVERY_S=10   # nfq-helper/audit.c NOISY_BURST, NOISY_PER_SEC, DROPS_EVERY_MS
+# nfq-helper/process/audit.c: NOISY_BURST, NOISY_PER_SEC, DROPS_EVERY_MS
+BURST=20 PER_SEC=1 EVERY_S=10
 mh_start_daemon
 sock=$MH_TMP/control.sock AUDIT=$MH_TMP/audit.log
 U2=$(id -u mhtest2) U1=$(id -u mhtest1)

@@ -9,6 +9,7 @@ set -u
 SRC=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 MAX_P90=${MAX_P90:-30} MAX_LEN=${MAX_LEN:-60}
 cd "$SRC" || exit 2
+shopt -s nullglob   # nfq-helper/*.c: the daemon may have no top-level file
 
 # "length file:line name" per function
 lengths() {
@@ -22,7 +23,7 @@ lengths() {
 		}
 		!open && /^[A-Za-z_]/ { prev = $0 }
 		!open && /^\t*[A-Za-z_].*\(/ && prev !~ /\(/ { prev = $0 }
-	' lib/*.c nft/*.c nfq-helper/*.c hook/*.c tools/review/*.c tools/ctl/*.c
+	' lib/*.c nft/*.c nfq-helper/*.c nfq-helper/*/*.c hook/*.c tools/review/*.c tools/ctl/*.c
 }
 
 sorted=$(lengths | sort -n)

@@ -27,6 +27,7 @@
 
 #include "pkt.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define KEY_B64     "AAECAwQFBgcICQoLDA0ODw"   /* bytes 00..0f */
 #define SERVER_PORT 60001

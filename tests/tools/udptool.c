@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 #include "tooling.h"
 
 #define UT_MAX_COUNT     100000   /* datagrams per run */

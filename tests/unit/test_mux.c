@@ -17,6 +17,7 @@
 #include "muxsel.h"
 #include "session.h"
 #include "verdict.h"
+#include "ssp_test.h"
 
 #define PUBLIC 60000
 #define NSESS 8

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 
 static void rnd(uint8_t *p, size_t n)
 {

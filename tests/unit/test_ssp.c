@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 
 /* ---- captures ------------------------------------------------------------ */
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define N (3 * SSP_CACHE_SLOTS + 5)
 #define PLAIN 100

@@ -14,6 +14,7 @@
 
 #include "session.h"
 #include "verdict.h"
+#include "ssp_test.h"
 
 #define SPORT 60001
 static const uint8_t key[SSP_KEY_LEN] = "0123456789abcdef";

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "lifecycle.h"
-#include "resume.h"
+#include "lifecycle/lifecycle.h"
+#include "lifecycle/resume.h"
 
 static void usage(FILE *f)
 {

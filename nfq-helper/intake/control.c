@@ -22,7 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "daemon.h"
-#include "lifecycle.h"
+#include "lifecycle/lifecycle.h"
 
 #define CONN_TIMEOUT_MS 2000   /* a client must send its request within this */
 

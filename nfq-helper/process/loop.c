@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "lifecycle.h"
+#include "lifecycle/lifecycle.h"
 
 #define MAX_EVENTS 64
 

@@ -23,7 +23,7 @@
 #include <openssl/crypto.h>
 
 #include "daemon.h"
-#include "keeper.h"
+#include "process/keeper.h"
 #include "statefile.h"
 
 #define STATE_FILE  "state"
