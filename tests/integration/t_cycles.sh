@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # No import cycle within a folder of the production code: from the
 # objects' symbols (nm), no two files of one folder use each other, even
 # through others (tests/structure/cycles.sh prints the cycles it finds).
