@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mosh-helper: plain Makefile, libraries through pkg-config.
 #   make            build the daemon, the hook and the tools (build/)
 #   make check      install missing packages, then unit + integration tests

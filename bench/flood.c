@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * flood: the load generator and meters of items 1, 2 and 5 of `make bench`.
  *   flood send ADDR PORT SECONDS [--kind plain|garbage|sealed|mix]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mhecho: plays mosh-server for `make bench`. Run as an ordinary user in
  * the server namespace: binds the session's UDP port, optionally announces

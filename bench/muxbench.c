@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Single-port mode (issues 4, 11): the cost of finding the session of a
  * datagram from a new source on the public port (mh_decide_mux: trial

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nfq_ref: the reference slow path of `make bench`: the smallest accept-all
  * NFQUEUE loop, bound with the daemon's queue settings (copy whole packets,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * pinbench: item 3 of `make bench`. From a resident process (as the daemon
  * does it: one batch per pinhole, mh_nft_build_pinhole + send) it times

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * roam: the mosh client of `make bench` items 4 and 5. Sends authentic
  * to-server datagrams (rising sequence numbers) to mhecho and times the

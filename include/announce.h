@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A verified announcement: what the daemon needs to open a session, in one
  * plain struct whichever source checked it (the control socket today, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper.conf: the configuration every program reads (libconfig).
  * Loading validates every key, refuses unknown ones, and reports the file,

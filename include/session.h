@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The session table: one entry per announced mosh-server port, holding the
  * session's crypto context, the sequence state the daemon has seen, the

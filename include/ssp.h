@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SSP datagrams: key decoding, header parsing, AES-128-OCB verification and
  * decryption (OpenSSL contexts from a small process-wide cache, keyed on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The SSP functions only tests, benchmarks, fuzz targets and test tools
  * call (lib/ssp.c defines them): sealing a datagram and the context

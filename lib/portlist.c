@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Port sets in the kernel's sysctl text: a strict parser for the comma
  * list of ip_local_reserved_ports and for the pair of ip_local_port_range,

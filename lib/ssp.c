@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SSP datagrams (include/ssp.h): the base64 session key, the 8-byte header
  * word, AES-128-OCB verification/decryption, and the plaintext fields.

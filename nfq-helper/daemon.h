@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperd's state and the functions its I/O files share. One event
  * loop (loop.c) drives the queue (queue.c), the control socket

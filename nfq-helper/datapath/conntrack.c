@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Single-port mode's conntrack clean-up (ctnetlink over libmnl). A flow
  * DNATed from the public port goes on to its session's port for as long as

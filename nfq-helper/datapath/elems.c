@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The elements of a table to install, as growable lists: those the
  * kernel's table holds (a table replaced at start-up keeps them) or those

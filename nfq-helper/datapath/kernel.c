@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The daemon's side of its nftables table: installs it at start (probing
  * for the native queue expression, the owner/persist table flags and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The NFQUEUE edge: binds the queue (copy whole packets, never fail open),
  * reads queued packets, asks mh_decide() for the verdict, applies a new

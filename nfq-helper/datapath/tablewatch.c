@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Keeps the table whole while the daemon runs: nftables events tell when
  * another program deleted, flushed or changed it (`nft flush ruleset`,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperctl's requests on the control socket: list (paged by port),
  * stats (the counters SIGUSR1 reports, paged by index), kill (SIGTERM to a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control socket: a SOCK_SEQPACKET unix socket every local user may
  * connect to. Each connection carries one request, checked by the control

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Proof of ownership for an announcement: the UDP port must be bound by a
  * socket of the announcing uid (sock_diag netlink, IPv4 and IPv6), and the

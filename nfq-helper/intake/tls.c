@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The relay <-> gateway TLS channel (tls.h): OpenSSL 3 contexts, TLS 1.3
  * only, both sides verified against the site CA (and its CRL when given),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The TLS 1.3 channel between a relay (TLS client) and the gateway (TLS
  * server): one OpenSSL context per side, mutual authentication against the

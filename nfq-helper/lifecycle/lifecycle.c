@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A session's one birth and one death. mh_life_open takes a verified
  * announcement from any source (control.c: the hook; resume.c: an earlier

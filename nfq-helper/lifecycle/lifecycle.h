@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * lifecycle.c: the one place a session of the daemon is opened (from a
  * verified announcement, include/announce.h, whatever its source) and

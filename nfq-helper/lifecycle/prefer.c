@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Single-port mode: when a session starts whose SSH login came from host X,
  * the mappings other sessions hold for clients on X (unless their login

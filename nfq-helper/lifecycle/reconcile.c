@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Makes the kernel's sets match the session table: after a restart, the
  * session ports, pinholes and single-port mappings an adopted table holds

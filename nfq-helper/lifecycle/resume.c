@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The restart source of sessions: each session an earlier daemon saved
  * (state.c read its file and keys) is checked as an announcement is (port

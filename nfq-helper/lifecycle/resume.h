@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * resume.c: at a restart that adopted the table, the sessions an earlier
  * daemon saved are opened again; how many came back.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Sessions that outlive the daemon: each key in a "user" key of a keyring
  * the kernel keeps (never on disk, readable by its possessor only), the

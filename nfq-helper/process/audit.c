@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The audit trail: JSON lines for every decision an admin or a reviewer
  * may ask about (announcements, pinholes, roams, session ends, drop counts),

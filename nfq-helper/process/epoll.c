@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Registering a file descriptor in the daemon's epoll set under its tag
  * (EV_TAG). A utility of every file that owns a descriptor; the loop that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperd --guard: the range closed before any daemon runs (a oneshot
  * unit ordered before the network comes up). Installs the table the way a

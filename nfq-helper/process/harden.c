@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Least privilege once start-up is done: every capability but the one the
  * event loop needs (CAP_NET_ADMIN) leaves every set, the daemon becomes an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The state keeper: a child forked at start-up, before the daemon drops
  * its privileges and installs its syscall filter, that adds and removes

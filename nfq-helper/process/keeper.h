@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The state keeper (keeper.c), used by state.c only: a child forked at
  * start-up that keeps the keyring and the state file up to date while the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Key memory: every allocation OpenSSL makes (the session ciphers' key
  * schedules) and struct ssp_ctx (the raw key, allocated through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The event loop: one epoll set over signals, a periodic timer, the queue,
  * the nftables socket and its event watch, the control socket and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperd: command line, configuration, start-up in a fail-closed
  * order (queue bound before the table that feeds it, sessions of an

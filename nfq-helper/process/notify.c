@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * systemd readiness (the sd_notify datagram protocol, no libsystemd): one
  * datagram such as "READY=1" or "STOPPING=1" to the unix socket named by

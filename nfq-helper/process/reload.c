@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SIGHUP: the configuration file is read again and what can change while
  * sessions run is applied, each change named in the log. Which keys are

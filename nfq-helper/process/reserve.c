@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The managed range (and in single-port mode the public port) kept out of
  * the kernel's ephemeral port allocator: at start, before privileges go,

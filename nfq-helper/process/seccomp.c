@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The syscall filter installed once start-up is done (libseccomp): the
  * system calls of the event loop and of a clean stop are allowed, anything

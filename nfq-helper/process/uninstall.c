@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperd --uninstall: the admin's explicit act that removes what
  * every stop leaves behind: the table (the range then follows the admin's

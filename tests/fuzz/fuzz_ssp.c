@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for lib/ssp.c and lib/ocbpeek.c (include/ssp.h). Every
  * input is tried as a session key string, as an SSP datagram under the keys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the slow-path decisions mh_decide and mh_decide_mux
  * (lib/verdict.c with lib/session.c and lib/pkt.c) against a table of four

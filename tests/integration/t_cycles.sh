@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # No import cycle within a folder of the production code and no wrong-way
 # arrow between the daemon's rooms (intake -> lifecycle -> datapath): from
 # the objects' symbols (nm), no two files of one folder use each other,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mh-test: alone
 # The Debian package (make deb, tools/mkdeb.sh): built out of tree with
 # debhelper (the checkout is left as it was), lintian without errors, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Log flood (issue 11, finding 4): a local user (mhtest2) sends at least
 # 20,000 requests the daemon must refuse, as fast as it answers them. Each uid has
 # its own budget of full log and audit lines (20 at once, then 1 a second);

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mh-test: alone
 # Per-source slow-path budgets of the nftables table on a real kernel,
 # driven by tests/nfttool without the daemon (the queue has no reader, so

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Single-port mode (mosh #295) of the nftables table on a real kernel,
 # driven by tests/nfttool without the daemon: public port 60000, session
 # port 60005 with a UDP listener, client and server namespaces over veth,

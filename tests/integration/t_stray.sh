@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Stray pinholes (issue 11, finding 4): a pinhole element in the kernel that
 # no session records (left by a delete that failed; kept alive by its own
 # traffic, it would let that client reach whatever session next takes the

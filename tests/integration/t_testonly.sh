@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Test-only functions stay test-only: the declarations in include/ssp_test.h
 # (ssp_seal, the SSP cache's counters) reach no program. No source of lib,
 # nft, the daemon, the hook or the tools but lib/ssp.c (which defines them)

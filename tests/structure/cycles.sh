@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Import cycles within a folder, from the objects' symbols: file A uses
 # file B when A's object leaves undefined a global symbol B's object
 # defines. Prints, per folder, the number of cycles (strongly connected

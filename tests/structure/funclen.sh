@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The length of every function of the production code (lib, nft, the
 # daemon, the hook, the tools), from its opening brace to its closing one
 # (both in column 0, as every file here writes them). Prints the count,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * pcapforge: writes small, deterministic SSP captures for the review tool's
  * tests, without namespaces: a mosh-like session sealed with a fixed key

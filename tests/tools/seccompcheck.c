@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * seccompcheck: the daemon's syscall filter (nfq-helper/process/seccomp.c,
  * built in here) against one call at a time. Each probe runs in a child that

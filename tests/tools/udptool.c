@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * udptool: the attacker and probe of the namespace integration tests. Sends
  * garbage, forged SSP headers or authentic sealed datagrams, replays every

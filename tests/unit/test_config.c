@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/config.c: the defaults, the shipped mosh-helper.conf,
  * print -> load round trips, and the golden cases in tests/unit/config/

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/ctlproto.c: the exact byte layout, encode -> decode
  * round trips, refusal of every truncation, trailing bytes, bad headers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for single-port mode's session finding (mh_decide_mux) and the
  * SSH client address index: a datagram to the public port is given to the

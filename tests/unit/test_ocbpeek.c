@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the unauthenticated first-block decryption used by
  * single-port trial authentication: the AES-NI path (lib/ocbpeek.c) and

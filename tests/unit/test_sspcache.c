@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the shared OpenSSL context cache behind ssp_ctx (lib/ssp.c):
  * more sessions than slots still verify and decrypt exactly (every use a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of nfq-helper/intake/tls.c with real TLS 1.3 handshakes over non-blocking
  * socketpairs, certificates made for the run by tests/tools/mkcerts.sh

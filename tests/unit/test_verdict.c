@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the slow-path policy: packet parsing, the session table
  * and mh_decide(), with datagrams sealed by the real SSP code under a test
