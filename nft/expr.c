@@ -70,7 +70,8 @@ static struct nftnl_expr *expr_new(struct nb_rule *rb, const char *name)
 	return e;
 }
 
-void nb_meta(struct nb_rule *rb, uint32_t key)
+/* meta KEY -> reg 1 */
+static void nb_meta(struct nb_rule *rb, uint32_t key)
 {
 	struct nftnl_expr *e = expr_new(rb, "meta");
 
