@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "gwlisten.h"
 #include "lifecycle.h"
 #include "resume.h"
 
@@ -155,6 +156,7 @@ static void start(struct mh_daemon *d)
 		fatal("audit files: %s", strerror(-err));
 	if ((err = mh_loop_open(d)) < 0)
 		fatal("event loop: %s", strerror(-err));
+	mh_gwl_start(d);      /* forked before any session key is in memory */
 	if ((err = mh_owner_open(d)) < 0)
 		fatal("sock_diag socket: %s", strerror(-err));
 	if ((err = mh_queue_open(d)) < 0)
@@ -182,6 +184,7 @@ static void start(struct mh_daemon *d)
 
 static void stop(struct mh_daemon *d)
 {
+	mh_gwl_stop(d);
 	mh_control_close(d);
 	mh_tablewatch_close(d);
 	mh_kernel_teardown(d);
