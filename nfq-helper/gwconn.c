@@ -82,10 +82,12 @@ static void rearm(struct gwl *l, struct gwc *c)
 	struct epoll_event e = { .events = ev,
 				 .data.u64 = (uint64_t)c->id << 32 | (c->slot + 2) };
 
-	if (ev == c->events)
+	if (c->registered && ev == c->events)
 		return;
-	if (epoll_ctl(l->epfd, c->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e) < 0)
+	if (epoll_ctl(l->epfd, c->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd,
+		      &e) < 0)
 		log_warn("%s: epoll: %s", c->name, strerror(errno));
+	c->registered = true;
 	c->events = ev;
 }
 

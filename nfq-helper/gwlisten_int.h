@@ -27,7 +27,8 @@ struct gwc {
 	enum gwc_state state;
 	bool pending;                /* a frame is with the daemon */
 	bool was_up;                 /* the daemon knows it (UP sent) */
-	uint32_t events;             /* registered with epoll */
+	bool registered;             /* in the epoll set */
+	uint32_t events;             /* what it is registered for */
 	char name[MH_TLS_SUBJ_MAX + 80];  /* for log lines */
 	struct mh_tls_peer peer;
 	uint64_t deadline_ms;        /* handshake + HELLO, or the last flush */
