@@ -60,12 +60,15 @@ static bool carries_frame(uint8_t kind)
 
 static ssize_t enc_up(const struct mh_gwp *p, uint8_t *buf, size_t cap)
 {
-	size_t n = strlen(p->subject), off = 0;
+	size_t n = strlen(p->subject), off = 0, need;
 
 	if (n == 0 || n > MH_GWP_SUBJ_MAX || !printable(p->subject, n) ||
 	    p->n_addrs > MH_GWP_ADDRS_MAX)
 		return -EINVAL;
-	if (cap < 2 + n + (size_t)p->n_addrs * 17)
+	need = 2 + n;
+	for (unsigned i = 0; i < p->n_addrs; i++)
+		need += p->addrs[i].family == AF_INET ? 5 : 17;
+	if (cap < need)
 		return -ENOBUFS;
 	buf[off++] = (uint8_t)n;
 	memcpy(buf + off, p->subject, n);
