@@ -100,7 +100,10 @@ static const int relay_calls[] = {
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
 	SCMP_SYS(getrandom),
 	SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
+	/* the heap; OpenSSL's allocations go to the key memory of keymem.c,
+	 * whose chunks are locked one by one */
 	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(mlock),
 	SCMP_SYS(connect), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
 	SCMP_SYS(time), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(futex),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),

@@ -146,5 +146,14 @@ mh_assert "the listener runs on, the same process" test "$(listener_of "$MH_DAEM
 mh_check_eq "no OPEN key bytes (5a x 16) in the log" 0 "$(grep -c -i '5a5a5a5a5a5a5a5a' "$MH_DAEMON_LOG")"
 mh_stop_daemon
 mh_assert "the listener ends with the daemon" mh_wait 5 eval '! kill -0 '"$lp"' 2>/dev/null'
+
+mh_step "the listener killed (as its filter would kill it): the daemon stops, fail-closed"
+mh_start_daemon
+lp=$(listener_of "$MH_DAEMON_PID") || mh_fail "no listener after the restart"
+kill -KILL "$lp"
+mh_assert "the daemon stops at once" mh_wait 5 mh_pid_gone "$MH_DAEMON_PID"
+mh_assert "saying why" mh_daemon_log_has "relay listener \(pid $lp\) is gone .*: stopping, keeping the table"
+mh_assert "the table (closed range) stays" mh_table_exists
+MH_DAEMON_PID=
 chown root "$MH_TMP"
 mh_pass "gateway relay listener"
