@@ -14,7 +14,8 @@
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-mh_require_build mosh-helperd tests/relayprobe
+mh_require_build mosh-helperd tests/relayprobe tests/seccompcheck
+mh_no_valgrind "it checks the listener's syscall filter, which valgrind's own calls would trip"
 command -v openssl >/dev/null 2>&1 || mh_skip "missing tool: openssl"
 mh_setup
 DUSER=mhdaemon
@@ -68,6 +69,26 @@ mh_check_eq "listener not dumpable: its /proc files belong to root" 0 "$(stat -c
 mh_check_eq "the daemon keeps CAP_NET_ADMIN" "$(printf '%016x' $((1 << 12)))" "$(st "$MH_DAEMON_PID" CapEff)"
 mh_check_eq "the listener holds no nftables or NFQUEUE socket" 0 \
 	"$(ls -l "/proc/$lp/fd" 2>/dev/null | grep -c netlink)"
+
+mh_step "the listener's syscall filter, one call at a time"
+mkdir "$MH_TMP/sc"
+mh_nsx "$NS_S" "$MH_BUILD/tests/seccompcheck" "$MH_TMP/sc" relay >"$MH_TMP/sc.out" 2>&1 ||
+	mh_fail "seccompcheck relay: $(cat "$MH_TMP/sc.out")"
+sed 's/^/   | /' "$MH_TMP/sc.out"
+# what it needs: its socketpair, syslog's socket, the heap; no file, no
+# other socket, no process, no identity change
+want="socket-unix-dgram allowed|sendmsg allowed|mmap-rw allowed|setuid killed|mount killed"
+if ldd "$MH_BUILD/mosh-helperd" 2>/dev/null | grep -q libasan; then
+	want="$want|build sanitized|socket-inet refused EPERM|socket-netlink refused EPERM|execve refused EPERM|keyctl refused EPERM|pidfd_open refused EPERM"
+else
+	want="$want|build normal|open-read refused EACCES|open-create-excl refused EACCES|open-append refused EACCES"
+	want="$want|socket-inet killed|socket-netlink killed|socket-unix-stream killed|execve killed|fork killed"
+	want="$want|mmap-exec killed|ptrace killed|keyctl killed|pidfd_open killed|tgkill-other killed|rename killed"
+fi
+IFS='|' read -r -a lines <<<"$want"
+for l in "${lines[@]}"; do
+	mh_check_eq "seccompcheck relay: ${l% *}" "$l" "$(grep -x -F -- "$l" "$MH_TMP/sc.out")"
+done
 
 mh_step "a well-behaved relay (relay1) keeps sending through everything below"
 mh_ns_bg "$NS_C" "$MH_TMP/steady.out" env ASAN_OPTIONS=detect_leaks=0 "$PROBE" "$GW" "$PORT" "$CERTS" steady relay1 198.18.1.2 40
