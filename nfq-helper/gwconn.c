@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -20,6 +21,21 @@
 #include "relaysync.h"
 
 static void rearm(struct gwl *l, struct gwc *c);
+
+/* A message to the daemon (also the listener's READY). */
+int gwl_send(struct gwl *l, const struct mh_gwp *p)
+{
+	uint8_t buf[MH_GWP_MAX];
+	ssize_t n = mh_gwp_encode(p, buf, sizeof(buf));
+	int err = 0;
+
+	if (n < 0)
+		err = (int)n;
+	else if (send(l->sock, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		err = -errno;
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return err;
+}
 
 void gwc_open(struct gwl *l, int fd, const char *peer, unsigned slot)
 {

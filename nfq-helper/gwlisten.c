@@ -142,20 +142,6 @@ static void setup(struct gwl *l, const struct mh_gwl_cfg *c)
 
 /* ---- the loop ---- */
 
-int gwl_send(struct gwl *l, const struct mh_gwp *p)
-{
-	uint8_t buf[MH_GWP_MAX];
-	ssize_t n = mh_gwp_encode(p, buf, sizeof(buf));
-	int err = 0;
-
-	if (n < 0)
-		err = (int)n;
-	else if (send(l->sock, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-		err = -errno;
-	OPENSSL_cleanse(buf, sizeof(buf));
-	return err;
-}
-
 static void peer_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";

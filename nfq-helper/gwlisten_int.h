@@ -1,6 +1,7 @@
 /*
  * Private to the relay listener's child (gwlisten.c: start-up, the loop,
- * accepting; gwconn.c: one relay connection, its TLS and its frames).
+ * accepting; gwconn.c: one relay connection, its TLS and its frames, and
+ * the messages to the daemon).
  */
 #ifndef MH_GWLISTEN_INT_H
 #define MH_GWLISTEN_INT_H
@@ -56,8 +57,7 @@ void gwc_service(struct gwl *l, struct gwc *c);      /* readable / writable */
 void gwc_answered(struct gwl *l, struct gwc *c, const struct mhr_msg *ans);
 void gwc_tick(struct gwl *l, struct gwc *c, uint64_t now_ms);
 void gwc_close(struct gwl *l, struct gwc *c, const char *why);
-
-/* gwlisten.c: a message to the daemon (0 or -errno) */
+/* a message to the daemon: 0 or -errno */
 int gwl_send(struct gwl *l, const struct mh_gwp *p);
 
 #endif
