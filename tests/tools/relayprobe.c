@@ -7,7 +7,8 @@
  *   steady NAME SERVER SECONDS  HELLO, then OPEN+END pairs and heartbeats
  *                               every 100 ms; fails if an answer is late
  *                               (> 2 s) or not ok
- *   open NAME SERVER            HELLO, one OPEN of SERVER:60001
+ *   open NAME SERVER            HELLO, one OPEN of SERVER:60001 whose key
+ *                               is the 16 bytes "MHKEY-relayprobe"
  *   tls NAME                    handshake and HELLO only
  *   garbage NAME                handshake, then bytes that are no frame
  *   silent NAME                 HELLO (heartbeat 200 ms), then nothing
@@ -219,7 +220,7 @@ static int open_one(const char *name, const char *srv)
 
 	o.u.open.sid = 1;
 	server_addr(srv, 60001, &o.u.open.server);
-	memset(o.u.open.key, 0x5a, sizeof(o.u.open.key));
+	memcpy(o.u.open.key, "MHKEY-relayprobe", sizeof(o.u.open.key));
 	send_msg(ssl, &o);
 	return read_answer(ssl, &a) < 0;
 }
