@@ -369,6 +369,20 @@ void gwc_answered(struct gwl *l, struct gwc *c, const struct mhr_msg *ans)
 	gwc_service(l, c);
 }
 
+/* Frames already waiting count: the listener itself may have been slow
+ * (stopped, starved). Whether c has received a frame just now (false
+ * also when c closed: the caller must not touch it then). */
+static bool drained(struct gwl *l, struct gwc *c)
+{
+	uint32_t id = c->id;
+	unsigned slot = c->slot;
+	uint64_t before = c->last_ms;
+
+	gwc_service(l, c);
+	c = l->conns[slot];
+	return !c || c->id != id || c->last_ms != before;
+}
+
 /* Deadlines: handshake and HELLO, three heartbeats of silence, the last
  * flush of a closing connection. */
 void gwc_tick(struct gwl *l, struct gwc *c, uint64_t now_ms)
@@ -376,7 +390,8 @@ void gwc_tick(struct gwl *l, struct gwc *c, uint64_t now_ms)
 	char why[160];
 
 	if (c->state == GWC_UP) {
-		if (!c->pending && mh_rsync_silent(c->last_ms, c->hb_ms, now_ms)) {
+		if (!c->pending && mh_rsync_silent(c->last_ms, c->hb_ms, now_ms) &&
+		    !drained(l, c)) {
 			snprintf(why, sizeof(why), "silent for %llu ms, more than three "
 				 "heartbeats of %u ms",
 				 (unsigned long long)(now_ms - c->last_ms), c->hb_ms);

@@ -8,6 +8,7 @@
  * their connections (gwconn.c) and passes their messages to the daemon.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -146,8 +147,9 @@ static void peer_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
+	bool v4 = ss->ss_family == AF_INET;
 
-	if (ss->ss_family == AF_INET) {
+	if (v4) {
 		const struct sockaddr_in *a = (const void *)ss;
 
 		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
@@ -155,10 +157,14 @@ static void peer_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 	} else if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const void *)ss;
 
-		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+		v4 = IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);   /* dual-stack socket */
+		if (v4)
+			inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
 		port = ntohs(a->sin6_port);
 	}
-	snprintf(buf, len, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+	snprintf(buf, len, v4 ? "%s:%u" : "[%s]:%u", ip, port);
 }
 
 static int free_slot(const struct gwl *l)
