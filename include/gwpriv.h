@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The gateway's privilege-separation transport: the messages between the
  * unprivileged relay listener (nfq-helper/gwlisten.c) and the privileged

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * "ADDR:PORT" and "[ADDR6]:PORT" as a socket address: the gateway's relay
  * listener (config key relay_listen). Numeric addresses only, port

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The privilege-separation messages between the gateway's relay listener
  * and its daemon (include/gwpriv.h): encoder and a decoder that checks

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Parsing of "ADDR:PORT" / "[ADDR6]:PORT" (hostport.h) into a socket
  * address; strict: numeric address, decimal port without sign or spaces.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * STAND-IN for the gateway core (gw-core's branch implements gwcore.h in
  * the privileged daemon; the lead deletes this file at that merge). Only

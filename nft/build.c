@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Pure builders of mosh-helper's nftables batches with libnftnl: the whole
  * table (its flags; sets, base chains that jump on a range compare,

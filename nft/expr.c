@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The rule builder of nft/: a rule's expressions appended in order with
  * libnftnl (meta, ct, cmp, range, bitwise, mark set, payload, lookup, dynset, limit,

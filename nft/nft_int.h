@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internal to nft/: names of the objects in mosh-helper's table, the byte
  * layout of pinhole and mux keys (shared by the batch builders and the dump

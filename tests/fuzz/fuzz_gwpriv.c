@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the gateway's privilege-separation messages
  * (lib/gwpriv.c): what the relay listener sends the privileged daemon over

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The gateway's relay listener (issue 13, item 2): with role = gateway the
 # daemon forks an unprivileged listener (no capability in any set, the
 # daemon's user, not dumpable, no_new_privs, its own syscall filter) that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * relayprobe: a relay for the gateway listener's tests, well-behaved or
  * hostile, over real TCP and TLS 1.3 (OpenSSL, certificates from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of lib/gwpriv.c (the gateway listener <-> daemon messages) and
  * lib/hostport.c (relay_listen): every kind round-trips; the daemon's
