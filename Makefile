@@ -96,6 +96,10 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 $(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/intake/tls.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SSL_LIBS) $(PKG_LIBS)
 
+# the hostile relay of the gateway listener's tests speaks TLS itself
+$(B)/tests/relayprobe: $(B)/tests/tools/relayprobe.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS)
+
 $(B)/tests/%: $(B)/tests/tools/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz
 

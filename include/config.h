@@ -58,7 +58,21 @@ struct mh_config {
 	char user[33];                     /* "" keeps the starting uid; else run as this user */
 	bool user_default;                 /* user not set: MH_DEFAULT_USER if it exists */
 	bool seccomp;                      /* syscall filter (kills on anything unexpected) */
+	/* Perimeter gateway (issue 13): the role, the site's TLS files (each
+	 * an absolute path or ""), the gateway's relay listener. */
+	int role;                          /* enum mh_role */
+	char tls_ca[PATH_MAX];
+	char tls_cert[PATH_MAX];
+	char tls_key[PATH_MAX];
+	char tls_crl[PATH_MAX];
+	char relay_listen[64];             /* "ADDR:PORT", "[ADDR6]:PORT" */
+	/* The gateway's relay listener (nfq-helper/gwlisten.c) */
+	unsigned relay_max_connections;    /* relay connections open at once */
+	unsigned relay_handshake_timeout;  /* s: TCP accept to HELLO */
 };
+
+enum mh_role { MH_ROLE_HOST, MH_ROLE_RELAY, MH_ROLE_GATEWAY };
+#define MH_DEFAULT_RELAY_LISTEN "[::]:7710"   /* every address, port 7710 */
 
 /* table_flags = "auto": owner + persist where the kernel has both (else
  * rebuilt when deleted or flushed); "none": never owned, always the

@@ -479,6 +479,14 @@ static void all_changed(struct mh_config *c)
 	strcpy(c->user, "nobody");
 	c->user_default = false;
 	c->seccomp = false;
+	c->role = MH_ROLE_GATEWAY;
+	strcpy(c->tls_ca, "/ca.pem");
+	strcpy(c->tls_cert, "/gw.pem");
+	strcpy(c->tls_key, "/gw.key");
+	strcpy(c->tls_crl, "/site.crl");
+	strcpy(c->relay_listen, "198.18.9.1:7711");
+	c->relay_max_connections = 5;
+	c->relay_handshake_timeout = 3;
 }
 
 /* Each printed key: its class is the pinned one, and taking the live keys
