@@ -14,6 +14,7 @@
 
 #include "daemon.h"
 #include "lifecycle.h"
+#include "relay.h"
 
 #define MAX_EVENTS 64
 
@@ -102,6 +103,8 @@ static void dispatch(struct mh_daemon *d, uint64_t tag)
 	case EV_CTL_CONN: mh_control_conn_input(d, n); break;
 	case EV_PIDFD: mh_life_pidfd(d, (uint16_t)n); break;
 	case EV_KEEPER: mh_audit_keeper_input(d, mh_state_keeper(d)); break;
+	case EV_RELAY: mh_relay_input(d, n); break;
+	case EV_RELAY_TIMER: mh_relay_timer(d); break;
 	}
 }
 
