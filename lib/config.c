@@ -431,10 +431,10 @@ static int split_gateway(const char *s, char *host, size_t hostlen,
 	const char *end = s[0] == '[' ? strchr(start, ']') : strrchr(s, ':');
 	size_t n;
 
-	if (s[0] == '[' && !end)
-		return -EINVAL;
-	if (s[0] != '[' && (!end || strchr(s, ':') != end))
-		end = s + strlen(s);   /* no port, or a bare IPv6 address */
+	if ((s[0] == '[' && !end) || (s[0] != '[' && end && strchr(s, ':') != end))
+		return -EINVAL;   /* an IPv6 address takes brackets */
+	if (s[0] != '[' && !end)
+		end = s + strlen(s);   /* no port */
 	n = (size_t)(end - start);
 	if (n == 0 || n >= hostlen)
 		return -EINVAL;
@@ -457,7 +457,7 @@ int mh_config_parse_gateway(const char *s, int *family, uint8_t ip[16],
 		      v < 1 || v > 65535))
 		return -EINVAL;
 	memset(ip, 0, 16);
-	*family = strchr(host, ':') ? AF_INET6 : AF_INET;
+	*family = s[0] == '[' ? AF_INET6 : AF_INET;
 	if (inet_pton(*family, host, ip) != 1)
 		return -EINVAL;
 	*port = (uint16_t)v;
@@ -661,8 +661,7 @@ static int check_server_ports(const struct mh_config *c, char *why)
 
 /* The keys a role needs, whatever their order in the file: a relay and a
  * gateway speak TLS with the site CA, their certificate and key (the CRL
- * is optional); a relay needs a gateway, and its wait for them must end
- * before the hook stops waiting for the daemon. */
+ * is optional); a relay needs a gateway. */
 static int check_role(const struct mh_config *c, char *why)
 {
 	static const char *const need[] = { "tls_ca", "tls_cert", "tls_key" };
@@ -681,13 +680,17 @@ static int check_role(const struct mh_config *c, char *why)
 		snprintf(why, WHY_MAX, "role: \"relay\" needs gateways = [ \"ADDR:PORT\", ... ]");
 		return -EINVAL;
 	}
-	if (c->role == MH_ROLE_RELAY && c->gateway_timeout + 500 > c->hook_timeout * 1000) {
-		snprintf(why, WHY_MAX, "role: gateway_timeout %u ms must end at least "
-			 "500 ms before hook_timeout (%u s)", c->gateway_timeout,
-			 c->hook_timeout);
-		return -EINVAL;
-	}
 	return 0;
+}
+
+/* The relay's wait for its gateways ends before the hook stops waiting. */
+static int check_gateway_timeout(const struct mh_config *c, char *why)
+{
+	if (c->role != MH_ROLE_RELAY || c->gateway_timeout + 500 <= c->hook_timeout * 1000)
+		return 0;
+	snprintf(why, WHY_MAX, "gateway_timeout: %u ms must end at least 500 ms "
+		 "before hook_timeout (%u s)", c->gateway_timeout, c->hook_timeout);
+	return -EINVAL;
 }
 
 /* A check of the whole file failed: "FILE:LINE: why" at key, or
@@ -725,6 +728,8 @@ static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
 		return whole_file_error(cf, path, "server_ports", why, err, errlen);
 	if (check_role(&tmp, why))
 		return whole_file_error(cf, path, "role", why, err, errlen);
+	if (check_gateway_timeout(&tmp, why))
+		return whole_file_error(cf, path, "gateway_timeout", why, err, errlen);
 	*c = tmp;
 	return 0;
 }
