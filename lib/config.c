@@ -825,6 +825,22 @@ static void print_list(FILE *f, const char (*v)[MH_GATEWAY_TEXT_MAX], unsigned n
 	fputs(" ]", f);
 }
 
+/* The relay's keys (and every other string key). */
+static void print_relay_value(FILE *f, const struct key_spec *k,
+			      const struct mh_config *c)
+{
+	const char *field = (const char *)c + k->off;
+
+	if (k->kind == K_ACK)
+		print_string(f, ack_names[*(const int *)(const void *)field == MH_ACK_ANY]);
+	else if (k->kind == K_GATEWAYS)
+		print_list(f, c->gateways, c->n_gateways);
+	else if (k->kind == K_ADDRS)
+		print_list(f, c->relay_addresses, c->n_relay_addresses);
+	else
+		print_string(f, field);
+}
+
 static void print_value(FILE *f, const struct key_spec *k,
 			const struct mh_config *c)
 {
@@ -846,14 +862,6 @@ static void print_value(FILE *f, const struct key_spec *k,
 		level = *(const int *)(const void *)field;
 		print_string(f, role_names[level >= 0 && level < (int)ARRAY_LEN(role_names)
 					   ? level : MH_ROLE_HOST]);
-		break;
-	case K_ACK:
-		print_string(f, ack_names[*(const int *)(const void *)field == MH_ACK_ANY]);
-		break;
-	case K_GATEWAYS:
-	case K_ADDRS:
-		print_list(f, k->kind == K_GATEWAYS ? c->gateways : c->relay_addresses,
-			   k->kind == K_GATEWAYS ? c->n_gateways : c->n_relay_addresses);
 		break;
 	case K_U16:
 		fprintf(f, "%u", (unsigned)*(const uint16_t *)(const void *)field);
@@ -888,7 +896,7 @@ static void print_value(FILE *f, const struct key_spec *k,
 		fputs(" }", f);
 		break;
 	default:
-		print_string(f, field);
+		print_relay_value(f, k, c);
 		break;
 	}
 }
