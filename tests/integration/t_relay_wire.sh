@@ -65,6 +65,11 @@ mh_assert "the user's mosh-server ($B_SPID) is stopped" mh_wait 5 mh_server_gone
 B_PORT=$(grep -E '^OPEN .* flags=0 ' "$REC.3" | tail -n1 | sed -E 's/.* port=([0-9]+) .*/\1/')
 mh_assert "the relay sent the refused session's OPEN (port $B_PORT)" test -n "$B_PORT"
 mh_assert "its port left the relay's table" mh_wait 3 mh_no_session "$B_PORT"
+mh_assert "the relay ended it for the gateway's reason (not for mosh-server's exit)" \
+	grep -q -F "port $B_PORT ended: gateway $RL_GW refused: $WHY" "$MH_DAEMON_LOG"
+B_SID=$(grep -E "^OPEN .* flags=0 .* port=$B_PORT " "$REC.3" | sed -E 's/.* sid=([0-9]+) .*/\1/')
+sleep 1
+mh_assert_not "the gateway that refused it gets no END for it" rl_has "$REC.3" "^END id=[0-9]+ sid=$B_SID "
 mh_assert "the end is audited with the gateway's reason" grep -q -F "$WHY" "$MH_TMP/audit.log"
 mh_assert "the first session is still open" mh_has_session "$A_PORT"
 
