@@ -97,6 +97,17 @@ C_SID=$(grep -E '^OPEN .* flags=0 ' "$REC.4" | tail -n1 | sed -E 's/.* sid=([0-9
 mh_assert "the silent gateway got END (withdrawn) for it" mh_wait 3 rl_has "$REC.4" \
 	"^END id=[0-9]+ sid=$C_SID server=$SRV4 port=[0-9]+ reason=withdrawn$"
 
+mh_step "a relay SIGKILLed and restarted resends its sessions"
+kill -KILL "$MH_DAEMON_PID"
+mh_wait 5 mh_pid_gone "$MH_DAEMON_PID" || mh_fail "the relay did not die"
+mh_assert "its table stayed: session $A_PORT still closed to all but its pinholes" mh_has_session "$A_PORT"
+ups=$(rl_ups)
+mh_start_daemon
+rl_wait_up $((ups + 1))
+mh_wait 5 rl_has "$REC.4" '^RESYNC_END id=[0-9]+ count=1$' || mh_fail "no resync of 1 after the restart: $(tail -n 5 "$REC.4")"
+mh_assert "the resumed session is resent: same sid, port and key" rl_has "$REC.4" \
+	"^OPEN id=[0-9]+ sid=$A_SID flags=1 uid=$A_UID server=$SRV4 port=$A_PORT hint=$(mh_snat_addr) key=$A_KEY$"
+
 mh_step "mosh-server's exit sends END (exited)"
 kill -TERM "$A_SPID"
 mh_assert "END (exited) for session $A_SID within 2 s" mh_wait 2 rl_has "$REC.4" \
