@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The relay's pure decisions about its gateways (deployment 3, issue 13):
  * the hook's answer from the gateways' answers (gateway_ack all / any),

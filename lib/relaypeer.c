@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The relay's pure decisions (relaypeer.h): the all/any acknowledgement
  * rule over the gateways' answers, the reconnection backoff, the server

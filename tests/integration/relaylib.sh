@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Helpers of the relay-role tests (t_relay_*.sh), on top of lib.sh: the
 # test certificates (tests/tools/mkcerts.sh), the recorder that stands

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Role relay fails closed. A relay whose TLS configuration is broken (a
 # key that is not its certificate's, relay_addresses outside its
 # certificate, no certificate at all) refuses to start with one clear line

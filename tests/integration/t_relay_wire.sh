@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Role relay, what goes on the wire: the relay (real mosh-helperd, real
 # hook, real mosh-server) announces to a recorder standing where the
 # gateway would be (tests/tools/gwrecorder: it records every frame and

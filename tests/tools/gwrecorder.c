@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * gwrecorder: a TLS 1.3 listener that stands where a gateway would, for
  * the relay's integration tests. It is a recorder, not the gateway: it
  * keeps no sessions and opens nothing. It verifies the relay against the
- * site CA (nfq-helper/tls.c, the gateway side), writes one line per event
+ * site CA (nfq-helper/intake/tls.c, the gateway side), writes one line per event
  * and frame received to LOG, and answers as told:
  *   ok      every frame ok
  *   refuse  every new OPEN (not flagged resync) refused with status
@@ -22,7 +23,7 @@
 
 #include "relaywire.h"
 #include "tooling.h"
-#include "../../nfq-helper/tls.h"
+#include "../../nfq-helper/intake/tls.h"
 
 enum mode { M_OK, M_REFUSE, M_SILENT };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/relaypeer.c: the all/any acknowledgement rule, the
  * reconnection backoff, the server address a session is announced under,
