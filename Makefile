@@ -100,6 +100,10 @@ $(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/intake/tls.o $(L
 $(B)/tests/relayprobe: $(B)/tests/tools/relayprobe.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS)
 
+# the relay tests' stand-in gateway speaks TLS through tls.c too
+$(B)/tests/gwrecorder: $(B)/tests/tools/gwrecorder.o $(B)/nfq-helper/intake/tls.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS)
+
 $(B)/tests/%: $(B)/tests/tools/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz
 

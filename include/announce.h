@@ -65,6 +65,7 @@ enum mh_end {
 	MH_END_DORMANT,      /* no authentic datagram within session_timeout */
 	MH_END_UNDONE,       /* the open failed after the session was made */
 	MH_END_STOP,         /* the daemon stops: kernel elements, key, state kept */
+	MH_END_REFUSED,      /* role relay: a gateway refused it, or none answered */
 };
 const char *mh_end_text(enum mh_end why);
 bool mh_end_releases(enum mh_end why);

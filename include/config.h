@@ -15,6 +15,12 @@
 #define MH_DEFAULT_CONFIG "/etc/mosh-helper.conf"
 #define MH_SUN_PATH_MAX 108
 
+#define MH_GATEWAYS_MAX      8     /* gateways a relay announces to */
+#define MH_GATEWAY_TEXT_MAX  64    /* "[V6]:PORT" with its NUL */
+#define MH_RELAY_ADDRS_MAX   4     /* relay_addresses */
+#define MH_RELAY_NAME_MAX    64    /* the wire's name field */
+#define MH_RELAY_DEFAULT_PORT 7710
+
 struct mh_port_range {
 	uint16_t low, high;
 };
@@ -58,20 +64,34 @@ struct mh_config {
 	char user[33];                     /* "" keeps the starting uid; else run as this user */
 	bool user_default;                 /* user not set: MH_DEFAULT_USER if it exists */
 	bool seccomp;                      /* syscall filter (kills on anything unexpected) */
-	/* Perimeter gateway (issue 13): the role, the site's TLS files (each
-	 * an absolute path or ""), the gateway's relay listener. */
+	/* Perimeter gateway (deployment 3): this daemon's part in it. */
 	int role;                          /* enum mh_role */
-	char tls_ca[PATH_MAX];
-	char tls_cert[PATH_MAX];
-	char tls_key[PATH_MAX];
-	char tls_crl[PATH_MAX];
+	/* TLS between relay and gateway: absolute paths, "" if not set. */
+	char tls_ca[PATH_MAX];             /* the site CA (PEM) */
+	char tls_cert[PATH_MAX];           /* this daemon's certificate (PEM) */
+	char tls_key[PATH_MAX];            /* its private key (PEM) */
+	char tls_crl[PATH_MAX];            /* the site CA's CRL (PEM); "" = none */
+	/* role = relay: the gateways every session is announced to */
+	unsigned n_gateways;
+	char gateways[MH_GATEWAYS_MAX][MH_GATEWAY_TEXT_MAX]; /* "ADDR:PORT", "[V6]:PORT" */
+	int gateway_ack;                   /* MH_ACK_ALL / MH_ACK_ANY */
+	unsigned gateway_timeout;          /* ms: the hook's reply waits this long for them */
+	char relay_name[MH_RELAY_NAME_MAX + 1]; /* HELLO's name; "" = the host name */
+	unsigned relay_heartbeat;          /* s between HEARTBEATs to each gateway */
+	unsigned n_relay_addresses;        /* server addresses of sessions whose socket */
+	char relay_addresses[MH_RELAY_ADDRS_MAX][MH_GATEWAY_TEXT_MAX]; /* is bound to the wildcard */
+	/* role = gateway: the relay listener (nfq-helper/intake/gwlisten.c) */
 	char relay_listen[64];             /* "ADDR:PORT", "[ADDR6]:PORT" */
-	/* The gateway's relay listener (nfq-helper/gwlisten.c) */
 	unsigned relay_max_connections;    /* relay connections open at once */
 	unsigned relay_handshake_timeout;  /* s: TCP accept to HELLO */
 };
 
+/* role: "host" (the default: this host's own table), "relay" (a login
+ * server that announces its sessions to the gateways), "gateway" (the
+ * site firewall's forward table, fed by the relays). */
 enum mh_role { MH_ROLE_HOST, MH_ROLE_RELAY, MH_ROLE_GATEWAY };
+/* gateway_ack: the hook's answer waits for every gateway, or for one. */
+enum { MH_ACK_ALL, MH_ACK_ANY };
 #define MH_DEFAULT_RELAY_LISTEN "[::]:7710"   /* every address, port 7710 */
 
 /* table_flags = "auto": owner + persist where the kernel has both (else
@@ -83,6 +103,13 @@ enum { MH_TABLE_FLAGS_AUTO, MH_TABLE_FLAGS_NONE };
 #define MH_DEFAULT_USER "mosh-helper"
 
 void mh_config_defaults(struct mh_config *c);
+
+/* A gateway of the relay's list: "A.B.C.D", "A.B.C.D:PORT", "[V6]" or
+ * "[V6]:PORT" (port 1..65535, MH_RELAY_DEFAULT_PORT when left out).
+ * Fills *family (AF_INET/AF_INET6), ip (network order) and *port; 0 or
+ * -EINVAL. */
+int mh_config_parse_gateway(const char *s, int *family, uint8_t ip[16],
+			    uint16_t *port);
 
 /* Load and validate path over the defaults. Returns 0, or -errno with err
  * holding "FILE:LINE: reason" (or "FILE: reason" without a line). */

@@ -49,8 +49,9 @@ enum mhc_status {
 	MHC_ERR_INTERNAL,    /* daemon-side failure (nftables, memory) */
 	MHC_ERR_PERM,        /* admin request the caller's uid may not make */
 	MHC_ERR_NOT_FOUND,   /* no session on the port named */
+	MHC_ERR_GATEWAY,     /* role relay: a gateway refused it, or none answered */
 };
-#define MHC_STATUS_MAX MHC_ERR_NOT_FOUND
+#define MHC_STATUS_MAX MHC_ERR_GATEWAY
 
 struct mhc_announce {
 	uint16_t port;

@@ -65,6 +65,9 @@ struct ssp_ctx *ssp_ctx_new(const uint8_t key[SSP_KEY_LEN]);
 /* Wipes the key material (its cached OpenSSL context too) and frees; NULL
  * is a no-op. */
 void ssp_ctx_free(struct ssp_ctx *ctx);
+/* A copy of the raw key (role relay: the OPEN frames of a resync); the
+ * caller wipes it. */
+void ssp_ctx_get_key(const struct ssp_ctx *ctx, uint8_t key[SSP_KEY_LEN]);
 
 /* Verify and decrypt one datagram. plain must hold len - SSP_MIN_DATAGRAM_LEN
  * bytes. Returns 0 with *h and *plain_len set; -EINVAL (too short),

@@ -64,6 +64,7 @@ static const char *const end_text[] = {
 	[MH_END_DORMANT] = "dormant (session_timeout)",
 	[MH_END_UNDONE] = "undone (the open failed)",
 	[MH_END_STOP] = "the daemon stops (kept for the next start)",
+	[MH_END_REFUSED] = "refused by the gateways",
 };
 
 const char *mh_end_text(enum mh_end why)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <libconfig.h>
 
 #include "config.h"
@@ -32,6 +33,7 @@
 enum key_kind {
 	K_UINT, K_U16, K_BOOL, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL,
 	K_GROUP, K_USER, K_HEX, K_TABLEFLAGS, K_SRVPORTS, K_ROLE, K_LISTEN,
+	K_GATEWAYS, K_ADDRS, K_ACK, K_NAME,
 };
 
 struct key_spec {
@@ -114,6 +116,14 @@ static const struct key_spec keys[] = {
 	OPTPATH_KEY(tls_cert),
 	OPTPATH_KEY(tls_key),
 	OPTPATH_KEY(tls_crl),
+	/* role = relay */
+	{ .name = "gateways", .kind = K_GATEWAYS },
+	{ .name = "gateway_ack", .kind = K_ACK, FIELD(gateway_ack) },
+	UINT_KEY(gateway_timeout, 100, 59000),
+	{ .name = "relay_name", .kind = K_NAME, FIELD(relay_name),
+	  .size = sizeof(((struct mh_config *)0)->relay_name) },
+	UINT_KEY(relay_heartbeat, 1, 60),
+	{ .name = "relay_addresses", .kind = K_ADDRS },
 	{ .name = "relay_listen", .kind = K_LISTEN, FIELD(relay_listen),
 	  .size = sizeof(((struct mh_config *)0)->relay_listen) },
 	UINT_KEY(relay_max_connections, 1, 4096),
@@ -123,6 +133,7 @@ static const struct key_spec keys[] = {
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 static const char *const table_flags_names[] = { "auto", "none" };
 static const char *const role_names[] = { "host", "relay", "gateway" };
+static const char *const ack_names[] = { "all", "any" };
 
 void mh_config_defaults(struct mh_config *c)
 {
@@ -157,6 +168,9 @@ void mh_config_defaults(struct mh_config *c)
 	c->user_default = true;
 	c->seccomp = true;
 	c->role = MH_ROLE_HOST;
+	c->gateway_ack = MH_ACK_ALL;
+	c->gateway_timeout = 3000;
+	c->relay_heartbeat = 5;
 	strcpy(c->relay_listen, MH_DEFAULT_RELAY_LISTEN);
 	c->relay_max_connections = 64;
 	c->relay_handshake_timeout = 10;
@@ -402,6 +416,134 @@ static int set_listen(const char *s, const struct key_spec *k, char *dst,
 	return 0;
 }
 
+static int set_ack(const char *s, int *dst, char *why)
+{
+	for (int i = 0; i < (int)ARRAY_LEN(ack_names); i++) {
+		if (strcmp(s, ack_names[i]) == 0) {
+			*dst = i;
+			return 0;
+		}
+	}
+	snprintf(why, WHY_MAX, "gateway_ack: \"%.64s\" is not one of all, any", s);
+	return -EINVAL;
+}
+
+/* The relay's name on the wire: "" (the host name) or [A-Za-z0-9._-]. */
+static int set_name(const char *s, const struct key_spec *k, char *dst,
+		    char *why)
+{
+	size_t n = strlen(s);
+	bool ok = n < k->size;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		     (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' ||
+		     s[i] == '.';
+	if (!ok) {
+		snprintf(why, WHY_MAX, "%s: \"%.64s\" is not \"\" or at most %zu "
+			 "characters of A-Z, a-z, 0-9, _, - and .", k->name, s,
+			 k->size - 1);
+		return -EINVAL;
+	}
+	strcpy(dst, s);
+	return 0;
+}
+
+/* "[V6]..." -> the address text and what follows the bracket */
+static int split_gateway(const char *s, char *host, size_t hostlen,
+			 const char **rest)
+{
+	const char *start = s[0] == '[' ? s + 1 : s;
+	const char *end = s[0] == '[' ? strchr(start, ']') : strrchr(s, ':');
+	size_t n;
+
+	if ((s[0] == '[' && !end) || (s[0] != '[' && end && strchr(s, ':') != end))
+		return -EINVAL;   /* an IPv6 address takes brackets */
+	if (s[0] != '[' && !end)
+		end = s + strlen(s);   /* no port */
+	n = (size_t)(end - start);
+	if (n == 0 || n >= hostlen)
+		return -EINVAL;
+	memcpy(host, start, n);
+	host[n] = '\0';
+	*rest = s[0] == '[' ? end + 1 : end;
+	return 0;
+}
+
+int mh_config_parse_gateway(const char *s, int *family, uint8_t ip[16],
+			    uint16_t *port)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *rest;
+	long v = MH_RELAY_DEFAULT_PORT;
+
+	if (split_gateway(s, host, sizeof(host), &rest) < 0)
+		return -EINVAL;
+	if (*rest && (*rest != ':' || parse_port(rest + 1, strlen(rest + 1), &v) < 0 ||
+		      v < 1 || v > 65535))
+		return -EINVAL;
+	memset(ip, 0, 16);
+	*family = s[0] == '[' ? AF_INET6 : AF_INET;
+	if (inet_pton(*family, host, ip) != 1)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* One element of gateways (ADDR[:PORT]) or relay_addresses (an address). */
+static int list_elem(const config_setting_t *e, const struct key_spec *k,
+		     const char *label, char *dst, char *why)
+{
+	const char *v;
+	uint8_t ip[16];
+	uint16_t port;
+	int family, r = get_string(e, label, &v, why);
+
+	if (r)
+		return r;
+	if (k->kind == K_GATEWAYS)
+		r = mh_config_parse_gateway(v, &family, ip, &port);
+	else
+		r = inet_pton(strchr(v, ':') ? AF_INET6 : AF_INET, v, ip) == 1 ? 0 : -EINVAL;
+	if (r || strlen(v) >= MH_GATEWAY_TEXT_MAX) {
+		snprintf(why, WHY_MAX, k->kind == K_GATEWAYS ?
+			 "%s: \"%.64s\" is not \"ADDR:PORT\" such as \"198.18.0.1:%d\" "
+			 "or \"[fd00::1]:%d\"" : "%s: \"%.64s\" is not an IPv4 or IPv6 address",
+			 label, v, MH_RELAY_DEFAULT_PORT, MH_RELAY_DEFAULT_PORT);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+/* gateways = [ "198.18.0.1:7710", ... ]; relay_addresses = [ ... ]; */
+static int set_list(const config_setting_t *s, const struct key_spec *k,
+		    const char *label, struct mh_config *c, char *why)
+{
+	bool gw = k->kind == K_GATEWAYS;
+	unsigned max = gw ? MH_GATEWAYS_MAX : MH_RELAY_ADDRS_MAX, i, n;
+	int t = config_setting_type(s), r;
+
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+		snprintf(why, WHY_MAX, "%s: expected a list of strings [ \"...\", ... ]",
+			 label);
+		return -EINVAL;
+	}
+	n = (unsigned)config_setting_length(s);
+	if (n > max) {
+		snprintf(why, WHY_MAX, "%s: %u entries, at most %u", label, n, max);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		r = list_elem(config_setting_get_elem(s, i), k, label,
+			      gw ? c->gateways[i] : c->relay_addresses[i], why);
+		if (r)
+			return r;
+	}
+	*(gw ? &c->n_gateways : &c->n_relay_addresses) = n;
+	return 0;
+}
+
 static int apply_string(const config_setting_t *s, const struct key_spec *k,
 			const char *label, struct mh_config *c, char *why)
 {
@@ -433,6 +575,10 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 		return set_table_flags(v, (int *)(void *)field, why);
 	case K_ROLE:
 		return set_role(v, (int *)(void *)field, why);
+	case K_ACK:
+		return set_ack(v, (int *)(void *)field, why);
+	case K_NAME:
+		return set_name(v, k, field, why);
 	case K_LISTEN:
 		return set_listen(v, k, field, why);
 	default:
@@ -489,6 +635,9 @@ static int apply_one(const config_setting_t *s, const struct key_spec *tab,
 	case K_U16:
 	case K_HEX:
 		return set_int(s, k, label, c, why);
+	case K_GATEWAYS:
+	case K_ADDRS:
+		return set_list(s, k, label, c, why);
 	default:
 		return apply_string(s, k, label, c, why);
 	}
@@ -538,6 +687,56 @@ static int check_server_ports(const struct mh_config *c, char *why)
 	return 0;
 }
 
+/* The keys a role needs, whatever their order in the file: a relay and a
+ * gateway speak TLS with the site CA, their certificate and key (the CRL
+ * is optional); a relay needs a gateway. */
+static int check_role(const struct mh_config *c, char *why)
+{
+	static const char *const need[] = { "tls_ca", "tls_cert", "tls_key" };
+	const char *const have[] = { c->tls_ca, c->tls_cert, c->tls_key };
+
+	if (c->role == MH_ROLE_HOST)
+		return 0;
+	for (size_t i = 0; i < ARRAY_LEN(need); i++) {
+		if (!have[i][0]) {
+			snprintf(why, WHY_MAX, "role: \"%s\" needs %s (an absolute path)",
+				 role_names[c->role], need[i]);
+			return -EINVAL;
+		}
+	}
+	if (c->role == MH_ROLE_RELAY && !c->n_gateways) {
+		snprintf(why, WHY_MAX, "role: \"relay\" needs gateways = [ \"ADDR:PORT\", ... ]");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The relay's wait for its gateways ends before the hook stops waiting. */
+static int check_gateway_timeout(const struct mh_config *c, char *why)
+{
+	if (c->role != MH_ROLE_RELAY || c->gateway_timeout + 500 <= c->hook_timeout * 1000)
+		return 0;
+	snprintf(why, WHY_MAX, "gateway_timeout: %u ms must end at least 500 ms "
+		 "before hook_timeout (%u s)", c->gateway_timeout, c->hook_timeout);
+	return -EINVAL;
+}
+
+/* A check of the whole file failed: "FILE:LINE: why" at key, or
+ * "FILE: why" if the key is not in the file. */
+static int whole_file_error(const config_t *cf, const char *path,
+			    const char *key, const char *why, char *err,
+			    size_t errlen)
+{
+	const config_setting_t *at = config_lookup(cf, key);
+
+	if (at)
+		snprintf(err, errlen, "%s:%u: %s", file_of(at, path),
+			 config_setting_source_line(at), why);
+	else
+		snprintf(err, errlen, "%s: %s", path, why);
+	return -EINVAL;
+}
+
 /* Applies every top-level setting to a scratch copy; c changes only when the
  * whole file is valid. */
 static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
@@ -553,15 +752,12 @@ static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
 			 config_setting_source_line(at), why);
 		return -EINVAL;
 	}
-	if (check_server_ports(&tmp, why)) {
-		at = config_lookup(cf, "server_ports");
-		if (at)
-			snprintf(err, errlen, "%s:%u: %s", file_of(at, path),
-				 config_setting_source_line(at), why);
-		else
-			snprintf(err, errlen, "%s: %s", path, why);
-		return -EINVAL;
-	}
+	if (check_server_ports(&tmp, why))
+		return whole_file_error(cf, path, "server_ports", why, err, errlen);
+	if (check_role(&tmp, why))
+		return whole_file_error(cf, path, "role", why, err, errlen);
+	if (check_gateway_timeout(&tmp, why))
+		return whole_file_error(cf, path, "gateway_timeout", why, err, errlen);
 	*c = tmp;
 	return 0;
 }
@@ -647,6 +843,32 @@ static void print_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+static void print_list(FILE *f, const char (*v)[MH_GATEWAY_TEXT_MAX], unsigned n)
+{
+	fputc('[', f);
+	for (unsigned i = 0; i < n; i++) {
+		fputs(i ? ", " : " ", f);
+		print_string(f, v[i]);
+	}
+	fputs(" ]", f);
+}
+
+/* The relay's keys (and every other string key). */
+static void print_relay_value(FILE *f, const struct key_spec *k,
+			      const struct mh_config *c)
+{
+	const char *field = (const char *)c + k->off;
+
+	if (k->kind == K_ACK)
+		print_string(f, ack_names[*(const int *)(const void *)field == MH_ACK_ANY]);
+	else if (k->kind == K_GATEWAYS)
+		print_list(f, c->gateways, c->n_gateways);
+	else if (k->kind == K_ADDRS)
+		print_list(f, c->relay_addresses, c->n_relay_addresses);
+	else
+		print_string(f, field);
+}
+
 static void print_value(FILE *f, const struct key_spec *k,
 			const struct mh_config *c)
 {
@@ -666,8 +888,8 @@ static void print_value(FILE *f, const struct key_spec *k,
 		break;
 	case K_ROLE:
 		level = *(const int *)(const void *)field;
-		print_string(f, role_names[level >= 0 && level <= MH_ROLE_GATEWAY ?
-					   level : MH_ROLE_HOST]);
+		print_string(f, role_names[level >= 0 && level < (int)ARRAY_LEN(role_names)
+					   ? level : MH_ROLE_HOST]);
 		break;
 	case K_U16:
 		fprintf(f, "%u", (unsigned)*(const uint16_t *)(const void *)field);
@@ -702,7 +924,7 @@ static void print_value(FILE *f, const struct key_spec *k,
 		fputs(" }", f);
 		break;
 	default:
-		print_string(f, field);
+		print_relay_value(f, k, c);
 		break;
 	}
 }

@@ -621,6 +621,7 @@ const char *mhc_status_name(uint8_t status)
 		[MHC_ERR_INTERNAL] = "MHC_ERR_INTERNAL",
 		[MHC_ERR_PERM] = "MHC_ERR_PERM",
 		[MHC_ERR_NOT_FOUND] = "MHC_ERR_NOT_FOUND",
+		[MHC_ERR_GATEWAY] = "MHC_ERR_GATEWAY",
 	};
 
 	if (status >= sizeof(names) / sizeof(names[0]))

@@ -287,6 +287,11 @@ struct ssp_ctx *ssp_ctx_new(const uint8_t key[SSP_KEY_LEN])
 	return ctx;
 }
 
+void ssp_ctx_get_key(const struct ssp_ctx *ctx, uint8_t key[SSP_KEY_LEN])
+{
+	memcpy(key, ctx->key, SSP_KEY_LEN);
+}
+
 void ssp_ctx_free(struct ssp_ctx *ctx)
 {
 	if (ctx == NULL)

@@ -19,6 +19,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "announce.h"
 #include "config.h"
 #include "ctlproto.h"
 #include "log.h"
@@ -33,7 +34,8 @@
 
 /* epoll tags: the kind in the high half, an index or port in the low half */
 enum mh_ev { EV_SIGNAL = 1, EV_TIMER, EV_QUEUE, EV_NFT, EV_CTL_LISTEN,
-	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH, EV_KEEPER, EV_GWL };
+	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH, EV_KEEPER, EV_GWL, EV_RELAY,
+	     EV_RELAY_TIMER };
 #define EV_TAG(kind, n) ((uint64_t)(kind) << 32 | (uint32_t)(n))
 
 struct mh_stats {
@@ -72,6 +74,12 @@ struct mh_daemon {
 	struct mnl_socket *ct;       /* NULL: not single-port, or not available */
 	/* role = gateway: the relay listener's socketpair (gwsep.c) */
 	struct mh_gwl_rt *gwl;
+	/* role relay: the gateways (relay.c, relay.h); NULL in other roles */
+	struct mh_relay_rt *relay;
+	/* called by mh_life_end for each session end that releases it (set by
+	 * relay.c: the gateways hear of it); NULL: nobody listens */
+	void (*on_session_end)(struct mh_daemon *d, const struct mh_session *s,
+			       enum mh_end why);
 };
 
 int mh_loop_open(struct mh_daemon *d);
@@ -309,10 +317,12 @@ bool mh_keymem_active(void);
  * locked and not (RLIMIT_MEMLOCK). Big blocks unmapped are not deducted. */
 bool mh_keymem_locked(size_t *locked, size_t *unlocked);
 int mh_seccomp_install(void);
+/* Role relay: the same, with TCP connections to the gateways (relay.c). */
+int mh_seccomp_install_relay(void);
 /* The state keeper's own, narrower filter (keeper.c). */
 int mh_seccomp_install_keeper(void);
 /* The gateway's relay listener's (gwlisten.c). */
-int mh_seccomp_install_relay(void);
+int mh_seccomp_install_gwlisten(void);
 bool mh_seccomp_sanitized(void);
 int mh_notify_open(void);
 void mh_notify(const char *state);

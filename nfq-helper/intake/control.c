@@ -24,6 +24,7 @@
 
 #include "daemon.h"
 #include "lifecycle/lifecycle.h"
+#include "intake/relay.h"
 
 #define CONN_TIMEOUT_MS 2000   /* a client must send its request within this */
 
@@ -31,6 +32,8 @@ struct conn {
 	int fd;              /* -1: free */
 	uint64_t opened_ms;
 	uid_t uid;           /* SO_PEERCRED at accept */
+	bool held;           /* role relay: the answer waits for the gateways */
+	uint32_t gen;        /* bumped at each close: a late answer finds its own */
 };
 
 /* The listening socket, the connection slots, a descriptor kept spare for
@@ -44,6 +47,10 @@ struct mh_control_rt {
 };
 
 static void reply(int fd, uint8_t status, const char *reason);
+static void answer(struct mh_daemon *d, int fd, uid_t uid,
+		   const struct mhc_announce *m, uint8_t status, const char *why);
+static void late_answer(struct mh_daemon *d, const struct mh_relay_waiter *w,
+			uint8_t status, const char *why);
 
 static bool ctl_log_ok(struct mh_daemon *d)
 {
@@ -114,6 +121,8 @@ static void conn_close(struct mh_daemon *d, unsigned idx)
 {
 	close(d->ctl->conns[idx].fd);   /* also leaves the epoll set */
 	d->ctl->conns[idx].fd = -1;
+	d->ctl->conns[idx].held = false;
+	d->ctl->conns[idx].gen++;
 }
 
 void mh_control_close(struct mh_daemon *d)
@@ -262,7 +271,7 @@ void mh_control_expire(struct mh_daemon *d, uint64_t now_ms)
 	unsigned i;
 
 	for (i = 0; i < MH_MAX_CONNS; i++) {
-		if (d->ctl->conns[i].fd < 0 ||
+		if (d->ctl->conns[i].fd < 0 || d->ctl->conns[i].held ||
 		    now_ms - d->ctl->conns[i].opened_ms <= CONN_TIMEOUT_MS)
 			continue;
 		if (request_waiting(d->ctl->conns[i].fd)) {
@@ -321,10 +330,27 @@ static uint8_t verify(struct mh_daemon *d, const struct ucred *cr,
 	return MHC_OK;
 }
 
+/* Role relay: the opened session goes to the gateways; the answer waits
+ * for theirs (*held), or the relay refused it at once (and ended it). */
+static uint8_t relay(struct mh_daemon *d, unsigned idx, uint16_t port,
+		     bool *held, char *why, size_t whylen)
+{
+	struct mh_session *s = mh_session_by_port(&d->sessions, port);
+	struct mh_relay_waiter w = { late_answer, idx, d->ctl->conns[idx].gen, port };
+
+	if (!d->relay || !s)
+		return MHC_OK;
+	if (mh_relay_announce(d, s, &w, why, whylen) < 0)
+		return MHC_ERR_GATEWAY;
+	*held = true;
+	return MHC_OK;
+}
+
 /* Cheap checks first (range, a live session on the port, the key), then
  * the quotas and the proof; a verified announcement is opened. */
-static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
-			const struct mhc_announce *m, char *why, size_t whylen)
+static uint8_t announce(struct mh_daemon *d, unsigned idx, const struct ucred *cr,
+			const struct mhc_announce *m, bool *held, char *why,
+			size_t whylen)
 {
 	struct mh_announcement a = { 0 };
 	struct mh_session *s;
@@ -356,13 +382,50 @@ static uint8_t announce(struct mh_daemon *d, const struct ucred *cr,
 	if (status == MHC_OK) {
 		mh_audit_key(d, mh_session_by_port(&d->sessions, m->port), m->key);
 		mh_mux_prefer(d, mh_session_by_port(&d->sessions, m->port));
+		status = relay(d, idx, m->port, held, why, whylen);
 	}
 	OPENSSL_cleanse(&a, sizeof(a));
 	return status;
 }
 
-static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
-			   size_t len)
+/* The counters, the log line and the audit of a refusal, then the reply. */
+static void answer(struct mh_daemon *d, int fd, uid_t uid,
+		   const struct mhc_announce *m, uint8_t status, const char *why)
+{
+	bool loud;
+
+	if (status == MHC_OK)
+		d->stats.announce_ok++;
+	else
+		d->stats.announce_refused++;
+	/* an accepted one is audited where it opened (lifecycle.c); a
+	 * refusal is the caller's to repeat at will: its uid's budget */
+	loud = status != MHC_OK && mh_audit_allow(d, uid, MH_NOISY_CONTROL);
+	if (loud && m)
+		mh_audit_announce(d, uid, m, status, why,
+				  mh_session_by_port(&d->sessions, m->port));
+	if (loud)
+		log_warn("control: refused uid %u pid %u port %u: %s (%s)",
+			 (unsigned)uid, m ? m->pid : 0, m ? m->port : 0, why,
+			 mhc_status_name(status));
+	reply(fd, status, why);
+}
+
+/* The gateways' verdict on a held announcement (relay.c). */
+static void late_answer(struct mh_daemon *d, const struct mh_relay_waiter *w,
+			uint8_t status, const char *why)
+{
+	struct conn *c = w->idx < MH_MAX_CONNS && d->ctl ? &d->ctl->conns[w->idx] : NULL;
+	struct mhc_announce m = { .port = w->port };
+
+	if (!c || c->fd < 0 || !c->held || c->gen != w->gen)
+		return;   /* the hook hung up meanwhile */
+	answer(d, c->fd, c->uid, &m, status, why);
+	conn_close(d, w->idx);
+}
+
+static void handle_request(struct mh_daemon *d, unsigned idx, int fd,
+			   const uint8_t *buf, size_t len)
 {
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
@@ -370,7 +433,7 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 	char why[MHC_REASON_MAX + 1] = "";
 	struct mhc_msg m;
 	uint8_t status;
-	bool loud;
+	bool held = false;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0) {
 		reply(fd, MHC_ERR_INTERNAL, "cannot read peer credentials");
@@ -389,26 +452,16 @@ static void handle_request(struct mh_daemon *d, int fd, const uint8_t *buf,
 		mh_admin_request(d, fd, &cr, &m);
 		return;
 	}
-	status = announce(d, &cr, &m.u.announce, why, sizeof(why));
+	status = announce(d, idx, &cr, &m.u.announce, &held, why, sizeof(why));
 	OPENSSL_cleanse(m.u.announce.key, sizeof(m.u.announce.key));
+	if (held) {   /* mh_control_answer replies */
+		d->ctl->conns[idx].held = true;
+		return;
+	}
 	if (status == MHC_OK)
 		snprintf(why, sizeof(why), "session accepted on port %u",
 			 m.u.announce.port);
-	if (status == MHC_OK)
-		d->stats.announce_ok++;
-	else
-		d->stats.announce_refused++;
-	/* an accepted one is audited where it opened (lifecycle.c); a
-	 * refusal is the caller's to repeat at will: its uid's budget */
-	loud = status != MHC_OK && mh_audit_allow(d, cr.uid, MH_NOISY_CONTROL);
-	if (loud)
-		mh_audit_announce(d, cr.uid, &m.u.announce, status, why,
-				  mh_session_by_port(&d->sessions, m.u.announce.port));
-	if (loud)
-		log_warn("control: refused uid %u pid %u port %u: %s (%s)",
-			 (unsigned)cr.uid, m.u.announce.pid, m.u.announce.port,
-			 why, mhc_status_name(status));
-	reply(fd, status, why);
+	answer(d, fd, cr.uid, &m.u.announce, status, why);
 }
 
 void mh_control_conn_input(struct mh_daemon *d, unsigned idx)
@@ -419,16 +472,21 @@ void mh_control_conn_input(struct mh_daemon *d, unsigned idx)
 
 	if (fd < 0)
 		return;
+	if (d->ctl->conns[idx].held) {   /* the hook hung up (or spoke again) */
+		conn_close(d, idx);
+		return;
+	}
 	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n > (ssize_t)sizeof(buf))
 		reply(fd, MHC_ERR_PROTOCOL, "request longer than the protocol allows");
 	else if (n > 0)
-		handle_request(d, fd, buf, n);
+		handle_request(d, idx, fd, buf, n);
 	else if (n == 0)   /* an empty record, or the peer hung up: same read */
 		reply(fd, MHC_ERR_PROTOCOL, "empty request");
 	OPENSSL_cleanse(buf, sizeof(buf));   /* the request held a session key */
 	mh_wipe_stack();                     /* and the key set-up its copies */
-	conn_close(d, idx);
+	if (!d->ctl->conns[idx].held)
+		conn_close(d, idx);
 }

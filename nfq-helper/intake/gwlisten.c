@@ -138,7 +138,7 @@ static void setup(struct gwl *l, const struct mh_gwl_cfg *c)
 	if ((why = drop_privileges(c)))
 		start_failed(l->sock, "%s", why);
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);   /* reset by the uid change */
-	if (c->cfg->seccomp && (err = mh_seccomp_install_relay()) < 0)
+	if (c->cfg->seccomp && (err = mh_seccomp_install_gwlisten()) < 0)
 		start_failed(l->sock, "installing its syscall filter: %s", strerror(-err));
 }
 

@@ -223,6 +223,8 @@ void mh_life_end(struct mh_daemon *d, struct mh_session *s, enum mh_end why,
 		release(d, s);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
+	if (mh_end_releases(why) && d->on_session_end)
+		d->on_session_end(d, s, why);
 	if (mh_end_releases(why)) {
 		log_info("session %u port %u ended: %s", s->id, s->port, text);
 		mh_audit_session_end(d, s, text);

@@ -316,7 +316,8 @@ void mh_harden(struct mh_daemon *d)
 		fatal("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	id.uid = getuid();    /* no such call under the filter */
 	id.gid = getgid();
-	if (d->cfg.seccomp && (err = mh_seccomp_install()) < 0)
+	if (d->cfg.seccomp && (err = d->relay ? mh_seccomp_install_relay()
+					       : mh_seccomp_install()) < 0)
 		fatal("installing the syscall filter: %s", strerror(-err));
 	log_info("privileges dropped: uid %u gid %u, capabilities CAP_NET_ADMIN "
 		 "only, not dumpable, memory %s, syscall filter %s",

@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "intake/gwlisten.h"
+#include "intake/relay.h"
 #include "lifecycle/lifecycle.h"
 
 #define MAX_EVENTS 64
@@ -105,6 +106,8 @@ static void dispatch(struct mh_daemon *d, uint64_t tag)
 	case EV_PIDFD: mh_life_pidfd(d, (uint16_t)n); break;
 	case EV_KEEPER: mh_audit_keeper_input(d, mh_state_keeper(d)); break;
 	case EV_GWL: mh_gwl_input(d); break;
+	case EV_RELAY: mh_relay_input(d, n); break;
+	case EV_RELAY_TIMER: mh_relay_timer(d); break;
 	}
 }
 

@@ -17,6 +17,7 @@
 
 #include "daemon.h"
 #include "intake/gwlisten.h"
+#include "intake/relay.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/resume.h"
 
@@ -147,6 +148,20 @@ static void restore(struct mh_daemon *d)
 	mh_state_restored(d, &gone, resumed);
 }
 
+/* Role relay: TLS and the gateways, before anything is installed, so a
+ * broken TLS configuration stops the start with one line. */
+static int relay_open(struct mh_daemon *d)
+{
+	char err[768];
+	int ret = mh_relay_open(d, err, sizeof(err));
+
+	if (ret < 0) {
+		log_err("%s", err);
+		mh_relay_close(d);
+	}
+	return ret;
+}
+
 static void start(struct mh_daemon *d)
 {
 	int err;
@@ -158,6 +173,8 @@ static void start(struct mh_daemon *d)
 	if ((err = mh_loop_open(d)) < 0)
 		fatal("event loop: %s", strerror(-err));
 	mh_gwl_start(d);      /* forked before any session key is in memory */
+	if (d->cfg.role == MH_ROLE_RELAY && relay_open(d) < 0)
+		exit(1);
 	if ((err = mh_owner_open(d)) < 0)
 		fatal("sock_diag socket: %s", strerror(-err));
 	if ((err = mh_queue_open(d)) < 0)
@@ -191,6 +208,7 @@ static void stop(struct mh_daemon *d)
 	mh_kernel_teardown(d);
 	mh_state_stop(d);
 	mh_life_stop(d);
+	mh_relay_close(d);
 	mh_queue_close(d);
 	mh_ct_close(d);
 	if (d->diag)

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -286,7 +288,7 @@ static int build_keeper(scmp_filter_ctx ctx)
 /* The relay listener: its calls; memory never executable; opens refused
  * with EACCES (OpenSSL or glibc may try a file; nothing may be opened,
  * and refusing keeps the listener up); syslog's socket. */
-static int build_relay(scmp_filter_ctx ctx)
+static int build_gwlisten(scmp_filter_ctx ctx)
 {
 	int err = add_all(ctx, SCMP_ACT_ALLOW, relay_calls, N(relay_calls));
 
@@ -348,12 +350,41 @@ int mh_seccomp_install(void)
 	return install(build);
 }
 
-int mh_seccomp_install_keeper(void)
+/* Role relay: the loop's calls, and TCP connections to the gateways
+ * (a stream socket of either IP family, TCP_NODELAY on it) and what
+ * OpenSSL's TLS needs beyond them (getrandom). */
+static int build_relay(scmp_filter_ctx ctx)
 {
-	return install(build_keeper);
+	int err = build(ctx);
+
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				       SCMP_A0(SCMP_CMP_EQ, AF_INET),
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				       SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setsockopt), 2,
+				       SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP),
+				       SCMP_A2(SCMP_CMP_EQ, TCP_NODELAY));
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getrandom), 0);
+	return err;
 }
 
 int mh_seccomp_install_relay(void)
 {
 	return install(build_relay);
+}
+
+int mh_seccomp_install_keeper(void)
+{
+	return install(build_keeper);
+}
+
+int mh_seccomp_install_gwlisten(void)
+{
+	return install(build_gwlisten);
 }

@@ -73,8 +73,8 @@ mh_check_eq "the listener holds no nftables or NFQUEUE socket" 0 \
 
 mh_step "the listener's syscall filter, one call at a time"
 mkdir "$MH_TMP/sc"
-mh_nsx "$NS_S" "$MH_BUILD/tests/seccompcheck" "$MH_TMP/sc" relay >"$MH_TMP/sc.out" 2>&1 ||
-	mh_fail "seccompcheck relay: $(cat "$MH_TMP/sc.out")"
+mh_nsx "$NS_S" "$MH_BUILD/tests/seccompcheck" "$MH_TMP/sc" gwlisten >"$MH_TMP/sc.out" 2>&1 ||
+	mh_fail "seccompcheck gwlisten: $(cat "$MH_TMP/sc.out")"
 sed 's/^/   | /' "$MH_TMP/sc.out"
 # what it needs: its socketpair, syslog's socket, the heap; no file, no
 # other socket, no process, no identity change
@@ -88,7 +88,7 @@ else
 fi
 IFS='|' read -r -a lines <<<"$want"
 for l in "${lines[@]}"; do
-	mh_check_eq "seccompcheck relay: ${l% *}" "$l" "$(grep -x -F -- "$l" "$MH_TMP/sc.out")"
+	mh_check_eq "seccompcheck gwlisten: ${l% *}" "$l" "$(grep -x -F -- "$l" "$MH_TMP/sc.out")"
 done
 
 mh_step "a well-behaved relay (relay1) keeps sending through everything below"

@@ -14,6 +14,9 @@
 #   relay-revoked.pem/.key site CA, revoked in site.crl
 #   relay-server.pem/.key  site CA, serverAuth only (wrong use for a relay)
 #   site.crl               the site CA's CRL (relay-revoked listed)
+#   relay-lab.pem/.key     site CA, clientAuth, IP 198.18.0.2, fd00::2 (the
+#                          server of tests/integration/lib.sh)
+#   gateway-other.pem/.key other CA, serverAuth (a gateway the relays refuse)
 # Usage: mkcerts.sh DIR
 set -eu
 DIR=${1:?usage: mkcerts.sh DIR}
@@ -48,6 +51,10 @@ subjectAltName = IP:198.18.2.2, IP:fd00:2::2
 basicConstraints = critical, CA:FALSE
 extendedKeyUsage = serverAuth
 subjectAltName = IP:198.18.9.1
+[ relay_lab ]
+basicConstraints = critical, CA:FALSE
+extendedKeyUsage = clientAuth
+subjectAltName = IP:198.18.0.2, IP:fd00::2
 [ server_only ]
 basicConstraints = critical, CA:FALSE
 extendedKeyUsage = serverAuth
@@ -85,6 +92,8 @@ issue other-ca relay-other relay1
 issue site-ca relay-expired relay1 -startdate 20200101000000Z -enddate 20210101000000Z
 issue site-ca relay-revoked relay1
 issue site-ca relay-server server_only
+issue site-ca relay-lab relay_lab
+issue other-ca gateway-other gateway
 CA=site-ca q openssl ca -config ca.cnf -cert site-ca.pem -keyfile site-ca.key \
 	-revoke relay-revoked.pem -crl_reason keyCompromise
 CA=site-ca q openssl ca -config ca.cnf -cert site-ca.pem -keyfile site-ca.key \

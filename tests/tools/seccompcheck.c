@@ -6,7 +6,7 @@
  * "PROBE allowed|killed|refused ERRNO". Prints the build kind first
  * ("build normal" or "build sanitized"). Needs a writable DIR for the file
  * probes. With "keeper" after DIR, the state keeper's filter instead; with
- * "relay", the gateway's relay listener's.
+ * "gwlisten", the gateway's relay listener's.
  * Exit 0 unless a probe could not be run.
  */
 #include "../../nfq-helper/process/seccomp.c"
@@ -224,10 +224,10 @@ int main(int argc, char **argv)
 	size_t i;
 	if (argc == 3 && !strcmp(argv[2], "keeper"))
 		install_filter = mh_seccomp_install_keeper;
-	else if (argc == 3 && !strcmp(argv[2], "relay"))
-		install_filter = mh_seccomp_install_relay;
+	else if (argc == 3 && !strcmp(argv[2], "gwlisten"))
+		install_filter = mh_seccomp_install_gwlisten;
 	else if (argc != 2) {
-		fprintf(stderr, "usage: seccompcheck DIR [keeper|relay]\n");
+		fprintf(stderr, "usage: seccompcheck DIR [keeper|gwlisten]\n");
 		return 2;
 	}
 	char path[4200];
