@@ -273,3 +273,26 @@ ha_leftovers() {
 		ip netns pids "$ns" 2>/dev/null
 	done
 }
+
+# Diagnostics of a failed HA test (replaces lib.sh's, which shows the host
+# table): each gateway's addresses, conntrack entries, counters and the
+# engines' last log lines.
+mh_diag() {
+	local g ns
+	echo "---- diagnostics"
+	for g in a b; do
+		ns=$(ha_ns "$g")
+		ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
+		echo "-- gw-$g addresses"
+		ip -n "$ns" -br addr 2>&1 | sed 's/^/   /'
+		echo "-- gw-$g conntrack (UDP)"
+		ha_ct "$g" -L -p udp | sed 's/^/   /'
+		echo "-- gw-$g counters"
+		mh_nsx "$ns" nft list ruleset 2>/dev/null | grep -E 'counter packets [1-9]' | sed 's/^\s*/   /'
+		echo "-- gw-$g notify log, keepalived and conntrackd logs (last lines)"
+		tail -n 12 "$(ha_dir "$g")/notify.log" 2>/dev/null | sed 's/^/   /'
+		tail -n 8 "$(ha_dir "$g")/keepalived.log" 2>/dev/null | sed 's/^/   /'
+		tail -n 8 "$(ha_dir "$g")/conntrackd.log" 2>/dev/null | sed 's/^/   /'
+	done
+	echo "----"
+}
