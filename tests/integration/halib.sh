@@ -24,7 +24,7 @@ ATK_4=198.18.3.66 ATK_6=fd00:3::66
 VIP_OUT4=198.18.3.1 VIP_IN4=198.18.0.1 VIP_OUT6=fd00:3::1 VIP_IN6=fd00::1
 GW_TABLE=mosh_helper_gw
 GW_NFTTOOL=$MH_BUILD/tests/nfttool
-HA_CONTRIB=$MH_SRC/contrib/ha
+HA_CONTRIB=${HA_CONTRIB:-$MH_SRC/contrib/ha}   # the configs and notify script under test
 HA_ADVERT=${HA_ADVERT:-0.5}     # VRRP advertisement interval (s) for the tests
 HA_PREEMPT=${HA_PREEMPT:-2}     # the first gateway takes back after this (s)
 HA_PURGE=${HA_PURGE:-3}         # conntrackd's PurgeTimeout (s) for the tests

@@ -43,28 +43,38 @@ gateway_tables() { # a|b
 		mh_fail "sessions and pinholes on gw-$1"
 	mh_nsx "$(ha_ns "$1")" nft -f - <<EOF || mh_fail "single-port stand-in table on gw-$1"
 table inet ha_sp {
+	map mux4 {
+		type ipv4_addr . inet_service : ipv4_addr . inet_service
+	}
 	chain pre {
 		type nat hook prerouting priority dstnat; policy accept;
+		udp dport $PUB dnat ip to ip saddr . udp sport map @mux4
 	}
 	chain watch {
 		type filter hook forward priority filter - 20; policy accept;
 		iifname "eth1" ip saddr $SRV1_4 udp sport $REAL ct direction original counter $GUARD comment "guard"
-		ip daddr $SRV1_4 udp dport $PLAIN counter comment "plain"
-		ip daddr $SRV1_4 udp dport $REAL counter comment "dnat"
+		ip saddr $NAT_4 ip daddr $SRV1_4 udp dport $PLAIN counter comment "plain"
+		ip saddr $NAT_4 ip daddr $SRV1_4 udp dport $REAL counter comment "dnat"
 	}
 }
 EOF
 }
 
+# The table stands in for single-port mode's: a map of client address .
+# port to the session's server address . port, and the DNAT that looks it
+# up. On gw-b the map stays empty (a backup learns bindings from traffic,
+# or here from conntrackd), but the nat statement must be there: it is what
+# turns conntrack on in that namespace, and without conntrack's hooks the
+# entries conntrackd commits are never consulted (an empty nat chain alone
+# does not do it).
 # The "guard" rule: a single-port session's port never starts a connection;
 # its datagrams leave only as the reply of a client's entry. Without it a
 # server's datagram reaching the new master before conntrackd's commit
-# makes an entry whose tuple clashes with the synced one (EEXIST), and the
-# binding is lost. (HA_NO_GUARD=1 runs without it, to see that race.)
-bind_nat() { # a: the binding gw-a's daemon makes for the client's port
-	mh_nsx "$NS_GA" nft add rule inet ha_sp pre ip saddr "$NAT_4" udp sport "$CP_NAT" \
-		ip daddr "$SRV1_4" udp dport "$PUB" dnat ip to "$SRV1_4:$REAL" ||
-		mh_fail "gw-a's DNAT rule"
+# would make an entry whose tuple clashes with the synced one (EEXIST), and
+# the binding would be lost. (HA_NO_GUARD=1: the rule only counts.)
+bind_nat() { # the binding gw-a's daemon makes for the client's port
+	mh_nsx "$NS_GA" nft add element inet ha_sp mux4 "{ $NAT_4 . $CP_NAT : $SRV1_4 . $REAL }" ||
+		mh_fail "gw-a's single-port binding"
 }
 
 fwd_count() { # a|b plain|dnat
@@ -164,7 +174,7 @@ ha_kill a keepalived KILL
 vrrp=$(cat "$(ha_dir a)/vrrp.pid" 2>/dev/null) && kill -KILL "$vrrp" 2>/dev/null
 ha_kill a conntrackd KILL
 ha_ct a -F
-mh_nsx "$NS_GA" nft flush chain inet ha_sp pre
+mh_nsx "$NS_GA" nft flush map inet ha_sp mux4
 for v in "$VIP_OUT4/24 dev eth0" "$VIP_OUT6/64 dev eth0" "$VIP_IN4/24 dev eth1" "$VIP_IN6/64 dev eth1"; do
 	# shellcheck disable=SC2086  # address and device
 	ip -n "$NS_GA" addr del $v 2>/dev/null
