@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper.conf: the configuration every program reads (libconfig).
  * Loading validates every key, refuses unknown ones, and reports the file,
@@ -53,11 +54,25 @@ struct mh_config {
 	char audit_log[PATH_MAX];          /* JSON lines, one event each */
 	char key_log[PATH_MAX];            /* "<port> <key> bound=..." lines, 0600; for review only */
 	char slowpath_pcap[PATH_MAX];      /* every queued datagram, with verdicts in audit_log */
-	/* Hardening after start-up (nfq-helper/harden.c). */
+	/* Hardening after start-up (nfq-helper/process/harden.c). */
 	char user[33];                     /* "" keeps the starting uid; else run as this user */
 	bool user_default;                 /* user not set: MH_DEFAULT_USER if it exists */
 	bool seccomp;                      /* syscall filter (kills on anything unexpected) */
+	/* Perimeter gateway (issue 13): the role, the site's TLS files (each
+	 * an absolute path or ""), the gateway's relay listener. */
+	int role;                          /* enum mh_role */
+	char tls_ca[PATH_MAX];
+	char tls_cert[PATH_MAX];
+	char tls_key[PATH_MAX];
+	char tls_crl[PATH_MAX];
+	char relay_listen[64];             /* "ADDR:PORT", "[ADDR6]:PORT" */
+	/* The gateway's relay listener (nfq-helper/gwlisten.c) */
+	unsigned relay_max_connections;    /* relay connections open at once */
+	unsigned relay_handshake_timeout;  /* s: TCP accept to HELLO */
 };
+
+enum mh_role { MH_ROLE_HOST, MH_ROLE_RELAY, MH_ROLE_GATEWAY };
+#define MH_DEFAULT_RELAY_LISTEN "[::]:7710"   /* every address, port 7710 */
 
 /* table_flags = "auto": owner + persist where the kernel has both (else
  * rebuilt when deleted or flushed); "none": never owned, always the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper.conf: defaults, loading with libconfig, validation of every
  * key against one table (type, range, format; a group key has a table of its
@@ -17,6 +18,7 @@
 
 #include "config.h"
 #include "config_int.h"
+#include "hostport.h"
 #include "mh_consts.h"
 #include "log.h"
 #include "session.h"
@@ -29,7 +31,7 @@
 
 enum key_kind {
 	K_UINT, K_U16, K_BOOL, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL,
-	K_GROUP, K_USER, K_HEX, K_TABLEFLAGS, K_SRVPORTS,
+	K_GROUP, K_USER, K_HEX, K_TABLEFLAGS, K_SRVPORTS, K_ROLE, K_LISTEN,
 };
 
 struct key_spec {
@@ -107,10 +109,20 @@ static const struct key_spec keys[] = {
 	OPTPATH_KEY(slowpath_pcap),
 	{ .name = "user", .kind = K_USER, FIELD(user) },
 	{ .name = "seccomp", .kind = K_BOOL, FIELD(seccomp) },
+	{ .name = "role", .kind = K_ROLE, FIELD(role) },
+	OPTPATH_KEY(tls_ca),
+	OPTPATH_KEY(tls_cert),
+	OPTPATH_KEY(tls_key),
+	OPTPATH_KEY(tls_crl),
+	{ .name = "relay_listen", .kind = K_LISTEN, FIELD(relay_listen),
+	  .size = sizeof(((struct mh_config *)0)->relay_listen) },
+	UINT_KEY(relay_max_connections, 1, 4096),
+	UINT_KEY(relay_handshake_timeout, 1, 120),
 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 static const char *const table_flags_names[] = { "auto", "none" };
+static const char *const role_names[] = { "host", "relay", "gateway" };
 
 void mh_config_defaults(struct mh_config *c)
 {
@@ -144,6 +156,10 @@ void mh_config_defaults(struct mh_config *c)
 	strcpy(c->user, MH_DEFAULT_USER);
 	c->user_default = true;
 	c->seccomp = true;
+	c->role = MH_ROLE_HOST;
+	strcpy(c->relay_listen, MH_DEFAULT_RELAY_LISTEN);
+	c->relay_max_connections = 64;
+	c->relay_handshake_timeout = 10;
 }
 
 static const struct key_spec *key_find(const struct key_spec *tab, size_t n,
@@ -357,6 +373,35 @@ static int set_table_flags(const char *s, int *dst, char *why)
 	return -EINVAL;
 }
 
+static int set_role(const char *s, int *dst, char *why)
+{
+	for (int i = 0; i < (int)ARRAY_LEN(role_names); i++) {
+		if (strcmp(s, role_names[i]) == 0) {
+			*dst = i;
+			return 0;
+		}
+	}
+	snprintf(why, WHY_MAX, "role: \"%.64s\" is not one of host, relay, gateway", s);
+	return -EINVAL;
+}
+
+/* "ADDR:PORT" or "[ADDR6]:PORT" (hostport.h) */
+static int set_listen(const char *s, const struct key_spec *k, char *dst,
+		      char *why)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (strlen(s) >= k->size || mh_hostport_parse(s, &ss, &len) < 0) {
+		snprintf(why, WHY_MAX, "%s: \"%.64s\" is not \"ADDR:PORT\" or "
+			 "\"[ADDR6]:PORT\" (numeric address, port 1..65535)",
+			 k->name, s);
+		return -EINVAL;
+	}
+	strcpy(dst, s);
+	return 0;
+}
+
 static int apply_string(const config_setting_t *s, const struct key_spec *k,
 			const char *label, struct mh_config *c, char *why)
 {
@@ -386,6 +431,10 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 		return set_user(v, field, sizeof(((struct mh_config *)0)->user), why);
 	case K_TABLEFLAGS:
 		return set_table_flags(v, (int *)(void *)field, why);
+	case K_ROLE:
+		return set_role(v, (int *)(void *)field, why);
+	case K_LISTEN:
+		return set_listen(v, k, field, why);
 	default:
 		return set_level(v, (int *)(void *)field, why);
 	}
@@ -615,6 +664,11 @@ static void print_value(FILE *f, const struct key_spec *k,
 		level = *(const int *)(const void *)field;
 		print_string(f, table_flags_names[level == MH_TABLE_FLAGS_NONE]);
 		break;
+	case K_ROLE:
+		level = *(const int *)(const void *)field;
+		print_string(f, role_names[level >= 0 && level <= MH_ROLE_GATEWAY ?
+					   level : MH_ROLE_HOST]);
+		break;
 	case K_U16:
 		fprintf(f, "%u", (unsigned)*(const uint16_t *)(const void *)field);
 		break;
@@ -702,6 +756,7 @@ static size_t field_size(const struct key_spec *k)
 	case K_BOOL:
 		return sizeof(bool);
 	case K_LOGLEVEL:
+	case K_ROLE:
 		return sizeof(int);
 	default:
 		return k->size;

@@ -1,9 +1,14 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperd's state and the functions its I/O files share. One event
  * loop (loop.c) drives the queue (queue.c), the control socket
  * (control.c, owner.c), the kernel table (kernel.c) and the timers.
  * Sessions are opened and ended in lifecycle.c (lifecycle.h); the queue,
  * the control socket and the restart state keep their state opaque.
+ * Shared by the daemon's rooms: intake/ (control socket, owner checks,
+ * relay), lifecycle/ (open/end, state, resume, reconcile), datapath/
+ * (queue, kernel sets, conntrack, table watch) and process/ (main, loop,
+ * hardening, keeper, audit); arrows run intake -> lifecycle -> datapath.
  */
 #ifndef MH_DAEMON_H
 #define MH_DAEMON_H
@@ -28,7 +33,7 @@
 
 /* epoll tags: the kind in the high half, an index or port in the low half */
 enum mh_ev { EV_SIGNAL = 1, EV_TIMER, EV_QUEUE, EV_NFT, EV_CTL_LISTEN,
-	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH, EV_KEEPER };
+	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH, EV_KEEPER, EV_GWL };
 #define EV_TAG(kind, n) ((uint64_t)(kind) << 32 | (uint32_t)(n))
 
 struct mh_stats {
@@ -65,6 +70,8 @@ struct mh_daemon {
 	bool adopt;                  /* the table of an earlier daemon was adopted */
 	/* single-port mode: ctnetlink, to cut flows of ended sessions (conntrack.c) */
 	struct mnl_socket *ct;       /* NULL: not single-port, or not available */
+	/* role = gateway: the relay listener's socketpair (gwsep.c) */
+	struct mh_gwl_rt *gwl;
 };
 
 int mh_loop_open(struct mh_daemon *d);
@@ -304,6 +311,8 @@ bool mh_keymem_locked(size_t *locked, size_t *unlocked);
 int mh_seccomp_install(void);
 /* The state keeper's own, narrower filter (keeper.c). */
 int mh_seccomp_install_keeper(void);
+/* The gateway's relay listener's (gwlisten.c). */
+int mh_seccomp_install_relay(void);
 bool mh_seccomp_sanitized(void);
 int mh_notify_open(void);
 void mh_notify(const char *state);

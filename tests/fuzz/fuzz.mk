@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Fuzzing (included by the top Makefile): libFuzzer targets built with
 # clang-14 under ASan+UBSan into $(B)/fuzz/, the library sources compiled
 # again with clang and the same sanitizers (the gcc objects are not reused).
@@ -13,7 +14,7 @@
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
 FUZZ_OUT     := $(B)/fuzz
-FUZZ_TARGETS := ssp control config verdict review reviewkeys nftevent portlist journal serverargs relaywire
+FUZZ_TARGETS := ssp control config verdict review reviewkeys nftevent portlist journal serverargs relaywire gwpriv
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Runs the libFuzzer targets built by fuzz.mk and prints one line per target
 # from libFuzzer's final statistics: executions, exec/s, cov (edges) and ft
 # (features), new units, peak RSS. Fails if any target crashes.
@@ -33,6 +34,7 @@ target_opts() {
 	ssp) echo "-max_len=4096" ;;          # > 1024: several OCB chunks
 	control) echo "-max_len=1200" ;;      # > MHC_MAX_MSG
 	relaywire) echo "-max_len=2048" ;;    # > MHR_MAX_FRAME, a few frames
+	gwpriv) echo "-max_len=2100" ;;       # > MH_GWP_MAX
 	config)
 		echo "-max_len=4096"
 		echo "-dict=$FUZZ_SRC/config.dict"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/config.c: the defaults, the shipped mosh-helper.conf,
  * print -> load round trips, and the golden cases in tests/unit/config/
@@ -415,10 +416,11 @@ START_TEST(test_golden_good)
 }
 END_TEST
 
-/* SIGHUP's view of the key table (nfq-helper/reload.c asks nothing else).
- * The rebuild set is what nfq-helper/kernel.c builds the table from
- * (timeouts, rates, set sizes, mark, local-flow exception); the other live
- * keys are read where they are used; every other key is the identity. */
+/* SIGHUP's view of the key table (nfq-helper/process/reload.c asks nothing
+ * else). The rebuild set is what nfq-helper/datapath/kernel.c builds the
+ * table from (timeouts, rates, set sizes, mark, local-flow exception); the
+ * other live keys are read where they are used; every other key is the
+ * identity. */
 static const char *const rebuild_keys[] = {
 	"local_flows", "idle_timeout", "candidate_lifetime", "max_sessions",
 	"max_pinholes_per_session", "slow_path_rate", "slow_path_rate_per_source",
@@ -477,6 +479,14 @@ static void all_changed(struct mh_config *c)
 	strcpy(c->user, "nobody");
 	c->user_default = false;
 	c->seccomp = false;
+	c->role = MH_ROLE_GATEWAY;
+	strcpy(c->tls_ca, "/ca.pem");
+	strcpy(c->tls_cert, "/gw.pem");
+	strcpy(c->tls_key, "/gw.key");
+	strcpy(c->tls_crl, "/site.crl");
+	strcpy(c->relay_listen, "198.18.9.1:7711");
+	c->relay_max_connections = 5;
+	c->relay_handshake_timeout = 3;
 }
 
 /* Each printed key: its class is the pinned one, and taking the live keys
