@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The HA gateway pair's engines (issue 14, without the gateway daemon):
 # real keepalived and conntrackd on two gateways, configured from
 # contrib/ha/, with the gateway's forward table (nft/gateway.c, loaded by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * udpflow: a steady UDP flow for the failover tests. "echo" answers every
  * datagram to its sender and names each new source once; "ping" sends a
