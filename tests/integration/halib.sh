@@ -1,0 +1,299 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # variables here are used by the sourcing scripts
+# The HA gateway pair's topology for the namespace tests (issue 14), on top
+# of lib.sh's harness: client - NAT router - two gateways (gw-a, gw-b)
+# sharing an outside and an inside segment (bridges in a switch namespace)
+# with VRRP on both and a dedicated sync link - two login servers; the
+# attacker on the outside segment. Real keepalived and conntrackd per
+# gateway, configured from contrib/ha/ with every file (config, pid, lock,
+# socket, logs) under the test's temp dir. Test addresses only.
+#
+#   client 198.18.1.2 --- .1 NAT router (SNAT to 198.18.3.2, ports kept)
+#   outside 198.18.3.0/24, fd00:3::/64: router .2, attacker .66,
+#       gw-a .11 (eth0), gw-b .12 (eth0), virtual .1
+#   inside 198.18.0.0/24, fd00::/64: server1 .2, server2 .3,
+#       gw-a .11 (eth1), gw-b .12 (eth1), virtual .1
+#   sync link 198.18.9.0/24: gw-a .1 (eth2) --- gw-b .2 (eth2)
+# Source lib.sh first, then this, then call ha_setup and ha_engines_start.
+
+NS_GA=$MH_P-gwa NS_GB=$MH_P-gwb NS_SW=$MH_P-sw NS_S2=$MH_P-server2
+SRV1_4=198.18.0.2 SRV1_6=fd00::2
+SRV2_4=198.18.0.3 SRV2_6=fd00::3
+NAT_4=198.18.3.2 NAT_6=fd00:3::2
+ATK_4=198.18.3.66 ATK_6=fd00:3::66
+VIP_OUT4=198.18.3.1 VIP_IN4=198.18.0.1 VIP_OUT6=fd00:3::1 VIP_IN6=fd00::1
+GW_TABLE=mosh_helper_gw
+GW_NFTTOOL=$MH_BUILD/tests/nfttool
+HA_CONTRIB=${HA_CONTRIB:-$MH_SRC/contrib/ha}   # the configs and notify script under test
+HA_ADVERT=${HA_ADVERT:-0.5}     # VRRP advertisement interval (s) for the tests
+HA_PREEMPT=${HA_PREEMPT:-2}     # the first gateway takes back after this (s)
+HA_PURGE=${HA_PURGE:-3}         # conntrackd's PurgeTimeout (s) for the tests
+HA_PIDS=()                      # keepalived and conntrackd main processes
+
+ha_ns() { case $1 in a) echo "$NS_GA" ;; b) echo "$NS_GB" ;; esac; }
+ha_dir() { echo "$MH_TMP/gw-$1"; }
+
+ha_cleanup() {
+	local rc=$? p ns
+	set +e
+	for p in "${HA_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${HA_PIDS[@]}"; do
+		mh_wait 5 mh_pid_gone "$p" || kill -KILL "$p" 2>/dev/null
+	done
+	# keepalived's children and notify scripts, anything else left in our
+	# own namespaces: all started by this script
+	for ns in "$NS_GA" "$NS_GB" "$NS_SW" "$NS_S2"; do
+		ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	(exit "$rc")
+	mh_cleanup
+}
+
+ha_setup() {
+	local ns c
+	mh_require_root
+	for c in ip nft conntrack keepalived conntrackd; do
+		command -v "$c" >/dev/null 2>&1 || mh_skip "missing tool: $c (tools/deps.sh installs it)"
+	done
+	MH_TMP=$(mktemp -d "/tmp/$MH_P.XXXXXX") || exit 1
+	trap ha_cleanup EXIT
+	trap 'exit 130' INT TERM
+	for ns in "$NS_C" "$NS_R" "$NS_GA" "$NS_GB" "$NS_SW" "$NS_S" "$NS_S2" "$NS_A"; do
+		ip netns add "$ns" || mh_fail "ip netns add $ns"
+		ip -n "$ns" link set lo up
+		mh_nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	done
+	ha_links || mh_fail "links of the HA topology"
+	ha_addresses
+	gw_nat || mh_fail "NAT router's SNAT table"
+	mh_log "HA topology ready: $NS_C $NS_R $NS_GA $NS_GB $NS_S $NS_S2 $NS_A (temp dir $MH_TMP)"
+}
+
+# Two bridges in the switch namespace; every other link is a veth pair.
+ha_links() {
+	local br
+	for br in out in; do
+		ip -n "$NS_SW" link add "br$br" type bridge || return 1
+		ip -n "$NS_SW" link set "br$br" up || return 1
+	done
+	mh_link "$NS_R" rc "$NS_C" eth0 || return 1
+	ha_port out r "$NS_R" eth1 && ha_port out x "$NS_A" eth0 &&
+	ha_port out a "$NS_GA" eth0 && ha_port out b "$NS_GB" eth0 &&
+	ha_port in a "$NS_GA" eth1 && ha_port in b "$NS_GB" eth1 &&
+	ha_port in 1 "$NS_S" eth0 && ha_port in 2 "$NS_S2" eth0 &&
+	mh_link "$NS_GA" eth2 "$NS_GB" eth2
+}
+
+ha_port() { # bridge tag ns dev: a veth from the bridge to dev in ns
+	mh_link "$NS_SW" "$1-$2" "$3" "$4" && ip -n "$NS_SW" link set "$1-$2" master "br$1"
+}
+
+ha_addresses() {
+	local g n
+	ip -n "$NS_R" addr add 198.18.1.1/24 dev rc
+	ip -n "$NS_R" addr add fd00:1::1/64 dev rc nodad
+	ha_addr "$NS_R" eth1 "$NAT_4/24" "$NAT_6/64"
+	ip -n "$NS_R" route add 198.18.0.0/24 via "$VIP_OUT4"
+	ip -n "$NS_R" -6 route add fd00::/64 via "$VIP_OUT6"
+	mh_host "$NS_C" 198.18.1.2 198.18.1.1 fd00:1::2 fd00:1::1
+	ha_addr "$NS_A" eth0 "$ATK_4/24" "$ATK_6/64"
+	ip -n "$NS_A" route add 198.18.0.0/24 via "$VIP_OUT4"
+	ip -n "$NS_A" -6 route add fd00::/64 via "$VIP_OUT6"
+	for g in a b; do
+		n=$([ $g = a ] && echo 11 || echo 12)
+		ha_addr "$(ha_ns $g)" eth0 "198.18.3.$n/24" "fd00:3::$n/64"
+		ha_addr "$(ha_ns $g)" eth1 "198.18.0.$n/24" "fd00::$n/64"
+		ip -n "$(ha_ns $g)" addr add "198.18.9.$([ $g = a ] && echo 1 || echo 2)/24" dev eth2
+		mh_nsx "$(ha_ns $g)" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	done
+	ha_addr "$NS_S" eth0 "$SRV1_4/24" "$SRV1_6/64"
+	ha_addr "$NS_S2" eth0 "$SRV2_4/24" "$SRV2_6/64"
+	for ns in "$NS_S" "$NS_S2"; do
+		ip -n "$ns" route add 198.18.0.0/15 via "$VIP_IN4"
+		ip -n "$ns" -6 route add fd00::/8 via "$VIP_IN6"
+	done
+	mh_nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+}
+
+ha_addr() { # ns dev v4/len v6/len
+	ip -n "$1" addr add "$3" dev "$2"
+	ip -n "$1" addr add "$4" dev "$2" nodad
+}
+
+# The router maps the client to its outside address, source ports kept.
+gw_nat() {
+	mh_nsx "$NS_R" nft -f - <<EOF
+table inet gw_nat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth1" ip saddr 198.18.1.0/24 snat ip to $NAT_4
+		oifname "eth1" ip6 saddr fd00:1::/64 snat ip6 to $NAT_6
+	}
+}
+EOF
+}
+
+# ---------------------------------------------------------------- engines
+
+# The shipped conntrackd.conf for gateway a or b, its paths in the temp dir
+# and the test's PurgeTimeout; gw-b swaps the two sync addresses.
+ha_conntrackd_conf() { # a|b
+	local d me=198.18.9.1 peer=198.18.9.2
+	d=$(ha_dir "$1")
+	[ "$1" = b ] && me=198.18.9.2 peer=198.18.9.1
+	sed -E -e "s|^(\s*LogFile ).*|\1$d/conntrackd.log|" \
+		-e "s|^(\s*LockFile ).*|\1$d/conntrackd.lock|" \
+		-e "s|^(\s*Path ).*|\1$d/conntrackd.ctl|" \
+		-e "s|^(\s*PurgeTimeout ).*|\1$HA_PURGE|" \
+		-e 's/^(General \{)$/\1\n\tSystemd off/' \
+		-e "/^\s*UDP \{/,/\}/s/(IPv4_address) .*/\1 $me/" \
+		-e "/^\s*UDP \{/,/\}/s/(IPv4_Destination_Address) .*/\1 $peer/" \
+		"$HA_CONTRIB/conntrackd.conf" >"$d/conntrackd.conf"
+	ha_no_host_paths "$d/conntrackd.conf"
+}
+
+# The shipped keepalived.conf for gateway a or b: the test's advertisement
+# interval and preempt delay, gw-b's lower priority, the shipped notify
+# script pointed at this gateway's conntrackd.conf and a log.
+ha_keepalived_conf() { # a|b
+	local d prio=150
+	d=$(ha_dir "$1")
+	[ "$1" = b ] && prio=100
+	sed -E -e "s|^(\s*router_id ).*|\1ha-gw-$1|" \
+		-e "s|^(\s*priority ).*|\1$prio|" \
+		-e "s|^(\s*advert_int ).*|\1$HA_ADVERT|" \
+		-e "s|^(\s*preempt_delay ).*|\1$HA_PREEMPT|" \
+		-e "s|^(\s*notify ).*|\1\"$d/notify -C $d/conntrackd.conf -L $d/notify.log\"|" \
+		"$HA_CONTRIB/keepalived.conf" >"$d/keepalived.conf"
+	# enable_script_security: the script and every directory above it
+	# writable by root alone (the temp dir is 0700 root)
+	install -m 0755 "$HA_CONTRIB/mosh-helper-ha-notify" "$d/notify"
+	ha_no_host_paths "$d/keepalived.conf"
+}
+
+# A config that still names /etc, /run or /var would touch the host's files.
+ha_no_host_paths() {
+	if grep -n -E '(^|[" ])/(etc|run|var)/' "$1"; then
+		mh_fail "$1 still names a host path (above)"
+	fi
+}
+
+ha_conntrackd_start() { # a|b
+	local d ns
+	d=$(ha_dir "$1") ns=$(ha_ns "$1")
+	rm -f "$d/conntrackd.lock" "$d/conntrackd.ctl"
+	ip netns exec "$ns" conntrackd -C "$d/conntrackd.conf" >>"$d/conntrackd.out" 2>&1 &
+	eval "HA_CTD_$1=\$!"
+	HA_PIDS+=("$!")
+	disown "$!"
+	mh_wait 10 ha_ctd "$1" -s >/dev/null || mh_fail "conntrackd of gw-$1 does not answer: $(tail -n 5 "$d/conntrackd.log" "$d/conntrackd.out")"
+}
+
+ha_keepalived_start() { # a|b
+	local d ns
+	d=$(ha_dir "$1") ns=$(ha_ns "$1")
+	ip netns exec "$ns" keepalived -n -l -G -D -P -f "$d/keepalived.conf" \
+		-p "$d/keepalived.pid" -r "$d/vrrp.pid" >>"$d/keepalived.log" 2>&1 &
+	eval "HA_KA_$1=\$!"
+	HA_PIDS+=("$!")
+	disown "$!"
+	mh_wait 10 test -s "$d/vrrp.pid" || mh_fail "keepalived of gw-$1 did not start: $(tail -n 5 "$d/keepalived.log")"
+}
+
+# Both engines on both gateways; gw-a first, so it is the active one.
+ha_engines_start() {
+	local g
+	for g in a b; do
+		mkdir -p "$(ha_dir $g)"
+		ha_conntrackd_conf $g
+		ha_keepalived_conf $g
+		ha_conntrackd_start $g
+	done
+	ha_keepalived_start a
+	mh_wait 15 ha_is_master a || mh_fail "gw-a did not become master: $(tail -n 20 "$(ha_dir a)/keepalived.log")"
+	ha_keepalived_start b
+	mh_wait 10 grep -q "is BACKUP" "$(ha_dir b)/notify.log" ||
+		mh_fail "gw-b did not become backup: $(tail -n 20 "$(ha_dir b)/keepalived.log")"
+	mh_log "keepalived and conntrackd up on both gateways (gw-a master)"
+}
+
+# conntrackd's client commands against one gateway's daemon.
+ha_ctd() { local g=$1; shift; mh_nsx "$(ha_ns "$g")" conntrackd -C "$(ha_dir "$g")/conntrackd.conf" "$@"; }
+
+# Stop one gateway's engine by the PID this script started (keepalived's
+# SIGTERM ends its VRRP child too; SIGKILL leaves the child to the cleanup).
+ha_kill() { # a|b keepalived|conntrackd SIGNAL
+	local v p
+	v=HA_$([ "$2" = keepalived ] && echo KA || echo CTD)_$1
+	p=${!v:-}
+	[ -n "$p" ] || mh_fail "no $2 started on gw-$1"
+	kill "-$3" "$p" 2>/dev/null
+	mh_wait 10 mh_pid_gone "$p" || mh_fail "$2 of gw-$1 (pid $p) still runs after SIG$3"
+}
+
+# The gateway that holds both virtual addresses (VRRP master).
+ha_is_master() { # a|b
+	local ns
+	ns=$(ha_ns "$1")
+	ip -n "$ns" -4 addr show dev eth0 | grep -q " $VIP_OUT4/" &&
+		ip -n "$ns" -4 addr show dev eth1 | grep -q " $VIP_IN4/"
+}
+
+ha_holds_none() { # a|b
+	local ns
+	ns=$(ha_ns "$1")
+	! ip -n "$ns" addr show | grep -q -E " ($VIP_OUT4|$VIP_IN4|$VIP_OUT6|$VIP_IN6)/"
+}
+
+ha_links_set() { # a|b up|down: every link of a gateway
+	local d
+	for d in eth0 eth1 eth2; do
+		ip -n "$(ha_ns "$1")" link set "$d" "$2"
+	done
+}
+
+# nfttool / nft / conntrack in a gateway's namespace.
+ha_nfttool() { local g=$1; shift; mh_nsx "$(ha_ns "$g")" "$GW_NFTTOOL" "$@"; }
+ha_ct() { local g=$1; shift; mh_nsx "$(ha_ns "$g")" conntrack "$@" 2>/dev/null; }
+
+# Processes of this test's engines still running (main processes and
+# anything in the gateways' namespaces).
+ha_leftovers() {
+	local p ns
+	for p in "${HA_PIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null && echo "$p"
+	done
+	for ns in "$NS_GA" "$NS_GB"; do
+		ip netns pids "$ns" 2>/dev/null
+	done
+}
+
+# Diagnostics of a failed HA test (replaces lib.sh's, which shows the host
+# table): each gateway's addresses, conntrack entries, counters and the
+# engines' last log lines.
+mh_diag() {
+	local g ns
+	echo "---- diagnostics"
+	for g in a b; do
+		ns=$(ha_ns "$g")
+		ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
+		echo "-- gw-$g addresses"
+		ip -n "$ns" -br addr 2>&1 | sed 's/^/   /'
+		echo "-- gw-$g conntrack (UDP)"
+		ha_ct "$g" -L -p udp | sed 's/^/   /'
+		echo "-- gw-$g counters"
+		mh_nsx "$ns" nft list ruleset 2>/dev/null | grep -E 'counter packets [1-9]' | sed 's/^\s*/   /'
+		echo "-- gw-$g notify log, keepalived and conntrackd logs (last lines)"
+		tail -n 12 "$(ha_dir "$g")/notify.log" 2>/dev/null | sed 's/^/   /'
+		tail -n 8 "$(ha_dir "$g")/keepalived.log" 2>/dev/null | sed 's/^/   /'
+		tail -n 8 "$(ha_dir "$g")/conntrackd.log" 2>/dev/null | sed 's/^/   /'
+	done
+	echo "----"
+}
