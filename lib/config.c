@@ -105,6 +105,7 @@ static const struct key_spec keys[] = {
 	{ .name = "log_level", .kind = K_LOGLEVEL, FIELD(log_level), LIVE },
 	OPTPATH_KEY(audit_log),
 	OPTPATH_KEY(key_log),
+	{ .name = "keyless", .kind = K_BOOL, FIELD(keyless) },
 	OPTPATH_KEY(slowpath_pcap),
 	{ .name = "user", .kind = K_USER, FIELD(user) },
 	{ .name = "seccomp", .kind = K_BOOL, FIELD(seccomp) },
@@ -490,6 +491,47 @@ static int check_server_ports(const struct mh_config *c, char *why)
 	return 0;
 }
 
+/* keyless against the keys it cannot go with, whatever their order: a key
+ * log (there is no key to write), single-port mode (without keys the
+ * public port cannot tell whose datagram it is: README, "Keyless mode"),
+ * and no per-session budget (the one bound on what reaches mosh-server
+ * unverified). */
+static int check_keyless(const struct mh_config *c, char *why)
+{
+	if (!c->keyless)
+		return 0;
+	if (c->key_log[0]) {
+		snprintf(why, WHY_MAX, "keyless: the daemon holds no session key, "
+			 "so key_log cannot be on; set key_log = \"\"");
+		return -EINVAL;
+	}
+	if (c->single_port) {
+		snprintf(why, WHY_MAX, "keyless: single_port needs the session keys "
+			 "to tell sessions apart on the public port; turn one off");
+		return -EINVAL;
+	}
+	if (!c->slow_path_rate_per_session) {
+		snprintf(why, WHY_MAX, "keyless: slow_path_rate_per_session = 0 "
+			 "leaves unverified datagrams unbounded; set it above 0");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A cross-key problem found after the whole file was read, at key's line. */
+static int cross_error(const config_t *cf, const char *path, const char *key,
+		       const char *why, char *err, size_t errlen)
+{
+	const config_setting_t *at = config_lookup(cf, key);
+
+	if (at)
+		snprintf(err, errlen, "%s:%u: %s", file_of(at, path),
+			 config_setting_source_line(at), why);
+	else
+		snprintf(err, errlen, "%s: %s", path, why);
+	return -EINVAL;
+}
+
 /* Applies every top-level setting to a scratch copy; c changes only when the
  * whole file is valid. */
 static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
@@ -505,15 +547,10 @@ static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
 			 config_setting_source_line(at), why);
 		return -EINVAL;
 	}
-	if (check_server_ports(&tmp, why)) {
-		at = config_lookup(cf, "server_ports");
-		if (at)
-			snprintf(err, errlen, "%s:%u: %s", file_of(at, path),
-				 config_setting_source_line(at), why);
-		else
-			snprintf(err, errlen, "%s: %s", path, why);
-		return -EINVAL;
-	}
+	if (check_server_ports(&tmp, why))
+		return cross_error(cf, path, "server_ports", why, err, errlen);
+	if (check_keyless(&tmp, why))
+		return cross_error(cf, path, "keyless", why, err, errlen);
 	*c = tmp;
 	return 0;
 }
