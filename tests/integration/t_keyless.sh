@@ -43,6 +43,7 @@ mh_assert "with the reason" grep -q "key_log cannot be on" <<<"$out"
 
 # hook_session USER: mh_session_try with the hook under strace (its
 # connect/sendto: the control socket; its writes: the client's stdout).
+# LeakSanitizer cannot run under ptrace: off for this one hook.
 hook_session() {
 	local user=$1 n=$((MH_NSESS + 1)); MH_NSESS=$n
 	MH_HOOK_OUT=$MH_TMP/hook$n.out MH_HOOK_ERR=$MH_TMP/hook$n.err
@@ -50,7 +51,7 @@ hook_session() {
 	install -m 666 /dev/null "$STRACE"
 	timeout 60 ip netns exec "$NS_S" runuser -u "$user" -- \
 		strace -o "$STRACE" -e trace=connect,sendto,sendmsg,write -xx -s 2048 \
-		env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$(getent passwd "$user" | cut -d: -f6)" \
+		env -i ASAN_OPTIONS=detect_leaks=0 PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$(getent passwd "$user" | cut -d: -f6)" \
 		USER="$user" SHELL=/bin/sh SSH_CONNECTION="$(mh_snat_addr) 50000 $SRV 22" \
 		"$MH_BUILD/mosh-helper-hook" -c "$MH_CONF" -- new -i "$SRV" -l LANG=C.UTF-8 \
 		</dev/null >"$MH_HOOK_OUT" 2>"$MH_HOOK_ERR" || mh_fail "hook failed: $(tail -n 3 "$MH_HOOK_ERR")"
@@ -69,7 +70,7 @@ key_to_client() { grep -E '^write\(1,' "$STRACE" | grep -q -i "$(sx "$MH_KEY")";
 mem_hits() { # counts of the key's bytes and its text in the daemon's memory
 	"$MH_BUILD/tests/memgrep" "$MH_DAEMON_PID" "$(hexkey "$MH_KEY")" "=$MH_KEY" >"$MH_TMP/memgrep" ||
 		mh_fail "memgrep failed"
-	mh_log "memgrep: $(tr '\n' ' ' <"$MH_TMP/memgrep")"
+	mh_log "memgrep: $(tr '\n' ' ' <"$MH_TMP/memgrep")" >&2
 	awk 'NR <= 2 { n += $2 } END { print n + 0 }' "$MH_TMP/memgrep"
 }
 
@@ -98,14 +99,11 @@ mh_assert "(memgrep reads the daemon's heap: the SSH client address is there)" \
 	test "$("$MH_BUILD/tests/memgrep" "$MH_DAEMON_PID" "=$(mh_snat_addr)" | awk 'NR == 1 { print $2 }')" -gt 0
 
 mh_step "3: roams and idle expiry"
-roam() { # what
-	local old=$MH_PH
+roam() { # what (the old pinhole's expiry: t_b_roam; here, idle below)
 	mh_assert "typed text comes back after the $1 change" mh_roundtrip c1 20
 	mh_assert "a pinhole from $(mh_snat_addr) ports $(mh_snat_ports) opens" \
 		mh_wait 5 mh_any_pinhole "$(mh_snat_addr)" "$(mh_snat_ports)" "$port"
 	MH_PH=$(mh_find_pinholes "$(mh_snat_addr)" "$(mh_snat_ports)" "$port" | head -n1)
-	# shellcheck disable=SC2086
-	mh_assert "the old one ($old) expires" mh_wait $((MH_IDLE + 4)) mh_no_pinhole $old
 }
 mh_roam_addr 198.18.3.11
 roam address
@@ -139,12 +137,12 @@ delivered() {
 	echo $((b - a))
 }
 t0=$SECONDS
-n=$(delivered mh_udptool "$NS_A" send "$SRV4" "$port" --forged 15000 --interval-us 200)
+n=$(delivered mh_udptool "$NS_A" send "$SRV4" "$port" --forged 5000)
 dt=$((SECONDS - t0))
 mh_log "forged headers: $n delivered in about $dt s"
 mh_check_eq "forged headers delivered within the budget ($BUDGET/s x ${dt}s + burst)" yes \
 	"$([ "$n" -le $((BUDGET * dt + BUDGET)) ] && echo yes)"
-n=$(delivered mh_udptool "$NS_A" send "$SRV4" "$port" --garbage 5000)
+n=$(delivered mh_udptool "$NS_A" send "$SRV4" "$port" --garbage 2000)
 mh_check_eq "random garbage delivered within the budget" yes \
 	"$([ "$n" -le $((BUDGET * 3 + BUDGET)) ] && echo yes)"
 n=$(delivered mh_udptool "$NS_A" replay "$SRV4" "$port" "$MH_TMP/session.pcap")

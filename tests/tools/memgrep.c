@@ -92,7 +92,7 @@ static unsigned long read_map(int mem, unsigned long lo, unsigned long hi,
 
 int main(int argc, char **argv)
 {
-	struct needle nd[MG_MAX_NEEDLES];
+	struct needle nd[MG_MAX_NEEDLES] = { 0 };
 	unsigned long total = 0, maps = 0;
 	char path[64], line[512];
 	unsigned char *buf;
@@ -129,6 +129,9 @@ int main(int argc, char **argv)
 		total += read_map(mem, lo, hi, buf, nd, k);
 		maps++;
 	}
+	fclose(f);
+	close(mem);
+	free(buf);
 	for (int j = 0; j < k; j++)
 		printf("%s %lu\n", nd[j].arg, nd[j].hits);
 	printf("read %lu bytes in %lu mappings\n", total, maps);
