@@ -16,12 +16,14 @@
  *
  * State per session, and why no more: one confirmed sequence number, only
  * ever raised at a confirmation, to the lowest number the confirmed source
- * sent while a candidate. An unauthenticated datagram can therefore never
- * raise it (a forged 2^40-1 would otherwise lock the real client out for
- * good); a forgery from the client's own address can only lower what that
- * confirmation records, which lets more old datagrams reach mosh-server,
- * within the budget, where SSP drops them. A per-candidate lowest number
- * is all a confirmation needs.
+ * sent while a candidate (and no higher than any candidate evicted or
+ * expired since the last confirmation sent: the real client's slot may
+ * have been pushed out and its address spoofed since). An unauthenticated
+ * datagram can therefore never raise it (a forged 2^40-1 would otherwise
+ * lock the real client out of every later roam); a forgery can only lower
+ * what a confirmation records, which lets more old datagrams reach
+ * mosh-server, within the budget, where SSP drops them. A lowest number
+ * per candidate and one for the candidates lost is all it takes.
  */
 #ifndef MH_KEYLESS_H
 #define MH_KEYLESS_H
@@ -49,6 +51,12 @@ struct mh_kl_cand {
 struct mh_keyless {
 	bool confirmed;          /* confirmed_seq is valid */
 	uint64_t confirmed_seq;  /* see above */
+	bool lost;               /* lost_low is valid */
+	uint64_t lost_low;       /* lowest sequence number of the candidates
+				    evicted or expired since the last
+				    confirmation: a confirmation never rises
+				    above it (a source evicted, then spoofed
+				    with a high number, poisons nothing) */
 	uint64_t tokens;         /* budget, in thousandths of a datagram */
 	uint64_t refill_ms;      /* when tokens were last topped up */
 	struct mh_kl_cand cand[MH_KL_CANDIDATES];

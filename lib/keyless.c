@@ -65,25 +65,41 @@ static struct mh_kl_cand *find(struct mh_keyless *k, const struct mh_kl_policy *
 	return NULL;
 }
 
-/* src's slot: its own if live, else a free or expired one, else the least
- * recently seen. */
+/* A slot for a new candidate: a free or expired one, else the least
+ * recently seen. What an overwritten slot knew is kept in lost_low. */
+static struct mh_kl_cand *cand_slot(struct mh_keyless *k,
+				    const struct mh_kl_policy *p, uint64_t now_ms)
+{
+	struct mh_kl_cand *c = &k->cand[0];
+
+	for (unsigned i = 0; i < MH_KL_CANDIDATES; i++) {
+		struct mh_kl_cand *o = &k->cand[i];
+
+		if (!live(o, p, now_ms)) {
+			c = o;
+			break;
+		}
+		if (o->seen_ms < c->seen_ms)
+			c = o;
+	}
+	if (c->seen_ms && (!k->lost || c->low_seq < k->lost_low)) {
+		k->lost_low = c->low_seq;
+		k->lost = true;
+	}
+	return c;
+}
+
 static void cand_note(struct mh_keyless *k, const struct mh_kl_policy *p,
 		      const struct mh_addr *src, uint64_t seq, uint64_t now_ms)
 {
-	struct mh_kl_cand *c = find(k, p, src, now_ms);
+	struct mh_kl_cand *c = NULL;
 
+	/* its own slot, live or expired (what it sent before still counts) */
+	for (unsigned i = 0; i < MH_KL_CANDIDATES && !c; i++)
+		if (k->cand[i].seen_ms && mh_addr_equal(&k->cand[i].src, src))
+			c = &k->cand[i];
 	if (!c) {
-		c = &k->cand[0];
-		for (unsigned i = 0; i < MH_KL_CANDIDATES; i++) {
-			struct mh_kl_cand *o = &k->cand[i];
-
-			if (!live(o, p, now_ms)) {
-				c = o;
-				break;
-			}
-			if (o->seen_ms < c->seen_ms)
-				c = o;
-		}
+		c = cand_slot(k, p, now_ms);
 		c->src = *src;
 		c->low_seq = seq;
 	} else if (seq < c->low_seq) {
@@ -113,12 +129,15 @@ bool mh_keyless_confirm(struct mh_keyless *k, const struct mh_kl_policy *p,
 			const struct mh_addr *dst, uint64_t now_ms)
 {
 	struct mh_kl_cand *c = find(k, p, dst, now_ms);
+	uint64_t low;
 
 	if (!c)
 		return false;
-	if (!k->confirmed || c->low_seq > k->confirmed_seq)
-		k->confirmed_seq = c->low_seq;
+	low = k->lost && k->lost_low < c->low_seq ? k->lost_low : c->low_seq;
+	if (!k->confirmed || low > k->confirmed_seq)
+		k->confirmed_seq = low;
 	k->confirmed = true;
+	k->lost = false;
 	memset(c, 0, sizeof(*c));
 	return true;
 }

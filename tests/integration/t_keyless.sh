@@ -17,6 +17,7 @@
 #      plausible headers (mosh-server sends nothing to it); no pinhole for
 #      attacker or victim, nothing from the server reaches either; then the
 #      legit session keeps working;
+#   3b. a restart (SIGTERM, start again) resumes it, still without a key;
 #   5. exit: the session and its pinholes go;
 #   6. control: a keyed daemon, same searches: the key is on the wire and in
 #      its memory (the checks of 2 can fail).
@@ -73,6 +74,8 @@ mem_hits() { # counts of the key's bytes and its text in the daemon's memory
 	mh_log "memgrep: $(tr '\n' ' ' <"$MH_TMP/memgrep")" >&2
 	awk 'NR <= 2 { n += $2 } END { print n + 0 }' "$MH_TMP/memgrep"
 }
+# keys the daemon keeps for a restart (root's user keyring: user = "")
+ring_keys() { "$MH_BUILD/tests/mhkeys" list ":net$MH_NETNS_INO" | grep -c '^key '; }
 
 mh_step "2: a keyless session: no key on the control socket or in the daemon"
 MH_CONF=
@@ -97,6 +100,8 @@ mh_assert "the daemon decided unverified datagrams" mh_daemon_log_has "keyless"
 mh_check_eq "the key (16 bytes or its text) in the daemon's memory" 0 "$(mem_hits)"
 mh_assert "(memgrep reads the daemon's heap: the SSH client address is there)" \
 	test "$("$MH_BUILD/tests/memgrep" "$MH_DAEMON_PID" "=$(mh_snat_addr)" | awk 'NR == 1 { print $2 }')" -gt 0
+mh_check_eq "keys kept in the keyring for a restart" 0 "$(ring_keys)"
+mh_assert_not "the state file holds no key" grep -q -F "$MH_KEY" "$MH_TMP/state"
 
 mh_step "3: roams and idle expiry"
 roam() { # what (the old pinhole's expiry: t_b_roam; here, idle below)
@@ -113,10 +118,22 @@ mh_tcpdump_stop "$cap"    # the replays below: all before the next confirmation
 mh_signal_client STOP c1
 # shellcheck disable=SC2086
 mh_assert "idle: the pinhole expires (idle_timeout $MH_IDLE s)" mh_wait $((MH_IDLE + 6)) mh_no_pinhole $MH_PH
+# mosh-server keeps sending to its silent client for 40 s: those datagrams
+# go to no candidate and must not leave, nor reopen anything (one
+# heartbeat, 3 s, and some)
+sleep 4
+mh_check_eq "mosh-server's datagrams to the silent client reopen nothing" 0 \
+	"$(mh_pinholes_for_port "$port")"
 mh_signal_client CONT c1
 mh_assert "the client returns: typed text comes back" mh_roundtrip c1 25
 mh_assert "and a pinhole opens again" \
 	mh_wait 5 mh_any_pinhole "$(mh_snat_addr)" "$(mh_snat_ports)" "$port"
+
+mh_step "3b: a restart resumes the keyless session"
+mh_stop_daemon
+mh_start_daemon
+mh_assert "resumed without a key" mh_daemon_log_has "restart: resumed 1 of 1"
+mh_assert "typed text comes back" mh_roundtrip c1 20
 
 mh_step "4: attacks (the client stopped: only the attack reaches the server)"
 mh_tcpdump "$NS_A" "$MH_TMP/attacker.pcap" "ip src $SRV4 or ip6 src $SRV6"
@@ -180,6 +197,7 @@ MH_CONF=
 mh_start_daemon
 hook_session mhtest2
 mh_assert "keyed: the key is on the control socket" key_on_wire
+mh_check_eq "keyed: one key in the keyring" 1 "$(ring_keys)"
 mh_check_eq "keyed: the key is in the daemon's memory" yes "$([ "$(mem_hits)" -gt 0 ] && echo yes)"
 
 mh_pass "keyless mode, host role"

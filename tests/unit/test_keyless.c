@@ -276,6 +276,31 @@ START_TEST(forgery_cannot_poison_the_sequence)
 }
 END_TEST
 
+/* The real client's candidate pushed out by eight others, then its
+ * address spoofed with a high number just before mosh-server's reply (to
+ * the real datagram) comes: the confirmation stays at the real number. */
+START_TEST(eviction_cannot_poison_the_sequence)
+{
+	char a[32];
+
+	ck_assert(in(5, CLIENT, 41000, 100).accept);
+	for (unsigned i = 0; i < MH_KL_CANDIDATES; i++) {
+		snprintf(a, sizeof(a), "198.18.2.%u", 10 + i);
+		ck_assert(in(100 + i, a, 2000, 110 + i).accept);
+	}
+	ck_assert(in(MH_KL_MAX_SEQ, CLIENT, 41000, 130).accept);
+	ck_assert_int_eq(out(CLIENT, 41000, 140).reason, MH_R_CONFIRMED);
+	ck_assert_uint_eq(sess->kl.confirmed_seq, 5);
+	ck_assert(!sess->kl.lost);
+	/* the same through expiry instead of eviction */
+	ck_assert(in(20, "198.18.3.12", 41000, 1000).accept);
+	ck_assert(in(MH_KL_MAX_SEQ, "198.18.3.12", 41000, 1000 + 10001).accept);
+	ck_assert_int_eq(out("198.18.3.12", 41000, 11100).reason, MH_R_CONFIRMED);
+	ck_assert_uint_eq(sess->kl.confirmed_seq, 20);
+	ck_assert(in(21, "198.18.3.13", 41000, 11200).accept);
+}
+END_TEST
+
 START_TEST(restored_confirmation)
 {
 	struct mh_keyless k;
@@ -362,6 +387,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, candidate_expires);
 	tcase_add_test(tc, replays_below_the_confirmed_number);
 	tcase_add_test(tc, forgery_cannot_poison_the_sequence);
+	tcase_add_test(tc, eviction_cannot_poison_the_sequence);
 	tcase_add_test(tc, restored_confirmation);
 	tcase_add_test(tc, keyed_policy_unchanged);
 	tcase_add_test(tc, reason_names);
