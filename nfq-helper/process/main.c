@@ -186,6 +186,16 @@ static void start(struct mh_daemon *d)
 			 d->pol.kl.rate);
 }
 
+/* The slow path's policy (verdict.h) from the configuration. */
+static void policy_init(struct mh_daemon *d)
+{
+	d->pol.candidate_lifetime_ms = d->cfg.candidate_lifetime * 1000;
+	d->pol.public_port = d->cfg.single_port ? d->cfg.public_port : 0;
+	d->pol.keyless = d->cfg.keyless;
+	d->pol.kl.rate = d->cfg.slow_path_rate_per_session;
+	d->pol.kl.candidate_lifetime_ms = d->pol.candidate_lifetime_ms;
+}
+
 static void stop(struct mh_daemon *d)
 {
 	mh_control_close(d);
@@ -264,11 +274,7 @@ int main(int argc, char **argv)
 	if (!o.foreground)
 		detach();
 	mh_table_init(&d->sessions);
-	d->pol.candidate_lifetime_ms = d->cfg.candidate_lifetime * 1000;
-	d->pol.public_port = d->cfg.single_port ? d->cfg.public_port : 0;
-	d->pol.keyless = d->cfg.keyless;
-	d->pol.kl.rate = d->cfg.slow_path_rate_per_session;
-	d->pol.kl.candidate_lifetime_ms = d->pol.candidate_lifetime_ms;
+	policy_init(d);
 	mh_ratelimit_init(&d->drop_log, 5, 20);
 	d->epfd = d->sigfd = d->timerfd = -1;
 	start(d);
