@@ -21,6 +21,7 @@
 #   5. exit: the session and its pinholes go;
 #   6. control: a keyed daemon, same searches: the key is on the wire and in
 #      its memory (the checks of 2 can fail).
+# Either way a hook of the other mode is refused, with the reason.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -101,6 +102,17 @@ mh_check_eq "the key (16 bytes or its text) in the daemon's memory" 0 "$(mem_hit
 mh_assert "(memgrep reads the daemon's heap: the SSH client address is there)" \
 	test "$("$MH_BUILD/tests/memgrep" "$MH_DAEMON_PID" "=$(mh_snat_addr)" | awk 'NR == 1 { print $2 }')" -gt 0
 mh_check_eq "keys kept in the keyring for a restart" 0 "$(ring_keys)"
+# mismatch: a hook that reads another configuration (keyed) is refused,
+# and says why
+mismatch() { # sed-expression expected-reason
+	local conf=$MH_CONF key=$MH_KEY p=$MH_PORT spid=$MH_SPID
+	sed "$1" "$conf" >"$MH_TMP/other.conf"
+	MH_CONF=$MH_TMP/other.conf
+	mh_session_try mhtest2 && mh_fail "a hook of the other mode was accepted"
+	MH_CONF=$conf MH_KEY=$key MH_PORT=$p MH_SPID=$spid
+	mh_assert "a hook of the other mode is refused: $2" grep -q "$2" "$MH_HOOK_ERR"
+}
+mismatch 's/^keyless = true;/keyless = false;/' "is keyless and takes no session key"
 mh_assert_not "the state file holds no key" grep -q -F "$MH_KEY" "$MH_TMP/state"
 
 mh_step "3: roams and idle expiry"
@@ -197,6 +209,7 @@ MH_CONF=
 mh_start_daemon
 hook_session mhtest2
 mh_assert "keyed: the key is on the control socket" key_on_wire
+mismatch '$a keyless = true;' "needs the session key"
 mh_check_eq "keyed: one key in the keyring" 1 "$(ring_keys)"
 mh_check_eq "keyed: the key is in the daemon's memory" yes "$([ "$(mem_hits)" -gt 0 ] && echo yes)"
 
