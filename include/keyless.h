@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Keyless mode's slow-path rule (issue 16), for any role that holds no
  * session key (the host today, the gateway next): what one session keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Keyless mode's slow-path rule (include/keyless.h): the visible checks,
  * the per-session delivery budget (a token bucket), the bounded candidate

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for keyless mode's decisions (lib/keyless.c through
  * mh_decide with a keyless policy): one session without a key, 16 peers

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Keyless mode, host role (issue 16), with real mosh: the daemon never gets
 # a session key, and still gives exact, roaming, idle-expiring pinholes.
 #   1. keyless refuses single_port and key_log at start, with the reason;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * memgrep: counts where given byte strings lie in a running process's
  * memory (/proc/PID/mem, every readable mapping, MADV_DONTDUMP ones too,

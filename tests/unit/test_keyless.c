@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for keyless mode (issue 16): the pure rule of lib/keyless.c
  * and mh_decide() with a session that holds no key, and the control
