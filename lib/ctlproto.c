@@ -357,7 +357,7 @@ static const char *decode_announce(struct rd *r, struct mhc_announce *a)
 	if (!rd_field(r, SSP_KEY_B64_LEN, a->key, &klen))
 		return "key field truncated or too long";
 	if (klen != SSP_KEY_B64_LEN && klen != 0)
-		return "key is neither 22 characters nor empty (keyless)";
+		return "key is not 22 characters (nor empty, keyless)";
 	if (!all_b64((const uint8_t *)a->key, klen))
 		return "key has a character outside base64";
 	if (!rd_field(r, MHC_SSH_CONN_MAX, a->ssh_connection, &slen))
