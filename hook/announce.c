@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-hook's only conversation with mosh-helperd: connect to the
- * control socket, send one ANNOUNCE (port, key, pid, SSH_CONNECTION) and
- * wait at most hook_timeout seconds for the REPLY. Every way this can fail
- * becomes one sentence for the user.
+ * control socket, send one ANNOUNCE (port, key unless keyless, pid,
+ * SSH_CONNECTION) and wait at most hook_timeout seconds for the REPLY.
+ * Every way this can fail becomes one sentence for the user.
  */
 #include <errno.h>
 #include <poll.h>
@@ -28,7 +28,8 @@ static void fill_announce(const struct hook_run *h, struct mhc_announce *a)
 	memset(a, 0, sizeof(*a));
 	a->port = h->port;
 	a->pid = (uint32_t)h->detached;
-	memcpy(a->key, h->key, sizeof(a->key));
+	if (!h->cfg->keyless)   /* keyless: the key stays between us and the client */
+		memcpy(a->key, h->key, sizeof(a->key));
 	for (size_t i = 0; i < n; i++)
 		if (ssh[i] < 0x20 || ssh[i] > 0x7e)
 			n = 0;

@@ -31,7 +31,8 @@ struct mh_announcement {
 	pid_t pid;
 	uint64_t pid_start;     /* 0: whichever process has pid now (just
 				   checked by the source); else it must be that one */
-	uint8_t key[SSP_KEY_LEN];   /* wipe after use */
+	uint8_t key[SSP_KEY_LEN];   /* wipe after use; unused if keyless */
+	bool keyless;           /* keyless mode: no key at all */
 	bool key_kept;          /* the key is in the keyring already */
 	char ssh_connection[MHC_SSH_CONN_MAX + 1]; /* as announced ("" if
 				   none); from a restart, the client address */
@@ -43,7 +44,8 @@ struct mh_announcement {
 				   state and pinholes; else NULL */
 };
 
-/* The announcement a saved session stands for, with its key. */
+/* The announcement a saved session stands for, with its key (NULL: a
+ * keyless session). */
 void mh_announce_from_saved(const struct mh_saved_session *sv,
 			    const uint8_t key[SSP_KEY_LEN],
 			    struct mh_announcement *a);

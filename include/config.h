@@ -59,6 +59,7 @@ struct mh_config {
 	/* Audit trail: each an absolute path, or "" for off. */
 	char audit_log[PATH_MAX];          /* JSON lines, one event each */
 	char key_log[PATH_MAX];            /* "<port> <key> bound=..." lines, 0600; for review only */
+	bool keyless;                      /* no session key reaches the daemon (issue 16) */
 	char slowpath_pcap[PATH_MAX];      /* every queued datagram, with verdicts in audit_log */
 	/* Hardening after start-up (nfq-helper/process/harden.c). */
 	char user[33];                     /* "" keeps the starting uid; else run as this user */

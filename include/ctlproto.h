@@ -53,10 +53,14 @@ enum mhc_status {
 };
 #define MHC_STATUS_MAX MHC_ERR_GATEWAY
 
+/* ANNOUNCE body: port u16, pid u32, key (u8 length + base64), then
+ * SSH_CONNECTION (u8 length + printable text). The key is 22 characters,
+ * or none at all (length 0) from a hook in keyless mode: the session key
+ * never leaves it. A daemon of either mode refuses the other form. */
 struct mhc_announce {
 	uint16_t port;
 	uint32_t pid;
-	char key[SSP_KEY_B64_LEN + 1];            /* NUL-terminated */
+	char key[SSP_KEY_B64_LEN + 1];            /* NUL-terminated; "": keyless */
 	char ssh_connection[MHC_SSH_CONN_MAX + 1]; /* NUL-terminated, may be "" */
 };
 

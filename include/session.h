@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "keyless.h"
 #include "pkt.h"
 #include "ssp.h"
 
@@ -85,6 +86,7 @@ struct mh_session {
 	unsigned n_sock;         /* 0: not known (never after start or resume) */
 	uint32_t sock_seen;      /* socket check round that last found one of them */
 	struct mh_candidate cand[MH_MAX_CANDIDATES];
+	struct mh_keyless kl;    /* keyless mode's state (ssp is NULL then) */
 	unsigned max_pinholes;   /* entries in ph[] */
 	struct mh_pinhole_rec ph[];
 };
@@ -134,8 +136,9 @@ void mh_table_clear(struct mh_table *t);
 
 /* Creates a session for port with room for max_pinholes pinhole records
  * (clamped to 1..MH_PINHOLES_CAP); the key is copied into the crypto
- * context and the caller's copy should be wiped. NULL with errno: EEXIST,
- * ENOMEM. */
+ * context and the caller's copy should be wiped. key NULL: a keyless
+ * session (no crypto context; the caller sets up s->kl). NULL with errno:
+ * EEXIST, ENOMEM. */
 struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 				  const uint8_t key[SSP_KEY_LEN], uid_t uid,
 				  pid_t pid, uint64_t now_ms,

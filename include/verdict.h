@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "keyless.h"
 #include "pkt.h"
 #include "session.h"
 
@@ -24,6 +25,8 @@ enum mh_reason {
 	MH_R_PINHOLED,        /* accept: server datagram to a client whose pinhole
 				 opened within candidate_lifetime (queued before the
 				 pinhole was in the kernel) */
+	MH_R_UNVERIFIED,      /* accept: keyless, plausible and newer, within the
+				 session's budget; source is a candidate */
 	MH_R_MALFORMED,       /* drop: not a whole UDP datagram */
 	MH_R_NO_SESSION,      /* drop: no session on that port */
 	MH_R_NOT_BOUND,       /* drop: to a local address mosh-server is not bound to */
@@ -33,6 +36,7 @@ enum mh_reason {
 	MH_R_REPLAY,          /* drop: authentic but old, from a non-candidate */
 	MH_R_NOT_CANDIDATE,   /* drop: server datagram to an unconfirmed address */
 	MH_R_NO_MATCH,        /* drop: single port, no session could accept it */
+	MH_R_OVER_BUDGET,     /* drop: keyless, the session's budget is spent */
 	MH_R_COUNT,
 	MH_R_FIRST_DROP = MH_R_MALFORMED  /* reasons below this one accept */
 };
@@ -54,6 +58,8 @@ struct mh_decision {
 struct mh_policy {
 	unsigned candidate_lifetime_ms;
 	uint16_t public_port;          /* single-port mode; 0 = off */
+	bool keyless;                  /* no session keys: keyless.h's rule */
+	struct mh_kl_policy kl;        /* its budget and candidate lifetime */
 };
 
 /* Decide one queued layer-3 packet, updating the session state it proves

@@ -19,7 +19,9 @@ void mh_announce_from_saved(const struct mh_saved_session *sv,
 	a->uid = sv->uid;
 	a->pid = sv->pid;
 	a->pid_start = sv->pid_start;
-	memcpy(a->key, key, SSP_KEY_LEN);
+	if (key)
+		memcpy(a->key, key, SSP_KEY_LEN);
+	a->keyless = !key;
 	a->key_kept = true;
 	snprintf(a->ssh_connection, sizeof(a->ssh_connection), "%s", sv->ssh_client);
 	a->n_bound = sv->n_bound < MH_MAX_BOUND ? sv->n_bound : MH_MAX_BOUND;

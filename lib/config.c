@@ -108,6 +108,7 @@ static const struct key_spec keys[] = {
 	{ .name = "log_level", .kind = K_LOGLEVEL, FIELD(log_level), LIVE },
 	OPTPATH_KEY(audit_log),
 	OPTPATH_KEY(key_log),
+	{ .name = "keyless", .kind = K_BOOL, FIELD(keyless) },
 	OPTPATH_KEY(slowpath_pcap),
 	{ .name = "user", .kind = K_USER, FIELD(user) },
 	{ .name = "seccomp", .kind = K_BOOL, FIELD(seccomp) },
@@ -711,6 +712,38 @@ static int check_role(const struct mh_config *c, char *why)
 	return 0;
 }
 
+/* keyless against the keys it cannot go with, whatever their order: a key
+ * log (there is no key to write), single-port mode (without keys the
+ * public port cannot tell whose datagram it is: README, "Keyless mode"),
+ * and no per-session budget (the one bound on what reaches mosh-server
+ * unverified). */
+static int check_keyless(const struct mh_config *c, char *why)
+{
+	if (!c->keyless)
+		return 0;
+	if (c->key_log[0]) {
+		snprintf(why, WHY_MAX, "keyless: the daemon holds no session key, "
+			 "so key_log cannot be on; set key_log = \"\"");
+		return -EINVAL;
+	}
+	if (c->single_port) {
+		snprintf(why, WHY_MAX, "keyless: single_port needs the session keys "
+			 "to tell sessions apart on the public port; turn one off");
+		return -EINVAL;
+	}
+	if (c->role != MH_ROLE_HOST) {
+		snprintf(why, WHY_MAX, "keyless: only role = \"host\" is keyless so "
+			 "far; a relay sends its gateways the session keys");
+		return -EINVAL;
+	}
+	if (!c->slow_path_rate_per_session) {
+		snprintf(why, WHY_MAX, "keyless: slow_path_rate_per_session = 0 "
+			 "leaves unverified datagrams unbounded; set it above 0");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* The relay's wait for its gateways ends before the hook stops waiting. */
 static int check_gateway_timeout(const struct mh_config *c, char *why)
 {
@@ -758,6 +791,8 @@ static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
 		return whole_file_error(cf, path, "role", why, err, errlen);
 	if (check_gateway_timeout(&tmp, why))
 		return whole_file_error(cf, path, "gateway_timeout", why, err, errlen);
+	if (check_keyless(&tmp, why))
+		return whole_file_error(cf, path, "keyless", why, err, errlen);
 	*c = tmp;
 	return 0;
 }

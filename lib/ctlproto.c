@@ -57,7 +57,8 @@ ssize_t mhc_encode_announce(const struct mhc_announce *a, uint8_t *buf,
 	size_t body = 2 + 4 + 1 + klen + 1 + slen;
 	uint8_t *p = buf + MHC_HEADER_LEN;
 
-	if (klen != SSP_KEY_B64_LEN || !all_b64((const uint8_t *)a->key, klen))
+	if ((klen != SSP_KEY_B64_LEN && klen != 0) ||
+	    !all_b64((const uint8_t *)a->key, klen))
 		return -EINVAL;
 	if (slen > MHC_SSH_CONN_MAX ||
 	    !all_printable((const uint8_t *)a->ssh_connection, slen))
@@ -355,8 +356,8 @@ static const char *decode_announce(struct rd *r, struct mhc_announce *a)
 	a->pid = pid;
 	if (!rd_field(r, SSP_KEY_B64_LEN, a->key, &klen))
 		return "key field truncated or too long";
-	if (klen != SSP_KEY_B64_LEN)
-		return "key is not 22 characters";
+	if (klen != SSP_KEY_B64_LEN && klen != 0)
+		return "key is not 22 characters (nor empty, keyless)";
 	if (!all_b64((const uint8_t *)a->key, klen))
 		return "key has a character outside base64";
 	if (!rd_field(r, MHC_SSH_CONN_MAX, a->ssh_connection, &slen))

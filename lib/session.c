@@ -156,8 +156,8 @@ struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 	s = calloc(1, session_size(nph));
 	if (!s)
 		return NULL;
-	s->ssp = ssp_ctx_new(key);
-	if (!s->ssp) {
+	s->ssp = key ? ssp_ctx_new(key) : NULL;
+	if (key && !s->ssp) {
 		free(s);
 		errno = ENOMEM;
 		return NULL;

@@ -15,6 +15,7 @@ static const char *const reason_names[MH_R_COUNT] = {
 	[MH_R_CONFIRMED] = "confirmed",
 	[MH_R_MAPPED] = "mapped",
 	[MH_R_PINHOLED] = "pinholed",
+	[MH_R_UNVERIFIED] = "unverified",
 	[MH_R_MALFORMED] = "malformed",
 	[MH_R_NO_SESSION] = "no_session",
 	[MH_R_NOT_BOUND] = "not_bound",
@@ -24,6 +25,7 @@ static const char *const reason_names[MH_R_COUNT] = {
 	[MH_R_REPLAY] = "replay",
 	[MH_R_NOT_CANDIDATE] = "not_candidate",
 	[MH_R_NO_MATCH] = "no_match",
+	[MH_R_OVER_BUDGET] = "over_budget",
 };
 
 const char *mh_reason_name(enum mh_reason r)
@@ -87,11 +89,52 @@ static void decide_outbound(struct mh_session *s, const struct mh_policy *pol,
 	verdict(d, true, MH_R_CONFIRMED);
 }
 
+/* Keyless: what is visible decides, within the session's budget. */
+static void keyless_inbound(struct mh_session *s, const struct mh_policy *pol,
+			    uint64_t now_ms, struct mh_decision *d)
+{
+	static const enum mh_reason why[] = {
+		[MH_KL_DELIVER] = MH_R_UNVERIFIED,
+		[MH_KL_SHORT] = MH_R_SHORT,
+		[MH_KL_IMPLAUSIBLE] = MH_R_WRONG_DIRECTION,
+		[MH_KL_REPLAY] = MH_R_REPLAY,
+		[MH_KL_OVER_BUDGET] = MH_R_OVER_BUDGET,
+	};
+	enum mh_kl_verdict v = mh_keyless_inbound(&s->kl, &pol->kl, &d->hdr,
+						  d->pkt.len, &d->pkt.src, now_ms);
+
+	verdict(d, v == MH_KL_DELIVER, why[v]);
+}
+
+/* Keyless: mosh-server's own datagram to a candidate is the proof; the
+ * session counts as contacted from then on (not on a datagram nobody
+ * verified). */
+static void keyless_outbound(struct mh_table *t, struct mh_session *s,
+			     const struct mh_policy *pol, uint64_t now_ms,
+			     struct mh_decision *d)
+{
+	const struct mh_addr *dst = &d->pkt.dst;
+
+	if (!mh_keyless_confirm(&s->kl, &pol->kl, dst, now_ms)) {
+		if (pinholed_lately(s, dst, now_ms, pol->candidate_lifetime_ms))
+			verdict(d, true, MH_R_PINHOLED);
+		else
+			verdict(d, false, MH_R_NOT_CANDIDATE);
+		return;
+	}
+	mh_session_seq_seen(t, s, s->kl.confirmed_seq);
+	s->contacted = true;
+	d->add_pinhole = true;
+	d->evict = mh_pinhole_record(s, dst, now_ms, &d->evicted);
+	s->last_alive_ms = now_ms;
+	verdict(d, true, MH_R_CONFIRMED);
+}
+
 /* The checks every queued datagram passes before its path's rule: returns
- * the session, or NULL with the drop reason set. */
+ * the session, or NULL with the drop reason set. Keyless: no tag check. */
 static struct mh_session *authenticate(struct mh_table *t, enum mh_path path,
 				       const uint8_t *l3, size_t len,
-				       struct mh_decision *d)
+				       bool keyless, struct mh_decision *d)
 {
 	enum ssp_direction want = path == MH_INBOUND ? SSP_TO_SERVER : SSP_TO_CLIENT;
 	struct mh_session *s;
@@ -116,8 +159,10 @@ static struct mh_session *authenticate(struct mh_table *t, enum mh_path path,
 	d->reason = MH_R_WRONG_DIRECTION;
 	if (d->hdr.direction != want)
 		return NULL;
+	if (keyless)
+		return s;
 	d->reason = MH_R_FORGED;
-	if (ssp_verify(s->ssp, d->pkt.payload, d->pkt.len, &d->hdr) < 0)
+	if (!s->ssp || ssp_verify(s->ssp, d->pkt.payload, d->pkt.len, &d->hdr) < 0)
 		return NULL;
 	return s;
 }
@@ -129,10 +174,14 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 	struct mh_session *s;
 
 	memset(d, 0, sizeof(*d));
-	s = authenticate(t, path, l3, len, d);
+	s = authenticate(t, path, l3, len, pol->keyless, d);
 	if (!s)
 		return;
-	if (path == MH_INBOUND)
+	if (pol->keyless && path == MH_INBOUND)
+		keyless_inbound(s, pol, now_ms, d);
+	else if (pol->keyless)
+		keyless_outbound(t, s, pol, now_ms, d);
+	else if (path == MH_INBOUND)
 		decide_inbound(t, s, pol, now_ms, d);
 	else
 		decide_outbound(s, pol, now_ms, d);
@@ -191,7 +240,9 @@ void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
 	if (mh_pkt_parse(l3, len, &d->pkt, &why) < 0)
 		return;
 	d->reason = MH_R_NO_SESSION;
-	if (!pol->public_port || d->pkt.dst.port != pol->public_port)
+	/* keyless: no key to find a session with (config.c refuses both) */
+	if (!pol->public_port || d->pkt.dst.port != pol->public_port ||
+	    pol->keyless)
 		return;
 	d->reason = MH_R_SHORT;
 	if (ssp_parse_header(d->pkt.payload, d->pkt.len, &d->hdr) < 0)

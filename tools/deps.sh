@@ -12,10 +12,10 @@ DEB_PKGS="debhelper lintian dpkg-dev fakeroot cpio groff-base"
 PKGS="build-essential pkg-config libnetfilter-queue-dev libmnl-dev libnftnl-dev
 libssl-dev openssl libconfig-dev libseccomp-dev check libpcap-dev zlib1g-dev mosh nftables iproute2
 tcpdump tmux openssh-server openssh-client conntrack procps locales gdb
-clang-14 libclang-rt-14-dev valgrind keepalived conntrackd $DEB_PKGS"
+clang-14 libclang-rt-14-dev valgrind strace keepalived conntrackd $DEB_PKGS"
 PCS="libnetfilter_queue libmnl libnftnl libcrypto libssl libconfig libseccomp check libpcap"
 CMDS="mosh-server mosh-client nft ip tcpdump tmux conntrack sshd ssh clang-14 gdb
-dh dpkg-buildpackage lintian groff openssl keepalived conntrackd"
+dh dpkg-buildpackage lintian groff openssl keepalived conntrackd strace"
 
 missing() {
 	command -v pkg-config >/dev/null 2>&1 || return 0

@@ -346,6 +346,25 @@ static uint8_t relay(struct mh_daemon *d, unsigned idx, uint16_t port,
 	return MHC_OK;
 }
 
+/* The announcement carries a key exactly when the daemon is not keyless:
+ * a hook of the other mode (another configuration file, an older hook) is
+ * told which, and a keyless daemon does nothing with a key it was sent
+ * (the request buffer is wiped as always). */
+static bool key_form_ok(const struct mh_daemon *d, const struct mhc_announce *m,
+			char *why, size_t whylen)
+{
+	if (d->cfg.keyless && m->key[0])
+		snprintf(why, whylen, "mosh-helperd is keyless and takes no session "
+			 "key; this hook sent one (set keyless = true in the "
+			 "configuration it reads)");
+	else if (!d->cfg.keyless && !m->key[0])
+		snprintf(why, whylen, "mosh-helperd needs the session key "
+			 "(keyless = false); this hook sent none");
+	else
+		return true;
+	return false;
+}
+
 /* Cheap checks first (range, a live session on the port, the key), then
  * the quotas and the proof; a verified announcement is opened. */
 static uint8_t announce(struct mh_daemon *d, unsigned idx, const struct ucred *cr,
@@ -372,14 +391,18 @@ static uint8_t announce(struct mh_daemon *d, unsigned idx, const struct ucred *c
 		snprintf(why, whylen, "port %u already has a session", m->port);
 		return MHC_ERR_EXISTS;
 	}
-	if (ssp_key_decode(m->key, strlen(m->key), a.key, &kwhy) < 0) {
+	if (!key_form_ok(d, m, why, whylen))
+		return MHC_ERR_KEY;
+	if (!d->cfg.keyless &&
+	    ssp_key_decode(m->key, strlen(m->key), a.key, &kwhy) < 0) {
 		snprintf(why, whylen, "bad session key: %s", kwhy ? kwhy : "invalid");
 		return MHC_ERR_KEY;
 	}
+	a.keyless = d->cfg.keyless;
 	status = verify(d, cr, m, &a, why, whylen);
 	if (status == MHC_OK && mh_life_open(d, &a, why, whylen) < 0)
 		status = MHC_ERR_INTERNAL;
-	if (status == MHC_OK) {
+	if (status == MHC_OK && !a.keyless) {
 		mh_audit_key(d, mh_session_by_port(&d->sessions, m->port), m->key);
 		mh_mux_prefer(d, mh_session_by_port(&d->sessions, m->port));
 		status = relay(d, idx, m->port, held, why, whylen);

@@ -79,13 +79,17 @@ static struct mh_session *make(struct mh_daemon *d,
 	char client[MH_SSH_CLIENT_MAX + 1];
 	struct mh_session *s;
 
-	s = mh_session_add(&d->sessions, a->port, a->key, a->uid, a->pid,
-			   mh_now_ms(), d->cfg.max_pinholes_per_session);
+	s = mh_session_add(&d->sessions, a->port, a->keyless ? NULL : a->key,
+			   a->uid, a->pid, mh_now_ms(),
+			   d->cfg.max_pinholes_per_session);
 	if (!s)
 		return NULL;
+	mh_keyless_init(&s->kl, &d->pol.kl, mh_now_ms());
 	if (a->saved) {
 		mh_saved_apply(a->saved, s);
 		mh_session_seq_sync(&d->sessions, s);   /* its restored max_seq_in */
+		if (s->seen_in)   /* keyless: what mosh-server had confirmed */
+			mh_keyless_restore(&s->kl, s->max_seq_in);
 	}
 	s->pid_start = start;
 	memcpy(s->bound, a->bound, sizeof(s->bound));
@@ -146,7 +150,7 @@ int mh_life_open(struct mh_daemon *d, const struct mh_announcement *a,
 		mh_life_end(d, s, MH_END_UNDONE, NULL);
 		return err;
 	}
-	if (!a->key_kept)
+	if (!a->key_kept && !a->keyless)
 		mh_state_key_add(d, s, a->key);
 	mh_state_dirty(d);
 	log_open(d, a, s);

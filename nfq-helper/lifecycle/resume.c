@@ -69,9 +69,9 @@ static int verify(struct mh_daemon *d, const struct mh_saved_session *sv,
 	if (ps.start != sv->pid_start)
 		return refuse(why, len, -ESRCH, "pid %d now belongs to another "
 			      "process", (int)sv->pid);
-	if ((err = mh_state_saved_key(d, sv, key, why, len)) < 0)
+	if (!d->cfg.keyless && (err = mh_state_saved_key(d, sv, key, why, len)) < 0)
 		return err;
-	mh_announce_from_saved(sv, key, a);
+	mh_announce_from_saved(sv, d->cfg.keyless ? NULL : key, a);
 	OPENSSL_cleanse(key, sizeof(key));
 	return check_socket(d, a, sv->id, why, len);
 }

@@ -395,7 +395,7 @@ void mh_state_init(struct mh_daemon *d)
 	log_debug("restart state: file %s, keyring %s (%d)", rt->path,
 		  rt->ring_name, rt->ring);
 	load_file(d, rt);
-	if (rt->loaded)
+	if (rt->loaded && !d->cfg.keyless)   /* keyless: never read a key */
 		load_keys(rt);
 	d->state = rt;
 }
@@ -431,7 +431,8 @@ const struct mh_statefile *mh_state_saved(const struct mh_daemon *d)
 	return d->state && d->state->loaded ? &d->state->old : NULL;
 }
 
-/* Keys of sessions that did not come back. */
+/* Keys of sessions that did not come back (keyless: every key, an earlier
+ * keyed daemon's). */
 static void sweep_keys(struct mh_daemon *d, struct mh_state_rt *rt)
 {
 	unsigned n, i;
@@ -440,7 +441,8 @@ static void sweep_keys(struct mh_daemon *d, struct mh_state_rt *rt)
 	for (i = 0; i < n; i++) {
 		uint16_t port = key_port(rt, ids[i]);
 
-		if (!port || !mh_session_by_port(&d->sessions, port))
+		if (!port || !mh_session_by_port(&d->sessions, port) ||
+		    d->cfg.keyless)
 			key_remove(rt, ids[i]);
 	}
 	free(ids);

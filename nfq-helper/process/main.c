@@ -198,6 +198,21 @@ static void start(struct mh_daemon *d)
 	if (d->pol.public_port)
 		log_info("single-port mode: every session is reached through UDP port %u",
 			 d->pol.public_port);
+	if (d->pol.keyless)
+		log_info("keyless mode: no session key is taken; a new source's "
+			 "datagrams reach mosh-server unverified (%u a second per "
+			 "session), its pinhole opens on mosh-server's reply",
+			 d->pol.kl.rate);
+}
+
+/* The slow path's policy (verdict.h) from the configuration. */
+static void policy_init(struct mh_daemon *d)
+{
+	d->pol.candidate_lifetime_ms = d->cfg.candidate_lifetime * 1000;
+	d->pol.public_port = d->cfg.single_port ? d->cfg.public_port : 0;
+	d->pol.keyless = d->cfg.keyless;
+	d->pol.kl.rate = d->cfg.slow_path_rate_per_session;
+	d->pol.kl.candidate_lifetime_ms = d->pol.candidate_lifetime_ms;
 }
 
 static void stop(struct mh_daemon *d)
@@ -280,8 +295,7 @@ int main(int argc, char **argv)
 	if (!o.foreground)
 		detach();
 	mh_table_init(&d->sessions);
-	d->pol.candidate_lifetime_ms = d->cfg.candidate_lifetime * 1000;
-	d->pol.public_port = d->cfg.single_port ? d->cfg.public_port : 0;
+	policy_init(d);
 	mh_ratelimit_init(&d->drop_log, 5, 20);
 	d->epfd = d->sigfd = d->timerfd = -1;
 	start(d);

@@ -130,9 +130,11 @@ static void check_decode(const uint8_t *data, size_t size)
 	if (m.type == MHC_ANNOUNCE) {
 		const struct mhc_announce *a = &m.u.announce;
 		size_t slen = strnlen(a->ssh_connection, sizeof(a->ssh_connection));
+		size_t klen = strnlen(a->key, sizeof(a->key));
 
-		FUZZ_ASSERT(strnlen(a->key, sizeof(a->key)) == SSP_KEY_B64_LEN &&
-			    all_b64(a->key, SSP_KEY_B64_LEN), "key field");
+		/* 22 base64 characters, or none (keyless) */
+		FUZZ_ASSERT((klen == SSP_KEY_B64_LEN || klen == 0) &&
+			    all_b64(a->key, klen), "key field");
 		FUZZ_ASSERT(slen <= MHC_SSH_CONN_MAX &&
 			    all_printable(a->ssh_connection, slen), "ssh_connection");
 	} else if (m.type == MHC_LIST_REPLY) {
@@ -200,7 +202,7 @@ static bool encodable(const struct mhc_msg *m)
 		const struct mhc_announce *a = &m->u.announce;
 		size_t klen = strlen(a->key), slen = strlen(a->ssh_connection);
 
-		return klen == SSP_KEY_B64_LEN && all_b64(a->key, klen) &&
+		return (klen == SSP_KEY_B64_LEN || klen == 0) && all_b64(a->key, klen) &&
 		       slen <= MHC_SSH_CONN_MAX && all_printable(a->ssh_connection, slen);
 	}
 	return m->u.reply.status <= MHC_STATUS_MAX &&

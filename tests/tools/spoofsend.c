@@ -4,9 +4,13 @@
  * `make bench`. Garbage UDP datagrams to ADDR:PORT, each from the next of
  * SOURCES addresses of a test network (a raw IPv4 socket writes the
  * header), at a paced rate or as fast as sendmmsg goes; bounded in count
- * and time. Needs CAP_NET_RAW. IPv4 only.
+ * and time. Needs CAP_NET_RAW. IPv4 only. --src A.B.C.D sends from that
+ * one address (a spoofed victim) instead of a network; --ssp-seq S starts
+ * each payload with a to-server SSP header word, sequence numbers S, S+1,
+ * ... (what passes keyless mode's visible checks; the rest stays random).
  *   spoofsend ADDR PORT --net A.B.C.D/N [--sources K] [--count N]
  *             [--seconds S] [--pps R] [--len BYTES] [--src-port P]
+ *   spoofsend ADDR PORT --src A.B.C.D [--ssp-seq S] [same options]
  * Prints "ready" when it starts and "sent N pps R sources K" at the end.
  */
 #include <arpa/inet.h>
@@ -34,6 +38,8 @@ struct ss_opts {
 	uint16_t port, src_port;
 	unsigned prefix, len;
 	unsigned long sources, count, seconds, pps;
+	bool ssp;                  /* --ssp-seq given */
+	uint64_t ssp_seq;
 };
 
 static void usage(void)
@@ -41,6 +47,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: spoofsend ADDR PORT --net A.B.C.D/N [--sources K] [--count N]\n"
 		"                 [--seconds S] [--pps R] [--len BYTES] [--src-port P]\n"
+		"       spoofsend ADDR PORT --src A.B.C.D [--ssp-seq S] [same options]\n"
 		"limits: %lu datagrams, %d s; --net prefix 8-30; --pps 0 = as fast as it goes\n",
 		SS_MAX_COUNT, SS_MAX_SECONDS);
 	exit(2);
@@ -87,6 +94,14 @@ static void parse(int argc, char **argv, struct ss_opts *o)
 			o->pps = tool_num(v, 0, 10000000, usage);
 		} else if (!strcmp(k, "--len")) {
 			o->len = (unsigned)tool_num(v, 1, SS_MAX_LEN, usage);
+		} else if (!strcmp(k, "--src")) {
+			if (inet_pton(AF_INET, v, &o->net) != 1)
+				usage();
+			o->prefix = 32;
+			net = true;
+		} else if (!strcmp(k, "--ssp-seq")) {
+			o->ssp_seq = tool_num(v, 0, 1UL << 40, usage);
+			o->ssp = true;
 		} else if (!strcmp(k, "--src-port")) {
 			o->src_port = (uint16_t)tool_num(v, 1, 65535, usage);
 		} else {
@@ -95,6 +110,10 @@ static void parse(int argc, char **argv, struct ss_opts *o)
 	}
 	if (!net)
 		usage();
+	if (o->prefix == 32) {     /* --src: that address alone */
+		o->sources = 1;
+		return;
+	}
 	/* host numbers 1 .. 2^(32-prefix) - 2: never the network or broadcast */
 	if (o->sources > (1UL << (32 - o->prefix)) - 2)
 		o->sources = (1UL << (32 - o->prefix)) - 2;
@@ -103,13 +122,16 @@ static void parse(int argc, char **argv, struct ss_opts *o)
 /* The k-th source address of the network (host number k + 1). */
 static uint32_t source_of(const struct ss_opts *o, unsigned long k)
 {
+	if (o->prefix == 32)
+		return o->net.s_addr;
 	return htonl(ntohl(o->net.s_addr) + (uint32_t)(k % o->sources) + 1);
 }
 
 /* One datagram: IPv4 header (the kernel fills in the total length, the
  * id and the checksum), UDP header without checksum (allowed over IPv4),
  * random payload that never looks like anything. */
-static size_t build(uint8_t *p, const struct ss_opts *o, uint32_t saddr)
+static size_t build(uint8_t *p, const struct ss_opts *o, uint32_t saddr,
+		    unsigned long k)
 {
 	struct iphdr ip = {
 		.version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
@@ -122,6 +144,8 @@ static size_t build(uint8_t *p, const struct ss_opts *o, uint32_t saddr)
 
 	memcpy(p, &ip, sizeof(ip));
 	memcpy(p + sizeof(ip), &u, sizeof(u));
+	for (int i = 0; o->ssp && i < 8 && (unsigned)i < o->len; i++)
+		p[SS_HDR + i] = (uint8_t)((o->ssp_seq + k) >> (56 - 8 * i));
 	return SS_HDR + o->len;
 }
 
@@ -193,7 +217,8 @@ int main(int argc, char **argv)
 		}
 		for (unsigned long i = 0; i < n; i++) {
 			iov[i].iov_base = bufs[i];
-			iov[i].iov_len = build(bufs[i], &o, source_of(&o, sent + i));
+			iov[i].iov_len = build(bufs[i], &o, source_of(&o, sent + i),
+					       sent + i);
 		}
 		r = sendmmsg(fd, msg, (unsigned)n, 0);
 		if (r > 0)

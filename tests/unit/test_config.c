@@ -490,6 +490,7 @@ static void all_changed(struct mh_config *c)
 	c->log_level = MH_LOG_DEBUG;
 	strcpy(c->audit_log, "/x.log");
 	strcpy(c->key_log, "/y.log");
+	c->keyless = true;
 	strcpy(c->slowpath_pcap, "/z.pcap");
 	strcpy(c->user, "nobody");
 	c->user_default = false;
