@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
 #include <libconfig.h>
 
 #include "config.h"
@@ -29,7 +30,7 @@
 
 enum key_kind {
 	K_UINT, K_U16, K_BOOL, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL,
-	K_GROUP, K_USER, K_HEX, K_TABLEFLAGS, K_SRVPORTS,
+	K_GROUP, K_USER, K_HEX, K_TABLEFLAGS, K_SRVPORTS, K_ROLE, K_LISTEN,
 };
 
 struct key_spec {
@@ -107,10 +108,22 @@ static const struct key_spec keys[] = {
 	OPTPATH_KEY(slowpath_pcap),
 	{ .name = "user", .kind = K_USER, FIELD(user) },
 	{ .name = "seccomp", .kind = K_BOOL, FIELD(seccomp) },
+	{ .name = "role", .kind = K_ROLE, FIELD(role) },
+	OPTPATH_KEY(tls_ca),
+	OPTPATH_KEY(tls_cert),
+	OPTPATH_KEY(tls_key),
+	OPTPATH_KEY(tls_crl),
+	{ .name = "relay_listen", .kind = K_LISTEN, FIELD(relay_listen),
+	  .size = sizeof(((struct mh_config *)0)->relay_listen) },
+	UINT_KEY(relay_orphan_grace, 1, 86400, LIVE,
+		 NOTE("for relays that go away from now on")),
+	UINT_KEY(relay_resync_grace, 1, 3600, LIVE,
+		 NOTE("for resyncs that end from now on")),
 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 static const char *const table_flags_names[] = { "auto", "none" };
+static const char *const role_names[] = { "host", "relay", "gateway" };
 
 void mh_config_defaults(struct mh_config *c)
 {
@@ -144,6 +157,10 @@ void mh_config_defaults(struct mh_config *c)
 	strcpy(c->user, MH_DEFAULT_USER);
 	c->user_default = true;
 	c->seccomp = true;
+	c->role = MH_ROLE_HOST;
+	strcpy(c->relay_listen, "0.0.0.0:7710");
+	c->relay_orphan_grace = 120;
+	c->relay_resync_grace = 10;
 }
 
 static const struct key_spec *key_find(const struct key_spec *tab, size_t n,
@@ -357,6 +374,73 @@ static int set_table_flags(const char *s, int *dst, char *why)
 	return -EINVAL;
 }
 
+static int set_role(const char *s, int *dst, char *why)
+{
+	for (int i = 0; i < (int)ARRAY_LEN(role_names); i++) {
+		if (strcmp(s, role_names[i]) == 0) {
+			*dst = i;
+			return 0;
+		}
+	}
+	snprintf(why, WHY_MAX, "role: \"%.64s\" is not one of host, relay, gateway", s);
+	return -EINVAL;
+}
+
+/* "[V6]:PORT" -> the address text without brackets, and the port text */
+static int split_listen(const char *s, char *host, size_t hostlen,
+			const char **port)
+{
+	const char *colon = s[0] == '[' ? strstr(s, "]:") : strrchr(s, ':');
+	const char *start = s[0] == '[' ? s + 1 : s;
+	size_t n;
+
+	if (!colon || colon < start)
+		return -EINVAL;
+	n = (size_t)(colon - start);
+	if (n == 0 || n >= hostlen)
+		return -EINVAL;
+	memcpy(host, start, n);
+	host[n] = '\0';
+	*port = colon + (s[0] == '[' ? 2 : 1);
+	return 0;
+}
+
+int mh_config_parse_listen(const char *s, int *family, uint8_t ip[16],
+			   uint16_t *port)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *ptext;
+	long v;
+
+	if (split_listen(s, host, sizeof(host), &ptext) < 0 ||
+	    parse_port(ptext, strlen(ptext), &v) < 0 || v < 1 || v > 65535)
+		return -EINVAL;
+	*family = s[0] == '[' ? AF_INET6 : AF_INET;
+	memset(ip, 0, 16);
+	if (inet_pton(*family, host, ip) != 1)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int set_listen(const char *s, const struct key_spec *k, char *dst,
+		      char *why)
+{
+	uint8_t ip[16];
+	uint16_t port;
+	int family;
+
+	if (strlen(s) >= k->size ||
+	    mh_config_parse_listen(s, &family, ip, &port) < 0) {
+		snprintf(why, WHY_MAX, "%s: \"%.64s\" is not \"ADDR:PORT\" such as "
+			 "\"198.18.0.1:%d\" or \"[fd00::1]:%d\"", k->name, s,
+			 MH_RELAY_DEFAULT_PORT, MH_RELAY_DEFAULT_PORT);
+		return -EINVAL;
+	}
+	strcpy(dst, s);
+	return 0;
+}
+
 static int apply_string(const config_setting_t *s, const struct key_spec *k,
 			const char *label, struct mh_config *c, char *why)
 {
@@ -386,6 +470,10 @@ static int apply_string(const config_setting_t *s, const struct key_spec *k,
 		return set_user(v, field, sizeof(((struct mh_config *)0)->user), why);
 	case K_TABLEFLAGS:
 		return set_table_flags(v, (int *)(void *)field, why);
+	case K_ROLE:
+		return set_role(v, (int *)(void *)field, why);
+	case K_LISTEN:
+		return set_listen(v, k, field, why);
 	default:
 		return set_level(v, (int *)(void *)field, why);
 	}
@@ -489,6 +577,45 @@ static int check_server_ports(const struct mh_config *c, char *why)
 	return 0;
 }
 
+/* The keys a role needs, whatever their order in the file: a relay and a
+ * gateway speak TLS with the site CA, their certificate and key (the CRL
+ * is optional). A gateway whose table is not named gets its own default
+ * name, so that it never takes a host table's. */
+static int check_role(const config_t *cf, struct mh_config *c, char *why)
+{
+	static const char *const need[] = { "tls_ca", "tls_cert", "tls_key" };
+	const char *const have[] = { c->tls_ca, c->tls_cert, c->tls_key };
+
+	if (c->role == MH_ROLE_HOST)
+		return 0;
+	for (size_t i = 0; i < ARRAY_LEN(need); i++) {
+		if (!have[i][0]) {
+			snprintf(why, WHY_MAX, "role: \"%s\" needs %s (an absolute path)",
+				 role_names[c->role], need[i]);
+			return -EINVAL;
+		}
+	}
+	if (c->role == MH_ROLE_GATEWAY && !config_lookup(cf, "table"))
+		strcpy(c->table, MH_GATEWAY_TABLE);
+	return 0;
+}
+
+/* A check of the whole file failed: "FILE:LINE: why" at key, or
+ * "FILE: why" if the key is not in the file. */
+static int whole_file_error(const config_t *cf, const char *path,
+			    const char *key, const char *why, char *err,
+			    size_t errlen)
+{
+	const config_setting_t *at = config_lookup(cf, key);
+
+	if (at)
+		snprintf(err, errlen, "%s:%u: %s", file_of(at, path),
+			 config_setting_source_line(at), why);
+	else
+		snprintf(err, errlen, "%s: %s", path, why);
+	return -EINVAL;
+}
+
 /* Applies every top-level setting to a scratch copy; c changes only when the
  * whole file is valid. */
 static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
@@ -504,15 +631,10 @@ static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
 			 config_setting_source_line(at), why);
 		return -EINVAL;
 	}
-	if (check_server_ports(&tmp, why)) {
-		at = config_lookup(cf, "server_ports");
-		if (at)
-			snprintf(err, errlen, "%s:%u: %s", file_of(at, path),
-				 config_setting_source_line(at), why);
-		else
-			snprintf(err, errlen, "%s: %s", path, why);
-		return -EINVAL;
-	}
+	if (check_server_ports(&tmp, why))
+		return whole_file_error(cf, path, "server_ports", why, err, errlen);
+	if (check_role(cf, &tmp, why))
+		return whole_file_error(cf, path, "role", why, err, errlen);
 	*c = tmp;
 	return 0;
 }
@@ -614,6 +736,11 @@ static void print_value(FILE *f, const struct key_spec *k,
 	case K_TABLEFLAGS:
 		level = *(const int *)(const void *)field;
 		print_string(f, table_flags_names[level == MH_TABLE_FLAGS_NONE]);
+		break;
+	case K_ROLE:
+		level = *(const int *)(const void *)field;
+		print_string(f, role_names[level >= 0 && level < (int)ARRAY_LEN(role_names)
+					   ? level : MH_ROLE_HOST]);
 		break;
 	case K_U16:
 		fprintf(f, "%u", (unsigned)*(const uint16_t *)(const void *)field);

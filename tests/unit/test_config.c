@@ -427,7 +427,7 @@ static const char *const rebuild_keys[] = {
 static const char *const live_keys[] = {
 	"handshake_timeout", "session_timeout", "server_path",
 	"max_sessions_per_user", "hook_timeout", "log_level", "server_ports",
-	"server_network_timeout",
+	"server_network_timeout", "relay_orphan_grace", "relay_resync_grace",
 };
 
 static bool listed(const char *const *list, size_t n, const char *key)
@@ -477,6 +477,14 @@ static void all_changed(struct mh_config *c)
 	strcpy(c->user, "nobody");
 	c->user_default = false;
 	c->seccomp = false;
+	c->role = MH_ROLE_GATEWAY;
+	strcpy(c->tls_ca, "/ca.pem");
+	strcpy(c->tls_cert, "/c.pem");
+	strcpy(c->tls_key, "/c.key");
+	strcpy(c->tls_crl, "/c.crl");
+	strcpy(c->relay_listen, "[fd00::1]:1");
+	c->relay_orphan_grace = 9;
+	c->relay_resync_grace = 9;
 }
 
 /* Each printed key: its class is the pinned one, and taking the live keys
@@ -548,6 +556,8 @@ START_TEST(test_reload_rebuild)
 		if (ln[0] == '#' || sscanf(ln, "%63[a-z_] =", key) != 1)
 			continue;
 		keys++;
+		if (strcmp(key, "role") == 0)
+			continue;   /* alone it lacks the tls keys it needs */
 		load_line(ln, &one);
 		ck_assert_msg(mh_config_rebuild_differs(&def, &one) ==
 			      LISTED(rebuild_keys, key), "%s", key);
