@@ -89,6 +89,11 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 $(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/tls.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SSL_LIBS) $(PKG_LIBS)
 
+# test builds only: the gateway daemon whole, with a stand-in for the
+# relay listener (gwseam.o's seam hooks replace the daemon's weak ones)
+$(B)/tests/gwseam: $(B)/tests/tools/gwseam.o $(call obj,$(DAEMON_SRCS)) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS) $(PCAP_LIBS)
+
 $(B)/tests/%: $(B)/tests/tools/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz
 

@@ -18,6 +18,7 @@
 #include "ctlproto.h"
 #include "log.h"
 #include "nft.h"
+#include "nft_gw.h"
 #include "proc.h"
 #include "session.h"
 #include "statnames.h"
@@ -65,6 +66,8 @@ struct mh_daemon {
 	bool adopt;                  /* the table of an earlier daemon was adopted */
 	/* single-port mode: ctnetlink, to cut flows of ended sessions (conntrack.c) */
 	struct mnl_socket *ct;       /* NULL: not single-port, or not available */
+	/* role = gateway: sessions by server address . port, relays (gwcore.c) */
+	struct mh_gw_rt *gw;         /* NULL: not a gateway */
 };
 
 int mh_loop_open(struct mh_daemon *d);
@@ -149,6 +152,11 @@ void mh_audit_roam(struct mh_daemon *d, const struct mh_session *s,
 		   const struct mh_addr *from, const struct mh_addr *to);
 void mh_audit_session_end(struct mh_daemon *d, const struct mh_session *s,
 			  const char *why);
+/* Gateway: a relay's event (relay_up, relay_down, session_open, refused),
+ * with its session (or NULL) and why (or NULL). */
+void mh_audit_relay(struct mh_daemon *d, const char *event,
+		    const char *relay, const struct mh_session *s,
+		    const char *why);
 void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
 		       const uint8_t *l3, size_t len,
 		       const struct mh_decision *dec);
@@ -252,6 +260,27 @@ void mh_elems_free(struct mh_nft_elems *e);
  * then the elements e (NULL: none); 0 or -errno. */
 int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
 		      const struct mh_nft_elems *e);
+
+/* gwcore.c (role = gateway; the relay seam is gwcore.h): the session
+ * table by server address . port, opened at start after the table;
+ * mh_gw_tick ends the sessions their relays did not confirm in time;
+ * mh_gw_close frees them (the kernel's elements stay, as a host's). */
+int mh_gw_open(struct mh_daemon *d);
+void mh_gw_close(struct mh_daemon *d);
+void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms);
+/* queue.c's forward path: which way a queued datagram goes (its
+ * destination is a session's server: inbound; else outbound), and the
+ * decision with the session found by server address . port. */
+void mh_gw_decide(struct mh_daemon *d, const uint8_t *l3, size_t len,
+		  uint64_t now_ms, enum mh_path *path, struct mh_decision *dec);
+/* Test builds only (tests/tools/gwseam.c replaces these empty ones): a
+ * stand-in for the relay listener, opened at start, polled each tick. */
+void mh_gw_test_open(struct mh_daemon *d);
+void mh_gw_test_tick(struct mh_daemon *d);
+/* kernel.c: one element of the gateway's table (gateway.c's kinds). */
+int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
+		      enum mh_nft_op op, const struct mh_addr *client,
+		      const struct mh_addr *server, enum mh_kernel_wait wait);
 
 /* reconcile.c: after a restart, the adopted table's session ports,
  * pinholes and mappings of sessions that did not come back are removed,

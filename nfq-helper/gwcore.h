@@ -1,0 +1,27 @@
+/*
+ * The gateway role's seam: the unprivileged relay listener (gwlisten.c)
+ * hands each validated relay message to the privileged daemon through
+ * these calls, and sends back the answer they fill in.
+ */
+#ifndef MH_GWCORE_H
+#define MH_GWCORE_H
+
+#include "daemon.h"
+#include "relaywire.h"
+
+/* A relay finished its TLS handshake and HELLO. relay: the listener's
+ * connection number (never reused while the daemon runs); subject: the
+ * certificate's subject line, which names the relay across reconnections. */
+void mh_gw_relay_up(struct mh_daemon *d, uint32_t relay, const char *subject,
+		    const struct mhr_hello *h);
+
+/* OPEN, END, RESYNC_BEGIN or RESYNC_END from that relay, already decoded
+ * and, for OPEN and END, checked against the relay certificate's IP SANs.
+ * Fills ans (of_type, status, reason); never blocks. */
+void mh_gw_relay_msg(struct mh_daemon *d, uint32_t relay,
+		     const struct mhr_msg *m, struct mhr_answer *ans);
+
+/* The connection closed, failed or fell silent (three heartbeats). */
+void mh_gw_relay_down(struct mh_daemon *d, uint32_t relay);
+
+#endif
