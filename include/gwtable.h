@@ -36,6 +36,7 @@ struct mh_gw_sess {
 	struct mh_gw_relay *relay;         /* the announcing relay */
 	uint32_t sid;                      /* its session id on that relay */
 	struct mh_rsync_mark mark;
+	bool keyless;                      /* adopted at a restart: no key yet */
 };
 
 struct mh_gw_table {
@@ -55,7 +56,7 @@ void mh_gwt_clear(struct mh_gw_table *g);
 struct mh_gw_sess *mh_gwt_find(const struct mh_gw_table *g,
 			       const struct mh_addr *server);
 /* The session of server's address and port (mh_find_session_fn's form,
- * arg the struct mh_gw_table). */
+ * arg the struct mh_gw_table); NULL for an adopted one without its key. */
 struct mh_session *mh_gwt_find_session(void *arg, const struct mh_addr *server);
 /* The relay up on connection conn, or NULL. */
 struct mh_gw_relay *mh_gwt_relay(struct mh_gw_table *g, uint32_t conn);
@@ -93,7 +94,8 @@ typedef void (*mh_gwt_gone_fn)(void *arg, struct mh_gw_sess *old);
  * of turn), EXISTS (another relay's session holds that server port),
  * QUOTA (max_sessions), INTERNAL (memory). The relay's own session on
  * that port with the same sid is confirmed (a resync); with another sid
- * it is replaced (the relay missed telling its end).
+ * it is replaced (the relay missed telling its end). An adopted session
+ * (mh_gwt_adopt) is confirmed, taking the relay, sid and key.
  */
 void mh_gwt_open(struct mh_gw_table *g, uint32_t conn, const struct mhr_open *o,
 		 uint64_t now_ms, mh_gwt_gone_fn gone, void *arg,
@@ -114,14 +116,15 @@ uint8_t mh_gwt_resync_begin(struct mh_gw_table *g, uint32_t conn,
 uint8_t mh_gwt_resync_end(struct mh_gw_table *g, uint32_t conn, uint32_t count,
 			  uint64_t now_ms, uint64_t grace_ms, const char **why);
 
-/* A session restored from the state file (no relay yet): held, doomed at
- * now + grace unless a relay confirms it. NULL with errno (EEXIST, ENOMEM,
- * ENOSPC). The relay is taken by subject (made if new, left down). */
-struct mh_gw_sess *mh_gwt_restore(struct mh_gw_table *g,
-				  const struct mh_addr *server,
-				  const uint8_t key[SSP_KEY_LEN],
-				  const char *subject, uint32_t sid, uint32_t uid,
-				  uint64_t now_ms, uint64_t grace_ms);
+/* A session the kernel's table held when the gateway restarted: no key
+ * and no relay yet (its datagrams verify under no key, so its slow path
+ * admits nobody), doomed at now + grace. The first OPEN for its server
+ * port from a relay the listener admitted gives it that relay and key,
+ * whatever the sid, and keeps its pinholes. NULL with errno (EEXIST,
+ * ENOSPC, ENOMEM). */
+struct mh_gw_sess *mh_gwt_adopt(struct mh_gw_table *g,
+				const struct mh_addr *server, uint64_t now_ms,
+				uint64_t grace_ms);
 
 /* The first session whose doom is due at now, or NULL. */
 struct mh_gw_sess *mh_gwt_due(const struct mh_gw_table *g, uint64_t now_ms);

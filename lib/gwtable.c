@@ -52,7 +52,9 @@ struct mh_session *mh_gwt_find_session(void *arg, const struct mh_addr *server)
 {
 	struct mh_gw_sess *gs = mh_gwt_find(arg, server);
 
-	return gs ? gs->s : NULL;
+	/* an adopted session has no key yet: its slow path admits nobody
+	 * (its placeholder key is all zeros, known to anyone) */
+	return gs && !gs->keyless ? gs->s : NULL;
 }
 
 struct mh_gw_relay *mh_gwt_relay(struct mh_gw_table *g, uint32_t conn)
@@ -207,12 +209,34 @@ static void refuse(struct mh_gwt_open_res *res, uint8_t status, const char *why)
 	res->gs = NULL;
 }
 
+/* The first relay to announce an adopted session's port gives it its key. */
+static bool take_adopted(struct mh_gw_sess *gs, struct mh_gw_relay *r,
+			 const struct mhr_open *o, struct mh_gwt_open_res *res)
+{
+	struct ssp_ctx *c = ssp_ctx_new(o->key);
+
+	if (!c) {
+		refuse(res, MHR_ST_INTERNAL, "out of memory");
+		return true;
+	}
+	ssp_ctx_free(gs->s->ssp);
+	gs->s->ssp = c;
+	gs->s->uid = (uid_t)o->uid;
+	gs->keyless = false;
+	set_owner(gs, r, o->sid);
+	res->kind = MH_GWT_CONFIRMED;
+	res->gs = gs;
+	return true;
+}
+
 /* An OPEN for a server port that holds a session: the relay's own (same
  * sid: confirmed; another sid: the older one ends first) or another's. */
 static bool open_held(struct mh_gw_table *g, struct mh_gw_relay *r,
 		      struct mh_gw_sess *held, const struct mhr_open *o,
 		      mh_gwt_gone_fn gone, void *arg, struct mh_gwt_open_res *res)
 {
+	if (held->keyless)
+		return take_adopted(held, r, o, res);
 	if (held->relay && held->relay != r) {
 		refuse(res, MHR_ST_EXISTS,
 		       "another relay's session holds that server address and port");
@@ -315,16 +339,15 @@ uint8_t mh_gwt_resync_end(struct mh_gw_table *g, uint32_t conn, uint32_t count,
 	return MHR_ST_OK;
 }
 
-struct mh_gw_sess *mh_gwt_restore(struct mh_gw_table *g,
-				  const struct mh_addr *server,
-				  const uint8_t key[SSP_KEY_LEN],
-				  const char *subject, uint32_t sid, uint32_t uid,
-				  uint64_t now_ms, uint64_t grace_ms)
+struct mh_gw_sess *mh_gwt_adopt(struct mh_gw_table *g,
+				const struct mh_addr *server, uint64_t now_ms,
+				uint64_t grace_ms)
 {
-	struct mh_gw_relay *r = relay_by_subject(g, subject);
+	static const uint8_t no_key[SSP_KEY_LEN];
+	struct mh_rsync nobody = { 0 };
 	struct mh_gw_sess *gs;
 
-	if (!r || g->count >= g->max_sessions) {
+	if (g->count >= g->max_sessions) {
 		errno = ENOSPC;
 		return NULL;
 	}
@@ -332,11 +355,11 @@ struct mh_gw_sess *mh_gwt_restore(struct mh_gw_table *g,
 		errno = EEXIST;
 		return NULL;
 	}
-	gs = sess_new(g, server, key, uid, now_ms);
+	gs = sess_new(g, server, no_key, 0, now_ms);
 	if (!gs)
 		return NULL;
-	set_owner(gs, r, sid);
-	mh_rsync_orphan(&r->rs, &gs->mark, now_ms, grace_ms);
+	gs->keyless = true;
+	mh_rsync_orphan(&nobody, &gs->mark, now_ms, grace_ms);
 	return gs;
 }
 

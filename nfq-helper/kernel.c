@@ -242,7 +242,9 @@ int mh_kernel_setup(struct mh_daemon *d, bool may_adopt)
 			 "mapping rules load it and compare it with 0");
 	if ((err = inspect_table(d, &exists, &replace)) < 0)
 		return err;
-	d->adopt = exists && may_adopt;
+	/* a gateway adopts its elements only in place (gwcore.c reads them) */
+	d->adopt = exists && may_adopt &&
+		   !(replace && d->cfg.role == MH_ROLE_GATEWAY);
 	if (exists && !d->adopt)
 		log_not_adopted(d);
 	if ((err = install_first(d, replace)) < 0)

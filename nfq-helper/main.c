@@ -145,9 +145,11 @@ static void restore(struct mh_daemon *d)
 	mh_state_restored(d, &gone, resumed);
 }
 
-/* role = gateway: the queue, then the forward table (rebuilt empty: the
- * relays' resyncs bring the sessions back), then the session table. No
- * control socket, no local checks, no ports of its own to reserve. */
+/* role = gateway: the queue, then the forward table (an earlier daemon's
+ * adopted with its elements: its sessions are held without keys until
+ * their relays announce them again, and end after relay_orphan_grace if
+ * none does), then the session table. No control socket, no local checks,
+ * no ports of its own to reserve. */
 static void start_gateway(struct mh_daemon *d)
 {
 	int err;
@@ -163,10 +165,12 @@ static void start_gateway(struct mh_daemon *d)
 	if ((err = mh_queue_open(d)) < 0)
 		fatal("binding NFQUEUE %u: %s (is another daemon using it?)",
 		      d->cfg.queue_num, strerror(-err));
-	if ((err = mh_kernel_setup(d, false)) < 0)
+	if ((err = mh_kernel_setup(d, true)) < 0)
 		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
 	if ((err = mh_gw_open(d)) < 0)
 		fatal("gateway sessions: %s", strerror(-err));
+	if (d->adopt)
+		mh_gw_adopt(d);
 	mh_gw_test_open(d);
 	mh_audit_simple(d, "start", "role", "gateway");
 	log_info("ready (gateway): servers' ports %u-%u forwarded through table "

@@ -12,7 +12,10 @@
 # deliver 0, a replay of the client's datagrams opens nothing; a
 # server's session port sending to the attacker: 0 leave the gateway; END
 # closes that session at once; a relay that goes away and resyncs keeps
-# what it lists and loses the rest after the grace; the table stays at stop.
+# what it lists and loses the rest after the grace; a SIGKILLed gateway
+# leaves the range closed, and restarted adopts its table (sessions held
+# keyless until the relay's resync gives the key back; a roam then works);
+# the table stays at stop.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gwlib.sh"
 
@@ -138,11 +141,18 @@ relay_orphan_grace = 4;
 relay_resync_grace = 2;
 EOF
 MH_DAEMON_LOG=$MH_TMP/daemon.log
-ip netns exec "$NS_G" env MH_GWSEAM="$SEAM" "$MH_BUILD/tests/gwseam" -c "$MH_CONF" -f \
-	>>"$MH_DAEMON_LOG" 2>&1 &
-MH_DAEMON_PID=$!
-disown "$MH_DAEMON_PID"
-mh_wait 15 mh_daemon_log_has "ready \(gateway\)" || mh_fail "the gateway daemon did not start: $(tail -n 5 "$MH_DAEMON_LOG")"
+start_gw() {
+	local n
+	n=$(grep -c 'ready (gateway)' "$MH_DAEMON_LOG" 2>/dev/null)
+	ip netns exec "$NS_G" env MH_GWSEAM="$SEAM" "$MH_BUILD/tests/gwseam" -c "$MH_CONF" -f \
+		>>"$MH_DAEMON_LOG" 2>&1 &
+	MH_DAEMON_PID=$!
+	disown "$MH_DAEMON_PID"
+	mh_wait 15 eval "[ \$(grep -c 'ready (gateway)' '$MH_DAEMON_LOG') -gt ${n:-0} ]" ||
+		mh_fail "the gateway daemon did not start: $(tail -n 5 "$MH_DAEMON_LOG")"
+	mh_log "gateway daemon pid $MH_DAEMON_PID"
+}
+start_gw
 mh_assert "table inet $GW_TABLE is there" mh_nsx "$NS_G" nft list table inet "$GW_TABLE"
 mh_assert "it is owned and persistent (fail-closed)" \
 	eval "mh_nsx '$NS_G' nft list table inet '$GW_TABLE' | grep -q 'flags owner'"
@@ -258,8 +268,39 @@ sleep 5   # beyond relay_orphan_grace (4 s): the listed one was confirmed
 mh_assert "the session it listed is kept past the orphan grace" gw_has_session 4 "$SRV1_4" "$P1"
 mh_assert "c1 still types" mh_roundtrip c1 15
 
+mh_step "the gateway daemon SIGKILLed: the range stays closed, pinholed sessions go on"
+kill -KILL "$MH_DAEMON_PID"
+mh_wait 5 mh_pid_gone "$MH_DAEMON_PID" || mh_fail "SIGKILL"
+MH_DAEMON_PID=
+closed_check "daemon killed" 4
+mh_assert "c1 types with no daemon (its pinhole is in the kernel)" mh_roundtrip c1 15
+
+mh_step "restarted: the table adopted, the session held without its key until relay-1 resyncs"
+start_gw
+mh_assert "one session and its pinholes adopted" \
+	mh_daemon_log_has "adopted: 1 session kept without keys .*, [1-9][0-9]* pinholes?,"
+mh_assert "c1 types through the restart" mh_roundtrip c1 15
+closed_check "restarted, keyless" 4
+seam up 4 /CN=relay-1 relay-1
+seam begin 4 1
+seam open 4 11 "$SRV1_4" "$P1" "$K1" resync
+mh_assert "resync OPEN after the restart answered ok" seam_answer_is ok
+seam done 4 1
+mh_assert "RESYNC_END answered ok" seam_answer_is ok
+sleep 5   # beyond relay_orphan_grace: the resync confirmed it
+mh_assert "the session is kept past the orphan grace" gw_has_session 4 "$SRV1_4" "$P1"
+mh_step "a roam after the restart (the slow path has the key again)"
+opened=$(grep -c "pinhole opened for $NAT_4" "$MH_DAEMON_LOG")
+mh_nsx "$NS_R" nft flush table inet gw_nat
+mh_nsx "$NS_R" nft add rule inet gw_nat post oifname rg ip saddr 198.18.1.0/24 snat ip to "$NAT_4"
+mh_nsx "$NS_R" conntrack -D -f ipv4 -p udp >/dev/null 2>&1
+mh_assert "c1 types after roaming back to $NAT_4" mh_roundtrip c1 25
+mh_assert "a pinhole from $NAT_4 to server1 again" mh_wait 5 gw_has_pinhole 4 "$NAT_4" "$SRV1_4" "$P1"
+mh_assert "opened by the restarted daemon's slow path" \
+	eval "[ \$(grep -c 'pinhole opened for $NAT_4' '$MH_DAEMON_LOG') -gt $opened ]"
+
 mh_step "a relay that stays away: its sessions end after relay_orphan_grace (4 s)"
-seam down 3
+seam down 4
 mh_assert "server1's session is still there at once" gw_has_session 4 "$SRV1_4" "$P1"
 mh_assert "and gone within the grace + 2 s" mh_wait 6 gw_no_session 4 "$SRV1_4" "$P1"
 mh_assert "its pinholes with it" eval "! gw_set pinholes4 | grep -q -F '$SRV1_4 . $P1'"

@@ -4,7 +4,8 @@
  * and on both families stay apart; OPEN from a relay creates, confirms
  * (same sid), replaces (new sid) or is refused (another relay's, no relay,
  * quota); END only ends the relay's own; a disconnect dooms after the
- * orphan grace, a reconnection's resync keeps what it lists; the decision
+ * orphan grace, a reconnection's resync keeps what it lists; a session
+ * adopted at a restart takes the first relay's key; the decision
  * (verdict.c) finds the session by server address.
  */
 #include <check.h>
@@ -192,18 +193,27 @@ START_TEST(test_down_and_resync)
 }
 END_TEST
 
-START_TEST(test_restore)
+START_TEST(test_adopt)
 {
 	struct mh_addr a = addr("198.18.0.2", 60001);
-	uint8_t key[SSP_KEY_LEN] = { 1 };
+	struct mh_gw_sess *gs = mh_gwt_adopt(g, &a, 0, 30000);
 
-	ck_assert_ptr_nonnull(mh_gwt_restore(g, &a, key, "/CN=r1", 4, 1000, 0, 30000));
-	ck_assert_ptr_null(mh_gwt_restore(g, &a, key, "/CN=r1", 4, 1000, 0, 30000));
+	ck_assert_ptr_nonnull(gs);
+	ck_assert(gs->keyless);
+	ck_assert_ptr_null(mh_gwt_find_session(g, &a));   /* no slow path */
+	ck_assert_ptr_null(mh_gwt_adopt(g, &a, 0, 30000));
 	ck_assert_ptr_null(mh_gwt_due(g, 29999));
-	/* the relay comes and confirms it: no longer doomed */
+	ck_assert_ptr_eq(mh_gwt_due(g, 30000), gs);
+	/* a relay announces it (any sid): its key, no longer doomed */
 	mh_gwt_relay_up(g, 1, "/CN=r1", "r1");
 	ck_assert_int_eq(do_open(1, 4, "198.18.0.2", 60001, false).kind, MH_GWT_CONFIRMED);
+	ck_assert(!gs->keyless);
+	ck_assert_ptr_eq(mh_gwt_find_session(g, &a), gs->s);
+	ck_assert_uint_eq(gs->sid, 4);
 	ck_assert_ptr_null(mh_gwt_due(g, 10000000));
+	/* now it is that relay's: another's OPEN is refused */
+	mh_gwt_relay_up(g, 2, "/CN=r2", "r2");
+	ck_assert_uint_eq(do_open(2, 4, "198.18.0.2", 60001, false).status, MHR_ST_EXISTS);
 }
 END_TEST
 
@@ -275,7 +285,7 @@ int main(void)
 	tcase_add_test(tc, test_quota);
 	tcase_add_test(tc, test_end);
 	tcase_add_test(tc, test_down_and_resync);
-	tcase_add_test(tc, test_restore);
+	tcase_add_test(tc, test_adopt);
 	tcase_add_test(tc, test_decide_by_server);
 	suite_add_tcase(s, tc);
 	return mh_check_run(s);
