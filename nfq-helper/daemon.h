@@ -267,10 +267,16 @@ int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
  * mh_gw_close frees them (the kernel's elements stay, as a host's). */
 int mh_gw_open(struct mh_daemon *d);
 void mh_gw_close(struct mh_daemon *d);
-/* After a restart that adopted the table: its sessions held without keys
- * (doomed after relay_orphan_grace unless a relay announces them), its
- * pinholes recorded in them, any other pinhole removed. */
+struct mh_gw_table;
+struct mh_gw_table *mh_gw_sessions(struct mh_daemon *d);
+/* gwkernel.c. After a restart that adopted the table: its sessions held
+ * without keys (doomed after relay_orphan_grace unless a relay announces
+ * them), its pinholes recorded in them, any other pinhole removed.
+ * mh_gw_sync (the tick, every idle_timeout / 4): the pinhole sets read
+ * back, records of pinholes the kernel expired dropped, elements no
+ * session records removed. */
 void mh_gw_adopt(struct mh_daemon *d);
+void mh_gw_sync(struct mh_daemon *d, uint64_t now_ms);
 void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms);
 /* queue.c's forward path: which way a queued datagram goes (its
  * destination is a session's server: inbound; else outbound), and the

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "gwcore.h"
 #include "gwtable.h"
@@ -26,6 +25,11 @@ int mh_gw_open(struct mh_daemon *d)
 	mh_gwt_init(&d->gw->g, &d->sessions, d->cfg.max_sessions,
 		    d->cfg.max_pinholes_per_session);
 	return 0;
+}
+
+struct mh_gw_table *mh_gw_sessions(struct mh_daemon *d)
+{
+	return &d->gw->g;
 }
 
 void mh_gw_close(struct mh_daemon *d)
@@ -49,70 +53,6 @@ void mh_gw_decide(struct mh_daemon *d, const uint8_t *l3, size_t len,
 		*path = MH_OUTBOUND;   /* as the table: gw_in's sessions first */
 	mh_decide_by(&d->sessions, &d->pol, *path, l3, len, now_ms,
 		     mh_gwt_find_session, &d->gw->g, dec);
-}
-
-/* ---- a restart: what the kernel's table held ------------------------------ */
-
-struct adopting {
-	struct mh_daemon *d;
-	uint64_t now;
-	unsigned sessions, pinholes, strays;
-};
-
-static void adopt_session(const struct mh_addr *client,
-			  const struct mh_addr *server, uint64_t expires_ms,
-			  void *arg)
-{
-	struct adopting *a = arg;
-
-	(void)client;
-	(void)expires_ms;
-	if (mh_gwt_adopt(&a->d->gw->g, server, a->now,
-			 (uint64_t)a->d->cfg.relay_orphan_grace * 1000))
-		a->sessions++;
-	else   /* over max_sessions: not held, so not left in the table */
-		mh_kernel_gw_elem(a->d, MH_GW_SESSION, MH_NFT_DEL, NULL, server,
-				  MH_KERNEL_SYNC);
-}
-
-static void adopt_pinhole(const struct mh_addr *client,
-			  const struct mh_addr *server, uint64_t expires_ms,
-			  void *arg)
-{
-	struct adopting *a = arg;
-	struct mh_gw_sess *gs = mh_gwt_find(&a->d->gw->g, server);
-	struct mh_addr evicted;
-
-	(void)expires_ms;
-	if (gs && !mh_pinhole_record(gs->s, client, a->now, &evicted)) {
-		a->pinholes++;
-		return;
-	}
-	/* no session, or one over its pinhole quota: the element goes */
-	mh_kernel_gw_elem(a->d, MH_GW_PINHOLE, MH_NFT_DEL, gs ? &evicted : client,
-			  server, MH_KERNEL_SYNC);
-	a->strays++;
-}
-
-void mh_gw_adopt(struct mh_daemon *d)
-{
-	struct adopting a = { d, mh_now_ms(), 0, 0, 0 };
-	static const int fam[2] = { AF_INET, AF_INET6 };
-
-	for (int i = 0; i < 2; i++)
-		if (mh_nft_gw_dump(d->nft, d->cfg.table, MH_GW_SESSION, fam[i],
-				   adopt_session, &a) < 0)
-			log_warn("reading the sessions of table inet %s", d->cfg.table);
-	for (int i = 0; i < 2; i++)
-		if (mh_nft_gw_dump(d->nft, d->cfg.table, MH_GW_PINHOLE, fam[i],
-				   adopt_pinhole, &a) < 0)
-			log_warn("reading the pinholes of table inet %s", d->cfg.table);
-	log_info("table inet %s adopted: %u session%s kept without keys until "
-		 "their relays announce them (else they end in %us), %u pinhole%s, "
-		 "%u stray element%s removed", d->cfg.table, a.sessions,
-		 a.sessions == 1 ? "" : "s", d->cfg.relay_orphan_grace, a.pinholes,
-		 a.pinholes == 1 ? "" : "s", a.strays, a.strays == 1 ? "" : "s");
-	mh_audit_simple(d, "adopted", "table", d->cfg.table);
 }
 
 /* ---- ending ------------------------------------------------------------- */
@@ -176,6 +116,12 @@ void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms)
 		return;
 	while ((gs = mh_gwt_due(&d->gw->g, now_ms)))
 		end_session(d, gs, "not confirmed by its relay in time");
+	if (now_ms >= d->next_sync_ms) {
+		unsigned every = d->cfg.idle_timeout * 1000 / 4;
+
+		mh_gw_sync(d, now_ms);
+		d->next_sync_ms = now_ms + (every < 1000 ? 1000 : every);
+	}
 	mh_gw_test_tick(d);
 }
 
