@@ -253,6 +253,12 @@ mh_type c2 "echo AFTER-END"
 sleep 2
 mh_check_eq "c2's datagrams delivered to server2 after END" 0 $(($(gw_udp_arrived "$NS_S2") - a0))
 
+mh_step "the pinhole c1 left at its roam expires in the kernel; the read-back notices"
+mh_assert "pinhole $NAT_4 -> $SRV1_4 $P1 expired (idle_timeout 8 s)" \
+	mh_wait 15 gw_no_pinhole 4 "$NAT_4" "$SRV1_4" "$P1"
+mh_assert "its record dropped and audited (pinhole_expired)" \
+	mh_wait 5 grep -q '"event":"pinhole_expired".*"server":"198.18.0.2' "$MH_TMP/audit.log"
+
 mh_step "relay-1 goes away and comes back on a new connection, listing only server1's IPv4 session"
 seam down 1
 seam up 3 /CN=relay-1 relay-1
