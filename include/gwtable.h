@@ -67,7 +67,8 @@ struct mh_gw_relay *mh_gwt_relay(struct mh_gw_table *g, uint32_t conn);
 struct mh_gw_relay *mh_gwt_relay_up(struct mh_gw_table *g, uint32_t conn,
 				    const char *subject, const char *name);
 /* The relay on conn went away: each of its sessions is doomed at now +
- * grace (unless confirmed before). How many; 0 if conn is not up. */
+ * grace (unless confirmed before). How many; 0 if conn is not up. A relay
+ * down with no session left is forgotten (its slot freed). */
 unsigned mh_gwt_relay_down(struct mh_gw_table *g, uint32_t conn,
 			   uint64_t now_ms, uint64_t grace_ms);
 

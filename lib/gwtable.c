@@ -103,6 +103,13 @@ struct mh_gw_relay *mh_gwt_relay_up(struct mh_gw_table *g, uint32_t conn,
 	return r;
 }
 
+/* A relay down with no session left frees its slot. */
+static void relay_maybe_free(struct mh_gw_relay *r)
+{
+	if (r && !r->conn && !r->sessions)
+		memset(r, 0, sizeof(*r));
+}
+
 unsigned mh_gwt_relay_down(struct mh_gw_table *g, uint32_t conn,
 			   uint64_t now_ms, uint64_t grace_ms)
 {
@@ -119,6 +126,7 @@ unsigned mh_gwt_relay_down(struct mh_gw_table *g, uint32_t conn,
 		mh_rsync_orphan(&r->rs, &gs->mark, now_ms, grace_ms);
 		n++;
 	}
+	relay_maybe_free(r);
 	return n;
 }
 
@@ -162,6 +170,7 @@ void mh_gwt_remove(struct mh_gw_table *g, struct mh_gw_sess *gs)
 		*pp = gs->hnext;
 	if (gs->relay && gs->relay->sessions)
 		gs->relay->sessions--;
+	relay_maybe_free(gs->relay);
 	mh_session_remove(g->t, gs->s);
 	free(gs);
 	g->count--;
@@ -197,6 +206,7 @@ static void set_owner(struct mh_gw_sess *gs, struct mh_gw_relay *r, uint32_t sid
 		return;
 	if (gs->relay && gs->relay->sessions)
 		gs->relay->sessions--;
+	relay_maybe_free(gs->relay);
 	gs->relay = r;
 	gs->sid = sid;
 	r->sessions++;

@@ -204,6 +204,9 @@ static void on_open(struct mh_daemon *d, uint32_t relay,
 		struct mh_gw_relay *r = mh_gwt_relay(&d->gw->g, relay);
 
 		d->stats.announce_refused++;
+		if (res.kind == MH_GWT_REPLACED)   /* the old one went, no new one */
+			mh_kernel_gw_elem(d, MH_GW_SESSION, MH_NFT_DEL, NULL,
+					  &o->server, MH_KERNEL_SYNC);
 		log_info("relay connection %u: OPEN %s refused: %s", relay,
 			 mh_addr_str(&o->server, sv, sizeof(sv)), res.why);
 		mh_audit_relay(d, "refused", r ? r->subject : "", NULL, res.why);

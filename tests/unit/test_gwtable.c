@@ -12,6 +12,7 @@
 
 #include "check_main.h"
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -193,6 +194,30 @@ START_TEST(test_down_and_resync)
 }
 END_TEST
 
+/* Identities that come and go without sessions never fill the relay
+ * table; one holding sessions keeps its slot while down. */
+START_TEST(test_relay_slots)
+{
+	char subject[32];
+
+	for (unsigned i = 0; i < 3 * MH_GW_RELAYS_MAX; i++) {
+		snprintf(subject, sizeof(subject), "/CN=r%u", i);
+		ck_assert_ptr_nonnull(mh_gwt_relay_up(g, i + 1, subject, "r"));
+		mh_gwt_relay_down(g, i + 1, 0, 1000);
+	}
+	ck_assert_ptr_null(mh_gwt_relay_up(g, 1, "", "r"));
+	mh_gwt_relay_up(g, 9000, "/CN=keep", "k");
+	do_open(9000, 1, "198.18.0.2", 60001, false);
+	mh_gwt_relay_down(g, 9000, 0, 1000);
+	struct mh_gw_sess *gs = mh_gwt_next(g, NULL);
+	ck_assert_ptr_nonnull(gs);
+	ck_assert_str_eq(gs->relay->subject, "/CN=keep");
+	mh_gwt_remove(g, gs);   /* its last session: the slot goes too */
+	for (unsigned i = 0; i < MH_GW_RELAYS_MAX; i++)
+		ck_assert_str_eq(g->relay[i].subject, "");
+}
+END_TEST
+
 START_TEST(test_adopt)
 {
 	struct mh_addr a = addr("198.18.0.2", 60001);
@@ -286,6 +311,7 @@ int main(void)
 	tcase_add_test(tc, test_end);
 	tcase_add_test(tc, test_down_and_resync);
 	tcase_add_test(tc, test_adopt);
+	tcase_add_test(tc, test_relay_slots);
 	tcase_add_test(tc, test_decide_by_server);
 	suite_add_tcase(s, tc);
 	return mh_check_run(s);
