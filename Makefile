@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mosh-helper: plain Makefile, libraries through pkg-config.
 #   make            build the daemon, the hook and the tools (build/)
 #   make check      install missing packages, then unit + integration tests
@@ -36,7 +37,9 @@ override LDFLAGS += $(EXTRA_LDFLAGS)
 
 LIB_SRCS    := $(sort $(wildcard lib/*.c nft/*.c))
 LIB         := $(B)/libmoshhelper.a
-DAEMON_SRCS := $(sort $(wildcard nfq-helper/*.c))
+# the daemon's rooms (nfq-helper/intake, lifecycle, datapath, process) and
+# any file still at its top level
+DAEMON_SRCS := $(sort $(wildcard nfq-helper/*.c nfq-helper/*/*.c))
 HOOK_SRCS   := $(sort $(wildcard hook/*.c))
 REVIEW_SRCS := $(sort $(wildcard tools/review/*.c))
 CTL_SRCS    := $(sort $(wildcard tools/ctl/*.c))
@@ -70,6 +73,10 @@ $(LIB): $(call obj,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# daemon.h and a room's header are found from every room ("lifecycle/
+# lifecycle.h"); the library's objects never see the daemon's headers
+$(call obj,$(DAEMON_SRCS)) $(B)/tests/tools/seccompcheck.o: override CFLAGS += -Infq-helper
+
 $(DAEMON): $(call obj,$(DAEMON_SRCS)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS) $(PCAP_LIBS)
 
@@ -86,7 +93,7 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(PKG_LIBS) $(PCAP_LIBS) -lz
 
 # the relay/gateway TLS channel lives in the daemon's sources (I/O)
-$(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/tls.o $(LIB)
+$(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/intake/tls.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SSL_LIBS) $(PKG_LIBS)
 
 # test builds only: the gateway daemon whole, with a stand-in for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Small helpers shared by the bench programs (header only; each bench/NAME.c
  * is its own program): monotonic time, bounded argument parsing, a session

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `make bench`: the benchmarks of issue 5 (bench/README.md). Never part of
 # `make check`. Each bench/NAME.c is one program, built into $(B)/bench/NAME
 # with the project library; bench/run.sh builds the namespaces and runs them.

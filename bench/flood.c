@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * flood: the load generator and meters of items 1, 2 and 5 of `make bench`.
  *   flood send ADDR PORT SECONDS [--kind plain|garbage|sealed|mix]
@@ -32,6 +33,7 @@
 
 #include "bench.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define FL_BATCH      64
 #define FL_MAX_LEN    1400

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # shellcheck disable=SC2046  # median/paired/iqr take the numbers as words, as in run.sh
 # Item gwfast of `make bench` (issue 13), sourced by bench/run.sh (its

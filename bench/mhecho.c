@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mhecho: plays mosh-server for `make bench`. Run as an ordinary user in
  * the server namespace: binds the session's UDP port, optionally announces
@@ -22,6 +23,7 @@
 #include "bench.h"
 #include "ctlproto.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define EC_BATCH 64
 #define EC_BUF   2048

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mhmany: many idle sessions for the daemon-memory item of `make bench`.
  * Run as an ordinary user in the daemon's namespace: binds COUNT UDP ports

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Single-port mode (issues 4, 11): the cost of finding the session of a
  * datagram from a new source on the public port (mh_decide_mux: trial
@@ -22,6 +23,7 @@
 #include "verdict.h"
 #if __has_include("muxsel.h")
 #include "muxsel.h"
+#include "ssp_test.h"
 #define HAVE_MUXSEL 1
 #endif
 

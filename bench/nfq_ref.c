@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nfq_ref: the reference slow path of `make bench`: the smallest accept-all
  * NFQUEUE loop, bound with the daemon's queue settings (copy whole packets,
@@ -112,7 +113,7 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Read as the daemon does (nfq-helper/queue.c): recvmmsg of up to
+/* Read as the daemon does (nfq-helper/datapath/queue.c): recvmmsg of up to
  * REF_VLEN messages, REF_ROUNDS times at most per wake-up, stopping at the
  * first partial batch. */
 static void input(struct ref *r)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * pinbench: item 3 of `make bench`. From a resident process (as the daemon
  * does it: one batch per pinhole, mh_nft_build_pinhole + send) it times
@@ -25,6 +26,7 @@
 #include "nft.h"
 #include "session.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define PB_BATCH_LIMIT   65536
 #define PB_BULK_PER_BATCH 256
@@ -53,7 +55,7 @@ static int die(const char *what, int err)
 	exit(1);
 }
 
-/* ---- batches, the daemon's way (nfq-helper/kernel.c) ---------------- */
+/* ---- batches, the daemon's way (nfq-helper/datapath/kernel.c) ---- */
 
 static struct mnl_nlmsg_batch *pb_begin(struct pb *p)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * rebuildwin: how long the range is without mosh-helper's table after an
  * admin's `nft flush ruleset` (issue 10, the rebuild path of kernels

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * roam: the mosh client of `make bench` items 4 and 5. Sends authentic
  * to-server datagrams (rising sequence numbers) to mhecho and times the
@@ -26,6 +27,7 @@
 
 #include "bench.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define RM_BUF 2048
 #define RM_MAX_COUNT 20000

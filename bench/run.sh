@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `make bench` (issue 5): mosh-helper's costs measured against references
 # taken in the same run, interleaved over several rounds (medians reported):
 # fast path, slow path, pinhole installs, roam latency, roaming under a

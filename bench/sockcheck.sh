@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # bench/sockcheck.sh [BUILD]: what the daemon's periodic socket check (issue
 # 11, finding 1: a session lives only while its socket holds its port)
 # costs with 1,000 sessions, against 1 session in the same run. One user

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-hook's only conversation with mosh-helperd: connect to the
  * control socket, send one ANNOUNCE (port, key, pid, SSH_CONNECTION) and

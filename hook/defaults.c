@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-hook's site defaults for the mosh-server it starts: the
  * argument vector (the site's port range added when the user asked for

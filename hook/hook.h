@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-hook internals: the state of one run (the mosh-server we
  * started, its output pipes, the held MOSH CONNECT line, the detached pid)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-hook: runs the real mosh-server in its place and announces
  * the session to mosh-helperd before the client learns the port and key.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-hook's output relay: mosh-server's stdout and stderr pass
  * through byte for byte, except that the "MOSH CONNECT <port> <key>" line

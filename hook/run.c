@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-hook's event loop: relay mosh-server's output until it has
  * printed both the MOSH CONNECT line and the detached pid, announce the

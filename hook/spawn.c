@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-hook's processes: starting the real mosh-server with its
  * stdout and stderr on pipes, noticing its exit (pidfd), the termination

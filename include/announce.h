@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A verified announcement: what the daemon needs to open a session, in one
  * plain struct whichever source checked it (the control socket today, the
  * state file at a restart, tomorrow a relay), and why a session ends. The
- * daemon opens and ends sessions in one place (nfq-helper/lifecycle.c);
+ * daemon opens and ends sessions in one place
+ * (nfq-helper/lifecycle/lifecycle.c);
  * what can be decided without I/O is here. Pure: no sockets, no clock.
  */
 #ifndef MH_ANNOUNCE_H

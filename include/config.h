@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper.conf: the configuration every program reads (libconfig).
  * Loading validates every key, refuses unknown ones, and reports the file,
@@ -53,7 +54,7 @@ struct mh_config {
 	char audit_log[PATH_MAX];          /* JSON lines, one event each */
 	char key_log[PATH_MAX];            /* "<port> <key> bound=..." lines, 0600; for review only */
 	char slowpath_pcap[PATH_MAX];      /* every queued datagram, with verdicts in audit_log */
-	/* Hardening after start-up (nfq-helper/harden.c). */
+	/* Hardening after start-up (nfq-helper/process/harden.c). */
 	char user[33];                     /* "" keeps the starting uid; else run as this user */
 	bool user_default;                 /* user not set: MH_DEFAULT_USER if it exists */
 	bool seccomp;                      /* syscall filter (kills on anything unexpected) */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control protocol between mosh-helper-hook (and mosh-helperctl) and
  * mosh-helperd over a SOCK_SEQPACKET unix socket. Every message starts with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A JSON-lines builder into a fixed buffer: one object per line, strings
  * escaped, numbers and addresses formatted in place. Output that would not

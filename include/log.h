@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Logging: one small API for every program. Messages go to stderr (with the
  * program name) or to syslog; each carries the calling function's name.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Protocol constants for SSP (mosh's State Synchronization Protocol) and the
  * mosh behaviour mosh-helper relies on. Every number the code compares a

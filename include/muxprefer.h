@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Single-port mode: the session whose SSH login came from a client's host
  * is preferred for that host's sources. A mapping (a confirmed source ->

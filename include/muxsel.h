@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Single-port mode: which sessions a datagram from an unknown source may be
  * tried against, at most MH_MUX_MAX_TRIALS whatever the number of sessions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper's nftables table, built with libnftnl. Builders (nft/build.c)
  * append netlink messages to a caller's mnl batch and touch no socket, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The perimeter gateway's nftables table (role = gateway, deployment 3):
  * a forward-hook datapath for login servers behind the firewall. Sessions

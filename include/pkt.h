@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * IPv4/IPv6 + UDP parsing of a queued packet (the layer-3 bytes NFQUEUE
  * hands over). Pure: checks every length and refuses fragments, so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Port sets as the kernel's port sysctls write them: the comma list of
  * net.ipv4.ip_local_reserved_ports ("5,7-8,60000-61000") and the pair of

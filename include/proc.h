@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * What the kernel tells about a process and the time: the monotonic
  * millisecond clock, /proc/PID/stat (state, parent, start time) read and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The gateway's account of one relay's sessions across disconnects and
  * resyncs: which sessions the relay still confirms, which end, and when.

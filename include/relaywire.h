@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The relay <-> gateway wire protocol (deployment 3, issue 13): the frames
  * a login server's daemon (role relay) sends over mutually authenticated

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-server's command line read by mosh-server's own rules, and the
  * site's defaults applied to it (mosh-helper-hook): the port range added

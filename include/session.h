@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The session table: one entry per announced mosh-server port, holding the
  * session's crypto context, the sequence state the daemon has seen, the
@@ -43,7 +44,7 @@ struct mh_bound {
 /* The identity of one socket (sock_diag): its cookie, unique for the
  * boot and never reused, and its inode number, for the logs. A session
  * lives only while one of the sockets recorded at its announcement is
- * still bound to its port by its uid (nfq-helper/lifecycle.c). */
+ * still bound to its port by its uid (nfq-helper/lifecycle/lifecycle.c). */
 struct mh_sockid {
 	uint64_t cookie;
 	uint32_t ino;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SSP datagrams: key decoding, header parsing, AES-128-OCB verification and
  * decryption (OpenSSL contexts from a small process-wide cache, keyed on
@@ -65,16 +66,6 @@ struct ssp_ctx *ssp_ctx_new(const uint8_t key[SSP_KEY_LEN]);
  * is a no-op. */
 void ssp_ctx_free(struct ssp_ctx *ctx);
 
-/* The cache's counters (tests, benchmarks). */
-struct ssp_cache_stats {
-	uint64_t hits, misses;   /* misses = re-keys */
-	unsigned keyed;          /* slots holding a key now */
-};
-void ssp_cache_stats(struct ssp_cache_stats *st);
-/* Frees every cached OpenSSL context (wiping its keys) and the shared
- * scratch; the next use builds them again. For tests and clean exits. */
-void ssp_cache_flush(void);
-
 /* Verify and decrypt one datagram. plain must hold len - SSP_MIN_DATAGRAM_LEN
  * bytes. Returns 0 with *h and *plain_len set; -EINVAL (too short),
  * -ENOBUFS (plain too small), -EBADMSG (tag does not verify). On failure
@@ -92,13 +83,6 @@ int ssp_verify(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len,
  * trials, never into the LRU cache, so a trial (whoever sent the datagram)
  * cannot evict a live session's context. 0, -EINVAL, -EBADMSG. */
 int ssp_verify_trial(struct ssp_ctx *ctx, const uint8_t *dgram, size_t len);
-
-/* Encrypt: builds a datagram with the given direction and sequence number.
- * out must hold plain_len + SSP_MIN_DATAGRAM_LEN. Returns the datagram
- * length or -errno. For tests, benchmarks and attack tools. */
-long ssp_seal(struct ssp_ctx *ctx, enum ssp_direction dir, uint64_t seq,
-	      const uint8_t *plain, size_t plain_len, uint8_t *out,
-	      size_t out_cap);
 
 /* The first 16 bytes of the plaintext WITHOUT checking the tag (two AES
  * block operations instead of the whole datagram): a cheap first test of
@@ -146,5 +130,8 @@ bool ssp_plausible_start(const uint8_t first[16]);
 /* Parse decrypted plaintext. Returns 0 or -EINVAL (shorter than the
  * timestamps and fragment header). */
 int ssp_parse_plain(const uint8_t *plain, size_t len, struct ssp_plain *out);
+
+/* Encryption and the cache's counters serve tests, benchmarks and attack
+ * tools only: ssp_test.h. */
 
 #endif

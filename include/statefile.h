@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperd's restart state, pure part: the text file that carries every
  * session across a daemon restart (all but the keys), and the small binary

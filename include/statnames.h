@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The daemon's named counters and gauges: the one list of their names (the
  * audit trail's stats event, mosh-helperctl stats) with what a metrics

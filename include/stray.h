@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Kernel elements against the session table: which record a pinhole element
  * read back from the kernel belongs to, and so which elements no session

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The slow-path policy: one function decides every queued datagram and
  * states why. Inbound (client -> server port): authentic to-server datagram,

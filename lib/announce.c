@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The pure side of a session's birth and death (include/announce.h): a
  * saved session as an announcement, the fields the audit trail records of

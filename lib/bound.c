@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The text form of a session's bound addresses, written by the daemon into
  * its key log and read back by mosh-helper-review, so that the review

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper.conf: defaults, loading with libconfig, validation of every
  * key against one table (type, range, format; a group key has a table of its

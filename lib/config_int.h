@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Private to lib/config*.c: the pre-parse check of integer literals.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A guard in front of libconfig 1.5, which silently wraps an integer
  * literal that does not fit in 32 bits (9999999999 reads as 1410065407,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control protocol's wire format: encoders for ANNOUNCE, REPLY and the
  * admin messages (LIST, STATS, KILL, RELOAD and their replies) into a

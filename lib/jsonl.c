@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * JSON-lines builder (see jsonl.h): every field is rendered into scratch
  * space first and appended only if it fits, keeping the line valid JSON

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Logging for every program: stderr with the program name, or syslog for a
  * detached daemon; a level filter; a token bucket for per-packet

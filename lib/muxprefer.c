@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Single-port preference for the session whose SSH login came from a
  * client's host: which mappings of other sessions its start displaces.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Single-port trial selection (include/muxsel.h): the bounded candidate
  * list of one datagram, and the sweep that finds, in the background and

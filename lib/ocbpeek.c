@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The first plaintext block of an SSP datagram with two AES block
  * operations on AES-NI and a 193-byte per-session schedule (encryption

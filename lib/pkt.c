@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Parses the layer-3 packet NFQUEUE delivers into addresses, ports and the
  * UDP payload. Refuses anything that is not one whole UDP datagram: short

@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Port sets in the kernel's sysctl text: a strict parser for the comma
  * list of ip_local_reserved_ports and for the pair of ip_local_port_range,
  * the bitmap they fill, and the printer that writes a set back as the
  * kernel does (ascending, runs joined). Pure: the daemon reads and writes
- * the files (nfq-helper/reserve.c).
+ * the files (nfq-helper/process/reserve.c).
  */
 #include <errno.h>
 #include <stdio.h>

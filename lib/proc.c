@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Process and clock readers shared by the daemon and the hook: the
  * monotonic millisecond clock, /proc/PID/stat (one parser for the state,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Which of a relay's sessions the gateway ends after a resync or a
  * disconnect, and when (rules in include/relaysync.h). Generations and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The relay <-> gateway wire format (include/relaywire.h has the layout):
  * stream framing, one encoder and one decoder over struct mhr_msg. The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-server's command line as mosh-server itself reads it (the "--"
  * split, help and version, "new" with glibc getopt's rules, the legacy

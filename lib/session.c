@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The session table: sessions indexed by server port and linked for
  * iteration, each with its candidates in a fixed array and its pinhole

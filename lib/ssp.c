@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SSP datagrams (include/ssp.h): the base64 session key, the 8-byte header
  * word, AES-128-OCB verification/decryption, and the plaintext fields.
@@ -16,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 
 /* Bytes handed to OpenSSL per update call: a multiple of the AES block, so
  * an update never writes more than it was given plus one buffered block. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The restart state file of mosh-helperd and the keyring payload (see
  * statefile.h). The file is plain text, one record per line, closed by a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The daemon's named counters and gauges (statnames.h): reported names,
  * Prometheus names and help lines in one table, so the daemon's reports and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Which session record a kernel pinhole element belongs to; an element no
  * session records is a stray (a delete that failed, or an element put there

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The slow-path decision (see verdict.h for the policy). Cheap checks come
  * first (packet shape, session, length, direction), the tag check next,

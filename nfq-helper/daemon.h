@@ -1,9 +1,14 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperd's state and the functions its I/O files share. One event
  * loop (loop.c) drives the queue (queue.c), the control socket
  * (control.c, owner.c), the kernel table (kernel.c) and the timers.
  * Sessions are opened and ended in lifecycle.c (lifecycle.h); the queue,
  * the control socket and the restart state keep their state opaque.
+ * Shared by the daemon's rooms: intake/ (control socket, owner checks,
+ * relay), lifecycle/ (open/end, state, resume, reconcile), datapath/
+ * (queue, kernel sets, conntrack, table watch) and process/ (main, loop,
+ * hardening, keeper, audit); arrows run intake -> lifecycle -> datapath.
  */
 #ifndef MH_DAEMON_H
 #define MH_DAEMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Pure builders of mosh-helper's nftables batches with libnftnl: the whole
  * table (its flags; sets, base chains that jump on a range compare,
@@ -176,7 +177,8 @@ const char *mh_nft_pinhole_set(int family)
 	return NULL;
 }
 
-size_t mh_nft_pinhole_key(const struct mh_pinhole *ph, uint8_t *key)
+/* Encode ph into key (MH_PH_KEY_MAX bytes); returns the key length or 0. */
+static size_t mh_nft_pinhole_key(const struct mh_pinhole *ph, uint8_t *key)
 {
 	size_t alen = ph->family == AF_INET ? 4 : 16;
 	uint16_t cport = htons(ph->client_port), sport = htons(ph->server_port);

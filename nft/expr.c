@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The rule builder of nft/: a rule's expressions appended in order with
  * libnftnl (meta, ct, cmp, range, bitwise, mark set, payload, lookup, dynset, limit,
@@ -69,7 +70,8 @@ static struct nftnl_expr *expr_new(struct nb_rule *rb, const char *name)
 	return e;
 }
 
-void nb_meta(struct nb_rule *rb, uint32_t key)
+/* meta KEY -> reg 1 */
+static void nb_meta(struct nb_rule *rb, uint32_t key)
 {
 	struct nftnl_expr *e = expr_new(rb, "meta");
 

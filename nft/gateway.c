@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The perimeter gateway's table (role = gateway): forward-hook chains that
  * let a datagram to or from a server's mosh port through only for a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Batch plumbing of nft/: the begin/end markers and one message per
  * table, chain, set or element operation, built with libnftnl into a

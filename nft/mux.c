@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Single-port mode (mosh #295) in mosh-helper's table: the mux maps (client
  * address . client port -> server port; confirmed ones refreshed by the

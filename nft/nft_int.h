@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Internal to nft/: names of the objects in mosh-helper's table, the byte
  * layout of pinhole and mux keys (shared by the batch builders and the dump
@@ -78,8 +79,6 @@ enum { MH_TYPE_BITS = 6, MH_TYPE_IPV4 = 7, MH_TYPE_IPV6 = 8, MH_TYPE_SERVICE = 1
 
 /* Set name for a pinhole family, or NULL if the family is not inet. */
 const char *mh_nft_pinhole_set(int family);
-/* Encode ph into key (MH_PH_KEY_MAX bytes); returns the key length or 0. */
-size_t mh_nft_pinhole_key(const struct mh_pinhole *ph, uint8_t *key);
 /* Decode a key of len bytes; 0 or -EINVAL if len fits neither family. */
 int mh_nft_pinhole_from_key(const uint8_t *key, size_t len,
 			    struct mh_pinhole *ph);
@@ -158,7 +157,6 @@ int nb_rule_begin(struct nb_rule *rb, const char *table, const char *chain);
 /* Append the finished rule to b (unless rb->err) and free it; 0 or -errno. */
 int nb_rule_end(struct mnl_nlmsg_batch *b, uint32_t *seq, struct nb_rule *rb);
 
-void nb_meta(struct nb_rule *rb, uint32_t key);                 /* -> reg 1 */
 void nb_ct(struct nb_rule *rb, uint32_t key);                   /* -> reg 1 */
 /* A directional ct key (e.g. NFT_CT_PROTO_DST) of one tuple -> dreg. */
 void nb_ct_dir(struct nb_rule *rb, uint32_t key, uint8_t dir, uint32_t dreg);

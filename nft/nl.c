@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The nftables socket edge: one NETLINK_NETFILTER socket that sends the
  * batches nft/build.c builds, either waiting for the kernel's answer to

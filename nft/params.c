@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The ruleset parameters as nft/'s builders read them: the check of a whole
  * mh_ruleset_params, of a table name, and the size of the pinhole sets and

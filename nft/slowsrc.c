@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Slow-path budgets in mosh-helper's table: per source, the dynamic sets
  * slowsrc4 (IPv4 source address) and slowsrc6 (IPv6 source /64), and per

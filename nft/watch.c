@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The table watch: a netlink socket subscribed to nftables events
  * (NFNLGRP_NFTABLES), and the pure test that says whether a buffer of

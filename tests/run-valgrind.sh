@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # make check-valgrind: every unit test (Check, CK_FORK=no so each test runs
 # inside the checked process) under valgrind's memcheck, then every
 # integration test through tests/run.sh with MH_VALGRIND=1, which runs the

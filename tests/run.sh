@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Runs every unit test binary (Check) and every integration script, then
 # prints one summary line. Usage: tests/run.sh BUILD_DIR [PATTERN]
 # Integration scripts exit 0 (pass), 77 (skipped, with the reason as their

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Valgrind (included by the top Makefile): the whole suite under memcheck.
 #   make check-valgrind [VG_PATTERN=...]
 # builds the normal binaries (no sanitizers) into build/vg, then runs every

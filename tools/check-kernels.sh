@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # make check-kernels: the ruleset, fail-closed and single-session
 # integration tests on kernels other than the one this machine runs.
 # Each kernel is a Debian package (default: Debian 12's linux-image-amd64,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # make demo: a narrated run of mosh-helper with the real kernel and the real
 # mosh in throw-away network namespaces (client, router with SNAT, server).
 # Starts the daemon, a session through the hook, types a command, roams the

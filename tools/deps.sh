@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Install the Debian packages mosh-helper needs to build, test and run its
 # demo. "ensure" installs only when something is missing; "install" always;
 # the tools of `make deb` (debhelper, lintian) are among them: t_deb builds

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Builds the Debian package out of tree (make deb): copies the source
 # (the files git knows, or everything but build/ outside git) to
 # OUT/src/mosh-helper-VERSION, runs dpkg-buildpackage there, leaves the

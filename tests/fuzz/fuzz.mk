@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Fuzzing (included by the top Makefile): libFuzzer targets built with
 # clang-14 under ASan+UBSan into $(B)/fuzz/, the library sources compiled
 # again with clang and the same sanitizers (the gcc objects are not reused).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Shared by the libFuzzer targets in tests/fuzz/: a checked assertion that
  * aborts (libFuzzer saves the input as a crash), a bounded byte reader for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the config loader (lib/config.c, lib/config_scan.c,
  * include/config.h). Each input is the content of a config file (written

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the control protocol (lib/ctlproto.c,
  * include/ctlproto.h). Every input is decoded as a received message: what is

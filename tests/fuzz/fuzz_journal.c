@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for lib/log.c's JOURNAL_STREAM match
  * (mh_journal_stream_is). The input is the variable's value. A reference

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the table watch's event test (nft/watch.c,
  * mh_nft_event_touches): a buffer of netlink messages as the nftables

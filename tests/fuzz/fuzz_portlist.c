@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for lib/portlist.c, the parser of the kernel's port
  * sysctls. The input is the text of net.ipv4.ip_local_reserved_ports (and,

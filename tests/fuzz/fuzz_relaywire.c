@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the relay <-> gateway wire protocol
  * (lib/relaywire.c) and the resync bookkeeping (lib/relaysync.c).

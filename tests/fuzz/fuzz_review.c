@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for mosh-helper-review's capture reader and SSP decoding
  * (tools/review/: capture.c through libpcap, the session tracker, fragment

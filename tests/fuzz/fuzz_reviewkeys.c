@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for mosh-helper-review's key-file parser
  * (tools/review/keys.c: rv_keys_parse). The input is the file's bytes, in a

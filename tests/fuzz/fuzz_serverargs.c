@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for lib/serverargs.c, the hook's reading and rewriting
  * of mosh-server's command line. Input: one flags byte (bit 0:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for lib/ssp.c and lib/ocbpeek.c (include/ssp.h). Every
  * input is tried as a session key string, as an SSP datagram under the keys
@@ -13,6 +14,7 @@
 
 #include "fuzz_common.h"
 #include "ssp.h"
+#include "ssp_test.h"
 #include "seed_keys.h"
 
 #define NKEYS (sizeof(fuzz_captures) / sizeof(fuzz_captures[0]))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * libFuzzer target for the slow-path decisions mh_decide and mh_decide_mux
  * (lib/verdict.c with lib/session.c and lib/pkt.c) against a table of four
@@ -51,6 +52,7 @@
 #include "muxsel.h"
 #include "seed_keys.h"
 #include "verdict.h"
+#include "ssp_test.h"
 
 #define MAX_OPS      64
 #define MAX_PKT      2048

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Regenerates the fuzzers' seed corpora (tests/fuzz/corpus/*) and
 # seed_keys.h from the real captures in pcaps/ and the config files in the
 # repo. Run after pcaps/make-captures.sh; commit the result. Needs a C

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Builds the fuzzers' seed corpora from the real captures in pcaps/ (and
  * real control messages): UDP payloads for fuzz_ssp, layer-3 packets wrapped

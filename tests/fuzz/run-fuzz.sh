@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Runs the libFuzzer targets built by fuzz.mk and prints one line per target
 # from libFuzzer's final statistics: executions, exec/s, cov (edges) and ft
 # (features), new units, peak RSS. Fails if any target crashes.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # variables here are used by the sourcing scripts
 # The perimeter gateway's topology for the namespace tests (issue 13), on

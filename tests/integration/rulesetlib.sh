@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Shared preamble of the nfttool-driven table tests (t_ruleset*.sh): the
 # cleanup trap (ends the PIDs started by bg, deletes the namespaces named in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Acceptance a (and h with MH_FAMILY=6): a mosh session started through the
 # hook works end to end with the real mosh-client; a mosh-server started
 # without the hook, on another port of the range, stays unreachable.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The daemon's audit trail (issue 3, item 3) with the real mosh: every
 # decision is in the JSON-lines audit log without key material; the key log
 # is 0600 and opt-in; and mosh-helper-review, given the daemon's slow-path

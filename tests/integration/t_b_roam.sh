@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Acceptance b (and h with MH_FAMILY=6): the router changes the client's
 # source address, then separately its source port. Each time the session
 # carries on, a new pinhole appears and the old one expires after

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mh-test: alone
 # Bursts (issue 6, item 5): 1,000 announcements in one burst, 50 connections
 # in flight, all answered correctly: every one MHC_OK, the sessions set holds

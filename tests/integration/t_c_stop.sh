@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Acceptance c: the client stopped (SIGSTOP) beyond idle_timeout loses its
 # pinhole while the session stays known; after SIGCONT it comes back (from
 # the same or a new source port), gets a new pinhole and works.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The daemon's command line and the install target: --check-config prints
 # an effective configuration that loads back to itself, broken files are
 # refused with file, line and reason, and `make install` honours PREFIX and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mosh-helperctl against the real daemon and real mosh: two users' sessions
 # (one contacted through the SNAT router, one never contacted); root's list
 # shows both with the right uid, port, pid and the contacted session's

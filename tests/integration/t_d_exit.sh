@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Acceptance d: the user exits the shell; within one second of mosh-server
 # exiting, its port leaves the sessions set and its pinholes are gone.
 # shellcheck source=tests/integration/lib.sh

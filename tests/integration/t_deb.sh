@@ -1,4 +1,6 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# mh-test: alone
 # The Debian package (make deb, tools/mkdeb.sh): built out of tree with
 # debhelper (the checkout is left as it was), lintian without errors, and
 # what it holds checked without installing it on this machine: the files
@@ -7,7 +9,12 @@
 # enabled, remove keeps the table, purge removes logs, runtime directory
 # and user), the firewall
 # profiles' ports; then the package unpacked into a scratch root, where the
-# packaged daemon accepts the packaged conffile and man renders its pages.
+# packaged daemon accepts the packaged conffile and man renders its pages;
+# then (as root) installed with dpkg on this machine: the installed daemon
+# checks the installed conffile, a real mosh session runs through the
+# installed daemon and hook (t_a_session against /usr/sbin and /usr/bin),
+# and purge leaves nothing behind. It runs alone: it adds the system user
+# mosh-helper, which t_privilege creates and removes too.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -105,30 +112,49 @@ done
 snap() {
 	find /etc /usr /lib /var/log /run/mosh-helper /var/lib/systemd -xdev 2>/dev/null |
 		grep -v -e '^/var/log/journal' -e '^/etc/ld.so.cache' | sort
-	getent passwd | cut -d: -f1; getent group | cut -d: -f1
+	# the test users of the session step are the harness's, not the package's
+	{ getent passwd | cut -d: -f1; getent group | cut -d: -f1; } | grep -vx 'mhtest[12]'
 }
 
-# Opt-in (it adds a user and units to this machine and would race with
-# t_privilege, which uses the same user): MH_DEB_INSTALL=1 installs the
-# package with dpkg, checks it, purges it and compares the file lists.
-if [ "${MH_DEB_INSTALL:-0}" = 1 ]; then
-	mh_step "dpkg -i, check, dpkg --purge on this machine"
-	[ "$(id -u)" = 0 ] || mh_fail "MH_DEB_INSTALL=1 needs root"
+# As root (MH_DEB_INSTALL=0 turns it off): install the package with dpkg,
+# check it, run a session through it, purge it and compare the file lists.
+# No unit starts during the test: an absent policy-rc.d is made for it.
+if [ "${MH_DEB_INSTALL:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
+	mh_step "dpkg -i, check, a session, dpkg --purge on this machine"
 	dpkg -s mosh-helper >/dev/null 2>&1 && mh_fail "mosh-helper is installed already"
 	id mosh-helper >/dev/null 2>&1 && mh_fail "user mosh-helper exists already (purge would remove it)"
 	resv=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
 	snap >"$T/before"
+	made_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		made_policy=1
+		trap 'rm -rf "$T"; rm -f /usr/sbin/policy-rc.d' EXIT
+	fi
 	dpkg -i "$DEB" >"$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log"; mh_fail "dpkg -i"; }
 	mh_check_eq "user mosh-helper created" yes "$(id mosh-helper >/dev/null 2>&1 && echo yes || echo no)"
 	mh_check_eq "installed daemon accepts the installed conffile" 0 \
 		"$(/usr/sbin/mosh-helperd --check-config -c /etc/mosh-helper.conf >/dev/null 2>&1; echo $?)"
 	mh_check_eq "guard enabled at boot" yes \
 		"$([ -L /etc/systemd/system/sysinit.target.wants/mosh-helper-guard.service ] && echo yes || echo no)"
+	mh_step "a real mosh session through the installed daemon and hook"
+	# t_a_session with MH_BUILD made of the installed programs (and the
+	# build's test tools)
+	mkdir "$T/inst"
+	chmod 755 "$T" "$T/inst"   # the hook runs as the test users
+	ln -s /usr/sbin/mosh-helperd /usr/bin/mosh-helper-hook /usr/bin/mosh-helperctl "$T/inst/"
+	ln -s "$MH_BUILD/tests" "$T/inst/tests"
+	MH_BUILD=$T/inst bash "$MH_SRC/tests/integration/t_a_session.sh" >"$T/session.log" 2>&1
+	rc=$?
+	sed 's/^/   session: /' "$T/session.log" | grep -E 'ok|FAIL|PASS|step|==' | head -n 30
+	mh_check_eq "t_a_session passes on the installed binaries" 0 "$rc"
 	mkdir -p /var/log/mosh-helper && echo '{}' >/var/log/mosh-helper/audit.log
 	dpkg --purge mosh-helper >>"$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log"; mh_fail "dpkg --purge"; }
 	snap >"$T/after"
 	mh_check_eq "purge leaves nothing behind" "" "$(diff "$T/before" "$T/after" | head -n 20)"
 	sysctl -q -w "net.ipv4.ip_local_reserved_ports=$resv"
+	[ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 fi
 
 [ "$MH_FAILED" = 0 ] || { echo "failed: ${MH_FAILED_CHECKS[*]}"; exit 1; }

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Acceptance e: from the attacker namespace, garbage, forged SSP headers and
 # replays of a capture of the live session (taken in the server namespace,
 # up to the client's last datagram). No garbage or forgery reaches

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Acceptance f: local abuse of the control socket. A second uid announcing a
 # port it does not own, a wrong pid, a port outside the range, a per-user
 # quota exceeded: each refused with a clear reason, nothing opened (the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Issue 10, items 1 and 2: the range stays closed when the admin reloads
 # the ruleset. A live session; in the server namespace the admin loads a
 # file that begins with `flush ruleset` (what `systemctl restart nftables`

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The range stays closed when no daemon runs (issue 10, items 3 and 4),
 # under an admin policy that accepts the mosh range (policy drop, then
 # `udp dport 60000-61000 accept`), with the real mosh:

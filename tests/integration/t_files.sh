@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The daemon's files (issue 11, finding 4): the audit log, the key log and
 # the slow-path capture are opened without following a symbolic link and
 # must be the daemon's own regular files, not writable by group or other;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mh-test: alone
 # Issue 11, finding 3: a flood at one session's port from many forged
 # source addresses must not starve the other sessions' slow path. The

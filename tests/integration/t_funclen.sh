@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Production functions stay short: p90 at most 30 lines, none over 60
 # (tests/structure/funclen.sh prints the distribution and the longest).
 set -u

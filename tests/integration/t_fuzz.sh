@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The libFuzzer targets (tests/fuzz/: SSP, control protocol, config, verdict,
 # review tool and its key files, nftables events, kernel port lists,
 # mosh-server command lines, relay <-> gateway frames):

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Acceptance g: the daemon killed with SIGKILL leaves its table in place and
 # the range closed: datagrams from the attacker (garbage, forged, even
 # authentic ones) reach no socket, a listener on a free port of the range

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The perimeter gateway's kernel datapath (issue 13), without the daemon:
 # nfttool loads the gateway table in the forwarding gateway's namespace and
 # adds its elements. Checks, IPv4 and IPv6: closed by default (probes from

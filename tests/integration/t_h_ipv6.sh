@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Acceptance h: the IPv6 versions of a (session through the hook, unhooked
 # server unreachable) and b (address and port roaming, old pinhole expires),
 # with the server on fd00::2 and the client behind the router's IPv6 SNAT.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mh-test: alone
 # Hostile local clients of the control socket (issue 6, item 5), each
 # against a legit uid whose announcements must stay prompt (< 500 ms; 3 s

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # journald priorities: the real daemon, with a real session, started with
 # JOURNAL_STREAM naming the device:inode of its stderr (a file here: no
 # systemd-journald runs on the test machine, and the daemon sees the same

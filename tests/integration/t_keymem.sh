@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Key pages (issue 11, finding 4): the chunks that hold session keys (every
 # OpenSSL allocation, keymem.c) are locked in memory one by one, also when
 # the daemon cannot lock all of it (here: the sanitizer build, which never

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Who can read the session keys the daemon keeps for a restart (issue 11,
 # "Keys"). The daemon starts as root and runs as a system user ($DUSER, as
 # `user` or the default mosh-helper makes it); its state keeper runs as that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # One birth and one death for a session (issue 12, item 1), with the real
 # daemon and the real mosh: a session opened through the control socket
 # and the same session opened again from the state file at a restart are

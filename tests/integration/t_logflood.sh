@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Log flood (issue 11, finding 4): a local user (mhtest2) sends at least
 # 20,000 requests the daemon must refuse, as fast as it answers them. Each uid has
 # its own budget of full log and audit lines (20 at once, then 1 a second);
@@ -15,7 +16,8 @@
 mh_require_build mosh-helperd mosh-helper-hook tests/announceflood
 mh_setup
 N=20000 NMAX=100000   # at least N refusals, then the flood is stopped
-BURST=20 PER_SEC=1 EVERY_S=10   # nfq-helper/audit.c NOISY_BURST, NOISY_PER_SEC, DROPS_EVERY_MS
+# nfq-helper/process/audit.c: NOISY_BURST, NOISY_PER_SEC, DROPS_EVERY_MS
+BURST=20 PER_SEC=1 EVERY_S=10
 mh_start_daemon
 sock=$MH_TMP/control.sock AUDIT=$MH_TMP/audit.log
 U2=$(id -u mhtest2) U1=$(id -u mhtest1)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Log rotation (issue 15, item 5): the audit log, key log and slow-path
 # capture are renamed and the daemon is sent SIGUSR1, as logrotate's
 # postrotate does, ROT times while a bounded flood of audited events runs

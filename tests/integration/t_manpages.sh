@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The man pages (man/) stay true to the programs: every key the parser
 # knows (`mosh-helperd --check-config -c /dev/null` prints its whole key
 # table) has an entry in mosh-helper.conf(5) with its default; every option

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mosh-helperctl stats --prometheus against the real daemon and a real mosh
 # session: the output passes tests/tools/promcheck (a strict parser of the
 # text format with promtool's lints, which first shows it rejects broken

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Faults on the client path (issue 6, item 4). The kernels here lack
 # sch_netem, so the client namespace's UDP to and from the mosh range goes
 # through tests/impair (an NFQUEUE stand-in for netem: 30% loss in each

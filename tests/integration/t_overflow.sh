@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mh-test: alone
 # Queue overflow (issue 6, item 4): with queue_maxlen = 64 and no slow-path
 # rate limit in the way (global or per source), a garbage flood at a live session's port fills the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Least privilege (issue 6, item 2). The syscall filter decides as it
 # should, one call at a time, and so does the state keeper's own (issue 11,
 # finding 4), which the running keeper is under. The running daemon keeps CAP_NET_ADMIN alone

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Strict anti-reflection (issue 10 item 5), on the real kernel in the
 # server namespace, whose ephemeral range (32768-60999) overlaps mosh's as
 # on a stock host: the daemon reserves the range in

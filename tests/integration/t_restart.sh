@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Restart without losing sessions (issue 6, item 3), with the real mosh:
 #  - a live session's key is in the kernel keyring (possessor-only), the
 #    rest in a 0600 state file that never holds the key;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Restart without losing sessions over IPv6: t_restart.sh with the server
 # on fd00::2 and the client behind the router's IPv6 SNAT (pinholes6, IPv6
 # addresses in the state file).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Restart without losing sessions, single-port mode: two sessions reached
 # through the public port; the daemon is killed (SIGKILL); one session's
 # mosh-server dies meanwhile. Started again, the daemon adopts the mux

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mosh-helper-review, no namespaces needed:
 #  1. golden files: for every pcaps/X.review.txt / .json the tool's output on
 #     pcaps/X.pcap with pcaps/X.key must match byte for byte

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The nftables table on a real kernel, driven by tests/nfttool: queue probe,
 # load (listing equals nft/mosh_helper.nft; in single-port mode
 # nft/mosh_helper-single-port.nft, and back; without per-source budgets the

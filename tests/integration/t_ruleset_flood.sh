@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mh-test: alone
 # Per-source slow-path budgets of the nftables table on a real kernel,
 # driven by tests/nfttool without the daemon (the queue has no reader, so
@@ -231,7 +232,7 @@ ok "slowsrc6 holds prefixes (fd00:21::, fd00:22::), not addresses"
 step "(5) set full: a new source meets only the global limit; a tracked one stays held"
 load --per-source $BUDGET
 S nft flush set inet mosh_helper slowsrc4 || fail "flush slowsrc4"
-bg "$NS_A" "$TMP/flood5" - "$UDPTOOL" send $SRV4A $PORT --garbage 20000 --src-port 41004 --interval-us 200
+bg "$NS_A" "$TMP/flood5" - "$UDPTOOL" send $SRV4A $PORT --garbage 60000 --src-port 41004 --interval-us 200
 fpid=${PIDS[-1]}
 sleep 0.3   # the flooder is tracked (and kept: every datagram refreshes it)
 # all other room taken (test addresses only, as elements: no traffic)
@@ -262,7 +263,7 @@ eq "untracked flooder: every datagram at the queue rule" 3000 "$(at_queue att4b)
 ge "untracked flooder: refused by the global limit ($GLOBAL/s)" "$(over_global att4b)" \
 	$((3000 - GLOBAL - GLOBAL * ms / 1000 - 20))
 ms=$(( $(now_ms) - t0 ))
-eq "the tracked flood ran to its end" 20000 "$(sed -nE 's/^sent ([0-9]+) .*/\1/p' "$TMP/flood5")"
+eq "the tracked flood ran to its end" 60000 "$(sed -nE 's/^sent ([0-9]+) .*/\1/p' "$TMP/flood5")"
 le "tracked flooder at the queue rule: $BUDGET/s over ${ms} ms (+5)" \
 	$(( $(at_queue att4) - q0 )) $((BUDGET * ms / 1000 + 5))
 ge "tracked flooder still dropped by its budget" $(( $(cnt "$PERSRC4") - d0 )) 1000

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Site defaults through the hook (mosh #1314, #439, #345), with the real
 # mosh-server and mosh-client in the namespaces: server_ports = 60500-60509
 # inside the managed range. (a) no -p: the hook adds the range and

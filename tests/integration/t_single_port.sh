@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Single-port mode (issue 4, mosh #295) with the real mosh: three concurrent
 # sessions of two users reached through ONE public UDP port, the client
 # being stock mosh-client told that port by the hook. Typed output is right

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Single-port mode under attack (issue 4): garbage, forged headers, replays
 # of two live sessions' datagrams from another address (both directions:
 # client datagrams re-sent, server datagrams reflected) at the public port

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Single-port mode: a session's end cuts its conntrack flows. With the real
 # mosh through the public port, the flows DNATed to an ended session's port
 # leave the server's conntrack table at once (they were there before), the

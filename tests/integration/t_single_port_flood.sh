@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # mh-test: alone
 # Single-port mode under a spoofed-source flood (issue 11, finding 2): two
 # real mosh sessions on the public port; the attacker sends garbage of

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Port squatting by a local user (issue 11, finding 1). mhtest2 binds a
 # port, announces it with its own long-lived pid, closes the socket and
 # stays alive; one datagram sealed with its own key makes the session

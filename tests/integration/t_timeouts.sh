@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # handshake_timeout: a session announced through the hook whose client never
 # sends a datagram is forgotten after handshake_timeout (its port leaves the
 # sessions set, so datagrams to it are dropped again), while a session that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The length of every function of the production code (lib, nft, the
 # daemon, the hook, the tools), from its opening brace to its closing one
 # (both in column 0, as every file here writes them). Prints the count,
@@ -9,6 +10,7 @@ set -u
 SRC=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 MAX_P90=${MAX_P90:-30} MAX_LEN=${MAX_LEN:-60}
 cd "$SRC" || exit 2
+shopt -s nullglob   # nfq-helper/*.c: the daemon may have no top-level file
 
 # "length file:line name" per function
 lengths() {
@@ -22,7 +24,7 @@ lengths() {
 		}
 		!open && /^[A-Za-z_]/ { prev = $0 }
 		!open && /^\t*[A-Za-z_].*\(/ && prev !~ /\(/ { prev = $0 }
-	' lib/*.c nft/*.c nfq-helper/*.c hook/*.c tools/review/*.c tools/ctl/*.c
+	' lib/*.c nft/*.c nfq-helper/*.c nfq-helper/*/*.c hook/*.c tools/review/*.c tools/ctl/*.c
 }
 
 sorted=$(lengths | sort -n)

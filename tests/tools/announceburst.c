@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * announceburst: many announcements at once, for the burst, quota and
  * hostile-client tests. One process binds COUNT UDP sockets on consecutive

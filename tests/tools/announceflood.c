@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * announceflood: a local user's flood of requests the daemon must refuse,
  * for the log-flood test. COUNT requests, as fast as the daemon answers them

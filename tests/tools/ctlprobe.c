@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * ctlprobe: a hostile local client of the control socket, for the
  * hostile-client tests. `idle` holds many connections that never send

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * ephemeral: what the kernel's ephemeral port allocator hands out, for
  * tests/integration/t_reserve.sh. `bind` holds N UDP sockets bound to port

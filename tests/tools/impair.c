@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * impair: a stand-in for tc netem (absent from the test kernels) on one
  * host's UDP traffic with a port range: datagrams to the range (output) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mhannounce: a direct control-socket client for the local-abuse tests. It
  * sends one announcement with whatever port, pid and key it is given (no

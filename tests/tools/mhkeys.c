@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mhkeys: the keyring side of the restart tests (no keyutils needed).
  *   mhkeys list SUFFIX    keyrings in the caller's user keyring whose

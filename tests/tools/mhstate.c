@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mhstate: reads a mosh-helperd state file with the library's own decoder,
  * for the restart tests.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Makes the certificates of the relay/gateway TLS tests with the openssl
 # CLI, into DIR (created): a site CA and another CA, the gateway's
 # certificate, relays with IP SANs, an expired relay, a revoked relay and

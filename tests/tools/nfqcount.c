@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nfqcount: a queue reader for the datapath tests: binds one NFQUEUE queue
  * (no fail-open), prints one line per queued packet (its UDP addresses,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * nfttool: drives nft/ (the library's builders and socket edge) from the
  * command line for integration tests and benchmarks: probe the queue

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * notifylisten: the systemd side of the readiness protocol, for the
  * hardening test. Binds a unix datagram socket (a path, or '@name' for an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * pcapforge: writes small, deterministic SSP captures for the review tool's
  * tests, without namespaces: a mosh-like session sealed with a fixed key
@@ -27,6 +28,7 @@
 
 #include "pkt.h"
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define KEY_B64     "AAECAwQFBgcICQoLDA0ODw"   /* bytes 00..0f */
 #define SERVER_PORT 60001

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * promcheck: a strict checker of the Prometheus text exposition format
  * (0.0.4), standing in for `promtool check metrics` (Debian's prometheus

@@ -1,13 +1,14 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * seccompcheck: the daemon's syscall filter (nfq-helper/seccomp.c, built in
- * here) against one call at a time. Each probe runs in a child that
+ * seccompcheck: the daemon's syscall filter (nfq-helper/process/seccomp.c,
+ * built in here) against one call at a time. Each probe runs in a child that
  * installs the filter and makes its call; the parent prints
  * "PROBE allowed|killed|refused ERRNO". Prints the build kind first
  * ("build normal" or "build sanitized"). Needs a writable DIR for the file
  * probes. With "keeper" after DIR, the state keeper's filter instead.
  * Exit 0 unless a probe could not be run.
  */
-#include "../../nfq-helper/seccomp.c"
+#include "../../nfq-helper/process/seccomp.c"
 
 #include <signal.h>
 #include <stdio.h>

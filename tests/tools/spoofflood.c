@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * spoofflood: UDP garbage from spoofed IPv4 sources (issue 11), for the
  * single-port flood test and bench. A raw socket (IP_HDRINCL) sends

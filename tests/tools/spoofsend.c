@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * spoofsend: the spoofed-source flood of the integration tests and of
  * `make bench`. Garbage UDP datagrams to ADDR:PORT, each from the next of

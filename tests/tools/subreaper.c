@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * subreaper: runs a command as a child subreaper (PR_SET_CHILD_SUBREAPER,
  * kept across exec), so the processes its children leave behind, such as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Small helpers shared by the integration-test tools (header only: every
  * tests/tools/NAME.c is its own program): the monotonic clock in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * udpsend: the smallest UDP sender and receiver the netns tests need.
  *   udpsend send [--from PORT] ADDR PORT [COUNT [INTERVAL_MS]]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * udptool: the attacker and probe of the namespace integration tests. Sends
  * garbage, forged SSP headers or authentic sealed datagrams, replays every
@@ -22,6 +23,7 @@
 #include <openssl/crypto.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 #include "tooling.h"
 
 #define UT_MAX_COUNT     100000   /* datagrams per run */

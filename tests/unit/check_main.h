@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The end of every unit test program: run one Check suite and turn its
  * failures into the exit status that tests/run.sh reads.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the pure side of a session's birth and death
  * (lib/announce.c): a session announced through the control socket, saved

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/config.c: the defaults, the shipped mosh-helper.conf,
  * print -> load round trips, and the golden cases in tests/unit/config/
@@ -415,10 +416,11 @@ START_TEST(test_golden_good)
 }
 END_TEST
 
-/* SIGHUP's view of the key table (nfq-helper/reload.c asks nothing else).
- * The rebuild set is what nfq-helper/kernel.c builds the table from
- * (timeouts, rates, set sizes, mark, local-flow exception); the other live
- * keys are read where they are used; every other key is the identity. */
+/* SIGHUP's view of the key table (nfq-helper/process/reload.c asks nothing
+ * else). The rebuild set is what nfq-helper/datapath/kernel.c builds the
+ * table from (timeouts, rates, set sizes, mark, local-flow exception); the
+ * other live keys are read where they are used; every other key is the
+ * identity. */
 static const char *const rebuild_keys[] = {
 	"local_flows", "idle_timeout", "candidate_lifetime", "max_sessions",
 	"max_pinholes_per_session", "slow_path_rate", "slow_path_rate_per_source",

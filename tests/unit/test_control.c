@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/ctlproto.c: the exact byte layout, encode -> decode
  * round trips, refusal of every truncation, trailing bytes, bad headers,
@@ -867,7 +868,7 @@ START_TEST(test_stats_paging)
 	ck_assert_uint_le(st.len, MHC_MAX_MSG);
 	ck_assert_uint_gt(st.len + 62, MHC_MAX_MSG);
 	ck_assert_int_eq(mhc_encode_stats(&st, buf, sizeof(buf)), (ssize_t)st.len);
-	/* the names mosh-helperd sends (nfq-helper/admin.c), longest values */
+	/* the names mosh-helperd sends (nfq-helper/intake/admin.c), longest values */
 	mhc_stats_init(&st);
 	for (i = 0; i < 8; i++)
 		ck_assert_int_eq(mhc_stats_add(&st, "announce_accepted", UINT64_MAX), 0);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Tests of mosh-helper-hook as a program, with fakes: a shell script that
  * prints what mosh-server prints (and leaves a `sleep` behind as its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the per-uid log budgets of lib/log.c (mh_uidlimit): the
  * burst, the refill, one uid's flood leaving another's budget whole, every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for single-port mode's session finding (mh_decide_mux) and the
  * SSH client address index: a datagram to the public port is given to the
@@ -17,6 +18,7 @@
 #include "muxsel.h"
 #include "session.h"
 #include "verdict.h"
+#include "ssp_test.h"
 
 #define PUBLIC 60000
 #define NSESS 8

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/muxprefer.c: a session whose SSH login came from host
  * X displaces the mappings other sessions hold for clients on X, keeps

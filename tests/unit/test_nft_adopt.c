@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the adopt mode of the table builder (nft/build.c, mux.c):
  * a restarted daemon or a reload keeps `sessions`, pinholes4/6 and the mux

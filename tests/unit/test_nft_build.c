@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for nft/ (build.c, mux.c): every batch is built into a buffer,
  * then its messages are parsed back with libnftnl and checked against the

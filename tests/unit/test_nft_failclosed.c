@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the fail-closed parts of nft/ (issue 10): the table flags
  * in the ruleset batch and the flags probe, the accept mark ORed in by

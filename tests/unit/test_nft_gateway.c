@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for nft/gateway.c (the perimeter gateway's table): the key
  * codec (exact bytes, round trips, refusals); the ruleset batch parsed

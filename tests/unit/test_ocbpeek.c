@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the unauthenticated first-block decryption used by
  * single-port trial authentication: the AES-NI path (lib/ocbpeek.c) and
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 
 static void rnd(uint8_t *p, size_t n)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the one walk over a session's pinholes (mh_pinhole_next,
  * mh_for_each_pinhole in lib/session.c): open records only, in slot order,

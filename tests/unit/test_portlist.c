@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/portlist.c: the kernel's reserved-ports list parsed
  * (what the kernel prints, and text it never prints refused), merged with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/proc.c: /proc/PID/stat is parsed whatever the command
  * name holds (spaces, parentheses), a line cut short is refused rather than

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/relaysync.c: which of a relay's sessions the gateway
  * ends after a resync or a disconnect. Each scenario holds a small table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/relaywire.c (the relay <-> gateway frames): a table of
  * good frames written out byte by byte (decoded fields checked, re-encoded

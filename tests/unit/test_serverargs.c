@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/serverargs.c: a table of mosh-server command lines
  * (every option form mosh-server's getopt reads, "--", help, the legacy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/ssp.c against real mosh 1.4.0 captures (pcaps/ssp-*.pcap
  * with their .key files, made by pcaps/make-captures.sh): authentication,
@@ -17,6 +18,7 @@
 #include <zlib.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 
 /* ---- captures ------------------------------------------------------------ */
 

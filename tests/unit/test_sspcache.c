@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the shared OpenSSL context cache behind ssp_ctx (lib/ssp.c):
  * more sessions than slots still verify and decrypt exactly (every use a
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "ssp.h"
+#include "ssp_test.h"
 
 #define N (3 * SSP_CACHE_SLOTS + 5)
 #define PLAIN 100

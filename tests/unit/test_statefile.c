@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the restart state (lib/statefile.c): sessions survive an
  * encode/decode round trip field for field (IPv4 and IPv6 pinholes, bound

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/stray.c: a kernel pinhole element belongs to the
  * record its session holds for that client address and port, and is a

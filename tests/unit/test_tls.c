@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Tests of nfq-helper/tls.c with real TLS 1.3 handshakes over non-blocking
+ * Tests of nfq-helper/intake/tls.c with real TLS 1.3 handshakes over non-blocking
  * socketpairs, certificates made for the run by tests/tools/mkcerts.sh
  * (openssl CLI): a good relay and gateway verify each other, read each
  * other's IP SANs and carry relay frames; a relay from another CA, an
@@ -24,7 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "relaywire.h"
-#include "../../nfq-helper/tls.h"
+#include "../../nfq-helper/intake/tls.h"
 
 static char dir[64];
 static char path_buf[16][256];

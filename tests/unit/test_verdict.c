@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for the slow-path policy: packet parsing, the session table
  * and mh_decide(), with datagrams sealed by the real SSP code under a test
@@ -14,6 +15,7 @@
 
 #include "session.h"
 #include "verdict.h"
+#include "ssp_test.h"
 
 #define SPORT 60001
 static const uint8_t key[SSP_KEY_LEN] = "0123456789abcdef";

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * pidfd_shim: pidfd_open() for mosh-helperd under valgrind 3.19 (Debian
  * 12's), which does not know that system call (434) and fails it with

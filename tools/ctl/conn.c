@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperctl's transport: connect to the control socket, send one
  * request, wait (bounded) for the one reply and any descriptor passed with

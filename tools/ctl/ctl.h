@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperctl: the firewall admin's view of a running mosh-helperd over
  * its control socket. conn.c asks (one connection per request, one reply

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperctl: command line, the socket path (-s, or control_socket of
  * -c CONFIG, of /etc/mosh-helper.conf if readable, or the built-in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperctl's output: an aligned table of sessions with their
  * pinholes indented below, "name value" counter lines, and the same as

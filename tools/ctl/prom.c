@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helperctl stats --prometheus: the daemon's counters in the
  * Prometheus text exposition format (0.0.4), for node_exporter's textfile

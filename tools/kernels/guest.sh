@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Runs inside the QEMU guest of tools/check-kernels.sh, as its init after
 # switch_root: mounts what a Debian system has (proc, sys, devpts, shm,
 # cgroup-free), prints the kernel and the paths it offers mosh-helper, runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Capture reading for mosh-helper-review: libpcap (pcap and pcapng), the
  * link layers a mosh capture comes in (Ethernet with VLAN tags, Linux

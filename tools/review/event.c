@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The story of one session for mosh-helper-review: its events (datagrams,
  * pinholes, roams, gaps) in a growable array, appended by the tracker

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Names and formats both outputs of mosh-helper-review share: verdicts,
  * sequence notes, pinhole actions, and times (microseconds printed as

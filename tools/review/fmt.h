@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Formatting helpers shared by out_text.c and out_json.c (fmt.c): names of
  * verdicts, notes and actions, and times as seconds with microseconds.

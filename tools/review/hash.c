@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Hashed lookups for mosh-helper-review, so that a hostile capture (many
  * SSH logins, flows or pinholes) costs time linear in its size: a keyed

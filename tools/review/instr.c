@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SSP instruction decoding for mosh-helper-review: decrypt a datagram with
  * the session key (lib/ssp.c), read its timestamps and fragment header,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The verdict mosh-helper would give a datagram. It simulates the kernel's
  * pinhole sets (client address . client port . server port, timeout

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The key file of mosh-helper-review: "<server-port> <22-char key>" per
  * line, optionally followed by "bound=ADDR,..." (the daemon's key_log

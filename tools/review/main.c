@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-review: command line, keys and configuration, then every
  * capture through the session tracker, then the story as text or JSON.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The JSON-lines output of mosh-helper-review: one object per line, events
  * "capture", "error", then per session "session", its "datagram", "roam",

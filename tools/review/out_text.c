@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The human output of mosh-helper-review: for each capture one line, then
  * per session a few header lines (SSH login, first contact and reply,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * A small protobuf reader for mosh's TransportBuffers.Instruction: varint
  * and length-delimited fields with every length checked against the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * mosh-helper-review: the types its parts share. A capture (capture.c) gives
  * layer-3 packets; track.c builds one story per session from them, with the

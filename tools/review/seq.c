@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Sequence numbers of one SSP direction of a session: every number seen
  * (open-addressing hash: where from, when, a hash of the bytes) and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SSH logins seen in a capture: TCP SYNs to port 22 (the login that starts
  * a mosh session) and the server's SYN-ACK, so a session's story can say

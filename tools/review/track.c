@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Session tracking for mosh-helper-review: finds the session (server
  * address and port) of each UDP datagram, decodes it with the key, asks

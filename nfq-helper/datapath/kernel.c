@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The daemon's side of its nftables table: installs it at start (probing
+ * for the native queue expression, the owner/persist table flags and the
+ * form of a map lookup; adopting the table of an earlier daemon whose
+ * sessions resume, or a --guard's, claiming it if orphaned), rebuilds it
+ * in place on SIGHUP, leaves it at every stop (only --uninstall removes
+ * it), adds and deletes session ports, pinholes and mappings. Every batch
+ * goes through the one socket d->nft: an owned table takes no other.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libnftnl/common.h>
+
+#include "daemon.h"
+
+#define BATCH_LEN 65536
+
+struct batch {
+	char buf[BATCH_LEN];
+	struct mnl_nlmsg_batch *b;
+	uint32_t seq;
+};
+
+static void batch_start(struct batch *bt)
+{
+	bt->b = mnl_nlmsg_batch_start(bt->buf, sizeof(bt->buf) / 2);  /* libmnl: half */
+	bt->seq = (uint32_t)mh_now_ms();
+	mh_nft_batch_begin(bt->b, &bt->seq);
+}
+
+static int batch_send(struct mh_daemon *d, struct batch *bt, int err, bool sync)
+{
+	if (!err) {
+		mh_nft_batch_end(bt->b, &bt->seq);
+		err = sync ? mh_nft_send_sync(d->nft, bt->b)
+			   : mh_nft_send_async(d->nft, bt->b);
+	}
+	mnl_nlmsg_batch_stop(bt->b);
+	if (err)
+		d->stats.nft_errors++;
+	return err;
+}
+
+/* Room for every pinhole the quotas allow, twice over (evicted pinholes
+ * are deleted asynchronously), and never less than nft's usual 65535. */
+static uint32_t pinhole_set_size(const struct mh_config *c)
+{
+	uint64_t n = 2ull * c->max_sessions * c->max_pinholes_per_session;
+
+	return n < MH_NFT_DEFAULT_SET_SIZE ? MH_NFT_DEFAULT_SET_SIZE :
+	       n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static void table_params(struct mh_daemon *d, bool adopt,
+			 struct mh_ruleset_params *p)
+{
+	*p = (struct mh_ruleset_params){
+		.table = d->cfg.table,
+		.port_low = d->cfg.port_low,
+		.port_high = d->cfg.port_high,
+		.idle_timeout_ms = d->cfg.idle_timeout * 1000,
+		.queue_num = d->cfg.queue_num,
+		.queue_total = 1,
+		.slow_path_rate = d->cfg.slow_path_rate,
+		.per_source_rate = d->cfg.slow_path_rate_per_source,
+		.local_flows = d->cfg.local_flows,
+		.per_session_rate = d->cfg.slow_path_rate_per_session,
+		.set_size = pinhole_set_size(&d->cfg),
+		.native_queue = d->native_queue,
+		.public_port = d->pol.public_port,
+		.provisional_timeout_ms = d->cfg.candidate_lifetime * 1000,
+		.adopt = adopt,
+		.table_flags = d->table_flags,
+		.accept_mark = d->cfg.accept_mark,
+		.map_lookup_dreg = d->map_lookup_dreg,
+	};
+	if (d->cfg.role == MH_ROLE_GATEWAY) {   /* not in its table (yet) */
+		p->local_flows = false;
+		p->per_session_rate = 0;
+		p->public_port = 0;
+	}
+}
+
+/* One transaction: [the old table deleted,] the table, [its elements]. A
+ * batch with elements gets a buffer of its own, sized for them. */
+int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
+		      const struct mh_nft_elems *e)
+{
+	size_t limit = e ? mh_nft_restore_size(e) : BATCH_LEN / 2;
+	char *buf = e ? malloc(2 * limit) : NULL;
+	struct mh_ruleset_params p;
+	struct batch *bt = malloc(sizeof(*bt));
+	int err = 0;
+
+	if (!bt || (e && !buf)) {
+		free(buf);
+		free(bt);
+		return -ENOMEM;
+	}
+	table_params(d, adopt, &p);
+	bt->b = mnl_nlmsg_batch_start(buf ? buf : bt->buf, limit);
+	bt->seq = (uint32_t)mh_now_ms();
+	mh_nft_batch_begin(bt->b, &bt->seq);
+	if (replace)
+		err = mh_nft_build_table_delete(bt->b, &bt->seq, d->cfg.table);
+	if (!err)
+		err = d->cfg.role == MH_ROLE_GATEWAY ?
+		      mh_nft_build_gw_ruleset(bt->b, &bt->seq, &p) :
+		      mh_nft_build_ruleset(bt->b, &bt->seq, &p);
+	if (!err && e)
+		err = mh_nft_build_elems(bt->b, &bt->seq, d->cfg.table, e);
+	err = batch_send(d, bt, err, true);
+	free(buf);
+	free(bt);
+	return err;
+}
+
+static int build_table(struct mh_daemon *d, bool adopt)
+{
+	return mh_kernel_install(d, adopt, false, NULL);
+}
+
+/* Owner and persist where the kernel has both and the configuration
+ * allows; else none (never owner alone: the kernel would delete the
+ * table with the daemon's socket, and the range would fall open). */
+static uint32_t choose_flags(struct mh_daemon *d)
+{
+	uint32_t have = mh_nft_probe_table_flags(d->nft);
+
+	if (d->cfg.table_flags == MH_TABLE_FLAGS_NONE) {
+		log_info("table flags: none (table_flags = \"none\"): the table is "
+			 "rebuilt as soon as another program deletes or flushes it");
+		return 0;
+	}
+	if (have == MH_TABLE_F_OWNED) {
+		log_info("table flags: owner, persist (no other program can change "
+			 "or remove the table; it outlives the daemon)");
+		return MH_TABLE_F_OWNED;
+	}
+	log_warn("table flags: none, this kernel has %s: the table is rebuilt "
+		 "as soon as another program deletes or flushes it; until then "
+		 "only an admin policy that wants accept_mark keeps the range closed",
+		 have ? "owned tables but not persistent ones (Linux 6.9 has them)"
+		      : "neither owned nor persistent tables");
+	return 0;
+}
+
+/* An existing table: -EBUSY if a live socket owns it; *replace if its
+ * persist flag differs from ours (the kernel changes it in no update, so
+ * the table is deleted and made again in the same transaction). An orphan
+ * (persist, no owner) is claimed by the batch itself. */
+static int inspect_table(struct mh_daemon *d, bool *exists, bool *replace)
+{
+	uint32_t flags = 0, owner = 0;
+	int r = mh_nft_table_flags(d->nft, d->cfg.table, &flags, &owner);
+
+	*exists = r == 0;
+	*replace = false;
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (flags & MH_TABLE_F_OWNER) {
+		log_err("table inet %s is owned by another process (netlink port "
+			"%u): is another mosh-helperd running?", d->cfg.table, owner);
+		return -EBUSY;
+	}
+	*replace = (flags & MH_TABLE_F_PERSIST) != (d->table_flags & MH_TABLE_F_PERSIST);
+	if (*replace)
+		log_warn("table inet %s has flags 0x%x, not 0x%x: replaced in one "
+			 "transaction (datagrams may pass while its hooks are "
+			 "re-registered: once)", d->cfg.table, flags, d->table_flags);
+	return 0;
+}
+
+/* The existing table replaced by one with our flags, keeping its session
+ * ports and pinholes when they are to be adopted. */
+static int replace_table(struct mh_daemon *d, bool adopt)
+{
+	struct mh_nft_elems e = { 0 };
+	int err = adopt ? mh_elems_dump(d, &e) : 0;
+
+	if (err < 0) {
+		log_warn("reading table inet %s: %s", d->cfg.table, strerror(-err));
+		return err;
+	}
+	err = mh_kernel_install(d, false, true, adopt ? &e : NULL);
+	mh_elems_free(&e);
+	return err;
+}
+
+static int install_first(struct mh_daemon *d, bool replace)
+{
+	int err = replace ? replace_table(d, d->adopt) : build_table(d, d->adopt);
+
+	if (err && d->adopt) {
+		log_warn("adopting table inet %s: %s; rebuilding it empty, sessions "
+			 "in it are dropped", d->cfg.table, strerror(-err));
+		d->adopt = false;
+		err = replace ? replace_table(d, false) : build_table(d, false);
+	}
+	return err;
+}
+
+/* A table with no session (a --guard's) is taken over as it is meant to
+ * be; one with sessions but no state to resume them loses them. */
+static void log_not_adopted(struct mh_daemon *d)
+{
+	if (d->cfg.role == MH_ROLE_GATEWAY)
+		log_info("table inet %s exists: rebuilt empty (the relays' resyncs "
+			 "bring the sessions back)", d->cfg.table);
+	else if (mh_nft_dump_session_ports(d->nft, d->cfg.table, NULL, NULL) > 0)
+		log_warn("table inet %s exists but no saved state fits it: rebuilt "
+			 "empty, sessions in it are dropped", d->cfg.table);
+	else
+		log_info("table inet %s exists, with no session: taken over (the "
+			 "range stayed closed)", d->cfg.table);
+}
+
+/* A table left by an earlier daemon is adopted when that daemon's state
+ * was read too (may_adopt: resume.c resumes its sessions); else it is
+ * rebuilt empty. */
+int mh_kernel_setup(struct mh_daemon *d, bool may_adopt)
+{
+	bool exists, replace;
+	int err;
+
+	d->nft = mh_nft_open();
+	if (!d->nft)
+		return -errno;
+	d->native_queue = mh_nft_probe_native_queue(d->nft);
+	log_info("queue rule: %s", d->native_queue ? "native nft queue expression"
+				   : "xt NFQUEUE target through nft compat");
+	d->table_flags = choose_flags(d);
+	d->map_lookup_dreg = !mh_nft_probe_map_lookup(d->nft);
+	if (d->map_lookup_dreg)
+		log_info("map lookups: this kernel refuses a lookup in a map that "
+			 "loads no value (Linux before 6.5): single-port mode's "
+			 "mapping rules load it and compare it with 0");
+	if ((err = inspect_table(d, &exists, &replace)) < 0)
+		return err;
+	/* a gateway adopts its elements only in place (gwcore.c reads them) */
+	d->adopt = exists && may_adopt &&
+		   !(replace && d->cfg.role == MH_ROLE_GATEWAY);
+	if (exists && !d->adopt)
+		log_not_adopted(d);
+	if ((err = install_first(d, replace)) < 0)
+		return err;
+	if (d->adopt)
+		log_info("table inet %s adopted: session ports, pinholes and "
+			 "mappings kept", d->cfg.table);
+	return mh_epoll_add(d, mh_nft_fd(d->nft), EV_TAG(EV_NFT, 0));
+}
+
+int mh_kernel_reload(struct mh_daemon *d)
+{
+	return build_table(d, true);
+}
+
+/* Every stop of the daemon keeps (d->keep) and leaves the table as it is;
+ * only --uninstall (uninstall.c) has it removed. */
+void mh_kernel_teardown(struct mh_daemon *d)
+{
+	struct batch bt;
+	int err;
+
+	if (!d->nft)
+		return;
+	if (d->keep) {
+		mh_nft_close(d->nft);
+		d->nft = NULL;
+		return;
+	}
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_table_delete(bt.b, &bt.seq,
+							  d->cfg.table), true);
+	if (err)
+		log_warn("removing table inet %s: %s", d->cfg.table, strerror(-err));
+	mh_nft_close(d->nft);
+	d->nft = NULL;
+}
+
+/* How the log names an element of each kind. */
+static const char *const kind_names[] = {
+	[MH_NFT_PORT] = "session port",
+	[MH_NFT_PINHOLE] = "pinhole to port",
+	[MH_NFT_MUX] = "confirmed mapping to port",
+	[MH_NFT_MUXP] = "provisional mapping to port",
+};
+
+/* One rule for every kind: deleting an element that is not there (expired,
+ * or never added) is done, and not worth a line in the log. */
+int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
+		   enum mh_nft_op op, const struct mh_addr *client,
+		   uint16_t server_port, enum mh_kernel_wait wait)
+{
+	uint32_t timeout_ms = kind == MH_NFT_PINHOLE && op == MH_NFT_ADD ?
+			      d->cfg.idle_timeout * 1000 : 0;
+	struct batch bt;
+	int err;
+
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_elem(bt.b, &bt.seq, d->cfg.table,
+			 kind, op, client, server_port, timeout_ms),
+			 wait == MH_KERNEL_SYNC);
+	if (err == -ENOENT && op == MH_NFT_DEL)
+		return 0;
+	if (err)
+		log_warn("%s %s %u: %s", op == MH_NFT_ADD ? "adding" : "removing",
+			 kind_names[kind], server_port, strerror(-err));
+	return err;
+}
+
+int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
+		      uint16_t server_port, bool add, bool sync)
+{
+	return mh_kernel_elem(d, MH_NFT_PINHOLE, add ? MH_NFT_ADD : MH_NFT_DEL,
+			      client, server_port,
+			      sync ? MH_KERNEL_SYNC : MH_KERNEL_ASYNC);
+}
+
+int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
+		  uint16_t server_port, bool confirmed, bool add, bool sync)
+{
+	return mh_kernel_elem(d, confirmed ? MH_NFT_MUX : MH_NFT_MUXP,
+			      add ? MH_NFT_ADD : MH_NFT_DEL, client, server_port,
+			      sync ? MH_KERNEL_SYNC : MH_KERNEL_ASYNC);
+}
+
+int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
+		      enum mh_nft_op op, const struct mh_addr *client,
+		      const struct mh_addr *server, enum mh_kernel_wait wait)
+{
+	uint32_t timeout_ms = kind == MH_GW_PINHOLE && op == MH_NFT_ADD ?
+			      d->cfg.idle_timeout * 1000 : 0;
+	char sv[MH_ADDRSTRLEN];
+	struct batch bt;
+	int err;
+
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_gw_elem(bt.b, &bt.seq, d->cfg.table,
+			 kind, op, client, server, timeout_ms),
+			 wait == MH_KERNEL_SYNC);
+	if (err == -ENOENT && op == MH_NFT_DEL)
+		return 0;
+	if (err)
+		log_warn("%s %s %s: %s", op == MH_NFT_ADD ? "adding" : "removing",
+			 kind == MH_GW_SESSION ? "session" : "pinhole to",
+			 mh_addr_str(server, sv, sizeof(sv)), strerror(-err));
+	return err;
+}

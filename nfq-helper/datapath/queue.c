@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The NFQUEUE edge: binds the queue (copy whole packets, never fail open),
+ * reads queued packets, asks mh_decide() for the verdict, applies a new
+ * pinhole to the kernel before letting mosh-server's reply out, and sends
+ * exactly one verdict per packet.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "daemon.h"
+#include "muxsel.h"
+
+#define QUEUE_BUF_LEN (0xffff + 4096)
+#define QUEUE_RCVBUF  (8 * 1024 * 1024)
+#define QUEUE_VLEN    8     /* messages per recvmmsg */
+#define QUEUE_ROUNDS  8     /* recvmmsg calls per wake-up at most */
+#define VERDICT_BUF   (64 * 1024)  /* verdicts of one wake-up, sent at once */
+#define AFTER_MAX     256          /* kernel deletions that wait for the verdicts */
+
+/* A kernel element to delete once the verdicts of a wake-up are sent: a
+ * provisional mapping that has done its work, or a pinhole (and in single-
+ * port mode its mapping) evicted for a newer one, which need not cost the
+ * datagram that caused it any time. */
+enum after_kind { AFTER_PROVISIONAL, AFTER_PINHOLE, AFTER_MAPPING };
+struct after {
+	struct mh_addr client;
+	uint16_t port;
+	uint8_t kind;
+};
+
+/* The queue's socket, and the verdicts of a wake-up with what must follow
+ * them. */
+struct mh_queue_rt {
+	struct mnl_socket *sock;
+	unsigned portid;
+	char vbuf[VERDICT_BUF];
+	struct mnl_nlmsg_batch *vb;
+	struct after after[AFTER_MAX];
+	unsigned n_after;
+};
+
+static void verdicts_flush(struct mh_daemon *d);
+
+static int queue_config(struct mh_daemon *d, uint8_t cmd, bool params)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, d->cfg.queue_num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, cmd);
+	if (params) {
+		nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xffff);
+		mnl_attr_put_u32(nlh, NFQA_CFG_QUEUE_MAXLEN,
+				 htonl(d->cfg.queue_maxlen));
+		/* fail closed: a full queue drops, it never bypasses us */
+		mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN));
+		mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(0));
+	}
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(d->q->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	if (mnl_socket_recvfrom(d->q->sock, buf, sizeof(buf)) < 0)
+		return -errno;
+	if (mnl_cb_run(buf, sizeof(buf), 0, d->q->portid, NULL, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int mh_queue_open(struct mh_daemon *d)
+{
+	int one = 1, rcvbuf = QUEUE_RCVBUF, err;
+
+	d->q = calloc(1, sizeof(*d->q));
+	if (!d->q)
+		return -ENOMEM;
+	d->q->sock = mnl_socket_open(NETLINK_NETFILTER);
+	if (!d->q->sock)
+		return -errno;
+	if (mnl_socket_bind(d->q->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	d->q->portid = mnl_socket_get_portid(d->q->sock);
+	/* libmnl wants a buffer twice the batch limit */
+	d->q->vb = mnl_nlmsg_batch_start(d->q->vbuf, sizeof(d->q->vbuf) / 2);
+	if (!d->q->vb)
+		return -ENOMEM;
+	mnl_socket_setsockopt(d->q->sock, NETLINK_NO_ENOBUFS, &one, sizeof(one));
+	if (setsockopt(mnl_socket_get_fd(d->q->sock), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &rcvbuf, sizeof(rcvbuf)) < 0)
+		log_debug("SO_RCVBUFFORCE: %s", strerror(errno));
+	err = queue_config(d, NFQNL_CFG_CMD_BIND, true);
+	if (err < 0)
+		return err;
+	return mh_epoll_add(d, mnl_socket_get_fd(d->q->sock), EV_TAG(EV_QUEUE, 0));
+}
+
+void mh_queue_close(struct mh_daemon *d)
+{
+	if (!d->q)
+		return;
+	if (!d->q->sock) {
+		free(d->q);
+		d->q = NULL;
+		return;
+	}
+	if (d->q->vb) {
+		verdicts_flush(d);
+		mnl_nlmsg_batch_stop(d->q->vb);
+		d->q->vb = NULL;
+	}
+	queue_config(d, NFQNL_CFG_CMD_UNBIND, false);
+	mnl_socket_close(d->q->sock);
+	free(d->q);
+	d->q = NULL;
+}
+
+/* Verdicts are collected for one wake-up and sent in one sendto; whatever
+ * must happen after a verdict (dropping a provisional mapping, an evicted
+ * pinhole) follows the send. Pinholes are installed before, so a reply
+ * never precedes its pinhole. */
+static bool still_recorded(const struct mh_daemon *d, const struct after *a)
+{
+	const struct mh_session *s = mh_session_by_port(&d->sessions, a->port);
+
+	return s && mh_pinhole_find(s, &a->client);
+}
+
+/* An evicted mapping's conntrack entry would keep its source bound to the
+ * session's port: deleted after the mapping, like a session's at its end. */
+static void cut_evicted_flow(struct mh_daemon *d, const struct after *a)
+{
+	char cl[MH_ADDRSTRLEN];
+	int n = mh_ct_cut(d, a->port, &a->client, 0);
+
+	if (n > 0)
+		log_info("port %u: conntrack flow of evicted %s deleted", a->port,
+			 mh_addr_str(&a->client, cl, sizeof(cl)));
+}
+
+static void verdicts_flush(struct mh_daemon *d)
+{
+	unsigned i;
+
+	if (mnl_nlmsg_batch_size(d->q->vb) > 0 &&
+	    mnl_socket_sendto(d->q->sock, mnl_nlmsg_batch_head(d->q->vb),
+			      mnl_nlmsg_batch_size(d->q->vb)) < 0)
+		log_warn("sending verdicts: %s", strerror(errno));
+	mnl_nlmsg_batch_reset(d->q->vb);
+	for (i = 0; i < d->q->n_after; i++) {
+		const struct after *a = &d->q->after[i];
+
+		/* evicted, then opened again within the same wake-up: keep it */
+		if (a->kind != AFTER_PROVISIONAL && still_recorded(d, a))
+			continue;
+		if (a->kind == AFTER_PINHOLE)
+			mh_kernel_pinhole(d, &a->client, a->port, false, false);
+		else
+			mh_kernel_mux(d, &a->client, a->port,
+				      a->kind == AFTER_MAPPING, false, false);
+		if (a->kind == AFTER_MAPPING)
+			cut_evicted_flow(d, a);
+	}
+	d->q->n_after = 0;
+}
+
+/* Queues a deletion for after the verdicts (sending them first if the
+ * list is full). */
+static void after_verdicts(struct mh_daemon *d, const struct mh_addr *client,
+			   uint16_t port, enum after_kind kind)
+{
+	if (d->q->n_after == AFTER_MAX)
+		verdicts_flush(d);
+	d->q->after[d->q->n_after++] = (struct after){ *client, port, (uint8_t)kind };
+}
+
+static void send_verdict(struct mh_daemon *d, uint32_t id, bool accept)
+{
+	struct nlmsghdr *nlh;
+
+	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(d->q->vb), NFQNL_MSG_VERDICT,
+			    d->cfg.queue_num);
+	nfq_nlmsg_verdict_put(nlh, id, accept ? NF_ACCEPT : NF_DROP);
+	if (!mnl_nlmsg_batch_next(d->q->vb)) {
+		/* full: the last message moves to the front of the next batch */
+		if (mnl_socket_sendto(d->q->sock, mnl_nlmsg_batch_head(d->q->vb),
+				      mnl_nlmsg_batch_size(d->q->vb)) < 0)
+			log_warn("sending verdicts: %s", strerror(errno));
+		mnl_nlmsg_batch_reset(d->q->vb);
+	}
+}
+
+static void log_drop(struct mh_daemon *d, const struct mh_decision *dec,
+		     uint64_t now)
+{
+	char src[MH_ADDRSTRLEN], dst[MH_ADDRSTRLEN];
+
+	if (!mh_ratelimit_ok(&d->drop_log, now))
+		return;
+	log_info("drop %s -> %s: %s (%llu so far)",
+		 mh_addr_str(&dec->pkt.src, src, sizeof(src)),
+		 mh_addr_str(&dec->pkt.dst, dst, sizeof(dst)),
+		 mh_reason_name(dec->reason),
+		 (unsigned long long)d->stats.verdicts[dec->reason]);
+}
+
+/* The pinhole the session used before this one, if any: a roam. */
+static const struct mh_addr *previous_pinhole(const struct mh_session *s,
+					      const struct mh_addr *now)
+{
+	const struct mh_pinhole_rec *best = NULL, *r;
+
+	mh_for_each_pinhole(s, r) {
+		if (!mh_addr_equal(&r->client, now) &&
+		    (!best || r->added_ms > best->added_ms))
+			best = r;
+	}
+	return best ? &best->client : NULL;
+}
+
+/* The kernel side of a confirmed decision: the client's pinhole to the
+ * session's port (host), or to its server's address and port (gateway:
+ * the server is the reply's source). An evicted pinhole goes after the
+ * verdicts on a host; a gateway's at once, without waiting. */
+static int add_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
+{
+	if (d->gw)
+		return mh_kernel_gw_elem(d, MH_GW_PINHOLE, MH_NFT_ADD, &dec->pkt.dst,
+					 &dec->pkt.src, MH_KERNEL_ASYNC);
+	return mh_kernel_pinhole(d, &dec->pkt.dst, dec->session->port, true, false);
+}
+
+static void evict_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
+{
+	uint16_t port = dec->session->port;
+
+	if (d->gw) {
+		mh_kernel_gw_elem(d, MH_GW_PINHOLE, MH_NFT_DEL, &dec->evicted,
+				  &dec->pkt.src, MH_KERNEL_ASYNC);
+		return;
+	}
+	after_verdicts(d, &dec->evicted, port, AFTER_PINHOLE);
+	if (d->pol.public_port)
+		after_verdicts(d, &dec->evicted, port, AFTER_MAPPING);
+}
+
+/* Opens the pinhole a confirmed decision asks for; false if the kernel
+ * refused it (the datagram is then dropped and mosh-server retries). */
+static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
+{
+	struct mh_session *s = dec->session;
+	/* the session's owner can churn pinholes at will: its uid's budget */
+	bool loud = mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE);
+	const struct mh_addr *prev;
+	char cl[MH_ADDRSTRLEN];
+
+	if (dec->evict) {
+		evict_pinhole(d, dec);
+		if (loud)
+			mh_audit_pinhole(d, s, "pinhole_removed", &dec->evicted, "evicted");
+	}
+	if (add_pinhole(d, dec) < 0) {
+		mh_pinhole_forget(s, &dec->pkt.dst);
+		return false;
+	}
+	/* single port: mosh-server answered through the provisional mapping,
+	 * which now becomes a lasting one */
+	if (d->pol.public_port &&
+	    mh_kernel_mux(d, &dec->pkt.dst, s->port, true, true, false) == 0)
+		mh_kernel_mux(d, &dec->pkt.dst, s->port, false, false, false);
+	d->stats.pinholes_opened++;
+	if (!loud)
+		return true;
+	log_info("session %u port %u: pinhole opened for %s", s->id, s->port,
+		 mh_addr_str(&dec->pkt.dst, cl, sizeof(cl)));
+	mh_audit_pinhole(d, s, "pinhole_open", &dec->pkt.dst, NULL);
+	prev = previous_pinhole(s, &dec->pkt.dst);
+	if (prev)
+		mh_audit_roam(d, s, prev, &dec->pkt.dst);
+	return true;
+}
+
+/* Single port: the public port, a source without a mapping. The session
+ * that authenticates it gets a provisional mapping, which the NAT chain
+ * uses for this very datagram: the kernel reinjects an accepted packet
+ * within the verdict's sendmsg, so by the time that returns the flow's
+ * conntrack entry holds the DNAT and the element has done its work. It is
+ * deleted at once; its short timeout only backs that up. A lasting
+ * (confirmed) mapping comes only with mosh-server's reply. */
+static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
+		       size_t len)
+{
+	uint64_t now = mh_now_ms();
+	struct mh_decision dec;
+	char cl[MH_ADDRSTRLEN];
+
+	mh_decide_mux(&d->sessions, &d->pol, l3, len, &dec);
+	if (dec.accept && mh_kernel_mux(d, &dec.pkt.src, dec.session->port,
+					false, true, true) < 0)
+		dec.accept = false;
+	d->stats.verdicts[dec.reason]++;
+	if (dec.accept && mh_audit_allow(d, dec.session->uid, MH_NOISY_PINHOLE)) {
+		log_info("session %u port %u: %s maps to it (provisional, %u trials)",
+			 dec.session->id, dec.session->port,
+			 mh_addr_str(&dec.pkt.src, cl, sizeof(cl)), dec.trials);
+		mh_audit_pinhole(d, dec.session, "mapping_provisional", &dec.pkt.src, NULL);
+	} else if (!dec.accept) {
+		log_drop(d, &dec, now);
+	}
+	send_verdict(d, id, dec.accept);
+	if (dec.accept)
+		after_verdicts(d, &dec.pkt.src, dec.session->port, AFTER_PROVISIONAL);
+}
+
+static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
+			  const uint8_t *l3, size_t len)
+{
+	enum mh_path path = hook == NF_INET_LOCAL_OUT ? MH_OUTBOUND : MH_INBOUND;
+	uint64_t now = mh_now_ms();
+	struct mh_decision dec;
+
+	if (hook == NF_INET_PRE_ROUTING) {
+		handle_mux(d, id, l3, len);
+		return;
+	}
+	if (hook == NF_INET_FORWARD && d->gw)
+		mh_gw_decide(d, l3, len, now, &path, &dec);
+	else
+		mh_decide(&d->sessions, &d->pol, path, l3, len, now, &dec);
+	if (dec.accept && dec.add_pinhole && !apply_pinhole(d, &dec))
+		dec.accept = false;
+	d->stats.verdicts[dec.reason]++;
+	mh_audit_datagram(d, path, l3, len, &dec);
+	if (!dec.accept)
+		log_drop(d, &dec, now);
+	send_verdict(d, id, dec.accept);
+}
+
+static int packet_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
+	struct nfqnl_msg_packet_hdr *ph;
+	struct mh_daemon *d = data;
+
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+		return MNL_CB_OK;
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	if (!attr[NFQA_PAYLOAD]) {
+		send_verdict(d, ntohl(ph->packet_id), false);
+		return MNL_CB_OK;
+	}
+	handle_packet(d, ntohl(ph->packet_id), ph->hook,
+		      mnl_attr_get_payload(attr[NFQA_PAYLOAD]),
+		      mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]));
+	return MNL_CB_OK;
+}
+
+/* One recvmmsg takes every queued message there is, up to QUEUE_VLEN: a
+ * lone datagram costs one system call, not a second one that finds the
+ * socket empty. */
+void mh_queue_input(struct mh_daemon *d)
+{
+	static uint8_t buf[QUEUE_VLEN][QUEUE_BUF_LEN];
+	struct mmsghdr mm[QUEUE_VLEN];
+	struct iovec iov[QUEUE_VLEN];
+	int i, k, n;
+
+	for (k = 0; k < QUEUE_VLEN; k++) {
+		iov[k] = (struct iovec){ buf[k], sizeof(buf[k]) };
+		mm[k] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[k], .msg_iovlen = 1 } };
+	}
+	/* log lines wait until the verdicts are out */
+	mh_log_hold();
+	/* bounded: let the other event sources in between bursts */
+	for (i = 0; i < QUEUE_ROUNDS; i++) {
+		n = recvmmsg(mnl_socket_get_fd(d->q->sock), mm, QUEUE_VLEN,
+			     MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ENOBUFS)
+				log_warn("queue: %s", strerror(errno));
+			break;
+		}
+		for (k = 0; k < n; k++)
+			if (mnl_cb_run(buf[k], mm[k].msg_len, 0, d->q->portid,
+				       packet_cb, d) < 0 && errno != 0)
+				log_debug("queue message: %s", strerror(errno));
+		if (n < QUEUE_VLEN)
+			break;
+	}
+	verdicts_flush(d);
+	/* single port: the sources no bounded trial placed, after the
+	 * verdicts are out and within its own CPU budget (lib/muxsel.c) */
+	if (d->pol.public_port)
+		mh_mux_sweep(&d->sessions, mh_now_ms());
+	mh_log_release();
+	mh_audit_flush(d);
+}
