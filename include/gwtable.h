@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The gateway's sessions (role = gateway): keyed by server address .
  * server port, each with its key and slow-path state (a struct

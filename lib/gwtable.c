@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The gateway's session and relay bookkeeping (include/gwtable.h): a hash
  * of sessions by server address . port over a ports-shared session table,

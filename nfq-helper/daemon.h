@@ -44,6 +44,8 @@ struct mh_stats {
 	uint64_t nft_errors;
 };
 
+struct mh_gw_table;
+
 struct mh_daemon {
 	struct mh_config cfg;
 	struct mh_policy pol;
@@ -71,8 +73,9 @@ struct mh_daemon {
 	bool adopt;                  /* the table of an earlier daemon was adopted */
 	/* single-port mode: ctnetlink, to cut flows of ended sessions (conntrack.c) */
 	struct mnl_socket *ct;       /* NULL: not single-port, or not available */
-	/* role = gateway: sessions by server address . port, relays (gwcore.c) */
-	struct mh_gw_rt *gw;         /* NULL: not a gateway */
+	/* role = gateway: sessions by server address . port, relays
+	 * (lib/gwtable.c; opened and ended in lifecycle/gwcore.c) */
+	struct mh_gw_table *gw;      /* NULL: not a gateway */
 };
 
 int mh_loop_open(struct mh_daemon *d);
@@ -272,8 +275,6 @@ int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
  * mh_gw_close frees them (the kernel's elements stay, as a host's). */
 int mh_gw_open(struct mh_daemon *d);
 void mh_gw_close(struct mh_daemon *d);
-struct mh_gw_table;
-struct mh_gw_table *mh_gw_sessions(struct mh_daemon *d);
 /* gwkernel.c. After a restart that adopted the table: its sessions held
  * without keys (doomed after relay_orphan_grace unless a relay announces
  * them), its pinholes recorded in them, any other pinhole removed.
@@ -283,11 +284,6 @@ struct mh_gw_table *mh_gw_sessions(struct mh_daemon *d);
 void mh_gw_adopt(struct mh_daemon *d);
 void mh_gw_sync(struct mh_daemon *d, uint64_t now_ms);
 void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms);
-/* queue.c's forward path: which way a queued datagram goes (its
- * destination is a session's server: inbound; else outbound), and the
- * decision with the session found by server address . port. */
-void mh_gw_decide(struct mh_daemon *d, const uint8_t *l3, size_t len,
-		  uint64_t now_ms, enum mh_path *path, struct mh_decision *dec);
 /* Test builds only (tests/tools/gwseam.c replaces these empty ones): a
  * stand-in for the relay listener, opened at start, polled each tick. */
 void mh_gw_test_open(struct mh_daemon *d);

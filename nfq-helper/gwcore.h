@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The gateway role's seam: the unprivileged relay listener (gwlisten.c)
  * hands each validated relay message to the privileged daemon through

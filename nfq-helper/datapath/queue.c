@@ -16,6 +16,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "daemon.h"
+#include "gwtable.h"
 #include "muxsel.h"
 
 #define QUEUE_BUF_LEN (0xffff + 4096)
@@ -318,6 +319,22 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 		after_verdicts(d, &dec.pkt.src, dec.session->port, AFTER_PROVISIONAL);
 }
 
+/* The gateway's forward path: inbound when the destination is a session's
+ * server (as the table's gw_in takes it first), else outbound; the same
+ * decision, the session found by server address . port. */
+static void gw_decide(struct mh_daemon *d, const uint8_t *l3, size_t len,
+		      uint64_t now, enum mh_path *path, struct mh_decision *dec)
+{
+	struct mh_pkt pkt;
+	const char *why;
+
+	*path = MH_INBOUND;
+	if (mh_pkt_parse(l3, len, &pkt, &why) == 0 && !mh_gwt_find(d->gw, &pkt.dst))
+		*path = MH_OUTBOUND;
+	mh_decide_by(&d->sessions, &d->pol, *path, l3, len, now,
+		     mh_gwt_find_session, d->gw, dec);
+}
+
 static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
 			  const uint8_t *l3, size_t len)
 {
@@ -330,7 +347,7 @@ static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
 		return;
 	}
 	if (hook == NF_INET_FORWARD && d->gw)
-		mh_gw_decide(d, l3, len, now, &path, &dec);
+		gw_decide(d, l3, len, now, &path, &dec);
 	else
 		mh_decide(&d->sessions, &d->pol, path, l3, len, now, &dec);
 	if (dec.accept && dec.add_pinhole && !apply_pinhole(d, &dec))

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The gateway role's privileged core (issue 13), with real mosh: the daemon
 # in role = gateway on the forwarding gateway (tests/gwseam: mosh-helperd
 # whole, plus a test stand-in for the relay listener that reads relay

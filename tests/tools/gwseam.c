@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * gwseam: test builds only. Linked with every object of mosh-helperd, it
  * makes $(B)/tests/gwseam, the gateway daemon with a stand-in for the relay

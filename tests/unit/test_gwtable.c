@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/gwtable.c: the gateway's sessions by server address
  * . port and the relays by certificate subject. Same ports on two servers
@@ -18,6 +19,7 @@
 #include <sys/socket.h>
 
 #include "gwtable.h"
+#include "ssp_test.h"
 #include "verdict.h"
 
 static struct mh_table *tab;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The gateway's view of its kernel table: what a restarted daemon adopts
  * from it (sessions held keyless until their relays announce them, their
@@ -62,7 +63,7 @@ static void adopt_session(const struct mh_addr *client,
 
 	(void)client;
 	(void)expires_ms;
-	if (mh_gwt_adopt(mh_gw_sessions(w->d), server, w->now,
+	if (mh_gwt_adopt(w->d->gw, server, w->now,
 			 (uint64_t)w->d->cfg.relay_orphan_grace * 1000))
 		w->sessions++;
 	else   /* over max_sessions: not held, so not left in the table */
@@ -75,7 +76,7 @@ static void adopt_pinhole(const struct mh_addr *client,
 			  void *arg)
 {
 	struct walk *w = arg;
-	struct mh_gw_sess *gs = mh_gwt_find(mh_gw_sessions(w->d), server);
+	struct mh_gw_sess *gs = mh_gwt_find(w->d->gw, server);
 	struct mh_addr evicted;
 
 	(void)expires_ms;
@@ -116,7 +117,7 @@ static void sync_pinhole(const struct mh_addr *client,
 			 void *arg)
 {
 	struct walk *w = arg;
-	struct mh_gw_sess *gs = mh_gwt_find(mh_gw_sessions(w->d), server);
+	struct mh_gw_sess *gs = mh_gwt_find(w->d->gw, server);
 	struct mh_pinhole_rec *r = gs ? mh_pinhole_find(gs->s, client) : NULL;
 
 	(void)expires_ms;
@@ -154,6 +155,6 @@ void mh_gw_sync(struct mh_daemon *d, uint64_t now_ms)
 	remove_strays(&w);
 	if (err < 0)
 		return;   /* never forget pinholes on a failed read */
-	while ((gs = mh_gwt_next(mh_gw_sessions(d), gs)))
+	while ((gs = mh_gwt_next(d->gw, gs)))
 		sync_session(d, gs, now_ms);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The gateway role's privileged core: the sessions the relays announce
  * (lib/gwtable.c) and their elements in the gateway's forward table
@@ -13,46 +14,23 @@
 #include "gwcore.h"
 #include "gwtable.h"
 
-struct mh_gw_rt {
-	struct mh_gw_table g;
-};
-
 int mh_gw_open(struct mh_daemon *d)
 {
 	d->gw = calloc(1, sizeof(*d->gw));
 	if (!d->gw)
 		return -ENOMEM;
-	mh_gwt_init(&d->gw->g, &d->sessions, d->cfg.max_sessions,
+	mh_gwt_init(d->gw, &d->sessions, d->cfg.max_sessions,
 		    d->cfg.max_pinholes_per_session);
 	return 0;
-}
-
-struct mh_gw_table *mh_gw_sessions(struct mh_daemon *d)
-{
-	return &d->gw->g;
 }
 
 void mh_gw_close(struct mh_daemon *d)
 {
 	if (!d->gw)
 		return;
-	mh_gwt_clear(&d->gw->g);
+	mh_gwt_clear(d->gw);
 	free(d->gw);
 	d->gw = NULL;
-}
-
-void mh_gw_decide(struct mh_daemon *d, const uint8_t *l3, size_t len,
-		  uint64_t now_ms, enum mh_path *path, struct mh_decision *dec)
-{
-	struct mh_pkt pkt;
-	const char *why;
-
-	*path = MH_INBOUND;
-	if (mh_pkt_parse(l3, len, &pkt, &why) == 0 &&
-	    !mh_gwt_find(&d->gw->g, &pkt.dst))
-		*path = MH_OUTBOUND;   /* as the table: gw_in's sessions first */
-	mh_decide_by(&d->sessions, &d->pol, *path, l3, len, now_ms,
-		     mh_gwt_find_session, &d->gw->g, dec);
 }
 
 /* ---- ending ------------------------------------------------------------- */
@@ -88,7 +66,7 @@ static void end_session(struct mh_daemon *d, struct mh_gw_sess *gs,
 		 mh_addr_str(&gs->server, sv, sizeof(sv)), relay_of(gs), why);
 	mh_audit_session_end(d, gs->s, why);
 	d->stats.sessions_ended++;
-	mh_gwt_remove(&d->gw->g, gs);
+	mh_gwt_remove(d->gw, gs);
 }
 
 /* A relay's older session on a port it announces again. */
@@ -114,7 +92,7 @@ void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms)
 
 	if (!d->gw)
 		return;
-	while ((gs = mh_gwt_due(&d->gw->g, now_ms)))
+	while ((gs = mh_gwt_due(d->gw, now_ms)))
 		end_session(d, gs, "not confirmed by its relay in time");
 	if (now_ms >= d->next_sync_ms) {
 		unsigned every = d->cfg.idle_timeout * 1000 / 4;
@@ -131,7 +109,7 @@ void mh_gw_relay_up(struct mh_daemon *d, uint32_t relay, const char *subject,
 		    const struct mhr_hello *h)
 {
 	const char *subj = subject ? subject : "";
-	struct mh_gw_relay *r = mh_gwt_relay_up(&d->gw->g, relay, subj,
+	struct mh_gw_relay *r = mh_gwt_relay_up(d->gw, relay, subj,
 						h ? h->name : "");
 
 	if (!r) {
@@ -149,12 +127,12 @@ void mh_gw_relay_up(struct mh_daemon *d, uint32_t relay, const char *subject,
 
 void mh_gw_relay_down(struct mh_daemon *d, uint32_t relay)
 {
-	struct mh_gw_relay *r = mh_gwt_relay(&d->gw->g, relay);
+	struct mh_gw_relay *r = mh_gwt_relay(d->gw, relay);
 	unsigned n;
 
 	if (!r)
 		return;
-	n = mh_gwt_relay_down(&d->gw->g, relay, mh_now_ms(),
+	n = mh_gwt_relay_down(d->gw, relay, mh_now_ms(),
 			      (uint64_t)d->cfg.relay_orphan_grace * 1000);
 	log_info("relay %s (connection %u) down: its %u session%s end in %us "
 		 "unless it comes back", r->subject, relay, n, n == 1 ? "" : "s",
@@ -180,7 +158,7 @@ static void opened(struct mh_daemon *d, struct mh_gw_sess *gs,
 
 	if (mh_kernel_gw_elem(d, MH_GW_SESSION, MH_NFT_ADD, NULL, &gs->server,
 			      MH_KERNEL_SYNC) < 0) {
-		mh_gwt_remove(&d->gw->g, gs);
+		mh_gwt_remove(d->gw, gs);
 		answer(ans, MHR_OPEN, MHR_ST_INTERNAL,
 		       "the gateway's table refused the session");
 		return;
@@ -198,10 +176,10 @@ static void on_open(struct mh_daemon *d, uint32_t relay,
 	struct mh_gwt_open_res res;
 	char sv[MH_ADDRSTRLEN];
 
-	mh_gwt_open(&d->gw->g, relay, o, mh_now_ms(), replaced, d, &res);
+	mh_gwt_open(d->gw, relay, o, mh_now_ms(), replaced, d, &res);
 	answer(ans, MHR_OPEN, res.status, res.why);
 	if (res.status != MHR_ST_OK) {
-		struct mh_gw_relay *r = mh_gwt_relay(&d->gw->g, relay);
+		struct mh_gw_relay *r = mh_gwt_relay(d->gw, relay);
 
 		d->stats.announce_refused++;
 		if (res.kind == MH_GWT_REPLACED)   /* the old one went, no new one */
@@ -221,7 +199,7 @@ static void on_end(struct mh_daemon *d, uint32_t relay,
 {
 	const char *why;
 	uint8_t status;
-	struct mh_gw_sess *gs = mh_gwt_end(&d->gw->g, relay, e, &status, &why);
+	struct mh_gw_sess *gs = mh_gwt_end(d->gw, relay, e, &status, &why);
 
 	answer(ans, MHR_END, status, why);
 	if (gs)
@@ -243,10 +221,10 @@ void mh_gw_relay_msg(struct mh_daemon *d, uint32_t relay,
 		on_end(d, relay, &m->u.end, ans);
 		return;
 	case MHR_RESYNC_BEGIN:
-		st = mh_gwt_resync_begin(&d->gw->g, relay, m->u.resync_count, &why);
+		st = mh_gwt_resync_begin(d->gw, relay, m->u.resync_count, &why);
 		break;
 	case MHR_RESYNC_END:
-		st = mh_gwt_resync_end(&d->gw->g, relay, m->u.resync_count,
+		st = mh_gwt_resync_end(d->gw, relay, m->u.resync_count,
 				       mh_now_ms(), grace, &why);
 		break;
 	default:
