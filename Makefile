@@ -101,6 +101,10 @@ $(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/intake/tls.o $(L
 $(B)/tests/gwseam: $(B)/tests/tools/gwseam.o $(call obj,$(DAEMON_SRCS)) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS) $(PCAP_LIBS)
 
+# the hostile relay of the gateway listener's tests speaks TLS itself
+$(B)/tests/relayprobe: $(B)/tests/tools/relayprobe.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS)
+
 $(B)/tests/%: $(B)/tests/tools/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(PCAP_LIBS) -lz
 

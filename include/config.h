@@ -58,23 +58,25 @@ struct mh_config {
 	char user[33];                     /* "" keeps the starting uid; else run as this user */
 	bool user_default;                 /* user not set: MH_DEFAULT_USER if it exists */
 	bool seccomp;                      /* syscall filter (kills on anything unexpected) */
-	/* Perimeter gateway (deployment 3): this daemon's part in it. */
+	/* Perimeter gateway (issue 13): the role, the site's TLS files (each
+	 * an absolute path or ""), the gateway's relay listener. */
 	int role;                          /* enum mh_role */
-	/* TLS between relay and gateway: absolute paths, "" if not set. */
-	char tls_ca[PATH_MAX];             /* the site CA (PEM) */
-	char tls_cert[PATH_MAX];           /* this daemon's certificate (PEM) */
-	char tls_key[PATH_MAX];            /* its private key (PEM) */
-	char tls_crl[PATH_MAX];            /* the site CA's CRL (PEM); "" = none */
-	/* role = gateway */
-	char relay_listen[64];             /* "ADDR:PORT" the relays connect to (TCP) */
+	char tls_ca[PATH_MAX];
+	char tls_cert[PATH_MAX];
+	char tls_key[PATH_MAX];
+	char tls_crl[PATH_MAX];
+	char relay_listen[64];             /* "ADDR:PORT", "[ADDR6]:PORT" */
+	/* The gateway's relay listener (nfq-helper/gwlisten.c) */
+	unsigned relay_max_connections;    /* relay connections open at once */
+	unsigned relay_handshake_timeout;  /* s: TCP accept to HELLO */
+	/* The gateway's core (nfq-helper/lifecycle/gwcore.c) */
 	unsigned relay_orphan_grace;       /* s: a gone relay's sessions live on this long */
 	unsigned relay_resync_grace;       /* s: sessions a resync left out live on this long */
 };
 
-/* role: "host" (the default: this host's own table), "relay" (a login
- * server that announces its sessions to the gateways), "gateway" (the
- * site firewall's forward table, fed by the relays). */
 enum mh_role { MH_ROLE_HOST, MH_ROLE_RELAY, MH_ROLE_GATEWAY };
+#define MH_GATEWAY_TABLE "mosh_helper_gw"   /* role = gateway, table not set */
+#define MH_DEFAULT_RELAY_LISTEN "[::]:7710"   /* every address, port 7710 */
 
 /* table_flags = "auto": owner + persist where the kernel has both (else
  * rebuilt when deleted or flushed); "none": never owned, always the
@@ -85,14 +87,6 @@ enum { MH_TABLE_FLAGS_AUTO, MH_TABLE_FLAGS_NONE };
 #define MH_DEFAULT_USER "mosh-helper"
 
 void mh_config_defaults(struct mh_config *c);
-
-#define MH_RELAY_DEFAULT_PORT 7710
-#define MH_GATEWAY_TABLE "mosh_helper_gw"   /* role = gateway, table not set */
-/* relay_listen's form: "A.B.C.D:PORT" or "[V6]:PORT" (port 1..65535).
- * Fills *family (AF_INET/AF_INET6),
- * ip (4 or 16 bytes, network order) and *port; 0 or -EINVAL. */
-int mh_config_parse_listen(const char *s, int *family, uint8_t ip[16],
-			   uint16_t *port);
 
 /* Load and validate path over the defaults. Returns 0, or -errno with err
  * holding "FILE:LINE: reason" (or "FILE: reason" without a line). */

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <arpa/inet.h>
 #include <libconfig.h>
 
 #include "config.h"
 #include "config_int.h"
+#include "hostport.h"
 #include "mh_consts.h"
 #include "log.h"
 #include "session.h"
@@ -116,6 +116,8 @@ static const struct key_spec keys[] = {
 	OPTPATH_KEY(tls_crl),
 	{ .name = "relay_listen", .kind = K_LISTEN, FIELD(relay_listen),
 	  .size = sizeof(((struct mh_config *)0)->relay_listen) },
+	UINT_KEY(relay_max_connections, 1, 4096),
+	UINT_KEY(relay_handshake_timeout, 1, 120),
 	UINT_KEY(relay_orphan_grace, 1, 86400, LIVE,
 		 NOTE("for relays that go away from now on")),
 	UINT_KEY(relay_resync_grace, 1, 3600, LIVE,
@@ -159,7 +161,9 @@ void mh_config_defaults(struct mh_config *c)
 	c->user_default = true;
 	c->seccomp = true;
 	c->role = MH_ROLE_HOST;
-	strcpy(c->relay_listen, "0.0.0.0:7710");
+	strcpy(c->relay_listen, MH_DEFAULT_RELAY_LISTEN);
+	c->relay_max_connections = 64;
+	c->relay_handshake_timeout = 10;
 	c->relay_orphan_grace = 120;
 	c->relay_resync_grace = 10;
 }
@@ -387,55 +391,17 @@ static int set_role(const char *s, int *dst, char *why)
 	return -EINVAL;
 }
 
-/* "[V6]:PORT" -> the address text without brackets, and the port text */
-static int split_listen(const char *s, char *host, size_t hostlen,
-			const char **port)
-{
-	const char *colon = s[0] == '[' ? strstr(s, "]:") : strrchr(s, ':');
-	const char *start = s[0] == '[' ? s + 1 : s;
-	size_t n;
-
-	if (!colon || colon < start)
-		return -EINVAL;
-	n = (size_t)(colon - start);
-	if (n == 0 || n >= hostlen)
-		return -EINVAL;
-	memcpy(host, start, n);
-	host[n] = '\0';
-	*port = colon + (s[0] == '[' ? 2 : 1);
-	return 0;
-}
-
-int mh_config_parse_listen(const char *s, int *family, uint8_t ip[16],
-			   uint16_t *port)
-{
-	char host[INET6_ADDRSTRLEN];
-	const char *ptext;
-	long v;
-
-	if (split_listen(s, host, sizeof(host), &ptext) < 0 ||
-	    parse_port(ptext, strlen(ptext), &v) < 0 || v < 1 || v > 65535)
-		return -EINVAL;
-	*family = s[0] == '[' ? AF_INET6 : AF_INET;
-	memset(ip, 0, 16);
-	if (inet_pton(*family, host, ip) != 1)
-		return -EINVAL;
-	*port = (uint16_t)v;
-	return 0;
-}
-
+/* "ADDR:PORT" or "[ADDR6]:PORT" (hostport.h) */
 static int set_listen(const char *s, const struct key_spec *k, char *dst,
 		      char *why)
 {
-	uint8_t ip[16];
-	uint16_t port;
-	int family;
+	struct sockaddr_storage ss;
+	socklen_t len;
 
-	if (strlen(s) >= k->size ||
-	    mh_config_parse_listen(s, &family, ip, &port) < 0) {
-		snprintf(why, WHY_MAX, "%s: \"%.64s\" is not \"ADDR:PORT\" such as "
-			 "\"198.18.0.1:%d\" or \"[fd00::1]:%d\"", k->name, s,
-			 MH_RELAY_DEFAULT_PORT, MH_RELAY_DEFAULT_PORT);
+	if (strlen(s) >= k->size || mh_hostport_parse(s, &ss, &len) < 0) {
+		snprintf(why, WHY_MAX, "%s: \"%.64s\" is not \"ADDR:PORT\" or "
+			 "\"[ADDR6]:PORT\" (numeric address, port 1..65535)",
+			 k->name, s);
 		return -EINVAL;
 	}
 	strcpy(dst, s);
@@ -740,8 +706,8 @@ static void print_value(FILE *f, const struct key_spec *k,
 		break;
 	case K_ROLE:
 		level = *(const int *)(const void *)field;
-		print_string(f, role_names[level >= 0 && level < (int)ARRAY_LEN(role_names)
-					   ? level : MH_ROLE_HOST]);
+		print_string(f, role_names[level >= 0 && level <= MH_ROLE_GATEWAY ?
+					   level : MH_ROLE_HOST]);
 		break;
 	case K_U16:
 		fprintf(f, "%u", (unsigned)*(const uint16_t *)(const void *)field);
@@ -830,6 +796,7 @@ static size_t field_size(const struct key_spec *k)
 	case K_BOOL:
 		return sizeof(bool);
 	case K_LOGLEVEL:
+	case K_ROLE:
 		return sizeof(int);
 	default:
 		return k->size;

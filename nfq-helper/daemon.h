@@ -34,7 +34,7 @@
 
 /* epoll tags: the kind in the high half, an index or port in the low half */
 enum mh_ev { EV_SIGNAL = 1, EV_TIMER, EV_QUEUE, EV_NFT, EV_CTL_LISTEN,
-	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH, EV_KEEPER };
+	     EV_CTL_CONN, EV_PIDFD, EV_NFT_WATCH, EV_KEEPER, EV_GWL };
 #define EV_TAG(kind, n) ((uint64_t)(kind) << 32 | (uint32_t)(n))
 
 struct mh_stats {
@@ -76,6 +76,8 @@ struct mh_daemon {
 	/* role = gateway: sessions by server address . port, relays
 	 * (lib/gwtable.c; opened and ended in lifecycle/gwcore.c) */
 	struct mh_gw_table *gw;      /* NULL: not a gateway */
+	/* role = gateway: the relay listener's socketpair (gwsep.c) */
+	struct mh_gwl_rt *gwl;
 };
 
 int mh_loop_open(struct mh_daemon *d);
@@ -344,6 +346,8 @@ bool mh_keymem_locked(size_t *locked, size_t *unlocked);
 int mh_seccomp_install(void);
 /* The state keeper's own, narrower filter (keeper.c). */
 int mh_seccomp_install_keeper(void);
+/* The gateway's relay listener's (gwlisten.c). */
+int mh_seccomp_install_relay(void);
 bool mh_seccomp_sanitized(void);
 int mh_notify_open(void);
 void mh_notify(const char *state);

@@ -133,7 +133,9 @@ static int ctx_settings(SSL_CTX *ssl)
 	if (SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) != 1 ||
 	    SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION) != 1)
 		return -EINVAL;
-	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET);
+	/* OPEN frames carry session keys: OpenSSL wipes each record's
+	 * plaintext once it is read */
+	SSL_CTX_set_options(ssl, SSL_OP_NO_TICKET | SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
 			 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);

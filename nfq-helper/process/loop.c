@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "intake/gwlisten.h"
 #include "lifecycle/lifecycle.h"
 
 #define MAX_EVENTS 64
@@ -108,6 +109,7 @@ static void dispatch(struct mh_daemon *d, uint64_t tag)
 	case EV_CTL_CONN: mh_control_conn_input(d, n); break;
 	case EV_PIDFD: mh_life_pidfd(d, (uint16_t)n); break;
 	case EV_KEEPER: mh_audit_keeper_input(d, mh_state_keeper(d)); break;
+	case EV_GWL: mh_gwl_input(d); break;
 	}
 }
 

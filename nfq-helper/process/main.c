@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "intake/gwlisten.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/resume.h"
 
@@ -163,6 +164,7 @@ static void start_gateway(struct mh_daemon *d)
 		fatal("audit files: %s", strerror(-err));
 	if ((err = mh_loop_open(d)) < 0)
 		fatal("event loop: %s", strerror(-err));
+	mh_gwl_start(d);      /* forked before any session key is in memory */
 	if ((err = mh_queue_open(d)) < 0)
 		fatal("binding NFQUEUE %u: %s (is another daemon using it?)",
 		      d->cfg.queue_num, strerror(-err));
@@ -193,6 +195,7 @@ static void start(struct mh_daemon *d)
 		fatal("audit files: %s", strerror(-err));
 	if ((err = mh_loop_open(d)) < 0)
 		fatal("event loop: %s", strerror(-err));
+	mh_gwl_start(d);      /* forked before any session key is in memory */
 	if ((err = mh_owner_open(d)) < 0)
 		fatal("sock_diag socket: %s", strerror(-err));
 	if ((err = mh_queue_open(d)) < 0)
@@ -220,6 +223,7 @@ static void start(struct mh_daemon *d)
 
 static void stop(struct mh_daemon *d)
 {
+	mh_gwl_stop(d);
 	mh_gw_close(d);
 	mh_control_close(d);
 	mh_tablewatch_close(d);

@@ -89,6 +89,28 @@ static const int keeper_calls[] = {
 	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
+/* The gateway's relay listener (gwlisten.c), a child of its own: accepted
+ * TCP connections (TLS over read/write), epoll, its socketpair to the
+ * daemon, the random generator's reseeds, the heap, logging. No file is
+ * opened (the CA, certificate, key and CRL are read before the filter),
+ * no socket made but syslog's, nothing bound, no process, no signal. */
+static const int relay_calls[] = {
+	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2),
+	SCMP_SYS(epoll_ctl), SCMP_SYS(accept4),
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close),
+	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
+	SCMP_SYS(getrandom),
+	SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
+	/* the heap; OpenSSL's allocations go to the key memory of keymem.c,
+	 * whose chunks are locked one by one */
+	SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+	SCMP_SYS(mlock),
+	SCMP_SYS(connect), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+	SCMP_SYS(time), SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(futex),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(restart_syscall), SCMP_SYS(exit), SCMP_SYS(exit_group),
+};
+
 #ifdef MH_SANITIZED
 /* What ASan, LSan and UBSan use at run time and at exit: LeakSanitizer
  * clones a tracer that ptrace-attaches to the daemon (making it dumpable
@@ -261,6 +283,38 @@ static int build_keeper(scmp_filter_ctx ctx)
 	return err;
 }
 
+/* The relay listener: its calls; memory never executable; opens refused
+ * with EACCES (OpenSSL or glibc may try a file; nothing may be opened,
+ * and refusing keeps the listener up); syslog's socket. */
+static int build_relay(scmp_filter_ctx ctx)
+{
+	int err = add_all(ctx, SCMP_ACT_ALLOW, relay_calls, N(relay_calls));
+
+#ifdef MH_SANITIZED
+	if (!err)
+		err = add_sanitizer(ctx);
+#else
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+	if (!err && seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0) < 0 &&
+	    SCMP_SYS(open) >= 0)
+		err = -EINVAL;
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+#endif
+	if (!err)
+		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+	if (!err && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1) < 0)
+		log_debug("seccomp: this kernel cannot log killed calls");
+	return err;
+}
+
 bool mh_seccomp_sanitized(void)
 {
 #ifdef MH_SANITIZED
@@ -297,4 +351,9 @@ int mh_seccomp_install(void)
 int mh_seccomp_install_keeper(void)
 {
 	return install(build_keeper);
+}
+
+int mh_seccomp_install_relay(void)
+{
+	return install(build_relay);
 }

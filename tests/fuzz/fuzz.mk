@@ -14,7 +14,7 @@
 FUZZ_CC      ?= clang-14
 FUZZ_SECONDS ?= 300
 FUZZ_OUT     := $(B)/fuzz
-FUZZ_TARGETS := ssp control config verdict review reviewkeys nftevent portlist journal serverargs relaywire
+FUZZ_TARGETS := ssp control config verdict review reviewkeys nftevent portlist journal serverargs relaywire gwpriv
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \

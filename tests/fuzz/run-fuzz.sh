@@ -34,6 +34,7 @@ target_opts() {
 	ssp) echo "-max_len=4096" ;;          # > 1024: several OCB chunks
 	control) echo "-max_len=1200" ;;      # > MHC_MAX_MSG
 	relaywire) echo "-max_len=2048" ;;    # > MHR_MAX_FRAME, a few frames
+	gwpriv) echo "-max_len=2100" ;;       # > MH_GWP_MAX
 	config)
 		echo "-max_len=4096"
 		echo "-dict=$FUZZ_SRC/config.dict"

@@ -13,7 +13,7 @@ set -u
 SRC=${MH_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${MH_BUILD:-$SRC/build}
 SECS=${FUZZ_CHECK_SECONDS:-15}
-TARGETS=(ssp control config verdict review reviewkeys nftevent portlist journal serverargs relaywire)
+TARGETS=(ssp control config verdict review reviewkeys nftevent portlist journal serverargs relaywire gwpriv)
 start=$SECONDS
 
 if ! command -v clang-14 >/dev/null 2>&1; then

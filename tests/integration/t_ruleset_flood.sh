@@ -168,9 +168,18 @@ t0=$(now_ms)
 bg "$NS_A" "$TMP/flood2" - "$UDPTOOL" send $SRV4A $PORT --garbage 8000 --src-port 41001 --interval-us 200
 fpid=${PIDS[-1]}
 sleep 0.3
+# slowsrc4 is read while the client sends: its element expires 2 s after
+# the client's last datagram, less than one listing takes on a slow
+# (emulated) machine
+( for _ in $(seq 40); do   # bounded: 40 listings
+	S nft list set inet mosh_helper slowsrc4 2>/dev/null | grep -qF "$CLI4 limit rate over" &&
+		{ echo seen; break; }
+	sleep 0.05
+done ) >"$TMP/seen2" &
+lister=$!
 C "$UDPSEND" send --from 42000 $SRV4C $PORT 20 20 || fail "client send"
-S nft list set inet mosh_helper slowsrc4 2>/dev/null | grep -qF "$CLI4 limit rate over" ||
-	fail "the client's address is not in slowsrc4"
+wait "$lister"
+grep -q seen "$TMP/seen2" || fail "the client's address is not in slowsrc4"
 ok "the client has a budget of its own in slowsrc4"
 kill -0 "$fpid" 2>/dev/null || fail "the flood ended before the client did: $(cat "$TMP/flood2")"
 reap "$fpid"

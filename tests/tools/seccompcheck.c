@@ -5,7 +5,8 @@
  * installs the filter and makes its call; the parent prints
  * "PROBE allowed|killed|refused ERRNO". Prints the build kind first
  * ("build normal" or "build sanitized"). Needs a writable DIR for the file
- * probes. With "keeper" after DIR, the state keeper's filter instead.
+ * probes. With "keeper" after DIR, the state keeper's filter instead; with
+ * "relay", the gateway's relay listener's.
  * Exit 0 unless a probe could not be run.
  */
 #include "../../nfq-helper/process/seccomp.c"
@@ -130,6 +131,15 @@ static long p_rename(void)
 	return rename(to, from);
 }
 
+static long p_fork(void)
+{
+	pid_t c = fork();
+
+	if (c == 0)
+		_exit(0);
+	return c;
+}
+
 static long p_ptrace(void) { return syscall(SYS_ptrace, 0 /* TRACEME */, 0, 0, 0); }
 
 /* signal 0: delivery is only checked */
@@ -170,6 +180,7 @@ static const struct probe {
 	{ "sendmsg", p_sendmsg },
 	{ "keyctl", p_keyctl },
 	{ "rename", p_rename },
+	{ "fork", p_fork },
 };
 
 static void run(const struct probe *p)
@@ -187,7 +198,7 @@ static void run(const struct probe *p)
 			_exit(2);
 		}
 		errno = 0;
-		_exit(p->fn() >= 0 ? 0 : errno == EPERM ? 3 : 4);
+		_exit(p->fn() >= 0 ? 0 : errno == EPERM ? 3 : errno == EACCES ? 5 : 4);
 	}
 	if (waitpid(c, &st, 0) != c) {
 		perror("waitpid");
@@ -199,6 +210,8 @@ static void run(const struct probe *p)
 		printf("%s allowed\n", p->name);
 	else if (WEXITSTATUS(st) == 3)
 		printf("%s refused EPERM\n", p->name);
+	else if (WEXITSTATUS(st) == 5)
+		printf("%s refused EACCES\n", p->name);
 	else if (WEXITSTATUS(st) == 4)
 		printf("%s failed\n", p->name);
 	else
@@ -211,8 +224,10 @@ int main(int argc, char **argv)
 	size_t i;
 	if (argc == 3 && !strcmp(argv[2], "keeper"))
 		install_filter = mh_seccomp_install_keeper;
+	else if (argc == 3 && !strcmp(argv[2], "relay"))
+		install_filter = mh_seccomp_install_relay;
 	else if (argc != 2) {
-		fprintf(stderr, "usage: seccompcheck DIR [keeper]\n");
+		fprintf(stderr, "usage: seccompcheck DIR [keeper|relay]\n");
 		return 2;
 	}
 	char path[4200];

@@ -481,10 +481,12 @@ static void all_changed(struct mh_config *c)
 	c->seccomp = false;
 	c->role = MH_ROLE_GATEWAY;
 	strcpy(c->tls_ca, "/ca.pem");
-	strcpy(c->tls_cert, "/c.pem");
-	strcpy(c->tls_key, "/c.key");
-	strcpy(c->tls_crl, "/c.crl");
-	strcpy(c->relay_listen, "[fd00::1]:1");
+	strcpy(c->tls_cert, "/gw.pem");
+	strcpy(c->tls_key, "/gw.key");
+	strcpy(c->tls_crl, "/site.crl");
+	strcpy(c->relay_listen, "198.18.9.1:7711");
+	c->relay_max_connections = 5;
+	c->relay_handshake_timeout = 3;
 	c->relay_orphan_grace = 9;
 	c->relay_resync_grace = 9;
 }
