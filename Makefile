@@ -96,6 +96,11 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 $(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/intake/tls.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SSL_LIBS) $(PKG_LIBS)
 
+# test builds only: the gateway daemon whole, with a stand-in for the
+# relay listener (gwseam.o's seam hooks replace the daemon's weak ones)
+$(B)/tests/gwseam: $(B)/tests/tools/gwseam.o $(call obj,$(DAEMON_SRCS)) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS) $(PCAP_LIBS)
+
 # the hostile relay of the gateway listener's tests speaks TLS itself
 $(B)/tests/relayprobe: $(B)/tests/tools/relayprobe.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(PKG_LIBS)

@@ -85,6 +85,9 @@ struct mh_config {
 	char relay_listen[64];             /* "ADDR:PORT", "[ADDR6]:PORT" */
 	unsigned relay_max_connections;    /* relay connections open at once */
 	unsigned relay_handshake_timeout;  /* s: TCP accept to HELLO */
+	/* The gateway's core (nfq-helper/lifecycle/gwcore.c) */
+	unsigned relay_orphan_grace;       /* s: a gone relay's sessions live on this long */
+	unsigned relay_resync_grace;       /* s: sessions a resync left out live on this long */
 };
 
 /* role: "host" (the default: this host's own table), "relay" (a login
@@ -93,6 +96,7 @@ struct mh_config {
 enum mh_role { MH_ROLE_HOST, MH_ROLE_RELAY, MH_ROLE_GATEWAY };
 /* gateway_ack: the hook's answer waits for every gateway, or for one. */
 enum { MH_ACK_ALL, MH_ACK_ANY };
+#define MH_GATEWAY_TABLE "mosh_helper_gw"   /* role = gateway, table not set */
 #define MH_DEFAULT_RELAY_LISTEN "[::]:7710"   /* every address, port 7710 */
 
 /* table_flags = "auto": owner + persist where the kernel has both (else

@@ -115,6 +115,8 @@ struct mh_seq_ent {
 
 struct mh_table {
 	struct mh_session *by_port[65536];
+	bool ports_shared;       /* gateway: many servers' sessions share ports;
+				    by_port unused (lib/gwtable.c indexes them) */
 	struct mh_session *hint[MH_HINT_BUCKETS];  /* by SSH client address */
 	struct mh_session *head;
 	unsigned count;
@@ -138,7 +140,7 @@ void mh_table_clear(struct mh_table *t);
  * (clamped to 1..MH_PINHOLES_CAP); the key is copied into the crypto
  * context and the caller's copy should be wiped. key NULL: a keyless
  * session (no crypto context; the caller sets up s->kl). NULL with errno:
- * EEXIST, ENOMEM. */
+ * EEXIST (not in a table whose ports are shared), ENOMEM. */
 struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 				  const uint8_t key[SSP_KEY_LEN], uid_t uid,
 				  pid_t pid, uint64_t now_ms,

@@ -68,6 +68,17 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 	       enum mh_path path, const uint8_t *l3, size_t len,
 	       uint64_t now_ms, struct mh_decision *d);
 
+/* The same decision where a session is not found by its port alone (the
+ * gateway: by server address and port). find gets the server's side of
+ * the datagram (its destination inbound, its source outbound) and returns
+ * that session or NULL. */
+typedef struct mh_session *(*mh_find_session_fn)(void *arg,
+						  const struct mh_addr *server);
+void mh_decide_by(struct mh_table *t, const struct mh_policy *pol,
+		  enum mh_path path, const uint8_t *l3, size_t len,
+		  uint64_t now_ms, mh_find_session_fn find, void *arg,
+		  struct mh_decision *d);
+
 /* Single-port mode: a datagram to the public port from a source with no
  * mapping. Finds the session it authenticates with (to-server, newer than
  * that session has seen, sent to an address the session is bound to),

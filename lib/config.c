@@ -129,6 +129,10 @@ static const struct key_spec keys[] = {
 	  .size = sizeof(((struct mh_config *)0)->relay_listen) },
 	UINT_KEY(relay_max_connections, 1, 4096),
 	UINT_KEY(relay_handshake_timeout, 1, 120),
+	UINT_KEY(relay_orphan_grace, 1, 86400, LIVE,
+		 NOTE("for relays that go away from now on")),
+	UINT_KEY(relay_resync_grace, 1, 3600, LIVE,
+		 NOTE("for resyncs that end from now on")),
 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
@@ -175,6 +179,8 @@ void mh_config_defaults(struct mh_config *c)
 	strcpy(c->relay_listen, MH_DEFAULT_RELAY_LISTEN);
 	c->relay_max_connections = 64;
 	c->relay_handshake_timeout = 10;
+	c->relay_orphan_grace = 120;
+	c->relay_resync_grace = 10;
 }
 
 static const struct key_spec *key_find(const struct key_spec *tab, size_t n,
@@ -690,8 +696,9 @@ static int check_server_ports(const struct mh_config *c, char *why)
 
 /* The keys a role needs, whatever their order in the file: a relay and a
  * gateway speak TLS with the site CA, their certificate and key (the CRL
- * is optional); a relay needs a gateway. */
-static int check_role(const struct mh_config *c, char *why)
+ * is optional); a relay needs a gateway. A gateway whose table is not
+ * named gets its own default name, so that it never takes a host table's. */
+static int check_role(const config_t *cf, struct mh_config *c, char *why)
 {
 	static const char *const need[] = { "tls_ca", "tls_cert", "tls_key" };
 	const char *const have[] = { c->tls_ca, c->tls_cert, c->tls_key };
@@ -709,6 +716,8 @@ static int check_role(const struct mh_config *c, char *why)
 		snprintf(why, WHY_MAX, "role: \"relay\" needs gateways = [ \"ADDR:PORT\", ... ]");
 		return -EINVAL;
 	}
+	if (c->role == MH_ROLE_GATEWAY && !config_lookup(cf, "table"))
+		strcpy(c->table, MH_GATEWAY_TABLE);
 	return 0;
 }
 
@@ -787,7 +796,7 @@ static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
 	}
 	if (check_server_ports(&tmp, why))
 		return whole_file_error(cf, path, "server_ports", why, err, errlen);
-	if (check_role(&tmp, why))
+	if (check_role(cf, &tmp, why))
 		return whole_file_error(cf, path, "role", why, err, errlen);
 	if (check_gateway_timeout(&tmp, why))
 		return whole_file_error(cf, path, "gateway_timeout", why, err, errlen);

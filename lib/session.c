@@ -144,7 +144,7 @@ struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 		       max_pinholes > MH_PINHOLES_CAP ? MH_PINHOLES_CAP :
 		       max_pinholes;
 
-	if (t->by_port[port]) {
+	if (!t->ports_shared && t->by_port[port]) {
 		errno = EEXIST;
 		return NULL;
 	}
@@ -174,7 +174,8 @@ struct mh_session *mh_session_add(struct mh_table *t, uint16_t port,
 	if (t->head)
 		t->head->prev = s;
 	t->head = s;
-	t->by_port[port] = s;
+	if (!t->ports_shared)
+		t->by_port[port] = s;
 	s->seq_tie = t->next_tie++;
 	seq_insert(t, s, t->count);   /* key 0: unseen */
 	t->count++;
@@ -264,7 +265,8 @@ void mh_session_remove(struct mh_table *t, struct mh_session *s)
 		t->head = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
-	t->by_port[s->port] = NULL;
+	if (t->by_port[s->port] == s)
+		t->by_port[s->port] = NULL;
 	seq_unlink(t, s, t->count);
 	t->count--;
 	if (!t->count) {   /* the index goes with the last session */

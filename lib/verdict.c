@@ -130,11 +130,17 @@ static void keyless_outbound(struct mh_table *t, struct mh_session *s,
 	verdict(d, true, MH_R_CONFIRMED);
 }
 
+static struct mh_session *find_by_port(void *arg, const struct mh_addr *server)
+{
+	return mh_session_by_port(arg, server->port);
+}
+
 /* The checks every queued datagram passes before its path's rule: returns
  * the session, or NULL with the drop reason set. Keyless: no tag check. */
-static struct mh_session *authenticate(struct mh_table *t, enum mh_path path,
-				       const uint8_t *l3, size_t len,
-				       bool keyless, struct mh_decision *d)
+static struct mh_session *authenticate(enum mh_path path, const uint8_t *l3,
+				       size_t len, mh_find_session_fn find,
+				       void *arg, bool keyless,
+				       struct mh_decision *d)
 {
 	enum ssp_direction want = path == MH_INBOUND ? SSP_TO_SERVER : SSP_TO_CLIENT;
 	struct mh_session *s;
@@ -144,8 +150,7 @@ static struct mh_session *authenticate(struct mh_table *t, enum mh_path path,
 	d->reason = MH_R_MALFORMED;
 	if (mh_pkt_parse(l3, len, &d->pkt, &why) < 0)
 		return NULL;
-	s = mh_session_by_port(t, path == MH_INBOUND ? d->pkt.dst.port
-						     : d->pkt.src.port);
+	s = find(arg, path == MH_INBOUND ? &d->pkt.dst : &d->pkt.src);
 	d->session = s;
 	d->reason = MH_R_NO_SESSION;
 	if (!s)
@@ -171,10 +176,18 @@ void mh_decide(struct mh_table *t, const struct mh_policy *pol,
 	       enum mh_path path, const uint8_t *l3, size_t len,
 	       uint64_t now_ms, struct mh_decision *d)
 {
+	mh_decide_by(t, pol, path, l3, len, now_ms, find_by_port, t, d);
+}
+
+void mh_decide_by(struct mh_table *t, const struct mh_policy *pol,
+		  enum mh_path path, const uint8_t *l3, size_t len,
+		  uint64_t now_ms, mh_find_session_fn find, void *arg,
+		  struct mh_decision *d)
+{
 	struct mh_session *s;
 
 	memset(d, 0, sizeof(*d));
-	s = authenticate(t, path, l3, len, pol->keyless, d);
+	s = authenticate(path, l3, len, find, arg, pol->keyless, d);
 	if (!s)
 		return;
 	if (pol->keyless && path == MH_INBOUND)

@@ -24,6 +24,7 @@
 #include "ctlproto.h"
 #include "log.h"
 #include "nft.h"
+#include "nft_gw.h"
 #include "proc.h"
 #include "session.h"
 #include "statnames.h"
@@ -44,6 +45,8 @@ struct mh_stats {
 	uint64_t pinholes_opened, pinholes_expired, sessions_ended;
 	uint64_t nft_errors;
 };
+
+struct mh_gw_table;
 
 struct mh_daemon {
 	struct mh_config cfg;
@@ -72,6 +75,9 @@ struct mh_daemon {
 	bool adopt;                  /* the table of an earlier daemon was adopted */
 	/* single-port mode: ctnetlink, to cut flows of ended sessions (conntrack.c) */
 	struct mnl_socket *ct;       /* NULL: not single-port, or not available */
+	/* role = gateway: sessions by server address . port, relays
+	 * (lib/gwtable.c; opened and ended in lifecycle/gwcore.c) */
+	struct mh_gw_table *gw;      /* NULL: not a gateway */
 	/* role = gateway: the relay listener's socketpair (gwsep.c) */
 	struct mh_gwl_rt *gwl;
 	/* role relay: the gateways (relay.c, relay.h); NULL in other roles */
@@ -164,6 +170,11 @@ void mh_audit_roam(struct mh_daemon *d, const struct mh_session *s,
 		   const struct mh_addr *from, const struct mh_addr *to);
 void mh_audit_session_end(struct mh_daemon *d, const struct mh_session *s,
 			  const char *why);
+/* Gateway: a relay's event (relay_up, relay_down, session_open, refused),
+ * with its session (or NULL) and why (or NULL). */
+void mh_audit_relay(struct mh_daemon *d, const char *event,
+		    const char *relay, const struct mh_session *s,
+		    const char *why);
 void mh_audit_datagram(struct mh_daemon *d, enum mh_path path,
 		       const uint8_t *l3, size_t len,
 		       const struct mh_decision *dec);
@@ -267,6 +278,30 @@ void mh_elems_free(struct mh_nft_elems *e);
  * then the elements e (NULL: none); 0 or -errno. */
 int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
 		      const struct mh_nft_elems *e);
+
+/* gwcore.c (role = gateway; the relay seam is gwcore.h): the session
+ * table by server address . port, opened at start after the table;
+ * mh_gw_tick ends the sessions their relays did not confirm in time;
+ * mh_gw_close frees them (the kernel's elements stay, as a host's). */
+int mh_gw_open(struct mh_daemon *d);
+void mh_gw_close(struct mh_daemon *d);
+/* gwkernel.c. After a restart that adopted the table: its sessions held
+ * without keys (doomed after relay_orphan_grace unless a relay announces
+ * them), its pinholes recorded in them, any other pinhole removed.
+ * mh_gw_sync (the tick, every idle_timeout / 4): the pinhole sets read
+ * back, records of pinholes the kernel expired dropped, elements no
+ * session records removed. */
+void mh_gw_adopt(struct mh_daemon *d);
+void mh_gw_sync(struct mh_daemon *d, uint64_t now_ms);
+void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms);
+/* Test builds only (tests/tools/gwseam.c replaces these empty ones): a
+ * stand-in for the relay listener, opened at start, polled each tick. */
+void mh_gw_test_open(struct mh_daemon *d);
+void mh_gw_test_tick(struct mh_daemon *d);
+/* kernel.c: one element of the gateway's table (gateway.c's kinds). */
+int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
+		      enum mh_nft_op op, const struct mh_addr *client,
+		      const struct mh_addr *server, enum mh_kernel_wait wait);
 
 /* reconcile.c: after a restart, the adopted table's session ports,
  * pinholes and mappings of sessions that did not come back are removed,

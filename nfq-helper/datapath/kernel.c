@@ -78,6 +78,11 @@ static void table_params(struct mh_daemon *d, bool adopt,
 		.accept_mark = d->cfg.accept_mark,
 		.map_lookup_dreg = d->map_lookup_dreg,
 	};
+	if (d->cfg.role == MH_ROLE_GATEWAY) {   /* not in its table (yet) */
+		p->local_flows = false;
+		p->per_session_rate = 0;
+		p->public_port = 0;
+	}
 }
 
 /* One transaction: [the old table deleted,] the table, [its elements]. A
@@ -103,7 +108,9 @@ int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
 	if (replace)
 		err = mh_nft_build_table_delete(bt->b, &bt->seq, d->cfg.table);
 	if (!err)
-		err = mh_nft_build_ruleset(bt->b, &bt->seq, &p);
+		err = d->cfg.role == MH_ROLE_GATEWAY ?
+		      mh_nft_build_gw_ruleset(bt->b, &bt->seq, &p) :
+		      mh_nft_build_ruleset(bt->b, &bt->seq, &p);
 	if (!err && e)
 		err = mh_nft_build_elems(bt->b, &bt->seq, d->cfg.table, e);
 	err = batch_send(d, bt, err, true);
@@ -203,7 +210,10 @@ static int install_first(struct mh_daemon *d, bool replace)
  * be; one with sessions but no state to resume them loses them. */
 static void log_not_adopted(struct mh_daemon *d)
 {
-	if (mh_nft_dump_session_ports(d->nft, d->cfg.table, NULL, NULL) > 0)
+	if (d->cfg.role == MH_ROLE_GATEWAY)
+		log_info("table inet %s exists: rebuilt empty (the relays' resyncs "
+			 "bring the sessions back)", d->cfg.table);
+	else if (mh_nft_dump_session_ports(d->nft, d->cfg.table, NULL, NULL) > 0)
 		log_warn("table inet %s exists but no saved state fits it: rebuilt "
 			 "empty, sessions in it are dropped", d->cfg.table);
 	else
@@ -233,7 +243,9 @@ int mh_kernel_setup(struct mh_daemon *d, bool may_adopt)
 			 "mapping rules load it and compare it with 0");
 	if ((err = inspect_table(d, &exists, &replace)) < 0)
 		return err;
-	d->adopt = exists && may_adopt;
+	/* a gateway adopts its elements only in place (gwcore.c reads them) */
+	d->adopt = exists && may_adopt &&
+		   !(replace && d->cfg.role == MH_ROLE_GATEWAY);
 	if (exists && !d->adopt)
 		log_not_adopted(d);
 	if ((err = install_first(d, replace)) < 0)
@@ -317,4 +329,27 @@ int mh_kernel_mux(struct mh_daemon *d, const struct mh_addr *client,
 	return mh_kernel_elem(d, confirmed ? MH_NFT_MUX : MH_NFT_MUXP,
 			      add ? MH_NFT_ADD : MH_NFT_DEL, client, server_port,
 			      sync ? MH_KERNEL_SYNC : MH_KERNEL_ASYNC);
+}
+
+int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
+		      enum mh_nft_op op, const struct mh_addr *client,
+		      const struct mh_addr *server, enum mh_kernel_wait wait)
+{
+	uint32_t timeout_ms = kind == MH_GW_PINHOLE && op == MH_NFT_ADD ?
+			      d->cfg.idle_timeout * 1000 : 0;
+	char sv[MH_ADDRSTRLEN];
+	struct batch bt;
+	int err;
+
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_gw_elem(bt.b, &bt.seq, d->cfg.table,
+			 kind, op, client, server, timeout_ms),
+			 wait == MH_KERNEL_SYNC);
+	if (err == -ENOENT && op == MH_NFT_DEL)
+		return 0;
+	if (err)
+		log_warn("%s %s %s: %s", op == MH_NFT_ADD ? "adding" : "removing",
+			 kind == MH_GW_SESSION ? "session" : "pinhole to",
+			 mh_addr_str(server, sv, sizeof(sv)), strerror(-err));
+	return err;
 }

@@ -16,6 +16,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "daemon.h"
+#include "gwtable.h"
 #include "muxsel.h"
 
 #define QUEUE_BUF_LEN (0xffff + 4096)
@@ -224,6 +225,32 @@ static const struct mh_addr *previous_pinhole(const struct mh_session *s,
 	return best ? &best->client : NULL;
 }
 
+/* The kernel side of a confirmed decision: the client's pinhole to the
+ * session's port (host), or to its server's address and port (gateway:
+ * the server is the reply's source). An evicted pinhole goes after the
+ * verdicts on a host; a gateway's at once, without waiting. */
+static int add_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
+{
+	if (d->gw)
+		return mh_kernel_gw_elem(d, MH_GW_PINHOLE, MH_NFT_ADD, &dec->pkt.dst,
+					 &dec->pkt.src, MH_KERNEL_ASYNC);
+	return mh_kernel_pinhole(d, &dec->pkt.dst, dec->session->port, true, false);
+}
+
+static void evict_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
+{
+	uint16_t port = dec->session->port;
+
+	if (d->gw) {
+		mh_kernel_gw_elem(d, MH_GW_PINHOLE, MH_NFT_DEL, &dec->evicted,
+				  &dec->pkt.src, MH_KERNEL_ASYNC);
+		return;
+	}
+	after_verdicts(d, &dec->evicted, port, AFTER_PINHOLE);
+	if (d->pol.public_port)
+		after_verdicts(d, &dec->evicted, port, AFTER_MAPPING);
+}
+
 /* Opens the pinhole a confirmed decision asks for; false if the kernel
  * refused it (the datagram is then dropped and mosh-server retries). */
 static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
@@ -235,13 +262,11 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 	char cl[MH_ADDRSTRLEN];
 
 	if (dec->evict) {
-		after_verdicts(d, &dec->evicted, s->port, AFTER_PINHOLE);
-		if (d->pol.public_port)
-			after_verdicts(d, &dec->evicted, s->port, AFTER_MAPPING);
+		evict_pinhole(d, dec);
 		if (loud)
 			mh_audit_pinhole(d, s, "pinhole_removed", &dec->evicted, "evicted");
 	}
-	if (mh_kernel_pinhole(d, &dec->pkt.dst, s->port, true, false) < 0) {
+	if (add_pinhole(d, dec) < 0) {
 		mh_pinhole_forget(s, &dec->pkt.dst);
 		return false;
 	}
@@ -294,6 +319,22 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 		after_verdicts(d, &dec.pkt.src, dec.session->port, AFTER_PROVISIONAL);
 }
 
+/* The gateway's forward path: inbound when the destination is a session's
+ * server (as the table's gw_in takes it first), else outbound; the same
+ * decision, the session found by server address . port. */
+static void gw_decide(struct mh_daemon *d, const uint8_t *l3, size_t len,
+		      uint64_t now, enum mh_path *path, struct mh_decision *dec)
+{
+	struct mh_pkt pkt;
+	const char *why;
+
+	*path = MH_INBOUND;
+	if (mh_pkt_parse(l3, len, &pkt, &why) == 0 && !mh_gwt_find(d->gw, &pkt.dst))
+		*path = MH_OUTBOUND;
+	mh_decide_by(&d->sessions, &d->pol, *path, l3, len, now,
+		     mh_gwt_find_session, d->gw, dec);
+}
+
 static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
 			  const uint8_t *l3, size_t len)
 {
@@ -305,7 +346,10 @@ static void handle_packet(struct mh_daemon *d, uint32_t id, uint8_t hook,
 		handle_mux(d, id, l3, len);
 		return;
 	}
-	mh_decide(&d->sessions, &d->pol, path, l3, len, now, &dec);
+	if (hook == NF_INET_FORWARD && d->gw)
+		gw_decide(d, l3, len, now, &path, &dec);
+	else
+		mh_decide(&d->sessions, &d->pol, path, l3, len, now, &dec);
 	if (dec.accept && dec.add_pinhole && !apply_pinhole(d, &dec))
 		dec.accept = false;
 	d->stats.verdicts[dec.reason]++;

@@ -239,10 +239,19 @@ static void emit(struct mh_daemon *d, struct mh_jsonl *j)
 	a->len += n;
 }
 
-static void session_fields(struct mh_jsonl *j, const struct mh_session *s)
+/* A gateway's session is named by its server's address too (its one
+ * bound address, lib/gwtable.c). */
+static void session_fields(const struct mh_daemon *d, struct mh_jsonl *j,
+			   const struct mh_session *s)
 {
+	struct mh_addr server = { .family = s->bound[0].family, .port = s->port };
+
 	mh_jsonl_u64(j, "session", s->id);
 	mh_jsonl_u64(j, "port", s->port);
+	if (d->cfg.role != MH_ROLE_GATEWAY || s->n_bound != 1)
+		return;
+	memcpy(server.ip, s->bound[0].ip, sizeof(server.ip));
+	mh_jsonl_addr(j, "server", &server);
 }
 
 void mh_audit_simple(struct mh_daemon *d, const char *event, const char *k,
@@ -304,7 +313,7 @@ void mh_audit_pinhole(struct mh_daemon *d, const struct mh_session *s,
 	if (!trail(d))
 		return;
 	begin(&j, event);
-	session_fields(&j, s);
+	session_fields(d, &j, s);
 	mh_jsonl_addr(&j, "client", client);
 	if (why)
 		mh_jsonl_str(&j, "why", why);
@@ -319,7 +328,7 @@ void mh_audit_roam(struct mh_daemon *d, const struct mh_session *s,
 	if (!trail(d))
 		return;
 	begin(&j, "roam");
-	session_fields(&j, s);
+	session_fields(d, &j, s);
 	mh_jsonl_addr(&j, "from", from);
 	mh_jsonl_addr(&j, "to", to);
 	emit(d, &j);
@@ -333,8 +342,25 @@ void mh_audit_session_end(struct mh_daemon *d, const struct mh_session *s,
 	if (!trail(d))
 		return;
 	begin(&j, "session_end");
-	session_fields(&j, s);
+	session_fields(d, &j, s);
 	mh_jsonl_str(&j, "why", why);
+	emit(d, &j);
+}
+
+void mh_audit_relay(struct mh_daemon *d, const char *event,
+		    const char *relay, const struct mh_session *s,
+		    const char *why)
+{
+	struct mh_jsonl j;
+
+	if (!trail(d))
+		return;
+	begin(&j, event);
+	if (s)
+		session_fields(d, &j, s);
+	mh_jsonl_str(&j, "relay", relay);
+	if (why)
+		mh_jsonl_str(&j, "why", why);
 	emit(d, &j);
 }
 

@@ -79,6 +79,11 @@ static void on_timer(struct mh_daemon *d)
 
 	if (read(d->timerfd, &ticks, sizeof(ticks)) < 0)
 		return;
+	if (d->gw) {   /* a gateway's sessions end by their relays */
+		mh_gw_tick(d, now);
+		mh_audit_tick(d, now);
+		return;
+	}
 	mh_control_expire(d, now);
 	if (now >= d->next_sync_ms) {
 		unsigned every = d->cfg.idle_timeout * 1000 / 4;

@@ -162,17 +162,54 @@ static int relay_open(struct mh_daemon *d)
 	return ret;
 }
 
-static void start(struct mh_daemon *d)
+/* role = gateway: the queue, then the forward table (an earlier daemon's
+ * adopted with its elements: its sessions are held without keys until
+ * their relays announce them again, and end after relay_orphan_grace if
+ * none does), then the session table. No control socket, no local checks,
+ * no ports of its own to reserve. */
+static void start_gateway(struct mh_daemon *d)
 {
 	int err;
 
-	mh_reserve_ports(d);
+	if (d->cfg.single_port)
+		log_warn("single_port: not at a gateway yet; ignored");
+	d->pol.public_port = 0;
 	raise_nofile(&d->cfg);
 	if ((err = mh_audit_open(d)) < 0)
 		fatal("audit files: %s", strerror(-err));
 	if ((err = mh_loop_open(d)) < 0)
 		fatal("event loop: %s", strerror(-err));
 	mh_gwl_start(d);      /* forked before any session key is in memory */
+	if ((err = mh_queue_open(d)) < 0)
+		fatal("binding NFQUEUE %u: %s (is another daemon using it?)",
+		      d->cfg.queue_num, strerror(-err));
+	if ((err = mh_kernel_setup(d, true)) < 0)
+		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
+	if ((err = mh_gw_open(d)) < 0)
+		fatal("gateway sessions: %s", strerror(-err));
+	if (d->adopt)
+		mh_gw_adopt(d);
+	mh_gw_test_open(d);
+	mh_audit_simple(d, "start", "role", "gateway");
+	log_info("ready (gateway): servers' ports %u-%u forwarded through table "
+		 "inet %s, idle_timeout %us", d->cfg.port_low, d->cfg.port_high,
+		 d->cfg.table, d->cfg.idle_timeout);
+}
+
+static void start(struct mh_daemon *d)
+{
+	int err;
+
+	if (d->cfg.role == MH_ROLE_GATEWAY) {
+		start_gateway(d);
+		return;
+	}
+	mh_reserve_ports(d);
+	raise_nofile(&d->cfg);
+	if ((err = mh_audit_open(d)) < 0)
+		fatal("audit files: %s", strerror(-err));
+	if ((err = mh_loop_open(d)) < 0)
+		fatal("event loop: %s", strerror(-err));
 	if (d->cfg.role == MH_ROLE_RELAY && relay_open(d) < 0)
 		exit(1);
 	if ((err = mh_owner_open(d)) < 0)
@@ -218,6 +255,7 @@ static void policy_init(struct mh_daemon *d)
 static void stop(struct mh_daemon *d)
 {
 	mh_gwl_stop(d);
+	mh_gw_close(d);
 	mh_control_close(d);
 	mh_tablewatch_close(d);
 	mh_kernel_teardown(d);
