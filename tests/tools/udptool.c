@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
+#include <signal.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -237,15 +238,26 @@ static long build_one(struct send_job *j, long i, uint8_t *buf)
 	return -EINVAL;
 }
 
+/* SIGUSR1 ends a sending run early; the summary line is still printed. */
+static volatile sig_atomic_t stop_sending;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	stop_sending = 1;
+}
+
 static int run_send(int fd, struct send_job *j, const struct ut_opts *o,
 		    const char *what)
 {
 	uint8_t buf[UT_BUF];
 	uint64_t deadline = tool_now_ms() + UT_MAX_SECONDS * 1000;
+	struct sigaction sa = { .sa_handler = on_usr1 };
 	unsigned refused = 0;
 	long i, len;
 
-	for (i = 0; i < j->count && tool_now_ms() < deadline; i++) {
+	sigaction(SIGUSR1, &sa, NULL);
+	for (i = 0; i < j->count && tool_now_ms() < deadline && !stop_sending; i++) {
 		len = build_one(j, i, buf);
 		if (len < 0) {
 			fprintf(stderr, "udptool: building datagram: %s\n",
