@@ -126,3 +126,11 @@ gw_rule_count() { # chain text
 	mh_nsx "$NS_G" nft list chain inet "$GW_TABLE" "$1" 2>/dev/null |
 		grep -F "$2" | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -n1
 }
+
+# The gateway table's sets: a session (fam addr port) and a pinhole
+# (fam client-addr server-addr server-port), as the gateway's table lists them.
+gw_set() { mh_nsx "$NS_G" nft list set inet "$GW_TABLE" "$1" 2>/dev/null; }
+gw_has_session() { gw_set "sessions$1" | grep -q -F "$2 . $3"; }
+gw_no_session() { ! gw_has_session "$@"; }
+gw_has_pinhole() { gw_set "pinholes$1" | grep -q -E "$2 \. [0-9]+ \. $3 \. $4([^0-9]|$)"; }
+gw_no_pinhole() { ! gw_has_pinhole "$@"; }

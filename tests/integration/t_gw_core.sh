@@ -58,12 +58,6 @@ seam_answer_is() { # pattern: the last answer matches
 	grep "gwseam: " "$MH_DAEMON_LOG" | tail -n1 | grep -q -E -- "-> $1"
 }
 
-gw_set() { mh_nsx "$NS_G" nft list set inet "$GW_TABLE" "$1" 2>/dev/null; }
-gw_has_session() { gw_set "sessions$1" | grep -q -F "$2 . $3"; }      # fam addr port
-gw_no_session() { ! gw_has_session "$@"; }
-gw_has_pinhole() { gw_set "pinholes$1" | grep -q -E "$2 \. [0-9]+ \. $3 \. $4([^0-9]|$)"; }
-gw_no_pinhole() { ! gw_has_pinhole "$@"; }
-
 client() { # name server-address port key
 	SRV=$2
 	mh_client_start "$1" "$3" "$4"

@@ -16,6 +16,8 @@
 #   site.crl               the site CA's CRL (relay-revoked listed)
 #   relay-lab.pem/.key     site CA, clientAuth, IP 198.18.0.2, fd00::2 (the
 #                          server of tests/integration/lib.sh)
+#   relay-lab2.pem/.key    site CA, clientAuth, IP 198.18.4.2, fd00:4::2 (the
+#                          second login server of tests/integration/gwlib.sh)
 #   gateway-other.pem/.key other CA, serverAuth (a gateway the relays refuse)
 # Usage: mkcerts.sh DIR
 set -eu
@@ -55,6 +57,10 @@ subjectAltName = IP:198.18.9.1
 basicConstraints = critical, CA:FALSE
 extendedKeyUsage = clientAuth
 subjectAltName = IP:198.18.0.2, IP:fd00::2
+[ relay_lab2 ]
+basicConstraints = critical, CA:FALSE
+extendedKeyUsage = clientAuth
+subjectAltName = IP:198.18.4.2, IP:fd00:4::2
 [ server_only ]
 basicConstraints = critical, CA:FALSE
 extendedKeyUsage = serverAuth
@@ -93,6 +99,7 @@ issue site-ca relay-expired relay1 -startdate 20200101000000Z -enddate 202101010
 issue site-ca relay-revoked relay1
 issue site-ca relay-server server_only
 issue site-ca relay-lab relay_lab
+issue site-ca relay-lab2 relay_lab2
 issue other-ca gateway-other gateway
 CA=site-ca q openssl ca -config ca.cnf -cert site-ca.pem -keyfile site-ca.key \
 	-revoke relay-revoked.pem -crl_reason keyCompromise
