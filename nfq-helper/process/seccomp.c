@@ -187,6 +187,30 @@ static int add_opens(scmp_filter_ctx ctx, int nr, unsigned arg)
 #endif
 
 /* Calls allowed only with certain arguments. */
+/* syslog's reconnect: a unix datagram socket, nothing else */
+static int allow_syslog_socket(scmp_filter_ctx ctx)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+				SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+}
+
+/* The kernel logs what the filter kills (audit, dmesg), where it can. */
+static void log_kills(scmp_filter_ctx ctx)
+{
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1) < 0)
+		log_debug("seccomp: this kernel cannot log killed calls");
+}
+
+#ifndef MH_SANITIZED
+/* Call nr (mmap, mprotect) allowed for memory that is never executable. */
+static int allow_noexec(scmp_filter_ctx ctx, int nr)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+}
+#endif
+
 static int add_narrow(scmp_filter_ctx ctx)
 {
 	int err = 0;
@@ -199,8 +223,7 @@ static int add_narrow(scmp_filter_ctx ctx)
 		err = add_opens(ctx, SCMP_SYS(open), 1);
 	/* heap growth, never executable memory */
 	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		err = allow_noexec(ctx, SCMP_SYS(mmap));
 	/* fdopen() of a reopened slow-path capture asks for its flags */
 	if (!err)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
@@ -210,11 +233,8 @@ static int add_narrow(scmp_filter_ctx ctx)
 		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 				       SCMP_A0(SCMP_CMP_EQ, (uint64_t)getpid()));
 #endif
-	/* syslog's reconnect: a unix datagram socket, nothing else */
 	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+		err = allow_syslog_socket(ctx);
 	return err;
 }
 
@@ -240,9 +260,8 @@ static int build(scmp_filter_ctx ctx)
 #endif
 	if (!err)
 		err = add_narrow(ctx);
-	/* the kernel logs what the filter kills (audit, dmesg) */
-	if (!err && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1) < 0)
-		log_debug("seccomp: this kernel cannot log killed calls");
+	if (!err)
+		log_kills(ctx);
 	return err;
 }
 
@@ -273,15 +292,12 @@ static int build_keeper(scmp_filter_ctx ctx)
 	if (!err)
 		err = add_open_flags(ctx, SCMP_SYS(open), 1, append);
 	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		err = allow_noexec(ctx, SCMP_SYS(mmap));
 #endif
 	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
-	if (!err && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1) < 0)
-		log_debug("seccomp: this kernel cannot log killed calls");
+		err = allow_syslog_socket(ctx);
+	if (!err)
+		log_kills(ctx);
 	return err;
 }
 
@@ -302,18 +318,14 @@ static int build_gwlisten(scmp_filter_ctx ctx)
 	    SCMP_SYS(open) >= 0)
 		err = -EINVAL;
 	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		err = allow_noexec(ctx, SCMP_SYS(mmap));
 	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
-				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		err = allow_noexec(ctx, SCMP_SYS(mprotect));
 #endif
 	if (!err)
-		err = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-				       SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-				       SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
-	if (!err && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1) < 0)
-		log_debug("seccomp: this kernel cannot log killed calls");
+		err = allow_syslog_socket(ctx);
+	if (!err)
+		log_kills(ctx);
 	return err;
 }
 
