@@ -134,3 +134,24 @@ gw_has_session() { gw_set "sessions$1" | grep -q -F "$2 . $3"; }
 gw_no_session() { ! gw_has_session "$@"; }
 gw_has_pinhole() { gw_set "pinholes$1" | grep -q -E "$2 \. [0-9]+ \. $3 \. $4([^0-9]|$)"; }
 gw_no_pinhole() { ! gw_has_pinhole "$@"; }
+
+# gw_conf FILE PKI LISTEN ORPHAN_S RESYNC_S AUDIT: writes a gateway
+# daemon's configuration (role gateway, the site PKI of mkcerts.sh in PKI,
+# the relay listener on LISTEN, the two graces in seconds)
+gw_conf() {
+	cat >"$1" <<CONF
+role = "gateway";
+ports = "60000-61000";
+idle_timeout = 8;
+log_level = "debug";
+audit_log = "$6";
+user = "";
+tls_ca = "$2/site-ca.pem";
+tls_cert = "$2/gateway.pem";
+tls_key = "$2/gateway.key";
+tls_crl = "$2/site.crl";
+relay_listen = "$3";
+relay_orphan_grace = $4;
+relay_resync_grace = $5;
+CONF
+}

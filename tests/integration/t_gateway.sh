@@ -101,21 +101,7 @@ probes() {
 # ---------------------------------------------------------------- set-up
 
 mh_step "the gateway (role = gateway, its relay listener on [::]:7710)"
-cat >"$MH_TMP/gw.conf" <<CONF
-role = "gateway";
-ports = "60000-61000";
-idle_timeout = 8;
-log_level = "debug";
-audit_log = "$MH_TMP/gw-audit.log";
-user = "";
-tls_ca = "$CERTS/site-ca.pem";
-tls_cert = "$CERTS/gateway.pem";
-tls_key = "$CERTS/gateway.key";
-tls_crl = "$CERTS/site.crl";
-relay_listen = "[::]:7710";
-relay_orphan_grace = 6;
-relay_resync_grace = 3;
-CONF
+gw_conf "$MH_TMP/gw.conf" "$CERTS" "[::]:7710" 6 3 "$MH_TMP/gw-audit.log"
 gw_start
 
 mh_step "a relay on each login server, each certificate naming its own server"

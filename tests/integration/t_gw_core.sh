@@ -120,21 +120,7 @@ mh_step "the gateway daemon (role = gateway) with the test seam"
 SEAM=$MH_TMP/seam.fifo
 mkfifo "$SEAM"
 MH_CONF=$MH_TMP/gw.conf
-cat >"$MH_CONF" <<EOF
-role = "gateway";
-ports = "60000-61000";
-idle_timeout = 8;
-log_level = "debug";
-audit_log = "$MH_TMP/audit.log";
-user = "";
-tls_ca = "$MH_TMP/pki/site-ca.pem";
-tls_cert = "$MH_TMP/pki/gateway.pem";
-tls_key = "$MH_TMP/pki/gateway.key";
-tls_crl = "$MH_TMP/pki/site.crl";
-relay_listen = "198.18.3.1:7710";
-relay_orphan_grace = 4;
-relay_resync_grace = 2;
-EOF
+gw_conf "$MH_CONF" "$MH_TMP/pki" 198.18.3.1:7710 4 2 "$MH_TMP/audit.log"
 MH_DAEMON_LOG=$MH_TMP/daemon.log
 start_gw() {
 	local n
