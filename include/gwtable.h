@@ -46,6 +46,9 @@ struct mh_gw_table {
 	struct mh_gw_relay relay[MH_GW_RELAYS_MAX];
 	unsigned count;
 	unsigned max_sessions, max_pinholes;
+	bool no_keys;                      /* keyless mode (issue 16): only
+					      keyless OPENs, sessions without
+					      keys; set after mh_gwt_init */
 };
 
 /* t must be empty; it is marked ports-shared. */
@@ -57,7 +60,8 @@ void mh_gwt_clear(struct mh_gw_table *g);
 struct mh_gw_sess *mh_gwt_find(const struct mh_gw_table *g,
 			       const struct mh_addr *server);
 /* The session of server's address and port (mh_find_session_fn's form,
- * arg the struct mh_gw_table); NULL for an adopted one without its key. */
+ * arg the struct mh_gw_table); NULL for an adopted one without its key
+ * (in keyless mode no session has one: every session is found). */
 struct mh_session *mh_gwt_find_session(void *arg, const struct mh_addr *server);
 /* The relay up on connection conn, or NULL. */
 struct mh_gw_relay *mh_gwt_relay(struct mh_gw_table *g, uint32_t conn);
@@ -92,7 +96,8 @@ struct mh_gwt_open_res {
 typedef void (*mh_gwt_gone_fn)(void *arg, struct mh_gw_sess *old);
 /*
  * An OPEN from the relay on conn (already checked against its
- * certificate). Refused: STATE (no relay up on conn, or a resync flag out
+ * certificate). Refused: NOT_ALLOWED (a keyed OPEN to a keyless gateway,
+ * or a keyless one to a keyed gateway, with which in why), STATE (no relay up on conn, or a resync flag out
  * of turn), EXISTS (another relay's session holds that server port),
  * QUOTA (max_sessions), INTERNAL (memory). The relay's own session on
  * that port with the same sid is confirmed (a resync); with another sid

@@ -65,6 +65,7 @@ struct mh_relay_sess {
 	uint32_t uid;
 	struct mh_addr server;       /* with the session's port */
 	struct mh_addr hint;         /* family 0: none */
+	bool keyless;                /* keyless mode: no key (key all zero) */
 	uint8_t key[SSP_KEY_LEN];
 };
 
@@ -75,7 +76,8 @@ void mh_relay_open_msg(const struct mh_relay_sess *s, uint32_t id, bool resync,
 		       struct mhr_msg *m);
 
 /* The OPEN of session s: its server address (as above, with its port),
- * uid, SSH client hint and key (wipe out after use). 0, or -EADDRNOTAVAIL
+ * uid, SSH client hint and key (wipe out after use); a session without a
+ * key (keyless mode) gives a keyless OPEN. 0, or -EADDRNOTAVAIL
  * with why. */
 int mh_relay_sess_of(const struct mh_session *s, const struct mh_addr *mine,
 		     unsigned n_mine, const struct mh_addr *conf, unsigned n_conf,

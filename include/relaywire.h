@@ -19,10 +19,13 @@
  *                 (MHR_HEARTBEAT_MIN_MS..MAX), name text [A-Za-z0-9._-]
  *                 1..64, software text printable ASCII 0..32
  *   OPEN          sid u32 (relay's session id, != 0), flags u8 (bit 0:
- *                 sent as part of a resync; other bits 0), uid u32,
- *                 server addr + port u16 (!= 0), client hint: family u8
- *                 (0 none, 4, 6) + 0/4/16 bytes (the SSH client address),
- *                 key 16 bytes (the raw AES-128-OCB session key)
+ *                 sent as part of a resync; bit 1: keyless; other bits
+ *                 0), uid u32, server addr + port u16 (!= 0), client
+ *                 hint: family u8 (0 none, 4, 6) + 0/4/16 bytes (the SSH
+ *                 client address), then, only without the keyless bit,
+ *                 key 16 bytes (the raw AES-128-OCB session key): a
+ *                 keyless OPEN ends after the hint, a keyed one has
+ *                 exactly 16 bytes more (both length-checked)
  *   END           sid u32 (!= 0), server addr + port u16 (!= 0), reason u8
  *                 (enum mhr_end_reason)
  *   RESYNC_BEGIN  count u32 (OPENs with the resync flag that follow)
@@ -56,6 +59,11 @@
 #define MHR_HEARTBEAT_MIN_MS 100
 #define MHR_HEARTBEAT_MAX_MS 60000
 #define MHR_OPEN_RESYNC      0x01   /* OPEN flag: part of a resync */
+/* OPEN flag: keyless mode (issue 16), no key field. Added within version
+ * 1: a gateway that predates it refuses the flag (protocol, "unknown open
+ * flag") and closes, so a mixed deployment fails closed, with a reason. */
+#define MHR_OPEN_KEYLESS     0x02
+#define MHR_OPEN_FLAGS       (MHR_OPEN_RESYNC | MHR_OPEN_KEYLESS)
 
 enum mhr_type {
 	MHR_HELLO = 1,
@@ -124,11 +132,12 @@ struct mhr_hello {
 
 struct mhr_open {
 	uint32_t sid;
-	uint8_t flags;                 /* MHR_OPEN_RESYNC */
+	uint8_t flags;                 /* MHR_OPEN_RESYNC, MHR_OPEN_KEYLESS */
 	uint32_t uid;
 	struct mh_addr server;         /* AF_INET/AF_INET6, port != 0 */
 	struct mh_addr client_hint;    /* family 0: none; port always 0 */
-	uint8_t key[SSP_KEY_LEN];      /* wipe with mhr_msg_wipe() */
+	uint8_t key[SSP_KEY_LEN];      /* wipe with mhr_msg_wipe(); all zero
+					  and not on the wire if keyless */
 };
 
 struct mhr_end {

@@ -725,7 +725,8 @@ static int check_role(const config_t *cf, struct mh_config *c, char *why)
  * log (there is no key to write), single-port mode (without keys the
  * public port cannot tell whose datagram it is: README, "Keyless mode"),
  * and no per-session budget (the one bound on what reaches mosh-server
- * unverified). */
+ * unverified). Every role may be keyless: a keyless relay sends keyless
+ * OPENs, a keyless gateway takes only those (README, "Keyless mode"). */
 static int check_keyless(const struct mh_config *c, char *why)
 {
 	if (!c->keyless)
@@ -738,11 +739,6 @@ static int check_keyless(const struct mh_config *c, char *why)
 	if (c->single_port) {
 		snprintf(why, WHY_MAX, "keyless: single_port needs the session keys "
 			 "to tell sessions apart on the public port; turn one off");
-		return -EINVAL;
-	}
-	if (c->role != MH_ROLE_HOST) {
-		snprintf(why, WHY_MAX, "keyless: only role = \"host\" is keyless so "
-			 "far; a relay sends its gateways the session keys");
 		return -EINVAL;
 	}
 	if (!c->slow_path_rate_per_session) {

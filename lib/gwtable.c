@@ -55,7 +55,8 @@ struct mh_session *mh_gwt_find_session(void *arg, const struct mh_addr *server)
 
 	/* an adopted session has no key yet: its slow path admits nobody
 	 * (its placeholder key is all zeros, known to anyone) */
-	return gs && !gs->keyless ? gs->s : NULL;
+	return gs && (!gs->keyless || ((const struct mh_gw_table *)arg)->no_keys)
+	       ? gs->s : NULL;
 }
 
 struct mh_gw_relay *mh_gwt_relay(struct mh_gw_table *g, uint32_t conn)
@@ -220,18 +221,37 @@ static void refuse(struct mh_gwt_open_res *res, uint8_t status, const char *why)
 	res->gs = NULL;
 }
 
+/* Keyless mode is the whole site's or nobody's: an OPEN of the other mode
+ * is refused, naming both (as the host tells a hook of the other mode). */
+static const char *mode_mismatch(const struct mh_gw_table *g,
+				 const struct mhr_open *o)
+{
+	bool keyless = o->flags & MHR_OPEN_KEYLESS;
+
+	if (g->no_keys && !keyless)
+		return "this gateway is keyless and takes no session key; the relay "
+		       "sent one (set keyless = true on the relay)";
+	if (!g->no_keys && keyless)
+		return "this gateway needs the session key (keyless = false); the "
+		       "relay sent a keyless OPEN";
+	return NULL;
+}
+
 /* The first relay to announce an adopted session's port gives it its key. */
 static bool take_adopted(struct mh_gw_sess *gs, struct mh_gw_relay *r,
 			 const struct mhr_open *o, struct mh_gwt_open_res *res)
 {
-	struct ssp_ctx *c = ssp_ctx_new(o->key);
+	bool keyless = o->flags & MHR_OPEN_KEYLESS;   /* no key to take */
+	struct ssp_ctx *c = keyless ? NULL : ssp_ctx_new(o->key);
 
-	if (!c) {
+	if (!c && !keyless) {
 		refuse(res, MHR_ST_INTERNAL, "out of memory");
 		return true;
 	}
-	ssp_ctx_free(gs->s->ssp);
-	gs->s->ssp = c;
+	if (c) {
+		ssp_ctx_free(gs->s->ssp);
+		gs->s->ssp = c;
+	}
 	gs->s->uid = (uid_t)o->uid;
 	gs->keyless = false;
 	set_owner(gs, r, o->sid);
@@ -279,6 +299,8 @@ void mh_gwt_open(struct mh_gw_table *g, uint32_t conn, const struct mhr_open *o,
 	res->why = "";
 	if (!r)
 		return refuse(res, MHR_ST_STATE, "no relay is up on this connection");
+	if ((why = mode_mismatch(g, o)))
+		return refuse(res, MHR_ST_NOT_ALLOWED, why);
 	if (mh_rsync_check_open(&r->rs, resync, &why) < 0)
 		return refuse(res, MHR_ST_STATE, why);
 	res->kind = MH_GWT_NEW;
@@ -290,7 +312,9 @@ void mh_gwt_open(struct mh_gw_table *g, uint32_t conn, const struct mhr_open *o,
 	}
 	if (g->count >= g->max_sessions)
 		return refuse(res, MHR_ST_QUOTA, "the gateway holds max_sessions sessions");
-	res->gs = sess_new(g, &o->server, o->key, o->uid, now_ms);
+	res->gs = sess_new(g, &o->server,
+			   o->flags & MHR_OPEN_KEYLESS ? NULL : o->key, o->uid,
+			   now_ms);
 	if (!res->gs)
 		return refuse(res, MHR_ST_INTERNAL, "out of memory");
 	set_owner(res->gs, r, o->sid);
@@ -366,7 +390,7 @@ struct mh_gw_sess *mh_gwt_adopt(struct mh_gw_table *g,
 		errno = EEXIST;
 		return NULL;
 	}
-	gs = sess_new(g, server, no_key, 0, now_ms);
+	gs = sess_new(g, server, g->no_keys ? NULL : no_key, 0, now_ms);
 	if (!gs)
 		return NULL;
 	gs->keyless = true;

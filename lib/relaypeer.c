@@ -158,12 +158,14 @@ void mh_relay_open_msg(const struct mh_relay_sess *s, uint32_t id, bool resync,
 	m->type = MHR_OPEN;
 	m->id = id;
 	m->u.open.sid = s->sid;
-	m->u.open.flags = resync ? MHR_OPEN_RESYNC : 0;
+	m->u.open.flags = (resync ? MHR_OPEN_RESYNC : 0) |
+			  (s->keyless ? MHR_OPEN_KEYLESS : 0);
 	m->u.open.uid = s->uid;
 	m->u.open.server = s->server;
 	m->u.open.client_hint = s->hint;
 	m->u.open.client_hint.port = 0;
-	memcpy(m->u.open.key, s->key, sizeof(m->u.open.key));
+	if (!s->keyless)
+		memcpy(m->u.open.key, s->key, sizeof(m->u.open.key));
 }
 
 int mh_relay_sess_of(const struct mh_session *s, const struct mh_addr *mine,
@@ -180,7 +182,9 @@ int mh_relay_sess_of(const struct mh_session *s, const struct mh_addr *mine,
 	if (s->ssh_addr.family == AF_INET || s->ssh_addr.family == AF_INET6)
 		out->hint = s->ssh_addr;
 	out->hint.port = 0;
-	ssp_ctx_get_key(s->ssp, out->key);
+	out->keyless = !s->ssp;   /* keyless mode: it never had one */
+	if (s->ssp)
+		ssp_ctx_get_key(s->ssp, out->key);
 	return 0;
 }
 

@@ -241,12 +241,14 @@ static int dec_open(struct rd *r, struct mhr_open *o, struct mhr_error *e)
 		return -EPROTO;
 	if (!rd_be(r, 1, &flags) || !rd_be(r, 4, &uid))
 		return fail(e, MHR_E_TRUNCATED, "open truncated");
-	if (flags & ~(uint64_t)MHR_OPEN_RESYNC)
+	if (flags & ~(uint64_t)MHR_OPEN_FLAGS)
 		return fail(e, MHR_E_VALUE, "unknown open flag");
 	o->flags = (uint8_t)flags;
 	o->uid = (uint32_t)uid;
 	if (rd_server(r, &o->server, e) || rd_addr(r, &o->client_hint, true, e))
 		return -EPROTO;
+	if (flags & MHR_OPEN_KEYLESS)   /* no key: any byte more is trailing */
+		return 0;
 	if (!rd_bytes(r, o->key, SSP_KEY_LEN))
 		return fail(e, MHR_E_TRUNCATED, "session key truncated");
 	return 0;
@@ -388,9 +390,21 @@ static int enc_hello(struct wr *w, const struct mhr_hello *h)
 	return 0;
 }
 
+static bool zero_key(const uint8_t *k)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < SSP_KEY_LEN; i++)
+		acc |= k[i];
+	return acc == 0;
+}
+
+/* A keyless OPEN with key bytes is refused: they would not go on the
+ * wire, and a caller that set them meant something else. */
 static int enc_open(struct wr *w, const struct mhr_open *o)
 {
-	if (o->sid == 0 || (o->flags & ~MHR_OPEN_RESYNC) ||
+	if (o->sid == 0 || (o->flags & ~MHR_OPEN_FLAGS) ||
+	    ((o->flags & MHR_OPEN_KEYLESS) && !zero_key(o->key)) ||
 	    !addr_ok(&o->server, false) || o->server.port == 0 ||
 	    !addr_ok(&o->client_hint, true))
 		return -EINVAL;
@@ -400,7 +414,8 @@ static int enc_open(struct wr *w, const struct mhr_open *o)
 	wr_addr(w, &o->server);
 	wr_be(w, o->server.port, 2);
 	wr_addr(w, &o->client_hint);
-	wr_bytes(w, o->key, SSP_KEY_LEN);
+	if (!(o->flags & MHR_OPEN_KEYLESS))
+		wr_bytes(w, o->key, SSP_KEY_LEN);
 	return 0;
 }
 

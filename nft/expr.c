@@ -124,6 +124,20 @@ void nb_cmp_u8(struct nb_rule *rb, uint8_t val)
 	nb_cmp(rb, NFT_CMP_EQ, &val, sizeof(val));
 }
 
+/* fib saddr . iif oif -> reg 1: the interface the route back to the
+ * source leaves by, looked up only among routes through the interface
+ * the packet came in on; 0 if there is none (strict reverse path). */
+void nb_fib_rpf(struct nb_rule *rb)
+{
+	struct nftnl_expr *e = expr_new(rb, "fib");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+}
+
 /* The kernel compares the register with both bounds byte by byte, so
  * values in network order compare as numbers. */
 void nb_range(struct nb_rule *rb, const void *from, const void *to, uint32_t len)

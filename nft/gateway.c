@@ -374,6 +374,39 @@ static void rule_reply(struct nb_rule *rb, const struct gw_dir *d,
 	nb_comment(rb, d->c_reply);
 }
 
+/*
+ * Keyless mode's reverse-path check (issue 16). Without keys, the
+ * server's reply to a candidate is the only proof that opens a pinhole,
+ * and nothing in it is authenticated: a host behind the gateway (another
+ * login server), or one outside hairpinning through it, could forge that
+ * reply from another server's address and port and open a pinhole to that
+ * server for anyone. So a datagram that would confirm (gw_slow_out) must
+ * come in on the interface the route back to its source address leaves
+ * by: fib saddr . iif oif, 0 when no route through that interface reaches
+ * the source. Done in the kernel, not the daemon: the kernel's routing
+ * table already says where each server lives (the relay certificates name
+ * addresses, not interfaces), nothing needs to be configured or kept in
+ * step, and a forgery is dropped before the queue, costing no slow-path
+ * rate. Its limit (README, "Keyless mode"): servers sharing one interface
+ * and subnet are not told apart; give each its own interface or VLAN, or
+ * have the switch enforce source addresses.
+ */
+static void rule_rpf(struct nb_rule *rb, const struct gw_dir *d,
+		     const struct mh_ruleset_params *p, int family)
+{
+	uint32_t none = 0;
+
+	(void)d;
+	(void)p;
+	(void)family;
+	nb_fib_rpf(rb);
+	nb_cmp(rb, NFT_CMP_EQ, &none, sizeof(none));
+	nb_counter(rb);
+	nb_verdict(rb, NF_DROP, NULL);
+	nb_comment(rb, "keyless: a server's address from where it does not live "
+		   "(reverse path): drop");
+}
+
 static void rule_drop(struct nb_rule *rb, const char *comment)
 {
 	nb_counter(rb);
@@ -407,8 +440,9 @@ static int put_drop(struct mnl_nlmsg_batch *b, uint32_t *seq,
 }
 
 /* gw_in / gw_out: pinholes (v4, v6), sessions to the slow chain (v4, v6),
- * (gw_in: datagrams from a range port on to gw_out), drop. The slow chain: per-source budgets (inbound only), the queue
- * under one rate for both families, drop over it. */
+ * (gw_in: datagrams from a range port on to gw_out), drop. The slow chain: per-source budgets (inbound only), the
+ * reverse-path check (outbound, keyless only), the queue under one rate
+ * for both families, drop over it. */
 static int put_direction(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p,
 			 const struct gw_dir *d)
@@ -428,6 +462,8 @@ static int put_direction(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = put_drop(b, seq, p->table, d->chain, d->c_drop);
 	if (!err && d == &gw_in)
 		err = nb_slow_rules(b, seq, &s, d->slow, false);
+	if (!err && d == &gw_out && p->reverse_path)
+		err = put_rule(b, seq, p, d->slow, rule_rpf, d, 0);
 	if (!err)
 		err = put_rule(b, seq, p, d->slow, rule_queue, d, 0);
 	if (!err)

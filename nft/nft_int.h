@@ -164,6 +164,8 @@ void nb_cmp(struct nb_rule *rb, uint32_t op, const void *val, uint32_t len); /* 
 void nb_cmp_reg(struct nb_rule *rb, uint32_t sreg, uint32_t op, const void *val,
 		uint32_t len);
 void nb_cmp_u8(struct nb_rule *rb, uint8_t val);                /* reg 1 == val */
+/* fib saddr . iif oif -> reg 1 (u32 ifindex, 0: no route back that way) */
+void nb_fib_rpf(struct nb_rule *rb);
 /* from <= reg 1 <= to (len bytes each, big-endian): `PORT-PORT` */
 void nb_range(struct nb_rule *rb, const void *from, const void *to, uint32_t len);
 /* reg 1 = reg 1 & mask (len bytes; xor 0) */

@@ -82,6 +82,7 @@ static void table_params(struct mh_daemon *d, bool adopt,
 		p->local_flows = false;
 		p->per_session_rate = 0;
 		p->public_port = 0;
+		p->reverse_path = d->cfg.keyless;   /* keyless: nft/gateway.c rule_rpf */
 	}
 }
 

@@ -405,8 +405,9 @@ static uint8_t announce(struct mh_daemon *d, unsigned idx, const struct ucred *c
 	if (status == MHC_OK && !a.keyless) {
 		mh_audit_key(d, mh_session_by_port(&d->sessions, m->port), m->key);
 		mh_mux_prefer(d, mh_session_by_port(&d->sessions, m->port));
-		status = relay(d, idx, m->port, held, why, whylen);
 	}
+	if (status == MHC_OK)   /* keyless relay: a keyless OPEN */
+		status = relay(d, idx, m->port, held, why, whylen);
 	OPENSSL_cleanse(&a, sizeof(a));
 	return status;
 }

@@ -21,6 +21,7 @@ int mh_gw_open(struct mh_daemon *d)
 		return -ENOMEM;
 	mh_gwt_init(d->gw, &d->sessions, d->cfg.max_sessions,
 		    d->cfg.max_pinholes_per_session);
+	d->gw->no_keys = d->cfg.keyless;
 	return 0;
 }
 
@@ -163,9 +164,11 @@ static void opened(struct mh_daemon *d, struct mh_gw_sess *gs,
 		       "the gateway's table refused the session");
 		return;
 	}
-	log_info("session %u server %s opened by relay %s (sid %u, uid %u)",
+	if (!gs->s->ssp)   /* keyless: lib/keyless.c decides its slow path */
+		mh_keyless_init(&gs->s->kl, &d->pol.kl, mh_now_ms());
+	log_info("session %u server %s opened by relay %s (sid %u, uid %u%s)",
 		 gs->s->id, mh_addr_str(&gs->server, sv, sizeof(sv)),
-		 relay_of(gs), o->sid, o->uid);
+		 relay_of(gs), o->sid, o->uid, gs->s->ssp ? "" : ", keyless");
 	mh_audit_relay(d, "session_open", relay_of(gs), gs->s, NULL);
 	d->stats.announce_ok++;
 }

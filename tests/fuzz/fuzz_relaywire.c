@@ -123,13 +123,15 @@ static void fill_msg(struct fz_reader *r, struct mhr_msg *m)
 		break;
 	case MHR_OPEN:
 		m->u.open.sid = fz_u8(r);
-		m->u.open.flags = fz_u8(r) % 3;
+		m->u.open.flags = fz_u8(r) % 5;   /* 4: unknown */
 		m->u.open.uid = (uint32_t)fz_u64(r);
 		fill_addr(r, &m->u.open.server);
 		fill_addr(r, &m->u.open.client_hint);
 		m->u.open.client_hint.port = 0;
 		for (int i = 0; i < SSP_KEY_LEN; i++)
 			m->u.open.key[i] = fz_u8(r);
+		if ((m->u.open.flags & MHR_OPEN_KEYLESS) && fz_u8(r) & 1)
+			memset(m->u.open.key, 0, SSP_KEY_LEN);   /* as a relay sends it */
 		break;
 	case MHR_END:
 		m->u.end.sid = fz_u8(r);

@@ -220,6 +220,42 @@ START_TEST(test_relay_slots)
 }
 END_TEST
 
+/* Keyless mode (issue 16): only keyless OPENs, refused the other way
+ * round with the reason; its sessions hold no key and are found for the
+ * slow path, adopted ones too. */
+START_TEST(test_keyless_mode)
+{
+	struct mhr_open o = open_msg(3, "198.18.0.2", 60001, false);
+	struct mh_addr a = addr("198.18.0.2", 60001), b = addr("198.18.0.3", 60002);
+	struct mh_gwt_open_res res;
+
+	mh_gwt_relay_up(g, 1, "/CN=r1", "r1");
+	o.flags |= MHR_OPEN_KEYLESS;   /* a keyed gateway: refused */
+	memset(o.key, 0, sizeof(o.key));
+	mh_gwt_open(g, 1, &o, 1000, NULL, NULL, &res);
+	ck_assert_uint_eq(res.status, MHR_ST_NOT_ALLOWED);
+	ck_assert_ptr_nonnull(strstr(res.why, "needs the session key"));
+	ck_assert(!held("198.18.0.2", 60001));
+
+	g->no_keys = true;
+	ck_assert_uint_eq(do_open(1, 3, "198.18.0.2", 60001, false).status,
+			  MHR_ST_NOT_ALLOWED);   /* keyed OPEN to a keyless gateway */
+	ck_assert(!held("198.18.0.2", 60001));
+	mh_gwt_open(g, 1, &o, 1000, NULL, NULL, &res);
+	ck_assert_uint_eq(res.status, MHR_ST_OK);
+	ck_assert_ptr_null(res.gs->s->ssp);   /* no key */
+	ck_assert_ptr_eq(mh_gwt_find_session(g, &a), res.gs->s);
+
+	ck_assert_ptr_nonnull(mh_gwt_adopt(g, &b, 0, 30000));
+	ck_assert_ptr_null(mh_gwt_find(g, &b)->s->ssp);
+	ck_assert_ptr_nonnull(mh_gwt_find_session(g, &b));
+	o.server = b;
+	mh_gwt_open(g, 1, &o, 1000, NULL, NULL, &res);
+	ck_assert_uint_eq(res.kind, MH_GWT_CONFIRMED);
+	ck_assert_ptr_null(res.gs->s->ssp);
+}
+END_TEST
+
 START_TEST(test_adopt)
 {
 	struct mh_addr a = addr("198.18.0.2", 60001);
@@ -313,6 +349,7 @@ int main(void)
 	tcase_add_test(tc, test_end);
 	tcase_add_test(tc, test_down_and_resync);
 	tcase_add_test(tc, test_adopt);
+	tcase_add_test(tc, test_keyless_mode);
 	tcase_add_test(tc, test_relay_slots);
 	tcase_add_test(tc, test_decide_by_server);
 	suite_add_tcase(s, tc);

@@ -66,6 +66,10 @@ static const struct good {
 	{ "heartbeat", "01 06 0008 00000008  0000018c2d3e4f50", MHR_HEARTBEAT, 8 },
 	{ "answer", "01 07 0005 00000002  02 03 02 6e6f", MHR_ANSWER, 2 },
 	{ "answer to unreadable", "01 07 0003 00000000  00 01 00", MHR_ANSWER, 0 },
+	{ "open keyless (no key field)", "01 02 0015 0000000a  00000007 02 000003e8 "
+	  "04 c6120102 ea61  04 c6120001", MHR_OPEN, 10 },
+	{ "open keyless resync, no hint", "01 02 0011 0000000b  00000007 03 000003e8 "
+	  "04 c6120102 ea61  00", MHR_OPEN, 11 },
 };
 
 static const struct bad {
@@ -113,7 +117,7 @@ static const struct bad {
 				    "01 61", MHR_E_TRUNCATED },
 	{ "open sid 0", "01 02 0025 00000002  00000000 00 000003e8 "
 			"04 c6120102 ea61  04 c6120001 " KEY16, MHR_E_VALUE },
-	{ "open unknown flag", "01 02 0025 00000002  00000007 02 000003e8 "
+	{ "open unknown flag", "01 02 0025 00000002  00000007 04 000003e8 "
 			       "04 c6120102 ea61  04 c6120001 " KEY16, MHR_E_VALUE },
 	{ "open server family 0", "01 02 0025 00000002  00000007 00 000003e8 "
 				  "00 c6120102 ea61  04 c6120001 " KEY16, MHR_E_FAMILY },
@@ -128,6 +132,12 @@ static const struct bad {
 	  MHR_E_TRUNCATED },
 	{ "open trailing byte", "01 02 0026 00000002  00000007 00 000003e8 "
 				"04 c6120102 ea61  04 c6120001 " KEY16 " 00", MHR_E_TRAILING },
+	{ "open keyless with a key", "01 02 0025 00000002  00000007 02 000003e8 "
+	  "04 c6120102 ea61  04 c6120001 " KEY16, MHR_E_TRAILING },
+	{ "open keyless, one byte more", "01 02 0016 00000002  00000007 02 000003e8 "
+	  "04 c6120102 ea61  04 c6120001 00", MHR_E_TRAILING },
+	{ "open keyed without its key", "01 02 0015 00000002  00000007 00 000003e8 "
+	  "04 c6120102 ea61  04 c6120001", MHR_E_TRUNCATED },
 	{ "open v6 server in 4 bytes", "01 02 0025 00000002  00000007 00 000003e8 "
 				       "06 c6120102 ea61  04 c6120001 " KEY16,
 	  MHR_E_FAMILY },   /* reads on into the key: hint family 07 */
@@ -391,6 +401,13 @@ START_TEST(test_encode_refuses)
 	ck_assert_int_eq(mhr_encode(&t, buf, sizeof(buf)), -EINVAL);
 	t = m; t.u.open.client_hint.family = AF_UNIX;
 	ck_assert_int_eq(mhr_encode(&t, buf, sizeof(buf)), -EINVAL);
+	t = m; t.u.open.flags = MHR_OPEN_KEYLESS;   /* keyless, key bytes set */
+	ck_assert_int_eq(mhr_encode(&t, buf, sizeof(buf)), -EINVAL);
+	memset(t.u.open.key, 0, sizeof(t.u.open.key));   /* keyless: 16 bytes shorter */
+	ck_assert_int_eq(mhr_encode(&t, buf, sizeof(buf)),
+			 mhr_encode(&m, buf, sizeof(buf)) - SSP_KEY_LEN);
+	t = m;
+	t.u.open.client_hint.family = AF_UNIX;
 	/* invalid fields are -EINVAL even into a buffer too small */
 	ck_assert_int_eq(mhr_encode(&t, buf, 0), -EINVAL);
 	ck_assert_int_eq(mhr_encode(&m, buf, 0), -ENOBUFS);
