@@ -194,6 +194,12 @@ static void start_gateway(struct mh_daemon *d)
 	log_info("ready (gateway): servers' ports %u-%u forwarded through table "
 		 "inet %s, idle_timeout %us", d->cfg.port_low, d->cfg.port_high,
 		 d->cfg.table, d->cfg.idle_timeout);
+	if (d->pol.keyless)
+		log_info("keyless mode (gateway): only keyless OPENs; a new source's "
+			 "datagrams reach the server unverified (%u a second per "
+			 "session), its pinhole opens on the server's reply, which "
+			 "must come from where that server lives (reverse path)",
+			 d->pol.kl.rate);
 }
 
 static void start(struct mh_daemon *d)

@@ -7,7 +7,9 @@
  * and time. Needs CAP_NET_RAW. IPv4 only. --src A.B.C.D sends from that
  * one address (a spoofed victim) instead of a network; --ssp-seq S starts
  * each payload with a to-server SSP header word, sequence numbers S, S+1,
- * ... (what passes keyless mode's visible checks; the rest stays random).
+ * ... (what passes keyless mode's visible checks; the rest stays random);
+ * --ssp-dir client sets the header's direction bit to-client instead (a
+ * forged reply of mosh-server's, for the gateway's reverse-path check).
  *   spoofsend ADDR PORT --net A.B.C.D/N [--sources K] [--count N]
  *             [--seconds S] [--pps R] [--len BYTES] [--src-port P]
  *   spoofsend ADDR PORT --src A.B.C.D [--ssp-seq S] [same options]
@@ -39,6 +41,7 @@ struct ss_opts {
 	unsigned prefix, len;
 	unsigned long sources, count, seconds, pps;
 	bool ssp;                  /* --ssp-seq given */
+	bool to_client;            /* --ssp-dir client */
 	uint64_t ssp_seq;
 };
 
@@ -47,7 +50,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: spoofsend ADDR PORT --net A.B.C.D/N [--sources K] [--count N]\n"
 		"                 [--seconds S] [--pps R] [--len BYTES] [--src-port P]\n"
-		"       spoofsend ADDR PORT --src A.B.C.D [--ssp-seq S] [same options]\n"
+		"       spoofsend ADDR PORT --src A.B.C.D [--ssp-seq S [--ssp-dir client|server]]\n"
+		"                 [same options]\n"
 		"limits: %lu datagrams, %d s; --net prefix 8-30; --pps 0 = as fast as it goes\n",
 		SS_MAX_COUNT, SS_MAX_SECONDS);
 	exit(2);
@@ -102,6 +106,10 @@ static void parse(int argc, char **argv, struct ss_opts *o)
 		} else if (!strcmp(k, "--ssp-seq")) {
 			o->ssp_seq = tool_num(v, 0, 1UL << 40, usage);
 			o->ssp = true;
+		} else if (!strcmp(k, "--ssp-dir")) {
+			if (strcmp(v, "client") && strcmp(v, "server"))
+				usage();
+			o->to_client = !strcmp(v, "client");
 		} else if (!strcmp(k, "--src-port")) {
 			o->src_port = (uint16_t)tool_num(v, 1, 65535, usage);
 		} else {
@@ -146,6 +154,8 @@ static size_t build(uint8_t *p, const struct ss_opts *o, uint32_t saddr,
 	memcpy(p + sizeof(ip), &u, sizeof(u));
 	for (int i = 0; o->ssp && i < 8 && (unsigned)i < o->len; i++)
 		p[SS_HDR + i] = (uint8_t)((o->ssp_seq + k) >> (56 - 8 * i));
+	if (o->ssp && o->to_client)
+		p[SS_HDR] |= 0x80;   /* the direction bit, to-client */
 	return SS_HDR + o->len;
 }
 
