@@ -413,6 +413,40 @@ START_TEST(slow_chains_both_flavours)
 }
 END_TEST
 
+/* Keyless (reverse_path): gw_slow_out first drops what fib saddr . iif
+ * finds no route back for (oif 0), before the queue; gw_slow_in and a
+ * keyed table are unchanged. */
+START_TEST(reverse_path_rule)
+{
+	struct mh_ruleset_params p = gw_defaults;
+	struct prule in[8], out[8];
+	int nin, nout;
+	uint32_t flags, len;
+	const uint32_t *zero;
+
+	p.reverse_path = true;
+	ck_assert_int_eq(build_ruleset(&p), 0);
+	nin = chain_rules("gw_slow_in", in, 8);
+	nout = chain_rules("gw_slow_out", out, 8);
+	ck_assert_int_eq(nin, 4);
+	ck_assert_int_eq(nout, 3);
+	ck_assert_str_eq(out[0].names, "fib cmp counter immediate");
+	flags = nftnl_expr_get_u32(out[0].e[0], NFTNL_EXPR_FIB_FLAGS);
+	ck_assert_uint_eq(flags, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF);
+	ck_assert_uint_eq(nftnl_expr_get_u32(out[0].e[0], NFTNL_EXPR_FIB_RESULT),
+			  NFT_FIB_RESULT_OIF);
+	ck_assert_uint_eq(nftnl_expr_get_u32(out[0].e[1], NFTNL_EXPR_CMP_OP), NFT_CMP_EQ);
+	zero = nftnl_expr_get(out[0].e[1], NFTNL_EXPR_CMP_DATA, &len);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_uint_eq(*zero, 0);
+	ck_assert_int_eq(nftnl_expr_get_u32(out[0].e[3], NFTNL_EXPR_IMM_VERDICT), NF_DROP);
+	ck_assert_ptr_nonnull(strstr(out[1].names, "target"));
+	assert_drop_last(out, nout);
+	free_rules(in, nin);
+	free_rules(out, nout);
+}
+END_TEST
+
 /* Silent: no reject anywhere; without an accept mark no mark statement. */
 START_TEST(no_reject_no_mark_when_off)
 {
@@ -581,6 +615,7 @@ int main(void)
 	tcase_add_test(tc, elem_pinhole_v6);
 	tcase_add_test(tc, elem_session_v4);
 	tcase_add_test(tc, elem_refusals);
+	tcase_add_test(tc, reverse_path_rule);
 	suite_add_tcase(s, tc);
 	return mh_check_run(s);
 }
