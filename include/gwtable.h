@@ -77,6 +77,11 @@ struct mh_gw_relay *mh_gwt_relay_up(struct mh_gw_table *g, uint32_t conn,
 unsigned mh_gwt_relay_down(struct mh_gw_table *g, uint32_t conn,
 			   uint64_t now_ms, uint64_t grace_ms);
 
+/* Keyless mode is the whole site's or nobody's: NULL if the OPEN's mode
+ * is the gateway's (no_keys: keyless), else why it is refused, naming
+ * both (as a host tells a hook of the other mode). Static text. */
+const char *mh_gwt_mode_why(bool no_keys, const struct mhr_open *o);
+
 /* What an OPEN does (status MHR_ST_OK): */
 enum mh_gwt_open_kind {
 	MH_GWT_NEW,        /* a session made: its element goes into the kernel */

@@ -221,17 +221,14 @@ static void refuse(struct mh_gwt_open_res *res, uint8_t status, const char *why)
 	res->gs = NULL;
 }
 
-/* Keyless mode is the whole site's or nobody's: an OPEN of the other mode
- * is refused, naming both (as the host tells a hook of the other mode). */
-static const char *mode_mismatch(const struct mh_gw_table *g,
-				 const struct mhr_open *o)
+const char *mh_gwt_mode_why(bool no_keys, const struct mhr_open *o)
 {
 	bool keyless = o->flags & MHR_OPEN_KEYLESS;
 
-	if (g->no_keys && !keyless)
+	if (no_keys && !keyless)
 		return "this gateway is keyless and takes no session key; the relay "
 		       "sent one (set keyless = true on the relay)";
-	if (!g->no_keys && keyless)
+	if (!no_keys && keyless)
 		return "this gateway needs the session key (keyless = false); the "
 		       "relay sent a keyless OPEN";
 	return NULL;
@@ -299,7 +296,7 @@ void mh_gwt_open(struct mh_gw_table *g, uint32_t conn, const struct mhr_open *o,
 	res->why = "";
 	if (!r)
 		return refuse(res, MHR_ST_STATE, "no relay is up on this connection");
-	if ((why = mode_mismatch(g, o)))
+	if ((why = mh_gwt_mode_why(g->no_keys, o)))
 		return refuse(res, MHR_ST_NOT_ALLOWED, why);
 	if (mh_rsync_check_open(&r->rs, resync, &why) < 0)
 		return refuse(res, MHR_ST_STATE, why);

@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "gwlisten_int.h"
+#include "gwtable.h"
 #include "proc.h"
 #include "relaysync.h"
 
@@ -199,16 +200,22 @@ static void hello(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 	answer(c, MHR_HELLO, m->id, MHR_ST_OK, "");
 }
 
-/* OPEN and END: only for a server address the certificate names. */
-static bool announce_ok(struct gwc *c, const struct mhr_msg *m)
+/* OPEN and END: only for a server address the certificate names; an
+ * OPEN of the other keyless mode is refused here too (the daemon checks
+ * again), so a keyless gateway's privileged daemon never gets a key. */
+static bool announce_ok(const struct gwl *l, struct gwc *c,
+			const struct mhr_msg *m)
 {
 	const struct mh_addr *a = m->type == MHR_OPEN ? &m->u.open.server
 						      : &m->u.end.server;
 	char why[MHR_REASON_MAX + 1];
+	const char *mode;
 
 	if (m->type != MHR_OPEN && m->type != MHR_END)
 		return true;
-	if (mh_tls_may_announce(&c->peer, a, why, sizeof(why)))
+	if (m->type == MHR_OPEN && (mode = mh_gwt_mode_why(l->keyless, &m->u.open)))
+		snprintf(why, sizeof(why), "%s", mode);
+	else if (mh_tls_may_announce(&c->peer, a, why, sizeof(why)))
 		return true;
 	log_warn("%s: %s refused: %s", c->name, mhr_type_name(m->type), why);
 	answer(c, m->type, m->id, MHR_ST_NOT_ALLOWED, why);
@@ -246,7 +253,7 @@ static void frame(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 		answer(c, m->type, m->id, MHR_ST_STATE, "HELLO already received");
 	} else if (m->type == MHR_HEARTBEAT) {
 		answer(c, m->type, m->id, MHR_ST_OK, "");
-	} else if (announce_ok(c, m)) {
+	} else if (announce_ok(l, c, m)) {
 		forward(l, c, m);
 	}
 }

@@ -128,6 +128,7 @@ static void setup(struct gwl *l, const struct mh_gwl_cfg *c)
 	l->sock = c->sock;
 	l->max = c->cfg->relay_max_connections;
 	l->hs_ms = (uint64_t)c->cfg->relay_handshake_timeout * 1000;
+	l->keyless = c->cfg->keyless;
 	l->conns = calloc(l->max, sizeof(*l->conns));
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	mh_ratelimit_init(&l->full_log, 5, 20);

@@ -50,6 +50,7 @@ struct gwl {
 	struct gwc **conns;          /* max slots */
 	struct mh_ratelimit full_log;
 	bool parent_gone;
+	bool keyless;                /* keyless gateway: a keyed OPEN stops here */
 };
 
 /* gwconn.c */

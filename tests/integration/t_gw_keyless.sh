@@ -125,8 +125,8 @@ gw_conf "$MH_TMP/gw.conf" "$CERTS" "[::]:7710" 6 3 "$MH_TMP/gw-audit.log"
 printf 'keyless = true;\nslow_path_rate_per_session = %s;\n' "$BUDGET" >>"$MH_TMP/gw.conf"
 gw_start
 mh_assert "the gateway says it is keyless" grep -q 'keyless mode' "$GW_LOG"
-mh_assert "its table has the reverse-path rule" eval \
-	"mh_nsx '$NS_G' nft list chain inet '$GW_TABLE' gw_slow_out | grep -q 'fib saddr . iif oif'"
+mh_check_eq "its table has the reverse-path rule" 1 \
+	"$(mh_nsx "$NS_G" nft list chain inet "$GW_TABLE" gw_slow_out 2>/dev/null | grep -c 'fib saddr . iif oif')"
 relay_conf r1 relay-lab 198.18.0.1 'keyless = true;'
 relay_start "$NS_S" r1
 
@@ -253,8 +253,9 @@ mh_nsx "$NS_S2" "$MH_BUILD/tests/spoofsend" "$ATK4" 45000 --src "$SRV1_4" \
 sleep 1
 mh_tcpdump_stop "$cap_s"
 mh_log "reverse-path drops: $r0 -> $(rpf_drops)"
-mh_assert "the gateway's reverse-path rule dropped them" test "$(rpf_drops)" -ge $((r0 + 5))
-mh_assert "no pinhole for the attacker" gw_no_pinhole 4 "$ATK4" "$SRV1_4" "$P1"
+mh_check_eq "the gateway's reverse-path rule dropped them" yes \
+	"$([ "$(rpf_drops)" -ge $((r0 + 5)) ] 2>/dev/null && echo yes)"
+mh_check_eq "pinholes for the attacker" 0 "$(gw_set pinholes4 | grep -c -F "$ATK4 . 45000 . $SRV1_4 . $P1")"
 mh_check_eq "forged replies that reached the attacker" 0 "$(mh_pcap_count "$MH_TMP/spoof.pcap")"
 mh_assert "the legit session keeps working" mh_roundtrip c1 20
 
