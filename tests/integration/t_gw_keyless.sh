@@ -27,7 +27,7 @@
 . "$(dirname "$0")/gwlib.sh"
 
 mh_require_build mosh-helperd mosh-helper-hook tests/udptool tests/spoofsend tests/memgrep
-mh_require_tools mosh-server mosh-client tmux openssl
+mh_require_tools mosh-server mosh-client tmux openssl strace
 gw_setup
 chmod 755 "$MH_TMP"
 mh_users
@@ -135,8 +135,22 @@ relay_start "$NS_S" r1
 mh_step "1: a keyless session through relay -> gateway; no key in either daemon"
 mh_tcpdump "$NS_S" "$MH_TMP/session.pcap" udp and dst portrange 60000-61000
 cap=$MH_TCPDUMP_PID
+# the frames the listener passes the gateway daemon (its recv calls)
+strace -p "$GW_PID" -e trace=recvfrom -xx -s 1024 -o "$MH_TMP/gw.strace" 2>"$MH_TMP/strace.err" &
+STRACE_PID=$!
+MH_PIDS+=("$STRACE_PID")
+mh_wait 5 grep -q attached "$MH_TMP/strace.err" || mh_fail "strace: $(cat "$MH_TMP/strace.err")"
 session "$NS_S" r1 "$SRV1_4" mhtest1 || mh_fail "refused: $(cat "$MH_HOOK_ERR")"
 P1=$MH_PORT K1=$MH_KEY S1=$MH_SPID
+kill -INT "$STRACE_PID"
+mh_wait 5 mh_pid_gone "$STRACE_PID" || mh_fail "strace did not detach"
+# OPEN, version 1, body 21 bytes (0x15): sid, flags, uid, v4 server and
+# port, v4 hint, and no key (a keyed one is 37, 0x25); flags 0x02: keyless
+mh_assert "the gateway daemon got a keyless OPEN (body 21 bytes, flag 0x02)" grep -q -E \
+	'\\x01\\x02\\x00\\x15(\\x[0-9a-f]{2}){8}\\x02' "$MH_TMP/gw.strace"
+sx() { printf '%s' "$1" | sed 's/../\\\\x&/g'; }
+mh_assert_not "the key's 16 bytes are in nothing it received" \
+	grep -q -i "$(sx "$(hexkey "$K1")")" "$MH_TMP/gw.strace"
 mh_assert "the gateway opened $SRV1_4 . $P1 keyless" \
 	grep -q -E "server $SRV1_4:$P1 opened by relay .*keyless" "$GW_LOG"
 mh_assert "its sessions4 holds it" gw_has_session 4 "$SRV1_4" "$P1"
