@@ -250,6 +250,53 @@ START_TEST(test_resync_list)
 }
 END_TEST
 
+/* Keyless mode: a session without a key gives a keyless OPEN (flag bit
+ * 1, no key field on the wire: 16 bytes shorter than a keyed one), with or
+ * without the resync flag. */
+START_TEST(test_keyless_open)
+{
+	static struct mh_table t;
+	struct mh_relay_sess rs, keyed;
+	struct mh_session *s;
+	struct mhr_msg m;
+	struct mhr_error e;
+	uint8_t buf[MHR_MAX_FRAME];
+	ssize_t len, klen;
+	char why[200];
+
+	setup_addrs();
+	mh_table_init(&t);
+	add(&t, 60001, 0x11, "198.18.4.2", "198.18.3.10");
+	s = mh_session_add(&t, 60002, NULL, 1000, 4242, 1, 4);
+	ck_assert_ptr_nonnull(s);
+	s->bound[0] = bound("198.18.4.2", false, false);
+	s->n_bound = 1;
+	mh_session_set_ssh_client(&t, s, "198.18.3.10");
+	ck_assert_int_eq(mh_relay_sess_of(mh_session_by_port(&t, 60001), mine, 3,
+					  conf, 2, &keyed, why, sizeof(why)), 0);
+	ck_assert_int_eq(mh_relay_sess_of(s, mine, 3, conf, 2, &rs, why, sizeof(why)), 0);
+	ck_assert(!keyed.keyless);
+	ck_assert(rs.keyless);
+	for (int resync = 0; resync < 2; resync++) {
+		mh_relay_open_msg(&keyed, 7, resync, &m);
+		klen = mhr_encode(&m, buf, sizeof(buf));
+		mhr_msg_wipe(&m);
+		mh_relay_open_msg(&rs, 8, resync, &m);
+		ck_assert_uint_eq(m.u.open.flags,
+				  MHR_OPEN_KEYLESS | (resync ? MHR_OPEN_RESYNC : 0));
+		len = mhr_encode(&m, buf, sizeof(buf));
+		ck_assert_int_eq(len, klen - SSP_KEY_LEN);
+		mhr_msg_wipe(&m);
+		ck_assert_int_eq(mhr_decode(buf, (size_t)len, &m, &e), 0);
+		ck_assert(m.u.open.flags & MHR_OPEN_KEYLESS);
+		for (unsigned k = 0; k < SSP_KEY_LEN; k++)
+			ck_assert_uint_eq(m.u.open.key[k], 0);
+		mhr_msg_wipe(&m);
+	}
+	mh_table_clear(&t);
+}
+END_TEST
+
 START_TEST(test_list_bounded)
 {
 	static struct mh_table t;
@@ -318,6 +365,7 @@ static Suite *relaypeer_suite(void)
 	tcase_add_test(tc, test_list_bounded);
 	tcase_add_test(tc, test_end_reasons);
 	tcase_add_test(tc, test_parse_gateway);
+	tcase_add_test(tc, test_keyless_open);
 	suite_add_tcase(s, tc);
 	return s;
 }
