@@ -37,7 +37,8 @@ struct mh_gw_sess {
 	struct mh_gw_relay *relay;         /* the announcing relay */
 	uint32_t sid;                      /* its session id on that relay */
 	struct mh_rsync_mark mark;
-	bool keyless;                      /* adopted at a restart: no key yet */
+	bool keyless;                      /* adopted at a restart: no key yet
+					      (keyless mode: no_keys below) */
 };
 
 struct mh_gw_table {
