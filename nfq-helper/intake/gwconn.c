@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * One relay connection in the unprivileged relay listener: the TLS
- * handshake, bounded input framed and decoded (relaywire.h), HELLO and
- * HEARTBEAT answered here, OPEN and END checked against the relay
+ * handshake, bounded input framed and decoded (relaywire.h), HEARTBEAT
+ * answered here, HELLO by the daemon (a refused one closes the connection
+ * once its answer is written), OPEN and END checked against the relay
  * certificate's IP SANs, the rest handed to the daemon one frame at a time
  * (no more is read until its answer is back), bounded output, deadlines.
  * Whatever a relay sends ends, at worst, its own connection.
@@ -192,11 +193,11 @@ static void hello(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 	}
 	c->was_up = true;
 	c->state = GWC_UP;
+	c->pending = true;      /* the daemon answers HELLO (gwc_answered) */
 	c->hb_ms = m->u.hello.heartbeat_ms;
 	log_info("%s: relay %s (%s, software \"%s\"), heartbeat %u ms",
 		 c->name, m->u.hello.name, c->peer.subject, m->u.hello.software,
 		 c->hb_ms);
-	answer(c, MHR_HELLO, m->id, MHR_ST_OK, "");
 }
 
 /* OPEN and END: only for a server address the certificate names. */
@@ -364,6 +365,12 @@ void gwc_answered(struct gwl *l, struct gwc *c, const struct mhr_msg *ans)
 	if (c->state != GWC_CLOSING && !queue_answer(c, ans)) {
 		log_warn("%s: %zu bytes of answers unread; connection closed",
 			 c->name, c->out_len);
+		c->state = GWC_CLOSING;
+		c->deadline_ms = mh_now_ms() + GWC_CLOSE_MS;
+	} else if (ans->u.answer.of_type == MHR_HELLO &&
+		   ans->u.answer.status != MHR_ST_OK) {
+		log_warn("%s: HELLO refused by the gateway: %s; connection closed",
+			 c->name, ans->u.answer.reason);
 		c->state = GWC_CLOSING;
 		c->deadline_ms = mh_now_ms() + GWC_CLOSE_MS;
 	}

@@ -5,7 +5,7 @@
  * waits for it to say it is ready (or why not), then, from the event
  * loop, decodes every message it sends again (lengths, kinds, frames, the
  * server address against the SANs it reported), calls the gateway core
- * (gwcore.h) and sends each answer back. The listener is not trusted.
+ * (gwcore.h) and sends each answer back (HELLO's too). The listener is not trusted.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -168,21 +168,30 @@ static void answer(struct mh_gwl_rt *g, uint32_t relay, const struct mhr_msg *m,
 			 n < 0 ? strerror((int)-n) : strerror(errno));
 }
 
+/* UP: the HELLO is answered here (the daemon's word), refused when the
+ * connection is up already, there are relay_max_connections, or the core
+ * refuses it (another connection of that certificate subject is up). */
 static void on_up(struct mh_daemon *d, struct mh_gwl_rt *g, const struct mh_gwp *p)
 {
+	struct mhr_answer a = { .of_type = MHR_HELLO, .status = MHR_ST_STATE };
 	struct gw_relay *r;
 
 	if (relay_find(g, p->relay) || g->n_up >= g->max) {
+		snprintf(a.reason, sizeof(a.reason), "%s", g->n_up >= g->max ?
+			 "more relays than relay_max_connections" : "already up");
 		log_warn("relay listener: UP for relay #%u refused (%s)", p->relay,
-			 g->n_up >= g->max ? "more relays than relay_max_connections"
-					   : "already up");
+			 a.reason);
+		answer(g, p->relay, &p->msg, &a);
 		return;
 	}
 	r = &g->up[g->n_up++];
 	r->id = p->relay;
 	r->n_addrs = p->n_addrs;
 	memcpy(r->addrs, p->addrs, sizeof(r->addrs));
-	mh_gw_relay_up(d, p->relay, p->subject, &p->msg.u.hello);
+	mh_gw_relay_up(d, p->relay, p->subject, &p->msg.u.hello, &a);
+	if (a.status != MHR_ST_OK)
+		*r = g->up[--g->n_up];
+	answer(g, p->relay, &p->msg, &a);
 }
 
 static void on_down(struct mh_daemon *d, struct mh_gwl_rt *g, uint32_t relay)
