@@ -9,7 +9,9 @@
 # pinholes; the attacker's probes to both servers' range ports deliver 0
 # and bring no ICMP; exit ends the session on the gateway within 1 s (END
 # from the relay); a relay whose certificate does not name the session's
-# server address refuses it (the relay's own check, before any OPEN); a SIGKILLed
+# server address refuses it (the relay's own check, before any OPEN); a
+# second connection with r1's certificate while r1 is up (a clone) is
+# refused with the reason and touches none of r1's sessions; a SIGKILLed
 # gateway restarted learns the live session again from the relays' resync.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gwlib.sh"
@@ -151,9 +153,26 @@ mh_assert "server1's session types on" mh_roundtrip c1 15
 
 # ---------------------------------------------------------------- 4
 
-mh_step "a relay whose certificate does not name its server (server1's certificate on server2)"
+mh_step "a second connection with relay r1's certificate while r1 is up (a clone): refused"
+SID1=$(sed -n "s/.* server $SRV1_4:$P1 opened by relay .* (sid \([0-9]*\),.*/\1/p" "$GW_LOG" | tail -n1)
+# HELLO, then (were it taken) an empty resync and the END of r1's session
+clone=$(mh_nsx "$NS_S2" "$MH_BUILD/tests/relayprobe" 198.18.4.1 7710 "$CERTS" \
+	clone relay-lab "$SRV1_4" "$P1" "${SID1:-1}")
+mh_log "relayprobe clone (r1's session is sid ${SID1:-?}):"; echo "$clone" | sed 's/^/    /'
+mh_assert "its HELLO is refused with the reason" grep -q -E \
+	'^answer HELLO id 1: state "another connection with this certificate subject is up' <<<"$clone"
+mh_assert "and the gateway closes the connection" grep -q '^closed' <<<"$clone"
+mh_assert "the gateway logged the refusal" \
+	grep -q 'relay /CN=relay-lab (clone, connection [0-9]*) refused: another connection' "$GW_LOG"
+mh_assert "and audited it" grep -q '"event":"relay_refused".*another connection' "$MH_TMP/gw-audit.log"
+sleep 4   # beyond relay_resync_grace (3 s), had its resync been taken
+mh_assert "r1's session is still in the gateway's sessions" gw_has_session 4 "$SRV1_4" "$P1"
+mh_assert "and its pinhole" gw_has_pinhole 4 "$NAT_4" "$SRV1_4" "$P1"
+mh_assert "c1 types on" mh_roundtrip c1 15
+
+mh_step "a relay whose certificate does not name its server (relay1's certificate on server2)"
 kill -TERM "$PID_r2"; mh_wait 10 mh_pid_gone "$PID_r2" || mh_fail "relay r2 did not stop"
-relay_conf r3 relay-lab 198.18.4.1
+relay_conf r3 relay1 198.18.4.1
 relay_start "$NS_S2" r3
 if session "$NS_S2" r3 "$SRV2_4" mhtest2; then mh_fail "the session was accepted"; fi
 BAD_SPID=$MH_SPID
@@ -168,7 +187,6 @@ mh_assert_not "nothing for server2 in the gateway's sessions" eval "gw_set sessi
 
 # ---------------------------------------------------------------- 5
 
-# r3 shares r1's certificate (one relay identity): it goes before the restart
 kill -TERM "$PID_r3"; mh_wait 10 mh_pid_gone "$PID_r3" || mh_fail "relay r3 did not stop"
 
 mh_step "the gateway SIGKILLed and restarted: the relays resend, the live session types again"

@@ -97,6 +97,7 @@ static SSL *tls_connect(const char *name, int *fdp)
 	}
 	*fdp = tcp_connect();
 	ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);              /* ssl holds its own reference */
 	SSL_set_fd(ssl, *fdp);
 	if (SSL_connect(ssl) != 1) {
 		ERR_error_string_n(ERR_get_error(), err, sizeof(err));
@@ -251,6 +252,26 @@ static int garbage(const char *name)
 	return 0;
 }
 
+/* After HELLO was taken: an empty resync, then the END if asked. */
+static void clone_acts(SSL *ssl, const char *srv, int port, int sid)
+{
+	struct mhr_msg m = { .type = MHR_RESYNC_BEGIN }, a;
+
+	send_msg(ssl, &m);
+	read_answer(ssl, &a);
+	m = (struct mhr_msg){ .type = MHR_RESYNC_END };
+	send_msg(ssl, &m);
+	read_answer(ssl, &a);
+	if (!srv)
+		return;
+	m = (struct mhr_msg){ .type = MHR_END };
+	server_addr(srv, (uint16_t)port, &m.u.end.server);
+	m.u.end.sid = (uint32_t)sid;
+	m.u.end.reason = MHR_END_EXITED;
+	send_msg(ssl, &m);
+	read_answer(ssl, &a);
+}
+
 /* Prints every answer; a refused HELLO prints how the connection ended. */
 static int clone_relay(const char *name, const char *srv, int port, int sid)
 {
@@ -264,25 +285,13 @@ static int clone_relay(const char *name, const char *srv, int port, int sid)
 	snprintf(m.u.hello.software, sizeof(m.u.hello.software), "relayprobe");
 	send_msg(ssl, &m);
 	if (read_answer(ssl, &a) < 0)
-		return 0;
-	if (a.u.answer.status != MHR_ST_OK) {
+		;
+	else if (a.u.answer.status != MHR_ST_OK)
 		read_answer(ssl, &a);           /* then the end */
-		return 0;
-	}
-	m = (struct mhr_msg){ .type = MHR_RESYNC_BEGIN };
-	send_msg(ssl, &m);
-	read_answer(ssl, &a);
-	m = (struct mhr_msg){ .type = MHR_RESYNC_END };
-	send_msg(ssl, &m);
-	read_answer(ssl, &a);
-	if (!srv)
-		return 0;
-	m = (struct mhr_msg){ .type = MHR_END };
-	server_addr(srv, (uint16_t)port, &m.u.end.server);
-	m.u.end.sid = (uint32_t)sid;
-	m.u.end.reason = MHR_END_EXITED;
-	send_msg(ssl, &m);
-	read_answer(ssl, &a);
+	else
+		clone_acts(ssl, srv, port, sid);
+	SSL_free(ssl);
+	close(fd);
 	return 0;
 }
 
