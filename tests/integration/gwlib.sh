@@ -155,3 +155,74 @@ relay_orphan_grace = $4;
 relay_resync_grace = $5;
 CONF
 }
+
+# ---------------------------------------------------------------- real
+# daemons: the gateway and the relays (t_gateway, t_gateway_roam)
+
+# gw_certs: the site PKI of mkcerts.sh in $CERTS; the gateway's log is $GW_LOG.
+gw_certs() {
+	CERTS=$MH_TMP/certs GW_LOG=$MH_TMP/gw.log
+	sh "$MH_SRC/tests/tools/mkcerts.sh" "$CERTS" >"$MH_TMP/mkcerts.log" 2>&1 ||
+		mh_fail "mkcerts.sh: $(tail -n 3 "$MH_TMP/mkcerts.log")"
+}
+
+# gw_daemon_start: the gateway daemon ($MH_TMP/gw.conf) in the gateway
+# namespace, pid in GW_PID; waits for its next 'ready (gateway)'.
+gw_daemon_start() {
+	local n
+	n=$(grep -c 'ready (gateway)' "$GW_LOG" 2>/dev/null)
+	ip netns exec "$NS_G" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/gw.conf" -f >>"$GW_LOG" 2>&1 &
+	GW_PID=$!
+	disown "$GW_PID"
+	mh_wait 15 eval "[ \$(grep -c 'ready (gateway)' '$GW_LOG') -gt ${n:-0} ]" ||
+		mh_fail "the gateway did not start: $(tail -n 5 "$GW_LOG")"
+	mh_log "gateway daemon pid $GW_PID"
+}
+
+# gw_relay_conf NAME CERT GATEWAY-ADDR [lines...]: $MH_TMP/NAME.conf, a
+# relay daemon with CERT of $CERTS towards the gateway's listener port 7710.
+gw_relay_conf() {
+	local name=$1 cert=$2 gw=$3; shift 3
+	{
+		echo 'role = "relay";'
+		echo 'ports = "60000-61000";'
+		echo "control_socket = \"$MH_TMP/$name/ctl.sock\";"
+		echo 'server_path = "/usr/bin/mosh-server";'
+		echo 'log_level = "debug";'
+		echo "audit_log = \"$MH_TMP/$name-audit.log\";"
+		echo 'user = "";'
+		echo "tls_ca = \"$CERTS/site-ca.pem\";"
+		echo "tls_cert = \"$CERTS/$cert.pem\";"
+		echo "tls_key = \"$CERTS/$cert.key\";"
+		case $gw in *:*) gw="[$gw]" ;; esac
+		echo "gateways = [ \"$gw:7710\" ];"
+		echo 'relay_heartbeat = 1;'
+		echo 'gateway_timeout = 1500;'
+		printf '%s\n' "$@"
+	} >"$MH_TMP/$name.conf"
+	chmod 644 "$MH_TMP/$name.conf"
+	mkdir -p "$MH_TMP/$name"   # its own: the restart state lives beside the socket
+	chmod 755 "$MH_TMP/$name"
+}
+
+# gw_relay_start NS NAME: the relay daemon NAME, pid in PID_NAME; waits
+# until it is up to its gateway.
+gw_relay_start() {
+	local ns=$1 name=$2 ups
+	ups=$(gw_relay_ups "$name")
+	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/$name.conf" -f >>"$MH_TMP/$name.log" 2>&1 &
+	eval "PID_$name=$!"
+	disown $!
+	MH_PIDS+=("$!")
+	mh_wait 15 gw_relay_ups_at_least "$name" $((${ups:-0} + 1)) ||
+		mh_fail "relay $name did not come up to the gateway: $(tail -n 5 "$MH_TMP/$name.log")"
+	mh_log "relay $name in $ns: pid $!"
+}
+gw_relay_ups() { grep -c 'relay: gateway .* up' "$MH_TMP/$1.log" 2>/dev/null; }
+gw_relay_ups_at_least() { [ "$(gw_relay_ups "$1")" -ge "$2" ]; }
+
+# gw_session NS RELAY SERVER-ADDR USER: a session through the hook of that
+# relay (lib.sh's mh_session_try: MH_PORT, MH_KEY, MH_SPID).
+gw_session() {
+	NS_S=$1 MH_CONF=$MH_TMP/$2.conf SRV=$3 mh_session_try "$4"
+}
