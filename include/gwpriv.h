@@ -14,6 +14,8 @@
  *          and 4/16 bytes; then one HELLO frame
  *   MSG    relay != 0; one frame: OPEN, END, RESYNC_BEGIN or RESYNC_END
  *   DOWN   relay != 0; nothing
+ *   BEAT   relay != 0; nothing: the relay's heartbeat was answered (for
+ *          mosh-helperctl status: its last heartbeat)
  *   ANS    (daemon -> listener) relay != 0; one ANSWER frame
  */
 #ifndef MH_GWPRIV_H
@@ -37,6 +39,7 @@ enum mh_gwp_kind {
 	MH_GWP_UP = 'U',
 	MH_GWP_MSG = 'M',
 	MH_GWP_DOWN = 'D',
+	MH_GWP_BEAT = 'B',
 	MH_GWP_ANS = 'A',
 };
 

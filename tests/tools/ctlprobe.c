@@ -244,7 +244,7 @@ static size_t craft(const char *kind, uint8_t *buf, size_t cap)
 		return n;
 	}
 	if (!strcmp(kind, "badtype")) {
-		buf[1] = 9;
+		buf[1] = MHC_STATUS_REPLY + 1;   /* the first unknown type */
 		return n;
 	}
 	if (!strcmp(kind, "reply")) {
