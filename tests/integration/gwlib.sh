@@ -137,10 +137,12 @@ gw_no_pinhole() { ! gw_has_pinhole "$@"; }
 
 # gw_conf FILE PKI LISTEN ORPHAN_S RESYNC_S AUDIT: writes a gateway
 # daemon's configuration (role gateway, the site PKI of mkcerts.sh in PKI,
-# the relay listener on LISTEN, the two graces in seconds)
+# the relay listener on LISTEN, the two graces in seconds; the admin's
+# control socket beside FILE, FILE's name with .sock)
 gw_conf() {
 	cat >"$1" <<CONF
 role = "gateway";
+control_socket = "${1%.conf}.sock";
 ports = "60000-61000";
 idle_timeout = 8;
 log_level = "debug";
@@ -155,3 +157,54 @@ relay_orphan_grace = $4;
 relay_resync_grace = $5;
 CONF
 }
+
+# ---- the daemons of the gateway's tests and of make demo-gateway: the
+# gateway (configuration $MH_TMP/gw.conf, log $GW_LOG) and a relay per
+# login server (configuration, socket, log and audit log $MH_TMP/NAME.*,
+# certificates from $CERTS: site-ca.pem, CERT.pem, CERT.key)
+
+gw_start() { # the gateway daemon; waits for its next 'ready (gateway)'
+	local n
+	n=$(grep -c 'ready (gateway)' "$GW_LOG" 2>/dev/null)
+	ip netns exec "$NS_G" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/gw.conf" -f >>"$GW_LOG" 2>&1 &
+	GW_PID=$!
+	disown "$GW_PID"
+	mh_wait 15 eval "[ \$(grep -c 'ready (gateway)' '$GW_LOG') -gt ${n:-0} ]" ||
+		mh_fail "the gateway did not start: $(tail -n 5 "$GW_LOG")"
+	mh_log "gateway daemon pid $GW_PID"
+}
+
+relay_conf() { # name cert gateway-address [lines...]
+	local name=$1 cert=$2 gw=$3; shift 3
+	{
+		echo 'role = "relay";'
+		echo 'ports = "60000-61000";'
+		echo "control_socket = \"$MH_TMP/$name.sock\";"
+		echo 'server_path = "/usr/bin/mosh-server";'
+		echo 'log_level = "debug";'
+		echo "audit_log = \"$MH_TMP/$name-audit.log\";"
+		echo 'user = "";'
+		echo "tls_ca = \"$CERTS/site-ca.pem\";"
+		echo "tls_cert = \"$CERTS/$cert.pem\";"
+		echo "tls_key = \"$CERTS/$cert.key\";"
+		echo "gateways = [ \"$gw:7710\" ];"
+		echo 'relay_heartbeat = 1;'
+		echo 'gateway_timeout = 1500;'
+		printf '%s\n' "$@"
+	} >"$MH_TMP/$name.conf"
+	chmod 644 "$MH_TMP/$name.conf"
+}
+
+relay_start() { # ns name: the relay daemon, up to its gateway
+	local ns=$1 name=$2
+	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/$name.conf" -f >>"$MH_TMP/$name.log" 2>&1 &
+	eval "PID_$name=$!"
+	disown $!
+	MH_PIDS+=("$!")
+	mh_wait 15 relay_ups_at_least "$name" 1 ||
+		mh_fail "relay $name did not come up to the gateway: $(tail -n 5 "$MH_TMP/$name.log")"
+	mh_log "relay $name in $ns: pid $!"
+}
+relay_ups() { grep -c 'relay: gateway .* up' "$MH_TMP/$1.log" 2>/dev/null; }
+relay_ups_at_least() { [ "$(relay_ups "$1")" -ge "$2" ]; }
+

@@ -28,51 +28,6 @@ sh "$MH_SRC/tests/tools/mkcerts.sh" "$CERTS" >"$MH_TMP/mkcerts.log" 2>&1 ||
 
 # ---------------------------------------------------------------- helpers
 
-gw_start() { # the gateway daemon; waits for its next 'ready (gateway)'
-	local n
-	n=$(grep -c 'ready (gateway)' "$GW_LOG" 2>/dev/null)
-	ip netns exec "$NS_G" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/gw.conf" -f >>"$GW_LOG" 2>&1 &
-	GW_PID=$!
-	disown "$GW_PID"
-	mh_wait 15 eval "[ \$(grep -c 'ready (gateway)' '$GW_LOG') -gt ${n:-0} ]" ||
-		mh_fail "the gateway did not start: $(tail -n 5 "$GW_LOG")"
-	mh_log "gateway daemon pid $GW_PID"
-}
-
-relay_conf() { # name cert gateway-address [lines...]
-	local name=$1 cert=$2 gw=$3; shift 3
-	{
-		echo 'role = "relay";'
-		echo 'ports = "60000-61000";'
-		echo "control_socket = \"$MH_TMP/$name.sock\";"
-		echo 'server_path = "/usr/bin/mosh-server";'
-		echo 'log_level = "debug";'
-		echo "audit_log = \"$MH_TMP/$name-audit.log\";"
-		echo 'user = "";'
-		echo "tls_ca = \"$CERTS/site-ca.pem\";"
-		echo "tls_cert = \"$CERTS/$cert.pem\";"
-		echo "tls_key = \"$CERTS/$cert.key\";"
-		echo "gateways = [ \"$gw:7710\" ];"
-		echo 'relay_heartbeat = 1;'
-		echo 'gateway_timeout = 1500;'
-		printf '%s\n' "$@"
-	} >"$MH_TMP/$name.conf"
-	chmod 644 "$MH_TMP/$name.conf"
-}
-
-relay_start() { # ns name: the relay daemon, up to its gateway
-	local ns=$1 name=$2
-	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/$name.conf" -f >>"$MH_TMP/$name.log" 2>&1 &
-	eval "PID_$name=$!"
-	disown $!
-	MH_PIDS+=("$!")
-	mh_wait 15 relay_ups_at_least "$name" 1 ||
-		mh_fail "relay $name did not come up to the gateway: $(tail -n 5 "$MH_TMP/$name.log")"
-	mh_log "relay $name in $ns: pid $!"
-}
-relay_ups() { grep -c 'relay: gateway .* up' "$MH_TMP/$1.log" 2>/dev/null; }
-relay_ups_at_least() { [ "$(relay_ups "$1")" -ge "$2" ]; }
-
 session() { # ns relay-name server-address user: the hook through that relay
 	NS_S=$1 MH_CONF=$MH_TMP/$2.conf SRV=$3 mh_session_try "$4"
 }
