@@ -208,3 +208,13 @@ relay_start() { # ns name: the relay daemon, up to its gateway
 relay_ups() { grep -c 'relay: gateway .* up' "$MH_TMP/$1.log" 2>/dev/null; }
 relay_ups_at_least() { [ "$(relay_ups "$1")" -ge "$2" ]; }
 
+
+# gw_roam ADDR: the NAT router maps the client to ADDR (198.18.3.x, added
+# to its gateway side) from now on; its translations are flushed.
+gw_roam() {
+	ip -n "$NS_R" addr add "$1/24" dev rg 2>/dev/null
+	NAT_4=$1
+	mh_nsx "$NS_R" nft delete table inet gw_nat && gw_nat || mh_fail "router SNAT update"
+	mh_nat_flush
+	mh_log "the router now maps the client to $NAT_4"
+}
