@@ -14,6 +14,8 @@
  *          and 4/16 bytes; then one HELLO frame
  *   MSG    relay != 0; one frame: OPEN, END, RESYNC_BEGIN or RESYNC_END
  *   DOWN   relay != 0; nothing
+ *   BEAT   relay != 0; nothing: the relay's heartbeat was answered (for
+ *          mosh-helperctl status: its last heartbeat)
  *   ANS    (daemon -> listener) relay != 0; one ANSWER frame: to each MSG,
  *          and to each UP (its HELLO: refused, the listener closes it)
  */

@@ -2,10 +2,12 @@
 /*
  * One relay connection in the unprivileged relay listener: the TLS
  * handshake, bounded input framed and decoded (relaywire.h), HEARTBEAT
- * answered here, HELLO by the daemon (a refused one closes the connection
- * once its answer is written), OPEN and END checked against the relay
- * certificate's IP SANs, the rest handed to the daemon one frame at a time
- * (no more is read until its answer is back), bounded output, deadlines.
+ * answered here (the daemon hears of heartbeats, two a second at most, for
+ * mosh-helperctl status), HELLO by the daemon (a refused one closes the
+ * connection once its answer is written), OPEN and END checked against
+ * the relay certificate's IP SANs, the rest handed to the daemon one frame
+ * at a time (no more is read until its answer is back), bounded output,
+ * deadlines.
  * Whatever a relay sends ends, at worst, its own connection.
  */
 #include <errno.h>
@@ -21,6 +23,8 @@
 #include "gwlisten_int.h"
 #include "proc.h"
 #include "relaysync.h"
+
+#define BEAT_EVERY_MS 500   /* BEATs to the daemon, per relay, at most */
 
 static void rearm(struct gwl *l, struct gwc *c);
 
@@ -231,6 +235,19 @@ static void forward(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 	c->pending = true;
 }
 
+/* The daemon hears of a relay's heartbeats (mosh-helperctl status shows
+ * the last one), at most two a second whatever the relay sends. */
+static void beat(struct gwl *l, struct gwc *c)
+{
+	struct mh_gwp p = { .kind = MH_GWP_BEAT, .relay = c->id };
+	uint64_t now = mh_now_ms();
+
+	if (!c->was_up || now - c->beat_ms < BEAT_EVERY_MS)
+		return;
+	c->beat_ms = now;
+	gwl_send(l, &p);
+}
+
 static void frame(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 {
 	if (m->type == MHR_ANSWER) {
@@ -247,6 +264,7 @@ static void frame(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 		answer(c, m->type, m->id, MHR_ST_STATE, "HELLO already received");
 	} else if (m->type == MHR_HEARTBEAT) {
 		answer(c, m->type, m->id, MHR_ST_OK, "");
+		beat(l, c);
 	} else if (announce_ok(c, m)) {
 		forward(l, c, m);
 	}

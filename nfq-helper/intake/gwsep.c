@@ -22,6 +22,8 @@
 #include "gwcore.h"
 #include "gwlisten.h"
 #include "gwpriv.h"
+#include "gwstatus.h"
+#include "gwtable.h"
 #include "hostport.h"
 
 #define READY_WAIT_MS 10000
@@ -39,6 +41,7 @@ struct mh_gwl_rt {
 	pid_t pid;
 	unsigned max, n_up;
 	struct gw_relay *up;       /* max entries, n_up used */
+	struct mh_gws links;       /* what mosh-helperctl status shows */
 };
 
 static int bind_listener(const struct mh_config *c)
@@ -191,6 +194,9 @@ static void on_up(struct mh_daemon *d, struct mh_gwl_rt *g, const struct mh_gwp 
 	mh_gw_relay_up(d, p->relay, p->subject, &p->msg.u.hello, &a);
 	if (a.status != MHR_ST_OK)
 		*r = g->up[--g->n_up];
+	else
+		mh_gws_up(&g->links, p->relay, p->subject, p->msg.u.hello.name,
+			  mh_now_ms());
 	answer(g, p->relay, &p->msg, &a);
 }
 
@@ -201,6 +207,7 @@ static void on_down(struct mh_daemon *d, struct mh_gwl_rt *g, uint32_t relay)
 	if (!r)
 		return;
 	*r = g->up[--g->n_up];
+	mh_gws_down(&g->links, relay, mh_now_ms());
 	mh_gw_relay_down(d, relay);
 }
 
@@ -251,6 +258,9 @@ static void dispatch(struct mh_daemon *d, struct mh_gwl_rt *g,
 		on_msg(d, g, &p);
 	} else if (p.kind == MH_GWP_DOWN) {
 		on_down(d, g, p.relay);
+	} else if (p.kind == MH_GWP_BEAT) {
+		if (relay_find(g, p.relay))
+			mh_gws_beat(&g->links, p.relay, mh_now_ms());
 	} else {
 		log_warn("relay listener sent a %c message now; ignored", p.kind);
 	}
@@ -287,6 +297,45 @@ void mh_gwl_input(struct mh_daemon *d)
 		dispatch(d, g, buf, (size_t)n > MH_GWP_MAX ? MH_GWP_MAX + 1 : (size_t)n);
 		OPENSSL_cleanse(buf, sizeof(buf));
 	}
+}
+
+/* ---- mosh-helperctl status ---- */
+
+/* The sessions the gateway holds for a relay link: those of its
+ * connection while up, those kept for its identity while down. */
+static uint32_t sessions_of(const struct mh_daemon *d, const struct mh_gws_entry *e)
+{
+	uint32_t n = 0;
+
+	if (!d->gw)
+		return MHC_UNCOUNTED;
+	for (unsigned i = 0; i < MH_GW_RELAYS_MAX; i++) {
+		const struct mh_gw_relay *r = &d->gw->relay[i];
+
+		if (!r->subject[0] || r->conn != e->conn)
+			continue;
+		if (e->conn || !strncmp(r->subject, e->subject, MHC_PEER_SUBJ_MAX))
+			n += r->sessions;
+	}
+	return n;
+}
+
+int mh_gwl_peer(const struct mh_daemon *d, unsigned i, uint64_t now_ms,
+		struct mhc_peer_info *p, unsigned *next)
+{
+	const struct mh_gws_entry *e = d->gwl ? mh_gws_at(&d->gwl->links, i, next) : NULL;
+
+	memset(p, 0, sizeof(*p));
+	if (!e)
+		return -ENOENT;
+	p->state = e->conn ? MHC_PEER_UP : MHC_PEER_DOWN;
+	p->conn = e->conn;
+	p->since_ago_ms = now_ms - e->since_ms;
+	p->beat_ago_ms = e->beat_ms ? now_ms - e->beat_ms : MHC_NEVER;
+	p->sessions = sessions_of(d, e);
+	snprintf(p->name, sizeof(p->name), "%s", e->name);
+	snprintf(p->subject, sizeof(p->subject), "%s", e->subject);
+	return 0;
 }
 
 void mh_gwl_stop(struct mh_daemon *d)

@@ -137,10 +137,12 @@ gw_no_pinhole() { ! gw_has_pinhole "$@"; }
 
 # gw_conf FILE PKI LISTEN ORPHAN_S RESYNC_S AUDIT: writes a gateway
 # daemon's configuration (role gateway, the site PKI of mkcerts.sh in PKI,
-# the relay listener on LISTEN, the two graces in seconds)
+# the relay listener on LISTEN, the two graces in seconds; the admin's
+# control socket beside FILE, FILE's name with .sock)
 gw_conf() {
 	cat >"$1" <<CONF
 role = "gateway";
+control_socket = "${1%.conf}.sock";
 ports = "60000-61000";
 idle_timeout = 8;
 log_level = "debug";
@@ -225,4 +227,14 @@ gw_relay_ups_at_least() { [ "$(gw_relay_ups "$1")" -ge "$2" ]; }
 # relay (lib.sh's mh_session_try: MH_PORT, MH_KEY, MH_SPID).
 gw_session() {
 	NS_S=$1 MH_CONF=$MH_TMP/$2.conf SRV=$3 mh_session_try "$4"
+}
+
+# gw_roam ADDR: the NAT router maps the client to ADDR (198.18.3.x, added
+# to its gateway side) from now on; its translations are flushed.
+gw_roam() {
+	ip -n "$NS_R" addr add "$1/24" dev rg 2>/dev/null
+	NAT_4=$1
+	mh_nsx "$NS_R" nft delete table inet gw_nat && gw_nat || mh_fail "router SNAT update"
+	mh_nat_flush
+	mh_log "the router now maps the client to $NAT_4"
 }
