@@ -297,3 +297,32 @@ mh_diag() {
 	done
 	echo "----"
 }
+
+# ---------------------------------------------------------------- gateway daemons
+
+# The gateway daemon (role = gateway, gwlib.sh's gw_conf) on gw-a or gw-b:
+# its relay listener on [::]:7710, its own control socket and logs in the
+# gateway's temp dir, the site PKI of mkcerts.sh in $HA_CERTS. Each
+# gateway holds every session: the relays announce to both.
+ha_gw_conf() { # a|b
+	local d
+	d=$(ha_dir "$1")
+	mkdir -p "$d"
+	gw_conf "$d/gw.conf" "$HA_CERTS" "[::]:7710" 6 3 "$d/gw-audit.log"
+	echo "control_socket = \"$d/gw.sock\";" >>"$d/gw.conf"
+}
+
+ha_gw_start() { # a|b: waits for its "ready (gateway)"; pid in HA_GWD_a/b
+	local d
+	d=$(ha_dir "$1")
+	gw_daemon_start "$(ha_ns "$1")" "$d/gw.conf" "$d/gw.log" gateway
+	eval "HA_GWD_$1=\$GW_DAEMON_PID"
+	HA_PIDS+=("$GW_DAEMON_PID")
+	mh_log "gateway daemon on gw-$1: pid $GW_DAEMON_PID"
+}
+
+# The gateway table's sets in gw-a's or gw-b's namespace (gwlib.sh's
+# checks with NS_G pointed there).
+ha_gw_has_session() { local g=$1; shift; NS_G=$(ha_ns "$g") gw_has_session "$@"; }
+ha_gw_has_pinhole() { local g=$1; shift; NS_G=$(ha_ns "$g") gw_has_pinhole "$@"; }
+ha_gw_pinholes() { NS_G=$(ha_ns "$1") gw_set "pinholes$2"; }
