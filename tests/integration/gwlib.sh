@@ -158,20 +158,23 @@ CONF
 
 # gw_relay_conf FILE CERTS CERT NAME ACK GATEWAY...: writes a relay daemon's
 # configuration (role relay, the site PKI of mkcerts.sh in CERTS, its
-# certificate CERT, control socket and audit log next to FILE, the
+# certificate CERT, its control socket (and so its restart state) in a
+# directory of its own, FILE less .conf plus .d, its audit log there, the
 # acknowledgement policy ACK, every GATEWAY "ADDR:PORT" in `gateways`,
 # heartbeats every second so a silent gateway is gone within 3 s).
 gw_relay_conf() {
 	local f=$1 certs=$2 cert=$3 name=$4 ack=$5 list='' g
 	shift 5
 	for g in "$@"; do list="$list${list:+, }\"$g\""; done
+	mkdir -p "${f%.conf}.d"
+	chmod 755 "${f%.conf}.d"
 	cat >"$f" <<CONF
 role = "relay";
 ports = "60000-61000";
-control_socket = "${f%.conf}.sock";
+control_socket = "${f%.conf}.d/control.sock";
 server_path = "/usr/bin/mosh-server";
 log_level = "debug";
-audit_log = "${f%.conf}-audit.log";
+audit_log = "${f%.conf}.d/audit.log";
 user = "";
 tls_ca = "$certs/site-ca.pem";
 tls_cert = "$certs/$cert.pem";
@@ -192,7 +195,8 @@ gw_daemon_start() {
 	local ns=$1 conf=$2 log=$3 what=$4 re n
 	re='ready \(gateway\)'
 	[ "$what" = relay ] && re='relay: gateway .* up'
-	n=$(grep -c -E "$re" "$log" 2>/dev/null)
+	touch "$log"
+	n=$(grep -c -E "$re" "$log")
 	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$conf" -f >>"$log" 2>&1 &
 	GW_DAEMON_PID=$!
 	disown "$GW_DAEMON_PID"
