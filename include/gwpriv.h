@@ -40,6 +40,7 @@ enum mh_gwp_kind {
 	MH_GWP_UP = 'U',
 	MH_GWP_MSG = 'M',
 	MH_GWP_DOWN = 'D',
+	MH_GWP_BEAT = 'B',
 	MH_GWP_ANS = 'A',
 };
 

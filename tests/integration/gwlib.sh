@@ -238,3 +238,53 @@ gw_roam() {
 	mh_nat_flush
 	mh_log "the router now maps the client to $NAT_4"
 }
+
+# ---- the general forms (t_ha, halib.sh): any file, several gateways
+
+# gw_relay_conf_to FILE CERTS CERT NAME ACK GATEWAY...: writes a relay daemon's
+# configuration (role relay, the site PKI of mkcerts.sh in CERTS, its
+# certificate CERT, its control socket (and so its restart state) in a
+# directory of its own, FILE less .conf plus .d, its audit log there, the
+# acknowledgement policy ACK, every GATEWAY "ADDR:PORT" in `gateways`,
+# heartbeats every second so a silent gateway is gone within 3 s).
+gw_relay_conf_to() {
+	local f=$1 certs=$2 cert=$3 name=$4 ack=$5 list='' g
+	shift 5
+	for g in "$@"; do list="$list${list:+, }\"$g\""; done
+	mkdir -p "${f%.conf}.d"
+	chmod 755 "${f%.conf}.d"
+	cat >"$f" <<CONF
+role = "relay";
+ports = "60000-61000";
+control_socket = "${f%.conf}.d/control.sock";
+server_path = "/usr/bin/mosh-server";
+log_level = "debug";
+audit_log = "${f%.conf}.d/audit.log";
+user = "";
+tls_ca = "$certs/site-ca.pem";
+tls_cert = "$certs/$cert.pem";
+tls_key = "$certs/$cert.key";
+gateways = [ $list ];
+gateway_ack = "$ack";
+relay_name = "$name";
+relay_heartbeat = 1;
+gateway_timeout = 1500;
+CONF
+	chmod 644 "$f"
+}
+
+# gw_daemon_run NS CONF LOG WHAT: mosh-helperd -f in NS, its output
+# appended to LOG; waits for one more "ready (WHAT)" line (gateway) or
+# "relay: gateway ... up" line (relay). Sets GW_DAEMON_PID.
+gw_daemon_run() {
+	local ns=$1 conf=$2 log=$3 what=$4 re n
+	re='ready \(gateway\)'
+	[ "$what" = relay ] && re='relay: gateway .* up'
+	touch "$log"
+	n=$(grep -c -E "$re" "$log")
+	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$conf" -f >>"$log" 2>&1 &
+	GW_DAEMON_PID=$!
+	disown "$GW_DAEMON_PID"
+	mh_wait 15 eval "[ \$(grep -c -E '$re' '$log') -gt ${n:-0} ]" ||
+		mh_fail "mosh-helperd ($what, $conf) did not come up: $(tail -n 5 "$log")"
+}
