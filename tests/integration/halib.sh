@@ -321,7 +321,6 @@ ha_gw_conf() { # a|b
 	d=$(ha_dir "$1")
 	mkdir -p "$d"
 	gw_conf "$d/gw.conf" "$HA_CERTS" "[::]:7710" 6 3 "$d/gw-audit.log"
-	echo "control_socket = \"$d/gw.sock\";" >>"$d/gw.conf"
 }
 
 ha_gw_start() { # a|b: waits for its "ready (gateway)"; pid in HA_GWD_a/b
