@@ -4,6 +4,7 @@
 #   make check      install missing packages, then unit + integration tests
 #                   under AddressSanitizer and UndefinedBehaviorSanitizer
 #   make demo       install missing packages, then the netns demo
+#   make demo-gateway  the same for the perimeter gateway (two login servers)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        install debhelper and lintian if missing, then the
 #                   Debian package in build/deb (tools/mkdeb.sh)
@@ -55,7 +56,7 @@ TTOOLS := $(TTOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
 
-.PHONY: all check check-run check-kernels demo demo-run deb deps deps-ok install clean tests
+.PHONY: all check check-run check-kernels demo demo-run demo-gateway demo-gateway-run deb deps deps-ok install clean tests
 .DELETE_ON_ERROR:
 
 all: $(DAEMON) $(HOOK) $(REVIEW) $(CTL)
@@ -135,6 +136,12 @@ demo: deps-ok
 
 demo-run: all
 	./tools/demo.sh $(B)
+
+demo-gateway: deps-ok
+	$(MAKE) demo-gateway-run
+
+demo-gateway-run: all
+	./tools/demo-gateway.sh $(B)
 
 deb: deps-ok
 	./tools/mkdeb.sh build/deb

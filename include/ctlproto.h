@@ -34,7 +34,9 @@ enum mhc_type {
 	MHC_STATS_REPLY = 6,  /* daemon -> ctl: "name value\n" lines */
 	MHC_KILL        = 7,  /* ctl -> daemon: u16 session port; MHC_REPLY */
 	MHC_RELOAD      = 8,  /* ctl -> daemon: empty body; MHC_REPLY */
-	/* 9 and above are unknown (tests/tools/ctlprobe sends 9 as a bad type) */
+	MHC_STATUS       = 9,  /* ctl -> daemon: u16 first peer index */
+	MHC_STATUS_REPLY = 10, /* daemon -> ctl: role, peers from that index */
+	/* 11 and above are unknown (tests/tools/ctlprobe sends 11 as a bad type) */
 };
 
 enum mhc_status {
@@ -127,6 +129,44 @@ struct mhc_stats {
 	struct mhc_stat st[MHC_STATS_MAX];
 };
 
+/*
+ * Status reply (lib/ctlstatus.c): the daemon's role and its peers' links
+ * (a gateway's relays, a relay's gateways), paged by index like stats.
+ * Body: role u8 (enum mh_role), next u16 (0: done), count u8, then per
+ * peer: state u8 (enum mhc_peer_state), since_ago_ms u64 (in that state
+ * since), beat_ago_ms u64 (last heartbeat heard; MHC_NEVER: none),
+ * sessions u32 (held for it; MHC_UNCOUNTED: not counted), conn u32 (the
+ * gateway's connection number while up; 0), then three texts, each u8
+ * length + printable: name (relay: its HELLO name; gateway: ADDR:PORT as
+ * configured), subject (certificate subject, may be ""), why (down: the
+ * reason, may be ""). Integers big endian.
+ */
+#define MHC_STATUS_PEERS     16   /* peer records one reply can hold */
+#define MHC_PEER_NAME_MAX    64
+#define MHC_PEER_SUBJ_MAX    200
+#define MHC_PEER_WHY_MAX     160
+#define MHC_NEVER            UINT64_MAX
+#define MHC_UNCOUNTED        UINT32_MAX
+
+enum mhc_peer_state { MHC_PEER_DOWN = 0, MHC_PEER_UP = 1 };
+
+struct mhc_peer_info {
+	uint8_t state;                      /* enum mhc_peer_state */
+	uint64_t since_ago_ms, beat_ago_ms;
+	uint32_t sessions, conn;
+	char name[MHC_PEER_NAME_MAX + 1];   /* printable, NUL-terminated */
+	char subject[MHC_PEER_SUBJ_MAX + 1];
+	char why[MHC_PEER_WHY_MAX + 1];
+};
+
+struct mhc_status_reply {
+	uint8_t role;              /* 0 host, 1 relay, 2 gateway (enum mh_role) */
+	uint16_t next;             /* peer index to ask for next; 0: no more */
+	uint8_t n;
+	size_t len;                /* encoded size so far (header included) */
+	struct mhc_peer_info p[MHC_STATUS_PEERS];
+};
+
 struct mhc_msg {
 	uint8_t type;
 	union {
@@ -137,6 +177,8 @@ struct mhc_msg {
 		uint16_t kill_port;        /* MHC_KILL */
 		struct mhc_list list;      /* MHC_LIST_REPLY */
 		struct mhc_stats stats;    /* MHC_STATS_REPLY */
+		uint16_t first_peer;       /* MHC_STATUS */
+		struct mhc_status_reply status;  /* MHC_STATUS_REPLY */
 	} u;
 };
 
@@ -169,6 +211,19 @@ ssize_t mhc_encode_list(const struct mhc_list *l, uint8_t *buf, size_t cap);
 void mhc_stats_init(struct mhc_stats *st);
 int mhc_stats_add(struct mhc_stats *st, const char *name, uint64_t value);
 ssize_t mhc_encode_stats(const struct mhc_stats *st, uint8_t *buf, size_t cap);
+
+/* Status (lib/ctlstatus.c). The request names the first peer index.
+ * Building a reply: init with the role, then add peers until one returns
+ * -ENOBUFS (that index is the next page's first) or -EINVAL (a text too
+ * long or not printable, a state or role unknown). */
+ssize_t mhc_encode_status_req(uint16_t first, uint8_t *buf, size_t cap);
+void mhc_status_init(struct mhc_status_reply *st, uint8_t role);
+int mhc_status_add(struct mhc_status_reply *st, const struct mhc_peer_info *p);
+ssize_t mhc_encode_status(const struct mhc_status_reply *st, uint8_t *buf, size_t cap);
+/* The reply's body (after the header, len bytes): NULL, or why not. */
+const char *mhc_decode_status(const uint8_t *body, size_t len,
+			      struct mhc_status_reply *st);
+const char *mhc_role_name(uint8_t role);
 
 /* Decode one received message. Returns 0, or -EPROTO with *why set to a
  * static reason (bad version, unknown type, length mismatch, field not

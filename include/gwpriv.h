@@ -14,7 +14,10 @@
  *          and 4/16 bytes; then one HELLO frame
  *   MSG    relay != 0; one frame: OPEN, END, RESYNC_BEGIN or RESYNC_END
  *   DOWN   relay != 0; nothing
- *   ANS    (daemon -> listener) relay != 0; one ANSWER frame
+ *   BEAT   relay != 0; nothing: the relay's heartbeat was answered (for
+ *          mosh-helperctl status: its last heartbeat)
+ *   ANS    (daemon -> listener) relay != 0; one ANSWER frame: to each MSG,
+ *          and to each UP (its HELLO: refused, the listener closes it)
  */
 #ifndef MH_GWPRIV_H
 #define MH_GWPRIV_H
@@ -37,6 +40,7 @@ enum mh_gwp_kind {
 	MH_GWP_UP = 'U',
 	MH_GWP_MSG = 'M',
 	MH_GWP_DOWN = 'D',
+	MH_GWP_BEAT = 'B',
 	MH_GWP_ANS = 'A',
 };
 

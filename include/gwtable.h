@@ -3,9 +3,10 @@
  * The gateway's sessions (role = gateway): keyed by server address .
  * server port, each with its key and slow-path state (a struct
  * mh_session of a ports-shared table), the relay identity that announced
- * it and its resync mark; and the relays, by certificate subject, with
- * their resync state (relaysync.h). Pure: no sockets, no clock; the
- * caller (nfq-helper/gwcore.c) applies each outcome to the kernel.
+ * it and its resync mark; and the relays, by certificate subject (one
+ * live connection each), with their resync state (relaysync.h). Pure: no
+ * sockets, no clock; the caller (nfq-helper/gwcore.c) applies each
+ * outcome to the kernel.
  */
 #ifndef MH_GWTABLE_H
 #define MH_GWTABLE_H
@@ -69,9 +70,15 @@ struct mh_gw_relay *mh_gwt_relay(struct mh_gw_table *g, uint32_t conn);
 
 /* A relay is up on conn (its certificate's subject and its HELLO's name):
  * the identity's record, made if new; any resync it had is abandoned.
- * NULL if the relay table is full or subject is empty or too long. */
+ * NULL with why (static text) if the identity is up on another connection
+ * (one live connection per subject: a second one, a clone of the
+ * certificate say, would otherwise share the first one's sessions; a
+ * relay reconnecting after its old connection went down takes them
+ * back), if conn is up already, if the relay table is full or the
+ * subject empty or too long. */
 struct mh_gw_relay *mh_gwt_relay_up(struct mh_gw_table *g, uint32_t conn,
-				    const char *subject, const char *name);
+				    const char *subject, const char *name,
+				    const char **why);
 /* The relay on conn went away: each of its sessions is doomed at now +
  * grace (unless confirmed before). How many; 0 if conn is not up. A relay
  * down with no session left is forgotten (its slot freed). */

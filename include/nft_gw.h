@@ -33,9 +33,10 @@ enum mh_gw_kind { MH_GW_SESSION, MH_GW_PINHOLE };
  * the same batch (as mh_nft_build_ruleset does for the host's). Uses of p:
  * table, port_low/high, idle_timeout_ms (pinholes), queue_num/total,
  * native_queue, slow_path_rate (per direction), per_source_rate (0 = off),
- * set_size, adopt, table_flags, accept_mark. Single-port mode, local flows
- * and per-session budgets are not part of the gateway yet: public_port,
- * local_flows or per_session_rate set is -EINVAL.
+ * per_session_rate (per server address . port and direction, 0 = off),
+ * set_size, adopt, table_flags, accept_mark. Single-port mode and local
+ * flows are not part of the gateway yet: public_port or local_flows set
+ * is -EINVAL.
  */
 int mh_nft_build_gw_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			    const struct mh_ruleset_params *p);

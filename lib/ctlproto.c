@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The control protocol's wire format: encoders for ANNOUNCE, REPLY and the
- * admin messages (LIST, STATS, KILL, RELOAD and their replies) into a
+ * admin messages (LIST, STATS, KILL, RELOAD, STATUS and their replies; the
+ * status reply's body is lib/ctlstatus.c's) into a
  * caller's buffer, and one decoder that checks the header, every length and
  * every field's alphabet before anything is trusted. Pure: no sockets.
  */
@@ -134,6 +135,11 @@ ssize_t mhc_encode_kill(uint16_t port, uint8_t *buf, size_t cap)
 ssize_t mhc_encode_reload(uint8_t *buf, size_t cap)
 {
 	return encode_fixed(MHC_RELOAD, 0, 0, buf, cap);
+}
+
+ssize_t mhc_encode_status_req(uint16_t first, uint8_t *buf, size_t cap)
+{
+	return encode_fixed(MHC_STATUS, first, 2, buf, cap);
 }
 
 #define SESSION_FIXED_LEN (2 + 4 + 4 + 4 + 8 + 8 + 1 + 1 + 1)
@@ -555,6 +561,7 @@ static const char *decode(const uint8_t *buf, size_t len, struct mhc_msg *m)
 {
 	struct rd r = { buf + MHC_HEADER_LEN, 0 };
 	const char *why;
+	uint32_t v = 0;
 
 	if (len < MHC_HEADER_LEN)
 		return "shorter than the header";
@@ -584,6 +591,14 @@ static const char *decode(const uint8_t *buf, size_t len, struct mhc_msg *m)
 		break;
 	case MHC_STATS_REPLY:
 		why = decode_stats(&r, &m->u.stats, len);
+		break;
+	case MHC_STATUS:
+		why = rd_be(&r, 2, &v) ? NULL : "status request truncated";
+		m->u.first_peer = (uint16_t)v;
+		break;
+	case MHC_STATUS_REPLY:
+		why = mhc_decode_status(r.p, r.left, &m->u.status);
+		r.left = 0;
 		break;
 	default:
 		why = "unknown message type";

@@ -34,7 +34,8 @@ static bool printable(const char *s, size_t n)
 static bool kind_known(uint8_t k)
 {
 	return k == MH_GWP_READY || k == MH_GWP_FAIL || k == MH_GWP_UP ||
-	       k == MH_GWP_MSG || k == MH_GWP_DOWN || k == MH_GWP_ANS;
+	       k == MH_GWP_MSG || k == MH_GWP_DOWN || k == MH_GWP_ANS ||
+	       k == MH_GWP_BEAT;
 }
 
 /* The frame types each kind may carry (0: none). */

@@ -2,8 +2,8 @@
 /*
  * The gateway's session and relay bookkeeping (include/gwtable.h): a hash
  * of sessions by server address . port over a ports-shared session table,
- * the relays by certificate subject, and what each relay message does to
- * them under relaysync.h's rules. Pure: no sockets, time passed in.
+ * the relays by certificate subject (one live connection each), and what
+ * each relay message does to them under relaysync.h's rules. Pure: no sockets, time passed in.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -69,21 +69,31 @@ struct mh_gw_relay *mh_gwt_relay(struct mh_gw_table *g, uint32_t conn)
 	return NULL;
 }
 
-/* The record of subject, made in a free slot if new (NULL if full). */
+/* The record of subject, made in a free slot if new; NULL (why) if full,
+ * or if another connection holds that identity now: one live connection
+ * per certificate subject, or a clone of a relay's certificate could end
+ * or take over the first connection's sessions (issue 13). */
 static struct mh_gw_relay *relay_by_subject(struct mh_gw_table *g,
-					    const char *subject)
+					    const char *subject,
+					    const char **why)
 {
 	struct mh_gw_relay *free_slot = NULL;
 
-	if (!subject[0] || strlen(subject) >= MH_GW_SUBJECT_MAX)
-		return NULL;
+	*why = "the relay table is full";
 	for (unsigned i = 0; i < MH_GW_RELAYS_MAX; i++) {
 		struct mh_gw_relay *r = &g->relay[i];
 
-		if (!r->subject[0] && !free_slot)
-			free_slot = r;
-		else if (strcmp(r->subject, subject) == 0)
+		if (!r->subject[0]) {
+			free_slot = free_slot ? free_slot : r;
+			continue;
+		}
+		if (strcmp(r->subject, subject) != 0)
+			continue;
+		if (!r->conn)
 			return r;
+		*why = "another connection with this certificate subject is up: "
+		       "one connection per relay identity";
+		return NULL;
 	}
 	if (free_slot) {
 		memset(free_slot, 0, sizeof(*free_slot));
@@ -93,15 +103,27 @@ static struct mh_gw_relay *relay_by_subject(struct mh_gw_table *g,
 }
 
 struct mh_gw_relay *mh_gwt_relay_up(struct mh_gw_table *g, uint32_t conn,
-				    const char *subject, const char *name)
+				    const char *subject, const char *name,
+				    const char **why)
 {
-	struct mh_gw_relay *r = conn ? relay_by_subject(g, subject) : NULL;
+	struct mh_gw_relay *r;
 
+	*why = "no connection number";
+	if (!conn)
+		return NULL;
+	*why = "this connection is up already";
+	if (mh_gwt_relay(g, conn))
+		return NULL;
+	*why = "no certificate subject, or one too long";
+	if (!subject[0] || strlen(subject) >= MH_GW_SUBJECT_MAX)
+		return NULL;
+	r = relay_by_subject(g, subject, why);
 	if (!r)
 		return NULL;
-	r->conn = conn;    /* a newer connection of the same relay wins */
+	r->conn = conn;    /* the identity was down: it takes its sessions back */
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : "");
 	mh_rsync_connect(&r->rs);
+	*why = "";
 	return r;
 }
 

@@ -12,9 +12,11 @@
 
 /* A relay finished its TLS handshake and HELLO. relay: the listener's
  * connection number (never reused while the daemon runs); subject: the
- * certificate's subject line, which names the relay across reconnections. */
+ * certificate's subject line, which names the relay across reconnections.
+ * Fills ans, the HELLO's answer: refused (STATE, with the reason) while
+ * another connection of that subject is up, or the relay table is full. */
 void mh_gw_relay_up(struct mh_daemon *d, uint32_t relay, const char *subject,
-		    const struct mhr_hello *h);
+		    const struct mhr_hello *h, struct mhr_answer *ans);
 
 /* OPEN, END, RESYNC_BEGIN or RESYNC_END from that relay, already decoded
  * and, for OPEN and END, checked against the relay certificate's IP SANs.

@@ -143,7 +143,8 @@ static void set_defs(const struct mh_ruleset_params *p, struct nb_set_def d[S_CO
 }
 
 /* The budgets slowsrc.c builds, as the gateway uses them: per source only
- * (a per-port budget would mix up the servers' ports). */
+ * (a per-port budget would mix up the servers' ports; the gateway's
+ * per-session budgets, keyed server address . port, are gwslow.c's). */
 static struct mh_ruleset_params slow_params(const struct mh_ruleset_params *p)
 {
 	struct mh_ruleset_params s = *p;
@@ -172,6 +173,8 @@ static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	}
 	for (int i = 0; i < S_COUNT && !err; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
+	if (!err)
+		err = nb_gw_slow_ensure(b, seq, p);
 	return err ? err : nb_slow_ensure(b, seq, &s);
 }
 
@@ -185,6 +188,8 @@ static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	struct nb_set_def d[S_COUNT];
 	int err = nb_slow_flush(b, seq, &s);
 
+	if (!err)
+		err = nb_gw_slow_flush(b, seq, p);
 	if (p->adopt)
 		return err;
 	set_defs(p, d);
@@ -351,7 +356,7 @@ static void rule_queue(struct nb_rule *rb, const struct gw_dir *d,
 		       const struct mh_ruleset_params *p, int family)
 {
 	(void)family;
-	nb_limit(rb, p->slow_path_rate);
+	nb_limit(rb, nb_slow_share(p));
 	mark(rb, p);
 	nb_queue(rb, p->native_queue, p->queue_num, p->queue_total);
 	nb_comment(rb, d->c_queue);
@@ -440,9 +445,11 @@ static int put_drop(struct mnl_nlmsg_batch *b, uint32_t *seq,
 }
 
 /* gw_in / gw_out: pinholes (v4, v6), sessions to the slow chain (v4, v6),
- * (gw_in: datagrams from a range port on to gw_out), drop. The slow chain: per-source budgets (inbound only), the
- * reverse-path check (outbound, keyless only), the queue under one rate
- * for both families, drop over it. */
+ * (gw_in: datagrams from a range port on to gw_out), drop. The slow chain:
+ * per-source budgets (inbound only), the reverse-path check (outbound,
+ * keyless only), per-session budgets (gwslow.c: within its own, a session
+ * queues from a reserved share), the queue under the shared rate for both
+ * families, drop over it. */
 static int put_direction(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const struct mh_ruleset_params *p,
 			 const struct gw_dir *d)
@@ -465,6 +472,8 @@ static int put_direction(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	if (!err && d == &gw_out && p->reverse_path)
 		err = put_rule(b, seq, p, d->slow, rule_rpf, d, 0);
 	if (!err)
+		err = nb_gw_slow_rules(b, seq, p, d->slow, d == &gw_in);
+	if (!err)
 		err = put_rule(b, seq, p, d->slow, rule_queue, d, 0);
 	if (!err)
 		err = put_drop(b, seq, p->table, d->slow, d->c_over);
@@ -480,7 +489,7 @@ static int check_params(const struct mh_ruleset_params *p)
 	    p->port_low > p->port_high || p->idle_timeout_ms == 0 ||
 	    p->queue_total == 0 || p->slow_path_rate == 0 ||
 	    (uint32_t)p->queue_num + p->queue_total - 1 > UINT16_MAX ||
-	    p->public_port || p->local_flows || p->per_session_rate ||
+	    p->public_port || p->local_flows ||
 	    (p->table_flags && p->table_flags != MH_TABLE_F_OWNED))
 		return -EINVAL;
 	return 0;
@@ -513,6 +522,8 @@ int mh_nft_build_gw_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = put_direction(b, seq, p, &gw_out);
 	if (!err)
 		err = nb_slow_tail(b, seq, &s);
+	if (!err)
+		err = nb_gw_slow_tail(b, seq, p);
 	return err;
 }
 

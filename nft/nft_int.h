@@ -242,6 +242,28 @@ int nb_slow_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		 const struct mh_ruleset_params *p);
 
 /* ------------------------------------------------------------------ */
+/* The gateway's per-session budgets (gwslow.c), called by gateway.c: on
+ * with p->per_session_rate, keyed server address . port, one set per
+ * family and direction (inbound: destination, outbound: source). */
+
+/* The set of family and direction (gwslow_in4, ...), or NULL. */
+const char *nb_gw_slow_set(int family, bool inbound);
+/* Create the four sets if missing / empty them (budgets on). */
+int nb_gw_slow_ensure(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		      const struct mh_ruleset_params *p);
+int nb_gw_slow_flush(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		     const struct mh_ruleset_params *p);
+/* The two rules (IPv4, IPv6) right before the shared queue rule of a slow
+ * chain: a datagram within its session's budget is queued from a share of
+ * the global rate (nb_slow_share) reserved for that. */
+int nb_gw_slow_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		     const struct mh_ruleset_params *p, const char *chain,
+		     bool inbound);
+/* Appended last: with the budgets off, sets an earlier load left removed. */
+int nb_gw_slow_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		    const struct mh_ruleset_params *p);
+
+/* ------------------------------------------------------------------ */
 /* Single-port mode (mux.c), called by mh_nft_build_ruleset (build.c). */
 
 /* Rules that go first in mosh_in when p->public_port != 0: the servers'

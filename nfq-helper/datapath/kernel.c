@@ -80,7 +80,6 @@ static void table_params(struct mh_daemon *d, bool adopt,
 	};
 	if (d->cfg.role == MH_ROLE_GATEWAY) {   /* not in its table (yet) */
 		p->local_flows = false;
-		p->per_session_rate = 0;
 		p->public_port = 0;
 		p->reverse_path = d->cfg.keyless;   /* keyless: nft/gateway.c rule_rpf */
 	}

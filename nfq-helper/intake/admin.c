@@ -2,8 +2,10 @@
 /*
  * mosh-helperctl's requests on the control socket: list (paged by port),
  * stats (the counters SIGUSR1 reports, paged by index), kill (SIGTERM to a
- * session's mosh-server through its pidfd) and reload (as SIGHUP). uid 0
- * may do everything; any other uid may list and kill its own sessions only.
+ * session's mosh-server through its pidfd), reload (as SIGHUP) and status
+ * (the role and the links to its peers: a gateway's relays, a relay's
+ * gateways; paged by index). uid 0 may do everything; any other uid may
+ * list and kill its own sessions only.
  * Each request gets one reply and leaves no state behind.
  */
 #include <errno.h>
@@ -14,6 +16,8 @@
 #include <sys/socket.h>
 
 #include "daemon.h"
+#include "gwlisten.h"
+#include "relay.h"
 
 _Static_assert(MHC_SSH_CLIENT_MAX == MH_SSH_CLIENT_MAX, "ssh client text sizes");
 _Static_assert(MHC_PINHOLES_MAX == MH_PINHOLES_CAP, "pinhole caps");
@@ -262,18 +266,53 @@ static void do_reload(struct mh_daemon *d, int fd, const struct ucred *cr)
 	answer(fd, MHC_OK, why);
 }
 
+/* ---- status */
+
+/* The peer link at or after index i, *next the index after it. */
+static int peer_at(const struct mh_daemon *d, unsigned i, uint64_t now,
+		   struct mhc_peer_info *p, unsigned *next)
+{
+	if (d->cfg.role == MH_ROLE_GATEWAY)
+		return mh_gwl_peer(d, i, now, p, next);
+	*next = i + 1;
+	return d->cfg.role == MH_ROLE_RELAY ? mh_relay_peer(d, i, now, p) : -ENOENT;
+}
+
+static void do_status(struct mh_daemon *d, int fd, uint16_t first)
+{
+	static struct mhc_status_reply st;   /* ~7 KB: off the stack */
+	struct mhc_peer_info p;
+	uint8_t buf[MHC_MAX_MSG];
+	uint64_t now = mh_now_ms();
+	unsigned i = first, next;
+	int err;
+
+	mhc_status_init(&st, (uint8_t)d->cfg.role);
+	for (; i <= UINT16_MAX && peer_at(d, i, now, &p, &next) == 0; i = next) {
+		err = mhc_status_add(&st, &p);
+		if (err == -ENOBUFS) {
+			st.next = (uint16_t)i;
+			break;
+		}
+		if (err)
+			log_warn("control: peer %s cannot be shown: %s", p.name,
+				 strerror(-err));
+	}
+	send_msg(fd, buf, mhc_encode_status(&st, buf, sizeof(buf)));
+}
+
 /* ---- dispatch */
 
 static const char *req_name(uint8_t type)
 {
 	return type == MHC_LIST ? "list" : type == MHC_STATS ? "stats" :
-	       type == MHC_KILL ? "kill" : "reload";
+	       type == MHC_KILL ? "kill" : type == MHC_STATUS ? "status" : "reload";
 }
 
 bool mh_admin_is_request(uint8_t type)
 {
 	return type == MHC_LIST || type == MHC_STATS || type == MHC_KILL ||
-	       type == MHC_RELOAD;
+	       type == MHC_RELOAD || type == MHC_STATUS;
 }
 
 void mh_admin_request(struct mh_daemon *d, int fd, const struct ucred *cr,
@@ -281,7 +320,8 @@ void mh_admin_request(struct mh_daemon *d, int fd, const struct ucred *cr,
 {
 	char why[MHC_REASON_MAX + 1];
 
-	if (!is_root(cr) && (m->type == MHC_STATS || m->type == MHC_RELOAD)) {
+	if (!is_root(cr) && (m->type == MHC_STATS || m->type == MHC_RELOAD ||
+			     m->type == MHC_STATUS)) {
 		snprintf(why, sizeof(why), "%s is for root (uid 0) only; you are uid %u",
 			 req_name(m->type), (unsigned)cr->uid);
 		answer(fd, MHC_ERR_PERM, why);
@@ -296,6 +336,9 @@ void mh_admin_request(struct mh_daemon *d, int fd, const struct ucred *cr,
 		break;
 	case MHC_KILL:
 		do_kill(d, fd, cr, m->u.kill_port);
+		break;
+	case MHC_STATUS:
+		do_status(d, fd, m->u.first_peer);
 		break;
 	default:
 		do_reload(d, fd, cr);

@@ -108,11 +108,19 @@ int mh_control_open(struct mh_daemon *d)
 		return -errno;
 	/* every local user may announce (SO_PEERCRED says who they are): the
 	 * socket is made 0666 by bind itself, never by a chmod of the path,
-	 * which would follow whatever a symbolic link put there points to */
-	old = umask(0111);
+	 * which would follow whatever a symbolic link put there points to.
+	 * A gateway takes no announcement: its socket, 0600, is the admin's
+	 * (mosh-helperctl) alone. */
+	old = umask(d->cfg.role == MH_ROLE_GATEWAY ? 0177 : 0111);
 	err = bind(d->ctl->fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (err < 0 || listen(d->ctl->fd, 64) < 0)
+	if (err < 0) {   /* not ours to unlink at the stop (a gateway runs on) */
+		err = -errno;
+		close(d->ctl->fd);
+		d->ctl->fd = -1;
+		return err;
+	}
+	if (listen(d->ctl->fd, 64) < 0)
 		return -errno;
 	return mh_epoll_add(d, d->ctl->fd, EV_TAG(EV_CTL_LISTEN, 0));
 }
@@ -474,6 +482,12 @@ static void handle_request(struct mh_daemon *d, unsigned idx, int fd,
 	}
 	if (m.type != MHC_ANNOUNCE) {   /* mosh-helperctl (admin.c) */
 		mh_admin_request(d, fd, &cr, &m);
+		return;
+	}
+	if (d->cfg.role == MH_ROLE_GATEWAY) {
+		OPENSSL_cleanse(m.u.announce.key, sizeof(m.u.announce.key));
+		reply(fd, MHC_ERR_PROTOCOL, "this mosh-helperd is a gateway: it takes "
+		      "sessions from its relays over TLS, not from a hook");
 		return;
 	}
 	status = announce(d, idx, &cr, &m.u.announce, &held, why, sizeof(why));

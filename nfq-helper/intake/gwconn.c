@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * One relay connection in the unprivileged relay listener: the TLS
- * handshake, bounded input framed and decoded (relaywire.h), HELLO and
- * HEARTBEAT answered here, OPEN and END checked against the relay
- * certificate's IP SANs, the rest handed to the daemon one frame at a time
- * (no more is read until its answer is back), bounded output, deadlines.
+ * handshake, bounded input framed and decoded (relaywire.h), HEARTBEAT
+ * answered here (the daemon hears of heartbeats, two a second at most, for
+ * mosh-helperctl status), HELLO by the daemon (a refused one closes the
+ * connection once its answer is written), OPEN and END checked against
+ * the relay certificate's IP SANs, the rest handed to the daemon one frame
+ * at a time (no more is read until its answer is back), bounded output,
+ * deadlines.
  * Whatever a relay sends ends, at worst, its own connection.
  */
 #include <errno.h>
@@ -21,6 +24,8 @@
 #include "gwtable.h"
 #include "proc.h"
 #include "relaysync.h"
+
+#define BEAT_EVERY_MS 500   /* BEATs to the daemon, per relay, at most */
 
 static void rearm(struct gwl *l, struct gwc *c);
 
@@ -193,11 +198,11 @@ static void hello(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 	}
 	c->was_up = true;
 	c->state = GWC_UP;
+	c->pending = true;      /* the daemon answers HELLO (gwc_answered) */
 	c->hb_ms = m->u.hello.heartbeat_ms;
 	log_info("%s: relay %s (%s, software \"%s\"), heartbeat %u ms",
 		 c->name, m->u.hello.name, c->peer.subject, m->u.hello.software,
 		 c->hb_ms);
-	answer(c, MHR_HELLO, m->id, MHR_ST_OK, "");
 }
 
 /* OPEN and END: only for a server address the certificate names; an
@@ -237,6 +242,19 @@ static void forward(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 	c->pending = true;
 }
 
+/* The daemon hears of a relay's heartbeats (mosh-helperctl status shows
+ * the last one), at most two a second whatever the relay sends. */
+static void beat(struct gwl *l, struct gwc *c)
+{
+	struct mh_gwp p = { .kind = MH_GWP_BEAT, .relay = c->id };
+	uint64_t now = mh_now_ms();
+
+	if (!c->was_up || now - c->beat_ms < BEAT_EVERY_MS)
+		return;
+	c->beat_ms = now;
+	gwl_send(l, &p);
+}
+
 static void frame(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 {
 	if (m->type == MHR_ANSWER) {
@@ -253,6 +271,7 @@ static void frame(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 		answer(c, m->type, m->id, MHR_ST_STATE, "HELLO already received");
 	} else if (m->type == MHR_HEARTBEAT) {
 		answer(c, m->type, m->id, MHR_ST_OK, "");
+		beat(l, c);
 	} else if (announce_ok(l, c, m)) {
 		forward(l, c, m);
 	}
@@ -371,6 +390,12 @@ void gwc_answered(struct gwl *l, struct gwc *c, const struct mhr_msg *ans)
 	if (c->state != GWC_CLOSING && !queue_answer(c, ans)) {
 		log_warn("%s: %zu bytes of answers unread; connection closed",
 			 c->name, c->out_len);
+		c->state = GWC_CLOSING;
+		c->deadline_ms = mh_now_ms() + GWC_CLOSE_MS;
+	} else if (ans->u.answer.of_type == MHR_HELLO &&
+		   ans->u.answer.status != MHR_ST_OK) {
+		log_warn("%s: HELLO refused by the gateway: %s; connection closed",
+			 c->name, ans->u.answer.reason);
 		c->state = GWC_CLOSING;
 		c->deadline_ms = mh_now_ms() + GWC_CLOSE_MS;
 	}

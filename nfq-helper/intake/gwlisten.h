@@ -29,6 +29,11 @@ struct mh_gwl_cfg {
 void mh_gwl_start(struct mh_daemon *d);
 void mh_gwl_input(struct mh_daemon *d);   /* EV_GWL */
 void mh_gwl_stop(struct mh_daemon *d);
+/* mosh-helperctl status: the relay link at or after index i (name,
+ * subject, up or down since, last heartbeat, sessions held), *next the
+ * index after it; -ENOENT when there is none. */
+int mh_gwl_peer(const struct mh_daemon *d, unsigned i, uint64_t now_ms,
+		struct mhc_peer_info *p, unsigned *next);
 
 /* gwlisten.c, the child: drops its privileges and serves; never returns. */
 _Noreturn void mh_gwl_child(const struct mh_gwl_cfg *c);

@@ -36,6 +36,7 @@ struct gwc {
 	uint64_t deadline_ms;        /* handshake + HELLO, or the last flush */
 	uint64_t last_ms;            /* last frame received */
 	uint32_t hb_ms;              /* from HELLO */
+	uint64_t beat_ms;            /* last BEAT told to the daemon */
 	size_t in_len, out_len;
 	uint8_t in[GWC_IN_CAP];
 	uint8_t out[GWC_OUT_CAP];

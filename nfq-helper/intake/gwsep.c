@@ -5,7 +5,7 @@
  * waits for it to say it is ready (or why not), then, from the event
  * loop, decodes every message it sends again (lengths, kinds, frames, the
  * server address against the SANs it reported), calls the gateway core
- * (gwcore.h) and sends each answer back. The listener is not trusted.
+ * (gwcore.h) and sends each answer back (HELLO's too). The listener is not trusted.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,6 +22,8 @@
 #include "gwcore.h"
 #include "gwlisten.h"
 #include "gwpriv.h"
+#include "gwstatus.h"
+#include "gwtable.h"
 #include "hostport.h"
 
 #define READY_WAIT_MS 10000
@@ -39,6 +41,7 @@ struct mh_gwl_rt {
 	pid_t pid;
 	unsigned max, n_up;
 	struct gw_relay *up;       /* max entries, n_up used */
+	struct mh_gws links;       /* what mosh-helperctl status shows */
 };
 
 static int bind_listener(const struct mh_config *c)
@@ -168,21 +171,33 @@ static void answer(struct mh_gwl_rt *g, uint32_t relay, const struct mhr_msg *m,
 			 n < 0 ? strerror((int)-n) : strerror(errno));
 }
 
+/* UP: the HELLO is answered here (the daemon's word), refused when the
+ * connection is up already, there are relay_max_connections, or the core
+ * refuses it (another connection of that certificate subject is up). */
 static void on_up(struct mh_daemon *d, struct mh_gwl_rt *g, const struct mh_gwp *p)
 {
+	struct mhr_answer a = { .of_type = MHR_HELLO, .status = MHR_ST_STATE };
 	struct gw_relay *r;
 
 	if (relay_find(g, p->relay) || g->n_up >= g->max) {
+		snprintf(a.reason, sizeof(a.reason), "%s", g->n_up >= g->max ?
+			 "more relays than relay_max_connections" : "already up");
 		log_warn("relay listener: UP for relay #%u refused (%s)", p->relay,
-			 g->n_up >= g->max ? "more relays than relay_max_connections"
-					   : "already up");
+			 a.reason);
+		answer(g, p->relay, &p->msg, &a);
 		return;
 	}
 	r = &g->up[g->n_up++];
 	r->id = p->relay;
 	r->n_addrs = p->n_addrs;
 	memcpy(r->addrs, p->addrs, sizeof(r->addrs));
-	mh_gw_relay_up(d, p->relay, p->subject, &p->msg.u.hello);
+	mh_gw_relay_up(d, p->relay, p->subject, &p->msg.u.hello, &a);
+	if (a.status != MHR_ST_OK)
+		*r = g->up[--g->n_up];
+	else
+		mh_gws_up(&g->links, p->relay, p->subject, p->msg.u.hello.name,
+			  mh_now_ms());
+	answer(g, p->relay, &p->msg, &a);
 }
 
 static void on_down(struct mh_daemon *d, struct mh_gwl_rt *g, uint32_t relay)
@@ -192,6 +207,7 @@ static void on_down(struct mh_daemon *d, struct mh_gwl_rt *g, uint32_t relay)
 	if (!r)
 		return;
 	*r = g->up[--g->n_up];
+	mh_gws_down(&g->links, relay, mh_now_ms());
 	mh_gw_relay_down(d, relay);
 }
 
@@ -242,6 +258,9 @@ static void dispatch(struct mh_daemon *d, struct mh_gwl_rt *g,
 		on_msg(d, g, &p);
 	} else if (p.kind == MH_GWP_DOWN) {
 		on_down(d, g, p.relay);
+	} else if (p.kind == MH_GWP_BEAT) {
+		if (relay_find(g, p.relay))
+			mh_gws_beat(&g->links, p.relay, mh_now_ms());
 	} else {
 		log_warn("relay listener sent a %c message now; ignored", p.kind);
 	}
@@ -278,6 +297,45 @@ void mh_gwl_input(struct mh_daemon *d)
 		dispatch(d, g, buf, (size_t)n > MH_GWP_MAX ? MH_GWP_MAX + 1 : (size_t)n);
 		OPENSSL_cleanse(buf, sizeof(buf));
 	}
+}
+
+/* ---- mosh-helperctl status ---- */
+
+/* The sessions the gateway holds for a relay link: those of its
+ * connection while up, those kept for its identity while down. */
+static uint32_t sessions_of(const struct mh_daemon *d, const struct mh_gws_entry *e)
+{
+	uint32_t n = 0;
+
+	if (!d->gw)
+		return MHC_UNCOUNTED;
+	for (unsigned i = 0; i < MH_GW_RELAYS_MAX; i++) {
+		const struct mh_gw_relay *r = &d->gw->relay[i];
+
+		if (!r->subject[0] || r->conn != e->conn)
+			continue;
+		if (e->conn || !strncmp(r->subject, e->subject, MHC_PEER_SUBJ_MAX))
+			n += r->sessions;
+	}
+	return n;
+}
+
+int mh_gwl_peer(const struct mh_daemon *d, unsigned i, uint64_t now_ms,
+		struct mhc_peer_info *p, unsigned *next)
+{
+	const struct mh_gws_entry *e = d->gwl ? mh_gws_at(&d->gwl->links, i, next) : NULL;
+
+	memset(p, 0, sizeof(*p));
+	if (!e)
+		return -ENOENT;
+	p->state = e->conn ? MHC_PEER_UP : MHC_PEER_DOWN;
+	p->conn = e->conn;
+	p->since_ago_ms = now_ms - e->since_ms;
+	p->beat_ago_ms = e->beat_ms ? now_ms - e->beat_ms : MHC_NEVER;
+	p->sessions = sessions_of(d, e);
+	snprintf(p->name, sizeof(p->name), "%s", e->name);
+	snprintf(p->subject, sizeof(p->subject), "%s", e->subject);
+	return 0;
 }
 
 void mh_gwl_stop(struct mh_daemon *d)

@@ -54,6 +54,7 @@ struct gw {
 	struct mh_tls_conn *tls;
 	unsigned failures;                  /* attempts since the last good HELLO */
 	uint64_t retry_ms, deadline_ms, last_rx_ms, next_hb_ms;
+	uint64_t since_ms;                  /* up since, or down since */
 	uint32_t ctr;                       /* frame ids */
 	uint8_t *out;                       /* frames not yet written */
 	size_t out_len, out_cap, out_hw;    /* out_hw: bytes written to since wiped */
@@ -442,6 +443,8 @@ static void gw_down(struct mh_daemon *d, struct gw *g, const char *fmt, ...)
 			 delay);
 	snprintf(g->err, sizeof(g->err), "%s", why);
 	gw_reset(g);
+	if (was_up)
+		g->since_ms = mh_now_ms();
 	g->state = GW_IDLE;
 	g->retry_ms = mh_now_ms() + delay;
 	pends_lose(d, g);
@@ -501,7 +504,7 @@ static void gw_handshake(struct mh_daemon *d, struct gw *g)
 	}
 	g->state = GW_UP;
 	g->ctr = 0;
-	g->last_rx_ms = now;
+	g->last_rx_ms = g->since_ms = now;
 	g->next_hb_ms = now + d->cfg.relay_heartbeat * 1000;
 	send_hello(d, g);
 	if (g->state == GW_UP)
@@ -876,12 +879,39 @@ int mh_relay_open(struct mh_daemon *d, char *err, size_t errlen)
 	relay_name(&d->cfg, r->name, sizeof(r->name));
 	RAND_bytes((unsigned char *)&r->instance, sizeof(r->instance));
 	d->on_session_end = session_end;
-	for (unsigned i = 0; i < r->n; i++)
+	for (unsigned i = 0; i < r->n; i++) {
+		r->gw[i].since_ms = mh_now_ms();
 		gw_connect(d, &r->gw[i]);
+	}
 	log_info("relay %s: %u gateway(s), ack %s, gateway_timeout %u ms; "
 		 "certificate %s with %u address(es)", r->name, r->n,
 		 d->cfg.gateway_ack == MH_ACK_ANY ? "any" : "all",
 		 d->cfg.gateway_timeout, r->self.subject, r->self.n_addrs);
+	return 0;
+}
+
+int mh_relay_peer(const struct mh_daemon *d, unsigned i, uint64_t now_ms,
+		  struct mhc_peer_info *p)
+{
+	const struct gw *g;
+
+	memset(p, 0, sizeof(*p));
+	if (!d->relay || i >= d->relay->n)
+		return -ENOENT;
+	g = &d->relay->gw[i];
+	p->state = g->state == GW_UP ? MHC_PEER_UP : MHC_PEER_DOWN;
+	p->since_ago_ms = now_ms - g->since_ms;
+	p->beat_ago_ms = g->state == GW_UP ? now_ms - g->last_rx_ms : MHC_NEVER;
+	p->sessions = g->state == GW_UP ? d->sessions.count : MHC_UNCOUNTED;
+	snprintf(p->name, sizeof(p->name), "%s", g->name);
+	if (g->state == GW_UP)
+		snprintf(p->subject, sizeof(p->subject), "%.*s", MHC_PEER_SUBJ_MAX,
+			 mh_tls_peer(g->tls)->subject);
+	else
+		snprintf(p->why, sizeof(p->why), "%.*s%s", MHC_PEER_WHY_MAX - 20,
+			 g->err[0] ? g->err :
+			 "not connected yet", g->state == GW_IDLE ? "" :
+			 " (connecting again)");
 	return 0;
 }
 

@@ -42,6 +42,12 @@ void mh_relay_timer(struct mh_daemon *d);
  * -ECONNREFUSED: refused now (no gateway can take it; the session was
  * ended), why says which gateway and why.
  */
+/* mosh-helperctl status: gateway i (as configured; up or down since,
+ * last frame heard while up, live sessions resent to it while up, the
+ * reason it is down); -ENOENT past the last. */
+struct mhc_peer_info;
+int mh_relay_peer(const struct mh_daemon *d, unsigned i, uint64_t now_ms,
+		  struct mhc_peer_info *p);
 int mh_relay_announce(struct mh_daemon *d, struct mh_session *s,
 		      const struct mh_relay_waiter *w, char *why, size_t whylen);
 

@@ -106,24 +106,34 @@ void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms)
 
 /* ---- the seam ------------------------------------------------------------- */
 
-void mh_gw_relay_up(struct mh_daemon *d, uint32_t relay, const char *subject,
-		    const struct mhr_hello *h)
+static void answer(struct mhr_answer *ans, uint8_t type, uint8_t status,
+		   const char *why)
 {
-	const char *subj = subject ? subject : "";
+	memset(ans, 0, sizeof(*ans));
+	ans->of_type = type;
+	ans->status = status;
+	snprintf(ans->reason, sizeof(ans->reason), "%s", why ? why : "");
+}
+
+void mh_gw_relay_up(struct mh_daemon *d, uint32_t relay, const char *subject,
+		    const struct mhr_hello *h, struct mhr_answer *ans)
+{
+	const char *subj = subject ? subject : "", *why;
 	struct mh_gw_relay *r = mh_gwt_relay_up(d->gw, relay, subj,
-						h ? h->name : "");
+						h ? h->name : "", &why);
 
 	if (!r) {
-		log_err("relay %s (connection %u): not taken (%s)", subj, relay,
-			subj[0] ? "too many relays" : "no subject");
-		mh_audit_relay(d, "relay_refused", subj, NULL,
-			       "too many relays, or no subject");
+		log_err("relay %s (%s, connection %u) refused: %s", subj,
+			h ? h->name : "", relay, why);
+		mh_audit_relay(d, "relay_refused", subj, NULL, why);
+		answer(ans, MHR_HELLO, MHR_ST_STATE, why);
 		return;
 	}
 	log_info("relay %s (%s, connection %u) up, %u session%s held for it",
 		 r->subject, r->name, relay, r->sessions,
 		 r->sessions == 1 ? "" : "s");
 	mh_audit_relay(d, "relay_up", r->subject, NULL, NULL);
+	answer(ans, MHR_HELLO, MHR_ST_OK, "");
 }
 
 void mh_gw_relay_down(struct mh_daemon *d, uint32_t relay)
@@ -139,15 +149,6 @@ void mh_gw_relay_down(struct mh_daemon *d, uint32_t relay)
 		 "unless it comes back", r->subject, relay, n, n == 1 ? "" : "s",
 		 d->cfg.relay_orphan_grace);
 	mh_audit_relay(d, "relay_down", r->subject, NULL, NULL);
-}
-
-static void answer(struct mhr_answer *ans, uint8_t type, uint8_t status,
-		   const char *why)
-{
-	memset(ans, 0, sizeof(*ans));
-	ans->of_type = type;
-	ans->status = status;
-	snprintf(ans->reason, sizeof(ans->reason), "%s", why ? why : "");
 }
 
 /* A new session's element: the range opens to nobody yet, the slow path

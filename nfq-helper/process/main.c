@@ -165,8 +165,9 @@ static int relay_open(struct mh_daemon *d)
 /* role = gateway: the queue, then the forward table (an earlier daemon's
  * adopted with its elements: its sessions are held without keys until
  * their relays announce them again, and end after relay_orphan_grace if
- * none does), then the session table. No control socket, no local checks,
- * no ports of its own to reserve. */
+ * none does), then the session table, then the admin's control socket
+ * (root only: no announcements, no local checks, no ports of its own to
+ * reserve). */
 static void start_gateway(struct mh_daemon *d)
 {
 	int err;
@@ -190,6 +191,10 @@ static void start_gateway(struct mh_daemon *d)
 	if (d->adopt)
 		mh_gw_adopt(d);
 	mh_gw_test_open(d);
+	/* the admin's socket (mosh-helperctl status), 0600: no user announces */
+	if ((err = mh_control_open(d)) < 0)
+		log_warn("control socket %s: %s; mosh-helperctl cannot reach this "
+			 "gateway", d->cfg.control_socket, strerror(-err));
 	mh_audit_simple(d, "start", "role", "gateway");
 	log_info("ready (gateway): servers' ports %u-%u forwarded through table "
 		 "inet %s, idle_timeout %us", d->cfg.port_low, d->cfg.port_high,

@@ -6,9 +6,10 @@
  * why and leave nothing behind. The same bytes then fill an ANNOUNCE and a
  * REPLY for the encoders: what encodes must decode to the same fields, and
  * no encoder writes past the buffer it was given (exact-size heap buffers).
- * The admin messages (mosh-helperctl's LIST, STATS, KILL, RELOAD and the
- * list and stats replies) go through the same, the replies built with
- * mhc_list_add / mhc_stats_add from fuzzed fields.
+ * The admin messages (mosh-helperctl's LIST, STATS, KILL, RELOAD, STATUS
+ * and the list, stats and status replies) go through the same, the replies
+ * built with mhc_list_add / mhc_stats_add / mhc_status_add from fuzzed
+ * fields.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -62,6 +63,8 @@ static ssize_t encode_msg(const struct mhc_msg *m, size_t cap, uint8_t **buf)
 	case MHC_RELOAD: return mhc_encode_reload(*buf, cap);
 	case MHC_LIST_REPLY: return mhc_encode_list(&m->u.list, *buf, cap);
 	case MHC_STATS_REPLY: return mhc_encode_stats(&m->u.stats, *buf, cap);
+	case MHC_STATUS: return mhc_encode_status_req(m->u.first_peer, *buf, cap);
+	case MHC_STATUS_REPLY: return mhc_encode_status(&m->u.status, *buf, cap);
 	}
 	return mhc_encode_reply(m->u.reply.status, m->u.reply.reason, *buf, cap);
 }
@@ -101,6 +104,20 @@ static void check_list(const struct mhc_list *l)
 	for (unsigned i = 0; i < l->n_pinholes; i++)
 		FUZZ_ASSERT(l->ph[i].client.family == AF_INET ||
 			    l->ph[i].client.family == AF_INET6, "pinhole family");
+}
+
+static void check_status(const struct mhc_status_reply *st, size_t size)
+{
+	FUZZ_ASSERT(st->n <= MHC_STATUS_PEERS && st->role <= 2, "status counts, role");
+	FUZZ_ASSERT(st->len == size, "status len %zu of %zu", st->len, size);
+	for (unsigned i = 0; i < st->n; i++) {
+		const struct mhc_peer_info *p = &st->p[i];
+
+		FUZZ_ASSERT(p->state <= MHC_PEER_UP, "peer state");
+		FUZZ_ASSERT(all_printable(p->name, strlen(p->name)) &&
+			    all_printable(p->subject, strlen(p->subject)) &&
+			    all_printable(p->why, strlen(p->why)), "peer texts");
+	}
 }
 
 static void check_stats(const struct mhc_stats *st)
@@ -143,7 +160,9 @@ static void check_decode(const uint8_t *data, size_t size)
 	} else if (m.type == MHC_STATS_REPLY) {
 		check_stats(&m.u.stats);
 		FUZZ_ASSERT(m.u.stats.len == size, "stats len %zu of %zu", m.u.stats.len, size);
-	} else if (m.type == MHC_LIST || m.type == MHC_KILL) {
+	} else if (m.type == MHC_STATUS_REPLY) {
+		check_status(&m.u.status, size);
+	} else if (m.type == MHC_LIST || m.type == MHC_KILL || m.type == MHC_STATUS) {
 		FUZZ_ASSERT(size == MHC_HEADER_LEN + 2, "request size %zu", size);
 	} else if (m.type == MHC_STATS || m.type == MHC_RELOAD) {
 		FUZZ_ASSERT(size == MHC_HEADER_LEN + (m.type == MHC_STATS), "size %zu", size);
@@ -272,6 +291,9 @@ static void check_requests(struct fz_reader *r)
 	n = mhc_encode_reload(buf, sizeof(buf));
 	FUZZ_ASSERT(n == 4 && mhc_decode(buf, 4, &m, NULL) == 0 &&
 		    m.type == MHC_RELOAD, "reload request");
+	n = mhc_encode_status_req(port, buf, sizeof(buf));
+	FUZZ_ASSERT(n == 6 && mhc_decode(buf, 6, &m, NULL) == 0 &&
+		    m.type == MHC_STATUS && m.u.first_peer == port, "status request");
 }
 
 /* A session and pinholes from fuzzed bytes; its model size, or 0 when an
@@ -407,6 +429,77 @@ static void check_stats_builder(struct fz_reader *r)
 	free(buf);
 }
 
+/* A peer's text from fuzzed bytes: up to max + 1 bytes, unterminated
+ * when longer than max (the array is full). */
+static void fill_text(struct fz_reader *r, char *dst, size_t max)
+{
+	size_t want = fz_u8(r) % (max + 2), got;
+	const uint8_t *p = fz_bytes(r, want > max ? max : want, &got);
+
+	memcpy(dst, p, got);
+	if (want > max)
+		memset(dst + got, 'x', max + 1 - got);
+}
+
+/* A peer from fuzzed bytes; whether an encoder must take it. */
+static bool fill_peer(struct fz_reader *r, struct mhc_peer_info *p)
+{
+	size_t a, b, c;
+
+	memset(p, 0, sizeof(*p));
+	p->state = fz_u8(r) % 3;
+	p->since_ago_ms = fz_u64(r);
+	p->beat_ago_ms = fz_u64(r);
+	p->sessions = (uint32_t)fz_u64(r);
+	p->conn = (uint32_t)fz_u64(r);
+	fill_text(r, p->name, MHC_PEER_NAME_MAX);
+	fill_text(r, p->subject, MHC_PEER_SUBJ_MAX);
+	fill_text(r, p->why, MHC_PEER_WHY_MAX);
+	a = strnlen(p->name, sizeof(p->name));
+	b = strnlen(p->subject, sizeof(p->subject));
+	c = strnlen(p->why, sizeof(p->why));
+	return p->state <= MHC_PEER_UP && a <= MHC_PEER_NAME_MAX &&
+	       b <= MHC_PEER_SUBJ_MAX && c <= MHC_PEER_WHY_MAX &&
+	       all_printable(p->name, a) && all_printable(p->subject, b) &&
+	       all_printable(p->why, c);
+}
+
+static void check_status_builder(struct fz_reader *r)
+{
+	static struct mhc_msg back;
+	static struct mhc_status_reply st;
+	struct mhc_peer_info p;
+	unsigned count = fz_u8(r) % 24;
+	uint8_t *buf;
+	ssize_t n;
+
+	mhc_status_init(&st, fz_u8(r) % 3);
+	for (unsigned k = 0; k < count; k++) {
+		bool ok = fill_peer(r, &p);
+		size_t before = st.len;
+		int err = mhc_status_add(&st, &p);
+
+		FUZZ_ASSERT(ok ? (err == 0 || err == -ENOBUFS) : err == -EINVAL,
+			    "peer add: %d (valid %d)", err, ok);
+		if (err)
+			FUZZ_ASSERT(st.len == before, "a refused peer changed the reply");
+	}
+	st.next = fz_u16(r);
+	n = encode_msg(&(struct mhc_msg){ .type = MHC_STATUS_REPLY, .u.status = st },
+		       st.len, &buf);
+	FUZZ_ASSERT(n == (ssize_t)st.len, "status encoded to %zd, built %zu", n, st.len);
+	FUZZ_ASSERT(mhc_decode(buf, (size_t)n, &back, NULL) == 0 &&
+		    back.u.status.n == st.n && back.u.status.next == st.next &&
+		    back.u.status.role == st.role, "own status refused or changed");
+	for (unsigned i = 0; i < st.n; i++)
+		FUZZ_ASSERT(back.u.status.p[i].since_ago_ms == st.p[i].since_ago_ms &&
+			    back.u.status.p[i].sessions == st.p[i].sessions &&
+			    strcmp(back.u.status.p[i].subject, st.p[i].subject) == 0 &&
+			    strcmp(back.u.status.p[i].why, st.p[i].why) == 0,
+			    "peer %u changed in a round trip", i);
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_reader r;
@@ -416,9 +509,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_encode(&r);
 	/* the same bytes again, for the admin builders (first byte picks) */
 	fz_init(&r, data, size);
-	switch (fz_u8(&r) % 3) {
+	switch (fz_u8(&r) % 4) {
 	case 0: check_requests(&r); break;
 	case 1: check_list_builder(&r); break;
+	case 2: check_status_builder(&r); break;
 	default: check_stats_builder(&r); break;
 	}
 	return 0;

@@ -137,10 +137,12 @@ gw_no_pinhole() { ! gw_has_pinhole "$@"; }
 
 # gw_conf FILE PKI LISTEN ORPHAN_S RESYNC_S AUDIT: writes a gateway
 # daemon's configuration (role gateway, the site PKI of mkcerts.sh in PKI,
-# the relay listener on LISTEN, the two graces in seconds)
+# the relay listener on LISTEN, the two graces in seconds; the admin's
+# control socket beside FILE, FILE's name with .sock)
 gw_conf() {
 	cat >"$1" <<CONF
 role = "gateway";
+control_socket = "${1%.conf}.sock";
 ports = "60000-61000";
 idle_timeout = 8;
 log_level = "debug";
@@ -154,4 +156,135 @@ relay_listen = "$3";
 relay_orphan_grace = $4;
 relay_resync_grace = $5;
 CONF
+}
+
+# ---------------------------------------------------------------- real
+# daemons: the gateway and the relays (t_gateway, t_gateway_roam)
+
+# gw_certs: the site PKI of mkcerts.sh in $CERTS; the gateway's log is $GW_LOG.
+gw_certs() {
+	CERTS=$MH_TMP/certs GW_LOG=$MH_TMP/gw.log
+	sh "$MH_SRC/tests/tools/mkcerts.sh" "$CERTS" >"$MH_TMP/mkcerts.log" 2>&1 ||
+		mh_fail "mkcerts.sh: $(tail -n 3 "$MH_TMP/mkcerts.log")"
+}
+
+# gw_daemon_start: the gateway daemon ($MH_TMP/gw.conf) in the gateway
+# namespace, pid in GW_PID; waits for its next 'ready (gateway)'.
+gw_daemon_start() {
+	local n
+	n=$(grep -c 'ready (gateway)' "$GW_LOG" 2>/dev/null)
+	ip netns exec "$NS_G" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/gw.conf" -f >>"$GW_LOG" 2>&1 &
+	GW_PID=$!
+	disown "$GW_PID"
+	mh_wait 15 eval "[ \$(grep -c 'ready (gateway)' '$GW_LOG') -gt ${n:-0} ]" ||
+		mh_fail "the gateway did not start: $(tail -n 5 "$GW_LOG")"
+	mh_log "gateway daemon pid $GW_PID"
+}
+
+# gw_relay_conf NAME CERT GATEWAY-ADDR [lines...]: $MH_TMP/NAME.conf, a
+# relay daemon with CERT of $CERTS towards the gateway's listener port 7710.
+gw_relay_conf() {
+	local name=$1 cert=$2 gw=$3; shift 3
+	{
+		echo 'role = "relay";'
+		echo 'ports = "60000-61000";'
+		echo "control_socket = \"$MH_TMP/$name/ctl.sock\";"
+		echo 'server_path = "/usr/bin/mosh-server";'
+		echo 'log_level = "debug";'
+		echo "audit_log = \"$MH_TMP/$name-audit.log\";"
+		echo 'user = "";'
+		echo "tls_ca = \"$CERTS/site-ca.pem\";"
+		echo "tls_cert = \"$CERTS/$cert.pem\";"
+		echo "tls_key = \"$CERTS/$cert.key\";"
+		case $gw in *:*) gw="[$gw]" ;; esac
+		echo "gateways = [ \"$gw:7710\" ];"
+		echo 'relay_heartbeat = 1;'
+		echo 'gateway_timeout = 1500;'
+		printf '%s\n' "$@"
+	} >"$MH_TMP/$name.conf"
+	chmod 644 "$MH_TMP/$name.conf"
+	mkdir -p "$MH_TMP/$name"   # its own: the restart state lives beside the socket
+	chmod 755 "$MH_TMP/$name"
+}
+
+# gw_relay_start NS NAME: the relay daemon NAME, pid in PID_NAME; waits
+# until it is up to its gateway.
+gw_relay_start() {
+	local ns=$1 name=$2 ups
+	ups=$(gw_relay_ups "$name")
+	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/$name.conf" -f >>"$MH_TMP/$name.log" 2>&1 &
+	eval "PID_$name=$!"
+	disown $!
+	MH_PIDS+=("$!")
+	mh_wait 15 gw_relay_ups_at_least "$name" $((${ups:-0} + 1)) ||
+		mh_fail "relay $name did not come up to the gateway: $(tail -n 5 "$MH_TMP/$name.log")"
+	mh_log "relay $name in $ns: pid $!"
+}
+gw_relay_ups() { grep -c 'relay: gateway .* up' "$MH_TMP/$1.log" 2>/dev/null; }
+gw_relay_ups_at_least() { [ "$(gw_relay_ups "$1")" -ge "$2" ]; }
+
+# gw_session NS RELAY SERVER-ADDR USER: a session through the hook of that
+# relay (lib.sh's mh_session_try: MH_PORT, MH_KEY, MH_SPID).
+gw_session() {
+	NS_S=$1 MH_CONF=$MH_TMP/$2.conf SRV=$3 mh_session_try "$4"
+}
+
+# gw_roam ADDR: the NAT router maps the client to ADDR (198.18.3.x, added
+# to its gateway side) from now on; its translations are flushed.
+gw_roam() {
+	ip -n "$NS_R" addr add "$1/24" dev rg 2>/dev/null
+	NAT_4=$1
+	mh_nsx "$NS_R" nft delete table inet gw_nat && gw_nat || mh_fail "router SNAT update"
+	mh_nat_flush
+	mh_log "the router now maps the client to $NAT_4"
+}
+
+# ---- the general forms (t_ha, halib.sh): any file, several gateways
+
+# gw_relay_conf_to FILE CERTS CERT NAME ACK GATEWAY...: writes a relay daemon's
+# configuration (role relay, the site PKI of mkcerts.sh in CERTS, its
+# certificate CERT, its control socket (and so its restart state) in a
+# directory of its own, FILE less .conf plus .d, its audit log there, the
+# acknowledgement policy ACK, every GATEWAY "ADDR:PORT" in `gateways`,
+# heartbeats every second so a silent gateway is gone within 3 s).
+gw_relay_conf_to() {
+	local f=$1 certs=$2 cert=$3 name=$4 ack=$5 list='' g
+	shift 5
+	for g in "$@"; do list="$list${list:+, }\"$g\""; done
+	mkdir -p "${f%.conf}.d"
+	chmod 755 "${f%.conf}.d"
+	cat >"$f" <<CONF
+role = "relay";
+ports = "60000-61000";
+control_socket = "${f%.conf}.d/control.sock";
+server_path = "/usr/bin/mosh-server";
+log_level = "debug";
+audit_log = "${f%.conf}.d/audit.log";
+user = "";
+tls_ca = "$certs/site-ca.pem";
+tls_cert = "$certs/$cert.pem";
+tls_key = "$certs/$cert.key";
+gateways = [ $list ];
+gateway_ack = "$ack";
+relay_name = "$name";
+relay_heartbeat = 1;
+gateway_timeout = 1500;
+CONF
+	chmod 644 "$f"
+}
+
+# gw_daemon_run NS CONF LOG WHAT: mosh-helperd -f in NS, its output
+# appended to LOG; waits for one more "ready (WHAT)" line (gateway) or
+# "relay: gateway ... up" line (relay). Sets GW_DAEMON_PID.
+gw_daemon_run() {
+	local ns=$1 conf=$2 log=$3 what=$4 re n
+	re='ready \(gateway\)'
+	[ "$what" = relay ] && re='relay: gateway .* up'
+	touch "$log"
+	n=$(grep -c -E "$re" "$log")
+	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$conf" -f >>"$log" 2>&1 &
+	GW_DAEMON_PID=$!
+	disown "$GW_DAEMON_PID"
+	mh_wait 15 eval "[ \$(grep -c -E '$re' '$log') -gt ${n:-0} ]" ||
+		mh_fail "mosh-helperd ($what, $conf) did not come up: $(tail -n 5 "$log")"
 }

@@ -29,7 +29,8 @@ HA_CONTRIB=${HA_CONTRIB:-$MH_SRC/contrib/ha}   # the configs and notify script u
 HA_ADVERT=${HA_ADVERT:-0.5}     # VRRP advertisement interval (s) for the tests
 HA_PREEMPT=${HA_PREEMPT:-2}     # the first gateway takes back after this (s)
 HA_PURGE=${HA_PURGE:-3}         # conntrackd's PurgeTimeout (s) for the tests
-HA_PIDS=()                      # keepalived and conntrackd main processes
+HA_PIDS=()                      # keepalived, conntrackd and gateway daemon main processes
+HA_GWD_a='' HA_GWD_b=''         # the gateway daemons (ha_gw_start)
 
 ha_ns() { case $1 in a) echo "$NS_GA" ;; b) echo "$NS_GB" ;; esac; }
 ha_dir() { echo "$MH_TMP/gw-$1"; }
@@ -50,10 +51,21 @@ ha_cleanup() {
 		for p in $(ip netns pids "$ns" 2>/dev/null); do
 			kill -KILL "$p" 2>/dev/null
 		done
+		ha_keys_purge "$ns"
 		ip netns del "$ns" 2>/dev/null
 	done
 	(exit "$rc")
 	mh_cleanup
+}
+
+# Session keys a stopped daemon (a relay on server2) left in root's keyring
+# for its namespace's next start (lib.sh's mh_cleanup does server1's).
+ha_keys_purge() { # ns
+	local ino
+	[ -x "$MH_BUILD/tests/mhkeys" ] || return 0
+	ino=$(mh_nsx "$1" stat -L -c %i /proc/self/ns/net 2>/dev/null) || return 0
+	"$MH_BUILD/tests/mhkeys" purge ":net$ino" >/dev/null 2>&1
+	return 0
 }
 
 ha_setup() {
@@ -297,3 +309,31 @@ mh_diag() {
 	done
 	echo "----"
 }
+
+# ---------------------------------------------------------------- gateway daemons
+
+# The gateway daemon (role = gateway, gwlib.sh's gw_conf) on gw-a or gw-b:
+# its relay listener on [::]:7710, its own control socket and logs in the
+# gateway's temp dir, the site PKI of mkcerts.sh in $HA_CERTS. Each
+# gateway holds every session: the relays announce to both.
+ha_gw_conf() { # a|b
+	local d
+	d=$(ha_dir "$1")
+	mkdir -p "$d"
+	gw_conf "$d/gw.conf" "$HA_CERTS" "[::]:7710" 6 3 "$d/gw-audit.log"
+}
+
+ha_gw_start() { # a|b: waits for its "ready (gateway)"; pid in HA_GWD_a/b
+	local d
+	d=$(ha_dir "$1")
+	gw_daemon_run "$(ha_ns "$1")" "$d/gw.conf" "$d/gw.log" gateway
+	eval "HA_GWD_$1=\$GW_DAEMON_PID"
+	HA_PIDS+=("$GW_DAEMON_PID")
+	mh_log "gateway daemon on gw-$1: pid $GW_DAEMON_PID"
+}
+
+# The gateway table's sets in gw-a's or gw-b's namespace (gwlib.sh's
+# checks with NS_G pointed there).
+ha_gw_has_session() { local g=$1; shift; NS_G=$(ha_ns "$g") gw_has_session "$@"; }
+ha_gw_has_pinhole() { local g=$1; shift; NS_G=$(ha_ns "$g") gw_has_pinhole "$@"; }
+ha_gw_pinholes() { NS_G=$(ha_ns "$1") gw_set "pinholes$2"; }

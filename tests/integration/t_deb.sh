@@ -94,6 +94,13 @@ mh_check_eq "firewalld: the single port" yes \
 	"$(has "$R/usr/lib/firewalld/services/mosh-helper-single-port.xml" '<port protocol="udp" port="60000"/>')"
 mh_check_eq "ufw profiles" "[mosh-helper] ports=60000:61000/udp [mosh-helper-single-port] ports=60000/udp" \
 	"$(grep -E '^\[|^ports=' "$R/etc/ufw/applications.d/mosh-helper" | tr '\n' ' ' | sed 's/ $//')"
+EX=/usr/share/doc/mosh-helper/examples/ha
+for f in keepalived.conf conntrackd.conf mosh-helper-ha-notify; do
+	mh_check_eq "HA example $EX/$f in the package" yes "$(grep -qxF "$EX/$f" "$T/files" && echo yes || echo no)"
+done
+mh_check_eq "the HA notify script keeps its mode 0755 (examples, dh_fixperms)" 755 \
+	"$(stat -c %a "$R$EX/mosh-helper-ha-notify" 2>/dev/null)"
+mh_check_eq "the HA notify script is valid sh" 0 "$(sh -n "$R$EX/mosh-helper-ha-notify" >/dev/null 2>&1; echo $?)"
 mh_check_eq "bash completion registers the programs" yes \
 	"$(bash -c ". '$R/usr/share/bash-completion/completions/mosh-helper'; complete -p mosh-helperctl mosh-helperd mosh-helper-hook mosh-helper-review" >/dev/null 2>&1 && echo yes || echo no)"
 

@@ -9,7 +9,9 @@
 # pinholes; the attacker's probes to both servers' range ports deliver 0
 # and bring no ICMP; exit ends the session on the gateway within 1 s (END
 # from the relay); a relay whose certificate does not name the session's
-# server address refuses it (the relay's own check, before any OPEN); a SIGKILLed
+# server address refuses it (the relay's own check, before any OPEN); a
+# second connection with r1's certificate while r1 is up (a clone) is
+# refused with the reason and touches none of r1's sessions; a SIGKILLed
 # gateway restarted learns the live session again from the relays' resync.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gwlib.sh"
@@ -21,61 +23,9 @@ chmod 755 "$MH_TMP"
 mh_users
 MH_TMUX=$MH_TMP/tmux.sock
 SNAT4_ADDR=$NAT_4   # the SSH client hint the hook passes (lib.sh's mh_snat_addr)
-CERTS=$MH_TMP/certs
-GW_LOG=$MH_TMP/gw.log
-sh "$MH_SRC/tests/tools/mkcerts.sh" "$CERTS" >"$MH_TMP/mkcerts.log" 2>&1 ||
-	mh_fail "mkcerts.sh: $(tail -n 3 "$MH_TMP/mkcerts.log")"
+gw_certs
 
 # ---------------------------------------------------------------- helpers
-
-gw_start() { # the gateway daemon; waits for its next 'ready (gateway)'
-	local n
-	n=$(grep -c 'ready (gateway)' "$GW_LOG" 2>/dev/null)
-	ip netns exec "$NS_G" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/gw.conf" -f >>"$GW_LOG" 2>&1 &
-	GW_PID=$!
-	disown "$GW_PID"
-	mh_wait 15 eval "[ \$(grep -c 'ready (gateway)' '$GW_LOG') -gt ${n:-0} ]" ||
-		mh_fail "the gateway did not start: $(tail -n 5 "$GW_LOG")"
-	mh_log "gateway daemon pid $GW_PID"
-}
-
-relay_conf() { # name cert gateway-address [lines...]
-	local name=$1 cert=$2 gw=$3; shift 3
-	{
-		echo 'role = "relay";'
-		echo 'ports = "60000-61000";'
-		echo "control_socket = \"$MH_TMP/$name.sock\";"
-		echo 'server_path = "/usr/bin/mosh-server";'
-		echo 'log_level = "debug";'
-		echo "audit_log = \"$MH_TMP/$name-audit.log\";"
-		echo 'user = "";'
-		echo "tls_ca = \"$CERTS/site-ca.pem\";"
-		echo "tls_cert = \"$CERTS/$cert.pem\";"
-		echo "tls_key = \"$CERTS/$cert.key\";"
-		echo "gateways = [ \"$gw:7710\" ];"
-		echo 'relay_heartbeat = 1;'
-		echo 'gateway_timeout = 1500;'
-		printf '%s\n' "$@"
-	} >"$MH_TMP/$name.conf"
-	chmod 644 "$MH_TMP/$name.conf"
-}
-
-relay_start() { # ns name: the relay daemon, up to its gateway
-	local ns=$1 name=$2
-	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/$name.conf" -f >>"$MH_TMP/$name.log" 2>&1 &
-	eval "PID_$name=$!"
-	disown $!
-	MH_PIDS+=("$!")
-	mh_wait 15 relay_ups_at_least "$name" 1 ||
-		mh_fail "relay $name did not come up to the gateway: $(tail -n 5 "$MH_TMP/$name.log")"
-	mh_log "relay $name in $ns: pid $!"
-}
-relay_ups() { grep -c 'relay: gateway .* up' "$MH_TMP/$1.log" 2>/dev/null; }
-relay_ups_at_least() { [ "$(relay_ups "$1")" -ge "$2" ]; }
-
-session() { # ns relay-name server-address user: the hook through that relay
-	NS_S=$1 MH_CONF=$MH_TMP/$2.conf SRV=$3 mh_session_try "$4"
-}
 
 send() { mh_nsx "$1" "$MH_BUILD/tests/udpsend" send --from "$2" "$3" "$4" "${5:-1}" 5 >/dev/null || mh_fail "udpsend in $1"; }
 
@@ -102,20 +52,20 @@ probes() {
 
 mh_step "the gateway (role = gateway, its relay listener on [::]:7710)"
 gw_conf "$MH_TMP/gw.conf" "$CERTS" "[::]:7710" 6 3 "$MH_TMP/gw-audit.log"
-gw_start
+gw_daemon_start
 
 mh_step "a relay on each login server, each certificate naming its own server"
-relay_conf r1 relay-lab 198.18.0.1
-relay_conf r2 relay-lab2 198.18.4.1
-relay_start "$NS_S" r1
-relay_start "$NS_S2" r2
+gw_relay_conf r1 relay-lab 198.18.0.1
+gw_relay_conf r2 relay-lab2 198.18.4.1
+gw_relay_start "$NS_S" r1
+gw_relay_start "$NS_S2" r2
 
 # ---------------------------------------------------------------- 1
 
 mh_step "a session to each server through relay -> gateway"
-session "$NS_S" r1 "$SRV1_4" mhtest1 || mh_fail "server1's session refused: $(cat "$MH_HOOK_ERR")"
+gw_session "$NS_S" r1 "$SRV1_4" mhtest1 || mh_fail "server1's session refused: $(cat "$MH_HOOK_ERR")"
 P1=$MH_PORT K1=$MH_KEY S1=$MH_SPID
-session "$NS_S2" r2 "$SRV2_4" mhtest1 || mh_fail "server2's session refused: $(cat "$MH_HOOK_ERR")"
+gw_session "$NS_S2" r2 "$SRV2_4" mhtest1 || mh_fail "server2's session refused: $(cat "$MH_HOOK_ERR")"
 P2=$MH_PORT K2=$MH_KEY S2=$MH_SPID
 mh_log "server1 port $P1 (pid $S1), server2 port $P2 (pid $S2)"
 mh_assert "the gateway's sessions4 holds $SRV1_4 . $P1" gw_has_session 4 "$SRV1_4" "$P1"
@@ -151,11 +101,28 @@ mh_assert "server1's session types on" mh_roundtrip c1 15
 
 # ---------------------------------------------------------------- 4
 
-mh_step "a relay whose certificate does not name its server (server1's certificate on server2)"
+mh_step "a second connection with relay r1's certificate while r1 is up (a clone): refused"
+SID1=$(sed -n "s/.* server $SRV1_4:$P1 opened by relay .* (sid \([0-9]*\),.*/\1/p" "$GW_LOG" | tail -n1)
+# HELLO, then (were it taken) an empty resync and the END of r1's session
+clone=$(mh_nsx "$NS_S2" "$MH_BUILD/tests/relayprobe" 198.18.4.1 7710 "$CERTS" \
+	clone relay-lab "$SRV1_4" "$P1" "${SID1:-1}")
+mh_log "relayprobe clone (r1's session is sid ${SID1:-?}):"; echo "$clone" | sed 's/^/    /'
+mh_assert "its HELLO is refused with the reason" grep -q -E \
+	'^answer HELLO id 1: state "another connection with this certificate subject is up' <<<"$clone"
+mh_assert "and the gateway closes the connection" grep -q '^closed' <<<"$clone"
+mh_assert "the gateway logged the refusal" \
+	grep -q 'relay /CN=relay-lab (clone, connection [0-9]*) refused: another connection' "$GW_LOG"
+mh_assert "and audited it" grep -q '"event":"relay_refused".*another connection' "$MH_TMP/gw-audit.log"
+sleep 4   # beyond relay_resync_grace (3 s), had its resync been taken
+mh_assert "r1's session is still in the gateway's sessions" gw_has_session 4 "$SRV1_4" "$P1"
+mh_assert "and its pinhole" gw_has_pinhole 4 "$NAT_4" "$SRV1_4" "$P1"
+mh_assert "c1 types on" mh_roundtrip c1 15
+
+mh_step "a relay whose certificate does not name its server (relay1's certificate on server2)"
 kill -TERM "$PID_r2"; mh_wait 10 mh_pid_gone "$PID_r2" || mh_fail "relay r2 did not stop"
-relay_conf r3 relay-lab 198.18.4.1
-relay_start "$NS_S2" r3
-if session "$NS_S2" r3 "$SRV2_4" mhtest2; then mh_fail "the session was accepted"; fi
+gw_relay_conf r3 relay1 198.18.4.1
+gw_relay_start "$NS_S2" r3
+if gw_session "$NS_S2" r3 "$SRV2_4" mhtest2; then mh_fail "the session was accepted"; fi
 BAD_SPID=$MH_SPID
 mh_log "the user sees: $(tail -n1 "$MH_HOOK_ERR")"
 # (the relay checks its own certificate before it announces: the refusal
@@ -168,15 +135,14 @@ mh_assert_not "nothing for server2 in the gateway's sessions" eval "gw_set sessi
 
 # ---------------------------------------------------------------- 5
 
-# r3 shares r1's certificate (one relay identity): it goes before the restart
 kill -TERM "$PID_r3"; mh_wait 10 mh_pid_gone "$PID_r3" || mh_fail "relay r3 did not stop"
 
 mh_step "the gateway SIGKILLed and restarted: the relays resend, the live session types again"
 kill -KILL "$GW_PID"
 mh_wait 5 mh_pid_gone "$GW_PID" || mh_fail "SIGKILL"
-ups=$(relay_ups r1)
-gw_start
-mh_assert "relay r1 reconnects" mh_wait 15 relay_ups_at_least r1 $((ups + 1))
+ups=$(gw_relay_ups r1)
+gw_daemon_start
+mh_assert "relay r1 reconnects" mh_wait 15 gw_relay_ups_at_least r1 $((ups + 1))
 mh_assert "the restarted gateway adopted the session, held until r1 resyncs" \
 	grep -q 'adopted: 1 session kept without keys' "$GW_LOG"
 sleep 7   # beyond relay_orphan_grace (6 s): the resync confirmed it

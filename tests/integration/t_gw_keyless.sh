@@ -185,7 +185,7 @@ mh_nsx "$NS_S2" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/r2.conf" --uninstall >>"$MH
 # ---------------------------------------------------------------- 3
 
 mh_step "3: roams (address, then port), idle expiry and return"
-gw_roam() { # address ports
+roam_to() { # address ports
 	mh_nsx "$NS_R" nft -f - <<EOF || mh_fail "router SNAT update"
 table inet gw_nat
 delete table inet gw_nat
@@ -201,9 +201,9 @@ EOF
 	mh_assert "typed text comes back from $1" mh_roundtrip c1 25
 	mh_assert "a pinhole from $1 opens" mh_wait 5 gw_has_pinhole 4 "$1" "$SRV1_4" "$P1"
 }
-gw_roam 198.18.3.12 41000-41099
+roam_to 198.18.3.12 41000-41099
 mh_tcpdump_stop "$cap"   # the replays below: all from before the next confirmation
-gw_roam 198.18.3.12 42000-42099
+roam_to 198.18.3.12 42000-42099
 mh_signal_client STOP c1
 mh_assert "idle: the pinhole expires (idle_timeout 8 s)" mh_wait 16 gw_no_pinhole 4 198.18.3.12 "$SRV1_4" "$P1"
 mh_signal_client CONT c1

@@ -38,7 +38,7 @@ mh_write_conf "user = \"$DUSER\";" 'role = "gateway";' \
 	"tls_key = \"$CERTS/gateway.key\";" "tls_crl = \"$CERTS/site.crl\";" \
 	"relay_listen = \"[::]:$PORT\";" 'relay_max_connections = 64;' \
 	'relay_handshake_timeout = 3;'
-# a gateway has no control socket: it is ready when its table is there
+# a gateway's control socket is the admin's (0600): it is ready when its table is there
 MH_TABLE=mosh_helper_gw
 mh_daemon_ready() {
 	kill -0 "$MH_DAEMON_PID" 2>/dev/null || mh_fail "daemon exited during start-up"

@@ -35,7 +35,7 @@ static void usage(void)
 		"usage: ctlprobe SOCKET idle N SECONDS [--reconnect]\n"
 		"       ctlprobe SOCKET raw KIND\n"
 		"kinds: empty short oversized huge truncated badlen badversion badtype\n"
-		"       reply badkey shortkey badssh trailing garbage\n"
+		"       reply badkey shortkey badssh trailing garbage valid\n"
 		"limits: N <= %d, SECONDS <= %d, %d connections per run\n",
 		CP_MAX_CONNS, CP_MAX_SECONDS, CP_MAX_OPENS);
 	exit(2);
@@ -222,6 +222,8 @@ static size_t craft(const char *kind, uint8_t *buf, size_t cap)
 {
 	size_t n = valid_announce(buf, cap);
 
+	if (!strcmp(kind, "valid"))
+		return n;                         /* well-formed (a gateway refuses it) */
 	if (!strcmp(kind, "empty"))
 		return 0;                         /* a zero-length record */
 	if (!strcmp(kind, "short"))
@@ -244,7 +246,7 @@ static size_t craft(const char *kind, uint8_t *buf, size_t cap)
 		return n;
 	}
 	if (!strcmp(kind, "badtype")) {
-		buf[1] = 9;
+		buf[1] = MHC_STATUS_REPLY + 1;   /* the first unknown type */
 		return n;
 	}
 	if (!strcmp(kind, "reply")) {

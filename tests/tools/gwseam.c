@@ -109,8 +109,9 @@ static void run_line(struct mh_daemon *d, char *line)
 		struct mhr_hello h = { .heartbeat_ms = 1000 };
 
 		snprintf(h.name, sizeof(h.name), "%s", w[3]);
-		mh_gw_relay_up(d, (uint32_t)atoi(w[1]), w[2], &h);
-		log_info("gwseam: %s -> done", copy);
+		mh_gw_relay_up(d, (uint32_t)atoi(w[1]), w[2], &h, &ans);
+		log_info("gwseam: %s -> %s (%s)", copy, mhr_status_name(ans.status),
+			 ans.reason);
 		return;
 	}
 	if (n >= 2 && strcmp(w[0], "down") == 0) {

@@ -19,6 +19,8 @@
 #   relay-lab2.pem/.key    site CA, clientAuth, IP 198.18.4.2, fd00:4::2 (the
 #                          second login server of tests/integration/gwlib.sh)
 #   gateway-other.pem/.key other CA, serverAuth (a gateway the relays refuse)
+#   relay-ha2.pem/.key     site CA, clientAuth, IP 198.18.0.3, fd00::3 (the
+#                          second login server of tests/integration/halib.sh)
 # Usage: mkcerts.sh DIR
 set -eu
 DIR=${1:?usage: mkcerts.sh DIR}
@@ -61,6 +63,10 @@ subjectAltName = IP:198.18.0.2, IP:fd00::2
 basicConstraints = critical, CA:FALSE
 extendedKeyUsage = clientAuth
 subjectAltName = IP:198.18.4.2, IP:fd00:4::2
+[ relay_ha2 ]
+basicConstraints = critical, CA:FALSE
+extendedKeyUsage = clientAuth
+subjectAltName = IP:198.18.0.3, IP:fd00::3
 [ server_only ]
 basicConstraints = critical, CA:FALSE
 extendedKeyUsage = serverAuth
@@ -101,6 +107,7 @@ issue site-ca relay-server server_only
 issue site-ca relay-lab relay_lab
 issue site-ca relay-lab2 relay_lab2
 issue other-ca gateway-other gateway
+issue site-ca relay-ha2 relay_ha2
 CA=site-ca q openssl ca -config ca.cnf -cert site-ca.pem -keyfile site-ca.key \
 	-revoke relay-revoked.pem -crl_reason keyCompromise
 CA=site-ca q openssl ca -config ca.cnf -cert site-ca.pem -keyfile site-ca.key \

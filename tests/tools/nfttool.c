@@ -75,7 +75,8 @@ _Noreturn static void usage(void)
 		"  add-mux ADDR CPORT SPORT [TIMEOUT_MS] [--provisional]\n"
 		"  del-mux ADDR CPORT SPORT [--provisional]\n"
 		"  dump-mux                       mappings with remaining ms\n"
-		"  gw-load [load's options but --single-port, --per-session, --local-flows]\n"
+		"  gw-load [load's options but --single-port, --local-flows; --per-session:\n"
+		"        per server address . port]\n"
 		"                                 the perimeter gateway's table (forward hook)\n"
 		"  gw-delete\n"
 		"  gw-add-session SADDR SPORT | gw-del-session SADDR SPORT\n"
@@ -424,7 +425,6 @@ static int cmd_gw_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
 	struct mnl_nlmsg_batch *b;
 	int err;
 
-	o->p.per_session_rate = 0;   /* not used at the gateway */
 	o->p.native_queue = o->mode == Q_NATIVE ||
 			    (o->mode == Q_AUTO && mh_nft_probe_native_queue(n));
 	b = batch_new(seq);

@@ -13,6 +13,10 @@
  *   tls NAME                    handshake and HELLO only
  *   garbage NAME                handshake, then bytes that are no frame
  *   silent NAME                 HELLO (heartbeat 200 ms), then nothing
+ *   clone NAME                  a second connection with a relay's
+ *                               certificate: HELLO, then (if taken) an
+ *                               empty resync, then END of SERVER:PORT sid
+ *                               SID if given: clone NAME [SERVER PORT SID]
  *   slowloris SECONDS           TCP only: one byte a second
  *   flood N SECONDS             N TCP connections held open
  */
@@ -93,6 +97,7 @@ static SSL *tls_connect(const char *name, int *fdp)
 	}
 	*fdp = tcp_connect();
 	ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx);              /* ssl holds its own reference */
 	SSL_set_fd(ssl, *fdp);
 	if (SSL_connect(ssl) != 1) {
 		ERR_error_string_n(ERR_get_error(), err, sizeof(err));
@@ -247,6 +252,49 @@ static int garbage(const char *name)
 	return 0;
 }
 
+/* After HELLO was taken: an empty resync, then the END if asked. */
+static void clone_acts(SSL *ssl, const char *srv, int port, int sid)
+{
+	struct mhr_msg m = { .type = MHR_RESYNC_BEGIN }, a;
+
+	send_msg(ssl, &m);
+	read_answer(ssl, &a);
+	m = (struct mhr_msg){ .type = MHR_RESYNC_END };
+	send_msg(ssl, &m);
+	read_answer(ssl, &a);
+	if (!srv)
+		return;
+	m = (struct mhr_msg){ .type = MHR_END };
+	server_addr(srv, (uint16_t)port, &m.u.end.server);
+	m.u.end.sid = (uint32_t)sid;
+	m.u.end.reason = MHR_END_EXITED;
+	send_msg(ssl, &m);
+	read_answer(ssl, &a);
+}
+
+/* Prints every answer; a refused HELLO prints how the connection ended. */
+static int clone_relay(const char *name, const char *srv, int port, int sid)
+{
+	int fd;
+	SSL *ssl = tls_connect(name, &fd);
+	struct mhr_msg m = { .type = MHR_HELLO }, a;
+
+	m.u.hello.instance = 43;
+	m.u.hello.heartbeat_ms = 1000;
+	snprintf(m.u.hello.name, sizeof(m.u.hello.name), "clone");
+	snprintf(m.u.hello.software, sizeof(m.u.hello.software), "relayprobe");
+	send_msg(ssl, &m);
+	if (read_answer(ssl, &a) < 0)
+		;
+	else if (a.u.answer.status != MHR_ST_OK)
+		read_answer(ssl, &a);           /* then the end */
+	else
+		clone_acts(ssl, srv, port, sid);
+	SSL_free(ssl);
+	close(fd);
+	return 0;
+}
+
 static int silent(const char *name)
 {
 	int fd;
@@ -323,6 +371,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "garbage") && argc == 6)
 		return garbage(argv[5]);
+	if (!strcmp(mode, "clone") && (argc == 6 || argc == 9))
+		return clone_relay(argv[5], argc == 9 ? argv[6] : NULL,
+				   argc == 9 ? atoi(argv[7]) : 0,
+				   argc == 9 ? atoi(argv[8]) : 0);
 	if (!strcmp(mode, "silent") && argc == 6)
 		return silent(argv[5]);
 	if (!strcmp(mode, "slowloris") && argc == 6)

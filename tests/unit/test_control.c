@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "ctlproto.h"
 #include "verdict.h"
 #include <sys/socket.h>
@@ -253,7 +254,7 @@ START_TEST(test_bad_header)
 	uint8_t buf[MHC_MAX_MSG], big[MHC_MAX_MSG + 8];
 	size_t n = encode_sample(buf);
 	const uint8_t bad_versions[] = { 0, 2, 255 };
-	const uint8_t bad_types[] = { 0, 9, 10, 255 };
+	const uint8_t bad_types[] = { 0, 11, 12, 255 };
 
 	for (size_t i = 0; i < sizeof(bad_versions); i++) {
 		buf[0] = bad_versions[i];
@@ -386,6 +387,8 @@ static ssize_t reencode(const struct mhc_msg *m, uint8_t *buf, size_t cap)
 	case MHC_RELOAD: return mhc_encode_reload(buf, cap);
 	case MHC_LIST_REPLY: return mhc_encode_list(&m->u.list, buf, cap);
 	case MHC_STATS_REPLY: return mhc_encode_stats(&m->u.stats, buf, cap);
+	case MHC_STATUS: return mhc_encode_status_req(m->u.first_peer, buf, cap);
+	case MHC_STATUS_REPLY: return mhc_encode_status(&m->u.status, buf, cap);
 	}
 	ck_abort_msg("decoded an unknown type %u", m->type);
 	return -1;
@@ -881,6 +884,102 @@ START_TEST(test_stats_paging)
 }
 END_TEST
 
+/* ---- status (lib/ctlstatus.c) ------------------------------------------ */
+
+static struct mhc_peer_info sample_peer(unsigned i, bool up)
+{
+	struct mhc_peer_info p = { .state = up ? MHC_PEER_UP : MHC_PEER_DOWN,
+				   .since_ago_ms = 1000u * i + 7,
+				   .beat_ago_ms = up ? 300 : MHC_NEVER,
+				   .sessions = i, .conn = up ? i + 1 : 0 };
+
+	snprintf(p.name, sizeof(p.name), "login%u", i);
+	snprintf(p.subject, sizeof(p.subject), "/CN=login%u.example", i);
+	if (!up)
+		snprintf(p.why, sizeof(p.why), "gateway closed the connection");
+	return p;
+}
+
+START_TEST(test_status_round_trip)
+{
+	static struct mhc_status_reply st;
+	static struct mhc_msg m;
+	uint8_t buf[MHC_MAX_MSG];
+	struct mhc_peer_info a = sample_peer(1, true), b = sample_peer(2, false);
+	ssize_t n;
+
+	n = mhc_encode_status_req(513, buf, sizeof(buf));
+	ck_assert_int_eq(n, 6);
+	ck_assert_int_eq(buf[1], MHC_STATUS);
+	ck_assert_int_eq(mhc_decode(buf, 6, &m, NULL), 0);
+	ck_assert_uint_eq(m.u.first_peer, 513);
+	mhc_status_init(&st, MH_ROLE_GATEWAY);
+	ck_assert_int_eq(mhc_status_add(&st, &a), 0);
+	ck_assert_int_eq(mhc_status_add(&st, &b), 0);
+	st.next = 2;
+	n = mhc_encode_status(&st, buf, sizeof(buf));
+	ck_assert_int_eq(n, (ssize_t)st.len);
+	ck_assert_int_eq(mhc_encode_status(&st, buf, (size_t)n - 1), -ENOBUFS);
+	ck_assert_int_eq(mhc_decode(buf, (size_t)n, &m, NULL), 0);
+	ck_assert_int_eq(m.type, MHC_STATUS_REPLY);
+	ck_assert_uint_eq(m.u.status.role, MH_ROLE_GATEWAY);
+	ck_assert_str_eq(mhc_role_name(m.u.status.role), "gateway");
+	ck_assert_uint_eq(m.u.status.next, 2);
+	ck_assert_uint_eq(m.u.status.n, 2);
+	ck_assert_uint_eq(m.u.status.p[0].state, MHC_PEER_UP);
+	ck_assert_uint_eq(m.u.status.p[0].conn, 2);
+	ck_assert_uint_eq(m.u.status.p[1].beat_ago_ms, MHC_NEVER);
+	ck_assert_uint_eq(m.u.status.p[1].since_ago_ms, 2007);
+	ck_assert_str_eq(m.u.status.p[1].subject, "/CN=login2.example");
+	ck_assert_str_eq(m.u.status.p[1].why, "gateway closed the connection");
+	check_canonical(buf, (size_t)n, &(unsigned){ 0 });
+	buf[3]--;   /* one byte short of what the header says */
+	expect_refused(buf, (size_t)n - 1, "status reply truncated");
+}
+END_TEST
+
+START_TEST(test_status_refuses)
+{
+	static struct mhc_status_reply st;
+	uint8_t buf[MHC_MAX_MSG];
+	struct mhc_peer_info p = sample_peer(3, true);
+	unsigned added = 0;
+	ssize_t n;
+
+	mhc_status_init(&st, MH_ROLE_RELAY);
+	p.name[5] = '\n';
+	ck_assert_int_eq(mhc_status_add(&st, &p), -EINVAL);
+	p = sample_peer(3, true);
+	p.state = 2;
+	ck_assert_int_eq(mhc_status_add(&st, &p), -EINVAL);
+	p = sample_peer(3, true);
+	memset(p.subject, 'S', sizeof(p.subject));   /* no NUL: too long */
+	ck_assert_int_eq(mhc_status_add(&st, &p), -EINVAL);
+	ck_assert_uint_eq(st.n, 0);
+	/* the longest peers: two fit a message, the third waits for a page */
+	memset(p.subject, 'S', MHC_PEER_SUBJ_MAX);
+	p.subject[MHC_PEER_SUBJ_MAX] = '\0';
+	memset(p.why, 'W', MHC_PEER_WHY_MAX);
+	memset(p.name, 'N', MHC_PEER_NAME_MAX);
+	while (mhc_status_add(&st, &p) == 0)
+		added++;
+	ck_assert_uint_eq(added, 2);
+	ck_assert_int_eq(mhc_status_add(&st, &p), -ENOBUFS);
+	n = mhc_encode_status(&st, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_le(n, MHC_MAX_MSG);
+	/* a role or state the decoder does not know */
+	buf[MHC_HEADER_LEN] = 3;
+	expect_refused(buf, (size_t)n, "unknown role");
+	buf[MHC_HEADER_LEN] = MH_ROLE_RELAY;
+	buf[MHC_HEADER_LEN + 4] = 2;
+	expect_refused(buf, (size_t)n, "unknown peer state");
+	buf[MHC_HEADER_LEN + 4] = MHC_PEER_UP;
+	buf[MHC_HEADER_LEN + 3] = MHC_STATUS_PEERS + 1;
+	expect_refused(buf, (size_t)n, "peer count");
+}
+END_TEST
+
 START_TEST(test_random_input)
 {
 	static uint8_t bases[4][MHC_MAX_MSG];
@@ -965,6 +1064,8 @@ static Suite *control_suite(void)
 	tcase_add_test(tc, test_stats_round_trip);
 	tcase_add_test(tc, test_stats_bad_text);
 	tcase_add_test(tc, test_stats_paging);
+	tcase_add_test(tc, test_status_round_trip);
+	tcase_add_test(tc, test_status_refuses);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -72,12 +72,12 @@ static int dec(const uint8_t *buf, size_t n, struct mh_gwp *out, const char **wh
 
 START_TEST(test_round_trips)
 {
-	struct mh_gwp in[4] = { up_msg(), open_msg(), { .kind = MH_GWP_DOWN, .relay = 7 },
-				{ .kind = MH_GWP_READY } }, out;
+	struct mh_gwp in[5] = { up_msg(), open_msg(), { .kind = MH_GWP_DOWN, .relay = 7 },
+				{ .kind = MH_GWP_READY }, { .kind = MH_GWP_BEAT, .relay = 9 } }, out;
 	uint8_t buf[MH_GWP_MAX], again[MH_GWP_MAX];
 	const char *why;
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		ssize_t n = enc(&in[i], buf);
 
 		ck_assert_msg(dec(buf, (size_t)n, &out, &why) == 0, "%d: %s", i, why);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Unit tests for lib/gwtable.c: the gateway's sessions by server address
- * . port and the relays by certificate subject. Same ports on two servers
+ * . port and the relays by certificate subject (a second live connection
+ * with the same subject refused: the clone attack). Same ports on two servers
  * and on both families stay apart; OPEN from a relay creates, confirms
  * (same sid), replaces (new sid) or is refused (another relay's, no relay,
  * quota); END only ends the relay's own; a disconnect dooms after the
@@ -73,6 +74,10 @@ static struct mh_gwt_open_res do_open(uint32_t conn, uint32_t sid,
 	return res;
 }
 
+/* mh_gwt_relay_up, its refusal's reason in up_why */
+static const char *up_why = "";
+#define UP(conn, subject, name) mh_gwt_relay_up(g, conn, subject, name, &up_why)
+
 static bool held(const char *ip, uint16_t port)
 {
 	struct mh_addr a = addr(ip, port);
@@ -82,8 +87,8 @@ static bool held(const char *ip, uint16_t port)
 
 START_TEST(test_same_port_two_servers)
 {
-	ck_assert_ptr_nonnull(mh_gwt_relay_up(g, 1, "/CN=r1", "r1"));
-	ck_assert_ptr_nonnull(mh_gwt_relay_up(g, 2, "/CN=r2", "r2"));
+	ck_assert_ptr_nonnull(UP(1, "/CN=r1", "r1"));
+	ck_assert_ptr_nonnull(UP(2, "/CN=r2", "r2"));
 	ck_assert_uint_eq(do_open(1, 1, "198.18.0.2", 60001, false).status, MHR_ST_OK);
 	ck_assert_uint_eq(do_open(2, 1, "198.18.4.2", 60001, false).status, MHR_ST_OK);
 	ck_assert_uint_eq(do_open(1, 2, "fd00::2", 60001, false).status, MHR_ST_OK);
@@ -102,8 +107,8 @@ START_TEST(test_open_outcomes)
 	struct mh_gw_sess *first;
 
 	ck_assert_uint_eq(do_open(1, 1, "198.18.0.2", 60001, false).status, MHR_ST_STATE);
-	mh_gwt_relay_up(g, 1, "/CN=r1", "r1");
-	mh_gwt_relay_up(g, 2, "/CN=r2", "r2");
+	UP(1, "/CN=r1", "r1");
+	UP(2, "/CN=r2", "r2");
 	r = do_open(1, 7, "198.18.0.2", 60001, false);
 	ck_assert_uint_eq(r.status, MHR_ST_OK);
 	ck_assert_int_eq(r.kind, MH_GWT_NEW);
@@ -130,7 +135,7 @@ END_TEST
 
 START_TEST(test_quota)
 {
-	mh_gwt_relay_up(g, 1, "/CN=r1", "r1");
+	UP(1, "/CN=r1", "r1");
 	for (uint16_t p = 0; p < 8; p++)
 		ck_assert_uint_eq(do_open(1, p + 1, "198.18.0.2", 60001 + p, false).status,
 				  MHR_ST_OK);
@@ -145,8 +150,8 @@ START_TEST(test_end)
 	const char *why;
 	uint8_t st;
 
-	mh_gwt_relay_up(g, 1, "/CN=r1", "r1");
-	mh_gwt_relay_up(g, 2, "/CN=r2", "r2");
+	UP(1, "/CN=r1", "r1");
+	UP(2, "/CN=r2", "r2");
 	do_open(1, 5, "198.18.0.2", 60001, false);
 	e.server = addr("198.18.0.2", 60001);
 	ck_assert_ptr_null(mh_gwt_end(g, 2, &e, &st, &why));   /* not its own */
@@ -170,7 +175,7 @@ START_TEST(test_down_and_resync)
 {
 	const char *why;
 
-	mh_gwt_relay_up(g, 1, "/CN=r1", "r1");
+	UP(1, "/CN=r1", "r1");
 	do_open(1, 1, "198.18.0.2", 60001, false);
 	do_open(1, 2, "198.18.0.2", 60002, false);
 	ck_assert_ptr_null(mh_gwt_due(g, 1000000));
@@ -179,7 +184,7 @@ START_TEST(test_down_and_resync)
 	ck_assert_ptr_null(mh_gwt_due(g, 61999));
 	/* back on connection 5, listing only the first: the second is doomed
 	 * at the resync's end + grace, the first kept */
-	ck_assert_ptr_nonnull(mh_gwt_relay_up(g, 5, "/CN=r1", "r1"));
+	ck_assert_ptr_nonnull(UP(5, "/CN=r1", "r1"));
 	ck_assert_uint_eq(mh_gwt_resync_begin(g, 5, 1, &why), MHR_ST_OK);
 	ck_assert_uint_eq(do_open(5, 1, "198.18.0.2", 60001, true).kind, MH_GWT_CONFIRMED);
 	ck_assert_uint_eq(mh_gwt_resync_end(g, 5, 1, 3000, 5000, &why), MHR_ST_OK);
@@ -204,11 +209,11 @@ START_TEST(test_relay_slots)
 
 	for (unsigned i = 0; i < 3 * MH_GW_RELAYS_MAX; i++) {
 		snprintf(subject, sizeof(subject), "/CN=r%u", i);
-		ck_assert_ptr_nonnull(mh_gwt_relay_up(g, i + 1, subject, "r"));
+		ck_assert_ptr_nonnull(UP(i + 1, subject, "r"));
 		mh_gwt_relay_down(g, i + 1, 0, 1000);
 	}
-	ck_assert_ptr_null(mh_gwt_relay_up(g, 1, "", "r"));
-	mh_gwt_relay_up(g, 9000, "/CN=keep", "k");
+	ck_assert_ptr_null(UP(1, "", "r"));
+	UP(9000, "/CN=keep", "k");
 	do_open(9000, 1, "198.18.0.2", 60001, false);
 	mh_gwt_relay_down(g, 9000, 0, 1000);
 	struct mh_gw_sess *gs = mh_gwt_next(g, NULL);
@@ -229,7 +234,7 @@ START_TEST(test_keyless_mode)
 	struct mh_addr a = addr("198.18.0.2", 60001), b = addr("198.18.0.3", 60002);
 	struct mh_gwt_open_res res;
 
-	mh_gwt_relay_up(g, 1, "/CN=r1", "r1");
+	UP(1, "/CN=r1", "r1");
 	o.flags |= MHR_OPEN_KEYLESS;   /* a keyed gateway: refused */
 	memset(o.key, 0, sizeof(o.key));
 	mh_gwt_open(g, 1, &o, 1000, NULL, NULL, &res);
@@ -256,6 +261,52 @@ START_TEST(test_keyless_mode)
 }
 END_TEST
 
+/* Issue 13's clone attack: a second connection presenting the same
+ * certificate (a copy of the relay's key, or the relay started twice)
+ * while the first is up is refused, and whatever it sends touches none
+ * of the first connection's sessions: its empty resync dooms nothing, its
+ * END ends nothing. Once the first connection is down, a connection with
+ * that subject (the relay restarted) takes the sessions back. */
+START_TEST(test_clone_refused)
+{
+	const char *why = "";
+	uint8_t st;
+	struct mhr_end e = { .sid = 1, .reason = MHR_END_EXITED };
+
+	ck_assert_ptr_nonnull(UP(1, "/CN=r1", "r1"));
+	ck_assert_uint_eq(do_open(1, 1, "198.18.0.2", 60001, false).status, MHR_ST_OK);
+	ck_assert_uint_eq(do_open(1, 2, "198.18.0.2", 60002, false).status, MHR_ST_OK);
+	ck_assert_ptr_null(UP(2, "/CN=r1", "clone"));
+	ck_assert_ptr_nonnull(strstr(up_why, "another connection with this "
+				     "certificate subject is up"));
+	/* the clone's messages: no relay on its connection */
+	ck_assert_uint_eq(mh_gwt_resync_begin(g, 2, 0, &why), MHR_ST_STATE);
+	ck_assert_uint_eq(mh_gwt_resync_end(g, 2, 0, 3000, 5000, &why), MHR_ST_STATE);
+	e.server = addr("198.18.0.2", 60001);
+	ck_assert_ptr_null(mh_gwt_end(g, 2, &e, &st, &why));
+	ck_assert_uint_eq(st, MHR_ST_STATE);
+	ck_assert_uint_eq(do_open(2, 9, "198.18.0.2", 60003, false).status, MHR_ST_STATE);
+	/* the first connection's sessions: all there, none doomed, still its */
+	ck_assert_uint_eq(g->count, 2);
+	ck_assert_ptr_null(mh_gwt_due(g, 100000000));
+	ck_assert_ptr_nonnull(mh_gwt_relay(g, 1));
+	ck_assert_uint_eq(mh_gwt_relay(g, 1)->sessions, 2);
+	ck_assert_uint_eq(do_open(1, 1, "198.18.0.2", 60001, false).kind, MH_GWT_CONFIRMED);
+	ck_assert_ptr_nonnull(mh_gwt_end(g, 1, &e, &st, &why));
+	/* the same connection twice is refused too */
+	ck_assert_ptr_null(UP(1, "/CN=r1", "r1"));
+	/* the first goes down: the relay restarted takes its sessions back */
+	ck_assert_uint_eq(mh_gwt_relay_down(g, 1, 2000, 60000), 2);
+	ck_assert_ptr_nonnull(UP(3, "/CN=r1", "r1"));
+	ck_assert_uint_eq(mh_gwt_resync_begin(g, 3, 2, &why), MHR_ST_OK);
+	ck_assert_uint_eq(do_open(3, 1, "198.18.0.2", 60001, true).kind, MH_GWT_CONFIRMED);
+	ck_assert_uint_eq(do_open(3, 2, "198.18.0.2", 60002, true).kind, MH_GWT_CONFIRMED);
+	ck_assert_uint_eq(mh_gwt_resync_end(g, 3, 2, 3000, 5000, &why), MHR_ST_OK);
+	ck_assert_ptr_null(mh_gwt_due(g, 100000000));
+	ck_assert_uint_eq(mh_gwt_relay(g, 3)->sessions, 2);
+}
+END_TEST
+
 START_TEST(test_adopt)
 {
 	struct mh_addr a = addr("198.18.0.2", 60001);
@@ -268,14 +319,14 @@ START_TEST(test_adopt)
 	ck_assert_ptr_null(mh_gwt_due(g, 29999));
 	ck_assert_ptr_eq(mh_gwt_due(g, 30000), gs);
 	/* a relay announces it (any sid): its key, no longer doomed */
-	mh_gwt_relay_up(g, 1, "/CN=r1", "r1");
+	UP(1, "/CN=r1", "r1");
 	ck_assert_int_eq(do_open(1, 4, "198.18.0.2", 60001, false).kind, MH_GWT_CONFIRMED);
 	ck_assert(!gs->keyless);
 	ck_assert_ptr_eq(mh_gwt_find_session(g, &a), gs->s);
 	ck_assert_uint_eq(gs->sid, 4);
 	ck_assert_ptr_null(mh_gwt_due(g, 10000000));
 	/* now it is that relay's: another's OPEN is refused */
-	mh_gwt_relay_up(g, 2, "/CN=r2", "r2");
+	UP(2, "/CN=r2", "r2");
 	ck_assert_uint_eq(do_open(2, 4, "198.18.0.2", 60001, false).status, MHR_ST_EXISTS);
 }
 END_TEST
@@ -315,7 +366,7 @@ START_TEST(test_decide_by_server)
 	long n;
 	size_t len;
 
-	mh_gwt_relay_up(g, 1, "/CN=r1", "r1");
+	UP(1, "/CN=r1", "r1");
 	ck_assert_uint_eq(do_open(1, 1, "198.18.0.2", 60001, false).status, MHR_ST_OK);
 	ck_assert_uint_eq(do_open(1, 2, "198.18.4.2", 60001, false).status, MHR_ST_OK);
 	memset(key, 1, sizeof(key));     /* do_open's key for sid 1 */
@@ -351,6 +402,7 @@ int main(void)
 	tcase_add_test(tc, test_adopt);
 	tcase_add_test(tc, test_keyless_mode);
 	tcase_add_test(tc, test_relay_slots);
+	tcase_add_test(tc, test_clone_refused);
 	tcase_add_test(tc, test_decide_by_server);
 	suite_add_tcase(s, tc);
 	return mh_check_run(s);

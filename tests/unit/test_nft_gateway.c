@@ -447,6 +447,75 @@ START_TEST(reverse_path_rule)
 }
 END_TEST
 
+/* Per-session budgets (gwslow.c), keyed server address . port: in each
+ * slow chain, before the shared queue rule, one rule per family that
+ * queues a datagram within its session's budget from a reserved half of
+ * the global rate; the shared rule has the other half. Off: the rules are
+ * absent, the queue has the whole rate, the sets are removed. */
+static void assert_gwslow_rule(struct prule *r, const char *set, uint32_t addr_off,
+			       uint32_t alen, uint32_t port_off, const char *q)
+{
+	char want[96];
+
+	snprintf(want, sizeof(want), "meta cmp meta cmp payload payload dynset limit meta bitwise meta %s", q);
+	ck_assert_str_eq(r->names, want);
+	assert_payload(r->e[4], NFT_PAYLOAD_NETWORK_HEADER, addr_off, alen, NFT_REG32_00);
+	assert_payload(r->e[5], NFT_PAYLOAD_TRANSPORT_HEADER, port_off, 2,
+		       NFT_REG32_00 + alen / 4);
+	ck_assert_str_eq(nftnl_expr_get_str(r->e[6], NFTNL_EXPR_DYNSET_SET_NAME), set);
+	ck_assert_uint_eq(nftnl_expr_get_u32(r->e[6], NFTNL_EXPR_DYNSET_SREG_KEY), NFT_REG_1);
+	ck_assert_uint_eq(nftnl_expr_get_u64(r->e[7], NFTNL_EXPR_LIMIT_RATE), 10000);
+}
+
+START_TEST(per_session_budgets)
+{
+	static const char *sets[] = { "gwslow_in4", "gwslow_in6", "gwslow_out4", "gwslow_out6" };
+	struct mh_ruleset_params p = gw_defaults;
+	struct prule in[8], out[8];
+	int nin, nout;
+
+	p.per_session_rate = 10;
+	ck_assert_int_eq(build_ruleset(&p), 0);
+	for (int i = 0; i < 4; i++) {
+		struct nftnl_set *s = last_set(sets[i]);
+
+		ck_assert_ptr_nonnull(s);
+		ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), i % 2 ? 20 : 8);
+		ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS),
+				  NFT_SET_TIMEOUT | NFT_SET_EVAL);
+		ck_assert_uint_eq(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT), 2000);
+		nftnl_set_free(s);
+		ck_assert_int_eq(count_type(NFT_MSG_DELSETELEM, sets[i]), 1);   /* a load empties it */
+		ck_assert_int_eq(count_type(NFT_MSG_DELSET, sets[i]), 0);
+	}
+	nin = chain_rules("gw_slow_in", in, 8);
+	nout = chain_rules("gw_slow_out", out, 8);
+	ck_assert_int_eq(nin, 6);
+	ck_assert_int_eq(nout, 4);
+	ck_assert_ptr_nonnull(strstr(in[0].names, "dynset"));   /* per source first */
+	assert_gwslow_rule(&in[2], "gwslow_in4", 16, 4, 2, "target");
+	assert_gwslow_rule(&in[3], "gwslow_in6", 24, 16, 2, "target");
+	assert_gwslow_rule(&out[0], "gwslow_out4", 12, 4, 0, "target");
+	assert_gwslow_rule(&out[1], "gwslow_out6", 8, 16, 0, "target");
+	ck_assert_str_eq(in[4].names, "limit meta bitwise meta target");
+	ck_assert_uint_eq(nftnl_expr_get_u64(in[4].e[0], NFTNL_EXPR_LIMIT_RATE), 10000);
+	ck_assert_uint_eq(nftnl_expr_get_u64(out[2].e[0], NFTNL_EXPR_LIMIT_RATE), 10000);
+	assert_drop_last(in, nin);
+	assert_drop_last(out, nout);
+	free_rules(in, nin);
+	free_rules(out, nout);
+	/* off: no such rule, the whole rate shared, the sets removed */
+	p.per_session_rate = 0;
+	ck_assert_int_eq(build_ruleset(&p), 0);
+	nin = chain_rules("gw_slow_in", in, 8);
+	ck_assert_int_eq(nin, 4);
+	ck_assert_uint_eq(nftnl_expr_get_u64(in[2].e[0], NFTNL_EXPR_LIMIT_RATE), 20000);
+	free_rules(in, nin);
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(count_type(NFT_MSG_DELSET, sets[i]), 1);
+}
+END_TEST
+
 /* Silent: no reject anywhere; without an accept mark no mark statement. */
 START_TEST(no_reject_no_mark_when_off)
 {
@@ -492,8 +561,6 @@ START_TEST(refused_params)
 	p = gw_defaults; p.public_port = 60000;
 	ck_assert_int_eq(build_ruleset(&p), -EINVAL);
 	p = gw_defaults; p.local_flows = true;
-	ck_assert_int_eq(build_ruleset(&p), -EINVAL);
-	p = gw_defaults; p.per_session_rate = 10;
 	ck_assert_int_eq(build_ruleset(&p), -EINVAL);
 	p = gw_defaults; p.port_low = 61001;
 	ck_assert_int_eq(build_ruleset(&p), -EINVAL);
@@ -609,6 +676,7 @@ int main(void)
 	tcase_add_test(tc, table_chains_sets);
 	tcase_add_test(tc, pinhole_rules_registers);
 	tcase_add_test(tc, slow_chains_both_flavours);
+	tcase_add_test(tc, per_session_budgets);
 	tcase_add_test(tc, no_reject_no_mark_when_off);
 	tcase_add_test(tc, adopt_keeps_elements);
 	tcase_add_test(tc, refused_params);

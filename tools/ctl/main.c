@@ -2,8 +2,8 @@
 /*
  * mosh-helperctl: command line, the socket path (-s, or control_socket of
  * -c CONFIG, of /etc/mosh-helper.conf if readable, or the built-in
- * default), then one command: list and stats page through the daemon's
- * replies; kill and reload print what was done.
+ * default), then one command: list, stats and status page through the
+ * daemon's replies; kill and reload print what was done.
  * Exit status: 0 done; 1 the daemon refused (its reason on stderr);
  * 2 bad usage or configuration, or the daemon could not be asked.
  */
@@ -42,6 +42,9 @@ static void usage(FILE *f)
 "  kill PORT   SIGTERM to that session's mosh-server; the session then ends\n"
 "              (root, or the session's own user)\n"
 "  reload      reread the configuration, as SIGHUP (root only)\n"
+"  status      the daemon's role and its peer links (root only): on a\n"
+"              gateway each relay, on a relay each gateway: up or down\n"
+"              and since when, last heartbeat, sessions held\n"
 "  -s, --socket PATH   control socket (default: control_socket of the\n"
 "                      configuration, else %s)\n"
 "  -c, --config FILE   take the socket from this configuration file\n"
@@ -145,6 +148,49 @@ static int cmd_stats(const char *path, const struct opts *o)
 		ctl_print_prometheus(stdout, all, n);
 	else
 		ctl_print_stats(stdout, all, n, o->json);
+	return CTL_OK;
+}
+
+#define MAX_PEERS 65535   /* status: indexes are u16 and strictly ascend */
+
+static int cmd_status(const char *path, bool json)
+{
+	static struct mhc_msg m;
+	struct mhc_peer_info *v = NULL, *nv;
+	size_t n = 0;
+	unsigned first = 0;
+	uint8_t req[16];
+	int rc, fd;
+
+	do {
+		rc = ctl_ask(path, req, (size_t)mhc_encode_status_req((uint16_t)first, req,
+			     sizeof(req)), &m, &fd);
+		if (fd >= 0)
+			close(fd);
+		if (rc != CTL_OK || m.type != MHC_STATUS_REPLY) {
+			free(v);
+			return rc != CTL_OK ? rc : unexpected(&m, path);
+		}
+		if ((m.u.status.next && m.u.status.next <= first) ||
+		    n + m.u.status.n > MAX_PEERS) {
+			fprintf(stderr, CTL_NAME ": mosh-helperd's status does not advance "
+				"(page from %u says next %u)\n", first, m.u.status.next);
+			free(v);
+			return CTL_UNREACHABLE;
+		}
+		nv = m.u.status.n ? realloc(v, (n + m.u.status.n) * sizeof(*v)) : v;
+		if (!nv) {
+			fprintf(stderr, CTL_NAME ": out of memory\n");
+			free(v);
+			return CTL_UNREACHABLE;
+		}
+		v = nv;
+		memcpy(v + n, m.u.status.p, m.u.status.n * sizeof(*v));
+		n += m.u.status.n;
+		first = m.u.status.next;
+	} while (first);
+	ctl_print_status(stdout, m.u.status.role, v, n, json);
+	free(v);
 	return CTL_OK;
 }
 
@@ -300,6 +346,8 @@ int main(int argc, char **argv)
 		return cmd_stats(cfg.control_socket, &o);
 	if (!strcmp(cmd, "reload"))
 		return cmd_reload(cfg.control_socket, o.json);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(cfg.control_socket, o.json);
 	fprintf(stderr, CTL_NAME ": unknown command '%s'\n", cmd);
 	usage(stderr);
 	return CTL_UNREACHABLE;

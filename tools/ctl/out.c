@@ -13,7 +13,7 @@
 #include "jsonl.h"
 
 /* "12.3s", "5m02s", "3h04m", "2d03h" */
-static char *ctl_duration(uint64_t ms, char *buf, size_t len)
+char *ctl_duration(uint64_t ms, char *buf, size_t len)
 {
 	uint64_t s = ms / 1000;
 
