@@ -92,7 +92,9 @@ static int parse_line(char *line, struct key_line *kl, const char **why)
 	if (!*p)
 		return 0;
 	if (!isdigit((unsigned char)*p) && *p != '[') {
-		*why = "expected \"<server-port> <22-character key>\"";
+		*why = "expected \"<server-port> <22-character key>\" (the port "
+		       "also as A.B.C.D:PORT or [ADDRESS]:PORT; \"keyless\" for "
+		       "no key)";
 		return -1;
 	}
 	plen = strcspn(p, " \t\r\n\v\f");
