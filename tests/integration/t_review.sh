@@ -426,7 +426,7 @@ refused "keyless beside a key" "60002 keyless" "a keyless port takes no other li
 refused "bound= after keyless" "60003 keyless bound=198.18.0.1" "bound= goes with a key"
 printf '[198.18.0.1]:60001 keyless\n[198.18.0.2]:60001 keyless\n60001 CbDLtodmXl7cXbZmj5RVbg\n' >"$TMP/k"
 "$REVIEW" --keys "$TMP/k" "$SRC" >"$TMP/o" 2>"$TMP/err" &&
-	grep -q 'keys: 2 naming the server' "$TMP/o" && ok "keyless per server address, and a port-only key beside them" ||
+	grep -q 'keys: 2 server addresses with port named' "$TMP/o" && ok "keyless per server address, and a port-only key beside them" ||
 	fail "keyless per server: $(cat "$TMP/err")"
 
 echo

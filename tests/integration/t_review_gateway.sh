@@ -174,7 +174,7 @@ grep '"event":"pinhole"' "$MH_TMP/gw.json" | grep -F '"action":"open"' |
 mh_assert_eq "the pinholes opened (server, client): review = gateway" \
 	"$(tr '\n' ' ' <"$MH_TMP/p.audit")" "$(tr '\n' ' ' <"$MH_TMP/p.review")"
 mh_assert "text output names both sessions" \
-	eval "'$REVIEW' --keys '$MH_TMP/gw.key' '$MH_TMP/gw.pcap' | grep -q 'keys: 2 naming the server'"
+	eval "'$REVIEW' --keys '$MH_TMP/gw.key' '$MH_TMP/gw.pcap' | grep -q 'keys: 2 server addresses with port named'"
 
 mh_assert_eq "$NAT_4:$CP1 -> $SRV2_4 (c1's address, not its server): judged forged" 5 \
 	"$(grep -c "^$NAT_4:$CP1 $SRV2_4:$PORT to_server drop forged\$" "$MH_TMP/v.review")"

@@ -44,8 +44,9 @@ static void print_captures(FILE *f, const struct rv_review *r,
 	else
 		fprintf(f, "keys: none (authenticity and verdicts cannot be judged)\n");
 	if (r->keys->servers || r->keys->keyless)
-		fprintf(f, "keys: %u naming the server's address (a gateway's sessions), "
-			"%u keyless\n", r->keys->servers, r->keys->keyless);
+		fprintf(f, "keys: %u server address%s with port named (a gateway's "
+			"sessions), %u keyless\n", r->keys->servers,
+			r->keys->servers == 1 ? "" : "es", r->keys->keyless);
 	fprintf(f, "simulated daemon: idle timeout %u s, candidate lifetime %u s, "
 		"at most %u pinholes per session", r->o->idle_timeout_s,
 		r->o->candidate_lifetime_s, r->o->max_pinholes);
