@@ -51,9 +51,9 @@ static void usage(FILE *f)
 "                         hit; the verdicts then match the daemon's audit log line\n"
 "                         for line (use the daemon's key_log as --keys)\n"
 "  -K, --keyless          the daemon ran keyless (keyless = true): every session\n"
-"                         is judged by the keyless rule, within\n"
+"                         of --keys is judged by the keyless rule, within\n"
 "                         slow_path_rate_per_session (default 10, or --config);\n"
-"                         a key in --keys then only decodes the datagrams\n"
+"                         its key then only decodes the datagrams\n"
 "Exit status: 0 ok, 1 a capture is truncated, corrupt or unreadable (what was\n"
 "read before the error is still reported), 2 bad usage, keys or configuration.\n");
 }
