@@ -35,38 +35,11 @@ chmod 755 "$MH_TMP"
 mh_users
 MH_TMUX=$MH_TMP/tmux.sock
 SNAT4_ADDR=$NAT_4
-CERTS=$MH_TMP/certs
-GW_LOG=$MH_TMP/gw.log
 AUDIT=$MH_TMP/gw-audit.log
 PORT=60100
 REVIEW=$MH_BUILD/mosh-helper-review
-sh "$MH_SRC/tests/tools/mkcerts.sh" "$CERTS" >"$MH_TMP/mkcerts.log" 2>&1 ||
-	mh_fail "mkcerts.sh: $(tail -n 3 "$MH_TMP/mkcerts.log")"
+gw_certs
 
-relay_conf() { # name cert gateway-address
-	cat >"$MH_TMP/$1.conf" <<CONF
-role = "relay";
-ports = "60000-61000";
-control_socket = "$MH_TMP/$1.sock";
-server_path = "/usr/bin/mosh-server";
-log_level = "debug";
-user = "";
-tls_ca = "$CERTS/site-ca.pem";
-tls_cert = "$CERTS/$2.pem";
-tls_key = "$CERTS/$2.key";
-gateways = [ "$3:7710" ];
-relay_heartbeat = 1;
-gateway_timeout = 1500;
-CONF
-	chmod 644 "$MH_TMP/$1.conf"
-}
-relay_start() { # ns name
-	ip netns exec "$1" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/$2.conf" -f >>"$MH_TMP/$2.log" 2>&1 &
-	MH_PIDS+=("$!")
-	disown $!
-	mh_wait 15 grep -q 'relay: gateway .* up' "$MH_TMP/$2.log" ||
-		mh_fail "relay $2 did not come up: $(tail -n 5 "$MH_TMP/$2.log")"
-}
 session() { # ns relay-name server-address user
 	NS_S=$1 MH_CONF=$MH_TMP/$2.conf SRV=$3 mh_session_try "$4" -p "$PORT"
 }
@@ -78,14 +51,11 @@ ip netns exec "$NS_G" tcpdump -i any -Q in -n -U --immediate-mode -w "$MH_TMP/gw
 CAP=$!
 MH_PIDS+=("$CAP")
 mh_wait 5 grep -q listening "$MH_TMP/gw.pcap.err" || mh_skip "tcpdump -i any -Q in: $(cat "$MH_TMP/gw.pcap.err")"
-ip netns exec "$NS_G" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/gw.conf" -f >>"$GW_LOG" 2>&1 &
-GW_PID=$!
-disown "$GW_PID"
-mh_wait 15 grep -q 'ready (gateway)' "$GW_LOG" || mh_fail "the gateway did not start: $(tail -n 5 "$GW_LOG")"
-relay_conf r1 relay-lab 198.18.0.1
-relay_conf r2 relay-lab2 198.18.4.1
-relay_start "$NS_S" r1
-relay_start "$NS_S2" r2
+gw_daemon_start
+gw_relay_conf r1 relay-lab 198.18.0.1
+gw_relay_conf r2 relay-lab2 198.18.4.1
+gw_relay_start "$NS_S" r1
+gw_relay_start "$NS_S2" r2
 
 mh_step "a session on port $PORT of each server, typed through the gateway"
 session "$NS_S" r1 "$SRV1_4" mhtest1 || mh_fail "server1's session refused: $(cat "$MH_HOOK_ERR")"
