@@ -5,8 +5,11 @@
  * reassembly, zlib and the Instruction decoder, the verdicts, both output
  * formats). Each input is a capture file (written to a memfd), reviewed with
  * the keys of every session captured in pcaps/ (review_keys.h) so that
- * their datagrams authenticate and decode. A capture that fails must say why and where (an offset inside
- * the file); one that is read to its end must have no error.
+ * their datagrams authenticate and decode; inputs with bit 3 of their size
+ * set name the corpus's server address with each port (a gateway's key
+ * file), with bit 2 the verdicts are keyless. A capture that fails must say
+ * why and where (an offset inside the file); one that is read to its end
+ * must have no error.
  * Seeds: the captures in pcaps/ (tests/fuzz/corpus/review/).
  */
 #include <errno.h>
@@ -27,8 +30,8 @@ static char path[64];
 static FILE *devnull;
 static struct mh_table table;
 static struct rv_keys keys;
-static char keytext[NKEYS * 64];
-static size_t keytext_len;
+static char keytext[NKEYS * 64], gwtext[NKEYS * 80];
+static size_t keytext_len, gwtext_len;
 static struct rv_opts opts;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -44,17 +47,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	for (unsigned i = 0; i < NKEYS; i++)
+	for (unsigned i = 0; i < NKEYS; i++) {
 		keytext_len += (size_t)snprintf(keytext + keytext_len,
 						sizeof(keytext) - keytext_len, "%u %s\n",
 						fuzz_review_keys[i].port,
 						fuzz_review_keys[i].key_b64);
+		gwtext_len += (size_t)snprintf(gwtext + gwtext_len,
+					       sizeof(gwtext) - gwtext_len,
+					       "[198.18.0.2]:%u %s\n",
+					       fuzz_review_keys[i].port,
+					       fuzz_review_keys[i].key_b64);
+	}
 	mh_config_defaults(&cfg);   /* the daemon's defaults, as the tool uses */
 	opts.idle_timeout_s = cfg.idle_timeout;
 	opts.candidate_lifetime_s = cfg.candidate_lifetime;
 	opts.max_pinholes = cfg.max_pinholes_per_session;
 	opts.port_low = cfg.port_low;
 	opts.port_high = cfg.port_high;
+	opts.keyless_rate = cfg.slow_path_rate_per_session;
 	mh_table_init(&table);
 	return 0;
 }
@@ -71,8 +81,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "pwrite: %s", strerror(errno));
 	/* fresh sessions: the review's verdicts change their state */
 	FUZZ_ASSERT(rv_keys_init(&keys, &table, opts.max_pinholes) == 0, "rv_keys_init");
-	FUZZ_ASSERT(rv_keys_parse(&keys, keytext, keytext_len, "keys", err, sizeof(err)) == 0,
-		    "the captures' keys: %s", err);
+	FUZZ_ASSERT(rv_keys_parse(&keys, size & 8 ? gwtext : keytext,
+				  size & 8 ? gwtext_len : keytext_len, "keys", err,
+				  sizeof(err)) == 0, "the captures' keys: %s", err);
+	opts.keyless = size & 4;
 	/* the slow-path reading (every datagram judged by the daemon) for odd
 	 * sizes, the fast-path simulation for even ones; JSON when bit 1 is set */
 	opts.slow_path = size & 1;

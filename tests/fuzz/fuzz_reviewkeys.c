@@ -5,10 +5,13 @@
  * buffer of exactly that size (no newline or NUL after it), so a read past
  * the last line is an ASan report. Checked: a refusal names "keys:LINE:"
  * with a line that exists; an accepted file gives one session per key, the
- * keys of each port chained in file order with their count, and printed
- * back as "<port> <key> [bound=...]" lines it parses to the same keys.
+ * keys of each server (port alone, or address . port) chained in file
+ * order with their count and found by rv_keys_find, a keyless line alone
+ * on its server and without a crypto context, and printed back as
+ * "<server> <key>|keyless [bound=...]" lines it parses to the same keys.
  * Seeds: tests/fuzz/corpus/reviewkeys/ (pcaps/ *.key, bound= and several
- * keys on one port); regressions/reviewkeys/ keeps the crash inputs.
+ * keys on one port, server addresses, keyless lines);
+ * regressions/reviewkeys/ keeps the crash inputs.
  */
 #include <stdint.h>
 #include <string.h>
@@ -42,40 +45,61 @@ static unsigned count_lines(const uint8_t *d, size_t n)
 	return lines;
 }
 
+/* The first key of e's own server: a line naming an address is found by
+ * that address; a port-only line holds the port's slot. */
+static const struct rv_key *first_of(const struct rv_keys *k, const struct rv_key *e)
+{
+	const struct rv_key *f = e->server.family ? rv_keys_find(k, &e->server) :
+				 rv_keys_port(k, e->mh->port);
+
+	FUZZ_ASSERT(f && e->server.port == e->mh->port, "key %u: no first key", e->line);
+	if (!e->server.family)
+		FUZZ_ASSERT(k->t->by_port[e->mh->port] == f->mh, "port slot");
+	FUZZ_ASSERT(mh_addr_equal(&f->server, &e->server), "first key of another server");
+	return f;
+}
+
 static void check_chains(const struct rv_keys *k)
 {
-	unsigned ports = 0;
+	unsigned ports = 0, servers = 0;
 
 	FUZZ_ASSERT(k->n == k->t->count, "%zu keys, %u sessions", k->n, k->t->count);
 	for (size_t i = 0; i < k->n; i++) {
-		const struct rv_key *e = k->v[i], *f = rv_keys_port(k, e->mh->port), *x;
+		const struct rv_key *e = k->v[i], *f = first_of(k, e), *x;
 		unsigned nth = 0;
 
-		FUZZ_ASSERT(f && k->t->by_port[e->mh->port] == f->mh, "port slot");
 		for (x = f; x && x != e; x = x->next)
 			nth++;
 		FUZZ_ASSERT(x == e && e->nth == nth + 1 && e->nth <= f->of,
 			    "key %zu: nth %u of %u", i, e->nth, f->of);
+		FUZZ_ASSERT(!e->keyless || (f->of == 1 && !e->mh->ssp),
+			    "keyless line %u shares its server or has a key", e->line);
+		FUZZ_ASSERT(e->keyless || e->mh->ssp, "key %zu without a context", i);
 		ports += f == e;
+		servers += f == e && e->server.family;
 	}
-	FUZZ_ASSERT(ports == k->ports, "%u first keys, %u ports", ports, k->ports);
+	FUZZ_ASSERT(ports == k->ports && servers == k->servers,
+		    "%u/%u first keys, %u/%u ports", ports, servers, k->ports, k->servers);
 }
 
 /* Prints the keys back as a key file. */
 static size_t print_keys(const struct rv_keys *k, char *out, size_t cap)
 {
-	char key[SSP_KEY_B64_LEN + 1], bound[256];
+	char key[SSP_KEY_B64_LEN + 1], bound[256], srv[MH_ADDRSTRLEN];
 	size_t o = 0;
 
 	for (size_t i = 0; i < k->n && o < cap; i++) {
-		const struct mh_session *s = k->v[i]->mh;
+		const struct rv_key *e = k->v[i];
+		const struct mh_session *s = e->mh;
 
-		b64(k->v[i]->raw, key);
+		b64(e->raw, key);
 		bound[0] = '\0';
-		if (s->n_bound)
+		if (s->n_bound && !e->server.family)
 			FUZZ_ASSERT(mh_bound_format(s->bound, s->n_bound, bound,
 						    sizeof(bound)) == 0, "bound format");
-		o += (size_t)snprintf(out + o, cap - o, "%u %s%s%s\n", s->port, key,
+		o += (size_t)snprintf(out + o, cap - o, "%s %s%s%s\n",
+				      rv_keyaddr_str(&e->server, srv, sizeof(srv)),
+				      e->keyless ? "keyless" : key,
 				      bound[0] ? " bound=" : "", bound);
 	}
 	FUZZ_ASSERT(o < cap, "printed keys too long");
@@ -98,6 +122,8 @@ static void round_trip(const struct rv_keys *k)
 		const struct mh_session *a = k->v[i]->mh, *b = k2.v[i]->mh;
 
 		FUZZ_ASSERT(a->port == b->port && a->n_bound == b->n_bound &&
+			    mh_addr_equal(&k->v[i]->server, &k2.v[i]->server) &&
+			    k->v[i]->keyless == k2.v[i]->keyless &&
 			    !memcmp(k->v[i]->raw, k2.v[i]->raw, SSP_KEY_LEN) &&
 			    !memcmp(a->bound, b->bound, a->n_bound * sizeof(a->bound[0])),
 			    "key %zu differs after printing", i);

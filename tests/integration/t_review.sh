@@ -17,7 +17,13 @@
 #  7. several keys for one port (a single-port capture): each datagram goes
 #     to the key that authenticates it, judged as the daemon would;
 #  8. a hostile capture past the review's bound on sessions: a LIMIT note,
-#     the sessions before it still reported (no times asserted).
+#     the sessions before it still reported (no times asserted);
+#  9. key lines naming the server's address (a gateway's capture: sessions
+#     and pinholes by server address . port), IPv4 and IPv6: the same
+#     verdicts as the port-only line on the real captures, another address
+#     takes nothing; "PORT keyless" and --keyless judge by the keyless rule;
+#     their refusals (bad address, bound= after an address, keyless beside
+#     a key on one port).
 # Uses $MH_BUILD/mosh-helper-review, $MH_BUILD/tests/pcapforge and $MH_SRC.
 set -u
 
@@ -361,6 +367,67 @@ grep -q '"event":"summary","sessions":50000,"tcp":50010,' "$TMP/f.json" && ok "5
 last=$(grep -F '"server":"198.18.0.49:60999"' "$TMP/f.json" | grep -F '"event":"session"')
 [[ $last == *'"ssh_client":"198.18.195.79:51023"'* ]] &&
 	ok "the last session followed still finds its own SSH login among 50,010" || fail "last session: $last"
+
+# ------------------------------------------ 9. server addresses, keyless
+
+step "key lines naming the server's address; keyless lines"
+verdicts() { datagrams "$1" | sed -E 's/.*"direction":"([a-z_]+)".*"verdict":"([a-z]+)","reason":"([a-z_]+)".*/\1 \2 \3/'; }
+for c in "ssp-v4 [198.18.0.1]:60001" "ssp-v4 198.18.0.1:60001" "ssp-v6 [fd00:5350::1]:60002"; do
+	x=pcaps/${c%% *} srv=${c#* }
+	printf '# the server named\n%s %s\n' "$srv" "$(awk '{print $2}' "$x.key")" >"$TMP/a.key"
+	"$REVIEW" --json --keys "$x.key" "$x.pcap" >"$TMP/p.json"
+	if "$REVIEW" --json --keys "$TMP/a.key" "$x.pcap" >"$TMP/s.json" 2>"$TMP/err" &&
+		[ "$(verdicts "$TMP/s.json")" = "$(verdicts "$TMP/p.json")" ] && [ -n "$(verdicts "$TMP/p.json")" ]; then
+		ok "$srv: the verdicts of the port-only line ($(verdicts "$TMP/s.json" | grep -c .) datagrams)"
+	else
+		fail "$srv: $(cat "$TMP/err") $(diff <(verdicts "$TMP/p.json") <(verdicts "$TMP/s.json") | head -n 5)"
+	fi
+done
+printf '198.18.0.9:60001 CbDLtodmXl7cXbZmj5RVbg\n' >"$TMP/a.key"
+"$REVIEW" --json --keys "$TMP/a.key" pcaps/ssp-v4.pcap >"$TMP/s.json"
+{ grep -q '"event":"session",.*"key":false' "$TMP/s.json" &&
+	grep -q '"event":"unused_key","port":60001,"server":"198.18.0.9:60001","line":1' "$TMP/s.json" &&
+	! datagrams "$TMP/s.json" | grep -q '"verdict":"accept"'; } &&
+	ok "another server's address takes nothing: no key, the key unused" || fail "other address: $(grep -v datagram "$TMP/s.json")"
+"$REVIEW" --keys "$TMP/a.key" pcaps/ssp-v4.pcap | grep -q '^key for 198.18.0.9:60001 (line 1): no datagrams' &&
+	ok "text: the unused key names its server" || fail "text: unused key line"
+
+printf '60001 keyless\n' >"$TMP/kl.key"
+"$REVIEW" --json --keys "$TMP/kl.key" pcaps/ssp-v4.pcap >"$TMP/kl.json" 2>"$TMP/err"
+first=$(datagrams "$TMP/kl.json" | head -n 1)
+reply=$(datagrams "$TMP/kl.json" | grep -F '"direction":"to_client"' | head -n 1)
+{ grep -q '"event":"session",.*"keyless":true' "$TMP/kl.json" &&
+	[[ $first == *'"authentic":null'*'"verdict":"accept","reason":"unverified"'* ]] &&
+	[[ $reply == *'"verdict":"accept","reason":"confirmed"'* ]]; } &&
+	ok "keyless line: first datagram unverified (not authenticated), the reply confirms" ||
+	fail "keyless line: $first / $reply $(cat "$TMP/err")"
+"$REVIEW" --json --keyless --keys pcaps/ssp-v4.key pcaps/ssp-v4.pcap >"$TMP/kk.json"
+first=$(datagrams "$TMP/kk.json" | head -n 1)
+{ [[ $first == *'"authentic":true'*'"verdict":"accept","reason":"unverified"'* ]] &&
+	[ "$(verdicts "$TMP/kk.json")" = "$(verdicts "$TMP/kl.json")" ] &&
+	grep -q '"event":"summary",.*"keyless":true' "$TMP/kk.json"; } &&
+	ok "--keyless with the key: decoded, judged as the keyless line" || fail "--keyless: $first"
+"$REVIEW" --keyless --keys pcaps/ssp-v4.key pcaps/ssp-v4.pcap | grep -q 'judged by the keyless rule' &&
+	ok "text: the session says it is judged by the keyless rule" || fail "text of --keyless"
+
+refused() { # what line expected-reason
+	printf '60002 qh9e7rix4JeE2Fm2NidACw\n%s\n' "$2" >"$TMP/k"
+	"$REVIEW" --keys "$TMP/k" "$SRC" >/dev/null 2>"$TMP/err"
+	local rc=$?
+	{ [ $rc = 2 ] && grep -q -F "$TMP/k:2: $3" "$TMP/err"; } && ok "$1 refused: $(cat "$TMP/err")" ||
+		fail "$1 (rc $rc): $(cat "$TMP/err")"
+}
+refused "an unclosed bracket" "[fd00::1:60001 CbDLtodmXl7cXbZmj5RVbg" "expected PORT, A.B.C.D:PORT or [ADDRESS]:PORT"
+refused "IPv6 without brackets" "fd00::1:60001 CbDLtodmXl7cXbZmj5RVbg" "expected"
+refused "a name, not an address" "[server1]:60001 CbDLtodmXl7cXbZmj5RVbg" "expected PORT, A.B.C.D:PORT"
+refused "port 0 after an address" "[198.18.0.1]:0 CbDLtodmXl7cXbZmj5RVbg" "port must be a number 1-65535"
+refused "bound= after an address" "198.18.0.1:60001 CbDLtodmXl7cXbZmj5RVbg bound=198.18.0.1" "bound= goes with a port alone"
+refused "keyless beside a key" "60002 keyless" "a keyless port takes no other line"
+refused "bound= after keyless" "60003 keyless bound=198.18.0.1" "bound= goes with a key"
+printf '[198.18.0.1]:60001 keyless\n[198.18.0.2]:60001 keyless\n60001 CbDLtodmXl7cXbZmj5RVbg\n' >"$TMP/k"
+"$REVIEW" --keys "$TMP/k" "$SRC" >"$TMP/o" 2>"$TMP/err" &&
+	grep -q 'keys: 2 server addresses with port named' "$TMP/o" && ok "keyless per server address, and a port-only key beside them" ||
+	fail "keyless per server: $(cat "$TMP/err")"
 
 echo
 [ $FAILED = 0 ] && echo "t_review: all passed" || echo "t_review: FAILED"

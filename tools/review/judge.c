@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The verdict mosh-helper would give a datagram. It simulates the kernel's
- * pinhole sets (client address . client port . server port, timeout
- * idle_timeout, refreshed by inbound hits only) and hands everything that
- * misses a pinhole to mh_decide(), the daemon's own decision function, so a
- * reviewer and the firewall never disagree.
+ * pinhole sets (client address . client port . server port on a host;
+ * . server address . server port on a gateway, for a key line naming the
+ * server; timeout idle_timeout, refreshed by inbound hits only) and hands
+ * everything that misses a pinhole to mh_decide_by(), the daemon's own
+ * decision function (keyed, or keyless.h's rule), so a reviewer and the
+ * firewall never disagree.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +56,7 @@ static void heap_fix(struct rv_review *r, size_t pos)
 
 struct ph_key {
 	const struct rv_review *r;
-	const struct mh_addr *client;
-	uint16_t port;
+	const struct mh_addr *client, *server;
 };
 
 static bool ph_eq(const void *ctx, uint32_t val)
@@ -63,19 +64,21 @@ static bool ph_eq(const void *ctx, uint32_t val)
 	const struct ph_key *k = ctx;
 	const struct rv_pinhole *ph = &k->r->ph[val - 1];
 
-	return ph->port == k->port && mh_addr_equal(&ph->client, k->client);
+	return mh_addr_equal(&ph->server, k->server) &&
+	       mh_addr_equal(&ph->client, k->client);
 }
 
-static uint64_t ph_hash(const struct mh_addr *client, uint16_t port)
+static uint64_t ph_hash(const struct mh_addr *client, const struct mh_addr *server)
 {
-	return rv_hash_addr(client, true, port);
+	return rv_hash_addr(client, true, rv_hash_addr(server, true, 0));
 }
 
 static struct rv_pinhole *ph_find(struct rv_review *r,
-				  const struct mh_addr *client, uint16_t port)
+				  const struct mh_addr *client,
+				  const struct mh_addr *server)
 {
-	struct ph_key k = { r, client, port };
-	uint32_t v = rv_idx_find(&r->ph_idx, ph_hash(client, port), ph_eq, &k);
+	struct ph_key k = { r, client, server };
+	uint32_t v = rv_idx_find(&r->ph_idx, ph_hash(client, server), ph_eq, &k);
 
 	return v ? &r->ph[v - 1] : NULL;
 }
@@ -86,7 +89,7 @@ static void ph_remove(struct rv_review *r, struct rv_pinhole *ph)
 	struct rv_session *s = ph->s;
 	size_t pos = ph->heap_pos;
 
-	rv_idx_del(&r->ph_idx, ph_hash(&ph->client, ph->port), slot + 1);
+	rv_idx_del(&r->ph_idx, ph_hash(&ph->client, &ph->server), slot + 1);
 	if (ph->s_prev)
 		r->ph[ph->s_prev - 1].s_next = ph->s_next;
 	else
@@ -138,7 +141,7 @@ static struct rv_pinhole *ph_slot(struct rv_review *r)
 static bool ph_add(struct rv_review *r, struct rv_session *s,
 		   const struct mh_addr *client, rv_time expires)
 {
-	struct rv_pinhole *ph = ph_find(r, client, s->server.port);
+	struct rv_pinhole *ph = ph_find(r, client, &s->ph_server);
 	uint32_t slot;
 
 	if (ph && ph->s != s) {   /* another session's: it moves to this one */
@@ -152,7 +155,7 @@ static bool ph_add(struct rv_review *r, struct rv_session *s,
 	}
 	ph = ph_slot(r);
 	slot = ph ? (uint32_t)(ph - r->ph) : 0;
-	if (!ph || rv_idx_add(&r->ph_idx, ph_hash(client, s->server.port), slot + 1) < 0) {
+	if (!ph || rv_idx_add(&r->ph_idx, ph_hash(client, &s->ph_server), slot + 1) < 0) {
 		if (ph) {
 			ph->s = NULL;
 			ph->free_next = r->ph_free;
@@ -163,7 +166,7 @@ static bool ph_add(struct rv_review *r, struct rv_session *s,
 	}
 	memset(ph, 0, sizeof(*ph));
 	ph->client = *client;
-	ph->port = s->server.port;
+	ph->server = s->ph_server;
 	ph->s = s;
 	ph->expires = expires;
 	ph->seq = r->ph_seq++;
@@ -238,7 +241,7 @@ static void decided(struct rv_review *r, struct rv_session *s,
 	d->reason = mh_reason_name(dec->reason);
 	if (!dec->accept || !dec->add_pinhole)
 		return;
-	if (dec->evict && (old = ph_find(r, &dec->evicted, s->server.port))) {
+	if (dec->evict && (old = ph_find(r, &dec->evicted, &s->ph_server))) {
 		ch->evict = true;
 		ch->evicted = dec->evicted;
 		ph_remove(r, old);
@@ -252,20 +255,27 @@ static void decided(struct rv_review *r, struct rv_session *s,
 	}
 }
 
-/* The daemon's decision on the session's own port. On a port with several
- * keys that is the port the daemon's single-port mapping leads to: the
- * table's port slot names this session's key while it decides. */
+/* The tracker found the session by the datagram's server end (its port,
+ * or on a gateway its address . port), as the daemon's lookup does. */
+static struct mh_session *this_session(void *arg, const struct mh_addr *server)
+{
+	(void)server;
+	return arg;
+}
+
+/* The daemon's decision on the session's own port (on a port with several
+ * keys, the port the daemon's single-port mapping leads to), or for its
+ * server address . port (a gateway); keyless.h's rule for a keyless one. */
 static void decide(struct rv_review *r, struct rv_session *s,
 		   const struct rv_packet *p, const struct rv_dgram *d,
 		   struct mh_decision *dec)
 {
-	struct mh_table *t = r->keys->t;
-	struct mh_session *saved = t->by_port[s->server.port];
+	struct mh_policy pol = r->pol;
 
-	t->by_port[s->server.port] = s->mh;
-	mh_decide(t, &r->pol, d->to_server ? MH_INBOUND : MH_OUTBOUND,
-		  p->l3, p->l3_len, (uint64_t)(p->ts / 1000), dec);
-	t->by_port[s->server.port] = saved;
+	pol.keyless = s->keyless;
+	mh_decide_by(r->keys->t, &pol, d->to_server ? MH_INBOUND : MH_OUTBOUND,
+		     p->l3, p->l3_len, (uint64_t)(p->ts / 1000), this_session,
+		     s->mh, dec);
 }
 
 /* A datagram on a port with several keys that none of them authenticates:
@@ -285,7 +295,7 @@ void rv_judge(struct rv_review *r, struct rv_session *s,
 	      const struct rv_packet *p, struct rv_dgram *d,
 	      struct rv_ph_change *ch)
 {
-	struct rv_pinhole *ph = ph_find(r, &d->peer, s->server.port);
+	struct rv_pinhole *ph = ph_find(r, &d->peer, &s->ph_server);
 	struct mh_decision dec;
 
 	if (s->ended) {   /* the port left the sessions set: the kernel drops */
@@ -295,7 +305,7 @@ void rv_judge(struct rv_review *r, struct rv_session *s,
 		return;
 	}
 
-	if (ph) {   /* the kernel's set: client . client port . server port */
+	if (ph) {   /* the kernel's set: client . client port . server side */
 		if (d->to_server) {   /* nft `update`: inbound hits refresh */
 			ph->expires = p->ts + idle_us(r);
 			heap_fix(r, ph->heap_pos);
@@ -318,11 +328,12 @@ void rv_judge(struct rv_review *r, struct rv_session *s,
 	decided(r, s, p, &dec, d, ch);
 }
 
-/* The session whose pinhole client's datagrams on port take, or NULL. */
+/* The session whose pinhole client's datagrams to that server side take,
+ * or NULL. */
 struct rv_session *rv_judge_pinholed(struct rv_review *r, const struct mh_addr *client,
-				     uint16_t port)
+				     const struct mh_addr *ph_server)
 {
-	struct rv_pinhole *ph = ph_find(r, client, port);
+	struct rv_pinhole *ph = ph_find(r, client, ph_server);
 
 	return ph ? ph->s : NULL;
 }

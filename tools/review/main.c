@@ -21,7 +21,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " NAME " [--keys FILE] [--json] [--idle-timeout S] [--config FILE]\n"
-"       [--slow-path] CAPTURE...\n"
+"       [--slow-path] [--keyless] CAPTURE...\n"
 "Reads pcap/pcapng captures and tells, per mosh session (server address and\n"
 "port), the SSH login before it, first contact and reply, roams and port\n"
 "hops, heartbeat cadence and gaps, replays, duplicates and reordering, and\n"
@@ -33,7 +33,12 @@ static void usage(FILE *f)
 "                         authenticates and decodes datagrams, judges them with\n"
 "                         the daemon's own decision function. A port may have\n"
 "                         several keys (a single-port server): each datagram then\n"
-"                         belongs to the key that authenticates it\n"
+"                         belongs to the key that authenticates it. A capture\n"
+"                         taken on a gateway: \"[ADDRESS]:PORT KEY\" (or A.B.C.D:PORT)\n"
+"                         names the server too; sessions and pinholes are then by\n"
+"                         server address and port. \"PORT keyless\" (or\n"
+"                         \"[ADDRESS]:PORT keyless\"): a keyless daemon's session,\n"
+"                         judged by the keyless rule\n"
 "  -j, --json             one JSON object per line; \"time\" is absolute (epoch\n"
 "                         seconds with microseconds). Text times are seconds since\n"
 "                         the first packet, whose date is printed first.\n"
@@ -45,6 +50,10 @@ static void usage(FILE *f)
 "                         in it went to the daemon, so none is judged as a pinhole\n"
 "                         hit; the verdicts then match the daemon's audit log line\n"
 "                         for line (use the daemon's key_log as --keys)\n"
+"  -K, --keyless          the daemon ran keyless (keyless = true): every session\n"
+"                         of --keys is judged by the keyless rule, within\n"
+"                         slow_path_rate_per_session (default 10, or --config);\n"
+"                         its key then only decodes the datagrams\n"
 "Exit status: 0 ok, 1 a capture is truncated, corrupt or unreadable (what was\n"
 "read before the error is still reported), 2 bad usage, keys or configuration.\n");
 }
@@ -71,18 +80,20 @@ static int parse_args(int argc, char **argv, struct rv_opts *o, const char **idl
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "slow-path", no_argument, NULL, 's' },
+		{ "keyless", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "k:ji:c:sh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:ji:c:sKh", longs, NULL)) != -1) {
 		switch (c) {
 		case 'k': o->keys_path = optarg; break;
 		case 'j': o->json = true; break;
 		case 'i': *idle = optarg; break;
 		case 'c': o->config_path = optarg; break;
 		case 's': o->slow_path = true; break;
+		case 'K': o->keyless = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -110,6 +121,9 @@ static int load_settings(struct rv_opts *o, const char *idle)
 	o->max_pinholes = cfg.max_pinholes_per_session;
 	o->port_low = cfg.port_low;
 	o->port_high = cfg.port_high;
+	o->keyless_rate = cfg.slow_path_rate_per_session;
+	if (cfg.keyless)
+		o->keyless = true;
 	if (idle && parse_seconds(idle, &o->idle_timeout_s) < 0) {
 		fprintf(stderr, NAME ": --idle-timeout wants whole seconds 1-%d, not \"%s\"\n",
 			MAX_IDLE_TIMEOUT_S, idle);

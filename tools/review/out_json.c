@@ -205,8 +205,10 @@ static void print_session(FILE *f, const struct rv_review *r, const struct rv_se
 			jw_u64(&w, "key_line", s->key->line);
 		else
 			jw_null(&w, "key_line");
-		jw_u64(&w, "port_keys", rv_keys_port(r->keys, s->server.port)->of);
+		jw_u64(&w, "port_keys", s->group->of);
 	}
+	if (s->keyless)
+		jw_bool(&w, "keyless", true);
 	if (s->ssh >= 0) {
 		l = &r->ssh.v[s->ssh];
 		jw_addr(&w, "ssh_client", &l->client);
@@ -414,6 +416,8 @@ void rv_print_json(FILE *f, const struct rv_review *r,
 			continue;
 		jw_begin(&w, f, "unused_key");
 		jw_u64(&w, "port", k->mh->port);
+		if (k->server.family)
+			jw_addr(&w, "server", &k->server);
 		jw_u64(&w, "line", k->line);
 		jw_end(&w);
 	}
@@ -431,5 +435,7 @@ void rv_print_json(FILE *f, const struct rv_review *r,
 		jw_str(&w, "first_malformed", r->bad_why);
 	jw_u64(&w, "idle_timeout", r->o->idle_timeout_s);
 	jw_u64(&w, "candidate_lifetime", r->o->candidate_lifetime_s);
+	if (r->o->keyless)
+		jw_bool(&w, "keyless", true);
 	jw_end(&w);
 }

@@ -43,9 +43,17 @@ static void print_captures(FILE *f, const struct rv_review *r,
 			r->key_ports == 1 ? "" : "s");
 	else
 		fprintf(f, "keys: none (authenticity and verdicts cannot be judged)\n");
+	if (r->keys->servers || r->keys->keyless)
+		fprintf(f, "keys: %u server address%s with port named (a gateway's "
+			"sessions), %u keyless\n", r->keys->servers,
+			r->keys->servers == 1 ? "" : "es", r->keys->keyless);
 	fprintf(f, "simulated daemon: idle timeout %u s, candidate lifetime %u s, "
-		"at most %u pinholes per session\n", r->o->idle_timeout_s,
+		"at most %u pinholes per session", r->o->idle_timeout_s,
 		r->o->candidate_lifetime_s, r->o->max_pinholes);
+	if (r->o->keyless || r->keys->keyless)
+		fprintf(f, "; keyless sessions deliver at most %u unverified "
+			"datagrams a second", r->o->keyless_rate);
+	fprintf(f, "%s\n", r->o->keyless ? "; keyless: every session judged without its key" : "");
 }
 
 static void print_ssh(FILE *f, const struct rv_review *r, const struct rv_session *s)
@@ -243,12 +251,13 @@ static void print_session(FILE *f, const struct rv_review *r, const struct rv_se
 
 	if (s->shared && s->key)
 		fprintf(f, "\nsession %s, key: line %u (%u of %u for this port)\n",
-			A(a, &s->server), s->key->line, s->key->nth,
-			rv_keys_port(r->keys, s->server.port)->of);
+			A(a, &s->server), s->key->line, s->key->nth, s->group->of);
 	else if (s->shared)
 		fprintf(f, "\nsession %s, key: none of the port's %u keys authenticates "
-			"these datagrams\n", A(a, &s->server),
-			rv_keys_port(r->keys, s->server.port)->of);
+			"these datagrams\n", A(a, &s->server), s->group->of);
+	else if (s->keyless)
+		fprintf(f, "\nsession %s, key: %s, judged by the keyless rule\n",
+			A(a, &s->server), s->mh->ssp ? "yes (decodes only)" : "keyless");
 	else
 		fprintf(f, "\nsession %s, key: %s\n", A(a, &s->server), s->mh ? "yes" : "no");
 	print_ssh(f, r, s);
@@ -261,12 +270,16 @@ static void print_session(FILE *f, const struct rv_review *r, const struct rv_se
 
 static void print_unused_keys(FILE *f, const struct rv_review *r)
 {
+	char a[MH_ADDRSTRLEN];
 	const struct rv_key *k;
 	size_t i;
 
 	for (i = 0; i < r->keys->n; i++) {
 		k = r->keys->v[i];
-		if (!k->used)
+		if (!k->used && k->server.family)
+			fprintf(f, "\nkey for %s (line %u): no datagrams in the capture\n",
+				A(a, &k->server), k->line);
+		else if (!k->used)
 			fprintf(f, "\nkey for port %u (line %u): no datagrams in the capture\n",
 				k->mh->port, k->line);
 	}

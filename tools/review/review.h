@@ -39,6 +39,9 @@ struct rv_opts {
 	unsigned max_pinholes;
 	uint16_t port_low, port_high;  /* the managed range */
 	bool slow_path;                /* every datagram went to the daemon */
+	bool keyless;                  /* the daemon ran keyless: every session
+					  judged by keyless.h's rule */
+	unsigned keyless_rate;         /* slow_path_rate_per_session */
 };
 
 /* ---- capture.c ---------------------------------------------------------- */
@@ -100,9 +103,13 @@ void rv_idx_free(struct rv_idx *x);
 
 /* One key of the key file. A port may have several (a single-port server:
  * every session on one port); their datagrams are told apart by trial
- * authentication. */
+ * authentication. A line may name the server's address with the port (a
+ * capture taken on a gateway: sessions by server address . port), and may
+ * say the port is keyless (the keyless daemon's session: no key). */
 struct rv_key {
 	struct mh_session *mh;      /* its session (all of them in keys->t) */
+	struct mh_addr server;      /* family 0: any address (a port-only line) */
+	bool keyless;               /* "keyless" instead of a key: mh->ssp NULL */
 	unsigned line;              /* in the key file */
 	unsigned nth;               /* 1-based among the keys of its port */
 	unsigned of;                /* first key of a port: the port's count */
@@ -114,12 +121,17 @@ struct rv_key {
 
 struct rv_keys {
 	struct mh_table *t;         /* the daemon's session table: by_port
-				       names the first key of each port */
+				       names the first key of each port-only
+				       line's port */
 	struct rv_key **v;          /* file order */
 	size_t n, cap;
-	unsigned ports;
+	unsigned ports;             /* ports and server address . ports */
+	unsigned servers;           /* of which server address . ports */
+	unsigned keyless;           /* keyless lines */
 	struct rv_key **by_port;    /* 65536 entries: first key of a port */
-	struct rv_idx dup;          /* (port, key) -> index + 1 in v */
+	struct rv_idx by_server;    /* server address . port -> index + 1 in v
+				       of its first key */
+	struct rv_idx dup;          /* (server, key) -> index + 1 in v */
 	unsigned max_pinholes;
 };
 
@@ -128,8 +140,10 @@ int rv_keys_init(struct rv_keys *k, struct mh_table *t, unsigned max_pinholes);
 /* Frees the keys (wiping them) and clears the table. */
 void rv_keys_free(struct rv_keys *k);
 /* Parses a key file's bytes (need not end in a newline nor in NUL):
- * "<port> <22-char key> [bound=ADDR,...]" lines, '#' comments, blank
- * lines. 0, or -1 with err = "NAME:LINE: reason" (no key material). */
+ * "<server> <22-char key> [bound=ADDR,...]" or "<server> keyless" lines,
+ * <server> a port, "A.B.C.D:PORT" or "[ADDR]:PORT" (bound= only after a
+ * port), '#' comments, blank lines. 0, or -1 with err = "NAME:LINE:
+ * reason" (no key material). */
 int rv_keys_parse(struct rv_keys *k, const char *buf, size_t len,
 		  const char *name, char *err, size_t errlen);
 /* Reads and parses the file at path (at most RV_MAX_KEY_FILE bytes). */
@@ -138,6 +152,19 @@ static inline struct rv_key *rv_keys_port(const struct rv_keys *k, uint16_t port
 {
 	return k->by_port[port];
 }
+/* The first key of a datagram's server end: a line naming that address
+ * and port, else a port-only line; NULL if none. */
+struct rv_key *rv_keys_find(const struct rv_keys *k, const struct mh_addr *server);
+
+/* ---- keyaddr.c ---------------------------------------------------------- */
+
+/* A key line's server: "PORT", "A.B.C.D:PORT" or "[ADDR]:PORT" (IPv4 or
+ * IPv6 in the brackets) of len bytes. 0 (server->family 0 for a port
+ * alone), or -1 with *why a static reason. */
+int rv_keyaddr_parse(const char *s, size_t len, struct mh_addr *server,
+		     const char **why);
+/* "PORT" or "[ADDR]:PORT" into out (at least MH_ADDRSTRLEN bytes). */
+const char *rv_keyaddr_str(const struct mh_addr *server, char *out, size_t len);
 
 /* ---- ssh.c -------------------------------------------------------------- */
 
@@ -301,9 +328,14 @@ struct rv_session {
 	bool ended;                     /* the client acknowledged mosh's shutdown */
 	struct rv_session *next;
 	struct mh_addr server;
+	struct mh_addr ph_server;   /* its pinholes' server side: the address
+				       too for a line naming it, else only
+				       the port (family 0) */
 	const struct rv_key *key;   /* NULL: no key for the port, or (shared)
 				       no key of the port authenticates */
+	const struct rv_key *group; /* its port's first key, NULL if none */
 	bool shared;                /* its port has several keys */
+	bool keyless;               /* judged by the keyless rule */
 	struct mh_session *mh;      /* key's session, NULL without a key */
 	long ssh;                   /* index in the review's ssh list, -1 */
 
@@ -331,11 +363,12 @@ struct rv_session {
 	size_t n_ev, cap_ev;
 };
 
-/* A simulated kernel pinhole: in the review's index by (client, port), in
- * a heap by expiry and in its session's list (slot numbers + 1, 0 none). */
+/* A simulated kernel pinhole: in the review's index by (client, server
+ * side: the session's ph_server), in a heap by expiry and in its session's
+ * list (slot numbers + 1, 0 none). */
 struct rv_pinhole {
 	struct mh_addr client;
-	uint16_t port;
+	struct mh_addr server;
 	rv_time expires;
 	uint64_t seq;                   /* creation order: ties in the heap */
 	struct rv_session *s;           /* NULL: a free slot */
@@ -363,7 +396,7 @@ struct rv_review {
 	size_t n_ph, cap_ph, used_ph;   /* live, allocated, slots ever used */
 	uint32_t ph_free;               /* free slots (slot + 1) */
 	uint64_t ph_seq;
-	struct rv_idx ph_idx;           /* (client, port) -> slot + 1 */
+	struct rv_idx ph_idx;           /* (client, server side) -> slot + 1 */
 	uint32_t *heap;                 /* slots by expiry */
 	bool have_start;
 	rv_time start;                  /* first packet of the first capture */
@@ -408,9 +441,9 @@ void rv_judge_end(struct rv_review *r, struct rv_session *s, rv_time now);
 void rv_judge(struct rv_review *r, struct rv_session *s,
 	      const struct rv_packet *p, struct rv_dgram *d,
 	      struct rv_ph_change *ch);
-/* The session whose pinhole (client, port) is, or NULL. */
+/* The session whose pinhole (client, server side) is, or NULL. */
 struct rv_session *rv_judge_pinholed(struct rv_review *r, const struct mh_addr *client,
-				     uint16_t port);
+				     const struct mh_addr *ph_server);
 /* The pinholes still open at the end. */
 unsigned rv_judge_open(const struct rv_review *r, const struct rv_session *s);
 

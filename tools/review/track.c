@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Session tracking for mosh-helper-review: finds the session (server
- * address and port) of each UDP datagram, decodes it with the key, asks
- * judge.c for the daemon's verdict, and follows the story: first contact
- * and reply, roams and port hops, heartbeat intervals and gaps (the
- * sequence-number notes come from seq.c).
+ * address and port) of each UDP datagram, its key by the server's address
+ * and port (a gateway's key line) or by its port alone (a host's), decodes
+ * it with the key, asks judge.c for the daemon's verdict, and follows the
+ * story: first contact and reply, roams and port hops, heartbeat intervals
+ * and gaps (the sequence-number notes come from seq.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +19,13 @@ void rv_review_init(struct rv_review *r, const struct rv_opts *o,
 	r->o = o;
 	r->keys = keys;
 	r->pol.candidate_lifetime_ms = o->candidate_lifetime_s * 1000;
+	r->pol.kl.rate = o->keyless_rate;
+	r->pol.kl.candidate_lifetime_ms = r->pol.candidate_lifetime_ms;
 	r->tail = &r->head;
 	r->key_ports = keys->ports;
+	/* as the daemon's lifecycle starts a session: a full budget */
+	for (size_t i = 0; i < keys->n; i++)
+		mh_keyless_init(&keys->v[i]->mh->kl, &r->pol.kl, 0);
 }
 
 /* ---- storage -------------------------------------------------------------- */
@@ -145,9 +151,9 @@ static int to_server(const struct rv_review *r, const struct mh_pkt *pk)
 {
 	bool dr = in_range(r, pk->dst.port), sr = in_range(r, pk->src.port);
 
-	if (rv_keys_port(r->keys, pk->dst.port))
+	if (rv_keys_find(r->keys, &pk->dst))
 		return 1;
-	if (rv_keys_port(r->keys, pk->src.port))
+	if (rv_keys_find(r->keys, &pk->src))
 		return 0;
 	if (dr && sr && pk->len >= SSP_HEADER_LEN)
 		return !(pk->payload[0] & 0x80);
@@ -169,6 +175,19 @@ static bool trial(const struct rv_key *k, const struct mh_pkt *pk)
 	return ssp_verify(k->mh->ssp, pk->payload, pk->len, NULL) == 0;
 }
 
+/* The server side of the pinholes of a session whose server end is server
+ * and whose port's first key is first: the address too if the key line
+ * named it (a gateway's set), else the port alone (a host's). */
+static struct mh_addr ph_server_of(const struct rv_key *first,
+				   const struct mh_addr *server)
+{
+	struct mh_addr a = { .port = server->port };
+
+	if (first && first->server.family)
+		a = *server;
+	return a;
+}
+
 /* The key of a datagram on a port with several: a pinhole names it (the
  * kernel maps that client to its session), else trial authentication
  * against the port's keys. NULL if none authenticates it. */
@@ -176,7 +195,8 @@ static const struct rv_key *attribute(struct rv_review *r, const struct rv_key *
 				      const struct mh_pkt *pk, bool ts_side)
 {
 	const struct mh_addr *peer = ts_side ? &pk->src : &pk->dst;
-	const struct rv_session *ps = rv_judge_pinholed(r, peer, first->mh->port);
+	struct mh_addr phs = ph_server_of(first, ts_side ? &pk->dst : &pk->src);
+	const struct rv_session *ps = rv_judge_pinholed(r, peer, &phs);
 	const struct rv_key *k;
 
 	if (ps && ps->key)
@@ -231,8 +251,10 @@ static struct rv_session *session_new(struct rv_review *r,
 	s->server = *server;
 	s->key = key;
 	s->mh = key ? key->mh : NULL;
-	s->shared = rv_keys_port(r->keys, server->port) &&
-		    rv_keys_port(r->keys, server->port)->of > 1;
+	s->group = rv_keys_find(r->keys, server);
+	s->shared = s->group && s->group->of > 1;
+	s->ph_server = ph_server_of(s->group, server);
+	s->keyless = s->mh && (r->o->keyless || key->keyless);
 	s->ssh = -1;
 	s->start_ts = ts;
 	r->sv[r->n_sessions++] = s;
@@ -286,8 +308,8 @@ static void decode(struct rv_review *r, struct rv_session *s,
 
 	d->authentic = -1;
 	d->have_hdr = ssp_parse_header(pk->payload, pk->len, &d->hdr) == 0;
-	if (!s->mh && !s->shared)
-		return;
+	if ((!s->mh && !s->shared) || (s->mh && !s->mh->ssp))
+		return;             /* no key, or a keyless line */
 	d->authentic = 0;           /* on a shared port: no key authenticates it */
 	if (!d->have_hdr || !s->mh)
 		return;
@@ -329,7 +351,7 @@ static void datagram(struct rv_review *r, const struct rv_packet *p,
 		     const struct mh_pkt *pk, bool ts_side)
 {
 	const struct mh_addr *server = ts_side ? &pk->dst : &pk->src;
-	const struct rv_key *key = rv_keys_port(r->keys, server->port);
+	const struct rv_key *key = rv_keys_find(r->keys, server);
 	struct rv_ph_change ch;
 	struct rv_session *s;
 	struct rv_event *e;
