@@ -4,13 +4,13 @@
  * added to the gateway table's IPv4 sessions set as the kernel announces
  * them (NEWSETELEM events, less DELSETELEM, on an nftables event socket,
  * each stamped when read) until N are in, then confirms with one dump of
- * the set. Times are ms after SINCE (CLOCK_REALTIME ns, taken by run.sh
- * just before it started the gateway). Bounded by TIMEOUT_MS. If the event
+ * the set. Times are CLOCK_REALTIME ns, for run.sh to set against the
+ * gateway's start, which comes after "ready". Bounded by TIMEOUT_MS. If the event
  * socket overflows it says so and polls dumps instead (every 10 ms; a dump
  * of 10,000 elements takes 100+ ms on a loaded machine).
- *   gwcount TABLE N SINCE_NS TIMEOUT_MS
- * Prints "ready", then "first_ms F all_ms A count C dumped D events E
- * overflow O"; exit 1 if N was not reached in time.
+ *   gwcount TABLE N TIMEOUT_MS
+ * Prints "ready", then "first_ns F all_ns A count C dumped D events E
+ * overflow O" (0: not seen); exit 1 if N was not reached in time.
  */
 #include <poll.h>
 #include <sys/socket.h>
@@ -30,9 +30,8 @@
 
 struct gc {
 	const char *table;
-	uint64_t since, end;
+	uint64_t end, first, all;
 	long want, count, events;
-	double first, all;
 	bool overflow;
 };
 
@@ -42,13 +41,6 @@ static uint64_t real_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static double ms_since(uint64_t since)
-{
-	uint64_t t = real_ns();
-
-	return t > since ? (double)(t - since) / 1e6 : 0;
 }
 
 static void count_one(const struct mh_addr *client, const struct mh_addr *server,
@@ -112,8 +104,8 @@ static void on_events(struct gc *g, const char *buf, int len)
 		n = event_elems(nlh, g->table);
 		g->events++;
 		g->count += type == NFT_MSG_NEWSETELEM ? n : -n;
-		if (g->count > 0 && g->first < 0)
-			g->first = ms_since(g->since);
+		if (g->count > 0 && !g->first)
+			g->first = real_ns();
 	}
 }
 
@@ -136,7 +128,7 @@ static int by_events(struct gc *g, struct mnl_socket *ev)
 			return errno == ENOBUFS ? -ENOBUFS : -errno;
 		on_events(g, buf, (int)n);
 	}
-	g->all = ms_since(g->since);
+	g->all = real_ns();
 	return 0;
 }
 
@@ -145,10 +137,10 @@ static void by_dumps(struct gc *g)
 {
 	while (bench_now_ns() < g->end) {
 		g->count = dumped(g->table);
-		if (g->count > 0 && g->first < 0)
-			g->first = ms_since(g->since);
+		if (g->count > 0 && !g->first)
+			g->first = real_ns();
 		if (g->count >= g->want) {
-			g->all = ms_since(g->since);
+			g->all = real_ns();
 			return;
 		}
 		poll(NULL, 0, 10);
@@ -171,32 +163,32 @@ static struct mnl_socket *event_socket(void)
 
 int main(int argc, char **argv)
 {
-	struct gc g = { .first = -1, .all = -1 };
+	struct gc g = { 0 };
 	struct mnl_socket *ev;
 	long d;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 5) {
-		fprintf(stderr, "usage: gwcount TABLE N SINCE_NS TIMEOUT_MS\n");
+	if (argc != 4) {
+		fprintf(stderr, "usage: gwcount TABLE N TIMEOUT_MS\n");
 		return 2;
 	}
 	g.table = argv[1];
 	g.want = bench_num("gwcount", argv[2], 1, 1000000, "count");
-	g.since = strtoull(argv[3], NULL, 10);
-	g.end = bench_now_ns() + (uint64_t)bench_num("gwcount", argv[4], 1,
+	g.end = bench_now_ns() + (uint64_t)bench_num("gwcount", argv[3], 1,
 						   BENCH_MAX_SECONDS * 1000, "timeout") * 1000000ull;
 	ev = event_socket();
 	g.count = dumped(g.table);   /* what is in already (0 on a fresh table) */
 	printf("ready\n");
 	if (g.count >= g.want)
-		g.first = g.all = ms_since(g.since);
+		g.first = g.all = real_ns();
 	else if (by_events(&g, ev) == -ENOBUFS) {
 		g.overflow = true;
 		by_dumps(&g);
 	}
 	d = dumped(g.table);
-	printf("first_ms %.1f all_ms %.1f count %ld dumped %ld events %ld overflow %d\n",
-	       g.first, g.all, g.count, d, g.events, g.overflow);
+	printf("first_ns %llu all_ns %llu count %ld dumped %ld events %ld overflow %d\n",
+	       (unsigned long long)g.first, (unsigned long long)g.all, g.count, d,
+	       g.events, g.overflow);
 	mnl_socket_close(ev);
-	return g.all >= 0 ? 0 : 1;
+	return g.all ? 0 : 1;
 }

@@ -137,16 +137,19 @@ bench_relay() {
 	grep -h 'refused' "$TMP"/ra-*.err 2>/dev/null | head -n 3 | sed 's/^/   refused: /'
 }
 
-# gr_count SINCE_NS TIMEOUT_S OUT: gwcount on the gateway's sessions4 (its
-# set-element events, then one dump)
+# gr_count TIMEOUT_S OUT: gwcount on the gateway's sessions4 (its
+# set-element events, then one dump), ready
 gr_count() {
-	bg rgw "$3" taskset -c 0 "$TMP/bin/gwcount" mosh_helper_gw "$GR_N" "$1" $(($2 * 1000))
+	bg rgw "$2" taskset -c 0 "$TMP/bin/gwcount" mosh_helper_gw "$GR_N" $(($1 * 1000))
 	GR_CPID=$BG
-	wait_for "$3" ready 5 || die "gwcount: $(cat "$3.err")"
+	wait_for "$2" ready 5 || die "gwcount: $(cat "$2.err")"
 }
+# gr_ms OUT KEY T0: ms from T0 (ns) to gwcount's KEY (ns), or nothing
+gr_ms() { awk -v k="$2" -v t="$3" '$1 == "first_ns" { for (i = 1; i < NF; i++) if ($i == k && $(i + 1) > 0) printf "%.1f\n", ($(i + 1) - t) / 1e6 }' "$1"; }
 
 # gr_hold N: N sessions held by the relay (and so by the gateway), 250 per
-# mhmany, 4 processes announcing at once
+# mhmany, 4 processes announcing at once; each group's announcement p50
+# logged (the relay checks each one against every UDP socket of the host)
 gr_hold() {
 	local n=$1 per=250 i k procs ok=0 refused=0 a b
 	procs=$(((n + per - 1) / per))
@@ -154,60 +157,71 @@ gr_hold() {
 	for ((i = 0; i < procs; i += 4)); do
 		for ((k = i; k < i + 4 && k < procs; k++)); do
 			bg rly "$TMP/gr-many-$k" "${AS_USER[@]}" "$TMP/bin/mhmany" $((50000 + k * per)) \
-				$((k == procs - 1 ? n - k * per : per)) 900 --announce "$TMP/rly/control.sock"
+				$((k == procs - 1 ? n - k * per : per)) 900 --announce "$TMP/rly/control.sock" --times
 			GR_HOLD+=("$BG")
 		done
 		for ((k = i; k < i + 4 && k < procs; k++)); do
-			wait_for "$TMP/gr-many-$k" ready 180 || die "mhmany $k: $(tail -n 2 "$TMP/gr-many-$k.err")"
+			wait_for "$TMP/gr-many-$k" ready 300 || die "mhmany $k: $(tail -n 2 "$TMP/gr-many-$k.err")"
 			read -r a b <<<"$(awk '$1 == "ready" { print $3, $5 }' "$TMP/gr-many-$k")"
 			ok=$((ok + a)) refused=$((refused + b))
 		done
-		[ $(((i + 4) % 12)) = 0 ] && log "  $ok sessions held (t=$((SECONDS - T_START))s)"
+		[ $(((i + 4) % 8)) = 0 ] && log "  $ok sessions held (t=$((SECONDS - T_START))s); the last 1,000" \
+			"announcements' p50 $(median $(for ((k = i; k < i + 4; k++)); do
+				awk '$1 == "announce_us" { print $2 }' "$TMP/gr-many-$k" 2>/dev/null; done)) us"
 	done
 	log "sessions announced through the relay: $ok, refused $refused (t=$((SECONDS - T_START))s)"
 	[ "$refused" = 0 ] || log "refusals: $(cat "$TMP"/gr-many-*.err | sort | uniq -c | sort -rn | head -n 3)"
 	GR_N=$ok
 }
 
+# gr_round R TAG: the gateway SIGKILLed, its table deleted, started again;
+# the times of this round appended to $TMP/gr-TAG.{ready,first,all,apply}
+gr_round() {
+	local r=$1 f=$TMP/gr-$2 out=$TMP/gr-count-$2-$1 t0 ready first all
+	{ kill -KILL "${GR_PID[rgw]}"; wait_pid "${GR_PID[rgw]}" 5; } 2>/dev/null
+	nsx rgw nft delete table inet mosh_helper_gw 2>/dev/null
+	gr_count 60 "$out"
+	t0=$(date +%s%N)
+	gr_start rgw 'ready \(gateway\)'
+	ready=$((($(date +%s%N) - t0) / 1000000))
+	wait_pid "$GR_CPID" 70
+	first=$(gr_ms "$out" first_ns "$t0") all=$(gr_ms "$out" all_ns "$t0")
+	log "  $2 round $((r + 1)): gateway ready after ~$ready ms (its log polled every 20 ms), first session" \
+		"after ${first:-?} ms, all $GR_N after ${all:-?} ms ($(tail -n 1 "$out"))"
+	echo "$ready" >>"$f.ready"
+	echo "${all:-nan}" | awk '$1 ~ /^[0-9.]+$/ { printf "%.3f\n", $1 / 1000 }' >>"$f.all"
+	echo "${first:-nan}" | awk '$1 ~ /^[0-9.]+$/ { printf "%.3f\n", $1 / 1000 }' >>"$f.first"
+	awk -v a="${all:-x}" -v f="${first:-x}" 'BEGIN { if (a ~ /^[0-9.]+$/ && f ~ /^[0-9.]+$/) printf "%.3f\n", (a - f) / 1000 }' >>"$f.apply"
+	sleep 1
+}
+
 bench_gwresync() {
 	step "gw. gateway resync: a restarted gateway (its table gone) relearns the relay's sessions"
 	gr_setup
-	local n=${BENCH_GR_SESSIONS:-10000} r rounds=${BENCH_GR_ROUNDS:-3} t0 out first all p ready
+	local n=${BENCH_GR_SESSIONS:-10000} r rounds=${BENCH_GR_ROUNDS:-3} out p f=$TMP/gr-installed q=$TMP/gr-quiet
 	[ "$n" -ge 250 ] && [ "$n" -le 10750 ] || die "BENCH_GR_SESSIONS must be 250..10750"
 	gr_hold "$n"
 	out=$TMP/gr-count-held
-	gr_count "$(date +%s%N)" 30 "$out"
+	gr_count 30 "$out"
 	wait_pid "$GR_CPID" 40
-	log "the gateway's sessions4 before the restarts: $(awk '$1 == "first_ms" { print $8 }' "$out")"
+	log "the gateway's sessions4 before the restarts: $(awk '$1 == "first_ns" { print $8 }' "$out")"
 	log "each round: gateway SIGKILLed, its table deleted (a rebooted firewall), gateway started;"
 	log "time from its start to all $GR_N sessions in sessions4 (the kernel's set-element events, stamped"
 	log "when read, then one dump to confirm)"
-	for ((r = 0; r < rounds; r++)); do
-		{ kill -KILL "${GR_PID[rgw]}"; wait_pid "${GR_PID[rgw]}" 5; } 2>/dev/null
-		nsx rgw nft delete table inet mosh_helper_gw 2>/dev/null
-		out=$TMP/gr-count-$r
-		t0=$(date +%s%N)
-		gr_count "$t0" 60 "$out"
-		t0=$(date +%s%N)
-		gr_start rgw 'ready \(gateway\)'
-		ready=$((($(date +%s%N) - t0) / 1000000))
-		wait_pid "$GR_CPID" 70
-		read -r first all <<<"$(awk '$1 == "first_ms" { print $2, $4 }' "$out")"
-		log "  round $((r + 1))/$rounds: gateway ready after ~$ready ms (its log polled every 20 ms), first session" \
-			"after ${first:-?} ms, all $GR_N after ${all:-?} ms ($(tail -n 1 "$out"))"
-		echo "$ready" >>"$TMP/gr-ready.ms"
-		echo "${all:-nan}" | awk '$1 >= 0 { printf "%.3f\n", $1 / 1000 }' >>"$TMP/gr-all.s"
-		echo "${first:-nan}" | awk '$1 >= 0 { printf "%.3f\n", $1 / 1000 }' >>"$TMP/gr-first.s"
-		awk -v a="$all" -v f="$first" 'BEGIN { if (a >= 0 && f >= 0) printf "%.3f\n", (a - f) / 1000 }' >>"$TMP/gr-apply.s"
-		sleep 1
-	done
+	for ((r = 0; r < rounds; r++)); do gr_round "$r" installed; done
 	fig gw_resync_sessions "$GR_N" "sessions held by the relay (real relay daemon, real TLS)"
-	fig gw_resync_10000_s "$(median $(cat "$TMP/gr-all.s"))" \
-		"s (gateway start to all in sessions4, median of $rounds; rounds: $(tr '\n' ' ' <"$TMP/gr-all.s"))"
-	fig gw_resync_first_s "$(median $(cat "$TMP/gr-first.s"))" \
-		"s (gateway start to the first session: start-up ($(median $(cat "$TMP/gr-ready.ms")) ms to its ready line), the relay's reconnection backoff, TLS)"
-	fig gw_resync_apply_s "$(median $(cat "$TMP/gr-apply.s"))" \
-		"s (first to last session: the resync itself)"
+	fig gw_resync_10000_s "$(median $(cat "$f.all"))" \
+		"s (gateway start to all in sessions4, median of $rounds; rounds: $(tr '\n' ' ' <"$f.all"))"
+	fig gw_resync_first_s "$(median $(cat "$f.first"))" \
+		"s (gateway start to the first session: start-up ($(median $(cat "$f.ready")) ms to its ready line), the relay's reconnection backoff, TLS)"
+	fig gw_resync_apply_s "$(median $(cat "$f.apply"))" "s (first to last session: the resync itself)"
+	# WHAT-IF: the same gateway with no audit trail and log level warning
+	sed -i -e 's/^log_level = .*/log_level = "warning";/' -e 's/^audit_log = .*/audit_log = "";/' \
+		"$TMP/rgw/mosh-helper.conf"
+	for ((r = 0; r < rounds; r++)); do gr_round "$r" quiet; done
+	fig gw_resync_quiet_10000_s "$(median $(cat "$q.all"))" \
+		"s (WHAT-IF: gateway with audit_log \"\" and log_level warning; rounds: $(tr '\n' ' ' <"$q.all"))"
+	fig gw_resync_quiet_apply_s "$(median $(cat "$q.apply"))" "s (WHAT-IF: first to last session)"
 	for p in "${GR_HOLD[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${GR_HOLD[@]}"; do wait_pid "$p" 5; done
 }

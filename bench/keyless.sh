@@ -38,8 +38,8 @@ slow_path_rate_per_session = $KL_RAISED;" daemon_start kl 1000000
 	nsx kq "$NFTTOOL" load --idle 600000 --rate 1000000 --per-source 0 --per-session "$KL_RAISED" \
 		2>"$err" || die "nfttool load (kq): $(cat "$err")"
 	nsx kq "$NFTTOOL" add-session 60002 2>>"$err" || die "nfttool add-session: $(cat "$err")"
-	KEY[kq-60002]=$(newkey)
-	bg kq "$TMP/kq-echo-60002" taskset -c 0-1 "${AS_USER[@]}" "$MHECHO" 60002 900 --key "${KEY[kq-60002]}" --echo
+	KEY["kq-60002"]=$(newkey)
+	bg kq "$TMP/kq-echo-60002" taskset -c 0-1 "${AS_USER[@]}" "$MHECHO" 60002 900 --key "${KEY["kq-60002"]}" --echo
 	wait_for "$TMP/kq-echo-60002" ready 10 || die "mhecho kq: $(cat "$TMP/kq-echo-60002.err")"
 	bg kq "$TMP/kq-ref.out" taskset -c 1 "$NFQREF" 0 600 --maxlen 4096 --multi
 	wait_for "$TMP/kq-ref.out" ready 5 || die "nfq_ref in kq did not start: $(cat "$TMP/kq-ref.out.err")"
