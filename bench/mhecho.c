@@ -10,6 +10,7 @@
  *   mhecho PORT SECONDS --key KEY (--drain|--echo) [--announce SOCKET]
  *          [--keyless]   (the announcement carries no key: keyless mode;
  *                         the key still seals the echoes, as mosh-server's)
+ *          [--stamps]    (--drain: "arrival_ns T N" for each batch read)
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -84,6 +85,7 @@ struct echo {
 	struct ssp_ctx *ctx;
 	uint64_t seq;
 	unsigned long received, authentic, replies;
+	bool stamps;          /* --stamps: print each drained batch's arrival */
 };
 
 /* Plaintext: timestamps, a final fragment header, then the client's
@@ -143,8 +145,12 @@ static void drain_input(struct echo *e)
 		msg[i].msg_hdr.msg_iov = &iov[i];
 		msg[i].msg_hdr.msg_iovlen = 1;
 	}
-	while ((r = recvmmsg(e->fd, msg, EC_BATCH, MSG_DONTWAIT, NULL)) > 0)
+	while ((r = recvmmsg(e->fd, msg, EC_BATCH, MSG_DONTWAIT, NULL)) > 0) {
 		e->received += (unsigned long)r;
+		if (e->stamps)
+			printf("arrival_ns %llu %d\n",
+			       (unsigned long long)bench_now_ns(), r);
+	}
 }
 
 int main(int argc, char **argv)
@@ -160,7 +166,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
 		fprintf(stderr, "usage: mhecho PORT SECONDS --key KEY (--drain|--echo) "
-			"[--announce SOCKET] [--keyless]\n");
+			"[--announce SOCKET] [--keyless] [--stamps]\n");
 		return 2;
 	}
 	port = (uint16_t)bench_num("mhecho", argv[1], 1, 65535, "port");
@@ -175,6 +181,8 @@ int main(int argc, char **argv)
 			echo = true;
 		else if (!strcmp(argv[i], "--keyless"))
 			keyless = true;
+		else if (!strcmp(argv[i], "--stamps"))
+			e.stamps = true;
 		else if (strcmp(argv[i], "--drain"))
 			return 2;
 	}
