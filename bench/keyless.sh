@@ -99,11 +99,13 @@ kl_flood() {
 	KL_WHOLE=$(awk -v a="$a0" -v b="$a3" -v x="$t0" -v y="$t3" 'BEGIN { printf "%.2f\n", (b - a) / (y - x) }')
 	# the least-squares slope of the running count over arrival time: every
 	# arrival counts, so one late wake-up of the reader at either end of
-	# the window does not move it (a ratio of the ends would, by ~1%)
+	# the window does not move it (a ratio of the ends would, by ~1%);
+	# printed to 0.1/s, what the reader's wake-ups on a loaded machine
+	# leave of its resolution
 	KL_STEADY=$(tail -n +$((l0 + 1)) "$echo" | awk '$1 == "arrival_ns" {
 			if (!t1) t1 = $2
 			if ($2 >= t1 + 2e9) { x = ($2 - t1) / 1e9; y += $3; n++; sx += x; sy += y; sxx += x * x; sxy += x * y } }
-		END { d = n * sxx - sx * sx; if (n > 2 && d > 0) printf "%.2f\n", (n * sxy - sx * sy) / d; else print "n/a" }')
+		END { d = n * sxx - sx * sx; if (n > 2 && d > 0) printf "%.1f\n", (n * sxy - sx * sy) / d; else if (!n) print 0; else print "n/a" }')
 	KL_PPS=$(field "$fl" pps)
 	log "  $label: flood $(grep '^sent' "$fl" || echo "n/a: $(tail -n 1 "$fl.err")"); delivered" \
 		"$((a3 - a0)) in $(awk -v x="$t0" -v y="$t3" 'BEGIN { printf "%.1f", y - x }') s ($KL_WHOLE/s)," \
