@@ -7,9 +7,10 @@
 # round trip against the bare queue path, and the garbage it lets through to
 # mosh-server at a sender's maximum rate. Namespaces kl (keyless daemon),
 # kk (keyed daemon, for information), kq (the reference: the helper's table
-# loaded by the builders and the accept-all queue loop, no daemon), kg
-# (keyless daemon, product defaults): 198.18.60-63.0/24 from cl,
-# 198.19.60-63.0/24 from at. Printed, never asserted.
+# loaded by the builders and the accept-all queue loop, no daemon), kz
+# (keyless, no audit trail, warnings only: a what-if), kg (keyless daemon,
+# product defaults): 198.18.60-64.0/24 from cl, 198.19.60-64.0/24 from at.
+# Printed, never asserted.
 
 KL_RAISED=100000   # per-session budget where it must not bind (latency)
 
@@ -27,11 +28,14 @@ declare -A KL_ECHO
 
 kl_setup_roam() {
 	local err=$TMP/kq-nfttool.err
-	fs_ns kl 60; fs_ns kk 61; fs_ns kq 62
+	fs_ns kl 60; fs_ns kk 61; fs_ns kq 62; fs_ns kz 64
 	DAEMON_EXTRA="keyless = true;
 slow_path_rate_per_session = $KL_RAISED;" daemon_start kl 1000000
+	DAEMON_EXTRA="keyless = true;
+slow_path_rate_per_session = $KL_RAISED;" daemon_start kz 1000000 quiet
 	DAEMON_EXTRA="slow_path_rate_per_session = $KL_RAISED;" daemon_start kk 1000000
 	kl_echo kl 60002 echo --keyless
+	kl_echo kz 60002 echo --keyless
 	kl_echo kk 60002 echo
 	# the reference: the same table, rates raised alike, both directions
 	# through the accept-all loop (as item 4's)
@@ -48,7 +52,7 @@ slow_path_rate_per_session = $KL_RAISED;" daemon_start kl 1000000
 bench_klroam() {
 	step "kl. keyless roam: first datagram from a new source, keyless daemon vs the bare queue path"
 	kl_setup_roam
-	local b blocks=${BENCH_KL_BLOCKS:-6}
+	local b blocks=${BENCH_KL_BLOCKS:-8}
 	log "slow_path_rate_per_session raised to $KL_RAISED/s in all three (the budget must not pace the roams);"
 	log "$blocks blocks of 200 samples per target, the targets taking turns; ratios per block"
 	# mosh-like sequence numbers (a client counts from 0): keyless mode
@@ -58,7 +62,7 @@ bench_klroam() {
 	local seq=1000 t ns label
 	for ((b = 0; b < blocks; b++)); do
 		log "block $((b + 1))/$blocks"
-		for t in "kq klref" "kl keyless" "kk keyed"; do
+		for t in "kq klref" "kl keyless" "kk keyed" "kz klquiet"; do
 			read -r ns label <<<"$t"
 			roam_one "$ns" newsrc 200 "$label" --seq-base "$seq"
 			seq=$((seq + 100000))
@@ -72,6 +76,8 @@ bench_klroam() {
 	fig keyless_keyed_roam_rtt_p50_us "$(median $(cat "$TMP/roam-keyed.p50"))" "us (keyed daemon, same set-up: information)"
 	fig keyless_roam_extra_rtt_ratio "$(median $(paired "$TMP/roam-keyless.p50" "$TMP/roam-klref.p50"))" \
 		"(keyless p50 / reference queue p50, per-block pairs, median; quartiles $(iqr $(paired "$TMP/roam-keyless.p50" "$TMP/roam-klref.p50")))"
+	fig keyless_quiet_roam_extra_rtt_ratio "$(median $(paired "$TMP/roam-klquiet.p50" "$TMP/roam-klref.p50"))" \
+		"(WHAT-IF: keyless daemon with audit_log \"\" and log_level warning / reference, per block; quartiles $(iqr $(paired "$TMP/roam-klquiet.p50" "$TMP/roam-klref.p50")))"
 	fig keyless_vs_keyed_roam_ratio "$(median $(paired "$TMP/roam-keyless.p50" "$TMP/roam-keyed.p50"))" \
 		"(keyless p50 / keyed p50, per block: information)"
 }
