@@ -73,7 +73,8 @@ gr_setup() {
 	ip -n "$P-rgw" link set eth0 up
 	ip -n "$P-rly" link set eth0 up
 	mkdir -p "$TMP/rgw" "$TMP/rly" "$TMP/rhs" && chmod 755 "$TMP/rgw" "$TMP/rly" "$TMP/rhs"
-	gr_conf "$TMP/rgw/mosh-helper.conf" 'role = "gateway";' \
+	# (a gateway opens an admin control socket: ours stays in the temp dir)
+	gr_conf "$TMP/rgw/mosh-helper.conf" 'role = "gateway";' "control_socket = \"$TMP/rgw/control.sock\";" \
 		"tls_ca = \"$TMP/certs/site-ca.pem\";" "tls_cert = \"$TMP/certs/gateway.pem\";" \
 		"tls_key = \"$TMP/certs/gateway.key\";" "tls_crl = \"$TMP/certs/site.crl\";" \
 		"relay_listen = \"$GR_GW:7710\";" 'relay_orphan_grace = 120;' 'relay_resync_grace = 10;'
