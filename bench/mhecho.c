@@ -8,6 +8,9 @@
  * to-server datagram with a sealed to-client one (--echo) carrying the
  * client's token and the CLOCK_MONOTONIC time it arrived.
  *   mhecho PORT SECONDS --key KEY (--drain|--echo) [--announce SOCKET]
+ *          [--keyless]   (the announcement carries no key: keyless mode;
+ *                         the key still seals the echoes, as mosh-server's)
+ *          [--stamps]    (--drain: "arrival_ns T N" for each batch read)
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -82,6 +85,7 @@ struct echo {
 	struct ssp_ctx *ctx;
 	uint64_t seq;
 	unsigned long received, authentic, replies;
+	bool stamps;          /* --stamps: print each drained batch's arrival */
 };
 
 /* Plaintext: timestamps, a final fragment header, then the client's
@@ -141,8 +145,12 @@ static void drain_input(struct echo *e)
 		msg[i].msg_hdr.msg_iov = &iov[i];
 		msg[i].msg_hdr.msg_iovlen = 1;
 	}
-	while ((r = recvmmsg(e->fd, msg, EC_BATCH, MSG_DONTWAIT, NULL)) > 0)
+	while ((r = recvmmsg(e->fd, msg, EC_BATCH, MSG_DONTWAIT, NULL)) > 0) {
 		e->received += (unsigned long)r;
+		if (e->stamps)
+			printf("arrival_ns %llu %d\n",
+			       (unsigned long long)bench_now_ns(), r);
+	}
 }
 
 int main(int argc, char **argv)
@@ -150,7 +158,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	const char *key = NULL, *sock = NULL;
 	struct echo e = { .fd = -1 };
-	bool echo = false;
+	bool echo = false, keyless = false;
 	int rcv = 4 * 1024 * 1024;
 	uint16_t port;
 	uint64_t end;
@@ -158,7 +166,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
 		fprintf(stderr, "usage: mhecho PORT SECONDS --key KEY (--drain|--echo) "
-			"[--announce SOCKET]\n");
+			"[--announce SOCKET] [--keyless] [--stamps]\n");
 		return 2;
 	}
 	port = (uint16_t)bench_num("mhecho", argv[1], 1, 65535, "port");
@@ -171,6 +179,10 @@ int main(int argc, char **argv)
 			sock = argv[++i];
 		else if (!strcmp(argv[i], "--echo"))
 			echo = true;
+		else if (!strcmp(argv[i], "--keyless"))
+			keyless = true;
+		else if (!strcmp(argv[i], "--stamps"))
+			e.stamps = true;
 		else if (strcmp(argv[i], "--drain"))
 			return 2;
 	}
@@ -185,7 +197,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setsockopt(e.fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-	if (sock && announce(sock, port, key) < 0)
+	if (sock && announce(sock, port, keyless ? "" : key) < 0)
 		return 1;
 	printf("ready\n");
 	while (!stop && bench_now_ns() < end) {

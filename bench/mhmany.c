@@ -6,11 +6,14 @@
  * announces each to mosh-helperd with a fresh random key and its own pid,
  * one announcement at a time, and stays idle (the sessions live as long
  * as this process) until SIGTERM or SECONDS pass.
- *   mhmany BASE COUNT SECONDS --announce SOCKET
- * Prints "ready announced N refused M" once every announcement is answered.
+ *   mhmany BASE COUNT SECONDS --announce SOCKET [--times]
+ * Prints "ready announced N refused M" once every announcement is answered;
+ * --times: before it, "announce_us T" for each one, T the connect to the
+ * decoded reply (the hook's wait, issue 13's relay_announce item).
  */
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -97,13 +100,16 @@ int main(int argc, char **argv)
 	static int fds[MM_MAX_PORTS];
 	const char *sock = NULL;
 	unsigned ok = 0, refused = 0, base, count, i;
-	uint64_t end;
+	uint64_t end, t0;
+	bool times;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 6 || strcmp(argv[4], "--announce")) {
-		fprintf(stderr, "usage: mhmany BASE COUNT SECONDS --announce SOCKET\n");
+	if ((argc != 6 && argc != 7) || strcmp(argv[4], "--announce") ||
+	    (argc == 7 && strcmp(argv[6], "--times"))) {
+		fprintf(stderr, "usage: mhmany BASE COUNT SECONDS --announce SOCKET [--times]\n");
 		return 2;
 	}
+	times = argc == 7;
 	base = (unsigned)bench_num("mhmany", argv[1], 1, 65535, "base port");
 	count = (unsigned)bench_num("mhmany", argv[2], 1, MM_MAX_PORTS, "count");
 	end = bench_now_ns() + (uint64_t)bench_num("mhmany", argv[3], 1, 900,
@@ -126,8 +132,12 @@ int main(int argc, char **argv)
 		}
 	}
 	for (i = 0; i < count && !stop && bench_now_ns() < end; i++) {
-		int r = announce(sock, (uint16_t)(base + i));
+		int r;
 
+		t0 = bench_now_ns();
+		r = announce(sock, (uint16_t)(base + i));
+		if (times && r >= 0)
+			printf("announce_us %.1f\n", (double)(bench_now_ns() - t0) / 1e3);
 		if (r < 0) {
 			fprintf(stderr, "mhmany: port %u: no answer from the daemon\n",
 				base + i);

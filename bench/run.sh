@@ -8,8 +8,10 @@
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
 # BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
-# daemonmem muxflood floodsess rebuild review gwfast), BENCH_GW_PINHOLES, BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
-# BENCH_RW_TRIALS, BENCH_FS_ROAMS, BENCH_FS_ROUNDS, BENCH_KEEP=1
+# daemonmem muxflood floodsess rebuild review gwfast relay gwresync klroam klgarbage),
+# BENCH_GW_PINHOLES, BENCH_DM_SESSIONS, BENCH_MF_SESSIONS, BENCH_RW_TRIALS, BENCH_FS_ROAMS,
+# BENCH_FS_ROUNDS, BENCH_RA_PER, BENCH_GR_SESSIONS, BENCH_GR_ROUNDS, BENCH_GR_LOG,
+# BENCH_KL_BLOCKS, BENCH_KL_FLOOD_S, BENCH_KEEP=1
 
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -1152,13 +1154,18 @@ TARGETS=(
 	"mux_flood_roams_lost <= 0"
 	"flood_other_session_roam_p99_ms <= 50"
 	"flood_other_session_roams_lost <= 0"
+	"gw_fastpath_ratio >= 0.95"
+	"relay_announce_p99_ms <= 5"
+	"gw_resync_10000_s <= 1"
+	"keyless_roam_extra_rtt_ratio <= 1.2"
+	"keyless_garbage_delivered_per_s <= 10"   # the default per-session budget klgarbage runs with
 )
 
 summary() {
 	local name k t v
 	step "figures"
 	for name in "${ORDER[@]}"; do printf '%s: %s %s\n' "$name" "${FIG[$name]}" "${UNIT[$name]}"; done
-	step "summary (targets of issue 5)"
+	step "summary (targets of issues 5, 11, 13, 16)"
 	printf '%-34s %-8s %-14s %s\n' figure target measured status
 	for t in "${TARGETS[@]}"; do
 		read -r name k v <<<"$t"
@@ -1226,13 +1233,15 @@ bench_review() {
 # ------------------------------------------------------------ main
 
 . "$SRC/bench/gwfast.sh"   # item gwfast: the perimeter gateway (issue 13)
+. "$SRC/bench/gwrelay.sh"  # items relay, gwresync: relay -> gateway over TLS (issue 13)
+. "$SRC/bench/keyless.sh"  # items klroam, klgarbage: keyless host mode (issue 16)
 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review gwfast}; do
+for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review gwfast relay gwresync klroam klgarbage}; do
 	"bench_$item"
 done
 summary
