@@ -8,8 +8,8 @@
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
 # BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
-# daemonmem muxflood floodsess rebuild review gwfast), BENCH_GW_PINHOLES, BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
-# BENCH_RW_TRIALS, BENCH_FS_ROAMS, BENCH_FS_ROUNDS, BENCH_KEEP=1
+# daemonmem muxflood floodsess rebuild review gwfast ha), BENCH_GW_PINHOLES, BENCH_DM_SESSIONS, BENCH_MF_SESSIONS,
+# BENCH_RW_TRIALS, BENCH_FS_ROAMS, BENCH_FS_ROUNDS, BENCH_HA_* (bench/ha.sh), BENCH_KEEP=1
 
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -1152,6 +1152,8 @@ TARGETS=(
 	"mux_flood_roams_lost <= 0"
 	"flood_other_session_roam_p99_ms <= 50"
 	"flood_other_session_roams_lost <= 0"
+	"ha_failover_p99_s <= 5"
+	"ha_sessions_lost <= 0"
 )
 
 summary() {
@@ -1227,12 +1229,29 @@ bench_review() {
 
 . "$SRC/bench/gwfast.sh"   # item gwfast: the perimeter gateway (issue 13)
 
+# Item ha (issue 14): bench/ha.sh in a process of its own (its own
+# namespaces and cleanup trap, on the integration tests' halib.sh); its
+# "ha_*: value unit" lines become figures.
+bench_ha() {
+	step "ha. HA gateway pair: the active gateway fails under ${BENCH_HA_SESSIONS:-200} authentic sessions"
+	local out=$TMP/ha.out rc=0 name v u
+	timeout 600 bash "$SRC/bench/ha.sh" "$B" >"$out" 2>&1 || rc=$?
+	sed 's/^/   | /' "$out"
+	if [ $rc = 77 ]; then log "ha: skipped ($(tail -n 1 "$out"))"; return; fi
+	[ $rc = 0 ] || log "ha: bench/ha.sh failed (exit $rc): figures so far only"
+	while IFS= read -r line; do
+		name=${line%%:*} v=${line#*: }
+		u=${v#* } v=${v%% *}
+		fig "$name" "$v" "$u"
+	done < <(grep -E '^ha_[a-z0-9_]+: ' "$out")
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review gwfast}; do
+for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review gwfast ha}; do
 	"bench_$item"
 done
 summary
