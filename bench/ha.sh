@@ -10,6 +10,7 @@
 # "ha_*: value unit" lines for bench/run.sh. Run by run.sh as its own
 # process (lib.sh's cleanup trap ends what it started, deletes its
 # namespaces). Usage: bench/ha.sh BUILD_DIR
+# shellcheck disable=SC1091,SC2034,SC2153,SC2154  # lib.sh/halib.sh (sourced) set and read these
 
 export HA_ADVERT=${BENCH_HA_ADVERT:-1}
 MH_BUILD=$(cd "${1:-build}" && pwd) || exit 2
@@ -23,9 +24,12 @@ NMOSH=${BENCH_HA_MOSH:-4}            # of them real mosh (2 per server at most 1
 NSRC=${BENCH_HA_SOURCES:-25}         # public addresses the ping-pong clients come from
 IVL=${BENCH_HA_INTERVAL_MS:-250}     # ping-pong: one exchange per session per IVL ms
 LIMIT=${BENCH_HA_LIMIT_S:-30}        # a session silent this long after the failure is lost
-[ "$N" -ge 10 ] && [ "$N" -le 1000 ] || mh_fail "BENCH_HA_SESSIONS must be 10..1000"
-[ "$NMOSH" -ge 0 ] && [ "$NMOSH" -le 10 ] || mh_fail "BENCH_HA_MOSH must be 0..10"
-[ "$NSRC" -ge 1 ] && [ "$NSRC" -le 100 ] || mh_fail "BENCH_HA_SOURCES must be 1..100"
+in_range() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+in_range "$N" 10 1000 || mh_fail "BENCH_HA_SESSIONS must be 10..1000"
+in_range "$NMOSH" 0 10 || mh_fail "BENCH_HA_MOSH must be 0..10"
+in_range "$NSRC" 1 100 || mh_fail "BENCH_HA_SOURCES must be 1..100"
+in_range "$IVL" 10 5000 || mh_fail "BENCH_HA_INTERVAL_MS must be 10..5000"
+in_range "$LIMIT" 5 120 || mh_fail "BENCH_HA_LIMIT_S must be 5..120"
 NPP=$((N - NMOSH))
 PP1=$((NPP / 2)) PP2=$((NPP - NPP / 2))
 
@@ -174,7 +178,7 @@ mh_wait 15 ha_is_master b || mh_fail "gw-b did not take the addresses"
 mh_wait $((LIMIT + 10)) pp_done 3 || mh_fail "hapong ping: no report after the failover"
 wait "$mpid"
 takeover=$(($(master_ms b) - t_fail))
-cat "$MH_TMP/mosh.intr" | sed 's/^/   /'
+sed 's/^/   /' "$MH_TMP/mosh.intr"
 mh_log "ping-pong: $(grep '^done' "$MH_TMP/pp.out" | tail -n 1)"
 
 # ---------------------------------------------------------------- figures
