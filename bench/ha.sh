@@ -50,7 +50,8 @@ HAPONG=$MH_TMP/bin/hapong
 
 now_ms() { date +%s%3N; }
 master_ms() { awk '/is MASTER/ { t = $1 } END { printf "%.0f\n", t * 1000 }' "$(ha_dir "$1")/notify.log"; }
-relay_ups_at_least() { [ "$(grep -c -F "relay: gateway $2 up" "$MH_TMP/$1.log" 2>/dev/null)" -ge 1 ]; }
+relay_ups() { grep -c -F "relay: gateway $2 up" "$MH_TMP/$1.log" 2>/dev/null; }
+relay_ups_at_least() { [ "$(relay_ups "$1" "$2")" -ge "${3:-1}" ]; }
 pp_done() { [ "$(grep -c '^done ' "$MH_TMP/pp.out")" -ge "$1" ]; }
 
 # ---------------------------------------------------------------- set-up
@@ -199,5 +200,34 @@ echo "ha_failover_p99_over_takeover_s: $(awk -v a="$(pct 99)" -v t="$takeover" '
 echo "ha_mosh_failover_max_s: $mmax s (real mosh sessions, kill -> echoed keystroke)"
 echo "ha_steady_answer_p99_s: $ref99 s (reference: the same sessions without a failure)"
 echo "ha_gw_a_pinholes_before: $PH pinholes"
+
+# ---------------------------------------------------------------- failback
+
+# gw-a comes back as in t_ha (links, conntrackd, its daemon; the relays
+# resync to it), then keepalived: it takes the addresses back after its
+# preempt delay. Not a failure: no session needs to be silent, so the
+# figure is each ping-pong session's longest silence in a window around
+# the takeover, and for mosh the takeover to the echo of a keystroke.
+mh_step "failback: gw-a comes back and takes the addresses back (preempt $HA_PREEMPT s)"
+u1=$(relay_ups r1 "$GWA") u2=$(relay_ups r2 "$GWA")
+ha_links_set a up
+ha_conntrackd_start a
+ha_gw_start a
+mh_wait 40 eval "relay_ups_at_least r1 $GWA $((u1 + 1)) && relay_ups_at_least r2 $GWA $((u2 + 1))" ||
+	mh_fail "the relays did not resync to gw-a"
+kill -USR2 "$PING"
+ha_keepalived_start a
+mh_wait 20 ha_is_master a || mh_fail "gw-a did not take the addresses back"
+t_back=$(master_ms a)
+mosh_interruptions "$t_back" >"$MH_TMP/mosh.back"
+sleep 3
+kill -USR2 "$PING"
+mh_wait 10 grep -q '^gapdone' "$MH_TMP/pp.out" || mh_fail "hapong ping: no failback report"
+sed 's/^/   /' "$MH_TMP/mosh.back"
+GAP=$(grep '^gapdone' "$MH_TMP/pp.out" | tail -n 1)
+mh_log "ping-pong longest silences: $GAP"
+bl=$(grep -c lost "$MH_TMP/mosh.back")
+echo "ha_failback_gap_p99_s: $(echo "$GAP" | awk '{ printf "%.3f", $7 / 1000 }') s (ping-pong: longest silence around gw-a's takeover, p99; max $(echo "$GAP" | awk '{ printf "%.3f", $9 / 1000 }'); a silence of $IVL ms is none)"
+echo "ha_failback_mosh_max_s: $(awk '$3 != "lost" && $3 > m { m = $3 } END { printf "%.3f\n", m / 1000 }' "$MH_TMP/mosh.back") s (real mosh: gw-a MASTER -> echoed keystroke; $bl lost)"
 kill -TERM "$PING" 2>/dev/null
 mh_pass "HA failover bench"

@@ -16,6 +16,9 @@
  *     reply to a datagram sent after it is its interruption. Once every
  *     session has one, or after L s, prints "intr PORT MS" / "lost PORT"
  *     and "done answered N lost M" and waits for the next SIGUSR1.
+ *     SIGUSR2 opens a window (a failback); the next SIGUSR2 closes it and
+ *     prints each session's longest silence in it ("gap PORT MS": between
+ *     two answers, or from the window's edges) and "gapdone p50_ms .."
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -46,17 +49,20 @@ struct hp_sess {
 	uint64_t seq;
 	uint16_t port;
 	uint64_t intr_ns;           /* 0: no answer since the failure yet */
+	uint64_t last_ns, gap_ns;   /* window: last answer, longest silence */
 	char key[SSP_KEY_B64_LEN + 1];
 };
 
 static struct hp_sess sess[HP_MAX];
 static unsigned n_sess;
-static volatile sig_atomic_t stop, failed;
+static volatile sig_atomic_t stop, failed, window;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		failed = 1;
+	else if (sig == SIGUSR2)
+		window = 1;
 	else
 		stop = 1;
 }
@@ -313,7 +319,38 @@ static void ping_report(void)
 	       (double)bench_pct(v, got, 99) / 1e6, got ? (double)v[got - 1] / 1e6 : 0.0);
 }
 
-static unsigned ping_input(struct pollfd *pfd, uint64_t t_fail)
+/* An answer on s at now: the window's longest silence so far. */
+static void gap_note(struct hp_sess *s, uint64_t now)
+{
+	if (now - s->last_ns > s->gap_ns)
+		s->gap_ns = now - s->last_ns;
+	s->last_ns = now;
+}
+
+/* The window opens (all silences start now) or closes (reported). */
+static void gap_window(bool *open)
+{
+	static uint64_t v[HP_MAX];
+	uint64_t now = bench_now_ns();
+
+	for (unsigned i = 0; i < n_sess; i++) {
+		if (*open) {
+			gap_note(&sess[i], now);
+			v[i] = sess[i].gap_ns;
+			printf("gap %u %.0f\n", sess[i].port, (double)v[i] / 1e6);
+		}
+		sess[i].last_ns = now, sess[i].gap_ns = 0;
+	}
+	if (*open) {
+		bench_sort(v, n_sess);
+		printf("gapdone sessions %u p50_ms %.0f p99_ms %.0f max_ms %.0f\n", n_sess,
+		       (double)bench_pct(v, n_sess, 50) / 1e6,
+		       (double)bench_pct(v, n_sess, 99) / 1e6, (double)v[n_sess - 1] / 1e6);
+	}
+	*open = !*open;
+}
+
+static unsigned ping_input(struct pollfd *pfd, uint64_t t_fail, bool gap_open)
 {
 	unsigned fresh = 0;
 
@@ -324,6 +361,8 @@ static unsigned ping_input(struct pollfd *pfd, uint64_t t_fail)
 		if (!(pfd[i].revents & POLLIN))
 			continue;
 		while ((sent = recv_token(&sess[i], SSP_TO_CLIENT, &from))) {
+			if (gap_open)
+				gap_note(&sess[i], bench_now_ns());
 			if (t_fail && sent > t_fail && !sess[i].intr_ns) {
 				sess[i].intr_ns = bench_now_ns() - t_fail;
 				fresh++;
@@ -338,11 +377,17 @@ static void ping_loop(uint64_t end, uint64_t interval, uint64_t limit)
 	static struct pollfd pfd[HP_MAX];
 	uint64_t next = bench_now_ns(), t_fail = 0;
 	unsigned answered = 0;
+	bool gap_open = false;
 
 	for (unsigned i = 0; i < n_sess; i++)
 		pfd[i] = (struct pollfd){ sess[i].fd, POLLIN, 0 };
 	while (!stop && bench_now_ns() < end) {
 		uint64_t now = bench_now_ns();
+
+		if (window) {
+			window = 0;
+			gap_window(&gap_open);
+		}
 
 		if (failed) {
 			failed = 0;
@@ -356,7 +401,7 @@ static void ping_loop(uint64_t end, uint64_t interval, uint64_t limit)
 			next = now + interval;
 		}
 		if (poll(pfd, n_sess, (int)((next - now) / 1000000 + 1)) > 0)
-			answered += ping_input(pfd, t_fail);
+			answered += ping_input(pfd, t_fail, gap_open);
 		if (t_fail && (answered == n_sess || bench_now_ns() - t_fail > limit)) {
 			ping_report();
 			t_fail = 0;
@@ -394,6 +439,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGUSR1, on_signal);
+	signal(SIGUSR2, on_signal);
 	if (argc >= 6 && !strcmp(argv[1], "serve"))
 		return serve(argc, argv);
 	if (argc >= 7 && !strcmp(argv[1], "ping"))
