@@ -194,6 +194,7 @@ pct() { grep -v lost "$MH_TMP/all.intr" | sort -n | awk -v p="$1" '{ a[NR] = $1 
 mmax=$(awk '$3 != "lost" && $3 > m { m = $3 } END { printf "%.3f\n", m / 1000 }' "$MH_TMP/mosh.intr")
 ref99=$(echo "$REF" | awk '{ printf "%.3f\n", $9 / 1000 }')
 echo "ha_failover_p99_s: $(pct 99) s (gw-a fails -> next answer; $total sessions: $NPP ping-pong every $IVL ms from $NSRC addresses + ${#MOSH[@]} mosh; p50 $(pct 50), max $(pct 100))"
+echo "ha_failover_pingpong_p99_s: $(grep '^done' "$MH_TMP/pp.out" | tail -n 1 | awk '{ printf "%.3f", $9 / 1000 }') s (the $NPP ping-pong sessions alone)"
 echo "ha_sessions_lost: $lost sessions (no answer within $LIMIT s; $mlost of them mosh)"
 echo "ha_vrrp_takeover_s: $(awk -v t="$takeover" 'BEGIN { printf "%.3f", t / 1000 }') s (reference: gw-a fails -> gw-b's notify 'MASTER', advert $HA_ADVERT s)"
 echo "ha_failover_p99_over_takeover_s: $(awk -v a="$(pct 99)" -v t="$takeover" 'BEGIN { printf "%.3f", a - t / 1000 }') s (p99 less the VRRP takeover: the relearning)"
