@@ -230,5 +230,11 @@ mh_log "ping-pong longest silences: $GAP"
 bl=$(grep -c lost "$MH_TMP/mosh.back")
 echo "ha_failback_gap_p99_s: $(echo "$GAP" | awk '{ printf "%.3f", $7 / 1000 }') s (ping-pong: longest silence around gw-a's takeover, p99; max $(echo "$GAP" | awk '{ printf "%.3f", $9 / 1000 }'); a silence of $IVL ms is none)"
 echo "ha_failback_mosh_max_s: $(awk '$3 != "lost" && $3 > m { m = $3 } END { printf "%.3f\n", m / 1000 }' "$MH_TMP/mosh.back") s (real mosh: gw-a MASTER -> echoed keystroke; $bl lost)"
-kill -TERM "$PING" 2>/dev/null
+# a sanitizer build (make check's) reports at exit: stop everything first
+for p in "$HA_GWD_a" "$HA_GWD_b" "${MH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+for p in "$HA_GWD_a" "$HA_GWD_b" "${MH_PIDS[@]}"; do mh_wait 10 mh_pid_gone "$p"; done
+for f in "$(ha_dir a)/gw.log" "$(ha_dir b)/gw.log" "$MH_TMP"/r[12].log "$MH_TMP"/pp*.err; do
+	! grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$f" ||
+		mh_fail "sanitizer report in $f: $(grep -m 3 -E 'ERROR|runtime error' "$f")"
+done
 mh_pass "HA failover bench"
