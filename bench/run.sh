@@ -8,10 +8,10 @@
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
 # BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
-# daemonmem muxflood floodsess rebuild review gwfast relay gwresync klroam klgarbage),
+# daemonmem muxflood floodsess rebuild review gwfast relay gwresync klroam klgarbage ha),
 # BENCH_GW_PINHOLES, BENCH_DM_SESSIONS, BENCH_MF_SESSIONS, BENCH_RW_TRIALS, BENCH_FS_ROAMS,
 # BENCH_FS_ROUNDS, BENCH_RA_PER, BENCH_GR_SESSIONS, BENCH_GR_ROUNDS, BENCH_GR_LOG,
-# BENCH_KL_BLOCKS, BENCH_KL_FLOOD_S, BENCH_KEEP=1
+# BENCH_KL_BLOCKS, BENCH_KL_FLOOD_S, BENCH_HA_* (bench/ha.sh), BENCH_KEEP=1
 
 set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -1159,6 +1159,8 @@ TARGETS=(
 	"gw_resync_10000_s <= 1"
 	"keyless_roam_extra_rtt_ratio <= 1.2"
 	"keyless_garbage_delivered_per_s <= 10"   # the default per-session budget klgarbage runs with
+	"ha_failover_p99_s <= 5"
+	"ha_sessions_lost <= 0"
 )
 
 summary() {
@@ -1236,12 +1238,29 @@ bench_review() {
 . "$SRC/bench/gwrelay.sh"  # items relay, gwresync: relay -> gateway over TLS (issue 13)
 . "$SRC/bench/keyless.sh"  # items klroam, klgarbage: keyless host mode (issue 16)
 
+# Item ha (issue 14): bench/ha.sh in a process of its own (its own
+# namespaces and cleanup trap, on the integration tests' halib.sh); its
+# "ha_*: value unit" lines become figures.
+bench_ha() {
+	step "ha. HA gateway pair: the active gateway fails under ${BENCH_HA_SESSIONS:-200} authentic sessions"
+	local out=$TMP/ha.out rc=0 name v u
+	timeout 600 bash "$SRC/bench/ha.sh" "$B" >"$out" 2>&1 || rc=$?
+	sed 's/^/   | /' "$out"
+	if [ $rc = 77 ]; then log "ha: skipped ($(tail -n 1 "$out"))"; return; fi
+	[ $rc = 0 ] || log "ha: bench/ha.sh failed (exit $rc): figures so far only"
+	while IFS= read -r line; do
+		name=${line%%:*} v=${line#*: }
+		u=${v#* } v=${v%% *}
+		fig "$name" "$v" "$u"
+	done < <(grep -E '^ha_[a-z0-9_]+: ' "$out")
+}
+
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review gwfast relay gwresync klroam klgarbage}; do
+for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review gwfast relay gwresync klroam klgarbage ha}; do
 	"bench_$item"
 done
 summary
