@@ -1167,7 +1167,7 @@ summary() {
 	local name k t v
 	step "figures"
 	for name in "${ORDER[@]}"; do printf '%s: %s %s\n' "$name" "${FIG[$name]}" "${UNIT[$name]}"; done
-	step "summary (targets of issues 5, 11, 13, 16)"
+	step "summary (targets of issues 5, 11, 13, 14, 16)"
 	printf '%-34s %-8s %-14s %s\n' figure target measured status
 	for t in "${TARGETS[@]}"; do
 		read -r name k v <<<"$t"
