@@ -217,7 +217,7 @@ static void start(struct mh_daemon *d)
 		fatal("event loop: %s", strerror(-err));
 	if (d->cfg.role == MH_ROLE_RELAY && relay_open(d) < 0)
 		exit(1);
-	if ((err = mh_owner_open(d)) < 0)
+	if ((err = mh_sockdiag_open(d)) < 0)
 		fatal("sock_diag socket: %s", strerror(-err));
 	if ((err = mh_queue_open(d)) < 0)
 		fatal("binding NFQUEUE %u: %s (is another daemon using it?)",
