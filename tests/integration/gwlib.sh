@@ -136,21 +136,33 @@ gw_no_pinhole() { ! gw_has_pinhole "$@"; }
 # the relay listener on LISTEN, the two graces in seconds; the admin's
 # control socket beside FILE, FILE's name with .sock)
 gw_conf() {
-	cat >"$1" <<CONF
-role = "gateway";
-control_socket = "${1%.conf}.sock";
-ports = "60000-61000";
+	{
+		gw_conf_site gateway "${1%.conf}.sock" "$6" "$2" gateway
+		cat <<CONF
 idle_timeout = 8;
-log_level = "debug";
-audit_log = "$6";
-user = "";
-tls_ca = "$2/site-ca.pem";
-tls_cert = "$2/gateway.pem";
-tls_key = "$2/gateway.key";
 tls_crl = "$2/site.crl";
 relay_listen = "$3";
 relay_orphan_grace = $4;
 relay_resync_grace = $5;
+CONF
+	} >"$1"
+}
+
+# gw_conf_site ROLE SOCKET AUDIT PKI CERT: the lines a gateway's and a
+# relay's configurations share (the role, the range, the control socket,
+# debug logs, the audit log, no user switch, the certificate CERT of the
+# site PKI in PKI).
+gw_conf_site() {
+	cat <<CONF
+role = "$1";
+ports = "60000-61000";
+control_socket = "$2";
+log_level = "debug";
+audit_log = "$3";
+user = "";
+tls_ca = "$4/site-ca.pem";
+tls_cert = "$4/$5.pem";
+tls_key = "$4/$5.key";
 CONF
 }
 
@@ -234,23 +246,17 @@ gw_relay_conf_to() {
 		*) list="$list${list:+, }\"$g\"" ;;
 		esac
 	done
-	gw_conf_merge "${lines[@]}" >"$f" <<CONF
-role = "relay";
-ports = "60000-61000";
-control_socket = "${f%.conf}.d/control.sock";
+	{
+		gw_conf_site relay "${f%.conf}.d/control.sock" "${f%.conf}.d/audit.log" "$certs" "$cert"
+		cat <<CONF
 server_path = "/usr/bin/mosh-server";
-log_level = "debug";
-audit_log = "${f%.conf}.d/audit.log";
-user = "";
-tls_ca = "$certs/site-ca.pem";
-tls_cert = "$certs/$cert.pem";
-tls_key = "$certs/$cert.key";
 gateways = [ $list ];
 ${ack:+gateway_ack = \"$ack\";}
 ${name:+relay_name = \"$name\";}
 relay_heartbeat = 1;
 gateway_timeout = 1500;
 CONF
+	} | gw_conf_merge "${lines[@]}" >"$f"
 	chmod 644 "$f"
 	g=$(sed -n 's|^control_socket = "\(.*\)/[^/]*";$|\1|p' "$f")
 	mkdir -p "$g"
