@@ -114,22 +114,28 @@ void mh_admin_request(struct mh_daemon *d, int fd, const struct ucred *cr,
 
 /* owner.c: is port bound by a UDP socket of the peer's uid, and pid a
  * process of that uid at or below the peer (the announcing process)?
- * The uid's sockets go to proof. mh_owner_scan: every UDP socket bound to
- * a port in lo..hi (one dump per family), each to fn; 0 or -errno. */
+ * The uid's sockets go to proof. */
 struct mh_proof {               /* what the announcement checks established */
 	uid_t uid;
 	struct mh_bound bound[MH_MAX_BOUND];
 	struct mh_sockid sock[MH_MAX_BOUND];   /* the socket bound[i] was read from */
 	unsigned n_bound;
 };
-int mh_owner_open(struct mh_daemon *d);
 int mh_owner_check(struct mh_daemon *d, uint16_t port,
 		   const struct ucred *peer, pid_t pid, struct mh_proof *proof,
 		   char *why, size_t whylen);
+
+/* sockdiag.c (datapath): the UDP sockets bound to ports, from sock_diag.
+ * mh_sockdiag_scan: every one bound to a port in lo..hi (one dump per
+ * family), each to fn. mh_sockdiag_port: uid's sockets on port into proof
+ * (bound, sock, n_bound), how many of other uids into *foreign. 0 or -errno. */
+int mh_sockdiag_open(struct mh_daemon *d);
 typedef void (*mh_sock_fn)(void *arg, uint16_t port, uid_t uid,
 			   const struct mh_sockid *id);
-int mh_owner_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
-		  mh_sock_fn fn, void *arg);
+int mh_sockdiag_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
+		     mh_sock_fn fn, void *arg);
+int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
+		     struct mh_proof *proof, unsigned *foreign);
 
 /* kernel.c: the table and its elements; may_adopt: an earlier daemon's
  * state was read, so a table it left is adopted (d->adopt) */

@@ -879,15 +879,21 @@ int mh_relay_open(struct mh_daemon *d, char *err, size_t errlen)
 	relay_name(&d->cfg, r->name, sizeof(r->name));
 	RAND_bytes((unsigned char *)&r->instance, sizeof(r->instance));
 	d->on_session_end = session_end;
-	for (unsigned i = 0; i < r->n; i++) {
-		r->gw[i].since_ms = mh_now_ms();
-		gw_connect(d, &r->gw[i]);
-	}
 	log_info("relay %s: %u gateway(s), ack %s, gateway_timeout %u ms; "
 		 "certificate %s with %u address(es)", r->name, r->n,
 		 d->cfg.gateway_ack == MH_ACK_ANY ? "any" : "all",
 		 d->cfg.gateway_timeout, r->self.subject, r->self.n_addrs);
 	return 0;
+}
+
+void mh_relay_connect(struct mh_daemon *d)
+{
+	struct mh_relay_rt *r = d->relay;
+
+	for (unsigned i = 0; r && i < r->n; i++) {
+		r->gw[i].since_ms = mh_now_ms();
+		gw_connect(d, &r->gw[i]);
+	}
 }
 
 int mh_relay_peer(const struct mh_daemon *d, unsigned i, uint64_t now_ms,

@@ -29,9 +29,12 @@ struct mh_relay_waiter {
 };
 
 /* Start-up (before hardening): the TLS context, this relay's certificate
- * addresses against relay_addresses, the first connections. 0, or -errno
- * with err holding one line. */
+ * addresses against relay_addresses. 0, or -errno with err holding one
+ * line. mh_relay_connect: the first connections, once every blocking
+ * start-up step (the state lock) is done: a handshake begun earlier would
+ * stall unanswered and time out at the gateway. */
 int mh_relay_open(struct mh_daemon *d, char *err, size_t errlen);
+void mh_relay_connect(struct mh_daemon *d);
 void mh_relay_close(struct mh_daemon *d);
 /* EV_RELAY (idx: the gateway) and EV_RELAY_TIMER. */
 void mh_relay_input(struct mh_daemon *d, unsigned idx);

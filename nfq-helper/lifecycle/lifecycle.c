@@ -301,7 +301,7 @@ int mh_life_sockets_held(struct mh_daemon *d, uint16_t port, uid_t uid,
 	struct mh_sockid ids[MH_MAX_BOUND];
 	struct port_scan ps = { .port = port, .uid = uid, .known = sock,
 				.n_known = *n_sock, .out = ids };
-	int err = mh_owner_scan(d, port, port, port_cb, &ps);
+	int err = mh_sockdiag_scan(d, port, port, port_cb, &ps);
 
 	if (err)
 		return err;
@@ -383,7 +383,7 @@ void mh_life_check_sockets(struct mh_daemon *d)
 	if (++round == 0)      /* 0 is what a new session holds */
 		round = 1;
 	r.round = round;
-	err = mh_owner_scan(d, d->cfg.port_low, d->cfg.port_high, range_cb, &r);
+	err = mh_sockdiag_scan(d, d->cfg.port_low, d->cfg.port_high, range_cb, &r);
 	if (err) {
 		log_warn("socket check: cannot list UDP sockets: %s", strerror(-err));
 		return;

@@ -148,8 +148,9 @@ static void restore(struct mh_daemon *d)
 	mh_state_restored(d, &gone, resumed);
 }
 
-/* Role relay: TLS and the gateways, before anything is installed, so a
- * broken TLS configuration stops the start with one line. */
+/* Role relay: TLS and the gateways' addresses, before anything is
+ * installed, so a broken TLS configuration stops the start with one line
+ * (the connections are made later, mh_relay_connect). */
 static int relay_open(struct mh_daemon *d)
 {
 	char err[768];
@@ -223,7 +224,7 @@ static void start(struct mh_daemon *d)
 		fatal("event loop: %s", strerror(-err));
 	if (d->cfg.role == MH_ROLE_RELAY && relay_open(d) < 0)
 		exit(1);
-	if ((err = mh_owner_open(d)) < 0)
+	if ((err = mh_sockdiag_open(d)) < 0)
 		fatal("sock_diag socket: %s", strerror(-err));
 	if ((err = mh_queue_open(d)) < 0)
 		fatal("binding NFQUEUE %u: %s (is another daemon using it?)",
@@ -237,6 +238,7 @@ static void start(struct mh_daemon *d)
 	    (err = mh_kernel_setup(d, mh_state_loaded(d))) < 0)
 		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
 	restore(d);
+	mh_relay_connect(d);  /* after the state lock: nothing blocks from here */
 	if ((err = mh_control_open(d)) < 0)
 		fatal("control socket %s: %s", d->cfg.control_socket, strerror(-err));
 	mh_audit_simple(d, "start", "queue", d->native_queue ? "native" : "compat");

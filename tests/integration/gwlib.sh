@@ -22,20 +22,14 @@ GW_TABLE=mosh_helper_gw
 GW_NFTTOOL=$MH_BUILD/tests/nfttool
 
 gw_cleanup() {
-	local rc=$? p ns
-	for ns in "$NS_G" "$NS_S2"; do
-		ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-		ip netns del "$ns" 2>/dev/null
-	done
+	local rc=$?
+	mh_ns_kill "$NS_G" "$NS_S2"
+	mh_ns_del "$NS_G" "$NS_S2"
 	(exit "$rc")
 	mh_cleanup
 }
 
 gw_setup() {
-	local ns
 	mh_require_root
 	for c in ip nft tcpdump; do
 		command -v "$c" >/dev/null 2>&1 || mh_skip "missing tool: $c"
@@ -43,11 +37,7 @@ gw_setup() {
 	MH_TMP=$(mktemp -d "/tmp/$MH_P.XXXXXX") || exit 1
 	trap gw_cleanup EXIT
 	trap 'exit 130' INT TERM
-	for ns in "$NS_C" "$NS_R" "$NS_G" "$NS_S" "$NS_S2" "$NS_A"; do
-		ip netns add "$ns" || mh_fail "ip netns add $ns"
-		ip -n "$ns" link set lo up
-		mh_nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-	done
+	mh_ns_add "$NS_C" "$NS_R" "$NS_G" "$NS_S" "$NS_S2" "$NS_A"
 	mh_link "$NS_R" rc "$NS_C" eth0 || mh_fail "veth nat-client"
 	mh_link "$NS_R" rg "$NS_G" go || mh_fail "veth nat-gateway"
 	mh_link "$NS_G" ga "$NS_A" eth0 || mh_fail "veth gateway-attacker"
@@ -64,7 +54,7 @@ gw_setup() {
 	ip -n "$NS_R" -6 route add fd00::/8 via fd00:3::1
 	mh_nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	mh_nsx "$NS_G" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	gw_nat || mh_fail "NAT router's SNAT table"
+	gw_nat rg || mh_fail "NAT router's SNAT table"
 	gw_ping_all
 	mh_log "gateway topology ready: $NS_C $NS_R $NS_G $NS_S $NS_S2 $NS_A (temp dir $MH_TMP)"
 }
@@ -72,20 +62,26 @@ gw_setup() {
 gw_addr() { # ns dev N host: 198.18.N.host/24 and fd00:N::host/64
 	local v6=fd00:$3::$4
 	[ "$3" = 0 ] && v6=fd00::$4
-	ip -n "$1" addr add "198.18.$3.$4/24" dev "$2"
-	ip -n "$1" addr add "$v6/64" dev "$2" nodad
+	gw_addr_pair "$1" "$2" "198.18.$3.$4/24" "$v6/64"
 }
 
-# The router maps the client to its outside address; the kernel keeps the
-# client's source port when it is free, so a test knows the 4-tuple the
-# gateway sees.
+gw_addr_pair() { # ns dev v4/len v6/len
+	ip -n "$1" addr add "$3" dev "$2"
+	ip -n "$1" addr add "$4" dev "$2" nodad
+}
+
+# gw_nat [DEV]: the router maps the client to its outside address ($NAT_4,
+# $NAT_6) on DEV (rg, its gateway side; halib.sh's topology: eth1); the
+# kernel keeps the client's source port when it is free, so a test knows
+# the 4-tuple the gateway sees.
 gw_nat() {
+	local dev=${1:-rg}
 	mh_nsx "$NS_R" nft -f - <<EOF
 table inet gw_nat {
 	chain post {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname "rg" ip saddr 198.18.1.0/24 snat ip to $NAT_4
-		oifname "rg" ip6 saddr fd00:1::/64 snat ip6 to $NAT_6
+		oifname "$dev" ip saddr 198.18.1.0/24 snat ip to $NAT_4
+		oifname "$dev" ip6 saddr fd00:1::/64 snat ip6 to $NAT_6
 	}
 }
 EOF
@@ -140,21 +136,33 @@ gw_no_pinhole() { ! gw_has_pinhole "$@"; }
 # the relay listener on LISTEN, the two graces in seconds; the admin's
 # control socket beside FILE, FILE's name with .sock)
 gw_conf() {
-	cat >"$1" <<CONF
-role = "gateway";
-control_socket = "${1%.conf}.sock";
-ports = "60000-61000";
+	{
+		gw_conf_site gateway "${1%.conf}.sock" "$6" "$2" gateway
+		cat <<CONF
 idle_timeout = 8;
-log_level = "debug";
-audit_log = "$6";
-user = "";
-tls_ca = "$2/site-ca.pem";
-tls_cert = "$2/gateway.pem";
-tls_key = "$2/gateway.key";
 tls_crl = "$2/site.crl";
 relay_listen = "$3";
 relay_orphan_grace = $4;
 relay_resync_grace = $5;
+CONF
+	} >"$1"
+}
+
+# gw_conf_site ROLE SOCKET AUDIT PKI CERT: the lines a gateway's and a
+# relay's configurations share (the role, the range, the control socket,
+# debug logs, the audit log, no user switch, the certificate CERT of the
+# site PKI in PKI).
+gw_conf_site() {
+	cat <<CONF
+role = "$1";
+ports = "60000-61000";
+control_socket = "$2";
+log_level = "debug";
+audit_log = "$3";
+user = "";
+tls_ca = "$4/site-ca.pem";
+tls_cert = "$4/$5.pem";
+tls_key = "$4/$5.key";
 CONF
 }
 
@@ -169,56 +177,35 @@ gw_certs() {
 }
 
 # gw_daemon_start: the gateway daemon ($MH_TMP/gw.conf) in the gateway
-# namespace, pid in GW_PID; waits for its next 'ready (gateway)'.
+# namespace, pid in GW_PID; waits for its next 'ready (gateway)'
+# (gw_daemon_run's simple form).
 gw_daemon_start() {
-	local n
-	n=$(grep -c 'ready (gateway)' "$GW_LOG" 2>/dev/null)
-	ip netns exec "$NS_G" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/gw.conf" -f >>"$GW_LOG" 2>&1 &
-	GW_PID=$!
-	disown "$GW_PID"
-	mh_wait 15 eval "[ \$(grep -c 'ready (gateway)' '$GW_LOG') -gt ${n:-0} ]" ||
-		mh_fail "the gateway did not start: $(tail -n 5 "$GW_LOG")"
+	gw_daemon_run "$NS_G" "$MH_TMP/gw.conf" "$GW_LOG" gateway
+	GW_PID=$GW_DAEMON_PID
 	mh_log "gateway daemon pid $GW_PID"
 }
 
 # gw_relay_conf NAME CERT GATEWAY-ADDR [lines...]: $MH_TMP/NAME.conf, a
-# relay daemon with CERT of $CERTS towards the gateway's listener port 7710.
+# relay daemon with CERT of $CERTS towards the gateway's listener port 7710,
+# its control socket (and so its restart state) $MH_TMP/NAME/ctl.sock, its
+# audit log $MH_TMP/NAME-audit.log, each line ("key = value;") added
+# (gw_relay_conf_to's simple form: the daemon's default name and ack).
 gw_relay_conf() {
 	local name=$1 cert=$2 gw=$3; shift 3
-	{
-		echo 'role = "relay";'
-		echo 'ports = "60000-61000";'
-		echo "control_socket = \"$MH_TMP/$name/ctl.sock\";"
-		echo 'server_path = "/usr/bin/mosh-server";'
-		echo 'log_level = "debug";'
-		echo "audit_log = \"$MH_TMP/$name-audit.log\";"
-		echo 'user = "";'
-		echo "tls_ca = \"$CERTS/site-ca.pem\";"
-		echo "tls_cert = \"$CERTS/$cert.pem\";"
-		echo "tls_key = \"$CERTS/$cert.key\";"
-		case $gw in *:*) gw="[$gw]" ;; esac
-		echo "gateways = [ \"$gw:7710\" ];"
-		echo 'relay_heartbeat = 1;'
-		echo 'gateway_timeout = 1500;'
-		printf '%s\n' "$@"
-	} >"$MH_TMP/$name.conf"
-	chmod 644 "$MH_TMP/$name.conf"
-	mkdir -p "$MH_TMP/$name"   # its own: the restart state lives beside the socket
-	chmod 755 "$MH_TMP/$name"
+	case $gw in *:*) gw="[$gw]" ;; esac
+	gw_relay_conf_to "$MH_TMP/$name.conf" "$CERTS" "$cert" '' '' "$gw:7710" \
+		"control_socket = \"$MH_TMP/$name/ctl.sock\";" \
+		"audit_log = \"$MH_TMP/$name-audit.log\";" "$@"
 }
 
-# gw_relay_start NS NAME: the relay daemon NAME, pid in PID_NAME; waits
-# until it is up to its gateway.
+# gw_relay_start NS NAME: the relay daemon NAME ($MH_TMP/NAME.conf, its
+# output appended to $MH_TMP/NAME.log), pid in PID_NAME and MH_PIDS; waits
+# until it is up to its gateway (gw_daemon_run's simple form).
 gw_relay_start() {
-	local ns=$1 name=$2 ups
-	ups=$(gw_relay_ups "$name")
-	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/$name.conf" -f >>"$MH_TMP/$name.log" 2>&1 &
-	eval "PID_$name=$!"
-	disown $!
-	MH_PIDS+=("$!")
-	mh_wait 15 gw_relay_ups_at_least "$name" $((${ups:-0} + 1)) ||
-		mh_fail "relay $name did not come up to the gateway: $(tail -n 5 "$MH_TMP/$name.log")"
-	mh_log "relay $name in $ns: pid $!"
+	gw_daemon_run "$1" "$MH_TMP/$2.conf" "$MH_TMP/$2.log" relay
+	eval "PID_$2=$GW_DAEMON_PID"
+	MH_PIDS+=("$GW_DAEMON_PID")
+	mh_log "relay $2 in $1: pid $GW_DAEMON_PID"
 }
 gw_relay_ups() { grep -c 'relay: gateway .* up' "$MH_TMP/$1.log" 2>/dev/null; }
 gw_relay_ups_at_least() { [ "$(gw_relay_ups "$1")" -ge "$2" ]; }
@@ -234,43 +221,61 @@ gw_session() {
 gw_roam() {
 	ip -n "$NS_R" addr add "$1/24" dev rg 2>/dev/null
 	NAT_4=$1
-	mh_nsx "$NS_R" nft delete table inet gw_nat && gw_nat || mh_fail "router SNAT update"
+	mh_nsx "$NS_R" nft delete table inet gw_nat && gw_nat rg || mh_fail "router SNAT update"
 	mh_nat_flush
 	mh_log "the router now maps the client to $NAT_4"
 }
 
 # ---- the general forms (t_ha, halib.sh): any file, several gateways
 
-# gw_relay_conf_to FILE CERTS CERT NAME ACK GATEWAY...: writes a relay daemon's
+# gw_relay_conf_to FILE CERTS CERT NAME ACK ITEM...: writes a relay daemon's
 # configuration (role relay, the site PKI of mkcerts.sh in CERTS, its
 # certificate CERT, its control socket (and so its restart state) in a
 # directory of its own, FILE less .conf plus .d, its audit log there, the
-# acknowledgement policy ACK, every GATEWAY "ADDR:PORT" in `gateways`,
-# heartbeats every second so a silent gateway is gone within 3 s).
+# acknowledgement policy ACK, heartbeats every second so a silent gateway
+# is gone within 3 s). An ITEM that ends in ";" is a line of the file that
+# takes the place of its key's default; any other is a GATEWAY, "ADDR:PORT"
+# in `gateways`. NAME or ACK empty: the daemon's default. The control
+# socket's directory is made (0755).
 gw_relay_conf_to() {
-	local f=$1 certs=$2 cert=$3 name=$4 ack=$5 list='' g
+	local f=$1 certs=$2 cert=$3 name=$4 ack=$5 list='' g lines=()
 	shift 5
-	for g in "$@"; do list="$list${list:+, }\"$g\""; done
-	mkdir -p "${f%.conf}.d"
-	chmod 755 "${f%.conf}.d"
-	cat >"$f" <<CONF
-role = "relay";
-ports = "60000-61000";
-control_socket = "${f%.conf}.d/control.sock";
+	for g in "$@"; do
+		case $g in
+		*\;) lines+=("$g") ;;
+		*) list="$list${list:+, }\"$g\"" ;;
+		esac
+	done
+	{
+		gw_conf_site relay "${f%.conf}.d/control.sock" "${f%.conf}.d/audit.log" "$certs" "$cert"
+		cat <<CONF
 server_path = "/usr/bin/mosh-server";
-log_level = "debug";
-audit_log = "${f%.conf}.d/audit.log";
-user = "";
-tls_ca = "$certs/site-ca.pem";
-tls_cert = "$certs/$cert.pem";
-tls_key = "$certs/$cert.key";
 gateways = [ $list ];
-gateway_ack = "$ack";
-relay_name = "$name";
+${ack:+gateway_ack = \"$ack\";}
+${name:+relay_name = \"$name\";}
 relay_heartbeat = 1;
 gateway_timeout = 1500;
 CONF
+	} | gw_conf_merge "${lines[@]}" >"$f"
 	chmod 644 "$f"
+	g=$(sed -n 's|^control_socket = "\(.*\)/[^/]*";$|\1|p' "$f")
+	mkdir -p "$g"
+	chmod 755 "$g"
+}
+
+# gw_conf_merge LINE...: the lines on stdin ("key = value;"), but for
+# those whose key a LINE sets, then the LINEs; empty lines dropped.
+gw_conf_merge() {
+	local line o keep
+	while IFS= read -r line; do
+		[ -n "$line" ] || continue
+		keep=1
+		for o in "$@"; do
+			[ "${o%% =*}" = "${line%% =*}" ] && keep=
+		done
+		[ -z "$keep" ] || printf '%s\n' "$line"
+	done
+	[ $# -eq 0 ] || printf '%s\n' "$@"
 }
 
 # gw_daemon_run NS CONF LOG WHAT: mosh-helperd -f in NS, its output

@@ -15,8 +15,12 @@
 #   inside 198.18.0.0/24, fd00::/64: server1 .2, server2 .3,
 #       gw-a .11 (eth1), gw-b .12 (eth1), virtual .1
 #   sync link 198.18.9.0/24: gw-a .1 (eth2) --- gw-b .2 (eth2)
-# Source lib.sh first, then this, then call ha_setup and ha_engines_start.
+# Source lib.sh first, then this (it sources gwlib.sh, whose helpers it
+# shares, unless that is done already), then call ha_setup and
+# ha_engines_start.
 
+# shellcheck source=tests/integration/gwlib.sh
+declare -F gw_setup >/dev/null || . "$(dirname "${BASH_SOURCE[0]}")/gwlib.sh"
 NS_GA=$MH_P-gwa NS_GB=$MH_P-gwb NS_SW=$MH_P-sw NS_S2=$MH_P-server2
 SRV1_4=198.18.0.2 SRV1_6=fd00::2
 SRV2_4=198.18.0.3 SRV2_6=fd00::3
@@ -36,7 +40,7 @@ ha_ns() { case $1 in a) echo "$NS_GA" ;; b) echo "$NS_GB" ;; esac; }
 ha_dir() { echo "$MH_TMP/gw-$1"; }
 
 ha_cleanup() {
-	local rc=$? p ns
+	local rc=$? p ns nss=("$NS_GA" "$NS_GB" "$NS_SW" "$NS_S2")
 	set +e
 	for p in "${HA_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null
@@ -46,14 +50,11 @@ ha_cleanup() {
 	done
 	# keepalived's children and notify scripts, anything else left in our
 	# own namespaces: all started by this script
-	for ns in "$NS_GA" "$NS_GB" "$NS_SW" "$NS_S2"; do
-		ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
+	mh_ns_kill "${nss[@]}"
+	for ns in "${nss[@]}"; do
 		ha_keys_purge "$ns"
-		ip netns del "$ns" 2>/dev/null
 	done
+	mh_ns_del "${nss[@]}"
 	(exit "$rc")
 	mh_cleanup
 }
@@ -69,7 +70,7 @@ ha_keys_purge() { # ns
 }
 
 ha_setup() {
-	local ns c
+	local c
 	mh_require_root
 	for c in ip nft conntrack keepalived conntrackd; do
 		command -v "$c" >/dev/null 2>&1 || mh_skip "missing tool: $c (tools/deps.sh installs it)"
@@ -77,14 +78,10 @@ ha_setup() {
 	MH_TMP=$(mktemp -d "/tmp/$MH_P.XXXXXX") || exit 1
 	trap ha_cleanup EXIT
 	trap 'exit 130' INT TERM
-	for ns in "$NS_C" "$NS_R" "$NS_GA" "$NS_GB" "$NS_SW" "$NS_S" "$NS_S2" "$NS_A"; do
-		ip netns add "$ns" || mh_fail "ip netns add $ns"
-		ip -n "$ns" link set lo up
-		mh_nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-	done
+	mh_ns_add "$NS_C" "$NS_R" "$NS_GA" "$NS_GB" "$NS_SW" "$NS_S" "$NS_S2" "$NS_A"
 	ha_links || mh_fail "links of the HA topology"
 	ha_addresses
-	gw_nat || mh_fail "NAT router's SNAT table"
+	gw_nat eth1 || mh_fail "NAT router's SNAT table"
 	mh_log "HA topology ready: $NS_C $NS_R $NS_GA $NS_GB $NS_S $NS_S2 $NS_A (temp dir $MH_TMP)"
 }
 
@@ -108,9 +105,8 @@ ha_port() { # bridge tag ns dev: a veth from the bridge to dev in ns
 }
 
 ha_addresses() {
-	local g n
-	ip -n "$NS_R" addr add 198.18.1.1/24 dev rc
-	ip -n "$NS_R" addr add fd00:1::1/64 dev rc nodad
+	local g n ns
+	ha_addr "$NS_R" rc 198.18.1.1/24 fd00:1::1/64
 	ha_addr "$NS_R" eth1 "$NAT_4/24" "$NAT_6/64"
 	ip -n "$NS_R" route add 198.18.0.0/24 via "$VIP_OUT4"
 	ip -n "$NS_R" -6 route add fd00::/64 via "$VIP_OUT6"
@@ -134,23 +130,7 @@ ha_addresses() {
 	mh_nsx "$NS_R" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
-ha_addr() { # ns dev v4/len v6/len
-	ip -n "$1" addr add "$3" dev "$2"
-	ip -n "$1" addr add "$4" dev "$2" nodad
-}
-
-# The router maps the client to its outside address, source ports kept.
-gw_nat() {
-	mh_nsx "$NS_R" nft -f - <<EOF
-table inet gw_nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "eth1" ip saddr 198.18.1.0/24 snat ip to $NAT_4
-		oifname "eth1" ip6 saddr fd00:1::/64 snat ip6 to $NAT_6
-	}
-}
-EOF
-}
+ha_addr() { gw_addr_pair "$@"; } # ns dev v4/len v6/len
 
 # ---------------------------------------------------------------- engines
 

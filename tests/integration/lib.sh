@@ -189,21 +189,13 @@ mh_cleanup() {
 	done
 	# Anything still running inside our own namespaces was started by this
 	# script (the namespaces are unique to it): end it by PID.
-	local ns
-	for ns in "$NS_C" "$NS_S" "$NS_A" "$NS_R"; do
-		ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
-		for p in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$p" 2>/dev/null
-		done
-	done
+	mh_ns_kill "$NS_C" "$NS_S" "$NS_A" "$NS_R"
 	# A stopped daemon (any stop) leaves its session keys in root's
 	# keyring for the next start: none comes now.
 	if [ -n "$MH_NETNS_INO" ] && [ -x "$MH_BUILD/tests/mhkeys" ]; then
 		"$MH_BUILD/tests/mhkeys" purge ":net$MH_NETNS_INO" >/dev/null 2>&1
 	fi
-	for ns in "$NS_C" "$NS_S" "$NS_A" "$NS_R"; do
-		ip netns del "$ns" 2>/dev/null
-	done
+	mh_ns_del "$NS_C" "$NS_S" "$NS_A" "$NS_R"
 	if [ -n "$MH_TMP" ] && mh_sanitizer_reports; then
 		echo "FAIL: sanitizer reports from the daemon or the hook (above)"
 		[ $rc = 0 ] && rc=1
@@ -279,6 +271,34 @@ mh_vg_prefix() {
 
 mh_nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# mh_ns_add NS...: new namespaces, loopback up, no duplicate address
+# detection (addresses are usable at once). mh_ns_kill NS...: anything
+# still running in these namespaces of the script's own was started by it:
+# ended by PID (SIGKILL). mh_ns_del NS...: the namespaces deleted.
+mh_ns_add() {
+	local ns
+	for ns in "$@"; do
+		ip netns add "$ns" || mh_fail "ip netns add $ns"
+		ip -n "$ns" link set lo up
+		mh_nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	done
+}
+mh_ns_kill() {
+	local ns p
+	for ns in "$@"; do
+		ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+	done
+}
+mh_ns_del() {
+	local ns
+	for ns in "$@"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+
 mh_link() { # nsA ifA nsB ifB
 	ip -n "$1" link add "$2" type veth peer name "$4" netns "$3" || return 1
 	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
@@ -299,12 +319,7 @@ mh_setup() {
 	trap mh_cleanup EXIT
 	trap 'exit 130' INT TERM
 	mh_users
-	local ns
-	for ns in "$NS_C" "$NS_R" "$NS_S" "$NS_A"; do
-		ip netns add "$ns" || mh_fail "ip netns add $ns"
-		ip -n "$ns" link set lo up
-		mh_nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-	done
+	mh_ns_add "$NS_C" "$NS_R" "$NS_S" "$NS_A"
 	mh_link "$NS_R" rs "$NS_S" eth0 || mh_fail "veth router-server"
 	mh_link "$NS_R" rc "$NS_C" eth0 || mh_fail "veth router-client"
 	mh_link "$NS_R" ra "$NS_A" eth0 || mh_fail "veth router-attacker"
