@@ -9,6 +9,7 @@
 #ifndef MH_NFT_GW_H
 #define MH_NFT_GW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "nft.h"
@@ -34,9 +35,10 @@ enum mh_gw_kind { MH_GW_SESSION, MH_GW_PINHOLE };
  * table, port_low/high, idle_timeout_ms (pinholes), queue_num/total,
  * native_queue, slow_path_rate (per direction), per_source_rate (0 = off),
  * per_session_rate (per server address . port and direction, 0 = off),
- * set_size, adopt, table_flags, accept_mark. Single-port mode and local
- * flows are not part of the gateway yet: public_port or local_flows set
- * is -EINVAL.
+ * set_size, adopt, table_flags, accept_mark, and for single-port mode
+ * public_port (0 = off), provisional_timeout_ms and map_lookup_dreg
+ * (nft/gwmux.c). Local flows are not part of the gateway yet: local_flows
+ * set is -EINVAL.
  */
 int mh_nft_build_gw_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			    const struct mh_ruleset_params *p);
@@ -68,5 +70,30 @@ typedef void (*mh_gw_cb)(const struct mh_addr *client,
 			 void *arg);
 int mh_nft_gw_dump(struct mh_nft *n, const char *table, enum mh_gw_kind kind,
 		   int family, mh_gw_cb cb, void *arg);
+
+/* ---- single-port mode (nft/gwmux.c) ----
+ * A mapping: client address . client port . server address -> the
+ * session's own port on that server, in gwmux4/6 (confirmed: refreshed by
+ * the client's datagrams, the idle timeout) or gwmuxp4/6 (provisional: the
+ * candidate lifetime, never refreshed). */
+#define MH_GW_MUX_KEY4_LEN   12
+#define MH_GW_MUX_KEY6_LEN   36
+#define MH_GW_MUX_KEY_MAX    MH_GW_MUX_KEY6_LEN
+
+/* The map of a family, or NULL. */
+const char *mh_nft_gw_mux_map(int family, bool confirmed);
+/* client (address and port) . server (address) into key; its length, or 0
+ * if the families are not one inet family. */
+size_t mh_nft_gw_mux_key(const struct mh_addr *client,
+			 const struct mh_addr *server, uint8_t *key);
+/* Decode an element (server->port from the data). 0 or -EINVAL. */
+int mh_nft_gw_mux_from_elem(const uint8_t *key, size_t key_len,
+			    const uint8_t *data, size_t data_len,
+			    struct mh_addr *client, struct mh_addr *server);
+/* Add (the map's timeout) or delete the mapping of client to server's
+ * address and port (server->port: the session's own port). 0 or -errno. */
+int mh_nft_build_gw_mux(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			const char *table, const struct mh_addr *client,
+			const struct mh_addr *server, bool confirmed, bool add);
 
 #endif

@@ -305,6 +305,20 @@ void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms);
 void mh_gw_test_open(struct mh_daemon *d);
 void mh_gw_test_tick(struct mh_daemon *d);
 /* kernel.c: one element of the gateway's table (gateway.c's kinds). */
+/* Single-port mode at the gateway: add or delete the mapping of client to
+ * server's address and port (nft/gwmux.c). */
+int mh_kernel_gw_mux(struct mh_daemon *d, const struct mh_addr *client,
+		     const struct mh_addr *server, bool confirmed, bool add,
+		     enum mh_kernel_wait wait);
+/* mosh-server answered client through its provisional mapping: the
+ * confirmed one added. */
+void mh_gw_mux_confirm(struct mh_daemon *d, const struct mh_addr *client,
+		       const struct mh_addr *server);
+/* client's pinhole to server went (evicted, or its session ended): its
+ * mapping and its conntrack flow through the public port go too, so
+ * the source is judged again on its next datagram. */
+void mh_gw_mux_gone(struct mh_daemon *d, const struct mh_addr *client,
+		    const struct mh_addr *server);
 int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 		      enum mh_nft_op op, const struct mh_addr *client,
 		      const struct mh_addr *server, enum mh_kernel_wait wait);

@@ -444,8 +444,10 @@ static int put_drop(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return nb_rule_end(b, seq, &rb);
 }
 
-/* gw_in / gw_out: pinholes (v4, v6), sessions to the slow chain (v4, v6),
- * (gw_in: datagrams from a range port on to gw_out), drop. The slow chain:
+/* gw_in / gw_out: (gw_in in single-port mode: the guard of nft/mux.c, a
+ * server's port is reached only through the public port), pinholes (v4,
+ * v6), sessions to the slow chain (v4, v6), (gw_in: datagrams from a range
+ * port on to gw_out), drop. The slow chain:
  * per-source budgets (inbound only), the reverse-path check (outbound,
  * keyless only), per-session budgets (gwslow.c: within its own, a session
  * queues from a reserved share), the queue under the shared rate for both
@@ -457,6 +459,8 @@ static int put_direction(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	struct mh_ruleset_params s = slow_params(p);
 	int err = put_rule(b, seq, p, GW_BASE, rule_jump, d, 0);
 
+	if (!err && d == &gw_in && p->public_port)   /* single-port mode */
+		err = nb_mux_guard(b, seq, p, d->chain);
 	for (int f = 0; f < 2 && !err; f++)
 		err = put_rule(b, seq, p, d->chain, rule_pinhole, d,
 			       f ? AF_INET6 : AF_INET);
@@ -489,7 +493,8 @@ static int check_params(const struct mh_ruleset_params *p)
 	    p->port_low > p->port_high || p->idle_timeout_ms == 0 ||
 	    p->queue_total == 0 || p->slow_path_rate == 0 ||
 	    (uint32_t)p->queue_num + p->queue_total - 1 > UINT16_MAX ||
-	    p->public_port || p->local_flows ||
+	    (p->public_port && p->provisional_timeout_ms == 0) ||
+	    p->local_flows ||
 	    (p->table_flags && p->table_flags != MH_TABLE_F_OWNED))
 		return -EINVAL;
 	return 0;
@@ -520,6 +525,8 @@ int mh_nft_build_gw_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = put_direction(b, seq, p, &gw_in);
 	if (!err)
 		err = put_direction(b, seq, p, &gw_out);
+	if (!err)
+		err = nb_gwmux_tail(b, seq, p, &s);
 	if (!err)
 		err = nb_slow_tail(b, seq, &s);
 	if (!err)

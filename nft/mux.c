@@ -411,14 +411,20 @@ static void rule_guard_direct(struct nb_rule *rb,
 	nb_comment(rb, "single-port mode: the servers' own ports are reached only through the public port");
 }
 
+int nb_mux_guard(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		 const struct mh_ruleset_params *p, const char *chain)
+{
+	int err = put_rule(b, seq, p, chain, rule_guard_untracked, NULL);
+
+	if (!err)
+		err = put_rule(b, seq, p, chain, rule_guard_direct, NULL);
+	return err;
+}
+
 int nb_mux_input_guard(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		       const struct mh_ruleset_params *p)
 {
-	int err = put_rule(b, seq, p, MH_CHAIN_MOSH_IN, rule_guard_untracked, NULL);
-
-	if (!err)
-		err = put_rule(b, seq, p, MH_CHAIN_MOSH_IN, rule_guard_direct, NULL);
-	return err;
+	return nb_mux_guard(b, seq, p, MH_CHAIN_MOSH_IN);
 }
 
 /* mux_pre: one jump; mux_in: confirmed, provisional, what cannot be a

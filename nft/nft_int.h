@@ -275,6 +275,15 @@ int nb_mux_input_guard(struct mnl_nlmsg_batch *b, uint32_t *seq,
  * without, any left over from an earlier load deleted. */
 int nb_mux_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		const struct mh_ruleset_params *p);
+/* The same two guard rules at the head of another chain (the gateway's
+ * gw_in). */
+int nb_mux_guard(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		 const struct mh_ruleset_params *p, const char *chain);
+/* The gateway's single-port maps and chains (gwmux.c), appended after the
+ * rest of its table as nb_mux_tail; s: its slow-path budgets. */
+int nb_gwmux_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		  const struct mh_ruleset_params *p,
+		  const struct mh_ruleset_params *s);
 
 /* Common matches */
 void nb_match_udp(struct nb_rule *rb);                   /* meta l4proto udp */

@@ -80,7 +80,6 @@ static void table_params(struct mh_daemon *d, bool adopt,
 	};
 	if (d->cfg.role == MH_ROLE_GATEWAY) {   /* not in its table (yet) */
 		p->local_flows = false;
-		p->public_port = 0;
 		p->reverse_path = d->cfg.keyless;   /* keyless: nft/gateway.c rule_rpf */
 	}
 }
@@ -352,4 +351,42 @@ int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 			 kind == MH_GW_SESSION ? "session" : "pinhole to",
 			 mh_addr_str(server, sv, sizeof(sv)), strerror(-err));
 	return err;
+}
+
+int mh_kernel_gw_mux(struct mh_daemon *d, const struct mh_addr *client,
+		     const struct mh_addr *server, bool confirmed, bool add,
+		     enum mh_kernel_wait wait)
+{
+	char cl[MH_ADDRSTRLEN];
+	struct batch bt;
+	int err;
+
+	batch_start(&bt);
+	err = batch_send(d, &bt, mh_nft_build_gw_mux(bt.b, &bt.seq, d->cfg.table,
+			 client, server, confirmed, add), wait == MH_KERNEL_SYNC);
+	if (err == -ENOENT && !add)
+		return 0;
+	if (err)
+		log_warn("%s %s mapping of %s: %s", add ? "adding" : "removing",
+			 confirmed ? "confirmed" : "provisional",
+			 mh_addr_str(client, cl, sizeof(cl)), strerror(-err));
+	return err;
+}
+
+void mh_gw_mux_confirm(struct mh_daemon *d, const struct mh_addr *client,
+		       const struct mh_addr *server)
+{
+	/* (the provisional one went after the verdicts: handle_mux, queue.c) */
+	mh_kernel_gw_mux(d, client, server, true, true, MH_KERNEL_ASYNC);
+}
+
+void mh_gw_mux_gone(struct mh_daemon *d, const struct mh_addr *client,
+		    const struct mh_addr *server)
+{
+	char cl[MH_ADDRSTRLEN];
+
+	mh_kernel_gw_mux(d, client, server, true, false, MH_KERNEL_SYNC);
+	if (mh_ct_cut(d, server->port, client, 0) > 0)
+		log_info("port %u: conntrack flow of %s through the public port "
+			 "deleted", server->port, mh_addr_str(client, cl, sizeof(cl)));
 }

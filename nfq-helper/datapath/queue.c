@@ -35,6 +35,7 @@ struct after {
 	struct mh_addr client;
 	uint16_t port;
 	uint8_t kind;
+	struct mh_addr server;      /* gateway: the server's address and port */
 };
 
 /* The queue's socket, and the verdicts of a wake-up with what must follow
@@ -157,6 +158,11 @@ static void verdicts_flush(struct mh_daemon *d)
 	for (i = 0; i < d->q->n_after; i++) {
 		const struct after *a = &d->q->after[i];
 
+		if (d->gw) {   /* a gateway's provisional mapping */
+			mh_kernel_gw_mux(d, &a->client, &a->server, false, false,
+					 MH_KERNEL_ASYNC);
+			continue;
+		}
 		/* evicted, then opened again within the same wake-up: keep it */
 		if (a->kind != AFTER_PROVISIONAL && still_recorded(d, a))
 			continue;
@@ -178,7 +184,19 @@ static void after_verdicts(struct mh_daemon *d, const struct mh_addr *client,
 {
 	if (d->q->n_after == AFTER_MAX)
 		verdicts_flush(d);
-	d->q->after[d->q->n_after++] = (struct after){ *client, port, (uint8_t)kind };
+	d->q->after[d->q->n_after++] = (struct after){ *client, port, (uint8_t)kind,
+							{ 0 } };
+}
+
+/* The gateway's provisional mapping of client to server goes once the
+ * verdicts are out. */
+static void after_verdicts_gw(struct mh_daemon *d, const struct mh_addr *client,
+			      const struct mh_addr *server)
+{
+	if (d->q->n_after == AFTER_MAX)
+		verdicts_flush(d);
+	d->q->after[d->q->n_after++] = (struct after){ *client, server->port,
+							AFTER_PROVISIONAL, *server };
 }
 
 static void send_verdict(struct mh_daemon *d, uint32_t id, bool accept)
@@ -244,6 +262,8 @@ static void evict_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
 	if (d->gw) {
 		mh_kernel_gw_elem(d, MH_GW_PINHOLE, MH_NFT_DEL, &dec->evicted,
 				  &dec->pkt.src, MH_KERNEL_ASYNC);
+		if (d->pol.public_port)
+			mh_gw_mux_gone(d, &dec->evicted, &dec->pkt.src);
 		return;
 	}
 	after_verdicts(d, &dec->evicted, port, AFTER_PINHOLE);
@@ -271,8 +291,11 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 		return false;
 	}
 	/* single port: mosh-server answered through the provisional mapping,
-	 * which now becomes a lasting one */
-	if (d->pol.public_port &&
+	 * which now becomes a lasting one (a gateway's: to the server that
+	 * answered, the reply's source) */
+	if (d->pol.public_port && d->gw)
+		mh_gw_mux_confirm(d, &dec->pkt.dst, &dec->pkt.src);
+	else if (d->pol.public_port &&
 	    mh_kernel_mux(d, &dec->pkt.dst, s->port, true, true, false) == 0)
 		mh_kernel_mux(d, &dec->pkt.dst, s->port, false, false, false);
 	d->stats.pinholes_opened++;
@@ -285,6 +308,22 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 	if (prev)
 		mh_audit_roam(d, s, prev, &dec->pkt.dst);
 	return true;
+}
+
+/* The gateway's side of a source its trial placed: the session must be
+ * one whose relay gave its key (an adopted one holds a placeholder key),
+ * and the provisional mapping goes to that session's own port on the
+ * server the datagram was sent to (pkt.dst, whose port becomes the
+ * session's: after_verdicts_gw names the same element). */
+static bool gw_provisional(struct mh_daemon *d, struct mh_decision *dec)
+{
+	dec->pkt.dst.port = dec->session->port;
+	if (mh_gwt_find_session(d->gw, &dec->pkt.dst) != dec->session) {
+		dec->reason = MH_R_NO_MATCH;
+		return false;
+	}
+	return mh_kernel_gw_mux(d, &dec->pkt.src, &dec->pkt.dst, false, true,
+				MH_KERNEL_SYNC) == 0;
 }
 
 /* Single port: the public port, a source without a mapping. The session
@@ -302,8 +341,10 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 	char cl[MH_ADDRSTRLEN];
 
 	mh_decide_mux(&d->sessions, &d->pol, l3, len, &dec);
-	if (dec.accept && mh_kernel_mux(d, &dec.pkt.src, dec.session->port,
-					false, true, true) < 0)
+	if (dec.accept && d->gw)
+		dec.accept = gw_provisional(d, &dec);
+	else if (dec.accept && mh_kernel_mux(d, &dec.pkt.src, dec.session->port,
+					     false, true, true) < 0)
 		dec.accept = false;
 	d->stats.verdicts[dec.reason]++;
 	if (dec.accept && mh_audit_allow(d, dec.session->uid, MH_NOISY_PINHOLE)) {
@@ -315,7 +356,9 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 		log_drop(d, &dec, now);
 	}
 	send_verdict(d, id, dec.accept);
-	if (dec.accept)
+	if (dec.accept && d->gw)
+		after_verdicts_gw(d, &dec.pkt.src, &dec.pkt.dst);
+	else if (dec.accept)
 		after_verdicts(d, &dec.pkt.src, dec.session->port, AFTER_PROVISIONAL);
 }
 
@@ -413,7 +456,7 @@ void mh_queue_input(struct mh_daemon *d)
 	verdicts_flush(d);
 	/* single port: the sources no bounded trial placed, after the
 	 * verdicts are out and within its own CPU budget (lib/muxsel.c) */
-	if (d->pol.public_port)
+	if (d->pol.public_port && !d->gw)   /* (indexed by port: not a gateway's) */
 		mh_mux_sweep(&d->sessions, mh_now_ms());
 	mh_log_release();
 	mh_audit_flush(d);

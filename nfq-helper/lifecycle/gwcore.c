@@ -6,6 +6,7 @@
  * message and answers it, and the deadlines of sessions no relay confirms.
  * Every session is opened and ended here, each logged and audited once.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,8 @@ static void release(struct mh_daemon *d, struct mh_gw_sess *gs)
 	mh_for_each_pinhole(gs->s, r) {
 		mh_kernel_gw_elem(d, MH_GW_PINHOLE, MH_NFT_DEL, &r->client,
 				  &gs->server, MH_KERNEL_SYNC);
+		if (d->pol.public_port)
+			mh_gw_mux_gone(d, &r->client, &gs->server);
 		mh_audit_pinhole(d, gs->s, "pinhole_removed", &r->client,
 				 "session_end");
 	}
@@ -78,9 +81,12 @@ static void replaced(void *arg, struct mh_gw_sess *old)
 
 	/* the session element stays: the new session takes it */
 	for (struct mh_pinhole_rec *r = mh_pinhole_next(old->s, NULL); r;
-	     r = mh_pinhole_next(old->s, r))
+	     r = mh_pinhole_next(old->s, r)) {
 		mh_kernel_gw_elem(d, MH_GW_PINHOLE, MH_NFT_DEL, &r->client,
 				  &old->server, MH_KERNEL_SYNC);
+		if (d->pol.public_port)
+			mh_gw_mux_gone(d, &r->client, &old->server);
+	}
 	log_info("session %u server %s ended: its relay announced a new one there",
 		 old->s->id, mh_addr_str(&old->server, sv, sizeof(sv)));
 	mh_audit_session_end(d, old->s, "replaced");
@@ -174,12 +180,40 @@ static void opened(struct mh_daemon *d, struct mh_gw_sess *gs,
 	d->stats.announce_ok++;
 }
 
+/* Single-port mode: the SSH login's address (the OPEN's client hint) is
+ * the first guess of the trial at the public port (lib/muxsel.c). */
+static void set_hint(struct mh_daemon *d, struct mh_gw_sess *gs,
+		     const struct mhr_open *o)
+{
+	char txt[INET6_ADDRSTRLEN] = "";
+
+	if (!d->pol.public_port || !o->client_hint.family)
+		return;
+	if (inet_ntop(o->client_hint.family, o->client_hint.ip, txt, sizeof(txt)))
+		mh_session_set_ssh_client(&d->sessions, gs->s, txt);
+}
+
+/* The public port is the gateway's own: no session may be announced on it
+ * (its flows would be taken for the mappings' ones). */
+static bool on_public_port(struct mh_daemon *d, const struct mhr_open *o,
+			   struct mhr_answer *ans)
+{
+	if (!d->pol.public_port || o->server.port != d->pol.public_port)
+		return false;
+	answer(ans, MHR_OPEN, MHR_ST_NOT_ALLOWED,
+	       "that port is the gateway's single-port public port");
+	d->stats.announce_refused++;
+	return true;
+}
+
 static void on_open(struct mh_daemon *d, uint32_t relay,
 		    const struct mhr_open *o, struct mhr_answer *ans)
 {
 	struct mh_gwt_open_res res;
 	char sv[MH_ADDRSTRLEN];
 
+	if (on_public_port(d, o, ans))
+		return;
 	mh_gwt_open(d->gw, relay, o, mh_now_ms(), replaced, d, &res);
 	answer(ans, MHR_OPEN, res.status, res.why);
 	if (res.status != MHR_ST_OK) {
@@ -194,6 +228,7 @@ static void on_open(struct mh_daemon *d, uint32_t relay,
 		mh_audit_relay(d, "refused", r ? r->subject : "", NULL, res.why);
 		return;
 	}
+	set_hint(d, res.gs, o);
 	if (res.kind != MH_GWT_CONFIRMED)
 		opened(d, res.gs, o, ans);
 }

@@ -173,9 +173,6 @@ static void start_gateway(struct mh_daemon *d)
 {
 	int err;
 
-	if (d->cfg.single_port)
-		log_warn("single_port: not at a gateway yet; ignored");
-	d->pol.public_port = 0;
 	raise_nofile(&d->cfg);
 	if ((err = mh_audit_open(d)) < 0)
 		fatal("audit files: %s", strerror(-err));
@@ -185,6 +182,9 @@ static void start_gateway(struct mh_daemon *d)
 	if ((err = mh_queue_open(d)) < 0)
 		fatal("binding NFQUEUE %u: %s (is another daemon using it?)",
 		      d->cfg.queue_num, strerror(-err));
+	if (d->pol.public_port && (err = mh_ct_open(d)) < 0)
+		log_warn("ctnetlink: %s; flows of ended sessions stay bound to their "
+			 "port until conntrack forgets them", strerror(-err));
 	if ((err = mh_kernel_setup(d, true)) < 0)
 		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
 	if ((err = mh_gw_open(d)) < 0)
@@ -206,6 +206,10 @@ static void start_gateway(struct mh_daemon *d)
 			 "session), its pinhole opens on the server's reply, which "
 			 "must come from where that server lives (reverse path)",
 			 d->pol.kl.rate);
+	if (d->pol.public_port)
+		log_info("single-port mode: every server's sessions are reached "
+			 "through UDP port %u, mapped to each session's own port",
+			 d->pol.public_port);
 }
 
 static void start(struct mh_daemon *d)
@@ -224,6 +228,13 @@ static void start(struct mh_daemon *d)
 		fatal("event loop: %s", strerror(-err));
 	if (d->cfg.role == MH_ROLE_RELAY && relay_open(d) < 0)
 		exit(1);
+	if (d->cfg.role == MH_ROLE_RELAY && d->pol.public_port) {
+		/* the hook tells clients the public port; the gateways map it */
+		log_info("single_port: the gateways map UDP port %u to this host's "
+			 "session ports; this host's own table does not",
+			 d->pol.public_port);
+		d->pol.public_port = 0;
+	}
 	if ((err = mh_sockdiag_open(d)) < 0)
 		fatal("sock_diag socket: %s", strerror(-err));
 	if ((err = mh_queue_open(d)) < 0)
