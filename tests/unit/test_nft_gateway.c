@@ -7,7 +7,9 @@
  * direction, the refresh on inbound hits only, the accept mark, both queue
  * flavours in the slow chains, a drop at the end of every chain, no
  * reject, an adopting load that keeps the elements, refused parameters);
- * the element builder (set, key, timeout, op, refusals).
+ * the element builder (set, key, timeout, op, refusals); single-port
+ * mode (nft/gwmux.c): the mapping key codec, its maps, chains, guard and
+ * NAT registers, the clean-up when off, a mapping element.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -558,7 +560,7 @@ START_TEST(refused_params)
 {
 	struct mh_ruleset_params p;
 
-	p = gw_defaults; p.public_port = 60000;
+	p = gw_defaults; p.public_port = 60000;   /* without a provisional timeout */
 	ck_assert_int_eq(build_ruleset(&p), -EINVAL);
 	p = gw_defaults; p.local_flows = true;
 	ck_assert_int_eq(build_ruleset(&p), -EINVAL);
@@ -665,6 +667,140 @@ START_TEST(elem_refusals)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Single-port mode (nft/gwmux.c)                                      */
+
+static const struct mh_ruleset_params *single_port(void)
+{
+	static struct mh_ruleset_params p;
+
+	p = gw_defaults;
+	p.public_port = 60000;
+	p.provisional_timeout_ms = 10000;
+	return &p;
+}
+
+static int count_msgs(uint16_t type)
+{
+	int n = 0;
+
+	for (int i = 0; i < nmsgs; i++)
+		n += type_of(i) == T(type);
+	return n;
+}
+
+START_TEST(gwmux_key_bytes)
+{
+	struct mh_addr c = addr("198.18.3.2", 41000), s = addr("198.18.0.2", 60001);
+	struct mh_addr c6 = addr("fd00:3::2", 41001), s6 = addr("fd00::2", 60002);
+	const uint8_t want[12] = { 198, 18, 3, 2, 0xa0, 0x28, 0, 0, 198, 18, 0, 2 };
+	uint8_t key[MH_GW_MUX_KEY_MAX], data[2] = { 0xea, 0x62 };
+	struct mh_addr rc, rs;
+
+	ck_assert_uint_eq(mh_nft_gw_mux_key(&c, &s, key), MH_GW_MUX_KEY4_LEN);
+	ck_assert_mem_eq(key, want, sizeof(want));
+	ck_assert_int_eq(mh_nft_gw_mux_from_elem(key, 12, data, 2, &rc, &rs), 0);
+	ck_assert(mh_addr_equal(&rc, &c));
+	ck_assert_uint_eq(rs.port, 60002);
+	ck_assert_uint_eq(mh_nft_gw_mux_key(&c6, &s6, key), MH_GW_MUX_KEY6_LEN);
+	ck_assert_int_eq(mh_nft_gw_mux_from_elem(key, 36, data, 2, &rc, &rs), 0);
+	ck_assert(mh_addr_equal(&rc, &c6));
+	rs.port = s6.port;
+	ck_assert(mh_addr_equal(&rs, &s6));
+	ck_assert_uint_eq(mh_nft_gw_mux_key(&c, &s6, key), 0);   /* mixed */
+	ck_assert_int_eq(mh_nft_gw_mux_from_elem(key, 20, data, 2, &rc, &rs), -EINVAL);
+	ck_assert_int_eq(mh_nft_gw_mux_from_elem(key, 12, data, 4, &rc, &rs), -EINVAL);
+}
+END_TEST
+
+/* The maps, the chains and their rules; the guard heads gw_in; the NAT
+ * rules load client . port . server (v6: registers 0-8) and take the port
+ * from a register clear of it. */
+START_TEST(gwmux_ruleset)
+{
+	struct prule r[16];
+	struct nftnl_set *m;
+	int n;
+
+	ck_assert_int_eq(build_ruleset(single_port()), 0);
+	m = last_set("gwmux6");
+	ck_assert_ptr_nonnull(m);
+	ck_assert_uint_eq(nftnl_set_get_u32(m, NFTNL_SET_KEY_LEN), MH_GW_MUX_KEY6_LEN);
+	ck_assert_uint_eq(nftnl_set_get_u32(m, NFTNL_SET_DATA_LEN), 2);
+	ck_assert_uint_eq(nftnl_set_get_u64(m, NFTNL_SET_TIMEOUT), 60000);
+	nftnl_set_free(m);
+	m = last_set("gwmuxp4");
+	ck_assert_uint_eq(nftnl_set_get_u64(m, NFTNL_SET_TIMEOUT), 10000);
+	nftnl_set_free(m);
+	n = chain_rules("gw_mux_pre", r, 16);
+	ck_assert_int_eq(n, 1);
+	free_rules(r, n);
+	n = chain_rules("gw_mux_in", r, 16);
+	ck_assert_int_eq(n, 10);   /* 4 mappings, short, header, 2 budgets, queue, drop */
+	assert_drop_last(r, n);
+	free_rules(r, n);
+	n = chain_rules("gw_mux_nat", r, 16);
+	ck_assert_int_eq(n, 4);
+	ck_assert(strstr(r[2].names, "lookup nat") != NULL);
+	assert_payload(r[2].e[r[2].n - 3], NFT_PAYLOAD_NETWORK_HEADER, 24, 16,
+		       NFT_REG32_05);   /* v6 server address: registers 5-8 */
+	ck_assert_uint_eq(nftnl_expr_get_u32(r[2].e[r[2].n - 1],
+					     NFTNL_EXPR_NAT_REG_PROTO_MIN), NFT_REG32_12);
+	free_rules(r, n);
+	n = chain_rules("gw_in", r, 16);
+	ck_assert(strncmp(r[0].names, "ct bitwise cmp counter", 22) == 0);
+	ck_assert(strncmp(r[1].names, "ct cmp meta cmp ct cmp", 22) == 0);
+	free_rules(r, n);
+	ck_assert_int_eq(count_msgs(NFT_MSG_DELCHAIN), 0);
+}
+END_TEST
+
+/* Off: whatever an earlier load left is named and deleted. */
+START_TEST(gwmux_off_cleans_up)
+{
+	struct prule r[16];
+	int n;
+
+	ck_assert_int_eq(build_ruleset(&gw_defaults), 0);
+	ck_assert_int_eq(count_msgs(NFT_MSG_DELCHAIN), 3);
+	ck_assert_int_eq(count_type(NFT_MSG_DELSET, "gwmux4"), 1);
+	ck_assert_int_eq(count_type(NFT_MSG_DELSET, "gwmuxp6"), 1);
+	n = chain_rules("gw_in", r, 16);
+	ck_assert(strncmp(r[0].names, "ct ", 3) != 0);
+	free_rules(r, n);
+}
+END_TEST
+
+START_TEST(gwmux_elem)
+{
+	struct mh_addr c = addr("198.18.3.2", 41000), s = addr("198.18.0.2", 60001);
+	struct nftnl_set_elem *e = NULL;
+	struct mnl_nlmsg_batch *b;
+	struct nftnl_set *set;
+	uint32_t seq = 1, len = 0;
+	const uint8_t *data;
+
+	memset(buf, 0, sizeof(buf));
+	b = mnl_nlmsg_batch_start(buf, LIMIT);
+	mh_nft_batch_begin(b, &seq);
+	ck_assert_int_eq(mh_nft_build_gw_mux(b, &seq, "mosh_helper_gw", &c, &s,
+					     true, true), 0);
+	s.port = 0;
+	ck_assert_int_eq(mh_nft_build_gw_mux(b, &seq, "mosh_helper_gw", &c, &s,
+					     false, true), -EINVAL);
+	mh_nft_batch_end(b, &seq);
+	collect(b);
+	mnl_nlmsg_batch_stop(b);
+	set = parse_elems(1);
+	ck_assert_str_eq(nftnl_set_get_str(set, NFTNL_SET_NAME), "gwmux4");
+	nftnl_set_elem_foreach(set, first_elem, &e);
+	data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &len);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_uint_eq(data[0] << 8 | data[1], 60001);
+	nftnl_set_free(set);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("nft_gateway");
@@ -684,6 +820,10 @@ int main(void)
 	tcase_add_test(tc, elem_session_v4);
 	tcase_add_test(tc, elem_refusals);
 	tcase_add_test(tc, reverse_path_rule);
+	tcase_add_test(tc, gwmux_key_bytes);
+	tcase_add_test(tc, gwmux_ruleset);
+	tcase_add_test(tc, gwmux_off_cleans_up);
+	tcase_add_test(tc, gwmux_elem);
 	suite_add_tcase(s, tc);
 	return mh_check_run(s);
 }
