@@ -749,6 +749,21 @@ static int check_keyless(const struct mh_config *c, char *why)
 	return 0;
 }
 
+/* A gateway's public port is inside the range it closes anyway: its
+ * prerouting chain takes that port for every address behind and in front
+ * of the gateway, so a port outside the range would be taken from every
+ * other service (QUIC on 443, say). */
+static int check_gateway_single_port(const struct mh_config *c, char *why)
+{
+	if (c->role != MH_ROLE_GATEWAY || !c->single_port ||
+	    (c->public_port >= c->port_low && c->public_port <= c->port_high))
+		return 0;
+	snprintf(why, WHY_MAX, "single_port: at a gateway port %u must be inside "
+		 "ports %u-%u (the gateway takes the public port for every "
+		 "address it forwards)", c->public_port, c->port_low, c->port_high);
+	return -EINVAL;
+}
+
 /* The relay's wait for its gateways ends before the hook stops waiting. */
 static int check_gateway_timeout(const struct mh_config *c, char *why)
 {
@@ -796,6 +811,8 @@ static int apply_all(const config_t *cf, const char *path, struct mh_config *c,
 		return whole_file_error(cf, path, "role", why, err, errlen);
 	if (check_gateway_timeout(&tmp, why))
 		return whole_file_error(cf, path, "gateway_timeout", why, err, errlen);
+	if (check_gateway_single_port(&tmp, why))
+		return whole_file_error(cf, path, "single_port", why, err, errlen);
 	if (check_keyless(&tmp, why))
 		return whole_file_error(cf, path, "keyless", why, err, errlen);
 	*c = tmp;

@@ -122,6 +122,9 @@ static void check_ranges(const struct mh_config *c)
 	FUZZ_ASSERT(c->log_level >= MH_LOG_ERR && c->log_level <= MH_LOG_DEBUG,
 		    "log_level %d", c->log_level);
 	FUZZ_ASSERT(c->public_port >= 1, "single_port.port %u", c->public_port);
+	FUZZ_ASSERT(c->role != MH_ROLE_GATEWAY || !c->single_port ||
+		    in(c->public_port, c->port_low, c->port_high),
+		    "a gateway's single_port.port %u outside ports", c->public_port);
 	FUZZ_ASSERT(optpath_ok(c->audit_log, sizeof(c->audit_log)) &&
 		    optpath_ok(c->key_log, sizeof(c->key_log)) &&
 		    optpath_ok(c->slowpath_pcap, sizeof(c->slowpath_pcap)),
