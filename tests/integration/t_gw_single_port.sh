@@ -36,11 +36,13 @@ sh "$MH_SRC/tests/tools/mkcerts.sh" "$CERTS" >"$MH_TMP/mkcerts.log" 2>&1 ||
 # ---------------------------------------------------------------- helpers
 
 gw_start() {
+	local n
+	n=$(grep -c 'ready (gateway)' "$GW_LOG" 2>/dev/null)
 	ip netns exec "$NS_G" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/gw.conf" -f >>"$GW_LOG" 2>&1 &
 	GW_PID=$!
 	disown "$GW_PID"
 	MH_PIDS+=("$GW_PID")
-	mh_wait 15 grep -q 'ready (gateway)' "$GW_LOG" ||
+	mh_wait 15 eval "[ \$(grep -c 'ready (gateway)' '$GW_LOG') -gt ${n:-0} ]" ||
 		mh_fail "the gateway did not start: $(tail -n 5 "$GW_LOG")"
 }
 
@@ -207,6 +209,18 @@ mh_assert "c1 types on" mh_roundtrip c1 20
 mh_assert "c2 types on" mh_roundtrip c2 20
 
 # ---------------------------------------------------------------- 4
+
+mh_step "the gateway SIGKILLed and restarted: mappings and bindings kept, the relays resync"
+kill -KILL "$GW_PID"
+mh_wait 5 mh_pid_gone "$GW_PID" || mh_fail "SIGKILL"
+mh_assert "while it is down, c1's mapping stays in the kernel" mapping 4 "$NAT_4" "$SRV1_4" "$REAL1"
+ups=$(grep -c 'relay .* up' "$GW_LOG")
+gw_start
+mh_assert "both relays come back" mh_wait 15 eval "[ \$(grep -c 'relay .* up' '$GW_LOG') -ge $((ups + 2)) ]"
+mh_assert "c1 types again" mh_roundtrip c1 20
+mh_assert "c2 types again" mh_roundtrip c2 20
+
+# ---------------------------------------------------------------- 5
 
 mh_step "exit on server2's session: its session, mapping and NAT binding go"
 mh_type c2 "exit"
