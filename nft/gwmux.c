@@ -175,18 +175,24 @@ static void m_public(struct nb_rule *rb, const struct mh_ruleset_params *p)
 	nb_cmp(rb, NFT_CMP_EQ, &port, sizeof(port));
 }
 
-/* nfproto, udp, then saddr . sport . daddr from reg 1 */
-static void m_key(struct nb_rule *rb, const struct gw_map *m)
+/* saddr . sport . daddr into reg 1.. */
+static void load_key(struct nb_rule *rb, const struct gw_map *m)
 {
 	bool v4 = m->family == AF_INET;
 	uint32_t alen = v4 ? 4 : 16;
 
-	nb_match_nfproto(rb, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
-	nb_match_udp(rb);
 	nb_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 12 : 8, alen, NFT_REG32_00);
 	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_00 + alen / 4);
 	nb_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, alen,
 		   NFT_REG32_00 + alen / 4 + 1);
+}
+
+/* nfproto, udp, then the key */
+static void m_key(struct nb_rule *rb, const struct gw_map *m)
+{
+	nb_match_nfproto(rb, m->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	nb_match_udp(rb);
+	load_key(rb, m);
 }
 
 /* As nft/mux.c: kernels before 6.5 want the value loaded (and compared). */
@@ -291,8 +297,9 @@ static void rule_nat(struct nb_rule *rb, const struct mh_ruleset_params *p,
 {
 	bool v4 = m->family == AF_INET;
 
+	nb_match_nfproto(rb, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
 	m_public(rb, p);
-	m_key(rb, m);
+	load_key(rb, m);
 	nb_lookup(rb, m->name, m->id, GWMUX_DREG);
 	nb_dnat_port(rb, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6, GWMUX_DREG);
 	nb_comment(rb, m->confirmed

@@ -130,6 +130,22 @@ attacker_probes() { # from the attacker's own addresses
 
 # ---------------------------------------------------------------- set-up
 
+mh_step "the table as nft/mosh_helper-gateway-single-port.nft shows it"
+gw_nft gw-load --idle 60000 --single-port "$PUB" --provisional-ms 10000 >"$MH_TMP/load.out" 2>&1 ||
+	mh_fail "gw-load: $(cat "$MH_TMP/load.out")"
+normalize() { # as t_gw_datapath.sh
+	sed -E -e '/^#/d' -e 's/ # handle [0-9]+//' -e 's/ # progname .*//' \
+		-e '/^\tflags /{N;d}' -e 's/counter packets [0-9]+ bytes [0-9]+/counter/' \
+		-e 's/[[:space:]]+$//' "$@"
+}
+mh_nsx "$NS_G" nft list table inet "$GW_TABLE" 2>/dev/null | normalize >"$MH_TMP/got"
+normalize "$MH_SRC/nft/mosh_helper-gateway-single-port.nft" >"$MH_TMP/want"
+if [ "$(gw_nft probe)" = native ]; then   # the reference shows the compat target
+	sed -E -i 's/(packets) .*( comment "(unknown source|client|server))/\1 \2/' "$MH_TMP/got" "$MH_TMP/want"
+fi
+mh_assert "the listing equals the reference" diff -u "$MH_TMP/want" "$MH_TMP/got"
+mh_nsx "$NS_G" nft delete table inet "$GW_TABLE"
+
 mh_step "the gateway with single_port on UDP $PUB, a relay on each login server"
 gw_conf "$MH_TMP/gw.conf" "$CERTS" "[::]:7710" 6 3 "$MH_TMP/gw-audit.log"
 echo "single_port = { enable = true; port = $PUB; };" >>"$MH_TMP/gw.conf"

@@ -75,7 +75,7 @@ _Noreturn static void usage(void)
 		"  add-mux ADDR CPORT SPORT [TIMEOUT_MS] [--provisional]\n"
 		"  del-mux ADDR CPORT SPORT [--provisional]\n"
 		"  dump-mux                       mappings with remaining ms\n"
-		"  gw-load [load's options but --single-port, --local-flows; --per-session:\n"
+		"  gw-load [load's options but --local-flows; --per-session:\n"
 		"        per server address . port]\n"
 		"                                 the perimeter gateway's table (forward hook)\n"
 		"  gw-delete\n"
