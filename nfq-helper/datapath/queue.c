@@ -129,7 +129,8 @@ void mh_queue_close(struct mh_daemon *d)
  * never precedes its pinhole. */
 static bool still_recorded(const struct mh_daemon *d, const struct after *a)
 {
-	const struct mh_session *s = mh_session_by_port(&d->sessions, a->port);
+	const struct mh_session *s = d->gw ? mh_gwt_find_session(d->gw, &a->server)
+				   : mh_session_by_port(&d->sessions, a->port);
 
 	return s && mh_pinhole_find(s, &a->client);
 }
@@ -158,11 +159,13 @@ static void verdicts_flush(struct mh_daemon *d)
 	for (i = 0; i < d->q->n_after; i++) {
 		const struct after *a = &d->q->after[i];
 
-		if (d->gw) {   /* a gateway's provisional mapping */
+		if (d->gw && a->kind == AFTER_PROVISIONAL)
 			mh_kernel_gw_mux(d, &a->client, &a->server, false, false,
 					 MH_KERNEL_ASYNC);
+		else if (d->gw && !still_recorded(d, a))  /* an evicted pinhole's */
+			mh_gw_mux_gone(d, &a->client, &a->server);
+		if (d->gw)
 			continue;
-		}
 		/* evicted, then opened again within the same wake-up: keep it */
 		if (a->kind != AFTER_PROVISIONAL && still_recorded(d, a))
 			continue;
@@ -188,15 +191,16 @@ static void after_verdicts(struct mh_daemon *d, const struct mh_addr *client,
 							{ 0 } };
 }
 
-/* The gateway's provisional mapping of client to server goes once the
- * verdicts are out. */
+/* A gateway's mapping of client to server goes once the verdicts are
+ * out: a provisional one, or (AFTER_MAPPING) an evicted pinhole's, with
+ * its conntrack flow. */
 static void after_verdicts_gw(struct mh_daemon *d, const struct mh_addr *client,
-			      const struct mh_addr *server)
+			      const struct mh_addr *server, enum after_kind kind)
 {
 	if (d->q->n_after == AFTER_MAX)
 		verdicts_flush(d);
 	d->q->after[d->q->n_after++] = (struct after){ *client, server->port,
-							AFTER_PROVISIONAL, *server };
+							(uint8_t)kind, *server };
 }
 
 static void send_verdict(struct mh_daemon *d, uint32_t id, bool accept)
@@ -263,7 +267,8 @@ static void evict_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
 		mh_kernel_gw_elem(d, MH_GW_PINHOLE, MH_NFT_DEL, &dec->evicted,
 				  &dec->pkt.src, MH_KERNEL_ASYNC);
 		if (d->pol.public_port)
-			mh_gw_mux_gone(d, &dec->evicted, &dec->pkt.src);
+			after_verdicts_gw(d, &dec->evicted, &dec->pkt.src,
+					  AFTER_MAPPING);
 		return;
 	}
 	after_verdicts(d, &dec->evicted, port, AFTER_PINHOLE);
@@ -357,7 +362,7 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 	}
 	send_verdict(d, id, dec.accept);
 	if (dec.accept && d->gw)
-		after_verdicts_gw(d, &dec.pkt.src, &dec.pkt.dst);
+		after_verdicts_gw(d, &dec.pkt.src, &dec.pkt.dst, AFTER_PROVISIONAL);
 	else if (dec.accept)
 		after_verdicts(d, &dec.pkt.src, dec.session->port, AFTER_PROVISIONAL);
 }
