@@ -2,8 +2,9 @@
 /*
  * Single-port trial selection (include/muxsel.h): the bounded candidate
  * list of one datagram, and the sweep that finds, in the background and
- * within a CPU budget, the session of a source the bound left out. Nothing
- * here authenticates: verdict.c verifies every candidate's tag.
+ * within a CPU budget, the session of a source the bound left out (by port,
+ * or in a gateway's table, whose ports are shared, by the sequence index).
+ * Nothing here authenticates: verdict.c verifies every candidate's tag.
  */
 #include <string.h>
 
@@ -38,17 +39,29 @@ static struct mh_mux_pending *pend_find(const struct mh_table *t,
 	return NULL;
 }
 
+/* The session with that id (on that port), if it still exists. A table
+ * whose ports are shared (a gateway's) has no port index: its sequence
+ * index is searched, once per datagram of a source the sweep placed. */
+static struct mh_session *by_id(const struct mh_table *t, uint32_t id,
+				uint16_t port)
+{
+	struct mh_session *s = t->ports_shared ? NULL : t->by_port[port];
+
+	for (unsigned i = 0; t->ports_shared && i < t->count && !s; i++)
+		if (t->by_seq[i].s->id == id)
+			s = t->by_seq[i].s;
+	return s && s->id == id ? s : NULL;
+}
+
 /* The session the sweep found for src, if it still exists. */
 static struct mh_session *swept(const struct mh_table *t,
 				const struct mh_addr *src)
 {
 	const struct mh_mux_pending *e = pend_find(t, src);
-	struct mh_session *s;
 
 	if (!e || !e->match_id)
 		return NULL;
-	s = t->by_port[e->match_port];
-	return s && s->id == e->match_id ? s : NULL;
+	return by_id(t, e->match_id, e->match_port);
 }
 
 static bool can_take(const struct mh_session *s, const struct mh_addr *dst,
@@ -218,6 +231,19 @@ static struct mh_mux_pending *sweep_pick(struct mh_table *t)
 	return best;
 }
 
+/* The cursor's end: every port, or in a table whose ports are shared
+ * every place of the sequence index (sessions that move in it while a
+ * sweep runs may be skipped or tried twice: a hint, never a verdict). */
+static uint32_t sweep_end(const struct mh_table *t)
+{
+	return t->ports_shared ? t->count : 0x10000;
+}
+
+static struct mh_session *sweep_at(const struct mh_table *t, uint32_t i)
+{
+	return t->ports_shared ? t->by_seq[i].s : t->by_port[i];
+}
+
 /* Tests e against sessions from its cursor on, up to budget trials (port
  * slots without a session cost nothing but the read, at most 4 per trial
  * budgeted). Returns the trials spent. */
@@ -226,8 +252,10 @@ static unsigned sweep_one(struct mh_table *t, struct mh_mux_pending *e,
 {
 	unsigned spent = 0, slots = 0;
 
-	while (e->next_port <= 0xffff && spent < budget && slots < 4 * budget) {
-		struct mh_session *s = t->by_port[e->next_port++];
+	if (e->next_port >= sweep_end(t))   /* the index shrank: finished */
+		e->next_port = 0x10000;
+	while (e->next_port < sweep_end(t) && spent < budget && slots < 4 * budget) {
+		struct mh_session *s = sweep_at(t, e->next_port++);
 
 		slots++;
 		if (!s)
@@ -241,6 +269,8 @@ static unsigned sweep_one(struct mh_table *t, struct mh_mux_pending *e,
 			break;
 		}
 	}
+	if (e->next_port >= sweep_end(t))
+		e->next_port = 0x10000;
 	return spent ? spent : slots > 0;
 }
 

@@ -461,7 +461,7 @@ void mh_queue_input(struct mh_daemon *d)
 	verdicts_flush(d);
 	/* single port: the sources no bounded trial placed, after the
 	 * verdicts are out and within its own CPU budget (lib/muxsel.c) */
-	if (d->pol.public_port && !d->gw)   /* (indexed by port: not a gateway's) */
+	if (d->pol.public_port)
 		mh_mux_sweep(&d->sessions, mh_now_ms());
 	mh_log_release();
 	mh_audit_flush(d);

@@ -402,6 +402,45 @@ START_TEST(outside_bound_placed_after_sweep)
 }
 END_TEST
 
+/* A table whose ports are shared (the gateway's): the BIG keys as
+ * sessions of as many servers, all on port 60001. A source the bounded
+ * trial misses is placed by the sweep, whose cursor runs over the sequence
+ * index there (no port index), and its session is then found by id. */
+START_TEST(shared_ports_placed_after_sweep)
+{
+	struct mh_table *sh = malloc(sizeof(*sh));
+	struct mh_session *s[BIG];
+	uint8_t plain[40] = { 0 }, dg[128], p[200];
+	struct ssp_ctx *c = ssp_ctx_new(bigkey[100]);
+	struct mh_decision d;
+	long n;
+
+	mh_table_init(sh);
+	sh->ports_shared = true;
+	for (int i = 0; i < BIG; i++) {
+		s[i] = mh_session_add(sh, 60001, bigkey[i], 1000, 1, 1, 4);
+		ck_assert_ptr_nonnull(s[i]);
+		mh_session_seq_seen(sh, s[i], i == 100 ? 3 : 50000 + (uint64_t)i);
+	}
+	for (int k = 0; k < 2; k++) {
+		n = ssp_seal(c, SSP_TO_SERVER, 200000 + (uint64_t)k, plain,
+			     sizeof(plain), dg, sizeof(dg));
+		mh_decide_mux(sh, &pol, p, wrap(p, dg, (size_t)n, "203.0.113.8", 5002), &d);
+		if (k == 0) {
+			ck_assert(!d.accept);
+			ck_assert_uint_eq(d.trials, MH_MUX_MAX_TRIALS);
+			ck_assert_uint_gt(mh_mux_sweep(sh, 1000), 0);
+		}
+	}
+	ck_assert(d.accept);
+	ck_assert_ptr_eq(d.session, s[100]);
+	ck_assert_uint_le(d.trials, 4);
+	ssp_ctx_free(c);
+	mh_table_clear(sh);
+	free(sh);
+}
+END_TEST
+
 /* The sweep's budget: a burst at most per call, then MH_MUX_SWEEP_RATE a
  * second; forged sources fill the pending table but never evict each
  * other's progress for free, and nothing maps. */
@@ -483,6 +522,7 @@ int main(void)
 	tcase_add_test(tc, roam_found_by_sequence_window);
 	tcase_add_test(tc, ssh_address_first);
 	tcase_add_test(tc, outside_bound_placed_after_sweep);
+	tcase_add_test(tc, shared_ports_placed_after_sweep);
 	tcase_add_test(tc, sweep_budget);
 	tcase_add_test(tc, sequence_index_consistent);
 	suite_add_tcase(s, tc);
