@@ -77,19 +77,30 @@ END_TEST
 
 START_TEST(test_backoff)
 {
-	ck_assert_uint_eq(mh_relay_backoff_ms(1, 0), 250);
-	ck_assert_uint_eq(mh_relay_backoff_ms(2, 0), 500);
-	ck_assert_uint_eq(mh_relay_backoff_ms(3, 0), 1000);
-	ck_assert_uint_eq(mh_relay_backoff_ms(8, 0), 30000);
+	uint32_t total = 0;
+
+	ck_assert_uint_eq(mh_relay_backoff_ms(1, 0), 50);
+	ck_assert_uint_eq(mh_relay_backoff_ms(2, 0), 100);
+	ck_assert_uint_eq(mh_relay_backoff_ms(3, 0), 200);
+	ck_assert_uint_eq(mh_relay_backoff_ms(10, 0), 25600);
+	ck_assert_uint_eq(mh_relay_backoff_ms(11, 0), 30000);
 	ck_assert_uint_eq(mh_relay_backoff_ms(1000, 0), 30000);
-	ck_assert_uint_eq(mh_relay_backoff_ms(0, 0), 250);
+	ck_assert_uint_eq(mh_relay_backoff_ms(0, 0), 50);
 	/* jitter takes at most a quarter off */
 	for (uint32_t r = 0; r < 100000; r += 997) {
 		uint32_t d = mh_relay_backoff_ms(4, r);
 
-		ck_assert(d <= 2000 && d >= 1500);
+		ck_assert(d <= 400 && d >= 300);
 		ck_assert(mh_relay_backoff_ms(50, r * 7919u) >= 22500);
+		/* the first attempt after a drop comes quickly, whatever rnd */
+		ck_assert(mh_relay_backoff_ms(1, r * 7919u) <= 50);
+		ck_assert(mh_relay_backoff_ms(1, r * 7919u) >= 37);
 	}
+	/* a dead gateway is still backed off: a dozen attempts span over
+	 * half a minute, with the worst jitter */
+	for (unsigned f = 1; f <= 12; f++)
+		total += mh_relay_backoff_ms(f, 0xffffffffu);
+	ck_assert(total >= 30000);
 }
 END_TEST
 
