@@ -72,7 +72,8 @@ struct mh_kl_policy {
 enum mh_kl_verdict {
 	MH_KL_DELIVER,           /* within the budget; the source is a candidate */
 	MH_KL_SHORT,             /* shorter than any mosh datagram */
-	MH_KL_IMPLAUSIBLE,       /* direction bit, or a sequence number no client reaches */
+	MH_KL_WRONG_DIRECTION,   /* the to-client direction bit */
+	MH_KL_IMPLAUSIBLE_SEQ,   /* a sequence number no client reaches */
 	MH_KL_REPLAY,            /* sequence number not above the confirmed one */
 	MH_KL_OVER_BUDGET,       /* the session's budget is spent */
 };

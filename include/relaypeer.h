@@ -39,10 +39,15 @@ enum mh_ack_verdict { MH_AV_PENDING, MH_AV_ACCEPT, MH_AV_REFUSE };
 enum mh_ack_verdict mh_ack_decide(int policy, const uint8_t *st, unsigned n,
 				  bool timed_out, unsigned *culprit);
 
-/* Delay before reconnection attempt `failures` (1, 2, ...): 250 ms
- * doubling up to 30 s, minus up to a quarter of it from rnd (jitter, so
- * that relays restarted together do not come back in step). */
-#define MH_BACKOFF_MIN_MS 250u
+/* Delay before reconnection attempt `failures` (1, 2, ...): 50 ms, then
+ * 100 ms up to attempt MH_BACKOFF_FAST_N (a restarted gateway is usually
+ * listening again within some 100s of ms), then doubling from 200 ms up
+ * to 30 s against a gateway that stays away; minus up to a quarter of it
+ * from rnd (jitter, so that relays restarted together do not come back
+ * in step). */
+#define MH_BACKOFF_MIN_MS 50u
+#define MH_BACKOFF_FAST_MS 100u
+#define MH_BACKOFF_FAST_N 8u
 #define MH_BACKOFF_MAX_MS 30000u
 uint32_t mh_relay_backoff_ms(unsigned failures, uint32_t rnd);
 

@@ -37,6 +37,8 @@ enum mh_reason {
 	MH_R_NOT_CANDIDATE,   /* drop: server datagram to an unconfirmed address */
 	MH_R_NO_MATCH,        /* drop: single port, no session could accept it */
 	MH_R_OVER_BUDGET,     /* drop: keyless, the session's budget is spent */
+	MH_R_IMPLAUSIBLE_SEQ, /* drop: keyless, a sequence number of 2^40 or more,
+				 which no mosh client reaches (keyless.h) */
 	MH_R_COUNT,
 	MH_R_FIRST_DROP = MH_R_MALFORMED  /* reasons below this one accept */
 };

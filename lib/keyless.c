@@ -116,8 +116,10 @@ enum mh_kl_verdict mh_keyless_inbound(struct mh_keyless *k,
 {
 	if (len < MH_KL_MIN_PAYLOAD)
 		return MH_KL_SHORT;
-	if (h->direction != SSP_TO_SERVER || h->seq > MH_KL_MAX_SEQ)
-		return MH_KL_IMPLAUSIBLE;
+	if (h->direction != SSP_TO_SERVER)
+		return MH_KL_WRONG_DIRECTION;
+	if (h->seq > MH_KL_MAX_SEQ)
+		return MH_KL_IMPLAUSIBLE_SEQ;
 	if (k->confirmed && h->seq <= k->confirmed_seq)
 		return MH_KL_REPLAY;
 	if (!budget_take(k, p, now_ms))

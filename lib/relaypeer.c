@@ -56,9 +56,9 @@ enum mh_ack_verdict mh_ack_decide(int policy, const uint8_t *st, unsigned n,
 
 uint32_t mh_relay_backoff_ms(unsigned failures, uint32_t rnd)
 {
-	uint32_t d = MH_BACKOFF_MIN_MS;
+	uint32_t d = failures <= 1 ? MH_BACKOFF_MIN_MS : MH_BACKOFF_FAST_MS;
 
-	for (unsigned i = 1; i < failures && d < MH_BACKOFF_MAX_MS; i++)
+	for (unsigned i = MH_BACKOFF_FAST_N; i < failures && d < MH_BACKOFF_MAX_MS; i++)
 		d *= 2;
 	if (d > MH_BACKOFF_MAX_MS)
 		d = MH_BACKOFF_MAX_MS;

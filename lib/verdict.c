@@ -26,6 +26,7 @@ static const char *const reason_names[MH_R_COUNT] = {
 	[MH_R_NOT_CANDIDATE] = "not_candidate",
 	[MH_R_NO_MATCH] = "no_match",
 	[MH_R_OVER_BUDGET] = "over_budget",
+	[MH_R_IMPLAUSIBLE_SEQ] = "implausible_seq",
 };
 
 const char *mh_reason_name(enum mh_reason r)
@@ -96,7 +97,8 @@ static void keyless_inbound(struct mh_session *s, const struct mh_policy *pol,
 	static const enum mh_reason why[] = {
 		[MH_KL_DELIVER] = MH_R_UNVERIFIED,
 		[MH_KL_SHORT] = MH_R_SHORT,
-		[MH_KL_IMPLAUSIBLE] = MH_R_WRONG_DIRECTION,
+		[MH_KL_WRONG_DIRECTION] = MH_R_WRONG_DIRECTION,
+		[MH_KL_IMPLAUSIBLE_SEQ] = MH_R_IMPLAUSIBLE_SEQ,
 		[MH_KL_REPLAY] = MH_R_REPLAY,
 		[MH_KL_OVER_BUDGET] = MH_R_OVER_BUDGET,
 	};

@@ -322,6 +322,8 @@ void mh_gw_mux_gone(struct mh_daemon *d, const struct mh_addr *client,
 int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 		      enum mh_nft_op op, const struct mh_addr *client,
 		      const struct mh_addr *server, enum mh_kernel_wait wait);
+int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers,
+			      unsigned n);
 
 /* reconcile.c: after a restart, the adopted table's session ports,
  * pinholes and mappings of sessions that did not come back are removed,

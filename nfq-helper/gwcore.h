@@ -24,6 +24,20 @@ void mh_gw_relay_up(struct mh_daemon *d, uint32_t relay, const char *subject,
 void mh_gw_relay_msg(struct mh_daemon *d, uint32_t relay,
 		     const struct mhr_msg *m, struct mhr_answer *ans);
 
+/*
+ * Batching (a relay's resync brings thousands of OPENs): between begin and
+ * end, an OPEN that makes a session answers OK into *ans at once but its
+ * kernel element waits for the next flush, which adds all waiting ones in
+ * one transaction and rewrites the *ans of any the kernel refused (their
+ * sessions removed). So each ans must stay in place, and unsent, until
+ * the next flush; and the caller flushes before any other call here (END,
+ * RESYNC_*, up, down), which then sees the elements in. An OPEN for a
+ * server whose add is waiting flushes first by itself.
+ */
+void mh_gw_batch_begin(struct mh_daemon *d);
+void mh_gw_batch_flush(struct mh_daemon *d);
+void mh_gw_batch_end(struct mh_daemon *d);
+
 /* The connection closed, failed or fell silent (three heartbeats). */
 void mh_gw_relay_down(struct mh_daemon *d, uint32_t relay);
 

@@ -390,3 +390,36 @@ void mh_gw_mux_gone(struct mh_daemon *d, const struct mh_addr *client,
 		log_info("port %u: conntrack flow of %s through the public port "
 			 "deleted", server->port, mh_addr_str(client, cl, sizeof(cl)));
 }
+
+/*
+ * The session elements of n servers added in one transaction (a relay's
+ * resync brings thousands). The kernel applies a batch whole or not at
+ * all: on an error none of the n is in the set, and the caller learns it
+ * from the return (-errno of the first message refused).
+ */
+int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers,
+			      unsigned n)
+{
+	size_t limit = 1024 + (size_t)n * 256;   /* one element: < 128 bytes */
+	char *buf = malloc(2 * limit);
+	struct mnl_nlmsg_batch *b;
+	uint32_t seq = (uint32_t)mh_now_ms();
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	b = mnl_nlmsg_batch_start(buf, limit);
+	mh_nft_batch_begin(b, &seq);
+	for (unsigned i = 0; i < n && !err; i++)
+		err = mh_nft_build_gw_elem(b, &seq, d->cfg.table, MH_GW_SESSION,
+					   MH_NFT_ADD, NULL, &servers[i], 0);
+	if (!err) {
+		mh_nft_batch_end(b, &seq);
+		err = mh_nft_send_sync(d->nft, b);
+	}
+	mnl_nlmsg_batch_stop(b);
+	free(buf);
+	if (err)
+		d->stats.nft_errors++;
+	return err;
+}

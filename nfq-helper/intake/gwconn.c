@@ -5,9 +5,9 @@
  * answered here (the daemon hears of heartbeats, two a second at most, for
  * mosh-helperctl status), HELLO by the daemon (a refused one closes the
  * connection once its answer is written), OPEN and END checked against
- * the relay certificate's IP SANs, the rest handed to the daemon one frame
- * at a time (no more is read until its answer is back), bounded output,
- * deadlines.
+ * the relay certificate's IP SANs, the rest handed to the daemon (HELLO
+ * alone; once it is accepted, up to GWC_WINDOW frames at a time, answered
+ * in order), bounded output, deadlines.
  * Whatever a relay sends ends, at worst, its own connection.
  */
 #include <errno.h>
@@ -85,6 +85,14 @@ void gwc_close(struct gwl *l, struct gwc *c, const char *why)
 	free(c);
 }
 
+/* Room for one more frame: none with the daemon, or (HELLO accepted)
+ * fewer than the window; and out has room for all their answers. */
+static bool may_take(const struct gwc *c)
+{
+	return (!c->pending || (c->greeted && c->pending < GWC_WINDOW)) &&
+	       c->out_len <= GWC_OUT_CAP / 2;
+}
+
 /* What epoll should wake this connection for. */
 static uint32_t wanted(const struct gwc *c)
 {
@@ -94,7 +102,7 @@ static uint32_t wanted(const struct gwc *c)
 		return mh_tls_wants(c->t) ? mh_tls_wants(c->t) : EPOLLIN;
 	if (c->out_len)
 		ev |= EPOLLOUT;
-	if (c->state != GWC_CLOSING && !c->pending && c->out_len <= GWC_OUT_CAP / 2)
+	if (c->state != GWC_CLOSING && may_take(c))
 		ev |= EPOLLIN;
 	return ev;
 }
@@ -198,7 +206,7 @@ static void hello(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 	}
 	c->was_up = true;
 	c->state = GWC_UP;
-	c->pending = true;      /* the daemon answers HELLO (gwc_answered) */
+	c->pending++;           /* the daemon answers HELLO (gwc_answered) */
 	c->hb_ms = m->u.hello.heartbeat_ms;
 	log_info("%s: relay %s (%s, software \"%s\"), heartbeat %u ms",
 		 c->name, m->u.hello.name, c->peer.subject, m->u.hello.software,
@@ -239,7 +247,7 @@ static void forward(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 		answer(c, m->type, m->id, MHR_ST_INTERNAL, "gateway busy");
 		return;
 	}
-	c->pending = true;
+	c->pending++;
 }
 
 /* The daemon hears of a relay's heartbeats (mosh-helperctl status shows
@@ -280,7 +288,7 @@ static void frame(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 /* The frames in c->in, until one waits for the daemon. */
 static void take_frames(struct gwl *l, struct gwc *c)
 {
-	while (!c->pending && c->state != GWC_CLOSING) {
+	while (may_take(c) && c->state != GWC_CLOSING) {
 		struct mhr_error e;
 		struct mhr_msg m;
 		size_t flen;
@@ -348,8 +356,7 @@ static int pump(struct gwl *l, struct gwc *c)
 {
 	int r = 1;
 
-	while (r > 0 && c->state != GWC_CLOSING && !c->pending &&
-	       c->out_len <= GWC_OUT_CAP / 2) {
+	while (r > 0 && c->state != GWC_CLOSING && may_take(c)) {
 		if (c->in_len < GWC_IN_CAP && (r = read_some(l, c)) < 0)
 			return -1;
 		take_frames(l, c);
@@ -386,7 +393,9 @@ void gwc_answered(struct gwl *l, struct gwc *c, const struct mhr_msg *ans)
 			 c->name);
 		return;
 	}
-	c->pending = false;
+	c->pending--;
+	if (ans->u.answer.of_type == MHR_HELLO)
+		c->greeted = ans->u.answer.status == MHR_ST_OK;
 	if (c->state != GWC_CLOSING && !queue_answer(c, ans)) {
 		log_warn("%s: %zu bytes of answers unread; connection closed",
 			 c->name, c->out_len);

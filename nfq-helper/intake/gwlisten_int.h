@@ -16,7 +16,12 @@
 #include "tls.h"
 
 #define GWC_IN_CAP    (2 * MHR_MAX_FRAME)  /* bytes read, not yet framed */
-#define GWC_OUT_CAP   4096                 /* answers not yet written */
+/* Frames of one relay with the daemon at once once its HELLO is answered
+ * (a resync's OPENs then reach the daemon together: their session adds go
+ * into the kernel as one transaction, gwcore.h); the answers of all of
+ * them fit in the half of out that reading leaves free. */
+#define GWC_WINDOW    64
+#define GWC_OUT_CAP   (2 * (GWC_WINDOW + 4) * MHR_MAX_FRAME)  /* answers not yet written */
 #define GWC_CLOSE_MS  2000                 /* to flush a last answer */
 
 enum gwc_state { GWC_HANDSHAKE, GWC_HELLO, GWC_UP, GWC_CLOSING };
@@ -27,7 +32,8 @@ struct gwc {
 	int fd;
 	struct mh_tls_conn *t;
 	enum gwc_state state;
-	bool pending;                /* a frame is with the daemon */
+	unsigned pending;            /* frames with the daemon */
+	bool greeted;                /* the daemon accepted its HELLO */
 	bool was_up;                 /* the daemon knows it (UP sent) */
 	bool registered;             /* in the epoll set */
 	uint32_t events;             /* what it is registered for */

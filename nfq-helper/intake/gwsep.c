@@ -5,7 +5,9 @@
  * waits for it to say it is ready (or why not), then, from the event
  * loop, decodes every message it sends again (lengths, kinds, frames, the
  * server address against the SANs it reported), calls the gateway core
- * (gwcore.h) and sends each answer back (HELLO's too). The listener is not trusted.
+ * (gwcore.h) and sends each answer back (HELLO's too), those of one
+ * wake-up's OPENs after their session adds went in as one batch. The
+ * listener is not trusted.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -153,6 +155,15 @@ static struct gw_relay *relay_find(struct mh_gwl_rt *g, uint32_t id)
 	return NULL;
 }
 
+/* The answers of one wake-up's messages, held until the gateway core's
+ * batch of session adds is flushed (gwcore.h), then sent in order. */
+static struct held {
+	uint32_t relay;
+	struct mhr_msg m;   /* type and id only */
+	struct mhr_answer a;
+} held[MSGS_PER_WAKE];
+static unsigned n_held;
+
 static void answer(struct mh_gwl_rt *g, uint32_t relay, const struct mhr_msg *m,
 		   const struct mhr_answer *a)
 {
@@ -217,30 +228,53 @@ static const struct mh_addr *server_of(const struct mhr_msg *m)
 	       m->type == MHR_END ? &m->u.end.server : NULL;
 }
 
-static void on_msg(struct mh_daemon *d, struct mh_gwl_rt *g, const struct mh_gwp *p)
+/* The core's batch in, then every held answer out. */
+static void flush(struct mh_daemon *d, struct mh_gwl_rt *g)
 {
-	struct gw_relay *r = relay_find(g, p->relay);
-	const struct mh_addr *srv = server_of(&p->msg);
-	struct mhr_answer a = { .of_type = p->msg.type, .status = MHR_ST_INTERNAL };
+	mh_gw_batch_flush(d);
+	for (unsigned i = 0; i < n_held; i++)
+		answer(g, held[i].relay, &held[i].m, &held[i].a);
+	OPENSSL_cleanse(held, n_held * sizeof(held[0]));
+	n_held = 0;
+}
 
+/* The answer goes into *a, which stays held until flush(): the core may
+ * rewrite it then (gwcore.h, batching). */
+static void decide(struct mh_daemon *d, struct gw_relay *r, const struct mh_addr *srv,
+		   const struct mh_gwp *p, struct mhr_answer *a)
+{
 	if (!r) {
 		log_warn("relay listener: %s for relay #%u, which is not up; refused",
 			 mhr_type_name(p->msg.type), p->relay);
-		snprintf(a.reason, sizeof(a.reason), "relay not up at the gateway");
-		a.status = MHR_ST_STATE;
+		snprintf(a->reason, sizeof(a->reason), "relay not up at the gateway");
+		a->status = MHR_ST_STATE;
 	} else if (srv && !mh_gwp_addr_listed(r->addrs, r->n_addrs, srv)) {
 		log_warn("relay listener: %s of relay #%u names a server address "
 			 "outside its certificate; refused", mhr_type_name(p->msg.type),
 			 p->relay);
-		snprintf(a.reason, sizeof(a.reason),
+		snprintf(a->reason, sizeof(a->reason),
 			 "server address is not in the relay's certificate");
-		a.status = MHR_ST_NOT_ALLOWED;
+		a->status = MHR_ST_NOT_ALLOWED;
 	} else {
-		snprintf(a.reason, sizeof(a.reason), "no answer from the gateway core");
-		mh_gw_relay_msg(d, p->relay, &p->msg, &a);
+		snprintf(a->reason, sizeof(a->reason), "no answer from the gateway core");
+		mh_gw_relay_msg(d, p->relay, &p->msg, a);
 	}
-	answer(g, p->relay, &p->msg, &a);
-	OPENSSL_cleanse(&a, sizeof(a));
+}
+
+static void on_msg(struct mh_daemon *d, struct mh_gwl_rt *g, const struct mh_gwp *p)
+{
+	struct gw_relay *r = relay_find(g, p->relay);
+	const struct mh_addr *srv = server_of(&p->msg);
+	struct held *h;
+
+	if (n_held == MSGS_PER_WAKE)
+		flush(d, g);
+	h = &held[n_held++];
+	h->relay = p->relay;
+	h->m.type = p->msg.type;
+	h->m.id = p->msg.id;
+	h->a = (struct mhr_answer){ .of_type = p->msg.type, .status = MHR_ST_INTERNAL };
+	decide(d, r, srv, p, &h->a);
 }
 
 static void dispatch(struct mh_daemon *d, struct mh_gwl_rt *g,
@@ -252,7 +286,12 @@ static void dispatch(struct mh_daemon *d, struct mh_gwl_rt *g,
 	if (mh_gwp_decode(buf, n, &p, &why) < 0) {
 		log_warn("relay listener sent an invalid message (%zu bytes): %s; "
 			 "ignored", n, why);
-	} else if (p.kind == MH_GWP_UP) {
+		mh_gwp_wipe(&p);
+		return;
+	}
+	if (p.kind != MH_GWP_MSG || p.msg.type != MHR_OPEN)
+		flush(d, g);   /* what follows sees the batch's sessions in */
+	if (p.kind == MH_GWP_UP) {
 		on_up(d, g, &p);
 	} else if (p.kind == MH_GWP_MSG) {
 		on_msg(d, g, &p);
@@ -275,6 +314,9 @@ static void listener_gone(struct mh_daemon *d, struct mh_gwl_rt *g, int err)
 	log_err("relay listener (pid %d) is gone (%s): stopping, keeping the "
 		"table and sessions, for the service manager to restart the gateway",
 		(int)g->pid, err ? strerror(err) : "its socket closed");
+	mh_gw_batch_flush(d);   /* the held answers have nowhere to go */
+	OPENSSL_cleanse(held, n_held * sizeof(held[0]));
+	n_held = 0;
 	while (g->n_up)
 		on_down(d, g, g->up[g->n_up - 1].id);
 	d->running = false;
@@ -285,7 +327,10 @@ void mh_gwl_input(struct mh_daemon *d)
 	static uint8_t buf[MH_GWP_MAX + 1];
 	struct mh_gwl_rt *g = d->gwl;
 
-	for (int i = 0; g && i < MSGS_PER_WAKE; i++) {
+	if (!g)
+		return;
+	mh_gw_batch_begin(d);   /* the OPENs' session adds: one transaction */
+	for (int i = 0; i < MSGS_PER_WAKE; i++) {
 		ssize_t n = recv(g->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -297,6 +342,8 @@ void mh_gwl_input(struct mh_daemon *d)
 		dispatch(d, g, buf, (size_t)n > MH_GWP_MAX ? MH_GWP_MAX + 1 : (size_t)n);
 		OPENSSL_cleanse(buf, sizeof(buf));
 	}
+	flush(d, g);
+	mh_gw_batch_end(d);
 }
 
 /* ---- mosh-helperctl status ---- */

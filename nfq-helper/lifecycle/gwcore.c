@@ -3,7 +3,8 @@
  * The gateway role's privileged core: the sessions the relays announce
  * (lib/gwtable.c) and their elements in the gateway's forward table
  * (nft/gateway.c), the relay seam (gwcore.h) that applies each relay
- * message and answers it, and the deadlines of sessions no relay confirms.
+ * message and answers it, the batching of session adds (a resync's OPENs
+ * in one transaction), and the deadlines of sessions no relay confirms.
  * Every session is opened and ended here, each logged and audited once.
  */
 #include <arpa/inet.h>
@@ -157,25 +158,30 @@ void mh_gw_relay_down(struct mh_daemon *d, uint32_t relay)
 	mh_audit_relay(d, "relay_down", r->subject, NULL, NULL);
 }
 
-/* A new session's element: the range opens to nobody yet, the slow path
- * now authenticates its clients. */
-static void opened(struct mh_daemon *d, struct mh_gw_sess *gs,
-		   const struct mhr_open *o, struct mhr_answer *ans)
+/* ---- a new session's element ----------------------------------------- */
+
+/* Deferred element adds (mh_gw_batch_begin): sessions opened, answered OK
+ * for now, their elements not yet in the kernel. */
+#define BATCH_MAX 256
+
+static struct {
+	bool on;
+	unsigned n;
+	struct { struct mh_gw_sess *gs; struct mhr_answer *ans; uint32_t sid, uid; } e[BATCH_MAX];
+	struct mh_addr servers[BATCH_MAX];
+} batch;
+
+/* Its element is in: the slow path now authenticates its clients. */
+static void open_done(struct mh_daemon *d, struct mh_gw_sess *gs,
+		      uint32_t sid, uint32_t uid)
 {
 	char sv[MH_ADDRSTRLEN];
 
-	if (mh_kernel_gw_elem(d, MH_GW_SESSION, MH_NFT_ADD, NULL, &gs->server,
-			      MH_KERNEL_SYNC) < 0) {
-		mh_gwt_remove(d->gw, gs);
-		answer(ans, MHR_OPEN, MHR_ST_INTERNAL,
-		       "the gateway's table refused the session");
-		return;
-	}
 	if (!gs->s->ssp)   /* keyless: lib/keyless.c decides its slow path */
 		mh_keyless_init(&gs->s->kl, &d->pol.kl, mh_now_ms());
 	log_info("session %u server %s opened by relay %s (sid %u, uid %u%s)",
 		 gs->s->id, mh_addr_str(&gs->server, sv, sizeof(sv)),
-		 relay_of(gs), o->sid, o->uid, gs->s->ssp ? "" : ", keyless");
+		 relay_of(gs), sid, uid, gs->s->ssp ? "" : ", keyless");
 	mh_audit_relay(d, "session_open", relay_of(gs), gs->s, NULL);
 	d->stats.announce_ok++;
 }
@@ -206,6 +212,87 @@ static bool on_public_port(struct mh_daemon *d, const struct mhr_open *o,
 	return true;
 }
 
+static void open_failed(struct mh_daemon *d, struct mh_gw_sess *gs,
+			struct mhr_answer *ans)
+{
+	mh_gwt_remove(d->gw, gs);
+	answer(ans, MHR_OPEN, MHR_ST_INTERNAL,
+	       "the gateway's table refused the session");
+}
+
+static bool batch_has(const struct mh_addr *server)
+{
+	for (unsigned i = 0; i < batch.n; i++)
+		if (mh_addr_equal(&batch.servers[i], server))
+			return true;
+	return false;
+}
+
+void mh_gw_batch_begin(struct mh_daemon *d)
+{
+	(void)d;
+	batch.on = true;
+}
+
+/*
+ * One transaction for the lot. The kernel applies it whole or not at
+ * all, so on an error no element of it is in: each is then tried alone,
+ * and only those the kernel refuses alone are refused to their relays
+ * (their sessions removed), as without batching.
+ */
+void mh_gw_batch_flush(struct mh_daemon *d)
+{
+	unsigned n = batch.n;
+	int err;
+
+	if (!n)
+		return;
+	batch.n = 0;
+	err = n == 1 ? mh_kernel_gw_elem(d, MH_GW_SESSION, MH_NFT_ADD, NULL,
+					 &batch.servers[0], MH_KERNEL_SYNC)
+		     : mh_kernel_gw_sessions_add(d, batch.servers, n);
+	if (err < 0 && n > 1)
+		log_warn("adding %u session elements in one transaction: %s; none "
+			 "was added, each is tried alone", n, strerror(-err));
+	for (unsigned i = 0; i < n; i++) {
+		bool ok = !err || (n > 1 &&
+			  mh_kernel_gw_elem(d, MH_GW_SESSION, MH_NFT_ADD, NULL,
+					    &batch.servers[i], MH_KERNEL_SYNC) == 0);
+
+		if (ok)
+			open_done(d, batch.e[i].gs, batch.e[i].sid, batch.e[i].uid);
+		else
+			open_failed(d, batch.e[i].gs, batch.e[i].ans);
+	}
+}
+
+void mh_gw_batch_end(struct mh_daemon *d)
+{
+	mh_gw_batch_flush(d);
+	batch.on = false;
+}
+
+/* The session element added now, or deferred to the batch's flush. */
+static void opened(struct mh_daemon *d, struct mh_gw_sess *gs,
+		   const struct mhr_open *o, struct mhr_answer *ans)
+{
+	if (batch.on) {
+		if (batch.n == BATCH_MAX)
+			mh_gw_batch_flush(d);
+		batch.e[batch.n].gs = gs;
+		batch.e[batch.n].ans = ans;
+		batch.e[batch.n].sid = o->sid;
+		batch.e[batch.n].uid = o->uid;
+		batch.servers[batch.n++] = gs->server;
+		return;
+	}
+	if (mh_kernel_gw_elem(d, MH_GW_SESSION, MH_NFT_ADD, NULL, &gs->server,
+			      MH_KERNEL_SYNC) < 0)
+		open_failed(d, gs, ans);
+	else
+		open_done(d, gs, o->sid, o->uid);
+}
+
 static void on_open(struct mh_daemon *d, uint32_t relay,
 		    const struct mhr_open *o, struct mhr_answer *ans)
 {
@@ -214,6 +301,8 @@ static void on_open(struct mh_daemon *d, uint32_t relay,
 
 	if (on_public_port(d, o, ans))
 		return;
+	if (batch_has(&o->server))   /* it may replace that session */
+		mh_gw_batch_flush(d);
 	mh_gwt_open(d->gw, relay, o, mh_now_ms(), replaced, d, &res);
 	answer(ans, MHR_OPEN, res.status, res.why);
 	if (res.status != MHR_ST_OK) {

@@ -76,7 +76,7 @@ from_audit >"$MH_TMP/v.audit"
 n=$(wc -l <"$MH_TMP/v.audit")
 mh_log "daemon's verdicts: $(awk '{print $4 "/" $5}' "$MH_TMP/v.audit" | sort | uniq -c | tr -s ' \n' ' ')"
 mh_assert_eq "one verdict per slow-path record" "$(tcpdump -r "$MH_TMP/slow.pcap" 2>/dev/null | wc -l)" "$n"
-for r in unverified confirmed over_budget replay wrong_direction; do
+for r in unverified confirmed over_budget replay wrong_direction implausible_seq; do
 	mh_assert "the daemon gave $r" grep -q " $r\$" "$MH_TMP/v.audit"
 done
 mh_assert "three confirmations at least (the first contact, two roams)" \

@@ -177,7 +177,8 @@ START_TEST(visible_checks)
 	ck_assert_int_eq(d.reason, MH_R_SHORT);
 	d = in(MH_KL_MAX_SEQ + 1, ATTACK, 1, 100);
 	ck_assert(!d.accept);
-	ck_assert_int_eq(d.reason, MH_R_WRONG_DIRECTION);
+	ck_assert_int_eq(d.reason, MH_R_IMPLAUSIBLE_SEQ);
+	ck_assert_str_eq(mh_reason_name(d.reason), "implausible_seq");
 	n = mkpkt(p, ATTACK, 1, SERVER, SPORT, pl, garbage(pl, true, 1, 60));
 	mh_decide(tab, &pol, MH_INBOUND, p, n, 100, &d);
 	ck_assert(!d.accept);

@@ -77,19 +77,33 @@ END_TEST
 
 START_TEST(test_backoff)
 {
-	ck_assert_uint_eq(mh_relay_backoff_ms(1, 0), 250);
-	ck_assert_uint_eq(mh_relay_backoff_ms(2, 0), 500);
-	ck_assert_uint_eq(mh_relay_backoff_ms(3, 0), 1000);
-	ck_assert_uint_eq(mh_relay_backoff_ms(8, 0), 30000);
+	uint32_t total = 0;
+
+	ck_assert_uint_eq(mh_relay_backoff_ms(1, 0), 50);
+	ck_assert_uint_eq(mh_relay_backoff_ms(2, 0), 100);
+	ck_assert_uint_eq(mh_relay_backoff_ms(8, 0), 100);
+	ck_assert_uint_eq(mh_relay_backoff_ms(9, 0), 200);
+	ck_assert_uint_eq(mh_relay_backoff_ms(10, 0), 400);
+	ck_assert_uint_eq(mh_relay_backoff_ms(16, 0), 25600);
+	ck_assert_uint_eq(mh_relay_backoff_ms(17, 0), 30000);
 	ck_assert_uint_eq(mh_relay_backoff_ms(1000, 0), 30000);
-	ck_assert_uint_eq(mh_relay_backoff_ms(0, 0), 250);
+	ck_assert_uint_eq(mh_relay_backoff_ms(0, 0), 50);
 	/* jitter takes at most a quarter off */
 	for (uint32_t r = 0; r < 100000; r += 997) {
-		uint32_t d = mh_relay_backoff_ms(4, r);
+		uint32_t d = mh_relay_backoff_ms(10, r);
 
-		ck_assert(d <= 2000 && d >= 1500);
+		ck_assert(d <= 400 && d >= 300);
 		ck_assert(mh_relay_backoff_ms(50, r * 7919u) >= 22500);
+		/* the first attempts after a drop come quickly, whatever rnd */
+		ck_assert(mh_relay_backoff_ms(1, r * 7919u) <= 50);
+		ck_assert(mh_relay_backoff_ms(1, r * 7919u) >= 37);
+		ck_assert(mh_relay_backoff_ms(5, r) <= 100 && mh_relay_backoff_ms(5, r) >= 75);
 	}
+	/* a dead gateway is still backed off: 20 attempts span over a
+	 * minute, with the worst jitter */
+	for (unsigned f = 1; f <= 20; f++)
+		total += mh_relay_backoff_ms(f, 0xffffffffu);
+	ck_assert(total >= 60000);
 }
 END_TEST
 
