@@ -33,8 +33,6 @@ chmod 755 "$MH_TMP"
 mh_users
 MH_TMUX=$MH_TMP/tmux.sock
 SNAT4_ADDR=$NAT_4   # the SSH client hint the hook passes (lib.sh's mh_snat_addr)
-CERTS=$MH_TMP/certs
-GW_LOG=$MH_TMP/gw.log
 BUDGET=10             # the gateway's slow_path_rate_per_session
 VICTIM=198.18.2.3     # an address of the attacker's leg nobody uses
 ip -n "$NS_A" addr add "$VICTIM/24" dev eth0
@@ -43,55 +41,9 @@ ip -n "$NS_R" addr add 198.18.3.12/24 dev rg   # the client's address after a ro
 # default): the reverse-path check tested here is the gateway table's.
 mh_nsx "$NS_G" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 for i in go ga s1 s2; do mh_nsx "$NS_G" sysctl -qw "net.ipv4.conf.$i.rp_filter=0"; done
-sh "$MH_SRC/tests/tools/mkcerts.sh" "$CERTS" >"$MH_TMP/mkcerts.log" 2>&1 ||
-	mh_fail "mkcerts.sh: $(tail -n 3 "$MH_TMP/mkcerts.log")"
+gw_certs
 
 # ---------------------------------------------------------------- helpers
-
-gw_start() {
-	ip netns exec "$NS_G" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/gw.conf" -f >>"$GW_LOG" 2>&1 &
-	GW_PID=$!
-	disown "$GW_PID"
-	mh_wait 15 grep -q 'ready (gateway)' "$GW_LOG" ||
-		mh_fail "the gateway did not start: $(tail -n 5 "$GW_LOG")"
-	mh_log "gateway daemon pid $GW_PID"
-}
-
-relay_conf() { # name cert gateway-address [lines...]
-	local name=$1 cert=$2 gw=$3; shift 3
-	{
-		echo 'role = "relay";'
-		echo 'ports = "60000-61000";'
-		echo "control_socket = \"$MH_TMP/$name.sock\";"
-		echo 'server_path = "/usr/bin/mosh-server";'
-		echo 'log_level = "debug";'
-		echo "audit_log = \"$MH_TMP/$name-audit.log\";"
-		echo 'user = "";'
-		echo "tls_ca = \"$CERTS/site-ca.pem\";"
-		echo "tls_cert = \"$CERTS/$cert.pem\";"
-		echo "tls_key = \"$CERTS/$cert.key\";"
-		echo "gateways = [ \"$gw:7710\" ];"
-		echo 'relay_heartbeat = 1;'
-		echo 'gateway_timeout = 1500;'
-		printf '%s\n' "$@"
-	} >"$MH_TMP/$name.conf"
-	chmod 644 "$MH_TMP/$name.conf"
-}
-
-relay_start() { # ns name
-	local ns=$1 name=$2
-	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/$name.conf" -f >>"$MH_TMP/$name.log" 2>&1 &
-	eval "PID_$name=$!"
-	disown $!
-	MH_PIDS+=("$!")
-	mh_wait 15 grep -q 'relay: gateway .* up' "$MH_TMP/$name.log" ||
-		mh_fail "relay $name did not come up: $(tail -n 5 "$MH_TMP/$name.log")"
-	mh_log "relay $name in $ns: pid $!"
-}
-
-session() { # ns relay-name server-address user
-	NS_S=$1 MH_CONF=$MH_TMP/$2.conf SRV=$3 mh_session_try "$4"
-}
 
 hexkey() { printf '%s==' "$1" | base64 -d | od -An -tx1 | tr -d ' \n'; }
 key_hits() { # pid: the key's bytes and its text in that process's memory
@@ -123,12 +75,12 @@ atk_pinholes() { # pinholes of the attacker's leg in the watch file
 mh_step "the gateway (keyless) and a keyless relay on server 1"
 gw_conf "$MH_TMP/gw.conf" "$CERTS" "[::]:7710" 6 3 "$MH_TMP/gw-audit.log"
 printf 'keyless = true;\nslow_path_rate_per_session = %s;\n' "$BUDGET" >>"$MH_TMP/gw.conf"
-gw_start
+gw_daemon_start
 mh_assert "the gateway says it is keyless" grep -q 'keyless mode' "$GW_LOG"
 mh_check_eq "its table has the reverse-path rule" 1 \
 	"$(mh_nsx "$NS_G" nft list chain inet "$GW_TABLE" gw_slow_out 2>/dev/null | grep -c 'fib saddr . iif oif')"
-relay_conf r1 relay-lab 198.18.0.1 'keyless = true;'
-relay_start "$NS_S" r1
+gw_relay_conf r1 relay-lab 198.18.0.1 'keyless = true;'
+gw_relay_start "$NS_S" r1
 
 # ---------------------------------------------------------------- 1
 
@@ -140,7 +92,7 @@ strace -p "$GW_PID" -e trace=recvfrom -xx -s 1024 -o "$MH_TMP/gw.strace" 2>"$MH_
 STRACE_PID=$!
 MH_PIDS+=("$STRACE_PID")
 mh_wait 5 grep -q attached "$MH_TMP/strace.err" || mh_fail "strace: $(cat "$MH_TMP/strace.err")"
-session "$NS_S" r1 "$SRV1_4" mhtest1 || mh_fail "refused: $(cat "$MH_HOOK_ERR")"
+gw_session "$NS_S" r1 "$SRV1_4" mhtest1 || mh_fail "refused: $(cat "$MH_HOOK_ERR")"
 P1=$MH_PORT K1=$MH_KEY S1=$MH_SPID
 kill -INT "$STRACE_PID"
 mh_wait 5 mh_pid_gone "$STRACE_PID" || mh_fail "strace did not detach"
@@ -170,9 +122,9 @@ mh_check_eq "(control: memgrep finds the key in mosh-server's memory)" yes \
 # ---------------------------------------------------------------- 2
 
 mh_step "2: a keyed relay's OPEN is refused by the keyless gateway, with the reason"
-relay_conf r2 relay-lab2 198.18.4.1
-relay_start "$NS_S2" r2
-if session "$NS_S2" r2 "$SRV2_4" mhtest2; then mh_fail "the keyed session was accepted"; fi
+gw_relay_conf r2 relay-lab2 198.18.4.1
+gw_relay_start "$NS_S2" r2
+if gw_session "$NS_S2" r2 "$SRV2_4" mhtest2; then mh_fail "the keyed session was accepted"; fi
 mh_log "the user sees: $(tail -n1 "$MH_HOOK_ERR")"
 mh_assert "the hook's user reads why" grep -q "this gateway is keyless and takes no session key" "$MH_HOOK_ERR"
 mh_assert_not "nothing for server 2 in the gateway's sessions" eval "gw_set sessions4 | grep -q -F '$SRV2_4 .'"
