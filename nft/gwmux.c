@@ -241,34 +241,22 @@ static void rule_provisional(struct nb_rule *rb, const struct mh_ruleset_params 
 }
 
 /* What no mosh client sends (lib/muxsel.h): dropped in the kernel, so a
- * flood of it costs the daemon nothing. */
+ * flood of it costs the daemon nothing (the rule bodies are the host's,
+ * nft/mux.c). */
 static void rule_short(struct nb_rule *rb, const struct mh_ruleset_params *p,
 		       const struct gw_map *m)
 {
-	uint16_t min = htons(8 + MH_MUX_MIN_PAYLOAD);
-
 	(void)p;
 	(void)m;
-	nb_match_udp(rb);
-	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 4, 2, NFT_REG_1);
-	nb_cmp(rb, NFT_CMP_LT, &min, sizeof(min));
-	nb_counter(rb);
-	nb_verdict(rb, NF_DROP, NULL);
-	nb_comment(rb, "unknown source, shorter than any SSP datagram a client sends: drop");
+	nb_mux_drop_short(rb);
 }
 
 static void rule_header(struct nb_rule *rb, const struct mh_ruleset_params *p,
 			const struct gw_map *m)
 {
-	static const uint8_t zero[MH_MUX_ZERO_HEAD];
-
 	(void)p;
 	(void)m;
-	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 8, MH_MUX_ZERO_HEAD, NFT_REG_1);
-	nb_cmp(rb, NFT_CMP_NEQ, zero, sizeof(zero));
-	nb_counter(rb);
-	nb_verdict(rb, NF_DROP, NULL);
-	nb_comment(rb, "unknown source, not a client's SSP header (direction bit set, or a sequence number of 2^40 or more): drop");
+	nb_mux_drop_header(rb);
 }
 
 static void rule_queue(struct nb_rule *rb, const struct mh_ruleset_params *p,
@@ -285,9 +273,7 @@ static void rule_drop(struct nb_rule *rb, const struct mh_ruleset_params *p,
 {
 	(void)p;
 	(void)m;
-	nb_counter(rb);
-	nb_verdict(rb, NF_DROP, NULL);
-	nb_comment(rb, "public port over the slow-path rate: silent drop, no ICMP");
+	nb_mux_drop_over_rate(rb);
 }
 
 /* Only the port changes: the datagram goes on to the server it was sent

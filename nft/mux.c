@@ -305,14 +305,12 @@ static void rule_in_provisional(struct nb_rule *rb, const struct mh_ruleset_para
 }
 
 /* What no mosh client sends (lib/muxsel.h says why): dropped before the
- * per-source budgets and the queue, so it costs the daemon nothing. */
-static void rule_in_short(struct nb_rule *rb, const struct mh_ruleset_params *p,
-			  const struct mux_map *m)
+ * per-source budgets and the queue, so it costs the daemon nothing. The
+ * host's and the gateway's public port share these rule bodies. */
+void nb_mux_drop_short(struct nb_rule *rb)
 {
 	uint16_t min = htons(8 + MH_MUX_MIN_PAYLOAD);   /* UDP length field */
 
-	(void)p;
-	(void)m;
 	nb_match_udp(rb);
 	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 4, 2, NFT_REG_1);
 	nb_cmp(rb, NFT_CMP_LT, &min, sizeof(min));
@@ -321,18 +319,38 @@ static void rule_in_short(struct nb_rule *rb, const struct mh_ruleset_params *p,
 	nb_comment(rb, "unknown source, shorter than any SSP datagram a client sends: drop");
 }
 
-static void rule_in_header(struct nb_rule *rb, const struct mh_ruleset_params *p,
-			   const struct mux_map *m)
+void nb_mux_drop_header(struct nb_rule *rb)
 {
 	static const uint8_t zero[MH_MUX_ZERO_HEAD];
 
-	(void)p;
-	(void)m;
 	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 8, MH_MUX_ZERO_HEAD, NFT_REG_1);
 	nb_cmp(rb, NFT_CMP_NEQ, zero, sizeof(zero));
 	nb_counter(rb);
 	nb_verdict(rb, NF_DROP, NULL);
 	nb_comment(rb, "unknown source, not a client's SSP header (direction bit set, or a sequence number of 2^40 or more): drop");
+}
+
+void nb_mux_drop_over_rate(struct nb_rule *rb)
+{
+	nb_counter(rb);
+	nb_verdict(rb, NF_DROP, NULL);
+	nb_comment(rb, "public port over the slow-path rate: silent drop, no ICMP");
+}
+
+static void rule_in_short(struct nb_rule *rb, const struct mh_ruleset_params *p,
+			  const struct mux_map *m)
+{
+	(void)p;
+	(void)m;
+	nb_mux_drop_short(rb);
+}
+
+static void rule_in_header(struct nb_rule *rb, const struct mh_ruleset_params *p,
+			   const struct mux_map *m)
+{
+	(void)p;
+	(void)m;
+	nb_mux_drop_header(rb);
 }
 
 static void rule_in_queue(struct nb_rule *rb, const struct mh_ruleset_params *p,
@@ -349,9 +367,7 @@ static void rule_in_drop(struct nb_rule *rb, const struct mh_ruleset_params *p,
 {
 	(void)p;
 	(void)m;
-	nb_counter(rb);
-	nb_verdict(rb, NF_DROP, NULL);
-	nb_comment(rb, "public port over the slow-path rate: silent drop, no ICMP");
+	nb_mux_drop_over_rate(rb);
 }
 
 /* Only the port changes: mosh-server may be bound to one address. */

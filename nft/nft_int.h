@@ -266,6 +266,12 @@ int nb_gw_slow_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
 /* ------------------------------------------------------------------ */
 /* Single-port mode (mux.c), called by mh_nft_build_ruleset (build.c). */
 
+/* The public port's kernel drops, shared by the host (mux.c) and the
+ * gateway (gwmux.c): too short for a client's SSP datagram, not a client's
+ * SSP header, over the slow-path rate. */
+void nb_mux_drop_short(struct nb_rule *rb);
+void nb_mux_drop_header(struct nb_rule *rb);
+void nb_mux_drop_over_rate(struct nb_rule *rb);
 /* Rules that go first in mosh_in when p->public_port != 0: the servers'
  * own ports are reachable only through the public port. */
 int nb_mux_input_guard(struct mnl_nlmsg_batch *b, uint32_t *seq,
