@@ -234,7 +234,7 @@ echo "ha_failback_mosh_max_s: $(awk '$3 != "lost" && $3 > m { m = $3 } END { pri
 for p in "$HA_GWD_a" "$HA_GWD_b" "${MH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 for p in "$HA_GWD_a" "$HA_GWD_b" "${MH_PIDS[@]}"; do mh_wait 10 mh_pid_gone "$p"; done
 for f in "$(ha_dir a)/gw.log" "$(ha_dir b)/gw.log" "$MH_TMP"/r[12].log "$MH_TMP"/pp*.err; do
-	! grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$f" ||
+	! grep -q -E "$MH_SAN_RE" "$f" ||
 		mh_fail "sanitizer report in $f: $(grep -m 3 -E 'ERROR|runtime error' "$f")"
 done
 mh_pass "HA failover bench"

@@ -293,3 +293,11 @@ gw_daemon_run() {
 	mh_wait 15 eval "[ \$(grep -c -E '$re' '$log') -gt ${n:-0} ]" ||
 		mh_fail "mosh-helperd ($what, $conf) did not come up: $(tail -n 5 "$log")"
 }
+
+# gw_stop_checked [LOG...]: the gateway daemon stopped with TERM (so
+# LeakSanitizer reports), then no sanitizer report in its log or in LOGs.
+gw_stop_checked() {
+	kill -TERM "$GW_PID"
+	mh_wait 10 mh_pid_gone "$GW_PID" || mh_fail "the gateway did not stop"
+	mh_assert_no_sanitizer "$GW_LOG" "$@"
+}

@@ -218,8 +218,9 @@ mh_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # AddressSanitizer / UBSan / LeakSanitizer reports in the daemon's log or
 # the hook's stderr (sanitizer builds write them there); true if any.
+MH_SAN_RE='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error|UndefinedBehaviorSanitizer'
 mh_sanitizer_reports() {
-	local re='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|UndefinedBehaviorSanitizer'
+	local re=$MH_SAN_RE
 	local f found=1
 	for f in "$MH_TMP"/daemon.log "$MH_TMP"/hook*.err; do
 		[ -f "$f" ] || continue
@@ -230,6 +231,15 @@ mh_sanitizer_reports() {
 		fi
 	done
 	return $found
+}
+
+# mh_assert_no_sanitizer FILE...: none of the logs (of daemons a test
+# stopped with TERM, so LeakSanitizer had its say) holds a report.
+mh_assert_no_sanitizer() {
+	local f
+	for f in "$@"; do
+		mh_assert "no sanitizer report in ${f#"$MH_TMP"/}" eval "! grep -q -E '$MH_SAN_RE' '$f'"
+	done
 }
 
 # valgrind (MH_VALGRIND=1): errors or definite/indirect leaks in any report

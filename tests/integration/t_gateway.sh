@@ -149,10 +149,5 @@ sleep 7   # beyond relay_orphan_grace (6 s): the resync confirmed it
 mh_assert "the session is kept past the orphan grace" gw_has_session 4 "$SRV1_4" "$P1"
 mh_assert "c1 types again" mh_roundtrip c1 20
 
-kill -TERM "$GW_PID"
-mh_wait 10 mh_pid_gone "$GW_PID" || mh_fail "the gateway did not stop"
-for f in "$GW_LOG" "$MH_TMP"/r[123].log; do
-	mh_assert "no sanitizer report in $(basename "$f")" \
-		eval "! grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error' '$f'"
-done
+gw_stop_checked "$MH_TMP"/r[123].log
 mh_pass "gateway end to end: relays, gateway, real mosh, probes, END, refusal, resync"

@@ -246,10 +246,5 @@ mh_assert "its mapping with it" mh_wait 2 no_mapping 6 "$NAT_6" "$SRV2_6" "$REAL
 mh_assert "and its conntrack binding" mh_wait 2 no_ct_binding 6 "$SRV2_6" "$REAL2"
 mh_assert "server1's session types on" mh_roundtrip c1 15
 
-kill -TERM "$GW_PID"
-mh_wait 10 mh_pid_gone "$GW_PID" || mh_fail "the gateway did not stop"
-for f in "$GW_LOG" "$MH_TMP"/r[12].log; do
-	mh_assert "no sanitizer report in $(basename "$f")" \
-		eval "! grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error' '$f'"
-done
+gw_stop_checked "$MH_TMP"/r[12].log
 mh_pass "single-port gateway: two servers on one public port, roam, probes, guard, exit"
