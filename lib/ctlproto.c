@@ -13,12 +13,7 @@
 #include <sys/socket.h>
 
 #include "ctlproto.h"
-
-/* Bounded reader over a received body. */
-struct rd {
-	const uint8_t *p;
-	size_t left;
-};
+#include "wirebuf.h"
 
 static bool is_b64(uint8_t ch)
 {
@@ -100,20 +95,13 @@ ssize_t mhc_encode_reply(uint8_t status, const char *reason, uint8_t *buf,
 
 /* ---- admin messages (mosh-helperctl) ---- */
 
-static uint8_t *put_be(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-	return p + n;
-}
-
 static ssize_t encode_fixed(uint8_t type, uint64_t v, size_t n, uint8_t *buf,
 			    size_t cap)
 {
 	if (cap < MHC_HEADER_LEN + n)
 		return -ENOBUFS;
 	put_header(buf, type, n);
-	put_be(buf + MHC_HEADER_LEN, v, n);
+	wb_put_be(buf + MHC_HEADER_LEN, v, n);
 	return (ssize_t)(MHC_HEADER_LEN + n);
 }
 
@@ -203,8 +191,8 @@ static uint8_t *put_pinhole(uint8_t *p, const struct mhc_pinhole_info *ph)
 	*p++ = ph->client.family == AF_INET6 ? 6 : 4;
 	memcpy(p, ph->client.ip, alen);
 	p += alen;
-	p = put_be(p, ph->client.port, 2);
-	return put_be(p, ph->age_ms, 8);
+	p = wb_put_be(p, ph->client.port, 2);
+	return wb_put_be(p, ph->age_ms, 8);
 }
 
 static uint8_t *put_session(uint8_t *p, const struct mhc_session_info *s,
@@ -212,12 +200,12 @@ static uint8_t *put_session(uint8_t *p, const struct mhc_session_info *s,
 {
 	size_t slen = strnlen(s->ssh_client, sizeof(s->ssh_client));
 
-	p = put_be(p, s->port, 2);
-	p = put_be(p, s->uid, 4);
-	p = put_be(p, s->pid, 4);
-	p = put_be(p, s->id, 4);
-	p = put_be(p, s->age_ms, 8);
-	p = put_be(p, s->alive_ago_ms, 8);
+	p = wb_put_be(p, s->port, 2);
+	p = wb_put_be(p, s->uid, 4);
+	p = wb_put_be(p, s->pid, 4);
+	p = wb_put_be(p, s->id, 4);
+	p = wb_put_be(p, s->age_ms, 8);
+	p = wb_put_be(p, s->alive_ago_ms, 8);
 	*p++ = s->contacted ? MHC_FLAG_CONTACTED : 0;
 	*p++ = (uint8_t)slen;
 	memcpy(p, s->ssh_client, slen);
@@ -241,7 +229,7 @@ ssize_t mhc_encode_list(const struct mhc_list *l, uint8_t *buf, size_t cap)
 	if (cap < l->len)
 		return -ENOBUFS;
 	put_header(buf, MHC_LIST_REPLY, l->len - MHC_HEADER_LEN);
-	p = put_be(p, l->next, 2);
+	p = wb_put_be(p, l->next, 2);
 	*p++ = l->n_sessions;
 	for (unsigned i = 0; i < l->n_sessions; i++)
 		p = put_session(p, &l->s[i], &l->ph[l->s[i].first_pinhole]);
@@ -314,34 +302,12 @@ ssize_t mhc_encode_stats(const struct mhc_stats *st, uint8_t *buf, size_t cap)
 	return (ssize_t)used;
 }
 
-static bool rd_u8(struct rd *r, uint8_t *v)
-{
-	if (r->left < 1)
-		return false;
-	*v = r->p[0];
-	r->p++;
-	r->left--;
-	return true;
-}
-
-static bool rd_be(struct rd *r, size_t n, uint32_t *v)
-{
-	if (r->left < n)
-		return false;
-	*v = 0;
-	for (size_t i = 0; i < n; i++)
-		*v = (*v << 8) | r->p[i];
-	r->p += n;
-	r->left -= n;
-	return true;
-}
-
 /* A length-prefixed field of at most max bytes, copied NUL-terminated. */
-static bool rd_field(struct rd *r, size_t max, char *dst, size_t *len)
+static bool rd_field(struct wb_rd *r, size_t max, char *dst, size_t *len)
 {
 	uint8_t n;
 
-	if (!rd_u8(r, &n) || n > max || r->left < n)
+	if (!wb_rd_u8(r, &n) || n > max || r->left < n)
 		return false;
 	memcpy(dst, r->p, n);
 	dst[n] = '\0';
@@ -351,12 +317,12 @@ static bool rd_field(struct rd *r, size_t max, char *dst, size_t *len)
 	return true;
 }
 
-static const char *decode_announce(struct rd *r, struct mhc_announce *a)
+static const char *decode_announce(struct wb_rd *r, struct mhc_announce *a)
 {
 	uint32_t port, pid;
 	size_t klen, slen;
 
-	if (!rd_be(r, 2, &port) || !rd_be(r, 4, &pid))
+	if (!wb_rd_be32(r, 2, &port) || !wb_rd_be32(r, 4, &pid))
 		return "announce body truncated";
 	a->port = (uint16_t)port;
 	a->pid = pid;
@@ -373,11 +339,11 @@ static const char *decode_announce(struct rd *r, struct mhc_announce *a)
 	return NULL;
 }
 
-static const char *decode_reply(struct rd *r, struct mhc_reply *rep)
+static const char *decode_reply(struct wb_rd *r, struct mhc_reply *rep)
 {
 	size_t rlen;
 
-	if (!rd_u8(r, &rep->status))
+	if (!wb_rd_u8(r, &rep->status))
 		return "reply body truncated";
 	if (rep->status > MHC_STATUS_MAX)
 		return "unknown status";
@@ -389,23 +355,23 @@ static const char *decode_reply(struct rd *r, struct mhc_reply *rep)
 }
 
 /* LIST, STATS, KILL, RELOAD: a fixed-size body each. */
-static const char *decode_request(struct rd *r, struct mhc_msg *m)
+static const char *decode_request(struct wb_rd *r, struct mhc_msg *m)
 {
 	uint32_t v = 0;
 
 	switch (m->type) {
 	case MHC_LIST:
-		if (!rd_be(r, 2, &v))
+		if (!wb_rd_be32(r, 2, &v))
 			return "list request truncated";
 		m->u.first_port = (uint16_t)v;
 		break;
 	case MHC_KILL:
-		if (!rd_be(r, 2, &v))
+		if (!wb_rd_be32(r, 2, &v))
 			return "kill request truncated";
 		m->u.kill_port = (uint16_t)v;
 		break;
 	case MHC_STATS:
-		if (!rd_be(r, 1, &v))
+		if (!wb_rd_be32(r, 1, &v))
 			return "stats request truncated";
 		m->u.first_stat = (uint8_t)v;
 		break;
@@ -415,23 +381,13 @@ static const char *decode_request(struct rd *r, struct mhc_msg *m)
 	return NULL;
 }
 
-static bool rd_u64(struct rd *r, uint64_t *v)
-{
-	uint32_t hi, lo;
-
-	if (!rd_be(r, 4, &hi) || !rd_be(r, 4, &lo))
-		return false;
-	*v = (uint64_t)hi << 32 | lo;
-	return true;
-}
-
-static const char *decode_pinhole(struct rd *r, struct mhc_pinhole_info *ph)
+static const char *decode_pinhole(struct wb_rd *r, struct mhc_pinhole_info *ph)
 {
 	uint8_t fam;
 	uint32_t port;
 	size_t alen;
 
-	if (!rd_u8(r, &fam))
+	if (!wb_rd_u8(r, &fam))
 		return "pinhole record truncated";
 	if (fam != 4 && fam != 6)
 		return "pinhole family is neither 4 nor 6";
@@ -442,13 +398,13 @@ static const char *decode_pinhole(struct rd *r, struct mhc_pinhole_info *ph)
 	memcpy(ph->client.ip, r->p, alen);
 	r->p += alen;
 	r->left -= alen;
-	if (!rd_be(r, 2, &port) || !rd_u64(r, &ph->age_ms))
+	if (!wb_rd_be32(r, 2, &port) || !wb_rd_be(r, 8, &ph->age_ms))
 		return "pinhole record truncated";
 	ph->client.port = (uint16_t)port;
 	return NULL;
 }
 
-static const char *decode_session(struct rd *r, struct mhc_list *l,
+static const char *decode_session(struct wb_rd *r, struct mhc_list *l,
 				  struct mhc_session_info *s)
 {
 	uint32_t port;
@@ -456,10 +412,10 @@ static const char *decode_session(struct rd *r, struct mhc_list *l,
 	size_t slen;
 	const char *why;
 
-	if (!rd_be(r, 2, &port) || !rd_be(r, 4, &s->uid) ||
-	    !rd_be(r, 4, &s->pid) || !rd_be(r, 4, &s->id) ||
-	    !rd_u64(r, &s->age_ms) || !rd_u64(r, &s->alive_ago_ms) ||
-	    !rd_u8(r, &flags))
+	if (!wb_rd_be32(r, 2, &port) || !wb_rd_be32(r, 4, &s->uid) ||
+	    !wb_rd_be32(r, 4, &s->pid) || !wb_rd_be32(r, 4, &s->id) ||
+	    !wb_rd_be(r, 8, &s->age_ms) || !wb_rd_be(r, 8, &s->alive_ago_ms) ||
+	    !wb_rd_u8(r, &flags))
 		return "session record truncated";
 	s->port = (uint16_t)port;
 	if (flags & ~MHC_FLAG_CONTACTED)
@@ -469,7 +425,7 @@ static const char *decode_session(struct rd *r, struct mhc_list *l,
 		return "ssh_client field truncated or too long";
 	if (!all_printable((const uint8_t *)s->ssh_client, slen))
 		return "ssh_client is not printable ASCII";
-	if (!rd_u8(r, &n))
+	if (!wb_rd_u8(r, &n))
 		return "session record truncated";
 	if (n > MHC_PINHOLES_MAX)
 		return "more pinholes than a session can hold";
@@ -483,13 +439,13 @@ static const char *decode_session(struct rd *r, struct mhc_list *l,
 	return NULL;
 }
 
-static const char *decode_list(struct rd *r, struct mhc_list *l, size_t len)
+static const char *decode_list(struct wb_rd *r, struct mhc_list *l, size_t len)
 {
 	uint32_t next;
 	uint8_t n;
 	const char *why;
 
-	if (!rd_be(r, 2, &next) || !rd_u8(r, &n))
+	if (!wb_rd_be32(r, 2, &next) || !wb_rd_u8(r, &n))
 		return "list reply truncated";
 	l->next = (uint16_t)next;
 	if (n > MHC_LIST_SESSIONS)
@@ -506,7 +462,7 @@ static const char *decode_list(struct rd *r, struct mhc_list *l, size_t len)
 }
 
 /* "name value\n": name [a-z0-9_]{1,40}, value decimal without leading zeros. */
-static const char *decode_stat_line(struct rd *r, struct mhc_stat *st)
+static const char *decode_stat_line(struct wb_rd *r, struct mhc_stat *st)
 {
 	const uint8_t *sp = memchr(r->p, ' ', r->left), *nl;
 	size_t n, k;
@@ -540,11 +496,11 @@ static const char *decode_stat_line(struct rd *r, struct mhc_stat *st)
 	return NULL;
 }
 
-static const char *decode_stats(struct rd *r, struct mhc_stats *st, size_t len)
+static const char *decode_stats(struct wb_rd *r, struct mhc_stats *st, size_t len)
 {
 	const char *why;
 
-	if (!rd_u8(r, &st->next))
+	if (!wb_rd_u8(r, &st->next))
 		return "stats reply truncated";
 	while (r->left) {
 		if (st->n >= MHC_STATS_MAX)
@@ -559,7 +515,7 @@ static const char *decode_stats(struct rd *r, struct mhc_stats *st, size_t len)
 
 static const char *decode(const uint8_t *buf, size_t len, struct mhc_msg *m)
 {
-	struct rd r = { buf + MHC_HEADER_LEN, 0 };
+	struct wb_rd r = { buf + MHC_HEADER_LEN, 0 };
 	const char *why;
 	uint32_t v = 0;
 
@@ -593,7 +549,7 @@ static const char *decode(const uint8_t *buf, size_t len, struct mhc_msg *m)
 		why = decode_stats(&r, &m->u.stats, len);
 		break;
 	case MHC_STATUS:
-		why = rd_be(&r, 2, &v) ? NULL : "status request truncated";
+		why = wb_rd_be32(&r, 2, &v) ? NULL : "status request truncated";
 		m->u.first_peer = (uint16_t)v;
 		break;
 	case MHC_STATUS_REPLY:

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "ctlproto.h"
+#include "wirebuf.h"
 
 #define STATUS_HEAD_LEN 4                      /* role u8, next u16, count u8 */
 #define PEER_FIXED_LEN  (1 + 8 + 8 + 4 + 4 + 3) /* numbers, three text lengths */
@@ -59,13 +60,6 @@ int mhc_status_add(struct mhc_status_reply *st, const struct mhc_peer_info *p)
 	return 0;
 }
 
-static uint8_t *put_be(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-	return p + n;
-}
-
 static uint8_t *put_text(uint8_t *p, const char *s, size_t cap)
 {
 	size_t n = strnlen(s, cap);
@@ -78,10 +72,10 @@ static uint8_t *put_text(uint8_t *p, const char *s, size_t cap)
 static uint8_t *put_peer(uint8_t *p, const struct mhc_peer_info *pi)
 {
 	*p++ = pi->state;
-	p = put_be(p, pi->since_ago_ms, 8);
-	p = put_be(p, pi->beat_ago_ms, 8);
-	p = put_be(p, pi->sessions, 4);
-	p = put_be(p, pi->conn, 4);
+	p = wb_put_be(p, pi->since_ago_ms, 8);
+	p = wb_put_be(p, pi->beat_ago_ms, 8);
+	p = wb_put_be(p, pi->sessions, 4);
+	p = wb_put_be(p, pi->conn, 4);
 	p = put_text(p, pi->name, sizeof(pi->name));
 	p = put_text(p, pi->subject, sizeof(pi->subject));
 	return put_text(p, pi->why, sizeof(pi->why));
@@ -107,9 +101,9 @@ ssize_t mhc_encode_status(const struct mhc_status_reply *st, uint8_t *buf, size_
 		return -ENOBUFS;
 	buf[0] = MHC_VERSION;
 	buf[1] = MHC_STATUS_REPLY;
-	put_be(buf + 2, len - MHC_HEADER_LEN, 2);
+	wb_put_be(buf + 2, len - MHC_HEADER_LEN, 2);
 	*p++ = st->role;
-	p = put_be(p, st->next, 2);
+	p = wb_put_be(p, st->next, 2);
 	*p++ = st->n;
 	for (unsigned i = 0; i < st->n; i++)
 		p = put_peer(p, &st->p[i]);
@@ -118,29 +112,12 @@ ssize_t mhc_encode_status(const struct mhc_status_reply *st, uint8_t *buf, size_
 
 /* ---- decoding ---- */
 
-struct rd {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool rd_be(struct rd *r, size_t n, uint64_t *v)
-{
-	if (r->left < n)
-		return false;
-	*v = 0;
-	for (size_t i = 0; i < n; i++)
-		*v = (*v << 8) | r->p[i];
-	r->p += n;
-	r->left -= n;
-	return true;
-}
-
 /* A text of at most max bytes, printable, copied NUL-terminated. */
-static bool rd_text(struct rd *r, size_t max, char *dst)
+static bool rd_text(struct wb_rd *r, size_t max, char *dst)
 {
 	uint64_t n;
 
-	if (!rd_be(r, 1, &n) || n > max || r->left < n ||
+	if (!wb_rd_be(r, 1, &n) || n > max || r->left < n ||
 	    !printable((const char *)r->p, (size_t)n))
 		return false;
 	memcpy(dst, r->p, (size_t)n);
@@ -150,13 +127,13 @@ static bool rd_text(struct rd *r, size_t max, char *dst)
 	return true;
 }
 
-static const char *decode_peer(struct rd *r, struct mhc_peer_info *p)
+static const char *decode_peer(struct wb_rd *r, struct mhc_peer_info *p)
 {
 	uint64_t state, sessions, conn;
 
-	if (!rd_be(r, 1, &state) || !rd_be(r, 8, &p->since_ago_ms) ||
-	    !rd_be(r, 8, &p->beat_ago_ms) || !rd_be(r, 4, &sessions) ||
-	    !rd_be(r, 4, &conn))
+	if (!wb_rd_be(r, 1, &state) || !wb_rd_be(r, 8, &p->since_ago_ms) ||
+	    !wb_rd_be(r, 8, &p->beat_ago_ms) || !wb_rd_be(r, 4, &sessions) ||
+	    !wb_rd_be(r, 4, &conn))
 		return "peer record truncated";
 	if (state > MHC_PEER_UP)
 		return "unknown peer state";
@@ -175,12 +152,12 @@ static const char *decode_peer(struct rd *r, struct mhc_peer_info *p)
 const char *mhc_decode_status(const uint8_t *body, size_t len,
 			      struct mhc_status_reply *st)
 {
-	struct rd r = { body, len };
+	struct wb_rd r = { body, len };
 	uint64_t role, next, n;
 	const char *why;
 
 	memset(st, 0, sizeof(*st));
-	if (!rd_be(&r, 1, &role) || !rd_be(&r, 2, &next) || !rd_be(&r, 1, &n))
+	if (!wb_rd_be(&r, 1, &role) || !wb_rd_be(&r, 2, &next) || !wb_rd_be(&r, 1, &n))
 		return "status reply truncated";
 	if (role > MH_ROLE_GATEWAY)
 		return "unknown role";

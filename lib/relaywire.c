@@ -13,41 +13,15 @@
 #include <openssl/crypto.h>
 
 #include "relaywire.h"
+#include "wirebuf.h"
 
 /* ---- bounded reader and writer ---- */
-
-struct rd {
-	const uint8_t *p;
-	size_t left;
-};
 
 struct wr {
 	uint8_t *p;
 	size_t left;
 	bool overflow;
 };
-
-static bool rd_be(struct rd *r, size_t n, uint64_t *v)
-{
-	if (r->left < n)
-		return false;
-	*v = 0;
-	for (size_t i = 0; i < n; i++)
-		*v = (*v << 8) | r->p[i];
-	r->p += n;
-	r->left -= n;
-	return true;
-}
-
-static bool rd_bytes(struct rd *r, void *dst, size_t n)
-{
-	if (r->left < n)
-		return false;
-	memcpy(dst, r->p, n);
-	r->p += n;
-	r->left -= n;
-	return true;
-}
 
 static void wr_be(struct wr *w, uint64_t v, size_t n)
 {
@@ -159,45 +133,45 @@ int mhr_frame_len(const uint8_t *buf, size_t avail, size_t *frame,
 
 /* ---- decoding the bodies ---- */
 
-static int rd_text(struct rd *r, char *dst, size_t max, bool is_name,
+static int rd_text(struct wb_rd *r, char *dst, size_t max, bool is_name,
 		   struct mhr_error *e, const char *what)
 {
 	uint64_t n;
 
-	if (!rd_be(r, 1, &n) || n > r->left)
+	if (!wb_rd_be(r, 1, &n) || n > r->left)
 		return fail(e, MHR_E_TRUNCATED, what);
 	if (n > max || !text_ok((const char *)r->p, n, max, is_name))
 		return fail(e, MHR_E_TEXT, what);
-	rd_bytes(r, dst, n);
+	wb_rd_bytes(r, dst, n);
 	dst[n] = '\0';
 	return 0;
 }
 
 /* family u8 + address; allow_none: family 0 with no address (a hint) */
-static int rd_addr(struct rd *r, struct mh_addr *a, bool allow_none,
+static int rd_addr(struct wb_rd *r, struct mh_addr *a, bool allow_none,
 		   struct mhr_error *e)
 {
 	uint64_t fam;
 
-	if (!rd_be(r, 1, &fam))
+	if (!wb_rd_be(r, 1, &fam))
 		return fail(e, MHR_E_TRUNCATED, "address truncated");
 	if (fam == 0 && allow_none)
 		return 0;
 	if (fam != 4 && fam != 6)
 		return fail(e, MHR_E_FAMILY, "address family is not 4 or 6");
 	a->family = fam == 4 ? AF_INET : AF_INET6;
-	if (!rd_bytes(r, a->ip, fam == 4 ? 4 : 16))
+	if (!wb_rd_bytes(r, a->ip, fam == 4 ? 4 : 16))
 		return fail(e, MHR_E_TRUNCATED, "address truncated");
 	return 0;
 }
 
-static int rd_server(struct rd *r, struct mh_addr *a, struct mhr_error *e)
+static int rd_server(struct wb_rd *r, struct mh_addr *a, struct mhr_error *e)
 {
 	uint64_t port;
 
 	if (rd_addr(r, a, false, e))
 		return -EPROTO;
-	if (!rd_be(r, 2, &port))
+	if (!wb_rd_be(r, 2, &port))
 		return fail(e, MHR_E_TRUNCATED, "server port truncated");
 	if (port == 0)
 		return fail(e, MHR_E_VALUE, "server port 0");
@@ -205,11 +179,11 @@ static int rd_server(struct rd *r, struct mh_addr *a, struct mhr_error *e)
 	return 0;
 }
 
-static int rd_sid(struct rd *r, uint32_t *sid, struct mhr_error *e)
+static int rd_sid(struct wb_rd *r, uint32_t *sid, struct mhr_error *e)
 {
 	uint64_t v;
 
-	if (!rd_be(r, 4, &v))
+	if (!wb_rd_be(r, 4, &v))
 		return fail(e, MHR_E_TRUNCATED, "session id truncated");
 	if (v == 0)
 		return fail(e, MHR_E_VALUE, "session id 0");
@@ -217,11 +191,11 @@ static int rd_sid(struct rd *r, uint32_t *sid, struct mhr_error *e)
 	return 0;
 }
 
-static int dec_hello(struct rd *r, struct mhr_hello *h, struct mhr_error *e)
+static int dec_hello(struct wb_rd *r, struct mhr_hello *h, struct mhr_error *e)
 {
 	uint64_t hb;
 
-	if (!rd_be(r, 8, &h->instance) || !rd_be(r, 4, &hb))
+	if (!wb_rd_be(r, 8, &h->instance) || !wb_rd_be(r, 4, &hb))
 		return fail(e, MHR_E_TRUNCATED, "hello truncated");
 	if (hb < MHR_HEARTBEAT_MIN_MS || hb > MHR_HEARTBEAT_MAX_MS)
 		return fail(e, MHR_E_VALUE, "heartbeat interval outside 100..60000 ms");
@@ -233,13 +207,13 @@ static int dec_hello(struct rd *r, struct mhr_hello *h, struct mhr_error *e)
 		       "software version too long or not printable ASCII");
 }
 
-static int dec_open(struct rd *r, struct mhr_open *o, struct mhr_error *e)
+static int dec_open(struct wb_rd *r, struct mhr_open *o, struct mhr_error *e)
 {
 	uint64_t flags, uid;
 
 	if (rd_sid(r, &o->sid, e))
 		return -EPROTO;
-	if (!rd_be(r, 1, &flags) || !rd_be(r, 4, &uid))
+	if (!wb_rd_be(r, 1, &flags) || !wb_rd_be(r, 4, &uid))
 		return fail(e, MHR_E_TRUNCATED, "open truncated");
 	if (flags & ~(uint64_t)MHR_OPEN_FLAGS)
 		return fail(e, MHR_E_VALUE, "unknown open flag");
@@ -249,18 +223,18 @@ static int dec_open(struct rd *r, struct mhr_open *o, struct mhr_error *e)
 		return -EPROTO;
 	if (flags & MHR_OPEN_KEYLESS)   /* no key: any byte more is trailing */
 		return 0;
-	if (!rd_bytes(r, o->key, SSP_KEY_LEN))
+	if (!wb_rd_bytes(r, o->key, SSP_KEY_LEN))
 		return fail(e, MHR_E_TRUNCATED, "session key truncated");
 	return 0;
 }
 
-static int dec_end(struct rd *r, struct mhr_end *d, struct mhr_error *e)
+static int dec_end(struct wb_rd *r, struct mhr_end *d, struct mhr_error *e)
 {
 	uint64_t reason;
 
 	if (rd_sid(r, &d->sid, e) || rd_server(r, &d->server, e))
 		return -EPROTO;
-	if (!rd_be(r, 1, &reason))
+	if (!wb_rd_be(r, 1, &reason))
 		return fail(e, MHR_E_TRUNCATED, "end reason truncated");
 	if (reason == 0 || reason > MHR_END_REASON_MAX)
 		return fail(e, MHR_E_VALUE, "unknown end reason");
@@ -268,11 +242,11 @@ static int dec_end(struct rd *r, struct mhr_end *d, struct mhr_error *e)
 	return 0;
 }
 
-static int dec_answer(struct rd *r, struct mhr_answer *a, struct mhr_error *e)
+static int dec_answer(struct wb_rd *r, struct mhr_answer *a, struct mhr_error *e)
 {
 	uint64_t of, st;
 
-	if (!rd_be(r, 1, &of) || !rd_be(r, 1, &st))
+	if (!wb_rd_be(r, 1, &of) || !wb_rd_be(r, 1, &st))
 		return fail(e, MHR_E_TRUNCATED, "answer truncated");
 	if (of == MHR_ANSWER || of > MHR_TYPE_MAX)
 		return fail(e, MHR_E_VALUE, "answer to a type the relay never sends");
@@ -284,7 +258,7 @@ static int dec_answer(struct rd *r, struct mhr_answer *a, struct mhr_error *e)
 		       "answer reason too long or not printable ASCII");
 }
 
-static int dec_body(struct rd *r, struct mhr_msg *m, struct mhr_error *e)
+static int dec_body(struct wb_rd *r, struct mhr_msg *m, struct mhr_error *e)
 {
 	uint64_t v;
 
@@ -297,12 +271,12 @@ static int dec_body(struct rd *r, struct mhr_msg *m, struct mhr_error *e)
 		return dec_end(r, &m->u.end, e);
 	case MHR_RESYNC_BEGIN:
 	case MHR_RESYNC_END:
-		if (!rd_be(r, 4, &v))
+		if (!wb_rd_be(r, 4, &v))
 			return fail(e, MHR_E_TRUNCATED, "resync count truncated");
 		m->u.resync_count = (uint32_t)v;
 		return 0;
 	case MHR_HEARTBEAT:
-		if (!rd_be(r, 8, &m->u.heartbeat_ms))
+		if (!wb_rd_be(r, 8, &m->u.heartbeat_ms))
 			return fail(e, MHR_E_TRUNCATED, "heartbeat truncated");
 		return 0;
 	default:
@@ -313,7 +287,7 @@ static int dec_body(struct rd *r, struct mhr_msg *m, struct mhr_error *e)
 static int decode(const uint8_t *buf, size_t len, struct mhr_msg *m,
 		  struct mhr_error *e)
 {
-	struct rd r = { buf + MHR_HEADER_LEN, 0 };
+	struct wb_rd r = { buf + MHR_HEADER_LEN, 0 };
 
 	if (len < MHR_HEADER_LEN)
 		return fail(e, MHR_E_SHORT, "shorter than the header");
