@@ -178,11 +178,12 @@ static int add_open_flags(scmp_filter_ctx ctx, int nr, unsigned arg,
 	return err < 0 && nr < 0 ? 0 : err;   /* no open(2) on this arch */
 }
 
-/* Opens that only read: nothing the daemon opens from its loop is
- * written. */
-static int add_opens(scmp_filter_ctx ctx, int nr, unsigned arg)
+/* Both open calls with exactly these access flags. */
+static int allow_opens(scmp_filter_ctx ctx, uint64_t flags)
 {
-	return add_open_flags(ctx, nr, arg, O_RDONLY);
+	int err = add_open_flags(ctx, SCMP_SYS(openat), 2, flags);
+
+	return err ? err : add_open_flags(ctx, SCMP_SYS(open), 1, flags);
 }
 #endif
 
@@ -217,10 +218,8 @@ static int add_narrow(scmp_filter_ctx ctx)
 
 #ifndef MH_SANITIZED
 	/* /proc/<pid>/status and /stat for the announcement checks, the
-	 * configuration file on SIGHUP */
-	err = add_opens(ctx, SCMP_SYS(openat), 2);
-	if (!err)
-		err = add_opens(ctx, SCMP_SYS(open), 1);
+	 * configuration file on SIGHUP; nothing the loop opens is written */
+	err = allow_opens(ctx, O_RDONLY);
 	/* heap growth, never executable memory */
 	if (!err)
 		err = allow_noexec(ctx, SCMP_SYS(mmap));
@@ -280,17 +279,11 @@ static int build_keeper(scmp_filter_ctx ctx)
 		err = add_sanitizer(ctx);
 #else   /* (the sanitizer runtimes' list allows every open and mmap) */
 	if (!err)
-		err = add_open_flags(ctx, SCMP_SYS(openat), 2, O_RDONLY);
+		err = allow_opens(ctx, O_RDONLY);
 	if (!err)
-		err = add_open_flags(ctx, SCMP_SYS(open), 1, O_RDONLY);
+		err = allow_opens(ctx, create);
 	if (!err)
-		err = add_open_flags(ctx, SCMP_SYS(openat), 2, create);
-	if (!err)
-		err = add_open_flags(ctx, SCMP_SYS(open), 1, create);
-	if (!err)
-		err = add_open_flags(ctx, SCMP_SYS(openat), 2, append);
-	if (!err)
-		err = add_open_flags(ctx, SCMP_SYS(open), 1, append);
+		err = allow_opens(ctx, append);
 	if (!err)
 		err = allow_noexec(ctx, SCMP_SYS(mmap));
 #endif
