@@ -16,17 +16,14 @@
 #include <stdbool.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
+#include "bench_announce.h"
 #include "bench.h"
-#include "ctlproto.h"
 
 #define MM_MAX_PORTS   256
-#define MM_REPLY_MS    5000
 
 static volatile sig_atomic_t stop;
 
@@ -36,62 +33,17 @@ static void on_term(int sig)
 	stop = 1;
 }
 
-/* 16 random bytes as mosh writes a key: 22 base64 characters, no padding. */
-static int random_key(char out[SSP_KEY_B64_LEN + 1])
-{
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint8_t k[SSP_KEY_LEN + 2] = { 0 };
-	int i;
-
-	if (RAND_bytes(k, SSP_KEY_LEN) != 1)
-		return -1;
-	for (i = 0; i < SSP_KEY_B64_LEN; i++) {
-		unsigned bit = (unsigned)i * 6, by = bit / 8, sh = bit % 8;
-		unsigned v = (unsigned)(k[by] << 8 | k[by + 1]);
-
-		out[i] = b64[(v >> (10 - sh)) & 63];
-	}
-	out[SSP_KEY_B64_LEN] = 0;
-	OPENSSL_cleanse(k, sizeof(k));
-	return 0;
-}
-
-/* 1 accepted, 0 refused, -1 no answer. */
+/* 1 accepted, 0 refused, -1 no answer: a fresh key each time. */
 static int announce(const char *path, uint16_t port)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct mhc_announce a = { .port = port, .pid = (uint32_t)getpid() };
-	uint8_t buf[MHC_MAX_MSG];
-	const char *why = NULL;
-	struct pollfd pfd;
-	struct mhc_msg m;
-	ssize_t n;
-	int fd, rc = -1;
+	char key[SSP_KEY_B64_LEN + 1];
+	int rc;
 
-	if (random_key(a.key) < 0)
+	if (bench_random_key(key) < 0)
 		return -1;
-	snprintf(a.ssh_connection, sizeof(a.ssh_connection),
-		 "198.18.0.1 50000 198.18.0.2 22");
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	n = mhc_encode_announce(&a, buf, sizeof(buf));
-	OPENSSL_cleanse(a.key, sizeof(a.key));
-	pfd = (struct pollfd){ fd, POLLIN, 0 };
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 && n > 0 &&
-	    send(fd, buf, (size_t)n, MSG_NOSIGNAL) == n &&
-	    poll(&pfd, 1, MM_REPLY_MS) > 0 &&
-	    (n = recv(fd, buf, sizeof(buf), 0)) > 0 &&
-	    mhc_decode(buf, (size_t)n, &m, &why) == 0 && m.type == MHC_REPLY) {
-		rc = m.u.reply.status == MHC_OK;
-		if (!rc)
-			fprintf(stderr, "mhmany: port %u refused: %s\n", port,
-				m.u.reply.reason);
-	}
-	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
+	rc = bench_announce("mhmany", path, port, key,
+			    "198.18.0.1 50000 198.18.0.2 22");
+	OPENSSL_cleanse(key, sizeof(key));
 	return rc;
 }
 
