@@ -26,12 +26,11 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
+#include "bench_announce.h"
 #include "bench.h"
 #include "ctlproto.h"
 #include "ssp.h"
@@ -39,7 +38,6 @@
 
 #define HP_MAX   512
 #define HP_BUF   2048
-#define HP_REPLY_MS 5000
 #define HP_HDR   (SSP_TIMESTAMPS_LEN + SSP_FRAG_HEADER_LEN)
 
 struct hp_sess {
@@ -134,58 +132,13 @@ static int udp_socket(uint32_t addr, uint16_t port)
 
 /* ---- serve ---- */
 
-/* 16 random bytes as mosh writes a key: 22 base64 characters. */
-static int random_key(char out[SSP_KEY_B64_LEN + 1])
-{
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint8_t k[SSP_KEY_LEN + 2] = { 0 };
-
-	if (RAND_bytes(k, SSP_KEY_LEN) != 1)
-		return -1;
-	for (int i = 0; i < SSP_KEY_B64_LEN; i++) {
-		unsigned bit = (unsigned)i * 6, by = bit / 8, sh = bit % 8;
-		unsigned v = (unsigned)(k[by] << 8 | k[by + 1]);
-
-		out[i] = b64[(v >> (10 - sh)) & 63];
-	}
-	out[SSP_KEY_B64_LEN] = 0;
-	OPENSSL_cleanse(k, sizeof(k));
-	return 0;
-}
-
 /* 1 accepted, 0 refused, -1 no answer. */
 static int announce(const char *path, const struct hp_sess *s, const char *addr)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct mhc_announce a = { .port = s->port, .pid = (uint32_t)getpid() };
-	uint8_t buf[MHC_MAX_MSG];
-	struct pollfd pfd;
-	struct mhc_msg m;
-	ssize_t n;
-	int fd, rc = -1;
+	char ssh[MHC_SSH_CONN_MAX + 1];
 
-	snprintf(a.key, sizeof(a.key), "%s", s->key);
-	snprintf(a.ssh_connection, sizeof(a.ssh_connection), "198.18.3.2 50000 %s 22", addr);
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	n = mhc_encode_announce(&a, buf, sizeof(buf));
-	OPENSSL_cleanse(a.key, sizeof(a.key));
-	pfd = (struct pollfd){ fd, POLLIN, 0 };
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 && n > 0 &&
-	    send(fd, buf, (size_t)n, MSG_NOSIGNAL) == n &&
-	    poll(&pfd, 1, HP_REPLY_MS) > 0 && (n = recv(fd, buf, sizeof(buf), 0)) > 0 &&
-	    mhc_decode(buf, (size_t)n, &m, NULL) == 0 && m.type == MHC_REPLY) {
-		rc = m.u.reply.status == MHC_OK;
-		if (!rc)
-			fprintf(stderr, "hapong: port %u refused: %s\n", s->port,
-				m.u.reply.reason);
-	}
-	OPENSSL_cleanse(buf, sizeof(buf));
-	close(fd);
-	return rc;
+	snprintf(ssh, sizeof(ssh), "198.18.3.2 50000 %s 22", addr);
+	return bench_announce("hapong", path, s->port, s->key, ssh);
 }
 
 /* Each port bound to ADDR, as mosh-server -i binds it (a relay announces
@@ -204,7 +157,7 @@ static int serve_open(const char *addr, unsigned base, const char *sock, FILE *k
 
 		s->port = (uint16_t)(base + i);
 		s->seq = bench_seq_base();
-		if ((s->fd = udp_socket(ia.s_addr, s->port)) < 0 || random_key(s->key) < 0 ||
+		if ((s->fd = udp_socket(ia.s_addr, s->port)) < 0 || bench_random_key(s->key) < 0 ||
 		    ssp_key_decode(s->key, strlen(s->key), k, NULL) < 0 ||
 		    !(s->ctx = ssp_ctx_new(k)))
 			return -1;
