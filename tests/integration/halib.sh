@@ -355,7 +355,8 @@ ha_session() { # ns relay server-address user
 
 # A client: its session through the hook, then mosh-client in tmux.
 # CLI_PORT/CLI_SRV/CLI_SPID remember each client's port (the one its hook
-# told it), server and mosh-server; the caller declares them (declare -A).
+# told it), server and mosh-server.
+declare -A CLI_PORT CLI_SRV CLI_SPID
 ha_client() { # name ns relay server-address user
 	local t0
 	t0=$(ha_now_ms)

@@ -29,7 +29,6 @@ mh_require_tools mosh-server mosh-client tmux openssl tcpdump
 ha_setup
 ha_mosh_setup
 
-declare -A CLI_PORT CLI_SRV CLI_SPID
 ATK_PIDS=()
 
 # The attacker: probes from source port 50010 to both servers' range ports

@@ -31,7 +31,7 @@ PUB=60000
 SYNC=${HA_SP_SYNC:-on}
 ha_setup
 ha_mosh_setup
-declare -A CLI_PORT CLI_SRV CLI_SPID REAL FAM CPORT
+declare -A REAL FAM CPORT
 ATK_PIDS=()
 SP_LINE="single_port = { enable = true; port = $PUB; };"
 
@@ -163,11 +163,10 @@ mh_tcpdump "$NS_S" "$MH_TMP/c1.pcap" udp and dst port "${REAL[c1]}" and src host
 cap=$MH_TCPDUMP_PID
 mh_roundtrip c1 10 || mh_fail "c1 while capturing"
 mh_tcpdump_stop "$cap"
-for s in 1 2; do
-	mh_tcpdump "$([ $s = 1 ] && echo "$NS_S" || echo "$NS_S2")" "$MH_TMP/probes$s.pcap" \
-		udp and "(src port 50010 or src port 50020)" >/dev/null
-	eval "cap$s=\$MH_TCPDUMP_PID"
-done
+mh_tcpdump "$NS_S" "$MH_TMP/probes1.pcap" udp and "(src port 50010 or src port 50020)" >/dev/null
+cap1=$MH_TCPDUMP_PID
+mh_tcpdump "$NS_S2" "$MH_TMP/probes2.pcap" udp and "(src port 50010 or src port 50020)" >/dev/null
+cap2=$MH_TCPDUMP_PID
 mh_tcpdump "$NS_A" "$MH_TMP/to-atk.pcap" "udp and (src host $SRV1_4 or src host $SRV2_4 or src host $SRV1_6 or src host $SRV2_6)" >/dev/null
 capa=$MH_TCPDUMP_PID
 attack_start
