@@ -148,6 +148,8 @@ ha_conntrackd_conf() { # a|b
 		-e "/^\s*UDP \{/,/\}/s/(IPv4_address) .*/\1 $me/" \
 		-e "/^\s*UDP \{/,/\}/s/(IPv4_Destination_Address) .*/\1 $peer/" \
 		"$HA_CONTRIB/conntrackd.conf" >"$d/conntrackd.conf"
+	# a test's own change to the shipped file (t_ha_single_port's wrong filter)
+	[ -z "${HA_CTD_EDIT:-}" ] || sed -i -E "$HA_CTD_EDIT" "$d/conntrackd.conf"
 	ha_no_host_paths "$d/conntrackd.conf"
 }
 
@@ -317,3 +319,131 @@ ha_gw_start() { # a|b: waits for its "ready (gateway)"; pid in HA_GWD_a/b
 ha_gw_has_session() { local g=$1; shift; NS_G=$(ha_ns "$g") gw_has_session "$@"; }
 ha_gw_has_pinhole() { local g=$1; shift; NS_G=$(ha_ns "$g") gw_has_pinhole "$@"; }
 ha_gw_pinholes() { NS_G=$(ha_ns "$1") gw_set "pinholes$2"; }
+
+# ---------------------------------------------------------------- the
+# pair with real daemons and mosh (t_ha, t_ha_single_port)
+
+GWA=198.18.0.11:7710 GWB=198.18.0.12:7710   # the gateways' relay listeners
+
+# After ha_setup: users, tmux, the site PKI (mkcerts.sh) in $HA_CERTS.
+ha_mosh_setup() {
+	chmod 755 "$MH_TMP"
+	mh_users
+	MH_TMUX=$MH_TMP/tmux.sock
+	SNAT4_ADDR=$NAT_4 SNAT6_ADDR=$NAT_6   # the SSH client hint the hook passes
+	HA_CERTS=$MH_TMP/certs
+	sh "$MH_SRC/tests/tools/mkcerts.sh" "$HA_CERTS" >"$MH_TMP/mkcerts.log" 2>&1 ||
+		mh_fail "mkcerts.sh: $(tail -n 3 "$MH_TMP/mkcerts.log")"
+	MH_NETNS_INO=$(mh_nsx "$NS_S" stat -L -c %i /proc/self/ns/net)   # lib.sh purges its keys
+}
+
+ha_now_ms() { date +%s%3N; }
+# when the gateway's notify script last logged MASTER (ms)
+ha_master_ms() { awk '/is MASTER/ { t = $1 } END { printf "%.0f\n", t * 1000 }' "$(ha_dir "$1")/notify.log"; }
+
+ha_relay_start() { # ns name: $MH_TMP/name.conf, its log $MH_TMP/name.log
+	gw_daemon_run "$1" "$MH_TMP/$2.conf" "$MH_TMP/$2.log" relay
+	MH_PIDS+=("$GW_DAEMON_PID")
+	mh_log "relay $2 in $1: pid $GW_DAEMON_PID"
+}
+ha_relay_ups() { grep -c -F "relay: gateway $2 up" "$MH_TMP/$1.log" 2>/dev/null; }
+ha_relay_ups_at_least() { [ "$(ha_relay_ups "$1" "$2")" -ge "$3" ]; }
+
+ha_session() { # ns relay server-address user
+	NS_S=$1 MH_CONF=$MH_TMP/$2.conf SRV=$3 mh_session_try "$4"
+}
+
+# A client: its session through the hook, then mosh-client in tmux.
+# CLI_PORT/CLI_SRV/CLI_SPID remember each client's port (the one its hook
+# told it), server and mosh-server.
+declare -A CLI_PORT CLI_SRV CLI_SPID
+ha_client() { # name ns relay server-address user
+	local t0
+	t0=$(ha_now_ms)
+	ha_session "$2" "$3" "$4" "$5" || mh_fail "session $1 refused: $(tail -n 2 "$MH_HOOK_ERR")"
+	mh_log "$1: the hook answered in $(($(ha_now_ms) - t0)) ms"
+	CLI_PORT[$1]=$MH_PORT CLI_SRV[$1]=$4 CLI_SPID[$1]=$MH_SPID
+	SRV=$4 mh_client_start "$1" "$MH_PORT" "$MH_KEY"
+	mh_assert "$1 types (server $4 port $MH_PORT)" mh_roundtrip "$1" 20
+}
+
+# Interruption: at T0 (ms) each client gets a keystroke whose echo differs
+# from what is typed (lib.sh's mh_roundtrip); the time to its echo is the
+# session's interruption. Prints one line per session (and appends it to
+# $MH_TMP/interruptions); fails if one does not echo within LIMIT s.
+ha_interruptions() { # label t0-ms limit-s clients...
+	local label=$1 t0=$2 limit=$3 c
+	shift 3
+	declare -A want seen
+	for c in "$@"; do
+		want[$c]=$((RANDOM % 9000 + 1000))
+		mh_type "$c" "echo HA-\$((${want[$c]}+1))-AH"
+	done
+	local left=$#
+	while [ "$left" -gt 0 ] && [ $(($(ha_now_ms) - t0)) -lt $((limit * 1000)) ]; do
+		for c in "$@"; do
+			[ -n "${seen[$c]:-}" ] && continue
+			if mh_screen_has "$c" "HA-$((${want[$c]} + 1))-AH"; then
+				seen[$c]=$(($(ha_now_ms) - t0))
+				left=$((left - 1))
+			fi
+		done
+		sleep 0.1
+	done
+	for c in "$@"; do
+		[ -n "${seen[$c]:-}" ] ||
+			mh_fail "$label: session $c (server ${CLI_SRV[$c]} port ${CLI_PORT[$c]}) did not type again within $limit s"
+		mh_log "$label: interruption of $c (server ${CLI_SRV[$c]} port ${CLI_PORT[$c]}): ${seen[$c]} ms"
+		echo "$label $c ${seen[$c]}" >>"$MH_TMP/interruptions"
+	done
+}
+
+# gw-a fails as a crashed box does: links down; keepalived (and its VRRP
+# child), conntrackd and the gateway daemon SIGKILLed; the virtual
+# addresses gone. HA_T_FAIL: when (ms).
+ha_crash_a() {
+	local vrrp v
+	HA_T_FAIL=$(ha_now_ms)
+	ha_links_set a down
+	ha_kill a keepalived KILL
+	vrrp=$(cat "$(ha_dir a)/vrrp.pid" 2>/dev/null) && kill -KILL "$vrrp" 2>/dev/null
+	ha_kill a conntrackd KILL
+	kill -KILL "$HA_GWD_a"
+	mh_wait 5 mh_pid_gone "$HA_GWD_a" || mh_fail "gw-a's daemon survived SIGKILL"
+	for v in "$VIP_OUT4/24 dev eth0" "$VIP_OUT6/64 dev eth0" "$VIP_IN4/24 dev eth1" "$VIP_IN6/64 dev eth1"; do
+		# shellcheck disable=SC2086  # address and device
+		ip -n "$NS_GA" addr del $v 2>/dev/null
+	done
+	return 0
+}
+
+# The router moves its clients to NAT ports 42000-42099 (a roam of every
+# session) and forgets its translations.
+ha_roam() {
+	mh_nsx "$NS_R" nft -f - <<NFT || mh_fail "router: new SNAT ports"
+table inet gw_nat
+delete table inet gw_nat
+table inet gw_nat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth1" ip saddr 198.18.1.0/24 meta l4proto udp snat ip to $NAT_4:42000-42099
+		oifname "eth1" ip6 saddr fd00:1::/64 meta l4proto udp snat ip6 to [$NAT_6]:42000-42099
+	}
+}
+NFT
+	mh_nsx "$NS_R" conntrack -D -p udp >/dev/null 2>&1
+	mh_nsx "$NS_R" conntrack -D -f ipv6 -p udp >/dev/null 2>&1
+	return 0
+}
+
+# gw-a comes back: links up, conntrackd (fetches gw-b's table), its daemon
+# (adopts its table); waits until both relays (r1, r2) are up to it again.
+ha_return_a() {
+	local ups1 ups2
+	ups1=$(ha_relay_ups r1 "$GWA") ups2=$(ha_relay_ups r2 "$GWA")
+	ha_links_set a up
+	ha_conntrackd_start a
+	ha_gw_start a
+	mh_assert "r1 reconnects to gw-a" mh_wait 40 ha_relay_ups_at_least r1 "$GWA" $((ups1 + 1))
+	mh_assert "r2 reconnects to gw-a" mh_wait 40 ha_relay_ups_at_least r2 "$GWA" $((ups2 + 1))
+}
