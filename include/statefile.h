@@ -61,10 +61,13 @@ struct mh_statefile {
 
 /* --- encoding: begin, one call per session, end --- */
 struct mh_statefile_enc {
-	char *buf;                         /* the file once end returned 0 */
+	char *buf;                         /* the file once end returned 0
+					      (what follows the last take) */
 	size_t len, cap;
 	unsigned n;
 	int err;                           /* first error; later calls do nothing */
+	uint64_t fnv;                      /* checksum of all text so far, */
+	size_t hashed;                     /* of which buf[0..hashed) */
 };
 
 int mh_statefile_enc_begin(struct mh_statefile_enc *e, const char *boot_id,
@@ -72,6 +75,10 @@ int mh_statefile_enc_begin(struct mh_statefile_enc *e, const char *boot_id,
 void mh_statefile_enc_session(struct mh_statefile_enc *e, const struct mh_saved_session *s);
 /* Appends the closing line (session count and checksum): 0 or -errno. */
 int mh_statefile_enc_end(struct mh_statefile_enc *e);
+/* The text encoded since the last take (from the start without one), to
+ * be written out before the next call, which reuses the buffer: a big
+ * file can go out in parts. Its length; *text points into e->buf. */
+size_t mh_statefile_enc_take(struct mh_statefile_enc *e, const char **text);
 void mh_statefile_enc_free(struct mh_statefile_enc *e);
 
 /* Decodes a whole file. 0, or -EINVAL (-ENOMEM) with err holding the line

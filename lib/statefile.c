@@ -20,10 +20,8 @@
 #define FNV_PRIME   UINT64_C(0x100000001b3)
 #define KEY_MAGIC   "MHK1"
 
-static uint64_t fnv1a(const char *p, size_t n)
+static uint64_t fnv1a(uint64_t h, const char *p, size_t n)
 {
-	uint64_t h = FNV_OFFSET;
-
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (uint8_t)p[i]) * FNV_PRIME;
 	return h;
@@ -111,10 +109,21 @@ static void put_socks(struct mh_statefile_enc *e, const struct mh_sockid *id,
 		       (unsigned)id[i].ino);
 }
 
+/* The checksum follows the text as it grows, so that closing a big file
+ * (written a slice of sessions at a time) costs no pass over all of it. */
+static void enc_hash(struct mh_statefile_enc *e)
+{
+	if (e->err || e->len == e->hashed)
+		return;
+	e->fnv = fnv1a(e->fnv, e->buf + e->hashed, e->len - e->hashed);
+	e->hashed = e->len;
+}
+
 int mh_statefile_enc_begin(struct mh_statefile_enc *e, const char *boot_id,
 			   const char *table, uint32_t next_id)
 {
 	memset(e, 0, sizeof(*e));
+	e->fnv = FNV_OFFSET;
 	append(e, "# mosh-helperd restart state: sessions to resume after a restart;"
 		  " no key material\n");
 	append(e, "%s %d\n", MAGIC, MH_STATE_VERSION);
@@ -150,17 +159,26 @@ void mh_statefile_enc_session(struct mh_statefile_enc *e, const struct mh_saved_
 	}
 	if (!e->err)
 		e->n++;
+	enc_hash(e);
 }
 
 int mh_statefile_enc_end(struct mh_statefile_enc *e)
 {
-	uint64_t h;
-
+	enc_hash(e);
 	if (e->err)
 		return e->err;
-	h = fnv1a(e->buf, e->len);
-	append(e, "end %u fnv=%016llx\n", e->n, (unsigned long long)h);
+	append(e, "end %u fnv=%016llx\n", e->n, (unsigned long long)e->fnv);
 	return e->err;
+}
+
+size_t mh_statefile_enc_take(struct mh_statefile_enc *e, const char **text)
+{
+	size_t n = e->len;
+
+	enc_hash(e);
+	*text = e->buf;
+	e->len = e->hashed = 0;
+	return n;
 }
 
 void mh_statefile_enc_free(struct mh_statefile_enc *e)
@@ -565,7 +583,7 @@ static int check_end(struct dec *d, const char *text, size_t body,
 	    (size_t)used != n || strlen(hex) != 16 || line[4] < '0' || line[4] > '9')
 		return bad(d, "malformed end line");
 	want = strtoull(hex, NULL, 16);
-	if (want != fnv1a(text, body))
+	if (want != fnv1a(FNV_OFFSET, text, body))
 		return bad(d, "checksum mismatch: the file is corrupt");
 	return 0;
 }

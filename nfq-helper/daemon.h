@@ -245,8 +245,11 @@ void mh_state_key_add(struct mh_daemon *d, const struct mh_session *s,
 void mh_state_key_del(struct mh_daemon *d, const struct mh_session *s);
 /* Sessions changed: the file is rewritten by the next mh_state_flush. */
 void mh_state_dirty(struct mh_daemon *d);
-/* End of each loop round: rewrites the file if anything changed. */
+/* End of each loop round: rewrites the file if anything changed (a big
+ * table's over several rounds, a slice each). */
 void mh_state_flush(struct mh_daemon *d);
+/* A file is being written: the loop must come round without waiting. */
+bool mh_state_pending(const struct mh_daemon *d);
 /* Stop: d->keep leaves file and keys (written once more), else removes them. */
 void mh_state_stop(struct mh_daemon *d);
 /* The state keeper (keeper.h), NULL if it did not start. */

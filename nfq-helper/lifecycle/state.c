@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@
 #define REFRESH_MS  30000   /* with sessions, rewritten at least this often */
 #define PINHOLE_MS  1000    /* pinhole changes alone: written at most this often */
 #define SESSION_MS  100     /* session changes: at once, or this long after the last */
+#define SLICE       128     /* sessions encoded per loop round (see mh_state_flush) */
 #define NO_BOOT_ID  "00000000-0000-0000-0000-000000000000"
 
 struct saved_key {
@@ -54,6 +56,10 @@ struct mh_state_rt {
 	uint64_t seen_opened, seen_expired;   /* counters at the last write */
 	uint64_t written_ms;
 	struct mh_ratelimit warn;
+	/* the file being encoded, a slice of ports per loop round */
+	bool encoding;
+	uint32_t cursor;                      /* the next port to encode */
+	struct mh_statefile_enc enc;
 	/* what an earlier daemon left, until mh_state_restored */
 	bool loaded;
 	struct mh_statefile old;
@@ -203,30 +209,92 @@ void mh_state_key_del(struct mh_daemon *d, const struct mh_session *s)
 /* ------------------------------------------------------------------ */
 /* The file                                                            */
 
-/* Sessions whose mosh-server start time is unknown are left out: without
- * it a restarted daemon could not tell their process from a newcomer. */
-static int write_file(struct mh_daemon *d, struct mh_state_rt *rt)
+/* A file begins: header now, sessions by encode_step, each part handed
+ * to the keeper as it is encoded. Sessions whose mosh-server start time
+ * is unknown are left out: without it a restarted daemon could not tell
+ * their process from a newcomer. */
+static void encode_begin(struct mh_daemon *d, struct mh_state_rt *rt)
+{
+	mh_statefile_enc_free(&rt->enc);
+	mh_statefile_enc_begin(&rt->enc, rt->boot_id, d->cfg.table,
+			       d->sessions.next_id);
+	rt->cursor = 0;
+	rt->encoding = true;
+}
+
+static void encode_one(struct mh_statefile_enc *e, const struct mh_session *s)
 {
 	struct mh_saved_session sv;
-	struct mh_statefile_enc e;
-	struct mh_session *s;
-	int err;
 
-	mh_statefile_enc_begin(&e, rt->boot_id, d->cfg.table, d->sessions.next_id);
-	for (s = d->sessions.head; s; s = s->next) {
-		if (!s->pid_start)
-			continue;
-		mh_saved_from_session(s, &sv);
-		mh_statefile_enc_session(&e, &sv);
+	mh_saved_from_session(s, &sv);
+	mh_statefile_enc_session(e, &sv);
+}
+
+/* Up to max sessions from the cursor on, in port order (each port once,
+ * whatever starts or ends between two calls); true once every port is
+ * done. A gateway's table has no port index: its list at once. */
+static bool encode_some(struct mh_daemon *d, struct mh_state_rt *rt,
+			unsigned max)
+{
+	const struct mh_table *t = &d->sessions;
+	const struct mh_session *s;
+	unsigned n = 0;
+
+	if (t->ports_shared) {
+		for (s = t->head; s; s = s->next)
+			if (s->pid_start)
+				encode_one(&rt->enc, s);
+		rt->cursor = 0x10000;
 	}
-	err = mh_statefile_enc_end(&e);
+	for (; rt->cursor <= 0xffff && n < max; rt->cursor++) {
+		s = t->by_port[rt->cursor];
+		if (s && s->pid_start) {
+			encode_one(&rt->enc, s);
+			n++;
+		}
+	}
+	return rt->cursor > 0xffff;
+}
+
+/* What the encoder holds, to the keeper (the first part with M_BEGIN). */
+static int encode_out(struct mh_state_rt *rt, bool first)
+{
+	const char *text;
+	size_t n;
+	int err = rt->enc.err;
+
+	if (!err && first)
+		err = mh_keeper_file_begin(rt->keeper);
+	n = mh_statefile_enc_take(&rt->enc, &text);
+	return err ? err : mh_keeper_file_part(rt->keeper, text, n);
+}
+
+/* Up to max more sessions out to the keeper, and the end once every port
+ * is done: 0 while more is to come, 1 when the file is out, -errno. */
+static int encode_step(struct mh_daemon *d, struct mh_state_rt *rt,
+		       unsigned max)
+{
+	bool first = rt->cursor == 0, done = encode_some(d, rt, max);
+	int err = encode_out(rt, first);
+
+	if (!err && !done)
+		return 0;
 	if (!err)
-		err = mh_keeper_write(rt->keeper, e.buf, e.len);
-	mh_statefile_enc_free(&e);
+		err = mh_statefile_enc_end(&rt->enc) ?: encode_out(rt, false) ?:
+		      mh_keeper_file_end(rt->keeper);
+	mh_statefile_enc_free(&rt->enc);
+	rt->encoding = false;
 	if (err && mh_ratelimit_ok(&rt->warn, mh_now_ms()))
 		log_warn("state file %s: %s; sessions would not survive a restart",
 			 rt->path, strerror(-err));
-	return err;
+	return err ? err : 1;
+}
+
+/* The whole file at once (at a stop). */
+static int write_file(struct mh_daemon *d, struct mh_state_rt *rt)
+{
+	encode_begin(d, rt);
+	return encode_step(d, rt, UINT_MAX);
 }
 
 static void read_text(const char *path, uid_t owner, char **text, size_t *len)
@@ -510,6 +578,14 @@ void mh_state_dirty(struct mh_daemon *d)
 		d->state->dirty = true;
 }
 
+/* One slice of the file being encoded; the last one ends it (a failure is
+ * retried as a change would be). */
+static void encode_slice(struct mh_daemon *d, struct mh_state_rt *rt)
+{
+	if (encode_step(d, rt, SLICE) < 0)
+		rt->dirty = true;
+}
+
 /* Cheap unless something changed. Session starts and ends mark the state
  * dirty and are written at once, unless the last file went out less than
  * SESSION_MS ago: a burst of announcements then shares one file (each is
@@ -519,7 +595,13 @@ void mh_state_dirty(struct mh_daemon *d)
  * write, and a restart in between loses nothing, since the restarted
  * daemon records the pinholes it finds in the kernel's sets. With sessions
  * the file is also refreshed now and then (sequence numbers, liveness).
- * One file at a time goes to the keeper; a change meanwhile waits for it. */
+ * One file at a time goes to the keeper; a change meanwhile waits for it.
+ * A file is encoded and handed over SLICE sessions per call (per loop
+ * round, which does not wait for events while one is under way:
+ * mh_state_pending), so that a queued datagram waits for a slice (under a
+ * millisecond), never for the whole table (10,000 sessions: 20-80 ms,
+ * measured); a change during the encoding is in the next file, as one
+ * just after it would be. */
 void mh_state_flush(struct mh_daemon *d)
 {
 	struct mh_state_rt *rt = d->state;
@@ -528,6 +610,10 @@ void mh_state_flush(struct mh_daemon *d)
 
 	if (!rt)
 		return;
+	if (rt->encoding) {
+		encode_slice(d, rt);
+		return;
+	}
 	if (mh_keeper_pump(rt->keeper) < 0 || mh_keeper_file_queued(rt->keeper))
 		return;
 	pinholes = rt->seen_opened != d->stats.pinholes_opened ||
@@ -540,8 +626,15 @@ void mh_state_flush(struct mh_daemon *d)
 		return;
 	rt->seen_opened = d->stats.pinholes_opened;
 	rt->seen_expired = d->stats.pinholes_expired;
-	rt->dirty = write_file(d, rt) < 0;
+	rt->dirty = false;
 	rt->written_ms = now;
+	encode_begin(d, rt);
+	encode_slice(d, rt);
+}
+
+bool mh_state_pending(const struct mh_daemon *d)
+{
+	return d->state && d->state->encoding;
 }
 
 /* A keeping stop writes the file once more; a clean one has the keeper
@@ -564,6 +657,7 @@ void mh_state_stop(struct mh_daemon *d)
 		log_warn("state keeper: %s; the %s may be incomplete", strerror(-err),
 			 d->keep ? "saved state" : "clean-up of keys and state");
 	drop_loaded(rt);
+	mh_statefile_enc_free(&rt->enc);
 	free(rt);
 	d->state = NULL;
 }

@@ -530,18 +530,27 @@ int mh_keeper_key_del(struct mh_keeper *k, uint16_t port)
 	return push(k, M_KEY_DEL, p, 2, NULL, 0, false);
 }
 
-int mh_keeper_write(struct mh_keeper *k, const char *buf, size_t len)
+int mh_keeper_file_begin(struct mh_keeper *k)
 {
-	int err = push(k, M_BEGIN, NULL, 0, NULL, 0, false);
+	return push(k, M_BEGIN, NULL, 0, NULL, 0, false);
+}
+
+int mh_keeper_file_part(struct mh_keeper *k, const char *buf, size_t len)
+{
+	int err = 0;
 
 	for (size_t off = 0; !err && off < len; off += CHUNK)
 		err = push(k, M_CHUNK, buf + off, len - off < CHUNK ? len - off : CHUNK,
 			   NULL, 0, false);
-	if (!err) {
-		k->files++;
-		err = push(k, M_END, NULL, 0, NULL, 0, false);
-	}
 	return err;
+}
+
+int mh_keeper_file_end(struct mh_keeper *k)
+{
+	if (k->gone)
+		return -EPIPE;
+	k->files++;
+	return push(k, M_END, NULL, 0, NULL, 0, false);
 }
 
 int mh_keeper_forget(struct mh_keeper *k)

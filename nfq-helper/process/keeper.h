@@ -68,8 +68,12 @@ int mh_keeper_reopened(struct mh_keeper *k, int fd[MH_KF_COUNT]);
 int mh_keeper_key_add(struct mh_keeper *k, uint16_t port,
 		      const uint8_t payload[MH_STATE_KEY_PAYLOAD_LEN]);
 int mh_keeper_key_del(struct mh_keeper *k, uint16_t port);
-/* A whole state file: written to the temporary, renamed into place. */
-int mh_keeper_write(struct mh_keeper *k, const char *buf, size_t len);
+/* A state file, in parts as it is encoded (other messages may come in
+ * between): written to the temporary, renamed into place at its end; a
+ * new begin drops one not ended. */
+int mh_keeper_file_begin(struct mh_keeper *k);
+int mh_keeper_file_part(struct mh_keeper *k, const char *buf, size_t len);
+int mh_keeper_file_end(struct mh_keeper *k);
 /* Keys, keyring and file removed (a clean stop). */
 int mh_keeper_forget(struct mh_keeper *k);
 /* true while a state file is still queued. */

@@ -123,7 +123,9 @@ int mh_loop_run(struct mh_daemon *d)
 
 	d->running = true;
 	while (d->running) {
-		n = epoll_wait(d->epfd, ev, MAX_EVENTS, -1);
+		/* a state file under way goes on after the events, a slice a
+		 * round (state.c): the queue is read in between */
+		n = epoll_wait(d->epfd, ev, MAX_EVENTS, mh_state_pending(d) ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -2,7 +2,8 @@
 /*
  * Unit tests for the restart state (lib/statefile.c): sessions survive an
  * encode/decode round trip field for field (IPv4 and IPv6 pinholes, bound
- * lists, socket identities, odd SSH client strings); a version 1 file (no
+ * lists, socket identities, odd SSH client strings); a file taken in parts
+ * while it is encoded joins to the same bytes; a version 1 file (no
  * sockets) is still read; a live table goes to its saved form and
  * back; every truncation and every single-byte change of a valid file is
  * refused with a reason, as are files with a right checksum but wrong
@@ -153,6 +154,43 @@ START_TEST(empty_state_round_trip)
 	ck_assert_uint_eq(st.n, 0);
 	mh_statefile_free(&st);
 	free(text);
+}
+END_TEST
+
+/* A file taken in parts as it is encoded (as the daemon hands a big one
+ * to its keeper, a slice of sessions at a time) is, joined, the same
+ * bytes as the file encoded in one piece, checksum line included. */
+START_TEST(parts_join_to_the_whole)
+{
+	struct mh_saved_session s[3];
+	struct mh_statefile_enc e;
+	struct mh_statefile st;
+	char *whole, joined[8192];
+	const char *part;
+	size_t len, n, off = 0;
+
+	sample(s);
+	whole = encode(s, 3, &len);
+	ck_assert_int_eq(mh_statefile_enc_begin(&e, BOOT, "mosh_helper", 12), 0);
+	for (unsigned i = 0; i < 3 + 1; i++) {
+		if (i < 3)
+			mh_statefile_enc_session(&e, &s[i]);
+		else
+			ck_assert_int_eq(mh_statefile_enc_end(&e), 0);
+		n = mh_statefile_enc_take(&e, &part);
+		ck_assert_uint_gt(n, 0);
+		ck_assert_uint_le(off + n, sizeof(joined));
+		memcpy(joined + off, part, n);
+		off += n;
+	}
+	ck_assert_uint_eq(mh_statefile_enc_take(&e, &part), 0);   /* nothing new */
+	ck_assert_uint_eq(off, len);
+	ck_assert_mem_eq(joined, whole, len);
+	ck_assert_int_eq(mh_statefile_decode(joined, off, &st, err, sizeof(err)), 0);
+	ck_assert_uint_eq(st.n, 3);
+	mh_statefile_free(&st);
+	mh_statefile_enc_free(&e);
+	free(whole);
 }
 END_TEST
 
@@ -537,6 +575,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, empty_state_round_trip);
+	tcase_add_test(tc, parts_join_to_the_whole);
 	tcase_add_test(tc, text_is_printable);
 	tcase_add_test(tc, every_truncation_refused);
 	tcase_add_test(tc, every_byte_change_refused);
