@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The NFQUEUE edge: binds the queue (copy whole packets, never fail open),
- * reads queued packets, asks mh_decide() for the verdict, sends exactly one
- * verdict per packet, and applies what a decision changed in the kernel
- * (a new pinhole, an evicted one) once the verdicts of a wake-up are out.
+ * reads queued packets, asks mh_decide() for the verdict, applies a new
+ * pinhole to the kernel before letting mosh-server's reply out, and sends
+ * exactly one verdict per packet.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,17 +26,15 @@
 #define VERDICT_BUF   (64 * 1024)  /* verdicts of one wake-up, sent at once */
 #define AFTER_MAX     256          /* kernel deletions that wait for the verdicts */
 
-/* A kernel element to change once the verdicts of a wake-up are sent,
- * which need not cost the datagram that caused it any time: a provisional
- * mapping that has done its work, a pinhole (and in single-port mode its
- * mapping) evicted for a newer one, or (AFTER_OPEN, a host's session ports
- * without single port) the pinhole mosh-server's reply just confirmed. */
-enum after_kind { AFTER_PROVISIONAL, AFTER_PINHOLE, AFTER_MAPPING, AFTER_OPEN };
+/* A kernel element to delete once the verdicts of a wake-up are sent: a
+ * provisional mapping that has done its work, or a pinhole (and in single-
+ * port mode its mapping) evicted for a newer one, which need not cost the
+ * datagram that caused it any time. */
+enum after_kind { AFTER_PROVISIONAL, AFTER_PINHOLE, AFTER_MAPPING };
 struct after {
 	struct mh_addr client;
 	uint16_t port;
 	uint8_t kind;
-	bool loud;                  /* AFTER_OPEN: logged and audited one by one */
 	struct mh_addr server;      /* gateway: the server's address and port */
 };
 
@@ -127,9 +125,8 @@ void mh_queue_close(struct mh_daemon *d)
 
 /* Verdicts are collected for one wake-up and sent in one sendto; whatever
  * must happen after a verdict (dropping a provisional mapping, an evicted
- * pinhole) follows the send. A host's new pinhole follows it too (see
- * defer_open); a gateway's, and single-port mode's with its mapping, are
- * installed before, so there a reply never precedes its pinhole. */
+ * pinhole) follows the send. Pinholes are installed before, so a reply
+ * never precedes its pinhole. */
 static bool still_recorded(const struct mh_daemon *d, const struct after *a)
 {
 	const struct mh_session *s = d->gw ? mh_gwt_find_session(d->gw, &a->server)
@@ -148,27 +145,6 @@ static void cut_evicted_flow(struct mh_daemon *d, const struct after *a)
 	if (n > 0)
 		log_info("port %u: conntrack flow of evicted %s deleted", a->port,
 			 mh_addr_str(&a->client, cl, sizeof(cl)));
-}
-
-static void pinhole_opened(struct mh_daemon *d, struct mh_session *s,
-			   const struct mh_addr *client, bool loud);
-
-/* The pinhole a host's confirmed decision recorded, now in the kernel,
- * unless the session or the record went meanwhile (evicted again within
- * the wake-up); if the kernel refuses it, the record goes too (the
- * client's next datagram takes the slow path again and mosh-server's
- * reply to it retries). */
-static void open_after(struct mh_daemon *d, const struct after *a)
-{
-	struct mh_session *s = mh_session_by_port(&d->sessions, a->port);
-
-	if (!s || !mh_pinhole_find(s, &a->client))
-		return;
-	if (mh_kernel_pinhole(d, &a->client, a->port, true, false) < 0) {
-		mh_pinhole_forget(s, &a->client);
-		return;
-	}
-	pinhole_opened(d, s, &a->client, a->loud);
 }
 
 static void verdicts_flush(struct mh_daemon *d)
@@ -190,10 +166,6 @@ static void verdicts_flush(struct mh_daemon *d)
 			mh_gw_mux_gone(d, &a->client, &a->server);
 		if (d->gw)
 			continue;
-		if (a->kind == AFTER_OPEN) {
-			open_after(d, a);
-			continue;
-		}
 		/* evicted, then opened again within the same wake-up: keep it */
 		if (a->kind != AFTER_PROVISIONAL && still_recorded(d, a))
 			continue;
@@ -216,7 +188,7 @@ static void after_verdicts(struct mh_daemon *d, const struct mh_addr *client,
 	if (d->q->n_after == AFTER_MAX)
 		verdicts_flush(d);
 	d->q->after[d->q->n_after++] = (struct after){ *client, port, (uint8_t)kind,
-							false, { 0 } };
+							{ 0 } };
 }
 
 /* A gateway's mapping of client to server goes once the verdicts are
@@ -228,7 +200,7 @@ static void after_verdicts_gw(struct mh_daemon *d, const struct mh_addr *client,
 	if (d->q->n_after == AFTER_MAX)
 		verdicts_flush(d);
 	d->q->after[d->q->n_after++] = (struct after){ *client, server->port,
-							(uint8_t)kind, false, *server };
+							(uint8_t)kind, *server };
 }
 
 static void send_verdict(struct mh_daemon *d, uint32_t id, bool accept)
@@ -304,37 +276,6 @@ static void evict_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
 		after_verdicts(d, &dec->evicted, port, AFTER_MAPPING);
 }
 
-/* A pinhole is in the kernel: counted, and (loud) logged and audited with
- * the roam it ends. */
-static void pinhole_opened(struct mh_daemon *d, struct mh_session *s,
-			   const struct mh_addr *client, bool loud)
-{
-	const struct mh_addr *prev;
-	char cl[MH_ADDRSTRLEN];
-
-	d->stats.pinholes_opened++;
-	if (!loud)
-		return;
-	log_info("session %u port %u: pinhole opened for %s", s->id, s->port,
-		 mh_addr_str(client, cl, sizeof(cl)));
-	mh_audit_pinhole(d, s, "pinhole_open", client, NULL);
-	prev = previous_pinhole(s, client);
-	if (prev)
-		mh_audit_roam(d, s, prev, client);
-}
-
-/* A host's session ports without single port: the decision is made and
- * recorded, so mosh-server's reply goes out at once and its pinhole is
- * added after the verdicts (open_after), off the round trip of the roam.
- * A client datagram that reaches the queue before the pinhole is in is
- * decided as from any source without a pinhole (the daemon reads it only
- * after the add). A gateway and single-port mode (whose confirmed
- * mapping goes with the pinhole) still install before the verdict. */
-static bool defer_open(const struct mh_daemon *d)
-{
-	return !d->gw && !d->pol.public_port;
-}
-
 /* Opens the pinhole a confirmed decision asks for; false if the kernel
  * refused it (the datagram is then dropped and mosh-server retries). */
 static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
@@ -342,16 +283,13 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 	struct mh_session *s = dec->session;
 	/* the session's owner can churn pinholes at will: its uid's budget */
 	bool loud = mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE);
+	const struct mh_addr *prev;
+	char cl[MH_ADDRSTRLEN];
 
 	if (dec->evict) {
 		evict_pinhole(d, dec);
 		if (loud)
 			mh_audit_pinhole(d, s, "pinhole_removed", &dec->evicted, "evicted");
-	}
-	if (defer_open(d)) {
-		after_verdicts(d, &dec->pkt.dst, s->port, AFTER_OPEN);
-		d->q->after[d->q->n_after - 1].loud = loud;
-		return true;
 	}
 	if (add_pinhole(d, dec) < 0) {
 		mh_pinhole_forget(s, &dec->pkt.dst);
@@ -365,7 +303,15 @@ static bool apply_pinhole(struct mh_daemon *d, struct mh_decision *dec)
 	else if (d->pol.public_port &&
 	    mh_kernel_mux(d, &dec->pkt.dst, s->port, true, true, false) == 0)
 		mh_kernel_mux(d, &dec->pkt.dst, s->port, false, false, false);
-	pinhole_opened(d, s, &dec->pkt.dst, loud);
+	d->stats.pinholes_opened++;
+	if (!loud)
+		return true;
+	log_info("session %u port %u: pinhole opened for %s", s->id, s->port,
+		 mh_addr_str(&dec->pkt.dst, cl, sizeof(cl)));
+	mh_audit_pinhole(d, s, "pinhole_open", &dec->pkt.dst, NULL);
+	prev = previous_pinhole(s, &dec->pkt.dst);
+	if (prev)
+		mh_audit_roam(d, s, prev, &dec->pkt.dst);
 	return true;
 }
 
