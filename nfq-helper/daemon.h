@@ -271,8 +271,10 @@ int mh_ct_cut(struct mh_daemon *d, uint16_t server_port,
 /* tablewatch.c: another program deleted, flushed or changed the table
  * (`nft flush ruleset`, say): it is rebuilt at once with every session
  * port, pinhole and mapping the daemon holds. The watch is opened at
- * start-up, before the table is installed. */
+ * start-up, before the table is installed, and closed once the table is
+ * owned and persistent (mh_tablewatch_settle). */
 int mh_tablewatch_open(struct mh_daemon *d);
+void mh_tablewatch_settle(struct mh_daemon *d);
 void mh_tablewatch_close(struct mh_daemon *d);
 void mh_tablewatch_input(struct mh_daemon *d);
 /* elems.c: the session ports and pinholes the kernel's table holds

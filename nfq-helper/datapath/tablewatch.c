@@ -4,8 +4,8 @@
  * another program deleted, flushed or changed it (`nft flush ruleset`,
  * `systemctl restart nftables`), and it is rebuilt at once with every
  * session port, pinhole and single-port mapping the daemon holds. Where
- * the table is owned and persistent no other program can touch it and the
- * watch stays quiet.
+ * the table is owned and persistent no other program can touch it: the
+ * watch is closed once the table is in.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +19,20 @@ int mh_tablewatch_open(struct mh_daemon *d)
 	if (!d->watch)
 		return -errno;
 	return mh_epoll_add(d, mh_nft_watch_fd(d->watch), EV_TAG(EV_NFT_WATCH, 0));
+}
+
+/* The table installed: owned and persistent, no other socket can delete,
+ * flush or change it (the kernel refuses, and `flush ruleset` skips it),
+ * so the watch would only ever hear the daemon's own batches. Closed: the
+ * kernel then builds no event for each pinhole added or deleted, and the
+ * daemon does not wake up to read it (two a roam, on the roam's path). */
+void mh_tablewatch_settle(struct mh_daemon *d)
+{
+	if ((d->table_flags & MH_TABLE_F_OWNED) != MH_TABLE_F_OWNED || !d->watch)
+		return;
+	mh_tablewatch_close(d);
+	log_debug("table inet %s owned and persistent: nftables events not watched",
+		  d->cfg.table);
 }
 
 void mh_tablewatch_close(struct mh_daemon *d)

@@ -248,6 +248,7 @@ static void start(struct mh_daemon *d)
 	if ((err = mh_tablewatch_open(d)) < 0 ||
 	    (err = mh_kernel_setup(d, mh_state_loaded(d))) < 0)
 		fatal("installing table inet %s: %s", d->cfg.table, strerror(-err));
+	mh_tablewatch_settle(d);
 	restore(d);
 	mh_relay_connect(d);  /* after the state lock: nothing blocks from here */
 	if ((err = mh_control_open(d)) < 0)
