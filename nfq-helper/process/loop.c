@@ -122,6 +122,9 @@ int mh_loop_run(struct mh_daemon *d)
 	int i, n;
 
 	d->running = true;
+	/* what the start wrote (a resumed session's audit line) goes out now,
+	 * not at the first event, which may be long in coming */
+	mh_audit_flush(d);
 	while (d->running) {
 		/* a state file under way goes on after the events, a slice a
 		 * round (state.c): the queue is read in between */
