@@ -447,3 +447,16 @@ ha_return_a() {
 	mh_assert "r1 reconnects to gw-a" mh_wait 40 ha_relay_ups_at_least r1 "$GWA" $((ups1 + 1))
 	mh_assert "r2 reconnects to gw-a" mh_wait 40 ha_relay_ups_at_least r2 "$GWA" $((ups2 + 1))
 }
+
+# The last step of an HA test: the interruptions it printed, both gateway
+# daemons and the test's processes stopped, no sanitizer report in their
+# logs, then the pass line MSG.
+ha_finish() { # msg
+	local p
+	mh_step "summary"
+	sed 's/^/   interruption (ms): /' "$MH_TMP/interruptions"
+	for p in "$HA_GWD_a" "$HA_GWD_b" "${MH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "$HA_GWD_a" "$HA_GWD_b"; do mh_wait 10 mh_pid_gone "$p"; done
+	mh_assert_no_sanitizer "$(ha_dir a)/gw.log" "$(ha_dir b)/gw.log" "$MH_TMP"/r[12].log
+	mh_pass "$1"
+}

@@ -154,9 +154,4 @@ for g in a b; do
 	mh_assert "the probes reached gw-$g's table and were dropped there (${n:-none})" [ "${n:-0}" -gt 0 ]
 done
 
-mh_step "summary"
-sed 's/^/   interruption (ms): /' "$MH_TMP/interruptions"
-for p in "$HA_GWD_a" "$HA_GWD_b" "${MH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-for p in "$HA_GWD_a" "$HA_GWD_b"; do mh_wait 10 mh_pid_gone "$p"; done
-mh_assert_no_sanitizer "$(ha_dir a)/gw.log" "$(ha_dir b)/gw.log" "$MH_TMP"/r[12].log
-mh_pass "HA pair: failover and failback with real gateway daemons and mosh, no user action, attacker 0"
+ha_finish "HA pair: failover and failback with real gateway daemons and mosh, no user action, attacker 0"

@@ -240,9 +240,4 @@ for g in a b; do
 		"gw_map $g gwmux4 | grep -q -F $ATK_4 || gw_map $g gwmux6 | grep -q -F $ATK_6"
 done
 
-mh_step "summary"
-sed 's/^/   interruption (ms): /' "$MH_TMP/interruptions"
-for p in "$HA_GWD_a" "$HA_GWD_b" "${MH_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-for p in "$HA_GWD_a" "$HA_GWD_b"; do mh_wait 10 mh_pid_gone "$p"; done
-mh_assert_no_sanitizer "$(ha_dir a)/gw.log" "$(ha_dir b)/gw.log" "$MH_TMP"/r[12].log
-mh_pass "HA pair in single-port mode: bindings synced ($SYNC), failover and failback, no user action, attacker 0"
+ha_finish "HA pair in single-port mode: bindings synced ($SYNC), failover and failback, no user action, attacker 0"
