@@ -105,8 +105,21 @@ struct mh_pinhole {
  * mapping client -> server port, confirmed (mux4/6, refreshed by the
  * client's datagrams) or provisional (muxp4/6, never refreshed). */
 enum mh_nft_kind { MH_NFT_PORT, MH_NFT_PINHOLE, MH_NFT_MUX, MH_NFT_MUXP };
-/* What to do with an element. */
-enum mh_nft_op { MH_NFT_DEL, MH_NFT_ADD };
+/* What to do with an element. MH_NFT_EXPIRE (pinholes only): the element
+ * stays but its time left becomes MH_NFT_EXPIRE_MS, by a NEWSETELEM
+ * without NLM_F_EXCL that carries a timeout and an expiration. A lookup
+ * treats an expired element as absent (within a jiffy), and the kernel's
+ * set garbage collection frees it later. A delete instead frees the
+ * element after an RCU grace period, from a work item that the commit
+ * queues: with roams close together (and expedited grace periods) that
+ * work lands on the next datagram's path. Kernels that ignore such an
+ * update (older ones keep the element as it is) are found by
+ * mh_kernel_probe_expire; evictions are deletes there. The price of
+ * expiring in place: the evicted pinhole (the session's oldest,
+ * authenticated a while ago) may pass datagrams for up to a jiffy more,
+ * where a delete sent after the verdicts lands in microseconds. */
+enum mh_nft_op { MH_NFT_DEL, MH_NFT_ADD, MH_NFT_EXPIRE };
+#define MH_NFT_EXPIRE_MS 1
 
 /* --- builders: each appends to b, using and advancing *seq; 0 or -errno --- */
 
@@ -139,12 +152,18 @@ int mh_nft_build_table_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
 int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const char *table, const struct mh_pinhole *ph,
 			 bool add, uint32_t timeout_ms);
+/* One pinhole's time left set to MH_NFT_EXPIRE_MS (timeout_ms: the
+ * element's timeout, which the update must carry): see MH_NFT_EXPIRE. */
+int mh_nft_build_pinhole_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
+				const char *table, const struct mh_pinhole *ph,
+				uint32_t timeout_ms);
 /* Add or delete a server port in the `sessions` set. */
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			      const char *table, uint16_t port, bool add);
 
 /* One element of kind: client (ignored for MH_NFT_PORT) and server_port.
- * Adds (timeout_ms, 0 = the set's default; ports have none) or deletes. */
+ * Adds (timeout_ms, 0 = the set's default; ports have none), deletes, or
+ * (pinholes) expires in place (timeout_ms: the element's timeout). */
 int mh_nft_build_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		      const char *table, enum mh_nft_kind kind, enum mh_nft_op op,
 		      const struct mh_addr *client, uint16_t server_port,

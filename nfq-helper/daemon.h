@@ -61,6 +61,7 @@ struct mh_daemon {
 	struct mh_control_rt *ctl;   /* the control socket and its connections (control.c) */
 	bool native_queue;
 	bool map_lookup_dreg;        /* mh_ruleset_params: the kernel wants it (probed) */
+	bool pinhole_expire;         /* evicted pinholes expire in place (probed) */
 	bool running;
 	uint32_t sync_gen;
 	uint64_t next_sync_ms;
@@ -152,6 +153,8 @@ enum mh_kernel_wait { MH_KERNEL_ASYNC, MH_KERNEL_SYNC };
 int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 		   enum mh_nft_op op, const struct mh_addr *client,
 		   uint16_t server_port, enum mh_kernel_wait wait);
+/* Whether this kernel expires a pinhole in place (MH_NFT_EXPIRE, nft.h). */
+bool mh_kernel_probe_expire(struct mh_daemon *d);
 /* The older boolean forms of mh_kernel_elem, for call sites not yet moved. */
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);

@@ -583,7 +583,7 @@ int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
 {
 	uint8_t key[MH_PH_KEY_MAX];
 	size_t len = mh_nft_pinhole_key(ph, key);
-	struct nb_elem ev = { key, (uint32_t)len, 0, add ? timeout_ms : 0, NULL, 0 };
+	struct nb_elem ev = { key, (uint32_t)len, 0, add ? timeout_ms : 0, NULL, 0, 0 };
 
 	if (!len || nb_check_table_name(table))
 		return -EINVAL;
@@ -591,11 +591,27 @@ int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			table, mh_nft_pinhole_set(ph->family), &ev, 1);
 }
 
+int mh_nft_build_pinhole_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
+				const char *table, const struct mh_pinhole *ph,
+				uint32_t timeout_ms)
+{
+	uint8_t key[MH_PH_KEY_MAX];
+	size_t len = mh_nft_pinhole_key(ph, key);
+	struct nb_elem ev = { key, (uint32_t)len, 0, timeout_ms, NULL, 0,
+			      MH_NFT_EXPIRE_MS };
+
+	if (!len || !timeout_ms || timeout_ms < MH_NFT_EXPIRE_MS ||
+	    nb_check_table_name(table))
+		return -EINVAL;
+	return nb_elems(b, seq, NFT_MSG_NEWSETELEM, table,
+			mh_nft_pinhole_set(ph->family), &ev, 1);
+}
+
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			      const char *table, uint16_t port, bool add)
 {
 	uint16_t key = htons(port);
-	struct nb_elem ev = { &key, sizeof(key), 0, 0, NULL, 0 };
+	struct nb_elem ev = { &key, sizeof(key), 0, 0, NULL, 0, 0 };
 
 	if (nb_check_table_name(table))
 		return -EINVAL;
@@ -613,11 +629,15 @@ int mh_nft_build_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 				 .server_port = server_port };
 	bool add = op == MH_NFT_ADD;
 
+	if (op == MH_NFT_EXPIRE && kind != MH_NFT_PINHOLE)
+		return -EINVAL;
 	if (kind == MH_NFT_PORT)
 		return mh_nft_build_session_port(b, seq, table, server_port, add);
 	if (!client)
 		return -EINVAL;
 	memcpy(ph.addr, client->ip, sizeof(ph.addr));
+	if (op == MH_NFT_EXPIRE)
+		return mh_nft_build_pinhole_expire(b, seq, table, &ph, timeout_ms);
 	if (kind == MH_NFT_PINHOLE)
 		return mh_nft_build_pinhole(b, seq, table, &ph, add, timeout_ms);
 	return mh_nft_build_mux(b, seq, table, &ph, kind == MH_NFT_MUX, add,
@@ -649,7 +669,7 @@ static int put_family(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		data[n] = htons(ph->server_port);
 		ev[n] = (struct nb_elem){ keys[n], (uint32_t)len, 0,
 					  e->pinhole_timeout_ms,
-					  mux ? &data[n] : NULL, mux ? 2 : 0 };
+					  mux ? &data[n] : NULL, mux ? 2 : 0, 0 };
 		if (++n == MH_NFT_ELEMS_PER_MSG) {
 			err = nb_elems(b, seq, NFT_MSG_NEWSETELEM, table, set, ev, n);
 			n = 0;
@@ -670,7 +690,7 @@ static int put_ports(struct mnl_nlmsg_batch *b, uint32_t *seq,
 
 	for (size_t i = 0; i < e->n_ports && !err; i++) {
 		keys[n] = htons(e->ports[i]);
-		ev[n] = (struct nb_elem){ &keys[n], 2, 0, 0, NULL, 0 };
+		ev[n] = (struct nb_elem){ &keys[n], 2, 0, 0, NULL, 0, 0 };
 		if (++n == MH_NFT_ELEMS_PER_MSG) {
 			err = nb_elems(b, seq, NFT_MSG_NEWSETELEM, table,
 				       MH_SET_SESSIONS, ev, n);

@@ -544,7 +544,7 @@ int mh_nft_build_gw_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	bool add = op == MH_NFT_ADD;
 	struct nb_elem ev = { key, (uint32_t)len, 0,
 			      add && kind == MH_GW_PINHOLE ? timeout_ms : 0,
-			      NULL, 0 };
+			      NULL, 0, 0 };
 
 	if (!len || !server->port || nb_check_table_name(table) ||
 	    (kind == MH_GW_PINHOLE && !client->port))

@@ -383,7 +383,7 @@ int mh_nft_build_gw_mux(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	uint16_t data = htons(server->port);
 	size_t len = mh_nft_gw_mux_key(client, server, key);
 	struct nb_elem ev = { key, (uint32_t)len, 0, 0,
-			      add ? &data : NULL, add ? sizeof(data) : 0 };
+			      add ? &data : NULL, add ? sizeof(data) : 0, 0 };
 
 	if (!len || nb_check_table_name(table) || !client->port ||
 	    (add && !server->port))

@@ -169,6 +169,8 @@ static struct nftnl_set_elem *elem_new(const struct nb_elem *d)
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, d->flags);
 	if (d->timeout_ms)
 		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, d->timeout_ms);
+	if (d->expire_ms)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, d->expire_ms);
 	return e;
 }
 

@@ -548,7 +548,7 @@ int mh_nft_build_mux(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	uint16_t data = htons(m->server_port);
 	size_t len = mh_nft_mux_key(m, key);
 	struct nb_elem ev = { key, (uint32_t)len, 0, add ? timeout_ms : 0,
-			      add ? &data : NULL, add ? sizeof(data) : 0 };
+			      add ? &data : NULL, add ? sizeof(data) : 0, 0 };
 
 	if (!len || nb_check_table_name(table) || (add && !m->server_port))
 		return -EINVAL;

@@ -133,6 +133,7 @@ struct nb_elem {
 	uint64_t timeout_ms;
 	const void *data;
 	uint32_t data_len;
+	uint64_t expire_ms;   /* with timeout_ms: the time left (an update of an element) */
 };
 /* type: NFT_MSG_NEWSETELEM or NFT_MSG_DELSETELEM; n = 0 with DELSETELEM
  * empties the whole set. */

@@ -252,6 +252,14 @@ int mh_kernel_setup(struct mh_daemon *d, bool may_adopt)
 	if (d->adopt)
 		log_info("table inet %s adopted: session ports, pinholes and "
 			 "mappings kept", d->cfg.table);
+	if (d->cfg.role != MH_ROLE_GATEWAY) {
+		d->pinhole_expire = mh_kernel_probe_expire(d);
+		log_info("evicted pinholes: %s", d->pinhole_expire ?
+			 "expired in place (a timeout update: no RCU grace "
+			 "period on the next datagram's path)" :
+			 "deleted (this kernel does not update an element's "
+			 "timeout)");
+	}
 	return mh_epoll_add(d, mh_nft_fd(d->nft), EV_TAG(EV_NFT, 0));
 }
 
@@ -297,7 +305,7 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 		   enum mh_nft_op op, const struct mh_addr *client,
 		   uint16_t server_port, enum mh_kernel_wait wait)
 {
-	uint32_t timeout_ms = kind == MH_NFT_PINHOLE && op == MH_NFT_ADD ?
+	uint32_t timeout_ms = kind == MH_NFT_PINHOLE && op != MH_NFT_DEL ?
 			      d->cfg.idle_timeout * 1000 : 0;
 	struct batch bt;
 	int err;
@@ -309,9 +317,52 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 	if (err == -ENOENT && op == MH_NFT_DEL)
 		return 0;
 	if (err)
-		log_warn("%s %s %u: %s", op == MH_NFT_ADD ? "adding" : "removing",
+		log_warn("%s %s %u: %s", op == MH_NFT_ADD ? "adding" :
+			 op == MH_NFT_EXPIRE ? "expiring" : "removing",
 			 kind_names[kind], server_port, strerror(-err));
 	return err;
+}
+
+/* The probe's pinhole: 0.0.0.0 port 0 to port 0, which no datagram has. */
+static const struct mh_addr probe_client = { .family = AF_INET };
+
+struct probe_find { uint64_t left_ms; bool found; };
+
+static void probe_seen(const struct mh_pinhole *ph, uint64_t exp, void *arg)
+{
+	struct probe_find *f = arg;
+
+	if (ph->family == AF_INET && !ph->client_port && !ph->server_port &&
+	    !memcmp(ph->addr, "\0\0\0\0", 4)) {
+		f->found = true;
+		f->left_ms = exp;
+	}
+}
+
+/* Can an evicted pinhole expire in place (MH_NFT_EXPIRE)? The probe's
+ * pinhole is added with the idle timeout, expired in place, then looked
+ * for: a kernel that took the update lists it with at most a few ms left,
+ * or not at all (expired); one that ignored it (an existing element is
+ * left as it is) lists it with about the idle timeout left. Then it goes.
+ * Any failure means no: evictions are deletes, as before. */
+bool mh_kernel_probe_expire(struct mh_daemon *d)
+{
+	struct probe_find f = { 0, false };
+	int n;
+
+	if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_ADD, &probe_client, 0,
+			   MH_KERNEL_SYNC) < 0)
+		return false;
+	if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_EXPIRE, &probe_client, 0,
+			   MH_KERNEL_SYNC) < 0) {
+		mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &probe_client, 0,
+			       MH_KERNEL_SYNC);
+		return false;
+	}
+	n = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, probe_seen, &f);
+	mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &probe_client, 0,
+		       MH_KERNEL_SYNC);
+	return n >= 0 && (!f.found || f.left_ms <= 1000);
 }
 
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,

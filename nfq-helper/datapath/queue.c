@@ -170,7 +170,9 @@ static void verdicts_flush(struct mh_daemon *d)
 		if (a->kind != AFTER_PROVISIONAL && still_recorded(d, a))
 			continue;
 		if (a->kind == AFTER_PINHOLE)
-			mh_kernel_pinhole(d, &a->client, a->port, false, false);
+			mh_kernel_elem(d, MH_NFT_PINHOLE, d->pinhole_expire ?
+				       MH_NFT_EXPIRE : MH_NFT_DEL, &a->client,
+				       a->port, MH_KERNEL_ASYNC);
 		else
 			mh_kernel_mux(d, &a->client, a->port,
 				      a->kind == AFTER_MAPPING, false, false);

@@ -969,6 +969,53 @@ START_TEST(pinhole_ipv4_key)
 }
 END_TEST
 
+static int b_pinhole_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			    const void *arg)
+{
+	const struct ph_arg *a = arg;
+
+	return mh_nft_build_pinhole_expire(b, seq, "mosh_helper", &a->ph, a->timeout);
+}
+
+static int b_elem_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			 const void *arg)
+{
+	const enum mh_nft_kind *kind = arg;
+	struct mh_addr c = { .family = AF_INET, .port = 40000 };
+
+	return mh_nft_build_elem(b, seq, "mosh_helper", *kind, MH_NFT_EXPIRE,
+				 &c, 60001, 30000);
+}
+
+/* An eviction in place: an update of the existing element (create, never
+ * exclusive: the element is there), the same key, the element's timeout
+ * and MH_NFT_EXPIRE_MS left; refused without a timeout, and for any kind
+ * but a pinhole. */
+START_TEST(pinhole_expire_in_place)
+{
+	static const uint8_t want[12] = {
+		198, 18, 0, 1, 0x9c, 0x40, 0, 0, 0xea, 0x61, 0, 0,
+	};
+	struct ph_arg a = { { AF_INET, { 198, 18, 0, 1 }, 40000, 60001 }, true, 30000 };
+	struct nftnl_set *s;
+
+	build(b_pinhole_expire, &a, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "pinholes4");
+	ck_assert(msgs[1]->nlmsg_flags & NLM_F_CREATE);
+	ck_assert(!(msgs[1]->nlmsg_flags & NLM_F_EXCL));
+	check_key(s, want, sizeof(want));
+	ck_assert_uint_eq(nftnl_set_elem_get_u64(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT), 30000);
+	ck_assert_uint_eq(nftnl_set_elem_get_u64(elem_at(s, 0), NFTNL_SET_ELEM_EXPIRATION),
+			  MH_NFT_EXPIRE_MS);
+	nftnl_set_free(s);
+
+	a.timeout = 0;
+	build(b_pinhole_expire, &a, -EINVAL);
+	for (enum mh_nft_kind k = MH_NFT_PORT; k <= MH_NFT_MUXP; k++)
+		build(b_elem_expire, &k, k == MH_NFT_PINHOLE ? 0 : -EINVAL);
+}
+END_TEST
+
 START_TEST(pinhole_ipv6_key)
 {
 	static const uint8_t want[24] = {
@@ -2664,6 +2711,7 @@ int main(void)
 	tcase_add_test(tc, plain_table_has_no_ct);
 	tcase_add_test(tc, ruleset_rejects_bad_params);
 	tcase_add_test(tc, pinhole_ipv4_key);
+	tcase_add_test(tc, pinhole_expire_in_place);
 	tcase_add_test(tc, pinhole_ipv6_key);
 	tcase_add_test(tc, pinhole_bad_family);
 	tcase_add_test(tc, session_port_elements);
