@@ -117,7 +117,10 @@ enum mh_nft_kind { MH_NFT_PORT, MH_NFT_PINHOLE, MH_NFT_MUX, MH_NFT_MUXP };
  * mh_kernel_probe_expire; evictions are deletes there. The price of
  * expiring in place: the evicted pinhole (the session's oldest,
  * authenticated a while ago) may pass datagrams for up to a jiffy more,
- * where a delete sent after the verdicts lands in microseconds. */
+ * where a delete sent after the verdicts lands in microseconds; and a
+ * datagram in that jiffy refreshes it (the pinhole rule's update), so the
+ * daemon destroys the evicted pinholes at its next tick, all in one
+ * transaction (mh_queue_tick): one grace period a tick, not one a roam. */
 enum mh_nft_op { MH_NFT_DEL, MH_NFT_ADD, MH_NFT_EXPIRE };
 #define MH_NFT_EXPIRE_MS 1
 
@@ -157,6 +160,11 @@ int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
 int mh_nft_build_pinhole_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
 				const char *table, const struct mh_pinhole *ph,
 				uint32_t timeout_ms);
+/* One pinhole destroyed: deleted if it is there (an expired element counts
+ * as not there), and no error if it is not (NFT_MSG_DESTROYSETELEM, Linux
+ * 6.3 and later: older kernels refuse the message). */
+int mh_nft_build_pinhole_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
+				 const char *table, const struct mh_pinhole *ph);
 /* Add or delete a server port in the `sessions` set. */
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			      const char *table, uint16_t port, bool add);

@@ -99,6 +99,9 @@ int mh_epoll_add(struct mh_daemon *d, int fd, uint64_t tag);
 int mh_queue_open(struct mh_daemon *d);
 void mh_queue_close(struct mh_daemon *d);
 void mh_queue_input(struct mh_daemon *d);
+/* Each tick: evicted pinholes expired in place since the last are
+ * destroyed, in case a datagram in their last jiffy refreshed them. */
+void mh_queue_tick(struct mh_daemon *d);
 
 /* control.c */
 int mh_control_open(struct mh_daemon *d);
@@ -153,8 +156,11 @@ enum mh_kernel_wait { MH_KERNEL_ASYNC, MH_KERNEL_SYNC };
 int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 		   enum mh_nft_op op, const struct mh_addr *client,
 		   uint16_t server_port, enum mh_kernel_wait wait);
-/* Whether this kernel expires a pinhole in place (MH_NFT_EXPIRE, nft.h). */
+/* Whether this kernel expires a pinhole in place (MH_NFT_EXPIRE, nft.h)
+ * and takes destroys (mh_kernel_pinholes_destroy). */
 bool mh_kernel_probe_expire(struct mh_daemon *d);
+int mh_kernel_pinholes_destroy(struct mh_daemon *d, const struct mh_pinhole *v,
+			       unsigned n, enum mh_kernel_wait wait);
 /* The older boolean forms of mh_kernel_elem, for call sites not yet moved. */
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);

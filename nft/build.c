@@ -607,6 +607,23 @@ int mh_nft_build_pinhole_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			mh_nft_pinhole_set(ph->family), &ev, 1);
 }
 
+/* NFT_MSG_DESTROYSETELEM (after GETRULE_RESET and the DESTROY* of tables,
+ * chains, rules and sets): Debian 12's uapi header predates it. */
+#define MH_NFT_MSG_DESTROYSETELEM 30
+
+int mh_nft_build_pinhole_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
+				 const char *table, const struct mh_pinhole *ph)
+{
+	uint8_t key[MH_PH_KEY_MAX];
+	size_t len = mh_nft_pinhole_key(ph, key);
+	struct nb_elem ev = { key, (uint32_t)len, 0, 0, NULL, 0, 0 };
+
+	if (!len || nb_check_table_name(table))
+		return -EINVAL;
+	return nb_elems(b, seq, MH_NFT_MSG_DESTROYSETELEM, table,
+			mh_nft_pinhole_set(ph->family), &ev, 1);
+}
+
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			      const char *table, uint16_t port, bool add)
 {

@@ -323,6 +323,25 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 	return err;
 }
 
+/* Pinholes destroyed in one transaction (those already gone or expired
+ * are no error): one RCU grace period for all of them. */
+int mh_kernel_pinholes_destroy(struct mh_daemon *d, const struct mh_pinhole *v,
+			       unsigned n, enum mh_kernel_wait wait)
+{
+	struct batch bt;
+	int err = 0;
+
+	if (!n)
+		return 0;
+	batch_start(&bt);
+	for (unsigned i = 0; i < n && !err; i++)
+		err = mh_nft_build_pinhole_destroy(bt.b, &bt.seq, d->cfg.table, &v[i]);
+	err = batch_send(d, &bt, err, wait == MH_KERNEL_SYNC);
+	if (err)
+		log_warn("destroying %u evicted pinhole(s): %s", n, strerror(-err));
+	return err;
+}
+
 /* The probe's pinhole: 0.0.0.0 port 0 to port 0, which no datagram has. */
 static const struct mh_addr probe_client = { .family = AF_INET };
 
@@ -339,30 +358,36 @@ static void probe_seen(const struct mh_pinhole *ph, uint64_t exp, void *arg)
 	}
 }
 
-/* Can an evicted pinhole expire in place (MH_NFT_EXPIRE)? The probe's
- * pinhole is added with the idle timeout, expired in place, then looked
- * for: a kernel that took the update lists it with at most a few ms left,
- * or not at all (expired); one that ignored it (an existing element is
- * left as it is) lists it with about the idle timeout left. Then it goes.
- * Any failure means no: evictions are deletes, as before. */
+/* Can an evicted pinhole expire in place (MH_NFT_EXPIRE), with destroys
+ * as the backstop? The probe's pinhole is added with the idle timeout,
+ * expired in place, then looked for: a kernel that took the update lists
+ * it with at most a few ms left, or not at all (expired); one that ignored
+ * it (an existing element is left as it is) lists it with about the idle
+ * timeout left. Then it is destroyed twice: the second time it is not
+ * there, which only a kernel with the destroy message takes without an
+ * error. Any failure means no: evictions are deletes, as before. */
 bool mh_kernel_probe_expire(struct mh_daemon *d)
 {
+	struct mh_pinhole ph = { .family = AF_INET };
 	struct probe_find f = { 0, false };
+	bool ok;
 	int n;
 
 	if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_ADD, &probe_client, 0,
 			   MH_KERNEL_SYNC) < 0)
 		return false;
-	if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_EXPIRE, &probe_client, 0,
-			   MH_KERNEL_SYNC) < 0) {
+	ok = mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_EXPIRE, &probe_client, 0,
+			    MH_KERNEL_SYNC) == 0;
+	if (ok) {
+		n = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, probe_seen, &f);
+		ok = n >= 0 && (!f.found || f.left_ms <= 1000);
+	}
+	ok = mh_kernel_pinholes_destroy(d, &ph, 1, MH_KERNEL_SYNC) == 0 && ok;
+	ok = mh_kernel_pinholes_destroy(d, &ph, 1, MH_KERNEL_SYNC) == 0 && ok;
+	if (!ok)    /* destroys refused: a plain delete (gone already is done) */
 		mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &probe_client, 0,
 			       MH_KERNEL_SYNC);
-		return false;
-	}
-	n = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, probe_seen, &f);
-	mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &probe_client, 0,
-		       MH_KERNEL_SYNC);
-	return n >= 0 && (!f.found || f.left_ms <= 1000);
+	return ok;
 }
 
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
