@@ -32,6 +32,8 @@ struct mh_pinhole_rec {
 	struct mh_addr client;
 	uint64_t added_ms;       /* 0: slot free */
 	uint32_t seen_gen;       /* last kernel read-back that listed it */
+	uint64_t alive_until_ms; /* its element is in the kernel at least until
+				  * then (a read-back's expiry; 0: none yet) */
 };
 
 /* A local address mosh-server's socket is bound to (from sock_diag). */
@@ -204,6 +206,15 @@ bool mh_candidate_take(struct mh_session *s, const struct mh_addr *src,
  * caller deletes it from the kernel). An existing record is refreshed. */
 bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
 		       uint64_t now_ms, struct mh_addr *evicted);
+/* Whether a record's kernel element is sure to be there still at at_ms:
+ * its expiry, which only moves forward until it goes, was at least the
+ * add plus idle_ms, or a read-back's (alive_until_ms). */
+bool mh_pinhole_in_kernel(const struct mh_pinhole_rec *r, uint64_t idle_ms,
+			  uint64_t at_ms);
+/* The same as mh_pinhole_record, with a copy of the whole evicted record
+ * in *old. */
+bool mh_pinhole_record_ex(struct mh_session *s, const struct mh_addr *client,
+			  uint64_t now_ms, struct mh_pinhole_rec *old);
 /* Drops a record (the kernel expired or refused it). true if it existed. */
 bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client);
 /* The record of client's pinhole, or NULL (like strchr, a record of a

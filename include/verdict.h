@@ -54,6 +54,7 @@ struct mh_decision {
 	bool add_pinhole;             /* open (client = pkt.dst, session port) */
 	bool evict;                   /* and delete the evicted one */
 	struct mh_addr evicted;
+	struct mh_pinhole_rec evicted_rec;   /* its record, as it was */
 	unsigned trials;              /* single port: sessions tried */
 };
 

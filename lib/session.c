@@ -363,6 +363,27 @@ bool mh_candidate_take(struct mh_session *s, const struct mh_addr *src,
 bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
 		       uint64_t now_ms, struct mh_addr *evicted)
 {
+	struct mh_pinhole_rec old;
+	bool evict = mh_pinhole_record_ex(s, client, now_ms, &old);
+
+	if (evict)
+		*evicted = old.client;
+	return evict;
+}
+
+bool mh_pinhole_in_kernel(const struct mh_pinhole_rec *r, uint64_t idle_ms,
+			  uint64_t at_ms)
+{
+	uint64_t until = r->added_ms + idle_ms;
+
+	if (r->alive_until_ms > until)
+		until = r->alive_until_ms;
+	return r->added_ms && at_ms < until;
+}
+
+bool mh_pinhole_record_ex(struct mh_session *s, const struct mh_addr *client,
+			  uint64_t now_ms, struct mh_pinhole_rec *old)
+{
 	struct mh_pinhole_rec *r = mh_pinhole_find(s, client);
 	bool evict = false;
 	unsigned i;
@@ -378,9 +399,10 @@ bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
 				r = &s->ph[i];
 		}
 		if (r->added_ms) {
-			*evicted = r->client;
+			*old = *r;
 			evict = true;
 		}
+		r->alive_until_ms = 0;
 	}
 	r->client = *client;
 	r->added_ms = now_ms ? now_ms : 1;

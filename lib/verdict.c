@@ -85,7 +85,8 @@ static void decide_outbound(struct mh_session *s, const struct mh_policy *pol,
 		return;
 	}
 	d->add_pinhole = true;
-	d->evict = mh_pinhole_record(s, dst, now_ms, &d->evicted);
+	d->evict = mh_pinhole_record_ex(s, dst, now_ms, &d->evicted_rec);
+	d->evicted = d->evicted_rec.client;
 	s->last_alive_ms = now_ms;
 	verdict(d, true, MH_R_CONFIRMED);
 }
@@ -127,7 +128,8 @@ static void keyless_outbound(struct mh_table *t, struct mh_session *s,
 	mh_session_seq_seen(t, s, s->kl.confirmed_seq);
 	s->contacted = true;
 	d->add_pinhole = true;
-	d->evict = mh_pinhole_record(s, dst, now_ms, &d->evicted);
+	d->evict = mh_pinhole_record_ex(s, dst, now_ms, &d->evicted_rec);
+	d->evicted = d->evicted_rec.client;
 	s->last_alive_ms = now_ms;
 	verdict(d, true, MH_R_CONFIRMED);
 }

@@ -46,7 +46,8 @@ static int batch_send(struct mh_daemon *d, struct batch *bt, int err, bool sync)
 }
 
 /* Room for every pinhole the quotas allow, twice over (evicted pinholes
- * are deleted asynchronously), and never less than nft's usual 65535. */
+ * are deleted asynchronously, or expired in place and freed by the set's
+ * garbage collection), and never less than nft's usual 65535. */
 static uint32_t pinhole_set_size(const struct mh_config *c)
 {
 	uint64_t n = 2ull * c->max_sessions * c->max_pinholes_per_session;

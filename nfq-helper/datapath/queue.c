@@ -31,7 +31,9 @@
  * provisional mapping that has done its work, or a pinhole (and in single-
  * port mode its mapping) evicted for a newer one, which need not cost the
  * datagram that caused it any time. */
-enum after_kind { AFTER_PROVISIONAL, AFTER_PINHOLE, AFTER_MAPPING };
+/* AFTER_EXPIRE: an evicted pinhole known to be in the kernel, expired in
+ * place (MH_NFT_EXPIRE, nft.h); AFTER_PINHOLE: deleted. */
+enum after_kind { AFTER_PROVISIONAL, AFTER_PINHOLE, AFTER_MAPPING, AFTER_EXPIRE };
 struct after {
 	struct mh_addr client;
 	uint16_t port;
@@ -210,7 +212,7 @@ static void verdicts_flush(struct mh_daemon *d)
 		/* evicted, then opened again within the same wake-up: keep it */
 		if (a->kind != AFTER_PROVISIONAL && still_recorded(d, a))
 			continue;
-		if (a->kind == AFTER_PINHOLE && d->pinhole_expire)
+		if (a->kind == AFTER_EXPIRE)
 			expire_pinhole(d, a);
 		else if (a->kind == AFTER_PINHOLE)
 			mh_kernel_pinhole(d, &a->client, a->port, false, false);
@@ -302,6 +304,22 @@ static int add_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
 	return mh_kernel_pinhole(d, &dec->pkt.dst, dec->session->port, true, false);
 }
 
+/* An expiry in place adds the element if it is not there (a NEWSETELEM
+ * creates), and a datagram in its last jiffy would keep it: so only a
+ * pinhole sure to be in the kernel now is expired in place, one whose
+ * element cannot have expired yet (added, or last read back, with that
+ * much time left: an element's expiry only moves forward until it goes);
+ * any other is deleted, which does nothing if it is gone (lib/session.c
+ * mh_pinhole_in_kernel). */
+#define IN_KERNEL_MARGIN_MS 200
+
+static bool in_kernel(const struct mh_daemon *d, const struct mh_pinhole_rec *r)
+{
+	return d->pinhole_expire &&
+	       mh_pinhole_in_kernel(r, (uint64_t)d->cfg.idle_timeout * 1000,
+				    mh_now_ms() + IN_KERNEL_MARGIN_MS);
+}
+
 static void evict_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
 {
 	uint16_t port = dec->session->port;
@@ -314,7 +332,8 @@ static void evict_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
 					  AFTER_MAPPING);
 		return;
 	}
-	after_verdicts(d, &dec->evicted, port, AFTER_PINHOLE);
+	after_verdicts(d, &dec->evicted, port,
+		       in_kernel(d, &dec->evicted_rec) ? AFTER_EXPIRE : AFTER_PINHOLE);
 	if (d->pol.public_port)
 		after_verdicts(d, &dec->evicted, port, AFTER_MAPPING);
 }

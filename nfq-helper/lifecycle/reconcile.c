@@ -192,10 +192,13 @@ static void sync_cb(const struct mh_pinhole *ph, uint64_t expires_ms, void *arg)
 	struct mh_daemon *d = arg;
 	struct mh_pinhole_rec *r = mh_elem_record(&d->sessions, ph);
 
-	(void)expires_ms;
-	if (r)
+	if (r) {
+		uint64_t until = expires_ms ? mh_now_ms() + expires_ms : 0;
+
 		r->seen_gen = d->sync_gen;
-	else
+		if (until > r->alive_until_ms)
+			r->alive_until_ms = until;
+	} else
 		note_stray(ph);   /* removed after the read-back */
 }
 

@@ -3,7 +3,9 @@
  * Unit tests for the one walk over a session's pinholes (mh_pinhole_next,
  * mh_for_each_pinhole in lib/session.c): open records only, in slot order,
  * a record cleared during the walk does not stop it, and count and find
- * agree with it.
+ * agree with it. And the eviction's copy of the oldest record, and whether
+ * an evicted record's kernel element is sure to be there still
+ * (mh_pinhole_in_kernel: what decides an expiry in place over a delete).
  */
 #include <check.h>
 
@@ -60,12 +62,65 @@ START_TEST(test_walk)
 }
 END_TEST
 
+/* The oldest record goes, whole (with its read-back expiry); the new one
+ * in its slot starts without one. */
+START_TEST(test_evicted_copy)
+{
+	struct mh_table *t = malloc(sizeof(*t));
+	struct mh_session *s;
+	struct mh_pinhole_rec old;
+	struct mh_addr a;
+
+	mh_table_init(t);
+	s = mh_session_add(t, 60001, key, 1000, 4242, 1, 2);
+	ck_assert_ptr_nonnull(s);
+	a = client(41000);
+	ck_assert(!mh_pinhole_record_ex(s, &a, 100, &old));
+	s->ph[0].alive_until_ms = 70000;
+	a = client(41001);
+	ck_assert(!mh_pinhole_record_ex(s, &a, 200, &old));
+	a = client(41002);
+	ck_assert(mh_pinhole_record_ex(s, &a, 300, &old));
+	ck_assert_uint_eq(old.client.port, 41000);
+	ck_assert_uint_eq(old.added_ms, 100);
+	ck_assert_uint_eq(old.alive_until_ms, 70000);
+	ck_assert_uint_eq(s->ph[0].client.port, 41002);
+	ck_assert_uint_eq(s->ph[0].alive_until_ms, 0);
+	mh_table_clear(t);
+	free(t);
+}
+END_TEST
+
+START_TEST(test_in_kernel)
+{
+	struct mh_pinhole_rec r = { .added_ms = 1000 };
+
+	/* added at 1 s with a 30 s timeout: there until 31 s at least */
+	ck_assert(mh_pinhole_in_kernel(&r, 30000, 30999));
+	ck_assert(!mh_pinhole_in_kernel(&r, 30000, 31000));
+	ck_assert(!mh_pinhole_in_kernel(&r, 30000, 90000));
+	/* a read-back at 60 s listed it with 20 s left: there until 80 s */
+	r.alive_until_ms = 80000;
+	ck_assert(mh_pinhole_in_kernel(&r, 30000, 79999));
+	ck_assert(!mh_pinhole_in_kernel(&r, 30000, 80000));
+	/* an older read-back never shortens what the add gives */
+	r.alive_until_ms = 5000;
+	ck_assert(mh_pinhole_in_kernel(&r, 30000, 30000));
+	/* a free slot is in no kernel */
+	r.added_ms = 0;
+	r.alive_until_ms = 0;
+	ck_assert(!mh_pinhole_in_kernel(&r, 30000, 1));
+}
+END_TEST
+
 static Suite *walk_suite(void)
 {
 	Suite *s = suite_create("pinhole_walk");
 	TCase *tc = tcase_create("walk");
 
 	tcase_add_test(tc, test_walk);
+	tcase_add_test(tc, test_evicted_copy);
+	tcase_add_test(tc, test_in_kernel);
 	suite_add_tcase(s, tc);
 	return s;
 }
