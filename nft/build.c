@@ -577,51 +577,48 @@ int mh_nft_build_table_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err ? err : nb_table(b, seq, NFT_MSG_DELTABLE, MH_PROBE_TABLE, 0);
 }
 
+/* NFT_MSG_DESTROYSETELEM (after GETRULE_RESET and the DESTROY* of tables,
+ * chains, rules and sets): Debian 12's uapi header predates it. */
+#define MH_NFT_MSG_DESTROYSETELEM 30
+
+/* One pinhole's message of type: its key, and for a NEWSETELEM its
+ * timeout (0: the set's) and time left (0: none given). */
+static int pinhole_msg(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		       const char *table, const struct mh_pinhole *ph,
+		       uint16_t type, uint32_t timeout_ms, uint64_t expire_ms)
+{
+	uint8_t key[MH_PH_KEY_MAX];
+	size_t len = mh_nft_pinhole_key(ph, key);
+	struct nb_elem ev = { key, (uint32_t)len, 0, timeout_ms, NULL, 0, expire_ms };
+
+	if (!len || nb_check_table_name(table))
+		return -EINVAL;
+	return nb_elems(b, seq, type, table, mh_nft_pinhole_set(ph->family), &ev, 1);
+}
+
 int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const char *table, const struct mh_pinhole *ph,
 			 bool add, uint32_t timeout_ms)
 {
-	uint8_t key[MH_PH_KEY_MAX];
-	size_t len = mh_nft_pinhole_key(ph, key);
-	struct nb_elem ev = { key, (uint32_t)len, 0, add ? timeout_ms : 0, NULL, 0, 0 };
-
-	if (!len || nb_check_table_name(table))
-		return -EINVAL;
-	return nb_elems(b, seq, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-			table, mh_nft_pinhole_set(ph->family), &ev, 1);
+	return pinhole_msg(b, seq, table, ph,
+			   add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+			   add ? timeout_ms : 0, 0);
 }
 
 int mh_nft_build_pinhole_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
 				const char *table, const struct mh_pinhole *ph,
 				uint32_t timeout_ms)
 {
-	uint8_t key[MH_PH_KEY_MAX];
-	size_t len = mh_nft_pinhole_key(ph, key);
-	struct nb_elem ev = { key, (uint32_t)len, 0, timeout_ms, NULL, 0,
-			      MH_NFT_EXPIRE_MS };
-
-	if (!len || !timeout_ms || timeout_ms < MH_NFT_EXPIRE_MS ||
-	    nb_check_table_name(table))
+	if (timeout_ms < MH_NFT_EXPIRE_MS)   /* the update must carry one */
 		return -EINVAL;
-	return nb_elems(b, seq, NFT_MSG_NEWSETELEM, table,
-			mh_nft_pinhole_set(ph->family), &ev, 1);
+	return pinhole_msg(b, seq, table, ph, NFT_MSG_NEWSETELEM, timeout_ms,
+			   MH_NFT_EXPIRE_MS);
 }
-
-/* NFT_MSG_DESTROYSETELEM (after GETRULE_RESET and the DESTROY* of tables,
- * chains, rules and sets): Debian 12's uapi header predates it. */
-#define MH_NFT_MSG_DESTROYSETELEM 30
 
 int mh_nft_build_pinhole_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
 				 const char *table, const struct mh_pinhole *ph)
 {
-	uint8_t key[MH_PH_KEY_MAX];
-	size_t len = mh_nft_pinhole_key(ph, key);
-	struct nb_elem ev = { key, (uint32_t)len, 0, 0, NULL, 0, 0 };
-
-	if (!len || nb_check_table_name(table))
-		return -EINVAL;
-	return nb_elems(b, seq, MH_NFT_MSG_DESTROYSETELEM, table,
-			mh_nft_pinhole_set(ph->family), &ev, 1);
+	return pinhole_msg(b, seq, table, ph, MH_NFT_MSG_DESTROYSETELEM, 0, 0);
 }
 
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,

@@ -938,18 +938,20 @@ static void check_key(struct nftnl_set *s, const uint8_t *want, uint32_t wlen)
 	ck_assert_mem_eq(k, want, wlen);
 }
 
+/* 198.18.0.1 . 40000 . 60001, ports padded to 4 bytes: the key of
+ * pinholes4 both element tests build */
+static const uint8_t pinhole4_key[12] = {
+	198, 18, 0, 1, 0x9c, 0x40, 0, 0, 0xea, 0x61, 0, 0,
+};
+
 START_TEST(pinhole_ipv4_key)
 {
-	/* 198.18.0.1 . 40000 . 60001, ports padded to 4 bytes */
-	static const uint8_t want[12] = {
-		198, 18, 0, 1, 0x9c, 0x40, 0, 0, 0xea, 0x61, 0, 0,
-	};
 	struct ph_arg a = { { AF_INET, { 198, 18, 0, 1 }, 40000, 60001 }, true, 2500 };
 	struct nftnl_set *s;
 
 	build(b_pinhole, &a, 0);
 	s = one_elem_msg(NFT_MSG_NEWSETELEM, "pinholes4");
-	check_key(s, want, sizeof(want));
+	check_key(s, pinhole4_key, sizeof(pinhole4_key));
 	ck_assert_uint_eq(nftnl_set_elem_get_u64(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT), 2500);
 	nftnl_set_free(s);
 
@@ -963,7 +965,7 @@ START_TEST(pinhole_ipv4_key)
 	a.timeout = 999;                /* ignored on delete */
 	build(b_pinhole, &a, 0);
 	s = one_elem_msg(NFT_MSG_DELSETELEM, "pinholes4");
-	check_key(s, want, sizeof(want));
+	check_key(s, pinhole4_key, sizeof(pinhole4_key));
 	ck_assert(!nftnl_set_elem_is_set(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT));
 	nftnl_set_free(s);
 }
@@ -993,9 +995,6 @@ static int b_elem_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
  * but a pinhole. */
 START_TEST(pinhole_expire_in_place)
 {
-	static const uint8_t want[12] = {
-		198, 18, 0, 1, 0x9c, 0x40, 0, 0, 0xea, 0x61, 0, 0,
-	};
 	struct ph_arg a = { { AF_INET, { 198, 18, 0, 1 }, 40000, 60001 }, true, 30000 };
 	struct nftnl_set *s;
 
@@ -1003,7 +1002,7 @@ START_TEST(pinhole_expire_in_place)
 	s = one_elem_msg(NFT_MSG_NEWSETELEM, "pinholes4");
 	ck_assert(msgs[1]->nlmsg_flags & NLM_F_CREATE);
 	ck_assert(!(msgs[1]->nlmsg_flags & NLM_F_EXCL));
-	check_key(s, want, sizeof(want));
+	check_key(s, pinhole4_key, sizeof(pinhole4_key));
 	ck_assert_uint_eq(nftnl_set_elem_get_u64(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT), 30000);
 	ck_assert_uint_eq(nftnl_set_elem_get_u64(elem_at(s, 0), NFTNL_SET_ELEM_EXPIRATION),
 			  MH_NFT_EXPIRE_MS);
