@@ -85,7 +85,11 @@ void mh_keyless_init(struct mh_keyless *k, const struct mh_kl_policy *p,
 void mh_keyless_restore(struct mh_keyless *k, uint64_t confirmed_seq);
 
 /* An inbound datagram (payload len bytes, header h) from src, which holds
- * no pinhole. */
+ * no pinhole. src NULL: its source's pinhole is in the kernel already
+ * (the datagram was queued before the pinhole got there), so the datagram
+ * is checked and counted against the budget like any other, but not noted
+ * as a candidate: a stale candidate of that source would let a later
+ * datagram of mosh-server's, after the pinhole has idled out, reopen it. */
 enum mh_kl_verdict mh_keyless_inbound(struct mh_keyless *k,
 				      const struct mh_kl_policy *p,
 				      const struct ssp_header *h, size_t len,

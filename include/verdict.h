@@ -60,6 +60,8 @@ struct mh_decision {
 
 struct mh_policy {
 	unsigned candidate_lifetime_ms;
+	unsigned idle_timeout_ms;      /* a pinhole's idle timeout (keyless:
+					* whether its element is in the kernel) */
 	uint16_t public_port;          /* single-port mode; 0 = off */
 	bool keyless;                  /* no session keys: keyless.h's rule */
 	struct mh_kl_policy kl;        /* its budget and candidate lifetime */

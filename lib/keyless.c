@@ -124,7 +124,8 @@ enum mh_kl_verdict mh_keyless_inbound(struct mh_keyless *k,
 		return MH_KL_REPLAY;
 	if (!budget_take(k, p, now_ms))
 		return MH_KL_OVER_BUDGET;
-	cand_note(k, p, src, h->seq, now_ms);
+	if (src)
+		cand_note(k, p, src, h->seq, now_ms);
 	return MH_KL_DELIVER;
 }
 

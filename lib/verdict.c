@@ -103,9 +103,14 @@ static void keyless_inbound(struct mh_session *s, const struct mh_policy *pol,
 		[MH_KL_REPLAY] = MH_R_REPLAY,
 		[MH_KL_OVER_BUDGET] = MH_R_OVER_BUDGET,
 	};
-	enum mh_kl_verdict v = mh_keyless_inbound(&s->kl, &pol->kl, &d->hdr,
-						  d->pkt.len, &d->pkt.src, now_ms);
+	const struct mh_addr *src = &d->pkt.src;
+	const struct mh_pinhole_rec *r = mh_pinhole_find(s, src);
+	enum mh_kl_verdict v;
 
+	/* queued before its own pinhole reached the kernel: no candidate */
+	if (r && mh_pinhole_in_kernel(r, pol->idle_timeout_ms, now_ms))
+		src = NULL;
+	v = mh_keyless_inbound(&s->kl, &pol->kl, &d->hdr, d->pkt.len, src, now_ms);
 	verdict(d, v == MH_KL_DELIVER, why[v]);
 }
 

@@ -271,6 +271,7 @@ static void start(struct mh_daemon *d)
 static void policy_init(struct mh_daemon *d)
 {
 	d->pol.candidate_lifetime_ms = d->cfg.candidate_lifetime * 1000;
+	d->pol.idle_timeout_ms = d->cfg.idle_timeout * 1000;
 	d->pol.public_port = d->cfg.single_port ? d->cfg.public_port : 0;
 	d->pol.keyless = d->cfg.keyless;
 	d->pol.kl.rate = d->cfg.slow_path_rate_per_session;

@@ -127,6 +127,7 @@ int mh_reload(struct mh_daemon *d, char *msg, size_t len)
 		return r;
 	}
 	d->pol.candidate_lifetime_ms = n.candidate_lifetime * 1000;
+	d->pol.idle_timeout_ms = n.idle_timeout * 1000;
 	d->pol.kl.rate = n.slow_path_rate_per_session;
 	d->pol.kl.candidate_lifetime_ms = d->pol.candidate_lifetime_ms;
 	mh_log_init("mosh-helperd", d->log_syslog, n.log_level);

@@ -247,6 +247,36 @@ START_TEST(candidate_expires)
 }
 END_TEST
 
+/* A datagram of the client's queued before its pinhole reached the kernel
+ * (the lookup missed just before the add) is delivered but leaves no
+ * candidate behind: after the pinhole idles out, mosh-server's datagram to
+ * the silent client must not reopen it (t_keyless once caught that). */
+START_TEST(queued_behind_the_pinhole_is_no_candidate)
+{
+	struct mh_policy keep = pol;
+	struct mh_decision d;
+
+	pol.idle_timeout_ms = 8000;
+	in(1, CLIENT, 41000, 100);
+	ck_assert_int_eq(out(CLIENT, 41000, 110).reason, MH_R_CONFIRMED);
+	d = in(2, CLIENT, 41000, 112);           /* queued behind the add */
+	ck_assert(d.accept);
+	ck_assert_int_eq(d.reason, MH_R_UNVERIFIED);
+	ck_assert_uint_eq(mh_keyless_candidates(&sess->kl, &pol.kl, 112), 0);
+	/* the pinhole idled out (8 s after the add), the candidate would
+	 * still live (10 s): mosh-server's heartbeat opens nothing */
+	d = out(CLIENT, 41000, 110 + 8000 + 500);
+	ck_assert(!d.add_pinhole);
+	/* once the pinhole may be gone, the client's datagram is a candidate
+	 * again, and the reply reopens it (a resumed client) */
+	in(3, CLIENT, 41000, 110 + 8000 + 600);
+	d = out(CLIENT, 41000, 110 + 8000 + 700);
+	ck_assert_int_eq(d.reason, MH_R_CONFIRMED);
+	ck_assert(d.add_pinhole);
+	pol = keep;
+}
+END_TEST
+
 START_TEST(replays_below_the_confirmed_number)
 {
 	in(5, CLIENT, 41000, 100);
@@ -387,6 +417,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, budget_bounds_garbage);
 	tcase_add_test(tc, candidates_bounded_least_recent_out);
 	tcase_add_test(tc, candidate_expires);
+	tcase_add_test(tc, queued_behind_the_pinhole_is_no_candidate);
 	tcase_add_test(tc, replays_below_the_confirmed_number);
 	tcase_add_test(tc, forgery_cannot_poison_the_sequence);
 	tcase_add_test(tc, eviction_cannot_poison_the_sequence);

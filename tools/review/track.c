@@ -19,6 +19,7 @@ void rv_review_init(struct rv_review *r, const struct rv_opts *o,
 	r->o = o;
 	r->keys = keys;
 	r->pol.candidate_lifetime_ms = o->candidate_lifetime_s * 1000;
+	r->pol.idle_timeout_ms = o->idle_timeout_s * 1000;
 	r->pol.kl.rate = o->keyless_rate;
 	r->pol.kl.candidate_lifetime_ms = r->pol.candidate_lifetime_ms;
 	r->tail = &r->head;
