@@ -16,6 +16,7 @@
 #include <libnftnl/common.h>
 
 #include "daemon.h"
+#include "expireprobe.h"
 
 #define BATCH_LEN 65536
 
@@ -359,36 +360,53 @@ static void probe_seen(const struct mh_pinhole *ph, uint64_t exp, void *arg)
 	}
 }
 
+/* The kernel side of the probe (include/expireprobe.h decides). */
+static int probe_add(void *arg)
+{
+	return mh_kernel_elem(arg, MH_NFT_PINHOLE, MH_NFT_ADD, &probe_client, 0,
+			      MH_KERNEL_SYNC);
+}
+
+static int probe_expire(void *arg)
+{
+	return mh_kernel_elem(arg, MH_NFT_PINHOLE, MH_NFT_EXPIRE, &probe_client, 0,
+			      MH_KERNEL_SYNC);
+}
+
+static int probe_find(void *arg, bool *found, uint64_t *left_ms)
+{
+	struct mh_daemon *d = arg;
+	struct probe_find f = { 0, false };
+	int n = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, probe_seen, &f);
+
+	*found = f.found;
+	*left_ms = f.left_ms;
+	return n;
+}
+
+static int probe_destroy(void *arg)
+{
+	static const struct mh_pinhole ph = { .family = AF_INET };
+
+	return mh_kernel_pinholes_destroy(arg, &ph, 1, MH_KERNEL_SYNC);
+}
+
+static void probe_del(void *arg)
+{
+	mh_kernel_elem(arg, MH_NFT_PINHOLE, MH_NFT_DEL, &probe_client, 0,
+		       MH_KERNEL_SYNC);
+}
+
 /* Can an evicted pinhole expire in place (MH_NFT_EXPIRE), with destroys
- * as the backstop? The probe's pinhole is added with the idle timeout,
- * expired in place, then looked for: a kernel that took the update lists
- * it with at most a few ms left, or not at all (expired); one that ignored
- * it (an existing element is left as it is) lists it with about the idle
- * timeout left. Then it is destroyed twice: the second time it is not
- * there, which only a kernel with the destroy message takes without an
- * error. Any failure means no: evictions are deletes, as before. */
+ * as the backstop? Asked of the kernel with a probe pinhole (see
+ * include/expireprobe.h for what each answer means). */
 bool mh_kernel_probe_expire(struct mh_daemon *d)
 {
-	struct mh_pinhole ph = { .family = AF_INET };
-	struct probe_find f = { 0, false };
-	bool ok;
-	int n;
+	static const struct mh_expire_probe_ops ops = {
+		probe_add, probe_expire, probe_find, probe_destroy, probe_del,
+	};
 
-	if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_ADD, &probe_client, 0,
-			   MH_KERNEL_SYNC) < 0)
-		return false;
-	ok = mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_EXPIRE, &probe_client, 0,
-			    MH_KERNEL_SYNC) == 0;
-	if (ok) {
-		n = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, probe_seen, &f);
-		ok = n >= 0 && (!f.found || f.left_ms <= 1000);
-	}
-	ok = mh_kernel_pinholes_destroy(d, &ph, 1, MH_KERNEL_SYNC) == 0 && ok;
-	ok = mh_kernel_pinholes_destroy(d, &ph, 1, MH_KERNEL_SYNC) == 0 && ok;
-	if (!ok)    /* destroys refused: a plain delete (gone already is done) */
-		mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &probe_client, 0,
-			       MH_KERNEL_SYNC);
-	return ok;
+	return mh_expire_probe(&ops, d);
 }
 
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
