@@ -10,7 +10,9 @@
  * is checked: the length, the direction bit, a sequence number a client
  * can reach and above the one last confirmed. Such a datagram is delivered
  * within the session's budget and its source becomes a candidate (at most
- * MH_KL_CANDIDATES, the least recently seen goes first). Outbound,
+ * MH_KL_CANDIDATES, the least recently seen goes first), unless its own
+ * pinhole has just reached the kernel (it was queued before: see
+ * mh_keyless_inbound). Outbound,
  * mosh-server's datagram to a candidate is the proof (mosh-server moves to
  * a new address only after it authenticated a newer datagram from it):
  * the pinhole opens. To anyone else it is dropped.
@@ -70,7 +72,8 @@ struct mh_kl_policy {
 };
 
 enum mh_kl_verdict {
-	MH_KL_DELIVER,           /* within the budget; the source is a candidate */
+	MH_KL_DELIVER,           /* within the budget; the source is a candidate
+				  * (if one was given) */
 	MH_KL_SHORT,             /* shorter than any mosh datagram */
 	MH_KL_WRONG_DIRECTION,   /* the to-client direction bit */
 	MH_KL_IMPLAUSIBLE_SEQ,   /* a sequence number no client reaches */

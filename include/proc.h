@@ -16,6 +16,7 @@
 struct mh_proc_stat {
 	char state;              /* field 3: R, S, Z, ... */
 	pid_t ppid;              /* field 4 */
+	unsigned flags;          /* field 9: the kernel's PF_* bits */
 	uint64_t start;          /* field 22: start time in clock ticks after boot */
 };
 
@@ -31,5 +32,14 @@ int mh_proc_stat(pid_t pid, struct mh_proc_stat *out);
 
 /* true if the pidfd says the process has already exited (does not block). */
 bool mh_pidfd_exited(int pidfd);
+
+/* Linux's PF_EXITING: set as do_exit begins, before the process's files
+ * (its sockets) are closed; its pidfd says "exited" only later. */
+#define MH_PF_EXITING 0x00000004u
+
+/* true if /proc says pid is on its way out: gone, a zombie, or exiting.
+ * For a pid whose pidfd does not say "exited" yet (the pid is still that
+ * process's). */
+bool mh_proc_exiting(pid_t pid);
 
 #endif

@@ -87,6 +87,7 @@ struct mh_session {
 	struct mh_sockid sock[MH_MAX_BOUND]; /* mosh-server's socket(s) at announcement */
 	unsigned n_sock;         /* 0: not known (never after start or resume) */
 	uint32_t sock_seen;      /* socket check round that last found one of them */
+	bool sock_missed;        /* the last check found none, mosh-server running */
 	struct mh_candidate cand[MH_MAX_CANDIDATES];
 	struct mh_keyless kl;    /* keyless mode's state (ssp is NULL then) */
 	unsigned max_pinholes;   /* entries in ph[] */

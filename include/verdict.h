@@ -26,7 +26,8 @@ enum mh_reason {
 				 opened within candidate_lifetime (queued before the
 				 pinhole was in the kernel) */
 	MH_R_UNVERIFIED,      /* accept: keyless, plausible and newer, within the
-				 session's budget; source is a candidate */
+				 session's budget; source is a candidate (not
+				 if its pinhole has just reached the kernel) */
 	MH_R_MALFORMED,       /* drop: not a whole UDP datagram */
 	MH_R_NO_SESSION,      /* drop: no session on that port */
 	MH_R_NOT_BOUND,       /* drop: to a local address mosh-server is not bound to */

@@ -23,12 +23,12 @@ uint64_t mh_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Fields 3 (state), 4 (ppid) and 22 (start time) of the text after the
- * command name's closing ')'; 0 or -EINVAL. */
+/* Fields 3 (state), 4 (ppid), 9 (flags) and 22 (start time) of the text
+ * after the command name's closing ')'; 0 or -EINVAL. */
 static int parse_fields(char *p, struct mh_proc_stat *out)
 {
 	char *tok, *save = NULL, *end;
-	unsigned long long start;
+	unsigned long long start, flags = 0;
 	long ppid;
 	int field;
 
@@ -42,8 +42,15 @@ static int parse_fields(char *p, struct mh_proc_stat *out)
 	if (!tok || errno || *end || ppid < 0)
 		return -EINVAL;
 	out->ppid = (pid_t)ppid;
-	for (field = 4; tok && field < 22; field++)
+	for (field = 4; tok && field < 22; field++) {
 		tok = strtok_r(NULL, " ", &save);
+		if (tok && field + 1 == 9) {
+			errno = 0;
+			flags = strtoull(tok, &end, 10);
+			if (errno || *end || flags > UINT32_MAX)
+				return -EINVAL;
+		}
+	}
 	if (!tok)
 		return -EINVAL;
 	errno = 0;
@@ -51,6 +58,7 @@ static int parse_fields(char *p, struct mh_proc_stat *out)
 	if (errno || *end)
 		return -EINVAL;
 	out->start = start;
+	out->flags = (unsigned)flags;
 	return 0;
 }
 
@@ -90,4 +98,16 @@ bool mh_pidfd_exited(int pidfd)
 	struct pollfd p = { .fd = pidfd, .events = POLLIN };
 
 	return poll(&p, 1, 0) > 0;
+}
+
+bool mh_proc_exiting(pid_t pid)
+{
+	struct mh_proc_stat ps;
+	int err = mh_proc_stat(pid, &ps);
+
+	if (err == -ENOENT || err == -ESRCH)
+		return true;
+	if (err)
+		return false;
+	return ps.state == 'Z' || ps.state == 'X' || (ps.flags & MH_PF_EXITING);
 }

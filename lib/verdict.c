@@ -107,8 +107,13 @@ static void keyless_inbound(struct mh_session *s, const struct mh_policy *pol,
 	const struct mh_pinhole_rec *r = mh_pinhole_find(s, src);
 	enum mh_kl_verdict v;
 
-	/* queued before its own pinhole reached the kernel: no candidate */
-	if (r && mh_pinhole_in_kernel(r, pol->idle_timeout_ms, now_ms))
+	/* Queued before its own pinhole reached the kernel: no candidate.
+	 * Only within candidate_lifetime of the add (the window the outbound
+	 * race gets, pinholed_lately), so that a record the kernel no longer
+	 * has (an add it refused, an adopted pinhole near its end, a raised
+	 * idle timeout) delays a returning client by that much at most. */
+	if (r && mh_pinhole_in_kernel(r, pol->idle_timeout_ms, now_ms) &&
+	    now_ms - r->added_ms <= pol->candidate_lifetime_ms)
 		src = NULL;
 	v = mh_keyless_inbound(&s->kl, &pol->kl, &d->hdr, d->pkt.len, src, now_ms);
 	verdict(d, v == MH_KL_DELIVER, why[v]);

@@ -395,7 +395,7 @@ static uint8_t announce(struct mh_daemon *d, unsigned idx, const struct ucred *c
 		return MHC_ERR_RANGE;
 	}
 	s = mh_session_by_port(&d->sessions, m->port);
-	if (s && !mh_life_socket_gone(d, s, "port announced again")) {
+	if (s && !mh_life_socket_gone(d, s, "port announced again", false)) {
 		snprintf(why, whylen, "port %u already has a session", m->port);
 		return MHC_ERR_EXISTS;
 	}

@@ -314,7 +314,7 @@ int mh_life_sockets_held(struct mh_daemon *d, uint16_t port, uid_t uid,
 }
 
 bool mh_life_socket_gone(struct mh_daemon *d, struct mh_session *s,
-			 const char *when)
+			 const char *when, bool patient)
 {
 	char why[200];
 	int held = mh_life_sockets_held(d, s->port, s->uid, s->sock, &s->n_sock);
@@ -324,13 +324,26 @@ bool mh_life_socket_gone(struct mh_daemon *d, struct mh_session *s,
 			 s->id, s->port, strerror(-held));
 		return false;
 	}
-	if (held)
+	if (held) {
+		s->sock_missed = false;
 		return false;
+	}
 	/* mosh-server closes its socket as it exits: when its pidfd says so
-	 * too, that is the reason (its event may be next in the queue) */
-	if (s->pidfd >= 0 && mh_pidfd_exited(s->pidfd)) {
+	 * too, that is the reason (its event may be next in the queue). The
+	 * socket closes before the pidfd says so, in mosh-server's own
+	 * clean-up or as the kernel ends it: a process already exiting (/proc)
+	 * has exited, and a patient check gives a running one until the next
+	 * check, by when its pidfd's event has ended it as exited. */
+	if (s->pidfd >= 0 && (mh_pidfd_exited(s->pidfd) || mh_proc_exiting(s->pid))) {
 		mh_life_end(d, s, MH_END_EXITED, NULL);
 		return true;
+	}
+	if (patient && s->pidfd >= 0 && !s->sock_missed) {
+		s->sock_missed = true;
+		log_debug("session %u port %u: no socket, mosh-server %u still runs: "
+			  "ended at the next check if still so", s->id, s->port,
+			  (unsigned)s->pid);
+		return false;
 	}
 	snprintf(why, sizeof(why), "%s: no socket of uid %u that was announced "
 		 "(inode %u) is bound to port %u any more (%s)",
@@ -390,10 +403,12 @@ void mh_life_check_sockets(struct mh_daemon *d)
 	}
 	for (s = d->sessions.head; s; s = next) {
 		next = s->next;
-		if (s->sock_seen == r.round)
+		if (s->sock_seen == r.round) {
+			s->sock_missed = false;
 			continue;
+		}
 		missing++;
-		ended += mh_life_socket_gone(d, s, "periodic check");
+		ended += mh_life_socket_gone(d, s, "periodic check", true);
 	}
 	log_debug("socket check: %u socket(s) on ports %u-%u, %u session(s), "
 		  "%u not in the dump, %u ended, %llu us", r.sockets,

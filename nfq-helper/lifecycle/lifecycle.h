@@ -26,13 +26,15 @@ void mh_life_stop(struct mh_daemon *d);
  * could not be asked; with *n_sock 0 (not known: a state file of version
  * 1) the uid's sockets there are taken. mh_life_socket_gone: checks one
  * session and ends it if its sockets are gone (when says when: "port
- * announced again"); true if it ended. mh_life_check_sockets: every
+ * announced again"; patient: a mosh-server still running and not exiting
+ * is given until the next check, since it closes its socket just before
+ * it exits); true if it ended. mh_life_check_sockets: every
  * session at once (one dump of the range, each session missing from it
  * confirmed by a dump of its port). */
 int mh_life_sockets_held(struct mh_daemon *d, uint16_t port, uid_t uid,
 			 struct mh_sockid sock[MH_MAX_BOUND], unsigned *n_sock);
 bool mh_life_socket_gone(struct mh_daemon *d, struct mh_session *s,
-			 const char *when);
+			 const char *when, bool patient);
 void mh_life_check_sockets(struct mh_daemon *d);
 
 #endif

@@ -44,6 +44,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	pol.idle_timeout_ms = 0;   /* a test that set it leaves the others none */
 	mh_table_clear(tab);
 	free(tab);
 }
@@ -253,10 +254,9 @@ END_TEST
  * the silent client must not reopen it (t_keyless once caught that). */
 START_TEST(queued_behind_the_pinhole_is_no_candidate)
 {
-	struct mh_policy keep = pol;
 	struct mh_decision d;
 
-	pol.idle_timeout_ms = 8000;
+	pol.idle_timeout_ms = 8000;              /* undone by teardown */
 	in(1, CLIENT, 41000, 100);
 	ck_assert_int_eq(out(CLIENT, 41000, 110).reason, MH_R_CONFIRMED);
 	d = in(2, CLIENT, 41000, 112);           /* queued behind the add */
@@ -267,13 +267,37 @@ START_TEST(queued_behind_the_pinhole_is_no_candidate)
 	 * still live (10 s): mosh-server's heartbeat opens nothing */
 	d = out(CLIENT, 41000, 110 + 8000 + 500);
 	ck_assert(!d.add_pinhole);
+	ck_assert_int_eq(d.reason, MH_R_PINHOLED);   /* out, opening nothing */
 	/* once the pinhole may be gone, the client's datagram is a candidate
 	 * again, and the reply reopens it (a resumed client) */
 	in(3, CLIENT, 41000, 110 + 8000 + 600);
 	d = out(CLIENT, 41000, 110 + 8000 + 700);
 	ck_assert_int_eq(d.reason, MH_R_CONFIRMED);
 	ck_assert(d.add_pinhole);
-	pol = keep;
+}
+END_TEST
+
+/* The record may say "in the kernel" when the kernel no longer has it (an
+ * add it refused, an adopted pinhole near its end): past candidate_lifetime
+ * after the add, the client's datagram is a candidate again, so such a
+ * record delays a returning client by candidate_lifetime at most. */
+START_TEST(in_kernel_rule_ends_with_the_candidate_lifetime)
+{
+	struct mh_pinhole_rec *r;
+	struct mh_addr c = { .family = AF_INET, .port = 41000 };
+
+	pol.idle_timeout_ms = 60000;             /* undone by teardown */
+	inet_pton(AF_INET, CLIENT, c.ip);
+	in(1, CLIENT, 41000, 100);
+	ck_assert_int_eq(out(CLIENT, 41000, 110).reason, MH_R_CONFIRMED);
+	r = mh_pinhole_find(sess, &c);
+	ck_assert_ptr_nonnull(r);
+	r->alive_until_ms = 110 + 120000;        /* a read-back said so */
+	in(2, CLIENT, 41000, 110 + 9000);        /* within the lifetime */
+	ck_assert_uint_eq(mh_keyless_candidates(&sess->kl, &pol.kl, 110 + 9000), 0);
+	in(3, CLIENT, 41000, 110 + 10001);       /* past it */
+	ck_assert_uint_eq(mh_keyless_candidates(&sess->kl, &pol.kl, 110 + 10001), 1);
+	ck_assert_int_eq(out(CLIENT, 41000, 110 + 10002).reason, MH_R_CONFIRMED);
 }
 END_TEST
 
@@ -418,6 +442,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, candidates_bounded_least_recent_out);
 	tcase_add_test(tc, candidate_expires);
 	tcase_add_test(tc, queued_behind_the_pinhole_is_no_candidate);
+	tcase_add_test(tc, in_kernel_rule_ends_with_the_candidate_lifetime);
 	tcase_add_test(tc, replays_below_the_confirmed_number);
 	tcase_add_test(tc, forgery_cannot_poison_the_sequence);
 	tcase_add_test(tc, eviction_cannot_poison_the_sequence);

@@ -29,6 +29,14 @@ START_TEST(test_parse_plain)
 	ck_assert_int_eq(mh_proc_stat_parse("77 (mosh-server) S 12" TAIL, &ps), 0);
 	ck_assert_int_eq(ps.state, 'S');
 	ck_assert_int_eq(ps.ppid, 12);
+	ck_assert_uint_eq(ps.flags, 4194560);
+	ck_assert(!(ps.flags & MH_PF_EXITING));
+	ck_assert_uint_eq(ps.start, 4242);
+	/* the same process as do_exit begins */
+	ck_assert_int_eq(mh_proc_stat_parse("77 (mosh-server) S 12 1000 1000 0 -1 "
+					    "4194564 100 0 0 0 1 2 0 0 20 0 1 0 "
+					    "4242 1000\n", &ps), 0);
+	ck_assert(ps.flags & MH_PF_EXITING);
 	ck_assert_uint_eq(ps.start, 4242);
 }
 END_TEST
@@ -53,6 +61,8 @@ START_TEST(test_parse_refused)
 	ck_assert_int_eq(mh_proc_stat_parse("77 (m) S 12 1000 1000\n", &ps), -EINVAL);
 	ck_assert_int_eq(mh_proc_stat_parse("77 (m) SS 12" TAIL, &ps), -EINVAL);
 	ck_assert_int_eq(mh_proc_stat_parse("77 (m) S x" TAIL, &ps), -EINVAL);
+	ck_assert_int_eq(mh_proc_stat_parse("77 (m) S 12 1 1 0 -1 4x 1 0 0 0 1 2 0 "
+					    "0 20 0 1 0 4242\n", &ps), -EINVAL);
 	ck_assert_int_eq(mh_proc_stat_parse("", &ps), -EINVAL);
 	ck_assert_uint_eq(ps.start, 5);   /* a refused line leaves the start time */
 }
@@ -73,6 +83,7 @@ END_TEST
 START_TEST(test_pidfd_exit)
 {
 	pid_t pid = fork();
+	siginfo_t info;
 	int pidfd;
 
 	ck_assert_int_ge(pid, 0);
@@ -83,9 +94,14 @@ START_TEST(test_pidfd_exit)
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	ck_assert_int_ge(pidfd, 0);
 	ck_assert(!mh_pidfd_exited(pidfd));
+	ck_assert(!mh_proc_exiting(pid));
+	ck_assert(!mh_proc_exiting(getpid()));
 	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	ck_assert_int_eq(waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT), 0);
 	ck_assert(mh_pidfd_exited(pidfd));
+	ck_assert(mh_proc_exiting(pid));          /* a zombie */
+	waitpid(pid, NULL, 0);
+	ck_assert(mh_proc_exiting(pid));          /* gone */
 	close(pidfd);
 }
 END_TEST
