@@ -212,6 +212,11 @@ bool mh_pinhole_record(struct mh_session *s, const struct mh_addr *client,
  * add plus idle_ms, or a read-back's (alive_until_ms). */
 bool mh_pinhole_in_kernel(const struct mh_pinhole_rec *r, uint64_t idle_ms,
 			  uint64_t at_ms);
+/* The add time to record for an element the kernel lists with left_ms to
+ * go (an adopted or re-learned pinhole): as if added idle_ms - left_ms
+ * ago (left_ms capped at idle_ms), so that mh_pinhole_in_kernel ends when
+ * the element does. Never 0 (a free slot). */
+uint64_t mh_pinhole_added_at(uint64_t now_ms, uint64_t idle_ms, uint64_t left_ms);
 /* The same as mh_pinhole_record, with a copy of the whole evicted record
  * in *old. */
 bool mh_pinhole_record_ex(struct mh_session *s, const struct mh_addr *client,

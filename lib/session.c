@@ -381,6 +381,13 @@ bool mh_pinhole_in_kernel(const struct mh_pinhole_rec *r, uint64_t idle_ms,
 	return r->added_ms && at_ms < until;
 }
 
+uint64_t mh_pinhole_added_at(uint64_t now_ms, uint64_t idle_ms, uint64_t left_ms)
+{
+	uint64_t ago = idle_ms - (left_ms < idle_ms ? left_ms : idle_ms);
+
+	return now_ms > ago ? now_ms - ago : 1;
+}
+
 bool mh_pinhole_record_ex(struct mh_session *s, const struct mh_addr *client,
 			  uint64_t now_ms, struct mh_pinhole_rec *old)
 {

@@ -59,13 +59,11 @@ static void decide_inbound(struct mh_table *t, struct mh_session *s,
 	}
 }
 
-/* true if the session opened a pinhole for client within the last
+/* true if r (a pinhole record, or NULL) was opened within the last
  * lifetime_ms. */
-static bool pinholed_lately(const struct mh_session *s, const struct mh_addr *client,
-			    uint64_t now_ms, uint64_t lifetime_ms)
+static bool pinholed_lately(const struct mh_pinhole_rec *r, uint64_t now_ms,
+			    uint64_t lifetime_ms)
 {
-	const struct mh_pinhole_rec *r = mh_pinhole_find(s, client);
-
 	return r && now_ms - r->added_ms <= lifetime_ms;
 }
 
@@ -78,7 +76,8 @@ static void decide_outbound(struct mh_session *s, const struct mh_policy *pol,
 	const struct mh_addr *dst = &d->pkt.dst;
 
 	if (!mh_candidate_take(s, dst, now_ms, true)) {
-		if (pinholed_lately(s, dst, now_ms, pol->candidate_lifetime_ms))
+		if (pinholed_lately(mh_pinhole_find(s, dst), now_ms,
+				    pol->candidate_lifetime_ms))
 			verdict(d, true, MH_R_PINHOLED);
 		else
 			verdict(d, false, MH_R_NOT_CANDIDATE);
@@ -112,8 +111,8 @@ static void keyless_inbound(struct mh_session *s, const struct mh_policy *pol,
 	 * race gets, pinholed_lately), so that a record the kernel no longer
 	 * has (an add it refused, an adopted pinhole near its end, a raised
 	 * idle timeout) delays a returning client by that much at most. */
-	if (r && mh_pinhole_in_kernel(r, pol->idle_timeout_ms, now_ms) &&
-	    now_ms - r->added_ms <= pol->candidate_lifetime_ms)
+	if (pinholed_lately(r, now_ms, pol->candidate_lifetime_ms) &&
+	    mh_pinhole_in_kernel(r, pol->idle_timeout_ms, now_ms))
 		src = NULL;
 	v = mh_keyless_inbound(&s->kl, &pol->kl, &d->hdr, d->pkt.len, src, now_ms);
 	verdict(d, v == MH_KL_DELIVER, why[v]);
@@ -129,7 +128,8 @@ static void keyless_outbound(struct mh_table *t, struct mh_session *s,
 	const struct mh_addr *dst = &d->pkt.dst;
 
 	if (!mh_keyless_confirm(&s->kl, &pol->kl, dst, now_ms)) {
-		if (pinholed_lately(s, dst, now_ms, pol->candidate_lifetime_ms))
+		if (pinholed_lately(mh_pinhole_find(s, dst), now_ms,
+				    pol->candidate_lifetime_ms))
 			verdict(d, true, MH_R_PINHOLED);
 		else
 			verdict(d, false, MH_R_NOT_CANDIDATE);

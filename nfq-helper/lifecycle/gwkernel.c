@@ -78,18 +78,14 @@ static void adopt_pinhole(const struct mh_addr *client,
 	struct walk *w = arg;
 	struct mh_gw_sess *gs = mh_gwt_find(w->d->gw, server);
 	uint64_t idle = (uint64_t)w->d->cfg.idle_timeout * 1000;
-	uint64_t left = expires_ms < idle ? expires_ms : idle;
 	struct mh_addr evicted;
 
 	if (!gs) {
 		note_stray(w, client, server);
 		return;
 	}
-	/* dated as if added idle - left ago (as the host's reconcile.c does),
-	 * so that the record's "in the kernel" ends when the element's does */
 	if (mh_pinhole_record(gs->s, client,
-			      w->now > idle - left ? w->now - (idle - left) : 1,
-			      &evicted))
+			      mh_pinhole_added_at(w->now, idle, expires_ms), &evicted))
 		note_stray(w, &evicted, server);   /* over its pinhole quota */
 	w->pinholes++;
 }

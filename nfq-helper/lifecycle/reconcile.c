@@ -85,14 +85,14 @@ static unsigned pinholes(struct mh_daemon *d, uint64_t now)
 	dump(d, &e, MH_NFT_PINHOLE, AF_INET6);
 	for (unsigned i = 0; i < e.n; i++) {
 		struct mh_session *s = mh_session_by_port(&d->sessions, e.v[i].server_port);
-		uint64_t left = e.expires[i] < idle ? e.expires[i] : idle;
 		struct mh_addr a, ev;
 
 		mh_elem_client(&e.v[i], &a);
 		if (s && mh_pinhole_find(s, &a))
 			continue;
 		if (s && mh_pinhole_count(s) < s->max_pinholes) {
-			mh_pinhole_record(s, &a, now > idle - left ? now - (idle - left) : 1, &ev);
+			mh_pinhole_record(s, &a, mh_pinhole_added_at(now, idle, e.expires[i]),
+					  &ev);
 			continue;
 		}
 		if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &a,

@@ -106,6 +106,17 @@ START_TEST(test_in_kernel)
 	/* an older read-back never shortens what the add gives */
 	r.alive_until_ms = 5000;
 	ck_assert(mh_pinhole_in_kernel(&r, 30000, 30000));
+	/* a record dated from an element's remaining time (an adopted one)
+	 * is in the kernel exactly as long as the element */
+	r.added_ms = mh_pinhole_added_at(50000, 30000, 5000);
+	r.alive_until_ms = 0;
+	ck_assert_uint_eq(r.added_ms, 25000);
+	ck_assert(mh_pinhole_in_kernel(&r, 30000, 54999));
+	ck_assert(!mh_pinhole_in_kernel(&r, 30000, 55000));
+	/* more left than the idle timeout counts as a fresh add; a clock
+	 * younger than the age never gives 0 (a free slot) */
+	ck_assert_uint_eq(mh_pinhole_added_at(50000, 30000, 90000), 50000);
+	ck_assert_uint_eq(mh_pinhole_added_at(1000, 30000, 0), 1);
 	/* a free slot is in no kernel */
 	r.added_ms = 0;
 	r.alive_until_ms = 0;
