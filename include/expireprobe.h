@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Whether this kernel can expire a pinhole in place (nft.h, MH_NFT_EXPIRE)
- * with destroys as the backstop, decided from what it does with one probe
- * pinhole that no datagram can match. The kernel work comes in as
+ * Whether this kernel updates a pinhole's timeout in place (nft.h,
+ * MH_NFT_EXPIRE, and the read-back's re-arm) and takes destroys, decided
+ * from what it does with one probe pinhole that no datagram can match
+ * (the daemon asks in a scratch table). The kernel work comes in as
  * operations, so the decision can be tested against fake kernels.
  */
 #ifndef MH_EXPIREPROBE_H

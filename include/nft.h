@@ -88,9 +88,34 @@ struct mh_ruleset_params {
 	 * datagram whose source address is not routed back through the
 	 * interface it came in on (nft/gateway.c, rule_rpf, says why). */
 	bool reverse_path;
+	/* Where a pinhole's idle timeout is refreshed. true: the inbound
+	 * pinhole rules only look the pinhole up, and note its key in the
+	 * set seen4/seen6 (timeout seen_timeout_ms, refreshed by each
+	 * datagram): nothing in the packet path adds a pinhole element, so
+	 * one the daemon deleted stays deleted (nftables' `update` adds a
+	 * missing element). The daemon's read-back re-arms each listed
+	 * pinhole from its key's time in seen (mh_nft_build_pinhole_rearm,
+	 * mh_nft_build_gw_rearm). false: the
+	 * rules refresh the pinhole itself (kernels that cannot update an
+	 * element's timeout; mh_kernel_setup probes). Lookups of seen4/6
+	 * never decide a verdict. */
+	bool pinhole_seen;
 };
 
+/* seen4/seen6 (pinhole_seen): recent inbound datagrams of each pinhole,
+ * keyed as the pinholes are, host and gateway alike. */
+#define MH_NFT_SEEN4 "seen4"
+#define MH_NFT_SEEN6 "seen6"
+/* Their timeout: half the idle timeout, at least 2 s, so that a key
+ * outlasts the time between two read-backs (a quarter of it, at least
+ * 1 s). A key with left_ms to go saw its pinhole's last inbound datagram
+ * mh_nft_seen_timeout(idle) - left_ms ago. */
+uint32_t mh_nft_seen_timeout(uint32_t idle_timeout_ms);
+
 #define MH_NFT_DEFAULT_SET_SIZE 65535
+
+/* The probes' scratch table: no chain of it sees a datagram. */
+#define MH_NFT_PROBE_TABLE "mosh_helper_probe"
 
 /* A pinhole: client address . client port . server port. */
 struct mh_pinhole {
@@ -114,13 +139,12 @@ enum mh_nft_kind { MH_NFT_PORT, MH_NFT_PINHOLE, MH_NFT_MUX, MH_NFT_MUXP };
  * queues: with roams close together (and expedited grace periods) that
  * work lands on the next datagram's path. Kernels that ignore such an
  * update (older ones keep the element as it is) are found by
- * mh_kernel_probe_expire; evictions are deletes there. The price of
+ * mh_kernel_probe_pinholes; evictions are deletes there. The price of
  * expiring in place: the evicted pinhole (the session's oldest,
  * authenticated a while ago) may pass datagrams for up to a jiffy more,
- * where a delete sent after the verdicts lands in microseconds; and a
- * datagram in that jiffy refreshes it (the pinhole rule's update), so the
- * daemon destroys the evicted pinholes at its next tick, all in one
- * transaction (mh_queue_tick): one grace period a tick, not one a roam. */
+ * where a delete sent after the verdicts lands in microseconds. Those
+ * datagrams do not keep it: where the kernel expires in place, the rules
+ * note pinholes in seen4/6 rather than refresh them (pinhole_seen). */
 enum mh_nft_op { MH_NFT_DEL, MH_NFT_ADD, MH_NFT_EXPIRE };
 #define MH_NFT_EXPIRE_MS 1
 
@@ -160,6 +184,19 @@ int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
 int mh_nft_build_pinhole_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
 				const char *table, const struct mh_pinhole *ph,
 				uint32_t timeout_ms);
+/* The pinhole probe's scratch table (flags: MH_TABLE_F_OWNER or 0), with
+ * pinholes4 as p defines it (p->table is ignored). Deleted with
+ * mh_nft_build_table_delete. */
+int mh_nft_build_pinhole_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			       const struct mh_ruleset_params *p, uint32_t flags);
+/* The read-back's re-arm (pinhole_seen): one pinhole's timeout set to
+ * timeout_ms and its time left to left_ms (1 to timeout_ms), by the same
+ * kind of NEWSETELEM as an expiry in place. Like one it creates an
+ * element that is not there, so only an element the read-back just
+ * listed is re-armed. */
+int mh_nft_build_pinhole_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			       const char *table, const struct mh_pinhole *ph,
+			       uint32_t timeout_ms, uint32_t left_ms);
 /* One pinhole destroyed: deleted if it is there (an expired element counts
  * as not there), and no error if it is not (NFT_MSG_DESTROYSETELEM, Linux
  * 6.3 and later: older kernels refuse the message). */
@@ -242,6 +279,10 @@ typedef void (*mh_pinhole_cb)(const struct mh_pinhole *ph, uint64_t expires_ms,
 			      void *arg);
 int mh_nft_dump_pinholes(struct mh_nft *n, const char *table, int family,
 			 mh_pinhole_cb cb, void *arg);
+/* Dump seen4/seen6 (pinhole_seen) the same way (mh_nft_seen_timeout says
+ * when each key's pinhole passed its last inbound datagram). */
+int mh_nft_dump_seen(struct mh_nft *n, const char *table, int family,
+		     mh_pinhole_cb cb, void *arg);
 /* Dump the `sessions` set: cb once per server port (ph->server_port; the
  * other fields 0). Returns ports seen or -errno (-ENOENT: no such table). */
 int mh_nft_dump_session_ports(struct mh_nft *n, const char *table,

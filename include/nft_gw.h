@@ -20,7 +20,8 @@
 /* A session (server address . server port) in sessions4/6, or a pinhole
  * (client address . client port . server address . server port) in
  * pinholes4/6. */
-enum mh_gw_kind { MH_GW_SESSION, MH_GW_PINHOLE };
+/* MH_GW_SEEN: seen4/seen6 (nft.h, pinhole_seen), keyed as the pinholes. */
+enum mh_gw_kind { MH_GW_SESSION, MH_GW_PINHOLE, MH_GW_SEEN };
 
 /* Key lengths: each field padded to 4 bytes (nft register granularity). */
 #define MH_GW_SESS_KEY4_LEN  8
@@ -45,11 +46,18 @@ int mh_nft_build_gw_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 
 /* One element: a session (client ignored, may be NULL) or a pinhole
  * (client and server of one family). Add (timeout_ms, 0 = the set's
- * default; sessions have none) or delete. 0 or -errno. */
+ * default; sessions have none) or delete; no expiry in place, and
+ * seen4/6 are the packet path's alone (-EINVAL). 0 or -errno. */
 int mh_nft_build_gw_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const char *table, enum mh_gw_kind kind,
 			 enum mh_nft_op op, const struct mh_addr *client,
 			 const struct mh_addr *server, uint32_t timeout_ms);
+/* The read-back's re-arm of a pinhole (nft.h, mh_nft_build_pinhole_rearm
+ * says what it is): timeout timeout_ms, left_ms (1 to timeout_ms) left. */
+int mh_nft_build_gw_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			  const char *table, const struct mh_addr *client,
+			  const struct mh_addr *server, uint32_t timeout_ms,
+			  uint32_t left_ms);
 
 /* Pure key codec. The set an element of kind and family lives in, or NULL. */
 const char *mh_nft_gw_set(enum mh_gw_kind kind, int family);

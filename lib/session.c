@@ -416,6 +416,20 @@ bool mh_pinhole_record_ex(struct mh_session *s, const struct mh_addr *client,
 	return evict;
 }
 
+uint64_t mh_pinhole_rearm_left(struct mh_pinhole_rec *r, uint64_t now_ms,
+			       uint64_t idle_ms, uint64_t ago_ms)
+{
+	uint64_t until;
+
+	if (ago_ms >= idle_ms)
+		return 0;
+	until = now_ms + idle_ms - ago_ms;
+	if (until <= r->alive_until_ms + MH_REARM_SLACK_MS)
+		return 0;
+	r->alive_until_ms = until;
+	return idle_ms - ago_ms;
+}
+
 bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client)
 {
 	struct mh_pinhole_rec *r = mh_pinhole_find(s, client);

@@ -29,6 +29,10 @@ const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS] = {
 		false, "Sessions ended, whatever the reason (the audit log says which)." },
 	[MH_STAT_NFT_ERRORS] = { "nft_errors", P "nft_errors_total", false,
 		"nftables batches that failed (not sent, or refused by the kernel)." },
+	[MH_STAT_PINHOLES_REARMED] = { "pinholes_rearmed",
+		P "pinholes_rearmed_total", false,
+		"Pinhole idle timeouts re-armed by the read-back (their counters "
+		"moved; kernels where the rules do not refresh them)." },
 	[MH_STAT_PINHOLES] = { "pinholes", P "pinholes", true,
 		"Pinholes open now." },
 };

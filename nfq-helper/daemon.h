@@ -44,6 +44,7 @@ struct mh_stats {
 	uint64_t announce_ok, announce_refused;
 	uint64_t pinholes_opened, pinholes_expired, sessions_ended;
 	uint64_t nft_errors;
+	uint64_t pinholes_rearmed;   /* by the read-back (counters) */
 };
 
 struct mh_gw_table;
@@ -62,6 +63,9 @@ struct mh_daemon {
 	bool native_queue;
 	bool map_lookup_dreg;        /* mh_ruleset_params: the kernel wants it (probed) */
 	bool pinhole_expire;         /* evicted pinholes expire in place (probed) */
+	bool pinhole_seen;           /* pinholes re-armed by the read-back from
+				      * seen4/6; no refresh in the packet path
+				      * (probed; nft.h) */
 	bool running;
 	uint32_t sync_gen;
 	uint64_t next_sync_ms;
@@ -99,9 +103,6 @@ int mh_epoll_add(struct mh_daemon *d, int fd, uint64_t tag);
 int mh_queue_open(struct mh_daemon *d);
 void mh_queue_close(struct mh_daemon *d);
 void mh_queue_input(struct mh_daemon *d);
-/* Each tick: evicted pinholes expired in place since the last are
- * destroyed, in case a datagram in their last jiffy refreshed them. */
-void mh_queue_tick(struct mh_daemon *d);
 
 /* control.c */
 int mh_control_open(struct mh_daemon *d);
@@ -156,11 +157,24 @@ enum mh_kernel_wait { MH_KERNEL_ASYNC, MH_KERNEL_SYNC };
 int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 		   enum mh_nft_op op, const struct mh_addr *client,
 		   uint16_t server_port, enum mh_kernel_wait wait);
-/* Whether this kernel expires a pinhole in place (MH_NFT_EXPIRE, nft.h)
- * and takes destroys (mh_kernel_pinholes_destroy). */
-bool mh_kernel_probe_expire(struct mh_daemon *d);
+/* Sets d->pinhole_expire: whether this kernel expires a pinhole in place
+ * (MH_NFT_EXPIRE, nft.h) and takes destroys (mh_kernel_pinholes_destroy);
+ * and d->pinhole_seen: whether the read-back can re-arm them, so that
+ * the rules need not refresh them (mh_ruleset_params.pinhole_seen).
+ * Asked in a scratch table, before the daemon's own is built. */
+void mh_kernel_probe_pinholes(struct mh_daemon *d);
 int mh_kernel_pinholes_destroy(struct mh_daemon *d, const struct mh_pinhole *v,
 			       unsigned n, enum mh_kernel_wait wait);
+/* A pinhole to re-arm (nft.h, mh_nft_build_pinhole_rearm) with left_ms
+ * to go: the idle timeout from its last inbound datagram. */
+struct mh_rearm {
+	struct mh_pinhole ph;
+	uint32_t left_ms;
+};
+/* The read-back's re-arms of n pinholes, in one transaction; 0 or -errno
+ * (logged). */
+int mh_kernel_pinholes_rearm(struct mh_daemon *d, const struct mh_rearm *v,
+			     unsigned n);
 /* The older boolean forms of mh_kernel_elem, for call sites not yet moved. */
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);
@@ -338,6 +352,16 @@ int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 		      const struct mh_addr *server, enum mh_kernel_wait wait);
 int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers,
 			      unsigned n);
+/* A gateway pinhole to re-arm: client address . port to server address .
+ * port, with left_ms to go (mh_nft_build_gw_rearm). */
+struct mh_gw_rearm {
+	struct mh_addr client, server;
+	uint32_t left_ms;
+};
+/* The read-back's re-arms of n pinholes, in one transaction; 0 or -errno
+ * (logged). */
+int mh_kernel_gw_rearm(struct mh_daemon *d, const struct mh_gw_rearm *v,
+		       unsigned n);
 
 /* reconcile.c: after a restart, the adopted table's session ports,
  * pinholes and mappings of sessions that did not come back are removed,

@@ -75,6 +75,13 @@ static void set_defs(const struct mh_ruleset_params *p,
 					  0, 0 };
 }
 
+/* seen4/seen6 (seen.c) are keyed as the pinholes. */
+static struct nb_seen_keys seen_keys(void)
+{
+	return (struct nb_seen_keys){ pinhole_type(MH_TYPE_IPV4), MH_PH_KEY4_LEN,
+				      pinhole_type(MH_TYPE_IPV6), MH_PH_KEY6_LEN };
+}
+
 /* Create every set if missing (an existing set of the same type is left
  * alone). The dynamic sets (pinholes, local flows) are re-created later, so
  * here they carry ids of their own (the kernel wants one on every new set)
@@ -103,7 +110,9 @@ static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = nb_set(b, seq, p->table, &d[i]);
 	if (!err)
 		err = nb_slow_ensure(b, seq, p);
-	return err;
+	struct nb_seen_keys k = seen_keys();
+
+	return err ? err : nb_seen_ensure(b, seq, p, &k);
 }
 
 /* After the rules are flushed: empty `sessions` and the per-source sets
@@ -127,7 +136,9 @@ static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = nb_set_delete(b, seq, p->table, d[i].name);
 	for (int i = SET_PH4; i < nsets(p) && !err && !p->adopt; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
-	return err;
+	struct nb_seen_keys k = seen_keys();
+
+	return err ? err : nb_seen_reset(b, seq, p, &k);
 }
 
 /* Without local flows: the sets an earlier load with them left, named with
@@ -284,8 +295,9 @@ static void m_flow_key(struct nb_rule *rb, const struct dir *d, int family)
 	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, d->server_port_off, 2, preg + 1);
 }
 
-/* the flow key, then lookup */
-static void m_pinhole(struct nb_rule *rb, const struct dir *d, int family)
+/* the flow key, then lookup (and inbound, the refresh or the note) */
+static void m_pinhole(struct nb_rule *rb, const struct dir *d, int family,
+		      const struct mh_ruleset_params *p)
 {
 	bool v4 = family == AF_INET;
 	const char *set = mh_nft_pinhole_set(family);
@@ -293,8 +305,20 @@ static void m_pinhole(struct nb_rule *rb, const struct dir *d, int family)
 
 	m_flow_key(rb, d, family);
 	nb_lookup(rb, set, id, 0);
-	if (d->refresh)
+	if (d->refresh && p->pinhole_seen)
+		nb_seen_note(rb, family);
+	else if (d->refresh)
 		nb_dynset_update(rb, set, id, 0);
+}
+
+/* The pinhole rule's comment: with seen4/6, the refresh is the daemon's. */
+static const char *pin_comment(const struct dir *d, const char *c,
+			       const struct mh_ruleset_params *p)
+{
+	if (d->refresh && p->pinhole_seen)
+		return "pinholed mosh client: accept, noted as seen (mosh-helperd "
+		       "re-arms the idle timeout)";
+	return c;
 }
 
 /* The accept mark (fail-closed hand-off): what mosh_in lets on carries
@@ -326,19 +350,19 @@ static void rule_jump(struct nb_rule *rb, const struct dir *d,
 static void rule_pinhole4(struct nb_rule *rb, const struct dir *d,
 			  const struct mh_ruleset_params *p)
 {
-	m_pinhole(rb, d, AF_INET);
+	m_pinhole(rb, d, AF_INET, p);
 	mark_in(rb, d, p);
 	nb_verdict(rb, NF_ACCEPT, NULL);
-	nb_comment(rb, d->c_pin4);
+	nb_comment(rb, pin_comment(d, d->c_pin4, p));
 }
 
 static void rule_pinhole6(struct nb_rule *rb, const struct dir *d,
 			  const struct mh_ruleset_params *p)
 {
-	m_pinhole(rb, d, AF_INET6);
+	m_pinhole(rb, d, AF_INET6, p);
 	mark_in(rb, d, p);
 	nb_verdict(rb, NF_ACCEPT, NULL);
-	nb_comment(rb, d->c_pin6);
+	nb_comment(rb, pin_comment(d, d->c_pin6, p));
 }
 
 static void rule_queue(struct nb_rule *rb, const struct dir *d,
@@ -569,6 +593,16 @@ int mh_nft_build_queue_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err;
 }
 
+int mh_nft_build_pinhole_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			       const struct mh_ruleset_params *p, uint32_t flags)
+{
+	struct nb_set_def d[SET_COUNT];
+	int err = nb_table(b, seq, NFT_MSG_NEWTABLE, MH_PROBE_TABLE, flags);
+
+	set_defs(p, d);
+	return err ? err : nb_set(b, seq, MH_PROBE_TABLE, &d[SET_PH4]);
+}
+
 int mh_nft_build_table_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			     uint32_t flags)
 {
@@ -613,6 +647,16 @@ int mh_nft_build_pinhole_expire(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		return -EINVAL;
 	return pinhole_msg(b, seq, table, ph, NFT_MSG_NEWSETELEM, timeout_ms,
 			   MH_NFT_EXPIRE_MS);
+}
+
+int mh_nft_build_pinhole_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			       const char *table, const struct mh_pinhole *ph,
+			       uint32_t timeout_ms, uint32_t left_ms)
+{
+	if (!left_ms || left_ms > timeout_ms)
+		return -EINVAL;
+	return pinhole_msg(b, seq, table, ph, NFT_MSG_NEWSETELEM, timeout_ms,
+			   left_ms);
 }
 
 int mh_nft_build_pinhole_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,

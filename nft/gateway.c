@@ -42,13 +42,17 @@ enum {
 
 const char *mh_nft_gw_set(enum mh_gw_kind kind, int family)
 {
-	bool sess = kind == MH_GW_SESSION;
+	static const char *const names[3][2] = {
+		[MH_GW_SESSION] = { GW_SESSIONS4, GW_SESSIONS6 },
+		[MH_GW_PINHOLE] = { GW_PINHOLES4, GW_PINHOLES6 },
+		[MH_GW_SEEN] = { MH_NFT_SEEN4, MH_NFT_SEEN6 },
+	};
 
+	if ((unsigned)kind > MH_GW_SEEN)
+		return NULL;
 	if (family == AF_INET)
-		return sess ? GW_SESSIONS4 : GW_PINHOLES4;
-	if (family == AF_INET6)
-		return sess ? GW_SESSIONS6 : GW_PINHOLES6;
-	return NULL;
+		return names[kind][0];
+	return family == AF_INET6 ? names[kind][1] : NULL;
 }
 
 /* address . port (padded to 4 bytes) at key; returns the bytes written */
@@ -82,10 +86,10 @@ size_t mh_nft_gw_key(enum mh_gw_kind kind, const struct mh_addr *client,
 
 	if (!server || !mh_nft_gw_set(kind, server->family))
 		return 0;
-	if (kind == MH_GW_PINHOLE && (!client || client->family != server->family))
+	if (kind != MH_GW_SESSION && (!client || client->family != server->family))
 		return 0;
 	memset(key, 0, MH_GW_KEY_MAX);
-	if (kind == MH_GW_PINHOLE)
+	if (kind != MH_GW_SESSION)
 		n = put_field(key, client);
 	return n + put_field(key + n, server);
 }
@@ -142,6 +146,13 @@ static void set_defs(const struct mh_ruleset_params *p, struct nb_set_def d[S_CO
 					nb_set_size(p), p->idle_timeout_ms, 0, 0 };
 }
 
+/* seen4/seen6 (seen.c) are keyed as the pinholes. */
+static struct nb_seen_keys seen_keys(void)
+{
+	return (struct nb_seen_keys){ key_type(AF_INET, true), MH_GW_PH_KEY4_LEN,
+				      key_type(AF_INET6, true), MH_GW_PH_KEY6_LEN };
+}
+
 /* The budgets slowsrc.c builds, as the gateway uses them: per source only
  * (a per-port budget would mix up the servers' ports; the gateway's
  * per-session budgets, keyed server address . port, are gwslow.c's). */
@@ -163,6 +174,7 @@ static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		[S_PH4] = GW_ID_PH4_TMP, [S_PH6] = GW_ID_PH6_TMP,
 	};
 	struct mh_ruleset_params s = slow_params(p);
+	struct nb_seen_keys k = seen_keys();
 	struct nb_set_def d[S_COUNT];
 	int err = 0;
 
@@ -175,6 +187,8 @@ static int ensure_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		err = nb_set(b, seq, p->table, &d[i]);
 	if (!err)
 		err = nb_gw_slow_ensure(b, seq, p);
+	if (!err)
+		err = nb_seen_ensure(b, seq, p, &k);
 	return err ? err : nb_slow_ensure(b, seq, &s);
 }
 
@@ -185,11 +199,14 @@ static int reset_sets(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		      const struct mh_ruleset_params *p)
 {
 	struct mh_ruleset_params s = slow_params(p);
+	struct nb_seen_keys k = seen_keys();
 	struct nb_set_def d[S_COUNT];
 	int err = nb_slow_flush(b, seq, &s);
 
 	if (!err)
 		err = nb_gw_slow_flush(b, seq, p);
+	if (!err)
+		err = nb_seen_reset(b, seq, p, &k);
 	if (p->adopt)
 		return err;
 	set_defs(p, d);
@@ -332,11 +349,15 @@ static void rule_pinhole(struct nb_rule *rb, const struct gw_dir *d,
 
 	m_key(rb, d, family, true);
 	nb_lookup(rb, set, id, 0);
-	if (d->refresh)
+	if (d->refresh && p->pinhole_seen)
+		nb_seen_note(rb, family);
+	else if (d->refresh)
 		nb_dynset_update(rb, set, id, 0);
 	mark(rb, p);
 	nb_verdict(rb, NF_ACCEPT, NULL);
-	nb_comment(rb, d->c_pin);
+	nb_comment(rb, d->refresh && p->pinhole_seen ?
+		   "pinholed client of this server port: accept, noted as seen "
+		   "(mosh-helperd re-arms the idle timeout)" : d->c_pin);
 }
 
 static void rule_session(struct nb_rule *rb, const struct gw_dir *d,
@@ -547,10 +568,27 @@ int mh_nft_build_gw_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			      NULL, 0, 0 };
 
 	if (!len || !server->port || nb_check_table_name(table) ||
-	    (kind == MH_GW_PINHOLE && !client->port))
+	    kind == MH_GW_SEEN || (kind == MH_GW_PINHOLE && !client->port) ||
+	    op == MH_NFT_EXPIRE)
 		return -EINVAL;
 	return nb_elems(b, seq, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
 			table, mh_nft_gw_set(kind, server->family), &ev, 1);
+}
+
+int mh_nft_build_gw_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			  const char *table, const struct mh_addr *client,
+			  const struct mh_addr *server, uint32_t timeout_ms,
+			  uint32_t left_ms)
+{
+	uint8_t key[MH_GW_KEY_MAX];
+	size_t len = mh_nft_gw_key(MH_GW_PINHOLE, client, server, key);
+	struct nb_elem ev = { key, (uint32_t)len, 0, timeout_ms, NULL, 0, left_ms };
+
+	if (!len || !server->port || !client->port || nb_check_table_name(table) ||
+	    !left_ms || left_ms > timeout_ms)
+		return -EINVAL;
+	return nb_elems(b, seq, NFT_MSG_NEWSETELEM, table,
+			mh_nft_gw_set(MH_GW_PINHOLE, server->family), &ev, 1);
 }
 
 /* ------------------------------------------------------------------ */

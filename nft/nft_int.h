@@ -28,7 +28,7 @@
  * their replies come back without conntrack. */
 #define MH_SET_LOCALFLOWS4 "localflows4"
 #define MH_SET_LOCALFLOWS6 "localflows6"
-#define MH_PROBE_TABLE    "mosh_helper_probe"
+#define MH_PROBE_TABLE    MH_NFT_PROBE_TABLE
 #define MH_CHAIN_MOSH_IN  "mosh_in"
 
 /* Per-source slow-path budgets (slowsrc.c) */
@@ -70,6 +70,7 @@ enum {
 	MH_ID_SLOWPORT_IN = 14, MH_ID_SLOWPORT_OUT,
 	MH_ID_MUX4 = 16, MH_ID_MUX6, MH_ID_MUXP4, MH_ID_MUXP6,
 	MH_ID_MUX_TMP = 24,   /* + index of the map, 4 of them */
+	MH_ID_SEEN4 = 40, MH_ID_SEEN6, MH_ID_SEEN4_TMP, MH_ID_SEEN6_TMP,
 };
 /* ct direction values (enum ip_conntrack_dir) */
 enum { MH_CT_DIR_ORIGINAL = 0, MH_CT_DIR_REPLY = 1 };
@@ -209,6 +210,23 @@ int nb_check_table_name(const char *table);
 int nb_check_params(const struct mh_ruleset_params *p);
 /* Elements per family of the pinhole sets and mux maps (params.c). */
 uint32_t nb_set_size(const struct mh_ruleset_params *p);
+
+/* seen4/seen6 (seen.c): the key of the caller's pinhole sets per family. */
+struct nb_seen_keys {
+	uint32_t type4, len4, type6, len6;
+};
+/* Before the chains: both named, created if missing (temporary ids, no
+ * timeout), so that the reset can delete them whatever a load left. */
+int nb_seen_ensure(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		   const struct mh_ruleset_params *p, const struct nb_seen_keys *k);
+/* After the chains are flushed: deleted, and with pinhole_seen made again,
+ * empty (what they held is one read-back's news at most: a pinhole that
+ * misses its re-arm idles out, and its next datagram reopens it through
+ * the slow path). */
+int nb_seen_reset(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		  const struct mh_ruleset_params *p, const struct nb_seen_keys *k);
+/* The inbound pinhole rule's note of the key in reg 1.. (family's set). */
+void nb_seen_note(struct nb_rule *rb, int family);
 
 /* ------------------------------------------------------------------ */
 /* Slow-path budgets (slowsrc.c), called by build.c and mux.c: per source

@@ -79,6 +79,7 @@ static void table_params(struct mh_daemon *d, bool adopt,
 		.table_flags = d->table_flags,
 		.accept_mark = d->cfg.accept_mark,
 		.map_lookup_dreg = d->map_lookup_dreg,
+		.pinhole_seen = d->pinhole_seen,
 	};
 	if (d->cfg.role == MH_ROLE_GATEWAY) {   /* not in its table (yet) */
 		p->local_flows = false;
@@ -148,6 +149,21 @@ static uint32_t choose_flags(struct mh_daemon *d)
 		 have ? "owned tables but not persistent ones (Linux 6.9 has them)"
 		      : "neither owned nor persistent tables");
 	return 0;
+}
+
+static void log_pinhole_modes(const struct mh_daemon *d)
+{
+	if (d->cfg.role != MH_ROLE_GATEWAY)
+		log_info("evicted pinholes: %s", d->pinhole_expire ?
+			 "expired in place (a timeout update: no RCU grace "
+			 "period on the next datagram's path)" :
+			 "deleted (this kernel does not update an element's "
+			 "timeout)");
+	log_info("pinhole idle timeout: %s", d->pinhole_seen ?
+		 "re-armed by mosh-helperd's read-back from seen4/seen6 (no rule "
+		 "adds a pinhole: a deleted pinhole stays deleted)" :
+		 "refreshed by the rules on every inbound datagram (this kernel "
+		 "does not update an element's timeout)");
 }
 
 /* An existing table: -EBUSY if a live socket owns it; *replace if its
@@ -238,6 +254,8 @@ int mh_kernel_setup(struct mh_daemon *d, bool may_adopt)
 				   : "xt NFQUEUE target through nft compat");
 	d->table_flags = choose_flags(d);
 	d->map_lookup_dreg = !mh_nft_probe_map_lookup(d->nft);
+	mh_kernel_probe_pinholes(d);
+	log_pinhole_modes(d);
 	if (d->map_lookup_dreg)
 		log_info("map lookups: this kernel refuses a lookup in a map that "
 			 "loads no value (Linux before 6.5): single-port mode's "
@@ -254,14 +272,6 @@ int mh_kernel_setup(struct mh_daemon *d, bool may_adopt)
 	if (d->adopt)
 		log_info("table inet %s adopted: session ports, pinholes and "
 			 "mappings kept", d->cfg.table);
-	if (d->cfg.role != MH_ROLE_GATEWAY) {
-		d->pinhole_expire = mh_kernel_probe_expire(d);
-		log_info("evicted pinholes: %s", d->pinhole_expire ?
-			 "expired in place (a timeout update: no RCU grace "
-			 "period on the next datagram's path)" :
-			 "deleted (this kernel does not update an element's "
-			 "timeout)");
-	}
 	return mh_epoll_add(d, mh_nft_fd(d->nft), EV_TAG(EV_NFT, 0));
 }
 
@@ -344,6 +354,12 @@ int mh_kernel_pinholes_destroy(struct mh_daemon *d, const struct mh_pinhole *v,
 	return err;
 }
 
+/* ---- the pinhole probe ------------------------------------------------------
+ * Asked before the daemon's table is built, since its answer shapes it: in
+ * a scratch table (MH_NFT_PROBE_TABLE, owned by the daemon's socket where
+ * the kernel has owned tables, so a crash cannot leave it behind) holding
+ * one pinhole set of the daemon's definition and no chain. */
+
 /* The probe's pinhole: 0.0.0.0 port 0 to port 0, which no datagram has. */
 static const struct mh_addr probe_client = { .family = AF_INET };
 
@@ -360,24 +376,33 @@ static void probe_seen(const struct mh_pinhole *ph, uint64_t exp, void *arg)
 	}
 }
 
+static int probe_elem(struct mh_daemon *d, enum mh_nft_op op)
+{
+	struct batch bt;
+
+	batch_start(&bt);
+	return batch_send(d, &bt, mh_nft_build_elem(bt.b, &bt.seq,
+			  MH_NFT_PROBE_TABLE, MH_NFT_PINHOLE, op, &probe_client,
+			  0, op == MH_NFT_DEL ? 0 : d->cfg.idle_timeout * 1000), true);
+}
+
 /* The kernel side of the probe (include/expireprobe.h decides). */
 static int probe_add(void *arg)
 {
-	return mh_kernel_elem(arg, MH_NFT_PINHOLE, MH_NFT_ADD, &probe_client, 0,
-			      MH_KERNEL_SYNC);
+	return probe_elem(arg, MH_NFT_ADD);
 }
 
 static int probe_expire(void *arg)
 {
-	return mh_kernel_elem(arg, MH_NFT_PINHOLE, MH_NFT_EXPIRE, &probe_client, 0,
-			      MH_KERNEL_SYNC);
+	return probe_elem(arg, MH_NFT_EXPIRE);
 }
 
 static int probe_find(void *arg, bool *found, uint64_t *left_ms)
 {
 	struct mh_daemon *d = arg;
 	struct probe_find f = { 0, false };
-	int n = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, probe_seen, &f);
+	int n = mh_nft_dump_pinholes(d->nft, MH_NFT_PROBE_TABLE, AF_INET,
+				     probe_seen, &f);
 
 	*found = f.found;
 	*left_ms = f.left_ms;
@@ -387,26 +412,63 @@ static int probe_find(void *arg, bool *found, uint64_t *left_ms)
 static int probe_destroy(void *arg)
 {
 	static const struct mh_pinhole ph = { .family = AF_INET };
+	struct batch bt;
 
-	return mh_kernel_pinholes_destroy(arg, &ph, 1, MH_KERNEL_SYNC);
+	batch_start(&bt);
+	return batch_send(arg, &bt, mh_nft_build_pinhole_destroy(bt.b, &bt.seq,
+			  MH_NFT_PROBE_TABLE, &ph), true);
 }
 
 static void probe_del(void *arg)
 {
-	mh_kernel_elem(arg, MH_NFT_PINHOLE, MH_NFT_DEL, &probe_client, 0,
-		       MH_KERNEL_SYNC);
+	probe_elem(arg, MH_NFT_DEL);
 }
 
-/* Can an evicted pinhole expire in place (MH_NFT_EXPIRE), with destroys
- * as the backstop? Asked of the kernel with a probe pinhole (see
- * include/expireprobe.h for what each answer means). */
-bool mh_kernel_probe_expire(struct mh_daemon *d)
+/* The scratch table with its pinhole set; 0 or -errno. */
+static int scratch_make(struct mh_daemon *d)
+{
+	struct mh_ruleset_params p;
+	struct batch bt;
+
+	table_params(d, false, &p);
+	batch_start(&bt);
+	return batch_send(d, &bt, mh_nft_build_pinhole_probe(bt.b, &bt.seq, &p,
+			  d->table_flags & MH_TABLE_F_OWNER), true);
+}
+
+static void scratch_drop(struct mh_daemon *d)
+{
+	struct batch bt;
+
+	batch_start(&bt);
+	batch_send(d, &bt, mh_nft_build_table_delete(bt.b, &bt.seq,
+		   MH_NFT_PROBE_TABLE), true);
+}
+
+/* Evicted pinholes: expired in place (MH_NFT_EXPIRE) where the kernel
+ * updates an element's timeout and takes destroys, else deleted. The idle
+ * refresh: re-armed by the read-back (MH_NFT_REARM, the same kind of
+ * update) from seen4/6 there too, else by the rules' `update`. A scratch
+ * table left by a probe that died is deleted and the probe made again. */
+void mh_kernel_probe_pinholes(struct mh_daemon *d)
 {
 	static const struct mh_expire_probe_ops ops = {
 		probe_add, probe_expire, probe_find, probe_destroy, probe_del,
 	};
+	int err = scratch_make(d);
 
-	return mh_expire_probe(&ops, d);
+	if (err < 0) {
+		scratch_drop(d);
+		err = scratch_make(d);
+	}
+	d->pinhole_expire = err == 0 && mh_expire_probe(&ops, d);
+	d->pinhole_seen = d->pinhole_expire;
+	if (err == 0)
+		scratch_drop(d);
+	else
+		log_warn("probing pinhole sets (scratch table inet %s): %s; "
+			 "evictions delete, the rules refresh", MH_NFT_PROBE_TABLE,
+			 strerror(-err));
 }
 
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
@@ -486,35 +548,98 @@ void mh_gw_mux_gone(struct mh_daemon *d, const struct mh_addr *client,
 			 "deleted", server->port, mh_addr_str(client, cl, sizeof(cl)));
 }
 
+/* A batch sized for n elements (one: < 128 bytes), in a buffer of its own:
+ * the kernel applies it whole or not at all. */
+struct big_batch {
+	char *buf;
+	struct mnl_nlmsg_batch *b;
+	uint32_t seq;
+};
+
+static int big_start(struct big_batch *g, unsigned n)
+{
+	size_t limit = 1024 + (size_t)n * 256;
+
+	g->buf = malloc(2 * limit);
+	if (!g->buf)
+		return -ENOMEM;
+	g->b = mnl_nlmsg_batch_start(g->buf, limit);
+	g->seq = (uint32_t)mh_now_ms();
+	mh_nft_batch_begin(g->b, &g->seq);
+	return 0;
+}
+
+/* Sends it unless err; -errno of the first message refused, or err. */
+static int big_send(struct mh_daemon *d, struct big_batch *g, int err)
+{
+	if (!err) {
+		mh_nft_batch_end(g->b, &g->seq);
+		err = mh_nft_send_sync(d->nft, g->b);
+	}
+	mnl_nlmsg_batch_stop(g->b);
+	free(g->buf);
+	if (err)
+		d->stats.nft_errors++;
+	return err;
+}
+
 /*
  * The session elements of n servers added in one transaction (a relay's
- * resync brings thousands). The kernel applies a batch whole or not at
- * all: on an error none of the n is in the set, and the caller learns it
- * from the return (-errno of the first message refused).
+ * resync brings thousands). On an error none of the n is in the set, and
+ * the caller learns it from the return (-errno of the first message
+ * refused).
  */
 int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers,
 			      unsigned n)
 {
-	size_t limit = 1024 + (size_t)n * 256;   /* one element: < 128 bytes */
-	char *buf = malloc(2 * limit);
-	struct mnl_nlmsg_batch *b;
-	uint32_t seq = (uint32_t)mh_now_ms();
-	int err = 0;
+	struct big_batch g;
+	int err = big_start(&g, n);
 
-	if (!buf)
-		return -ENOMEM;
-	b = mnl_nlmsg_batch_start(buf, limit);
-	mh_nft_batch_begin(b, &seq);
-	for (unsigned i = 0; i < n && !err; i++)
-		err = mh_nft_build_gw_elem(b, &seq, d->cfg.table, MH_GW_SESSION,
-					   MH_NFT_ADD, NULL, &servers[i], 0);
-	if (!err) {
-		mh_nft_batch_end(b, &seq);
-		err = mh_nft_send_sync(d->nft, b);
-	}
-	mnl_nlmsg_batch_stop(b);
-	free(buf);
 	if (err)
-		d->stats.nft_errors++;
+		return err;
+	for (unsigned i = 0; i < n && !err; i++)
+		err = mh_nft_build_gw_elem(g.b, &g.seq, d->cfg.table, MH_GW_SESSION,
+					   MH_NFT_ADD, NULL, &servers[i], 0);
+	return big_send(d, &g, err);
+}
+
+/* The read-backs' re-arms (MH_NFT_REARM), all in one transaction. */
+int mh_kernel_pinholes_rearm(struct mh_daemon *d, const struct mh_rearm *v,
+			     unsigned n)
+{
+	uint32_t idle_ms = d->cfg.idle_timeout * 1000;
+	struct big_batch g;
+	int err;
+
+	if (!n)
+		return 0;
+	if ((err = big_start(&g, n)) < 0)
+		return err;
+	for (unsigned i = 0; i < n && !err; i++)
+		err = mh_nft_build_pinhole_rearm(g.b, &g.seq, d->cfg.table, &v[i].ph,
+						 idle_ms, v[i].left_ms);
+	err = big_send(d, &g, err);
+	if (err)
+		log_warn("re-arming %u pinhole(s): %s", n, strerror(-err));
+	return err;
+}
+
+int mh_kernel_gw_rearm(struct mh_daemon *d, const struct mh_gw_rearm *v,
+		       unsigned n)
+{
+	uint32_t idle_ms = d->cfg.idle_timeout * 1000;
+	struct big_batch g;
+	int err;
+
+	if (!n)
+		return 0;
+	if ((err = big_start(&g, n)) < 0)
+		return err;
+	for (unsigned i = 0; i < n && !err; i++)
+		err = mh_nft_build_gw_rearm(g.b, &g.seq, d->cfg.table, &v[i].client,
+					    &v[i].server, idle_ms, v[i].left_ms);
+	err = big_send(d, &g, err);
+	if (err)
+		log_warn("re-arming %u gateway pinhole(s): %s", n, strerror(-err));
 	return err;
 }

@@ -25,7 +25,6 @@
 #define QUEUE_ROUNDS  8     /* recvmmsg calls per wake-up at most */
 #define VERDICT_BUF   (64 * 1024)  /* verdicts of one wake-up, sent at once */
 #define AFTER_MAX     256          /* kernel deletions that wait for the verdicts */
-#define EXPIRED_MAX   256          /* evicted pinholes to destroy at the tick */
 
 /* A kernel element to delete once the verdicts of a wake-up are sent: a
  * provisional mapping that has done its work, or a pinhole (and in single-
@@ -50,8 +49,6 @@ struct mh_queue_rt {
 	struct mnl_nlmsg_batch *vb;
 	struct after after[AFTER_MAX];
 	unsigned n_after;
-	struct after expired[EXPIRED_MAX];
-	unsigned n_expired;
 };
 
 static void verdicts_flush(struct mh_daemon *d);
@@ -152,42 +149,15 @@ static void cut_evicted_flow(struct mh_daemon *d, const struct after *a)
 			 mh_addr_str(&a->client, cl, sizeof(cl)));
 }
 
-/* Every pinhole expired in place since the last tick that no session has
- * taken again: destroyed, in one transaction. A datagram from the evicted
- * client within the element's last jiffy refreshes its timeout (the
- * pinhole rule's update), and a client that keeps sending would keep it;
- * the destroy ends that within a tick. */
-void mh_queue_tick(struct mh_daemon *d)
-{
-	struct mh_pinhole v[EXPIRED_MAX];
-	unsigned i, n = 0;
-
-	if (!d->q)
-		return;
-	for (i = 0; i < d->q->n_expired; i++) {
-		const struct after *a = &d->q->expired[i];
-
-		if (still_recorded(d, a))
-			continue;
-		v[n] = (struct mh_pinhole){ .family = a->client.family,
-					    .client_port = a->client.port,
-					    .server_port = a->port };
-		memcpy(v[n].addr, a->client.ip, sizeof(v[n].addr));
-		n++;
-	}
-	d->q->n_expired = 0;
-	mh_kernel_pinholes_destroy(d, v, n, MH_KERNEL_ASYNC);
-}
-
 /* An evicted pinhole stops matching within a jiffy (MH_NFT_EXPIRE, nft.h)
- * and is destroyed at the next tick (a full list: now). */
+ * and the set's garbage collection frees it. Expiring in place takes the
+ * same kernel as the read-back's re-arm, so the rules do not refresh
+ * pinholes there (nft.h, pinhole_seen): nothing in the packet path can
+ * bring the evicted one back. */
 static void expire_pinhole(struct mh_daemon *d, const struct after *a)
 {
-	if (d->q->n_expired == EXPIRED_MAX)
-		mh_queue_tick(d);
 	mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_EXPIRE, &a->client, a->port,
 		       MH_KERNEL_ASYNC);
-	d->q->expired[d->q->n_expired++] = *a;
 }
 
 static void verdicts_flush(struct mh_daemon *d)

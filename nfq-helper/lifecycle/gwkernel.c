@@ -3,8 +3,11 @@
  * The gateway's view of its kernel table: what a restarted daemon adopts
  * from it (sessions held keyless until their relays announce them, their
  * pinholes), and the periodic read-back that drops the records of
- * pinholes the kernel expired and removes elements no session records.
+ * pinholes the kernel expired, removes elements no session records, and
+ * re-arms the pinholes that seen4/6 say passed an inbound datagram (nft.h,
+ * pinhole_seen).
  */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -121,11 +124,67 @@ static void sync_pinhole(const struct mh_addr *client,
 	struct mh_gw_sess *gs = mh_gwt_find(w->d->gw, server);
 	struct mh_pinhole_rec *r = gs ? mh_pinhole_find(gs->s, client) : NULL;
 
-	(void)expires_ms;
-	if (r)
+	if (r) {
+		uint64_t until = expires_ms ? w->now + expires_ms : 0;
+
 		r->seen_gen = w->d->sync_gen;
-	else
+		if (until > r->alive_until_ms)
+			r->alive_until_ms = until;
+	} else
 		note_stray(w, client, server);
+}
+
+/* Re-arms of a read-back: a growing list, kept between them. */
+static struct {
+	struct mh_gw_rearm *v;
+	unsigned n, cap;
+} rearms;
+
+static void note_rearm(const struct mh_addr *client, const struct mh_addr *server,
+		       uint64_t left_ms)
+{
+	if (rearms.n == rearms.cap) {
+		unsigned cap = rearms.cap ? rearms.cap * 2 : 256;
+		struct mh_gw_rearm *v = realloc(rearms.v, cap * sizeof(*v));
+
+		if (!v)
+			return;   /* not re-armed: it idles out, the slow path reopens it */
+		rearms.v = v;
+		rearms.cap = cap;
+	}
+	rearms.v[rearms.n] = (struct mh_gw_rearm){ *client, *server, (uint32_t)left_ms };
+	rearms.n++;
+}
+
+/* A key of seen4/6 (as reconcile.c's seen_cb on a host): only a pinhole
+ * this read-back listed is re-armed, from its last inbound datagram. */
+static void seen_pinhole(const struct mh_addr *client,
+			 const struct mh_addr *server, uint64_t seen_left,
+			 void *arg)
+{
+	struct walk *w = arg;
+	struct mh_gw_sess *gs = mh_gwt_find(w->d->gw, server);
+	struct mh_pinhole_rec *r = gs ? mh_pinhole_find(gs->s, client) : NULL;
+	uint64_t idle = (uint64_t)w->d->cfg.idle_timeout * 1000;
+	uint64_t seen = mh_nft_seen_timeout((uint32_t)idle), left;
+
+	if (!r || r->seen_gen != w->d->sync_gen)
+		return;
+	left = mh_pinhole_rearm_left(r, w->now, idle,
+				     seen - (seen_left < seen ? seen_left : seen));
+	if (left)
+		note_rearm(client, server, left);
+}
+
+static void rearm_seen(struct walk *w)
+{
+	rearms.n = 0;
+	if (dump_both(w, MH_GW_SEEN, seen_pinhole) < 0)
+		log_warn("reading seen4/seen6 back: the pinholes that passed "
+			 "datagrams since may idle out (their clients' next "
+			 "datagrams reopen them)");
+	if (mh_kernel_gw_rearm(w->d, rearms.v, rearms.n) == 0)
+		w->d->stats.pinholes_rearmed += rearms.n;
 }
 
 static void sync_session(struct mh_daemon *d, struct mh_gw_sess *gs,
@@ -156,6 +215,8 @@ void mh_gw_sync(struct mh_daemon *d, uint64_t now_ms)
 	remove_strays(&w);
 	if (err < 0)
 		return;   /* never forget pinholes on a failed read */
+	if (d->pinhole_seen)
+		rearm_seen(&w);
 	while ((gs = mh_gwt_next(d->gw, gs)))
 		sync_session(d, gs, now_ms);
 }

@@ -5,8 +5,10 @@
  * for sessions that did not come back are removed, those of resumed
  * sessions kept (and pinholes recorded if the saved state missed them).
  * While the daemon runs, the periodic sync reads the pinhole sets back:
- * the session table learns which pinholes the kernel expired, and those no
- * session records (strays) are removed the same way.
+ * the session table learns which pinholes the kernel expired, those no
+ * session records (strays) are removed the same way, and where the rules
+ * note inbound datagrams in seen4/6 instead of refreshing the pinholes
+ * (nft.h, pinhole_seen), the pinholes that passed one are re-armed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -223,6 +225,59 @@ static void sync_session(struct mh_daemon *d, struct mh_session *s,
 	}
 }
 
+/* --- re-arms: the idle timeout, where the rules do not refresh it --- */
+
+static struct {
+	struct mh_rearm *v;
+	unsigned n, cap;
+} rearms;
+
+static void note_rearm(const struct mh_pinhole *ph, uint64_t left_ms)
+{
+	if (rearms.n == rearms.cap) {
+		unsigned cap = rearms.cap ? rearms.cap * 2 : 64;
+		struct mh_rearm *v = realloc(rearms.v, cap * sizeof(*v));
+
+		if (!v)
+			return;   /* not re-armed: it idles out, the slow path reopens it */
+		rearms.v = v;
+		rearms.cap = cap;
+	}
+	rearms.v[rearms.n].ph = *ph;
+	rearms.v[rearms.n++].left_ms = (uint32_t)left_ms;
+}
+
+/* A key of seen4/6: its pinhole passed an inbound datagram seen_left ms
+ * less than the seen timeout ago. Only a pinhole this read-back listed is
+ * re-armed (a re-arm would create one that is gone); a key no record
+ * names (a pinhole deleted since, a stray's) opens nothing and expires. */
+static void seen_cb(const struct mh_pinhole *ph, uint64_t seen_left, void *arg)
+{
+	struct mh_daemon *d = arg;
+	struct mh_pinhole_rec *r = mh_elem_record(&d->sessions, ph);
+	uint64_t idle = (uint64_t)d->cfg.idle_timeout * 1000;
+	uint64_t seen = mh_nft_seen_timeout((uint32_t)idle), left;
+
+	if (!r || r->seen_gen != d->sync_gen)
+		return;
+	left = mh_pinhole_rearm_left(r, mh_now_ms(), idle,
+				     seen - (seen_left < seen ? seen_left : seen));
+	if (left)
+		note_rearm(ph, left);
+}
+
+static void rearm_seen(struct mh_daemon *d)
+{
+	rearms.n = 0;
+	if (mh_nft_dump_seen(d->nft, d->cfg.table, AF_INET, seen_cb, d) < 0 ||
+	    mh_nft_dump_seen(d->nft, d->cfg.table, AF_INET6, seen_cb, d) < 0)
+		log_warn("reading seen4/seen6 back: the pinholes that passed "
+			 "datagrams since may idle out (their clients' next "
+			 "datagrams reopen them)");
+	if (mh_kernel_pinholes_rearm(d, rearms.v, rearms.n) == 0)
+		d->stats.pinholes_rearmed += rearms.n;
+}
+
 void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms)
 {
 	struct mh_session *s;
@@ -232,6 +287,8 @@ void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms)
 	a = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, sync_cb, d);
 	b = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET6, sync_cb, d);
 	remove_strays(d);
+	if (d->pinhole_seen && a >= 0 && b >= 0)
+		rearm_seen(d);
 	if (a < 0 || b < 0) {
 		log_warn("reading pinholes back: %s", strerror(-(a < 0 ? a : b)));
 		return;   /* never forget pinholes on a failed read */

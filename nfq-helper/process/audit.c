@@ -589,6 +589,7 @@ void mh_stats_named(const struct mh_daemon *d,
 		[MH_STAT_PINHOLES_EXPIRED] = st->pinholes_expired,
 		[MH_STAT_SESSIONS_ENDED] = st->sessions_ended,
 		[MH_STAT_NFT_ERRORS] = st->nft_errors,
+		[MH_STAT_PINHOLES_REARMED] = st->pinholes_rearmed,
 	};
 
 	for (int i = 0; i < MH_STATS_NAMED; i++) {

@@ -85,7 +85,6 @@ static void on_timer(struct mh_daemon *d)
 		return;
 	}
 	mh_control_expire(d, now);
-	mh_queue_tick(d);
 	if (now >= d->next_sync_ms) {
 		unsigned every = d->cfg.idle_timeout * 1000 / 4;
 

@@ -76,6 +76,7 @@ expected() {
 		m["pinholes_expired"] = "mosh_helper_pinholes_expired_total"
 		m["sessions_ended"] = "mosh_helper_sessions_ended_total"
 		m["nft_errors"] = "mosh_helper_nft_errors_total"
+		m["pinholes_rearmed"] = "mosh_helper_pinholes_rearmed_total"
 	}
 	$1 in m { print m[$1], $2; next }
 	$1 ~ /^(accept|drop)_/ {

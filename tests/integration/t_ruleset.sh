@@ -4,8 +4,10 @@
 # load (listing equals nft/mosh_helper.nft; in single-port mode
 # nft/mosh_helper-single-port.nft, and back; without per-source budgets the
 # same minus their sets and rules, and back), pinhole and session elements,
-# element timeouts and the inbound refresh, the pinhole set size (65,535 per
-# family by default, 100,000 with --set-size), real UDP over a veth pair
+# element timeouts, the inbound note in seen4/6 and the read-back's re-arm
+# (and, loaded with --refresh, the rule's own refresh), the pinhole set
+# size (65,535 per family by default, 100,000 with --set-size), real UDP
+# over a veth pair
 # between two namespaces (drops are silent, pinholes pass, session ports
 # fail closed), strict anti-reflection by default (a non-session port of
 # the range sends to no unpinholed peer), the opt-in host's own flows from
@@ -244,13 +246,28 @@ eq "v6 datagrams through the pinhole" 2 "$(rx "$TMP/rx" "^$CLI6 40005 ")"
 diff -q "$TMP/icmp" "$TMP/icmp.seen" >/dev/null || fail "ICMP appeared: $(cat "$TMP/icmp")"
 ok "no further ICMP"
 
-step "an inbound hit refreshes the pinhole timeout"
-nfttool add-pinhole $CLI4 40007 60005 2000 || fail "add short pinhole"
-C "$UDPSEND" send --from 40007 $SRV4 60005 1 || fail "send"
+step "an inbound hit is noted in seen4, the pinhole is not refreshed; the re-arm sets its time"
+seen_of() {
+	nfttool dump-seen | awk -v a="$1" -v c="$2" -v s="$3" \
+		'$1 == a && $2 == c && $3 == s { print $5 }'
+}
+nfttool add-pinhole $CLI4 40007 60005 4000 || fail "add short pinhole"
+C "$UDPSEND" send --from 40007 $SRV4 60005 3 || fail "send"
 sleep 0.3
 e=$(expires_of $CLI4 40007 60005)
-[ -n "$e" ] && [ "$e" -gt 50000 ] || fail "pinhole not refreshed to the set timeout (left: '$e' ms)"
-ok "refreshed: $e ms left"
+[ -n "$e" ] && [ "$e" -le 4000 ] || fail "an inbound hit changed the timeout (left: '$e' ms)"
+n=$(seen_of $CLI4 40007 60005)
+[ -n "$n" ] && [ "$n" -gt 25000 ] && [ "$n" -le 30000 ] || fail "seen4 has no fresh key (left: '$n' ms)"
+nfttool rearm-pinhole $CLI4 40007 60005 60000 45000 || fail "rearm-pinhole"
+e=$(expires_of $CLI4 40007 60005)
+[ -n "$e" ] && [ "$e" -gt 40000 ] && [ "$e" -le 45000 ] || fail "the re-arm did not set the time left (left: '$e' ms)"
+ok "not refreshed, seen4 noted it ($n ms to go there); re-armed: $e ms left"
+nfttool del-pinhole $CLI4 40007 60005 || fail "del pinhole"
+C "$UDPSEND" send --from 40007 $SRV4 60005 20 || fail "send"
+sleep 0.3
+[ -z "$(expires_of $CLI4 40007 60005)" ] || fail "datagrams after the delete brought the pinhole back"
+eq "datagrams after the delete delivered" 3 "$(rx "$TMP/rx" "^$CLI4 40007 ")"
+ok "deleted, and its own datagrams neither bring it back nor pass"
 
 step "an outbound hit does not refresh"
 nfttool add-pinhole $CLI4 40008 60010 5000 || fail "add short pinhole"
@@ -515,6 +532,20 @@ nfttool add-pinhole $CLI4 40042 60013 || fail "add pinhole"
 C "$UDPSEND" send --from 40042 $SRV4 60013 1 || fail "send"
 sleep 0.3
 eq "and a pinhole opens it" 1 "$(rx "$TMP/rx13" "^$CLI4 40042 ")"
+
+step "without seen4/6 (kernels without element timeout updates) an inbound hit refreshes"
+nfttool delete >/dev/null 2>&1 || fail "delete"
+nfttool load --refresh || fail "load --refresh"
+S nft list set inet mosh_helper seen4 >/dev/null 2>&1 && fail "seen4 left"
+nfttool add-pinhole $CLI4 40007 60005 2000 || fail "add short pinhole"
+C "$UDPSEND" send --from 40007 $SRV4 60005 1 || fail "send"
+sleep 0.3
+e=$(expires_of $CLI4 40007 60005)
+[ -n "$e" ] && [ "$e" -gt 50000 ] || fail "pinhole not refreshed to the set timeout (left: '$e' ms)"
+ok "refreshed: $e ms left"
+nfttool load || fail "load (seen4/6 again, adopting nothing)"
+S nft list set inet mosh_helper seen4 >/dev/null 2>&1 || fail "seen4 not made again"
+ok "a load with them makes seen4/6 again"
 
 step "delete"
 nfttool delete || fail "delete"

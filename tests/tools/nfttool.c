@@ -60,6 +60,9 @@ _Noreturn static void usage(void)
 		"       [--single-port PORT [--provisional-ms MS]] [--adopt]\n"
 		"       [--mark BITS] [--owned] [--map-dreg|--map-plain]\n"
 		"       [--local-flows]   (the opt-in exception for the host's own flows)\n"
+		"       [--refresh]       (the pinhole rules refresh the pinholes, no\n"
+		"                          seen4/6: the daemon's table on kernels\n"
+		"                          without element timeout updates)\n"
 		"       (--per-source: packets/s per source address or /64, 0 = off,\n"
 		"        default %d; --per-session: packets/s per session port and\n"
 		"        direction, 0 = off, default %d; --set-size: pinholes/mappings\n"
@@ -69,6 +72,8 @@ _Noreturn static void usage(void)
 		"        mux_in's map lookups, default as probe-map finds)\n"
 		"  delete\n"
 		"  add-pinhole ADDR CPORT SPORT [TIMEOUT_MS] [--count N] [--async]\n"
+		"  rearm-pinhole ADDR CPORT SPORT TIMEOUT_MS LEFT_MS  (the read-back's)\n"
+		"  dump-seen                      seen4/6: keys with remaining ms\n"
 		"  del-pinhole ADDR CPORT SPORT [--count N] [--async]\n"
 		"  add-session PORT | del-session PORT\n"
 		"  dump                           pinholes with remaining ms\n"
@@ -132,6 +137,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "mark", 1, 0, 'm' }, { "owned", 0, 0, 'o' },
 		{ "local-flows", 0, 0, 'L' }, { "per-session", 1, 0, 'e' },
 		{ "map-dreg", 0, 0, 'D' }, { "map-plain", 0, 0, 'M' },
+		{ "refresh", 0, 0, 'R' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -161,6 +167,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'e': o->p.per_session_rate = (uint32_t)num_arg(optarg, UINT32_MAX, "per-session rate"); break;
 		case 'D': o->map = MAP_DREG; break;
 		case 'M': o->map = MAP_PLAIN; break;
+		case 'R': o->p.pinhole_seen = false; break;
 		default: usage();
 		}
 	}
@@ -330,6 +337,27 @@ static int cmd_pinhole(struct mh_nft *n, uint32_t *seq, struct opts *o,
 	return 0;
 }
 
+/* The daemon's read-back re-arm of one pinhole. */
+static int cmd_rearm(struct mh_nft *n, uint32_t *seq, struct opts *o,
+		     char **pos, int npos)
+{
+	struct mnl_nlmsg_batch *b;
+	struct mh_pinhole ph;
+	int err;
+
+	if (npos != 5)
+		usage();
+	parse_addr(pos[0], &ph);
+	ph.client_port = (uint16_t)num_arg(pos[1], UINT16_MAX, "client port");
+	ph.server_port = (uint16_t)num_arg(pos[2], UINT16_MAX, "server port");
+	b = batch_new(seq);
+	err = mh_nft_build_pinhole_rearm(b, seq, o->p.table, &ph,
+					 (uint32_t)num_arg(pos[3], UINT32_MAX, "timeout"),
+					 (uint32_t)num_arg(pos[4], UINT32_MAX, "time left"));
+	err = batch_send(n, b, seq, err, false);
+	return err ? fail("rearm-pinhole", err) : 0;
+}
+
 static int cmd_session(struct mh_nft *n, uint32_t *seq, struct opts *o,
 		       char **pos, int npos, bool add)
 {
@@ -357,15 +385,16 @@ static void print_pinhole(const struct mh_pinhole *ph, uint64_t expires_ms,
 	       (unsigned long long)expires_ms);
 }
 
-static int cmd_dump(struct mh_nft *n, struct opts *o)
+static int cmd_dump(struct mh_nft *n, struct opts *o, bool seen)
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
 
 	for (size_t i = 0; i < 2; i++) {
-		int r = mh_nft_dump_pinholes(n, o->p.table, fams[i], print_pinhole, NULL);
+		int r = seen ? mh_nft_dump_seen(n, o->p.table, fams[i], print_pinhole, NULL)
+			     : mh_nft_dump_pinholes(n, o->p.table, fams[i], print_pinhole, NULL);
 
 		if (r < 0)
-			return fail("dump", r);
+			return fail(seen ? "dump-seen" : "dump", r);
 	}
 	return 0;
 }
@@ -512,7 +541,8 @@ static int cmd_gw_pinhole(struct mh_nft *n, uint32_t *seq, struct opts *o,
 	return 0;
 }
 
-/* "session SADDR SPORT" / "pinhole CADDR CPORT SADDR SPORT expires MS" */
+/* "session SADDR SPORT" / "pinhole CADDR CPORT SADDR SPORT expires MS" /
+ * "seen CADDR CPORT SADDR SPORT expires MS" (arg: the word) */
 static void print_gw(const struct mh_addr *client, const struct mh_addr *server,
 		     uint64_t expires_ms, void *arg)
 {
@@ -524,19 +554,23 @@ static void print_gw(const struct mh_addr *client, const struct mh_addr *server,
 		return;
 	}
 	inet_ntop(client->family, client->ip, c, sizeof(c));
-	printf("pinhole %s %u %s %u expires %llu\n", c, client->port, s,
-	       server->port, (unsigned long long)expires_ms);
+	printf("%s %s %u %s %u expires %llu\n", (const char *)arg, c, client->port,
+	       s, server->port, (unsigned long long)expires_ms);
 }
 
+/* Sessions and pinholes; seen4/6 too where the table has them. */
 static int cmd_gw_dump(struct mh_nft *n, struct opts *o)
 {
 	static const int fams[] = { AF_INET, AF_INET6 };
+	static const char *const word[] = { NULL, "pinhole", "seen" };
 
-	for (int k = 0; k < 2; k++) {
+	for (int k = MH_GW_SESSION; k <= MH_GW_SEEN; k++) {
 		for (size_t i = 0; i < 2; i++) {
-			int r = mh_nft_gw_dump(n, o->p.table, k ? MH_GW_PINHOLE : MH_GW_SESSION,
-					       fams[i], print_gw, k ? o : NULL);
+			int r = mh_nft_gw_dump(n, o->p.table, (enum mh_gw_kind)k,
+					       fams[i], print_gw, (void *)word[k]);
 
+			if (r == -ENOENT && k == MH_GW_SEEN)
+				break;
 			if (r < 0)
 				return fail("gw-dump", r);
 		}
@@ -585,10 +619,12 @@ static int run(struct mh_nft *n, const char *cmd, struct opts *o, char **pos,
 		return cmd_delete(n, &seq, o);
 	if (!strcmp(cmd, "add-pinhole") || !strcmp(cmd, "del-pinhole"))
 		return cmd_pinhole(n, &seq, o, pos, npos, cmd[0] == 'a');
+	if (!strcmp(cmd, "rearm-pinhole"))
+		return cmd_rearm(n, &seq, o, pos, npos);
 	if (!strcmp(cmd, "add-session") || !strcmp(cmd, "del-session"))
 		return cmd_session(n, &seq, o, pos, npos, cmd[0] == 'a');
-	if (!strcmp(cmd, "dump"))
-		return cmd_dump(n, o);
+	if (!strcmp(cmd, "dump") || !strcmp(cmd, "dump-seen"))
+		return cmd_dump(n, o, cmd[4] == '-');
 	if (!strcmp(cmd, "add-mux") || !strcmp(cmd, "del-mux"))
 		return cmd_mux(n, &seq, o, pos, npos, cmd[0] == 'a');
 	if (!strcmp(cmd, "dump-mux"))
@@ -607,7 +643,8 @@ int main(int argc, char **argv)
 		       .provisional_timeout_ms = DEFAULT_PROVISIONAL_MS,
 		       .per_source_rate = DEFAULT_PER_SOURCE,
 		       .accept_mark = DEFAULT_MARK,
-		       .per_session_rate = DEFAULT_PER_SESSION },
+		       .per_session_rate = DEFAULT_PER_SESSION,
+		       .pinhole_seen = true },
 		.mode = Q_AUTO,
 	};
 	struct mh_nft *n;

@@ -269,11 +269,11 @@ static void assert_lookup(struct nftnl_expr *e, const char *set)
 enum {
 	M_BEGIN, M_TABLE,
 	M_ENSURE_SESSIONS, M_ENSURE_PH4, M_ENSURE_PH6,
-	M_ENSURE_LF4, M_ENSURE_LF6,
+	M_ENSURE_LF4, M_ENSURE_LF6, M_ENSURE_SEEN4, M_ENSURE_SEEN6,
 	M_CHAIN_INPUT, M_CHAIN_IN, M_CHAIN_OUTPUT, M_CHAIN_OUT,
 	M_FLUSH_INPUT, M_FLUSH_IN, M_FLUSH_OUTPUT, M_FLUSH_OUT,
 	M_FLUSH_SESSIONS, M_DEL_PH4, M_DEL_PH6, M_DEL_LF4, M_DEL_LF6,
-	M_SET_PH4, M_SET_PH6, M_SET_LF4, M_SET_LF6,
+	M_SET_PH4, M_SET_PH6, M_SET_LF4, M_SET_LF6, M_DEL_SEEN4, M_DEL_SEEN6,
 	M_RULE_INPUT, M_RULES_IN, M_RULE_OUTPUT = M_RULES_IN + 7,
 	M_RULES_OUT,
 	/* single-port mode off: objects an earlier load may have left */
@@ -295,6 +295,7 @@ START_TEST(ruleset_message_order)
 		NFNL_MSG_BATCH_BEGIN, T(NFT_MSG_NEWTABLE),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
 		T(NFT_MSG_NEWSET),
+		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),   /* seen4/6 made to exist */
 		T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN), T(NFT_MSG_NEWCHAIN),
 		T(NFT_MSG_NEWCHAIN),
 		T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE), T(NFT_MSG_DELRULE),
@@ -302,6 +303,7 @@ START_TEST(ruleset_message_order)
 		T(NFT_MSG_DELSETELEM),
 		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),
 		T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET), T(NFT_MSG_NEWSET),
+		T(NFT_MSG_DELSET), T(NFT_MSG_DELSET),   /* seen4/6: not used */
 		/* input, mosh_in (7), output, mosh_out (7) */
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
 		T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE), T(NFT_MSG_NEWRULE),
@@ -676,10 +678,12 @@ START_TEST(rules_native_shapes)
 END_TEST
 
 /* The pinhole rule: nfproto, udp, addr . client port . server port in
- * consecutive 32-bit registers, lookup, (update), accept. */
+ * consecutive 32-bit registers, lookup, (update of the set update names),
+ * accept. */
 static void check_pinhole_rule(int idx, uint8_t nfproto, uint32_t addr_off,
 			       uint32_t alen, uint32_t cport_off,
-			       uint32_t sport_off, const char *set, bool update)
+			       uint32_t sport_off, const char *set,
+			       const char *update)
 {
 	uint32_t preg = NFT_REG32_00 + alen / 4;
 	struct prule r;
@@ -698,7 +702,7 @@ static void check_pinhole_rule(int idx, uint8_t nfproto, uint32_t addr_off,
 				  NFT_DYNSET_OP_UPDATE);
 		ck_assert_uint_eq(nftnl_expr_get_u32(r.e[8], NFTNL_EXPR_DYNSET_SREG_KEY),
 				  NFT_REG_1);
-		ck_assert_str_eq(nftnl_expr_get_str(r.e[8], NFTNL_EXPR_DYNSET_SET_NAME), set);
+		ck_assert_str_eq(nftnl_expr_get_str(r.e[8], NFTNL_EXPR_DYNSET_SET_NAME), update);
 	}
 	assert_verdict(r.e[update ? 9 : 8], NF_ACCEPT, NULL);
 	nftnl_rule_free(r.r);
@@ -708,11 +712,79 @@ START_TEST(rules_pinholes)
 {
 	build(b_ruleset, &defaults, 0);
 	/* inbound: saddr . sport . dport, refreshed */
-	check_pinhole_rule(M_RULES_IN + 0, NFPROTO_IPV4, 12, 4, 0, 2, "pinholes4", true);
-	check_pinhole_rule(M_RULES_IN + 1, NFPROTO_IPV6, 8, 16, 0, 2, "pinholes6", true);
+	check_pinhole_rule(M_RULES_IN + 0, NFPROTO_IPV4, 12, 4, 0, 2, "pinholes4",
+			   "pinholes4");
+	check_pinhole_rule(M_RULES_IN + 1, NFPROTO_IPV6, 8, 16, 0, 2, "pinholes6",
+			   "pinholes6");
 	/* outbound: daddr . dport . sport, not refreshed */
-	check_pinhole_rule(M_RULES_OUT + 0, NFPROTO_IPV4, 16, 4, 2, 0, "pinholes4", false);
-	check_pinhole_rule(M_RULES_OUT + 1, NFPROTO_IPV6, 24, 16, 2, 0, "pinholes6", false);
+	check_pinhole_rule(M_RULES_OUT + 0, NFPROTO_IPV4, 16, 4, 2, 0, "pinholes4", NULL);
+	check_pinhole_rule(M_RULES_OUT + 1, NFPROTO_IPV6, 24, 16, 2, 0, "pinholes6", NULL);
+}
+END_TEST
+
+/* The NEWSET messages of name in the batch, the last one in *last. */
+static int newsets(const char *name, struct nftnl_set **last)
+{
+	int n = 0;
+
+	*last = NULL;
+	for (int i = 0; i < nmsgs; i++) {
+		struct nftnl_set *s;
+
+		if (msgs[i]->nlmsg_type != T(NFT_MSG_NEWSET))
+			continue;
+		s = parse_set(msgs[i], false);
+		if (strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), name)) {
+			nftnl_set_free(s);
+			continue;
+		}
+		n++;
+		if (*last)
+			nftnl_set_free(*last);
+		*last = s;
+	}
+	return n;
+}
+
+/* With pinhole_seen: the inbound pinhole rules look the pinhole up and
+ * note its key in seen4/6, so nothing in the packet path adds a pinhole;
+ * the sets are made to exist, deleted and made again (key as the
+ * pinholes', half the idle timeout). Without: made to exist and deleted
+ * (what an earlier load may have left), and the rules refresh. */
+START_TEST(rules_pinholes_seen)
+{
+	struct mh_ruleset_params p = defaults;
+	struct nftnl_set *s;
+
+	p.pinhole_seen = true;
+	p.idle_timeout_ms = 45000;
+	build(b_ruleset, &p, 0);
+	check_pinhole_rule(M_RULES_IN + 2, NFPROTO_IPV4, 12, 4, 0, 2, "pinholes4", "seen4");
+	check_pinhole_rule(M_RULES_IN + 3, NFPROTO_IPV6, 8, 16, 0, 2, "pinholes6", "seen6");
+	check_pinhole_rule(M_RULES_OUT + 2, NFPROTO_IPV4, 16, 4, 2, 0, "pinholes4", NULL);
+	check_pinhole_rule(M_RULES_OUT + 3, NFPROTO_IPV6, 24, 16, 2, 0, "pinholes6", NULL);
+	ck_assert_int_eq(newsets("seen4", &s), 2);
+	ck_assert_uint_eq(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT), 22500);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 12);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS),
+			  NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_free(s);
+	ck_assert_int_eq(newsets("seen6", &s), 2);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 24);
+	nftnl_set_free(s);
+	/* the set is made again after the rules that used it are flushed,
+	 * and before those that use it now */
+	ck_assert_uint_eq(msgs[M_DEL_SEEN4 + 2]->nlmsg_type, T(NFT_MSG_NEWSET));
+	ck_assert_uint_eq(msgs[M_DEL_SEEN4 + 4]->nlmsg_type, T(NFT_MSG_NEWRULE));
+
+	build(b_ruleset, &defaults, 0);
+	ck_assert_int_eq(newsets("seen4", &s), 1);
+	ck_assert(!nftnl_set_is_set(s, NFTNL_SET_TIMEOUT));   /* made to exist */
+	nftnl_set_free(s);
+	ck_assert_uint_eq(msgs[M_DEL_SEEN4]->nlmsg_type, T(NFT_MSG_DELSET));
+	ck_assert_uint_eq(msgs[M_DEL_SEEN6]->nlmsg_type, T(NFT_MSG_DELSET));
+	ck_assert_uint_eq(mh_nft_seen_timeout(60000), 30000);
+	ck_assert_uint_eq(mh_nft_seen_timeout(3000), 2000);   /* at least 2 s */
 }
 END_TEST
 
@@ -1015,6 +1087,42 @@ START_TEST(pinhole_expire_in_place)
 }
 END_TEST
 
+static int b_pinhole_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			   const void *arg)
+{
+	const struct ph_arg *a = arg;
+
+	return mh_nft_build_pinhole_rearm(b, seq, "mosh_helper", &a->ph, 30000,
+					  a->timeout);
+}
+
+/* The read-back's re-arm: an update of the existing element like the
+ * expiry in place, with the timeout and the time left it is given;
+ * refused with no time left or more than the timeout. */
+START_TEST(pinhole_rearm)
+{
+	struct ph_arg a = { { AF_INET, { 198, 18, 0, 1 }, 40000, 60001 }, true, 12345 };
+	struct nftnl_set *s;
+
+	build(b_pinhole_rearm, &a, 0);
+	s = one_elem_msg(NFT_MSG_NEWSETELEM, "pinholes4");
+	ck_assert(msgs[1]->nlmsg_flags & NLM_F_CREATE);
+	ck_assert(!(msgs[1]->nlmsg_flags & NLM_F_EXCL));
+	check_key(s, pinhole4_key, sizeof(pinhole4_key));
+	ck_assert_uint_eq(nftnl_set_elem_get_u64(elem_at(s, 0), NFTNL_SET_ELEM_TIMEOUT), 30000);
+	ck_assert_uint_eq(nftnl_set_elem_get_u64(elem_at(s, 0), NFTNL_SET_ELEM_EXPIRATION),
+			  12345);
+	nftnl_set_free(s);
+
+	a.timeout = 0;
+	build(b_pinhole_rearm, &a, -EINVAL);
+	a.timeout = 30001;
+	build(b_pinhole_rearm, &a, -EINVAL);
+	a.timeout = 30000;
+	build(b_pinhole_rearm, &a, 0);
+}
+END_TEST
+
 START_TEST(pinhole_ipv6_key)
 {
 	static const uint8_t want[24] = {
@@ -1191,8 +1299,8 @@ START_TEST(sp_maps)
 		nftnl_set_free(s);
 	}
 	/* + the local-flow sets (made to exist, re-created), the slowsrc
-	 * and slowport clean-ups */
-	ck_assert_int_eq(nids, 4 + 2 + 4 + 4 + 2 + 4 + 2);
+	 * and slowport clean-ups, seen4/6 made to exist */
+	ck_assert_int_eq(nids, 4 + 2 + 4 + 4 + 2 + 4 + 2 + 2);
 }
 END_TEST
 
@@ -1536,7 +1644,8 @@ START_TEST(sp_input_guard)
 	nftnl_rule_free(r.r);
 	/* the pinhole rule follows, and the replies to the host's own flows
 	 * take the same sets as without the mode */
-	check_pinhole_rule(S_RULES_IN + 0, NFPROTO_IPV4, 12, 4, 0, 2, "pinholes4", true);
+	check_pinhole_rule(S_RULES_IN + 0, NFPROTO_IPV4, 12, 4, 0, 2, "pinholes4",
+			   "pinholes4");
 	check_localflow_rule(S_RULES_IN + 4, NFPROTO_IPV4, 12, 4, 0, 2, "localflows4", true);
 	check_localflow_rule(S_RULES_IN + 5, NFPROTO_IPV6, 8, 16, 0, 2, "localflows6", true);
 	check_localflow_rule(S_RULES_OUT + 4, NFPROTO_IPV4, 16, 4, 2, 0, "localflows4", false);
@@ -2705,12 +2814,14 @@ int main(void)
 	tcase_add_test(tc, rules_compat_shapes);
 	tcase_add_test(tc, rules_native_shapes);
 	tcase_add_test(tc, rules_pinholes);
+	tcase_add_test(tc, rules_pinholes_seen);
 	tcase_add_test(tc, rules_queue_compat_and_native);
 	tcase_add_test(tc, rules_localflows_and_final_drop);
 	tcase_add_test(tc, plain_table_has_no_ct);
 	tcase_add_test(tc, ruleset_rejects_bad_params);
 	tcase_add_test(tc, pinhole_ipv4_key);
 	tcase_add_test(tc, pinhole_expire_in_place);
+	tcase_add_test(tc, pinhole_rearm);
 	tcase_add_test(tc, pinhole_ipv6_key);
 	tcase_add_test(tc, pinhole_bad_family);
 	tcase_add_test(tc, session_port_elements);

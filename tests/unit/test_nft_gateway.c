@@ -32,7 +32,7 @@
 #include "nft_gw.h"
 
 #define LIMIT  65536
-#define MAXMSG 96
+#define MAXMSG 128
 #define T(x)   (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (x))
 
 static char buf[2 * LIMIT];
@@ -653,6 +653,105 @@ START_TEST(elem_session_v4)
 }
 END_TEST
 
+/* With pinhole_seen (nft.h): gw_in's pinhole rules look the 4-tuple up
+ * and note it in seen4/6, gw_out's only look it up: nothing in the packet
+ * path adds a pinhole. The seen sets are keyed as the pinholes. */
+START_TEST(seen_no_refresh)
+{
+	struct mh_ruleset_params p = gw_defaults;
+	struct prule in[8], out[8];
+	struct nftnl_set *s;
+	int nin, nout;
+
+	p.pinhole_seen = true;
+	ck_assert_int_eq(build_ruleset(&p), 0);
+	nin = chain_rules("gw_in", in, 8);
+	nout = chain_rules("gw_out", out, 8);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_str_eq(in[i].names, "meta cmp meta cmp payload payload payload "
+				 "payload lookup dynset meta bitwise meta immediate");
+		ck_assert_str_eq(nftnl_expr_get_str(in[i].e[9], NFTNL_EXPR_DYNSET_SET_NAME),
+				 i ? "seen6" : "seen4");
+		ck_assert_str_eq(out[i].names, "meta cmp meta cmp payload payload payload "
+				 "payload lookup meta bitwise meta immediate");
+	}
+	free_rules(in, nin);
+	free_rules(out, nout);
+	s = last_set("seen4");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), MH_GW_PH_KEY4_LEN);
+	ck_assert_uint_eq(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT),
+			  mh_nft_seen_timeout(p.idle_timeout_ms));
+	nftnl_set_free(s);
+	s = last_set("seen6");
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), MH_GW_PH_KEY6_LEN);
+	nftnl_set_free(s);
+	ck_assert_int_eq(count_type(NFT_MSG_DELSET, "seen4"), 1);
+	/* without: the refresh of the pinhole itself, seen4/6 deleted */
+	ck_assert_int_eq(build_ruleset(&gw_defaults), 0);
+	nin = chain_rules("gw_in", in, 8);
+	ck_assert_str_eq(nftnl_expr_get_str(in[0].e[9], NFTNL_EXPR_DYNSET_SET_NAME),
+			 "pinholes4");
+	free_rules(in, nin);
+	ck_assert_int_eq(count_type(NFT_MSG_DELSET, "seen6"), 1);
+	ck_assert_int_eq(count_type(NFT_MSG_NEWSET, "seen6"), 1);   /* made to exist */
+	/* seen keys name the pinholes' sets' twins */
+	ck_assert_str_eq(mh_nft_gw_set(MH_GW_SEEN, AF_INET6), "seen6");
+}
+END_TEST
+
+static int build_rearm(const struct mh_addr *c, const struct mh_addr *s,
+		       uint32_t timeout_ms, uint32_t left_ms)
+{
+	struct mnl_nlmsg_batch *b;
+	uint32_t seq = 1;
+	int err;
+
+	memset(buf, 0, sizeof(buf));
+	b = mnl_nlmsg_batch_start(buf, LIMIT);
+	mh_nft_batch_begin(b, &seq);
+	err = mh_nft_build_gw_rearm(b, &seq, "mosh_helper_gw", c, s, timeout_ms,
+				    left_ms);
+	mh_nft_batch_end(b, &seq);
+	collect(b);
+	mnl_nlmsg_batch_stop(b);
+	return err;
+}
+
+/* A re-arm: a NEWSETELEM that creates, never exclusively (the element is
+ * there), with the timeout and the time left it is given; refused with no
+ * time left or more than the timeout. seen4/6 take no element from the
+ * daemon, and an expiry in place is no gateway operation. */
+START_TEST(elem_rearm)
+{
+	struct mh_addr c = addr("198.18.3.2", 41000), s = addr("198.18.0.2", 60001);
+	struct nftnl_set_elem *e = NULL;
+	struct nftnl_set *set;
+
+	ck_assert_int_eq(build_rearm(&c, &s, 8000, 6500), 0);
+	ck_assert_uint_eq(type_of(1), T(NFT_MSG_NEWSETELEM));
+	ck_assert(msgs[1]->nlmsg_flags & NLM_F_CREATE);
+	ck_assert(!(msgs[1]->nlmsg_flags & NLM_F_EXCL));
+	set = parse_elems(1);
+	ck_assert_str_eq(nftnl_set_get_str(set, NFTNL_SET_NAME), "pinholes4");
+	nftnl_set_elem_foreach(set, first_elem, &e);
+	ck_assert_uint_eq(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT), 8000);
+	ck_assert_uint_eq(nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION), 6500);
+	nftnl_set_free(set);
+	/* a plain add leaves the time left to the kernel */
+	ck_assert_int_eq(build_elem(MH_GW_PINHOLE, MH_NFT_ADD, &c, &s, 8000), 0);
+	set = parse_elems(1);
+	e = NULL;
+	nftnl_set_elem_foreach(set, first_elem, &e);
+	ck_assert(!nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION));
+	nftnl_set_free(set);
+	ck_assert_int_eq(build_rearm(&c, &s, 8000, 0), -EINVAL);
+	ck_assert_int_eq(build_rearm(&c, &s, 8000, 8001), -EINVAL);
+	ck_assert_int_eq(build_elem(MH_GW_SEEN, MH_NFT_ADD, &c, &s, 8000), -EINVAL);
+	ck_assert_int_eq(build_elem(MH_GW_PINHOLE, MH_NFT_EXPIRE, &c, &s, 8000), -EINVAL);
+}
+END_TEST
+
 START_TEST(elem_refusals)
 {
 	struct mh_addr c4 = addr("198.18.3.2", 41000), s6 = addr("fd00::2", 60001);
@@ -819,6 +918,8 @@ int main(void)
 	tcase_add_test(tc, elem_pinhole_v6);
 	tcase_add_test(tc, elem_session_v4);
 	tcase_add_test(tc, elem_refusals);
+	tcase_add_test(tc, seen_no_refresh);
+	tcase_add_test(tc, elem_rearm);
 	tcase_add_test(tc, reverse_path_rule);
 	tcase_add_test(tc, gwmux_key_bytes);
 	tcase_add_test(tc, gwmux_ruleset);

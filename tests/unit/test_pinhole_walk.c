@@ -5,7 +5,8 @@
  * a record cleared during the walk does not stop it, and count and find
  * agree with it. And the eviction's copy of the oldest record, and whether
  * an evicted record's kernel element is sure to be there still
- * (mh_pinhole_in_kernel: what decides an expiry in place over a delete).
+ * (mh_pinhole_in_kernel: what decides an expiry in place over a delete),
+ * and the read-back's re-arm (mh_pinhole_rearm_left).
  */
 #include <check.h>
 
@@ -124,6 +125,35 @@ START_TEST(test_in_kernel)
 }
 END_TEST
 
+/* The read-back's re-arm (mh_pinhole_rearm_left): the time left that
+ * makes the pinhole expire the idle timeout after its last inbound
+ * datagram, only when that is later than the element already lasts. */
+START_TEST(test_rearm_left)
+{
+	struct mh_pinhole_rec r = { .added_ms = 1000 };
+
+	/* listed at 10 s with 20 s left (until 30 s); a datagram 1 s ago:
+	 * idle 30 s from then is 39 s, so 29 s left */
+	r.alive_until_ms = 30000;
+	ck_assert_uint_eq(mh_pinhole_rearm_left(&r, 10000, 30000, 1000), 29000);
+	ck_assert_uint_eq(r.alive_until_ms, 39000);
+	/* the next read-back, no new datagram (the same one, 3 s ago): the
+	 * element already lasts that long, nothing to do */
+	ck_assert_uint_eq(mh_pinhole_rearm_left(&r, 12000, 30000, 3000), 0);
+	ck_assert_uint_eq(r.alive_until_ms, 39000);
+	/* nor within the slack (the kernel's expiry has jiffy steps) */
+	ck_assert_uint_eq(mh_pinhole_rearm_left(&r, 12000, 30000,
+						3000 - MH_REARM_SLACK_MS), 0);
+	/* a datagram since */
+	ck_assert_uint_eq(mh_pinhole_rearm_left(&r, 14000, 30000, 100), 29900);
+	ck_assert_uint_eq(r.alive_until_ms, 43900);
+	/* a last datagram an idle timeout ago or more: over, no re-arm */
+	ck_assert_uint_eq(mh_pinhole_rearm_left(&r, 90000, 30000, 30000), 0);
+	ck_assert_uint_eq(mh_pinhole_rearm_left(&r, 90000, 30000, 45000), 0);
+	ck_assert_uint_eq(r.alive_until_ms, 43900);
+}
+END_TEST
+
 static Suite *walk_suite(void)
 {
 	Suite *s = suite_create("pinhole_walk");
@@ -132,6 +162,7 @@ static Suite *walk_suite(void)
 	tcase_add_test(tc, test_walk);
 	tcase_add_test(tc, test_evicted_copy);
 	tcase_add_test(tc, test_in_kernel);
+	tcase_add_test(tc, test_rearm_left);
 	suite_add_tcase(s, tc);
 	return s;
 }
