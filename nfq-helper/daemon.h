@@ -165,11 +165,13 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 void mh_kernel_probe_pinholes(struct mh_daemon *d);
 int mh_kernel_pinholes_destroy(struct mh_daemon *d, const struct mh_pinhole *v,
 			       unsigned n, enum mh_kernel_wait wait);
-/* A pinhole to re-arm (nft.h, mh_nft_build_pinhole_rearm) with left_ms
- * to go: the idle timeout from its last inbound datagram. */
+/* A pinhole to re-arm (nft.h, mh_nft_build_pinhole_rearm) to expire at
+ * until_ms (table clock): the idle timeout from its last inbound datagram.
+ * Its time left is taken when the batch is built, so that a long
+ * read-back does not stretch it. */
 struct mh_rearm {
 	struct mh_pinhole ph;
-	uint32_t left_ms;
+	uint64_t until_ms;
 };
 /* The read-back's re-arms of n pinholes, in one transaction; 0 or -errno
  * (logged). */
@@ -353,10 +355,10 @@ int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers,
 			      unsigned n);
 /* A gateway pinhole to re-arm: client address . port to server address .
- * port, with left_ms to go (mh_nft_build_gw_rearm). */
+ * port, to expire at until_ms (mh_nft_build_gw_rearm; as struct mh_rearm). */
 struct mh_gw_rearm {
 	struct mh_addr client, server;
-	uint32_t left_ms;
+	uint64_t until_ms;
 };
 /* The read-back's re-arms of n pinholes, in one transaction; 0 or -errno
  * (logged). */

@@ -603,7 +603,18 @@ int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers
 	return big_send(d, &g, err);
 }
 
-/* The read-backs' re-arms (MH_NFT_REARM), all in one transaction. */
+/* A re-arm's time left, taken now: 0 if until_ms is past (the element's
+ * own expiry, no later, ends it then). */
+static uint32_t rearm_left(uint64_t until_ms, uint32_t idle_ms)
+{
+	uint64_t now = mh_now_ms();
+
+	if (until_ms <= now)
+		return 0;
+	return until_ms - now > idle_ms ? idle_ms : (uint32_t)(until_ms - now);
+}
+
+/* The read-backs' re-arms, all in one transaction. */
 int mh_kernel_pinholes_rearm(struct mh_daemon *d, const struct mh_rearm *v,
 			     unsigned n)
 {
@@ -615,9 +626,13 @@ int mh_kernel_pinholes_rearm(struct mh_daemon *d, const struct mh_rearm *v,
 		return 0;
 	if ((err = big_start(&g, n)) < 0)
 		return err;
-	for (unsigned i = 0; i < n && !err; i++)
-		err = mh_nft_build_pinhole_rearm(g.b, &g.seq, d->cfg.table, &v[i].ph,
-						 idle_ms, v[i].left_ms);
+	for (unsigned i = 0; i < n && !err; i++) {
+		uint32_t left = rearm_left(v[i].until_ms, idle_ms);
+
+		if (left)
+			err = mh_nft_build_pinhole_rearm(g.b, &g.seq, d->cfg.table,
+							 &v[i].ph, idle_ms, left);
+	}
 	err = big_send(d, &g, err);
 	if (err)
 		log_warn("re-arming %u pinhole(s): %s", n, strerror(-err));
@@ -635,9 +650,14 @@ int mh_kernel_gw_rearm(struct mh_daemon *d, const struct mh_gw_rearm *v,
 		return 0;
 	if ((err = big_start(&g, n)) < 0)
 		return err;
-	for (unsigned i = 0; i < n && !err; i++)
-		err = mh_nft_build_gw_rearm(g.b, &g.seq, d->cfg.table, &v[i].client,
-					    &v[i].server, idle_ms, v[i].left_ms);
+	for (unsigned i = 0; i < n && !err; i++) {
+		uint32_t left = rearm_left(v[i].until_ms, idle_ms);
+
+		if (left)
+			err = mh_nft_build_gw_rearm(g.b, &g.seq, d->cfg.table,
+						    &v[i].client, &v[i].server,
+						    idle_ms, left);
+	}
 	err = big_send(d, &g, err);
 	if (err)
 		log_warn("re-arming %u gateway pinhole(s): %s", n, strerror(-err));

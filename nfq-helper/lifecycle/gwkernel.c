@@ -141,7 +141,7 @@ static struct {
 } rearms;
 
 static void note_rearm(const struct mh_addr *client, const struct mh_addr *server,
-		       uint64_t left_ms)
+		       uint64_t until_ms)
 {
 	if (rearms.n == rearms.cap) {
 		unsigned cap = rearms.cap ? rearms.cap * 2 : 256;
@@ -152,7 +152,7 @@ static void note_rearm(const struct mh_addr *client, const struct mh_addr *serve
 		rearms.v = v;
 		rearms.cap = cap;
 	}
-	rearms.v[rearms.n] = (struct mh_gw_rearm){ *client, *server, (uint32_t)left_ms };
+	rearms.v[rearms.n] = (struct mh_gw_rearm){ *client, *server, until_ms };
 	rearms.n++;
 }
 
@@ -166,14 +166,15 @@ static void seen_pinhole(const struct mh_addr *client,
 	struct mh_gw_sess *gs = mh_gwt_find(w->d->gw, server);
 	struct mh_pinhole_rec *r = gs ? mh_pinhole_find(gs->s, client) : NULL;
 	uint64_t idle = (uint64_t)w->d->cfg.idle_timeout * 1000;
-	uint64_t seen = mh_nft_seen_timeout((uint32_t)idle), left;
+	uint64_t seen = mh_nft_seen_timeout((uint32_t)idle), now, left;
 
 	if (!r || r->seen_gen != w->d->sync_gen)
 		return;
-	left = mh_pinhole_rearm_left(r, w->now, idle,
+	now = mh_now_ms();   /* (a dump of many pinholes takes a while) */
+	left = mh_pinhole_rearm_left(r, now, idle,
 				     seen - (seen_left < seen ? seen_left : seen));
 	if (left)
-		note_rearm(client, server, left);
+		note_rearm(client, server, now + left);
 }
 
 static void rearm_seen(struct walk *w)

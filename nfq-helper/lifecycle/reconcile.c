@@ -232,7 +232,7 @@ static struct {
 	unsigned n, cap;
 } rearms;
 
-static void note_rearm(const struct mh_pinhole *ph, uint64_t left_ms)
+static void note_rearm(const struct mh_pinhole *ph, uint64_t until_ms)
 {
 	if (rearms.n == rearms.cap) {
 		unsigned cap = rearms.cap ? rearms.cap * 2 : 64;
@@ -244,7 +244,7 @@ static void note_rearm(const struct mh_pinhole *ph, uint64_t left_ms)
 		rearms.cap = cap;
 	}
 	rearms.v[rearms.n].ph = *ph;
-	rearms.v[rearms.n++].left_ms = (uint32_t)left_ms;
+	rearms.v[rearms.n++].until_ms = until_ms;
 }
 
 /* A key of seen4/6: its pinhole passed an inbound datagram seen_left ms
@@ -256,14 +256,15 @@ static void seen_cb(const struct mh_pinhole *ph, uint64_t seen_left, void *arg)
 	struct mh_daemon *d = arg;
 	struct mh_pinhole_rec *r = mh_elem_record(&d->sessions, ph);
 	uint64_t idle = (uint64_t)d->cfg.idle_timeout * 1000;
-	uint64_t seen = mh_nft_seen_timeout((uint32_t)idle), left;
+	uint64_t seen = mh_nft_seen_timeout((uint32_t)idle), now = mh_now_ms();
+	uint64_t left;
 
 	if (!r || r->seen_gen != d->sync_gen)
 		return;
-	left = mh_pinhole_rearm_left(r, mh_now_ms(), idle,
+	left = mh_pinhole_rearm_left(r, now, idle,
 				     seen - (seen_left < seen ? seen_left : seen));
 	if (left)
-		note_rearm(ph, left);
+		note_rearm(ph, now + left);
 }
 
 static void rearm_seen(struct mh_daemon *d)
