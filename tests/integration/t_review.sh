@@ -11,7 +11,13 @@
 #  5. forged captures (tests/tools/pcapforge, sealed with a known key) in every
 #     supported link type, IPv4/IPv6, pcap/pcapng: the verdicts of attacks
 #     (replay, garbage, reflection, stranger), roams, gaps, reordering,
-#     fragments, pinhole expiry and eviction;
+#     fragments, pinhole expiry and eviction; the idle window (a pinhole
+#     closes at most idle_timeout after its last inbound datagram, a few ms
+#     more at most, and may close earlier, from when the daemon's sync
+#     could miss it): a datagram in it still on the pinhole but marked, one
+#     at or after the expiry judged by the daemon, steady traffic without
+#     a window, a late single datagram that does not extend the pinhole,
+#     both edges of the window (also in restamped records of the capture);
 #  6. a key file whose last line ends without a newline right at the end of
 #     the parser's buffer (a heap over-read under ASan before the fix);
 #  7. several keys for one port (a single-port capture): each datagram goes
@@ -240,16 +246,157 @@ expect "gap over 9 s" "$A" gap 22 '"since":1700000010.100000,"length":11.900000'
 expect "port hop after the gap" "$A" roam 22 '"kind":"port_hop","last_seq_old":6,"seq":7,'
 expect "two-fragment instruction reassembled" "$A" datagram 22.501 '"frag_num":0,' '"fragments":2,' '"new_num":10,' '"diff_len":1500,'
 expect "oldest pinhole evicted at the limit" "$A" pinhole 31.002 '"client":"198.18.0.2:40001","action":"evict"'
-expect "idle pinhole expires" "$A" pinhole 82.003 '"client":"198.18.0.3:40003","action":"expire"'
+# idle timeout 60 s, P 15 s, S = M = 50 ms (the rule below). 40001: opened
+# +1.005 (sure until +61.005), +1.010 (+61.005 >= +16.010: +60.960), +3
+# (+62.950), +6 (+65.950), evicted at +31.002; 40002: opened +9.002, +9.5,
+# +10, +10.1 (+70.050), evicted at +32.002; 40003 to 40006: opened at
+# +22.003, +30.002, +31.002, +32.002, no inbound datagram: each expires at
+# its opening + 60.050, may have closed from its opening + 60
+expect "idle pinhole expires idle_timeout + 50 ms after its opening" "$A" pinhole 82.053 '"client":"198.18.0.3:40003","action":"expire","idle_since":1700000022.003000,"may_close_from":1700000082.003000}'
+expect "the last one too" "$A" pinhole 92.052 '"client":"198.18.0.3:40006","action":"expire","idle_since":1700000032.002000,"may_close_from":1700000092.002000}'
+n=$(grep -c -e '"action":"expire"' "$A")
+[ "$n" = 4 ] && ok "four expiries (40003 to 40006)" || fail "$n expiries: $(grep -e '"action":"expire"' "$A")"
+n=$(grep -c -e '"reason":"fast_path_idle_window"' "$A")
+[ "$n" = 0 ] && ok "no datagram in an idle window" || fail "$n idle-window datagrams: $(grep -e idle_window "$A" | head -n 3)"
 expect "old address after expiry: replay dropped" "$A" datagram 95 '"client":"198.18.0.2:40001"' '"verdict":"drop","reason":"replay"'
-grep -q '"event":"verdict",.*"pinhole":9,"accept":13,"drop":6,"no_session":0,' "$A" &&
-	ok "verdict totals" || fail "verdict totals: $(grep '"event":"verdict"' "$A")"
+grep -q '"event":"verdict",.*"pinhole":9,"accept":13,"drop":6,"no_session":0,"reasons":.*"pinholes_open":0}' "$A" &&
+	ok "verdict totals, no pinhole open at the end" || fail "verdict totals: $(grep '"event":"verdict"' "$A")"
 grep -q '"event":"summary",.*"other_udp":1,' "$A" && ok "non-mosh UDP counted apart" || fail "other UDP"
 
-step "forged capture: --idle-timeout changes the simulated kernel"
-"$REVIEW" --json --idle-timeout 1 --keys "$TMP/a.key" "$TMP/a.pcap" >"$TMP/i.json"
-expect "pinhole expired after 1 s idle" "$TMP/i.json" pinhole 2.01 '"client":"198.18.0.2:40001","action":"expire"'
-expect "next client datagram goes to the daemon again" "$TMP/i.json" datagram 3 '"verdict":"accept","reason":"new_source"'
+step "forged capture: --idle-timeout and the idle window"
+# The review's rule (judge.c), P = max(1 s, idle_timeout/4), S = M = 50 ms:
+# opened at t: sure until t + idle_timeout, expires t + idle_timeout + M;
+# an inbound datagram at t: sure until t + idle_timeout - S if it was sure
+# until t + P or later, else unchanged; expires t + idle_timeout + M. The
+# window is [sure until, expires). 198.18.0.2:40001's pinhole opens at
+# +1.005; inbound on it at +1.010, +3 and +6 (+3.001 is mosh-server's), the
+# next from it at +95; 198.18.0.3:40002's opens at +9.002, inbound on it at
+# +9.5, +10 and +10.1
+none_at() { # what file event time
+	[ -z "$(ev_at "$2" "$3" "$4")" ] && ok "$1" || fail "$1: $(ev_at "$2" "$3" "$4")"
+}
+ph40001='"client":"198.18.0.2:40001","action":"expire"'
+ph40002='"client":"198.18.0.3:40002","action":"expire"'
+I=$TMP/i.json
+
+# idle 4, P 1, steady traffic. 40001: opened +1.005 (sure until +5.005,
+# expires +5.055); +1.010 (+5.005 >= +2.010): sure until +4.960; +3 (before
+# +4.960: fast_path; +4.960 >= +4): +6.950, expires +7.050; +6 (before
+# +6.950: fast_path; +6.950 < +7: unchanged), expires +10.050. 40002:
+# opened +9.002 (+13.002); +9.5: +13.450; +10: +13.950; +10.1 (+13.950 >=
+# +11.1): +14.050, expires +14.150. 40003: opened +22.003, expires +26.053
+"$REVIEW" --json --idle-timeout 4 --keys "$TMP/a.key" "$TMP/a.pcap" >"$I"
+expect "4 s: +3: fast_path" "$I" datagram 3 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path"}'
+expect "4 s: +6, 3 s after +3 (before +3 + 4 - 0.05): fast_path" "$I" datagram 6 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path"}'
+expect "4 s: 40001 expires at +6 + 4.05, may have closed from +6.95 (+3 + 3.95)" "$I" pinhole 10.05 "$ph40001,\"idle_since\":$((T0 + 6)).000000,\"may_close_from\":$((T0 + 6)).950000}"
+none_at "4 s: no expiry at +6 + idle_timeout exactly" "$I" pinhole 10
+expect "4 s: 40002 expires at +10.1 + 4.05, may have closed from +10.1 + 3.95" "$I" pinhole 14.15 "$ph40002,\"idle_since\":$((T0 + 10)).100000,\"may_close_from\":$((T0 + 14)).050000}"
+expect "4 s: a pinhole idle since its opening expires 4.05 s after it, may have closed from 4 s" "$I" pinhole 26.053 '"client":"198.18.0.3:40003","action":"expire","idle_since":1700000022.003000,"may_close_from":1700000026.003000}'
+n=$(grep -c -e '"reason":"fast_path_idle_window"' "$I")
+[ "$n" = 0 ] && ok "4 s: no datagram in a window" || fail "4 s: $n idle-window datagrams: $(grep -e idle_window "$I" | head -n 3)"
+expect "4 s: verdicts, none counted in a window" "$I" verdict 95 '"pinhole":9,"accept":13,"drop":6,"no_session":0,"reasons":'
+"$REVIEW" --idle-timeout 4 --keys "$TMP/a.key" "$TMP/a.pcap" >"$TMP/i.txt"
+grep -q -x -F '    +3.000000 > 198.18.0.2:40001 seq 1 len 67 authentic ts 1001/- frag 2#0 final | instruction v2 old 1 new 2 ack 2 throwaway 1 diff 4 B chaff 3 B => pinhole' "$TMP/i.txt" &&
+	ok "4 s: text output of a datagram outside the window unchanged" ||
+	fail "4 s: text of the datagram at +3: $(grep -F '+3.000000 >' "$TMP/i.txt")"
+grep -q -x -F '    +10.050000 pinhole expired (idle) for 198.18.0.2:40001: idle since +6.000000; closed at most the idle timeout (4 s) after that (a few ms more at most); it may have closed earlier, from +6.950000 on, when the daemon'"'"'s sync could miss it' "$TMP/i.txt" &&
+	grep -q -F 'verdicts:       pinhole 9, accept 13,' "$TMP/i.txt" &&
+	ok "4 s: text output dates the expiry and its window, counts no window" ||
+	fail "4 s: text output: $(grep -e 'expired (idle) for' -e 'verdicts:' "$TMP/i.txt")"
+
+# idle 3, P 1. 40001: opened +1.005 (sure until +4.005); +1.010: +3.960;
+# +3 (before +3.960: fast_path; +3.960 < +4: unchanged), expires +6.050;
+# +6 (from +3.960, before +6.050): in the window, 3 s after +3, expires
+# +9.050
+"$REVIEW" --json --idle-timeout 3 --keys "$TMP/a.key" "$TMP/a.pcap" >"$I"
+expect "3 s: +3, 1.99 s after +1.010: fast_path" "$I" datagram 3 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path"}'
+expect "3 s: +6: in the window, still on the pinhole" "$I" datagram 6 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path_idle_window","pinhole_idle":3.000000}'
+expect "3 s: 40001 expires at +6 + 3.05, may have closed from +3.96" "$I" pinhole 9.05 "$ph40001,\"idle_since\":$((T0 + 6)).000000,\"may_close_from\":$((T0 + 3)).960000}"
+expect "3 s: one datagram in the window counted" "$I" verdict 95 '"pinhole":9,' '"pinhole_idle_window":1,'
+"$REVIEW" --idle-timeout 3 --keys "$TMP/a.key" "$TMP/a.pcap" >"$TMP/i.txt"
+grep -q -x -F '    +6.000000 > 198.18.0.2:40001 seq 2 len 67 authentic ts 1002/- frag 3#0 final | instruction v2 old 2 new 3 ack 3 throwaway 2 diff 4 B chaff 3 B => pinhole (fast_path_idle_window: idle 3.000 s, the kernel may already have closed it)' "$TMP/i.txt" &&
+	grep -q -F 'verdicts:       pinhole 9 (1 in the idle window), accept 13,' "$TMP/i.txt" &&
+	ok "3 s: text output marks the datagram, counts the window" ||
+	fail "3 s: text output: $(grep -e idle_window -e 'verdicts:' "$TMP/i.txt")"
+
+# idle 2, P 1. 40001: opened +1.005 (sure until +3.005); +1.010 (+3.005 >=
+# +2.010): +2.960, expires +3.060; +3 (from +2.960): in the window, 1.99 s
+# after +1.010, +2.960 < +4: unchanged, expires +5.050; +3.001 in the
+# window; expired at +5.050: +6 goes to the daemon
+"$REVIEW" --json --idle-timeout 2 --keys "$TMP/a.key" "$TMP/a.pcap" >"$I"
+expect "2 s: +3: in the window" "$I" datagram 3 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path_idle_window","pinhole_idle":1.990000}'
+expect "2 s: mosh-server's +3.001: in the window" "$I" datagram 3.001 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path_idle_window","pinhole_idle":0.001000}'
+expect "2 s: 40001 expires at +3 + 2.05, may have closed from +2.96" "$I" pinhole 5.05 "$ph40001,\"idle_since\":$((T0 + 3)).000000,\"may_close_from\":$((T0 + 2)).960000}"
+expect "2 s: +6, after the expiry: the daemon's verdict" "$I" datagram 6 '"client":"198.18.0.2:40001"' '"verdict":"accept","reason":"new_source"'
+
+# idle 1, P 1 (P = idle_timeout: no inbound datagram makes a pinhole sure
+# for longer than its opening did). 40001: opened +1.005 (sure until
+# +2.005, expires +2.055); +1.010 (+2.005 < +2.010: unchanged), expires
+# +2.060; +3 goes to the daemon, its reply at +3.001 reopens the pinhole
+# (sure until +4.001, expires +4.051), no inbound datagram follows; +6 goes
+# to the daemon. 40002: opened +9.002 (sure until +10.002, expires
+# +10.052); +9.5 (a single inbound datagram late in its life, +10.002 <
+# +10.5: unchanged), +10 fast_path; +10.1, after the original expiry: in
+# the window, expires +11.150
+"$REVIEW" --json --idle-timeout 1 --keys "$TMP/a.key" "$TMP/a.pcap" >"$I"
+expect "1 s: 40001 expires at +1.010 + 1.05, may have closed from +2.005 (its opening + 1)" "$I" pinhole 2.06 "$ph40001,\"idle_since\":$((T0 + 1)).010000,\"may_close_from\":$((T0 + 2)).005000}"
+expect "1 s: +3, after the expiry: the daemon's verdict" "$I" datagram 3 '"client":"198.18.0.2:40001"' '"verdict":"accept","reason":"new_source"'
+expect "1 s: its reply reopens the pinhole" "$I" pinhole 3.001 '"client":"198.18.0.2:40001","action":"open"'
+expect "1 s: no inbound datagram after the reopening: expires 1.05 s after it" "$I" pinhole 4.051 "$ph40001,\"idle_since\":$((T0 + 3)).001000,\"may_close_from\":$((T0 + 4)).001000}"
+expect "1 s: the next client datagram goes to the daemon again" "$I" datagram 6 '"client":"198.18.0.2:40001"' '"verdict":"accept","reason":"new_source"'
+expect "1 s: 40002's +10, before +10.002: fast_path" "$I" datagram 10 '"client":"198.18.0.3:40002"' '"verdict":"pinhole","reason":"fast_path"}'
+expect "1 s: 40002's +10.1: in the window" "$I" datagram 10.1 '"client":"198.18.0.3:40002"' '"verdict":"pinhole","reason":"fast_path_idle_window","pinhole_idle":0.100000}'
+expect "1 s: 40002 expires at +10.1 + 1.05, may have closed from +10.002" "$I" pinhole 11.15 "$ph40002,\"idle_since\":$((T0 + 10)).100000,\"may_close_from\":$((T0 + 10)).002000}"
+
+step "restamped records of the forged capture: the edges of the idle window"
+# Records of the attack capture, from 0: 0-2 the SSH login (+0, +0.001,
+# +0.002), 3 40001's seq 0 (+1), 4 the server's reply (+1.005), 5 its
+# duplicate (+1.010), 6 seq 1 (+3), 7 the server's seq 1 (+3.001), 15
+# seq 2 (+6).
+# retime OUT SRC REC@TIME...: SRC's header and those records of SRC, in
+# that order, stamped TIME seconds after T0
+le32() { printf '%b' "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
+retime() {
+	local out=$1 src=$2 r t off cap offs; shift 2
+	mapfile -t offs < <(record_offsets "$src")
+	head -c 24 "$src" >"$out"
+	for r in "$@"; do
+		t=${r#*@} off=${offs[${r%@*}]}
+		cap=$(od -An -tu4 -j $((off + 8)) -N4 "$src" | tr -d ' ')
+		{ le32 $((T0 + ${t%.*})); le32 "$(frac_us "$t")"; tail -c +$((off + 9)) "$src" | head -c $((8 + cap)); } >>"$out"
+	done
+}
+
+# The daemon's sync may miss a late datagram (idle 4, P 1): 40001 opened at
+# +1.005 (sure until +5.005, expires +5.055), its only inbound datagram at
+# +4.6 (before +5.005: fast_path; +5.005 < +5.6: unchanged), expires
+# +8.650; mosh-server's at +5.5, after the opening's timeout: in the
+# window, 0.9 s after +4.6 (so is its repeat at +8.649999); at +8.65,
+# +4.6 + 4.05, the pinhole expires and seq 2 goes to the daemon
+retime "$TMP/late.pcap" "$TMP/a.pcap" 0@0 1@0.001 2@0.002 3@1 4@1.005 6@4.6 7@5.5 4@8.649999 15@8.65
+"$REVIEW" --json --idle-timeout 4 --keys "$TMP/a.key" "$TMP/late.pcap" >"$I"
+expect "late: +4.6: fast_path" "$I" datagram 4.6 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path"}'
+expect "late: +5.5, after the opening's timeout: in the window, not fast_path" "$I" datagram 5.5 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path_idle_window","pinhole_idle":0.900000}'
+expect "late: +8.649999, 1 us before the expiry: in the window" "$I" datagram 8.649999 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path_idle_window","pinhole_idle":4.049999}'
+none_at "late: no expiry at +5.055" "$I" pinhole 5.055
+expect "late: expires at +4.6 + 4.05 exactly, may have closed from +5.005" "$I" pinhole 8.65 "$ph40001,\"idle_since\":$((T0 + 4)).600000,\"may_close_from\":$((T0 + 5)).005000}"
+expect "late: +8.65, at the expiry: the daemon's verdict" "$I" datagram 8.65 '"client":"198.18.0.2:40001"' '"verdict":"accept","reason":"new_source"'
+
+# Steady traffic (idle 4, P 1): opened +1.005 (sure until +5.005); +3.9
+# (+5.005 >= +4.9): +7.850, expires +7.950; +6.85, 2.95 s later (= 4 - 1 -
+# 0.05; +7.850 >= +7.850): +10.800, expires +10.900; mosh-server's at
+# +10.799999 fast_path, its repeat at +10.8 in the window (3.95 s after
+# +6.85); at +10.9 the pinhole expires and seq 2 goes to the daemon
+retime "$TMP/steady.pcap" "$TMP/a.pcap" 0@0 1@0.001 2@0.002 3@1 4@1.005 5@3.9 6@6.85 7@10.799999 4@10.8 15@10.9
+"$REVIEW" --json --idle-timeout 4 --keys "$TMP/a.key" "$TMP/steady.pcap" >"$I"
+expect "steady: +3.9: fast_path" "$I" datagram 3.9 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path"}'
+expect "steady: +6.85: fast_path" "$I" datagram 6.85 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path"}'
+expect "steady: +10.799999, 1 us before +6.85 + 3.95: fast_path" "$I" datagram 10.799999 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path"}'
+expect "steady: +10.8: in the window" "$I" datagram 10.8 '"client":"198.18.0.2:40001"' '"verdict":"pinhole","reason":"fast_path_idle_window","pinhole_idle":3.950000}'
+expect "steady: expires at +6.85 + 4.05 exactly, may have closed from +10.8" "$I" pinhole 10.9 "$ph40001,\"idle_since\":$((T0 + 6)).850000,\"may_close_from\":$((T0 + 10)).800000}"
+expect "steady: +10.9, at the expiry: the daemon's verdict" "$I" datagram 10.9 '"client":"198.18.0.2:40001"' '"verdict":"accept","reason":"new_source"'
+n=$(grep -c -e '"reason":"fast_path_idle_window"' "$I")
+[ "$n" = 1 ] && ok "steady: only +10.8 in a window" || fail "steady: $n idle-window datagrams: $(grep -e idle_window "$I")"
 
 step "forged capture without keys"
 "$REVIEW" --json "$TMP/a.pcap" >"$TMP/n.json"

@@ -19,8 +19,13 @@
 #      does not pass is one the daemon judged, with the daemon's verdict,
 #      and every verdict of the daemon's is the review's but for a client's
 #      datagram that raced its new pinhole into the kernel (tcpdump stamps
-#      it before the queue's latency); the pinholes it opens are the
-#      daemon's (server, client);
+#      it before the queue's latency), or one the review passed on a
+#      pinhole in its idle window (a pinhole closes at most idle_timeout
+#      after its last inbound datagram, a few ms more at most, and may
+#      close earlier, from when the daemon's sync, every 2 s here, could
+#      miss it: the review cannot tell when; after the window it judges as
+#      the daemon does); the pinholes it opens are the daemon's (server,
+#      client);
 #      c1's own address and port spoofed towards server2 are judged by the
 #      daemon (forged), not passed on c1's pinhole to server1;
 #   3. the old port-only form still reads the same capture, as a host's
@@ -169,15 +174,25 @@ raced() { # audit line: an accept of a client the review pinholed
 		[ "$dir $v $why" = "to_client accept pinholed" ] || return 1
 	grep -q -F "\"server\":\"$srv\",\"client\":\"$c\"" "$MH_TMP/p.review"
 }
+# (client, server, direction) of the review's datagrams passed on a
+# pinhole in its idle window
+grep '"event":"datagram"' "$MH_TMP/gw.json" | grep -F '"reason":"fast_path_idle_window"' |
+	sed -n 's/.*"server":"\([^"]*\)","client":"\([^"]*\)","direction":"\([a-z_]*\)".*/\2 \1 \3/p' >"$MH_TMP/v.window"
+nwindow=$(grep -c . "$MH_TMP/v.window")
+windowed() { # audit line: one of those (each stands for one audit line)
+	local n
+	n=$(grep -n -x -F "$1 $2 $3" "$MH_TMP/v.window" | head -n 1 | cut -d: -f1)
+	[ -n "$n" ] && sed -i "${n}d" "$MH_TMP/v.window"
+}
 bad=0
 while read -r line; do
 	# shellcheck disable=SC2086
-	raced $line || { mh_log "not in the review: $line"; bad=$((bad + 1)); }
+	raced $line || windowed $line || { mh_log "not in the review: $line"; bad=$((bad + 1)); }
 done <"$MH_TMP/v.missing"
 [ -s "$MH_TMP/v.extra" ] && mh_log "the review judged what the daemon did not: $(cat "$MH_TMP/v.extra")"
 mh_assert_eq "gateway capture: the review's slow-path verdicts the daemon did not give" 0 "$(grep -c . "$MH_TMP/v.extra")"
-mh_assert_eq "gateway capture: the daemon's verdicts the review misses (other than a client's datagram racing its new pinhole)" 0 "$bad"
-mh_ok "gateway capture: $(grep -c . "$MH_TMP/v.review") of the daemon's $(grep -c . "$MH_TMP/v.audit") verdicts, $(grep -c . "$MH_TMP/v.missing") datagram(s) raced a new pinhole"
+mh_assert_eq "gateway capture: the daemon's verdicts the review misses (other than a client's datagram racing its new pinhole, or one in an idle window)" 0 "$bad"
+mh_ok "gateway capture: $(grep -c . "$MH_TMP/v.review") of the daemon's $(grep -c . "$MH_TMP/v.audit") verdicts; $(grep -c . "$MH_TMP/v.missing") datagram(s) raced a new pinhole or came in one of the review's $nwindow idle-window datagrams ($(grep -c . "$MH_TMP/v.window") of these the daemon did not judge)"
 mh_assert_eq "the pinholes opened (server, client): review = gateway" \
 	"$(tr '\n' ' ' <"$MH_TMP/p.audit")" "$(tr '\n' ' ' <"$MH_TMP/p.review")"
 mh_assert "text output names both sessions" \

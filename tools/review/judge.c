@@ -3,10 +3,29 @@
  * The verdict mosh-helper would give a datagram. It simulates the kernel's
  * pinhole sets (client address . client port . server port on a host;
  * . server address . server port on a gateway, for a key line naming the
- * server; timeout idle_timeout, refreshed by inbound hits only) and hands
- * everything that misses a pinhole to mh_decide_by(), the daemon's own
- * decision function (keyed, or keyless.h's rule), so a reviewer and the
- * firewall never disagree.
+ * server) and hands everything that misses a pinhole to mh_decide_by(),
+ * the daemon's own decision function (keyed, or keyless.h's rule), so a
+ * reviewer and the firewall never disagree.
+ *
+ * A pinhole is added with a timeout of idle_timeout, and only inbound
+ * datagrams keep it open. On older kernels each one restarts the timeout
+ * in the packet path (nft `update`). On newer ones the packet path only
+ * notes the pinhole's key (seen4/6); every P (a quarter of idle_timeout,
+ * at least 1 s, at a phase the capture does not show) the daemon's sync
+ * re-arms each listed pinhole to expire idle_timeout after its last
+ * inbound datagram, unless that is within MH_REARM_SLACK_MS of its
+ * current expiry; one whose timeout ran out before the sync is gone.
+ * The capture does not say which kernel it was. On both, a pinhole
+ * closes at most idle_timeout after its last inbound datagram (plus
+ * RV_SLACK: the re-arm's precision, the add's delay); it may close
+ * earlier when a sync could miss it. So the review keeps, per pinhole,
+ * sure_until (certainly open before) and expires (certainly closed from):
+ *   - opened at t: sure_until = t + idle, expires = t + idle + RV_SLACK;
+ *   - an inbound datagram at t: if sure_until >= t + P (the next sync
+ *     surely lists it), sure_until = t + idle - RV_SLACK, else unchanged;
+ *     expires = t + idle + RV_SLACK.
+ * A datagram in [sure_until, expires) still passes on the pinhole but is
+ * marked (RV_REASON_IDLE_WINDOW: the permissive guess).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +35,38 @@
 static rv_time idle_us(const struct rv_review *r)
 {
 	return (rv_time)r->o->idle_timeout_s * RV_US_PER_S;
+}
+
+/* The daemon's sync period: a quarter of idle_timeout, at least 1 s,
+ * computed in milliseconds as the daemon does. */
+static rv_time sync_us(const struct rv_review *r)
+{
+	rv_time every_ms = (rv_time)r->o->idle_timeout_s * 1000 / 4;
+
+	return (every_ms < 1000 ? 1000 : every_ms) * 1000;
+}
+
+/* Both the sync's slack towards an earlier close (a re-arm within it is
+ * skipped) and the margin for a later one (the re-arm's precision, the
+ * add entering the kernel after the capture shows the confirming reply). */
+#define RV_SLACK ((rv_time)MH_REARM_SLACK_MS * 1000)
+
+/* The daemon added the pinhole at ts with a full timeout. */
+static void ph_arm_opened(struct rv_review *r, struct rv_pinhole *ph, rv_time ts)
+{
+	ph->last_in = ts;
+	ph->sure_until = ts + idle_us(r);
+	ph->expires = ts + idle_us(r) + RV_SLACK;
+}
+
+/* An inbound datagram hit the pinhole at ts: re-armed to idle_timeout
+ * after ts if it surely lasts until the next sync, else perhaps not. */
+static void ph_arm_hit(struct rv_review *r, struct rv_pinhole *ph, rv_time ts)
+{
+	if (ph->sure_until >= ts + sync_us(r))
+		ph->sure_until = ts + idle_us(r) - RV_SLACK;
+	ph->last_in = ts;
+	ph->expires = ts + idle_us(r) + RV_SLACK;
 }
 
 /* ---- the heap of pinholes by expiry ---------------------------------------- */
@@ -139,7 +190,7 @@ static struct rv_pinhole *ph_slot(struct rv_review *r)
 }
 
 static bool ph_add(struct rv_review *r, struct rv_session *s,
-		   const struct mh_addr *client, rv_time expires)
+		   const struct mh_addr *client, rv_time ts)
 {
 	struct rv_pinhole *ph = ph_find(r, client, &s->ph_server);
 	uint32_t slot;
@@ -149,7 +200,7 @@ static bool ph_add(struct rv_review *r, struct rv_session *s,
 		ph = NULL;
 	}
 	if (ph) {
-		ph->expires = expires;
+		ph_arm_opened(r, ph, ts);
 		heap_fix(r, ph->heap_pos);
 		return true;
 	}
@@ -168,7 +219,7 @@ static bool ph_add(struct rv_review *r, struct rv_session *s,
 	ph->client = *client;
 	ph->server = s->ph_server;
 	ph->s = s;
-	ph->expires = expires;
+	ph_arm_opened(r, ph, ts);
 	ph->seq = r->ph_seq++;
 	ph->s_prev = s->ph_tail;
 	if (s->ph_tail)
@@ -193,6 +244,8 @@ void rv_judge_expire(struct rv_review *r, rv_time now)
 		if (e) {
 			e->u.ph.client = first->client;
 			e->u.ph.action = RV_PH_EXPIRE;
+			e->u.ph.idle_since = first->last_in;
+			e->u.ph.may_close = first->sure_until;
 		}
 		/* the daemon's read-back of the kernel set forgets it too */
 		if (first->s->mh)
@@ -249,7 +302,7 @@ static void decided(struct rv_review *r, struct rv_session *s,
 	if (r->o->slow_path) {       /* the kernel's set is not simulated */
 		ch->open = true;
 		ch->client = dec->pkt.dst;
-	} else if (ph_add(r, s, &dec->pkt.dst, p->ts + idle_us(r))) {
+	} else if (ph_add(r, s, &dec->pkt.dst, p->ts)) {
 		ch->open = true;
 		ch->client = dec->pkt.dst;
 	}
@@ -291,6 +344,26 @@ static void unmatched(struct rv_dgram *d)
 	d->reason = mh_reason_name(why);
 }
 
+/* A datagram the pinhole passes: marked if the kernel may already have
+ * closed it (the permissive guess: that it had not). An inbound one keeps
+ * the pinhole open. */
+static void fast_path(struct rv_review *r, struct rv_pinhole *ph,
+		      const struct rv_packet *p, struct rv_dgram *d)
+{
+	d->verdict = RV_V_PINHOLE;
+	d->reason = "fast_path";
+	if (p->ts >= ph->sure_until) {
+		d->reason = RV_REASON_IDLE_WINDOW;
+		d->idle_window = true;
+		d->ph_idle = p->ts - ph->last_in;
+		ph->s->idle_window++;
+	}
+	if (d->to_server) {
+		ph_arm_hit(r, ph, p->ts);
+		heap_fix(r, ph->heap_pos);
+	}
+}
+
 void rv_judge(struct rv_review *r, struct rv_session *s,
 	      const struct rv_packet *p, struct rv_dgram *d,
 	      struct rv_ph_change *ch)
@@ -306,12 +379,7 @@ void rv_judge(struct rv_review *r, struct rv_session *s,
 	}
 
 	if (ph) {   /* the kernel's set: client . client port . server side */
-		if (d->to_server) {   /* nft `update`: inbound hits refresh */
-			ph->expires = p->ts + idle_us(r);
-			heap_fix(r, ph->heap_pos);
-		}
-		d->verdict = RV_V_PINHOLE;
-		d->reason = "fast_path";
+		fast_path(r, ph, p, d);
 		return;
 	}
 	if (!s->mh) {

@@ -313,6 +313,8 @@ static void print_datagram(FILE *f, const struct rv_session *s, const struct rv_
 	}
 	jw_str(&w, "verdict", rv_verdict_name(d->verdict));
 	jw_str(&w, "reason", d->reason);
+	if (d->idle_window)
+		jw_time(&w, "pinhole_idle", d->ph_idle);
 	jw_end(&w);
 }
 
@@ -351,6 +353,13 @@ static void print_event(FILE *f, const struct rv_session *s, const struct rv_eve
 		jw_addr(&w, "server", &s->server);
 		jw_addr(&w, "client", &e->u.ph.client);
 		jw_str(&w, "action", rv_ph_action_name(e->u.ph.action));
+		/* an expired pinhole closed somewhere from may_close_from
+		 * to time (idle_timeout after idle_since, plus judge.c's
+		 * few ms) */
+		if (e->u.ph.action == RV_PH_EXPIRE) {
+			jw_time(&w, "idle_since", e->u.ph.idle_since);
+			jw_time(&w, "may_close_from", e->u.ph.may_close);
+		}
 		break;
 	}
 	jw_end(&w);
@@ -370,6 +379,8 @@ static void print_verdicts(FILE *f, const struct rv_session *s)
 		jw_null(&w, "client");
 	for (i = RV_V_PINHOLE; i <= RV_V_NO_SESSION; i++)
 		jw_u64(&w, rv_verdict_name(i), s->verdicts[i]);
+	if (s->idle_window)
+		jw_u64(&w, "pinhole_idle_window", s->idle_window);
 	jw_open(&w, "reasons");
 	for (i = 0; i < MH_R_COUNT; i++)
 		if (s->reasons[i])

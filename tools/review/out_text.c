@@ -117,6 +117,8 @@ static void print_counts(FILE *f, const struct rv_session *s)
 	for (i = RV_V_PINHOLE; i <= RV_V_NO_SESSION; i++)
 		if (s->verdicts[i]) {
 			fprintf(f, "%s%s %" PRIu64, sep, rv_verdict_name(i), s->verdicts[i]);
+			if (i == RV_V_PINHOLE && s->idle_window)
+				fprintf(f, " (%" PRIu64 " in the idle window)", s->idle_window);
 			sep = ", ";
 		}
 	sep = "; by reason: ";
@@ -209,8 +211,33 @@ static void print_datagram(FILE *f, const struct rv_review *r, const struct rv_e
 		print_instr(f, p);
 	print_seqnote(f, r, d);
 	fprintf(f, " => %s", rv_verdict_name(d->verdict));
-	if (d->verdict != RV_V_PINHOLE)
+	if (d->idle_window)
+		fprintf(f, " (%s: idle %s, the kernel may already have closed it)",
+			d->reason, D(t, d->ph_idle));
+	else if (d->verdict != RV_V_PINHOLE)
 		fprintf(f, " (%s)", d->reason);
+	fprintf(f, "\n");
+}
+
+/* An expiry comes when the pinhole is certainly closed (judge.c); the
+ * line says from when it may have been. */
+static void print_pinhole(FILE *f, const struct rv_review *r, const struct rv_event *e)
+{
+	char t[40], t2[40], t3[40], a[MH_ADDRSTRLEN];
+	enum rv_ph_action act = e->u.ph.action;
+
+	fprintf(f, "    %s pinhole %s %s", T(t, e->ts),
+		act == RV_PH_OPEN ? "opened for" :
+		act == RV_PH_EXPIRE ? "expired (idle) for" :
+		act == RV_PH_END ? "removed (session ended) for" :
+		"evicted (session at its pinhole limit) for",
+		A(a, &e->u.ph.client));
+	if (act == RV_PH_EXPIRE)
+		fprintf(f, ": idle since %s; closed at most the idle timeout (%u s) after "
+			"that (a few ms more at most); it may have closed earlier, from %s on, "
+			"when the daemon's sync could miss it",
+			T(t2, e->u.ph.idle_since), r->o->idle_timeout_s,
+			T(t3, e->u.ph.may_close));
 	fprintf(f, "\n");
 }
 
@@ -234,12 +261,7 @@ static void print_event(FILE *f, const struct rv_review *r, const struct rv_even
 			D(d, e->u.gap.len), T(t2, e->u.gap.from));
 		break;
 	case RV_EV_PINHOLE:
-		fprintf(f, "    %s pinhole %s %s\n", T(t, e->ts),
-			e->u.ph.action == RV_PH_OPEN ? "opened for" :
-			e->u.ph.action == RV_PH_EXPIRE ? "expired (idle) for" :
-			e->u.ph.action == RV_PH_END ? "removed (session ended) for" :
-			"evicted (session at its pinhole limit) for",
-			A(a, &e->u.ph.client));
+		print_pinhole(f, r, e);
 		break;
 	}
 }

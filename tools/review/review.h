@@ -34,7 +34,8 @@ struct rv_opts {
 	bool json;
 	const char *keys_path;
 	const char *config_path;
-	unsigned idle_timeout_s;       /* pinhole lifetime without inbound hits */
+	unsigned idle_timeout_s;       /* pinhole lifetime without inbound hits
+					  (at most, judge.c) */
 	unsigned candidate_lifetime_s;
 	unsigned max_pinholes;
 	uint16_t port_low, port_high;  /* the managed range */
@@ -280,9 +281,17 @@ struct rv_dgram {
 	rv_time orig_ts;
 	uint64_t late_by;       /* reordered: max seen - seq */
 	enum rv_verdict verdict;
-	const char *reason;     /* mh_reason_name(), "fast_path" or "no_key" */
+	const char *reason;     /* mh_reason_name(), "fast_path",
+				   RV_REASON_IDLE_WINDOW or "no_key" */
 	int mh_reason;          /* enum mh_reason, -1 if mh_decide did not judge */
+	bool idle_window;       /* passed on a pinhole the kernel may already
+				   have closed (judge.c) */
+	rv_time ph_idle;        /* then: since the pinhole's last inbound
+				   datagram (or its opening) */
 };
+
+/* The reason of a datagram passed on a pinhole in its idle window. */
+#define RV_REASON_IDLE_WINDOW "fast_path_idle_window"
 
 /* Pinholes a verdict opened or evicted. */
 struct rv_ph_change {
@@ -311,6 +320,11 @@ struct rv_event {
 		struct {
 			struct mh_addr client;
 			enum rv_ph_action action;
+			/* RV_PH_EXPIRE (at ts it is certainly closed,
+			 * judge.c): its last inbound datagram (or its
+			 * opening), and the time from which it may have
+			 * been closed */
+			rv_time idle_since, may_close;
 		} ph;
 	} u;
 };
@@ -354,6 +368,7 @@ struct rv_session {
 	uint64_t dgrams[2];             /* by path: [1] = to server */
 	uint64_t authentic, forged, replays, duplicates, reordered, roams, gaps;
 	uint64_t verdicts[RV_V_NO_SESSION + 1];
+	uint64_t idle_window;           /* pinhole verdicts in the idle window */
 	uint64_t reasons[MH_R_COUNT];
 	unsigned pinholes_open;
 	uint32_t ph_head, ph_tail;      /* judge.c: its pinholes (slot + 1) */
@@ -365,10 +380,13 @@ struct rv_session {
 
 /* A simulated kernel pinhole: in the review's index by (client, server
  * side: the session's ph_server), in a heap by expiry and in its session's
- * list (slot numbers + 1, 0 none). */
+ * list (slot numbers + 1, 0 none). Certainly open before sure_until,
+ * certainly closed from expires on, either in between (judge.c). */
 struct rv_pinhole {
 	struct mh_addr client;
 	struct mh_addr server;
+	rv_time last_in;                /* last inbound hit, or the opening */
+	rv_time sure_until;
 	rv_time expires;
 	uint64_t seq;                   /* creation order: ties in the heap */
 	struct rv_session *s;           /* NULL: a free slot */
@@ -431,7 +449,7 @@ void rv_seq_free(struct rv_seqspace *sp);
 
 /* Frees the simulated kernel set. */
 void rv_judge_free(struct rv_review *r);
-/* Drops simulated pinholes idle since before now (pinhole events). */
+/* Drops simulated pinholes certainly closed by now (pinhole events). */
 void rv_judge_expire(struct rv_review *r, rv_time now);
 /* The session is over (its mosh-server exits after the client acknowledged
  * the shutdown; the daemon then removes its pinholes and its port). */
