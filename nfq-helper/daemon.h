@@ -165,18 +165,28 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 void mh_kernel_probe_pinholes(struct mh_daemon *d);
 int mh_kernel_pinholes_destroy(struct mh_daemon *d, const struct mh_pinhole *v,
 			       unsigned n, enum mh_kernel_wait wait);
-/* A pinhole to re-arm (nft.h, mh_nft_build_pinhole_rearm) to expire at
- * until_ms (table clock): the idle timeout from its last inbound datagram.
- * Its time left is taken when the batch is built, so that a long
- * read-back does not stretch it. */
-struct mh_rearm {
-	struct mh_pinhole ph;
-	uint64_t until_ms;
-};
-/* The read-back's re-arms of n pinholes, in one transaction; 0 or -errno
- * (logged). */
-int mh_kernel_pinholes_rearm(struct mh_daemon *d, const struct mh_rearm *v,
-			     unsigned n);
+/* The read-back's re-arms (nft.h, mh_nft_build_pinhole_rearm and
+ * mh_nft_build_gw_rearm): note each pinhole (a host's: client, and the
+ * session's port in server->port; a gateway's: client and server) to
+ * expire at until_ms, the idle timeout from its last inbound datagram;
+ * then flush them all in one transaction, their time left taken as it is
+ * built, so that a long read-back does not stretch it. A pinhole that
+ * misses its re-arm (no memory, a refused batch: logged) idles out, and
+ * its client's next datagram reopens it through the slow path. */
+void mh_kernel_rearm_note(struct mh_daemon *d, const struct mh_addr *client,
+			  const struct mh_addr *server, uint64_t until_ms);
+/* A key of seen4/6 with seen_left ms to go: its pinhole (record r, NULL if
+ * none) passed an inbound datagram mh_nft_seen_timeout - seen_left ago.
+ * Noted if this read-back listed r's element and that datagram makes it
+ * last longer (mh_pinhole_rearm_left): a re-arm creates an element that is
+ * gone, so only a listed one is re-armed, and a key no record names (a
+ * pinhole deleted since, a stray's) opens nothing and expires. */
+void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
+			  const struct mh_addr *client,
+			  const struct mh_addr *server, uint64_t seen_left);
+/* dump_err: the seen4/6 read-back's result (< 0: logged; what it listed
+ * is re-armed all the same). */
+void mh_kernel_rearm_flush(struct mh_daemon *d, int dump_err);
 /* The older boolean forms of mh_kernel_elem, for call sites not yet moved. */
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);
@@ -354,16 +364,7 @@ int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 		      const struct mh_addr *server, enum mh_kernel_wait wait);
 int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers,
 			      unsigned n);
-/* A gateway pinhole to re-arm: client address . port to server address .
- * port, to expire at until_ms (mh_nft_build_gw_rearm; as struct mh_rearm). */
-struct mh_gw_rearm {
-	struct mh_addr client, server;
-	uint64_t until_ms;
-};
-/* The read-back's re-arms of n pinholes, in one transaction; 0 or -errno
- * (logged). */
-int mh_kernel_gw_rearm(struct mh_daemon *d, const struct mh_gw_rearm *v,
-		       unsigned n);
+
 
 /* reconcile.c: after a restart, the adopted table's session ports,
  * pinholes and mappings of sessions that did not come back are removed,

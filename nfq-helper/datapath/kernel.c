@@ -603,63 +603,86 @@ int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers
 	return big_send(d, &g, err);
 }
 
-/* A re-arm's time left, taken now: 0 if until_ms is past (the element's
- * own expiry, no later, ends it then). */
-static uint32_t rearm_left(uint64_t until_ms, uint32_t idle_ms)
+/* The re-arms noted since the last flush (a growing list, kept). */
+static struct {
+	struct rearm { struct mh_addr client, server; uint64_t until_ms; } *v;
+	unsigned n, cap;
+} rearms;
+
+void mh_kernel_rearm_note(struct mh_daemon *d, const struct mh_addr *client,
+			  const struct mh_addr *server, uint64_t until_ms)
+{
+	(void)d;
+	if (rearms.n == rearms.cap) {
+		unsigned cap = rearms.cap ? rearms.cap * 2 : 64;
+		struct rearm *v = realloc(rearms.v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		rearms.v = v;
+		rearms.cap = cap;
+	}
+	rearms.v[rearms.n++] = (struct rearm){ *client, *server, until_ms };
+}
+
+void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
+			  const struct mh_addr *client,
+			  const struct mh_addr *server, uint64_t seen_left)
+{
+	uint64_t idle = (uint64_t)d->cfg.idle_timeout * 1000;
+	uint64_t seen = mh_nft_seen_timeout((uint32_t)idle);
+	uint64_t now = mh_now_ms();   /* (a dump of many keys takes a while) */
+	uint64_t left;
+
+	if (!r || r->seen_gen != d->sync_gen)
+		return;
+	left = mh_pinhole_rearm_left(r, now, idle,
+				     seen - (seen_left < seen ? seen_left : seen));
+	if (left)
+		mh_kernel_rearm_note(d, client, server, now + left);
+}
+
+/* One re-arm's message; its time left taken now (none if until_ms is
+ * past: the element's own expiry, no later, ends it then). */
+static int rearm_one(struct mh_daemon *d, struct big_batch *g,
+		     const struct rearm *r, uint32_t idle_ms)
 {
 	uint64_t now = mh_now_ms();
+	struct mh_pinhole ph = { .family = r->client.family,
+				 .client_port = r->client.port,
+				 .server_port = r->server.port };
+	uint32_t left;
 
-	if (until_ms <= now)
+	if (r->until_ms <= now)
 		return 0;
-	return until_ms - now > idle_ms ? idle_ms : (uint32_t)(until_ms - now);
+	left = r->until_ms - now > idle_ms ? idle_ms : (uint32_t)(r->until_ms - now);
+	if (d->gw)
+		return mh_nft_build_gw_rearm(g->b, &g->seq, d->cfg.table, &r->client,
+					     &r->server, idle_ms, left);
+	memcpy(ph.addr, r->client.ip, sizeof(ph.addr));
+	return mh_nft_build_pinhole_rearm(g->b, &g->seq, d->cfg.table, &ph,
+					  idle_ms, left);
 }
 
-/* The read-backs' re-arms, all in one transaction. */
-int mh_kernel_pinholes_rearm(struct mh_daemon *d, const struct mh_rearm *v,
-			     unsigned n)
+void mh_kernel_rearm_flush(struct mh_daemon *d, int dump_err)
 {
 	uint32_t idle_ms = d->cfg.idle_timeout * 1000;
+	unsigned n = rearms.n;
 	struct big_batch g;
 	int err;
 
-	if (!n)
-		return 0;
-	if ((err = big_start(&g, n)) < 0)
-		return err;
-	for (unsigned i = 0; i < n && !err; i++) {
-		uint32_t left = rearm_left(v[i].until_ms, idle_ms);
-
-		if (left)
-			err = mh_nft_build_pinhole_rearm(g.b, &g.seq, d->cfg.table,
-							 &v[i].ph, idle_ms, left);
-	}
-	err = big_send(d, &g, err);
-	if (err)
+	if (dump_err < 0)
+		log_warn("reading seen4/seen6 back: %s; the pinholes that passed "
+			 "datagrams since may idle out (their clients' next "
+			 "datagrams reopen them)", strerror(-dump_err));
+	rearms.n = 0;
+	if (!n || big_start(&g, n) < 0)
+		return;
+	err = 0;
+	for (unsigned i = 0; i < n && !err; i++)
+		err = rearm_one(d, &g, &rearms.v[i], idle_ms);
+	if ((err = big_send(d, &g, err)) < 0)
 		log_warn("re-arming %u pinhole(s): %s", n, strerror(-err));
-	return err;
-}
-
-int mh_kernel_gw_rearm(struct mh_daemon *d, const struct mh_gw_rearm *v,
-		       unsigned n)
-{
-	uint32_t idle_ms = d->cfg.idle_timeout * 1000;
-	struct big_batch g;
-	int err;
-
-	if (!n)
-		return 0;
-	if ((err = big_start(&g, n)) < 0)
-		return err;
-	for (unsigned i = 0; i < n && !err; i++) {
-		uint32_t left = rearm_left(v[i].until_ms, idle_ms);
-
-		if (left)
-			err = mh_nft_build_gw_rearm(g.b, &g.seq, d->cfg.table,
-						    &v[i].client, &v[i].server,
-						    idle_ms, left);
-	}
-	err = big_send(d, &g, err);
-	if (err)
-		log_warn("re-arming %u gateway pinhole(s): %s", n, strerror(-err));
-	return err;
+	else
+		d->stats.pinholes_rearmed += n;
 }

@@ -134,58 +134,21 @@ static void sync_pinhole(const struct mh_addr *client,
 		note_stray(w, client, server);
 }
 
-/* Re-arms of a read-back: a growing list, kept between them. */
-static struct {
-	struct mh_gw_rearm *v;
-	unsigned n, cap;
-} rearms;
-
-static void note_rearm(const struct mh_addr *client, const struct mh_addr *server,
-		       uint64_t until_ms)
-{
-	if (rearms.n == rearms.cap) {
-		unsigned cap = rearms.cap ? rearms.cap * 2 : 256;
-		struct mh_gw_rearm *v = realloc(rearms.v, cap * sizeof(*v));
-
-		if (!v)
-			return;   /* not re-armed: it idles out, the slow path reopens it */
-		rearms.v = v;
-		rearms.cap = cap;
-	}
-	rearms.v[rearms.n] = (struct mh_gw_rearm){ *client, *server, until_ms };
-	rearms.n++;
-}
-
-/* A key of seen4/6 (as reconcile.c's seen_cb on a host): only a pinhole
- * this read-back listed is re-armed, from its last inbound datagram. */
+/* A key of seen4/6 (mh_kernel_rearm_seen). */
 static void seen_pinhole(const struct mh_addr *client,
 			 const struct mh_addr *server, uint64_t seen_left,
 			 void *arg)
 {
 	struct walk *w = arg;
 	struct mh_gw_sess *gs = mh_gwt_find(w->d->gw, server);
-	struct mh_pinhole_rec *r = gs ? mh_pinhole_find(gs->s, client) : NULL;
-	uint64_t idle = (uint64_t)w->d->cfg.idle_timeout * 1000;
-	uint64_t seen = mh_nft_seen_timeout((uint32_t)idle), now, left;
 
-	if (!r || r->seen_gen != w->d->sync_gen)
-		return;
-	now = mh_now_ms();   /* (a dump of many pinholes takes a while) */
-	left = mh_pinhole_rearm_left(r, now, idle,
-				     seen - (seen_left < seen ? seen_left : seen));
-	if (left)
-		note_rearm(client, server, now + left);
+	mh_kernel_rearm_seen(w->d, gs ? mh_pinhole_find(gs->s, client) : NULL,
+			     client, server, seen_left);
 }
 
 static void rearm_seen(struct walk *w)
 {
-	rearms.n = 0;
-	if (dump_both(w, MH_GW_SEEN, seen_pinhole) < 0)
-		log_warn("reading seen4/seen6 back: the pinholes that passed "
-			 "datagrams since may idle out (their clients' next "
-			 "datagrams reopen them)");
-	if (mh_kernel_gw_rearm(w->d, rearms.v, rearms.n) == 0)
-		w->d->stats.pinholes_rearmed += rearms.n;
+	mh_kernel_rearm_flush(w->d, dump_both(w, MH_GW_SEEN, seen_pinhole));
 }
 
 static void sync_session(struct mh_daemon *d, struct mh_gw_sess *gs,

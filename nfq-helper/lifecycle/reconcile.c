@@ -227,26 +227,6 @@ static void sync_session(struct mh_daemon *d, struct mh_session *s,
 
 /* --- re-arms: the idle timeout, where the rules do not refresh it --- */
 
-static struct {
-	struct mh_rearm *v;
-	unsigned n, cap;
-} rearms;
-
-static void note_rearm(const struct mh_pinhole *ph, uint64_t until_ms)
-{
-	if (rearms.n == rearms.cap) {
-		unsigned cap = rearms.cap ? rearms.cap * 2 : 64;
-		struct mh_rearm *v = realloc(rearms.v, cap * sizeof(*v));
-
-		if (!v)
-			return;   /* not re-armed: it idles out, the slow path reopens it */
-		rearms.v = v;
-		rearms.cap = cap;
-	}
-	rearms.v[rearms.n].ph = *ph;
-	rearms.v[rearms.n++].until_ms = until_ms;
-}
-
 /* A key of seen4/6: its pinhole passed an inbound datagram seen_left ms
  * less than the seen timeout ago. Only a pinhole this read-back listed is
  * re-armed (a re-arm would create one that is gone); a key no record
@@ -254,29 +234,19 @@ static void note_rearm(const struct mh_pinhole *ph, uint64_t until_ms)
 static void seen_cb(const struct mh_pinhole *ph, uint64_t seen_left, void *arg)
 {
 	struct mh_daemon *d = arg;
-	struct mh_pinhole_rec *r = mh_elem_record(&d->sessions, ph);
-	uint64_t idle = (uint64_t)d->cfg.idle_timeout * 1000;
-	uint64_t seen = mh_nft_seen_timeout((uint32_t)idle), now = mh_now_ms();
-	uint64_t left;
+	struct mh_addr client, server = { .port = ph->server_port };
 
-	if (!r || r->seen_gen != d->sync_gen)
-		return;
-	left = mh_pinhole_rearm_left(r, now, idle,
-				     seen - (seen_left < seen ? seen_left : seen));
-	if (left)
-		note_rearm(ph, now + left);
+	mh_elem_client(ph, &client);
+	mh_kernel_rearm_seen(d, mh_elem_record(&d->sessions, ph), &client, &server,
+			     seen_left);
 }
 
 static void rearm_seen(struct mh_daemon *d)
 {
-	rearms.n = 0;
-	if (mh_nft_dump_seen(d->nft, d->cfg.table, AF_INET, seen_cb, d) < 0 ||
-	    mh_nft_dump_seen(d->nft, d->cfg.table, AF_INET6, seen_cb, d) < 0)
-		log_warn("reading seen4/seen6 back: the pinholes that passed "
-			 "datagrams since may idle out (their clients' next "
-			 "datagrams reopen them)");
-	if (mh_kernel_pinholes_rearm(d, rearms.v, rearms.n) == 0)
-		d->stats.pinholes_rearmed += rearms.n;
+	int a = mh_nft_dump_seen(d->nft, d->cfg.table, AF_INET, seen_cb, d);
+	int b = mh_nft_dump_seen(d->nft, d->cfg.table, AF_INET6, seen_cb, d);
+
+	mh_kernel_rearm_flush(d, a < 0 ? a : b);
 }
 
 void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms)

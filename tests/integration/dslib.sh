@@ -76,3 +76,48 @@ ds_flood_stop() {
 	DS_PPS=$(awk -v n="$DS_SENT" -v a="$DS_FLOOD_T0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 	DS_FLOOD_PIDS=()
 }
+
+# ds_rounds NS DST SRC: the DS_ROUNDS rounds, the flood from NS, SRC
+# (address) to DST. The caller defines, for CPORT SPORT: ds_name (the
+# stray as the steps name it), ds_add (the stray, an hour's timeout),
+# ds_deleted (the daemon's delete is seen), ds_present (the element is in
+# the set); and passed (datagrams let through so far, counted past the
+# daemon's table). Sets DS_UNDONE, DS_LET_IN, DS_REACHED; checks each is
+# as it must be.
+ds_rounds() {
+	local ns=$1 dst=$2 src=$3 r cport sport a0 a_del a_chk state
+	local results=() sent_total=0 t_start=$SECONDS
+
+	DS_UNDONE=0 DS_LET_IN=0 DS_REACHED=0
+	for r in $(seq 1 "$DS_ROUNDS"); do
+		cport=$((40100 + r)) sport=$((60200 + r))
+		mh_step "round $r of $DS_ROUNDS: stray $(ds_name "$cport" "$sport"), flooded from its own address and port"
+		ds_flood_start "$ns" "$MH_TMP/flood$r" "$dst" "$sport" "$src" "$cport"
+		a0=$(passed)
+		ds_add "$cport" "$sport" || mh_fail "nft add element (round $r)"
+		mh_wait 6 ds_deleted "$cport" "$sport" ||
+			mh_fail "round $r: the daemon did not delete the stray within 6 s"
+		sleep "$DS_GRACE"
+		a_del=$(passed)
+		sleep "$DS_WINDOW"
+		a_chk=$(passed)
+		ds_flood_running || mh_fail "round $r: a flooder ended before the check"
+		state=stuck
+		if ds_present "$cport" "$sport"; then
+			state=undone DS_UNDONE=$((DS_UNDONE + 1))
+		fi
+		ds_flood_stop
+		sent_total=$((sent_total + DS_SENT)) DS_LET_IN=$((DS_LET_IN + a_chk - a_del))
+		[ "$a_del" -gt "$a0" ] && DS_REACHED=$((DS_REACHED + 1))
+		mh_log "round $r: delete $state; the flood sent $DS_SENT datagrams (~$DS_PPS/s), $((a_del - a0)) passed up to $DS_GRACE s after the delete, $((a_chk - a_del)) in the $DS_WINDOW s after that"
+		results+=("$state")
+		# no flood now: the next read-back removes a stray that came back
+		mh_wait 5 eval "! ds_present $cport $sport" ||
+			mh_fail "round $r: the stray is still there 5 s after its flood ended"
+	done
+	mh_step "result"
+	mh_log "rounds: ${results[*]}; $DS_UNDONE of $DS_ROUNDS deletes undone; $sent_total datagrams sent in all ($DS_NFL flooder(s)); $((SECONDS - t_start)) s"
+	mh_check_eq "rounds whose flood the pinhole let through before its delete" "$DS_ROUNDS" "$DS_REACHED"
+	mh_check_eq "deletes undone by the pinhole's own flood (of $DS_ROUNDS)" 0 "$DS_UNDONE"
+	mh_check_eq "flood datagrams let through after a delete" 0 "$DS_LET_IN"
+}

@@ -70,44 +70,11 @@ ds_skip_if_refreshed "$MH_DAEMON_LOG"
 removals() { grep -c -F "\"event\":\"stray_removed\",\"pinhole\":\"$STRAY:$1 -> $2\"" "$MH_TMP/audit.log"; }
 removed() { [ "$(removals "$1" "$2")" -ge 1 ]; }
 
-undone=0 let_in=0 reached=0 sent_total=0 results=()
-t_start=$SECONDS
-for r in $(seq 1 "$DS_ROUNDS"); do
-	cport=$((40100 + r)) sport=$((60200 + r))
-	mh_step "round $r of $DS_ROUNDS: stray $STRAY . $cport . $sport, flooded from its own address and port"
-	ds_flood_start "$NS_R" "$MH_TMP/flood$r" "$SRV4" "$sport" "$STRAY" "$cport"
-	a0=$(passed)
-	S nft add element inet "$MH_TABLE" pinholes4 "{ $STRAY . $cport . $sport timeout 1h }" ||
-		mh_fail "nft add element (round $r)"
-	mh_wait 6 removed "$cport" "$sport" ||
-		mh_fail "round $r: no stray_removed for $STRAY:$cport -> $sport within 6 s"
-	sleep "$DS_GRACE"
-	a_del=$(passed)
-	sleep "$DS_WINDOW"
-	a_chk=$(passed)
-	ds_flood_running || mh_fail "round $r: a flooder ended before the check"
-	if mh_has_pinhole "$STRAY" "$cport" "$sport" 4; then
-		state=undone
-		undone=$((undone + 1))
-		mh_log "round $r: back in pinholes4 after the delete: $(mh_nft_set pinholes4 | grep -o "$STRAY \. $cport \. ${sport}[^,}]*")"
-	else
-		state=stuck
-	fi
-	ds_flood_stop
-	sent_total=$((sent_total + DS_SENT)) let_in=$((let_in + a_chk - a_del))
-	[ "$a_del" -gt "$a0" ] && reached=$((reached + 1))
-	mh_log "round $r: delete $state; the flood sent $DS_SENT datagrams (~$DS_PPS/s), $((a_del - a0)) passed the table up to $DS_GRACE s after the delete, $((a_chk - a_del)) in the $DS_WINDOW s after that"
-	results+=("$state")
-	# no flood now: the next sync removes a stray that came back
-	mh_wait 5 mh_no_pinhole "$STRAY" "$cport" "$sport" 4 ||
-		mh_fail "round $r: the stray is still there 5 s after its flood ended"
-done
-
-mh_step "result"
-mh_log "rounds: ${results[*]}; $undone of $DS_ROUNDS deletes undone; $sent_total datagrams sent in all ($DS_NFL flooder(s)); $((SECONDS - t_start)) s"
-mh_check_eq "rounds whose flood the pinhole let through before its delete" "$DS_ROUNDS" "$reached"
-mh_check_eq "deletes undone by the pinhole's own flood (of $DS_ROUNDS)" 0 "$undone"
-mh_check_eq "flood datagrams the table let in after a delete" 0 "$let_in"
+ds_add() { S nft add element inet "$MH_TABLE" pinholes4 "{ $STRAY . $1 . $2 timeout 1h }"; }
+ds_deleted() { removed "$1" "$2"; }
+ds_present() { mh_has_pinhole "$STRAY" "$1" "$2" 4; }
+ds_name() { echo "$STRAY . $1 . $2"; }
+ds_rounds "$NS_R" "$SRV4" "$STRAY"
 mh_assert "the daemon still runs" kill -0 "$MH_DAEMON_PID"
 mh_nsx "$NS_R" nft delete table ip t_delete_sticks
 S nft delete table inet t_delete_sticks

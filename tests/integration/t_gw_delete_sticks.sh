@@ -83,44 +83,11 @@ has_stray() { # cport sport
 		grep -q -E "$CLIENT \. $1 \. $SRV1_4 \. $2([^0-9]|$)"
 }
 
-undone=0 let_in=0 reached=0 sent_total=0 results=()
-t_start=$SECONDS
-for r in $(seq 1 "$DS_ROUNDS"); do
-	cport=$((40100 + r)) sport=$((60200 + r))
-	mh_step "round $r of $DS_ROUNDS: stray $CLIENT . $cport . $SRV1_4 . $sport, flooded through the gateway"
-	ds_flood_start "$NS_R" "$MH_TMP/flood$r" "$SRV1_4" "$sport" "$CLIENT" "$cport"
-	a0=$(passed)
-	G nft add element inet "$GW_TABLE" pinholes4 "{ $CLIENT . $cport . $SRV1_4 . $sport timeout 1h }" ||
-		mh_fail "nft add element (round $r)"
-	mh_wait 6 deleted "$cport" "$sport" ||
-		mh_fail "round $r: the daemon did not delete the stray within 6 s (nft monitor: $(tail -n 3 "$MH_TMP/monitor"))"
-	sleep "$DS_GRACE"
-	a_del=$(passed)
-	sleep "$DS_WINDOW"
-	a_chk=$(passed)
-	ds_flood_running || mh_fail "round $r: a flooder ended before the check"
-	if has_stray "$cport" "$sport"; then
-		state=undone
-		undone=$((undone + 1))
-		mh_log "round $r: back in pinholes4 after the delete: $(G nft list set inet "$GW_TABLE" pinholes4 | grep -o "$CLIENT \. $cport \. [^,}]*")"
-	else
-		state=stuck
-	fi
-	ds_flood_stop
-	sent_total=$((sent_total + DS_SENT)) let_in=$((let_in + a_chk - a_del))
-	[ "$a_del" -gt "$a0" ] && reached=$((reached + 1))
-	mh_log "round $r: delete $state; the flood sent $DS_SENT datagrams (~$DS_PPS/s), $((a_del - a0)) reached server1 up to $DS_GRACE s after the delete, $((a_chk - a_del)) in the $DS_WINDOW s after that"
-	results+=("$state")
-	# no flood now: the next read-back removes a stray that came back
-	mh_wait 5 eval "! has_stray $cport $sport" ||
-		mh_fail "round $r: the stray is still there 5 s after its flood ended"
-done
-
-mh_step "result"
-mh_log "rounds: ${results[*]}; $undone of $DS_ROUNDS deletes undone; $sent_total datagrams sent in all ($DS_NFL flooder(s)); $((SECONDS - t_start)) s"
-mh_check_eq "rounds whose flood the pinhole let through before its delete" "$DS_ROUNDS" "$reached"
-mh_check_eq "deletes undone by the pinhole's own flood (of $DS_ROUNDS)" 0 "$undone"
-mh_check_eq "flood datagrams forwarded after a delete" 0 "$let_in"
+ds_add() { G nft add element inet "$GW_TABLE" pinholes4 "{ $CLIENT . $1 . $SRV1_4 . $2 timeout 1h }"; }
+ds_deleted() { deleted "$1" "$2"; }
+ds_present() { has_stray "$1" "$2"; }
+ds_name() { echo "$CLIENT . $1 . $SRV1_4 . $2"; }
+ds_rounds "$NS_R" "$SRV1_4" "$CLIENT"
 mh_assert "the gateway daemon still runs" kill -0 "$GW_PID"
 kill -TERM "$MONITOR" 2>/dev/null
 gw_stop_checked   # TERM, then no sanitizer report in its log
