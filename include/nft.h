@@ -97,8 +97,10 @@ struct mh_ruleset_params {
 	 * pinhole from its key's time in seen (mh_nft_build_pinhole_rearm,
 	 * mh_nft_build_gw_rearm). false: the
 	 * rules refresh the pinhole itself (kernels that cannot update an
-	 * element's timeout; mh_kernel_setup probes). Lookups of seen4/6
-	 * never decide a verdict. */
+	 * element's timeout; mh_kernel_setup probes). No rule accepts on a
+	 * key of seen4/6; the note can fail only if seen4/6 were full, which
+	 * the daemon prevents (their size is twice the pinholes', and a key
+	 * goes with its pinhole: mh_nft_build_seen_destroy). */
 	bool pinhole_seen;
 };
 
@@ -202,6 +204,12 @@ int mh_nft_build_pinhole_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,
  * 6.3 and later: older kernels refuse the message). */
 int mh_nft_build_pinhole_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
 				 const char *table, const struct mh_pinhole *ph);
+/* The key of a pinhole the daemon deletes or expires, destroyed in seen4/6
+ * too (pinhole_seen): that set then holds no more keys than the pinholes
+ * there are, and a full one cannot fail the pinhole rule that notes in
+ * it. No error if it is not there. */
+int mh_nft_build_seen_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			      const char *table, const struct mh_pinhole *ph);
 /* Add or delete a server port in the `sessions` set. */
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			      const char *table, uint16_t port, bool add);

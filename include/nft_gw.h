@@ -52,6 +52,11 @@ int mh_nft_build_gw_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const char *table, enum mh_gw_kind kind,
 			 enum mh_nft_op op, const struct mh_addr *client,
 			 const struct mh_addr *server, uint32_t timeout_ms);
+/* A deleted pinhole's key destroyed in seen4/6 (nft.h,
+ * mh_nft_build_seen_destroy says why). */
+int mh_nft_build_gw_seen_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
+				 const char *table, const struct mh_addr *client,
+				 const struct mh_addr *server);
 /* The read-back's re-arm of a pinhole (nft.h, mh_nft_build_pinhole_rearm
  * says what it is): timeout timeout_ms, left_ms (1 to timeout_ms) left. */
 int mh_nft_build_gw_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,

@@ -224,11 +224,11 @@ bool mh_pinhole_record_ex(struct mh_session *s, const struct mh_addr *client,
 /* The read-back's re-arm (nft.h, pinhole_seen) of r, whose element it
  * listed (in the kernel until r->alive_until_ms at least) and whose last
  * inbound datagram was ago_ms before now_ms: the time left to give the
- * element, idle_ms - ago_ms, with r->alive_until_ms moved to then; 0 when
- * the element already lasts that long (within MH_REARM_SLACK_MS: only a
- * new datagram moves it) or that time is over. */
+ * element, idle_ms - ago_ms; 0 when the element already lasts that long
+ * (within MH_REARM_SLACK_MS: only a new datagram moves it) or that time is
+ * over. The caller moves r->alive_until_ms once the re-arm is in. */
 #define MH_REARM_SLACK_MS 50
-uint64_t mh_pinhole_rearm_left(struct mh_pinhole_rec *r, uint64_t now_ms,
+uint64_t mh_pinhole_rearm_left(const struct mh_pinhole_rec *r, uint64_t now_ms,
 			       uint64_t idle_ms, uint64_t ago_ms);
 /* Drops a record (the kernel expired or refused it). true if it existed. */
 bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client);

@@ -416,17 +416,12 @@ bool mh_pinhole_record_ex(struct mh_session *s, const struct mh_addr *client,
 	return evict;
 }
 
-uint64_t mh_pinhole_rearm_left(struct mh_pinhole_rec *r, uint64_t now_ms,
+uint64_t mh_pinhole_rearm_left(const struct mh_pinhole_rec *r, uint64_t now_ms,
 			       uint64_t idle_ms, uint64_t ago_ms)
 {
-	uint64_t until;
-
-	if (ago_ms >= idle_ms)
+	if (ago_ms >= idle_ms ||
+	    now_ms + idle_ms - ago_ms <= r->alive_until_ms + MH_REARM_SLACK_MS)
 		return 0;
-	until = now_ms + idle_ms - ago_ms;
-	if (until <= r->alive_until_ms + MH_REARM_SLACK_MS)
-		return 0;
-	r->alive_until_ms = until;
 	return idle_ms - ago_ms;
 }
 

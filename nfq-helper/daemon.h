@@ -158,23 +158,20 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 		   enum mh_nft_op op, const struct mh_addr *client,
 		   uint16_t server_port, enum mh_kernel_wait wait);
 /* Sets d->pinhole_expire: whether this kernel expires a pinhole in place
- * (MH_NFT_EXPIRE, nft.h) and takes destroys (mh_kernel_pinholes_destroy);
+ * (MH_NFT_EXPIRE, nft.h) and takes destroys (NFT_MSG_DESTROYSETELEM);
  * and d->pinhole_seen: whether the read-back can re-arm them, so that
  * the rules need not refresh them (mh_ruleset_params.pinhole_seen).
  * Asked in a scratch table, before the daemon's own is built. */
 void mh_kernel_probe_pinholes(struct mh_daemon *d);
-int mh_kernel_pinholes_destroy(struct mh_daemon *d, const struct mh_pinhole *v,
-			       unsigned n, enum mh_kernel_wait wait);
 /* The read-back's re-arms (nft.h, mh_nft_build_pinhole_rearm and
- * mh_nft_build_gw_rearm): note each pinhole (a host's: client, and the
+ * mh_nft_build_gw_rearm): each pinhole (a host's: client, and the
  * session's port in server->port; a gateway's: client and server) to
- * expire at until_ms, the idle timeout from its last inbound datagram;
- * then flush them all in one transaction, their time left taken as it is
- * built, so that a long read-back does not stretch it. A pinhole that
- * misses its re-arm (no memory, a refused batch: logged) idles out, and
- * its client's next datagram reopens it through the slow path. */
-void mh_kernel_rearm_note(struct mh_daemon *d, const struct mh_addr *client,
-			  const struct mh_addr *server, uint64_t until_ms);
+ * expire the idle timeout after its last inbound datagram, noted during
+ * the read-back and flushed after it in batches, each one's time left
+ * taken as it is built, so that a long read-back does not stretch it; a
+ * record learns its element's new expiry once its batch is in. A pinhole
+ * that misses its re-arm (no memory, a refused batch: logged) idles out,
+ * and its client's next datagram reopens it through the slow path. */
 /* A key of seen4/6 with seen_left ms to go: its pinhole (record r, NULL if
  * none) passed an inbound datagram mh_nft_seen_timeout - seen_left ago.
  * Noted if this read-back listed r's element and that datagram makes it

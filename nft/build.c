@@ -611,9 +611,6 @@ int mh_nft_build_table_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err ? err : nb_table(b, seq, NFT_MSG_DELTABLE, MH_PROBE_TABLE, 0);
 }
 
-/* NFT_MSG_DESTROYSETELEM (after GETRULE_RESET and the DESTROY* of tables,
- * chains, rules and sets): Debian 12's uapi header predates it. */
-#define MH_NFT_MSG_DESTROYSETELEM 30
 
 /* One pinhole's message of type: its key, and for a NEWSETELEM its
  * timeout (0: the set's) and time left (0: none given). */
@@ -663,6 +660,19 @@ int mh_nft_build_pinhole_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
 				 const char *table, const struct mh_pinhole *ph)
 {
 	return pinhole_msg(b, seq, table, ph, MH_NFT_MSG_DESTROYSETELEM, 0, 0);
+}
+
+int mh_nft_build_seen_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			      const char *table, const struct mh_pinhole *ph)
+{
+	uint8_t key[MH_PH_KEY_MAX];
+	size_t len = mh_nft_pinhole_key(ph, key);
+	struct nb_elem ev = { key, (uint32_t)len, 0, 0, NULL, 0, 0 };
+
+	if (!len || nb_check_table_name(table))
+		return -EINVAL;
+	return nb_elems(b, seq, MH_NFT_MSG_DESTROYSETELEM, table,
+			ph->family == AF_INET ? MH_NFT_SEEN4 : MH_NFT_SEEN6, &ev, 1);
 }
 
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,

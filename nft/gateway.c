@@ -575,6 +575,20 @@ int mh_nft_build_gw_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			table, mh_nft_gw_set(kind, server->family), &ev, 1);
 }
 
+int mh_nft_build_gw_seen_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
+				 const char *table, const struct mh_addr *client,
+				 const struct mh_addr *server)
+{
+	uint8_t key[MH_GW_KEY_MAX];
+	size_t len = mh_nft_gw_key(MH_GW_SEEN, client, server, key);
+	struct nb_elem ev = { key, (uint32_t)len, 0, 0, NULL, 0, 0 };
+
+	if (!len || nb_check_table_name(table))
+		return -EINVAL;
+	return nb_elems(b, seq, MH_NFT_MSG_DESTROYSETELEM, table,
+			mh_nft_gw_set(MH_GW_SEEN, server->family), &ev, 1);
+}
+
 int mh_nft_build_gw_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			  const char *table, const struct mh_addr *client,
 			  const struct mh_addr *server, uint32_t timeout_ms,

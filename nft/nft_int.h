@@ -78,6 +78,10 @@ enum { MH_CT_DIR_ORIGINAL = 0, MH_CT_DIR_REPLY = 1 };
 /* nft datatype numbers (as `nft list` decodes set key types). */
 enum { MH_TYPE_BITS = 6, MH_TYPE_IPV4 = 7, MH_TYPE_IPV6 = 8, MH_TYPE_SERVICE = 13 };
 
+/* NFT_MSG_DESTROYSETELEM (after GETRULE_RESET and the DESTROY* of tables,
+ * chains, rules and sets): Debian 12's uapi header predates it. */
+#define MH_NFT_MSG_DESTROYSETELEM 30
+
 /* Set name for a pinhole family, or NULL if the family is not inet. */
 const char *mh_nft_pinhole_set(int family);
 /* Decode a key of len bytes; 0 or -EINVAL if len fits neither family. */
@@ -216,13 +220,14 @@ struct nb_seen_keys {
 	uint32_t type4, len4, type6, len6;
 };
 /* Before the chains: both named, created if missing (temporary ids, no
- * timeout), so that the reset can delete them whatever a load left. */
+ * timeout), so that the reset can delete them whatever a load left; an
+ * adopting load with pinhole_seen keeps them (their full definition). */
 int nb_seen_ensure(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		   const struct mh_ruleset_params *p, const struct nb_seen_keys *k);
-/* After the chains are flushed: deleted, and with pinhole_seen made again,
- * empty (what they held is one read-back's news at most: a pinhole that
- * misses its re-arm idles out, and its next datagram reopens it through
- * the slow path). */
+/* After the chains are flushed, unless kept: deleted, and with
+ * pinhole_seen made again, empty (what they held is one read-back's news
+ * at most: a pinhole that misses its re-arm idles out, and its next
+ * datagram reopens it through the slow path). */
 int nb_seen_reset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		  const struct mh_ruleset_params *p, const struct nb_seen_keys *k);
 /* The inbound pinhole rule's note of the key in reg 1.. (family's set). */

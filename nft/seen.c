@@ -8,6 +8,8 @@
  * reads them back and re-arms the pinholes. The host's table and the
  * gateway's alike: the key is the caller's pinhole key.
  */
+#include <stdint.h>
+
 #include <linux/netfilter/nf_tables.h>
 #include <sys/socket.h>
 
@@ -27,12 +29,24 @@ static void seen_defs(const struct mh_ruleset_params *p,
 	const uint32_t dyn = NFT_SET_TIMEOUT | NFT_SET_EVAL;
 	uint32_t timeout = tmp ? 0 : mh_nft_seen_timeout(p->idle_timeout_ms);
 
+	/* twice the pinholes: the daemon destroys a key with its pinhole,
+	 * but a datagram that passed the lookup just before may note it
+	 * again (it then lives out its timeout) */
+	uint32_t size = nb_set_size(p) > UINT32_MAX / 2 ? UINT32_MAX
+			: 2 * nb_set_size(p);
+
 	d[0] = (struct nb_set_def){ MH_NFT_SEEN4, tmp ? MH_ID_SEEN4_TMP : MH_ID_SEEN4,
-				    dyn, k->type4, k->len4, nb_set_size(p),
-				    timeout, 0, 0 };
+				    dyn, k->type4, k->len4, size, timeout, 0, 0 };
 	d[1] = (struct nb_set_def){ MH_NFT_SEEN6, tmp ? MH_ID_SEEN6_TMP : MH_ID_SEEN6,
-				    dyn, k->type6, k->len6, nb_set_size(p),
-				    timeout, 0, 0 };
+				    dyn, k->type6, k->len6, size, timeout, 0, 0 };
+}
+
+/* An adopting load with seen4/6 keeps them and their keys (the kernel
+ * that re-arms takes a NEWSET of an existing set as an update of its
+ * timeout); any other load names them to delete them after the flush. */
+static bool keep(const struct mh_ruleset_params *p)
+{
+	return p->pinhole_seen && p->adopt;
 }
 
 int nb_seen_ensure(struct mnl_nlmsg_batch *b, uint32_t *seq,
@@ -41,7 +55,7 @@ int nb_seen_ensure(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	struct nb_set_def d[2];
 	int err = 0;
 
-	seen_defs(p, k, true, d);
+	seen_defs(p, k, !keep(p), d);
 	for (int i = 0; i < 2 && !err; i++)
 		err = nb_set(b, seq, p->table, &d[i]);
 	return err;
@@ -53,6 +67,8 @@ int nb_seen_reset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	struct nb_set_def d[2];
 	int err = 0;
 
+	if (keep(p))
+		return 0;
 	seen_defs(p, k, false, d);
 	for (int i = 0; i < 2 && !err; i++)
 		err = nb_set_delete(b, seq, p->table, d[i].name);

@@ -311,6 +311,19 @@ static const char *const kind_names[] = {
 	[MH_NFT_MUXP] = "provisional mapping to port",
 };
 
+/* A pinhole deleted or expired: its key in seen4/6 goes in the same batch
+ * (nft.h, mh_nft_build_seen_destroy). */
+static int seen_destroy(struct mh_daemon *d, struct batch *bt,
+			const struct mh_addr *client, uint16_t server_port)
+{
+	struct mh_pinhole ph = { .family = client->family,
+				 .client_port = client->port,
+				 .server_port = server_port };
+
+	memcpy(ph.addr, client->ip, sizeof(ph.addr));
+	return mh_nft_build_seen_destroy(bt->b, &bt->seq, d->cfg.table, &ph);
+}
+
 /* One rule for every kind: deleting an element that is not there (expired,
  * or never added) is done, and not worth a line in the log. */
 int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
@@ -323,34 +336,17 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 	int err;
 
 	batch_start(&bt);
-	err = batch_send(d, &bt, mh_nft_build_elem(bt.b, &bt.seq, d->cfg.table,
-			 kind, op, client, server_port, timeout_ms),
-			 wait == MH_KERNEL_SYNC);
+	err = mh_nft_build_elem(bt.b, &bt.seq, d->cfg.table, kind, op, client,
+				server_port, timeout_ms);
+	if (!err && kind == MH_NFT_PINHOLE && op != MH_NFT_ADD && d->pinhole_seen)
+		err = seen_destroy(d, &bt, client, server_port);
+	err = batch_send(d, &bt, err, wait == MH_KERNEL_SYNC);
 	if (err == -ENOENT && op == MH_NFT_DEL)
 		return 0;
 	if (err)
 		log_warn("%s %s %u: %s", op == MH_NFT_ADD ? "adding" :
 			 op == MH_NFT_EXPIRE ? "expiring" : "removing",
 			 kind_names[kind], server_port, strerror(-err));
-	return err;
-}
-
-/* Pinholes destroyed in one transaction (those already gone or expired
- * are no error): one RCU grace period for all of them. */
-int mh_kernel_pinholes_destroy(struct mh_daemon *d, const struct mh_pinhole *v,
-			       unsigned n, enum mh_kernel_wait wait)
-{
-	struct batch bt;
-	int err = 0;
-
-	if (!n)
-		return 0;
-	batch_start(&bt);
-	for (unsigned i = 0; i < n && !err; i++)
-		err = mh_nft_build_pinhole_destroy(bt.b, &bt.seq, d->cfg.table, &v[i]);
-	err = batch_send(d, &bt, err, wait == MH_KERNEL_SYNC);
-	if (err)
-		log_warn("destroying %u evicted pinhole(s): %s", n, strerror(-err));
 	return err;
 }
 
@@ -498,9 +494,12 @@ int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 	int err;
 
 	batch_start(&bt);
-	err = batch_send(d, &bt, mh_nft_build_gw_elem(bt.b, &bt.seq, d->cfg.table,
-			 kind, op, client, server, timeout_ms),
-			 wait == MH_KERNEL_SYNC);
+	err = mh_nft_build_gw_elem(bt.b, &bt.seq, d->cfg.table, kind, op, client,
+				   server, timeout_ms);
+	if (!err && kind == MH_GW_PINHOLE && op == MH_NFT_DEL && d->pinhole_seen)
+		err = mh_nft_build_gw_seen_destroy(bt.b, &bt.seq, d->cfg.table,
+						   client, server);
+	err = batch_send(d, &bt, err, wait == MH_KERNEL_SYNC);
 	if (err == -ENOENT && op == MH_NFT_DEL)
 		return 0;
 	if (err)
@@ -605,14 +604,17 @@ int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers
 
 /* The re-arms noted since the last flush (a growing list, kept). */
 static struct {
-	struct rearm { struct mh_addr client, server; uint64_t until_ms; } *v;
+	struct rearm {
+		struct mh_addr client, server;
+		uint64_t until_ms;
+		struct mh_pinhole_rec *r;   /* valid until the flush */
+	} *v;
 	unsigned n, cap;
 } rearms;
 
-void mh_kernel_rearm_note(struct mh_daemon *d, const struct mh_addr *client,
-			  const struct mh_addr *server, uint64_t until_ms)
+static void rearm_note(struct mh_pinhole_rec *r, const struct mh_addr *client,
+		       const struct mh_addr *server, uint64_t until_ms)
 {
-	(void)d;
 	if (rearms.n == rearms.cap) {
 		unsigned cap = rearms.cap ? rearms.cap * 2 : 64;
 		struct rearm *v = realloc(rearms.v, cap * sizeof(*v));
@@ -622,7 +624,7 @@ void mh_kernel_rearm_note(struct mh_daemon *d, const struct mh_addr *client,
 		rearms.v = v;
 		rearms.cap = cap;
 	}
-	rearms.v[rearms.n++] = (struct rearm){ *client, *server, until_ms };
+	rearms.v[rearms.n++] = (struct rearm){ *client, *server, until_ms, r };
 }
 
 void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
@@ -639,11 +641,11 @@ void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
 	left = mh_pinhole_rearm_left(r, now, idle,
 				     seen - (seen_left < seen ? seen_left : seen));
 	if (left)
-		mh_kernel_rearm_note(d, client, server, now + left);
+		rearm_note(r, client, server, now + left);
 }
 
-/* One re-arm's message; its time left taken now (none if until_ms is
- * past: the element's own expiry, no later, ends it then). */
+/* One re-arm's message, its time left taken now: 1, or 0 if until_ms is
+ * past (the element's own expiry, no later, ends it then), or -errno. */
 static int rearm_one(struct mh_daemon *d, struct big_batch *g,
 		     const struct rearm *r, uint32_t idle_ms)
 {
@@ -652,37 +654,70 @@ static int rearm_one(struct mh_daemon *d, struct big_batch *g,
 				 .client_port = r->client.port,
 				 .server_port = r->server.port };
 	uint32_t left;
+	int err;
 
 	if (r->until_ms <= now)
 		return 0;
 	left = r->until_ms - now > idle_ms ? idle_ms : (uint32_t)(r->until_ms - now);
-	if (d->gw)
-		return mh_nft_build_gw_rearm(g->b, &g->seq, d->cfg.table, &r->client,
-					     &r->server, idle_ms, left);
 	memcpy(ph.addr, r->client.ip, sizeof(ph.addr));
-	return mh_nft_build_pinhole_rearm(g->b, &g->seq, d->cfg.table, &ph,
-					  idle_ms, left);
+	err = d->gw ? mh_nft_build_gw_rearm(g->b, &g->seq, d->cfg.table,
+					    &r->client, &r->server, idle_ms, left)
+		    : mh_nft_build_pinhole_rearm(g->b, &g->seq, d->cfg.table, &ph,
+						 idle_ms, left);
+	return err < 0 ? err : 1;
+}
+
+/* Re-arms go in batches of this many: each message is acknowledged, and
+ * a batch the kernel refuses (one element it could not take) costs only
+ * its own. */
+#define REARM_BATCH 512
+
+/* Re-arms [from, to) in one batch; those in the kernel have their records
+ * say so. The count sent, or -errno. */
+static int rearm_batch(struct mh_daemon *d, unsigned from, unsigned to,
+		       uint32_t idle_ms)
+{
+	struct big_batch g;
+	int err = big_start(&g, to - from), sent = 0;
+
+	if (err)
+		return err;
+	for (unsigned i = from; i < to && err >= 0; i++) {
+		err = rearm_one(d, &g, &rearms.v[i], idle_ms);
+		sent += err > 0;
+	}
+	if ((err = big_send(d, &g, err < 0 ? err : 0)) < 0)
+		return err;
+	for (unsigned i = from; i < to; i++)
+		if (rearms.v[i].until_ms > rearms.v[i].r->alive_until_ms)
+			rearms.v[i].r->alive_until_ms = rearms.v[i].until_ms;
+	return sent;
 }
 
 void mh_kernel_rearm_flush(struct mh_daemon *d, int dump_err)
 {
 	uint32_t idle_ms = d->cfg.idle_timeout * 1000;
-	unsigned n = rearms.n;
-	struct big_batch g;
-	int err;
+	unsigned n = rearms.n, failed = 0;
+	int err = 0;
 
 	if (dump_err < 0)
 		log_warn("reading seen4/seen6 back: %s; the pinholes that passed "
 			 "datagrams since may idle out (their clients' next "
 			 "datagrams reopen them)", strerror(-dump_err));
 	rearms.n = 0;
-	if (!n || big_start(&g, n) < 0)
-		return;
-	err = 0;
-	for (unsigned i = 0; i < n && !err; i++)
-		err = rearm_one(d, &g, &rearms.v[i], idle_ms);
-	if ((err = big_send(d, &g, err)) < 0)
-		log_warn("re-arming %u pinhole(s): %s", n, strerror(-err));
-	else
-		d->stats.pinholes_rearmed += n;
+	for (unsigned i = 0; i < n; i += REARM_BATCH) {
+		unsigned to = n - i > REARM_BATCH ? i + REARM_BATCH : n;
+		int r = rearm_batch(d, i, to, idle_ms);
+
+		if (r < 0) {
+			failed += to - i;
+			err = r;
+		} else {
+			d->stats.pinholes_rearmed += (unsigned)r;
+		}
+	}
+	if (failed)
+		log_warn("re-arming %u of %u pinhole(s): %s (they idle out; their "
+			 "clients' next datagrams reopen them)", failed, n,
+			 strerror(-err));
 }

@@ -275,12 +275,11 @@ static int add_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
 }
 
 /* An expiry in place adds the element if it is not there (a NEWSETELEM
- * creates), and a datagram in its last jiffy would keep it: so only a
- * pinhole sure to be in the kernel now is expired in place, one whose
- * element cannot have expired yet (added, or last read back, with that
- * much time left: an element's expiry only moves forward until it goes);
- * any other is deleted, which does nothing if it is gone (lib/session.c
- * mh_pinhole_in_kernel). */
+ * creates): so only a pinhole sure to be in the kernel now is expired in
+ * place, one whose element cannot have expired yet (added, re-armed, or
+ * last read back, with that much time left: an element's expiry only
+ * moves forward until it goes); any other is deleted, which does nothing
+ * if it is gone (lib/session.c mh_pinhole_in_kernel). */
 #define IN_KERNEL_MARGIN_MS 200
 
 static bool in_kernel(const struct mh_daemon *d, const struct mh_pinhole_rec *r)

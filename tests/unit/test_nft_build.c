@@ -785,6 +785,19 @@ START_TEST(rules_pinholes_seen)
 	ck_assert_uint_eq(msgs[M_DEL_SEEN6]->nlmsg_type, T(NFT_MSG_DELSET));
 	ck_assert_uint_eq(mh_nft_seen_timeout(60000), 30000);
 	ck_assert_uint_eq(mh_nft_seen_timeout(3000), 2000);   /* at least 2 s */
+
+	/* an adopting load keeps them, keys and all: named with their whole
+	 * definition (twice the pinholes' size), never deleted */
+	p.adopt = true;
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(newsets("seen4", &s), 1);
+	ck_assert_uint_eq(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT), 22500);
+	ck_assert_uint_eq(nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE), 2 * 65535);
+	nftnl_set_free(s);
+	for (int i = 0; i < nmsgs; i++)
+		ck_assert(!(msgs[i]->nlmsg_type == T(NFT_MSG_DELSET) &&
+			    (set_msg_names(msgs[i], "seen4") ||
+			     set_msg_names(msgs[i], "seen6"))));
 }
 END_TEST
 
@@ -1120,6 +1133,32 @@ START_TEST(pinhole_rearm)
 	build(b_pinhole_rearm, &a, -EINVAL);
 	a.timeout = 30000;
 	build(b_pinhole_rearm, &a, 0);
+}
+END_TEST
+
+static int b_seen_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			  const void *arg)
+{
+	return mh_nft_build_seen_destroy(b, seq, "mosh_helper", arg);
+}
+
+/* A deleted pinhole's key leaves seen4/6 too: a destroy (no error if it
+ * is not there), the pinhole's own key, the family's set. */
+START_TEST(seen_destroy)
+{
+	struct mh_pinhole ph = { AF_INET, { 198, 18, 0, 1 }, 40000, 60001 };
+	struct nftnl_set *s;
+
+	build(b_seen_destroy, &ph, 0);
+	s = one_elem_msg(30 /* NFT_MSG_DESTROYSETELEM */, "seen4");
+	check_key(s, pinhole4_key, sizeof(pinhole4_key));
+	nftnl_set_free(s);
+	ph.family = AF_INET6;
+	build(b_seen_destroy, &ph, 0);
+	s = one_elem_msg(30, "seen6");
+	nftnl_set_free(s);
+	ph.family = AF_UNIX;
+	build(b_seen_destroy, &ph, -EINVAL);
 }
 END_TEST
 
@@ -2822,6 +2861,7 @@ int main(void)
 	tcase_add_test(tc, pinhole_ipv4_key);
 	tcase_add_test(tc, pinhole_expire_in_place);
 	tcase_add_test(tc, pinhole_rearm);
+	tcase_add_test(tc, seen_destroy);
 	tcase_add_test(tc, pinhole_ipv6_key);
 	tcase_add_test(tc, pinhole_bad_family);
 	tcase_add_test(tc, session_port_elements);

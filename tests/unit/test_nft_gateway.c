@@ -748,6 +748,32 @@ START_TEST(elem_rearm)
 	ck_assert_int_eq(build_rearm(&c, &s, 8000, 0), -EINVAL);
 	ck_assert_int_eq(build_rearm(&c, &s, 8000, 8001), -EINVAL);
 	ck_assert_int_eq(build_elem(MH_GW_SEEN, MH_NFT_ADD, &c, &s, 8000), -EINVAL);
+	/* a deleted pinhole's key leaves seen4 too: a destroy, the same key */
+	{
+		struct mnl_nlmsg_batch *b;
+		uint32_t seq = 1;
+		uint8_t want[MH_GW_KEY_MAX];
+		uint32_t len = 0;
+		const void *key;
+
+		memset(buf, 0, sizeof(buf));
+		b = mnl_nlmsg_batch_start(buf, LIMIT);
+		mh_nft_batch_begin(b, &seq);
+		ck_assert_int_eq(mh_nft_build_gw_seen_destroy(b, &seq, "mosh_helper_gw",
+							      &c, &s), 0);
+		mh_nft_batch_end(b, &seq);
+		collect(b);
+		mnl_nlmsg_batch_stop(b);
+		ck_assert_uint_eq(type_of(1), T(30));   /* NFT_MSG_DESTROYSETELEM */
+		set = parse_elems(1);
+		ck_assert_str_eq(nftnl_set_get_str(set, NFTNL_SET_NAME), "seen4");
+		e = NULL;
+		nftnl_set_elem_foreach(set, first_elem, &e);
+		key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+		ck_assert_uint_eq(len, mh_nft_gw_key(MH_GW_PINHOLE, &c, &s, want));
+		ck_assert_mem_eq(key, want, len);
+		nftnl_set_free(set);
+	}
 	ck_assert_int_eq(build_elem(MH_GW_PINHOLE, MH_NFT_EXPIRE, &c, &s, 8000), -EINVAL);
 }
 END_TEST
