@@ -76,12 +76,24 @@ gw_addr_pair() { # ns dev v4/len v6/len
 # the 4-tuple the gateway sees.
 gw_nat() {
 	local dev=${1:-rg}
+	gw_snat_set "$dev" "snat ip to $NAT_4" "snat ip6 to $NAT_6"
+}
+
+# gw_snat_set DEV V4 [V6]: the router's SNAT table (inet gw_nat) made
+# anew in one transaction, the clients' IPv4 datagrams out of DEV getting
+# the statement V4 ("snat ip to ADDR[:PORTS]", with a protocol match
+# before it if ports are given), their IPv6 ones V6 (none if empty).
+gw_snat_set() {
+	local dev=$1 v4=$2 v6=${3:-} r6=''
+	[ -n "$v6" ] && r6="oifname \"$dev\" ip6 saddr fd00:1::/64 $v6"
 	mh_nsx "$NS_R" nft -f - <<EOF
+table inet gw_nat
+delete table inet gw_nat
 table inet gw_nat {
 	chain post {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname "$dev" ip saddr 198.18.1.0/24 snat ip to $NAT_4
-		oifname "$dev" ip6 saddr fd00:1::/64 snat ip6 to $NAT_6
+		oifname "$dev" ip saddr 198.18.1.0/24 $v4
+		$r6
 	}
 }
 EOF
@@ -221,7 +233,7 @@ gw_session() {
 gw_roam() {
 	ip -n "$NS_R" addr add "$1/24" dev rg 2>/dev/null
 	NAT_4=$1
-	mh_nsx "$NS_R" nft delete table inet gw_nat && gw_nat rg || mh_fail "router SNAT update"
+	gw_nat rg || mh_fail "router SNAT update"
 	mh_nat_flush
 	mh_log "the router now maps the client to $NAT_4"
 }

@@ -420,17 +420,9 @@ ha_crash_a() {
 # The router moves its clients to NAT ports 42000-42099 (a roam of every
 # session) and forgets its translations.
 ha_roam() {
-	mh_nsx "$NS_R" nft -f - <<NFT || mh_fail "router: new SNAT ports"
-table inet gw_nat
-delete table inet gw_nat
-table inet gw_nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "eth1" ip saddr 198.18.1.0/24 meta l4proto udp snat ip to $NAT_4:42000-42099
-		oifname "eth1" ip6 saddr fd00:1::/64 meta l4proto udp snat ip6 to [$NAT_6]:42000-42099
-	}
-}
-NFT
+	gw_snat_set eth1 "meta l4proto udp snat ip to $NAT_4:42000-42099" \
+		"meta l4proto udp snat ip6 to [$NAT_6]:42000-42099" ||
+		mh_fail "router: new SNAT ports"
 	mh_nsx "$NS_R" conntrack -D -p udp >/dev/null 2>&1
 	mh_nsx "$NS_R" conntrack -D -f ipv6 -p udp >/dev/null 2>&1
 	return 0

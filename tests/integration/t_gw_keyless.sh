@@ -138,16 +138,7 @@ mh_nsx "$NS_S2" "$MH_BUILD/mosh-helperd" -c "$MH_TMP/r2.conf" --uninstall >>"$MH
 
 mh_step "3: roams (address, then port), idle expiry and return"
 roam_to() { # address ports
-	mh_nsx "$NS_R" nft -f - <<EOF || mh_fail "router SNAT update"
-table inet gw_nat
-delete table inet gw_nat
-table inet gw_nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "rg" ip saddr 198.18.1.0/24 meta l4proto udp snat ip to $1:$2
-	}
-}
-EOF
+	gw_snat_set rg "meta l4proto udp snat ip to $1:$2" || mh_fail "router SNAT update"
 	mh_nat_flush
 	mh_log "router now maps the client to $1 ports $2"
 	mh_assert "typed text comes back from $1" mh_roundtrip c1 25

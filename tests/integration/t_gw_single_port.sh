@@ -182,17 +182,8 @@ mh_log "$(mh_nsx "$NS_G" conntrack -L -p udp --orig-port-dst "$PUB" 2>/dev/null)
 # ---------------------------------------------------------------- 2
 
 mh_step "roam: the router moves c1 to source ports 40000-40999"
-mh_nsx "$NS_R" nft -f - <<EOF || mh_fail "router SNAT"
-table inet gw_nat
-delete table inet gw_nat
-table inet gw_nat {
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "rg" ip saddr 198.18.1.0/24 meta l4proto udp snat ip to $NAT_4:40000-40999
-		oifname "rg" ip6 saddr fd00:1::/64 snat ip6 to $NAT_6
-	}
-}
-EOF
+gw_snat_set rg "meta l4proto udp snat ip to $NAT_4:40000-40999" "snat ip6 to $NAT_6" ||
+	mh_fail "router SNAT"
 mh_nsx "$NS_R" conntrack -D -f ipv4 -p udp >/dev/null 2>&1
 mh_assert "c1 types after the roam" mh_roundtrip c1 30
 roamed() { mapped_ports 4 "$NAT_4" "$SRV1_4" "$REAL1" | awk '$1 >= 40000 && $1 <= 40999 { f = 1 } END { exit !f }'; }
