@@ -66,7 +66,9 @@ policy() {
 		}
 		EOF
 	else
-		# the fail-closed hand-off (README): the range only with the mark
+		# the fail-closed hand-off (README): the range only with the mark,
+		# and an explicit drop of the rest (not the policy alone: a new
+		# chain's drop policy takes effect a moment after its rules)
 		echo 'flush ruleset'
 		cat <<-EOF
 		table inet filter {
@@ -75,6 +77,7 @@ policy() {
 				iif lo accept
 				meta l4proto { icmp, ipv6-icmp } accept
 				udp dport 60000-61000 meta mark & $MARK == $MARK accept
+				udp dport 60000-61000 drop
 			}
 		}
 		EOF
