@@ -113,6 +113,8 @@ struct mh_ruleset_params {
  * 1 s). A key with left_ms to go saw its pinhole's last inbound datagram
  * mh_nft_seen_timeout(idle) - left_ms ago. */
 uint32_t mh_nft_seen_timeout(uint32_t idle_timeout_ms);
+/* seen4 or seen6 by family, or NULL if the family is not inet. */
+const char *mh_nft_seen_set(int family);
 
 #define MH_NFT_DEFAULT_SET_SIZE 65535
 

@@ -31,8 +31,8 @@ const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS] = {
 		"nftables batches that failed (not sent, or refused by the kernel)." },
 	[MH_STAT_PINHOLES_REARMED] = { "pinholes_rearmed",
 		P "pinholes_rearmed_total", false,
-		"Pinhole idle timeouts re-armed by the read-back (their counters "
-		"moved; kernels where the rules do not refresh them)." },
+		"Pinhole idle timeouts re-armed by the read-back (pinholes that "
+		"passed datagrams; kernels where the rules do not refresh them)." },
 	[MH_STAT_PINHOLES] = { "pinholes", P "pinholes", true,
 		"Pinholes open now." },
 };

@@ -44,7 +44,7 @@ struct mh_stats {
 	uint64_t announce_ok, announce_refused;
 	uint64_t pinholes_opened, pinholes_expired, sessions_ended;
 	uint64_t nft_errors;
-	uint64_t pinholes_rearmed;   /* by the read-back (counters) */
+	uint64_t pinholes_rearmed;   /* by the read-back (seen4/6) */
 };
 
 struct mh_gw_table;
@@ -62,10 +62,12 @@ struct mh_daemon {
 	struct mh_control_rt *ctl;   /* the control socket and its connections (control.c) */
 	bool native_queue;
 	bool map_lookup_dreg;        /* mh_ruleset_params: the kernel wants it (probed) */
-	bool pinhole_expire;         /* evicted pinholes expire in place (probed) */
-	bool pinhole_seen;           /* pinholes re-armed by the read-back from
-				      * seen4/6; no refresh in the packet path
-				      * (probed; nft.h) */
+	bool timeout_update;         /* the kernel updates a pinhole's timeout in
+				      * place (probed): evicted pinholes expire
+				      * in place, and the read-back re-arms
+				      * pinholes from seen4/6, which the rules
+				      * note instead of refreshing (nft.h,
+				      * pinhole_seen) */
 	bool running;
 	uint32_t sync_gen;
 	uint64_t next_sync_ms;
@@ -157,10 +159,9 @@ enum mh_kernel_wait { MH_KERNEL_ASYNC, MH_KERNEL_SYNC };
 int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 		   enum mh_nft_op op, const struct mh_addr *client,
 		   uint16_t server_port, enum mh_kernel_wait wait);
-/* Sets d->pinhole_expire: whether this kernel expires a pinhole in place
- * (MH_NFT_EXPIRE, nft.h) and takes destroys (NFT_MSG_DESTROYSETELEM);
- * and d->pinhole_seen: whether the read-back can re-arm them, so that
- * the rules need not refresh them (mh_ruleset_params.pinhole_seen).
+/* Sets d->timeout_update: whether this kernel updates a pinhole's timeout
+ * in place (MH_NFT_EXPIRE, nft.h; the read-back's re-arm) and takes
+ * destroys (NFT_MSG_DESTROYSETELEM).
  * Asked in a scratch table, before the daemon's own is built. */
 void mh_kernel_probe_pinholes(struct mh_daemon *d);
 /* The read-back's re-arms (nft.h, mh_nft_build_pinhole_rearm and
@@ -171,8 +172,8 @@ void mh_kernel_probe_pinholes(struct mh_daemon *d);
  * taken as it is built, so that a long read-back does not stretch it; a
  * record learns its element's new expiry once its batch is in. A pinhole
  * that misses its re-arm (no memory, a refused batch: logged) idles out,
- * and its client's next datagram reopens it through the slow path. */
-/* A key of seen4/6 with seen_left ms to go: its pinhole (record r, NULL if
+ * and its client's next datagram reopens it through the slow path.
+ * mh_kernel_rearm_seen: a key of seen4/6 with seen_left ms to go: its pinhole (record r, NULL if
  * none) passed an inbound datagram mh_nft_seen_timeout - seen_left ago.
  * Noted if this read-back listed r's element and that datagram makes it
  * last longer (mh_pinhole_rearm_left): a re-arm creates an element that is
@@ -361,7 +362,6 @@ int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 		      const struct mh_addr *server, enum mh_kernel_wait wait);
 int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers,
 			      unsigned n);
-
 
 /* reconcile.c: after a restart, the adopted table's session ports,
  * pinholes and mappings of sessions that did not come back are removed,

@@ -611,12 +611,12 @@ int mh_nft_build_table_probe(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err ? err : nb_table(b, seq, NFT_MSG_DELTABLE, MH_PROBE_TABLE, 0);
 }
 
-
-/* One pinhole's message of type: its key, and for a NEWSETELEM its
- * timeout (0: the set's) and time left (0: none given). */
-static int pinhole_msg(struct mnl_nlmsg_batch *b, uint32_t *seq,
-		       const char *table, const struct mh_pinhole *ph,
-		       uint16_t type, uint32_t timeout_ms, uint64_t expire_ms)
+/* One pinhole key's message of type in set (pinhole_msg: the family's
+ * pinhole set): for a NEWSETELEM its timeout (0: the set's) and time left
+ * (0: none given). */
+static int key_msg(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *table,
+		   const char *set, const struct mh_pinhole *ph, uint16_t type,
+		   uint32_t timeout_ms, uint64_t expire_ms)
 {
 	uint8_t key[MH_PH_KEY_MAX];
 	size_t len = mh_nft_pinhole_key(ph, key);
@@ -624,7 +624,15 @@ static int pinhole_msg(struct mnl_nlmsg_batch *b, uint32_t *seq,
 
 	if (!len || nb_check_table_name(table))
 		return -EINVAL;
-	return nb_elems(b, seq, type, table, mh_nft_pinhole_set(ph->family), &ev, 1);
+	return nb_elems(b, seq, type, table, set, &ev, 1);
+}
+
+static int pinhole_msg(struct mnl_nlmsg_batch *b, uint32_t *seq,
+		       const char *table, const struct mh_pinhole *ph,
+		       uint16_t type, uint32_t timeout_ms, uint64_t expire_ms)
+{
+	return key_msg(b, seq, table, mh_nft_pinhole_set(ph->family), ph, type,
+		       timeout_ms, expire_ms);
 }
 
 int mh_nft_build_pinhole(struct mnl_nlmsg_batch *b, uint32_t *seq,
@@ -665,14 +673,8 @@ int mh_nft_build_pinhole_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
 int mh_nft_build_seen_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			      const char *table, const struct mh_pinhole *ph)
 {
-	uint8_t key[MH_PH_KEY_MAX];
-	size_t len = mh_nft_pinhole_key(ph, key);
-	struct nb_elem ev = { key, (uint32_t)len, 0, 0, NULL, 0, 0 };
-
-	if (!len || nb_check_table_name(table))
-		return -EINVAL;
-	return nb_elems(b, seq, MH_NFT_MSG_DESTROYSETELEM, table,
-			ph->family == AF_INET ? MH_NFT_SEEN4 : MH_NFT_SEEN6, &ev, 1);
+	return key_msg(b, seq, table, mh_nft_seen_set(ph->family), ph,
+		       MH_NFT_MSG_DESTROYSETELEM, 0, 0);
 }
 
 int mh_nft_build_session_port(struct mnl_nlmsg_batch *b, uint32_t *seq,

@@ -42,13 +42,14 @@ enum {
 
 const char *mh_nft_gw_set(enum mh_gw_kind kind, int family)
 {
-	static const char *const names[3][2] = {
+	static const char *const names[2][2] = {
 		[MH_GW_SESSION] = { GW_SESSIONS4, GW_SESSIONS6 },
 		[MH_GW_PINHOLE] = { GW_PINHOLES4, GW_PINHOLES6 },
-		[MH_GW_SEEN] = { MH_NFT_SEEN4, MH_NFT_SEEN6 },
 	};
 
-	if ((unsigned)kind > MH_GW_SEEN)
+	if (kind == MH_GW_SEEN)
+		return mh_nft_seen_set(family);
+	if ((unsigned)kind > MH_GW_PINHOLE)
 		return NULL;
 	if (family == AF_INET)
 		return names[kind][0];
@@ -555,38 +556,44 @@ int mh_nft_build_gw_ruleset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err;
 }
 
+/* One element's message of type: kind's key of client and server, in
+ * kind's set of their family, with for a NEWSETELEM its timeout (0: the
+ * set's) and time left (0: none given). */
+static int gw_msg(struct mnl_nlmsg_batch *b, uint32_t *seq, const char *table,
+		  enum mh_gw_kind kind, uint16_t type, const struct mh_addr *client,
+		  const struct mh_addr *server, uint32_t timeout_ms, uint32_t left_ms)
+{
+	uint8_t key[MH_GW_KEY_MAX];
+	size_t len = mh_nft_gw_key(kind, client, server, key);
+	struct nb_elem ev = { key, (uint32_t)len, 0, timeout_ms, NULL, 0, left_ms };
+
+	if (!len || !server->port || nb_check_table_name(table) ||
+	    (kind != MH_GW_SESSION && !client->port))
+		return -EINVAL;
+	return nb_elems(b, seq, type, table, mh_nft_gw_set(kind, server->family),
+			&ev, 1);
+}
+
 int mh_nft_build_gw_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			 const char *table, enum mh_gw_kind kind,
 			 enum mh_nft_op op, const struct mh_addr *client,
 			 const struct mh_addr *server, uint32_t timeout_ms)
 {
-	uint8_t key[MH_GW_KEY_MAX];
-	size_t len = mh_nft_gw_key(kind, client, server, key);
 	bool add = op == MH_NFT_ADD;
-	struct nb_elem ev = { key, (uint32_t)len, 0,
-			      add && kind == MH_GW_PINHOLE ? timeout_ms : 0,
-			      NULL, 0, 0 };
 
-	if (!len || !server->port || nb_check_table_name(table) ||
-	    kind == MH_GW_SEEN || (kind == MH_GW_PINHOLE && !client->port) ||
-	    op == MH_NFT_EXPIRE)
+	if (kind == MH_GW_SEEN || op == MH_NFT_EXPIRE)
 		return -EINVAL;
-	return nb_elems(b, seq, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-			table, mh_nft_gw_set(kind, server->family), &ev, 1);
+	return gw_msg(b, seq, table, kind,
+		      add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, client, server,
+		      add && kind == MH_GW_PINHOLE ? timeout_ms : 0, 0);
 }
 
 int mh_nft_build_gw_seen_destroy(struct mnl_nlmsg_batch *b, uint32_t *seq,
 				 const char *table, const struct mh_addr *client,
 				 const struct mh_addr *server)
 {
-	uint8_t key[MH_GW_KEY_MAX];
-	size_t len = mh_nft_gw_key(MH_GW_SEEN, client, server, key);
-	struct nb_elem ev = { key, (uint32_t)len, 0, 0, NULL, 0, 0 };
-
-	if (!len || nb_check_table_name(table))
-		return -EINVAL;
-	return nb_elems(b, seq, MH_NFT_MSG_DESTROYSETELEM, table,
-			mh_nft_gw_set(MH_GW_SEEN, server->family), &ev, 1);
+	return gw_msg(b, seq, table, MH_GW_SEEN, MH_NFT_MSG_DESTROYSETELEM,
+		      client, server, 0, 0);
 }
 
 int mh_nft_build_gw_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,
@@ -594,15 +601,10 @@ int mh_nft_build_gw_rearm(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			  const struct mh_addr *server, uint32_t timeout_ms,
 			  uint32_t left_ms)
 {
-	uint8_t key[MH_GW_KEY_MAX];
-	size_t len = mh_nft_gw_key(MH_GW_PINHOLE, client, server, key);
-	struct nb_elem ev = { key, (uint32_t)len, 0, timeout_ms, NULL, 0, left_ms };
-
-	if (!len || !server->port || !client->port || nb_check_table_name(table) ||
-	    !left_ms || left_ms > timeout_ms)
+	if (!left_ms || left_ms > timeout_ms)
 		return -EINVAL;
-	return nb_elems(b, seq, NFT_MSG_NEWSETELEM, table,
-			mh_nft_gw_set(MH_GW_PINHOLE, server->family), &ev, 1);
+	return gw_msg(b, seq, table, MH_GW_PINHOLE, NFT_MSG_NEWSETELEM, client,
+		      server, timeout_ms, left_ms);
 }
 
 /* ------------------------------------------------------------------ */

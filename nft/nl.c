@@ -593,8 +593,7 @@ int mh_nft_dump_seen(struct mh_nft *n, const char *table, int family,
 {
 	struct dump_ctx c = { decode_pinhole, cb, arg, 0, 0 };
 
-	return dump_set(n, table, family == AF_INET ? MH_NFT_SEEN4 :
-			family == AF_INET6 ? MH_NFT_SEEN6 : NULL, &c);
+	return dump_set(n, table, mh_nft_seen_set(family), &c);
 }
 
 int mh_nft_dump_session_ports(struct mh_nft *n, const char *table,

@@ -77,10 +77,14 @@ int nb_seen_reset(struct mnl_nlmsg_batch *b, uint32_t *seq,
 	return err;
 }
 
+const char *mh_nft_seen_set(int family)
+{
+	return family == AF_INET ? MH_NFT_SEEN4 : family == AF_INET6 ? MH_NFT_SEEN6
+	       : NULL;
+}
+
 void nb_seen_note(struct nb_rule *rb, int family)
 {
-	if (family == AF_INET)
-		nb_dynset_update(rb, MH_NFT_SEEN4, MH_ID_SEEN4, 0);
-	else
-		nb_dynset_update(rb, MH_NFT_SEEN6, MH_ID_SEEN6, 0);
+	nb_dynset_update(rb, mh_nft_seen_set(family),
+			 family == AF_INET ? MH_ID_SEEN4 : MH_ID_SEEN6, 0);
 }

@@ -79,7 +79,7 @@ static void table_params(struct mh_daemon *d, bool adopt,
 		.table_flags = d->table_flags,
 		.accept_mark = d->cfg.accept_mark,
 		.map_lookup_dreg = d->map_lookup_dreg,
-		.pinhole_seen = d->pinhole_seen,
+		.pinhole_seen = d->timeout_update,
 	};
 	if (d->cfg.role == MH_ROLE_GATEWAY) {   /* not in its table (yet) */
 		p->local_flows = false;
@@ -154,12 +154,12 @@ static uint32_t choose_flags(struct mh_daemon *d)
 static void log_pinhole_modes(const struct mh_daemon *d)
 {
 	if (d->cfg.role != MH_ROLE_GATEWAY)
-		log_info("evicted pinholes: %s", d->pinhole_expire ?
+		log_info("evicted pinholes: %s", d->timeout_update ?
 			 "expired in place (a timeout update: no RCU grace "
 			 "period on the next datagram's path)" :
 			 "deleted (this kernel does not update an element's "
 			 "timeout)");
-	log_info("pinhole idle timeout: %s", d->pinhole_seen ?
+	log_info("pinhole idle timeout: %s", d->timeout_update ?
 		 "re-armed by mosh-helperd's read-back from seen4/seen6 (no rule "
 		 "adds a pinhole: a deleted pinhole stays deleted)" :
 		 "refreshed by the rules on every inbound datagram (this kernel "
@@ -338,7 +338,7 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 	batch_start(&bt);
 	err = mh_nft_build_elem(bt.b, &bt.seq, d->cfg.table, kind, op, client,
 				server_port, timeout_ms);
-	if (!err && kind == MH_NFT_PINHOLE && op != MH_NFT_ADD && d->pinhole_seen)
+	if (!err && kind == MH_NFT_PINHOLE && op != MH_NFT_ADD && d->timeout_update)
 		err = seen_destroy(d, &bt, client, server_port);
 	err = batch_send(d, &bt, err, wait == MH_KERNEL_SYNC);
 	if (err == -ENOENT && op == MH_NFT_DEL)
@@ -443,8 +443,8 @@ static void scratch_drop(struct mh_daemon *d)
 
 /* Evicted pinholes: expired in place (MH_NFT_EXPIRE) where the kernel
  * updates an element's timeout and takes destroys, else deleted. The idle
- * refresh: re-armed by the read-back (MH_NFT_REARM, the same kind of
- * update) from seen4/6 there too, else by the rules' `update`. A scratch
+ * refresh: re-armed by the read-back (the same kind of update) from
+ * seen4/6 there too, else by the rules' `update`. A scratch
  * table left by a probe that died is deleted and the probe made again. */
 void mh_kernel_probe_pinholes(struct mh_daemon *d)
 {
@@ -457,8 +457,7 @@ void mh_kernel_probe_pinholes(struct mh_daemon *d)
 		scratch_drop(d);
 		err = scratch_make(d);
 	}
-	d->pinhole_expire = err == 0 && mh_expire_probe(&ops, d);
-	d->pinhole_seen = d->pinhole_expire;
+	d->timeout_update = err == 0 && mh_expire_probe(&ops, d);
 	if (err == 0)
 		scratch_drop(d);
 	else
@@ -496,7 +495,7 @@ int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 	batch_start(&bt);
 	err = mh_nft_build_gw_elem(bt.b, &bt.seq, d->cfg.table, kind, op, client,
 				   server, timeout_ms);
-	if (!err && kind == MH_GW_PINHOLE && op == MH_NFT_DEL && d->pinhole_seen)
+	if (!err && kind == MH_GW_PINHOLE && op == MH_NFT_DEL && d->timeout_update)
 		err = mh_nft_build_gw_seen_destroy(bt.b, &bt.seq, d->cfg.table,
 						   client, server);
 	err = batch_send(d, &bt, err, wait == MH_KERNEL_SYNC);

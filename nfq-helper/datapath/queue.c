@@ -284,7 +284,7 @@ static int add_pinhole(struct mh_daemon *d, const struct mh_decision *dec)
 
 static bool in_kernel(const struct mh_daemon *d, const struct mh_pinhole_rec *r)
 {
-	return d->pinhole_expire &&
+	return d->timeout_update &&
 	       mh_pinhole_in_kernel(r, (uint64_t)d->cfg.idle_timeout * 1000,
 				    mh_now_ms() + IN_KERNEL_MARGIN_MS);
 }

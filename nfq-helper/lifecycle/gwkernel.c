@@ -179,7 +179,7 @@ void mh_gw_sync(struct mh_daemon *d, uint64_t now_ms)
 	remove_strays(&w);
 	if (err < 0)
 		return;   /* never forget pinholes on a failed read */
-	if (d->pinhole_seen)
+	if (d->timeout_update)
 		rearm_seen(&w);
 	while ((gs = mh_gwt_next(d->gw, gs)))
 		sync_session(d, gs, now_ms);

@@ -258,7 +258,7 @@ void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms)
 	a = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, sync_cb, d);
 	b = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET6, sync_cb, d);
 	remove_strays(d);
-	if (d->pinhole_seen && a >= 0 && b >= 0)
+	if (d->timeout_update && a >= 0 && b >= 0)
 		rearm_seen(d);
 	if (a < 0 || b < 0) {
 		log_warn("reading pinholes back: %s", strerror(-(a < 0 ? a : b)));
