@@ -229,16 +229,6 @@ int mh_nft_pinhole_from_key(const uint8_t *key, size_t len,
 /* Matches                                                             */
 
 /* udp sport (off 0) or dport (off 2) within the managed range */
-static void m_udp_port_range(struct nb_rule *rb, uint32_t off,
-			     const struct mh_ruleset_params *p)
-{
-	uint16_t lo = htons(p->port_low), hi = htons(p->port_high);
-
-	nb_match_udp(rb);
-	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
-	nb_range(rb, &lo, &hi, sizeof(lo));
-}
-
 /* udp sport (off 0) or dport (off 2) in a port set */
 static void m_udp_port_in(struct nb_rule *rb, uint32_t off, const char *set,
 			  uint32_t set_id)
@@ -342,7 +332,7 @@ typedef void (*rule_fn)(struct nb_rule *rb, const struct dir *d,
 static void rule_jump(struct nb_rule *rb, const struct dir *d,
 		      const struct mh_ruleset_params *p)
 {
-	m_udp_port_range(rb, d->server_port_off, p);
+	nb_match_port_range(rb, d->server_port_off, p);
 	nb_verdict(rb, NFT_JUMP, d->chain);
 	nb_comment(rb, d->c_jump);
 }

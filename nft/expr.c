@@ -377,6 +377,16 @@ void nb_match_udp(struct nb_rule *rb)
 	nb_cmp_u8(rb, IPPROTO_UDP);
 }
 
+void nb_match_port_range(struct nb_rule *rb, uint32_t off,
+			 const struct mh_ruleset_params *p)
+{
+	uint16_t lo = htons(p->port_low), hi = htons(p->port_high);
+
+	nb_match_udp(rb);
+	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
+	nb_range(rb, &lo, &hi, sizeof(lo));
+}
+
 void nb_match_nfproto(struct nb_rule *rb, uint8_t nfproto)
 {
 	nb_meta(rb, NFT_META_NFPROTO);

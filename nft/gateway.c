@@ -283,17 +283,6 @@ static const struct gw_dir gw_out = {
 	NULL,
 };
 
-/* udp dport (in) or sport (out) within the range */
-static void m_range(struct nb_rule *rb, uint32_t off,
-		    const struct mh_ruleset_params *p)
-{
-	uint16_t lo = htons(p->port_low), hi = htons(p->port_high);
-
-	nb_match_udp(rb);
-	nb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, off, 2, NFT_REG_1);
-	nb_range(rb, &lo, &hi, sizeof(lo));
-}
-
 /* address at off (network header) and port at poff (UDP) into reg, reg+n */
 static uint32_t load_field(struct nb_rule *rb, uint32_t reg, int family,
 			   uint32_t off, uint32_t poff)
@@ -337,7 +326,7 @@ static void rule_jump(struct nb_rule *rb, const struct gw_dir *d,
 		      const struct mh_ruleset_params *p, int family)
 {
 	(void)family;
-	m_range(rb, d->sport_off, p);
+	nb_match_port_range(rb, d->sport_off, p);
 	nb_verdict(rb, NFT_JUMP, d->chain);
 	nb_comment(rb, d->c_jump);
 }
@@ -396,7 +385,7 @@ static void rule_reply(struct nb_rule *rb, const struct gw_dir *d,
 		       const struct mh_ruleset_params *p, int family)
 {
 	(void)family;
-	m_range(rb, gw_out.sport_off, p);
+	nb_match_port_range(rb, gw_out.sport_off, p);
 	nb_verdict(rb, NFT_GOTO, gw_out.chain);
 	nb_comment(rb, d->c_reply);
 }

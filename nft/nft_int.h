@@ -317,6 +317,9 @@ int nb_gwmux_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
 
 /* Common matches */
 void nb_match_udp(struct nb_rule *rb);                   /* meta l4proto udp */
+/* udp, then the UDP port at off (0: source, 2: destination) in the range */
+void nb_match_port_range(struct nb_rule *rb, uint32_t off,
+			 const struct mh_ruleset_params *p);
 void nb_match_nfproto(struct nb_rule *rb, uint8_t nfproto);  /* meta nfproto ipv4/ipv6 */
 
 #endif
