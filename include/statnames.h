@@ -22,6 +22,8 @@ enum mh_stat_id {
 	MH_STAT_SESSIONS_ENDED,
 	MH_STAT_NFT_ERRORS,
 	MH_STAT_PINHOLES_REARMED,
+	MH_STAT_READBACK_MS,
+	MH_STAT_READBACK_MAX_MS,
 	MH_STATS_NAMED,
 	MH_STAT_PINHOLES = MH_STATS_NAMED,
 	MH_STAT_IDS
@@ -32,6 +34,7 @@ struct mh_stat_desc {
 	const char *metric;   /* Prometheus name, units and _total included */
 	bool gauge;           /* a level now, else a counter since start */
 	const char *help;
+	bool ms;              /* reported in milliseconds, a metric in seconds */
 };
 
 extern const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS];

@@ -33,6 +33,12 @@ const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS] = {
 		P "pinholes_rearmed_total", false,
 		"Pinhole idle timeouts re-armed by the read-back (pinholes that "
 		"passed datagrams; kernels where the rules do not refresh them)." },
+	[MH_STAT_READBACK_MS] = { "readback_ms", P "readback_seconds", true,
+		"How long the last periodic read-back of the table took (the "
+		"daemon serves nothing else meanwhile).", true },
+	[MH_STAT_READBACK_MAX_MS] = { "readback_max_ms", P "readback_max_seconds",
+		true, "The longest periodic read-back of the table since the start.",
+		true },
 	[MH_STAT_PINHOLES] = { "pinholes", P "pinholes", true,
 		"Pinholes open now." },
 };

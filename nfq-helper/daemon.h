@@ -45,6 +45,7 @@ struct mh_stats {
 	uint64_t pinholes_opened, pinholes_expired, sessions_ended;
 	uint64_t nft_errors;
 	uint64_t pinholes_rearmed;   /* by the read-back (seen4/6) */
+	uint64_t readback_ms, readback_max_ms;   /* the last read-back's, the longest */
 };
 
 struct mh_gw_table;
@@ -376,6 +377,12 @@ void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
  * MH_STRAYS_MAX a sync, the rest the next time. */
 #define MH_STRAYS_MAX 256
 void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms);
+/* The tick's read-back, both roles: when due (every idle_timeout / 4, at
+ * least 1 s apart), sync (mh_reconcile_sync or mh_gw_sync), timed into
+ * readback_ms / readback_max_ms (the loop serves nothing else meanwhile);
+ * true if it ran. */
+bool mh_readback_tick(struct mh_daemon *d, uint64_t now_ms,
+		      void (*sync)(struct mh_daemon *d, uint64_t now_ms));
 
 /* prefer.c (single-port mode): a session whose SSH login came from host X
  * displaces the mappings other sessions hold for clients on X (see

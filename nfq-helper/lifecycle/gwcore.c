@@ -102,12 +102,7 @@ void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms)
 		return;
 	while ((gs = mh_gwt_due(d->gw, now_ms)))
 		end_session(d, gs, "not confirmed by its relay in time");
-	if (now_ms >= d->next_sync_ms) {
-		unsigned every = d->cfg.idle_timeout * 1000 / 4;
-
-		mh_gw_sync(d, now_ms);
-		d->next_sync_ms = now_ms + (every < 1000 ? 1000 : every);
-	}
+	mh_readback_tick(d, now_ms, mh_gw_sync);
 	mh_gw_test_tick(d);
 }
 

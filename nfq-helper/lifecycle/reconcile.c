@@ -249,6 +249,29 @@ static void rearm_seen(struct mh_daemon *d)
 	mh_kernel_rearm_flush(d, a < 0 ? a : b);
 }
 
+bool mh_readback_tick(struct mh_daemon *d, uint64_t now_ms,
+		      void (*sync)(struct mh_daemon *d, uint64_t now_ms))
+{
+	unsigned every = d->cfg.idle_timeout * 1000 / 4;
+	uint64_t took;
+
+	if (every < 1000)
+		every = 1000;
+	if (now_ms < d->next_sync_ms)
+		return false;
+	sync(d, now_ms);
+	took = mh_now_ms() - now_ms;
+	d->stats.readback_ms = took;
+	if (took > d->stats.readback_max_ms)
+		d->stats.readback_max_ms = took;
+	if (took >= every / 2)
+		log_warn("the read-back of table inet %s took %llu ms, half its interval: "
+			 "the daemon serves nothing else meanwhile", d->cfg.table,
+			 (unsigned long long)took);
+	d->next_sync_ms = now_ms + every;
+	return true;
+}
+
 void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms)
 {
 	struct mh_session *s;

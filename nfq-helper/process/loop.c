@@ -85,13 +85,8 @@ static void on_timer(struct mh_daemon *d)
 		return;
 	}
 	mh_control_expire(d, now);
-	if (now >= d->next_sync_ms) {
-		unsigned every = d->cfg.idle_timeout * 1000 / 4;
-
-		mh_reconcile_sync(d, now);
+	if (mh_readback_tick(d, now, mh_reconcile_sync))
 		mh_life_check_sockets(d);
-		d->next_sync_ms = now + (every < 1000 ? 1000 : every);
-	}
 	mh_life_expire(d, now);
 	mh_audit_tick(d, now);
 }

@@ -77,8 +77,11 @@ expected() {
 		m["sessions_ended"] = "mosh_helper_sessions_ended_total"
 		m["nft_errors"] = "mosh_helper_nft_errors_total"
 		m["pinholes_rearmed"] = "mosh_helper_pinholes_rearmed_total"
+		s["readback_ms"] = "mosh_helper_readback_seconds"
+		s["readback_max_ms"] = "mosh_helper_readback_max_seconds"
 	}
 	$1 in m { print m[$1], $2; next }
+	$1 in s { printf "%s %d.%03d\n", s[$1], int($2 / 1000), $2 % 1000; next }
 	$1 ~ /^(accept|drop)_/ {
 		v = $1; sub(/_.*/, "", v); r = $1; sub(/^[a-z]+_/, "", r)
 		printf "mosh_helper_verdicts_total{reason=\"%s\",verdict=\"%s\"} %s\n", r, v, $2

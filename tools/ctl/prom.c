@@ -53,7 +53,12 @@ static void named(FILE *f, const struct mhc_stat *st)
 
 	if (d) {
 		family(f, d->metric, d->gauge ? "gauge" : "counter", d->help);
-		fprintf(f, "%s %llu\n", d->metric, (unsigned long long)st->value);
+		if (d->ms)
+			fprintf(f, "%s %llu.%03llu\n", d->metric,
+				(unsigned long long)(st->value / 1000),
+				(unsigned long long)(st->value % 1000));
+		else
+			fprintf(f, "%s %llu\n", d->metric, (unsigned long long)st->value);
 		return;
 	}
 	fprintf(f, "# HELP mosh_helper_%s Reported by mosh-helperd as %s "
