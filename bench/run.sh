@@ -8,9 +8,9 @@
 # EXIT trap ends only the processes it started and deletes its namespaces.
 # Usage: bench/run.sh BUILD_DIR   Knobs: BENCH_ROUNDS, BENCH_WINDOW_S, BENCH_CYCLES,
 # BENCH_ROAM_BLOCKS, BENCH_ITEMS (mux muxcost pinholes fast servers slow roam attack
-# daemonmem muxflood floodsess rebuild review gwfast relay gwresync klroam klgarbage ha),
+# daemonmem muxflood floodsess rebuild review gwfast readback relay gwresync klroam klgarbage ha),
 # BENCH_GW_PINHOLES, BENCH_DM_SESSIONS, BENCH_MF_SESSIONS, BENCH_RW_TRIALS, BENCH_FS_ROAMS,
-# BENCH_FS_ROUNDS, BENCH_RA_PER, BENCH_GR_SESSIONS, BENCH_GR_ROUNDS, BENCH_GR_LOG,
+# BENCH_FS_ROUNDS, BENCH_RA_PER, BENCH_GR_SESSIONS, BENCH_GR_ROUNDS, BENCH_GR_LOG, BENCH_RB_ROUNDS, BENCH_RB_ADDRS,
 # BENCH_KL_BLOCKS, BENCH_KL_FLOOD_S, BENCH_HA_* (bench/ha.sh), BENCH_KEEP=1
 
 set -u
@@ -1236,6 +1236,7 @@ bench_review() {
 
 . "$SRC/bench/gwfast.sh"   # item gwfast: the perimeter gateway (issue 13)
 . "$SRC/bench/gwrelay.sh"  # items relay, gwresync: relay -> gateway over TLS (issue 13)
+. "$SRC/bench/readback.sh" # item readback: the gateway's read-back of 100,000 pinholes
 . "$SRC/bench/keyless.sh"  # items klroam, klgarbage: keyless host mode (issue 16)
 
 # Item ha (issue 14): bench/ha.sh in a process of its own (its own
@@ -1260,7 +1261,7 @@ trap 'exit 130' INT TERM
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "mosh-helper bench: $(nproc) CPUs, kernel $(uname -r), $ROUNDS rounds, ${WIN}s windows, load average $LOAD0"
 setup
-for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review gwfast relay gwresync klroam klgarbage ha}; do
+for item in ${BENCH_ITEMS:-mux muxcost pinholes fast servers slow roam attack daemonmem muxflood floodsess rebuild review gwfast readback relay gwresync klroam klgarbage ha}; do
 	"bench_$item"
 done
 summary

@@ -33,6 +33,8 @@ const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS] = {
 		P "pinholes_rearmed_total", false,
 		"Pinhole idle timeouts re-armed by the read-back (pinholes that "
 		"passed datagrams; kernels where the rules do not refresh them)." },
+	[MH_STAT_READBACKS] = { "readbacks", P "readbacks_total", false,
+		"Periodic read-backs of the table (one every idle_timeout / 4)." },
 	[MH_STAT_READBACK_MS] = { "readback_ms", P "readback_seconds", true,
 		"How long the last periodic read-back of the table took (the "
 		"daemon serves nothing else meanwhile).", true },

@@ -45,7 +45,7 @@ struct mh_stats {
 	uint64_t pinholes_opened, pinholes_expired, sessions_ended;
 	uint64_t nft_errors;
 	uint64_t pinholes_rearmed;   /* by the read-back (seen4/6) */
-	uint64_t readback_ms, readback_max_ms;   /* the last read-back's, the longest */
+	uint64_t readbacks, readback_ms, readback_max_ms;   /* done; the last's, the longest */
 };
 
 struct mh_gw_table;

@@ -261,6 +261,7 @@ bool mh_readback_tick(struct mh_daemon *d, uint64_t now_ms,
 		return false;
 	sync(d, now_ms);
 	took = mh_now_ms() - now_ms;
+	d->stats.readbacks++;
 	d->stats.readback_ms = took;
 	if (took > d->stats.readback_max_ms)
 		d->stats.readback_max_ms = took;

@@ -590,6 +590,7 @@ void mh_stats_named(const struct mh_daemon *d,
 		[MH_STAT_SESSIONS_ENDED] = st->sessions_ended,
 		[MH_STAT_NFT_ERRORS] = st->nft_errors,
 		[MH_STAT_PINHOLES_REARMED] = st->pinholes_rearmed,
+		[MH_STAT_READBACKS] = st->readbacks,
 		[MH_STAT_READBACK_MS] = st->readback_ms,
 		[MH_STAT_READBACK_MAX_MS] = st->readback_max_ms,
 	};

@@ -77,6 +77,7 @@ expected() {
 		m["sessions_ended"] = "mosh_helper_sessions_ended_total"
 		m["nft_errors"] = "mosh_helper_nft_errors_total"
 		m["pinholes_rearmed"] = "mosh_helper_pinholes_rearmed_total"
+		m["readbacks"] = "mosh_helper_readbacks_total"
 		s["readback_ms"] = "mosh_helper_readback_seconds"
 		s["readback_max_ms"] = "mosh_helper_readback_max_seconds"
 	}
