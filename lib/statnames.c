@@ -12,29 +12,32 @@
 
 const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS] = {
 	[MH_STAT_SESSIONS] = { "sessions", P "sessions", true,
-		"Sessions the daemon holds now." },
+		"Sessions the daemon holds now.", false },
 	[MH_STAT_ANNOUNCE_ACCEPTED] = { "announce_accepted",
 		P "announcements_accepted_total", false,
-		"Session announcements (from the hook) accepted." },
+		"Session announcements (from the hook) accepted.", false },
 	[MH_STAT_ANNOUNCE_REFUSED] = { "announce_refused",
 		P "announcements_refused_total", false,
-		"Session announcements refused." },
+		"Session announcements refused.", false },
 	[MH_STAT_PINHOLES_OPENED] = { "pinholes_opened",
 		P "pinholes_opened_total", false,
-		"Pinholes opened for a client address and port." },
+		"Pinholes opened for a client address and port.", false },
 	[MH_STAT_PINHOLES_EXPIRED] = { "pinholes_expired",
 		P "pinholes_expired_total", false,
-		"Pinholes gone from the kernel set after their idle timeout." },
+		"Pinholes gone from the kernel set after their idle timeout.",
+		false },
 	[MH_STAT_SESSIONS_ENDED] = { "sessions_ended", P "sessions_ended_total",
-		false, "Sessions ended, whatever the reason (the audit log says which)." },
+		false, "Sessions ended, whatever the reason (the audit log says "
+		"which).", false },
 	[MH_STAT_NFT_ERRORS] = { "nft_errors", P "nft_errors_total", false,
-		"nftables batches that failed (not sent, or refused by the kernel)." },
+		"nftables batches that failed (not sent, or refused by the "
+		"kernel).", false },
 	[MH_STAT_PINHOLES_REARMED] = { "pinholes_rearmed",
 		P "pinholes_rearmed_total", false,
 		"Pinhole idle timeouts re-armed by the read-back (pinholes that "
-		"passed datagrams; kernels where the rules do not refresh them)." },
+		"passed datagrams; kernels where the rules do not refresh them).", false },
 	[MH_STAT_READBACKS] = { "readbacks", P "readbacks_total", false,
-		"Periodic read-backs of the table (one every idle_timeout / 4)." },
+		"Periodic read-backs of the table (one every idle_timeout / 4).", false },
 	[MH_STAT_READBACK_MS] = { "readback_ms", P "readback_seconds", true,
 		"How long the last periodic read-back of the table took (the "
 		"daemon serves nothing else meanwhile).", true },
@@ -42,7 +45,7 @@ const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS] = {
 		true, "The longest periodic read-back of the table since the start.",
 		true },
 	[MH_STAT_PINHOLES] = { "pinholes", P "pinholes", true,
-		"Pinholes open now." },
+		"Pinholes open now.", false },
 };
 
 const struct mh_stat_desc *mh_stat_find(const char *name)
