@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include <libmnl/libmnl.h>
 
@@ -128,6 +130,19 @@ struct mh_pinhole {
 	uint16_t client_port;         /* host order */
 	uint16_t server_port;         /* host order */
 };
+
+/* The pinhole of client (address and port) on server_port; an IPv4
+ * address's unused 12 bytes are zero. */
+static inline struct mh_pinhole mh_pinhole_of(const struct mh_addr *client,
+					      uint16_t server_port)
+{
+	struct mh_pinhole ph = { .family = client->family,
+				 .client_port = client->port,
+				 .server_port = server_port };
+
+	memcpy(ph.addr, client->ip, client->family == AF_INET ? 4 : sizeof(ph.addr));
+	return ph;
+}
 
 /* The kinds of element the daemon adds and deletes: a server port in
  * `sessions`; a pinhole (client . server port) in pinholes4/6; a single-port

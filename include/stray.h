@@ -11,11 +11,9 @@
 #include "nft.h"
 #include "session.h"
 
-/* The client address and port of a kernel element. */
+/* The client address and port of a kernel element (the inverse of nft.h's
+ * mh_pinhole_of). */
 void mh_elem_client(const struct mh_pinhole *ph, struct mh_addr *a);
-/* The kernel element of client a to server_port (the inverse). */
-void mh_elem_of(const struct mh_addr *a, uint16_t server_port,
-		struct mh_pinhole *ph);
 /* The record of the kernel's pinhole ph in t: its server port's session's
  * record of that client address and port; NULL if none (a stray). */
 struct mh_pinhole_rec *mh_elem_record(const struct mh_table *t,

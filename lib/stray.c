@@ -17,16 +17,6 @@ void mh_elem_client(const struct mh_pinhole *ph, struct mh_addr *a)
 	a->port = ph->client_port;
 }
 
-void mh_elem_of(const struct mh_addr *a, uint16_t server_port,
-		struct mh_pinhole *ph)
-{
-	memset(ph, 0, sizeof(*ph));
-	ph->family = a->family;
-	memcpy(ph->addr, a->ip, a->family == AF_INET ? 4 : 16);
-	ph->client_port = a->port;
-	ph->server_port = server_port;
-}
-
 struct mh_pinhole_rec *mh_elem_record(const struct mh_table *t,
 				      const struct mh_pinhole *ph)
 {

@@ -684,9 +684,7 @@ int mh_nft_build_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		      const struct mh_addr *client, uint16_t server_port,
 		      uint32_t timeout_ms)
 {
-	struct mh_pinhole ph = { .family = client ? client->family : 0,
-				 .client_port = client ? client->port : 0,
-				 .server_port = server_port };
+	struct mh_pinhole ph;
 	bool add = op == MH_NFT_ADD;
 
 	if (op == MH_NFT_EXPIRE && kind != MH_NFT_PINHOLE)
@@ -695,7 +693,7 @@ int mh_nft_build_elem(struct mnl_nlmsg_batch *b, uint32_t *seq,
 		return mh_nft_build_session_port(b, seq, table, server_port, add);
 	if (!client)
 		return -EINVAL;
-	memcpy(ph.addr, client->ip, sizeof(ph.addr));
+	ph = mh_pinhole_of(client, server_port);
 	if (op == MH_NFT_EXPIRE)
 		return mh_nft_build_pinhole_expire(b, seq, table, &ph, timeout_ms);
 	if (kind == MH_NFT_PINHOLE)

@@ -74,7 +74,7 @@ int mh_elems_of_sessions(const struct mh_daemon *d, struct mh_nft_elems *e)
 
 			if (err)
 				break;
-			mh_elem_of(&r->client, s->port, &ph);
+			ph = mh_pinhole_of(&r->client, s->port);
 			err = add_pinhole(e, &cap_ph, &ph);
 		}
 	}

@@ -316,11 +316,8 @@ static const char *const kind_names[] = {
 static int seen_destroy(struct mh_daemon *d, struct batch *bt,
 			const struct mh_addr *client, uint16_t server_port)
 {
-	struct mh_pinhole ph = { .family = client->family,
-				 .client_port = client->port,
-				 .server_port = server_port };
+	struct mh_pinhole ph = mh_pinhole_of(client, server_port);
 
-	memcpy(ph.addr, client->ip, sizeof(ph.addr));
 	return mh_nft_build_seen_destroy(bt->b, &bt->seq, d->cfg.table, &ph);
 }
 
@@ -649,16 +646,13 @@ static int rearm_one(struct mh_daemon *d, struct big_batch *g,
 		     const struct rearm *r, uint32_t idle_ms)
 {
 	uint64_t now = mh_now_ms();
-	struct mh_pinhole ph = { .family = r->client.family,
-				 .client_port = r->client.port,
-				 .server_port = r->server.port };
+	struct mh_pinhole ph = mh_pinhole_of(&r->client, r->server.port);
 	uint32_t left;
 	int err;
 
 	if (r->until_ms <= now)
 		return 0;
 	left = r->until_ms - now > idle_ms ? idle_ms : (uint32_t)(r->until_ms - now);
-	memcpy(ph.addr, r->client.ip, sizeof(ph.addr));
 	err = d->gw ? mh_nft_build_gw_rearm(g->b, &g->seq, d->cfg.table,
 					    &r->client, &r->server, idle_ms, left)
 		    : mh_nft_build_pinhole_rearm(g->b, &g->seq, d->cfg.table, &ph,
