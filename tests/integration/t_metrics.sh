@@ -112,6 +112,18 @@ mh_check_eq "announcements accepted" 0 "$(value mosh_helper_announcements_accept
 mh_check_eq "counter and gauge types" "counter gauge" \
 	"$(awk '$2 == "TYPE" && $3 == "mosh_helper_verdicts_total" { c = $4 } $2 == "TYPE" && $3 == "mosh_helper_pinholes" { g = $4 } END { print c, g }' "$MH_TMP/prom")"
 
+mh_step "the read-back is counted and timed (the first runs at the first tick)"
+st_of() { awk -v n="$1" '$1 == n { print $2 }' "$MH_TMP/stats"; }
+read_back() { "$CTL" -s "$SOCK" stats >"$MH_TMP/stats" && [ "$(st_of readbacks)" -ge 1 ]; }
+mh_wait 5 read_back || mh_fail "no read-back counted 5 s after the start"
+snapshot   # stats and the Prometheus text of one moment
+check_same
+mh_check_eq "the longest read-back is at least the last" yes \
+	"$([ "$(st_of readback_max_ms)" -ge "$(st_of readback_ms)" ] && echo yes)"
+mh_check_eq "mosh_helper_readback_seconds is readback_ms in seconds" \
+	"$(st_of readback_ms | awk '{ printf "%d.%03d", $1 / 1000, $1 % 1000 }')" \
+	"$(value mosh_helper_readback_seconds)"
+
 mh_step "a real session opens: the metrics follow"
 mh_live_session mhtest1 c1
 snapshot
