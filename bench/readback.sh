@@ -56,6 +56,30 @@ rb_next() {
 	rb_stat readback_ms
 }
 
+# rb_probe OUT: in the background, `mosh-helperctl status` every 50 ms (at
+# most 4000 times, 300 s), each answer's wall-clock us appended to OUT: how
+# long a control request waits while the daemon reads back; its PID in
+# RB_PROBE
+rb_probe() {
+	# shellcheck disable=SC2016  # the loop's own variables, expanded by its bash
+	bg rbk "$1.log" timeout 300 bash -c '
+		for ((i = 0; i < 4000; i++)); do
+			t0=$(date +%s%N)
+			"$0" -s "$1" status >/dev/null 2>&1 || echo "status failed" >&2
+			echo $((($(date +%s%N) - t0) / 1000)) >>"$2"
+			sleep 0.05
+		done' "$RB_CTL" "$TMP/rbk/control.sock" "$1"
+	RB_PROBE=$BG
+}
+
+# rb_answers FILE: "p50 p99 max" of the answer times in FILE, in ms
+rb_answers() {
+	sort -n "$1" | awk '{ v[NR] = $1 } END {
+		if (!NR) { print "nan nan nan"; exit }
+		printf "%.1f %.1f %.1f\n", v[int((NR + 1) / 2)] / 1000,
+			v[int(NR * 0.99 + 0.999)] / 1000, v[NR] / 1000 }'
+}
+
 rb_start() {
 	bg rbk "$TMP/rbk/daemon.out" taskset -c 1 "$DAEMON" -c "$TMP/rbk/mosh-helper.conf" -f
 	RB_PID=$BG
@@ -111,6 +135,7 @@ bench_readback() {
 	nsx rbk nft -f "$TMP/rbk/pinholes.nft" || die "readback: adding the pinholes"
 	rb_start
 	log "$(grep -o 'adopted: [0-9].*' "$TMP/rbk/daemon.out.err" | head -n 1)"
+	rb_probe "$TMP/rb-answer-rearm"
 	for ((r = 0; r < rounds; r++)); do
 		nsx rbk nft -f "$TMP/rbk/seen.nft" || die "readback: noting the seen keys"
 		n0=$(rb_stat pinholes_rearmed)
@@ -121,8 +146,11 @@ bench_readback() {
 		echo "$ms" >>"$TMP/rb-rearm"
 		echo $((n1 - n0)) >>"$TMP/rb-count"
 	done
+	kill -TERM "$RB_PROBE" 2>/dev/null
+	wait_pid "$RB_PROBE" 5
 	nsx rbk nft -f "$TMP/rbk/hour.nft" || die "readback: giving the pinholes an hour"
 	rb_next >/dev/null || die "readback: no read-back in 10 s"   # learns the hour
+	rb_probe "$TMP/rb-answer-dump"
 	for ((r = 0; r < rounds; r++)); do
 		n0=$(rb_stat pinholes_rearmed)
 		ms=$(rb_next) || die "readback: no read-back in 10 s"
@@ -130,6 +158,8 @@ bench_readback() {
 			"$(rb_stat pinholes) held"
 		echo "$ms" >>"$TMP/rb-dump"
 	done
+	kill -TERM "$RB_PROBE" 2>/dev/null
+	wait_pid "$RB_PROBE" 5
 	log "the daemon's longest read-back: $(rb_stat readback_max_ms) ms;" \
 		"warnings: $(grep -c 'read-back of table' "$TMP/rbk/daemon.out.err")"
 	fig gw_readback_pinholes "$n" "pinholes (BENCH_RB_ADDRS x 1000 sessions x 10)"
@@ -137,5 +167,11 @@ bench_readback() {
 		"ms (read-back of the pinholes, none to re-arm; median of $rounds)"
 	fig gw_readback_rearm_ms "$(median $(cat "$TMP/rb-rearm"))" \
 		"ms (the same, every pinhole re-armed: $(median $(cat "$TMP/rb-count")) a round, median of $rounds)"
+	local a
+	read -r -a a <<<"$(rb_answers "$TMP/rb-answer-rearm")"
+	fig gw_readback_answer_max_ms "${a[2]}" \
+		"ms (the longest a control request waited during the re-arm rounds; p50 ${a[0]}, p99 ${a[1]}, $(wc -l <"$TMP/rb-answer-rearm") requests every 50 ms)"
+	read -r -a a <<<"$(rb_answers "$TMP/rb-answer-dump")"
+	log "control requests during the dump rounds: p50 ${a[0]} ms, p99 ${a[1]} ms, max ${a[2]} ms"
 	rb_stop
 }
