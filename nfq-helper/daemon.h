@@ -174,12 +174,14 @@ void mh_kernel_probe_pinholes(struct mh_daemon *d);
  * record learns its element's new expiry once its batch is in. A pinhole
  * that misses its re-arm (no memory, a refused batch: logged) idles out,
  * and its client's next datagram reopens it through the slow path.
- * mh_kernel_rearm_seen: a key of seen4/6 with seen_left ms to go: its pinhole (record r, NULL if
- * none) passed an inbound datagram mh_nft_seen_timeout - seen_left ago.
- * Noted if this read-back listed r's element and that datagram makes it
- * last longer (mh_pinhole_rearm_left): a re-arm creates an element that is
- * gone, so only a listed one is re-armed, and a key no record names (a
- * pinhole deleted since, a stray's) opens nothing and expires. */
+ *
+ * mh_kernel_rearm_seen: a key of seen4/6 with seen_left ms to go: its
+ * pinhole (record r, NULL if none) passed an inbound datagram
+ * mh_nft_seen_timeout - seen_left ago. Noted if this read-back listed r's
+ * element and that datagram makes it last longer (mh_pinhole_rearm_left):
+ * a re-arm creates an element that is gone, so only a listed one is
+ * re-armed, and a key no record names (a pinhole deleted since, a stray's)
+ * opens nothing and expires. */
 void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
 			  const struct mh_addr *client,
 			  const struct mh_addr *server, uint64_t seen_left);

@@ -228,7 +228,6 @@ int mh_nft_pinhole_from_key(const uint8_t *key, size_t len,
 /* ------------------------------------------------------------------ */
 /* Matches                                                             */
 
-/* udp sport (off 0) or dport (off 2) within the managed range */
 /* udp sport (off 0) or dport (off 2) in a port set */
 static void m_udp_port_in(struct nb_rule *rb, uint32_t off, const char *set,
 			  uint32_t set_id)

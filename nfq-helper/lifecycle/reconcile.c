@@ -253,14 +253,15 @@ bool mh_readback_tick(struct mh_daemon *d, uint64_t now_ms,
 		      void (*sync)(struct mh_daemon *d, uint64_t now_ms))
 {
 	unsigned every = d->cfg.idle_timeout * 1000 / 4;
-	uint64_t took;
+	uint64_t start, took;
 
 	if (every < 1000)
 		every = 1000;
 	if (now_ms < d->next_sync_ms)
 		return false;
+	start = mh_now_ms();   /* the caller's now_ms may predate other work */
 	sync(d, now_ms);
-	took = mh_now_ms() - now_ms;
+	took = mh_now_ms() - start;
 	d->stats.readbacks++;
 	d->stats.readback_ms = took;
 	if (took > d->stats.readback_max_ms)
