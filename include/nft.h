@@ -117,6 +117,13 @@ struct mh_ruleset_params {
 uint32_t mh_nft_seen_timeout(uint32_t idle_timeout_ms);
 /* seen4 or seen6 by family, or NULL if the family is not inet. */
 const char *mh_nft_seen_set(int family);
+/* pinholes4 or pinholes6 by family, or NULL if the family is not inet. */
+const char *mh_nft_pinhole_set(int family);
+/* Decode a key of either (len bytes); 0 or -EINVAL if len fits neither
+ * family. */
+struct mh_pinhole;
+int mh_nft_pinhole_from_key(const uint8_t *key, size_t len,
+			    struct mh_pinhole *ph);
 
 #define MH_NFT_DEFAULT_SET_SIZE 65535
 
@@ -330,6 +337,17 @@ typedef void (*mh_nft_key_cb)(const uint8_t *key, uint32_t len,
 			      uint64_t expires_ms, void *arg);
 int mh_nft_dump_keys(struct mh_nft *n, const char *table, const char *set,
 		     mh_nft_key_cb cb, void *arg);
+/* The same dump as a walk, a part at a time, so that a caller can do other
+ * work between parts: mh_nft_walk_start sends the request (abandoning any
+ * walk under way), 0 or -errno; each mh_nft_walk_step reads one part (up
+ * to 32 KB of elements) through cb: 1 while more follow, 0 at the end, or
+ * -errno. mh_nft_walk_stop abandons it. One walk at a time; the kernel
+ * does not freeze the set for it, so an element added or deleted between
+ * parts may make the walk miss or repeat another. */
+int mh_nft_walk_start(struct mh_nft *n, const char *table, const char *set,
+		      mh_nft_key_cb cb, void *arg);
+int mh_nft_walk_step(struct mh_nft *n);
+void mh_nft_walk_stop(struct mh_nft *n);
 
 /* --- table watch (nft/watch.c): nftables events (NFNLGRP_NFTABLES) --- */
 struct mh_nft_watch;

@@ -49,6 +49,16 @@ struct mh_stats {
 };
 
 struct mh_gw_table;
+struct mh_readback_role;
+
+/* The read-back under way (readback.c), run a slice a loop round. */
+struct mh_readback_run {
+	const struct mh_readback_role *role;   /* NULL: none under way */
+	uint8_t phase, fam;      /* the step; the family listed (0, 1) */
+	bool walking;            /* a listing of that family is open */
+	int err, seen_err;       /* the pinholes' and seen4/6's first failure */
+	uint64_t start_ms;
+};
 
 struct mh_daemon {
 	struct mh_config cfg;
@@ -70,8 +80,9 @@ struct mh_daemon {
 				      * note instead of refreshing (nft.h,
 				      * pinhole_seen) */
 	bool running;
-	uint32_t sync_gen;
+	uint32_t sync_gen;           /* the read-back that listed a record */
 	uint64_t next_sync_ms;
+	struct mh_readback_run rb;
 	struct mh_stats stats;
 	struct mh_ratelimit drop_log;
 	struct mh_audit *audit;      /* audit trail (audit.c); NULL before it opens */
@@ -185,9 +196,18 @@ void mh_kernel_probe_pinholes(struct mh_daemon *d);
 void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
 			  const struct mh_addr *client,
 			  const struct mh_addr *server, uint64_t seen_left);
-/* dump_err: the seen4/6 read-back's result (< 0: logged; what it listed
- * is re-armed all the same). */
-void mh_kernel_rearm_flush(struct mh_daemon *d, int dump_err);
+/* The record of client's pinhole to server (a host's: server->port
+ * only), or NULL: the read-back's roles (mh_readback_role). */
+typedef struct mh_pinhole_rec *(*mh_rec_find)(struct mh_daemon *d,
+					      const struct mh_addr *client,
+					      const struct mh_addr *server);
+/* mh_kernel_rearm_step: the next batch of the re-arms noted, each sent
+ * only if find still gives a record this read-back listed (a session that
+ * ended meanwhile has its pinholes stay deleted); true while more remain,
+ * refusals logged after the last. mh_kernel_rearm_drop forgets them all
+ * (a read-back abandoned). */
+bool mh_kernel_rearm_step(struct mh_daemon *d, mh_rec_find find);
+void mh_kernel_rearm_drop(void);
 /* The older boolean forms of mh_kernel_elem, for call sites not yet moved. */
 int mh_kernel_pinhole(struct mh_daemon *d, const struct mh_addr *client,
 		      uint16_t server_port, bool add, bool sync);
@@ -335,11 +355,9 @@ void mh_gw_close(struct mh_daemon *d);
 /* gwkernel.c. After a restart that adopted the table: its sessions held
  * without keys (doomed after relay_orphan_grace unless a relay announces
  * them), its pinholes recorded in them, any other pinhole removed.
- * mh_gw_sync (the tick, every idle_timeout / 4): the pinhole sets read
- * back, records of pinholes the kernel expired dropped, elements no
- * session records removed. */
+ * mh_gw_readback: the gateway's read-back (readback.c). */
 void mh_gw_adopt(struct mh_daemon *d);
-void mh_gw_sync(struct mh_daemon *d, uint64_t now_ms);
+extern const struct mh_readback_role mh_gw_readback;
 void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms);
 /* Test builds only (tests/tools/gwseam.c replaces these empty ones): a
  * stand-in for the relay listener, opened at start, polled each tick. */
@@ -372,19 +390,54 @@ int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers
 struct mh_reconciled { unsigned ports, pinholes, mappings; };
 void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
 			struct mh_reconciled *gone);
-/* The periodic sync (and the end of a restart): the pinhole sets read
- * back, records of pinholes the kernel expired dropped; a pinhole element
- * that no session records (a failed delete, or not ours) is removed after
- * the read-back, with its confirmed mapping in single-port mode; at most
- * MH_STRAYS_MAX a sync, the rest the next time. */
+/* The host's read-back (readback.c): records of pinholes the kernel
+ * expired dropped; a pinhole element that no session records (a failed
+ * delete, or not ours) removed, with its confirmed mapping in single-port
+ * mode. */
+extern const struct mh_readback_role mh_host_readback;
+
+/* readback.c: the periodic read-back, both roles. The pinhole sets are
+ * listed, a part at a time, and a record this read-back listed is known
+ * to be in the kernel; then the elements no record names (strays, at most
+ * MH_STRAYS_MAX a read-back, the rest the next time) are removed; then,
+ * where the rules note inbound datagrams in seen4/6 (timeout_update),
+ * seen4/6 are listed and the pinholes that passed one re-armed
+ * (mh_kernel_rearm_step); last, the records the kernel no longer holds
+ * are dropped: those neither listed nor known to be there still (added
+ * in the last 2 s, or listed before with an expiry not yet come: a set
+ * that changes during a listing can have it miss an element). A failed
+ * listing of the pinholes drops no record. */
 #define MH_STRAYS_MAX 256
-void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms);
-/* The tick's read-back, both roles: when due (every idle_timeout / 4, at
- * least 1 s apart), sync (mh_reconcile_sync or mh_gw_sync), timed into
- * readback_ms / readback_max_ms (the loop serves nothing else meanwhile);
- * true if it ran. */
+struct mh_readback_role {
+	/* the set listed: seen4/6 if seen, else the pinholes; by family */
+	const char *(*set)(bool seen, int family);
+	/* a key of it into client and server; 0 or -errno */
+	int (*decode)(bool seen, const uint8_t *key, uint32_t len,
+		      struct mh_addr *client, struct mh_addr *server);
+	mh_rec_find find;
+	/* a pinhole element no record names (find said so just now) */
+	void (*stray)(struct mh_daemon *d, const struct mh_addr *client,
+		      const struct mh_addr *server);
+	/* every record through mh_readback_gone: those gone dropped */
+	void (*judge)(struct mh_daemon *d, uint64_t now_ms);
+};
+/* When due (every idle_timeout / 4, at least 1 s apart) and none is under
+ * way, a read-back of role starts; true if one did. The loop then runs it
+ * a slice a round (mh_readback_step, while mh_readback_pending), serving
+ * its other events between slices; each one's wall-clock time from start
+ * to end goes into readback_ms / readback_max_ms. */
 bool mh_readback_tick(struct mh_daemon *d, uint64_t now_ms,
-		      void (*sync)(struct mh_daemon *d, uint64_t now_ms));
+		      const struct mh_readback_role *role);
+bool mh_readback_pending(const struct mh_daemon *d);
+void mh_readback_step(struct mh_daemon *d);
+/* A whole read-back at once (start-up). */
+void mh_readback_run(struct mh_daemon *d, const struct mh_readback_role *role);
+/* The read-back under way dropped, its re-arms unsent: the table is
+ * being rebuilt (mh_kernel_install). The next tick starts another. */
+void mh_readback_abandon(struct mh_daemon *d);
+/* Whether r's element is gone from the kernel, by the read-back that
+ * just listed the pinholes. */
+bool mh_readback_gone(const struct mh_daemon *d, const struct mh_pinhole_rec *r);
 
 /* prefer.c (single-port mode): a session whose SSH login came from host X
  * displaces the mappings other sessions hold for clients on X (see

@@ -82,12 +82,6 @@ enum { MH_TYPE_BITS = 6, MH_TYPE_IPV4 = 7, MH_TYPE_IPV6 = 8, MH_TYPE_SERVICE = 1
  * chains, rules and sets): Debian 12's uapi header predates it. */
 #define MH_NFT_MSG_DESTROYSETELEM 30
 
-/* Set name for a pinhole family, or NULL if the family is not inet. */
-const char *mh_nft_pinhole_set(int family);
-/* Decode a key of len bytes; 0 or -EINVAL if len fits neither family. */
-int mh_nft_pinhole_from_key(const uint8_t *key, size_t len,
-			    struct mh_pinhole *ph);
-
 /* Map name for a mux mapping, or NULL if the family is not inet. */
 const char *mh_nft_mux_map(int family, bool confirmed);
 /* Encode m's address . client port into key (MH_MUX_KEY_MAX bytes);

@@ -38,11 +38,17 @@
 #define MH_NFT_PROBE_BUF   8192
 #define MH_NFT_RECV_BUF    32768
 
+struct mh_nft_walk;
+
 struct mh_nft {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
+	struct mh_nft_walk *walk;   /* a dump read a message at a time */
 };
+
+static struct mh_nft_walk *walk_open(void);
+static void walk_close(struct mh_nft_walk *w);
 
 struct mh_nft *mh_nft_open(void)
 {
@@ -66,6 +72,8 @@ struct mh_nft *mh_nft_open(void)
 			   &snd, sizeof(snd));
 	n->portid = mnl_socket_get_portid(n->nl);
 	n->seq = (uint32_t)time(NULL);
+	if (!(n->walk = walk_open()))
+		goto fail;
 	return n;
 fail:
 	err = errno;
@@ -81,6 +89,7 @@ void mh_nft_close(struct mh_nft *n)
 	if (!n)
 		return;
 	mnl_socket_close(n->nl);
+	walk_close(n->walk);
 	free(n);
 }
 
@@ -530,8 +539,8 @@ static int dump_msg_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int dump_request(struct mh_nft *n, const char *table, const char *set,
-			uint32_t seq)
+static int dump_request(struct mnl_socket *nl, const char *table,
+			const char *set, uint32_t seq)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nftnl_set *s = nftnl_set_alloc();
@@ -545,7 +554,21 @@ static int dump_request(struct mh_nft *n, const char *table, const char *set,
 				    NLM_F_DUMP, seq);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	return mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+	return mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+}
+
+/* One message of a dump through c: 1 if more follow, 0 at its end, or
+ * -errno (the kernel's refusal, or a set element it could not read). */
+static int dump_part(const char *buf, ssize_t len, uint32_t seq,
+		     uint32_t portid, struct dump_ctx *c)
+{
+	int r = mnl_cb_run(buf, (size_t)len, seq, portid, dump_msg_cb, c);
+
+	if (r > MNL_CB_STOP)
+		return 1;
+	if (r == MNL_CB_STOP)
+		return c->err ? c->err : 0;
+	return c->err ? c->err : -errno;
 }
 
 /* Dump one set: elements seen or -errno. */
@@ -559,7 +582,7 @@ static int dump_set(struct mh_nft *n, const char *table, const char *set,
 	if (!set || !table)
 		return -EINVAL;
 	mh_nft_drain(n);
-	r = dump_request(n, table, set, seq);
+	r = dump_request(n->nl, table, set, seq);
 	while (r == 0) {
 		ssize_t len = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
 
@@ -567,13 +590,8 @@ static int dump_set(struct mh_nft *n, const char *table, const char *set,
 			r = -errno;
 			break;
 		}
-		r = mnl_cb_run(buf, (size_t)len, seq, n->portid, dump_msg_cb, c);
-		if (r > MNL_CB_STOP)
-			r = 0;
-		else if (r == MNL_CB_STOP)
-			r = 1;
-		else
-			r = c->err ? c->err : -errno;
+		r = dump_part(buf, len, seq, n->portid, c);
+		r = r > 0 ? 0 : r == 0 ? 1 : r;
 	}
 	if (r < 0)
 		return r;
@@ -632,4 +650,96 @@ int mh_nft_dump(struct mh_nft *n, const char *table, enum mh_nft_kind kind,
 	default:
 		return mh_nft_dump_mux(n, table, family, kind == MH_NFT_MUX, cb, arg);
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Walks: a dump read one message at a time                             */
+
+/* On a socket of its own, so that the event loop can serve other work
+ * between the parts of a long dump while the main socket goes on taking
+ * the hot path's batches and errors. A get needs no ownership of the
+ * table. */
+struct mh_nft_walk {
+	struct mnl_socket *nl;
+	uint32_t portid, seq;
+	bool running;
+	struct raw_dump r;
+	struct dump_ctx c;
+};
+
+static struct mh_nft_walk *walk_open(void)
+{
+	struct mh_nft_walk *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!w->nl || mnl_socket_bind(w->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = errno;
+
+		if (w->nl)
+			mnl_socket_close(w->nl);
+		free(w);
+		errno = err;
+		return NULL;
+	}
+	w->portid = mnl_socket_get_portid(w->nl);
+	w->seq = (uint32_t)time(NULL);
+	return w;
+}
+
+static void walk_close(struct mh_nft_walk *w)
+{
+	if (!w)
+		return;
+	mnl_socket_close(w->nl);
+	free(w);
+}
+
+/* What an abandoned walk left: the kernel fills the next part of a dump
+ * as the last is read, so this reads to its end. */
+static void walk_drain(struct mh_nft_walk *w)
+{
+	char buf[MH_NFT_RECV_BUF];
+
+	while (recv(mnl_socket_get_fd(w->nl), buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	w->running = false;
+}
+
+int mh_nft_walk_start(struct mh_nft *n, const char *table, const char *set,
+		      mh_nft_key_cb cb, void *arg)
+{
+	struct mh_nft_walk *w = n->walk;
+	int r;
+
+	if (!table || !set || !cb)
+		return -EINVAL;
+	walk_drain(w);
+	w->r = (struct raw_dump){ cb, arg };
+	w->c = (struct dump_ctx){ decode_raw, NULL, &w->r, 0, 0 };
+	r = dump_request(w->nl, table, set, ++w->seq);
+	w->running = r == 0;
+	return r;
+}
+
+int mh_nft_walk_step(struct mh_nft *n)
+{
+	char buf[MH_NFT_RECV_BUF];
+	struct mh_nft_walk *w = n->walk;
+	ssize_t len;
+	int r;
+
+	if (!w->running)
+		return 0;
+	len = mnl_socket_recvfrom(w->nl, buf, sizeof(buf));
+	r = len < 0 ? -errno : dump_part(buf, len, w->seq, w->portid, &w->c);
+	if (r <= 0)
+		w->running = false;
+	return r;
+}
+
+void mh_nft_walk_stop(struct mh_nft *n)
+{
+	walk_drain(n->walk);
 }

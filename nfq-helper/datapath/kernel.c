@@ -103,6 +103,7 @@ int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
 		free(bt);
 		return -ENOMEM;
 	}
+	mh_readback_abandon(d);   /* what it listed is of the old table */
 	table_params(d, adopt, &p);
 	bt->b = mnl_nlmsg_batch_start(buf ? buf : bt->buf, limit);
 	bt->seq = (uint32_t)mh_now_ms();
@@ -598,17 +599,20 @@ int mh_kernel_gw_sessions_add(struct mh_daemon *d, const struct mh_addr *servers
 	return big_send(d, &g, err);
 }
 
-/* The re-arms noted since the last flush (a growing list, kept). */
+/* The re-arms noted by this read-back, sent a batch at a time (a
+ * growing list, kept): by key, not by record, since the session table
+ * may change between batches. */
 static struct {
 	struct rearm {
 		struct mh_addr client, server;
 		uint64_t until_ms;
-		struct mh_pinhole_rec *r;   /* valid until the flush */
 	} *v;
 	unsigned n, cap;
+	unsigned next, failed;   /* the next batch; re-arms refused */
+	int err;                 /* the last refusal */
 } rearms;
 
-static void rearm_note(struct mh_pinhole_rec *r, const struct mh_addr *client,
+static void rearm_note(const struct mh_addr *client,
 		       const struct mh_addr *server, uint64_t until_ms)
 {
 	if (rearms.n == rearms.cap) {
@@ -620,7 +624,7 @@ static void rearm_note(struct mh_pinhole_rec *r, const struct mh_addr *client,
 		rearms.v = v;
 		rearms.cap = cap;
 	}
-	rearms.v[rearms.n++] = (struct rearm){ *client, *server, until_ms, r };
+	rearms.v[rearms.n++] = (struct rearm){ *client, *server, until_ms };
 }
 
 void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
@@ -637,7 +641,18 @@ void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
 	left = mh_pinhole_rearm_left(r, now, idle,
 				     seen - (seen_left < seen ? seen_left : seen));
 	if (left)
-		rearm_note(r, client, server, now + left);
+		rearm_note(client, server, now + left);
+}
+
+/* The record a re-arm is for, if it still stands: there, and listed by
+ * this read-back (a record made since is not known to be in the kernel,
+ * and a re-arm would create a deleted element again). */
+static struct mh_pinhole_rec *rearm_rec(struct mh_daemon *d, mh_rec_find find,
+					const struct rearm *r)
+{
+	struct mh_pinhole_rec *rec = find(d, &r->client, &r->server);
+
+	return rec && rec->seen_gen == d->sync_gen ? rec : NULL;
 }
 
 /* One re-arm's message, its time left taken now: 1, or 0 if until_ms is
@@ -662,55 +677,71 @@ static int rearm_one(struct mh_daemon *d, struct big_batch *g,
 
 /* Re-arms go in batches of this many: each message is acknowledged, and
  * a batch the kernel refuses (one element it could not take) costs only
- * its own. */
+ * its own. The event loop serves other work between two batches. */
 #define REARM_BATCH 512
 
-/* Re-arms [from, to) in one batch; those in the kernel have their records
- * say so. The count sent, or -errno. */
-static int rearm_batch(struct mh_daemon *d, unsigned from, unsigned to,
-		       uint32_t idle_ms)
+/* Re-arms [from, to) in one batch, those whose records stand; their
+ * records learn the new expiry once it is in. The count sent, or -errno. */
+static int rearm_batch(struct mh_daemon *d, mh_rec_find find, unsigned from,
+		       unsigned to, uint32_t idle_ms)
 {
+	struct mh_pinhole_rec *rec;
 	struct big_batch g;
 	int err = big_start(&g, to - from), sent = 0;
 
 	if (err)
 		return err;
 	for (unsigned i = from; i < to && err >= 0; i++) {
+		if (!rearm_rec(d, find, &rearms.v[i])) {
+			rearms.v[i].until_ms = 0;   /* skipped */
+			continue;
+		}
 		err = rearm_one(d, &g, &rearms.v[i], idle_ms);
 		sent += err > 0;
+	}
+	if (!sent && err >= 0) {   /* nothing to send */
+		mnl_nlmsg_batch_stop(g.b);
+		free(g.buf);
+		return 0;
 	}
 	if ((err = big_send(d, &g, err < 0 ? err : 0)) < 0)
 		return err;
 	for (unsigned i = from; i < to; i++)
-		if (rearms.v[i].until_ms > rearms.v[i].r->alive_until_ms)
-			rearms.v[i].r->alive_until_ms = rearms.v[i].until_ms;
+		if ((rec = rearm_rec(d, find, &rearms.v[i])) &&
+		    rearms.v[i].until_ms > rec->alive_until_ms)
+			rec->alive_until_ms = rearms.v[i].until_ms;
 	return sent;
 }
 
-void mh_kernel_rearm_flush(struct mh_daemon *d, int dump_err)
+bool mh_kernel_rearm_step(struct mh_daemon *d, mh_rec_find find)
 {
 	uint32_t idle_ms = d->cfg.idle_timeout * 1000;
-	unsigned n = rearms.n, failed = 0;
-	int err = 0;
+	unsigned i = rearms.next, n = rearms.n;
+	unsigned to = n - i > REARM_BATCH ? i + REARM_BATCH : n;
+	int r;
 
-	if (dump_err < 0)
-		log_warn("reading seen4/seen6 back: %s; the pinholes that passed "
-			 "datagrams since may idle out (their clients' next "
-			 "datagrams reopen them)", strerror(-dump_err));
-	rearms.n = 0;
-	for (unsigned i = 0; i < n; i += REARM_BATCH) {
-		unsigned to = n - i > REARM_BATCH ? i + REARM_BATCH : n;
-		int r = rearm_batch(d, i, to, idle_ms);
-
+	if (i < n) {
+		r = rearm_batch(d, find, i, to, idle_ms);
 		if (r < 0) {
-			failed += to - i;
-			err = r;
+			rearms.failed += to - i;
+			rearms.err = r;
 		} else {
 			d->stats.pinholes_rearmed += (unsigned)r;
 		}
+		rearms.next = to;
 	}
-	if (failed)
+	if (rearms.next < n)
+		return true;
+	if (rearms.failed)
 		log_warn("re-arming %u of %u pinhole(s): %s (they idle out; their "
-			 "clients' next datagrams reopen them)", failed, n,
-			 strerror(-err));
+			 "clients' next datagrams reopen them)", rearms.failed, n,
+			 strerror(-rearms.err));
+	mh_kernel_rearm_drop();
+	return false;
+}
+
+void mh_kernel_rearm_drop(void)
+{
+	rearms.n = rearms.next = rearms.failed = 0;
+	rearms.err = 0;
 }

@@ -102,7 +102,7 @@ void mh_gw_tick(struct mh_daemon *d, uint64_t now_ms)
 		return;
 	while ((gs = mh_gwt_due(d->gw, now_ms)))
 		end_session(d, gs, "not confirmed by its relay in time");
-	mh_readback_tick(d, now_ms, mh_gw_sync);
+	mh_readback_tick(d, now_ms, &mh_gw_readback);
 	mh_gw_test_tick(d);
 }
 

@@ -2,11 +2,10 @@
 /*
  * The gateway's view of its kernel table: what a restarted daemon adopts
  * from it (sessions held keyless until their relays announce them, their
- * pinholes), and the periodic read-back that drops the records of
- * pinholes the kernel expired, removes elements no session records, and
- * re-arms the pinholes that seen4/6 say passed an inbound datagram (nft.h,
- * pinhole_seen).
+ * pinholes), and the gateway's role in the periodic read-back
+ * (readback.c): keys by client and server address and port.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,7 +13,6 @@
 #include "daemon.h"
 #include "gwtable.h"
 
-#define SYNC_GRACE_MS 2000   /* a pinhole this young may not be in a dump yet */
 #define STRAYS_MAX    256    /* removed per read-back; the rest next time */
 
 struct walk {
@@ -114,73 +112,52 @@ void mh_gw_adopt(struct mh_daemon *d)
 	mh_audit_simple(d, "adopted", "table", d->cfg.table);
 }
 
-/* ---- the read-back -------------------------------------------------------- */
+/* ---- the read-back (readback.c) ----------------------------------------- */
 
-static void sync_pinhole(const struct mh_addr *client,
-			 const struct mh_addr *server, uint64_t expires_ms,
-			 void *arg)
+static const char *gw_set(bool seen, int family)
 {
-	struct walk *w = arg;
-	struct mh_gw_sess *gs = mh_gwt_find(w->d->gw, server);
-	struct mh_pinhole_rec *r = gs ? mh_pinhole_find(gs->s, client) : NULL;
-
-	if (r) {
-		uint64_t until = expires_ms ? w->now + expires_ms : 0;
-
-		r->seen_gen = w->d->sync_gen;
-		if (until > r->alive_until_ms)
-			r->alive_until_ms = until;
-	} else
-		note_stray(w, client, server);
+	return mh_nft_gw_set(seen ? MH_GW_SEEN : MH_GW_PINHOLE, family);
 }
 
-/* A key of seen4/6 (mh_kernel_rearm_seen). */
-static void seen_pinhole(const struct mh_addr *client,
-			 const struct mh_addr *server, uint64_t seen_left,
-			 void *arg)
+static int gw_decode(bool seen, const uint8_t *key, uint32_t len,
+		     struct mh_addr *client, struct mh_addr *server)
 {
-	struct walk *w = arg;
-	struct mh_gw_sess *gs = mh_gwt_find(w->d->gw, server);
-
-	mh_kernel_rearm_seen(w->d, gs ? mh_pinhole_find(gs->s, client) : NULL,
-			     client, server, seen_left);
+	return mh_nft_gw_from_key(seen ? MH_GW_SEEN : MH_GW_PINHOLE, key, len,
+				  client, server) < 0 ? -EPROTO : 0;
 }
 
-static void rearm_seen(struct walk *w)
+static struct mh_pinhole_rec *gw_find(struct mh_daemon *d,
+				      const struct mh_addr *client,
+				      const struct mh_addr *server)
 {
-	mh_kernel_rearm_flush(w->d, dump_both(w, MH_GW_SEEN, seen_pinhole));
+	struct mh_gw_sess *gs = mh_gwt_find(d->gw, server);
+
+	return gs ? mh_pinhole_find(gs->s, client) : NULL;
 }
 
-static void sync_session(struct mh_daemon *d, struct mh_gw_sess *gs,
-			 uint64_t now_ms)
+static void gw_stray(struct mh_daemon *d, const struct mh_addr *client,
+		     const struct mh_addr *server)
 {
+	mh_kernel_gw_elem(d, MH_GW_PINHOLE, MH_NFT_DEL, client, server,
+			  MH_KERNEL_SYNC);
+}
+
+static void gw_judge(struct mh_daemon *d, uint64_t now_ms)
+{
+	struct mh_gw_sess *gs = NULL;
 	struct mh_pinhole_rec *r;
 
-	mh_for_each_pinhole(gs->s, r) {
-		if (r->seen_gen == d->sync_gen || now_ms - r->added_ms < SYNC_GRACE_MS)
-			continue;
-		d->stats.pinholes_expired++;
-		mh_audit_pinhole(d, gs->s, "pinhole_expired", &r->client, "idle");
-		memset(r, 0, sizeof(*r));
-	}
-}
-
-void mh_gw_sync(struct mh_daemon *d, uint64_t now_ms)
-{
-	static struct walk w;   /* large; the loop is single-threaded */
-	struct mh_gw_sess *gs = NULL;
-	int err;
-
-	memset(&w, 0, sizeof(w));
-	w.d = d;
-	w.now = now_ms;
-	d->sync_gen++;
-	err = dump_both(&w, MH_GW_PINHOLE, sync_pinhole);
-	remove_strays(&w);
-	if (err < 0)
-		return;   /* never forget pinholes on a failed read */
-	if (d->timeout_update)
-		rearm_seen(&w);
+	(void)now_ms;
 	while ((gs = mh_gwt_next(d->gw, gs)))
-		sync_session(d, gs, now_ms);
+		mh_for_each_pinhole(gs->s, r) {
+			if (!mh_readback_gone(d, r))
+				continue;
+			d->stats.pinholes_expired++;
+			mh_audit_pinhole(d, gs->s, "pinhole_expired", &r->client, "idle");
+			memset(r, 0, sizeof(*r));
+		}
 }
+
+const struct mh_readback_role mh_gw_readback = {
+	gw_set, gw_decode, gw_find, gw_stray, gw_judge,
+};

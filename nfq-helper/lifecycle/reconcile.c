@@ -4,11 +4,9 @@
  * session ports, pinholes and single-port mappings an adopted table holds
  * for sessions that did not come back are removed, those of resumed
  * sessions kept (and pinholes recorded if the saved state missed them).
- * While the daemon runs, the periodic sync reads the pinhole sets back:
- * the session table learns which pinholes the kernel expired, those no
- * session records (strays) are removed the same way, and where the rules
- * note inbound datagrams in seen4/6 instead of refreshing the pinholes
- * (nft.h, pinhole_seen), the pinholes that passed one are re-armed.
+ * While the daemon runs, the periodic read-back (readback.c) does the
+ * same with what the kernel expired, through the host's role here: keys
+ * by session port, strays removed with their mappings, expiries logged.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -144,151 +142,83 @@ void mh_reconcile_table(struct mh_daemon *d, uint64_t now_ms,
 	gone->mappings = mappings(d);
 }
 
-/* --- strays, while the daemon runs --- */
+/* --- the host's read-back (readback.c) --- */
 
-static struct mh_pinhole strays[MH_STRAYS_MAX];
-static unsigned n_strays;
-
-static void note_stray(const struct mh_pinhole *ph)
+static const char *host_set(bool seen, int family)
 {
-	if (n_strays < MH_STRAYS_MAX)
-		strays[n_strays++] = *ph;
+	return seen ? mh_nft_seen_set(family) : mh_nft_pinhole_set(family);
+}
+
+/* A key of pinholes4/6 or seen4/6: the session's port in server->port. */
+static int host_decode(bool seen, const uint8_t *key, uint32_t len,
+		       struct mh_addr *client, struct mh_addr *server)
+{
+	struct mh_pinhole ph;
+
+	(void)seen;
+	if (mh_nft_pinhole_from_key(key, len, &ph) < 0)
+		return -EPROTO;
+	mh_elem_client(&ph, client);
+	memset(server, 0, sizeof(*server));
+	server->port = ph.server_port;
+	return 0;
+}
+
+static struct mh_pinhole_rec *host_find(struct mh_daemon *d,
+					const struct mh_addr *client,
+					const struct mh_addr *server)
+{
+	const struct mh_session *s = mh_session_by_port(&d->sessions, server->port);
+
+	return s ? mh_pinhole_find(s, client) : NULL;
 }
 
 /* A stray pinhole lets one client address reach a port outside any
  * session's control (kept alive by its own traffic, and inherited by the
  * next session on that port): it goes, with its confirmed mapping. */
-static void remove_strays(struct mh_daemon *d)
+static void host_stray(struct mh_daemon *d, const struct mh_addr *client,
+		       const struct mh_addr *server)
 {
 	static struct mh_ratelimit warn = { .tokens = 20, .per_sec = 1, .burst = 20 };
 	char cl[MH_ADDRSTRLEN], what[MH_ADDRSTRLEN + 16];
-	unsigned i;
 
-	for (i = 0; i < n_strays; i++) {
-		const struct mh_pinhole *ph = &strays[i];
-		struct mh_addr a;
-
-		mh_elem_client(ph, &a);
-		if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, &a, ph->server_port,
-				   MH_KERNEL_SYNC) < 0)
-			continue;
-		if (d->pol.public_port)
-			mh_kernel_elem(d, MH_NFT_MUX, MH_NFT_DEL, &a, ph->server_port,
-				       MH_KERNEL_SYNC);
-		mh_addr_str(&a, cl, sizeof(cl));
-		snprintf(what, sizeof(what), "%s -> %u", cl, ph->server_port);
-		mh_audit_simple(d, "stray_removed", "pinhole", what);
-		if (mh_ratelimit_ok(&warn, mh_now_ms()))
-			log_warn("pinhole %s to port %u is recorded by no session: "
-				 "removed", cl, ph->server_port);
-	}
-	n_strays = 0;
+	if (mh_kernel_elem(d, MH_NFT_PINHOLE, MH_NFT_DEL, client, server->port,
+			   MH_KERNEL_SYNC) < 0)
+		return;
+	if (d->pol.public_port)
+		mh_kernel_elem(d, MH_NFT_MUX, MH_NFT_DEL, client, server->port,
+			       MH_KERNEL_SYNC);
+	mh_addr_str(client, cl, sizeof(cl));
+	snprintf(what, sizeof(what), "%s -> %u", cl, server->port);
+	mh_audit_simple(d, "stray_removed", "pinhole", what);
+	if (mh_ratelimit_ok(&warn, mh_now_ms()))
+		log_warn("pinhole %s to port %u is recorded by no session: "
+			 "removed", cl, server->port);
 }
 
-/* --- the periodic sync: learning what the kernel expired --- */
-
-#define SYNC_GRACE_MS 2000   /* a pinhole this young may not be in a dump yet */
-
-static void sync_cb(const struct mh_pinhole *ph, uint64_t expires_ms, void *arg)
-{
-	struct mh_daemon *d = arg;
-	struct mh_pinhole_rec *r = mh_elem_record(&d->sessions, ph);
-
-	if (r) {
-		uint64_t until = expires_ms ? mh_now_ms() + expires_ms : 0;
-
-		r->seen_gen = d->sync_gen;
-		if (until > r->alive_until_ms)
-			r->alive_until_ms = until;
-	} else
-		note_stray(ph);   /* removed after the read-back */
-}
-
-static void sync_session(struct mh_daemon *d, struct mh_session *s,
-			 uint64_t now_ms)
+static void host_judge(struct mh_daemon *d, uint64_t now_ms)
 {
 	char cl[MH_ADDRSTRLEN];
 	struct mh_pinhole_rec *r;
 
-	mh_for_each_pinhole(s, r) {
-		if (r->seen_gen == d->sync_gen || now_ms - r->added_ms < SYNC_GRACE_MS) {
-			s->last_alive_ms = now_ms;
-			continue;
+	for (struct mh_session *s = d->sessions.head; s; s = s->next)
+		mh_for_each_pinhole(s, r) {
+			if (!mh_readback_gone(d, r)) {
+				s->last_alive_ms = now_ms;
+				continue;
+			}
+			d->stats.pinholes_expired++;
+			if (mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE)) {
+				log_info("session %u port %u: pinhole for %s expired "
+					 "(idle)", s->id, s->port,
+					 mh_addr_str(&r->client, cl, sizeof(cl)));
+				mh_audit_pinhole(d, s, "pinhole_expired", &r->client,
+						 "idle");
+			}
+			memset(r, 0, sizeof(*r));
 		}
-		d->stats.pinholes_expired++;
-		if (mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE)) {
-			log_info("session %u port %u: pinhole for %s expired (idle)",
-				 s->id, s->port, mh_addr_str(&r->client, cl, sizeof(cl)));
-			mh_audit_pinhole(d, s, "pinhole_expired", &r->client, "idle");
-		}
-		memset(r, 0, sizeof(*r));
-	}
 }
 
-/* --- re-arms: the idle timeout, where the rules do not refresh it --- */
-
-/* A key of seen4/6: its pinhole passed an inbound datagram seen_left ms
- * less than the seen timeout ago. Only a pinhole this read-back listed is
- * re-armed (a re-arm would create one that is gone); a key no record
- * names (a pinhole deleted since, a stray's) opens nothing and expires. */
-static void seen_cb(const struct mh_pinhole *ph, uint64_t seen_left, void *arg)
-{
-	struct mh_daemon *d = arg;
-	struct mh_addr client, server = { .port = ph->server_port };
-
-	mh_elem_client(ph, &client);
-	mh_kernel_rearm_seen(d, mh_elem_record(&d->sessions, ph), &client, &server,
-			     seen_left);
-}
-
-static void rearm_seen(struct mh_daemon *d)
-{
-	int a = mh_nft_dump_seen(d->nft, d->cfg.table, AF_INET, seen_cb, d);
-	int b = mh_nft_dump_seen(d->nft, d->cfg.table, AF_INET6, seen_cb, d);
-
-	mh_kernel_rearm_flush(d, a < 0 ? a : b);
-}
-
-bool mh_readback_tick(struct mh_daemon *d, uint64_t now_ms,
-		      void (*sync)(struct mh_daemon *d, uint64_t now_ms))
-{
-	unsigned every = d->cfg.idle_timeout * 1000 / 4;
-	uint64_t start, took;
-
-	if (every < 1000)
-		every = 1000;
-	if (now_ms < d->next_sync_ms)
-		return false;
-	start = mh_now_ms();   /* the caller's now_ms may predate other work */
-	sync(d, now_ms);
-	took = mh_now_ms() - start;
-	d->stats.readbacks++;
-	d->stats.readback_ms = took;
-	if (took > d->stats.readback_max_ms)
-		d->stats.readback_max_ms = took;
-	if (took >= every / 2)
-		log_warn("the read-back of table inet %s took %llu ms, half its interval: "
-			 "the daemon serves nothing else meanwhile", d->cfg.table,
-			 (unsigned long long)took);
-	d->next_sync_ms = now_ms + every;
-	return true;
-}
-
-void mh_reconcile_sync(struct mh_daemon *d, uint64_t now_ms)
-{
-	struct mh_session *s;
-	int a, b;
-
-	d->sync_gen++;
-	a = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET, sync_cb, d);
-	b = mh_nft_dump_pinholes(d->nft, d->cfg.table, AF_INET6, sync_cb, d);
-	remove_strays(d);
-	if (d->timeout_update && a >= 0 && b >= 0)
-		rearm_seen(d);
-	if (a < 0 || b < 0) {
-		log_warn("reading pinholes back: %s", strerror(-(a < 0 ? a : b)));
-		return;   /* never forget pinholes on a failed read */
-	}
-	for (s = d->sessions.head; s; s = s->next)
-		sync_session(d, s, now_ms);
-}
+const struct mh_readback_role mh_host_readback = {
+	host_set, host_decode, host_find, host_stray, host_judge,
+};

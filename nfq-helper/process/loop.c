@@ -85,7 +85,7 @@ static void on_timer(struct mh_daemon *d)
 		return;
 	}
 	mh_control_expire(d, now);
-	if (mh_readback_tick(d, now, mh_reconcile_sync))
+	if (mh_readback_tick(d, now, &mh_host_readback))
 		mh_life_check_sockets(d);
 	mh_life_expire(d, now);
 	mh_audit_tick(d, now);
@@ -121,9 +121,11 @@ int mh_loop_run(struct mh_daemon *d)
 	 * not at the first event, which may be long in coming */
 	mh_audit_flush(d);
 	while (d->running) {
-		/* a state file under way goes on after the events, a slice a
-		 * round (state.c): the queue is read in between */
-		n = epoll_wait(d->epfd, ev, MAX_EVENTS, mh_state_pending(d) ? 0 : -1);
+		/* a state file or a read-back under way goes on after the
+		 * events, a slice a round (state.c, readback.c): the queue
+		 * and the control socket are served in between */
+		n = epoll_wait(d->epfd, ev, MAX_EVENTS,
+			       mh_state_pending(d) || mh_readback_pending(d) ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -131,6 +133,8 @@ int mh_loop_run(struct mh_daemon *d)
 		}
 		for (i = 0; i < n && d->running; i++)
 			dispatch(d, ev[i].data.u64);
+		if (mh_readback_pending(d) && d->running)
+			mh_readback_step(d);
 		mh_audit_flush(d);
 		mh_state_flush(d);
 	}

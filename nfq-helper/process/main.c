@@ -144,7 +144,7 @@ static void restore(struct mh_daemon *d)
 	}
 	resumed = mh_resume(d);
 	mh_reconcile_table(d, now, &gone);
-	mh_reconcile_sync(d, now);
+	mh_readback_run(d, &mh_host_readback);
 	mh_state_restored(d, &gone, resumed);
 }
 
