@@ -39,11 +39,19 @@ const struct mh_stat_desc mh_stat_descs[MH_STAT_IDS] = {
 	[MH_STAT_READBACKS] = { "readbacks", P "readbacks_total", false,
 		"Periodic read-backs of the table (one every idle_timeout / 4).", false },
 	[MH_STAT_READBACK_MS] = { "readback_ms", P "readback_seconds", true,
-		"How long the last periodic read-back of the table took (the "
-		"daemon serves nothing else meanwhile).", true },
+		"How long the last periodic read-back of the table took, start "
+		"to end (the daemon serves its other work between its slices).",
+		true },
 	[MH_STAT_READBACK_MAX_MS] = { "readback_max_ms", P "readback_max_seconds",
 		true, "The longest periodic read-back of the table since the start.",
 		true },
+	[MH_STAT_READBACK_BUSY_MS] = { "readback_busy_ms",
+		P "readback_busy_seconds", true, "The work of the last periodic "
+		"read-back alone: its slices, without what the daemon served "
+		"between them.", true },
+	[MH_STAT_READBACK_RUNNING] = { "readback_running", P "readback_running",
+		true, "1 while a periodic read-back of the table is under way.",
+		false },
 	[MH_STAT_PINHOLES] = { "pinholes", P "pinholes", true,
 		"Pinholes open now.", false },
 };

@@ -46,6 +46,7 @@ struct mh_stats {
 	uint64_t nft_errors;
 	uint64_t pinholes_rearmed;   /* by the read-back (seen4/6) */
 	uint64_t readbacks, readback_ms, readback_max_ms;   /* done; the last's, the longest */
+	uint64_t readback_busy_ms;   /* the last's slices alone */
 };
 
 struct mh_gw_table;
@@ -58,6 +59,7 @@ struct mh_readback_run {
 	bool walking;            /* a listing of that family is open */
 	int err, seen_err;       /* the pinholes' and seen4/6's first failure */
 	uint64_t start_ms;
+	uint64_t busy_us;        /* in its slices so far */
 };
 
 struct mh_daemon {
@@ -425,7 +427,8 @@ struct mh_readback_role {
  * way, a read-back of role starts; true if one did. The loop then runs it
  * a slice a round (mh_readback_step, while mh_readback_pending), serving
  * its other events between slices; each one's wall-clock time from start
- * to end goes into readback_ms / readback_max_ms. */
+ * to end goes into readback_ms / readback_max_ms, its slices' alone into
+ * readback_busy_ms. */
 bool mh_readback_tick(struct mh_daemon *d, uint64_t now_ms,
 		      const struct mh_readback_role *role);
 bool mh_readback_pending(const struct mh_daemon *d);

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "daemon.h"
@@ -25,6 +26,14 @@ static const int families[2] = { AF_INET, AF_INET6 };
 /* elements listed that no record names, removed after the listing */
 static struct stray { struct mh_addr client, server; } strays[MH_STRAYS_MAX];
 static unsigned n_strays;
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static unsigned interval_ms(const struct mh_daemon *d)
 {
@@ -184,19 +193,32 @@ bool mh_readback_pending(const struct mh_daemon *d)
 	return d->rb.role != NULL;
 }
 
+/* Steps until the read-back ends or limit_us has passed; its time goes
+ * into busy_us, and when it ends into readback_busy_ms. */
+static void slice(struct mh_daemon *d, uint64_t limit_us)
+{
+	uint64_t from = now_us(), at = from;
+	bool more = true;
+
+	while (more && at - from < limit_us) {
+		more = advance(d);
+		at = now_us();
+	}
+	d->rb.busy_us += at - from;
+	if (!more)
+		d->stats.readback_busy_ms = (d->rb.busy_us + 500) / 1000;
+}
+
 void mh_readback_step(struct mh_daemon *d)
 {
-	uint64_t from = mh_now_ms();
-
-	while (d->rb.role && advance(d) && mh_now_ms() - from < MH_READBACK_SLICE_MS)
-		;
+	if (d->rb.role)
+		slice(d, MH_READBACK_SLICE_MS * 1000);
 }
 
 void mh_readback_run(struct mh_daemon *d, const struct mh_readback_role *role)
 {
 	start(d, role);
-	while (advance(d))
-		;
+	slice(d, UINT64_MAX);
 }
 
 void mh_readback_abandon(struct mh_daemon *d)

@@ -593,6 +593,8 @@ void mh_stats_named(const struct mh_daemon *d,
 		[MH_STAT_READBACKS] = st->readbacks,
 		[MH_STAT_READBACK_MS] = st->readback_ms,
 		[MH_STAT_READBACK_MAX_MS] = st->readback_max_ms,
+		[MH_STAT_READBACK_BUSY_MS] = st->readback_busy_ms,
+		[MH_STAT_READBACK_RUNNING] = d->rb.role != NULL,
 	};
 
 	for (int i = 0; i < MH_STATS_NAMED; i++) {

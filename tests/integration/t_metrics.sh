@@ -78,8 +78,10 @@ expected() {
 		m["nft_errors"] = "mosh_helper_nft_errors_total"
 		m["pinholes_rearmed"] = "mosh_helper_pinholes_rearmed_total"
 		m["readbacks"] = "mosh_helper_readbacks_total"
+		m["readback_running"] = "mosh_helper_readback_running"
 		s["readback_ms"] = "mosh_helper_readback_seconds"
 		s["readback_max_ms"] = "mosh_helper_readback_max_seconds"
+		s["readback_busy_ms"] = "mosh_helper_readback_busy_seconds"
 	}
 	$1 in m { print m[$1], $2; next }
 	$1 in s { printf "%s %d.%03d\n", s[$1], int($2 / 1000), $2 % 1000; next }
