@@ -181,10 +181,11 @@ void mh_kernel_probe_pinholes(struct mh_daemon *d);
 /* The read-back's re-arms (nft.h, mh_nft_build_pinhole_rearm and
  * mh_nft_build_gw_rearm): each pinhole (a host's: client, and the
  * session's port in server->port; a gateway's: client and server) to
- * expire the idle timeout after its last inbound datagram, noted during
- * the read-back and flushed after it in batches, each one's time left
- * taken as it is built, so that a long read-back does not stretch it; a
- * record learns its element's new expiry once its batch is in. A pinhole
+ * expire the idle timeout after its last inbound datagram, noted while
+ * the read-back lists seen4/6 and sent after that a batch a step, each
+ * one's time left taken as it is built, so that a long read-back does not
+ * stretch it; a record learns its element's new expiry once its batch is
+ * in. A pinhole
  * that misses its re-arm (no memory, a refused batch: logged) idles out,
  * and its client's next datagram reopens it through the slow path.
  *

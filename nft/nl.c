@@ -7,7 +7,9 @@
  * form of a map lookup, reads a table's flags and owner, and dumps the
  * `sessions` set, the pinhole sets, single-port mode's mux maps or any
  * set's raw keys (the gateway's table). An owned table takes changes from
- * this socket only, so the daemon sends everything through one.
+ * this socket only, so the daemon sends everything through one. A second
+ * socket only reads: the walks, dumps taken a part at a time by the
+ * periodic read-back between the daemon's other work.
  */
 #include <errno.h>
 #include <poll.h>
