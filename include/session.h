@@ -34,6 +34,7 @@ struct mh_pinhole_rec {
 	uint32_t seen_gen;       /* last kernel read-back that listed it */
 	uint64_t alive_until_ms; /* its element is in the kernel at least until
 				  * then (a read-back's expiry; 0: none yet) */
+	uint8_t missed;          /* read-backs in a row that did not list it */
 };
 
 /* A local address mosh-server's socket is bound to (from sock_diag). */

@@ -2,7 +2,7 @@
 /*
  * Kernel elements against the session table: which record a pinhole element
  * read back from the kernel belongs to, and so which elements no session
- * records (strays, left by a failed delete) and the periodic sync removes.
+ * records (strays, left by a failed delete) and the periodic read-back removes.
  * Pure: no sockets.
  */
 #ifndef MH_STRAY_H

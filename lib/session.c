@@ -410,6 +410,8 @@ bool mh_pinhole_record_ex(struct mh_session *s, const struct mh_addr *client,
 			evict = true;
 		}
 		r->alive_until_ms = 0;
+		r->seen_gen = 0;   /* a new pinhole: no read-back listed it */
+		r->missed = 0;
 	}
 	r->client = *client;
 	r->added_ms = now_ms ? now_ms : 1;

@@ -2,7 +2,7 @@
 /*
  * Which session record a kernel pinhole element belongs to; an element no
  * session records is a stray (a delete that failed, or an element put there
- * by someone else) that the periodic sync removes.
+ * by someone else) that the periodic read-back removes.
  */
 #include <string.h>
 #include <sys/socket.h>

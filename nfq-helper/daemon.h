@@ -60,6 +60,9 @@ struct mh_readback_run {
 	int err, seen_err;       /* the pinholes' and seen4/6's first failure */
 	uint64_t start_ms;
 	uint64_t busy_us;        /* in its slices so far */
+	uint32_t table_gen;      /* d->table_gen at its start */
+	uint64_t elem_ops;       /* d->elem_ops at its start */
+	bool disturbed;          /* pinholes added or deleted while listed */
 };
 
 struct mh_daemon {
@@ -83,6 +86,8 @@ struct mh_daemon {
 				      * pinhole_seen) */
 	bool running;
 	uint32_t sync_gen;           /* the read-back that listed a record */
+	uint32_t table_gen;          /* tables installed (mh_kernel_install) */
+	uint64_t elem_ops;           /* pinhole adds and deletes sent */
 	uint64_t next_sync_ms;
 	struct mh_readback_run rb;
 	struct mh_stats stats;
@@ -406,10 +411,10 @@ extern const struct mh_readback_role mh_host_readback;
  * where the rules note inbound datagrams in seen4/6 (timeout_update),
  * seen4/6 are listed and the pinholes that passed one re-armed
  * (mh_kernel_rearm_step); last, the records the kernel no longer holds
- * are dropped: those neither listed nor known to be there still (added
- * in the last 2 s, or listed before with an expiry not yet come: a set
- * that changes during a listing can have it miss an element). A failed
- * listing of the pinholes drops no record. */
+ * are dropped (mh_readback_gone). A failed listing of the pinholes drops
+ * no record. A table installed meanwhile (mh_kernel_install bumps
+ * table_gen) ends the read-back at its next step, its re-arms unsent;
+ * the next tick starts another. */
 #define MH_STRAYS_MAX 256
 struct mh_readback_role {
 	/* the set listed: seen4/6 if seen, else the pinholes; by family */
@@ -436,12 +441,12 @@ bool mh_readback_pending(const struct mh_daemon *d);
 void mh_readback_step(struct mh_daemon *d);
 /* A whole read-back at once (start-up). */
 void mh_readback_run(struct mh_daemon *d, const struct mh_readback_role *role);
-/* The read-back under way dropped, its re-arms unsent: the table is
- * being rebuilt (mh_kernel_install). The next tick starts another. */
-void mh_readback_abandon(struct mh_daemon *d);
 /* Whether r's element is gone from the kernel, by the read-back that
- * just listed the pinholes. */
-bool mh_readback_gone(const struct mh_daemon *d, const struct mh_pinhole_rec *r);
+ * just listed the pinholes: not listed, not added in the last 2 s, its
+ * known expiry passed, and, if pinholes were added or deleted while they
+ * were listed (the kernel's walk of a set that changes can skip an
+ * element), not listed the read-back before either (r->missed counts). */
+bool mh_readback_gone(const struct mh_daemon *d, struct mh_pinhole_rec *r);
 
 /* prefer.c (single-port mode): a session whose SSH login came from host X
  * displaces the mappings other sessions hold for clients on X (see

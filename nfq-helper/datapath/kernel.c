@@ -103,7 +103,7 @@ int mh_kernel_install(struct mh_daemon *d, bool adopt, bool replace,
 		free(bt);
 		return -ENOMEM;
 	}
-	mh_readback_abandon(d);   /* what it listed is of the old table */
+	d->table_gen++;   /* a read-back under way listed the old one */
 	table_params(d, adopt, &p);
 	bt->b = mnl_nlmsg_batch_start(buf ? buf : bt->buf, limit);
 	bt->seq = (uint32_t)mh_now_ms();
@@ -331,6 +331,8 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 	uint32_t timeout_ms = kind == MH_NFT_PINHOLE && op != MH_NFT_DEL ?
 			      d->cfg.idle_timeout * 1000 : 0;
 	struct batch bt;
+
+	d->elem_ops += kind == MH_NFT_PINHOLE;
 	int err;
 
 	batch_start(&bt);
@@ -490,6 +492,8 @@ int mh_kernel_gw_elem(struct mh_daemon *d, enum mh_gw_kind kind,
 	struct batch bt;
 	int err;
 
+	d->elem_ops += kind == MH_GW_PINHOLE;
+
 	batch_start(&bt);
 	err = mh_nft_build_gw_elem(bt.b, &bt.seq, d->cfg.table, kind, op, client,
 				   server, timeout_ms);
@@ -606,6 +610,7 @@ static struct {
 	struct rearm {
 		struct mh_addr client, server;
 		uint64_t until_ms;
+		uint64_t added_ms;   /* the record's, as listed */
 	} *v;
 	unsigned n, cap;
 	unsigned next, failed;   /* the next batch; re-arms refused */
@@ -613,7 +618,8 @@ static struct {
 } rearms;
 
 static void rearm_note(const struct mh_addr *client,
-		       const struct mh_addr *server, uint64_t until_ms)
+		       const struct mh_addr *server, uint64_t until_ms,
+		       uint64_t added_ms)
 {
 	if (rearms.n == rearms.cap) {
 		unsigned cap = rearms.cap ? rearms.cap * 2 : 64;
@@ -624,7 +630,7 @@ static void rearm_note(const struct mh_addr *client,
 		rearms.v = v;
 		rearms.cap = cap;
 	}
-	rearms.v[rearms.n++] = (struct rearm){ *client, *server, until_ms };
+	rearms.v[rearms.n++] = (struct rearm){ *client, *server, until_ms, added_ms };
 }
 
 void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
@@ -641,18 +647,20 @@ void mh_kernel_rearm_seen(struct mh_daemon *d, struct mh_pinhole_rec *r,
 	left = mh_pinhole_rearm_left(r, now, idle,
 				     seen - (seen_left < seen ? seen_left : seen));
 	if (left)
-		rearm_note(client, server, now + left);
+		rearm_note(client, server, now + left, r->added_ms);
 }
 
-/* The record a re-arm is for, if it still stands: there, and listed by
- * this read-back (a record made since is not known to be in the kernel,
- * and a re-arm would create a deleted element again). */
+/* The record a re-arm is for, if it still stands: there, listed by this
+ * read-back, and not added again since (a record made since is not known
+ * to be in the kernel, and a re-arm would create a deleted element again;
+ * one added again has an element with its own, fresh expiry). */
 static struct mh_pinhole_rec *rearm_rec(struct mh_daemon *d, mh_rec_find find,
 					const struct rearm *r)
 {
 	struct mh_pinhole_rec *rec = find(d, &r->client, &r->server);
 
-	return rec && rec->seen_gen == d->sync_gen ? rec : NULL;
+	return rec && rec->seen_gen == d->sync_gen &&
+	       rec->added_ms == r->added_ms ? rec : NULL;
 }
 
 /* One re-arm's message, its time left taken now: 1, or 0 if until_ms is

@@ -59,6 +59,7 @@ static void listed(const uint8_t *key, uint32_t len, uint64_t expires_ms,
 		uint64_t until = expires_ms ? mh_now_ms() + expires_ms : 0;
 
 		r->seen_gen = d->sync_gen;
+		r->missed = 0;
 		if (until > r->alive_until_ms)
 			r->alive_until_ms = until;
 	} else if (n_strays < MH_STRAYS_MAX) {
@@ -90,6 +91,8 @@ static void list_part(struct mh_daemon *d)
 
 	if (rb->fam == 2) {
 		rb->fam = 0;
+		if (!is_seen)
+			rb->disturbed = d->elem_ops != rb->elem_ops;
 		if (is_seen && rb->seen_err)
 			log_warn("reading seen4/seen6 back: %s; the pinholes that "
 				 "passed datagrams since may idle out (their "
@@ -173,7 +176,9 @@ static void start(struct mh_daemon *d, const struct mh_readback_role *role)
 {
 	d->sync_gen++;
 	d->rb = (struct mh_readback_run){ .role = role, .phase = RB_PINHOLES,
-					  .start_ms = mh_now_ms() };
+					  .start_ms = mh_now_ms(),
+					  .table_gen = d->table_gen,
+					  .elem_ops = d->elem_ops };
 	n_strays = 0;
 	mh_kernel_rearm_drop();
 }
@@ -193,6 +198,19 @@ bool mh_readback_pending(const struct mh_daemon *d)
 	return d->rb.role != NULL;
 }
 
+/* The read-back under way dropped, its re-arms unsent: the table it
+ * listed was replaced (mh_kernel_install). The next tick starts another. */
+static void abandon(struct mh_daemon *d)
+{
+	if (d->rb.walking)
+		mh_nft_walk_stop(d->nft);
+	mh_kernel_rearm_drop();
+	n_strays = 0;
+	d->rb.role = NULL;
+	d->next_sync_ms = 0;
+	log_debug("read-back abandoned: the table was installed again");
+}
+
 /* Steps until the read-back ends or limit_us has passed; its time goes
  * into busy_us, and when it ends into readback_busy_ms. */
 static void slice(struct mh_daemon *d, uint64_t limit_us)
@@ -201,6 +219,10 @@ static void slice(struct mh_daemon *d, uint64_t limit_us)
 	bool more = true;
 
 	while (more && at - from < limit_us) {
+		if (d->rb.table_gen != d->table_gen) {
+			abandon(d);
+			return;
+		}
 		more = advance(d);
 		at = now_us();
 	}
@@ -221,23 +243,16 @@ void mh_readback_run(struct mh_daemon *d, const struct mh_readback_role *role)
 	slice(d, UINT64_MAX);
 }
 
-void mh_readback_abandon(struct mh_daemon *d)
-{
-	if (!d->rb.role)
-		return;
-	if (d->rb.walking)
-		mh_nft_walk_stop(d->nft);
-	mh_kernel_rearm_drop();
-	n_strays = 0;
-	d->rb.role = NULL;
-	d->next_sync_ms = 0;
-	log_debug("read-back abandoned: the table is rebuilt");
-}
-
-bool mh_readback_gone(const struct mh_daemon *d, const struct mh_pinhole_rec *r)
+bool mh_readback_gone(const struct mh_daemon *d, struct mh_pinhole_rec *r)
 {
 	uint64_t from = d->rb.start_ms;
 
-	return r->seen_gen != d->sync_gen && r->added_ms + SYNC_GRACE_MS <= from &&
-	       r->alive_until_ms <= from;
+	if (r->seen_gen == d->sync_gen || r->added_ms + SYNC_GRACE_MS > from ||
+	    r->alive_until_ms > from)
+		return false;
+	if (d->rb.disturbed && !r->missed) {
+		r->missed = 1;   /* maybe skipped: gone if the next misses it too */
+		return false;
+	}
+	return true;
 }

@@ -13,7 +13,7 @@
 # that port (dslib.sh: spoofsend on the router, the source not tracked
 # there, bounded, ended by PID each round; a table of the test's own on
 # the server counts and drops what the daemon's table lets in); the
-# daemon's periodic sync (every idle_timeout/4 = 2 s) removes the stray,
+# daemon's periodic read-back (every idle_timeout/4 = 2 s) removes the stray,
 # audit event stray_removed; then, the flood still running, no datagram
 # may pass in the 0.5 s from 0.2 s after that, and the element must be
 # absent from the set. Every round's flood must have passed the pinhole

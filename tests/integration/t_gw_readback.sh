@@ -22,8 +22,13 @@
 #  - a read-back's own work is no more than its duration;
 #  - once the sessions ended, with seen4 still noting their keys, two
 #    read-backs later the pinhole set is empty: a re-arm never brings back
-#    a pinhole whose record went during the read-back;
+#    a pinhole whose record went, even during the read-back (sessions end
+#    at a tick, every 500 ms, and a read-back starts at one: this bites
+#    when the read-back runs past the next tick, as it does under the
+#    sanitizers, about 800 ms here, but not in a plain build, 340 ms);
 #  - no sanitizer report.
+# Skipped on kernels that cannot update an element's timeout (before
+# 6.10): the rules refresh pinholes there, and there is no seen4.
 # Knob: MH_RB_SERVERS (server addresses, 1000 sessions each; default 4).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -95,6 +100,8 @@ NOTER=$MH_BG_PID
 mh_step "the daemon adopts them and reads back every 2 s; stats asked meanwhile"
 gw_daemon_start
 MH_DAEMON_PID=$GW_PID MH_DAEMON_LOG=$GW_LOG   # lib.sh's cleanup and diagnostics
+grep -q 'pinhole idle timeout: refreshed by the rules' "$GW_LOG" &&
+	mh_skip "this kernel cannot update an element's timeout: no seen4, nothing to re-arm"
 grep -o 'adopted: [0-9].*' "$GW_LOG" | head -n 1 | sed 's/^/   /'
 stats >"$MH_TMP/s0" || mh_fail "no stats from the gateway"
 running=0 asked=0 least=$RB_PH expired=0
@@ -122,8 +129,9 @@ mh_log "re-armed: $((a1 - a0)) in $((r1 - r0)) read-backs;" \
 	"the last took $(stat_of readback_ms "$MH_TMP/s") ms, its own work" \
 	"$(stat_of readback_busy_ms "$MH_TMP/s") ms"
 mh_assert "each read-back re-armed every pinhole" [ $((a1 - a0)) -ge $(((r1 - r0 - 1) * RB_PH)) ]
+# (busy is rounded from us, the duration a difference of whole ms: 1 ms apart)
 mh_assert "a read-back's work is no more than its duration" \
-	[ "$(stat_of readback_busy_ms "$MH_TMP/s")" -le "$(stat_of readback_ms "$MH_TMP/s")" ]
+	[ "$(stat_of readback_busy_ms "$MH_TMP/s")" -le $(($(stat_of readback_ms "$MH_TMP/s") + 1)) ]
 
 mh_step "the sessions end (no relay announced them) while read-backs run"
 no_sessions() { stats >"$MH_TMP/s" && [ "$(stat_of sessions "$MH_TMP/s")" = 0 ]; }

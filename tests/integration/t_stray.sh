@@ -3,7 +3,7 @@
 # Stray pinholes (issue 11, finding 4): a pinhole element in the kernel that
 # no session records (left by a delete that failed; kept alive by its own
 # traffic, it would let that client reach whatever session next takes the
-# port) is removed by the daemon's periodic sync, for a port without a
+# port) is removed by the daemon's periodic read-back, for a port without a
 # session and for a port with one, IPv4 and IPv6, long before its own
 # timeout; the session's real pinhole stays and the session keeps working.
 # The strays are put there from the shell with `nft add element`, standing

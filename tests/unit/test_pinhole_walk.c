@@ -3,7 +3,8 @@
  * Unit tests for the one walk over a session's pinholes (mh_pinhole_next,
  * mh_for_each_pinhole in lib/session.c): open records only, in slot order,
  * a record cleared during the walk does not stop it, and count and find
- * agree with it. And the eviction's copy of the oldest record, and whether
+ * agree with it. And the eviction's copy of the oldest record (the slot's
+ * new record knowing nothing of a read-back), and whether
  * an evicted record's kernel element is sure to be there still
  * (mh_pinhole_in_kernel: what decides an expiry in place over a delete),
  * and the read-back's re-arm (mh_pinhole_rearm_left).
@@ -78,6 +79,8 @@ START_TEST(test_evicted_copy)
 	a = client(41000);
 	ck_assert(!mh_pinhole_record_ex(s, &a, 100, &old));
 	s->ph[0].alive_until_ms = 70000;
+	s->ph[0].seen_gen = 7;   /* listed by read-back 7, missed by one since */
+	s->ph[0].missed = 1;
 	a = client(41001);
 	ck_assert(!mh_pinhole_record_ex(s, &a, 200, &old));
 	a = client(41002);
@@ -87,6 +90,9 @@ START_TEST(test_evicted_copy)
 	ck_assert_uint_eq(old.alive_until_ms, 70000);
 	ck_assert_uint_eq(s->ph[0].client.port, 41002);
 	ck_assert_uint_eq(s->ph[0].alive_until_ms, 0);
+	/* the new pinhole in the slot inherits nothing the read-back knew */
+	ck_assert_uint_eq(s->ph[0].seen_gen, 0);
+	ck_assert_uint_eq(s->ph[0].missed, 0);
 	mh_table_clear(t);
 	free(t);
 }

@@ -2,7 +2,7 @@
 /*
  * Unit tests for lib/stray.c: a kernel pinhole element belongs to the
  * record its session holds for that client address and port, and is a
- * stray (removed by the periodic sync) when its port has no session, when
+ * stray (removed by the periodic read-back) when its port has no session, when
  * the session does not record that client, port or family, or when the
  * record went (a delete that failed in the kernel).
  */
