@@ -411,7 +411,11 @@ extern const struct mh_readback_role mh_host_readback;
  * where the rules note inbound datagrams in seen4/6 (timeout_update),
  * seen4/6 are listed and the pinholes that passed one re-armed
  * (mh_kernel_rearm_step); last, the records the kernel no longer holds
- * are dropped (mh_readback_gone). A failed listing of the pinholes drops
+ * are dropped: those not listed, not added in the last 2 s, whose known
+ * expiry has passed and, if pinholes were added or deleted while they
+ * were listed (the kernel's walk of a set that changes can skip an
+ * element), that the read-back before missed too (r->missed). Both roles'
+ * sessions are in d->sessions. A failed listing of the pinholes drops
  * no record. A table installed meanwhile (mh_kernel_install bumps
  * table_gen) ends the read-back at its next step, its re-arms unsent;
  * the next tick starts another. */
@@ -426,8 +430,13 @@ struct mh_readback_role {
 	/* a pinhole element no record names (find said so just now) */
 	void (*stray)(struct mh_daemon *d, const struct mh_addr *client,
 		      const struct mh_addr *server);
-	/* every record through mh_readback_gone: those gone dropped */
-	void (*judge)(struct mh_daemon *d, uint64_t now_ms);
+	/* r's element is gone from the kernel (its record is dropped next):
+	 * counted already, for the role's log and audit */
+	void (*expired)(struct mh_daemon *d, const struct mh_session *s,
+			const struct mh_pinhole_rec *r);
+	/* a pinhole still in the kernel keeps its session alive (the host's
+	 * idle end counts from last_alive_ms) */
+	bool alive;
 };
 /* When due (every idle_timeout / 4, at least 1 s apart) and none is under
  * way, a read-back of role starts; true if one did. The loop then runs it
@@ -441,12 +450,6 @@ bool mh_readback_pending(const struct mh_daemon *d);
 void mh_readback_step(struct mh_daemon *d);
 /* A whole read-back at once (start-up). */
 void mh_readback_run(struct mh_daemon *d, const struct mh_readback_role *role);
-/* Whether r's element is gone from the kernel, by the read-back that
- * just listed the pinholes: not listed, not added in the last 2 s, its
- * known expiry passed, and, if pinholes were added or deleted while they
- * were listed (the kernel's walk of a set that changes can skip an
- * element), not listed the read-back before either (r->missed counts). */
-bool mh_readback_gone(const struct mh_daemon *d, struct mh_pinhole_rec *r);
 
 /* prefer.c (single-port mode): a session whose SSH login came from host X
  * displaces the mappings other sessions hold for clients on X (see

@@ -331,9 +331,9 @@ int mh_kernel_elem(struct mh_daemon *d, enum mh_nft_kind kind,
 	uint32_t timeout_ms = kind == MH_NFT_PINHOLE && op != MH_NFT_DEL ?
 			      d->cfg.idle_timeout * 1000 : 0;
 	struct batch bt;
+	int err;
 
 	d->elem_ops += kind == MH_NFT_PINHOLE;
-	int err;
 
 	batch_start(&bt);
 	err = mh_nft_build_elem(bt.b, &bt.seq, d->cfg.table, kind, op, client,

@@ -13,19 +13,17 @@
 #include "daemon.h"
 #include "gwtable.h"
 
-#define STRAYS_MAX    256    /* removed per read-back; the rest next time */
-
 struct walk {
 	struct mh_daemon *d;
 	uint64_t now;
 	unsigned sessions, pinholes, n_strays;
-	struct { struct mh_addr client, server; } strays[STRAYS_MAX];
+	struct { struct mh_addr client, server; } strays[MH_STRAYS_MAX];
 };
 
 static void note_stray(struct walk *w, const struct mh_addr *client,
 		       const struct mh_addr *server)
 {
-	if (w->n_strays == STRAYS_MAX)
+	if (w->n_strays == MH_STRAYS_MAX)
 		return;
 	w->strays[w->n_strays].client = *client;
 	w->strays[w->n_strays++].server = *server;
@@ -142,22 +140,13 @@ static void gw_stray(struct mh_daemon *d, const struct mh_addr *client,
 			  MH_KERNEL_SYNC);
 }
 
-static void gw_judge(struct mh_daemon *d, uint64_t now_ms)
+/* The gateway audits an expiry, and logs none. */
+static void gw_expired(struct mh_daemon *d, const struct mh_session *s,
+		       const struct mh_pinhole_rec *r)
 {
-	struct mh_gw_sess *gs = NULL;
-	struct mh_pinhole_rec *r;
-
-	(void)now_ms;
-	while ((gs = mh_gwt_next(d->gw, gs)))
-		mh_for_each_pinhole(gs->s, r) {
-			if (!mh_readback_gone(d, r))
-				continue;
-			d->stats.pinholes_expired++;
-			mh_audit_pinhole(d, gs->s, "pinhole_expired", &r->client, "idle");
-			memset(r, 0, sizeof(*r));
-		}
+	mh_audit_pinhole(d, s, "pinhole_expired", &r->client, "idle");
 }
 
 const struct mh_readback_role mh_gw_readback = {
-	gw_set, gw_decode, gw_find, gw_stray, gw_judge,
+	gw_set, gw_decode, gw_find, gw_stray, gw_expired, false,
 };

@@ -142,6 +142,40 @@ static void finish(struct mh_daemon *d)
 	d->rb.role = NULL;
 }
 
+/* Whether r's element is gone from the kernel (daemon.h says when). */
+static bool gone(const struct mh_daemon *d, struct mh_pinhole_rec *r)
+{
+	uint64_t from = d->rb.start_ms;
+
+	if (r->seen_gen == d->sync_gen || r->added_ms + SYNC_GRACE_MS > from ||
+	    r->alive_until_ms > from)
+		return false;
+	if (d->rb.disturbed && !r->missed) {
+		r->missed = 1;   /* maybe skipped: gone if the next misses it too */
+		return false;
+	}
+	return true;
+}
+
+/* Every record of every session judged: those gone dropped. */
+static void judge(struct mh_daemon *d)
+{
+	uint64_t now = mh_now_ms();
+	struct mh_pinhole_rec *r;
+
+	for (struct mh_session *s = d->sessions.head; s; s = s->next)
+		mh_for_each_pinhole(s, r) {
+			if (!gone(d, r)) {
+				if (d->rb.role->alive)
+					s->last_alive_ms = now;
+				continue;
+			}
+			d->stats.pinholes_expired++;
+			d->rb.role->expired(d, s, r);
+			memset(r, 0, sizeof(*r));
+		}
+}
+
 /* One step; false once the read-back is over. */
 static bool advance(struct mh_daemon *d)
 {
@@ -166,7 +200,7 @@ static bool advance(struct mh_daemon *d)
 			rb->phase = RB_JUDGE;
 		return true;
 	default:
-		rb->role->judge(d, mh_now_ms());
+		judge(d);
 		finish(d);
 		return false;
 	}
@@ -241,18 +275,4 @@ void mh_readback_run(struct mh_daemon *d, const struct mh_readback_role *role)
 {
 	start(d, role);
 	slice(d, UINT64_MAX);
-}
-
-bool mh_readback_gone(const struct mh_daemon *d, struct mh_pinhole_rec *r)
-{
-	uint64_t from = d->rb.start_ms;
-
-	if (r->seen_gen == d->sync_gen || r->added_ms + SYNC_GRACE_MS > from ||
-	    r->alive_until_ms > from)
-		return false;
-	if (d->rb.disturbed && !r->missed) {
-		r->missed = 1;   /* maybe skipped: gone if the next misses it too */
-		return false;
-	}
-	return true;
 }

@@ -196,29 +196,19 @@ static void host_stray(struct mh_daemon *d, const struct mh_addr *client,
 			 "removed", cl, server->port);
 }
 
-static void host_judge(struct mh_daemon *d, uint64_t now_ms)
+/* The host logs an expiry (within the uid's audit budget) as it audits it. */
+static void host_expired(struct mh_daemon *d, const struct mh_session *s,
+			 const struct mh_pinhole_rec *r)
 {
 	char cl[MH_ADDRSTRLEN];
-	struct mh_pinhole_rec *r;
 
-	for (struct mh_session *s = d->sessions.head; s; s = s->next)
-		mh_for_each_pinhole(s, r) {
-			if (!mh_readback_gone(d, r)) {
-				s->last_alive_ms = now_ms;
-				continue;
-			}
-			d->stats.pinholes_expired++;
-			if (mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE)) {
-				log_info("session %u port %u: pinhole for %s expired "
-					 "(idle)", s->id, s->port,
-					 mh_addr_str(&r->client, cl, sizeof(cl)));
-				mh_audit_pinhole(d, s, "pinhole_expired", &r->client,
-						 "idle");
-			}
-			memset(r, 0, sizeof(*r));
-		}
+	if (!mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE))
+		return;
+	log_info("session %u port %u: pinhole for %s expired (idle)", s->id,
+		 s->port, mh_addr_str(&r->client, cl, sizeof(cl)));
+	mh_audit_pinhole(d, s, "pinhole_expired", &r->client, "idle");
 }
 
 const struct mh_readback_role mh_host_readback = {
-	host_set, host_decode, host_find, host_stray, host_judge,
+	host_set, host_decode, host_find, host_stray, host_expired, true,
 };
