@@ -231,6 +231,18 @@ bool mh_pinhole_record_ex(struct mh_session *s, const struct mh_addr *client,
 #define MH_REARM_SLACK_MS 50
 uint64_t mh_pinhole_rearm_left(const struct mh_pinhole_rec *r, uint64_t now_ms,
 			       uint64_t idle_ms, uint64_t ago_ms);
+/* A read-back's judgement of r, which it did not list (r->seen_gen is
+ * not gen): whether r's element is gone from the kernel. Not while r is
+ * younger than MH_READBACK_GRACE_MS at from_ms (the listing's start: the
+ * add may not have been in force yet) or its known expiry
+ * (alive_until_ms) is after from_ms. If the listing was disturbed
+ * (pinholes added or deleted while it ran: the kernel's walk of a set
+ * that changes can skip an element), a first miss only marks r
+ * (r->missed) and a second in a row decides; a listing that names r
+ * clears the mark. */
+#define MH_READBACK_GRACE_MS 2000
+bool mh_pinhole_gone(struct mh_pinhole_rec *r, uint32_t gen, uint64_t from_ms,
+		     bool disturbed);
 /* Drops a record (the kernel expired or refused it). true if it existed. */
 bool mh_pinhole_forget(struct mh_session *s, const struct mh_addr *client);
 /* The record of client's pinhole, or NULL (like strchr, a record of a

@@ -381,6 +381,19 @@ bool mh_pinhole_in_kernel(const struct mh_pinhole_rec *r, uint64_t idle_ms,
 	return r->added_ms && at_ms < until;
 }
 
+bool mh_pinhole_gone(struct mh_pinhole_rec *r, uint32_t gen, uint64_t from_ms,
+		     bool disturbed)
+{
+	if (r->seen_gen == gen || r->added_ms + MH_READBACK_GRACE_MS > from_ms ||
+	    r->alive_until_ms > from_ms)
+		return false;
+	if (disturbed && !r->missed) {
+		r->missed = 1;
+		return false;
+	}
+	return true;
+}
+
 uint64_t mh_pinhole_added_at(uint64_t now_ms, uint64_t idle_ms, uint64_t left_ms)
 {
 	uint64_t ago = idle_ms - (left_ms < idle_ms ? left_ms : idle_ms);

@@ -17,7 +17,6 @@
 #include "daemon.h"
 
 #define MH_READBACK_SLICE_MS 5     /* work a loop round, at most (about) */
-#define SYNC_GRACE_MS        2000  /* a pinhole this young may not be listed yet */
 
 enum { RB_PINHOLES = 1, RB_STRAYS, RB_SEEN, RB_REARM, RB_JUDGE };
 
@@ -142,21 +141,6 @@ static void finish(struct mh_daemon *d)
 	d->rb.role = NULL;
 }
 
-/* Whether r's element is gone from the kernel (daemon.h says when). */
-static bool gone(const struct mh_daemon *d, struct mh_pinhole_rec *r)
-{
-	uint64_t from = d->rb.start_ms;
-
-	if (r->seen_gen == d->sync_gen || r->added_ms + SYNC_GRACE_MS > from ||
-	    r->alive_until_ms > from)
-		return false;
-	if (d->rb.disturbed && !r->missed) {
-		r->missed = 1;   /* maybe skipped: gone if the next misses it too */
-		return false;
-	}
-	return true;
-}
-
 /* Every record of every session judged: those gone dropped. */
 static void judge(struct mh_daemon *d)
 {
@@ -165,7 +149,8 @@ static void judge(struct mh_daemon *d)
 
 	for (struct mh_session *s = d->sessions.head; s; s = s->next)
 		mh_for_each_pinhole(s, r) {
-			if (!gone(d, r)) {
+			if (!mh_pinhole_gone(r, d->sync_gen, d->rb.start_ms,
+					     d->rb.disturbed)) {
 				if (d->rb.role->alive)
 					s->last_alive_ms = now;
 				continue;

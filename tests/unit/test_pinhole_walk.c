@@ -7,7 +7,8 @@
  * new record knowing nothing of a read-back), and whether
  * an evicted record's kernel element is sure to be there still
  * (mh_pinhole_in_kernel: what decides an expiry in place over a delete),
- * and the read-back's re-arm (mh_pinhole_rearm_left).
+ * and the read-back's re-arm (mh_pinhole_rearm_left) and its judgement
+ * of a record it did not list (mh_pinhole_gone).
  */
 #include <check.h>
 
@@ -161,6 +162,50 @@ START_TEST(test_rearm_left)
 }
 END_TEST
 
+/* The read-back's judgement of a record it did not list (mh_pinhole_gone):
+ * a record listed, young or with a known expiry ahead stays; after a
+ * listing disturbed by adds or deletes it takes two misses in a row. */
+START_TEST(test_gone)
+{
+	struct mh_pinhole_rec r = { .added_ms = 1000 };
+	const uint64_t from = 20000;
+
+	/* listed by this read-back (gen 7) */
+	r.seen_gen = 7;
+	ck_assert(!mh_pinhole_gone(&r, 7, from, false));
+	r.seen_gen = 6;
+	/* not listed, old, no known expiry: gone */
+	ck_assert(mh_pinhole_gone(&r, 7, from, false));
+	/* added within the grace before the listing started: it stays */
+	r.added_ms = from - MH_READBACK_GRACE_MS + 1;
+	ck_assert(!mh_pinhole_gone(&r, 7, from, false));
+	r.added_ms = from - MH_READBACK_GRACE_MS;
+	ck_assert(mh_pinhole_gone(&r, 7, from, false));
+	/* an earlier read-back saw it expire after this one started */
+	r.alive_until_ms = from + 1;
+	ck_assert(!mh_pinhole_gone(&r, 7, from, false));
+	r.alive_until_ms = from;
+	ck_assert(mh_pinhole_gone(&r, 7, from, false));
+	ck_assert_uint_eq(r.missed, 0);
+	/* a disturbed listing: the first miss marks it, the next decides,
+	 * disturbed or not */
+	ck_assert(!mh_pinhole_gone(&r, 7, from, true));
+	ck_assert_uint_eq(r.missed, 1);
+	ck_assert(mh_pinhole_gone(&r, 8, from + 5000, true));
+	r.missed = 0;
+	ck_assert(!mh_pinhole_gone(&r, 7, from, true));
+	ck_assert(mh_pinhole_gone(&r, 8, from + 5000, false));
+	/* a record listed meanwhile (the listing clears the mark) starts over */
+	r.missed = 0;
+	ck_assert(!mh_pinhole_gone(&r, 9, from + 10000, true));
+	r.seen_gen = 10;
+	r.missed = 0;      /* what the listing of read-back 10 does */
+	ck_assert(!mh_pinhole_gone(&r, 10, from + 15000, true));
+	ck_assert(!mh_pinhole_gone(&r, 11, from + 20000, true));
+	ck_assert_uint_eq(r.missed, 1);
+}
+END_TEST
+
 static Suite *walk_suite(void)
 {
 	Suite *s = suite_create("pinhole_walk");
@@ -170,6 +215,7 @@ static Suite *walk_suite(void)
 	tcase_add_test(tc, test_evicted_copy);
 	tcase_add_test(tc, test_in_kernel);
 	tcase_add_test(tc, test_rearm_left);
+	tcase_add_test(tc, test_gone);
 	suite_add_tcase(s, tc);
 	return s;
 }
