@@ -86,9 +86,10 @@ struct mh_ruleset_params {
 	 * rules then load the map's value into a register and compare it
 	 * with 0 (a server port never is). mh_nft_probe_map_lookup says. */
 	bool map_lookup_dreg;
-	/* Gateway table only (keyless mode): gw_slow_out first drops a
-	 * datagram whose source address is not routed back through the
-	 * interface it came in on (nft/gateway.c, rule_rpf, says why). */
+	/* Gateway table only (every gateway, keyed or keyless): gw_slow_out
+	 * first drops a datagram whose source address is not routed back
+	 * through the interface it came in on (nft/gateway.c, rule_rpf,
+	 * says why). */
 	bool reverse_path;
 	/* Where a pinhole's idle timeout is refreshed. true: the inbound
 	 * pinhole rules only look the pinhole up, and note its key in the

@@ -391,12 +391,18 @@ static void rule_reply(struct nb_rule *rb, const struct gw_dir *d,
 }
 
 /*
- * Keyless mode's reverse-path check (issue 16). Without keys, the
- * server's reply to a candidate is the only proof that opens a pinhole,
- * and nothing in it is authenticated: a host behind the gateway (another
- * login server), or one outside hairpinning through it, could forge that
- * reply from another server's address and port and open a pinhole to that
- * server for anyone. So a datagram that would confirm (gw_slow_out) must
+ * The reverse-path check of every gateway (keyless mode's first, issue
+ * 16). Without keys, the server's reply to a candidate is the only proof
+ * that opens a pinhole, and nothing in it is authenticated: a host behind
+ * the gateway (another login server), or one outside hairpinning through
+ * it, could forge that reply from another server's address and port and
+ * open a pinhole to that server for anyone. With keys the reply is
+ * authenticated but not fresh: the slow path sees only the datagrams the
+ * pinholes do not pass, so a captured reply of mosh-server's is, to the
+ * daemon, as new as any; replayed from outside with the server's address
+ * to a candidate the attacker made by replaying the client's own
+ * datagram, it would open a pinhole for a passive observer (t_gw_core
+ * shows it). So a datagram that would confirm (gw_slow_out) must
  * come in on the interface the route back to its source address leaves
  * by: fib saddr . iif oif, 0 when no route through that interface reaches
  * the source. Done in the kernel, not the daemon: the kernel's routing
@@ -419,7 +425,7 @@ static void rule_rpf(struct nb_rule *rb, const struct gw_dir *d,
 	nb_cmp(rb, NFT_CMP_EQ, &none, sizeof(none));
 	nb_counter(rb);
 	nb_verdict(rb, NF_DROP, NULL);
-	nb_comment(rb, "keyless: a server's address from where it does not live "
+	nb_comment(rb, "a server's address from where it does not live "
 		   "(reverse path): drop");
 }
 
@@ -459,8 +465,8 @@ static int put_drop(struct mnl_nlmsg_batch *b, uint32_t *seq,
  * server's port is reached only through the public port), pinholes (v4,
  * v6), sessions to the slow chain (v4, v6), (gw_in: datagrams from a range
  * port on to gw_out), drop. The slow chain:
- * per-source budgets (inbound only), the reverse-path check (outbound,
- * keyless only), per-session budgets (gwslow.c: within its own, a session
+ * per-source budgets (inbound only), the reverse-path check (outbound),
+ * per-session budgets (gwslow.c: within its own, a session
  * queues from a reserved share), the queue under the shared rate for both
  * families, drop over it. */
 static int put_direction(struct mnl_nlmsg_batch *b, uint32_t *seq,

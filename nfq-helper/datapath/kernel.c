@@ -83,7 +83,7 @@ static void table_params(struct mh_daemon *d, bool adopt,
 	};
 	if (d->cfg.role == MH_ROLE_GATEWAY) {   /* not in its table (yet) */
 		p->local_flows = false;
-		p->reverse_path = d->cfg.keyless;   /* keyless: nft/gateway.c rule_rpf */
+		p->reverse_path = true;   /* keyed or keyless: nft/gateway.c rule_rpf */
 	}
 }
 

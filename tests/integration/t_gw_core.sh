@@ -10,7 +10,9 @@
 # sessions announced through the seam (IPv4 on both servers, IPv6 on
 # server1) type through the gateway, each pinhole opened only by the
 # server's own reply; a roam of the client's address; the attacker's probes
-# deliver 0, a replay of the client's datagrams opens nothing; a
+# deliver 0, a replay of the client's datagrams opens nothing, nor do
+# mosh-server's captured replies forged to that replay's source from
+# outside (the reverse-path rule drops them); a
 # server's session port sending to the attacker: 0 leave the gateway; END
 # closes that session at once; a relay that goes away and resyncs keeps
 # what it lists and loses the rest after the grace; a SIGKILLed gateway
@@ -197,8 +199,12 @@ closed_check "live sessions" 6
 # the attacker's address (authentic, old: the slow path drops them)
 mh_tcpdump "$NS_S" "$MH_TMP/c1.pcap" udp and dst host "$SRV1_4" and dst port "$P1"
 cap=$MH_TCPDUMP_PID
+# and mosh-server's replies to c1, for the forger below
+mh_tcpdump "$NS_S" "$MH_TMP/s1.pcap" udp and src host "$SRV1_4" and src port "$P1"
+cap2=$MH_TCPDUMP_PID
 mh_roundtrip c1 15 >/dev/null
 mh_tcpdump_stop "$cap"
+mh_tcpdump_stop "$cap2"
 nrep=$(mh_pcap_count "$MH_TMP/c1.pcap")
 mh_assert "captured c1's datagrams to replay ($nrep)" test "$nrep" -ge 1
 i0=$(gw_unreach_in "$NS_A")
@@ -209,6 +215,33 @@ n=$(probe_arrivals mh_udptool "$NS_A" replay "$SRV1_4" "$P1" "$MH_TMP/c1.pcap" -
 mh_log "replayed datagrams that reached server1: $n (mosh-server ignores them)"
 mh_check_eq "ICMP unreachables to the attacker after the replay" 0 $(($(gw_unreach_in "$NS_A") - i0))
 mh_assert "no pinhole for the attacker" eval "! gw_set pinholes4 | grep -q 198.18.2.2"
+# The replay made the attacker's 198.18.2.2:50020 a candidate of server1's
+# session (authentic, from a new source; candidate_lifetime 10 s). Now a
+# forger outside (the NAT router: its route to the attacker runs through
+# the gateway) replays mosh-server's captured replies to that candidate,
+# from server1's address and port. Authentic and, to the slow path, no
+# older than any it saw (the pinholes pass the rest in the kernel): taken
+# as mosh-server's reply they would open a pinhole for the attacker. The
+# gateway's reverse-path rule drops them (server1 does not live behind
+# the interface they came in by), the kernel's own check left off here.
+mh_nsx "$NS_G" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+	net.ipv4.conf.go.rp_filter=0
+nrep=$(mh_pcap_count "$MH_TMP/s1.pcap")
+mh_assert "captured mosh-server's replies to forge ($nrep)" test "$nrep" -ge 1
+rpf0=$(gw_rule_count gw_slow_out "reverse path")
+mh_tcpdump "$NS_A" "$MH_TMP/forged.pcap" udp and src port "$P1"
+cap=$MH_TCPDUMP_PID
+mh_udptool "$NS_A" replay "$SRV1_4" "$P1" "$MH_TMP/c1.pcap" --src-port 50020 >/dev/null
+mh_udptool "$NS_R" replay 198.18.2.2 50020 "$MH_TMP/s1.pcap" --spoof-src "$SRV1_4" \
+	--src-port "$P1" >/dev/null || mh_fail "the forger's replay"
+sleep 0.5
+mh_tcpdump_stop "$cap"
+mh_log "reverse-path drops: ${rpf0:-none} -> $(gw_rule_count gw_slow_out "reverse path")"
+mh_check_eq "forged replies of server1 that reached the attacker" 0 "$(mh_pcap_count "$MH_TMP/forged.pcap")"
+mh_assert "no pinhole for the attacker after the forged replies" \
+	eval "! gw_set pinholes4 | grep -q 198.18.2.2"
+mh_check_eq "the reverse-path rule dropped them" yes \
+	"$([ "$(gw_rule_count gw_slow_out "reverse path")" -ge $((${rpf0:-0} + 1)) ] 2>/dev/null && echo yes)"
 
 mh_tcpdump "$NS_A" "$MH_TMP/refl.pcap" udp
 cap=$MH_TCPDUMP_PID

@@ -456,6 +456,7 @@ static int cmd_gw_load(struct mh_nft *n, uint32_t *seq, struct opts *o)
 
 	o->p.native_queue = o->mode == Q_NATIVE ||
 			    (o->mode == Q_AUTO && mh_nft_probe_native_queue(n));
+	o->p.reverse_path = true;   /* as every gateway daemon's table */
 	b = batch_new(seq);
 	err = mh_nft_build_gw_ruleset(b, seq, &o->p);
 	err = batch_send(n, b, seq, err, false);

@@ -3,13 +3,18 @@
  * udptool: the attacker and probe of the namespace integration tests. Sends
  * garbage, forged SSP headers or authentic sealed datagrams, replays every
  * UDP payload of a pcap capture, or counts datagrams on a port. Every loop
- * is bounded in count and time; IPv4 and IPv6.
+ * is bounded in count and time; IPv4 and IPv6. A replay with --spoof-src
+ * A.B.C.D (IPv4, needs CAP_NET_RAW) writes the IP header itself, from
+ * that address and --src-port: a forger's replay of another host's
+ * datagrams, routed as any datagram to ADDR is.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <poll.h>
@@ -37,6 +42,8 @@ struct ut_opts {
 	int src_port;        /* -1: ephemeral */
 	unsigned interval_us;
 	bool to_client;      /* --sealed: authentic but direction to-client */
+	bool spoof;          /* replay: --spoof-src, from spoof_src:src_port */
+	struct in_addr spoof_src;
 };
 
 static void usage(void)
@@ -45,7 +52,7 @@ static void usage(void)
 		"usage: udptool send ADDR PORT --garbage N [opts]\n"
 		"       udptool send ADDR PORT --forged N [opts]\n"
 		"       udptool send ADDR PORT --sealed KEY SEQ N [--to-client] [opts]\n"
-		"       udptool replay ADDR PORT PCAPFILE [opts]\n"
+		"       udptool replay ADDR PORT PCAPFILE [--spoof-src A.B.C.D] [opts]\n"
 		"       udptool listen PORT SECONDS\n"
 		"opts: --src-port P, --interval-us U (default %d)\n"
 		"limits: %d datagrams, %d s per run\n",
@@ -363,6 +370,58 @@ static int udp_payload(const uint8_t *ip, size_t len, const uint8_t **pl,
 	return 0;
 }
 
+/* A raw IPv4 socket that writes its own headers, and where to: 0 or -1. */
+static int open_spoofer(const char *addr, const char *port, struct sockaddr_in *to)
+{
+	int fd, one = 1;
+
+	memset(to, 0, sizeof(*to));
+	to->sin_family = AF_INET;
+	to->sin_port = htons((uint16_t)parse_num(port, 1, 65535, "PORT"));
+	if (inet_pton(AF_INET, addr, &to->sin_addr) != 1) {
+		fprintf(stderr, "udptool: --spoof-src needs an IPv4 ADDR, not %s\n", addr);
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
+		perror("udptool: raw socket");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* payload from o->spoof_src:o->src_port to *to (UDP checksum 0: none) */
+static int send_spoofed(int fd, const struct sockaddr_in *to, const struct ut_opts *o,
+			const uint8_t *pl, size_t len)
+{
+	uint8_t pkt[sizeof(struct iphdr) + sizeof(struct udphdr) + UT_BUF];
+	struct iphdr *ip = (struct iphdr *)pkt;
+	struct udphdr *udp = (struct udphdr *)(pkt + sizeof(*ip));
+	size_t total = sizeof(*ip) + sizeof(*udp) + len;
+
+	if (len > UT_BUF)
+		return 0;   /* larger than any mosh datagram: skipped */
+	memset(pkt, 0, sizeof(*ip) + sizeof(*udp));
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons((uint16_t)total);   /* the kernel fills id and checksum */
+	ip->saddr = o->spoof_src.s_addr;
+	ip->daddr = to->sin_addr.s_addr;
+	udp->source = htons((uint16_t)(o->src_port < 0 ? 40000 : o->src_port));
+	udp->dest = to->sin_port;
+	udp->len = htons((uint16_t)(sizeof(*udp) + len));
+	memcpy(pkt + sizeof(*ip) + sizeof(*udp), pl, len);
+	if (sendto(fd, pkt, total, 0, (const struct sockaddr *)to, sizeof(*to)) < 0) {
+		perror("udptool: sendto");
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_replay(int argc, char **argv, const struct ut_opts *o)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
@@ -372,6 +431,7 @@ static int cmd_replay(int argc, char **argv, const struct ut_opts *o)
 	unsigned refused = 0, seen = 0, sent = 0;
 	size_t pl_len;
 	pcap_t *pc;
+	struct sockaddr_in to;
 	int fd, dlt, off, rc = 0;
 
 	if (argc < 4)
@@ -382,7 +442,8 @@ static int cmd_replay(int argc, char **argv, const struct ut_opts *o)
 		return 1;
 	}
 	dlt = pcap_datalink(pc);
-	fd = open_sender(argv[1], argv[2], o->src_port);
+	fd = o->spoof ? open_spoofer(argv[1], argv[2], &to)
+		      : open_sender(argv[1], argv[2], o->src_port);
 	if (fd < 0) {
 		pcap_close(pc);
 		return 1;
@@ -399,7 +460,8 @@ static int cmd_replay(int argc, char **argv, const struct ut_opts *o)
 		    udp_payload(pkt + off, hdr->caplen - (size_t)off, &pl, &pl_len) < 0)
 			continue;
 		seen++;
-		if (send_one(fd, pl, pl_len, &refused) < 0) {
+		if (o->spoof ? send_spoofed(fd, &to, o, pl, pl_len) < 0
+			     : send_one(fd, pl, pl_len, &refused) < 0) {
 			rc = 1;
 			break;
 		}
@@ -450,7 +512,7 @@ static int cmd_listen(int argc, char **argv)
 	return 0;
 }
 
-/* Strip --src-port / --interval-us / --to-client from argv. */
+/* Strip --src-port / --interval-us / --to-client / --spoof-src from argv. */
 static int parse_opts(int argc, char **argv, struct ut_opts *o)
 {
 	int out = 0;
@@ -458,6 +520,7 @@ static int parse_opts(int argc, char **argv, struct ut_opts *o)
 	o->src_port = -1;
 	o->interval_us = UT_INTERVAL_US;
 	o->to_client = false;
+	o->spoof = false;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--src-port") && i + 1 < argc)
 			o->src_port = (int)parse_num(argv[++i], 1, 65535, "source port");
@@ -465,7 +528,13 @@ static int parse_opts(int argc, char **argv, struct ut_opts *o)
 			o->interval_us = (unsigned)parse_num(argv[++i], 0, 1000000, "interval");
 		else if (!strcmp(argv[i], "--to-client"))
 			o->to_client = true;
-		else
+		else if (!strcmp(argv[i], "--spoof-src") && i + 1 < argc) {
+			if (inet_pton(AF_INET, argv[++i], &o->spoof_src) != 1) {
+				fprintf(stderr, "udptool: --spoof-src: not an IPv4 address: %s\n", argv[i]);
+				exit(2);
+			}
+			o->spoof = true;
+		} else
 			argv[out++] = argv[i];
 	}
 	return out;

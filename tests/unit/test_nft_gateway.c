@@ -415,7 +415,7 @@ START_TEST(slow_chains_both_flavours)
 }
 END_TEST
 
-/* Keyless (reverse_path): gw_slow_out first drops what fib saddr . iif
+/* reverse_path (every gateway daemon's table): gw_slow_out first drops what fib saddr . iif
  * finds no route back for (oif 0), before the queue; gw_slow_in and a
  * keyed table are unchanged. */
 START_TEST(reverse_path_rule)
