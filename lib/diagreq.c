@@ -7,6 +7,8 @@
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include <libmnl/libmnl.h>
 
@@ -42,5 +44,29 @@ struct nlmsghdr *mh_diag_request(void *buf, uint32_t seq, int family,
 		req->id.idiag_sport = htons(lo);
 	else if (program)
 		put_program(nlh, lo, hi);
+	return nlh;
+}
+
+/* The lookup takes the request's source as the datagram's source and its
+ * destination as where it goes (the reverse of a dump's reading of the
+ * same fields): the socket's own address and port are the destination. */
+struct nlmsghdr *mh_diag_request_one(void *buf, uint32_t seq, int family,
+				     const uint8_t *ip, uint16_t port,
+				     uint64_t cookie)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *req;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = (uint8_t)family;
+	req->sdiag_protocol = IPPROTO_UDP;
+	req->idiag_states = ~0U;
+	req->id.idiag_dport = htons(port);
+	memcpy(req->id.idiag_dst, ip, family == AF_INET ? 4 : 16);
+	req->id.idiag_cookie[0] = (uint32_t)cookie;
+	req->id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
 	return nlh;
 }

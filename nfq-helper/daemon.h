@@ -162,6 +162,12 @@ int mh_sockdiag_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
 		     mh_sock_fn fn, void *arg);
 int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
 		     struct mh_proof *proof, unsigned *foreign);
+/* Whether socket id, bound to b and port, is still there: 1 yes, 0 no,
+ * -errno if the kernel could not be asked. One lookup, no walk of the
+ * port: what a crowd of other sockets on the port cannot hide (sockdiag.c
+ * says why a dump can). */
+int mh_sockdiag_one(struct mh_daemon *d, const struct mh_bound *b,
+		    uint16_t port, const struct mh_sockid *id);
 
 /* kernel.c: the table and its elements; may_adopt: an earlier daemon's
  * state was read, so a table it left is adopted (d->adopt) */

@@ -184,7 +184,7 @@ static void scan_cb(const struct nlmsghdr *nlh, const struct inet_diag_msg *m,
 }
 
 int mh_sockdiag_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
-		  mh_sock_fn fn, void *arg)
+		     mh_sock_fn fn, void *arg)
 {
 	struct scan_adapter a = { fn, arg };
 	struct diag_req rq = { lo, hi, scan_cb, &a };
@@ -203,4 +203,56 @@ int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
 	err = diag_dump(d, &rq, port_reset);
 	*foreign = sc.foreign;
 	return err;
+}
+
+/*
+ * A dump is no snapshot once it takes more than one read: the kernel
+ * walks a port's sockets under the bucket's lock for one read only, and
+ * resumes the next by skipping as many as it already sent, so a socket
+ * closed in between makes it skip one it never sent. A read holds about
+ * 250 sockets, and a local user can put that many on another user's port
+ * by binding it on other addresses (the victim's mosh-server is bound to
+ * one): a dump of the port would then miss the victim's socket now and
+ * then, and its session would end as socket_gone (t_sock_crowd). So
+ * whether a session's own socket is still there is asked of that socket
+ * alone: looked up as a datagram to its address and port would be, its
+ * cookie compared by the kernel. No crowd on the port changes that
+ * answer; only another socket on the very same address and port could
+ * (SO_REUSEADDR on both, or SO_REUSEPORT within one uid: the user's own
+ * doing), and it would read as gone, as it should for a session whose
+ * socket no longer receives its datagrams.
+ */
+int mh_sockdiag_one(struct mh_daemon *d, const struct mh_bound *b,
+		    uint16_t port, const struct mh_sockid *id)
+{
+	static const uint8_t zero[16];
+	unsigned seq = (unsigned)mh_now_ms();
+	struct nlmsghdr *nlh = mh_diag_request_one(diag_buf, seq, b->family,
+						   b->any ? zero : b->ip, port,
+						   id->cookie);
+	const struct nlmsgerr *e;
+	int ret;
+
+	if (mnl_socket_sendto(d->diag, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	ret = mnl_socket_recvfrom(d->diag, diag_buf, sizeof(diag_buf));
+	if (ret < 0)
+		return -errno;
+	nlh = (struct nlmsghdr *)diag_buf;
+	if (!mnl_nlmsg_ok(nlh, ret) || nlh->nlmsg_seq != seq)
+		return -EPROTO;
+	if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+		const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+			return -EPROTO;
+		return sockid_of(m).cookie == id->cookie;
+	}
+	if (nlh->nlmsg_type != NLMSG_ERROR ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+		return -EPROTO;
+	e = mnl_nlmsg_get_payload(nlh);
+	if (e->error == -ENOENT || e->error == -ESTALE)
+		return 0;
+	return e->error < 0 ? e->error : -EPROTO;
 }

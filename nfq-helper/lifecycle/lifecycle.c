@@ -296,13 +296,28 @@ static void port_cb(void *arg, uint16_t port, uid_t uid,
 }
 
 int mh_life_sockets_held(struct mh_daemon *d, uint16_t port, uid_t uid,
+			 const struct mh_bound *bound, unsigned n_bound,
 			 struct mh_sockid sock[MH_MAX_BOUND], unsigned *n_sock)
 {
 	struct mh_sockid ids[MH_MAX_BOUND];
 	struct port_scan ps = { .port = port, .uid = uid, .known = sock,
 				.n_known = *n_sock, .out = ids };
-	int err = mh_sockdiag_scan(d, port, port, port_cb, &ps);
+	int err = 0;
 
+	/* each known socket asked by itself (one lookup: no crowd on the
+	 * port can hide it, sockdiag.c); the port's dump only where that is
+	 * not possible: sockets not known yet (a version 1 state file) or
+	 * the kernel refusing the lookup */
+	if (*n_sock && n_bound == *n_sock) {
+		for (unsigned i = 0; i < *n_sock && i < MH_MAX_BOUND; i++) {
+			err = mh_sockdiag_one(d, &bound[i], port, &sock[i]);
+			if (err)
+				break;
+		}
+		if (err >= 0)
+			return err;
+	}
+	err = mh_sockdiag_scan(d, port, port, port_cb, &ps);
 	if (err)
 		return err;
 	if (!*n_sock) {
@@ -317,7 +332,8 @@ bool mh_life_socket_gone(struct mh_daemon *d, struct mh_session *s,
 			 const char *when, bool patient)
 {
 	char why[200];
-	int held = mh_life_sockets_held(d, s->port, s->uid, s->sock, &s->n_sock);
+	int held = mh_life_sockets_held(d, s->port, s->uid, s->bound, s->n_bound,
+					s->sock, &s->n_sock);
 
 	if (held < 0) {
 		log_warn("session %u port %u: cannot list UDP sockets (%s); kept",
@@ -380,8 +396,8 @@ static uint64_t now_us(void)
 
 /* A dump that spans several reads can miss a socket that another one,
  * closed meanwhile, shifted within its hash bucket: a session missing from
- * it is only ended once a dump of its own port (one read, each bucket
- * walked under its lock) agrees. */
+ * it is only ended once a lookup of its own socket agrees (one socket, no
+ * walk: mh_life_sockets_held). */
 void mh_life_check_sockets(struct mh_daemon *d)
 {
 	static uint32_t round;

@@ -22,9 +22,11 @@ void mh_life_expire(struct mh_daemon *d, uint64_t now_ms);
 void mh_life_stop(struct mh_daemon *d);
 /* A session lives only while one of the sockets recorded at its
  * announcement is bound to its port by its uid. mh_life_sockets_held: 1 if
- * one of sock[] holds port for uid, 0 if none does, -errno if the kernel
- * could not be asked; with *n_sock 0 (not known: a state file of version
- * 1) the uid's sockets there are taken. mh_life_socket_gone: checks one
+ * one of sock[] (bound to bound[], the same order) holds port, 0 if none
+ * does, -errno if the kernel could not be asked; each asked for by
+ * itself, not found in a dump of the port that a crowd of other sockets
+ * there could make miss it; with *n_sock 0 (not known: a state file of
+ * version 1) the uid's sockets there are taken from a dump. mh_life_socket_gone: checks one
  * session and ends it if its sockets are gone (when says when: "port
  * announced again"; patient: a mosh-server still running and not exiting
  * is given until the next check, since it closes its socket just before
@@ -32,6 +34,7 @@ void mh_life_stop(struct mh_daemon *d);
  * session at once (one dump of the range, each session missing from it
  * confirmed by a dump of its port). */
 int mh_life_sockets_held(struct mh_daemon *d, uint16_t port, uid_t uid,
+			 const struct mh_bound *bound, unsigned n_bound,
 			 struct mh_sockid sock[MH_MAX_BOUND], unsigned *n_sock);
 bool mh_life_socket_gone(struct mh_daemon *d, struct mh_session *s,
 			 const char *when, bool patient);

@@ -39,7 +39,8 @@ static int refuse(char *why, size_t len, int err, const char *fmt, ...)
 static int check_socket(struct mh_daemon *d, struct mh_announcement *a,
 			uint32_t id, char *why, size_t len)
 {
-	int held = mh_life_sockets_held(d, a->port, a->uid, a->sock, &a->n_sock);
+	int held = mh_life_sockets_held(d, a->port, a->uid, a->bound, a->n_bound,
+					a->sock, &a->n_sock);
 
 	if (held < 0)
 		log_warn("session %u port %u: cannot list UDP sockets (%s); resumed "

@@ -6,6 +6,15 @@
  * --squat: the port squatter of issue 11: binds PORT on ADDR itself,
  * announces it with its own pid, closes the socket ("released" once it is
  * closed) and stays alive SECONDS (at most 600), holding only the session.
+ * --crowd: the socket-list attacker of a security read (session 13): a
+ * child binds AHEAD sockets of its own on PORT at loopback addresses (another
+ * user's mosh-server bound to one address leaves the port free on the
+ * others), each new one ahead of the victim's in the kernel's list, and
+ * for SECONDS closes the CHURN newest and binds them again on fresh
+ * addresses; meanwhile the parent announces PORT again and again (at most
+ * 20,000 times), each of which has the daemon check that the port's
+ * session still holds its socket. A check misled by a socket list read in
+ * parts while it changed would end the victim's session.
  * Exit: 0 accepted, 1 refused, 2 usage or transport error.
  */
 #include <arpa/inet.h>
@@ -18,6 +27,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctlproto.h"
@@ -28,7 +40,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: mhannounce SOCKET PORT PID KEY [SSH_CONNECTION]\n"
 			"       mhannounce --squat SOCKET PORT KEY ADDR SECONDS "
-			"[SSH_CONNECTION]\n");
+			"[SSH_CONNECTION]\n"
+			"       mhannounce --crowd SOCKET PORT AHEAD CHURN SECONDS\n");
 	exit(2);
 }
 
@@ -156,6 +169,122 @@ static int squat(int argc, char **argv)
 	return r.u.reply.status == MHC_OK ? 0 : 1;
 }
 
+#define CROWD_MAX      4000
+#define CROWD_ANNOUNCE 20000
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* the i-th loopback address from base (127.x.y.z; i below 2^16) */
+static void lo_addr(char *out, size_t len, uint32_t base, uint32_t i)
+{
+	uint32_t a = base + i;
+
+	snprintf(out, len, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff,
+		 (a >> 8) & 0xff, a & 0xff);
+}
+
+/* the child: AHEAD sockets on port (127.0.0.2 on, the CHURN newest from
+ * 127.1.0.0 on), the CHURN newest rebound on the next addresses of
+ * 127.1/16 until end (an address comes round again long after its socket
+ * closed) */
+static _Noreturn void crowd_child(uint16_t port, unsigned ahead, unsigned churn,
+				  uint64_t end)
+{
+	static int fds[CROWD_MAX];
+	uint32_t next = 0;
+	char addr[32];
+
+	for (unsigned i = 0; i < ahead; i++) {
+		if (i < ahead - churn)
+			lo_addr(addr, sizeof(addr), 0x7f000002, i);
+		else
+			lo_addr(addr, sizeof(addr), 0x7f010000, next++);
+		fds[i] = bind_udp(addr, port);
+		if (fds[i] < 0) {
+			fprintf(stderr, "mhannounce: bind %s port %u: %s\n", addr, port,
+				strerror(-fds[i]));
+			_exit(2);
+		}
+	}
+	printf("bound %u sockets on port %u ahead\n", ahead, port);
+	fflush(stdout);
+	while (now_ms() < end) {
+		for (unsigned i = ahead - churn; i < ahead; i++)
+			close(fds[i]);
+		for (unsigned i = ahead - churn; i < ahead; i++) {
+			next = (next + 1) & 0xffff;
+			lo_addr(addr, sizeof(addr), 0x7f010000, next);
+			fds[i] = bind_udp(addr, port);
+			if (fds[i] < 0) {
+				fprintf(stderr, "mhannounce: bind %s port %u: %s\n",
+					addr, port, strerror(-fds[i]));
+				_exit(2);
+			}
+		}
+	}
+	_exit(0);
+}
+
+static int crowd(int argc, char **argv)
+{
+	struct mhc_announce a = { 0 };
+	unsigned ahead, churn, n = 0, counts[256] = { 0 };
+	uint64_t end;
+	struct mhc_msg r;
+	int st, fd, err;
+	pid_t child;
+
+	if (argc != 7)
+		usage();
+	a.port = (uint16_t)parse_num(argv[3], 65535);
+	ahead = (unsigned)parse_num(argv[4], CROWD_MAX);
+	churn = (unsigned)parse_num(argv[5], ahead < 1000 ? ahead : 1000);
+	end = now_ms() + (uint64_t)parse_num(argv[6], 60) * 1000;
+	if (!ahead || !churn)
+		usage();
+	a.pid = (uint32_t)getpid();
+	snprintf(a.key, sizeof(a.key), "%s", "AAAAAAAAAAAAAAAAAAAAAA");
+	fflush(stdout);
+	child = fork();
+	if (child < 0)
+		return 2;
+	if (child == 0)
+		crowd_child(a.port, ahead, churn, end);
+	while (now_ms() < end && n < CROWD_ANNOUNCE) {
+		if (waitpid(child, &st, WNOHANG) == child) {
+			fprintf(stderr, "mhannounce: the crowd ended early (status %d)\n", st);
+			return 2;
+		}
+		fd = connect_ctl(argv[2]);
+		if (fd < 0) {
+			fprintf(stderr, "mhannounce: %s: %s\n", argv[2], strerror(-fd));
+			break;
+		}
+		err = exchange(fd, &a, &r);
+		close(fd);
+		if (err < 0) {
+			fprintf(stderr, "mhannounce: %s\n", strerror(-err));
+			break;
+		}
+		counts[r.u.reply.status & 0xff]++;
+		n++;
+	}
+	kill(child, SIGTERM);
+	waitpid(child, &st, 0);
+	printf("announced %u times:", n);
+	for (unsigned i = 0; i < 256; i++)
+		if (counts[i])
+			printf(" %s %u", mhc_status_name((uint8_t)i), counts[i]);
+	printf("\n");
+	return n ? 0 : 2;
+}
+
 int main(int argc, char **argv)
 {
 	struct mhc_announce a = { 0 };
@@ -164,6 +293,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "--squat"))
 		return squat(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--crowd"))
+		return crowd(argc, argv);
 	if (argc < 5 || argc > 6)
 		usage();
 	a.port = (uint16_t)parse_num(argv[2], 65535);

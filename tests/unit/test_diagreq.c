@@ -5,7 +5,7 @@
  * a filter program that, run as the kernel runs one (each op moves on by
  * its yes or its no; accepted only when it runs exactly off the end),
  * takes the ports lo..hi and no others. A range without program: every
- * port.
+ * port. And the request for one socket (mh_diag_request_one).
  */
 #include <check.h>
 #include <linux/inet_diag.h>
@@ -123,6 +123,42 @@ START_TEST(range_without_program)
 }
 END_TEST
 
+/* One socket: no dump flag, the socket's own address and port as the
+ * lookup's destination, no source, the cookie in its two halves, nothing
+ * after the request. */
+START_TEST(one_socket)
+{
+	const uint8_t v4[4] = { 198, 18, 0, 2 };
+	const uint8_t v6[16] = { 0xfd, 0, [15] = 2 };
+	const uint64_t cookie = 0x0123456789abcdefULL;
+	const struct nlmsghdr *nlh;
+	const struct inet_diag_req_v2 *r;
+	static const uint8_t zero[16];
+
+	nlh = mh_diag_request_one(buf, 9, AF_INET, v4, 60001, cookie);
+	r = req_of(nlh);
+	ck_assert_int_eq(nlh->nlmsg_type, SOCK_DIAG_BY_FAMILY);
+	ck_assert_int_eq(nlh->nlmsg_flags, NLM_F_REQUEST);
+	ck_assert_uint_eq(nlh->nlmsg_seq, 9);
+	ck_assert_uint_eq(nlh->nlmsg_len, NLMSG_LENGTH(sizeof(*r)));
+	ck_assert_int_eq(r->sdiag_family, AF_INET);
+	ck_assert_int_eq(r->sdiag_protocol, IPPROTO_UDP);
+	ck_assert_uint_eq(ntohs(r->id.idiag_dport), 60001);
+	ck_assert_uint_eq(r->id.idiag_sport, 0);
+	ck_assert_mem_eq(r->id.idiag_dst, v4, 4);
+	ck_assert_mem_eq(r->id.idiag_src, zero, 16);
+	ck_assert_uint_eq(r->id.idiag_cookie[0], 0x89abcdefU);
+	ck_assert_uint_eq(r->id.idiag_cookie[1], 0x01234567U);
+	nlh = mh_diag_request_one(buf, 10, AF_INET6, v6, 60002, 7);
+	r = req_of(nlh);
+	ck_assert_int_eq(r->sdiag_family, AF_INET6);
+	ck_assert_mem_eq(r->id.idiag_dst, v6, 16);
+	ck_assert_uint_eq(ntohs(r->id.idiag_dport), 60002);
+	ck_assert_uint_eq(r->id.idiag_cookie[0], 7);
+	ck_assert_uint_eq(r->id.idiag_cookie[1], 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("diagreq");
@@ -131,6 +167,7 @@ int main(void)
 	tcase_add_test(tc, one_port_in_request);
 	tcase_add_test(tc, range_program);
 	tcase_add_test(tc, range_without_program);
+	tcase_add_test(tc, one_socket);
 	suite_add_tcase(su, tc);
 	return mh_check_run(su);
 }

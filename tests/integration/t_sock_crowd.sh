@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# A local user cannot end another user's session by crowding its port in
+# the kernel's socket list (a finding of session 13's security read).
+# Every announcement of a port that has a session first checks that the
+# session's socket still holds the port, with a sock_diag dump of that
+# port. mhtest1's mosh-server is bound to one address, so mhtest2 may bind
+# the same port on others: 300 sockets on 127.0.0.2 on (mhannounce
+# --crowd), each ahead of the victim's in the kernel's list, so the dump
+# comes in parts, and the kernel resumes each part by a count of sockets
+# already sent. mhtest2 keeps closing and binding 120 of them while it
+# announces the port again and again (each refused): a check that read a
+# part-by-part dump as complete missed the victim's socket whenever one
+# closed between parts, ended the session as socket_gone, and then even
+# accepted mhtest2's own announcement of the port (its dump missed the
+# victim's socket as another user's too): seen before the fix, within the
+# run's 20,000 announcements. The daemon now asks for the session's own
+# socket alone (one lookup, no walk). Checked: the crowd bound its sockets
+# and announced hundreds of times, each refused as the port's session
+# exists; the session is still there and types; nothing ended as
+# socket_gone. Then mosh-server exits as usual and the session goes.
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+mh_require_build mosh-helperd mosh-helper-hook tests/mhannounce
+mh_require_tools mosh-server mosh-client tmux
+mh_setup
+mh_write_conf
+mh_start_daemon
+sock=$MH_TMP/control.sock
+
+mh_step "mhtest1's session, typing"
+mh_live_session mhtest1 c1
+victim=$MH_PORT
+
+mh_step "mhtest2 crowds port $victim and announces it again and again (8 s)"
+ip netns exec "$NS_S" setpriv --reuid=mhtest2 --regid=mhtest2 --init-groups \
+	timeout 30 "$MH_BUILD/tests/mhannounce" --crowd "$sock" "$victim" 300 120 8 \
+	>"$MH_TMP/crowd.out" 2>&1
+rc=$?
+sed 's/^/   | /' "$MH_TMP/crowd.out"
+mh_check_eq "the crowd ran to its end" 0 "$rc"
+mh_assert "it bound 300 sockets on the port ahead of the victim's" \
+	grep -q "^bound 300 sockets on port $victim" "$MH_TMP/crowd.out"
+n=$(sed -n -E 's/^announced ([0-9]+) times:.*/\1/p' "$MH_TMP/crowd.out")
+mh_assert "hundreds of announcements (${n:-0})" [ "${n:-0}" -ge 200 ]
+mh_assert "every one refused: the port has a session" \
+	grep -q -E "^announced [0-9]+ times: MHC_ERR_EXISTS $n\$" "$MH_TMP/crowd.out"
+mh_assert "the session of port $victim is still there" mh_has_session "$victim"
+mh_assert "nothing ended as socket_gone" eval "! mh_daemon_log_has 'socket_gone'"
+mh_assert "c1 still types" mh_roundtrip c1 20
+
+mh_step "mosh-server exits: the session goes as usual"
+mh_type c1 "exit"
+mh_assert "session $victim ended" mh_wait 10 eval "! mh_has_session $victim"
+mh_stop_daemon
+mh_pass "a crowded port keeps its session"
