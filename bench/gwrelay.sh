@@ -25,6 +25,7 @@ gr_conf() {
 		echo 'handshake_timeout = 3600;'
 		echo 'session_timeout = 3600;'
 		echo 'max_sessions = 12000;'
+		echo 'max_sessions_per_relay = 12000;'
 		echo 'max_sessions_per_user = 12000;'
 		echo "log_level = \"${BENCH_GR_LOG:-info}\";"
 		echo "audit_log = \"$d/audit.log\";"

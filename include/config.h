@@ -87,6 +87,7 @@ struct mh_config {
 	unsigned relay_handshake_timeout;  /* s: TCP accept to HELLO */
 	/* The gateway's core (nfq-helper/lifecycle/gwcore.c) */
 	unsigned relay_orphan_grace;       /* s: a gone relay's sessions live on this long */
+	unsigned max_sessions_per_relay;   /* gateway: sessions one relay may hold */
 	unsigned relay_resync_grace;       /* s: sessions a resync left out live on this long */
 };
 

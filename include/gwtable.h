@@ -48,6 +48,10 @@ struct mh_gw_table {
 	struct mh_gw_relay relay[MH_GW_RELAYS_MAX];
 	unsigned count;
 	unsigned max_sessions, max_pinholes;
+	/* mh_gwt_limits: the server ports a relay may announce (0, 0: any)
+	 * and the sessions one relay may hold (0: max_sessions) */
+	uint16_t port_low, port_high;
+	unsigned max_per_relay;
 	bool no_keys;                      /* keyless mode (issue 16): only
 					      keyless OPENs, sessions without
 					      keys; set after mh_gwt_init */
@@ -56,6 +60,12 @@ struct mh_gw_table {
 /* t must be empty; it is marked ports-shared. */
 void mh_gwt_init(struct mh_gw_table *g, struct mh_table *t,
 		 unsigned max_sessions, unsigned max_pinholes);
+/* Only server ports port_low..port_high (the range the table guards: a
+ * session on another port would guard nothing and take a slot), and at
+ * most max_per_relay sessions per relay (so no one login server, broken
+ * or taken over, holds every slot of the gateway). */
+void mh_gwt_limits(struct mh_gw_table *g, uint16_t port_low,
+		   uint16_t port_high, unsigned max_per_relay);
 /* Frees every session (wiping keys). */
 void mh_gwt_clear(struct mh_gw_table *g);
 

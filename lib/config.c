@@ -133,6 +133,7 @@ static const struct key_spec keys[] = {
 		 NOTE("for relays that go away from now on")),
 	UINT_KEY(relay_resync_grace, 1, 3600, LIVE,
 		 NOTE("for resyncs that end from now on")),
+	UINT_KEY(max_sessions_per_relay, 1, 65535),
 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
@@ -181,6 +182,7 @@ void mh_config_defaults(struct mh_config *c)
 	c->relay_handshake_timeout = 10;
 	c->relay_orphan_grace = 120;
 	c->relay_resync_grace = 10;
+	c->max_sessions_per_relay = 500;
 }
 
 static const struct key_spec *key_find(const struct key_spec *tab, size_t n,

@@ -24,6 +24,14 @@ void mh_gwt_init(struct mh_gw_table *g, struct mh_table *t,
 	g->max_pinholes = max_pinholes;
 }
 
+void mh_gwt_limits(struct mh_gw_table *g, uint16_t port_low,
+		   uint16_t port_high, unsigned max_per_relay)
+{
+	g->port_low = port_low;
+	g->port_high = port_high;
+	g->max_per_relay = max_per_relay;
+}
+
 static unsigned bucket_of(const struct mh_addr *a)
 {
 	size_t n = a->family == AF_INET ? 4 : 16;
@@ -320,6 +328,10 @@ void mh_gwt_open(struct mh_gw_table *g, uint32_t conn, const struct mhr_open *o,
 		return refuse(res, MHR_ST_STATE, "no relay is up on this connection");
 	if ((why = mh_gwt_mode_why(g->no_keys, o)))
 		return refuse(res, MHR_ST_NOT_ALLOWED, why);
+	if (g->port_high && (o->server.port < g->port_low ||
+			     o->server.port > g->port_high))
+		return refuse(res, MHR_ST_NOT_ALLOWED, "the server port is not in the "
+			      "range the gateway guards (ports)");
 	if (mh_rsync_check_open(&r->rs, resync, &why) < 0)
 		return refuse(res, MHR_ST_STATE, why);
 	res->kind = MH_GWT_NEW;
@@ -329,6 +341,9 @@ void mh_gwt_open(struct mh_gw_table *g, uint32_t conn, const struct mhr_open *o,
 			mh_rsync_confirm(&r->rs, &res->gs->mark, resync);
 		return;
 	}
+	if (g->max_per_relay && r->sessions >= g->max_per_relay)
+		return refuse(res, MHR_ST_QUOTA, "this login server's relay holds "
+			      "max_sessions_per_relay sessions on the gateway");
 	if (g->count >= g->max_sessions)
 		return refuse(res, MHR_ST_QUOTA, "the gateway holds max_sessions sessions");
 	res->gs = sess_new(g, &o->server,

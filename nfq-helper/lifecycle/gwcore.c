@@ -23,6 +23,8 @@ int mh_gw_open(struct mh_daemon *d)
 		return -ENOMEM;
 	mh_gwt_init(d->gw, &d->sessions, d->cfg.max_sessions,
 		    d->cfg.max_pinholes_per_session);
+	mh_gwt_limits(d->gw, d->cfg.port_low, d->cfg.port_high,
+		      d->cfg.max_sessions_per_relay);
 	d->gw->no_keys = d->cfg.keyless;
 	return 0;
 }

@@ -513,6 +513,7 @@ static void all_changed(struct mh_config *c)
 	c->relay_handshake_timeout = 3;
 	c->relay_orphan_grace = 9;
 	c->relay_resync_grace = 9;
+	c->max_sessions_per_relay = 9;
 }
 
 /* Each printed key: its class is the pinned one, and taking the live keys

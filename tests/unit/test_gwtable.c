@@ -144,6 +144,45 @@ START_TEST(test_quota)
 }
 END_TEST
 
+/* A security read's finding: one relay could take every slot (OPENs on
+ * ports 1..max_sessions, which guard nothing), so that every other login
+ * server's users got QUOTA. With the daemon's limits: a port outside the
+ * range is refused, and one relay stops at its own quota while another
+ * still opens. */
+START_TEST(test_relay_limits)
+{
+	struct mh_gwt_open_res r;
+
+	mh_gwt_limits(g, 60000, 61000, 5);
+	UP(1, "/CN=r1", "r1");
+	UP(2, "/CN=r2", "r2");
+	for (uint16_t p = 1; p <= 8; p++) {
+		r = do_open(1, p, "198.18.0.2", p, false);
+		ck_assert_uint_eq(r.status, MHR_ST_NOT_ALLOWED);
+		ck_assert_ptr_nonnull(strstr(r.why, "range"));
+	}
+	ck_assert_uint_eq(do_open(1, 9, "198.18.0.2", 59999, false).status,
+			  MHR_ST_NOT_ALLOWED);
+	ck_assert_uint_eq(do_open(1, 9, "198.18.0.2", 61001, false).status,
+			  MHR_ST_NOT_ALLOWED);
+	ck_assert_uint_eq(g->count, 0);
+	for (uint16_t p = 0; p < 5; p++)
+		ck_assert_uint_eq(do_open(1, 10 + p, "198.18.0.2", 60000 + p * 250,
+					  false).status, MHR_ST_OK);
+	r = do_open(1, 20, "198.18.0.2", 60002, false);
+	ck_assert_uint_eq(r.status, MHR_ST_QUOTA);
+	ck_assert_ptr_nonnull(strstr(r.why, "max_sessions_per_relay"));
+	/* the other relay is not held back by it */
+	for (uint16_t p = 0; p < 3; p++)
+		ck_assert_uint_eq(do_open(2, 1 + p, "198.18.4.2", 60001 + p,
+					  false).status, MHR_ST_OK);
+	ck_assert_uint_eq(g->count, 8);
+	/* the same session again is no new one: confirmed, not refused */
+	ck_assert_int_eq(do_open(1, 10, "198.18.0.2", 60000, false).kind,
+			 MH_GWT_CONFIRMED);
+}
+END_TEST
+
 START_TEST(test_end)
 {
 	struct mhr_end e = { .sid = 5, .reason = MHR_END_EXITED };
@@ -397,6 +436,7 @@ int main(void)
 	tcase_add_test(tc, test_same_port_two_servers);
 	tcase_add_test(tc, test_open_outcomes);
 	tcase_add_test(tc, test_quota);
+	tcase_add_test(tc, test_relay_limits);
 	tcase_add_test(tc, test_end);
 	tcase_add_test(tc, test_down_and_resync);
 	tcase_add_test(tc, test_adopt);
