@@ -44,6 +44,25 @@ int gwl_send(struct gwl *l, const struct mh_gwp *p)
 	return err;
 }
 
+/* The next connection id: never 0 (no relay) and never one an open
+ * connection holds (after 2^32 connections the counter comes round, and
+ * a reused id would have the daemon take one relay's DOWN for another's). */
+static uint32_t next_id(struct gwl *l)
+{
+	for (;;) {
+		uint32_t id = ++l->next_id;
+		unsigned i;
+
+		if (!id)
+			continue;
+		for (i = 0; i < l->max; i++)
+			if (l->conns[i] && l->conns[i]->id == id)
+				break;
+		if (i == l->max)
+			return id;
+	}
+}
+
 void gwc_open(struct gwl *l, int fd, const char *peer, unsigned slot)
 {
 	struct gwc *c = calloc(1, sizeof(*c));
@@ -56,7 +75,7 @@ void gwc_open(struct gwl *l, int fd, const char *peer, unsigned slot)
 		close(fd);
 		return;
 	}
-	c->id = ++l->next_id;
+	c->id = next_id(l);
 	c->slot = slot;
 	c->fd = fd;
 	c->state = GWC_HANDSHAKE;
