@@ -56,10 +56,23 @@ static uint32_t next_id(struct gwl *l)
 		if (!id)
 			continue;
 		for (i = 0; i < l->max; i++)
-			if (l->conns[i] && l->conns[i]->id == id)
+			if ((l->conns[i] && l->conns[i]->id == id) || l->down[i] == id)
 				break;
 		if (i == l->max)
 			return id;
+	}
+}
+
+void gwl_flush_downs(struct gwl *l)
+{
+	for (unsigned i = 0; i < l->max; i++) {
+		struct mh_gwp p = { .kind = MH_GWP_DOWN, .relay = l->down[i] };
+
+		if (!p.relay)
+			continue;
+		if (gwl_send(l, &p) < 0)
+			return;
+		l->down[i] = 0;
 	}
 }
 
@@ -93,8 +106,15 @@ void gwc_close(struct gwl *l, struct gwc *c, const char *why)
 	struct mh_gwp p = { .kind = MH_GWP_DOWN, .relay = c->id };
 
 	log_info("%s: connection closed: %s", c->name, why);
-	if (c->was_up)
-		gwl_send(l, &p);
+	gwl_flush_downs(l);   /* earlier ones first */
+	if (c->was_up && gwl_send(l, &p) < 0) {
+		/* the daemon is behind (the socketpair full): a lost DOWN would
+		 * leave this relay up there on a dead connection, and refused
+		 * until the gateway restarts. Kept, and the slot with it. */
+		l->down[c->slot] = c->id;
+		log_warn("%s: the daemon is behind; its DOWN is sent when it "
+			 "catches up", c->name);
+	}
 	mh_tls_close(c->t);
 	mh_tls_conn_free(c->t);
 	close(c->fd);           /* also leaves the epoll set */

@@ -130,9 +130,10 @@ static void setup(struct gwl *l, const struct mh_gwl_cfg *c)
 	l->hs_ms = (uint64_t)c->cfg->relay_handshake_timeout * 1000;
 	l->keyless = c->cfg->keyless;
 	l->conns = calloc(l->max, sizeof(*l->conns));
+	l->down = calloc(l->max, sizeof(*l->down));
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	mh_ratelimit_init(&l->full_log, 5, 20);
-	if (!l->conns || l->epfd < 0)
+	if (!l->conns || !l->down || l->epfd < 0)
 		start_failed(l->sock, "%s", "out of memory or descriptors");
 	if ((why = load_tls(l, c->cfg)))
 		start_failed(l->sock, "%s", why);
@@ -169,10 +170,11 @@ static void peer_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 	snprintf(buf, len, v4 ? "%s:%u" : "[%s]:%u", ip, port);
 }
 
-static int free_slot(const struct gwl *l)
+static int free_slot(struct gwl *l)
 {
+	gwl_flush_downs(l);
 	for (unsigned i = 0; i < l->max; i++)
-		if (!l->conns[i])
+		if (!l->conns[i] && !l->down[i])
 			return (int)i;
 	return -1;
 }
@@ -255,6 +257,7 @@ static void tick(struct gwl *l)
 {
 	uint64_t now = mh_now_ms();
 
+	gwl_flush_downs(l);
 	for (unsigned i = 0; i < l->max; i++)
 		if (l->conns[i])
 			gwc_tick(l, l->conns[i], now);

@@ -55,6 +55,9 @@ struct gwl {
 	uint64_t hs_ms;
 	uint32_t next_id;
 	struct gwc **conns;          /* max slots */
+	uint32_t *down;              /* per slot: the DOWN of a connection closed
+					there that the daemon has not taken yet
+					(0: none); the slot waits for it */
 	struct mh_ratelimit full_log;
 	bool parent_gone;
 	bool keyless;                /* keyless gateway: a keyed OPEN stops here */
@@ -68,5 +71,7 @@ void gwc_tick(struct gwl *l, struct gwc *c, uint64_t now_ms);
 void gwc_close(struct gwl *l, struct gwc *c, const char *why);
 /* a message to the daemon: 0 or -errno */
 int gwl_send(struct gwl *l, const struct mh_gwp *p);
+/* the DOWNs l->down holds, in slot order, until the daemon takes no more */
+void gwl_flush_downs(struct gwl *l);
 
 #endif
