@@ -36,11 +36,18 @@ static void displace(struct mh_daemon *d, const struct mh_displaced *x,
 
 void mh_mux_prefer(struct mh_daemon *d, const struct mh_session *pref)
 {
+	static struct mh_prefer_limit limit;
 	struct mh_displaced x[DISPLACE_BATCH];
 	unsigned n, i, rounds = 0;
 
-	if (!d->pol.public_port || !pref)
+	if (!d->pol.public_port || !pref || !pref->ssh_addr.family)
 		return;
+	if (!mh_prefer_allow(&limit, pref->uid, mh_now_ms())) {
+		log_debug("session %u port %u: uid %u displaced mappings less than "
+			  "%u ms ago; none displaced now", pref->id, pref->port,
+			  (unsigned)pref->uid, MH_PREFER_EVERY_MS);
+		return;
+	}
 	do {
 		n = mh_mux_displaced(&d->sessions, pref, x, DISPLACE_BATCH);
 		for (i = 0; i < n && i < DISPLACE_BATCH; i++)

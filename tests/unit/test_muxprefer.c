@@ -121,6 +121,36 @@ START_TEST(test_ipv6_and_more_than_fit)
 }
 END_TEST
 
+/* Displacement is rate-limited per uid (the SSH login address is the
+ * announcer's claim): once per MH_PREFER_EVERY_MS, other uids apart, the
+ * least recent uid forgotten when more than MH_PREFER_UIDS announce. */
+START_TEST(test_prefer_limit)
+{
+	static struct mh_prefer_limit l;
+	const uint64_t t0 = 100000;
+
+	memset(&l, 0, sizeof(l));
+	ck_assert(mh_prefer_allow(&l, 1003, t0));
+	for (uint64_t t = t0; t < t0 + MH_PREFER_EVERY_MS; t += 7)
+		ck_assert(!mh_prefer_allow(&l, 1003, t));   /* the attacker's loop */
+	ck_assert(mh_prefer_allow(&l, 1001, t0 + 1));       /* another uid */
+	ck_assert(mh_prefer_allow(&l, 1003, t0 + MH_PREFER_EVERY_MS));
+	ck_assert(!mh_prefer_allow(&l, 1003, t0 + MH_PREFER_EVERY_MS + 1));
+	/* a full table: every uid remembered; one more forgets the least
+	 * recent (the bound's price: that uid may displace again at once) */
+	memset(&l, 0, sizeof(l));
+	ck_assert(mh_prefer_allow(&l, 1003, t0));
+	ck_assert(mh_prefer_allow(&l, 1001, t0 + 1));
+	for (uid_t u = 2000; u < 2000 + MH_PREFER_UIDS - 2; u++)
+		ck_assert(mh_prefer_allow(&l, u, t0 + 10));
+	ck_assert(!mh_prefer_allow(&l, 1001, t0 + 20));
+	ck_assert(!mh_prefer_allow(&l, 1003, t0 + 20));
+	ck_assert(mh_prefer_allow(&l, 5000, t0 + 30));   /* 1003 forgotten */
+	ck_assert(!mh_prefer_allow(&l, 1001, t0 + 35));
+	ck_assert(mh_prefer_allow(&l, 1003, t0 + 40));
+}
+END_TEST
+
 static Suite *muxprefer_suite(void)
 {
 	Suite *s = suite_create("muxprefer");
@@ -130,6 +160,7 @@ static Suite *muxprefer_suite(void)
 	tcase_add_test(tc, test_displaces_other_sessions_on_that_host);
 	tcase_add_test(tc, test_no_login_address_no_preference);
 	tcase_add_test(tc, test_ipv6_and_more_than_fit);
+	tcase_add_test(tc, test_prefer_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }
