@@ -29,6 +29,14 @@
 
 static void rearm(struct gwl *l, struct gwc *c);
 
+/* One more frame with the daemon; the wait for its answers starts now if
+ * none was pending. */
+static void waiting(struct gwc *c)
+{
+	if (!c->pending++)
+		c->answer_ms = mh_now_ms();
+}
+
 /* A message to the daemon (also the listener's READY). */
 int gwl_send(struct gwl *l, const struct mh_gwp *p)
 {
@@ -245,7 +253,7 @@ static void hello(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 	}
 	c->was_up = true;
 	c->state = GWC_UP;
-	c->pending++;           /* the daemon answers HELLO (gwc_answered) */
+	waiting(c);             /* the daemon answers HELLO (gwc_answered) */
 	c->hb_ms = m->u.hello.heartbeat_ms;
 	log_info("%s: relay %s (%s, software \"%s\"), heartbeat %u ms",
 		 c->name, m->u.hello.name, c->peer.subject, m->u.hello.software,
@@ -286,7 +294,7 @@ static void forward(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 		answer(c, m->type, m->id, MHR_ST_INTERNAL, "gateway busy");
 		return;
 	}
-	c->pending++;
+	waiting(c);
 }
 
 /* The daemon hears of a relay's heartbeats (mosh-helperctl status shows
@@ -433,6 +441,7 @@ void gwc_answered(struct gwl *l, struct gwc *c, const struct mhr_msg *ans)
 		return;
 	}
 	c->pending--;
+	c->answer_ms = mh_now_ms();
 	if (ans->u.answer.of_type == MHR_HELLO)
 		c->greeted = ans->u.answer.status == MHR_ST_OK;
 	if (c->state != GWC_CLOSING && !queue_answer(c, ans)) {
@@ -471,6 +480,18 @@ void gwc_tick(struct gwl *l, struct gwc *c, uint64_t now_ms)
 	char why[160];
 
 	if (c->state == GWC_UP) {
+		/* frames with the daemon and no answer for long: the daemon
+		 * dropped them (it drops an answer it cannot send at once),
+		 * and while they count the relay is not read, nor judged
+		 * silent; closed, so that the relay connects again and resyncs */
+		if (c->pending && now_ms - c->answer_ms > GWC_ANSWER_MS) {
+			snprintf(why, sizeof(why), "%u frames with the gateway daemon "
+				 "unanswered for %u s", c->pending,
+				 GWC_ANSWER_MS / 1000);
+			log_warn("%s: %s", c->name, why);
+			gwc_close(l, c, why);
+			return;
+		}
 		if (!c->pending && mh_rsync_silent(c->last_ms, c->hb_ms, now_ms) &&
 		    !drained(l, c)) {
 			snprintf(why, sizeof(why), "silent for %llu ms, more than three "

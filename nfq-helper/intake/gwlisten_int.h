@@ -23,6 +23,7 @@
 #define GWC_WINDOW    64
 #define GWC_OUT_CAP   (2 * (GWC_WINDOW + 4) * MHR_MAX_FRAME)  /* answers not yet written */
 #define GWC_CLOSE_MS  2000                 /* to flush a last answer */
+#define GWC_ANSWER_MS 30000                /* the daemon's answers are lost */
 
 enum gwc_state { GWC_HANDSHAKE, GWC_HELLO, GWC_UP, GWC_CLOSING };
 
@@ -33,6 +34,7 @@ struct gwc {
 	struct mh_tls_conn *t;
 	enum gwc_state state;
 	unsigned pending;            /* frames with the daemon */
+	uint64_t answer_ms;          /* its last answer, or when pending left 0 */
 	bool greeted;                /* the daemon accepted its HELLO */
 	bool was_up;                 /* the daemon knows it (UP sent) */
 	bool registered;             /* in the epoll set */
