@@ -25,11 +25,12 @@ struct nlmsghdr *mh_diag_request(void *buf, uint32_t seq, int family,
 
 /* A request for one UDP socket (no NLM_F_DUMP): the one a datagram from
  * nowhere (address and port 0) to local address ip (family's length; all
- * zero for a wildcard) and port would reach, answered only if its cookie
- * is cookie (else ESTALE; none there: ENOENT). The kernel looks it up as
+ * zero for a wildcard) and port would reach, arriving on device ifindex
+ * (0: none; a socket bound to a device is found only with it), answered
+ * only if its cookie is cookie (else ESTALE; none there: ENOENT). The kernel looks it up as
  * it delivers a datagram, with no walk of the port's sockets. */
 struct nlmsghdr *mh_diag_request_one(void *buf, uint32_t seq, int family,
 				     const uint8_t *ip, uint16_t port,
-				     uint64_t cookie);
+				     uint32_t ifindex, uint64_t cookie);
 
 #endif

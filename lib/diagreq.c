@@ -52,7 +52,7 @@ struct nlmsghdr *mh_diag_request(void *buf, uint32_t seq, int family,
  * same fields): the socket's own address and port are the destination. */
 struct nlmsghdr *mh_diag_request_one(void *buf, uint32_t seq, int family,
 				     const uint8_t *ip, uint16_t port,
-				     uint64_t cookie)
+				     uint32_t ifindex, uint64_t cookie)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct inet_diag_req_v2 *req;
@@ -66,6 +66,7 @@ struct nlmsghdr *mh_diag_request_one(void *buf, uint32_t seq, int family,
 	req->idiag_states = ~0U;
 	req->id.idiag_dport = htons(port);
 	memcpy(req->id.idiag_dst, ip, family == AF_INET ? 4 : 16);
+	req->id.idiag_if = ifindex;
 	req->id.idiag_cookie[0] = (uint32_t)cookie;
 	req->id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
 	return nlh;

@@ -119,6 +119,9 @@ int mh_loop_run(struct mh_daemon *d);
 
 /* epoll.c */
 int mh_epoll_add(struct mh_daemon *d, int fd, uint64_t tag);
+/* out of the set before a close: a copy of fd held elsewhere would keep
+ * its registration */
+void mh_epoll_del(struct mh_daemon *d, int fd);
 
 /* queue.c */
 int mh_queue_open(struct mh_daemon *d);

@@ -59,8 +59,12 @@ static struct mh_sockid sockid_of(const struct inet_diag_msg *m)
 	return (struct mh_sockid){
 		.cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0],
 		.ino = m->idiag_inode,
+		.ifindex = m->id.idiag_if,
 	};
 }
+
+/* Each request's own sequence number (a time in ms could repeat) */
+static unsigned diag_seq;
 
 /* Where the socket is bound (the only local address that may receive),
  * and which socket it is (the session lives as long as it does). */
@@ -125,7 +129,7 @@ static bool diag_unfiltered;   /* the kernel refused the port filter once */
 static int diag_dump_once(struct mh_daemon *d, int family,
 			  const struct diag_req *rq)
 {
-	unsigned seq = (unsigned)mh_now_ms();
+	unsigned seq = ++diag_seq;
 	struct nlmsghdr *nlh = mh_diag_request(diag_buf, seq, family, rq->lo,
 					       rq->hi, !diag_unfiltered);
 	int ret;
@@ -216,30 +220,36 @@ int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
  * then, and its session would end as socket_gone (t_sock_crowd). So
  * whether a session's own socket is still there is asked of that socket
  * alone: looked up as a datagram to its address and port would be, its
- * cookie compared by the kernel. No crowd on the port changes that
- * answer; only another socket on the very same address and port could
- * (SO_REUSEADDR on both, or SO_REUSEPORT within one uid: the user's own
- * doing), and it would read as gone, as it should for a session whose
- * socket no longer receives its datagrams.
+ * cookie compared by the kernel. No crowd on the port changes a "there".
+ * A "not there" is no proof on its own: a socket bound to a device (a VRF,
+ * SO_BINDTODEVICE) is found only with its device, which a state file does
+ * not keep, and a connected socket or a twin on the same address and port
+ * (SO_REUSEADDR, SO_REUSEPORT) hides it, so the caller confirms that with
+ * a dump (lifecycle.c): a crowd can then hide only what the lookup could
+ * not find.
  */
 int mh_sockdiag_one(struct mh_daemon *d, const struct mh_bound *b,
 		    uint16_t port, const struct mh_sockid *id)
 {
 	static const uint8_t zero[16];
-	unsigned seq = (unsigned)mh_now_ms();
+	unsigned seq = ++diag_seq;
 	struct nlmsghdr *nlh = mh_diag_request_one(diag_buf, seq, b->family,
 						   b->any ? zero : b->ip, port,
-						   id->cookie);
+						   id->ifindex, id->cookie);
 	const struct nlmsgerr *e;
-	int ret;
+	int ret, stale = 0;
 
 	if (mnl_socket_sendto(d->diag, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	ret = mnl_socket_recvfrom(d->diag, diag_buf, sizeof(diag_buf));
-	if (ret < 0)
-		return -errno;
-	nlh = (struct nlmsghdr *)diag_buf;
-	if (!mnl_nlmsg_ok(nlh, ret) || nlh->nlmsg_seq != seq)
+	do {   /* a message left from an earlier request is skipped */
+		ret = mnl_socket_recvfrom(d->diag, diag_buf, sizeof(diag_buf));
+		if (ret < 0)
+			return -errno;
+		nlh = (struct nlmsghdr *)diag_buf;
+		if (!mnl_nlmsg_ok(nlh, ret))
+			return -EPROTO;
+	} while (nlh->nlmsg_seq != seq && ++stale < 8);
+	if (nlh->nlmsg_seq != seq)
 		return -EPROTO;
 	if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
 		const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);

@@ -246,6 +246,15 @@ static void hello(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 	snprintf(p.subject, sizeof(p.subject), "%s", c->peer.subject);
 	p.n_addrs = n;
 	memcpy(p.addrs, c->peer.addrs, n * sizeof(p.addrs[0]));
+	/* no UP before a DOWN still waiting: the daemon would refuse a
+	 * relay reconnecting while its old connection still counts as up */
+	gwl_flush_downs(l);
+	for (unsigned i = 0; i < l->max; i++)
+		if (l->down[i]) {
+			answer_close(c, MHR_HELLO, m->id, MHR_ST_INTERNAL,
+				     "gateway busy");
+			return;
+		}
 	if (gwl_send(l, &p) < 0) {
 		answer_close(c, MHR_HELLO, m->id, MHR_ST_INTERNAL,
 			     "gateway daemon unreachable");

@@ -225,8 +225,14 @@ void mh_life_end(struct mh_daemon *d, struct mh_session *s, enum mh_end why,
 
 	if (mh_end_releases(why))
 		release(d, s);
-	if (s->pidfd >= 0)
+	if (s->pidfd >= 0) {
+		/* out of the epoll set first: a copy of the pidfd elsewhere
+		 * (admin.c passes it to the session's owner) would keep the
+		 * registration, which fires on every wait once the process is
+		 * gone (level-triggered) */
+		mh_epoll_del(d, s->pidfd);
 		close(s->pidfd);
+	}
 	if (mh_end_releases(why) && d->on_session_end)
 		d->on_session_end(d, s, why);
 	if (mh_end_releases(why)) {
@@ -309,17 +315,18 @@ int mh_life_sockets_held(struct mh_daemon *d, uint16_t port, uid_t uid,
 	int err = 0;
 
 	/* each known socket asked by itself (one lookup: no crowd on the
-	 * port can hide it, sockdiag.c); the port's dump only where that is
-	 * not possible: sockets not known yet (a version 1 state file) or
-	 * the kernel refusing the lookup */
+	 * port can hide it, sockdiag.c); found, that is proof. Not found,
+	 * the port's dump decides (a lookup misses a socket bound to a device
+	 * whose index is not known, as after a restart), as it does for
+	 * sockets not known yet (a version 1 state file) */
 	if (*n_sock && n_bound == *n_sock) {
 		for (unsigned i = 0; i < *n_sock && i < MH_MAX_BOUND; i++) {
 			err = mh_sockdiag_one(d, &bound[i], port, &sock[i]);
 			if (err)
 				break;
 		}
-		if (err >= 0)
-			return err;
+		if (err > 0)
+			return 1;
 	}
 	err = mh_sockdiag_scan(d, port, port, port_cb, &ps);
 	if (err)

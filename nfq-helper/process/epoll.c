@@ -15,3 +15,8 @@ int mh_epoll_add(struct mh_daemon *d, int fd, uint64_t tag)
 
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
+
+void mh_epoll_del(struct mh_daemon *d, int fd)
+{
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+}

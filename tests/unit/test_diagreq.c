@@ -135,7 +135,7 @@ START_TEST(one_socket)
 	const struct inet_diag_req_v2 *r;
 	static const uint8_t zero[16];
 
-	nlh = mh_diag_request_one(buf, 9, AF_INET, v4, 60001, cookie);
+	nlh = mh_diag_request_one(buf, 9, AF_INET, v4, 60001, 0, cookie);
 	r = req_of(nlh);
 	ck_assert_int_eq(nlh->nlmsg_type, SOCK_DIAG_BY_FAMILY);
 	ck_assert_int_eq(nlh->nlmsg_flags, NLM_F_REQUEST);
@@ -149,8 +149,10 @@ START_TEST(one_socket)
 	ck_assert_mem_eq(r->id.idiag_src, zero, 16);
 	ck_assert_uint_eq(r->id.idiag_cookie[0], 0x89abcdefU);
 	ck_assert_uint_eq(r->id.idiag_cookie[1], 0x01234567U);
-	nlh = mh_diag_request_one(buf, 10, AF_INET6, v6, 60002, 7);
+	ck_assert_uint_eq(r->id.idiag_if, 0);
+	nlh = mh_diag_request_one(buf, 10, AF_INET6, v6, 60002, 3, 7);
 	r = req_of(nlh);
+	ck_assert_uint_eq(r->id.idiag_if, 3);
 	ck_assert_int_eq(r->sdiag_family, AF_INET6);
 	ck_assert_mem_eq(r->id.idiag_dst, v6, 16);
 	ck_assert_uint_eq(ntohs(r->id.idiag_dport), 60002);
