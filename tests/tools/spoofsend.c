@@ -33,7 +33,7 @@
 #define SS_MAX_SECONDS 60
 #define SS_BATCH       64
 #define SS_MAX_LEN     1400        /* UDP payload bytes */
-#define SS_HDR         (sizeof(struct iphdr) + sizeof(struct udphdr))
+#define SS_HDR         TOOL_UDP4_HDR
 
 struct ss_opts {
 	struct in_addr dst, net;
@@ -135,23 +135,13 @@ static uint32_t source_of(const struct ss_opts *o, unsigned long k)
 	return htonl(ntohl(o->net.s_addr) + (uint32_t)(k % o->sources) + 1);
 }
 
-/* One datagram: IPv4 header (the kernel fills in the total length, the
- * id and the checksum), UDP header without checksum (allowed over IPv4),
- * random payload that never looks like anything. */
+/* One datagram: IPv4 and UDP headers (tool_udp4_header), random payload
+ * that never looks like anything. */
 static size_t build(uint8_t *p, const struct ss_opts *o, uint32_t saddr,
 		    unsigned long k)
 {
-	struct iphdr ip = {
-		.version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
-		.saddr = saddr, .daddr = o->dst.s_addr,
-	};
-	struct udphdr u = {
-		.source = htons(o->src_port), .dest = htons(o->port),
-		.len = htons((uint16_t)(sizeof(u) + o->len)),
-	};
-
-	memcpy(p, &ip, sizeof(ip));
-	memcpy(p + sizeof(ip), &u, sizeof(u));
+	tool_udp4_header(p, saddr, o->dst.s_addr, htons(o->src_port),
+			 htons(o->port), o->len);
 	for (int i = 0; o->ssp && i < 8 && (unsigned)i < o->len; i++)
 		p[SS_HDR + i] = (uint8_t)((o->ssp_seq + k) >> (56 - 8 * i));
 	if (o->ssp && o->to_client)

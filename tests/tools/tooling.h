@@ -2,16 +2,21 @@
 /*
  * Small helpers shared by the integration-test tools (header only: every
  * tests/tools/NAME.c is its own program): the monotonic clock in
- * milliseconds, bounded decimal arguments, and a stop flag raised by
- * SIGTERM or SIGINT.
+ * milliseconds, bounded decimal arguments, a stop flag raised by
+ * SIGTERM or SIGINT, and the headers of a datagram sent from a forged
+ * source through a raw socket.
  */
 #ifndef MH_TOOLING_H
 #define MH_TOOLING_H
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static inline uint64_t tool_now_ms(void)
@@ -55,6 +60,29 @@ static inline void tool_catch_stop(void)
 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+}
+
+/* The IPv4 and UDP headers at p of a datagram for an IPPROTO_RAW socket
+ * (which takes the IP header as written: the kernel fills in the total
+ * length, the id and the checksum), payload_len bytes of payload to
+ * follow them; no UDP checksum, which IPv4 allows. Addresses and ports in
+ * network order. */
+#define TOOL_UDP4_HDR (sizeof(struct iphdr) + sizeof(struct udphdr))
+static inline void tool_udp4_header(uint8_t *p, uint32_t saddr, uint32_t daddr,
+				    uint16_t sport, uint16_t dport,
+				    size_t payload_len)
+{
+	struct iphdr ip = {
+		.version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
+		.saddr = saddr, .daddr = daddr,
+	};
+	struct udphdr u = {
+		.source = sport, .dest = dport,
+		.len = htons((uint16_t)(sizeof(u) + payload_len)),
+	};
+
+	memcpy(p, &ip, sizeof(ip));
+	memcpy(p + sizeof(ip), &u, sizeof(u));
 }
 
 #endif

@@ -13,8 +13,6 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/ip.h>
-#include <netinet/udp.h>
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <poll.h>
@@ -373,7 +371,7 @@ static int udp_payload(const uint8_t *ip, size_t len, const uint8_t **pl,
 /* A raw IPv4 socket that writes its own headers, and where to: 0 or -1. */
 static int open_spoofer(const char *addr, const char *port, struct sockaddr_in *to)
 {
-	int fd, one = 1;
+	int fd;
 
 	memset(to, 0, sizeof(*to));
 	to->sin_family = AF_INET;
@@ -382,13 +380,9 @@ static int open_spoofer(const char *addr, const char *port, struct sockaddr_in *
 		fprintf(stderr, "udptool: --spoof-src needs an IPv4 ADDR, not %s\n", addr);
 		return -1;
 	}
-	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	if (fd < 0 || setsockopt(fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
+	fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);   /* the IP header as written */
+	if (fd < 0)
 		perror("udptool: raw socket");
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
 	return fd;
 }
 
@@ -396,26 +390,16 @@ static int open_spoofer(const char *addr, const char *port, struct sockaddr_in *
 static int send_spoofed(int fd, const struct sockaddr_in *to, const struct ut_opts *o,
 			const uint8_t *pl, size_t len)
 {
-	uint8_t pkt[sizeof(struct iphdr) + sizeof(struct udphdr) + UT_BUF];
-	struct iphdr *ip = (struct iphdr *)pkt;
-	struct udphdr *udp = (struct udphdr *)(pkt + sizeof(*ip));
-	size_t total = sizeof(*ip) + sizeof(*udp) + len;
+	uint8_t pkt[TOOL_UDP4_HDR + UT_BUF];
 
 	if (len > UT_BUF)
 		return 0;   /* larger than any mosh datagram: skipped */
-	memset(pkt, 0, sizeof(*ip) + sizeof(*udp));
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons((uint16_t)total);   /* the kernel fills id and checksum */
-	ip->saddr = o->spoof_src.s_addr;
-	ip->daddr = to->sin_addr.s_addr;
-	udp->source = htons((uint16_t)(o->src_port < 0 ? 40000 : o->src_port));
-	udp->dest = to->sin_port;
-	udp->len = htons((uint16_t)(sizeof(*udp) + len));
-	memcpy(pkt + sizeof(*ip) + sizeof(*udp), pl, len);
-	if (sendto(fd, pkt, total, 0, (const struct sockaddr *)to, sizeof(*to)) < 0) {
+	tool_udp4_header(pkt, o->spoof_src.s_addr, to->sin_addr.s_addr,
+			 htons((uint16_t)(o->src_port < 0 ? 40000 : o->src_port)),
+			 to->sin_port, len);
+	memcpy(pkt + TOOL_UDP4_HDR, pl, len);
+	if (sendto(fd, pkt, TOOL_UDP4_HDR + len, 0, (const struct sockaddr *)to,
+		   sizeof(*to)) < 0) {
 		perror("udptool: sendto");
 		return -1;
 	}
