@@ -71,7 +71,7 @@ static uint32_t next_id(struct gwl *l)
 	}
 }
 
-void gwl_flush_downs(struct gwl *l)
+bool gwl_flush_downs(struct gwl *l)
 {
 	for (unsigned i = 0; i < l->max; i++) {
 		struct mh_gwp p = { .kind = MH_GWP_DOWN, .relay = l->down[i] };
@@ -79,9 +79,10 @@ void gwl_flush_downs(struct gwl *l)
 		if (!p.relay)
 			continue;
 		if (gwl_send(l, &p) < 0)
-			return;
+			return false;
 		l->down[i] = 0;
 	}
+	return true;
 }
 
 void gwc_open(struct gwl *l, int fd, const char *peer, unsigned slot)
@@ -248,13 +249,10 @@ static void hello(struct gwl *l, struct gwc *c, const struct mhr_msg *m)
 	memcpy(p.addrs, c->peer.addrs, n * sizeof(p.addrs[0]));
 	/* no UP before a DOWN still waiting: the daemon would refuse a
 	 * relay reconnecting while its old connection still counts as up */
-	gwl_flush_downs(l);
-	for (unsigned i = 0; i < l->max; i++)
-		if (l->down[i]) {
-			answer_close(c, MHR_HELLO, m->id, MHR_ST_INTERNAL,
-				     "gateway busy");
-			return;
-		}
+	if (!gwl_flush_downs(l)) {
+		answer_close(c, MHR_HELLO, m->id, MHR_ST_INTERNAL, "gateway busy");
+		return;
+	}
 	if (gwl_send(l, &p) < 0) {
 		answer_close(c, MHR_HELLO, m->id, MHR_ST_INTERNAL,
 			     "gateway daemon unreachable");

@@ -73,7 +73,8 @@ void gwc_tick(struct gwl *l, struct gwc *c, uint64_t now_ms);
 void gwc_close(struct gwl *l, struct gwc *c, const char *why);
 /* a message to the daemon: 0 or -errno */
 int gwl_send(struct gwl *l, const struct mh_gwp *p);
-/* the DOWNs l->down holds, in slot order, until the daemon takes no more */
-void gwl_flush_downs(struct gwl *l);
+/* the DOWNs l->down holds, in slot order, until the daemon takes no more;
+ * true if none is left waiting */
+bool gwl_flush_downs(struct gwl *l);
 
 #endif

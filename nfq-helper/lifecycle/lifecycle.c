@@ -407,8 +407,9 @@ static uint64_t now_us(void)
 
 /* A dump that spans several reads can miss a socket that another one,
  * closed meanwhile, shifted within its hash bucket: a session missing from
- * it is only ended once a lookup of its own socket agrees (one socket, no
- * walk: mh_life_sockets_held). */
+ * it is only ended once its own socket is not found by itself either (one
+ * lookup, no walk), nor, as that is no proof alone, in a dump of its port
+ * (mh_life_sockets_held). */
 void mh_life_check_sockets(struct mh_daemon *d)
 {
 	static uint32_t round;
