@@ -27,8 +27,10 @@ struct nlmsghdr *mh_diag_request(void *buf, uint32_t seq, int family,
  * nowhere (address and port 0) to local address ip (family's length; all
  * zero for a wildcard) and port would reach, arriving on device ifindex
  * (0: none; a socket bound to a device is found only with it), answered
- * only if its cookie is cookie (else ESTALE; none there: ENOENT). The kernel looks it up as
+ * only if its cookie is cookie (else ESTALE; none there: ENOENT), or
+ * whatever its cookie with MH_DIAG_ANY_COOKIE. The kernel looks it up as
  * it delivers a datagram, with no walk of the port's sockets. */
+#define MH_DIAG_ANY_COOKIE UINT64_MAX   /* INET_DIAG_NOCOOKIE in both halves */
 struct nlmsghdr *mh_diag_request_one(void *buf, uint32_t seq, int family,
 				     const uint8_t *ip, uint16_t port,
 				     uint32_t ifindex, uint64_t cookie);

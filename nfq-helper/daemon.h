@@ -74,6 +74,7 @@ struct mh_daemon {
 	uint32_t table_flags;        /* 0 or MH_TABLE_F_OWNED, as installed */
 	struct mh_queue_rt *q;       /* NFQUEUE and the verdicts of a wake-up (queue.c) */
 	struct mnl_socket *diag;
+	struct mnl_socket *rtnl;     /* the host's addresses (localaddr.c) */
 	int epfd, sigfd, timerfd;
 	struct mh_control_rt *ctl;   /* the control socket and its connections (control.c) */
 	bool native_queue;
@@ -171,6 +172,17 @@ int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
  * says why a dump can). */
 int mh_sockdiag_one(struct mh_daemon *d, const struct mh_bound *b,
 		    uint16_t port, const struct mh_sockid *id);
+/* The uid of the socket a datagram to ip:port arriving on ifindex (0: any)
+ * would reach into *uid: 1, 0 none, -errno. One lookup, as above. */
+int mh_sockdiag_receiver(struct mh_daemon *d, int family, const uint8_t *ip,
+			 uint16_t port, uint32_t ifindex, uid_t *uid);
+void mh_sockdiag_close(struct mh_daemon *d);
+
+/* localaddr.c (datapath): each of the host's IPv4 and IPv6 addresses, with
+ * its interface, to fn (one rtnetlink dump). 0 or -errno. */
+typedef void (*mh_local_addr_fn)(void *arg, int family, const uint8_t *ip,
+				 uint32_t ifindex);
+int mh_local_addrs(struct mh_daemon *d, mh_local_addr_fn fn, void *arg);
 
 /* kernel.c: the table and its elements; may_adopt: an earlier daemon's
  * state was read, so a table it left is adopted (d->adopt) */

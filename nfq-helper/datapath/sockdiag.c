@@ -39,11 +39,21 @@ static char diag_buf[DIAG_BUF_SIZE];
 int mh_sockdiag_open(struct mh_daemon *d)
 {
 	d->diag = mnl_socket_open(NETLINK_SOCK_DIAG);
-	if (!d->diag)
+	if (!d->diag || mnl_socket_bind(d->diag, 0, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
-	if (mnl_socket_bind(d->diag, 0, MNL_SOCKET_AUTOPID) < 0)
+	d->rtnl = mnl_socket_open(NETLINK_ROUTE);   /* for localaddr.c */
+	if (!d->rtnl || mnl_socket_bind(d->rtnl, 0, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
 	return 0;
+}
+
+void mh_sockdiag_close(struct mh_daemon *d)
+{
+	if (d->diag)
+		mnl_socket_close(d->diag);
+	if (d->rtnl)
+		mnl_socket_close(d->rtnl);
+	d->diag = d->rtnl = NULL;
 }
 
 static int v6only_cb(const struct nlattr *a, void *data)
@@ -122,8 +132,9 @@ static int diag_cb(const struct nlmsghdr *nlh, void *data)
  * bucket of the host's UDP table and every socket in it. A request
  * without NLM_F_DUMP (one socket, looked up by address and port) does
  * not, but it finds a single socket, an address-bound one only by its
- * address: it cannot show another user's socket on the same port, which
- * the ownership check must refuse (issue 11), so it is not used. */
+ * address: it cannot list another user's socket on the same port, which
+ * the ownership check must refuse (issue 11). The check uses it beside
+ * the dump, once for each of the host's addresses (owner.c). */
 static bool diag_unfiltered;   /* the kernel refused the port filter once */
 
 static int diag_dump_once(struct mh_daemon *d, int family,
@@ -228,14 +239,16 @@ int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
  * a dump (lifecycle.c): a crowd can then hide only what the lookup could
  * not find.
  */
-int mh_sockdiag_one(struct mh_daemon *d, const struct mh_bound *b,
-		    uint16_t port, const struct mh_sockid *id)
+/* One lookup: the socket a datagram to ip:port (on device ifindex, 0 for
+ * any) would reach, if its cookie is cookie (MH_DIAG_ANY_COOKIE: any), into
+ * *out. 1 found, 0 none, -errno. */
+static int diag_lookup(struct mh_daemon *d, int family, const uint8_t *ip,
+		       uint16_t port, uint32_t ifindex, uint64_t cookie,
+		       struct inet_diag_msg *out)
 {
-	static const uint8_t zero[16];
 	unsigned seq = ++diag_seq;
-	struct nlmsghdr *nlh = mh_diag_request_one(diag_buf, seq, b->family,
-						   b->any ? zero : b->ip, port,
-						   id->ifindex, id->cookie);
+	struct nlmsghdr *nlh = mh_diag_request_one(diag_buf, seq, family, ip,
+						   port, ifindex, cookie);
 	const struct nlmsgerr *e;
 	int ret, stale = 0;
 
@@ -252,11 +265,10 @@ int mh_sockdiag_one(struct mh_daemon *d, const struct mh_bound *b,
 	if (nlh->nlmsg_seq != seq)
 		return -EPROTO;
 	if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
-		const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
-
-		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*out))
 			return -EPROTO;
-		return sockid_of(m).cookie == id->cookie;
+		memcpy(out, mnl_nlmsg_get_payload(nlh), sizeof(*out));
+		return 1;
 	}
 	if (nlh->nlmsg_type != NLMSG_ERROR ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
@@ -265,4 +277,32 @@ int mh_sockdiag_one(struct mh_daemon *d, const struct mh_bound *b,
 	if (e->error == -ENOENT || e->error == -ESTALE)
 		return 0;
 	return e->error < 0 ? e->error : -EPROTO;
+}
+
+int mh_sockdiag_one(struct mh_daemon *d, const struct mh_bound *b,
+		    uint16_t port, const struct mh_sockid *id)
+{
+	static const uint8_t zero[16];
+	struct inet_diag_msg m;
+	int ret = diag_lookup(d, b->family, b->any ? zero : b->ip, port,
+			      id->ifindex, id->cookie, &m);
+
+	return ret == 1 ? sockid_of(&m).cookie == id->cookie : ret;
+}
+
+/*
+ * Who would receive a datagram to ip:port: the same lookup without a
+ * cookie. The kernel answers with the socket its own receive path picks
+ * (an address-bound one before a wildcard one), so a crowd of sockets on
+ * other addresses of the port changes nothing here either.
+ */
+int mh_sockdiag_receiver(struct mh_daemon *d, int family, const uint8_t *ip,
+			 uint16_t port, uint32_t ifindex, uid_t *uid)
+{
+	struct inet_diag_msg m;
+	int ret = diag_lookup(d, family, ip, port, ifindex, MH_DIAG_ANY_COOKIE, &m);
+
+	if (ret == 1)
+		*uid = m.idiag_uid;
+	return ret;
 }

@@ -5,7 +5,19 @@
  * announced pid must be that uid's and the announcing process itself or one
  * of its descendants (/proc/<pid>/status). Neither needs a capability.
  * The sockets come from the sock_diag reader (datapath/sockdiag.c).
+ *
+ * A port's dump lists every socket on it, but a dump that takes more than
+ * one read may skip one (sockdiag.c says how a local user crowds the port
+ * to make it): another user's socket could be missed, and a pinhole of
+ * the port would then let the announcer's clients reach it. So a dump that
+ * found only the announcer's sockets is checked once more, crowd-proof:
+ * for each of the host's addresses (and the wildcards), the socket a
+ * datagram to it on the port would reach must be the announcer's, or none.
+ * A socket of another user on an address no datagram from outside can
+ * reach (another loopback address) may still be missed; it cannot
+ * receive what a pinhole lets in.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -91,6 +103,58 @@ static int check_pid(pid_t pid, const struct ucred *peer, char *why,
 	return err ? -EPERM : 0;
 }
 
+struct receivers {
+	struct mh_daemon *d;
+	uint16_t port;
+	uid_t uid, other;
+	int err;                      /* 0, -EACCES (other's) or -errno */
+	char where[INET6_ADDRSTRLEN];
+};
+
+static void receiver_cb(void *arg, int family, const uint8_t *ip,
+			uint32_t ifindex)
+{
+	struct receivers *r = arg;
+	uid_t who;
+	int ret;
+
+	if (r->err)
+		return;
+	ret = mh_sockdiag_receiver(r->d, family, ip, r->port, ifindex, &who);
+	if (ret < 0)
+		r->err = ret;
+	else if (ret == 1 && who != r->uid) {
+		r->err = -EACCES;
+		r->other = who;
+		inet_ntop(family, ip, r->where, sizeof(r->where));
+	}
+}
+
+/* 0 if no datagram to the port on any of the host's addresses would reach
+ * another user's socket; else why. */
+static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
+			   char *why, size_t whylen)
+{
+	static const uint8_t any[16];
+	struct receivers r = { .d = d, .port = port, .uid = uid };
+	int err;
+
+	receiver_cb(&r, AF_INET, any, 0);
+	receiver_cb(&r, AF_INET6, any, 0);
+	err = mh_local_addrs(d, receiver_cb, &r);
+	if (r.err == -EACCES) {
+		snprintf(why, whylen, "UDP port %u is shared with another user's "
+			 "socket (uid %u, at %s)", port, (unsigned)r.other, r.where);
+		return -EACCES;
+	}
+	if (r.err || err) {
+		snprintf(why, whylen, "cannot look up the UDP sockets of port %u: %s",
+			 port, strerror(-(r.err ? r.err : err)));
+		return -EIO;
+	}
+	return 0;
+}
+
 int mh_owner_check(struct mh_daemon *d, uint16_t port,
 		   const struct ucred *peer, pid_t pid, struct mh_proof *proof,
 		   char *why, size_t whylen)
@@ -114,5 +178,8 @@ int mh_owner_check(struct mh_daemon *d, uint16_t port,
 			 port, (unsigned)uid);
 		return -EACCES;
 	}
+	err = receivers_check(d, port, uid, why, whylen);
+	if (err)
+		return err;
 	return check_pid(pid, peer, why, whylen);
 }

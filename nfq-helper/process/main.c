@@ -290,8 +290,7 @@ static void stop(struct mh_daemon *d)
 	mh_relay_close(d);
 	mh_queue_close(d);
 	mh_ct_close(d);
-	if (d->diag)
-		mnl_socket_close(d->diag);
+	mh_sockdiag_close(d);
 	mh_audit_last_tick(d);
 	mh_audit_simple(d, "stop", "kept",
 			"table, sessions and keys for the next start");

@@ -18,7 +18,8 @@
 # socket alone (one lookup, no walk). Checked: the crowd bound its sockets
 # and announced hundreds of times, each refused as the port's session
 # exists; the session is still there and types; nothing ended as
-# socket_gone. Then mosh-server exits as usual and the session goes.
+# socket_gone. Then mosh-server exits as usual and the session goes; the
+# second half (below) crowds a port that has no session yet.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -53,5 +54,33 @@ mh_assert "c1 still types" mh_roundtrip c1 20
 mh_step "mosh-server exits: the session goes as usual"
 mh_type c1 "exit"
 mh_assert "session $victim ended" mh_wait 10 eval "! mh_has_session $victim"
+
+# The same crowd on a port with no session yet: mhtest1 holds a socket on
+# the server's address (as mosh-server does before its hook announces),
+# and mhtest2, with its own sockets on the port, announces the port as its
+# own. A dump of the port that missed mhtest1's socket took it for
+# mhtest2's alone: seen before the fix (accepted within the run). The
+# daemon now also asks, for each of the host's addresses, which socket a
+# datagram to it on the port would reach, one lookup each.
+held=60990
+mh_step "mhtest1 holds port $held on $SRV4; mhtest2 crowds it and announces it (8 s)"
+ip netns exec "$NS_S" setpriv --reuid=mhtest1 --regid=mhtest1 --init-groups \
+	timeout 40 "$MH_BUILD/tests/mhannounce" --hold "$SRV4" "$held" 30 \
+	>"$MH_TMP/hold.out" 2>&1 &
+holder=$!
+mh_assert "mhtest1 holds the port" mh_wait 5 grep -q "^holding" "$MH_TMP/hold.out"
+ip netns exec "$NS_S" setpriv --reuid=mhtest2 --regid=mhtest2 --init-groups \
+	timeout 30 "$MH_BUILD/tests/mhannounce" --crowd "$sock" "$held" 300 120 8 \
+	>"$MH_TMP/crowd2.out" 2>&1
+rc=$?
+sed 's/^/   | /' "$MH_TMP/crowd2.out"
+mh_check_eq "the crowd ran to its end" 0 "$rc"
+n=$(sed -n -E 's/^announced ([0-9]+) times:.*/\1/p' "$MH_TMP/crowd2.out")
+mh_assert "hundreds of announcements (${n:-0})" [ "${n:-0}" -ge 200 ]
+mh_assert "every one refused: the port is another user's" \
+	grep -q -E "^announced [0-9]+ times: MHC_ERR_NOT_OWNER $n\$" "$MH_TMP/crowd2.out"
+mh_assert "no session on port $held" eval "! mh_has_session $held"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
 mh_stop_daemon
-mh_pass "a crowded port keeps its session"
+mh_pass "a crowded port keeps its session, and a crowd takes no other user's port"

@@ -15,6 +15,9 @@
  * 20,000 times), each of which has the daemon check that the port's
  * session still holds its socket. A check misled by a socket list read in
  * parts while it changed would end the victim's session.
+ * --hold: a user's socket on ADDR:PORT, announced by nobody, held SECONDS
+ * (at most 600): another user's port, which the crowd must not be allowed
+ * to announce as its own.
  * Exit: 0 accepted, 1 refused, 2 usage or transport error.
  */
 #include <arpa/inet.h>
@@ -41,7 +44,8 @@ static void usage(void)
 	fprintf(stderr, "usage: mhannounce SOCKET PORT PID KEY [SSH_CONNECTION]\n"
 			"       mhannounce --squat SOCKET PORT KEY ADDR SECONDS "
 			"[SSH_CONNECTION]\n"
-			"       mhannounce --crowd SOCKET PORT AHEAD CHURN SECONDS\n");
+			"       mhannounce --crowd SOCKET PORT AHEAD CHURN SECONDS\n"
+			"       mhannounce --hold ADDR PORT SECONDS\n");
 	exit(2);
 }
 
@@ -167,6 +171,30 @@ static int squat(int argc, char **argv)
 	while (seconds)
 		seconds = sleep(seconds);
 	return r.u.reply.status == MHC_OK ? 0 : 1;
+}
+
+static int hold(int argc, char **argv)
+{
+	unsigned seconds;
+	uint16_t port;
+	int udp;
+
+	if (argc != 5)
+		usage();
+	port = (uint16_t)parse_num(argv[3], 65535);
+	seconds = (unsigned)parse_num(argv[4], 600);
+	udp = bind_udp(argv[2], port);
+	if (udp < 0) {
+		fprintf(stderr, "mhannounce: bind %s port %u: %s\n", argv[2], port,
+			strerror(-udp));
+		return 2;
+	}
+	printf("holding %s port %u\n", argv[2], port);
+	fflush(stdout);
+	while (seconds)
+		seconds = sleep(seconds);
+	close(udp);
+	return 0;
 }
 
 #define CROWD_MAX      4000
@@ -295,6 +323,8 @@ int main(int argc, char **argv)
 		return squat(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "--crowd"))
 		return crowd(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--hold"))
+		return hold(argc, argv);
 	if (argc < 5 || argc > 6)
 		usage();
 	a.port = (uint16_t)parse_num(argv[2], 65535);

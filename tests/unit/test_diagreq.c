@@ -158,6 +158,13 @@ START_TEST(one_socket)
 	ck_assert_uint_eq(ntohs(r->id.idiag_dport), 60002);
 	ck_assert_uint_eq(r->id.idiag_cookie[0], 7);
 	ck_assert_uint_eq(r->id.idiag_cookie[1], 0);
+	/* any socket: the kernel's "no cookie" in both halves */
+	nlh = mh_diag_request_one(buf, 11, AF_INET, zero, 60003, 0,
+				  MH_DIAG_ANY_COOKIE);
+	r = req_of(nlh);
+	ck_assert_uint_eq(r->id.idiag_cookie[0], INET_DIAG_NOCOOKIE);
+	ck_assert_uint_eq(r->id.idiag_cookie[1], INET_DIAG_NOCOOKIE);
+	ck_assert_mem_eq(r->id.idiag_dst, zero, 16);
 }
 END_TEST
 
