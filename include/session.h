@@ -53,8 +53,9 @@ struct mh_sockid {
 	uint64_t cookie;
 	uint32_t ino;
 	uint32_t ifindex;        /* the device it is bound to (SO_BINDTODEVICE, a
-				    VRF), 0 if none or not known (not in the
-				    state file): for mh_sockdiag_one's lookup */
+				    VRF), 0 if none or not known (a state
+				    file older than this field): for
+				    mh_sockdiag_one's lookup */
 };
 
 /* One session, allocated with room for max_pinholes pinhole records

@@ -98,15 +98,19 @@ static void put_ssh(struct mh_statefile_enc *e, const char *s)
 	append(e, "%s", out);
 }
 
-/* "COOKIE:INODE,..." in decimal, "-" for none */
+/* "COOKIE:INODE,..." in decimal, "-" for none; a socket bound to a device
+ * (found by its lookup only with it) adds ":IFINDEX" */
 static void put_socks(struct mh_statefile_enc *e, const struct mh_sockid *id,
 		      unsigned n)
 {
 	if (!n)
 		append(e, "-");
-	for (unsigned i = 0; i < n && i < MH_MAX_BOUND; i++)
+	for (unsigned i = 0; i < n && i < MH_MAX_BOUND; i++) {
 		append(e, "%s%llu:%u", i ? "," : "", (unsigned long long)id[i].cookie,
 		       (unsigned)id[i].ino);
+		if (id[i].ifindex)
+			append(e, ":%u", (unsigned)id[i].ifindex);
+	}
 }
 
 /* The checksum follows the text as it grows, so that closing a big file
@@ -336,12 +340,12 @@ static const char *const session_fields[F_COUNT] = {
 	"sock",   /* since version 2 */
 };
 
-/* "-" or 1..MH_MAX_BOUND "COOKIE:INODE" (cookie not 0), distinct cookies,
- * separated by single commas */
+/* "-" or 1..MH_MAX_BOUND "COOKIE:INODE[:IFINDEX]" (cookie not 0, ifindex
+ * 1 or more), distinct cookies, separated by single commas */
 static int parse_socks(char *v, struct mh_sockid *id, unsigned *n)
 {
-	char *tok, *colon;
-	uint64_t c, ino;
+	char *tok, *colon, *dev;
+	uint64_t c, ino, ifindex;
 
 	*n = 0;
 	if (!strcmp(v, "-"))
@@ -351,6 +355,13 @@ static int parse_socks(char *v, struct mh_sockid *id, unsigned *n)
 		if (!colon || *n == MH_MAX_BOUND)
 			return -EINVAL;
 		*colon = 0;
+		dev = strchr(colon + 1, ':');
+		ifindex = 0;
+		if (dev) {
+			*dev = 0;
+			if (parse_u64(dev + 1, INT32_MAX, &ifindex) < 0 || !ifindex)
+				return -EINVAL;
+		}
 		if (parse_u64(tok, UINT64_MAX, &c) < 0 || c == 0 ||
 		    parse_u64(colon + 1, UINT32_MAX, &ino) < 0)
 			return -EINVAL;
@@ -359,6 +370,7 @@ static int parse_socks(char *v, struct mh_sockid *id, unsigned *n)
 				return -EINVAL;
 		id[*n].cookie = c;
 		id[*n].ino = (uint32_t)ino;
+		id[*n].ifindex = (uint32_t)ifindex;
 		(*n)++;
 	}
 	return 0;
@@ -380,7 +392,7 @@ static int session_field(struct dec *d, struct mh_saved_session *s, int f,
 		       ? bad(d, "ssh: not an escaped address") : 0;
 	if (f == F_SOCK)
 		return parse_socks(v, s->sock, &s->n_sock) < 0
-		       ? bad(d, "sock: not a list of COOKIE:INODE") : 0;
+		       ? bad(d, "sock: not a list of COOKIE:INODE[:IFINDEX]") : 0;
 	if (f == F_BOUND) {
 		if (!strcmp(v, "-"))
 			return 0;

@@ -317,7 +317,8 @@ int mh_life_sockets_held(struct mh_daemon *d, uint16_t port, uid_t uid,
 	/* each known socket asked by itself (one lookup: no crowd on the
 	 * port can hide it, sockdiag.c); found, that is proof. Not found,
 	 * the port's dump decides (a lookup misses a socket bound to a device
-	 * whose index is not known, as after a restart), as it does for
+	 * whose index is not known, as after a restart from a state file
+	 * written before the index was kept), as it does for
 	 * sockets not known yet (a version 1 state file) */
 	if (*n_sock && n_bound == *n_sock) {
 		for (unsigned i = 0; i < *n_sock && i < MH_MAX_BOUND; i++) {

@@ -72,7 +72,8 @@ static void sample(struct mh_saved_session s[3])
 	s[2].sock[0] = (struct mh_sockid){ .cookie = UINT64_MAX, .ino = UINT32_MAX };
 	s[2].sock[1] = (struct mh_sockid){ .cookie = 1, .ino = 0 };
 	s[2].sock[2] = (struct mh_sockid){ .cookie = UINT64_C(1) << 32, .ino = 7 };
-	s[2].sock[3] = (struct mh_sockid){ .cookie = 0xffffffff, .ino = 8 };
+	s[2].sock[3] = (struct mh_sockid){ .cookie = 0xffffffff, .ino = 8,
+					    .ifindex = INT32_MAX };   /* a device */
 	s[2].ph[0] = (struct mh_saved_pinhole){ addr("fd00:3::12", 65535), 1 };
 }
 
@@ -114,6 +115,7 @@ static void same_session(const struct mh_saved_session *a,
 	for (unsigned i = 0; i < a->n_sock; i++) {
 		ck_assert_uint_eq(a->sock[i].cookie, b->sock[i].cookie);
 		ck_assert_uint_eq(a->sock[i].ino, b->sock[i].ino);
+		ck_assert_uint_eq(a->sock[i].ifindex, b->sock[i].ifindex);
 	}
 	ck_assert_uint_eq(a->n_ph, b->n_ph);
 	for (unsigned i = 0; i < a->n_ph; i++) {
@@ -386,6 +388,12 @@ START_TEST(socket_field)
 	refused(HDR2 SESS2("-5:6"), 1, "line 5", "sock");
 	refused(HDR2 SESS2("1:1,2:2,3:3,4:4,5:5"), 1, "line 5", "sock"); /* > 4 */
 	refused(HDR2 SESS2("5:6 sock=-"), 1, "line 5", "'sock' twice");
+	/* a socket bound to a device keeps its index */
+	ck_assert_int_eq(decode_body(HDR2 SESS2("5:6:3,7:8"), 1), 0);
+	refused(HDR2 SESS2("5:6:0"), 1, "line 5", "sock");        /* no device */
+	refused(HDR2 SESS2("5:6:"), 1, "line 5", "sock");
+	refused(HDR2 SESS2("5:6:2147483648"), 1, "line 5", "sock");
+	refused(HDR2 SESS2("5:6:3:4"), 1, "line 5", "sock");
 }
 END_TEST
 
