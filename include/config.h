@@ -17,6 +17,7 @@
 
 #define MH_GATEWAYS_MAX      8     /* gateways a relay announces to */
 #define MH_GATEWAY_TEXT_MAX  64    /* "[V6]:PORT" with its NUL */
+#define MH_RELAY_SERVERS_MAX 16    /* relay_servers */
 #define MH_RELAY_ADDRS_MAX   4     /* relay_addresses */
 #define MH_RELAY_NAME_MAX    64    /* the wire's name field */
 #define MH_RELAY_DEFAULT_PORT 7710
@@ -88,6 +89,8 @@ struct mh_config {
 	/* The gateway's core (nfq-helper/lifecycle/gwcore.c) */
 	unsigned relay_orphan_grace;       /* s: a gone relay's sessions live on this long */
 	unsigned max_sessions_per_relay;   /* gateway: sessions one relay may hold */
+	unsigned n_relay_servers;          /* gateway: prefixes every session's server */
+	char relay_servers[MH_RELAY_SERVERS_MAX][MH_GATEWAY_TEXT_MAX]; /* address is in */
 	unsigned relay_resync_grace;       /* s: sessions a resync left out live on this long */
 };
 

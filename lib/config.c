@@ -22,6 +22,7 @@
 #include "hostport.h"
 #include "mh_consts.h"
 #include "log.h"
+#include "prefix.h"
 #include "session.h"
 
 #define WHY_MAX 256
@@ -33,7 +34,7 @@
 enum key_kind {
 	K_UINT, K_U16, K_BOOL, K_PORTS, K_PATH, K_OPTPATH, K_TABLE, K_LOGLEVEL,
 	K_GROUP, K_USER, K_HEX, K_TABLEFLAGS, K_SRVPORTS, K_ROLE, K_LISTEN,
-	K_GATEWAYS, K_ADDRS, K_ACK, K_NAME,
+	K_GATEWAYS, K_ADDRS, K_PREFIXES, K_ACK, K_NAME,
 };
 
 struct key_spec {
@@ -134,6 +135,7 @@ static const struct key_spec keys[] = {
 	UINT_KEY(relay_resync_grace, 1, 3600, LIVE,
 		 NOTE("for resyncs that end from now on")),
 	UINT_KEY(max_sessions_per_relay, 1, 65535),
+	{ .name = "relay_servers", .kind = K_PREFIXES },
 };
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
@@ -499,7 +501,23 @@ int mh_config_parse_gateway(const char *s, int *family, uint8_t ip[16],
 	return 0;
 }
 
-/* One element of gateways (ADDR[:PORT]) or relay_addresses (an address). */
+/* One element of relay_servers: ADDR/LEN */
+static int prefix_elem(const char *v, const char *label, char *dst, char *why)
+{
+	struct mh_prefix p;
+	const char *pwhy = "too long";
+
+	if (strlen(v) >= MH_GATEWAY_TEXT_MAX || mh_prefix_parse(v, &p, &pwhy) < 0) {
+		snprintf(why, WHY_MAX, "%s: \"%.64s\": %s (a prefix such as "
+			 "\"198.18.4.0/24\" or \"fd00:4::/64\")", label, v, pwhy);
+		return -EINVAL;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+/* One element of gateways (ADDR[:PORT]), relay_addresses (an address) or
+ * relay_servers (a prefix). */
 static int list_elem(const config_setting_t *e, const struct key_spec *k,
 		     const char *label, char *dst, char *why)
 {
@@ -510,6 +528,8 @@ static int list_elem(const config_setting_t *e, const struct key_spec *k,
 
 	if (r)
 		return r;
+	if (k->kind == K_PREFIXES)
+		return prefix_elem(v, label, dst, why);
 	if (k->kind == K_GATEWAYS)
 		r = mh_config_parse_gateway(v, &family, ip, &port);
 	else
@@ -525,12 +545,32 @@ static int list_elem(const config_setting_t *e, const struct key_spec *k,
 	return 0;
 }
 
-/* gateways = [ "198.18.0.1:7710", ... ]; relay_addresses = [ ... ]; */
+/* Where a list key keeps its strings, how many it takes, its count. */
+static char (*list_of(const struct key_spec *k, struct mh_config *c,
+		      unsigned *max, unsigned **n))[MH_GATEWAY_TEXT_MAX]
+{
+	if (k->kind == K_GATEWAYS) {
+		*max = MH_GATEWAYS_MAX;
+		*n = &c->n_gateways;
+		return c->gateways;
+	}
+	if (k->kind == K_PREFIXES) {
+		*max = MH_RELAY_SERVERS_MAX;
+		*n = &c->n_relay_servers;
+		return c->relay_servers;
+	}
+	*max = MH_RELAY_ADDRS_MAX;
+	*n = &c->n_relay_addresses;
+	return c->relay_addresses;
+}
+
+/* gateways = [ "198.18.0.1:7710", ... ]; relay_addresses = [ ... ];
+ * relay_servers = [ "198.18.4.0/24", ... ] */
 static int set_list(const config_setting_t *s, const struct key_spec *k,
 		    const char *label, struct mh_config *c, char *why)
 {
-	bool gw = k->kind == K_GATEWAYS;
-	unsigned max = gw ? MH_GATEWAYS_MAX : MH_RELAY_ADDRS_MAX, i, n;
+	unsigned max, i, n, *count;
+	char (*dst)[MH_GATEWAY_TEXT_MAX] = list_of(k, c, &max, &count);
 	int t = config_setting_type(s), r;
 
 	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
@@ -544,12 +584,11 @@ static int set_list(const config_setting_t *s, const struct key_spec *k,
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
-		r = list_elem(config_setting_get_elem(s, i), k, label,
-			      gw ? c->gateways[i] : c->relay_addresses[i], why);
+		r = list_elem(config_setting_get_elem(s, i), k, label, dst[i], why);
 		if (r)
 			return r;
 	}
-	*(gw ? &c->n_gateways : &c->n_relay_addresses) = n;
+	*count = n;
 	return 0;
 }
 
@@ -646,6 +685,7 @@ static int apply_one(const config_setting_t *s, const struct key_spec *tab,
 		return set_int(s, k, label, c, why);
 	case K_GATEWAYS:
 	case K_ADDRS:
+	case K_PREFIXES:
 		return set_list(s, k, label, c, why);
 	default:
 		return apply_string(s, k, label, c, why);
@@ -924,6 +964,8 @@ static void print_relay_value(FILE *f, const struct key_spec *k,
 		print_list(f, c->gateways, c->n_gateways);
 	else if (k->kind == K_ADDRS)
 		print_list(f, c->relay_addresses, c->n_relay_addresses);
+	else if (k->kind == K_PREFIXES)
+		print_list(f, c->relay_servers, c->n_relay_servers);
 	else
 		print_string(f, field);
 }

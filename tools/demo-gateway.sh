@@ -75,7 +75,9 @@ mh_nsx "$NS_G" nft -f "$MH_TMP/policy.nft" || mh_fail "the README's forward poli
 echo "    loaded the README's table inet filter (forward: the range only with the accept mark)"
 gw_conf "$MH_TMP/gw.conf" "$CERTS" "[::]:7710" 30 5 "$MH_TMP/gw-audit.log"
 sed -i '/^tls_crl/d; s/^log_level = .*/log_level = "info";/' "$MH_TMP/gw.conf"
-grep -E '^(role|tls_|relay_listen|control_socket)' "$MH_TMP/gw.conf" | indent
+echo "relay_servers = [ \"198.18.0.0/24\", \"198.18.4.0/24\", \"fd00::/64\", \"fd00:4::/64\" ];" \
+	>>"$MH_TMP/gw.conf"
+grep -E '^(role|tls_|relay_listen|relay_servers|control_socket)' "$MH_TMP/gw.conf" | indent
 gw_daemon_start >/dev/null
 
 mh_step "step: a relay (role = relay) on each login server, TLS to the gateway"

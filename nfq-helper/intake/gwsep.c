@@ -27,6 +27,7 @@
 #include "gwstatus.h"
 #include "gwtable.h"
 #include "hostport.h"
+#include "prefix.h"
 
 #define READY_WAIT_MS 10000
 #define SOCK_BUF      (1024 * 1024)
@@ -44,7 +45,23 @@ struct mh_gwl_rt {
 	unsigned max, n_up;
 	struct gw_relay *up;       /* max entries, n_up used */
 	struct mh_gws links;       /* what mosh-helperctl status shows */
+	unsigned n_servers;        /* relay_servers: 0 takes any address */
+	struct mh_prefix servers[MH_RELAY_SERVERS_MAX];
 };
+
+/* relay_servers, read again (the configuration checked each already) */
+static void load_servers(struct mh_gwl_rt *g, const struct mh_config *c)
+{
+	const char *why = "";
+
+	for (unsigned i = 0; i < c->n_relay_servers; i++)
+		if (mh_prefix_parse(c->relay_servers[i], &g->servers[i], &why) < 0)
+			fatal("relay_servers \"%s\": %s", c->relay_servers[i], why);
+	g->n_servers = c->n_relay_servers;
+	if (!g->n_servers)
+		log_info("relay_servers is empty: a relay may announce sessions for "
+			 "any server address its certificate names");
+}
 
 static int bind_listener(const struct mh_config *c)
 {
@@ -136,6 +153,7 @@ void mh_gwl_start(struct mh_daemon *d)
 	if (!g || !(g->up = calloc(d->cfg.relay_max_connections, sizeof(*g->up))))
 		fatal("relay listener: out of memory");
 	g->max = d->cfg.relay_max_connections;
+	load_servers(g, &d->cfg);
 	start_child(d, g, bind_listener(&d->cfg));
 	await_ready(g);
 	if ((err = mh_epoll_add(d, g->fd, EV_TAG(EV_GWL, 0))) < 0)
@@ -240,7 +258,8 @@ static void flush(struct mh_daemon *d, struct mh_gwl_rt *g)
 
 /* The answer goes into *a, which stays held until flush(): the core may
  * rewrite it then (gwcore.h, batching). */
-static void decide(struct mh_daemon *d, struct gw_relay *r, const struct mh_addr *srv,
+static void decide(struct mh_daemon *d, const struct mh_gwl_rt *g,
+		   struct gw_relay *r, const struct mh_addr *srv,
 		   const struct mh_gwp *p, struct mhr_answer *a)
 {
 	if (!r) {
@@ -254,6 +273,14 @@ static void decide(struct mh_daemon *d, struct gw_relay *r, const struct mh_addr
 			 p->relay);
 		snprintf(a->reason, sizeof(a->reason),
 			 "server address is not in the relay's certificate");
+		a->status = MHR_ST_NOT_ALLOWED;
+	} else if (srv && g->n_servers &&
+		   !mh_prefix_match(g->servers, g->n_servers, srv)) {
+		log_warn("relay listener: %s of relay #%u names a server address "
+			 "outside relay_servers; refused", mhr_type_name(p->msg.type),
+			 p->relay);
+		snprintf(a->reason, sizeof(a->reason),
+			 "server address is outside the gateway's relay_servers");
 		a->status = MHR_ST_NOT_ALLOWED;
 	} else {
 		snprintf(a->reason, sizeof(a->reason), "no answer from the gateway core");
@@ -274,7 +301,7 @@ static void on_msg(struct mh_daemon *d, struct mh_gwl_rt *g, const struct mh_gwp
 	h->m.type = p->msg.type;
 	h->m.id = p->msg.id;
 	h->a = (struct mhr_answer){ .of_type = p->msg.type, .status = MHR_ST_INTERNAL };
-	decide(d, r, srv, p, &h->a);
+	decide(d, g, r, srv, p, &h->a);
 }
 
 static void dispatch(struct mh_daemon *d, struct mh_gwl_rt *g,

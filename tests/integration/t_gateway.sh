@@ -11,7 +11,9 @@
 # from the relay); a relay whose certificate does not name the session's
 # server address refuses it (the relay's own check, before any OPEN); a
 # second connection with r1's certificate while r1 is up (a clone) is
-# refused with the reason and touches none of r1's sessions; a SIGKILLed
+# refused with the reason and touches none of r1's sessions; a relay whose
+# valid certificate names an address outside the gateway's relay_servers
+# (the login servers' prefixes) is refused that address; a SIGKILLed
 # gateway restarted learns the live session again from the relays' resync.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gwlib.sh"
@@ -52,6 +54,8 @@ probes() {
 
 mh_step "the gateway (role = gateway, its relay listener on [::]:7710)"
 gw_conf "$MH_TMP/gw.conf" "$CERTS" "[::]:7710" 6 3 "$MH_TMP/gw-audit.log"
+echo "relay_servers = [ \"$SRV1_4/32\", \"198.18.4.0/24\", \"fd00::/64\", \"fd00:4::/64\" ];" \
+	>>"$MH_TMP/gw.conf"
 gw_daemon_start
 
 mh_step "a relay on each login server, each certificate naming its own server"
@@ -116,6 +120,15 @@ mh_assert "and audited it" grep -q '"event":"relay_refused".*another connection'
 sleep 4   # beyond relay_resync_grace (3 s), had its resync been taken
 mh_assert "r1's session is still in the gateway's sessions" gw_has_session 4 "$SRV1_4" "$P1"
 mh_assert "and its pinhole" gw_has_pinhole 4 "$NAT_4" "$SRV1_4" "$P1"
+mh_assert "c1 types on" mh_roundtrip c1 15
+
+mh_step "relay_servers: relay1's valid certificate names 198.18.1.2, outside them"
+out=$(mh_nsx "$NS_S2" "$MH_BUILD/tests/relayprobe" 198.18.4.1 7710 "$CERTS" open relay1 198.18.1.2)
+echo "$out" | sed 's/^/   | /'
+mh_assert "its OPEN is refused with the reason" grep -q -F \
+	"answer OPEN id 2: not_allowed \"server address is outside the gateway's relay_servers\"" <<<"$out"
+mh_assert "the gateway logged it" mh_wait 2 grep -q 'names a server address outside relay_servers; refused' "$GW_LOG"
+mh_assert_not "nothing for 198.18.1.2 in the gateway's sessions" eval "gw_set sessions4 | grep -q -F '198.18.1.2 .'"
 mh_assert "c1 types on" mh_roundtrip c1 15
 
 mh_step "a relay whose certificate does not name its server (relay1's certificate on server2)"

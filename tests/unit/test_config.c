@@ -73,6 +73,9 @@ static void assert_config_eq(const struct mh_config *a, const struct mh_config *
 	ck_assert_uint_eq(a->n_relay_addresses, b->n_relay_addresses);
 	for (unsigned i = 0; i < a->n_relay_addresses; i++)
 		ck_assert_str_eq(a->relay_addresses[i], b->relay_addresses[i]);
+	ck_assert_uint_eq(a->n_relay_servers, b->n_relay_servers);
+	for (unsigned i = 0; i < a->n_relay_servers; i++)
+		ck_assert_str_eq(a->relay_servers[i], b->relay_servers[i]);
 }
 
 /* Whole file into a malloc'd string; NULL if it cannot be read. */
@@ -514,6 +517,8 @@ static void all_changed(struct mh_config *c)
 	c->relay_orphan_grace = 9;
 	c->relay_resync_grace = 9;
 	c->max_sessions_per_relay = 9;
+	c->n_relay_servers = 1;
+	strcpy(c->relay_servers[0], "198.18.4.0/24");
 }
 
 /* Each printed key: its class is the pinned one, and taking the live keys

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Address prefixes, "ADDR/LEN" (IPv4 or IPv6, numeric): the gateway's
+ * relay_servers, the addresses its login servers may have. Pure.
+ */
+#ifndef MH_PREFIX_H
+#define MH_PREFIX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pkt.h"
+
+struct mh_prefix {
+	int family;          /* AF_INET or AF_INET6 */
+	uint8_t ip[16];      /* network order, host bits zero */
+	unsigned len;        /* 0..32 or 0..128 */
+};
+
+/* 0, or -EINVAL with *why saying what is wrong (no LEN, LEN too long,
+ * bits set past LEN: "198.18.0.5/24" is refused, not read as /24). */
+int mh_prefix_parse(const char *s, struct mh_prefix *p, const char **why);
+
+/* Whether a's address lies in one of the n prefixes. */
+bool mh_prefix_match(const struct mh_prefix *p, unsigned n,
+		     const struct mh_addr *a);
+
+#endif
