@@ -85,20 +85,23 @@ bool gwl_flush_downs(struct gwl *l)
 	return true;
 }
 
-void gwc_open(struct gwl *l, int fd, const char *peer, unsigned slot)
+void gwc_open(struct gwl *l, int fd, const char *peer,
+	      const struct gwl_src *src, unsigned slot)
 {
 	struct gwc *c = calloc(1, sizeof(*c));
 	char err[MH_TLS_ERR_MAX];
 
 	if (!c || !(c->t = mh_tls_conn_new(l->tls, fd, err, sizeof(err)))) {
-		log_warn("relay connection from %s refused: %s", peer,
-			 c ? err : "out of memory");
+		if (gwl_noise_ok(l, GWL_NOISE_REFUSED, peer))
+			log_warn("relay connection from %s refused: %s", peer,
+				 c ? err : "out of memory");
 		free(c);
 		close(fd);
 		return;
 	}
 	c->id = next_id(l);
 	c->slot = slot;
+	c->src = *src;
 	c->fd = fd;
 	c->state = GWC_HANDSHAKE;
 	c->deadline_ms = mh_now_ms() + l->hs_ms;
@@ -114,7 +117,9 @@ void gwc_close(struct gwl *l, struct gwc *c, const char *why)
 {
 	struct mh_gwp p = { .kind = MH_GWP_DOWN, .relay = c->id };
 
-	log_info("%s: connection closed: %s", c->name, why);
+	/* before the handshake, the caller has said why (within its budget) */
+	if (c->state != GWC_HANDSHAKE)
+		log_info("%s: connection closed: %s", c->name, why);
 	gwl_flush_downs(l);   /* earlier ones first */
 	if (c->was_up && gwl_send(l, &p) < 0) {
 		/* the daemon is behind (the socketpair full): a lost DOWN would
@@ -392,7 +397,8 @@ static int handshake(struct gwl *l, struct gwc *c)
 		return 0;
 	if (r < 0) {
 		snprintf(why, sizeof(why), "refused: %s", mh_tls_error(c->t));
-		log_warn("%s: %s", c->name, why);
+		if (gwl_noise_ok(l, GWL_NOISE_HANDSHAKE, c->name))
+			log_warn("%s: %s", c->name, why);
 		gwc_close(l, c, why);
 		return -1;
 	}
@@ -519,6 +525,7 @@ void gwc_tick(struct gwl *l, struct gwc *c, uint64_t now_ms)
 		 "slow or stalled peer", c->state == GWC_HANDSHAKE ?
 		 "TLS handshake" : "HELLO after the handshake",
 		 (unsigned long long)(l->hs_ms / 1000));
-	log_warn("%s: %s", c->name, why);
+	if (c->state != GWC_HANDSHAKE || gwl_noise_ok(l, GWL_NOISE_HANDSHAKE, c->name))
+		log_warn("%s: %s", c->name, why);
 	gwc_close(l, c, why);
 }

@@ -5,8 +5,10 @@
  * its certificate, key and CRL, then gives up everything: the daemon's
  * unprivileged user, no capability (bounding set too), not dumpable,
  * no_new_privs, a syscall filter of its own (no new file, socket or
- * process). Then it accepts relays (at most relay_max_connections), runs
- * their connections (gwconn.c) and passes their messages to the daemon.
+ * process). Then it accepts relays (at most relay_max_connections, and
+ * at most GWL_PRE_PER_SOURCE of them from one source before their TLS
+ * handshake is done), runs their connections (gwconn.c) and passes their
+ * messages to the daemon.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -127,12 +129,16 @@ static void setup(struct gwl *l, const struct mh_gwl_cfg *c)
 	l->lfd = c->listen_fd;
 	l->sock = c->sock;
 	l->max = c->cfg->relay_max_connections;
+	l->per_src = l->max / 2 < GWL_PRE_PER_SOURCE ? l->max / 2 : GWL_PRE_PER_SOURCE;
+	if (!l->per_src)
+		l->per_src = 1;         /* a single slot: whoever comes first */
 	l->hs_ms = (uint64_t)c->cfg->relay_handshake_timeout * 1000;
 	l->keyless = c->cfg->keyless;
 	l->conns = calloc(l->max, sizeof(*l->conns));
 	l->down = calloc(l->max, sizeof(*l->down));
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
-	mh_ratelimit_init(&l->full_log, 5, 20);
+	for (int k = 0; k < GWL_NOISE_KINDS; k++)
+		mh_ratelimit_init(&l->noise[k], GWL_NOISE_PER_SEC, GWL_NOISE_BURST);
 	if (!l->conns || !l->down || l->epfd < 0)
 		start_failed(l->sock, "%s", "out of memory or descriptors");
 	if ((why = load_tls(l, c->cfg)))
@@ -170,6 +176,63 @@ static void peer_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 	snprintf(buf, len, v4 ? "%s:%u" : "[%s]:%u", ip, port);
 }
 
+/* The key GWL_PRE_PER_SOURCE counts by. */
+static void src_of(const struct sockaddr_storage *ss, struct gwl_src *src)
+{
+	memset(src, 0, sizeof(*src));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		src->fam = 4;
+		memcpy(src->b, &a->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+		bool v4 = IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);
+
+		src->fam = v4 ? 4 : 6;
+		memcpy(src->b, &a->sin6_addr.s6_addr[v4 ? 12 : 0], v4 ? 4 : 8);
+	}
+}
+
+/* Connections from src that have not finished their TLS handshake. */
+static unsigned pre_count(const struct gwl *l, const struct gwl_src *src)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < l->max; i++) {
+		const struct gwc *c = l->conns[i];
+
+		n += c && c->state == GWC_HANDSHAKE && !memcmp(&c->src, src, sizeof(*src));
+	}
+	return n;
+}
+
+bool gwl_noise_ok(struct gwl *l, enum gwl_noise kind, const char *who)
+{
+	if (mh_ratelimit_ok(&l->noise[kind], mh_now_ms()))
+		return true;
+	snprintf(l->noise_who, sizeof(l->noise_who), "%s", who);
+	return false;
+}
+
+/* One line for what the buckets held back, at most every
+ * GWL_NOISE_SUMMARY_MS. */
+static void noise_summary(struct gwl *l, uint64_t now)
+{
+	struct mh_ratelimit *r = &l->noise[GWL_NOISE_REFUSED];
+	struct mh_ratelimit *h = &l->noise[GWL_NOISE_HANDSHAKE];
+
+	if (!(r->suppressed | h->suppressed) || now - l->noise_ms < GWL_NOISE_SUMMARY_MS)
+		return;
+	log_warn("lines not logged (each kind: %d, then one every %g s): %llu about "
+		 "refused relay connections, %llu about failed or stalled TLS "
+		 "handshakes; the last about %s", GWL_NOISE_BURST, 1 / GWL_NOISE_PER_SEC,
+		 (unsigned long long)r->suppressed, (unsigned long long)h->suppressed,
+		 l->noise_who);
+	r->suppressed = h->suppressed = 0;
+	l->noise_ms = now;
+}
+
 static int free_slot(struct gwl *l)
 {
 	gwl_flush_downs(l);
@@ -182,10 +245,35 @@ static int free_slot(struct gwl *l)
 static void refuse_full(struct gwl *l, int fd, const char *peer)
 {
 	close(fd);
-	if (mh_ratelimit_ok(&l->full_log, mh_now_ms()))
+	if (gwl_noise_ok(l, GWL_NOISE_REFUSED, peer))
 		log_warn("relay connection from %s refused: %u relay connections "
-			 "open (relay_max_connections)%s", peer, l->n_open,
-			 l->full_log.suppressed ? "; more refusals not logged" : "");
+			 "open (relay_max_connections)", peer, l->n_open);
+}
+
+static void refuse_source(struct gwl *l, int fd, const char *peer)
+{
+	close(fd);
+	if (gwl_noise_ok(l, GWL_NOISE_REFUSED, peer))
+		log_warn("relay connection from %s refused: %u connections from its "
+			 "address (IPv6: its /64) still in their TLS handshake", peer,
+			 l->per_src);
+}
+
+/* A connection just accepted: refused, or given a slot. */
+static void admit(struct gwl *l, int fd, const struct sockaddr_storage *ss)
+{
+	char peer[INET6_ADDRSTRLEN + 16];
+	struct gwl_src src;
+	int slot;
+
+	peer_text(ss, peer, sizeof(peer));
+	src_of(ss, &src);
+	if (pre_count(l, &src) >= l->per_src)
+		refuse_source(l, fd, peer);
+	else if ((slot = free_slot(l)) < 0)
+		refuse_full(l, fd, peer);
+	else
+		gwc_open(l, fd, peer, &src, (unsigned)slot);
 }
 
 static void on_listen(struct gwl *l)
@@ -193,21 +281,16 @@ static void on_listen(struct gwl *l)
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		char peer[INET6_ADDRSTRLEN + 16];
-		int slot, fd = accept4(l->lfd, (struct sockaddr *)&ss, &sl,
-				       SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(l->lfd, (struct sockaddr *)&ss, &sl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
+			    gwl_noise_ok(l, GWL_NOISE_REFUSED, "accept4 failing"))
 				log_warn("accepting a relay: %s", strerror(errno));
 			return;
 		}
-		peer_text(&ss, peer, sizeof(peer));
-		slot = free_slot(l);
-		if (slot < 0)
-			refuse_full(l, fd, peer);
-		else
-			gwc_open(l, fd, peer, (unsigned)slot);
+		admit(l, fd, &ss);
 	}
 }
 
@@ -261,6 +344,7 @@ static void tick(struct gwl *l)
 	for (unsigned i = 0; i < l->max; i++)
 		if (l->conns[i])
 			gwc_tick(l, l->conns[i], now);
+	noise_summary(l, now);
 }
 
 static void serve(struct gwl *l)

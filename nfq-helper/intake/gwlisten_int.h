@@ -25,11 +25,41 @@
 #define GWC_CLOSE_MS  2000                 /* to flush a last answer */
 #define GWC_ANSWER_MS 30000                /* the daemon's answers are lost */
 
+/* Connections still in their TLS handshake that one source may hold (an
+ * IPv4 address, or an IPv6 /64: a host commonly has its whole prefix, so a
+ * finer key would give one host more). A login server's relay handshakes
+ * on one connection at a time, in milliseconds; the margin is for a retry
+ * while a stalled attempt still waits for its timeout, or a few relays
+ * behind one address. A peer that opens connections and never finishes
+ * TLS holds this many, each until relay_handshake_timeout, and further
+ * ones are closed at once, so relays from other addresses still find
+ * free slots. Never more than half of relay_max_connections, so that one
+ * source cannot hold all of them. */
+#define GWL_PRE_PER_SOURCE 4
+
+/* Log lines a peer causes before its certificate is checked (refused at
+ * accept, failed or stalled handshakes) come from a token bucket per kind:
+ * GWL_NOISE_BURST lines, then one every 5 s. What a bucket holds back is
+ * counted and summed up in one line at most every GWL_NOISE_SUMMARY_MS,
+ * so a flood writes a few lines a minute, and still says it is there. */
+#define GWL_NOISE_BURST      20
+#define GWL_NOISE_PER_SEC    0.2
+#define GWL_NOISE_SUMMARY_MS 60000
+enum gwl_noise { GWL_NOISE_REFUSED, GWL_NOISE_HANDSHAKE, GWL_NOISE_KINDS };
+
+/* A connection's source for GWL_PRE_PER_SOURCE: family 4 (the address in
+ * b[0..3]; also a v4-mapped IPv6 peer) or 6 (the /64 prefix in b). */
+struct gwl_src {
+	uint8_t fam;
+	uint8_t b[8];
+};
+
 enum gwc_state { GWC_HANDSHAKE, GWC_HELLO, GWC_UP, GWC_CLOSING };
 
 struct gwc {
 	uint32_t id;                 /* connection number, never reused */
 	unsigned slot;
+	struct gwl_src src;
 	int fd;
 	struct mh_tls_conn *t;
 	enum gwc_state state;
@@ -54,19 +84,27 @@ struct gwl {
 	int lfd, sock, epfd;
 	struct mh_tls_ctx *tls;
 	unsigned max, n_open;
+	unsigned per_src;            /* GWL_PRE_PER_SOURCE, or less (max / 2) */
 	uint64_t hs_ms;
 	uint32_t next_id;
 	struct gwc **conns;          /* max slots */
 	uint32_t *down;              /* per slot: the DOWN of a connection closed
 					there that the daemon has not taken yet
 					(0: none); the slot waits for it */
-	struct mh_ratelimit full_log;
+	struct mh_ratelimit noise[GWL_NOISE_KINDS];
+	uint64_t noise_ms;           /* the last summary of held-back lines */
+	char noise_who[96];          /* the peer of the last line held back */
 	bool parent_gone;
 	bool keyless;                /* keyless gateway: a keyed OPEN stops here */
 };
 
+/* gwlisten.c: true if a line of this kind about peer `who` may be logged
+ * now; else it is counted for the next summary. */
+bool gwl_noise_ok(struct gwl *l, enum gwl_noise kind, const char *who);
+
 /* gwconn.c */
-void gwc_open(struct gwl *l, int fd, const char *peer, unsigned slot);
+void gwc_open(struct gwl *l, int fd, const char *peer,
+	      const struct gwl_src *src, unsigned slot);
 void gwc_service(struct gwl *l, struct gwc *c);      /* readable / writable */
 void gwc_answered(struct gwl *l, struct gwc *c, const struct mhr_msg *ans);
 void gwc_tick(struct gwl *l, struct gwc *c, uint64_t now_ms);

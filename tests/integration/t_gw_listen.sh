@@ -10,8 +10,10 @@
 # within 2 s, hostile relays (tests/relayprobe) try: a certificate of
 # another CA, an expired one, a revoked one, a valid one announcing another
 # server's address, garbage frames, a slowloris, a relay that falls silent,
-# and 150 connections at once. Each is refused with its reason in the
-# gateway's log, and the good relay never notices.
+# 68 connections from 17 addresses (more than relay_max_connections) and
+# 150 from one address (more than one address may hold before TLS). Each
+# is refused with its reason in the gateway's log, and the good relay
+# never notices.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -162,11 +164,29 @@ mh_assert "ended by the gateway after relay_handshake_timeout (3 s)" \
 	awk '/^ended by the gateway after/ { ok = $6 >= 2500 && $6 < 6000 } END { exit !ok }' "$MH_TMP/slow.out"
 mh_assert "the log says why" mh_daemon_log_has "no TLS handshake within relay_handshake_timeout \(3 s\)"
 
-mh_step "150 connections at once (relay_max_connections = 64)"
+# first: the refusals of both floods share a log budget of 20 lines
+mh_step "68 connections from 17 addresses, 4 each (relay_max_connections = 64)"
+srcs=$(seq -f '198.18.2.%g' 100 116)
+for a in $srcs; do
+	ip -n "$NS_A" addr add "$a/24" dev eth0 || mh_fail "address $a on the attacker"
+done
+pids=()
+for a in $srcs; do
+	probe "$NS_A" "$MH_TMP/flood-$a.out" flood 4 5 "$a" &
+	pids+=("$!")
+done
+wait "${pids[@]}"
+cat "$MH_TMP"/flood-198.18.2.1*.out | sort | uniq -c | sed 's/^/   | /'
+mh_assert "those over relay_max_connections are refused with the reason" \
+	mh_daemon_log_has "refused: 64 relay connections open \(relay_max_connections\)"
+mh_check_eq "floods whose connections were all gone after the handshake timeout" 17 \
+	"$(cat "$MH_TMP"/flood-198.18.2.1*.out | grep -c -x 'flood: 4 connections, 4 closed by the gateway, 0 held')"
+
+mh_step "150 connections at once from one address"
 probe "$NS_A" "$MH_TMP/flood.out" flood 150 5
 sed 's/^/   | /' "$MH_TMP/flood.out"
-mh_assert "the excess is refused with the reason" \
-	mh_daemon_log_has "refused: 64 relay connections open \(relay_max_connections\)"
+mh_assert "those over 4 still in their handshake are refused with the reason" \
+	mh_daemon_log_has "relay connection from $ATK4:[0-9]+ refused: 4 connections from its address \(IPv6: its /64\) still in their TLS handshake"
 mh_assert "and every flood connection is gone after the handshake timeout" \
 	grep -q "flood: 150 connections, 150 closed by the gateway" "$MH_TMP/flood.out"
 mh_assert "a relay can connect again once they are gone" \

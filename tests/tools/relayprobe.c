@@ -18,7 +18,10 @@
  *                               empty resync, then END of SERVER:PORT sid
  *                               SID if given: clone NAME [SERVER PORT SID]
  *   slowloris SECONDS           TCP only: one byte a second
- *   flood N SECONDS             N TCP connections held open
+ *   flood N SECONDS [FROM]      N TCP connections (from address FROM if
+ *                               given) held open; "flood: N connected"
+ *                               once they are, then how many the gateway
+ *                               closed meanwhile
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,7 +39,7 @@
 
 #include "relaywire.h"
 
-static const char *g_addr, *g_port, *g_dir;
+static const char *g_addr, *g_port, *g_dir, *g_from;
 static uint32_t next_id = 1;
 
 static uint64_t now_ms(void)
@@ -45,6 +48,19 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* The address TCP connections leave from (flood's FROM). */
+static int bind_from(int fd, int family)
+{
+	struct sockaddr_storage ss = { .ss_family = (sa_family_t)family };
+	void *ip = family == AF_INET6 ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+				      : (void *)&((struct sockaddr_in *)&ss)->sin_addr;
+
+	if (inet_pton(family, g_from, ip) != 1)
+		return -1;
+	return bind(fd, (struct sockaddr *)&ss, family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
 }
 
 static int tcp_connect(void)
@@ -70,7 +86,8 @@ static int tcp_connect(void)
 		len = sizeof(*a);
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+	if (fd < 0 || (g_from && bind_from(fd, ss.ss_family) < 0) ||
+	    connect(fd, (struct sockaddr *)&ss, len) < 0) {
 		printf("connect failed: %s\n", strerror(errno));
 		exit(2);
 	}
@@ -336,6 +353,7 @@ static int flood(int n, int secs)
 
 	for (int i = 0; i < n; i++)
 		fds[i] = tcp_connect();
+	printf("flood: %d connected\n", n);
 	sleep((unsigned)secs);
 	for (int i = 0; i < n; i++) {
 		struct pollfd p = { .fd = fds[i], .events = POLLIN };
@@ -379,8 +397,10 @@ int main(int argc, char **argv)
 		return silent(argv[5]);
 	if (!strcmp(mode, "slowloris") && argc == 6)
 		return slowloris(atoi(argv[5]));
-	if (!strcmp(mode, "flood") && argc == 7)
+	if (!strcmp(mode, "flood") && (argc == 7 || argc == 8)) {
+		g_from = argc == 8 ? argv[7] : NULL;
 		return flood(atoi(argv[5]), atoi(argv[6]));
+	}
 	fprintf(stderr, "relayprobe: bad mode or arguments\n");
 	return 2;
 }

@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The gateway's relay listener under a flood of connections that never
+# start TLS, from an address its input policy lets reach TCP 7710: login
+# server 2 (198.18.4.2), as any local user there could. The gateway runs
+# under the README's policy; the flood (tests/relayprobe flood) opens more
+# connections than relay_max_connections (64) and holds them. Checked:
+# relay r1 on login server 1 still connects and its hook's session is
+# announced and held by the gateway; of the flood, the listener keeps
+# GWL_PRE_PER_SOURCE (4) connections and closes every other one at once;
+# its log has at most GWL_NOISE_BURST (20) refusal lines and one line
+# that counts the rest. relay_handshake_timeout is 30 s, longer than the
+# flood lasts: it stands for an attacker that reopens each connection the
+# timeout closes, so no slot comes free by itself during the test.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/gwlib.sh"
+
+mh_require_build mosh-helperd mosh-helper-hook tests/relayprobe
+mh_require_tools mosh-server openssl
+gw_setup
+chmod 755 "$MH_TMP"
+mh_users
+gw_certs
+MH_DAEMON_LOG=$GW_LOG   # mh_diag shows it on a failure
+PROBE=$MH_BUILD/tests/relayprobe
+FLOOD_N=80 FLOOD_S=20 PER_SRC=4 BURST=20
+ATTACKER=198.18.4.2
+
+# the flood's connections, seen from the gateway (established, the
+# listener holds them) and from login server 2 (closed by the gateway)
+held() { mh_nsx "$NS_G" ss -Htn state established '( sport = :7710 )' | grep -c -F "$ATTACKER"; }
+closed() { mh_nsx "$NS_S2" ss -Htn state close-wait '( dport = :7710 )' | grep -c -F 198.18.4.1; }
+accept_queue_empty() { mh_nsx "$NS_G" ss -Hltn '( sport = :7710 )' | awk '{ q += $2 } END { exit q != 0 }'; }
+
+mh_step "the gateway under the README's policy (7710 from the login servers only)"
+"$MH_SRC/tools/readme-block.sh" gateway-policy >"$MH_TMP/policy.nft" || mh_fail "no gateway-policy block"
+mh_nsx "$NS_G" nft -f "$MH_TMP/policy.nft" || mh_fail "the README's policy does not load"
+gw_conf "$MH_TMP/gw.conf" "$CERTS" "[::]:7710" 30 3 "$MH_TMP/gw-audit.log"
+echo 'relay_handshake_timeout = 30;' >>"$MH_TMP/gw.conf"
+gw_daemon_start
+
+mh_step "login server 2 opens $FLOOD_N connections to 7710 and holds them, no TLS"
+mh_ns_bg "$NS_S2" "$MH_TMP/flood.out" env ASAN_OPTIONS=detect_leaks=0 timeout 60 \
+	"$PROBE" 198.18.4.1 7710 "$CERTS" flood "$FLOOD_N" "$FLOOD_S"
+FLOOD=$MH_BG_PID
+mh_assert "all connected" mh_wait 10 grep -q "^flood: $FLOOD_N connected" "$MH_TMP/flood.out"
+mh_assert "the listener has taken each of them" mh_wait 5 accept_queue_empty
+mh_log "flood connections the listener holds: $(held); closed: $(closed)"
+
+mh_step "relay r1 on login server 1 connects meanwhile, and a session is announced"
+gw_relay_conf r1 relay-lab 198.18.0.1
+gw_relay_start "$NS_S" r1
+gw_session "$NS_S" r1 "$SRV1_4" mhtest1 || mh_fail "server1's session refused: $(cat "$MH_HOOK_ERR")"
+mh_log "session: server1 port $MH_PORT, mosh-server pid $MH_SPID"
+mh_assert "the gateway holds $SRV1_4 . $MH_PORT" gw_has_session 4 "$SRV1_4" "$MH_PORT"
+mh_assert "the flood is still on" kill -0 "$FLOOD"
+
+mh_step "the flood's excess was closed at once"
+mh_check_eq "flood connections the listener holds" "$PER_SRC" "$(held)"
+mh_check_eq "flood connections the gateway closed" $((FLOOD_N - PER_SRC)) "$(closed)"
+n=$(grep -c "refused: $PER_SRC connections from its address (IPv6: its /64) still in their TLS handshake" "$GW_LOG")
+mh_log "per-source refusal lines in the gateway's log: $n"
+mh_assert "the refusals are logged ($n lines)" test "$n" -ge 1
+mh_assert "at most $BURST of them" test "$n" -le "$BURST"
+mh_assert "and one line counts those not logged" mh_wait 3 grep -q -E \
+	"lines not logged .*: [0-9]+ about refused relay connections, .*the last about $ATTACKER:" "$GW_LOG"
+grep -E 'lines not logged' "$GW_LOG" | sed 's/^/    /'
+
+mh_step "when the flood ends"
+mh_assert "relayprobe flood finishes" mh_wait $((FLOOD_S + 10)) mh_pid_gone "$FLOOD"
+sed 's/^/    /' "$MH_TMP/flood.out"
+mh_assert "it saw the same: $((FLOOD_N - PER_SRC)) closed, $PER_SRC held" grep -q -x \
+	"flood: $FLOOD_N connections, $((FLOOD_N - PER_SRC)) closed by the gateway, $PER_SRC held" "$MH_TMP/flood.out"
+mh_assert "r1 is still up to the gateway" test "$(gw_relay_ups r1)" = 1
+mh_assert "and its session held" gw_has_session 4 "$SRV1_4" "$MH_PORT"
+
+gw_stop_checked "$MH_TMP/r1.log"
+mh_pass "relay listener: a flood from one address holds $PER_SRC slots, relays still connect"
