@@ -276,6 +276,28 @@ static void admit(struct gwl *l, int fd, const struct sockaddr_storage *ss)
 		gwc_open(l, fd, peer, &src, (unsigned)slot);
 }
 
+/* The listening socket in the wait (EPOLLIN) or out of it (no events). */
+static void listen_wait(struct gwl *l, bool on)
+{
+	struct epoll_event e = { .events = on ? EPOLLIN : 0, .data.u64 = TAG_LISTEN };
+
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->lfd, &e) < 0)
+		fatal("relay listener epoll: %s", strerror(errno));
+	l->accept_paused = !on;
+}
+
+/* Out of descriptors (a flood from many addresses, each within its
+ * limit, with relay_max_connections above the descriptor limit) or
+ * memory: the pending connection stays queued and the socket readable,
+ * so accepting again at once would spin. The next tick tries again. */
+static void accept_failed(struct gwl *l, int err)
+{
+	if (gwl_noise_ok(l, GWL_NOISE_REFUSED, "accept4 failing"))
+		log_warn("accepting a relay: %s; trying again in %d ms",
+			 strerror(err), TICK_MS);
+	listen_wait(l, false);
+}
+
 static void on_listen(struct gwl *l)
 {
 	for (int i = 0; i < 64; i++) {
@@ -285,9 +307,8 @@ static void on_listen(struct gwl *l)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
-			    gwl_noise_ok(l, GWL_NOISE_REFUSED, "accept4 failing"))
-				log_warn("accepting a relay: %s", strerror(errno));
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				accept_failed(l, errno);
 			return;
 		}
 		admit(l, fd, &ss);
@@ -341,6 +362,8 @@ static void tick(struct gwl *l)
 	uint64_t now = mh_now_ms();
 
 	gwl_flush_downs(l);
+	if (l->accept_paused)
+		listen_wait(l, true);
 	for (unsigned i = 0; i < l->max; i++)
 		if (l->conns[i])
 			gwc_tick(l, l->conns[i], now);

@@ -95,6 +95,9 @@ struct gwl {
 	uint64_t noise_ms;           /* the last summary of held-back lines */
 	char noise_who[96];          /* the peer of the last line held back */
 	bool parent_gone;
+	bool accept_paused;          /* accept4 failed short of descriptors or
+					memory: the listening socket is left out
+					of the wait until the next tick */
 	bool keyless;                /* keyless gateway: a keyed OPEN stops here */
 };
 

@@ -293,13 +293,14 @@ gw_conf_merge() {
 # gw_daemon_run NS CONF LOG WHAT: mosh-helperd -f in NS, its output
 # appended to LOG; waits for one more "ready (WHAT)" line (gateway) or
 # "relay: gateway ... up" line (relay). Sets GW_DAEMON_PID.
+# (GW_WRAP, if set: a command the daemon runs under, such as prlimit's)
 gw_daemon_run() {
 	local ns=$1 conf=$2 log=$3 what=$4 re n
 	re='ready \(gateway\)'
 	[ "$what" = relay ] && re='relay: gateway .* up'
 	touch "$log"
 	n=$(grep -c -E "$re" "$log")
-	ip netns exec "$ns" "$MH_BUILD/mosh-helperd" -c "$conf" -f >>"$log" 2>&1 &
+	ip netns exec "$ns" ${GW_WRAP:-} "$MH_BUILD/mosh-helperd" -c "$conf" -f >>"$log" 2>&1 &
 	GW_DAEMON_PID=$!
 	disown "$GW_DAEMON_PID"
 	mh_wait 15 eval "[ \$(grep -c -E '$re' '$log') -gt ${n:-0} ]" ||

@@ -12,6 +12,13 @@
 # that counts the rest. relay_handshake_timeout is 30 s, longer than the
 # flood lasts: it stands for an attacker that reopens each connection the
 # timeout closes, so no slot comes free by itself during the test.
+# Then the listener short of descriptors: the gateway restarted with a
+# descriptor limit of 48 and relay_max_connections = 200, no input policy,
+# and 20 addresses of login server 2 open 4 connections each (each within
+# its per-source limit). accept4 fails (EMFILE) with connections still
+# queued: the listener must leave the listening socket out of its wait
+# until its next tick rather than spin on it (seen before: a whole core,
+# the CPU time the listener used over 2 s near 2 s; now near none).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gwlib.sh"
 
@@ -75,4 +82,36 @@ mh_assert "r1 is still up to the gateway" test "$(gw_relay_ups r1)" = 1
 mh_assert "and its session held" gw_has_session 4 "$SRV1_4" "$MH_PORT"
 
 gw_stop_checked "$MH_TMP/r1.log"
-mh_pass "relay listener: a flood from one address holds $PER_SRC slots, relays still connect"
+
+mh_step "the listener short of descriptors (limit 48, 80 connections from 20 addresses)"
+mh_nsx "$NS_G" nft delete table inet filter || mh_fail "removing the policy"
+sed -i '/^relay_max_connections/d' "$MH_TMP/gw.conf"
+echo 'relay_max_connections = 200;' >>"$MH_TMP/gw.conf"
+GW_WRAP="prlimit --nofile=48:48" gw_daemon_start
+srcs=$(seq -f '198.18.4.%g' 100 119)
+for a in $srcs; do
+	ip -n "$NS_S2" addr add "$a/24" dev eth0 || mh_fail "address $a on login server 2"
+done
+listener=''
+for c in $(cat "/proc/$GW_PID/task/$GW_PID/children" 2>/dev/null); do
+	[ "$(cat "/proc/$c/comm" 2>/dev/null)" = mh-relay-listen ] && listener=$c
+done
+[ -n "$listener" ] || mh_fail "no relay listener under the gateway ($GW_PID)"
+pids=()
+for a in $srcs; do
+	mh_ns_bg "$NS_S2" "$MH_TMP/fd-$a.out" env ASAN_OPTIONS=detect_leaks=0 timeout 60 \
+		"$PROBE" 198.18.4.1 7710 "$CERTS" flood 4 12 "$a"
+	pids+=("$MH_BG_PID")
+done
+mh_assert "accept4 runs out of descriptors, and the log says it waits" mh_wait 10 \
+	grep -q "accepting a relay: Too many open files; trying again in 250 ms" "$GW_LOG"
+cpu() { awk '{ print $14 + $15 }' "/proc/$listener/stat"; }
+t0=$(cpu); sleep 2; t1=$(cpu)
+hz=$(getconf CLK_TCK)
+mh_log "CPU time of the listener over 2 s: $((t1 - t0)) ticks of 1/$hz s"
+mh_assert "it does not spin on the queued connections (< 0.5 s of 2 s)" \
+	test $(((t1 - t0) * 2)) -lt "$hz"
+mh_assert "the listener is still there" kill -0 "$listener"
+for p in "${pids[@]}"; do mh_wait 30 mh_pid_gone "$p"; done
+gw_stop_checked
+mh_pass "relay listener: a flood from one address holds $PER_SRC slots, relays still connect; short of descriptors it waits"
