@@ -110,14 +110,55 @@ mismatch:
 	return -EINVAL;
 }
 
+/* A relay is known by its subject as one line ("/CN=login-1"): the
+ * gateway keeps its sessions under it and refuses a second connection
+ * with it. The line must then name one subject only: every value
+ * printable ASCII without '/' or '\\' (whether the line escapes a '/'
+ * depends on the OpenSSL version, and a '\\' of the value's own reads as
+ * such an escape), one value per RDN (the line does not show how values
+ * are grouped), and the whole short enough not to be cut. */
+static bool subject_unambiguous(const X509_NAME *n)
+{
+	char *line;
+	int set = -1;
+	bool ok;
+
+	for (int i = 0; i < X509_NAME_entry_count(n); i++) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(n, i);
+		const ASN1_STRING *v = X509_NAME_ENTRY_get_data(e);
+		const unsigned char *p = ASN1_STRING_get0_data(v);
+
+		if (X509_NAME_ENTRY_set(e) == set)
+			return false;
+		set = X509_NAME_ENTRY_set(e);
+		for (int k = 0; k < ASN1_STRING_length(v); k++)
+			if (p[k] < 0x20 || p[k] > 0x7e || p[k] == '/' || p[k] == '\\')
+				return false;
+	}
+	/* into a buffer, the line leaves out each value that does not fit
+	 * whole: its full length needs a line of its own */
+	line = X509_NAME_oneline(n, NULL, 0);
+	ok = line && strlen(line) < MH_TLS_SUBJ_MAX;
+	OPENSSL_free(line);
+	return ok;
+}
+
 /* Remembers the first chain failure and the peer's own certificate, so
- * the error line can name both. The verdict stays OpenSSL's. */
+ * the error line can name both. The verdict stays OpenSSL's, but for a
+ * relay's own certificate whose subject cannot serve as its name. */
 static int verify_cb(int ok, X509_STORE_CTX *xs)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xs,
 				SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct mh_tls_conn *t = ssl ? SSL_get_ex_data(ssl, conn_index) : NULL;
 	X509 *cert = X509_STORE_CTX_get0_cert(xs);   /* the leaf, at any depth */
+
+	if (ok && t && t->role == MH_TLS_GATEWAY && cert &&
+	    X509_STORE_CTX_get_error_depth(xs) == 0 &&
+	    !subject_unambiguous(X509_get_subject_name(cert))) {
+		X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
+		ok = 0;
+	}
 
 	if (!ok && t && !t->verify_err) {
 		t->verify_err = X509_STORE_CTX_get_error(xs);
@@ -244,6 +285,11 @@ static void verify_text(struct mh_tls_conn *t)
 		break;
 	case X509_V_ERR_INVALID_PURPOSE:
 		what = "is not for this use (extended key usage)";
+		break;
+	case X509_V_ERR_APPLICATION_VERIFICATION:   /* verify_cb's own */
+		what = "has a subject that cannot name a relay: a value with '/', "
+		       "'\\' or a character outside printable ASCII, an RDN of "
+		       "several values, or a line over 255 characters";
 		break;
 	default:
 		what = X509_verify_cert_error_string(v);

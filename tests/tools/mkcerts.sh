@@ -21,6 +21,10 @@
 #   gateway-other.pem/.key other CA, serverAuth (a gateway the relays refuse)
 #   relay-ha2.pem/.key     site CA, clientAuth, IP 198.18.0.3, fd00::3 (the
 #                          second login server of tests/integration/halib.sh)
+#   relay-slash.pem/.key   site CA, clientAuth, as relay1, subject
+#                          CN "relay1/CN=x" (a line like two CNs)
+#   relay-long.pem/.key    site CA, clientAuth, as relay1, a subject whose
+#                          line is over 255 characters
 # Usage: mkcerts.sh DIR
 set -eu
 DIR=${1:?usage: mkcerts.sh DIR}
@@ -84,12 +88,13 @@ mkca() {   # NAME
 		-addext "keyUsage=critical,keyCertSign,cRLSign"
 }
 
-# issue CA NAME EXTENSIONS [openssl ca options...]
+# issue CA NAME EXTENSIONS [openssl ca options...]: subject /CN=NAME, or
+# $SUBJ if set (then give -preserveDN to keep more than its CN)
 issue() {
 	ca=$1 name=$2 ext=$3
 	shift 3
 	q openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$name.key" -out "$name.csr" -subj "/CN=$name"
+		-keyout "$name.key" -out "$name.csr" -subj "${SUBJ:-/CN=$name}"
 	CA=$ca q openssl ca -batch -notext -config ca.cnf -cert "$ca.pem" -keyfile "$ca.key" \
 		-extfile ca.cnf -extensions "$ext" -in "$name.csr" -out "$name.pem" "$@"
 	rm -f "$name.csr"
@@ -108,6 +113,9 @@ issue site-ca relay-lab relay_lab
 issue site-ca relay-lab2 relay_lab2
 issue other-ca gateway-other gateway
 issue site-ca relay-ha2 relay_ha2
+SUBJ='/CN=relay1\/CN=x' issue site-ca relay-slash relay1
+long=$(printf '%0120d' 0)
+SUBJ="/L=L$long/ST=S$long/CN=relay-long" issue site-ca relay-long relay1 -preserveDN
 CA=site-ca q openssl ca -config ca.cnf -cert site-ca.pem -keyfile site-ca.key \
 	-revoke relay-revoked.pem -crl_reason keyCompromise
 CA=site-ca q openssl ca -config ca.cnf -cert site-ca.pem -keyfile site-ca.key \

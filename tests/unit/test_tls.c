@@ -5,7 +5,8 @@
  * (openssl CLI): a good relay and gateway verify each other, read each
  * other's IP SANs and carry relay frames; a relay from another CA, an
  * expired one, a revoked one (with the CRL), one without a certificate,
- * one with a server-only certificate and a TLS 1.2 client are refused,
+ * one with a server-only certificate, one whose subject line could be
+ * another's, and a TLS 1.2 client are refused,
  * each with its own clear line on the gateway and, where TLS 1.3 lets the
  * alert through, on the relay; the SAN check accepts the listed IPv4 and
  * IPv6 addresses and refuses the rest.
@@ -346,6 +347,17 @@ START_TEST(test_server_cert_as_relay_refused)
 }
 END_TEST
 
+/* A subject whose one line could be another's: not taken as a relay's
+ * name. (relay1's line, "/CN=relay1", is taken: test_good_pair.) */
+START_TEST(test_ambiguous_subject_refused)
+{
+	expect_refused("relay-slash", NULL, "has a subject that cannot name a relay",
+		       "");
+	expect_refused("relay-long", NULL, "has a subject that cannot name a relay",
+		       "");
+}
+END_TEST
+
 /* The relay checks the gateway too: a relay that trusts another CA. */
 START_TEST(test_relay_refuses_unknown_gateway)
 {
@@ -460,6 +472,7 @@ static Suite *tls_suite(void)
 	tcase_add_test(tc, test_expired_refused);
 	tcase_add_test(tc, test_revoked_refused);
 	tcase_add_test(tc, test_server_cert_as_relay_refused);
+	tcase_add_test(tc, test_ambiguous_subject_refused);
 	tcase_add_test(tc, test_relay_refuses_unknown_gateway);
 	tcase_add_test(tc, test_no_client_cert_refused);
 	tcase_add_test(tc, test_tls12_refused);
