@@ -105,6 +105,20 @@ struct mh_ruleset_params {
 	 * the daemon prevents (their size is twice the pinholes', and a key
 	 * goes with its pinhole: mh_nft_build_seen_destroy). */
 	bool pinhole_seen;
+	/* Relay role: the gateways' relay listeners (TCP). The base output
+	 * chain drops a packet to one of them from a socket of any uid but
+	 * relay_uid (this daemon's, after its switch) and root's: a local
+	 * user cannot take the gateway's connection slots that it keeps for
+	 * this host's address (its limit per source). 0 gateways: no rule. */
+	const struct mh_nft_endpoint *relay_gateways;
+	unsigned n_relay_gateways;
+	uint32_t relay_uid;
+};
+
+struct mh_nft_endpoint {
+	int family;                   /* AF_INET or AF_INET6 */
+	uint8_t ip[16];
+	uint16_t port;                /* host order */
 };
 
 /* seen4/seen6 (pinhole_seen): recent inbound datagrams of each pinhole,

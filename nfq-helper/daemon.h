@@ -109,6 +109,11 @@ struct mh_daemon {
 	struct mh_gwl_rt *gwl;
 	/* role relay: the gateways (relay.c, relay.h); NULL in other roles */
 	struct mh_relay_rt *relay;
+	/* role relay: the gateways' listeners only this daemon's uid (and
+	 * root) may reach from this host (mh_ruleset_params) */
+	struct mh_nft_endpoint relay_guard[MH_GATEWAYS_MAX];
+	unsigned n_relay_guard;
+	uint32_t relay_uid;
 	/* called by mh_life_end for each session end that releases it (set by
 	 * relay.c: the gateways hear of it); NULL: nobody listens */
 	void (*on_session_end)(struct mh_daemon *d, const struct mh_session *s,

@@ -452,8 +452,10 @@ static int put_direction_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
 			       const struct mh_ruleset_params *p,
 			       const struct dir *d)
 {
-	int err = put_rule(b, seq, p->table, d->base, rule_jump, d, p);
+	int err = d == &dir_out ? nb_relay_guard_rules(b, seq, p, d->base) : 0;
 
+	if (!err)
+		err = put_rule(b, seq, p->table, d->base, rule_jump, d, p);
 	if (!err && d == &dir_in && p->public_port)
 		err = nb_mux_input_guard(b, seq, p);
 	for (size_t i = 0; i < sizeof(sub_rules) / sizeof(sub_rules[0]) && !err; i++) {

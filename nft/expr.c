@@ -70,8 +70,7 @@ static struct nftnl_expr *expr_new(struct nb_rule *rb, const char *name)
 	return e;
 }
 
-/* meta KEY -> reg 1 */
-static void nb_meta(struct nb_rule *rb, uint32_t key)
+void nb_meta(struct nb_rule *rb, uint32_t key)
 {
 	struct nftnl_expr *e = expr_new(rb, "meta");
 

@@ -157,6 +157,7 @@ int nb_rule_begin(struct nb_rule *rb, const char *table, const char *chain);
 /* Append the finished rule to b (unless rb->err) and free it; 0 or -errno. */
 int nb_rule_end(struct mnl_nlmsg_batch *b, uint32_t *seq, struct nb_rule *rb);
 
+void nb_meta(struct nb_rule *rb, uint32_t key);                 /* -> reg 1 */
 void nb_ct(struct nb_rule *rb, uint32_t key);                   /* -> reg 1 */
 /* A directional ct key (e.g. NFT_CT_PROTO_DST) of one tuple -> dreg. */
 void nb_ct_dir(struct nb_rule *rb, uint32_t key, uint8_t dir, uint32_t dreg);
@@ -311,6 +312,10 @@ int nb_gwmux_tail(struct mnl_nlmsg_batch *b, uint32_t *seq,
 
 /* Common matches */
 void nb_match_udp(struct nb_rule *rb);                   /* meta l4proto udp */
+/* relayguard.c: the relay's output rules that keep every uid but its own
+ * and root's from the gateways' relay listeners (mh_ruleset_params) */
+int nb_relay_guard_rules(struct mnl_nlmsg_batch *b, uint32_t *seq,
+			 const struct mh_ruleset_params *p, const char *chain);
 /* udp, then the UDP port at off (0: source, 2: destination) in the range */
 void nb_match_port_range(struct nb_rule *rb, uint32_t off,
 			 const struct mh_ruleset_params *p);

@@ -81,6 +81,11 @@ static void table_params(struct mh_daemon *d, bool adopt,
 		.map_lookup_dreg = d->map_lookup_dreg,
 		.pinhole_seen = d->timeout_update,
 	};
+	if (d->cfg.role == MH_ROLE_RELAY) {
+		p->relay_gateways = d->relay_guard;
+		p->n_relay_gateways = d->n_relay_guard;
+		p->relay_uid = d->relay_uid;
+	}
 	if (d->cfg.role == MH_ROLE_GATEWAY) {   /* not in its table (yet) */
 		p->local_flows = false;
 		p->reverse_path = true;   /* keyed or keyless: nft/gateway.c rule_rpf */

@@ -155,12 +155,24 @@ static int relay_open(struct mh_daemon *d)
 {
 	char err[768];
 	int ret = mh_relay_open(d, err, sizeof(err));
+	uid_t uid;
+	gid_t gid;
 
 	if (ret < 0) {
 		log_err("%s", err);
 		mh_relay_close(d);
+		return ret;
 	}
-	return ret;
+	for (unsigned i = 0; i < d->cfg.n_gateways; i++) {
+		struct mh_nft_endpoint *g = &d->relay_guard[d->n_relay_guard];
+
+		if (mh_config_parse_gateway(d->cfg.gateways[i], &g->family, g->ip,
+					    &g->port) == 0)
+			d->n_relay_guard++;
+	}
+	mh_harden_identity(&d->cfg, &uid, &gid);
+	d->relay_uid = uid;   /* whose sockets reach the gateways */
+	return 0;
 }
 
 /* role = gateway: the queue, then the forward table (an earlier daemon's

@@ -11,7 +11,9 @@
 # its log has at most GWL_NOISE_BURST (20) refusal lines and one line
 # that counts the rest. relay_handshake_timeout is 30 s, longer than the
 # flood lasts: it stands for an attacker that reopens each connection the
-# timeout closes, so no slot comes free by itself during the test.
+# timeout closes, so no slot comes free by itself during the test. A
+# relay on login server 2 then keeps that host's other users from 7710
+# (its table drops their connections; root's pass).
 # Then the listener short of descriptors: the gateway restarted with a
 # descriptor limit of 48 and relay_max_connections = 200, no input policy,
 # and 20 addresses of login server 2 open 4 connections each (each within
@@ -81,7 +83,24 @@ mh_assert "it saw the same: $((FLOOD_N - PER_SRC)) closed, $PER_SRC held" grep -
 mh_assert "r1 is still up to the gateway" test "$(gw_relay_ups r1)" = 1
 mh_assert "and its session held" gw_has_session 4 "$SRV1_4" "$MH_PORT"
 
-gw_stop_checked "$MH_TMP/r1.log"
+# A local user of a login server shares its address with the relay, so its
+# unfinished handshakes would count against the relay's: the relay's own
+# table lets only the daemon (and root) reach its gateways' listeners.
+mh_step "relay r2 on login server 2: its local users cannot reach the gateway's 7710"
+gw_relay_conf r2 relay-lab2 198.18.4.1
+gw_relay_start "$NS_S2" r2
+tcp7710() { timeout 5 bash -c 'exec 3<>/dev/tcp/198.18.4.1/7710' 2>/dev/null; }
+mh_assert_not "mhtest2 on login server 2 cannot connect" \
+	mh_nsx "$NS_S2" setpriv --reuid=mhtest2 --regid=mhtest2 --init-groups \
+	bash -c "$(declare -f tcp7710); tcp7710"
+mh_assert "root there still can" mh_nsx "$NS_S2" bash -c "$(declare -f tcp7710); tcp7710"
+guard=$(mh_nsx "$NS_S2" nft list chain inet mosh_helper output | grep "relay listener")
+mh_log "guard: $(echo $guard)"
+mh_assert "the relay's guard counted mhtest2's attempt" \
+	grep -q -E 'counter packets [1-9]' <<<"$guard"
+mh_assert "r2 is up to the gateway" test "$(gw_relay_ups r2)" = 1
+
+gw_stop_checked "$MH_TMP/r1.log" "$MH_TMP/r2.log"
 
 mh_step "the listener short of descriptors (limit 48, 80 connections from 20 addresses)"
 mh_nsx "$NS_G" nft delete table inet filter || mh_fail "removing the policy"

@@ -961,6 +961,71 @@ START_TEST(plain_table_has_no_ct)
 }
 END_TEST
 
+/* Role relay: one guard rule per gateway in the base output chain, ahead
+ * of its jump: nfproto, tcp, the gateway's address and port, skuid not
+ * root's and (when the daemon runs as another user) not the daemon's,
+ * then counter and drop. None without gateways. */
+static int guard_rules(uint32_t uid, int *neq, uint8_t *ip6)
+{
+	int n = 0;
+
+	for (int i = 0; i < nmsgs; i++) {
+		struct prule r;
+		const char *c;
+
+		if (msgs[i]->nlmsg_type != T(NFT_MSG_NEWRULE))
+			continue;
+		parse_rule(msgs[i], &r);
+		c = rule_comment(&r);
+		if (c && strstr(c, "relay listener")) {
+			ck_assert_str_eq(nftnl_rule_get_str(r.r, NFTNL_RULE_CHAIN), "output");
+			ck_assert_str_eq(r.names, uid ?
+				"meta cmp meta cmp payload cmp payload cmp meta cmp cmp counter immediate" :
+				"meta cmp meta cmp payload cmp payload cmp meta cmp counter immediate");
+			assert_cmp_u8(r.e[3], IPPROTO_TCP);
+			*neq = 0;
+			for (int k = 9; k < r.n - 2; k++)
+				*neq += nftnl_expr_get_u32(r.e[k], NFTNL_EXPR_CMP_OP) == NFT_CMP_NEQ;
+			if (nftnl_expr_get_u32(r.e[4], NFTNL_EXPR_PAYLOAD_LEN) == 16) {
+				uint32_t len = 0;
+				const void *d = nftnl_expr_get(r.e[5], NFTNL_EXPR_CMP_DATA, &len);
+
+				ck_assert_uint_eq(len, 16);
+				memcpy(ip6, d, 16);
+			}
+			assert_verdict(r.e[r.n - 1], NF_DROP, NULL);
+			n++;
+		}
+		nftnl_rule_free(r.r);
+	}
+	return n;
+}
+
+START_TEST(relay_guard_rules)
+{
+	const struct mh_nft_endpoint gw[2] = {
+		{ AF_INET, { 198, 18, 0, 1 }, 7710 },
+		{ AF_INET6, { 0xfd, 0, [15] = 1 }, 7711 },
+	};
+	struct mh_ruleset_params p = defaults;
+	uint8_t ip6[16] = { 0 };
+	int neq = 0;
+
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(guard_rules(0, &neq, ip6), 0);
+	p.relay_gateways = gw;
+	p.n_relay_gateways = 2;
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(guard_rules(0, &neq, ip6), 2);
+	ck_assert_int_eq(neq, 1);
+	ck_assert_mem_eq(ip6, gw[1].ip, 16);
+	p.relay_uid = 123;
+	build(b_ruleset, &p, 0);
+	ck_assert_int_eq(guard_rules(123, &neq, ip6), 2);
+	ck_assert_int_eq(neq, 2);
+}
+END_TEST
+
 START_TEST(ruleset_rejects_bad_params)
 {
 	struct mh_ruleset_params bad[8];
@@ -2857,6 +2922,7 @@ int main(void)
 	tcase_add_test(tc, rules_queue_compat_and_native);
 	tcase_add_test(tc, rules_localflows_and_final_drop);
 	tcase_add_test(tc, plain_table_has_no_ct);
+	tcase_add_test(tc, relay_guard_rules);
 	tcase_add_test(tc, ruleset_rejects_bad_params);
 	tcase_add_test(tc, pinhole_ipv4_key);
 	tcase_add_test(tc, pinhole_expire_in_place);
