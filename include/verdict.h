@@ -40,6 +40,12 @@ enum mh_reason {
 	MH_R_OVER_BUDGET,     /* drop: keyless, the session's budget is spent */
 	MH_R_IMPLAUSIBLE_SEQ, /* drop: keyless, a sequence number of 2^40 or more,
 				 which no mosh client reaches (keyless.h) */
+	MH_R_STALE_FLOW,      /* drop: single port, authentic for one session but
+				 carried by a flow to another's port that no
+				 answered client of it holds: the flow is cut */
+	MH_R_CLAIMED,         /* drop: single port, authentic for one session but
+				 from a source another session's mosh-server
+				 answered (its pinhole): that flow stays */
 	MH_R_COUNT,
 	MH_R_FIRST_DROP = MH_R_MALFORMED  /* reasons below this one accept */
 };
@@ -57,6 +63,8 @@ struct mh_decision {
 	struct mh_addr evicted;
 	struct mh_pinhole_rec evicted_rec;   /* its record, as it was */
 	unsigned trials;              /* single port: sessions tried */
+	bool cut_flow;                /* single port: delete the datagram's own
+					 conntrack entry (MH_R_STALE_FLOW) */
 };
 
 struct mh_policy {
@@ -100,6 +108,26 @@ void mh_decide_by(struct mh_table *t, const struct mh_policy *pol,
  * session first for that source's next datagram. */
 void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
 		   const uint8_t *l3, size_t len, struct mh_decision *d);
+
+/* Single-port mode, after mh_decide_mux accepted d: the datagram already
+ * belongs to a conntrack flow whose DNAT sends it to flow_port (the
+ * entry's reply source port; 0 or the public port: no flow, or one not
+ * NATed yet), and held is the session on that port (NULL if none). The
+ * flow, not a mapping added now, decides where the datagram goes.
+ * Nothing changes if flow_port is d->session's own port. If held's
+ * mosh-server answered this source (held keeps its pinhole record), the
+ * source stays held's: MH_R_CLAIMED; a replay of a captured datagram can
+ * pass the trial but never makes a server answer, so a forged source
+ * cannot take an answered client's flow. Otherwise the flow is stale (an
+ * earlier trial's that its server never answered, or one whose session
+ * is gone): held's candidate for the source is withdrawn (a late answer
+ * must not open a pinhole to it) and d says MH_R_STALE_FLOW with
+ * cut_flow set; the caller deletes the entry, and the source's next
+ * datagram starts a new flow, decided again. Both drop this datagram,
+ * which can only follow its flow. */
+void mh_decide_mux_flow(const struct mh_policy *pol, struct mh_session *held,
+			uint16_t flow_port, uint64_t now_ms,
+			struct mh_decision *d);
 
 const char *mh_reason_name(enum mh_reason r);
 

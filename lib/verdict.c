@@ -27,6 +27,8 @@ static const char *const reason_names[MH_R_COUNT] = {
 	[MH_R_NO_MATCH] = "no_match",
 	[MH_R_OVER_BUDGET] = "over_budget",
 	[MH_R_IMPLAUSIBLE_SEQ] = "implausible_seq",
+	[MH_R_STALE_FLOW] = "stale_flow",
+	[MH_R_CLAIMED] = "claimed",
 };
 
 const char *mh_reason_name(enum mh_reason r)
@@ -285,4 +287,21 @@ void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
 	} else {
 		mh_mux_note(t, &d->pkt.src, d->pkt.payload, d->pkt.len);
 	}
+}
+
+void mh_decide_mux_flow(const struct mh_policy *pol, struct mh_session *held,
+			uint16_t flow_port, uint64_t now_ms,
+			struct mh_decision *d)
+{
+	if (!d->accept || !d->session || !flow_port ||
+	    flow_port == pol->public_port || flow_port == d->session->port)
+		return;
+	if (held && mh_pinhole_find(held, &d->pkt.src)) {
+		verdict(d, false, MH_R_CLAIMED);
+		return;
+	}
+	if (held)
+		mh_candidate_take(held, &d->pkt.src, now_ms, true);
+	d->cut_flow = true;
+	verdict(d, false, MH_R_STALE_FLOW);
 }

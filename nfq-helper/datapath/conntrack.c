@@ -6,6 +6,9 @@
  * a mapping is evicted, the entries that bind clients to that port are
  * found (a dump the kernel filters by ports, checked again here) and
  * deleted one by one by their exact tuple and id, a bounded number per call.
+ * One source's flow is also looked up by its tuple (a hash lookup, no
+ * dump) when the mapping path finds it authentic for another session, and
+ * deleted by tuple and id if it is stale.
  */
 #include <errno.h>
 #include <string.h>
@@ -287,28 +290,37 @@ static int dump_family(struct mh_daemon *d, int family, struct ct_found *f)
 	return ret > MNL_CB_STOP ? -EOVERFLOW : 0;   /* not done: too big */
 }
 
+/* Sends one request and runs cb over its one answer: 0 or -errno. */
+static int exchange(struct mh_daemon *d, const struct nlmsghdr *nlh,
+		    mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	ssize_t n;
+
+	if (mnl_socket_sendto(d->ct, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(d->ct, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	if (mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq,
+		       mnl_socket_get_portid(d->ct), cb, data) < 0)
+		return errno ? -errno : -EPROTO;
+	return 0;
+}
+
 /* 0 deleted, -ENOENT already gone (or re-created: another id), else -errno */
 static int delete_flow(struct mh_daemon *d, int family, const struct ct_flow *fl)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t seq = ++ct_seq, portid = mnl_socket_get_portid(d->ct);
 	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK,
-				      family, seq);
-	ssize_t n;
+				      family, ++ct_seq);
 
 	mnl_attr_put(nlh, CTA_TUPLE_ORIG | NLA_F_NESTED, fl->tuple_len, fl->tuple);
 	if (fl->has_id)
 		mnl_attr_put_u32(nlh, CTA_ID, fl->id);
 	if (fl->has_zone)
 		mnl_attr_put_u16(nlh, CTA_ZONE, fl->zone);
-	if (mnl_socket_sendto(d->ct, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	n = mnl_socket_recvfrom(d->ct, buf, sizeof(buf));
-	if (n < 0)
-		return -errno;
-	if (mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL) < 0)
-		return errno ? -errno : -EPROTO;
-	return 0;
+	return exchange(d, nlh, NULL, NULL);
 }
 
 static int cut_family(struct mh_daemon *d, int family, const struct ct_query *q,
@@ -334,6 +346,103 @@ static int cut_family(struct mh_daemon *d, int family, const struct ct_query *q,
 		}
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* One source's flow, by its tuple                                     */
+
+/* The original tuple of a flow from client to dst (the public port). */
+static void put_tuple(struct nlmsghdr *nlh, const struct mh_addr *client,
+		      const struct mh_addr *dst)
+{
+	bool v4 = client->family == AF_INET;
+	size_t alen = v4 ? 4 : 16;
+	struct nlattr *t = mnl_attr_nest_start(nlh, CTA_TUPLE_ORIG);
+	struct nlattr *ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+	struct nlattr *p;
+
+	mnl_attr_put(nlh, v4 ? CTA_IP_V4_SRC : CTA_IP_V6_SRC, alen, client->ip);
+	mnl_attr_put(nlh, v4 ? CTA_IP_V4_DST : CTA_IP_V6_DST, alen, dst->ip);
+	mnl_attr_nest_end(nlh, ip);
+	p = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, IPPROTO_UDP);
+	mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(client->port));
+	mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(dst->port));
+	mnl_attr_nest_end(nlh, p);
+	mnl_attr_nest_end(nlh, t);
+}
+
+struct ct_got {
+	const struct mh_addr *client;
+	uint16_t public_port;
+	struct mh_ct_flow *f;
+};
+
+/* The entry a lookup returned, if its original direction is the
+ * client's datagram to the public port (a lookup also finds a tuple in
+ * the reply direction). */
+static int get_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_got *g = data;
+	int family = g->client->family;
+	struct nest_attrs ct = { .max = CTA_MAX };
+	struct ct_tuple orig, reply;
+
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), nest_cb, &ct) < 0 ||
+	    !ct.a[CTA_TUPLE_ORIG] || !ct.a[CTA_TUPLE_REPLY] ||
+	    parse_tuple(ct.a[CTA_TUPLE_ORIG], family, &orig) < 0 ||
+	    parse_tuple(ct.a[CTA_TUPLE_REPLY], family, &reply) < 0)
+		return MNL_CB_OK;
+	if (orig.proto != IPPROTO_UDP || !orig.has_src ||
+	    orig.sport != g->client->port || orig.dport != g->public_port ||
+	    memcmp(orig.src, g->client->ip, family == AF_INET ? 4 : 16))
+		return MNL_CB_OK;
+	g->f->found = true;
+	g->f->to_port = reply.sport;
+	g->f->has_id = attr_len_is(ct.a[CTA_ID], 4);
+	if (g->f->has_id)
+		g->f->id = mnl_attr_get_u32(ct.a[CTA_ID]);
+	return MNL_CB_OK;
+}
+
+int mh_ct_flow_get(struct mh_daemon *d, const struct mh_addr *client,
+		   const struct mh_addr *dst, struct mh_ct_flow *f)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ct_got g = { client, d->pol.public_port, f };
+	struct nlmsghdr *nlh;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	if (!d->ct)
+		return -ENOTCONN;
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, 0, client->family, ++ct_seq);
+	put_tuple(nlh, client, dst);
+	err = exchange(d, nlh, get_cb, &g);
+	if (err && err != -ENOENT)
+		drain(d);   /* a late answer must not meet the next request */
+	if (err)
+		return err;
+	return f->found ? 0 : -ENOENT;
+}
+
+int mh_ct_flow_cut(struct mh_daemon *d, const struct mh_addr *client,
+		   const struct mh_addr *dst, const struct mh_ct_flow *f)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int err;
+
+	if (!d->ct)
+		return -ENOTCONN;
+	nlh = ct_msg(buf, IPCTNL_MSG_CT_DELETE, NLM_F_ACK, client->family, ++ct_seq);
+	put_tuple(nlh, client, dst);
+	if (f->has_id)
+		mnl_attr_put_u32(nlh, CTA_ID, f->id);
+	err = exchange(d, nlh, NULL, NULL);
+	if (err && err != -ENOENT)
+		drain(d);
+	return err;
 }
 
 /* ------------------------------------------------------------------ */

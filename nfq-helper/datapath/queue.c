@@ -362,13 +362,48 @@ static bool gw_provisional(struct mh_daemon *d, struct mh_decision *dec)
 				MH_KERNEL_SYNC) == 0;
 }
 
+/* Single port, a host: the datagram may already belong to a conntrack
+ * flow, which takes it to the port its DNAT chose whatever mapping is
+ * added now (a flow left by an earlier datagram of this source that
+ * another session's trial placed: a forged-source replay of that
+ * session's captured datagram, say). The flow is looked up by its tuple
+ * and mh_decide_mux_flow says whether it stays or goes; a stale one is
+ * deleted before the verdict, so that the source's next datagram (mosh
+ * resends) starts a new flow, mapped anew. */
+static void check_flow(struct mh_daemon *d, uint64_t now,
+		       struct mh_decision *dec)
+{
+	struct mh_ct_flow f;
+	char cl[MH_ADDRSTRLEN];
+	int err;
+
+	if (mh_ct_flow_get(d, &dec->pkt.src, &dec->pkt.dst, &f) < 0)
+		return;
+	mh_decide_mux_flow(&d->pol, mh_session_by_port(&d->sessions, f.to_port),
+			   f.to_port, now, dec);
+	if (!dec->cut_flow)
+		return;
+	err = mh_ct_flow_cut(d, &dec->pkt.src, &dec->pkt.dst, &f);
+	if (err && err != -ENOENT)
+		log_warn("deleting the conntrack flow of %s to port %u: %s",
+			 mh_addr_str(&dec->pkt.src, cl, sizeof(cl)), f.to_port,
+			 strerror(-err));
+	else if (mh_audit_allow(d, dec->session->uid, MH_NOISY_PINHOLE))
+		log_info("session %u port %u: %s authenticates for it but had a "
+			 "flow to port %u: flow deleted, its next datagram is "
+			 "mapped anew", dec->session->id, dec->session->port,
+			 mh_addr_str(&dec->pkt.src, cl, sizeof(cl)), f.to_port);
+}
+
 /* Single port: the public port, a source without a mapping. The session
  * that authenticates it gets a provisional mapping, which the NAT chain
  * uses for this very datagram: the kernel reinjects an accepted packet
  * within the verdict's sendmsg, so by the time that returns the flow's
  * conntrack entry holds the DNAT and the element has done its work. It is
  * deleted at once; its short timeout only backs that up. A lasting
- * (confirmed) mapping comes only with mosh-server's reply. */
+ * (confirmed) mapping comes only with mosh-server's reply. A datagram
+ * whose flow already goes to another session's port is dropped instead
+ * (check_flow). */
 static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 		       size_t len)
 {
@@ -377,6 +412,8 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 	char cl[MH_ADDRSTRLEN];
 
 	mh_decide_mux(&d->sessions, &d->pol, l3, len, &dec);
+	if (dec.accept && !d->gw)
+		check_flow(d, now, &dec);
 	if (dec.accept && d->gw)
 		dec.accept = gw_provisional(d, &dec);
 	else if (dec.accept && mh_kernel_mux(d, &dec.pkt.src, dec.session->port,

@@ -8,6 +8,10 @@
 # is mapped to the live session it authenticates for, not sent on to the
 # dead port. Ends by exit (c2) and by killing mosh-server (c1); a roam that
 # evicts a mapping (one pinhole per session) cuts that mapping's flow too.
+# A forged-source replay of c2's datagrams leaves a flow from a NAT port
+# to c2's port; when c1 roams onto that port, its first datagram cuts the
+# flow and the next is mapped to c1 (before: the flow took every datagram
+# of c1 to c2's port for as long as c1 kept sending, or until it hopped).
 . "$(dirname "$0")/lib.sh"
 
 mh_require_build mosh-helperd mosh-helper-hook tests/udptool
@@ -65,8 +69,45 @@ for name in c1 c2; do
 done
 mh_log "server conntrack: $(ct_flows | tr '\n' ';')"
 
-mh_step "single port, conntrack: c2 exits; its flows go, c1's stay"
 r2=${REAL[c2]} r1=${REAL[c1]} r3=${REAL[c3]}
+from_to() { ct_flows | grep -qx "$(mh_snat_addr) $1 $PUB $2"; }  # source port $1 -> port $2
+
+# IPv4 only: udptool forges IPv4 sources
+if [ "$MH_FAMILY" = 4 ]; then
+	mh_step "single port, conntrack: a forged-source replay of c2's datagrams does not hold c1's next source"
+	ports0=$(mh_snat_ports)
+	FORGED=41290   # a NAT port outside that range: c1 has not used it
+	s2=$(snat_port_of "$(client_port c2)")
+	mh_tcpdump "$NS_S" "$MH_TMP/c2.pcap" "udp dst port $PUB and src port $s2"
+	cap=$MH_TCPDUMP_PID
+	mh_assert "c2 works while its datagrams are captured" mh_roundtrip c2 20
+	mh_assert "and once more" mh_roundtrip c2 20
+	mh_tcpdump_stop "$cap"
+	mh_log "captured $(mh_pcap_count "$MH_TMP/c2.pcap") of c2's datagrams (source port $s2)"
+	mh_signal_client STOP c2   # the NAT port below is c1's alone
+	# a forger next to the router replays them from the NAT's address
+	mh_udptool "$NS_R" replay "$SRV" "$PUB" "$MH_TMP/c2.pcap" --spoof-src "$(mh_snat_addr)" \
+		--src-port "$FORGED" --interval-us 20000 || mh_fail "the forged-source replay"
+	mh_assert "the forged source $(mh_snat_addr) port $FORGED has a flow to c2's port $r2" \
+		mh_wait 3 from_to "$FORGED" "$r2"
+	# one NAT port only: c1 cannot hop away from it
+	mh_roam_port "$FORGED-$FORGED"
+	if ! mh_roundtrip c1 8; then
+		mh_log "flows from port $FORGED: $(ct_flows | awk -v p="$FORGED" '$2 == p' | tr '\n' ';')"
+		mh_fail "c1 works from that source within 8 s (before its own port hop)"
+	fi
+	mh_ok "c1 works from that source within 8 s (before its own port hop)"
+	mh_assert "its flow goes to c1's port $r1" mh_wait 3 from_to "$FORGED" "$r1"
+	mh_assert_not "and none to c2's port $r2" from_to "$FORGED" "$r2"
+	mh_assert "the daemon deleted the stale flow" mh_daemon_log_has \
+		"port $r1: \\[?$(mh_snat_addr)\\]?:$FORGED authenticates for it but had a flow to port $r2: flow deleted"
+	mh_roam_port "$ports0"
+	mh_signal_client CONT c2
+	mh_assert "c1 works after roaming back" mh_roundtrip c1 20
+	mh_assert "c2 works" mh_roundtrip c2 20
+fi
+
+mh_step "single port, conntrack: c2 exits; its flows go, c1's stay"
 cport=$(client_port c2)
 sport=$(snat_port_of "$cport")
 mh_log "c2's mosh-client: client port $cport, seen by the server as $(mh_snat_addr) port $sport"

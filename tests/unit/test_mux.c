@@ -198,6 +198,92 @@ START_TEST(unbound_address_skipped)
 }
 END_TEST
 
+/* A source whose datagram already rides a flow: the flow's port decides
+ * (mh_decide_mux_flow). Session 1 (port 60002) authenticates it. */
+static struct mh_decision mux_with_flow(uint16_t flow_port)
+{
+	struct mh_decision d = mux(1, 9, "198.18.3.10");
+
+	ck_assert(d.accept);
+	mh_decide_mux_flow(&pol, tab->by_port[flow_port], flow_port, 1000, &d);
+	return d;
+}
+
+START_TEST(flow_to_its_own_port_or_none_kept)
+{
+	static const uint16_t ports[] = { 0, PUBLIC, 60002 };
+
+	for (unsigned i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		struct mh_decision d = mux_with_flow(ports[i]);
+
+		ck_assert(d.accept);
+		ck_assert_int_eq(d.reason, MH_R_MAPPED);
+		ck_assert(!d.cut_flow);
+	}
+}
+END_TEST
+
+/* an earlier trial's flow to session 4, whose server never answered (a
+ * forged-source replay of its datagram): cut, its candidate withdrawn */
+START_TEST(unanswered_flow_elsewhere_cut)
+{
+	struct mh_session *old = tab->by_port[60005];
+	struct mh_decision d = mux(1, 9, "198.18.3.10");
+
+	mh_candidate_add(old, &d.pkt.src, 5000);
+	mh_decide_mux_flow(&pol, old, 60005, 1000, &d);
+	ck_assert(!d.accept);
+	ck_assert_int_eq(d.reason, MH_R_STALE_FLOW);
+	ck_assert_str_eq(mh_reason_name(d.reason), "stale_flow");
+	ck_assert(d.cut_flow);
+	ck_assert_uint_eq(d.session->port, 60002);
+	ck_assert(!mh_candidate_take(old, &d.pkt.src, 1000, false));
+}
+END_TEST
+
+/* a flow to a port no session holds any more: cut */
+START_TEST(flow_to_a_gone_session_cut)
+{
+	struct mh_decision d = mux_with_flow(60999);
+
+	ck_assert(!d.accept);
+	ck_assert_int_eq(d.reason, MH_R_STALE_FLOW);
+	ck_assert(d.cut_flow);
+}
+END_TEST
+
+/* session 4's mosh-server answered this source (its pinhole record): a
+ * datagram authentic for another session, a replay as like as not, does
+ * not take it; nothing of session 4's changes */
+START_TEST(answered_flow_elsewhere_kept)
+{
+	struct mh_session *old = tab->by_port[60005];
+	struct mh_decision d = mux(1, 9, "198.18.3.10");
+	struct mh_addr ev;
+
+	ck_assert(!mh_pinhole_record(old, &d.pkt.src, 500, &ev));
+	mh_decide_mux_flow(&pol, old, 60005, 1000, &d);
+	ck_assert(!d.accept);
+	ck_assert_int_eq(d.reason, MH_R_CLAIMED);
+	ck_assert_str_eq(mh_reason_name(d.reason), "claimed");
+	ck_assert(!d.cut_flow);
+	ck_assert_ptr_nonnull(mh_pinhole_find(old, &d.pkt.src));
+}
+END_TEST
+
+/* a drop stays a drop whatever the flow */
+START_TEST(flow_ignored_for_a_drop)
+{
+	struct mh_decision d = mux(1, 9, "198.18.3.10");
+
+	d.accept = false;
+	d.reason = MH_R_NO_MATCH;
+	mh_decide_mux_flow(&pol, tab->by_port[60005], 60005, 1000, &d);
+	ck_assert_int_eq(d.reason, MH_R_NO_MATCH);
+	ck_assert(!d.cut_flow);
+}
+END_TEST
+
 START_TEST(hint_index_follows_the_table)
 {
 	struct mh_addr a = { .family = AF_INET };
@@ -514,6 +600,11 @@ int main(void)
 	tcase_add_test(tc, only_the_public_port);
 	tcase_add_test(tc, unbound_address_skipped);
 	tcase_add_test(tc, hint_index_follows_the_table);
+	tcase_add_test(tc, flow_to_its_own_port_or_none_kept);
+	tcase_add_test(tc, unanswered_flow_elsewhere_cut);
+	tcase_add_test(tc, flow_to_a_gone_session_cut);
+	tcase_add_test(tc, answered_flow_elsewhere_kept);
+	tcase_add_test(tc, flow_ignored_for_a_drop);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("bounded");
 	tcase_set_timeout(tc, 120);
