@@ -37,6 +37,15 @@ static void waiting(struct gwc *c)
 		c->answer_ms = mh_now_ms();
 }
 
+bool gwl_noise_ok(struct gwl *l, enum gwl_noise kind, const char *who)
+{
+	if (mh_ratelimit_ok(&l->noise[kind], mh_now_ms()))
+		return true;
+	snprintf(l->noise_who, sizeof(l->noise_who), "%.*s",
+		 (int)sizeof(l->noise_who) - 1, who);
+	return false;
+}
+
 /* A message to the daemon (also the listener's READY). */
 int gwl_send(struct gwl *l, const struct mh_gwp *p)
 {

@@ -207,13 +207,6 @@ static unsigned pre_count(const struct gwl *l, const struct gwl_src *src)
 	return n;
 }
 
-bool gwl_noise_ok(struct gwl *l, enum gwl_noise kind, const char *who)
-{
-	if (mh_ratelimit_ok(&l->noise[kind], mh_now_ms()))
-		return true;
-	snprintf(l->noise_who, sizeof(l->noise_who), "%s", who);
-	return false;
-}
 
 /* One line for what the buckets held back, at most every
  * GWL_NOISE_SUMMARY_MS. */

@@ -101,11 +101,10 @@ struct gwl {
 	bool keyless;                /* keyless gateway: a keyed OPEN stops here */
 };
 
-/* gwlisten.c: true if a line of this kind about peer `who` may be logged
- * now; else it is counted for the next summary. */
+/* gwconn.c. gwl_noise_ok: true if a line of this kind about peer `who`
+ * may be logged now; else it is counted for the next summary (which
+ * gwlisten.c writes). */
 bool gwl_noise_ok(struct gwl *l, enum gwl_noise kind, const char *who);
-
-/* gwconn.c */
 void gwc_open(struct gwl *l, int fd, const char *peer,
 	      const struct gwl_src *src, unsigned slot);
 void gwc_service(struct gwl *l, struct gwc *c);      /* readable / writable */
