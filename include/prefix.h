@@ -21,6 +21,10 @@ struct mh_prefix {
  * bits set past LEN: "198.18.0.5/24" is refused, not read as /24). */
 int mh_prefix_parse(const char *s, struct mh_prefix *p, const char **why);
 
+/* Whether ip (family's length) is a loopback address, which no datagram
+ * from another host reaches: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104. */
+bool mh_ip_loopback(int family, const uint8_t *ip);
+
 /* Whether a's address lies in one of the n prefixes. */
 bool mh_prefix_match(const struct mh_prefix *p, unsigned n,
 		     const struct mh_addr *a);

@@ -68,3 +68,15 @@ bool mh_prefix_match(const struct mh_prefix *p, unsigned n,
 			return true;
 	return false;
 }
+
+bool mh_ip_loopback(int family, const uint8_t *ip)
+{
+	static const uint8_t one[16] = { [15] = 1 };
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (family == AF_INET)
+		return ip[0] == 127;
+	if (family != AF_INET6)
+		return false;
+	return !memcmp(ip, one, 16) || (!memcmp(ip, mapped, 12) && ip[12] == 127);
+}

@@ -163,14 +163,24 @@ int mh_owner_check(struct mh_daemon *d, uint16_t port,
 /* sockdiag.c (datapath): the UDP sockets bound to ports, from sock_diag.
  * mh_sockdiag_scan: every one bound to a port in lo..hi (one dump per
  * family), each to fn. mh_sockdiag_port: uid's sockets on port into proof
- * (bound, sock, n_bound), how many of other uids into *foreign. 0 or -errno. */
+ * (bound, sock, n_bound), the others counted in *c. 0 or -errno. */
 int mh_sockdiag_open(struct mh_daemon *d);
 typedef void (*mh_sock_fn)(void *arg, uint16_t port, uid_t uid,
 			   const struct mh_sockid *id);
 int mh_sockdiag_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
 		     mh_sock_fn fn, void *arg);
+struct mh_port_census {          /* what a port's dump listed */
+	unsigned total;              /* sockets, every uid's */
+	unsigned foreign;            /* of other uids */
+	unsigned reachable;          /* of other uids, not bound to a loopback
+					address: a datagram from another host
+					may reach them */
+	uid_t other;                 /* the first such one's uid */
+	int family;                  /* and address */
+	uint8_t ip[16];
+};
 int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
-		     struct mh_proof *proof, unsigned *foreign);
+		     struct mh_proof *proof, struct mh_port_census *c);
 /* Whether socket id, bound to b and port, is still there: 1 yes, 0 no,
  * -errno if the kernel could not be asked. One lookup, no walk of the
  * port: what a crowd of other sockets on the port cannot hide (sockdiag.c
@@ -188,6 +198,9 @@ void mh_sockdiag_close(struct mh_daemon *d);
 typedef void (*mh_local_addr_fn)(void *arg, int family, const uint8_t *ip,
 				 uint32_t ifindex);
 int mh_local_addrs(struct mh_daemon *d, mh_local_addr_fn fn, void *arg);
+/* The index of each of the host's interfaces (VRFs and those without an
+ * address too), at most max, into idx; how many, or -errno. */
+int mh_local_links(struct mh_daemon *d, uint32_t *idx, unsigned max);
 
 /* kernel.c: the table and its elements; may_adopt: an earlier daemon's
  * state was read, so a table it left is adopted (d->adopt) */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The host's own addresses, from rtnetlink (one RTM_GETADDR dump per
- * call, on a socket opened at start-up): every address a datagram from
- * outside may be delivered to. The ownership check asks, for each, which
- * socket a datagram to it on the announced port would reach (owner.c).
- * Only an administrator changes this list; no local user can crowd it.
+ * The host's own addresses and interfaces, from rtnetlink (one
+ * RTM_GETADDR or RTM_GETLINK dump per call, on a socket opened at
+ * start-up): every address a datagram from outside may be delivered to,
+ * and every device it may arrive on. The ownership check of a crowded
+ * port asks, for each pair, which socket such a datagram would reach
+ * (owner.c). Only an administrator changes these lists; no local user can
+ * crowd them.
  */
 #include <errno.h>
 #include <linux/if_addr.h>
@@ -60,28 +62,64 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int mh_local_addrs(struct mh_daemon *d, mh_local_addr_fn fn, void *arg)
+/* One rtnetlink dump of type (family AF_UNSPEC), each message to cb. An
+ * error of cb's ends it: -EPROTO (mnl_cb_run leaves errno as it was). */
+static int rtnl_dump(struct mh_daemon *d, uint16_t type, mnl_cb_t cb, void *data)
 {
-	static char buf[16384];   /* a few addresses per read */
+	static char buf[16384];   /* a few dozen addresses or links per read */
 	static unsigned seq;
-	struct addr_walk w = { fn, arg };
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifaddrmsg *ifa;
+	struct rtgenmsg *g;
 	int ret;
 
-	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh->nlmsg_seq = ++seq;
-	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_UNSPEC;
+	g = mnl_nlmsg_put_extra_header(nlh, type == RTM_GETADDR ?
+				       sizeof(struct ifaddrmsg) :
+				       sizeof(struct ifinfomsg));
+	g->rtgen_family = AF_UNSPEC;
 	if (mnl_socket_sendto(d->rtnl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
 		ret = mnl_socket_recvfrom(d->rtnl, buf, sizeof(buf));
 		if (ret <= 0)
 			return ret < 0 ? -errno : -EIO;
+		errno = 0;
 		ret = mnl_cb_run(buf, ret, seq, mnl_socket_get_portid(d->rtnl),
-				 addr_cb, &w);
+				 cb, data);
 	} while (ret > MNL_CB_STOP);
-	return ret < 0 ? -errno : 0;
+	return ret < 0 ? (errno ? -errno : -EPROTO) : 0;
+}
+
+int mh_local_addrs(struct mh_daemon *d, mh_local_addr_fn fn, void *arg)
+{
+	struct addr_walk w = { fn, arg };
+
+	return rtnl_dump(d, RTM_GETADDR, addr_cb, &w);
+}
+
+struct link_walk {
+	uint32_t *idx;
+	unsigned n, max;
+};
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct link_walk *w = data;
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
+		return MNL_CB_ERROR;
+	if (ifi->ifi_index > 0 && w->n < w->max)
+		w->idx[w->n++] = (uint32_t)ifi->ifi_index;
+	return MNL_CB_OK;
+}
+
+int mh_local_links(struct mh_daemon *d, uint32_t *idx, unsigned max)
+{
+	struct link_walk w = { idx, 0, max };
+	int err = rtnl_dump(d, RTM_GETLINK, link_cb, &w);
+
+	return err ? err : (int)w.n;
 }

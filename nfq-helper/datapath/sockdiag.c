@@ -13,10 +13,11 @@
 
 #include "daemon.h"
 #include "diagreq.h"
+#include "prefix.h"
 
 struct port_scan {
 	uid_t uid;
-	unsigned foreign;                 /* sockets on port of other uids */
+	struct mh_port_census *c;         /* every socket on the port, counted */
 	struct mh_proof *proof;           /* bound and sock of uid's sockets */
 };
 
@@ -96,16 +97,30 @@ static void record_bound(const struct nlmsghdr *nlh,
 		mnl_attr_parse(nlh, sizeof(*m), v6only_cb, &b->v6only);
 }
 
+/* Another uid's socket: counted, and noted if a datagram from another
+ * host could reach it (it is not bound to a loopback address). */
+static void census_foreign(struct mh_port_census *c, const struct inet_diag_msg *m)
+{
+	const uint8_t *ip = (const uint8_t *)m->id.idiag_src;
+
+	c->foreign++;
+	if (mh_ip_loopback(m->idiag_family, ip) || c->reachable++)
+		return;
+	c->other = m->idiag_uid;
+	c->family = m->idiag_family;
+	memcpy(c->ip, ip, m->idiag_family == AF_INET ? 4 : 16);
+}
+
 static void port_cb(const struct nlmsghdr *nlh, const struct inet_diag_msg *m,
 		     void *arg)
 {
 	struct port_scan *sc = arg;
 
-	if (m->idiag_uid != sc->uid) {
-		sc->foreign++;
-		return;
-	}
-	record_bound(nlh, m, sc->proof);
+	sc->c->total++;
+	if (m->idiag_uid != sc->uid)
+		census_foreign(sc->c, m);
+	else
+		record_bound(nlh, m, sc->proof);
 }
 
 static int diag_cb(const struct nlmsghdr *nlh, void *data)
@@ -179,7 +194,7 @@ static void port_reset(void *arg)
 {
 	struct port_scan *sc = arg;
 
-	sc->foreign = 0;
+	memset(sc->c, 0, sizeof(*sc->c));
 	sc->proof->n_bound = 0;
 }
 
@@ -208,16 +223,13 @@ int mh_sockdiag_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
 }
 
 int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
-		     struct mh_proof *proof, unsigned *foreign)
+		     struct mh_proof *proof, struct mh_port_census *c)
 {
-	struct port_scan sc = { .uid = uid, .proof = proof };
+	struct port_scan sc = { .uid = uid, .c = c, .proof = proof };
 	struct diag_req rq = { port, port, port_cb, &sc };
-	int err;
 
-	proof->n_bound = 0;
-	err = diag_dump(d, &rq, port_reset);
-	*foreign = sc.foreign;
-	return err;
+	port_reset(&sc);
+	return diag_dump(d, &rq, port_reset);
 }
 
 /*

@@ -6,16 +6,18 @@
  * of its descendants (/proc/<pid>/status). Neither needs a capability.
  * The sockets come from the sock_diag reader (datapath/sockdiag.c).
  *
- * A port's dump lists every socket on it, but a dump that takes more than
- * one read may skip one (sockdiag.c says how a local user crowds the port
- * to make it): another user's socket could be missed, and a pinhole of
- * the port would then let the announcer's clients reach it. So a dump that
- * found only the announcer's sockets is checked once more, crowd-proof:
- * for each of the host's addresses (and the wildcards), the socket a
- * datagram to it on the port would reach must be the announcer's, or none.
- * A socket of another user on an address no datagram from outside can
- * reach (another loopback address) may still be missed; it cannot
- * receive what a pinhole lets in.
+ * Another user's socket on the port refuses it when a datagram from
+ * another host could reach that socket: a pinhole of the port lets the
+ * announcer's clients send to every local address. One bound to a
+ * loopback address cannot be reached so, and does not refuse it (else any
+ * local user could bind every port of the range on 127.0.0.2 and have
+ * every other user's session refused). A port's dump lists the sockets,
+ * but a dump that takes more than one read may skip one (sockdiag.c says
+ * how a local user crowds the port to make it); a crowded port is
+ * therefore asked, for each of the host's addresses (and the wildcards)
+ * and each interface a datagram may arrive on, which socket such a
+ * datagram would reach: the announcer's, or none. What that cannot see:
+ * an address local only through a route (AnyIP), and broadcast delivery.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "prefix.h"
 
 /* The hook is a child subreaper: the server mosh-server detaches is its
  * grandchild until the first mosh-server exits, then its child. Room is
@@ -103,51 +106,71 @@ static int check_pid(pid_t pid, const struct ucred *peer, char *why,
 	return err ? -EPERM : 0;
 }
 
+/* A port's dump of at most this many sockets came whole: the kernel fills
+ * a read with the port's sockets only, so a dump it had to cut (and could
+ * then resume past a socket, sockdiag.c) has well over this many in its
+ * first part alone (a read holds 30 or more even at its smallest). */
+#define OWNER_WHOLE_DUMP 16
+#define OWNER_LINKS_MAX  4096
+
 struct receivers {
 	struct mh_daemon *d;
 	uint16_t port;
 	uid_t uid, other;
+	const uint32_t *links;        /* the host's interfaces */
+	unsigned n_links;
 	int err;                      /* 0, -EACCES (other's) or -errno */
 	char where[INET6_ADDRSTRLEN];
 };
 
+/* ip:port as a datagram arriving with no device, then on each interface
+ * (a socket bound to a device, a VRF among them, is found only so) */
 static void receiver_cb(void *arg, int family, const uint8_t *ip,
 			uint32_t ifindex)
 {
 	struct receivers *r = arg;
 	uid_t who;
-	int ret;
+	int ret = 0;
 
-	if (r->err)
-		return;
-	ret = mh_sockdiag_receiver(r->d, family, ip, r->port, ifindex, &who);
-	if (ret < 0)
-		r->err = ret;
-	else if (ret == 1 && who != r->uid) {
-		r->err = -EACCES;
-		r->other = who;
-		inet_ntop(family, ip, r->where, sizeof(r->where));
+	(void)ifindex;
+	if (mh_ip_loopback(family, ip))
+		return;                 /* no datagram from outside gets there */
+	for (unsigned i = 0; i <= r->n_links && !r->err; i++) {
+		ret = mh_sockdiag_receiver(r->d, family, ip, r->port,
+					   i ? r->links[i - 1] : 0, &who);
+		if (ret < 0)
+			r->err = ret;
+		else if (ret == 1 && who != r->uid) {
+			r->err = -EACCES;
+			r->other = who;
+			inet_ntop(family, ip, r->where, sizeof(r->where));
+		}
 	}
 }
 
-/* 0 if no datagram to the port on any of the host's addresses would reach
- * another user's socket; else why. */
+/* A crowded port: its dump may have missed sockets. 0 if no datagram to
+ * the port, on any of the host's addresses or the wildcards, arriving on
+ * any interface or none, would reach another user's socket; else why. */
 static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 			   char *why, size_t whylen)
 {
+	static uint32_t links[OWNER_LINKS_MAX];
 	static const uint8_t any[16];
-	struct receivers r = { .d = d, .port = port, .uid = uid };
-	int err;
+	struct receivers r = { .d = d, .port = port, .uid = uid, .links = links };
+	int err = mh_local_links(d, links, OWNER_LINKS_MAX);
 
-	receiver_cb(&r, AF_INET, any, 0);
-	receiver_cb(&r, AF_INET6, any, 0);
-	err = mh_local_addrs(d, receiver_cb, &r);
+	if (err >= 0) {
+		r.n_links = (unsigned)err;
+		receiver_cb(&r, AF_INET, any, 0);
+		receiver_cb(&r, AF_INET6, any, 0);
+		err = mh_local_addrs(d, receiver_cb, &r);
+	}
 	if (r.err == -EACCES) {
 		snprintf(why, whylen, "UDP port %u is shared with another user's "
 			 "socket (uid %u, at %s)", port, (unsigned)r.other, r.where);
 		return -EACCES;
 	}
-	if (r.err || err) {
+	if (r.err || err < 0) {
 		snprintf(why, whylen, "cannot look up the UDP sockets of port %u: %s",
 			 port, strerror(-(r.err ? r.err : err)));
 		return -EIO;
@@ -155,31 +178,43 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 	return 0;
 }
 
+/* Other users' sockets on the port: those a datagram from another host can
+ * reach refuse it (a pinhole of the port would let the announcer's clients
+ * reach them); those on a loopback address do not. Read from the dump
+ * when it came whole; a crowded port is asked address by address. */
+static int others_check(struct mh_daemon *d, uint16_t port, uid_t uid,
+			const struct mh_port_census *c, char *why, size_t whylen)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (c->total > OWNER_WHOLE_DUMP)
+		return receivers_check(d, port, uid, why, whylen);
+	if (!c->reachable)
+		return 0;
+	inet_ntop(c->family, c->ip, ip, sizeof(ip));
+	snprintf(why, whylen, "UDP port %u is shared with another user's socket "
+		 "(uid %u, at %s)", port, (unsigned)c->other, ip);
+	return -EACCES;
+}
+
 int mh_owner_check(struct mh_daemon *d, uint16_t port,
 		   const struct ucred *peer, pid_t pid, struct mh_proof *proof,
 		   char *why, size_t whylen)
 {
+	struct mh_port_census c;
 	uid_t uid = peer->uid;
-	unsigned foreign;
 	int err;
 
-	err = mh_sockdiag_port(d, port, uid, proof, &foreign);
+	err = mh_sockdiag_port(d, port, uid, proof, &c);
 	if (err) {
 		snprintf(why, whylen, "cannot list UDP sockets: %s", strerror(-err));
 		return -EIO;
-	}
-	if (foreign && proof->n_bound) {
-		snprintf(why, whylen, "UDP port %u is shared with another user's socket",
-			 port);
-		return -EACCES;
 	}
 	if (proof->n_bound == 0) {
 		snprintf(why, whylen, "UDP port %u is not bound by a socket of uid %u",
 			 port, (unsigned)uid);
 		return -EACCES;
 	}
-	err = receivers_check(d, port, uid, why, whylen);
-	if (err)
-		return err;
-	return check_pid(pid, peer, why, whylen);
+	err = others_check(d, port, uid, &c, why, whylen);
+	return err ? err : check_pid(pid, peer, why, whylen);
 }

@@ -284,7 +284,10 @@ void mh_life_expire(struct mh_daemon *d, uint64_t now_ms)
 struct port_scan {
 	uint16_t port;
 	uid_t uid;
-	const struct mh_sockid *known;   /* does one of these hold it? */
+	struct mh_sockid *known;         /* does one of these hold it? (a
+					    device's index it lacks is
+					    learnt: a state file before
+					    the index) */
 	unsigned n_known;
 	bool held;
 	struct mh_sockid *out;           /* the uid's sockets, up to MH_MAX_BOUND */
@@ -299,8 +302,10 @@ static void port_cb(void *arg, uint16_t port, uid_t uid,
 	if (port != ps->port || uid != ps->uid)
 		return;
 	for (unsigned i = 0; i < ps->n_known && i < MH_MAX_BOUND; i++)
-		if (ps->known[i].cookie == id->cookie)
+		if (ps->known[i].cookie == id->cookie) {
 			ps->held = true;
+			ps->known[i].ifindex = id->ifindex;
+		}
 	if (ps->n < MH_MAX_BOUND)
 		ps->out[ps->n++] = *id;
 }

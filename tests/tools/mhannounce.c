@@ -15,9 +15,10 @@
  * 20,000 times), each of which has the daemon check that the port's
  * session still holds its socket. A check misled by a socket list read in
  * parts while it changed would end the victim's session.
- * --hold: a user's socket on ADDR:PORT, announced by nobody, held SECONDS
- * (at most 600): another user's port, which the crowd must not be allowed
- * to announce as its own.
+ * --hold: a user's socket on ADDR:PORT (or on COUNT ports from PORT),
+ * announced by nobody, held SECONDS (at most 600): another user's port,
+ * which the crowd must not be allowed to announce as its own; or, on a
+ * loopback address, a squat that must not get other users refused.
  * Exit: 0 accepted, 1 refused, 2 usage or transport error.
  */
 #include <arpa/inet.h>
@@ -45,7 +46,7 @@ static void usage(void)
 			"       mhannounce --squat SOCKET PORT KEY ADDR SECONDS "
 			"[SSH_CONNECTION]\n"
 			"       mhannounce --crowd SOCKET PORT AHEAD CHURN SECONDS\n"
-			"       mhannounce --hold ADDR PORT SECONDS\n");
+			"       mhannounce --hold ADDR PORT SECONDS [COUNT]\n");
 	exit(2);
 }
 
@@ -175,25 +176,30 @@ static int squat(int argc, char **argv)
 
 static int hold(int argc, char **argv)
 {
-	unsigned seconds;
+	unsigned seconds, count = 1;
 	uint16_t port;
 	int udp;
 
-	if (argc != 5)
+	if (argc != 5 && argc != 6)
 		usage();
 	port = (uint16_t)parse_num(argv[3], 65535);
 	seconds = (unsigned)parse_num(argv[4], 600);
-	udp = bind_udp(argv[2], port);
-	if (udp < 0) {
-		fprintf(stderr, "mhannounce: bind %s port %u: %s\n", argv[2], port,
-			strerror(-udp));
-		return 2;
+	if (argc == 6)
+		count = (unsigned)parse_num(argv[5], 1000);
+	if (!count || port + count - 1 > 65535)
+		usage();
+	for (unsigned i = 0; i < count; i++) {   /* left open until exit */
+		udp = bind_udp(argv[2], (uint16_t)(port + i));
+		if (udp < 0) {
+			fprintf(stderr, "mhannounce: bind %s port %u: %s\n", argv[2],
+				port + i, strerror(-udp));
+			return 2;
+		}
 	}
-	printf("holding %s port %u\n", argv[2], port);
+	printf("holding %s port %u%s\n", argv[2], port, count > 1 ? " on" : "");
 	fflush(stdout);
 	while (seconds)
 		seconds = sleep(seconds);
-	close(udp);
 	return 0;
 }
 

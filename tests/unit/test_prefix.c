@@ -3,7 +3,8 @@
  * Unit tests for lib/prefix.c: "ADDR/LEN" read (and refused when it is
  * not one), and addresses matched against a list of prefixes at the
  * edges of each: the last address inside, the first outside, lengths
- * that cut a byte, /0 and full length, IPv4 never matching IPv6.
+ * that cut a byte, /0 and full length, IPv4 never matching IPv6; and
+ * which addresses are loopback ones.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -98,6 +99,30 @@ START_TEST(matched)
 }
 END_TEST
 
+static bool lo(const char *s)
+{
+	struct mh_addr a = addr(s);
+
+	return mh_ip_loopback(a.family, a.ip);
+}
+
+START_TEST(loopback)
+{
+	ck_assert(lo("127.0.0.1"));
+	ck_assert(lo("127.255.0.9"));
+	ck_assert(lo("::1"));
+	ck_assert(lo("::ffff:127.0.0.5"));
+	ck_assert(!lo("128.0.0.1"));
+	ck_assert(!lo("198.18.0.2"));
+	ck_assert(!lo("::"));
+	ck_assert(!lo("::2"));
+	ck_assert(!lo("::ffff:198.18.0.2"));
+	ck_assert(!lo("::127.0.0.1"));   /* IPv4-compatible, not mapped */
+	ck_assert(!lo("fd00::1"));
+	ck_assert(!mh_ip_loopback(AF_UNIX, (const uint8_t *)"\x7f\0\0\1"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("prefix");
@@ -106,6 +131,7 @@ int main(void)
 	tcase_add_test(tc, parsed);
 	tcase_add_test(tc, refused);
 	tcase_add_test(tc, matched);
+	tcase_add_test(tc, loopback);
 	suite_add_tcase(su, tc);
 	return mh_check_run(su);
 }
