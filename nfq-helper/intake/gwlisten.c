@@ -177,9 +177,19 @@ static void peer_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 }
 
 /* The key GWL_PRE_PER_SOURCE counts by. */
-static void src_of(const struct sockaddr_storage *ss, struct gwl_src *src)
+static void src_of(int fd, const struct sockaddr_storage *ss,
+		   struct gwl_src *src)
 {
+	struct sockaddr_storage me;
+	socklen_t len = sizeof(me);
+
 	memset(src, 0, sizeof(*src));
+	if (getsockname(fd, (struct sockaddr *)&me, &len) < 0)
+		me.ss_family = AF_UNSPEC;
+	if (me.ss_family == AF_INET6)
+		memcpy(src->to, &((struct sockaddr_in6 *)&me)->sin6_addr, 16);
+	else if (me.ss_family == AF_INET)
+		memcpy(src->to, &((struct sockaddr_in *)&me)->sin_addr, 4);
 	if (ss->ss_family == AF_INET) {
 		const struct sockaddr_in *a = (const void *)ss;
 
@@ -248,7 +258,8 @@ static void refuse_source(struct gwl *l, int fd, const char *peer)
 	close(fd);
 	if (gwl_noise_ok(l, GWL_NOISE_REFUSED, peer))
 		log_warn("relay connection from %s refused: %u connections from its "
-			 "address (IPv6: its /64) still in their TLS handshake", peer,
+			 "address (IPv6: its /64) to this one still in their TLS handshake",
+			 peer,
 			 l->per_src);
 }
 
@@ -260,7 +271,7 @@ static void admit(struct gwl *l, int fd, const struct sockaddr_storage *ss)
 	int slot;
 
 	peer_text(ss, peer, sizeof(peer));
-	src_of(ss, &src);
+	src_of(fd, ss, &src);
 	if (pre_count(l, &src) >= l->per_src)
 		refuse_source(l, fd, peer);
 	else if ((slot = free_slot(l)) < 0)

@@ -59,8 +59,9 @@ static void load_servers(struct mh_gwl_rt *g, const struct mh_config *c)
 			fatal("relay_servers \"%s\": %s", c->relay_servers[i], why);
 	g->n_servers = c->n_relay_servers;
 	if (!g->n_servers)
-		log_info("relay_servers is empty: a relay may announce sessions for "
-			 "any server address its certificate names");
+		log_warn("relay_servers is empty: a relay may announce sessions for "
+			 "any server address its certificate names (set the login servers' "
+			 "prefixes)");
 }
 
 static int bind_listener(const struct mh_config *c)

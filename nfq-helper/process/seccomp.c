@@ -99,6 +99,8 @@ static const int keeper_calls[] = {
 static const int relay_calls[] = {
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2),
 	SCMP_SYS(epoll_ctl), SCMP_SYS(accept4),
+	/* the local address a connection came to (its per-source count) */
+	SCMP_SYS(getsockname),
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(close),
 	SCMP_SYS(recvfrom), SCMP_SYS(recvmsg), SCMP_SYS(sendto), SCMP_SYS(sendmsg),
 	SCMP_SYS(getrandom),

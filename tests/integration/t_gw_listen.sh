@@ -186,7 +186,7 @@ mh_step "150 connections at once from one address"
 probe "$NS_A" "$MH_TMP/flood.out" flood 150 5
 sed 's/^/   | /' "$MH_TMP/flood.out"
 mh_assert "those over 4 still in their handshake are refused with the reason" \
-	mh_daemon_log_has "relay connection from $ATK4:[0-9]+ refused: 4 connections from its address \(IPv6: its /64\) still in their TLS handshake"
+	mh_daemon_log_has "relay connection from $ATK4:[0-9]+ refused: 4 connections from its address \(IPv6: its /64\) to this one still in their TLS handshake"
 mh_assert "and every flood connection is gone after the handshake timeout" \
 	grep -q "flood: 150 connections, 150 closed by the gateway" "$MH_TMP/flood.out"
 mh_assert "a relay can connect again once they are gone" \

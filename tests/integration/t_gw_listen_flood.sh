@@ -67,7 +67,7 @@ mh_assert "the flood is still on" kill -0 "$FLOOD"
 mh_step "the flood's excess was closed at once"
 mh_check_eq "flood connections the listener holds" "$PER_SRC" "$(held)"
 mh_check_eq "flood connections the gateway closed" $((FLOOD_N - PER_SRC)) "$(closed)"
-n=$(grep -c "refused: $PER_SRC connections from its address (IPv6: its /64) still in their TLS handshake" "$GW_LOG")
+n=$(grep -c "refused: $PER_SRC connections from its address (IPv6: its /64) to this one still in their TLS handshake" "$GW_LOG")
 mh_log "per-source refusal lines in the gateway's log: $n"
 mh_assert "the refusals are logged ($n lines)" test "$n" -ge 1
 mh_assert "at most $BURST of them" test "$n" -le "$BURST"
@@ -99,6 +99,22 @@ mh_log "guard: $(echo $guard)"
 mh_assert "the relay's guard counted mhtest2's attempt" \
 	grep -q -E 'counter packets [1-9]' <<<"$guard"
 mh_assert "r2 is up to the gateway" test "$(gw_relay_ups r2)" = 1
+
+# The guard covers the address the relay is configured with; a local user
+# may still reach the gateway's other addresses, whose connections the
+# listener counts apart (per source and gateway address).
+mh_step "mhtest2 holds 6 connections to the gateway's other address; r2 restarts"
+mh_ns_bg "$NS_S2" "$MH_TMP/other.out" setpriv --reuid=mhtest2 --regid=mhtest2 \
+	--init-groups env ASAN_OPTIONS=detect_leaks=0 timeout 60 \
+	"$PROBE" 198.18.0.1 7710 "$CERTS" flood 6 20
+OTHER=$MH_BG_PID
+mh_assert "they connected (198.18.0.1 is not the relay's gateway address)" \
+	mh_wait 10 grep -q "^flood: 6 connected" "$MH_TMP/other.out"
+kill -TERM "$PID_r2"
+mh_wait 10 mh_pid_gone "$PID_r2" || mh_fail "relay r2 did not stop"
+gw_relay_start "$NS_S2" r2
+mh_assert "r2 is up again while they are held" kill -0 "$OTHER"
+mh_wait 30 mh_pid_gone "$OTHER"
 
 gw_stop_checked "$MH_TMP/r1.log" "$MH_TMP/r2.log"
 
