@@ -110,11 +110,15 @@ void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
 		   const uint8_t *l3, size_t len, struct mh_decision *d);
 
 /* Single-port mode, after mh_decide_mux accepted d: the datagram already
- * belongs to a conntrack flow whose DNAT sends it to flow_port (the
- * entry's reply source port; 0 or the public port: no flow, or one not
- * NATed yet), and held is the session on that port (NULL if none). The
- * flow, not a mapping added now, decides where the datagram goes.
- * Nothing changes if flow_port is d->session's own port. If held's
+ * belongs to a conntrack flow whose DNAT sends it to flow_to (the entry's
+ * reply source, address and port; NULL or port 0: no flow), and held is
+ * the session that lives there (NULL if none): on a host the session of
+ * that port, at a gateway the one of that server address . port. The
+ * flow, not a mapping added now, decides where the datagram goes. Nothing
+ * changes if flow_to is where d->session lives (the address the datagram
+ * was sent to, the session's port) or the public port there (a flow not
+ * NATed yet): the DNAT changes the port only, so a flow to another
+ * address or another port is another session's or nobody's. If held's
  * mosh-server answered this source (held keeps its pinhole record), the
  * source stays held's: MH_R_CLAIMED; a replay of a captured datagram can
  * pass the trial but never makes a server answer, so a forged source
@@ -126,7 +130,7 @@ void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
  * datagram starts a new flow, decided again. Both drop this datagram,
  * which can only follow its flow. */
 void mh_decide_mux_flow(const struct mh_policy *pol, struct mh_session *held,
-			uint16_t flow_port, uint64_t now_ms,
+			const struct mh_addr *flow_to, uint64_t now_ms,
 			struct mh_decision *d);
 
 const char *mh_reason_name(enum mh_reason r);

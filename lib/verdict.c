@@ -289,12 +289,23 @@ void mh_decide_mux(struct mh_table *t, const struct mh_policy *pol,
 	}
 }
 
+/* Does the flow end where the datagram would go anyway: at the address
+ * it was sent to, on the session's own port or (not NATed) the public
+ * one? */
+static bool flow_goes_to_its_session(const struct mh_policy *pol,
+				     const struct mh_addr *to,
+				     const struct mh_decision *d)
+{
+	return mh_addr_equal_host(to, &d->pkt.dst) &&
+	       (to->port == d->session->port || to->port == pol->public_port);
+}
+
 void mh_decide_mux_flow(const struct mh_policy *pol, struct mh_session *held,
-			uint16_t flow_port, uint64_t now_ms,
+			const struct mh_addr *flow_to, uint64_t now_ms,
 			struct mh_decision *d)
 {
-	if (!d->accept || !d->session || !flow_port ||
-	    flow_port == pol->public_port || flow_port == d->session->port)
+	if (!d->accept || !d->session || !flow_to || !flow_to->port ||
+	    flow_goes_to_its_session(pol, flow_to, d))
 		return;
 	if (held && mh_pinhole_find(held, &d->pkt.src)) {
 		verdict(d, false, MH_R_CLAIMED);

@@ -372,14 +372,15 @@ int mh_ct_cut(struct mh_daemon *d, uint16_t server_port,
 	      const struct mh_addr *client, unsigned families);
 /* One source's flow through the public port, looked up by its tuple
  * (client -> dst, the address and public port it was sent to): where its
- * DNAT sends it (to_port, the entry's reply source port: the public port
- * itself while nothing NATed it) and its id. mh_ct_flow_get: 0, -ENOENT
- * if conntrack has no such flow, else -errno. mh_ct_flow_cut deletes it
- * (that very entry, if the id came with it): 0, -ENOENT if it is gone
- * already, else -errno. Default zone only. */
+ * DNAT sends it (to, the entry's reply source: the address and public
+ * port themselves while nothing NATed it, another port of that address
+ * once something did) and its id. mh_ct_flow_get: 0, -ENOENT if conntrack
+ * has no such flow, else -errno. mh_ct_flow_cut deletes it (that very
+ * entry, if the id came with it): 0, -ENOENT if it is gone already, else
+ * -errno. Default zone only. */
 struct mh_ct_flow {
 	bool found, has_id;
-	uint16_t to_port;
+	struct mh_addr to;
 	uint32_t id;             /* network order, as the kernel gave it */
 };
 int mh_ct_flow_get(struct mh_daemon *d, const struct mh_addr *client,

@@ -380,7 +380,7 @@ struct ct_got {
 
 /* The entry a lookup returned, if its original direction is the
  * client's datagram to the public port (a lookup also finds a tuple in
- * the reply direction). */
+ * the reply direction); its reply's source is where the flow goes. */
 static int get_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct ct_got *g = data;
@@ -393,12 +393,14 @@ static int get_cb(const struct nlmsghdr *nlh, void *data)
 	    parse_tuple(ct.a[CTA_TUPLE_ORIG], family, &orig) < 0 ||
 	    parse_tuple(ct.a[CTA_TUPLE_REPLY], family, &reply) < 0)
 		return MNL_CB_OK;
-	if (orig.proto != IPPROTO_UDP || !orig.has_src ||
+	if (orig.proto != IPPROTO_UDP || !orig.has_src || !reply.has_src ||
 	    orig.sport != g->client->port || orig.dport != g->public_port ||
 	    memcmp(orig.src, g->client->ip, family == AF_INET ? 4 : 16))
 		return MNL_CB_OK;
 	g->f->found = true;
-	g->f->to_port = reply.sport;
+	g->f->to.family = family;
+	memcpy(g->f->to.ip, reply.src, sizeof(g->f->to.ip));
+	g->f->to.port = reply.sport;
 	g->f->has_id = attr_len_is(ct.a[CTA_ID], 4);
 	if (g->f->has_id)
 		g->f->id = mnl_attr_get_u32(ct.a[CTA_ID]);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink_queue.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -362,37 +363,72 @@ static bool gw_provisional(struct mh_daemon *d, struct mh_decision *dec)
 				MH_KERNEL_SYNC) == 0;
 }
 
-/* Single port, a host: the datagram may already belong to a conntrack
- * flow, which takes it to the port its DNAT chose whatever mapping is
- * added now (a flow left by an earlier datagram of this source that
- * another session's trial placed: a forged-source replay of that
- * session's captured datagram, say). The flow is looked up by its tuple
- * and mh_decide_mux_flow says whether it stays or goes; a stale one is
+/* The session that lives where a flow goes: a host's by its port, a
+ * gateway's by server address . port (an adopted one without its key
+ * too: its pinhole records are the ones that count). */
+static struct mh_session *flow_holder(struct mh_daemon *d,
+				      const struct mh_addr *to)
+{
+	const struct mh_gw_sess *gs;
+
+	if (!d->gw)
+		return mh_session_by_port(&d->sessions, to->port);
+	gs = mh_gwt_find(d->gw, to);
+	return gs ? gs->s : NULL;
+}
+
+/* "port 60001" on a host, "server 198.18.0.2:60001" at a gateway */
+static const char *place_str(const struct mh_daemon *d,
+			     const struct mh_addr *a, char *buf, size_t len)
+{
+	char sv[MH_ADDRSTRLEN];
+
+	if (d->gw)
+		snprintf(buf, len, "server %s", mh_addr_str(a, sv, sizeof(sv)));
+	else
+		snprintf(buf, len, "port %u", a->port);
+	return buf;
+}
+
+static void log_flow_cut(struct mh_daemon *d, const struct mh_decision *dec,
+			 const struct mh_addr *to, int err)
+{
+	char cl[MH_ADDRSTRLEN], at[MH_ADDRSTRLEN + 8], was[MH_ADDRSTRLEN + 8];
+	struct mh_addr here = dec->pkt.dst;
+
+	mh_addr_str(&dec->pkt.src, cl, sizeof(cl));
+	place_str(d, to, was, sizeof(was));
+	here.port = dec->session->port;
+	if (err && err != -ENOENT)
+		log_warn("deleting the conntrack flow of %s to %s: %s", cl, was,
+			 strerror(-err));
+	else if (mh_audit_allow(d, dec->session->uid, MH_NOISY_PINHOLE))
+		log_info("session %u %s: %s authenticates for it but had a flow "
+			 "to %s: flow deleted, its next datagram is mapped anew",
+			 dec->session->id, place_str(d, &here, at, sizeof(at)),
+			 cl, was);
+}
+
+/* Single port: the datagram may already belong to a conntrack flow,
+ * which takes it wherever its DNAT chose, whatever mapping is added now
+ * (a flow left by an earlier datagram of this source that another
+ * session's trial placed: a forged-source replay of that session's
+ * captured datagram, say). The flow is looked up by its tuple and
+ * mh_decide_mux_flow says whether it stays or goes; a stale one is
  * deleted before the verdict, so that the source's next datagram (mosh
- * resends) starts a new flow, mapped anew. */
+ * resends) starts a new flow, mapped anew. Before gw_provisional, which
+ * gives pkt.dst the session's port. */
 static void check_flow(struct mh_daemon *d, uint64_t now,
 		       struct mh_decision *dec)
 {
 	struct mh_ct_flow f;
-	char cl[MH_ADDRSTRLEN];
-	int err;
 
 	if (mh_ct_flow_get(d, &dec->pkt.src, &dec->pkt.dst, &f) < 0)
 		return;
-	mh_decide_mux_flow(&d->pol, mh_session_by_port(&d->sessions, f.to_port),
-			   f.to_port, now, dec);
-	if (!dec->cut_flow)
-		return;
-	err = mh_ct_flow_cut(d, &dec->pkt.src, &dec->pkt.dst, &f);
-	if (err && err != -ENOENT)
-		log_warn("deleting the conntrack flow of %s to port %u: %s",
-			 mh_addr_str(&dec->pkt.src, cl, sizeof(cl)), f.to_port,
-			 strerror(-err));
-	else if (mh_audit_allow(d, dec->session->uid, MH_NOISY_PINHOLE))
-		log_info("session %u port %u: %s authenticates for it but had a "
-			 "flow to port %u: flow deleted, its next datagram is "
-			 "mapped anew", dec->session->id, dec->session->port,
-			 mh_addr_str(&dec->pkt.src, cl, sizeof(cl)), f.to_port);
+	mh_decide_mux_flow(&d->pol, flow_holder(d, &f.to), &f.to, now, dec);
+	if (dec->cut_flow)
+		log_flow_cut(d, dec, &f.to,
+			     mh_ct_flow_cut(d, &dec->pkt.src, &dec->pkt.dst, &f));
 }
 
 /* Single port: the public port, a source without a mapping. The session
@@ -412,7 +448,7 @@ static void handle_mux(struct mh_daemon *d, uint32_t id, const uint8_t *l3,
 	char cl[MH_ADDRSTRLEN];
 
 	mh_decide_mux(&d->sessions, &d->pol, l3, len, &dec);
-	if (dec.accept && !d->gw)
+	if (dec.accept)
 		check_flow(d, now, &dec);
 	if (dec.accept && d->gw)
 		dec.accept = gw_provisional(d, &dec);

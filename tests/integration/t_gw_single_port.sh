@@ -15,7 +15,11 @@
 # and an authentic one sealed with the session key, sent straight to the
 # session's own port (the guard: a server's port is reached only through
 # the public port); an exit removes the session, its mapping and its
-# conntrack entry.
+# conntrack entry. A forged-source replay of c3's datagrams (a third
+# session, on server1) leaves a flow from a NAT port to c3's port; when c1
+# roams onto that port, its first datagram cuts the flow and the next is
+# mapped to c1 (before: the flow took every datagram of c1 to c3's port
+# for as long as c1 kept sending).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/gwlib.sh"
 
@@ -237,5 +241,57 @@ mh_assert "its mapping with it" mh_wait 2 no_mapping 6 "$NAT_6" "$SRV2_6" "$REAL
 mh_assert "and its conntrack binding" mh_wait 2 no_ct_binding 6 "$SRV2_6" "$REAL2"
 mh_assert "server1's session types on" mh_roundtrip c1 15
 
+# ---------------------------------------------------------------- 6
+
+mh_step "a forged-source replay of c3's datagrams does not hold c1's next source"
+session 4 "$NS_S" r1 "$SRV1_4" mhtest2
+K3=$MH_KEY REAL3=$(real_port "$NS_S" "$MH_SPID")
+[ -n "$REAL3" ] || mh_fail "no real port for c3's mosh-server"
+SRV=$SRV1_4 mh_client_start c3 "$PUB" "$K3"
+mh_assert "c3 types through the public port to server1 (port $REAL3)" mh_roundtrip c3 20
+FORGED=41290   # outside the router's 40000-40999: c1 has not used it
+mh_tcpdump "$NS_S" "$MH_TMP/c3.pcap" udp and dst port "$REAL3" and src host "$NAT_4"
+cap=$MH_TCPDUMP_PID
+mh_assert "c3 types while its datagrams are captured at server1" mh_roundtrip c3 20
+mh_assert "and once more" mh_roundtrip c3 20
+mh_tcpdump_stop "$cap"
+mh_log "captured $(mh_pcap_count "$MH_TMP/c3.pcap") of c3's datagrams"
+mh_signal_client STOP c3   # the one NAT port below is c1's alone
+# a forger next to the router replays them from the NAT's address
+mh_udptool "$NS_R" replay "$SRV1_4" "$PUB" "$MH_TMP/c3.pcap" --spoof-src "$NAT_4" \
+	--src-port "$FORGED" --interval-us 20000 || mh_fail "the forged-source replay"
+# gw_flow SPORT PORT: the gateway's conntrack carries $NAT_4:SPORT ->
+# $SRV1_4:$PUB to server1's port PORT
+gw_flow() {
+	mh_nsx "$NS_G" conntrack -L -f ipv4 -p udp --orig-src "$NAT_4" --orig-port-src "$1" \
+		--orig-port-dst "$PUB" 2>/dev/null | grep -q -E "dst=$SRV1_4 .*src=$SRV1_4 .*sport=$2 "
+}
+mh_assert "the forged source $NAT_4:$FORGED has a flow to c3's port $REAL3" \
+	mh_wait 3 gw_flow "$FORGED" "$REAL3"
+# one NAT port only: c1 cannot hop away from it
+gw_snat_set rg "meta l4proto udp snat ip to $NAT_4:$FORGED" "snat ip6 to $NAT_6" ||
+	mh_fail "router SNAT"
+mh_nsx "$NS_R" conntrack -D -f ipv4 -p udp >/dev/null 2>&1
+t0=$SECONDS
+if ! mh_roundtrip c1 8; then
+	mh_log "the gateway's flows from $NAT_4:$FORGED: $(mh_nsx "$NS_G" conntrack -L -p udp \
+		--orig-port-src "$FORGED" 2>/dev/null | tr '\n' ';')"
+	mh_log "the gateway's drops: $(grep -o -E 'drop .*: [a-z_]+ \(' "$GW_LOG" |
+		sed -E 's/.*: ([a-z_]+) \($/\1/' | sort | uniq -c | tr '\n' ' ')"
+	mh_fail "c1 types from $NAT_4:$FORGED within 8 s (before its own port hop)"
+fi
+mh_ok "c1 types from $NAT_4:$FORGED within 8 s ($((SECONDS - t0)) s)"
+mh_assert "its flow goes to c1's port $REAL1" mh_wait 3 gw_flow "$FORGED" "$REAL1"
+mh_assert_not "and none to c3's port $REAL3" gw_flow "$FORGED" "$REAL3"
+mh_assert "the gateway deleted the stale flow" grep -q -E \
+	"server $SRV1_4:$REAL1: $NAT_4:$FORGED authenticates for it but had a flow to server $SRV1_4:$REAL3: flow deleted" "$GW_LOG"
+mh_log "$(grep -m1 -o 'session .* authenticates for it .*' "$GW_LOG")"
+gw_snat_set rg "meta l4proto udp snat ip to $NAT_4:40000-40999" "snat ip6 to $NAT_6" ||
+	mh_fail "router SNAT"
+mh_nsx "$NS_R" conntrack -D -f ipv4 -p udp >/dev/null 2>&1
+mh_signal_client CONT c3
+mh_assert "c1 types after roaming back" mh_roundtrip c1 20
+mh_assert "c3 types" mh_roundtrip c3 20
+
 gw_stop_checked "$MH_TMP"/r[12].log
-mh_pass "single-port gateway: two servers on one public port, roam, probes, guard, exit"
+mh_pass "single-port gateway: two servers on one public port, roam, probes, guard, exit, stale flow"

@@ -8,7 +8,8 @@
  * quota); END only ends the relay's own; a disconnect dooms after the
  * orphan grace, a reconnection's resync keeps what it lists; a session
  * adopted at a restart takes the first relay's key; the decision
- * (verdict.c) finds the session by server address.
+ * (verdict.c) finds the session by server address, and in single-port
+ * mode judges a source's conntrack flow by server address . port.
  */
 #include <check.h>
 
@@ -427,6 +428,72 @@ START_TEST(test_decide_by_server)
 }
 END_TEST
 
+/* Single port at a gateway: a datagram from cl to server 1's public
+ * port, sealed with sid's key (do_open's), through the trial. */
+static struct mh_decision mux_gw(const struct mh_policy *pol, uint32_t sid,
+				 const struct mh_addr *cl)
+{
+	struct mh_addr pub = addr("198.18.0.2", pol->public_port);
+	uint8_t key[SSP_KEY_LEN], plain[32] = { 0 }, dgram[128], pkt[256];
+	struct ssp_ctx *c;
+	struct mh_decision d;
+	long n;
+
+	memset(key, (int)sid, sizeof(key));
+	c = ssp_ctx_new(key);
+	ck_assert_ptr_nonnull(c);
+	n = ssp_seal(c, SSP_TO_SERVER, 5, plain, sizeof(plain), dgram, sizeof(dgram));
+	ssp_ctx_free(c);
+	ck_assert_int_gt(n, 0);
+	mh_decide_mux(tab, pol, pkt, udp4(pkt, cl, &pub, dgram, (size_t)n), &d);
+	return d;
+}
+
+/* The flow a gateway's port-only DNAT made goes to a server address .
+ * port; mh_decide_mux_flow judges it by both (the session of 60001 on
+ * server 1 authenticates the datagram; server 2 holds a session on
+ * 60001 too). */
+START_TEST(test_mux_flow_by_server)
+{
+	struct mh_policy pol = { .candidate_lifetime_ms = 10000, .public_port = 60000 };
+	struct mh_addr cl = addr("198.18.3.2", 41290), ev;
+	struct mh_addr own = addr("198.18.0.2", 60001), pub = addr("198.18.0.2", 60000);
+	struct mh_addr other = addr("198.18.0.2", 60002), far = addr("198.18.4.2", 60001);
+	struct mh_session *s2;
+	struct mh_decision d;
+
+	UP(1, "/CN=r1", "r1");
+	ck_assert_uint_eq(do_open(1, 1, "198.18.0.2", 60001, false).status, MHR_ST_OK);
+	ck_assert_uint_eq(do_open(1, 2, "198.18.0.2", 60002, false).status, MHR_ST_OK);
+	ck_assert_uint_eq(do_open(1, 3, "198.18.4.2", 60001, false).status, MHR_ST_OK);
+	s2 = mh_gwt_find(g, &other)->s;
+	/* its own server . port, or not NATed yet: nothing changes */
+	d = mux_gw(&pol, 1, &cl);
+	ck_assert_msg(d.accept && d.session == mh_gwt_find(g, &own)->s, "%s",
+		      mh_reason_name(d.reason));
+	mh_decide_mux_flow(&pol, d.session, &own, 1000, &d);
+	mh_decide_mux_flow(&pol, NULL, &pub, 1000, &d);
+	ck_assert(d.accept && !d.cut_flow);
+	/* the same port on server 2 is not its own: cut */
+	mh_decide_mux_flow(&pol, mh_gwt_find(g, &far)->s, &far, 1000, &d);
+	ck_assert(!d.accept && d.cut_flow);
+	ck_assert_int_eq(d.reason, MH_R_STALE_FLOW);
+	/* server 1's other session, which its server never answered (a
+	 * replay's trial): cut, its candidate withdrawn */
+	d = mux_gw(&pol, 1, &cl);
+	mh_candidate_add(s2, &cl, 5000);
+	mh_decide_mux_flow(&pol, s2, &other, 1000, &d);
+	ck_assert(!d.accept && d.cut_flow);
+	ck_assert(!mh_candidate_take(s2, &cl, 1000, false));
+	/* the same, its server having answered (a pinhole): the flow stays */
+	d = mux_gw(&pol, 1, &cl);
+	ck_assert(!mh_pinhole_record(s2, &cl, 500, &ev));
+	mh_decide_mux_flow(&pol, s2, &other, 1000, &d);
+	ck_assert(!d.accept && !d.cut_flow);
+	ck_assert_int_eq(d.reason, MH_R_CLAIMED);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("gwtable");
@@ -444,6 +511,7 @@ int main(void)
 	tcase_add_test(tc, test_relay_slots);
 	tcase_add_test(tc, test_clone_refused);
 	tcase_add_test(tc, test_decide_by_server);
+	tcase_add_test(tc, test_mux_flow_by_server);
 	suite_add_tcase(s, tc);
 	return mh_check_run(s);
 }

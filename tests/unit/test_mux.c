@@ -198,28 +198,41 @@ START_TEST(unbound_address_skipped)
 }
 END_TEST
 
+/* Where a host's port-only DNAT sends d's flow: the address the
+ * datagram was sent to, port. */
+static struct mh_addr to_port(const struct mh_decision *d, uint16_t port)
+{
+	struct mh_addr a = d->pkt.dst;
+
+	a.port = port;
+	return a;
+}
+
 /* A source whose datagram already rides a flow: the flow's port decides
  * (mh_decide_mux_flow). Session 1 (port 60002) authenticates it. */
 static struct mh_decision mux_with_flow(uint16_t flow_port)
 {
 	struct mh_decision d = mux(1, 9, "198.18.3.10");
+	struct mh_addr to = to_port(&d, flow_port);
 
 	ck_assert(d.accept);
-	mh_decide_mux_flow(&pol, tab->by_port[flow_port], flow_port, 1000, &d);
+	mh_decide_mux_flow(&pol, tab->by_port[flow_port], &to, 1000, &d);
 	return d;
 }
 
 START_TEST(flow_to_its_own_port_or_none_kept)
 {
 	static const uint16_t ports[] = { 0, PUBLIC, 60002 };
+	struct mh_decision d = mux(1, 9, "198.18.3.10");
 
 	for (unsigned i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
-		struct mh_decision d = mux_with_flow(ports[i]);
-
+		d = mux_with_flow(ports[i]);
 		ck_assert(d.accept);
 		ck_assert_int_eq(d.reason, MH_R_MAPPED);
 		ck_assert(!d.cut_flow);
 	}
+	mh_decide_mux_flow(&pol, NULL, NULL, 1000, &d);   /* no flow at all */
+	ck_assert(d.accept && !d.cut_flow);
 }
 END_TEST
 
@@ -230,8 +243,10 @@ START_TEST(unanswered_flow_elsewhere_cut)
 	struct mh_session *old = tab->by_port[60005];
 	struct mh_decision d = mux(1, 9, "198.18.3.10");
 
+	struct mh_addr to = to_port(&d, 60005);
+
 	mh_candidate_add(old, &d.pkt.src, 5000);
-	mh_decide_mux_flow(&pol, old, 60005, 1000, &d);
+	mh_decide_mux_flow(&pol, old, &to, 1000, &d);
 	ck_assert(!d.accept);
 	ck_assert_int_eq(d.reason, MH_R_STALE_FLOW);
 	ck_assert_str_eq(mh_reason_name(d.reason), "stale_flow");
@@ -259,10 +274,10 @@ START_TEST(answered_flow_elsewhere_kept)
 {
 	struct mh_session *old = tab->by_port[60005];
 	struct mh_decision d = mux(1, 9, "198.18.3.10");
-	struct mh_addr ev;
+	struct mh_addr ev, to = to_port(&d, 60005);
 
 	ck_assert(!mh_pinhole_record(old, &d.pkt.src, 500, &ev));
-	mh_decide_mux_flow(&pol, old, 60005, 1000, &d);
+	mh_decide_mux_flow(&pol, old, &to, 1000, &d);
 	ck_assert(!d.accept);
 	ck_assert_int_eq(d.reason, MH_R_CLAIMED);
 	ck_assert_str_eq(mh_reason_name(d.reason), "claimed");
@@ -275,10 +290,11 @@ END_TEST
 START_TEST(flow_ignored_for_a_drop)
 {
 	struct mh_decision d = mux(1, 9, "198.18.3.10");
+	struct mh_addr to = to_port(&d, 60005);
 
 	d.accept = false;
 	d.reason = MH_R_NO_MATCH;
-	mh_decide_mux_flow(&pol, tab->by_port[60005], 60005, 1000, &d);
+	mh_decide_mux_flow(&pol, tab->by_port[60005], &to, 1000, &d);
 	ck_assert_int_eq(d.reason, MH_R_NO_MATCH);
 	ck_assert(!d.cut_flow);
 }
