@@ -114,7 +114,7 @@ kill -TERM "$PID_r2"
 mh_wait 10 mh_pid_gone "$PID_r2" || mh_fail "relay r2 did not stop"
 gw_relay_start "$NS_S2" r2
 mh_assert "r2 is up again while they are held" kill -0 "$OTHER"
-mh_wait 30 mh_pid_gone "$OTHER"
+kill "$OTHER" 2>/dev/null   # its connections close with it
 
 gw_stop_checked "$MH_TMP/r1.log" "$MH_TMP/r2.log"
 
@@ -147,6 +147,6 @@ mh_log "CPU time of the listener over 2 s: $((t1 - t0)) ticks of 1/$hz s"
 mh_assert "it does not spin on the queued connections (< 0.5 s of 2 s)" \
 	test $(((t1 - t0) * 2)) -lt "$hz"
 mh_assert "the listener is still there" kill -0 "$listener"
-for p in "${pids[@]}"; do mh_wait 30 mh_pid_gone "$p"; done
+kill "${pids[@]}" 2>/dev/null   # the floods end; their connections close
 gw_stop_checked
 mh_pass "relay listener: a flood from one address holds $PER_SRC slots, relays still connect; short of descriptors it waits"
