@@ -25,6 +25,14 @@ int mh_prefix_parse(const char *s, struct mh_prefix *p, const char **why);
  * from another host reaches: 127.0.0.0/8, ::1, ::ffff:127.0.0.0/104. */
 bool mh_ip_loopback(int family, const uint8_t *ip);
 
+/* Which datagrams from another host a UDP socket bound to ip (family's
+ * length) can receive: MH_REACH_V4 and/or MH_REACH_V6, none on a loopback
+ * address. An IPv6 socket on :: takes IPv4 too unless v6only; one on a
+ * v4-mapped address takes IPv4 only. */
+#define MH_REACH_V4 1u
+#define MH_REACH_V6 2u
+unsigned mh_ip_reach(int family, const uint8_t *ip, bool v6only);
+
 /* Whether a's address lies in one of the n prefixes. */
 bool mh_prefix_match(const struct mh_prefix *p, unsigned n,
 		     const struct mh_addr *a);

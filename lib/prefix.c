@@ -80,3 +80,21 @@ bool mh_ip_loopback(int family, const uint8_t *ip)
 		return false;
 	return !memcmp(ip, one, 16) || (!memcmp(ip, mapped, 12) && ip[12] == 127);
 }
+
+unsigned mh_ip_reach(int family, const uint8_t *ip, bool v6only)
+{
+	static const uint8_t zero[16];
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (mh_ip_loopback(family, ip))
+		return 0;
+	if (family == AF_INET)
+		return MH_REACH_V4;
+	if (family != AF_INET6)
+		return 0;
+	if (!memcmp(ip, mapped, 12))
+		return MH_REACH_V4;
+	if (!memcmp(ip, zero, 16) && !v6only)
+		return MH_REACH_V4 | MH_REACH_V6;
+	return MH_REACH_V6;
+}

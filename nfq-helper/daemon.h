@@ -169,15 +169,17 @@ typedef void (*mh_sock_fn)(void *arg, uint16_t port, uid_t uid,
 			   const struct mh_sockid *id);
 int mh_sockdiag_scan(struct mh_daemon *d, uint16_t lo, uint16_t hi,
 		     mh_sock_fn fn, void *arg);
+struct mh_port_other {           /* other uids' sockets that IPv4 (or
+				    IPv6) datagrams from another host reach */
+	unsigned n;
+	uid_t uid;                   /* the first one's uid */
+	int family;                  /* and address */
+	uint8_t ip[16];
+};
 struct mh_port_census {          /* what a port's dump listed */
 	unsigned total;              /* sockets, every uid's */
 	unsigned foreign;            /* of other uids */
-	unsigned reachable;          /* of other uids, not bound to a loopback
-					address: a datagram from another host
-					may reach them */
-	uid_t other;                 /* the first such one's uid */
-	int family;                  /* and address */
-	uint8_t ip[16];
+	struct mh_port_other reach[2];   /* [0] IPv4, [1] IPv6 (mh_ip_reach) */
 };
 int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
 		     struct mh_proof *proof, struct mh_port_census *c);

@@ -97,18 +97,29 @@ static void record_bound(const struct nlmsghdr *nlh,
 		mnl_attr_parse(nlh, sizeof(*m), v6only_cb, &b->v6only);
 }
 
-/* Another uid's socket: counted, and noted if a datagram from another
- * host could reach it (it is not bound to a loopback address). */
-static void census_foreign(struct mh_port_census *c, const struct inet_diag_msg *m)
+/* Another uid's socket: counted, and noted with the families of the
+ * datagrams from another host that could reach it (none if it is bound
+ * to a loopback address). */
+static void census_foreign(struct mh_port_census *c, const struct nlmsghdr *nlh,
+			   const struct inet_diag_msg *m)
 {
 	const uint8_t *ip = (const uint8_t *)m->id.idiag_src;
+	bool v6only = false;
+	unsigned reach;
 
+	if (m->idiag_family == AF_INET6)
+		mnl_attr_parse(nlh, sizeof(*m), v6only_cb, &v6only);
+	reach = mh_ip_reach(m->idiag_family, ip, v6only);
 	c->foreign++;
-	if (mh_ip_loopback(m->idiag_family, ip) || c->reachable++)
-		return;
-	c->other = m->idiag_uid;
-	c->family = m->idiag_family;
-	memcpy(c->ip, ip, m->idiag_family == AF_INET ? 4 : 16);
+	for (unsigned f = 0; f < 2; f++) {
+		struct mh_port_other *o = &c->reach[f];
+
+		if (!(reach & (f ? MH_REACH_V6 : MH_REACH_V4)) || o->n++)
+			continue;
+		o->uid = m->idiag_uid;
+		o->family = m->idiag_family;
+		memcpy(o->ip, ip, m->idiag_family == AF_INET ? 4 : 16);
+	}
 }
 
 static void port_cb(const struct nlmsghdr *nlh, const struct inet_diag_msg *m,
@@ -118,7 +129,7 @@ static void port_cb(const struct nlmsghdr *nlh, const struct inet_diag_msg *m,
 
 	sc->c->total++;
 	if (m->idiag_uid != sc->uid)
-		census_foreign(sc->c, m);
+		census_foreign(sc->c, nlh, m);
 	else
 		record_bound(nlh, m, sc->proof);
 }

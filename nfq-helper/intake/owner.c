@@ -8,10 +8,12 @@
  *
  * Another user's socket on the port refuses it when a datagram from
  * another host could reach that socket: a pinhole of the port lets the
- * announcer's clients send to every local address. One bound to a
- * loopback address cannot be reached so, and does not refuse it (else any
- * local user could bind every port of the range on 127.0.0.2 and have
- * every other user's session refused). A port's dump lists the sockets,
+ * announcer's clients send to every local address of their family. One
+ * bound to a loopback address cannot be reached so, nor one that takes
+ * only the family the announcer's sockets do not (an IPv6 address, when
+ * mosh-server is bound to an IPv4 one), and neither refuses it: else any
+ * local user could bind every port of the range on 127.0.0.2, or on the
+ * host's IPv6 address, and have every other user's session refused. A port's dump lists the sockets,
  * but a dump that takes more than one read may skip one (sockdiag.c says
  * how a local user crowds the port to make it); a crowded port is
  * therefore asked, for each of the host's addresses (and the wildcards)
@@ -116,6 +118,7 @@ static int check_pid(pid_t pid, const struct ucred *peer, char *why,
 struct receivers {
 	struct mh_daemon *d;
 	uint16_t port;
+	unsigned reach;               /* the families to ask about */
 	uid_t uid, other;
 	const uint32_t *links;        /* the host's interfaces */
 	unsigned n_links;
@@ -133,8 +136,9 @@ static void receiver_cb(void *arg, int family, const uint8_t *ip,
 	int ret = 0;
 
 	(void)ifindex;
-	if (mh_ip_loopback(family, ip))
-		return;                 /* no datagram from outside gets there */
+	if (mh_ip_loopback(family, ip) ||   /* no datagram from outside */
+	    !(r->reach & (family == AF_INET ? MH_REACH_V4 : MH_REACH_V6)))
+		return;
 	for (unsigned i = 0; i <= r->n_links && !r->err; i++) {
 		ret = mh_sockdiag_receiver(r->d, family, ip, r->port,
 					   i ? r->links[i - 1] : 0, &who);
@@ -148,15 +152,17 @@ static void receiver_cb(void *arg, int family, const uint8_t *ip,
 	}
 }
 
-/* A crowded port: its dump may have missed sockets. 0 if no datagram to
- * the port, on any of the host's addresses or the wildcards, arriving on
- * any interface or none, would reach another user's socket; else why. */
+/* A crowded port: its dump may have missed sockets. 0 if no datagram of
+ * the families in reach to the port, on any of the host's addresses or
+ * the wildcards, arriving on any interface or none, would reach another
+ * user's socket; else why. */
 static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
-			   char *why, size_t whylen)
+			   unsigned reach, char *why, size_t whylen)
 {
 	static uint32_t links[OWNER_LINKS_MAX];
 	static const uint8_t any[16];
-	struct receivers r = { .d = d, .port = port, .uid = uid, .links = links };
+	struct receivers r = { .d = d, .port = port, .reach = reach, .uid = uid,
+			       .links = links };
 	int err = mh_local_links(d, links, OWNER_LINKS_MAX);
 
 	if (err >= 0) {
@@ -178,22 +184,45 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 	return 0;
 }
 
-/* Other users' sockets on the port: those a datagram from another host can
- * reach refuse it (a pinhole of the port would let the announcer's clients
- * reach them); those on a loopback address do not. Read from the dump
- * when it came whole; a crowded port is asked address by address. */
+/* The families of the datagrams from another host that the announcer's
+ * sockets take: its clients' pinholes are of these alone. Sockets that
+ * take none (loopback only) open no pinhole, but their session would
+ * still hold the port: then both families count. */
+static unsigned proof_reach(const struct mh_proof *p)
+{
+	unsigned r = 0;
+
+	for (unsigned i = 0; i < p->n_bound && i < MH_MAX_BOUND; i++)
+		r |= mh_ip_reach(p->bound[i].family, p->bound[i].ip,
+				 p->bound[i].v6only);
+	return r ? r : MH_REACH_V4 | MH_REACH_V6;
+}
+
+/* Other users' sockets on the port: those a datagram from another host of
+ * a family the announcer's sockets take can reach refuse it (a pinhole of
+ * the port lets the announcer's clients reach every local address of
+ * their family); those on a loopback address, or reached only by the
+ * other family, do not. Read from the dump when it came whole; a crowded
+ * port is asked address by address. */
 static int others_check(struct mh_daemon *d, uint16_t port, uid_t uid,
+			const struct mh_proof *proof,
 			const struct mh_port_census *c, char *why, size_t whylen)
 {
+	unsigned reach = proof_reach(proof);
+	const struct mh_port_other *o = NULL;
 	char ip[INET6_ADDRSTRLEN] = "?";
 
 	if (c->total > OWNER_WHOLE_DUMP)
-		return receivers_check(d, port, uid, why, whylen);
-	if (!c->reachable)
+		return receivers_check(d, port, uid, reach, why, whylen);
+	if ((reach & MH_REACH_V4) && c->reach[0].n)
+		o = &c->reach[0];
+	else if ((reach & MH_REACH_V6) && c->reach[1].n)
+		o = &c->reach[1];
+	if (!o)
 		return 0;
-	inet_ntop(c->family, c->ip, ip, sizeof(ip));
+	inet_ntop(o->family, o->ip, ip, sizeof(ip));
 	snprintf(why, whylen, "UDP port %u is shared with another user's socket "
-		 "(uid %u, at %s)", port, (unsigned)c->other, ip);
+		 "(uid %u, at %s)", port, (unsigned)o->uid, ip);
 	return -EACCES;
 }
 
@@ -215,6 +244,6 @@ int mh_owner_check(struct mh_daemon *d, uint16_t port,
 			 port, (unsigned)uid);
 		return -EACCES;
 	}
-	err = others_check(d, port, uid, &c, why, whylen);
+	err = others_check(d, port, uid, proof, &c, why, whylen);
 	return err ? err : check_pid(pid, peer, why, whylen);
 }

@@ -29,6 +29,7 @@ mh_setup
 mh_write_conf
 mh_start_daemon
 sock=$MH_TMP/control.sock
+squatters=()
 
 mh_step "mhtest1's session, typing"
 mh_live_session mhtest1 c1
@@ -83,23 +84,27 @@ mh_assert "no session on port $held" eval "! mh_has_session $held"
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 
-# Another user's socket on a loopback address of the port: no datagram
-# from another host reaches it, so it must not get the session refused.
-# Before, any such socket did ("shared with another user's socket"): one
-# local user holding every port of the range on 127.0.0.2 denied mosh to
-# every other user. Here mhtest2 holds 60000-60099 on 127.0.0.2.
-mh_step "mhtest2 holds ports 60000-60099 on 127.0.0.2; mhtest1 starts a session"
-ip netns exec "$NS_S" setpriv --reuid=mhtest2 --regid=mhtest2 --init-groups \
-	timeout 60 "$MH_BUILD/tests/mhannounce" --hold 127.0.0.2 60000 50 100 \
-	>"$MH_TMP/squat.out" 2>&1 &
-squatter=$!
-mh_assert "mhtest2 holds them" mh_wait 5 grep -q "^holding 127.0.0.2" "$MH_TMP/squat.out"
+# Another user's socket on a loopback address of the port, or on the
+# host's IPv6 address while mosh-server is bound to its IPv4 one: no
+# datagram the session's (IPv4) pinholes let in reaches it, so it must not
+# get the session refused. Before, any such socket did ("shared with
+# another user's socket"): one local user holding every port of the range
+# on 127.0.0.2 (or on the IPv6 address) denied mosh to every other user.
+# Here mhtest2 holds 60000-60099 on both.
+mh_step "mhtest2 holds ports 60000-60099 on 127.0.0.2 and $SRV6; mhtest1 starts a session"
+for a in 127.0.0.2 "$SRV6"; do
+	ip netns exec "$NS_S" setpriv --reuid=mhtest2 --regid=mhtest2 --init-groups \
+		timeout 60 "$MH_BUILD/tests/mhannounce" --hold "$a" 60000 50 100 \
+		>"$MH_TMP/squat-$a.out" 2>&1 &
+	squatters+=("$!")
+	mh_assert "mhtest2 holds them on $a" mh_wait 5 grep -q "^holding $a" "$MH_TMP/squat-$a.out"
+done
 mh_live_session mhtest1 c2
 mh_log "mhtest1's session port: $MH_PORT"
 mh_assert "its port is one mhtest2 holds on 127.0.0.2" \
 	test "$MH_PORT" -ge 60000 -a "$MH_PORT" -le 60099
 mh_assert "c2 types" mh_roundtrip c2 20
-kill "$squatter" 2>/dev/null
-wait "$squatter" 2>/dev/null
+kill "${squatters[@]}" 2>/dev/null
+wait "${squatters[@]}" 2>/dev/null
 mh_stop_daemon
-mh_pass "a crowded port keeps its session, a crowd takes no other user's port, a loopback squat refuses no one"
+mh_pass "a crowded port keeps its session, a crowd takes no other user's port, a squat unreachable to its clients refuses no one"

@@ -4,7 +4,8 @@
  * not one), and addresses matched against a list of prefixes at the
  * edges of each: the last address inside, the first outside, lengths
  * that cut a byte, /0 and full length, IPv4 never matching IPv6; and
- * which addresses are loopback ones.
+ * which addresses are loopback ones, and which datagrams from another
+ * host a socket bound to an address can receive.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -123,6 +124,28 @@ START_TEST(loopback)
 }
 END_TEST
 
+static unsigned reach(const char *s, bool v6only)
+{
+	struct mh_addr a = addr(s);
+
+	return mh_ip_reach(a.family, a.ip, v6only);
+}
+
+START_TEST(reached)
+{
+	ck_assert_uint_eq(reach("198.18.0.2", false), MH_REACH_V4);
+	ck_assert_uint_eq(reach("0.0.0.0", false), MH_REACH_V4);
+	ck_assert_uint_eq(reach("127.0.0.2", false), 0);
+	ck_assert_uint_eq(reach("::", false), MH_REACH_V4 | MH_REACH_V6);
+	ck_assert_uint_eq(reach("::", true), MH_REACH_V6);
+	ck_assert_uint_eq(reach("fd00::2", false), MH_REACH_V6);
+	ck_assert_uint_eq(reach("fd00::2", true), MH_REACH_V6);
+	ck_assert_uint_eq(reach("::ffff:198.18.0.2", false), MH_REACH_V4);
+	ck_assert_uint_eq(reach("::ffff:127.0.0.1", false), 0);
+	ck_assert_uint_eq(reach("::1", false), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("prefix");
@@ -132,6 +155,7 @@ int main(void)
 	tcase_add_test(tc, refused);
 	tcase_add_test(tc, matched);
 	tcase_add_test(tc, loopback);
+	tcase_add_test(tc, reached);
 	suite_add_tcase(su, tc);
 	return mh_check_run(su);
 }
