@@ -257,6 +257,16 @@ static void flush(struct mh_daemon *d, struct mh_gwl_rt *g)
 	n_held = 0;
 }
 
+/* An OPEN or END naming a server address outside what it may name. */
+static void not_allowed(const struct mh_gwp *p, struct mhr_answer *a,
+			const char *outside, const char *reason)
+{
+	log_warn("relay listener: %s of relay #%u names a server address outside "
+		 "%s; refused", mhr_type_name(p->msg.type), p->relay, outside);
+	snprintf(a->reason, sizeof(a->reason), "%s", reason);
+	a->status = MHR_ST_NOT_ALLOWED;
+}
+
 /* The answer goes into *a, which stays held until flush(): the core may
  * rewrite it then (gwcore.h, batching). */
 static void decide(struct mh_daemon *d, const struct mh_gwl_rt *g,
@@ -269,20 +279,12 @@ static void decide(struct mh_daemon *d, const struct mh_gwl_rt *g,
 		snprintf(a->reason, sizeof(a->reason), "relay not up at the gateway");
 		a->status = MHR_ST_STATE;
 	} else if (srv && !mh_gwp_addr_listed(r->addrs, r->n_addrs, srv)) {
-		log_warn("relay listener: %s of relay #%u names a server address "
-			 "outside its certificate; refused", mhr_type_name(p->msg.type),
-			 p->relay);
-		snprintf(a->reason, sizeof(a->reason),
-			 "server address is not in the relay's certificate");
-		a->status = MHR_ST_NOT_ALLOWED;
+		not_allowed(p, a, "its certificate",
+			    "server address is not in the relay's certificate");
 	} else if (srv && g->n_servers &&
 		   !mh_prefix_match(g->servers, g->n_servers, srv)) {
-		log_warn("relay listener: %s of relay #%u names a server address "
-			 "outside relay_servers; refused", mhr_type_name(p->msg.type),
-			 p->relay);
-		snprintf(a->reason, sizeof(a->reason),
-			 "server address is outside the gateway's relay_servers");
-		a->status = MHR_ST_NOT_ALLOWED;
+		not_allowed(p, a, "relay_servers",
+			    "server address is outside the gateway's relay_servers");
 	} else {
 		snprintf(a->reason, sizeof(a->reason), "no answer from the gateway core");
 		mh_gw_relay_msg(d, p->relay, &p->msg, a);

@@ -35,19 +35,25 @@ mh_step "mhtest1's session, typing"
 mh_live_session mhtest1 c1
 victim=$MH_PORT
 
+# crowd PORT OUT STATUS WHAT: mhtest2's crowd of 300 sockets on PORT (120
+# rebound over and over) while it announces PORT for 8 s; each answer must
+# be STATUS.
+crowd() {
+	local port=$1 out=$2 status=$3 what=$4 rc n
+	ip netns exec "$NS_S" setpriv --reuid=mhtest2 --regid=mhtest2 --init-groups \
+		timeout 30 "$MH_BUILD/tests/mhannounce" --crowd "$sock" "$port" 300 120 8 \
+		>"$out" 2>&1
+	rc=$?
+	sed 's/^/   | /' "$out"
+	mh_check_eq "the crowd ran to its end" 0 "$rc"
+	mh_assert "it bound 300 sockets on the port" grep -q "^bound 300 sockets on port $port" "$out"
+	n=$(sed -n -E 's/^announced ([0-9]+) times:.*/\1/p' "$out")
+	mh_assert "hundreds of announcements (${n:-0})" [ "${n:-0}" -ge 200 ]
+	mh_assert "every one refused: $what" grep -q -E "^announced [0-9]+ times: $status $n\$" "$out"
+}
+
 mh_step "mhtest2 crowds port $victim and announces it again and again (8 s)"
-ip netns exec "$NS_S" setpriv --reuid=mhtest2 --regid=mhtest2 --init-groups \
-	timeout 30 "$MH_BUILD/tests/mhannounce" --crowd "$sock" "$victim" 300 120 8 \
-	>"$MH_TMP/crowd.out" 2>&1
-rc=$?
-sed 's/^/   | /' "$MH_TMP/crowd.out"
-mh_check_eq "the crowd ran to its end" 0 "$rc"
-mh_assert "it bound 300 sockets on the port ahead of the victim's" \
-	grep -q "^bound 300 sockets on port $victim" "$MH_TMP/crowd.out"
-n=$(sed -n -E 's/^announced ([0-9]+) times:.*/\1/p' "$MH_TMP/crowd.out")
-mh_assert "hundreds of announcements (${n:-0})" [ "${n:-0}" -ge 200 ]
-mh_assert "every one refused: the port has a session" \
-	grep -q -E "^announced [0-9]+ times: MHC_ERR_EXISTS $n\$" "$MH_TMP/crowd.out"
+crowd "$victim" "$MH_TMP/crowd.out" MHC_ERR_EXISTS "the port has a session"
 mh_assert "the session of port $victim is still there" mh_has_session "$victim"
 mh_assert "nothing ended as socket_gone" eval "! mh_daemon_log_has 'socket_gone'"
 mh_assert "c1 still types" mh_roundtrip c1 20
@@ -70,16 +76,7 @@ ip netns exec "$NS_S" setpriv --reuid=mhtest1 --regid=mhtest1 --init-groups \
 	>"$MH_TMP/hold.out" 2>&1 &
 holder=$!
 mh_assert "mhtest1 holds the port" mh_wait 5 grep -q "^holding" "$MH_TMP/hold.out"
-ip netns exec "$NS_S" setpriv --reuid=mhtest2 --regid=mhtest2 --init-groups \
-	timeout 30 "$MH_BUILD/tests/mhannounce" --crowd "$sock" "$held" 300 120 8 \
-	>"$MH_TMP/crowd2.out" 2>&1
-rc=$?
-sed 's/^/   | /' "$MH_TMP/crowd2.out"
-mh_check_eq "the crowd ran to its end" 0 "$rc"
-n=$(sed -n -E 's/^announced ([0-9]+) times:.*/\1/p' "$MH_TMP/crowd2.out")
-mh_assert "hundreds of announcements (${n:-0})" [ "${n:-0}" -ge 200 ]
-mh_assert "every one refused: the port is another user's" \
-	grep -q -E "^announced [0-9]+ times: MHC_ERR_NOT_OWNER $n\$" "$MH_TMP/crowd2.out"
+crowd "$held" "$MH_TMP/crowd2.out" MHC_ERR_NOT_OWNER "the port is another user's"
 mh_assert "no session on port $held" eval "! mh_has_session $held"
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
