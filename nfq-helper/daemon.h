@@ -201,7 +201,7 @@ typedef void (*mh_local_addr_fn)(void *arg, int family, const uint8_t *ip,
 				 uint32_t ifindex);
 int mh_local_addrs(struct mh_daemon *d, mh_local_addr_fn fn, void *arg);
 /* The index of each of the host's interfaces (VRFs and those without an
- * address too), at most max, into idx; how many, or -errno. */
+ * address too) into idx; how many, or -errno (-ENOBUFS: more than max). */
 int mh_local_links(struct mh_daemon *d, uint32_t *idx, unsigned max);
 
 /* kernel.c: the table and its elements; may_adopt: an earlier daemon's

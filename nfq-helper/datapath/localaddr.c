@@ -9,6 +9,7 @@
  * crowd them.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
@@ -62,15 +63,27 @@ static int addr_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* Whether a read holds the dump's end (or its error). */
+static bool holds_end(const char *buf, int len)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+		if (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR)
+			return true;
+	return false;
+}
+
 /* One rtnetlink dump of type (family AF_UNSPEC), each message to cb. An
- * error of cb's ends it: -EPROTO (mnl_cb_run leaves errno as it was). */
+ * error of cb's (errno, else -EPROTO) is returned once the rest of the
+ * dump is read and dropped, so the next dump starts clean. */
 static int rtnl_dump(struct mh_daemon *d, uint16_t type, mnl_cb_t cb, void *data)
 {
 	static char buf[16384];   /* a few dozen addresses or links per read */
 	static unsigned seq;
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtgenmsg *g;
-	int ret;
+	int ret, n, err = 0;
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -82,14 +95,22 @@ static int rtnl_dump(struct mh_daemon *d, uint16_t type, mnl_cb_t cb, void *data
 	if (mnl_socket_sendto(d->rtnl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
-		ret = mnl_socket_recvfrom(d->rtnl, buf, sizeof(buf));
-		if (ret <= 0)
-			return ret < 0 ? -errno : -EIO;
+		n = (int)mnl_socket_recvfrom(d->rtnl, buf, sizeof(buf));
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		if (err) {          /* draining */
+			ret = holds_end(buf, n) ? MNL_CB_STOP : MNL_CB_OK;
+			continue;
+		}
 		errno = 0;
-		ret = mnl_cb_run(buf, ret, seq, mnl_socket_get_portid(d->rtnl),
+		ret = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(d->rtnl),
 				 cb, data);
+		if (ret < 0) {
+			err = errno ? -errno : -EPROTO;
+			ret = holds_end(buf, n) ? MNL_CB_STOP : MNL_CB_OK;
+		}
 	} while (ret > MNL_CB_STOP);
-	return ret < 0 ? (errno ? -errno : -EPROTO) : 0;
+	return err;
 }
 
 int mh_local_addrs(struct mh_daemon *d, mh_local_addr_fn fn, void *arg)
@@ -111,8 +132,13 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifi))
 		return MNL_CB_ERROR;
-	if (ifi->ifi_index > 0 && w->n < w->max)
-		w->idx[w->n++] = (uint32_t)ifi->ifi_index;
+	if (ifi->ifi_index <= 0)
+		return MNL_CB_OK;
+	if (w->n == w->max) {   /* a device left out would be a socket unseen */
+		errno = ENOBUFS;
+		return MNL_CB_ERROR;
+	}
+	w->idx[w->n++] = (uint32_t)ifi->ifi_index;
 	return MNL_CB_OK;
 }
 

@@ -135,13 +135,16 @@ static void receiver_cb(void *arg, int family, const uint8_t *ip,
 	uid_t who;
 	int ret = 0;
 
-	(void)ifindex;
 	if (mh_ip_loopback(family, ip) ||   /* no datagram from outside */
 	    !(r->reach & (family == AF_INET ? MH_REACH_V4 : MH_REACH_V6)))
 		return;
 	for (unsigned i = 0; i <= r->n_links && !r->err; i++) {
-		ret = mh_sockdiag_receiver(r->d, family, ip, r->port,
-					   i ? r->links[i - 1] : 0, &who);
+		uint32_t dev = i ? r->links[i - 1] : 0;
+
+		if (family == AF_INET6 && ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80 &&
+		    dev != ifindex)
+			continue;   /* a link-local address is reached on its link */
+		ret = mh_sockdiag_receiver(r->d, family, ip, r->port, dev, &who);
 		if (ret < 0)
 			r->err = ret;
 		else if (ret == 1 && who != r->uid) {
@@ -212,14 +215,13 @@ static int others_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 	const struct mh_port_other *o = NULL;
 	char ip[INET6_ADDRSTRLEN] = "?";
 
-	if (c->total > OWNER_WHOLE_DUMP)
-		return receivers_check(d, port, uid, reach, why, whylen);
 	if ((reach & MH_REACH_V4) && c->reach[0].n)
 		o = &c->reach[0];
 	else if ((reach & MH_REACH_V6) && c->reach[1].n)
 		o = &c->reach[1];
-	if (!o)
-		return 0;
+	if (!o)   /* a dump may miss a socket, never make one up */
+		return c->total > OWNER_WHOLE_DUMP ?
+		       receivers_check(d, port, uid, reach, why, whylen) : 0;
 	inet_ntop(o->family, o->ip, ip, sizeof(ip));
 	snprintf(why, whylen, "UDP port %u is shared with another user's socket "
 		 "(uid %u, at %s)", port, (unsigned)o->uid, ip);
@@ -244,6 +246,6 @@ int mh_owner_check(struct mh_daemon *d, uint16_t port,
 			 port, (unsigned)uid);
 		return -EACCES;
 	}
-	err = others_check(d, port, uid, proof, &c, why, whylen);
-	return err ? err : check_pid(pid, peer, why, whylen);
+	err = check_pid(pid, peer, why, whylen);   /* cheap, before the lookups */
+	return err ? err : others_check(d, port, uid, proof, &c, why, whylen);
 }
