@@ -186,8 +186,14 @@ static void src_of(int fd, const struct sockaddr_storage *ss,
 	memset(src, 0, sizeof(*src));
 	if (getsockname(fd, (struct sockaddr *)&me, &len) < 0)
 		me.ss_family = AF_UNSPEC;
-	if (me.ss_family == AF_INET6)
-		memcpy(src->to, &((struct sockaddr_in6 *)&me)->sin6_addr, 16);
+	if (me.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&me)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a))      /* IPv4 on the dual-stack socket */
+			memcpy(src->to, &a->s6_addr[12], 4);
+		else                              /* its /64: a host may have all of it */
+			memcpy(src->to + 4, a->s6_addr, 8);
+	}
 	else if (me.ss_family == AF_INET)
 		memcpy(src->to, &((struct sockaddr_in *)&me)->sin_addr, 4);
 	if (ss->ss_family == AF_INET) {
@@ -204,22 +210,62 @@ static void src_of(int fd, const struct sockaddr_storage *ss,
 	}
 }
 
-/* Connections from src that have not finished their TLS handshake. */
-static unsigned pre_count(const struct gwl *l, const struct gwl_src *src)
+static bool same_source(const struct gwl_src *a, const struct gwl_src *b)
+{
+	return a->fam == b->fam && !memcmp(a->b, b->b, sizeof(a->b));
+}
+
+/* Connections from src's source that have not finished their TLS
+ * handshake: how many in all, and into *to how many of them came to
+ * src's gateway address. */
+static unsigned pre_count(const struct gwl *l, const struct gwl_src *src,
+			  unsigned *to)
 {
 	unsigned n = 0;
 
+	*to = 0;
 	for (unsigned i = 0; i < l->max; i++) {
 		const struct gwc *c = l->conns[i];
 
-		n += c && c->state == GWC_HANDSHAKE && !memcmp(&c->src, src, sizeof(*src));
+		if (!c || c->state != GWC_HANDSHAKE || !same_source(&c->src, src))
+			continue;
+		n++;
+		*to += !memcmp(c->src.to, src->to, sizeof(src->to));
 	}
 	return n;
 }
 
+/* src's source holds its allowance over all the gateway's addresses: the
+ * oldest handshake to the address it holds the most of goes. A relay
+ * comes to one address, which its host's table keeps other users from,
+ * so a crowd of them on other addresses gives way to it. */
+static void evict_for(struct gwl *l, const struct gwl_src *src)
+{
+	struct gwc *mine[2 * GWL_PRE_PER_SOURCE], *out = NULL;
+	unsigned n = 0, most = 0;
 
-/* One line for what the buckets held back, at most every
- * GWL_NOISE_SUMMARY_MS. */
+	for (unsigned i = 0; i < l->max && n < 2 * GWL_PRE_PER_SOURCE; i++) {
+		struct gwc *c = l->conns[i];
+
+		if (c && c->state == GWC_HANDSHAKE && same_source(&c->src, src) &&
+		    memcmp(c->src.to, src->to, sizeof(src->to)))
+			mine[n++] = c;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = 0;
+
+		for (unsigned j = 0; j < n; j++)
+			k += !memcmp(mine[j]->src.to, mine[i]->src.to, sizeof(src->to));
+		if (k > most || (k == most && mine[i]->deadline_ms < out->deadline_ms)) {
+			most = k;
+			out = mine[i];
+		}
+	}
+	if (out)
+		gwc_close(l, out, "given way: its address holds too many unfinished "
+			  "handshakes to this gateway's addresses");
+}
+
 static void noise_summary(struct gwl *l, uint64_t now)
 {
 	struct mh_ratelimit *r = &l->noise[GWL_NOISE_REFUSED];
@@ -268,11 +314,14 @@ static void admit(struct gwl *l, int fd, const struct sockaddr_storage *ss)
 {
 	char peer[INET6_ADDRSTRLEN + 16];
 	struct gwl_src src;
+	unsigned to;
 	int slot;
 
 	peer_text(ss, peer, sizeof(peer));
 	src_of(fd, ss, &src);
-	if (pre_count(l, &src) >= l->per_src)
+	if (pre_count(l, &src, &to) >= 2 * l->per_src && to < l->per_src)
+		evict_for(l, &src);
+	if (to >= l->per_src)
 		refuse_source(l, fd, peer);
 	else if ((slot = free_slot(l)) < 0)
 		refuse_full(l, fd, peer);

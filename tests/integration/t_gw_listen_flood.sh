@@ -116,6 +116,34 @@ gw_relay_start "$NS_S2" r2
 mh_assert "r2 is up again while they are held" kill -0 "$OTHER"
 kill "$OTHER" 2>/dev/null   # its connections close with it
 
+# Each gateway address has its own count, so a source reaching many of
+# them could hold many slots: past twice its allowance, each new
+# connection to another address makes its oldest unfinished handshake to
+# the address it holds most of give way.
+mh_step "mhtest2 spreads 64 connections over 16 more gateway addresses; relays still connect"
+more=()
+for i in $(seq 200 215); do
+	ip -n "$NS_G" addr add "198.18.4.$i/24" dev s2 || mh_fail "gateway address 198.18.4.$i"
+done
+for i in $(seq 200 215); do
+	mh_ns_bg "$NS_S2" "$MH_TMP/spread-$i.out" setpriv --reuid=mhtest2 --regid=mhtest2 \
+		--init-groups env ASAN_OPTIONS=detect_leaks=0 timeout 60 \
+		"$PROBE" "198.18.4.$i" 7710 "$CERTS" flood 4 25
+	more+=("$MH_BG_PID")
+done
+for i in $(seq 200 215); do
+	mh_wait 10 grep -q "^flood: 4 connected" "$MH_TMP/spread-$i.out" ||
+		mh_fail "the spread to 198.18.4.$i did not connect"
+done
+n=$(held)
+mh_log "connections of 198.18.4.2 the listener holds (r2's among them): $n"
+mh_assert "at most twice its allowance, plus r2's ($n)" test "$n" -le $((2 * PER_SRC + 1))
+kill -TERM "$PID_r1"
+mh_wait 10 mh_pid_gone "$PID_r1" || mh_fail "relay r1 did not stop"
+gw_relay_start "$NS_S" r1
+mh_assert "r1 (login server 1) comes up again meanwhile" kill -0 "${more[0]}"
+kill "${more[@]}" 2>/dev/null
+
 gw_stop_checked "$MH_TMP/r1.log" "$MH_TMP/r2.log"
 
 mh_step "the listener short of descriptors (limit 48, 80 connections from 20 addresses)"
