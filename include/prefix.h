@@ -31,6 +31,8 @@ bool mh_ip_loopback(int family, const uint8_t *ip);
  * v4-mapped address takes IPv4 only. */
 #define MH_REACH_V4 1u
 #define MH_REACH_V6 2u
+#define MH_REACH_LO4 4u   /* not mh_ip_reach's: IPv4 loopback, which the
+			     wire reaches only with route_localnet */
 unsigned mh_ip_reach(int family, const uint8_t *ip, bool v6only);
 
 /* Whether a's address lies in one of the n prefixes. */

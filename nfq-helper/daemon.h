@@ -179,7 +179,8 @@ struct mh_port_other {           /* other uids' sockets that IPv4 (or
 struct mh_port_census {          /* what a port's dump listed */
 	unsigned total;              /* sockets, every uid's */
 	unsigned foreign;            /* of other uids */
-	struct mh_port_other reach[2];   /* [0] IPv4, [1] IPv6 (mh_ip_reach) */
+	struct mh_port_other reach[3];   /* [0] IPv4, [1] IPv6 (mh_ip_reach),
+					    [2] IPv4 loopback */
 };
 int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
 		     struct mh_proof *proof, struct mh_port_census *c);

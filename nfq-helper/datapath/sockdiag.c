@@ -110,11 +110,14 @@ static void census_foreign(struct mh_port_census *c, const struct nlmsghdr *nlh,
 	if (m->idiag_family == AF_INET6)
 		mnl_attr_parse(nlh, sizeof(*m), v6only_cb, &v6only);
 	reach = mh_ip_reach(m->idiag_family, ip, v6only);
+	if (!reach && mh_ip_loopback(m->idiag_family, ip) &&
+	    (m->idiag_family == AF_INET || ip[10] == 0xff))   /* 127/8, mapped too */
+		reach = MH_REACH_LO4;
 	c->foreign++;
-	for (unsigned f = 0; f < 2; f++) {
+	for (unsigned f = 0; f < 3; f++) {
 		struct mh_port_other *o = &c->reach[f];
 
-		if (!(reach & (f ? MH_REACH_V6 : MH_REACH_V4)) || o->n++)
+		if (!(reach & (1u << f)) || o->n++)
 			continue;
 		o->uid = m->idiag_uid;
 		o->family = m->idiag_family;

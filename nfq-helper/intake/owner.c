@@ -13,7 +13,8 @@
  * only the family the announcer's sockets do not (an IPv6 address, when
  * mosh-server is bound to an IPv4 one), and neither refuses it: else any
  * local user could bind every port of the range on 127.0.0.2, or on the
- * host's IPv6 address, and have every other user's session refused. A port's dump lists the sockets,
+ * host's IPv6 address, and have every other user's session refused. (With
+ * route_localnet the wire reaches 127/8, and such a socket counts.) A port's dump lists the sockets,
  * but a dump that takes more than one read may skip one (sockdiag.c says
  * how a local user crowds the port to make it); a crowded port is
  * therefore asked, for each of the host's addresses (and the wildcards)
@@ -187,6 +188,22 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 	return 0;
 }
 
+/* net.ipv4.conf.all.route_localnet: datagrams from the wire to 127/8 are
+ * delivered (kube-proxy sets it), so another user's socket there counts.
+ * Only "all" is read: a single interface's own setting is not seen. */
+static bool route_localnet(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/conf/all/route_localnet", "re");
+	int v = 0;
+
+	if (!f)
+		return true;    /* cannot tell: count them */
+	if (fscanf(f, "%d", &v) != 1)
+		v = 1;
+	fclose(f);
+	return v != 0;
+}
+
 /* The families of the datagrams from another host that the announcer's
  * sockets take: its clients' pinholes are of these alone. Sockets that
  * take none (loopback only) open no pinhole, but their session would
@@ -219,6 +236,8 @@ static int others_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 		o = &c->reach[0];
 	else if ((reach & MH_REACH_V6) && c->reach[1].n)
 		o = &c->reach[1];
+	else if ((reach & MH_REACH_V4) && c->reach[2].n && route_localnet())
+		o = &c->reach[2];
 	if (!o)   /* a dump may miss a socket, never make one up */
 		return c->total > OWNER_WHOLE_DUMP ?
 		       receivers_check(d, port, uid, reach, why, whylen) : 0;

@@ -101,6 +101,16 @@ mh_log "mhtest1's session port: $MH_PORT"
 mh_assert "its port is one mhtest2 holds on 127.0.0.2" \
 	test "$MH_PORT" -ge 60000 -a "$MH_PORT" -le 60099
 mh_assert "c2 types" mh_roundtrip c2 20
+
+# With route_localnet, datagrams from the wire reach 127/8 (kube-proxy
+# sets it): the socket on 127.0.0.2 counts again.
+mh_step "route_localnet on: mhtest2's socket on 127.0.0.2 refuses the next session"
+mh_nsx "$NS_S" sysctl -qw net.ipv4.conf.all.route_localnet=1
+if mh_session_try mhtest1; then mh_fail "accepted with route_localnet on (port $MH_PORT)"; fi
+mh_log "the hook's user sees: $(tail -n 1 "$MH_HOOK_ERR")"
+mh_assert "refused for the socket on 127.0.0.2" \
+	grep -q -E "shared with another user's socket \(uid [0-9]+, at 127\.0\.0\.2\)" "$MH_HOOK_ERR"
+mh_nsx "$NS_S" sysctl -qw net.ipv4.conf.all.route_localnet=0
 kill "${squatters[@]}" 2>/dev/null
 wait "${squatters[@]}" 2>/dev/null
 mh_stop_daemon
