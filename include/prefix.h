@@ -26,13 +26,14 @@ int mh_prefix_parse(const char *s, struct mh_prefix *p, const char **why);
 bool mh_ip_loopback(int family, const uint8_t *ip);
 
 /* Which datagrams from another host a UDP socket bound to ip (family's
- * length) can receive: MH_REACH_V4 and/or MH_REACH_V6, none on a loopback
- * address. An IPv6 socket on :: takes IPv4 too unless v6only; one on a
- * v4-mapped address takes IPv4 only. */
+ * length) can receive: MH_REACH_V4 and/or MH_REACH_V6; on an IPv4
+ * loopback address (a v4-mapped one too) MH_REACH_LO4 alone, IPv4 that
+ * only route_localnet lets in from the wire; on ::1 none. An IPv6 socket
+ * on :: takes IPv4 too unless v6only; one on a v4-mapped address takes
+ * IPv4 only. */
 #define MH_REACH_V4 1u
 #define MH_REACH_V6 2u
-#define MH_REACH_LO4 4u   /* not mh_ip_reach's: IPv4 loopback, which the
-			     wire reaches only with route_localnet */
+#define MH_REACH_LO4 4u
 unsigned mh_ip_reach(int family, const uint8_t *ip, bool v6only);
 
 /* Whether a's address lies in one of the n prefixes. */

@@ -69,31 +69,32 @@ bool mh_prefix_match(const struct mh_prefix *p, unsigned n,
 	return false;
 }
 
+/* ::ffff:0:0/96, IPv4 addresses on an IPv6 socket */
+static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
 bool mh_ip_loopback(int family, const uint8_t *ip)
 {
 	static const uint8_t one[16] = { [15] = 1 };
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
 
 	if (family == AF_INET)
 		return ip[0] == 127;
 	if (family != AF_INET6)
 		return false;
-	return !memcmp(ip, one, 16) || (!memcmp(ip, mapped, 12) && ip[12] == 127);
+	return !memcmp(ip, one, 16) || (!memcmp(ip, v4mapped, 12) && ip[12] == 127);
 }
 
 unsigned mh_ip_reach(int family, const uint8_t *ip, bool v6only)
 {
 	static const uint8_t zero[16];
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	bool v4 = family == AF_INET ||
+		  (family == AF_INET6 && !memcmp(ip, v4mapped, 12));
 
 	if (mh_ip_loopback(family, ip))
-		return 0;
-	if (family == AF_INET)
+		return v4 ? MH_REACH_LO4 : 0;
+	if (v4)
 		return MH_REACH_V4;
 	if (family != AF_INET6)
 		return 0;
-	if (!memcmp(ip, mapped, 12))
-		return MH_REACH_V4;
 	if (!memcmp(ip, zero, 16) && !v6only)
 		return MH_REACH_V4 | MH_REACH_V6;
 	return MH_REACH_V6;

@@ -97,9 +97,9 @@ static void record_bound(const struct nlmsghdr *nlh,
 		mnl_attr_parse(nlh, sizeof(*m), v6only_cb, &b->v6only);
 }
 
-/* Another uid's socket: counted, and noted with the families of the
- * datagrams from another host that could reach it (none if it is bound
- * to a loopback address). */
+/* Another uid's socket: counted, and noted under each kind of datagram
+ * from another host that could reach it (mh_ip_reach's bits: IPv4, IPv6,
+ * IPv4 loopback with route_localnet). */
 static void census_foreign(struct mh_port_census *c, const struct nlmsghdr *nlh,
 			   const struct inet_diag_msg *m)
 {
@@ -110,9 +110,6 @@ static void census_foreign(struct mh_port_census *c, const struct nlmsghdr *nlh,
 	if (m->idiag_family == AF_INET6)
 		mnl_attr_parse(nlh, sizeof(*m), v6only_cb, &v6only);
 	reach = mh_ip_reach(m->idiag_family, ip, v6only);
-	if (!reach && mh_ip_loopback(m->idiag_family, ip) &&
-	    (m->idiag_family == AF_INET || ip[10] == 0xff))   /* 127/8, mapped too */
-		reach = MH_REACH_LO4;
 	c->foreign++;
 	for (unsigned f = 0; f < 3; f++) {
 		struct mh_port_other *o = &c->reach[f];
@@ -246,25 +243,6 @@ int mh_sockdiag_port(struct mh_daemon *d, uint16_t port, uid_t uid,
 	return diag_dump(d, &rq, port_reset);
 }
 
-/*
- * A dump is no snapshot once it takes more than one read: the kernel
- * walks a port's sockets under the bucket's lock for one read only, and
- * resumes the next by skipping as many as it already sent, so a socket
- * closed in between makes it skip one it never sent. A read holds about
- * 250 sockets, and a local user can put that many on another user's port
- * by binding it on other addresses (the victim's mosh-server is bound to
- * one): a dump of the port would then miss the victim's socket now and
- * then, and its session would end as socket_gone (t_sock_crowd). So
- * whether a session's own socket is still there is asked of that socket
- * alone: looked up as a datagram to its address and port would be, its
- * cookie compared by the kernel. No crowd on the port changes a "there".
- * A "not there" is no proof on its own: a socket bound to a device (a VRF,
- * SO_BINDTODEVICE) is found only with its device, which a state file does
- * not keep, and a connected socket or a twin on the same address and port
- * (SO_REUSEADDR, SO_REUSEPORT) hides it, so the caller confirms that with
- * a dump (lifecycle.c): a crowd can then hide only what the lookup could
- * not find.
- */
 /* One lookup: the socket a datagram to ip:port (on device ifindex, 0 for
  * any) would reach, if its cookie is cookie (MH_DIAG_ANY_COOKIE: any), into
  * *out. 1 found, 0 none, -errno. */
@@ -305,6 +283,25 @@ static int diag_lookup(struct mh_daemon *d, int family, const uint8_t *ip,
 	return e->error < 0 ? e->error : -EPROTO;
 }
 
+/*
+ * A dump is no snapshot once it takes more than one read: the kernel
+ * walks a port's sockets under the bucket's lock for one read only, and
+ * resumes the next by skipping as many as it already sent, so a socket
+ * closed in between makes it skip one it never sent. A read holds about
+ * 250 sockets, and a local user can put that many on another user's port
+ * by binding it on other addresses (the victim's mosh-server is bound to
+ * one): a dump of the port would then miss the victim's socket now and
+ * then, and its session would end as socket_gone (t_sock_crowd). So
+ * whether a session's own socket is still there is asked of that socket
+ * alone: looked up as a datagram to its address and port would be, its
+ * cookie compared by the kernel. No crowd on the port changes a "there".
+ * A "not there" is no proof on its own: a socket bound to a device (a VRF,
+ * SO_BINDTODEVICE) is found only with its device, which a state file does
+ * not keep, and a connected socket or a twin on the same address and port
+ * (SO_REUSEADDR, SO_REUSEPORT) hides it, so the caller confirms that with
+ * a dump (lifecycle.c): a crowd can then hide only what the lookup could
+ * not find.
+ */
 int mh_sockdiag_one(struct mh_daemon *d, const struct mh_bound *b,
 		    uint16_t port, const struct mh_sockid *id)
 {

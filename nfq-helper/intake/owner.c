@@ -13,14 +13,15 @@
  * only the family the announcer's sockets do not (an IPv6 address, when
  * mosh-server is bound to an IPv4 one), and neither refuses it: else any
  * local user could bind every port of the range on 127.0.0.2, or on the
- * host's IPv6 address, and have every other user's session refused. (With
- * route_localnet the wire reaches 127/8, and such a socket counts.) A port's dump lists the sockets,
- * but a dump that takes more than one read may skip one (sockdiag.c says
- * how a local user crowds the port to make it); a crowded port is
- * therefore asked, for each of the host's addresses (and the wildcards)
- * and each interface a datagram may arrive on, which socket such a
- * datagram would reach: the announcer's, or none. What that cannot see:
- * an address local only through a route (AnyIP), and broadcast delivery.
+ * host's IPv6 address, and have every other user's session refused.
+ * (With route_localnet the wire reaches 127/8, and such a socket counts.)
+ * A port's dump lists the sockets, but a dump that takes more than one
+ * read may skip one (sockdiag.c says how a local user crowds the port to
+ * make it); a crowded port is therefore also asked, for each of the
+ * host's addresses (and the wildcards) and each interface a datagram may
+ * arrive on, which socket such a datagram would reach: the announcer's,
+ * or none. What that cannot see: an address local only through a route
+ * (AnyIP), and broadcast delivery.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -215,6 +216,7 @@ static unsigned proof_reach(const struct mh_proof *p)
 	for (unsigned i = 0; i < p->n_bound && i < MH_MAX_BOUND; i++)
 		r |= mh_ip_reach(p->bound[i].family, p->bound[i].ip,
 				 p->bound[i].v6only);
+	r &= MH_REACH_V4 | MH_REACH_V6;
 	return r ? r : MH_REACH_V4 | MH_REACH_V6;
 }
 

@@ -135,13 +135,13 @@ START_TEST(reached)
 {
 	ck_assert_uint_eq(reach("198.18.0.2", false), MH_REACH_V4);
 	ck_assert_uint_eq(reach("0.0.0.0", false), MH_REACH_V4);
-	ck_assert_uint_eq(reach("127.0.0.2", false), 0);
+	ck_assert_uint_eq(reach("127.0.0.2", false), MH_REACH_LO4);
 	ck_assert_uint_eq(reach("::", false), MH_REACH_V4 | MH_REACH_V6);
 	ck_assert_uint_eq(reach("::", true), MH_REACH_V6);
 	ck_assert_uint_eq(reach("fd00::2", false), MH_REACH_V6);
 	ck_assert_uint_eq(reach("fd00::2", true), MH_REACH_V6);
 	ck_assert_uint_eq(reach("::ffff:198.18.0.2", false), MH_REACH_V4);
-	ck_assert_uint_eq(reach("::ffff:127.0.0.1", false), 0);
+	ck_assert_uint_eq(reach("::ffff:127.0.0.1", false), MH_REACH_LO4);
 	ck_assert_uint_eq(reach("::1", false), 0);
 }
 END_TEST
