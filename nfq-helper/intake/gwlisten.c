@@ -176,43 +176,40 @@ static void peer_text(const struct sockaddr_storage *ss, char *buf, size_t len)
 	snprintf(buf, len, v4 ? "%s:%u" : "[%s]:%u", ip, port);
 }
 
-/* The key GWL_PRE_PER_SOURCE counts by. */
+static void key_of(const struct sockaddr_storage *ss, struct gwl_addr_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)ss;
+
+		k->fam = 4;
+		memcpy(k->b, &a->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)ss;
+		bool v4 = IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);
+
+		k->fam = v4 ? 4 : 6;
+		memcpy(k->b, &a->sin6_addr.s6_addr[v4 ? 12 : 0], v4 ? 4 : 8);
+	}
+}
+
+static bool same_key(const struct gwl_addr_key *a, const struct gwl_addr_key *b)
+{
+	return a->fam == b->fam && !memcmp(a->b, b->b, sizeof(a->b));
+}
+
+/* The keys GWL_PRE_PER_SOURCE counts by: the peer's, and the gateway
+ * address it came to (all zero if it cannot be told). */
 static void src_of(int fd, const struct sockaddr_storage *ss,
 		   struct gwl_src *src)
 {
 	struct sockaddr_storage me;
 	socklen_t len = sizeof(me);
 
-	memset(src, 0, sizeof(*src));
 	if (getsockname(fd, (struct sockaddr *)&me, &len) < 0)
 		me.ss_family = AF_UNSPEC;
-	if (me.ss_family == AF_INET6) {
-		const struct in6_addr *a = &((struct sockaddr_in6 *)&me)->sin6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(a))      /* IPv4 on the dual-stack socket */
-			memcpy(src->to, &a->s6_addr[12], 4);
-		else                              /* its /64: a host may have all of it */
-			memcpy(src->to + 4, a->s6_addr, 8);
-	}
-	else if (me.ss_family == AF_INET)
-		memcpy(src->to, &((struct sockaddr_in *)&me)->sin_addr, 4);
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)ss;
-
-		src->fam = 4;
-		memcpy(src->b, &a->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)ss;
-		bool v4 = IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);
-
-		src->fam = v4 ? 4 : 6;
-		memcpy(src->b, &a->sin6_addr.s6_addr[v4 ? 12 : 0], v4 ? 4 : 8);
-	}
-}
-
-static bool same_source(const struct gwl_src *a, const struct gwl_src *b)
-{
-	return a->fam == b->fam && !memcmp(a->b, b->b, sizeof(a->b));
+	key_of(&me, &src->to);
+	key_of(ss, &src->from);
 }
 
 /* Connections from src's source that have not finished their TLS
@@ -227,10 +224,10 @@ static unsigned pre_count(const struct gwl *l, const struct gwl_src *src,
 	for (unsigned i = 0; i < l->max; i++) {
 		const struct gwc *c = l->conns[i];
 
-		if (!c || c->state != GWC_HANDSHAKE || !same_source(&c->src, src))
+		if (!c || c->state != GWC_HANDSHAKE || !same_key(&c->src.from, &src->from))
 			continue;
 		n++;
-		*to += !memcmp(c->src.to, src->to, sizeof(src->to));
+		*to += same_key(&c->src.to, &src->to);
 	}
 	return n;
 }
@@ -247,15 +244,15 @@ static void evict_for(struct gwl *l, const struct gwl_src *src)
 	for (unsigned i = 0; i < l->max && n < 2 * GWL_PRE_PER_SOURCE; i++) {
 		struct gwc *c = l->conns[i];
 
-		if (c && c->state == GWC_HANDSHAKE && same_source(&c->src, src) &&
-		    memcmp(c->src.to, src->to, sizeof(src->to)))
+		if (c && c->state == GWC_HANDSHAKE && same_key(&c->src.from, &src->from) &&
+		    !same_key(&c->src.to, &src->to))
 			mine[n++] = c;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		unsigned k = 0;
 
 		for (unsigned j = 0; j < n; j++)
-			k += !memcmp(mine[j]->src.to, mine[i]->src.to, sizeof(src->to));
+			k += same_key(&mine[j]->src.to, &mine[i]->src.to);
 		if (k > most || (k == most && mine[i]->deadline_ms < out->deadline_ms)) {
 			most = k;
 			out = mine[i];
@@ -305,8 +302,7 @@ static void refuse_source(struct gwl *l, int fd, const char *peer)
 	if (gwl_noise_ok(l, GWL_NOISE_REFUSED, peer))
 		log_warn("relay connection from %s refused: %u connections from its "
 			 "address (IPv6: its /64) to this one still in their TLS handshake",
-			 peer,
-			 l->per_src);
+			 peer, l->per_src);
 }
 
 /* A connection just accepted: refused, or given a slot. */

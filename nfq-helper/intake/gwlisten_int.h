@@ -47,17 +47,20 @@
 #define GWL_NOISE_SUMMARY_MS 60000
 enum gwl_noise { GWL_NOISE_REFUSED, GWL_NOISE_HANDSHAKE, GWL_NOISE_KINDS };
 
-/* A connection's source for GWL_PRE_PER_SOURCE: family 4 (the address in
- * b[0..3]; also a v4-mapped IPv6 peer) or 6 (the /64 prefix in b), and
- * the gateway's own address it came to (to: as getsockname gives it, all
- * zero if unknown). A relay connects to the address its configuration
+/* An address as GWL_PRE_PER_SOURCE counts it: family 4 (the address in
+ * b[0..3]; also a v4-mapped IPv6 one) or 6 (its /64 prefix in b). */
+struct gwl_addr_key {
+	uint8_t fam;
+	uint8_t b[8];
+};
+
+/* A connection's source, and the gateway's own address it came to (to:
+ * all zero if unknown). A relay connects to the address its configuration
  * names, which its host's table keeps that host's other users from
  * (nft/relayguard.c); they can still reach the gateway's other
  * addresses, but each address has its own count. */
 struct gwl_src {
-	uint8_t fam;
-	uint8_t b[8];
-	uint8_t to[16];
+	struct gwl_addr_key from, to;
 };
 
 enum gwc_state { GWC_HANDSHAKE, GWC_HELLO, GWC_UP, GWC_CLOSING };
