@@ -747,7 +747,10 @@ static void session_end(struct mh_daemon *d, const struct mh_session *s,
 
 /* ---- start and stop ---- */
 
-static int gw_parse(struct gw *g, const char *text)
+/* A gateway's address and port, for its connection and for the table's
+ * guard of its listener (*guard) */
+static int gw_parse(struct gw *g, struct mh_nft_endpoint *guard,
+		    const char *text)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&g->sa;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&g->sa;
@@ -756,6 +759,8 @@ static int gw_parse(struct gw *g, const char *text)
 	g->fd = -1;
 	if (mh_config_parse_gateway(text, &a.family, a.ip, &a.port) < 0)
 		return -EINVAL;
+	*guard = (struct mh_nft_endpoint){ .family = a.family, .port = a.port };
+	memcpy(guard->ip, a.ip, sizeof(guard->ip));
 	mh_addr_str(&a, g->name, sizeof(g->name));
 	memset(&g->sa, 0, sizeof(g->sa));
 	if (a.family == AF_INET) {
@@ -864,12 +869,15 @@ int mh_relay_open(struct mh_daemon *d, char *err, size_t errlen)
 	}
 	d->relay = r;
 	r->timerfd = -1;
-	for (unsigned i = 0; i < d->cfg.n_gateways; i++)
-		if (gw_parse(&r->gw[r->n++], d->cfg.gateways[i]) < 0) {
+	for (unsigned i = 0; i < d->cfg.n_gateways; i++, r->n++) {
+		if (gw_parse(&r->gw[r->n], &d->relay_guard[r->n],
+			     d->cfg.gateways[i]) < 0) {
 			snprintf(err, errlen, "relay: gateway \"%s\" is not ADDR:PORT",
 				 d->cfg.gateways[i]);
 			return -EINVAL;
 		}
+		d->n_relay_guard = r->n + 1;
+	}
 	if ((ret = tls_setup(d, err, errlen)) < 0)
 		return ret;
 	if ((ret = timer_open(d)) < 0) {

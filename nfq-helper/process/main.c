@@ -163,13 +163,6 @@ static int relay_open(struct mh_daemon *d)
 		mh_relay_close(d);
 		return ret;
 	}
-	for (unsigned i = 0; i < d->cfg.n_gateways; i++) {
-		struct mh_nft_endpoint *g = &d->relay_guard[d->n_relay_guard];
-
-		if (mh_config_parse_gateway(d->cfg.gateways[i], &g->family, g->ip,
-					    &g->port) == 0)
-			d->n_relay_guard++;
-	}
 	mh_harden_identity(&d->cfg, &uid, &gid);
 	d->relay_uid = uid;   /* whose sockets reach the gateways */
 	return 0;
