@@ -38,6 +38,7 @@ struct mh_config {
 	char server_path[PATH_MAX];        /* the real mosh-server, run by the hook */
 	unsigned max_sessions;             /* global quota */
 	unsigned max_sessions_per_user;    /* per-uid quota */
+	unsigned crowded_port_lookups;     /* per-uid socket lookups/s, crowded ports (0: no limit) */
 	unsigned max_pinholes_per_session;
 	uint16_t queue_num;                /* NFQUEUE number */
 	unsigned queue_maxlen;             /* kernel queue length (packets) */

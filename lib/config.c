@@ -90,6 +90,7 @@ static const struct key_spec keys[] = {
 	PATH_KEY(server_path, LIVE, AT_LOGIN),
 	UINT_KEY(max_sessions, 1, 65535, REBUILD),
 	UINT_KEY(max_sessions_per_user, 1, 65535, LIVE),
+	UINT_KEY(crowded_port_lookups, 0, 10000000, LIVE),
 	UINT_KEY(max_pinholes_per_session, 1, MH_PINHOLES_CAP, REBUILD,
 		 NOTE("for sessions announced from now on")),
 	U16_KEY(queue_num, 0, 65535),
@@ -158,6 +159,7 @@ void mh_config_defaults(struct mh_config *c)
 	strcpy(c->server_path, "/usr/bin/mosh-server");
 	c->max_sessions = 1000;
 	c->max_sessions_per_user = 20;
+	c->crowded_port_lookups = 5000;
 	c->max_pinholes_per_session = 4;
 	c->queue_num = 0;
 	c->queue_maxlen = 4096;

@@ -149,7 +149,9 @@ void mh_admin_request(struct mh_daemon *d, int fd, const struct ucred *cr,
 
 /* owner.c: is port bound by a UDP socket of the peer's uid, and pid a
  * process of that uid at or below the peer (the announcing process)?
- * The uid's sockets go to proof. */
+ * The uid's sockets go to proof. 0, or why and -EACCES (another's port or
+ * not bound), -EPERM (the pid), -EAGAIN (the uid's crowded_port_lookups
+ * budget is spent), -EIO. */
 struct mh_proof {               /* what the announcement checks established */
 	uid_t uid;
 	struct mh_bound bound[MH_MAX_BOUND];

@@ -324,7 +324,8 @@ static uint8_t verify(struct mh_daemon *d, const struct ucred *cr,
 	err = mh_owner_check(d, m->port, cr, m->pid, &proof, why, whylen);
 	if (err)
 		return err == -EACCES ? MHC_ERR_NOT_OWNER :
-		       err == -EPERM ? MHC_ERR_PID : MHC_ERR_INTERNAL;
+		       err == -EPERM ? MHC_ERR_PID :
+		       err == -EAGAIN ? MHC_ERR_QUOTA : MHC_ERR_INTERNAL;
 	a->source = MH_SOURCE_CONTROL;
 	a->port = m->port;
 	a->uid = cr->uid;

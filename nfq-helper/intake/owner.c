@@ -21,7 +21,8 @@
  * host's addresses (and the wildcards) and each interface a datagram may
  * arrive on, which socket such a datagram would reach: the announcer's,
  * or none. What that cannot see: an address local only through a route
- * (AnyIP), and broadcast delivery.
+ * (AnyIP), and broadcast delivery. Those lookups are paid from the
+ * announcing uid's budget (crowded_port_lookups).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -117,6 +118,60 @@ static int check_pid(pid_t pid, const struct ucred *peer, char *why,
 #define OWNER_WHOLE_DUMP 16
 #define OWNER_LINKS_MAX  4096
 
+/* Each uid's budget of socket lookups for crowded ports: a lookup per
+ * local address (and the wildcards) and interface, some 1,500 on a host
+ * with 120 interfaces and 10 addresses (11 ms of the daemon's loop here),
+ * that one user announcing crowded ports again and again would otherwise
+ * have the daemon pay, while every other user's announcements and
+ * first datagrams wait. crowded_port_lookups a second, a burst of twice
+ * as many; a check may take the bucket below zero, which the refill then
+ * pays back before that uid's next crowded check. */
+#define CROWD_DRAIN_MS 10000
+static struct mh_uidlimit crowd_budget;
+static unsigned crowd_rate;
+static uint64_t crowd_drained_ms;
+
+static void crowd_report(void *arg, uint32_t uid, bool other,
+			 const uint64_t n[MH_NOISY_KINDS])
+{
+	char who[40];
+
+	(void)arg;
+	if (other)
+		snprintf(who, sizeof(who), "uids past the first %d",
+			 MH_UIDLIMIT_SLOTS);
+	else
+		snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
+	log_warn("%s: %llu announcement(s) of crowded ports refused over "
+		 "crowded_port_lookups", who,
+		 (unsigned long long)n[MH_NOISY_CONTROL]);
+}
+
+/* true if uid may have a crowded port checked now; else why not */
+static bool crowd_budget_ok(const struct mh_daemon *d, uint16_t port,
+			    uid_t uid, char *why, size_t whylen)
+{
+	uint64_t now = mh_now_ms();
+
+	if (!d->cfg.crowded_port_lookups)
+		return true;
+	if (crowd_rate != d->cfg.crowded_port_lookups) {   /* first, or SIGHUP */
+		crowd_rate = d->cfg.crowded_port_lookups;
+		mh_uidlimit_init(&crowd_budget, crowd_rate, 2.0 * crowd_rate);
+	}
+	if (now - crowd_drained_ms >= CROWD_DRAIN_MS) {
+		mh_uidlimit_drain(&crowd_budget, now, crowd_report, NULL);
+		crowd_drained_ms = now;
+	}
+	if (mh_uidlimit_ok(&crowd_budget, (uint32_t)uid, MH_NOISY_CONTROL, now))
+		return true;
+	snprintf(why, whylen, "UDP port %u is crowded (more than %d sockets) and "
+		 "uid %u has used up its checks of crowded ports "
+		 "(crowded_port_lookups = %u socket lookups a second): try again "
+		 "in a moment", port, OWNER_WHOLE_DUMP, (unsigned)uid, crowd_rate);
+	return false;
+}
+
 struct receivers {
 	struct mh_daemon *d;
 	uint16_t port;
@@ -124,6 +179,7 @@ struct receivers {
 	uid_t uid, other;
 	const uint32_t *links;        /* the host's interfaces */
 	unsigned n_links;
+	unsigned lookups;             /* made so far */
 	int err;                      /* 0, -EACCES (other's) or -errno */
 	char where[INET6_ADDRSTRLEN];
 };
@@ -147,6 +203,7 @@ static void receiver_cb(void *arg, int family, const uint8_t *ip,
 		    dev != ifindex)
 			continue;   /* a link-local address is reached on its link */
 		ret = mh_sockdiag_receiver(r->d, family, ip, r->port, dev, &who);
+		r->lookups++;
 		if (ret < 0)
 			r->err = ret;
 		else if (ret == 1 && who != r->uid) {
@@ -160,7 +217,7 @@ static void receiver_cb(void *arg, int family, const uint8_t *ip,
 /* A crowded port: its dump may have missed sockets. 0 if no datagram of
  * the families in reach to the port, on any of the host's addresses or
  * the wildcards, arriving on any interface or none, would reach another
- * user's socket; else why. */
+ * user's socket; else why. -EAGAIN if uid's budget is spent. */
 static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 			   unsigned reach, char *why, size_t whylen)
 {
@@ -168,14 +225,20 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 	static const uint8_t any[16];
 	struct receivers r = { .d = d, .port = port, .reach = reach, .uid = uid,
 			       .links = links };
-	int err = mh_local_links(d, links, OWNER_LINKS_MAX);
+	int err;
 
+	if (!crowd_budget_ok(d, port, uid, why, whylen))
+		return -EAGAIN;
+	err = mh_local_links(d, links, OWNER_LINKS_MAX);
 	if (err >= 0) {
 		r.n_links = (unsigned)err;
 		receiver_cb(&r, AF_INET, any, 0);
 		receiver_cb(&r, AF_INET6, any, 0);
 		err = mh_local_addrs(d, receiver_cb, &r);
 	}
+	if (d->cfg.crowded_port_lookups && r.lookups > 1)   /* one was taken */
+		mh_uidlimit_charge(&crowd_budget, (uint32_t)uid, MH_NOISY_CONTROL,
+				   r.lookups - 1.0);
 	if (r.err == -EACCES) {
 		snprintf(why, whylen, "UDP port %u is shared with another user's "
 			 "socket (uid %u, at %s)", port, (unsigned)r.other, r.where);

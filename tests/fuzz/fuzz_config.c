@@ -105,6 +105,7 @@ static void check_ranges(const struct mh_config *c)
 		    memchr(c->server_path, 0, sizeof(c->server_path)), "server_path");
 	FUZZ_ASSERT(in(c->max_sessions, 1, 65535), "max_sessions");
 	FUZZ_ASSERT(in(c->max_sessions_per_user, 1, 65535), "max_sessions_per_user");
+	FUZZ_ASSERT(in(c->crowded_port_lookups, 0, 10000000), "crowded_port_lookups");
 	FUZZ_ASSERT(in(c->max_pinholes_per_session, 1, MH_PINHOLES_CAP), "max_pinholes_per_session");
 	FUZZ_ASSERT(in(c->queue_maxlen, 1, 65536), "queue_maxlen");
 	FUZZ_ASSERT(in(c->slow_path_rate, 1, 1000000), "slow_path_rate");

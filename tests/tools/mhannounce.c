@@ -19,6 +19,9 @@
  * announced by nobody, held SECONDS (at most 600): another user's port,
  * which the crowd must not be allowed to announce as its own; or, on a
  * loopback address, a squat that must not get other users refused.
+ * --pile: COUNT sockets on PORT at 127.0.0.2 on, announced by nobody,
+ * held SECONDS: a port crowded by another user before its mosh-server
+ * binds it, so that its announcement takes the crowded check.
  * Exit: 0 accepted, 1 refused, 2 usage or transport error.
  */
 #include <arpa/inet.h>
@@ -46,7 +49,8 @@ static void usage(void)
 			"       mhannounce --squat SOCKET PORT KEY ADDR SECONDS "
 			"[SSH_CONNECTION]\n"
 			"       mhannounce --crowd SOCKET PORT AHEAD CHURN SECONDS\n"
-			"       mhannounce --hold ADDR PORT SECONDS [COUNT]\n");
+			"       mhannounce --hold ADDR PORT SECONDS [COUNT]\n"
+			"       mhannounce --pile PORT SECONDS COUNT\n");
 	exit(2);
 }
 
@@ -265,6 +269,36 @@ static _Noreturn void crowd_child(uint16_t port, unsigned ahead, unsigned churn,
 	_exit(0);
 }
 
+static int pile(int argc, char **argv)
+{
+	unsigned seconds, count;
+	uint16_t port;
+	char addr[32];
+	int udp;
+
+	if (argc != 5)
+		usage();
+	port = (uint16_t)parse_num(argv[2], 65535);
+	seconds = (unsigned)parse_num(argv[3], 600);
+	count = (unsigned)parse_num(argv[4], CROWD_MAX);
+	if (!count)
+		usage();
+	for (unsigned i = 0; i < count; i++) {   /* left open until exit */
+		lo_addr(addr, sizeof(addr), 0x7f000002, i);
+		udp = bind_udp(addr, port);
+		if (udp < 0) {
+			fprintf(stderr, "mhannounce: bind %s port %u: %s\n", addr,
+				port, strerror(-udp));
+			return 2;
+		}
+	}
+	printf("piled %u sockets on port %u\n", count, port);
+	fflush(stdout);
+	while (seconds)
+		seconds = sleep(seconds);
+	return 0;
+}
+
 static int crowd(int argc, char **argv)
 {
 	struct mhc_announce a = { 0 };
@@ -329,6 +363,8 @@ int main(int argc, char **argv)
 		return squat(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "--crowd"))
 		return crowd(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--pile"))
+		return pile(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "--hold"))
 		return hold(argc, argv);
 	if (argc < 5 || argc > 6)

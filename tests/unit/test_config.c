@@ -43,6 +43,7 @@ static void assert_config_eq(const struct mh_config *a, const struct mh_config *
 	ck_assert_str_eq(a->server_path, b->server_path);
 	ck_assert_uint_eq(a->max_sessions, b->max_sessions);
 	ck_assert_uint_eq(a->max_sessions_per_user, b->max_sessions_per_user);
+	ck_assert_uint_eq(a->crowded_port_lookups, b->crowded_port_lookups);
 	ck_assert_uint_eq(a->max_pinholes_per_session, b->max_pinholes_per_session);
 	ck_assert_uint_eq(a->queue_num, b->queue_num);
 	ck_assert_uint_eq(a->queue_maxlen, b->queue_maxlen);
@@ -153,6 +154,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(c.server_path, "/usr/bin/mosh-server");
 	ck_assert_uint_eq(c.max_sessions, 1000);
 	ck_assert_uint_eq(c.max_sessions_per_user, 20);
+	ck_assert_uint_eq(c.crowded_port_lookups, 5000);
 	ck_assert_uint_eq(c.max_pinholes_per_session, 4);
 	ck_assert_uint_eq(c.queue_num, 0);
 	ck_assert_uint_eq(c.queue_maxlen, 4096);
@@ -240,6 +242,7 @@ START_TEST(test_round_trip_every_field)
 	strcpy(c.server_path, "/opt/m\xc3\xb6sh/bin/mosh-server");
 	c.max_sessions = 1;
 	c.max_sessions_per_user = 65535;
+	c.crowded_port_lookups = 10000000;
 	c.max_pinholes_per_session = 1;
 	c.queue_num = 65535;
 	c.queue_maxlen = 1;
@@ -446,7 +449,8 @@ static const char *const rebuild_keys[] = {
 };
 static const char *const live_keys[] = {
 	"handshake_timeout", "session_timeout", "server_path",
-	"max_sessions_per_user", "hook_timeout", "log_level", "server_ports",
+	"max_sessions_per_user", "crowded_port_lookups", "hook_timeout", "log_level",
+	"server_ports",
 	"server_network_timeout", "relay_orphan_grace", "relay_resync_grace",
 };
 
@@ -476,6 +480,7 @@ static void all_changed(struct mh_config *c)
 	strcpy(c->server_path, "/x/mosh-server");
 	c->max_sessions = 3;
 	c->max_sessions_per_user = 2;
+	c->crowded_port_lookups = 0;
 	c->max_pinholes_per_session = 16;
 	c->queue_num = 9;
 	c->queue_maxlen = 9;
