@@ -97,6 +97,11 @@ $(B)/tests/test_%: $(B)/tests/unit/test_%.o $(LIB)
 $(B)/tests/test_tls: $(B)/tests/unit/test_tls.o $(B)/nfq-helper/intake/tls.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SSL_LIBS) $(PKG_LIBS)
 
+# the relay listener's connections (gwconn.c) with real TLS relays; the
+# test holds the daemon's end of the socketpair
+$(B)/tests/test_gwconn: $(B)/tests/unit/test_gwconn.o $(B)/nfq-helper/intake/gwconn.o $(B)/nfq-helper/intake/tls.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(SSL_LIBS) $(PKG_LIBS)
+
 # test builds only: the gateway daemon whole, with a stand-in for the
 # relay listener (gwseam.o's seam hooks replace the daemon's weak ones)
 $(B)/tests/gwseam: $(B)/tests/tools/gwseam.o $(call obj,$(DAEMON_SRCS)) $(LIB)

@@ -94,6 +94,15 @@ bool gwl_flush_downs(struct gwl *l)
 	return true;
 }
 
+int gwl_free_slot(struct gwl *l)
+{
+	gwl_flush_downs(l);
+	for (unsigned i = 0; i < l->max; i++)
+		if (!l->conns[i] && !l->down[i])
+			return (int)i;
+	return -1;
+}
+
 void gwc_open(struct gwl *l, int fd, const char *peer,
 	      const struct gwl_src *src, unsigned slot)
 {

@@ -279,15 +279,6 @@ static void noise_summary(struct gwl *l, uint64_t now)
 	l->noise_ms = now;
 }
 
-static int free_slot(struct gwl *l)
-{
-	gwl_flush_downs(l);
-	for (unsigned i = 0; i < l->max; i++)
-		if (!l->conns[i] && !l->down[i])
-			return (int)i;
-	return -1;
-}
-
 static void refuse_full(struct gwl *l, int fd, const char *peer)
 {
 	close(fd);
@@ -319,7 +310,7 @@ static void admit(struct gwl *l, int fd, const struct sockaddr_storage *ss)
 		evict_for(l, &src);
 	if (to >= l->per_src)
 		refuse_source(l, fd, peer);
-	else if ((slot = free_slot(l)) < 0)
+	else if ((slot = gwl_free_slot(l)) < 0)
 		refuse_full(l, fd, peer);
 	else
 		gwc_open(l, fd, peer, &src, (unsigned)slot);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Private to the relay listener's child (gwlisten.c: start-up, the loop,
- * accepting; gwconn.c: one relay connection, its TLS and its frames, and
- * the messages to the daemon).
+ * accepting; gwconn.c: one relay connection, its TLS and its frames, the
+ * messages to the daemon, and which slot is free while DOWNs wait; the
+ * unit test test_gwconn drives gwconn.c alone).
  */
 #ifndef MH_GWLISTEN_INT_H
 #define MH_GWLISTEN_INT_H
@@ -125,5 +126,8 @@ int gwl_send(struct gwl *l, const struct mh_gwp *p);
 /* the DOWNs l->down holds, in slot order, until the daemon takes no more;
  * true if none is left waiting */
 bool gwl_flush_downs(struct gwl *l);
+/* a slot for a connection just accepted (the DOWNs waiting sent first; a
+ * slot whose DOWN still waits is not free), or -1 */
+int gwl_free_slot(struct gwl *l);
 
 #endif
