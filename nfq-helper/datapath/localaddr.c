@@ -6,11 +6,14 @@
  * and every device it may arrive on. The ownership check of a crowded
  * port asks, for each pair, which socket such a datagram would reach
  * (owner.c). Only an administrator changes these lists; no local user can
- * crowd them.
+ * crowd them. And whether an interface of the host takes datagrams from
+ * the wire to 127/8 (its own route_localnet).
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -121,9 +124,36 @@ int mh_local_addrs(struct mh_daemon *d, mh_local_addr_fn fn, void *arg)
 }
 
 struct link_walk {
-	uint32_t *idx;
+	uint32_t *idx;                /* NULL: not wanted */
 	unsigned n, max;
+	bool localnet;                /* an interface's route_localnet is on */
 };
+
+/* IFLA_AF_SPEC > AF_INET > IFLA_INET_CONF: the interface's IPv4 settings,
+ * one u32 each, IPV4_DEVCONF_x at index x - 1 */
+static bool link_localnet(const struct nlmsghdr *nlh,
+			  const struct ifinfomsg *ifi)
+{
+	const struct nlattr *a, *af, *c;
+
+	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+		if (mnl_attr_get_type(a) != IFLA_AF_SPEC)
+			continue;
+		mnl_attr_for_each_nested(af, a) {
+			if (mnl_attr_get_type(af) != AF_INET)
+				continue;
+			mnl_attr_for_each_nested(c, af) {
+				const uint32_t *v = mnl_attr_get_payload(c);
+
+				if (mnl_attr_get_type(c) == IFLA_INET_CONF &&
+				    mnl_attr_get_payload_len(c) >=
+				    IPV4_DEVCONF_ROUTE_LOCALNET * sizeof(*v))
+					return v[IPV4_DEVCONF_ROUTE_LOCALNET - 1] != 0;
+			}
+		}
+	}
+	return false;
+}
 
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -134,6 +164,10 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	if (ifi->ifi_index <= 0)
 		return MNL_CB_OK;
+	if (!w->idx) {
+		w->localnet |= link_localnet(nlh, ifi);
+		return MNL_CB_OK;
+	}
 	if (w->n == w->max) {   /* a device left out would be a socket unseen */
 		errno = ENOBUFS;
 		return MNL_CB_ERROR;
@@ -144,8 +178,16 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 
 int mh_local_links(struct mh_daemon *d, uint32_t *idx, unsigned max)
 {
-	struct link_walk w = { idx, 0, max };
+	struct link_walk w = { idx, 0, max, false };
 	int err = rtnl_dump(d, RTM_GETLINK, link_cb, &w);
 
 	return err ? err : (int)w.n;
+}
+
+int mh_local_localnet(struct mh_daemon *d)
+{
+	struct link_walk w = { NULL, 0, 0, false };
+	int err = rtnl_dump(d, RTM_GETLINK, link_cb, &w);
+
+	return err ? err : w.localnet;
 }

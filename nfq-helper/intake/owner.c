@@ -14,7 +14,8 @@
  * mosh-server is bound to an IPv4 one), and neither refuses it: else any
  * local user could bind every port of the range on 127.0.0.2, or on the
  * host's IPv6 address, and have every other user's session refused.
- * (With route_localnet the wire reaches 127/8, and such a socket counts.)
+ * (With route_localnet, "all" or any one interface's, the wire reaches
+ * 127/8, and such a socket counts.)
  * A port's dump lists the sockets, but a dump that takes more than one
  * read may skip one (sockdiag.c says how a local user crowds the port to
  * make it); a crowded port is therefore also asked, for each of the
@@ -118,8 +119,25 @@ static int check_pid(pid_t pid, const struct ucred *peer, char *why,
 #define OWNER_WHOLE_DUMP 16
 #define OWNER_LINKS_MAX  4096
 
+/* route_localnet: datagrams from the wire to 127/8 are delivered (kube-
+ * proxy sets it), so another user's socket there counts. The kernel
+ * delivers them on an interface if net.ipv4.conf.all.route_localnet or
+ * that interface's own setting is on: both are read. */
+static bool route_localnet(struct mh_daemon *d)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/conf/all/route_localnet", "re");
+	int v = 0;
+
+	if (!f)
+		return true;    /* cannot tell: count them */
+	if (fscanf(f, "%d", &v) != 1)
+		v = 1;
+	fclose(f);
+	return v != 0 || mh_local_localnet(d) != 0;   /* an error counts them */
+}
+
 /* Each uid's budget of socket lookups for crowded ports: a lookup per
- * local address (and the wildcards) and interface, some 1,500 on a host
+ * local address (and the wildcards) and interface, some 1,800 on a host
  * with 120 interfaces and 10 addresses (11 ms of the daemon's loop here),
  * that one user announcing crowded ports again and again would otherwise
  * have the daemon pay, while every other user's announcements and
@@ -180,6 +198,7 @@ struct receivers {
 	const uint32_t *links;        /* the host's interfaces */
 	unsigned n_links;
 	unsigned lookups;             /* made so far */
+	bool localnet;                /* route_localnet: 127/8 from the wire */
 	int err;                      /* 0, -EACCES (other's) or -errno */
 	char where[INET6_ADDRSTRLEN];
 };
@@ -193,7 +212,8 @@ static void receiver_cb(void *arg, int family, const uint8_t *ip,
 	uid_t who;
 	int ret = 0;
 
-	if (mh_ip_loopback(family, ip) ||   /* no datagram from outside */
+	if ((mh_ip_loopback(family, ip) &&  /* no datagram from outside */
+	     !(family == AF_INET && r->localnet)) ||
 	    !(r->reach & (family == AF_INET ? MH_REACH_V4 : MH_REACH_V6)))
 		return;
 	for (unsigned i = 0; i <= r->n_links && !r->err; i++) {
@@ -229,6 +249,7 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 
 	if (!crowd_budget_ok(d, port, uid, why, whylen))
 		return -EAGAIN;
+	r.localnet = (reach & MH_REACH_V4) && route_localnet(d);
 	err = mh_local_links(d, links, OWNER_LINKS_MAX);
 	if (err >= 0) {
 		r.n_links = (unsigned)err;
@@ -250,22 +271,6 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 		return -EIO;
 	}
 	return 0;
-}
-
-/* net.ipv4.conf.all.route_localnet: datagrams from the wire to 127/8 are
- * delivered (kube-proxy sets it), so another user's socket there counts.
- * Only "all" is read: a single interface's own setting is not seen. */
-static bool route_localnet(void)
-{
-	FILE *f = fopen("/proc/sys/net/ipv4/conf/all/route_localnet", "re");
-	int v = 0;
-
-	if (!f)
-		return true;    /* cannot tell: count them */
-	if (fscanf(f, "%d", &v) != 1)
-		v = 1;
-	fclose(f);
-	return v != 0;
 }
 
 /* The families of the datagrams from another host that the announcer's
@@ -301,7 +306,7 @@ static int others_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 		o = &c->reach[0];
 	else if ((reach & MH_REACH_V6) && c->reach[1].n)
 		o = &c->reach[1];
-	else if ((reach & MH_REACH_V4) && c->reach[2].n && route_localnet())
+	else if ((reach & MH_REACH_V4) && c->reach[2].n && route_localnet(d))
 		o = &c->reach[2];
 	if (!o)   /* a dump may miss a socket, never make one up */
 		return c->total > OWNER_WHOLE_DUMP ?

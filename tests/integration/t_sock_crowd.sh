@@ -111,6 +111,14 @@ mh_log "the hook's user sees: $(tail -n 1 "$MH_HOOK_ERR")"
 mh_assert "refused for the socket on 127.0.0.2" \
 	grep -q -E "shared with another user's socket \(uid [0-9]+, at 127\.0\.0\.2\)" "$MH_HOOK_ERR"
 mh_nsx "$NS_S" sysctl -qw net.ipv4.conf.all.route_localnet=0
+# The kernel takes "all" or the interface's own setting; before, only
+# "all" was read and this session was accepted.
+mh_step "route_localnet on eth0 alone: the socket on 127.0.0.2 refuses the next session too"
+mh_nsx "$NS_S" sysctl -qw net.ipv4.conf.eth0.route_localnet=1
+if mh_session_try mhtest1; then mh_fail "accepted with eth0's route_localnet on (port $MH_PORT)"; fi
+mh_assert "refused for the socket on 127.0.0.2" \
+	grep -q -E "shared with another user's socket \(uid [0-9]+, at 127\.0\.0\.2\)" "$MH_HOOK_ERR"
+mh_nsx "$NS_S" sysctl -qw net.ipv4.conf.eth0.route_localnet=0
 kill "${squatters[@]}" 2>/dev/null
 wait "${squatters[@]}" 2>/dev/null
 
