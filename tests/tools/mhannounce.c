@@ -15,8 +15,9 @@
  * 20,000 times), each of which has the daemon check that the port's
  * session still holds its socket. A check misled by a socket list read in
  * parts while it changed would end the victim's session.
- * --hold: a user's socket on ADDR:PORT (or on COUNT ports from PORT),
- * announced by nobody, held SECONDS (at most 600): another user's port,
+ * --hold: a user's socket on ADDR:PORT (or on COUNT ports from PORT; bound
+ * to DEVICE too if given), announced by nobody, held SECONDS (at most
+ * 600): another user's port,
  * which the crowd must not be allowed to announce as its own; or, on a
  * loopback address, a squat that must not get other users refused.
  * --pile: COUNT sockets on PORT at 127.0.0.2 on, announced by nobody,
@@ -49,7 +50,7 @@ static void usage(void)
 			"       mhannounce --squat SOCKET PORT KEY ADDR SECONDS "
 			"[SSH_CONNECTION]\n"
 			"       mhannounce --crowd SOCKET PORT AHEAD CHURN SECONDS\n"
-			"       mhannounce --hold ADDR PORT SECONDS [COUNT]\n"
+			"       mhannounce --hold ADDR PORT SECONDS [COUNT [DEVICE]]\n"
 			"       mhannounce --pile PORT SECONDS COUNT\n");
 	exit(2);
 }
@@ -111,8 +112,9 @@ static int exchange(int fd, const struct mhc_announce *a, struct mhc_msg *r)
 }
 
 /* A UDP socket bound to addr:port (IPv6 takes IPv4 too, as the host's
- * default has it); the descriptor or -errno. */
-static int bind_udp(const char *addr, uint16_t port)
+ * default has it), and to device dev unless NULL; the descriptor or
+ * -errno. */
+static int bind_udp_dev(const char *addr, uint16_t port, const char *dev)
 {
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -126,7 +128,9 @@ static int bind_udp(const char *addr, uint16_t port)
 	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if ((v6 ? bind(fd, (struct sockaddr *)&s6, sizeof(s6))
+	if ((dev && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev,
+			       (socklen_t)strlen(dev)) < 0) ||
+	    (v6 ? bind(fd, (struct sockaddr *)&s6, sizeof(s6))
 		: bind(fd, (struct sockaddr *)&s4, sizeof(s4))) < 0) {
 		int err = -errno;
 
@@ -134,6 +138,11 @@ static int bind_udp(const char *addr, uint16_t port)
 		return err;
 	}
 	return fd;
+}
+
+static int bind_udp(const char *addr, uint16_t port)
+{
+	return bind_udp_dev(addr, port, NULL);
 }
 
 static int squat(int argc, char **argv)
@@ -184,16 +193,17 @@ static int hold(int argc, char **argv)
 	uint16_t port;
 	int udp;
 
-	if (argc != 5 && argc != 6)
+	if (argc < 5 || argc > 7)
 		usage();
 	port = (uint16_t)parse_num(argv[3], 65535);
 	seconds = (unsigned)parse_num(argv[4], 600);
-	if (argc == 6)
+	if (argc >= 6)
 		count = (unsigned)parse_num(argv[5], 1000);
 	if (!count || port + count - 1 > 65535)
 		usage();
 	for (unsigned i = 0; i < count; i++) {   /* left open until exit */
-		udp = bind_udp(argv[2], (uint16_t)(port + i));
+		udp = bind_udp_dev(argv[2], (uint16_t)(port + i),
+				   argc == 7 ? argv[6] : NULL);
 		if (udp < 0) {
 			fprintf(stderr, "mhannounce: bind %s port %u: %s\n", argv[2],
 				port + i, strerror(-udp));
