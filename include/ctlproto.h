@@ -143,7 +143,7 @@ struct mhc_stats {
  */
 #define MHC_STATUS_PEERS     16   /* peer records one reply can hold */
 #define MHC_PEER_NAME_MAX    64
-#define MHC_PEER_SUBJ_MAX    200
+#define MHC_PEER_SUBJ_MAX    255  /* a relay subject is refused at 256 (tls.c) */
 #define MHC_PEER_WHY_MAX     160
 #define MHC_NEVER            UINT64_MAX
 #define MHC_UNCOUNTED        UINT32_MAX
