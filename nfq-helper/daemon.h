@@ -370,15 +370,17 @@ struct mh_keeper *mh_state_keeper(struct mh_daemon *d);
 /* conntrack.c (single-port mode): the socket is opened at start-up (the
  * syscall filter allows no new netlink socket later); mh_ct_cut deletes the
  * conntrack entries of flows to the public port whose replies come from
- * server_port, of the given families (MH_CT_IPV4 | MH_CT_IPV6), or those of
- * client alone if set: how many, or 0 when there is no socket. Errors are
- * logged as warnings and never stop anything. */
+ * server_port (at the address of server, if set: the gateway's servers
+ * share port numbers), of the given families (MH_CT_IPV4 | MH_CT_IPV6), or
+ * those of client alone if set: how many, or 0 when there is no socket.
+ * Errors are logged as warnings and never stop anything. */
 #define MH_CT_IPV4 1u
 #define MH_CT_IPV6 2u
 int mh_ct_open(struct mh_daemon *d);
 void mh_ct_close(struct mh_daemon *d);
-int mh_ct_cut(struct mh_daemon *d, uint16_t server_port,
-	      const struct mh_addr *client, unsigned families);
+int mh_ct_cut(struct mh_daemon *d, const struct mh_addr *server,
+	      uint16_t server_port, const struct mh_addr *client,
+	      unsigned families);
 /* One source's flow through the public port, looked up by its tuple
  * (client -> dst, the address and public port it was sent to): where its
  * DNAT sends it (to, the entry's reply source: the address and public

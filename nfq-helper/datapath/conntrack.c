@@ -41,6 +41,7 @@
 struct ct_query {
 	uint16_t public_port, server_port;
 	const struct mh_addr *client;
+	const struct mh_addr *server;   /* its address only; NULL: any */
 };
 
 /* One tuple of a dumped entry, as far as the match needs it. */
@@ -205,6 +206,10 @@ static bool ct_match(const struct ct_query *q, int family,
 	if (orig->proto != IPPROTO_UDP || reply->proto != IPPROTO_UDP ||
 	    orig->dport != q->public_port || reply->sport != q->server_port)
 		return false;
+	if (q->server && (q->server->family != family || !reply->has_src ||
+			  memcmp(reply->src, q->server->ip,
+				 family == AF_INET ? 4 : 16)))
+		return false;   /* the same port on another server */
 	if (!q->client)
 		return true;
 	return q->client->family == family && orig->has_src &&
@@ -454,7 +459,7 @@ int mh_ct_open(struct mh_daemon *d)
 {
 	struct timeval tv = { CT_RCV_TIMEOUT_MS / 1000,
 			      (CT_RCV_TIMEOUT_MS % 1000) * 1000 };
-	struct ct_query q = { d->pol.public_port, 0, NULL };
+	struct ct_query q = { d->pol.public_port, 0, NULL, NULL };
 	int err;
 
 	d->ct = mnl_socket_open(NETLINK_NETFILTER);
@@ -509,18 +514,21 @@ static bool walk_budget(unsigned walks)
 	return true;
 }
 
-int mh_ct_cut(struct mh_daemon *d, uint16_t server_port,
-	      const struct mh_addr *client, unsigned families)
+int mh_ct_cut(struct mh_daemon *d, const struct mh_addr *server,
+	      uint16_t server_port, const struct mh_addr *client,
+	      unsigned families)
 {
 	static const struct { int family; unsigned bit; } fam[] = {
 		{ AF_INET, MH_CT_IPV4 }, { AF_INET6, MH_CT_IPV6 },
 	};
-	struct ct_query q = { d->pol.public_port, server_port, client };
+	struct ct_query q = { d->pol.public_port, server_port, client, server };
 	unsigned cut = 0, left = 0, walks = 0;
 	int err;
 
 	if (!d->ct || !q.public_port || !server_port)
 		return 0;
+	if (server)
+		families &= server->family == AF_INET ? MH_CT_IPV4 : MH_CT_IPV6;
 	if (client)
 		families = client->family == AF_INET ? MH_CT_IPV4 : MH_CT_IPV6;
 	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++)

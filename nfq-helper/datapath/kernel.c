@@ -548,7 +548,7 @@ void mh_gw_mux_gone(struct mh_daemon *d, const struct mh_addr *client,
 	char cl[MH_ADDRSTRLEN];
 
 	mh_kernel_gw_mux(d, client, server, true, false, MH_KERNEL_SYNC);
-	if (mh_ct_cut(d, server->port, client, 0) > 0)
+	if (mh_ct_cut(d, server, server->port, client, 0) > 0)
 		log_info("port %u: conntrack flow of %s through the public port "
 			 "deleted", server->port, mh_addr_str(client, cl, sizeof(cl)));
 }

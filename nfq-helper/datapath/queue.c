@@ -143,7 +143,8 @@ static bool still_recorded(const struct mh_daemon *d, const struct after *a)
 static void cut_evicted_flow(struct mh_daemon *d, const struct after *a)
 {
 	char cl[MH_ADDRSTRLEN];
-	int n = mh_ct_cut(d, a->port, &a->client, 0);
+	int n = mh_ct_cut(d, a->server.family ? &a->server : NULL, a->port,
+			  &a->client, 0);
 
 	if (n > 0)
 		log_info("port %u: conntrack flow of evicted %s deleted", a->port,

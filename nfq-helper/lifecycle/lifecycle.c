@@ -189,7 +189,7 @@ static void cut_flows(struct mh_daemon *d, const struct mh_session *s)
 
 	if (!s->contacted)
 		return;
-	n = mh_ct_cut(d, s->port, NULL, families_of(s));
+	n = mh_ct_cut(d, NULL, s->port, NULL, families_of(s));
 
 	if (n > 0)
 		log_info("session %u port %u: %d conntrack flow%s through port %u "

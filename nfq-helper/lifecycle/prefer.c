@@ -25,7 +25,7 @@ static void displace(struct mh_daemon *d, const struct mh_displaced *x,
 	mh_kernel_elem(d, MH_NFT_MUX, MH_NFT_DEL, &x->client, s->port,
 		       MH_KERNEL_SYNC);
 	mh_pinhole_forget(s, &x->client);
-	mh_ct_cut(d, s->port, &x->client, 0);
+	mh_ct_cut(d, NULL, s->port, &x->client, 0);
 	if (!mh_audit_allow(d, s->uid, MH_NOISY_PINHOLE))
 		return;
 	log_info("session %u port %u: mapping of %s displaced by session %u "

@@ -241,6 +241,49 @@ mh_assert "its mapping with it" mh_wait 2 no_mapping 6 "$NAT_6" "$SRV2_6" "$REAL
 mh_assert "and its conntrack binding" mh_wait 2 no_ct_binding 6 "$SRV2_6" "$REAL2"
 mh_assert "server1's session types on" mh_roundtrip c1 15
 
+# Servers share port numbers, and a NAT may give two clients the same
+# source address and port when they go to different servers. A session's
+# end cuts, for each of its clients, that client's flows to its own
+# server only. Before, it cut the client's flows to the session's port
+# number on every server: c1's, from the same NAT port to server1's port
+# of the same number, was deleted too (and came back, a new entry, only
+# at c1's next datagram).
+mh_step "server2's IPv4 session on server1's port number, c1 and c4 on one NAT port: c4's end leaves c1's flow alone"
+session 4 "$NS_S2" r2 "$SRV2_4" mhtest2
+K4=$MH_KEY S4=$MH_SPID REAL4=$(real_port "$NS_S2" "$MH_SPID")
+mh_assert_eq "server2's mosh-server takes port $REAL1, as server1's did" "$REAL1" "$REAL4"
+SRV=$SRV2_4 mh_client_start c4 "$PUB" "$K4"
+mh_assert "c4 types through the public port to server2" mh_roundtrip c4 20
+mh_assert "conntrack: $NAT_4 -> $SRV2_4:$PUB, replies from port $REAL4" \
+	mh_wait 5 ct_binding 4 "$SRV2_4" "$REAL4"
+SHARED=41291
+gw_snat_set rg "meta l4proto udp snat ip to $NAT_4:$SHARED" "snat ip6 to $NAT_6" ||
+	mh_fail "router SNAT"
+mh_nsx "$NS_R" conntrack -D -f ipv4 -p udp >/dev/null 2>&1
+mh_assert "c1 types from $NAT_4:$SHARED" mh_roundtrip c1 20
+mh_assert "c4 types from $NAT_4:$SHARED" mh_roundtrip c4 20
+flow_id() { # SERVER: the id of the gateway's entry from $NAT_4:$SHARED to SERVER:$PUB, to port $REAL1
+	mh_nsx "$NS_G" conntrack -L -f ipv4 -p udp --orig-src "$NAT_4" --orig-port-src "$SHARED" \
+		--orig-port-dst "$PUB" -o id 2>/dev/null |
+		grep -E "dst=$1 .*src=$1 .*sport=$REAL1 " | sed -n 's/.*id=\([0-9]*\).*/\1/p' | head -n 1
+}
+c1_flow_id() { flow_id "$SRV1_4"; }
+mh_assert "the gateway has c4's flow from $NAT_4:$SHARED" mh_wait 5 eval '[ -n "$(flow_id "$SRV2_4")" ]'
+mh_assert "and c1's" mh_wait 5 eval '[ -n "$(c1_flow_id)" ]'
+id1=$(c1_flow_id)
+mh_log "c1's conntrack entry: id ${id1:-none}"
+[ -n "$id1" ] || mh_fail "no conntrack entry of c1's"
+mh_type c4 "exit"
+mh_wait 10 mh_server_gone "$S4" || mh_fail "server2's mosh-server ($S4) did not exit"
+mh_assert "the gateway ends server2's session" mh_wait 3 gw_no_session 4 "$SRV2_4" "$REAL4"
+mh_assert "its conntrack binding goes" mh_wait 2 no_ct_binding 4 "$SRV2_4" "$REAL4"
+mh_assert_eq "c1's conntrack entry is the same one" "$id1" "$(c1_flow_id)"
+mh_assert "c1 types on" mh_roundtrip c1 15
+gw_snat_set rg "meta l4proto udp snat ip to $NAT_4:40000-40999" "snat ip6 to $NAT_6" ||
+	mh_fail "router SNAT"
+mh_nsx "$NS_R" conntrack -D -f ipv4 -p udp >/dev/null 2>&1
+mh_assert "c1 types from the NAT's range again" mh_roundtrip c1 20
+
 # ---------------------------------------------------------------- 6
 
 mh_step "a forged-source replay of c3's datagrams does not hold c1's next source"
