@@ -69,17 +69,22 @@ mh_assert "session $victim ended" mh_wait 10 eval "! mh_has_session $victim"
 # mhtest2's alone: seen before the fix (accepted within the run). The
 # daemon now also asks, for each of the host's addresses, which socket a
 # datagram to it on the port would reach, one lookup each.
-held=60990
-mh_step "mhtest1 holds port $held on $SRV4; mhtest2 crowds it and announces it (8 s)"
-ip netns exec "$NS_S" setpriv --reuid=mhtest1 --regid=mhtest1 --init-groups \
-	timeout 40 "$MH_BUILD/tests/mhannounce" --hold "$SRV4" "$held" 30 \
-	>"$MH_TMP/hold.out" 2>&1 &
-holder=$!
-mh_assert "mhtest1 holds the port" mh_wait 5 grep -q "^holding" "$MH_TMP/hold.out"
-crowd "$held" "$MH_TMP/crowd2.out" MHC_ERR_NOT_OWNER "the port is another user's"
-mh_assert "no session on port $held" eval "! mh_has_session $held"
-kill "$holder" 2>/dev/null
-wait "$holder" 2>/dev/null
+# held_crowd PORT OUT [DEVICE]: mhtest1 holds PORT on the server's address
+# (bound to DEVICE too, if given) while mhtest2 crowds it and announces it
+held_crowd() {
+	local held=$1 out=$2 holder
+	ip netns exec "$NS_S" setpriv --reuid=mhtest1 --regid=mhtest1 --init-groups \
+		timeout 40 "$MH_BUILD/tests/mhannounce" --hold "$SRV4" "$held" 30 1 ${3:+"$3"} \
+		>"$MH_TMP/hold.out" 2>&1 &
+	holder=$!
+	mh_assert "mhtest1 holds the port" mh_wait 5 grep -q "^holding" "$MH_TMP/hold.out"
+	crowd "$held" "$out" MHC_ERR_NOT_OWNER "the port is another user's"
+	mh_assert "no session on port $held" eval "! mh_has_session $held"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+}
+mh_step "mhtest1 holds port 60990 on $SRV4; mhtest2 crowds it and announces it (8 s)"
+held_crowd 60990 "$MH_TMP/crowd2.out"
 
 # The same with mhtest1's socket bound to the device eth0 as well (an
 # unprivileged user may do that): the lookup of the address alone does not
@@ -87,17 +92,8 @@ wait "$holder" 2>/dev/null
 # cannot have mhtest2's announcement taken. Before the lookups per
 # interface (session 14's first review; tried): MHC_OK 110 and 113 times
 # of the 20,000 in two runs.
-held=60991
-mh_step "mhtest1 holds port $held on $SRV4, bound to eth0; mhtest2 crowds it and announces it (8 s)"
-ip netns exec "$NS_S" setpriv --reuid=mhtest1 --regid=mhtest1 --init-groups \
-	timeout 40 "$MH_BUILD/tests/mhannounce" --hold "$SRV4" "$held" 30 1 eth0 \
-	>"$MH_TMP/hold.out" 2>&1 &
-holder=$!
-mh_assert "mhtest1 holds the port" mh_wait 5 grep -q "^holding" "$MH_TMP/hold.out"
-crowd "$held" "$MH_TMP/crowd-dev.out" MHC_ERR_NOT_OWNER "the port is another user's"
-mh_assert "no session on port $held" eval "! mh_has_session $held"
-kill "$holder" 2>/dev/null
-wait "$holder" 2>/dev/null
+mh_step "mhtest1 holds port 60991 on $SRV4, bound to eth0; mhtest2 crowds it and announces it (8 s)"
+held_crowd 60991 "$MH_TMP/crowd-dev.out" eth0
 
 # Another user's socket on a loopback address of the port, or on the
 # host's IPv6 address while mosh-server is bound to its IPv4 one: no

@@ -18,6 +18,7 @@
 #include <check.h>
 
 #include "check_main.h"
+#include "certdir.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
@@ -33,32 +34,15 @@
 #include "relaywire.h"
 #include "../../nfq-helper/intake/gwlisten_int.h"
 
-static char dir[64];
 
 static void path(char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", dir, name);
+	snprintf(buf, len, "%s/%s", certdir, name);
 }
 
 static void make_certs(void)
 {
-	const char *src = getenv("MH_SRC");
-	char cmd[512];
-
-	strcpy(dir, "/tmp/mh-gwconn.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/tools/mkcerts.sh %s >/dev/null",
-		 src ? src : ".", dir);
-	ck_assert_msg(system(cmd) == 0, "%s failed (openssl CLI missing?)", cmd);
-}
-
-static void remove_certs(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	certdir_make("gwconn");
 }
 
 /* The listener as gwlisten.c's setup leaves it, and the daemon's end. */
@@ -427,7 +411,7 @@ int main(void)
 
 	signal(SIGPIPE, SIG_IGN);   /* as in the daemon and its listener */
 	tcase_set_timeout(tc, 60);
-	tcase_add_unchecked_fixture(tc, make_certs, remove_certs);
+	tcase_add_unchecked_fixture(tc, make_certs, certdir_remove);
 	tcase_add_test(tc, test_down_kept_until_sent);
 	tcase_add_test(tc, test_down_sent_at_next_close);
 	tcase_add_test(tc, test_unanswered_frame_closes);

@@ -14,6 +14,7 @@
 #include <check.h>
 
 #include "check_main.h"
+#include "certdir.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -28,7 +29,6 @@
 #include "relaywire.h"
 #include "../../nfq-helper/intake/tls.h"
 
-static char dir[64];
 static char path_buf[16][256];
 static int path_i;
 
@@ -36,29 +36,13 @@ static const char *P(const char *name)
 {
 	char *p = path_buf[path_i++ % 16];
 
-	snprintf(p, sizeof(path_buf[0]), "%s/%s", dir, name);
+	snprintf(p, sizeof(path_buf[0]), "%s/%s", certdir, name);
 	return p;
 }
 
 static void make_certs(void)
 {
-	const char *src = getenv("MH_SRC");
-	char cmd[512];
-
-	strcpy(dir, "/tmp/mh-tls.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/tools/mkcerts.sh %s",
-		 src ? src : ".", dir);
-	ck_assert_msg(system(cmd) == 0, "%s failed (openssl CLI missing?)", cmd);
-}
-
-static void remove_certs(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	certdir_make("tls");
 }
 
 struct files2 {
@@ -464,7 +448,7 @@ static Suite *tls_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 60);
-	tcase_add_unchecked_fixture(tc, make_certs, remove_certs);
+	tcase_add_unchecked_fixture(tc, make_certs, certdir_remove);
 	tcase_add_test(tc, test_good_pair);
 	tcase_add_test(tc, test_bulk_nonblocking);
 	tcase_add_test(tc, test_san_check);
