@@ -3,7 +3,8 @@
  * The session table: one entry per announced mosh-server port, holding the
  * session's crypto context, the sequence state the daemon has seen, the
  * recent authentic sources waiting for mosh-server's reply (candidates) and
- * the pinholes the daemon opened. Pure: no sockets; time is passed in.
+ * the pinholes the daemon opened. Pure: no sockets; time is passed in (a
+ * session's pidfd is polled by mh_session_pidfd_event alone).
  */
 #ifndef MH_SESSION_H
 #define MH_SESSION_H
@@ -186,6 +187,14 @@ static inline struct mh_session *mh_session_by_port(const struct mh_table *t,
 	return t->by_port[port];
 }
 unsigned mh_table_count_uid(const struct mh_table *t, uid_t uid);
+
+/* The session a pidfd event ends, or NULL. The event names a port (its
+ * epoll tag), not a session: one returned in the same wait as an
+ * announcement that ended the port's session (closing its pidfd) and gave
+ * the port to a new one is the old mosh-server's, so the port's session
+ * ends only if its own pidfd says its process exited (one poll, no wait). */
+struct mh_session *mh_session_pidfd_event(const struct mh_table *t,
+					  uint16_t port);
 
 /* true if a datagram to dst would reach one of the session's sockets (a
  * datagram to any other local address would only earn an ICMP error). */

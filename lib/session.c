@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proc.h"
 #include "session.h"
 
 static const char no_ssh_client[] = "";
@@ -308,6 +309,14 @@ bool mh_session_bound_to(const struct mh_session *s, const struct mh_addr *dst)
 		if (bound_match(&s->bound[i], dst))
 			return true;
 	return false;
+}
+
+struct mh_session *mh_session_pidfd_event(const struct mh_table *t,
+					  uint16_t port)
+{
+	struct mh_session *s = mh_session_by_port(t, port);
+
+	return s && s->pidfd >= 0 && mh_pidfd_exited(s->pidfd) ? s : NULL;
 }
 
 bool mh_session_has_sock(const struct mh_session *s, uid_t uid,

@@ -251,15 +251,13 @@ void mh_life_stop(struct mh_daemon *d)
 		mh_life_end(d, d->sessions.head, MH_END_STOP, NULL);
 }
 
-/* The event names a port, not a session: one returned in the same wait as
- * an announcement that ended the port's session (closing its pidfd) and
- * gave the port to a new one is the old mosh-server's, so only a session
- * whose own pidfd says its process exited ends. */
+/* Not every event ends its port's session: one may be a replaced
+ * session's (mh_session_pidfd_event). */
 void mh_life_pidfd(struct mh_daemon *d, uint16_t port)
 {
-	struct mh_session *s = mh_session_by_port(&d->sessions, port);
+	struct mh_session *s = mh_session_pidfd_event(&d->sessions, port);
 
-	if (s && s->pidfd >= 0 && mh_pidfd_exited(s->pidfd))
+	if (s)
 		mh_life_end(d, s, MH_END_EXITED, NULL);
 }
 

@@ -11,6 +11,8 @@
 #   MH_BUILD   build directory with mosh-helperd, mosh-helper-hook, tests/udptool
 #   MH_FAMILY  4 (default) or 6: which addresses mh_session/mh_client_start use
 #   MH_KEEP=1  keep the temp dir (logs, captures) after the run
+#   MH_NS_PREFIX  the namespaces' names begin with it and the script's pid
+#              (default mhit)
 #   MH_VALGRIND=1  run the daemon and the hook under valgrind's memcheck
 #              (make check-valgrind); their reports go to $MH_TMP/vg/ and
 #              any error or leak fails the test at cleanup
@@ -23,7 +25,7 @@ MH_FAMILY=${MH_FAMILY:-4}
 MH_UDPTOOL=$MH_BUILD/tests/udptool
 MH_ANNOUNCE=$MH_BUILD/tests/mhannounce
 
-MH_P=mhit$$
+MH_P=${MH_NS_PREFIX:-mhit}$$
 NS_C=$MH_P-client NS_R=$MH_P-router NS_S=$MH_P-server NS_A=$MH_P-attacker
 MH_TABLE=mosh_helper
 

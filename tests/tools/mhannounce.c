@@ -23,6 +23,15 @@
  * --pile: COUNT sockets on PORT at 127.0.0.2 on, announced by nobody,
  * held SECONDS: a port crowded by another user before its mosh-server
  * binds it, so that its announcement takes the crowded check.
+ * --serve: a stand-in mosh-server for the pidfd tests: binds PORT on ADDR,
+ * announces it with its own pid, keeps the socket and stays SECONDS (at
+ * most 600); it prints its pid first, and SIGUSR1 closes the socket
+ * ("released"). With --late it connects to the control socket first
+ * ("connected") and binds and announces only at SIGUSR1 ("sent" as soon
+ * as the announcement is out): a test can stop the daemon in between.
+ * --pidfd: the owner of PORT's session asks for its end (a kill request);
+ * a pidfd the daemon passes instead of signalling is held SECONDS (at
+ * most 600), unused ("holding pidfd"), as a slow mosh-helperctl would.
  * Exit: 0 accepted, 1 refused, 2 usage or transport error.
  */
 #include <arpa/inet.h>
@@ -51,7 +60,9 @@ static void usage(void)
 			"[SSH_CONNECTION]\n"
 			"       mhannounce --crowd SOCKET PORT AHEAD CHURN SECONDS\n"
 			"       mhannounce --hold ADDR PORT SECONDS [COUNT [DEVICE]]\n"
-			"       mhannounce --pile PORT SECONDS COUNT\n");
+			"       mhannounce --pile PORT SECONDS COUNT\n"
+			"       mhannounce --serve SOCKET PORT KEY ADDR SECONDS [--late]\n"
+			"       mhannounce --pidfd SOCKET PORT SECONDS\n");
 	exit(2);
 }
 
@@ -87,28 +98,65 @@ static int connect_ctl(const char *path)
 	return fd;
 }
 
-/* Send the announcement, wait for one reply; 0 or -errno. */
-static int exchange(int fd, const struct mhc_announce *a, struct mhc_msg *r)
+/* Send the announcement; 0 or -errno. */
+static int send_announce(int fd, const struct mhc_announce *a)
 {
 	uint8_t buf[MHC_MAX_MSG];
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	const char *why = NULL;
 	ssize_t n = mhc_encode_announce(a, buf, sizeof(buf));
 
 	if (n < 0)
 		return (int)n;
-	if (send(fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
-		return -errno;
+	return send(fd, buf, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -errno;
+}
+
+/* Wait for one reply, and the descriptor passed with it (-1 if none:
+ * pidfd may be NULL); 0 or -errno. */
+static int await_reply(int fd, struct mhc_msg *r, int *pidfd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	uint8_t buf[MHC_MAX_MSG];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct cmsghdr *c;
+	const char *why = NULL;
+	ssize_t n;
+
 	if (poll(&pfd, 1, MA_TIMEOUT_MS) <= 0)
 		return -ETIMEDOUT;
-	n = recv(fd, buf, sizeof(buf), 0);
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return -errno;
+	c = CMSG_FIRSTHDR(&mh);
+	if (pidfd)
+		*pidfd = -1;
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int))) {
+		int passed;
+
+		memcpy(&passed, CMSG_DATA(c), sizeof(int));
+		if (pidfd)
+			*pidfd = passed;
+		else
+			close(passed);
+	}
 	if (mhc_decode(buf, (size_t)n, r, &why) < 0 || r->type != MHC_REPLY) {
 		fprintf(stderr, "mhannounce: bad reply: %s\n", why ? why : "not a reply");
 		return -EPROTO;
 	}
 	return 0;
+}
+
+/* Send the announcement, wait for one reply; 0 or -errno. */
+static int exchange(int fd, const struct mhc_announce *a, struct mhc_msg *r)
+{
+	int err = send_announce(fd, a);
+
+	return err ? err : await_reply(fd, r, NULL);
 }
 
 /* A UDP socket bound to addr:port (IPv6 takes IPv4 too, as the host's
@@ -363,6 +411,121 @@ static int crowd(int argc, char **argv)
 	return n ? 0 : 2;
 }
 
+/* --serve's SIGUSR1 (blocked from the start: one sent early waits),
+ * waited for until *left seconds have passed; false once they have. */
+static bool wait_usr1(unsigned *left)
+{
+	struct timespec ts = { .tv_sec = *left };
+	uint64_t t0 = now_ms(), spent;
+	sigset_t set;
+	bool got;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	got = sigtimedwait(&set, NULL, &ts) == SIGUSR1;
+	spent = (now_ms() - t0) / 1000;
+	*left = spent >= *left ? 0 : *left - (unsigned)spent;
+	return got;
+}
+
+static int serve(int argc, char **argv)
+{
+	struct mhc_announce a = { 0 };
+	bool late = argc == 8 && !strcmp(argv[7], "--late");
+	unsigned seconds;
+	struct mhc_msg r;
+	sigset_t set;
+	int fd = -1, udp, err;
+
+	if (argc != 7 && !late)
+		usage();
+	a.port = (uint16_t)parse_num(argv[3], 65535);
+	a.pid = (uint32_t)getpid();
+	snprintf(a.key, sizeof(a.key), "%s", argv[4]);
+	seconds = (unsigned)parse_num(argv[6], 600);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	printf("pid %d\n", (int)getpid());
+	fflush(stdout);
+	if (late) {
+		fd = connect_ctl(argv[2]);
+		if (fd < 0) {
+			fprintf(stderr, "mhannounce: %s: %s\n", argv[2], strerror(-fd));
+			return 2;
+		}
+		printf("connected\n");
+		fflush(stdout);
+		if (!wait_usr1(&seconds))
+			return 2;
+	}
+	udp = bind_udp(argv[5], a.port);
+	if (udp < 0) {
+		fprintf(stderr, "mhannounce: bind %s port %u: %s\n", argv[5], a.port,
+			strerror(-udp));
+		return 2;
+	}
+	if (!late && (fd = connect_ctl(argv[2])) < 0) {
+		fprintf(stderr, "mhannounce: %s: %s\n", argv[2], strerror(-fd));
+		return 2;
+	}
+	err = send_announce(fd, &a);
+	if (!err) {
+		printf("sent\n");
+		fflush(stdout);
+		err = await_reply(fd, &r, NULL);
+	}
+	close(fd);
+	if (err < 0) {
+		fprintf(stderr, "mhannounce: %s\n", strerror(-err));
+		return 2;
+	}
+	printf("%s %s\n", mhc_status_name(r.u.reply.status), r.u.reply.reason);
+	fflush(stdout);
+	if (wait_usr1(&seconds)) {
+		close(udp);
+		printf("released port %u, pid %d stays\n", a.port, (int)getpid());
+		fflush(stdout);
+		while (seconds)
+			seconds = sleep(seconds);
+	}
+	return r.u.reply.status == MHC_OK ? 0 : 1;
+}
+
+static int hold_pidfd(int argc, char **argv)
+{
+	uint8_t req[MHC_MAX_MSG];
+	unsigned seconds;
+	struct mhc_msg r;
+	ssize_t n;
+	int fd, pidfd, err;
+
+	if (argc != 5)
+		usage();
+	n = mhc_encode_kill((uint16_t)parse_num(argv[3], 65535), req, sizeof(req));
+	seconds = (unsigned)parse_num(argv[4], 600);
+	fd = connect_ctl(argv[2]);
+	if (fd < 0 || n < 0) {
+		fprintf(stderr, "mhannounce: %s: %s\n", argv[2],
+			strerror(fd < 0 ? -fd : (int)-n));
+		return 2;
+	}
+	err = send(fd, req, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -errno;
+	if (!err)
+		err = await_reply(fd, &r, &pidfd);
+	close(fd);
+	if (err < 0) {
+		fprintf(stderr, "mhannounce: %s\n", strerror(-err));
+		return 2;
+	}
+	printf("%s %s\n%s\n", mhc_status_name(r.u.reply.status), r.u.reply.reason,
+	       pidfd >= 0 ? "holding pidfd" : "no pidfd");
+	fflush(stdout);
+	while (pidfd >= 0 && seconds)
+		seconds = sleep(seconds);
+	return pidfd >= 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct mhc_announce a = { 0 };
@@ -377,6 +540,10 @@ int main(int argc, char **argv)
 		return pile(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "--hold"))
 		return hold(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--serve"))
+		return serve(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "--pidfd"))
+		return hold_pidfd(argc, argv);
 	if (argc < 5 || argc > 6)
 		usage();
 	a.port = (uint16_t)parse_num(argv[2], 65535);
