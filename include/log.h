@@ -79,11 +79,6 @@ void mh_uidlimit_init(struct mh_uidlimit *u, double per_sec, double burst);
 /* true if this event of uid may be written in full now; else counted. */
 bool mh_uidlimit_ok(struct mh_uidlimit *u, uint32_t uid, enum mh_noisy kind,
 		    uint64_t now_ms);
-/* Takes cost more from uid's bucket of kind, after an event that
- * mh_uidlimit_ok let through turned out to weigh more than one: the bucket
- * may go below zero, and refuses until the refill has paid it back. */
-void mh_uidlimit_charge(struct mh_uidlimit *u, uint32_t uid,
-			enum mh_noisy kind, double cost);
 /* cb once per uid with events suppressed since the last drain (other: the
  * shared bucket, uid meaningless), their counts by kind; the counts are
  * reset, and uids whose buckets are full again give their slot back. */

@@ -250,17 +250,6 @@ bool mh_uidlimit_ok(struct mh_uidlimit *u, uint32_t uid, enum mh_noisy kind,
 	return mh_ratelimit_ok(&b->rl[kind], now_ms);
 }
 
-void mh_uidlimit_charge(struct mh_uidlimit *u, uint32_t uid,
-			enum mh_noisy kind, double cost)
-{
-	struct mh_uid_budget *b = budget_of(u, uid);
-
-	if (kind >= MH_NOISY_KINDS)
-		kind = MH_NOISY_CONTROL;
-	if (cost > 0)
-		b->rl[kind].tokens -= cost;
-}
-
 /* Counts handed to cb and reset; true if every bucket is full again
  * (the slot can go: a new one starts full as well). */
 static bool budget_drain(struct mh_uid_budget *b, uint64_t now_ms,

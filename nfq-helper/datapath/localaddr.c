@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <linux/if_addr.h>
+#include <net/if.h>
 #include <linux/if_link.h>
 #include <linux/ip.h>
 #include <linux/rtnetlink.h>
@@ -164,10 +165,12 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	if (ifi->ifi_index <= 0)
 		return MNL_CB_OK;
-	if (!w->idx) {
+	/* lo's own setting lets nothing from the wire in: a datagram
+	 * received there was sent by this host */
+	if (!(ifi->ifi_flags & IFF_LOOPBACK))
 		w->localnet |= link_localnet(nlh, ifi);
+	if (!w->idx)
 		return MNL_CB_OK;
-	}
 	if (w->n == w->max) {   /* a device left out would be a socket unseen */
 		errno = ENOBUFS;
 		return MNL_CB_ERROR;
@@ -176,11 +179,13 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int mh_local_links(struct mh_daemon *d, uint32_t *idx, unsigned max)
+int mh_local_links(struct mh_daemon *d, uint32_t *idx, unsigned max,
+		   bool *localnet)
 {
 	struct link_walk w = { idx, 0, max, false };
 	int err = rtnl_dump(d, RTM_GETLINK, link_cb, &w);
 
+	*localnet = err || w.localnet;   /* cannot tell: count them */
 	return err ? err : (int)w.n;
 }
 

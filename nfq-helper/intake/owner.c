@@ -22,8 +22,9 @@
  * host's addresses (and the wildcards) and each interface a datagram may
  * arrive on, which socket such a datagram would reach: the announcer's,
  * or none. What that cannot see: an address local only through a route
- * (AnyIP), and broadcast delivery. Those lookups are paid from the
- * announcing uid's budget (crowded_port_lookups).
+ * (AnyIP) (with route_localnet, the rest of 127/8 beside the host's own
+ * loopback address is one), and broadcast delivery. Those lookups are
+ * paid from the announcing uid's budget (crowded_port_lookups).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,6 +34,7 @@
 
 #include "daemon.h"
 #include "prefix.h"
+#include "uidbudget.h"
 
 /* The hook is a child subreaper: the server mosh-server detaches is its
  * grandchild until the first mosh-server exits, then its child. Room is
@@ -122,8 +124,9 @@ static int check_pid(pid_t pid, const struct ucred *peer, char *why,
 /* route_localnet: datagrams from the wire to 127/8 are delivered (kube-
  * proxy sets it), so another user's socket there counts. The kernel
  * delivers them on an interface if net.ipv4.conf.all.route_localnet or
- * that interface's own setting is on: both are read. */
-static bool route_localnet(struct mh_daemon *d)
+ * that interface's own setting is on: both are read (an interface's from
+ * the link dump, localaddr.c). */
+static bool localnet_all(void)
 {
 	FILE *f = fopen("/proc/sys/net/ipv4/conf/all/route_localnet", "re");
 	int v = 0;
@@ -133,60 +136,45 @@ static bool route_localnet(struct mh_daemon *d)
 	if (fscanf(f, "%d", &v) != 1)
 		v = 1;
 	fclose(f);
-	return v != 0 || mh_local_localnet(d) != 0;   /* an error counts them */
+	return v != 0;
 }
 
-/* Each uid's budget of socket lookups for crowded ports: a lookup per
- * local address (and the wildcards) and interface, some 1,800 on a host
- * with 120 interfaces and 10 addresses (11 ms of the daemon's loop here),
- * that one user announcing crowded ports again and again would otherwise
- * have the daemon pay, while every other user's announcements and
- * first datagrams wait. crowded_port_lookups a second, a burst of twice
- * as many; a check may take the bucket below zero, which the refill then
- * pays back before that uid's next crowded check. */
-#define CROWD_DRAIN_MS 10000
-static struct mh_uidlimit crowd_budget;
-static unsigned crowd_rate;
-static uint64_t crowd_drained_ms;
-
-static void crowd_report(void *arg, uint32_t uid, bool other,
-			 const uint64_t n[MH_NOISY_KINDS])
+static bool route_localnet(struct mh_daemon *d)
 {
-	char who[40];
-
-	(void)arg;
-	if (other)
-		snprintf(who, sizeof(who), "uids past the first %d",
-			 MH_UIDLIMIT_SLOTS);
-	else
-		snprintf(who, sizeof(who), "uid %u", (unsigned)uid);
-	log_warn("%s: %llu announcement(s) of crowded ports refused over "
-		 "crowded_port_lookups", who,
-		 (unsigned long long)n[MH_NOISY_CONTROL]);
+	return localnet_all() || mh_local_localnet(d) != 0;   /* an error counts them */
 }
+
+/* Each uid's budget of socket lookups for crowded ports (uidbudget.h): a
+ * lookup per local address (and the wildcards) and interface, some 1,500
+ * to 1,800 on a host with 120 interfaces and 10 addresses (about 11 ms of
+ * the daemon's loop here), that one user announcing crowded ports again
+ * and again would otherwise have the daemon pay, while every other user's
+ * announcements and first datagrams wait. crowded_port_lookups a second,
+ * a burst of twice as many. A uid is charged for its own checks only:
+ * another user may crowd the port a uid announces, which costs that uid
+ * one check, paid back in cost/rate seconds. */
+static struct mh_uidbudget crowd_budget;
+static unsigned crowd_rate;
 
 /* true if uid may have a crowded port checked now; else why not */
 static bool crowd_budget_ok(const struct mh_daemon *d, uint16_t port,
 			    uid_t uid, char *why, size_t whylen)
 {
-	uint64_t now = mh_now_ms();
+	unsigned rate = d->cfg.crowded_port_lookups;
 
-	if (!d->cfg.crowded_port_lookups)
+	if (!rate)
 		return true;
-	if (crowd_rate != d->cfg.crowded_port_lookups) {   /* first, or SIGHUP */
-		crowd_rate = d->cfg.crowded_port_lookups;
-		mh_uidlimit_init(&crowd_budget, crowd_rate, 2.0 * crowd_rate);
-	}
-	if (now - crowd_drained_ms >= CROWD_DRAIN_MS) {
-		mh_uidlimit_drain(&crowd_budget, now, crowd_report, NULL);
-		crowd_drained_ms = now;
-	}
-	if (mh_uidlimit_ok(&crowd_budget, (uint32_t)uid, MH_NOISY_CONTROL, now))
+	if (!crowd_rate)
+		mh_uidbudget_init(&crowd_budget, rate, 2.0 * rate);
+	else if (crowd_rate != rate)   /* SIGHUP: every uid's debt kept */
+		mh_uidbudget_set(&crowd_budget, rate, 2.0 * rate);
+	crowd_rate = rate;
+	if (mh_uidbudget_may(&crowd_budget, (uint32_t)uid, mh_now_ms()))
 		return true;
 	snprintf(why, whylen, "UDP port %u is crowded (more than %d sockets) and "
 		 "uid %u has used up its checks of crowded ports "
 		 "(crowded_port_lookups = %u socket lookups a second): try again "
-		 "in a moment", port, OWNER_WHOLE_DUMP, (unsigned)uid, crowd_rate);
+		 "in a moment", port, OWNER_WHOLE_DUMP, (unsigned)uid, rate);
 	return false;
 }
 
@@ -239,27 +227,28 @@ static void receiver_cb(void *arg, int family, const uint8_t *ip,
  * the wildcards, arriving on any interface or none, would reach another
  * user's socket; else why. -EAGAIN if uid's budget is spent. */
 static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
-			   unsigned reach, char *why, size_t whylen)
+			   unsigned reach, unsigned total, char *why,
+			   size_t whylen)
 {
 	static uint32_t links[OWNER_LINKS_MAX];
 	static const uint8_t any[16];
 	struct receivers r = { .d = d, .port = port, .reach = reach, .uid = uid,
 			       .links = links };
+	bool dev_localnet = false;
 	int err;
 
 	if (!crowd_budget_ok(d, port, uid, why, whylen))
 		return -EAGAIN;
-	r.localnet = (reach & MH_REACH_V4) && route_localnet(d);
-	err = mh_local_links(d, links, OWNER_LINKS_MAX);
+	err = mh_local_links(d, links, OWNER_LINKS_MAX, &dev_localnet);
+	r.localnet = (reach & MH_REACH_V4) && (localnet_all() || dev_localnet);
 	if (err >= 0) {
 		r.n_links = (unsigned)err;
 		receiver_cb(&r, AF_INET, any, 0);
 		receiver_cb(&r, AF_INET6, any, 0);
 		err = mh_local_addrs(d, receiver_cb, &r);
 	}
-	if (d->cfg.crowded_port_lookups && r.lookups > 1)   /* one was taken */
-		mh_uidlimit_charge(&crowd_budget, (uint32_t)uid, MH_NOISY_CONTROL,
-				   r.lookups - 1.0);
+	if (d->cfg.crowded_port_lookups)
+		mh_uidbudget_charge(&crowd_budget, (uint32_t)uid, r.lookups);
 	if (r.err == -EACCES) {
 		snprintf(why, whylen, "UDP port %u is shared with another user's "
 			 "socket (uid %u, at %s)", port, (unsigned)r.other, r.where);
@@ -270,6 +259,8 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 			 port, strerror(-(r.err ? r.err : err)));
 		return -EIO;
 	}
+	log_debug("port %u: crowded (%u sockets), no other user's socket in %u "
+		  "lookups", port, total, r.lookups);
 	return 0;
 }
 
@@ -308,9 +299,13 @@ static int others_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 		o = &c->reach[1];
 	else if ((reach & MH_REACH_V4) && c->reach[2].n && route_localnet(d))
 		o = &c->reach[2];
+	if (!o && c->total <= OWNER_WHOLE_DUMP) {
+		log_debug("port %u: no other user's socket in a whole dump of %u",
+			  port, c->total);
+		return 0;
+	}
 	if (!o)   /* a dump may miss a socket, never make one up */
-		return c->total > OWNER_WHOLE_DUMP ?
-		       receivers_check(d, port, uid, reach, why, whylen) : 0;
+		return receivers_check(d, port, uid, reach, c->total, why, whylen);
 	inet_ntop(o->family, o->ip, ip, sizeof(ip));
 	snprintf(why, whylen, "UDP port %u is shared with another user's socket "
 		 "(uid %u, at %s)", port, (unsigned)o->uid, ip);

@@ -134,33 +134,6 @@ START_TEST(test_idle_slots_given_back)
 }
 END_TEST
 
-/* A cost charged after the event (the crowded-port lookups of owner.c):
- * the bucket goes below zero and refuses that uid until the refill has
- * paid the debt back; another uid keeps its whole budget; the slot is
- * not given back while it is in debt. */
-START_TEST(test_charge_after)
-{
-	struct mh_uidlimit u;
-	struct seen s = { 0 };
-
-	mh_uidlimit_init(&u, 100, 200);
-	ck_assert(mh_uidlimit_ok(&u, 1002, MH_NOISY_CONTROL, 1000));
-	mh_uidlimit_charge(&u, 1002, MH_NOISY_CONTROL, 1499);   /* 1,500 in all */
-	ck_assert_uint_eq(allowed(&u, 1002, MH_NOISY_CONTROL, 5, 1000), 0);
-	ck_assert_uint_eq(allowed(&u, 1001, MH_NOISY_CONTROL, 5, 1000), 5);
-	/* -1,300 after the check; 13 s pay it back, 13.01 s give one more */
-	ck_assert_uint_eq(allowed(&u, 1002, MH_NOISY_CONTROL, 1, 13900), 0);
-	mh_uidlimit_drain(&u, 13900, collect, &s);
-	ck_assert_uint_eq(s.calls, 1);
-	ck_assert_uint_eq(s.n[0][MH_NOISY_CONTROL], 6);
-	ck_assert_uint_eq(allowed(&u, 1002, MH_NOISY_CONTROL, 1, 14010), 1);
-	/* a zero or negative cost takes nothing */
-	mh_uidlimit_charge(&u, 1001, MH_NOISY_CONTROL, -50);
-	mh_uidlimit_charge(&u, 1001, MH_NOISY_CONTROL, 0);
-	ck_assert_uint_eq(allowed(&u, 1001, MH_NOISY_CONTROL, 500, 14010), 200);
-}
-END_TEST
-
 START_TEST(test_journal_format)
 {
 	static const char *const want[] = {
@@ -268,7 +241,6 @@ static Suite *log_suite(void)
 	tcase_add_test(tc, test_drain_counts_once);
 	tcase_add_test(tc, test_many_uids_share_one_bucket);
 	tcase_add_test(tc, test_idle_slots_given_back);
-	tcase_add_test(tc, test_charge_after);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tj, test_journal_format);
 	tcase_add_test(tj, test_journal_stream_match);
