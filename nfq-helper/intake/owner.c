@@ -261,8 +261,8 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 		mh_uidlimit_charge(&crowd_budget, (uint32_t)uid, MH_NOISY_CONTROL,
 				   r.lookups - 1.0);
 	if (r.err == -EACCES) {
-		snprintf(why, whylen, "UDP port %u is shared with another user's "
-			 "socket (uid %u, at %s)", port, (unsigned)r.other, r.where);
+		snprintf(why, whylen, "UDP port %u " MHC_WHY_SHARED " (uid %u, "
+			 "at %s)", port, (unsigned)r.other, r.where);
 		return -EACCES;
 	}
 	if (r.err || err < 0) {
@@ -312,8 +312,8 @@ static int others_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 		return c->total > OWNER_WHOLE_DUMP ?
 		       receivers_check(d, port, uid, reach, why, whylen) : 0;
 	inet_ntop(o->family, o->ip, ip, sizeof(ip));
-	snprintf(why, whylen, "UDP port %u is shared with another user's socket "
-		 "(uid %u, at %s)", port, (unsigned)o->uid, ip);
+	snprintf(why, whylen, "UDP port %u " MHC_WHY_SHARED " (uid %u, at %s)",
+		 port, (unsigned)o->uid, ip);
 	return -EACCES;
 }
 
