@@ -111,8 +111,8 @@ static ssize_t await_reply(const struct hook_run *h, int fd, uint64_t end_ms,
 	return n == 0 ? -ECONNRESET : -e;
 }
 
-static int judge_reply(const uint8_t *buf, size_t len, size_t cap, char *msg,
-		       size_t msglen)
+static int judge_reply(const uint8_t *buf, size_t len, size_t cap,
+		       struct mhc_reply *reply, char *msg, size_t msglen)
 {
 	struct mhc_msg m;
 	const char *why = NULL;
@@ -127,6 +127,7 @@ static int judge_reply(const uint8_t *buf, size_t len, size_t cap, char *msg,
 	}
 	if (m.u.reply.status == MHC_OK)
 		return 0;
+	*reply = m.u.reply;
 	if (m.u.reply.reason[0])
 		snprintf(msg, msglen, "mosh-helperd refused the session: %s (%s)",
 			 m.u.reply.reason, mhc_status_name(m.u.reply.status));
@@ -136,7 +137,8 @@ static int judge_reply(const uint8_t *buf, size_t len, size_t cap, char *msg,
 	return -EPERM;
 }
 
-int hook_announce(const struct hook_run *h, char *msg, size_t msglen)
+int hook_announce(const struct hook_run *h, struct mhc_reply *reply, char *msg,
+		  size_t msglen)
 {
 	uint64_t end_ms = mh_now_ms() + (uint64_t)h->cfg->hook_timeout * 1000;
 	uint8_t buf[MHC_MAX_MSG + 1];
@@ -144,6 +146,7 @@ int hook_announce(const struct hook_run *h, char *msg, size_t msglen)
 	ssize_t n;
 	int fd = -1, r;
 
+	memset(reply, 0, sizeof(*reply));   /* MHC_OK: no refusal */
 	fill_announce(h, &a);
 	n = mhc_encode_announce(&a, buf, sizeof(buf));
 	explicit_bzero(a.key, sizeof(a.key));
@@ -162,7 +165,8 @@ int hook_announce(const struct hook_run *h, char *msg, size_t msglen)
 		goto out;
 	}
 	n = await_reply(h, fd, end_ms, buf, sizeof(buf) - 1, msg, msglen);
-	r = n < 0 ? (int)n : judge_reply(buf, (size_t)n, sizeof(buf) - 1, msg, msglen);
+	r = n < 0 ? (int)n : judge_reply(buf, (size_t)n, sizeof(buf) - 1, reply,
+					 msg, msglen);
 out:
 	explicit_bzero(buf, sizeof(buf));
 	if (fd >= 0)

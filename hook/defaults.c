@@ -3,8 +3,9 @@
  * mosh-helper-hook's site defaults for the mosh-server it starts: the
  * argument vector (the site's port range added when the user asked for
  * none, a port outside it refused before anything runs) and
- * MOSH_SERVER_NETWORK_TMOUT in its environment. The reading of mosh-server's
- * command line is lib/serverargs.c.
+ * MOSH_SERVER_NETWORK_TMOUT in its environment; and the arguments of the
+ * next try when the daemon refused a port someone else holds. The reading
+ * of mosh-server's command line is lib/serverargs.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,7 +37,8 @@ int hook_server_argv(struct hook_run *h, char *const *args, size_t n,
 
 	*argv = NULL;
 	if (!r->low) {
-		*argv = vector(h->cfg->server_path, args, n);
+		*argv = h->argv = vector(h->cfg->server_path, args, n);
+		h->nargs = n;
 		return *argv ? 0 : -ENOMEM;
 	}
 	out = calloc(cap, sizeof(*out));
@@ -46,6 +48,30 @@ int hook_server_argv(struct hook_run *h, char *const *args, size_t n,
 			       r->high, out, cap, &nout, h->range, why, sizeof(why));
 	if (ret == -EPERM)
 		hook_say(h, "%s", why);
+	if (!ret && !(*argv = vector(h->cfg->server_path, out, nout)))
+		ret = -ENOMEM;
+	h->argv = *argv;
+	h->nargs = nout;
+	free(out);
+	return ret;
+}
+
+/* Made from the first mosh-server's arguments each time, so that no try
+ * depends on the words of the one before. */
+int hook_server_next(struct hook_run *h, char ***argv)
+{
+	size_t cap = h->nargs + MH_SRVARGS_EXTRA, nout;
+	char **out;
+	int ret;
+
+	*argv = NULL;
+	if (!h->argv)
+		return -ENOENT;
+	out = calloc(cap, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	ret = mh_srvargs_next(h->argv + 1, h->nargs, getenv("POSIXLY_CORRECT") != NULL,
+			      h->port, out, cap, &nout, h->next);
 	if (!ret && !(*argv = vector(h->cfg->server_path, out, nout)))
 		ret = -ENOMEM;
 	free(out);

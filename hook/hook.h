@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "ctlproto.h"
 #include "mh_consts.h"
 #include "proc.h"
 #include "serverargs.h"
@@ -30,6 +31,12 @@
 #define HOOK_ELINE_MAX     128    /* longest stderr line scanned for the pid */
 #define HOOK_PENDING_MAX   65536  /* stdout held behind the MOSH CONNECT line */
 #define HOOK_CHUNK         4096
+/* mosh-servers started at most, each on the ports above the one the daemon
+ * refused as someone else's: another user holds at most 20 sessions
+ * (max_sessions_per_user's default) but any number of sockets, and each
+ * try costs a start and a stop (up to HOOK_KILL_GRACE_MS); 16 pass a few
+ * squatted ports in well under the client's patience and bound the rest. */
+#define HOOK_PORT_TRIES    16
 
 #define CONNECT_PREFIX     "MOSH CONNECT "
 #define DETACHED_PREFIX    "[mosh-server detached, pid = "
@@ -70,6 +77,13 @@ struct hook_run {
 	bool err_mid_line;         /* our stderr does not end with '\n' */
 	bool out_broken;           /* our stdout is gone (EPIPE): discard */
 	char range[MH_SRVARGS_RANGE_MAX]; /* server_ports as mosh-server's -p value */
+
+	char **argv;               /* the first mosh-server's (path first) */
+	size_t nargs;              /* its words after the path */
+	unsigned started;          /* mosh-servers started */
+	char **next_argv;          /* set at a refusal of a port someone else
+				      holds: the next try's (calloc'd) */
+	char next[MH_SRVARGS_RANGE_MAX]; /* its -p value */
 };
 
 extern volatile sig_atomic_t hook_signal;
@@ -89,17 +103,25 @@ int hook_out_eof(struct hook_run *h);
 int hook_out_release(struct hook_run *h);
 void hook_err_feed(struct hook_run *h, const char *p, size_t n);
 
-/* announce.c: 0 if the daemon accepted; else -errno and msg says why. */
-int hook_announce(const struct hook_run *h, char *msg, size_t msglen);
+/* announce.c: 0 if the daemon accepted; else -errno and msg says why,
+ * -EPERM when the daemon refused (its status and reason in *reply). */
+int hook_announce(const struct hook_run *h, struct mhc_reply *reply, char *msg,
+		  size_t msglen);
 
 /* defaults.c: *argv (NULL-terminated, calloc'd) runs server_path with
- * args[0..n) under server_ports; -EPERM: refused, and the user was told
- * why in one line. Then MOSH_SERVER_NETWORK_TMOUT for the environment. */
+ * args[0..n) under server_ports (kept in h->argv); -EPERM: refused, and
+ * the user was told why in one line. hook_server_next: *argv for the next
+ * try after the daemon refused port h->port as someone else's, on the
+ * ports of the first one's range above it (-ENOENT: none). Then
+ * MOSH_SERVER_NETWORK_TMOUT for the environment. */
 int hook_server_argv(struct hook_run *h, char *const *args, size_t n,
 		     char ***argv);
+int hook_server_next(struct hook_run *h, char ***argv);
 int hook_server_env(const struct mh_config *cfg);
 
-/* run.c: relays until mosh-server is done; returns the exit status. */
+/* run.c: relays until mosh-server is done (starting it again on the next
+ * port while the daemon refuses ports someone else holds, at most
+ * HOOK_PORT_TRIES in all); returns the exit status. */
 int hook_run(struct hook_run *h);
 
 #endif

@@ -4,10 +4,16 @@
  * printed both the MOSH CONNECT line and the detached pid, announce the
  * session, then release the line (accepted) or stop the server (anything
  * else). After mosh-server exits, what is left in the pipes is read for at
- * most HOOK_DRAIN_MS: the detached server may keep them open.
+ * most HOOK_DRAIN_MS: the detached server may keep them open. A refusal of
+ * a port someone else holds (another session on it, bound to another local
+ * address, or another user's socket) would come again on every start, as
+ * mosh-server takes the lowest free port of its range: the server is
+ * stopped and started again on the ports above it, while the range and
+ * HOOK_PORT_TRIES last.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,17 +26,32 @@ static bool holding(const struct hook_run *h)
 	return h->held && !h->accepted;
 }
 
+/* The daemon refused the port as someone else's: h->next_argv runs
+ * mosh-server on the ports above it, if its range has one and tries are
+ * left. A gateway's refusal (MHC_ERR_GATEWAY) and every other is final. */
+static bool next_try(struct hook_run *h, const struct mhc_reply *reply)
+{
+	if (h->started >= HOOK_PORT_TRIES ||
+	    !mhc_port_taken(reply->status, reply->reason))
+		return false;
+	return hook_server_next(h, &h->next_argv) == 0;
+}
+
 /* Both facts known and not yet announced: ask the daemon. */
 static int maybe_announce(struct hook_run *h)
 {
+	struct mhc_reply reply;
 	char msg[512];
 	int r;
 
 	if (!holding(h) || h->detached <= 0)
 		return 0;
-	r = hook_announce(h, msg, sizeof(msg));
-	if (r && r != -EINTR)             /* a signal is reported by hook_run */
+	r = hook_announce(h, &reply, msg, sizeof(msg));
+	if (r == -EPERM && next_try(h, &reply))
+		hook_say(h, "%s; trying the next port", msg);
+	else if (r && r != -EINTR)        /* a signal is reported by hook_run */
 		hook_say(h, "%s", msg);
+	explicit_bzero(&reply, sizeof(reply));
 	if (r)
 		return r;
 	hook_out_release(h);
@@ -168,10 +189,59 @@ static int relay(struct hook_run *h)
 	return r ? r : maybe_announce(h);
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A refused try's servers are stopped, and nothing of it is left for the
+ * next: its pipes, pidfd, held line and key (wiped), the output held
+ * behind the line (never shown), the detached pid. What belongs to the
+ * hook's own output (err_mid_line, out_broken) stays. */
+static void try_clear(struct hook_run *h)
+{
+	hook_kill_all(h);
+	close_fd(&h->pidfd);
+	close_fd(&h->out_fd);
+	close_fd(&h->err_fd);
+	explicit_bzero(h->line, sizeof(h->line));
+	explicit_bzero(h->key, sizeof(h->key));
+	explicit_bzero(h->pending, h->pending_len);
+	explicit_bzero(h->eline, sizeof(h->eline));
+	h->server = 0;
+	h->wstatus = 0;
+	h->server_done = false;
+	h->ostate = OUT_START;
+	h->line_len = h->pending_len = h->eline_len = 0;
+	h->held = h->eline_long = false;
+	h->port = 0;
+	h->detached = 0;
+}
+
+/* The next try's mosh-server, once a refusal set h->next_argv. */
+static int spawn_next(struct hook_run *h)
+{
+	int r = hook_spawn(h, h->cfg->server_path, h->next_argv);
+
+	free(h->next_argv);
+	h->next_argv = NULL;
+	if (r)
+		hook_say(h, "cannot start %s: %s", h->cfg->server_path, strerror(-r));
+	return r;
+}
+
 int hook_run(struct hook_run *h)
 {
 	int r = relay(h);
 
+	while (r && h->next_argv) {
+		try_clear(h);
+		if (spawn_next(h) < 0)
+			return 1;         /* no server runs: nothing to stop */
+		r = relay(h);
+	}
 	if (r == -EINTR) {
 		if (h->accepted)
 			return 128 + hook_signal;

@@ -93,6 +93,7 @@ int hook_spawn(struct hook_run *h, const char *path, char *const argv[])
 	}
 	if (h->server == 0)
 		exec_server(h, path, argv, out[1], err[1]);
+	h->started++;
 	h->out_fd = out[0];
 	h->err_fd = err[0];
 	out[0] = err[0] = -1;

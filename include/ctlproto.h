@@ -233,4 +233,15 @@ int mhc_decode(const uint8_t *buf, size_t len, struct mhc_msg *m,
 
 const char *mhc_status_name(uint8_t status);
 
+/* The part of MHC_ERR_NOT_OWNER's reason that says another user's socket
+ * on an address the session's clients reach holds the port too. */
+#define MHC_WHY_SHARED "is shared with another user's socket"
+
+/* A refusal for someone else's hold on the port itself: another session
+ * has it (MHC_ERR_EXISTS; sessions are keyed by port alone, so one on
+ * another local address counts), or another user's socket shares it.
+ * mosh-server may find a higher port free of both; no other refusal
+ * (a gateway's included) depends on the port. */
+bool mhc_port_taken(uint8_t status, const char *reason);
+
 #endif

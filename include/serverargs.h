@@ -34,6 +34,7 @@ struct mh_srvargs_scan {
 	const char *bad;     /* the first outside the site's range (or not a
 				port range at all), or NULL */
 	size_t bad_word;     /* index of the word bad came from */
+	size_t last_word;    /* index of the word last came from */
 };
 
 /* Reads args[0..n) as mosh-server would; posix: POSIXLY_CORRECT is set in
@@ -60,6 +61,25 @@ int mh_srvport_parse(const char *s, long *low, long *high);
 int mh_srvargs_apply(char *const *args, size_t n, bool posix, uint16_t lo,
 		     uint16_t hi, char **out, size_t cap, size_t *nout,
 		     char range[MH_SRVARGS_RANGE_MAX], char *why, size_t whylen);
+
+/* mosh-server's own range when it is given no port (mosh's network.h,
+ * PORT_RANGE_LOW and PORT_RANGE_HIGH) */
+#define MH_SRVPORT_LOW  60001
+#define MH_SRVPORT_HIGH 60999
+
+/* The next try after the daemon refused mosh-server's port `refused`
+ * because someone else holds it (mhc_port_taken): the range mosh-server
+ * reads from args (the last -p value, or its own range without one)
+ * narrowed to the ports above refused, "REFUSED+1:HIGH" in next, and args
+ * with it in out: the word holding that value replaced, or "-p NEXT"
+ * after it when it shares an option word ("-svpRANGE"), or added as
+ * mh_srvargs_apply adds a range. out must have room for n +
+ * MH_SRVARGS_EXTRA pointers. Returns 0; -ENOENT when there is no next
+ * range: a single port (or 0, any port), refused at its top or outside it,
+ * or a command line on which mosh-server binds nothing; -ENOSPC. */
+int mh_srvargs_next(char *const *args, size_t n, bool posix, uint16_t refused,
+		    char **out, size_t cap, size_t *nout,
+		    char next[MH_SRVARGS_RANGE_MAX]);
 
 /* MOSH_SERVER_NETWORK_TMOUT under the site's limit (seconds, > 0): the
  * user's own value (user, NULL if unset) is kept when mosh-server would

@@ -600,3 +600,9 @@ const char *mhc_status_name(uint8_t status)
 		return "MHC_ERR_UNKNOWN";
 	return names[status];
 }
+
+bool mhc_port_taken(uint8_t status, const char *reason)
+{
+	return status == MHC_ERR_EXISTS ||
+	       (status == MHC_ERR_NOT_OWNER && reason && strstr(reason, MHC_WHY_SHARED));
+}

@@ -4,7 +4,8 @@
  * split, help and version, "new" with glibc getopt's rules, the legacy
  * [IP [PORT]] form, parse_portrange), and the site's defaults applied to
  * it for mosh-helper-hook: the port range added or a port outside it
- * refused, and the network timeout for its environment. Pure.
+ * refused, the range of the next try when the daemon refused a port
+ * someone else holds, and the network timeout for its environment. Pure.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ static void note_port(struct mh_srvargs_scan *s, const char *v, size_t word,
 {
 	s->nports++;
 	s->last = v;
+	s->last_word = word;
 	if (!s->bad && !port_inside(v, lo, hi)) {
 		s->bad = v;
 		s->bad_word = word;
@@ -167,12 +169,43 @@ static void refusal(const struct mh_srvargs_scan *s, char *const *args,
 			 a == 0 ? " (any free port)" : "", range);
 }
 
+/* out: args[0..at), add[0..nadd), then args[at + skip..n). */
+static void splice(char *const *args, size_t n, size_t at, size_t skip,
+		   char *const *add, size_t nadd, char **out, size_t *nout)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < at; i++)
+		out[k++] = args[i];
+	for (size_t i = 0; i < nadd; i++)
+		out[k++] = add[i];
+	for (size_t i = at + skip; i < n; i++)
+		out[k++] = args[i];
+	*nout = k;
+}
+
+/* args with range added where mosh-server reads it first, when they give
+ * no port it reads; else as they are. */
+static void add_range(char *const *args, size_t n,
+		      const struct mh_srvargs_scan *s, char *range, char **out,
+		      size_t *nout)
+{
+	char *add[MH_SRVARGS_EXTRA] = { "new", "-p", range };
+
+	if (s->form == MH_SRVARGS_NEW && !s->nports)
+		splice(args, n, 1, 0, add + 1, 2, out, nout);  /* new -p RANGE ... */
+	else if (s->form == MH_SRVARGS_LEGACY && s->nopts == 0)
+		splice(args, n, 0, 0, add, 3, out, nout);      /* new -p RANGE [-- command] */
+	else if (s->form == MH_SRVARGS_LEGACY && s->nopts == 1)
+		splice(args, n, 1, 0, add + 2, 1, out, nout);  /* IP RANGE [-- command] */
+	else
+		splice(args, n, 0, 0, NULL, 0, out, nout);
+}
+
 int mh_srvargs_apply(char *const *args, size_t n, bool posix, uint16_t lo,
 		     uint16_t hi, char **out, size_t cap, size_t *nout,
 		     char range[MH_SRVARGS_RANGE_MAX], char *why, size_t whylen)
 {
-	char *add[MH_SRVARGS_EXTRA] = { "new", "-p", range };
-	size_t at = 0, from = 0, nadd = 0;
 	struct mh_srvargs_scan s;
 
 	if (cap < n + MH_SRVARGS_EXTRA)
@@ -183,16 +216,34 @@ int mh_srvargs_apply(char *const *args, size_t n, bool posix, uint16_t lo,
 		refusal(&s, args, range, why, whylen);
 		return -EPERM;
 	}
-	if (s.form == MH_SRVARGS_NEW && !s.nports)
-		at = 1, from = 1, nadd = 2;    /* new -p RANGE ... */
-	else if (s.form == MH_SRVARGS_LEGACY && s.nopts == 0)
-		nadd = 3;                      /* new -p RANGE [-- command] */
-	else if (s.form == MH_SRVARGS_LEGACY && s.nopts == 1)
-		at = 1, from = 2, nadd = 1;    /* IP RANGE [-- command] */
-	*nout = 0;
-	for (size_t i = 0; i < n + nadd; i++)
-		out[(*nout)++] = i < at ? args[i] : i < at + nadd ?
-				 add[from + i - at] : args[i - nadd];
+	add_range(args, n, &s, range, out, nout);
+	return 0;
+}
+
+int mh_srvargs_next(char *const *args, size_t n, bool posix, uint16_t refused,
+		    char **out, size_t cap, size_t *nout,
+		    char next[MH_SRVARGS_RANGE_MAX])
+{
+	char *add[2] = { "-p", next };
+	long lo = MH_SRVPORT_LOW, hi = MH_SRVPORT_HIGH;
+	struct mh_srvargs_scan s;
+
+	if (cap < n + MH_SRVARGS_EXTRA)
+		return -ENOSPC;
+	mh_srvargs_scan(args, n, posix, 1, 65535, &s);
+	if (s.form == MH_SRVARGS_EXITS ||
+	    (s.last && mh_srvport_parse(s.last, &lo, &hi)))
+		return -ENOENT;
+	/* "0" (any port: lo = hi = 0) and a single port have no next one */
+	if (refused < lo || refused >= hi)
+		return -ENOENT;
+	snprintf(next, MH_SRVARGS_RANGE_MAX, "%u:%u", refused + 1u, (unsigned)hi);
+	if (!s.last)
+		add_range(args, n, &s, next, out, nout);
+	else if (args[s.last_word] == s.last)
+		splice(args, n, s.last_word, 1, add + 1, 1, out, nout);
+	else   /* getopt reads the next word as an option: the last -p counts */
+		splice(args, n, s.last_word + 1, 0, add, 2, out, nout);
 	return 0;
 }
 

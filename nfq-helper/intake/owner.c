@@ -250,8 +250,8 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 	if (d->cfg.crowded_port_lookups)
 		mh_uidbudget_charge(&crowd_budget, (uint32_t)uid, r.lookups);
 	if (r.err == -EACCES) {
-		snprintf(why, whylen, "UDP port %u is shared with another user's "
-			 "socket (uid %u, at %s)", port, (unsigned)r.other, r.where);
+		snprintf(why, whylen, "UDP port %u " MHC_WHY_SHARED " (uid %u, "
+			 "at %s)", port, (unsigned)r.other, r.where);
 		return -EACCES;
 	}
 	if (r.err || err < 0) {
@@ -307,8 +307,8 @@ static int others_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 	if (!o)   /* a dump may miss a socket, never make one up */
 		return receivers_check(d, port, uid, reach, c->total, why, whylen);
 	inet_ntop(o->family, o->ip, ip, sizeof(ip));
-	snprintf(why, whylen, "UDP port %u is shared with another user's socket "
-		 "(uid %u, at %s)", port, (unsigned)o->uid, ip);
+	snprintf(why, whylen, "UDP port %u " MHC_WHY_SHARED " (uid %u, at %s)",
+		 port, (unsigned)o->uid, ip);
 	return -EACCES;
 }
 

@@ -526,8 +526,12 @@ mh_parse_connect() { # stdout-file stderr-file
 		MH_PORT=$(echo "$l" | awk '{print $3}')
 		MH_KEY=$(echo "$l" | awk '{print $4}' | tr -d '\r')
 	fi
-	MH_SPID=$(grep -a -o -E 'detached, pid = [0-9]+' "$2" | grep -o -E '[0-9]+$' | head -n1)
-	[ -n "$MH_SPID" ] && MH_SERVER_PIDS+=("$MH_SPID")
+	# the hook starts mosh-server again on the next port after a refusal of
+	# a port someone else holds: the last one is the session's
+	local pids
+	mapfile -t pids < <(grep -a -o -E 'detached, pid = [0-9]+' "$2" | grep -o -E '[0-9]+$')
+	MH_SPID=${pids[${#pids[@]} - 1]:-}
+	MH_SERVER_PIDS+=("${pids[@]}")
 	return 0
 }
 

@@ -117,13 +117,17 @@ mh_assert "its port is one mhtest2 holds on 127.0.0.2" \
 mh_assert "c2 types" mh_roundtrip c2 20
 
 # With route_localnet, datagrams from the wire reach 127/8 (kube-proxy
-# sets it): the socket on 127.0.0.2 counts again.
+# sets it): the socket on 127.0.0.2 counts again. The hook tries the next
+# port after each such refusal, and mhtest2 holds 100: its 16th
+# mosh-server's refusal is final.
 mh_step "route_localnet on: mhtest2's socket on 127.0.0.2 refuses the next session"
 mh_nsx "$NS_S" sysctl -qw net.ipv4.conf.all.route_localnet=1
 if mh_session_try mhtest1; then mh_fail "accepted with route_localnet on (port $MH_PORT)"; fi
 mh_log "the hook's user sees: $(tail -n 1 "$MH_HOOK_ERR")"
 mh_assert "refused for the socket on 127.0.0.2" \
 	grep -q -E "shared with another user's socket \(uid [0-9]+, at 127\.0\.0\.2\)" "$MH_HOOK_ERR"
+mh_assert_eq "after 15 next ports (HOOK_PORT_TRIES)" 15 \
+	"$(grep -c 'trying the next port$' "$MH_HOOK_ERR")"
 mh_nsx "$NS_S" sysctl -qw net.ipv4.conf.all.route_localnet=0
 # The kernel takes "all" or the interface's own setting; before, only
 # "all" was read and this session was accepted.

@@ -4,8 +4,9 @@
  * prints what mosh-server prints (and leaves a `sleep` behind as its
  * "session server"), and a forked fake mosh-helperd on a SOCK_SEQPACKET
  * socket in a temp dir. Checks pass-through byte for byte, the announce
- * contents, refusal/down/timeout handling, the mosh-server name, and the
- * public port in MOSH CONNECT in single-port mode.
+ * contents, refusal/down/timeout handling, the mosh-server name, the
+ * public port in MOSH CONNECT in single-port mode, and the next port after
+ * a refusal of a port someone else holds.
  */
 #include <check.h>
 
@@ -34,11 +35,15 @@
 
 /* The fake mosh-server. FAKE_MODE: ok (default), crlf, big (100 kB of
  * stdout before MOSH CONNECT), nopid (no "detached" line), fail (exits 3
- * without MOSH CONNECT), noeol (MOSH CONNECT ends stdout, no line end). */
+ * without MOSH CONNECT), noeol (MOSH CONNECT ends stdout, no line end).
+ * Its port is the first of its last -p value; each "session server" pid
+ * is added to children too. */
 static const char fake_server[] =
 	"#!/bin/sh\n"
 	"dir=$(dirname \"$0\")\n"
 	"printf '%s\\n' \"$@\" > \"$dir/args\"\n"
+	"port=60005; prev=\n"
+	"for a in \"$@\"; do [ \"$prev\" = -p ] && port=${a%%:*}; prev=$a; done\n"
 	"mode=${FAKE_MODE:-ok}\n"
 	"if [ \"$mode\" = fail ]; then\n"
 	"  printf 'bind: Address already in use\\n' >&2\n"
@@ -48,10 +53,11 @@ static const char fake_server[] =
 	"sleep 30 </dev/null >/dev/null 2>&1 &\n"
 	"child=$!\n"
 	"echo $child > \"$dir/child.pid\"\n"
+	"echo $child >> \"$dir/children\"\n"
 	"[ \"$mode\" = big ] && head -c 100000 /dev/zero | tr '\\0' 'x'\n"
 	"printf 'MOSH CONNECTED\\nMOSH\\n'\n"
 	"eol='\\n'; [ \"$mode\" = crlf ] && eol='\\r\\n'; [ \"$mode\" = noeol ] && eol=''\n"
-	"printf \"MOSH CONNECT 60005 " KEY "$eol\"\n"
+	"printf \"MOSH CONNECT $port " KEY "$eol\"\n"
 	"[ \"$mode\" != noeol ] && printf 'after \\001\\377 bytes\\n'\n"
 	"printf '\\nmosh-server (mosh 1.4.0) [build mosh 1.4.0]\\n"
 	"Copyright 2012 Keith Winstein <mosh-devel@mit.edu>\\n' >&2\n"
@@ -59,7 +65,11 @@ static const char fake_server[] =
 	"printf 'stderr tail \\002\\n' >&2\n"
 	"exit 0\n";
 
-enum daemon_mode { D_OK, D_REFUSE, D_SILENT, D_GARBAGE, D_CLOSE, D_DOWN };
+/* D_TAKEN: the first announcement's port already has a session, the next
+ * is accepted; D_TAKEN_ALL: every port has one; D_GATEWAY: a gateway
+ * refused (whatever its reason says). */
+enum daemon_mode { D_OK, D_REFUSE, D_SILENT, D_GARBAGE, D_CLOSE, D_DOWN,
+		   D_TAKEN, D_TAKEN_ALL, D_GATEWAY };
 
 struct env {
 	char dir[64];
@@ -134,6 +144,26 @@ static void env_init(struct env *e)
 	write_config(e, e->server);
 }
 
+/* The answer to announcement number k (from 0) of m's port. */
+static ssize_t reply_for(enum daemon_mode mode, unsigned k, const struct mhc_msg *m,
+			 uint8_t *buf, size_t cap)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "port %u already has a session", m->u.announce.port);
+	if (mode == D_OK || (mode == D_TAKEN && k > 0))
+		return mhc_encode_reply(MHC_OK, "", buf, cap);
+	if (mode == D_REFUSE)
+		return mhc_encode_reply(MHC_ERR_RANGE, REFUSAL, buf, cap);
+	if (mode == D_TAKEN || mode == D_TAKEN_ALL)
+		return mhc_encode_reply(MHC_ERR_EXISTS, why, buf, cap);
+	if (mode == D_GATEWAY)
+		return mhc_encode_reply(MHC_ERR_GATEWAY, why, buf, cap);
+	/* header claims 9 body bytes, 7 follow */
+	return snprintf((char *)buf, cap, "%s", "\x01\x02\x00\x09garbage");
+}
+
+/* One connection each; the modes of the next-port tests take them all. */
 static void serve_one(int lfd, enum daemon_mode mode, int rec)
 {
 	struct pollfd p = { .fd = lfd, .events = POLLIN };
@@ -142,26 +172,25 @@ static void serve_one(int lfd, enum daemon_mode mode, int rec)
 	ssize_t n;
 	int c;
 
-	if (poll(&p, 1, 10000) != 1 || (c = accept(lfd, NULL, NULL)) < 0)
-		_exit(1);
-	n = recv(c, buf, sizeof(buf), 0);
-	if (n <= 0 || mhc_decode(buf, (size_t)n, &m, NULL) < 0)
-		_exit(2);
-	if (write(rec, &m, sizeof(m)) != sizeof(m))
-		_exit(3);
-	if (mode == D_OK)
-		n = mhc_encode_reply(MHC_OK, "", buf, sizeof(buf));
-	else if (mode == D_REFUSE)
-		n = mhc_encode_reply(MHC_ERR_RANGE, REFUSAL, buf, sizeof(buf));
-	else if (mode == D_GARBAGE)   /* header claims 9 body bytes, 7 follow */
-		n = snprintf((char *)buf, sizeof(buf), "%s", "\x01\x02\x00\x09garbage");
-	else if (mode == D_SILENT)
-		sleep(10);
-	if ((mode == D_OK || mode == D_REFUSE || mode == D_GARBAGE) &&
-	    send(c, buf, (size_t)n, 0) != n)
-		_exit(4);
-	close(c);
-	_exit(0);
+	for (unsigned k = 0;; k++) {
+		if (poll(&p, 1, 10000) != 1 || (c = accept(lfd, NULL, NULL)) < 0)
+			_exit(1);
+		n = recv(c, buf, sizeof(buf), 0);
+		if (n <= 0 || mhc_decode(buf, (size_t)n, &m, NULL) < 0)
+			_exit(2);
+		if (write(rec, &m, sizeof(m)) != sizeof(m))
+			_exit(3);
+		if (mode == D_SILENT)
+			sleep(10);
+		else if (mode != D_CLOSE)
+			n = reply_for(mode, k, &m, buf, sizeof(buf));
+		if (mode != D_SILENT && mode != D_CLOSE &&
+		    send(c, buf, (size_t)n, 0) != n)
+			_exit(4);
+		close(c);
+		if (mode != D_TAKEN && mode != D_TAKEN_ALL)
+			_exit(0);
+	}
 }
 
 /* Listens before forking, so the hook never races the fake daemon. */
@@ -178,6 +207,8 @@ static void daemon_start(struct env *e, enum daemon_mode mode)
 	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	ck_assert_int_eq(listen(lfd, 4), 0);
 	ck_assert_int_eq(pipe2(rec, O_CLOEXEC), 0);
+	/* room for the next-port tests' 16 records before they are read */
+	ck_assert_int_ge(fcntl(rec[1], F_SETPIPE_SZ, 16 * (int)sizeof(struct mhc_msg)), 0);
 	e->daemon = fork();
 	ck_assert_int_ge(e->daemon, 0);
 	if (e->daemon == 0) {
@@ -203,6 +234,19 @@ static bool daemon_received(struct env *e, struct mhc_msg *m)
 		e->daemon = -1;
 	}
 	return got;
+}
+
+/* Every announcement the daemon received (at most cap), in order. */
+static unsigned daemon_received_all(struct env *e, struct mhc_msg *m, unsigned cap)
+{
+	struct pollfd p = { .fd = e->record, .events = POLLIN };
+	unsigned n = 0;
+
+	while (n < cap && e->record >= 0 && poll(&p, 1, 500) == 1 &&
+	       read(e->record, &m[n], sizeof(*m)) == sizeof(*m))
+		n++;
+	daemon_received(e, &(struct mhc_msg){ 0 });
+	return n;
 }
 
 static void drain(int *fd, char *buf, size_t cap, size_t *len)
@@ -286,6 +330,15 @@ static void run_plain(const struct env *e, const char *mode)
 	run_with(e, mode, NULL);
 }
 
+/* mosh-server asked for the ports of range (-p) */
+static void run_range(const struct env *e, const char *range)
+{
+	char *argv[] = { (char *)"mosh-helper-hook", (char *)"-c", (char *)e->conf,
+			 (char *)"--", (char *)"new", (char *)"-p", (char *)range, NULL };
+
+	run_hook(e->hook, argv, NULL);
+}
+
 static int exit_status(void)
 {
 	ck_assert_msg(WIFEXITED(res.status), "hook did not exit normally");
@@ -364,6 +417,33 @@ static const char *last_line(void)
 		;
 	ck_assert_int_eq(hook_lines(), 1);
 	return p;
+}
+
+/* How often needle occurs in hay. */
+static unsigned occurs(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* The session servers of every try, in order; how many. */
+static unsigned fake_children(const struct env *e, pid_t *pids, unsigned cap)
+{
+	char path[PATH_MAX + 16];
+	unsigned n = 0;
+	FILE *f;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/children", e->dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (n < cap && fscanf(f, "%d", &pid) == 1)
+		pids[n++] = (pid_t)pid;
+	fclose(f);
+	return n;
 }
 
 static void env_done(struct env *e)
@@ -586,6 +666,88 @@ START_TEST(test_refused)
 	ck_assert(daemon_received(&e, &m));
 	expect_child_killed(&e);
 	env_done(&e);
+}
+END_TEST
+
+#define TAKEN(port) "mosh-helper-hook: mosh-helperd refused the session: port " \
+	port " already has a session (MHC_ERR_EXISTS)"
+
+/* Port 60005 has another session: mosh-server again on 60006:60007, and
+ * only that one's line (and what follows it) reaches the client. */
+START_TEST(test_taken_next_port)
+{
+	struct mhc_msg m[4];
+	pid_t kids[4];
+	char args[256];
+	struct env e;
+	FILE *f;
+	size_t n;
+
+	env_init(&e);
+	daemon_start(&e, D_TAKEN);
+	run_range(&e, "60005:60007");
+	ck_assert_msg(exit_status() == 0, "exit %d, stderr: %s", exit_status(), res.err);
+	ck_assert_uint_eq(occurs(res.out, "MOSH CONNECT "), 1);
+	ck_assert_ptr_nonnull(strstr(res.out, "MOSH CONNECT 60006 " KEY "\nafter \001\377 bytes\n"));
+	ck_assert_uint_eq(occurs(res.out, "after \001\377 bytes\n"), 1);
+	ck_assert_uint_eq(occurs(res.err, "trying the next port"), 1);
+	ck_assert_ptr_nonnull(strstr(res.err, TAKEN("60005") "; trying the next port\n"));
+	ck_assert_int_eq(hook_lines(), 1);
+	ck_assert_uint_eq(fake_children(&e, kids, 4), 2);
+	ck_assert_uint_eq(daemon_received_all(&e, m, 4), 2);
+	ck_assert_uint_eq(m[0].u.announce.port, 60005);
+	ck_assert_uint_eq(m[1].u.announce.port, 60006);
+	ck_assert_uint_eq(m[0].u.announce.pid, (uint32_t)kids[0]);
+	ck_assert_uint_eq(m[1].u.announce.pid, (uint32_t)kids[1]);
+	ck_assert_msg(dies_within(kids[0], 3000), "the refused try's server runs");
+	ck_assert_msg(alive(kids[1]), "the accepted session's server must keep running");
+	snprintf(args, sizeof(args), "%s/args", e.dir);
+	f = fopen(args, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(args, 1, sizeof(args) - 1, f);
+	args[n] = '\0';
+	fclose(f);
+	ck_assert_str_eq(args, "new\n-p\n60006:60007\n");
+	env_done(&e);
+}
+END_TEST
+
+/* A single port, the top of the range, HOOK_PORT_TRIES servers, a
+ * gateway's refusal: final, the last refusal as the hook's last line. */
+START_TEST(test_taken_final)
+{
+	static const struct {
+		enum daemon_mode mode;
+		const char *range, *last;
+		unsigned tries;
+	} t[] = {
+		{ D_TAKEN, "60005", TAKEN("60005") "\n", 1 },
+		{ D_TAKEN_ALL, "60005:60006", TAKEN("60006") "\n", 2 },
+		{ D_TAKEN_ALL, "60005:60999", TAKEN("60020") "\n", 16 },
+		{ D_GATEWAY, "60005:60999", "mosh-helper-hook: mosh-helperd refused the "
+		  "session: port 60005 already has a session (MHC_ERR_GATEWAY)\n", 1 },
+	};
+	struct mhc_msg m[20];
+	pid_t kids[20];
+	struct env e;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		env_init(&e);
+		daemon_start(&e, t[i].mode);
+		run_range(&e, t[i].range);
+		ck_assert_int_eq(exit_status(), 1);
+		ck_assert_msg(occurs(res.err, "mosh-helper-hook: ") == t[i].tries, "%s", res.err);
+		ck_assert_uint_eq(occurs(res.err, "; trying the next port\n"), t[i].tries - 1);
+		ck_assert_str_eq(res.err + res.err_len - strlen(t[i].last), t[i].last);
+		ck_assert_ptr_null(strstr(res.out, "MOSH CONNECT "));
+		ck_assert_uint_eq(fake_children(&e, kids, 20), t[i].tries);
+		ck_assert_uint_eq(daemon_received_all(&e, m, 20), t[i].tries);
+		for (unsigned k = 0; k < t[i].tries; k++) {
+			ck_assert_uint_eq(m[k].u.announce.port, 60005 + k);
+			ck_assert_msg(dies_within(kids[k], 3000), "try %u's server runs", k);
+		}
+		env_done(&e);
+	}
 }
 END_TEST
 
@@ -818,6 +980,8 @@ static Suite *hook_suite(void)
 	tcase_add_test(tc, test_single_port_refused);
 	tcase_add_test(tc, test_ok_large_output);
 	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_taken_next_port);
+	tcase_add_test(tc, test_taken_final);
 	tcase_add_test(tc, test_daemon_down);
 	tcase_add_test(tc, test_daemon_silent);
 	tcase_add_test(tc, test_sigterm_while_waiting);

@@ -5,7 +5,10 @@
  * [IP [PORT]] form, POSIXLY_CORRECT) with what the hook runs or the
  * refusal it prints, each new-form line also read by glibc's own getopt
  * with mosh-server's option string to check which -p values count; the
- * port-range reader against mosh's rules; the network timeout.
+ * port-range reader against mosh's rules; the network timeout; the next
+ * try after a refusal of a port someone else holds (which refusals, and
+ * the range and command line of the next mosh-server, also read back by
+ * glibc's getopt).
  */
 #include <check.h>
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "ctlproto.h"
 #include "serverargs.h"
 
 #define LO 60500
@@ -255,6 +259,130 @@ START_TEST(network_timeout)
 }
 END_TEST
 
+/* The next try: args as the hook ran mosh-server, the port the daemon
+ * refused, and the next command line (NULL: none, the refusal is final). */
+struct next_row {
+	const char *args[MAXW];
+	bool posix;
+	uint16_t refused;
+	const char *want;
+};
+
+static const struct next_row next_rows[] = {
+	/* the site's range as the hook added it; the ports above the refused */
+	{ { "new", "-p", "60001:60999", "-s", "-l", "LANG=C.UTF-8" }, false, 60001,
+	  "new|-p|60002:60999|-s|-l|LANG=C.UTF-8" },
+	{ { "new", "-p", R, "-i", "198.18.0.2" }, false, 60500,
+	  "new|-p|60501:60509|-i|198.18.0.2" },
+	{ { "new", "-p", R }, false, 60508, "new|-p|60509:60509" },
+	{ { "new", "-p", " 60500: 60509" }, false, 60500, "new|-p|60501:60509" },
+	/* none above it, a single port, any port, a port outside the range */
+	{ { "new", "-p", R }, false, 60509, NULL },
+	{ { "new", "-p", "60505" }, false, 60505, NULL },
+	{ { "new", "-p", "60505:60505" }, false, 60505, NULL },
+	{ { "new", "-p", "0" }, false, 43210, NULL },
+	{ { "new", "-p", R }, false, 60499, NULL },
+	{ { "new", "-p", R }, false, 60510, NULL },
+	{ { "new", "-p", "x" }, false, 60500, NULL },
+	/* no -p: mosh-server's own range, 60001-60999 */
+	{ { "new", "-s", "-c", "256" }, false, 60001, "new|-p|60002:60999|-s|-c|256" },
+	{ { "new" }, false, 60998, "new|-p|60999:60999" },
+	{ { "new" }, false, 60999, NULL },
+	{ { "new" }, false, 60000, NULL },
+	/* the last -p counts; one in an option word gets "-p NEXT" after it */
+	{ { "new", "-p", "60505", "-p", R }, false, 60500, "new|-p|60505|-p|60501:60509" },
+	{ { "new", "-p", R, "-p", "60505" }, false, 60505, NULL },
+	{ { "new", "-svp" R, "-c", "8" }, false, 60500,
+	  "new|-svp" R "|-p|60501:60509|-c|8" },
+	{ { "new", "-p" R }, false, 60503, "new|-p" R "|-p|60504:60509" },
+	{ { "new", "-p", R, "--", "-p", "61000" }, false, 60500,
+	  "new|-p|60501:60509|--|-p|61000" },
+	/* POSIXLY_CORRECT: a -p after a non-option is not read */
+	{ { "new", "x", "-p", R }, true, 60001, "new|-p|60002:60999|x|-p|" R },
+	{ { "new", "x", "-p", R }, false, 60500, "new|x|-p|60501:60509" },
+	/* legacy [IP [PORT]] */
+	{ { NULL }, false, 60001, "new|-p|60002:60999" },
+	{ { "--", "sh" }, false, 60001, "new|-p|60002:60999|--|sh" },
+	{ { "198.18.0.2" }, false, 60001, "198.18.0.2|60002:60999" },
+	{ { "198.18.0.2", R }, false, 60500, "198.18.0.2|60501:60509" },
+	{ { "198.18.0.2", "60505" }, false, 60505, NULL },
+	/* mosh-server binds nothing */
+	{ { "new", "--help" }, false, 60001, NULL },
+	{ { "a", "b", "c" }, false, 60001, NULL },
+};
+
+START_TEST(next_table)
+{
+	const struct next_row *r = &next_rows[_i];
+	size_t n = count(r->args), nout = 0;
+	char *out[MAXW + MH_SRVARGS_EXTRA], next[MH_SRVARGS_RANGE_MAX];
+	char got[512], in[512];
+	const char *ports[MAXW + MH_SRVARGS_EXTRA];
+	size_t np;
+	int ret;
+
+	join(in, sizeof(in), (char *const *)r->args, n);
+	ret = mh_srvargs_next((char *const *)r->args, n, r->posix, r->refused, out,
+			      n + MH_SRVARGS_EXTRA, &nout, next);
+	if (!r->want) {
+		ck_assert_msg(ret == -ENOENT, "%s after %u: a next try (%d)", in,
+			      r->refused, ret);
+		return;
+	}
+	ck_assert_msg(ret == 0, "%s after %u: none (%d)", in, r->refused, ret);
+	join(got, sizeof(got), out, nout);
+	ck_assert_str_eq(got, r->want);
+	if (strcmp(out[0], "new"))
+		return;           /* legacy: the PORT word is the range */
+	/* getopt reads the next range last: the one mosh-server uses */
+	np = getopt_ports((const char *const *)out, nout, r->posix, ports);
+	ck_assert_uint_ge(np, 1);
+	ck_assert_ptr_eq(ports[np - 1], next);
+}
+END_TEST
+
+START_TEST(next_room)
+{
+	char *args[] = { "new" }, *out[3], next[MH_SRVARGS_RANGE_MAX];
+	size_t nout;
+
+	ck_assert_int_eq(mh_srvargs_next(args, 1, false, 60001, out, 3, &nout, next),
+			 -ENOSPC);
+	ck_assert_int_eq(mh_srvargs_next(args, 1, false, 60001, out, 4, &nout, next), 0);
+	ck_assert_str_eq(next, "60002:60999");
+}
+END_TEST
+
+/* Which refusals another port may not meet: the port's session, or
+ * another user's socket on it; never a gateway's, whatever it says. */
+START_TEST(port_taken)
+{
+	static const struct { uint8_t status; const char *reason; bool taken; } t[] = {
+		{ MHC_ERR_EXISTS, "port 60001 already has a session", true },
+		{ MHC_ERR_EXISTS, "", true },
+		{ MHC_ERR_NOT_OWNER, "UDP port 60001 is shared with another user's "
+		  "socket (uid 1002, at 127.0.0.2)", true },
+		{ MHC_ERR_NOT_OWNER, "UDP port 60001 is not bound by uid 1001", false },
+		{ MHC_ERR_NOT_OWNER, "", false },
+		{ MHC_ERR_NOT_OWNER, NULL, false },
+		{ MHC_ERR_GATEWAY, "gateway 198.18.0.9 refused: port 60001 already has "
+		  "a session; UDP port 60001 is shared with another user's socket", false },
+		{ MHC_ERR_QUOTA, "uid 1001 already has 20 sessions", false },
+		{ MHC_ERR_RANGE, "port 60001 is not in the managed range", false },
+		{ MHC_ERR_PID, "", false },
+		{ MHC_ERR_KEY, "", false },
+		{ MHC_ERR_INTERNAL, "", false },
+		{ MHC_ERR_PROTOCOL, "", false },
+		{ MHC_OK, "", false },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ck_assert_msg(mhc_port_taken(t[i].status, t[i].reason) == t[i].taken,
+			      "%s \"%s\"", mhc_status_name(t[i].status),
+			      t[i].reason ? t[i].reason : "(null)");
+}
+END_TEST
+
 static Suite *serverargs_suite(void)
 {
 	Suite *s = suite_create("serverargs");
@@ -264,6 +392,10 @@ static Suite *serverargs_suite(void)
 	tcase_add_test(tc, room);
 	tcase_add_test(tc, port_ranges);
 	tcase_add_test(tc, network_timeout);
+	tcase_add_loop_test(tc, next_table, 0,
+			    (int)(sizeof(next_rows) / sizeof(next_rows[0])));
+	tcase_add_test(tc, next_room);
+	tcase_add_test(tc, port_taken);
 	suite_add_tcase(s, tc);
 	return s;
 }
