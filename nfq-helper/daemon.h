@@ -204,16 +204,13 @@ typedef void (*mh_local_addr_fn)(void *arg, int family, const uint8_t *ip,
 				 uint32_t ifindex);
 int mh_local_addrs(struct mh_daemon *d, mh_local_addr_fn fn, void *arg);
 /* The index of each of the host's interfaces (VRFs and those without an
- * address too) into idx; how many, or -errno (-ENOBUFS: more than max).
- * *localnet: whether an interface's own route_localnet is on, as below
- * (true after an error). */
+ * address too) into idx (NULL: none wanted); how many, or -errno
+ * (-ENOBUFS: more than max). *localnet: whether an interface's own
+ * route_localnet is on (datagrams from the wire to 127/8 arriving there
+ * are delivered; lo's setting is not counted: what lo receives this host
+ * sent; the "all" setting is not among them), true after an error. */
 int mh_local_links(struct mh_daemon *d, uint32_t *idx, unsigned max,
 		   bool *localnet);
-/* 1 if an interface's own route_localnet is on (datagrams from the wire
- * to 127/8 arriving there are delivered; lo's setting is not counted:
- * what lo receives this host sent), 0 if none's, or -errno. The "all"
- * setting is not among them. */
-int mh_local_localnet(struct mh_daemon *d);
 
 /* kernel.c: the table and its elements; may_adopt: an earlier daemon's
  * state was read, so a table it left is adopted (d->adopt) */

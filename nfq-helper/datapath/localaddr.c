@@ -188,11 +188,3 @@ int mh_local_links(struct mh_daemon *d, uint32_t *idx, unsigned max,
 	*localnet = err || w.localnet;   /* cannot tell: count them */
 	return err ? err : (int)w.n;
 }
-
-int mh_local_localnet(struct mh_daemon *d)
-{
-	struct link_walk w = { NULL, 0, 0, false };
-	int err = rtnl_dump(d, RTM_GETLINK, link_cb, &w);
-
-	return err ? err : w.localnet;
-}

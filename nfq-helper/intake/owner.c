@@ -141,7 +141,12 @@ static bool localnet_all(void)
 
 static bool route_localnet(struct mh_daemon *d)
 {
-	return localnet_all() || mh_local_localnet(d) != 0;   /* an error counts them */
+	bool dev;
+
+	if (localnet_all())
+		return true;
+	mh_local_links(d, NULL, 0, &dev);   /* an error counts them */
+	return dev;
 }
 
 /* Each uid's budget of socket lookups for crowded ports (uidbudget.h): a
@@ -176,6 +181,16 @@ static bool crowd_budget_ok(const struct mh_daemon *d, uint16_t port,
 		 "(crowded_port_lookups = %u socket lookups a second): try again "
 		 "in a moment", port, OWNER_WHOLE_DUMP, (unsigned)uid, rate);
 	return false;
+}
+
+/* The refusal for another user's socket on the port (the hook tries the
+ * next port on it: MHC_WHY_SHARED). -EACCES. */
+static int shared(uint16_t port, uid_t other, const char *where, char *why,
+		  size_t whylen)
+{
+	snprintf(why, whylen, "UDP port %u " MHC_WHY_SHARED " (uid %u, at %s)",
+		 port, (unsigned)other, where);
+	return -EACCES;
 }
 
 struct receivers {
@@ -250,9 +265,7 @@ static int receivers_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 	if (d->cfg.crowded_port_lookups)
 		mh_uidbudget_charge(&crowd_budget, (uint32_t)uid, r.lookups);
 	if (r.err == -EACCES) {
-		snprintf(why, whylen, "UDP port %u " MHC_WHY_SHARED " (uid %u, "
-			 "at %s)", port, (unsigned)r.other, r.where);
-		return -EACCES;
+		return shared(port, r.other, r.where, why, whylen);
 	}
 	if (r.err || err < 0) {
 		snprintf(why, whylen, "cannot look up the UDP sockets of port %u: %s",
@@ -307,9 +320,7 @@ static int others_check(struct mh_daemon *d, uint16_t port, uid_t uid,
 	if (!o)   /* a dump may miss a socket, never make one up */
 		return receivers_check(d, port, uid, reach, c->total, why, whylen);
 	inet_ntop(o->family, o->ip, ip, sizeof(ip));
-	snprintf(why, whylen, "UDP port %u " MHC_WHY_SHARED " (uid %u, at %s)",
-		 port, (unsigned)o->uid, ip);
-	return -EACCES;
+	return shared(port, o->uid, ip, why, whylen);
 }
 
 int mh_owner_check(struct mh_daemon *d, uint16_t port,
