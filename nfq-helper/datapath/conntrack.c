@@ -295,22 +295,27 @@ static int dump_family(struct mh_daemon *d, int family, struct ct_found *f)
 	return ret > MNL_CB_STOP ? -EOVERFLOW : 0;   /* not done: too big */
 }
 
-/* Sends one request and runs cb over its one answer: 0 or -errno. */
+/* Sends one request and runs cb over its one answer: 0 or -errno. After
+ * a failure (other than -ENOENT, the kernel's plain "no such entry"),
+ * what is left of the answer is drained: a late one must not meet the
+ * next request. */
 static int exchange(struct mh_daemon *d, const struct nlmsghdr *nlh,
 		    mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	ssize_t n;
+	int err = 0;
 
 	if (mnl_socket_sendto(d->ct, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	n = mnl_socket_recvfrom(d->ct, buf, sizeof(buf));
-	if (n < 0)
-		return -errno;
-	if (mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq,
-		       mnl_socket_get_portid(d->ct), cb, data) < 0)
-		return errno ? -errno : -EPROTO;
-	return 0;
+		err = -errno;
+	else if ((n = mnl_socket_recvfrom(d->ct, buf, sizeof(buf))) < 0)
+		err = -errno;
+	else if (mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq,
+			    mnl_socket_get_portid(d->ct), cb, data) < 0)
+		err = errno ? -errno : -EPROTO;
+	if (err && err != -ENOENT)
+		drain(d);
+	return err;
 }
 
 /* 0 deleted, -ENOENT already gone (or re-created: another id), else -errno */
@@ -346,7 +351,6 @@ static int cut_family(struct mh_daemon *d, int family, const struct ct_query *q,
 		if (err == 0) {
 			(*cut)++;
 		} else if (err != -ENOENT) {
-			drain(d);   /* a late ack must not meet the next request */
 			return err;
 		}
 	}
@@ -426,8 +430,6 @@ int mh_ct_flow_get(struct mh_daemon *d, const struct mh_addr *client,
 	nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, 0, client->family, ++ct_seq);
 	put_tuple(nlh, client, dst);
 	err = exchange(d, nlh, get_cb, &g);
-	if (err && err != -ENOENT)
-		drain(d);   /* a late answer must not meet the next request */
 	if (err)
 		return err;
 	return f->found ? 0 : -ENOENT;
@@ -438,7 +440,6 @@ int mh_ct_flow_cut(struct mh_daemon *d, const struct mh_addr *client,
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
-	int err;
 
 	if (!d->ct)
 		return -ENOTCONN;
@@ -446,10 +447,7 @@ int mh_ct_flow_cut(struct mh_daemon *d, const struct mh_addr *client,
 	put_tuple(nlh, client, dst);
 	if (f->has_id)
 		mnl_attr_put_u32(nlh, CTA_ID, f->id);
-	err = exchange(d, nlh, NULL, NULL);
-	if (err && err != -ENOENT)
-		drain(d);
-	return err;
+	return exchange(d, nlh, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */
