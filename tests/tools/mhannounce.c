@@ -188,9 +188,25 @@ static int bind_udp_dev(const char *addr, uint16_t port, const char *dev)
 	return fd;
 }
 
-static int bind_udp(const char *addr, uint16_t port)
+/* bind_udp_dev, or the error on stderr and exit status 2 */
+static int bind_or_exit(const char *addr, uint16_t port, const char *dev)
 {
-	return bind_udp_dev(addr, port, NULL);
+	int fd = bind_udp_dev(addr, port, dev);
+
+	if (fd < 0) {
+		fprintf(stderr, "mhannounce: bind %s port %u: %s\n", addr, port,
+			strerror(-fd));
+		fflush(stdout);
+		_exit(2);
+	}
+	return fd;
+}
+
+/* stays alive SECONDS, whatever signal interrupts the sleep */
+static void linger(unsigned seconds)
+{
+	while (seconds)
+		seconds = sleep(seconds);
 }
 
 static int squat(int argc, char **argv)
@@ -208,12 +224,7 @@ static int squat(int argc, char **argv)
 	seconds = (unsigned)parse_num(argv[6], 600);
 	if (argc == 8)
 		snprintf(a.ssh_connection, sizeof(a.ssh_connection), "%s", argv[7]);
-	udp = bind_udp(argv[5], a.port);
-	if (udp < 0) {
-		fprintf(stderr, "mhannounce: bind %s port %u: %s\n", argv[5], a.port,
-			strerror(-udp));
-		return 2;
-	}
+	udp = bind_or_exit(argv[5], a.port, NULL);
 	fd = connect_ctl(argv[2]);
 	if (fd < 0) {
 		fprintf(stderr, "mhannounce: %s: %s\n", argv[2], strerror(-fd));
@@ -230,8 +241,7 @@ static int squat(int argc, char **argv)
 	       mhc_status_name(r.u.reply.status), r.u.reply.reason, a.port,
 	       (int)getpid());
 	fflush(stdout);
-	while (seconds)
-		seconds = sleep(seconds);
+	linger(seconds);
 	return r.u.reply.status == MHC_OK ? 0 : 1;
 }
 
@@ -239,7 +249,6 @@ static int hold(int argc, char **argv)
 {
 	unsigned seconds, count = 1;
 	uint16_t port;
-	int udp;
 
 	if (argc < 5 || argc > 7)
 		usage();
@@ -249,19 +258,11 @@ static int hold(int argc, char **argv)
 		count = (unsigned)parse_num(argv[5], 1000);
 	if (!count || port + count - 1 > 65535)
 		usage();
-	for (unsigned i = 0; i < count; i++) {   /* left open until exit */
-		udp = bind_udp_dev(argv[2], (uint16_t)(port + i),
-				   argc == 7 ? argv[6] : NULL);
-		if (udp < 0) {
-			fprintf(stderr, "mhannounce: bind %s port %u: %s\n", argv[2],
-				port + i, strerror(-udp));
-			return 2;
-		}
-	}
+	for (unsigned i = 0; i < count; i++)   /* left open until exit */
+		bind_or_exit(argv[2], (uint16_t)(port + i), argc == 7 ? argv[6] : NULL);
 	printf("holding %s port %u%s\n", argv[2], port, count > 1 ? " on" : "");
 	fflush(stdout);
-	while (seconds)
-		seconds = sleep(seconds);
+	linger(seconds);
 	return 0;
 }
 
@@ -301,12 +302,7 @@ static _Noreturn void crowd_child(uint16_t port, unsigned ahead, unsigned churn,
 			lo_addr(addr, sizeof(addr), 0x7f000002, i);
 		else
 			lo_addr(addr, sizeof(addr), 0x7f010000, next++);
-		fds[i] = bind_udp(addr, port);
-		if (fds[i] < 0) {
-			fprintf(stderr, "mhannounce: bind %s port %u: %s\n", addr, port,
-				strerror(-fds[i]));
-			_exit(2);
-		}
+		fds[i] = bind_or_exit(addr, port, NULL);
 	}
 	printf("bound %u sockets on port %u ahead\n", ahead, port);
 	fflush(stdout);
@@ -316,12 +312,7 @@ static _Noreturn void crowd_child(uint16_t port, unsigned ahead, unsigned churn,
 		for (unsigned i = ahead - churn; i < ahead; i++) {
 			next = (next + 1) & 0xffff;
 			lo_addr(addr, sizeof(addr), 0x7f010000, next);
-			fds[i] = bind_udp(addr, port);
-			if (fds[i] < 0) {
-				fprintf(stderr, "mhannounce: bind %s port %u: %s\n",
-					addr, port, strerror(-fds[i]));
-				_exit(2);
-			}
+			fds[i] = bind_or_exit(addr, port, NULL);
 		}
 	}
 	_exit(0);
@@ -332,7 +323,6 @@ static int pile(int argc, char **argv)
 	unsigned seconds, count;
 	uint16_t port;
 	char addr[32];
-	int udp;
 
 	if (argc != 5)
 		usage();
@@ -343,17 +333,11 @@ static int pile(int argc, char **argv)
 		usage();
 	for (unsigned i = 0; i < count; i++) {   /* left open until exit */
 		lo_addr(addr, sizeof(addr), 0x7f000002, i);
-		udp = bind_udp(addr, port);
-		if (udp < 0) {
-			fprintf(stderr, "mhannounce: bind %s port %u: %s\n", addr,
-				port, strerror(-udp));
-			return 2;
-		}
+		bind_or_exit(addr, port, NULL);
 	}
 	printf("piled %u sockets on port %u\n", count, port);
 	fflush(stdout);
-	while (seconds)
-		seconds = sleep(seconds);
+	linger(seconds);
 	return 0;
 }
 
@@ -459,12 +443,7 @@ static int serve(int argc, char **argv)
 		if (!wait_usr1(&seconds))
 			return 2;
 	}
-	udp = bind_udp(argv[5], a.port);
-	if (udp < 0) {
-		fprintf(stderr, "mhannounce: bind %s port %u: %s\n", argv[5], a.port,
-			strerror(-udp));
-		return 2;
-	}
+	udp = bind_or_exit(argv[5], a.port, NULL);
 	if (!late && (fd = connect_ctl(argv[2])) < 0) {
 		fprintf(stderr, "mhannounce: %s: %s\n", argv[2], strerror(-fd));
 		return 2;
@@ -486,8 +465,7 @@ static int serve(int argc, char **argv)
 		close(udp);
 		printf("released port %u, pid %d stays\n", a.port, (int)getpid());
 		fflush(stdout);
-		while (seconds)
-			seconds = sleep(seconds);
+		linger(seconds);
 	}
 	return r.u.reply.status == MHC_OK ? 0 : 1;
 }
