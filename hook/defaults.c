@@ -10,20 +10,19 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hook.h"
 #include "serverargs.h"
 
-/* A NULL-terminated copy of path and args[0..n), owned by the caller. */
-static char **vector(const char *path, char *const *args, size_t n)
+/* A vector for path and up to cap words after it, NULL-terminated
+ * whatever is filled in, owned by the caller. */
+static char **room(const char *path, size_t cap)
 {
-	char **v = calloc(n + 2, sizeof(*v));
+	char **v = calloc(cap + 2, sizeof(*v));
 
-	if (!v)
-		return NULL;
-	v[0] = (char *)path;
-	for (size_t i = 0; i < n; i++)
-		v[i + 1] = args[i];
+	if (v)
+		v[0] = (char *)path;
 	return v;
 }
 
@@ -31,29 +30,28 @@ int hook_server_argv(struct hook_run *h, char *const *args, size_t n,
 		     char ***argv)
 {
 	const struct mh_port_range *r = &h->cfg->server_ports;
-	size_t cap = n + MH_SRVARGS_EXTRA, nout;
-	char **out, why[512];
-	int ret;
+	size_t cap = n + MH_SRVARGS_EXTRA, nout = n;
+	char **out = room(h->cfg->server_path, cap), why[512];
+	int ret = 0;
 
 	*argv = NULL;
-	if (!r->low) {
-		*argv = h->argv = vector(h->cfg->server_path, args, n);
-		h->nargs = n;
-		return *argv ? 0 : -ENOMEM;
-	}
-	out = calloc(cap, sizeof(*out));
 	if (!out)
 		return -ENOMEM;
-	ret = mh_srvargs_apply(args, n, getenv("POSIXLY_CORRECT") != NULL, r->low,
-			       r->high, out, cap, &nout, h->range, why, sizeof(why));
+	if (!r->low)
+		memcpy(out + 1, args, n * sizeof(*args));
+	else
+		ret = mh_srvargs_apply(args, n, getenv("POSIXLY_CORRECT") != NULL,
+				       r->low, r->high, out + 1, cap, &nout,
+				       h->range, why, sizeof(why));
 	if (ret == -EPERM)
 		hook_say(h, "%s", why);
-	if (!ret && !(*argv = vector(h->cfg->server_path, out, nout)))
-		ret = -ENOMEM;
-	h->argv = *argv;
+	if (ret) {
+		free(out);
+		return ret;
+	}
+	*argv = h->argv = out;
 	h->nargs = nout;
-	free(out);
-	return ret;
+	return 0;
 }
 
 /* Made from the first mosh-server's arguments each time, so that no try
@@ -67,15 +65,17 @@ int hook_server_next(struct hook_run *h, char ***argv)
 	*argv = NULL;
 	if (!h->argv)
 		return -ENOENT;
-	out = calloc(cap, sizeof(*out));
+	out = room(h->cfg->server_path, cap);
 	if (!out)
 		return -ENOMEM;
 	ret = mh_srvargs_next(h->argv + 1, h->nargs, getenv("POSIXLY_CORRECT") != NULL,
-			      h->port, out, cap, &nout, h->next);
-	if (!ret && !(*argv = vector(h->cfg->server_path, out, nout)))
-		ret = -ENOMEM;
-	free(out);
-	return ret;
+			      h->port, out + 1, cap, &nout, h->next);
+	if (ret) {
+		free(out);
+		return ret;
+	}
+	*argv = out;
+	return 0;
 }
 
 int hook_server_env(const struct mh_config *cfg)
